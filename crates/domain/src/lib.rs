@@ -1,0 +1,11 @@
+//! Vigie's pure domain: the integrator's inventory, its people, who may see and change what,
+//! and the inventory file. Nothing here touches IO, the clock, randomness or async: callers pass
+//! `now` and data in, and get data and decisions back (see ARCHITECTURE.md).
+
+pub mod access;
+pub mod audit;
+pub mod inventory;
+pub mod text;
+pub mod values;
+
+pub use values::{EmailAddress, Name, PhoneNumber, Reference, TimeZoneName};

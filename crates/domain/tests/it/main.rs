@@ -1,0 +1,5 @@
+//! The domain's integration tests: the inventory file at its boundary (text in, records or
+//! located errors out), and the architecture invariant that the domain has no IO.
+
+mod architecture;
+mod inventory_file;
