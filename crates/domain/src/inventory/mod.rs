@@ -665,6 +665,28 @@ impl Record {
         }
     }
 
+    /// The record as the audit trail keeps it: secrets replaced by [`REDACTED`].
+    pub fn to_audit_json(&self) -> serde_json::Value {
+        match self {
+            Record::Equipment(e) => Record::Equipment(Equipment {
+                checks: e.checks.redacted(),
+                ..e.clone()
+            })
+            .to_json(),
+            other => other.to_json(),
+        }
+    }
+
+    /// The record as `visibility` may see it: a client user never sees credentials.
+    pub fn for_visibility(self, visibility: &crate::access::Visibility) -> Record {
+        match (self, visibility) {
+            (Record::Equipment(e), crate::access::Visibility::OneClient(_)) => {
+                Record::Equipment(e.for_client_view())
+            }
+            (record, _) => record,
+        }
+    }
+
     pub fn to_json(&self) -> serde_json::Value {
         let value = match self {
             Record::Client(r) => serde_json::to_value(r),
@@ -756,5 +778,32 @@ impl Inventory {
         self.staff.sort_by(|a, b| a.reference.cmp(&b.reference));
         self.sites.sort_by(|a, b| a.reference.cmp(&b.reference));
         self.equipment.sort_by(|a, b| a.reference.cmp(&b.reference));
+    }
+}
+
+/// What stands in place of a secret in the audit trail: a change of password shows as a
+/// change, never the password itself.
+pub const REDACTED: &str = "********";
+
+impl Checks {
+    /// The same checks with every secret replaced by [`REDACTED`].
+    pub fn redacted(&self) -> Checks {
+        let hide = |secret: &Option<String>| secret.as_ref().map(|_| REDACTED.to_string());
+        let strip = |s: &ServiceCheck| ServiceCheck {
+            password: hide(&s.password),
+            ..s.clone()
+        };
+        Checks {
+            snmp: self.snmp.as_ref().map(|s| SnmpCheck {
+                community: hide(&s.community),
+                auth_password: hide(&s.auth_password),
+                privacy_password: hide(&s.privacy_password),
+                ..s.clone()
+            }),
+            http: self.http.as_ref().map(strip),
+            onvif: self.onvif.as_ref().map(strip),
+            rtsp: self.rtsp.as_ref().map(strip),
+            ..self.clone()
+        }
     }
 }

@@ -2,4 +2,5 @@
 //! located errors out), and the architecture invariant that the domain has no IO.
 
 mod architecture;
+mod example_fleet;
 mod inventory_file;

@@ -1,0 +1,738 @@
+//! People and access in the store: user accounts, sessions, API tokens and login throttling.
+//! Only hashes of passwords, session ids and token secrets are ever stored.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use vigie_domain::Reference;
+use vigie_domain::access::{Actor, Permission, Principal, TokenScope, TokenUse};
+use vigie_domain::audit::AuditAction;
+use vigie_domain::inventory::{ObjectKind, Record, StaffRole};
+
+use crate::audit::{AuditRecord, append};
+use crate::error::from_sqlx;
+use crate::inventory::require as require_permission;
+use crate::{Store, StoreError};
+
+/// Staff member or client user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserKind {
+    Staff,
+    Client,
+}
+
+/// A user account to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub kind: UserKind,
+    /// The staff record this account belongs to (its roles add to `roles`).
+    pub staff: Option<Reference>,
+    /// A client user's client (exactly one).
+    pub client: Option<Reference>,
+    pub roles: BTreeSet<StaffRole>,
+    pub password_hash: String,
+    pub must_change_password: bool,
+}
+
+/// A user account as shown (never with its password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserInfo {
+    pub username: String,
+    pub display_name: String,
+    pub kind: UserKind,
+    pub staff: Option<Reference>,
+    pub client: Option<Reference>,
+    pub roles: BTreeSet<StaffRole>,
+    pub must_change_password: bool,
+    pub created_ms: i64,
+    pub password_changed_ms: i64,
+}
+
+/// The user behind a session, with the actor it acts as.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub user: UserInfo,
+    pub actor: Actor,
+}
+
+/// An API token as shown (never with its secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    pub id: String,
+    pub username: String,
+    pub name: String,
+    pub scope: TokenScope,
+    pub created_ms: i64,
+    pub expires_ms: Option<i64>,
+    pub revoked_ms: Option<i64>,
+    pub last_used_ms: Option<i64>,
+}
+
+/// Most sessions one user may hold; the oldest go first beyond it.
+pub const MAX_SESSIONS_PER_USER: i64 = 20;
+/// Most live tokens one user may hold.
+pub const MAX_TOKENS_PER_USER: i64 = 100;
+
+fn roles_text(roles: &BTreeSet<StaffRole>) -> String {
+    roles
+        .iter()
+        .map(|r| {
+            serde_json::to_value(r)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn parse_roles(text: &str) -> BTreeSet<StaffRole> {
+    text.split(',')
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| serde_json::from_value(serde_json::Value::String(s.to_string())).ok())
+        .collect()
+}
+
+type UserRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+    i64,
+    i64,
+);
+const USER_COLUMNS: &str = "username, display_name, kind, staff_ref, client_ref, roles, must_change_password, created_ms, password_changed_ms";
+
+fn user_info(row: UserRow) -> Result<UserInfo, StoreError> {
+    let (
+        username,
+        display_name,
+        kind,
+        staff,
+        client,
+        roles,
+        must_change,
+        created_ms,
+        password_changed_ms,
+    ) = row;
+    let reference = |r: Option<String>| {
+        r.map(|r| Reference::parse(&r).map_err(|e| StoreError::other(anyhow::anyhow!("{e}"))))
+            .transpose()
+    };
+    Ok(UserInfo {
+        username,
+        display_name,
+        kind: if kind == "client" {
+            UserKind::Client
+        } else {
+            UserKind::Staff
+        },
+        staff: reference(staff)?,
+        client: reference(client)?,
+        roles: parse_roles(&roles),
+        must_change_password: must_change != 0,
+        created_ms,
+        password_changed_ms,
+    })
+}
+
+fn user_json(user: &UserInfo) -> serde_json::Value {
+    serde_json::to_value(user).expect("user info serialises")
+}
+
+/// A username: 2 to 64 characters among lowercase letters, digits, `.`, `_`, `-` and `@`.
+pub fn check_username(username: &str) -> Result<(), StoreError> {
+    let ok = (2..=64).contains(&username.len())
+        && username.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-' | '@')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "identifiant « {username} » invalide : 2 à 64 caractères parmi minuscules sans accent, chiffres, « . », « _ », « - » et « @ »"
+        )))
+    }
+}
+
+impl Store {
+    pub async fn count_users(&self) -> Result<i64, StoreError> {
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.read)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(count)
+    }
+
+    /// Creates a user account. Administrators only (or the console).
+    pub async fn create_user(
+        &self,
+        actor: &Actor,
+        new: NewUser,
+        now_ms: i64,
+    ) -> Result<UserInfo, StoreError> {
+        require_permission(actor, Permission::ManageUsers)?;
+        check_username(&new.username)?;
+        if new.display_name.trim().is_empty() {
+            return Err(StoreError::Invalid("le nom affiché est vide".into()));
+        }
+        match new.kind {
+            UserKind::Client if new.client.is_none() => {
+                return Err(StoreError::Invalid(
+                    "un utilisateur client appartient à exactement un client".into(),
+                ));
+            }
+            UserKind::Client if new.staff.is_some() || !new.roles.is_empty() => {
+                return Err(StoreError::Invalid(
+                    "un utilisateur client n'a ni fiche personnel ni rôle de l'intégrateur".into(),
+                ));
+            }
+            UserKind::Staff if new.client.is_some() => {
+                return Err(StoreError::Invalid(
+                    "un membre du personnel n'appartient à aucun client".into(),
+                ));
+            }
+            _ => {}
+        }
+        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        if let Some(client) = &new.client {
+            let exists: Option<(String,)> =
+                sqlx::query_as("SELECT ref FROM clients WHERE ref = $1")
+                    .bind(client.to_string())
+                    .fetch_optional(&mut *transaction)
+                    .await
+                    .map_err(from_sqlx)?;
+            if exists.is_none() {
+                return Err(StoreError::Invalid(format!("client « {client} » inconnu")));
+            }
+        }
+        if let Some(staff) = &new.staff {
+            let exists: Option<(String,)> = sqlx::query_as("SELECT ref FROM staff WHERE ref = $1")
+                .bind(staff.to_string())
+                .fetch_optional(&mut *transaction)
+                .await
+                .map_err(from_sqlx)?;
+            if exists.is_none() {
+                return Err(StoreError::Invalid(format!(
+                    "membre du personnel « {staff} » inconnu"
+                )));
+            }
+        }
+        let taken: Option<(String,)> =
+            sqlx::query_as("SELECT username FROM users WHERE username = $1")
+                .bind(new.username.clone())
+                .fetch_optional(&mut *transaction)
+                .await
+                .map_err(from_sqlx)?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "l'identifiant « {} » est déjà pris",
+                new.username
+            )));
+        }
+        sqlx::query(&format!("INSERT INTO users ({USER_COLUMNS}, password_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)"))
+            .bind(new.username.clone())
+            .bind(new.display_name.trim().to_string())
+            .bind(if new.kind == UserKind::Client { "client" } else { "staff" })
+            .bind(new.staff.as_ref().map(|r| r.to_string()))
+            .bind(new.client.as_ref().map(|r| r.to_string()))
+            .bind(roles_text(&new.roles))
+            .bind(i64::from(new.must_change_password))
+            .bind(now_ms)
+            .bind(new.password_hash.clone())
+            .execute(&mut *transaction)
+            .await
+            .map_err(from_sqlx)?;
+        let user = fetch_user(&mut transaction, &new.username)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        append(
+            &mut transaction,
+            &AuditRecord {
+                at_ms: now_ms,
+                actor: actor.audit_name(),
+                action: AuditAction::Create,
+                object_kind: "user",
+                object_ref: user.username.clone(),
+                client: user.client.as_ref().map(|c| c.to_string()),
+                before: None,
+                after: Some(user_json(&user)),
+            },
+        )
+        .await?;
+        transaction.commit().await.map_err(from_sqlx)?;
+        Ok(user)
+    }
+
+    /// Every account an administrator can see.
+    pub async fn list_users(&self, actor: &Actor) -> Result<Vec<UserInfo>, StoreError> {
+        require_permission(actor, Permission::ManageUsers)?;
+        let rows: Vec<UserRow> = sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS} FROM users ORDER BY username LIMIT {}",
+            crate::MAX_PAGE_SIZE * 10
+        ))
+        .fetch_all(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        rows.into_iter().map(user_info).collect()
+    }
+
+    /// A user and their password hash, to check a login. No actor: nobody is logged in yet.
+    pub async fn user_for_login(
+        &self,
+        username: &str,
+    ) -> Result<Option<(UserInfo, String)>, StoreError> {
+        let mut connection = self.read.acquire().await.map_err(from_sqlx)?;
+        let Some(user) = fetch_user(&mut connection, username).await? else {
+            return Ok(None);
+        };
+        let (hash,): (String,) =
+            sqlx::query_as("SELECT password_hash FROM users WHERE username = $1")
+                .bind(username.to_string())
+                .fetch_one(&mut *connection)
+                .await
+                .map_err(from_sqlx)?;
+        Ok(Some((user, hash)))
+    }
+
+    /// Sets a user's password (the user themselves or an administrator) and revokes every one
+    /// of their sessions, so that a stolen session dies with the old password.
+    pub async fn set_password(
+        &self,
+        actor: &Actor,
+        username: &str,
+        password_hash: &str,
+        must_change: bool,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        if actor.username() != Some(username) || actor.token.is_some() {
+            require_permission(actor, Permission::ManageUsers)?;
+        }
+        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let before = fetch_user(&mut transaction, username)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        sqlx::query("UPDATE users SET password_hash = $1, must_change_password = $2, password_changed_ms = $3 WHERE username = $4")
+            .bind(password_hash.to_string())
+            .bind(i64::from(must_change))
+            .bind(now_ms)
+            .bind(username.to_string())
+            .execute(&mut *transaction)
+            .await
+            .map_err(from_sqlx)?;
+        sqlx::query("DELETE FROM sessions WHERE username = $1")
+            .bind(username.to_string())
+            .execute(&mut *transaction)
+            .await
+            .map_err(from_sqlx)?;
+        let after = fetch_user(&mut transaction, username)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        append(
+            &mut transaction,
+            &AuditRecord {
+                at_ms: now_ms,
+                actor: actor.audit_name(),
+                action: AuditAction::Update,
+                object_kind: "user",
+                object_ref: username.to_string(),
+                client: after.client.as_ref().map(|c| c.to_string()),
+                before: Some(user_json(&before)),
+                after: Some(user_json(&after)),
+            },
+        )
+        .await?;
+        transaction.commit().await.map_err(from_sqlx)?;
+        Ok(())
+    }
+
+    /// The actor a user acts as: a client user sees its client; a staff user has its own
+    /// roles plus those of its staff record.
+    pub async fn actor_for(&self, user: &UserInfo) -> Result<Actor, StoreError> {
+        let principal = match (&user.kind, &user.client) {
+            (UserKind::Client, Some(client)) => Principal::ClientUser {
+                username: user.username.clone(),
+                client: client.clone(),
+            },
+            (UserKind::Client, None) => {
+                return Err(StoreError::other(anyhow::anyhow!(
+                    "utilisateur client sans client"
+                )));
+            }
+            (UserKind::Staff, _) => {
+                let mut roles = user.roles.clone();
+                if let Some(staff) = &user.staff {
+                    let row: Option<(String,)> =
+                        sqlx::query_as("SELECT record FROM staff WHERE ref = $1")
+                            .bind(staff.to_string())
+                            .fetch_optional(&self.read)
+                            .await
+                            .map_err(from_sqlx)?;
+                    if let Some((json,)) = row {
+                        let value = serde_json::from_str(&json).map_err(StoreError::other)?;
+                        if let Record::Staff(s) = Record::from_json(ObjectKind::Staff, value)
+                            .map_err(StoreError::other)?
+                        {
+                            roles.extend(s.roles);
+                        }
+                    }
+                }
+                Principal::Staff {
+                    username: user.username.clone(),
+                    staff: user.staff.clone(),
+                    roles,
+                }
+            }
+        };
+        Ok(Actor {
+            principal,
+            token: None,
+        })
+    }
+
+    /// Opens a session; beyond [`MAX_SESSIONS_PER_USER`] the oldest are closed.
+    pub async fn create_session(
+        &self,
+        username: &str,
+        id_hash: &str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        sqlx::query("DELETE FROM sessions WHERE expires_ms <= $1")
+            .bind(now_ms)
+            .execute(&mut *transaction)
+            .await
+            .map_err(from_sqlx)?;
+        sqlx::query("INSERT INTO sessions (id_hash, username, created_ms, expires_ms) VALUES ($1, $2, $3, $4)")
+            .bind(id_hash.to_string())
+            .bind(username.to_string())
+            .bind(now_ms)
+            .bind(expires_ms)
+            .execute(&mut *transaction)
+            .await
+            .map_err(from_sqlx)?;
+        sqlx::query(
+            "DELETE FROM sessions WHERE username = $1 AND id_hash NOT IN (SELECT id_hash FROM sessions WHERE username = $1 ORDER BY created_ms DESC, id_hash LIMIT $2)",
+        )
+        .bind(username.to_string())
+        .bind(MAX_SESSIONS_PER_USER)
+        .execute(&mut *transaction)
+        .await
+        .map_err(from_sqlx)?;
+        transaction.commit().await.map_err(from_sqlx)?;
+        Ok(())
+    }
+
+    /// The user of a live session.
+    pub async fn session_user(
+        &self,
+        id_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<SessionUser>, StoreError> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT username FROM sessions WHERE id_hash = $1 AND expires_ms > $2")
+                .bind(id_hash.to_string())
+                .bind(now_ms)
+                .fetch_optional(&self.read)
+                .await
+                .map_err(from_sqlx)?;
+        let Some((username,)) = row else {
+            return Ok(None);
+        };
+        let mut connection = self.read.acquire().await.map_err(from_sqlx)?;
+        let Some(user) = fetch_user(&mut connection, &username).await? else {
+            return Ok(None);
+        };
+        drop(connection);
+        let actor = self.actor_for(&user).await?;
+        Ok(Some(SessionUser { user, actor }))
+    }
+
+    pub async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash.to_string())
+            .execute(&mut *self.write.acquire().await.map_err(from_sqlx)?)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(())
+    }
+
+    /// Records a failed login under `key` (a username or an address) and forgets failures older
+    /// than `window_start_ms`, so that the table stays bounded.
+    pub async fn record_login_failure(
+        &self,
+        key: &str,
+        now_ms: i64,
+        window_start_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        sqlx::query("DELETE FROM login_failures WHERE at_ms < $1")
+            .bind(window_start_ms)
+            .execute(&mut *transaction)
+            .await
+            .map_err(from_sqlx)?;
+        sqlx::query("INSERT INTO login_failures (throttle_key, at_ms) VALUES ($1, $2)")
+            .bind(key.to_string())
+            .bind(now_ms)
+            .execute(&mut *transaction)
+            .await
+            .map_err(from_sqlx)?;
+        transaction.commit().await.map_err(from_sqlx)?;
+        Ok(())
+    }
+
+    /// Failures under `key` since `window_start_ms`, and the oldest of them.
+    pub async fn login_failures(
+        &self,
+        key: &str,
+        window_start_ms: i64,
+    ) -> Result<(i64, Option<i64>), StoreError> {
+        let row: (i64, Option<i64>) = sqlx::query_as("SELECT COUNT(*), MIN(at_ms) FROM login_failures WHERE throttle_key = $1 AND at_ms >= $2")
+            .bind(key.to_string())
+            .bind(window_start_ms)
+            .fetch_one(&self.read)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(row)
+    }
+
+    pub async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1")
+            .bind(key.to_string())
+            .execute(&self.write)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(())
+    }
+
+    /// Creates an API token for `username` (themselves, or anyone for an administrator).
+    pub async fn create_token(
+        &self,
+        actor: &Actor,
+        username: &str,
+        name: &str,
+        scope: TokenScope,
+        id: &str,
+        secret_hash: &str,
+        expires_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<TokenInfo, StoreError> {
+        if actor.username() != Some(username) || actor.token.is_some() {
+            require_permission(actor, Permission::ManageUsers)?;
+        }
+        if name.trim().is_empty() || name.chars().count() > 200 {
+            return Err(StoreError::Invalid(
+                "le nom du jeton doit faire de 1 à 200 caractères".into(),
+            ));
+        }
+        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let user = fetch_user(&mut transaction, username)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let (live,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM api_tokens WHERE username = $1 AND revoked_ms IS NULL",
+        )
+        .bind(username.to_string())
+        .fetch_one(&mut *transaction)
+        .await
+        .map_err(from_sqlx)?;
+        if live >= MAX_TOKENS_PER_USER {
+            return Err(StoreError::Conflict(format!(
+                "au plus {MAX_TOKENS_PER_USER} jetons actifs par utilisateur : révoquez-en d'abord"
+            )));
+        }
+        sqlx::query("INSERT INTO api_tokens (id, username, name, scope, secret_hash, created_ms, expires_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(id.to_string())
+            .bind(username.to_string())
+            .bind(name.trim().to_string())
+            .bind(scope.key())
+            .bind(secret_hash.to_string())
+            .bind(now_ms)
+            .bind(expires_ms)
+            .execute(&mut *transaction)
+            .await
+            .map_err(from_sqlx)?;
+        let token = fetch_token(&mut transaction, "id", id)
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .0;
+        append(
+            &mut transaction,
+            &AuditRecord {
+                at_ms: now_ms,
+                actor: actor.audit_name(),
+                action: AuditAction::Create,
+                object_kind: "token",
+                object_ref: token.id.clone(),
+                client: user.client.as_ref().map(|c| c.to_string()),
+                before: None,
+                after: Some(serde_json::to_value(&token).expect("token info serialises")),
+            },
+        )
+        .await?;
+        transaction.commit().await.map_err(from_sqlx)?;
+        Ok(token)
+    }
+
+    /// The actor behind a token secret's hash, if the token is live; notes its last use.
+    pub async fn token_actor(
+        &self,
+        secret_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<(TokenInfo, UserInfo, Actor)>, StoreError> {
+        let mut connection = self.read.acquire().await.map_err(from_sqlx)?;
+        let Some((token, _)) = fetch_token(&mut connection, "secret_hash", secret_hash).await?
+        else {
+            return Ok(None);
+        };
+        if token.revoked_ms.is_some() || token.expires_ms.is_some_and(|e| e <= now_ms) {
+            return Ok(None);
+        }
+        let Some(user) = fetch_user(&mut connection, &token.username).await? else {
+            return Ok(None);
+        };
+        drop(connection);
+        // Noting the last use once a minute is enough and keeps reads from becoming writes.
+        if token.last_used_ms.is_none_or(|last| now_ms - last > 60_000) {
+            sqlx::query("UPDATE api_tokens SET last_used_ms = $1 WHERE id = $2")
+                .bind(now_ms)
+                .bind(token.id.clone())
+                .execute(&self.write)
+                .await
+                .map_err(from_sqlx)?;
+        }
+        let mut actor = self.actor_for(&user).await?;
+        actor.token = Some(TokenUse {
+            id: token.id.clone(),
+            scope: token.scope,
+        });
+        Ok(Some((token, user, actor)))
+    }
+
+    /// Tokens of one user (themselves, or any for an administrator).
+    pub async fn list_tokens(
+        &self,
+        actor: &Actor,
+        username: &str,
+    ) -> Result<Vec<TokenInfo>, StoreError> {
+        if actor.username() != Some(username) {
+            require_permission(actor, Permission::ManageUsers)?;
+        }
+        let rows: Vec<TokenRow> = sqlx::query_as(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE username = $1 ORDER BY created_ms, id"
+        ))
+        .bind(username.to_string())
+        .fetch_all(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        rows.into_iter().map(token_info).collect()
+    }
+
+    /// Revokes a token (its holder or an administrator).
+    pub async fn revoke_token(
+        &self,
+        actor: &Actor,
+        id: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let (before, _) = fetch_token(&mut transaction, "id", id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if actor.username() != Some(before.username.as_str()) && !actor.may(Permission::ManageUsers)
+        {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("UPDATE api_tokens SET revoked_ms = $1 WHERE id = $2 AND revoked_ms IS NULL")
+            .bind(now_ms)
+            .bind(id.to_string())
+            .execute(&mut *transaction)
+            .await
+            .map_err(from_sqlx)?;
+        let (after, _) = fetch_token(&mut transaction, "id", id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        append(
+            &mut transaction,
+            &AuditRecord {
+                at_ms: now_ms,
+                actor: actor.audit_name(),
+                action: AuditAction::Update,
+                object_kind: "token",
+                object_ref: id.to_string(),
+                client: None,
+                before: Some(serde_json::to_value(&before).expect("token info serialises")),
+                after: Some(serde_json::to_value(&after).expect("token info serialises")),
+            },
+        )
+        .await?;
+        transaction.commit().await.map_err(from_sqlx)?;
+        Ok(())
+    }
+}
+
+async fn fetch_user(
+    connection: &mut sqlx::AnyConnection,
+    username: &str,
+) -> Result<Option<UserInfo>, StoreError> {
+    let row: Option<UserRow> = sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE username = $1"
+    ))
+    .bind(username.to_string())
+    .fetch_optional(&mut *connection)
+    .await
+    .map_err(from_sqlx)?;
+    row.map(user_info).transpose()
+}
+
+type TokenRow = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
+const TOKEN_COLUMNS: &str =
+    "id, username, name, scope, created_ms, expires_ms, revoked_ms, last_used_ms";
+
+fn token_info(row: TokenRow) -> Result<TokenInfo, StoreError> {
+    let (id, username, name, scope, created_ms, expires_ms, revoked_ms, last_used_ms) = row;
+    let scope = TokenScope::parse(&scope)
+        .ok_or_else(|| StoreError::other(anyhow::anyhow!("portée de jeton inconnue {scope}")))?;
+    Ok(TokenInfo {
+        id,
+        username,
+        name,
+        scope,
+        created_ms,
+        expires_ms,
+        revoked_ms,
+        last_used_ms,
+    })
+}
+
+/// A token by `column` (`id` or `secret_hash`, both unique).
+async fn fetch_token(
+    connection: &mut sqlx::AnyConnection,
+    column: &'static str,
+    value: &str,
+) -> Result<Option<(TokenInfo, ())>, StoreError> {
+    let row: Option<TokenRow> = sqlx::query_as(&format!(
+        "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE {column} = $1"
+    ))
+    .bind(value.to_string())
+    .fetch_optional(&mut *connection)
+    .await
+    .map_err(from_sqlx)?;
+    row.map(|r| token_info(r).map(|t| (t, ()))).transpose()
+}
