@@ -1,1 +1,438 @@
-fn main() {}
+//! The `vigie` binary: thin glue over the library crates. Each subcommand reads the
+//! configuration, opens the store, and calls one library function.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use vigie_domain::Reference;
+use vigie_domain::access::{Actor, TokenScope};
+use vigie_domain::inventory::StaffRole;
+use vigie_domain::inventory::file::{self, InventoryFile};
+use vigie_server::{AppState, Clock, Config, auth};
+use vigie_store::{NewUser, Store, StoreError, UserKind};
+
+/// Vigie : supervision des systèmes de vidéosurveillance, alarmes, astreinte et service client.
+#[derive(Debug, Parser)]
+#[command(name = "vigie", version)]
+struct Cli {
+    /// Fichier de configuration TOML (voir `vigie config default`).
+    #[arg(long, global = true, env = "VIGIE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Démarre le serveur (API, interface). Au premier démarrage, crée la base et un premier
+    /// administrateur dont le mot de passe à usage unique est affiché une seule fois.
+    Serve,
+    /// Importe un fichier d'inventaire (docs/inventory.md) : tout ou rien, idempotent.
+    Import {
+        /// Le fichier d'inventaire.
+        file: PathBuf,
+        /// Vérifie le fichier sans rien modifier.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Écrit tout l'inventaire au format de fichier, trié par référence.
+    Export {
+        /// Fichier de sortie (sortie standard par défaut).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Comptes utilisateurs et jetons d'API.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Crée un compte et affiche son mot de passe à usage unique.
+    Add(AddUser),
+    /// Donne un nouveau mot de passe à usage unique (ferme toutes les sessions du compte).
+    Passwd {
+        username: String,
+        /// Lit le nouveau mot de passe (définitif) sur l'entrée standard au lieu d'en générer un.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Crée un jeton d'API pour un compte et affiche son secret (une seule fois).
+    Token {
+        username: String,
+        /// Nom du jeton (à quoi il sert).
+        #[arg(long)]
+        name: String,
+        /// Portée : agent, probe, integration ou read-only.
+        #[arg(long, value_enum)]
+        scope: ScopeArg,
+        /// Expire au bout de ce nombre de jours (jamais par défaut).
+        #[arg(long)]
+        expires_in_days: Option<i64>,
+    },
+    /// Liste les comptes.
+    List,
+}
+
+#[derive(Debug, Args)]
+struct AddUser {
+    username: String,
+    /// Nom affiché.
+    #[arg(long)]
+    name: String,
+    /// staff (personnel de l'intégrateur) ou client.
+    #[arg(long, value_enum)]
+    kind: KindArg,
+    /// Client du compte (obligatoire pour un compte client).
+    #[arg(long)]
+    client: Option<String>,
+    /// Fiche personnel liée (ses rôles s'ajoutent).
+    #[arg(long)]
+    staff: Option<String>,
+    /// Rôle (répétable) : technician, on-call-manager, technical-manager, operations-manager,
+    /// referent-engineer, supervision, administrator.
+    #[arg(long = "role", value_enum)]
+    roles: Vec<RoleArg>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum KindArg {
+    Staff,
+    Client,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ScopeArg {
+    Agent,
+    Probe,
+    Integration,
+    ReadOnly,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Technician,
+    OnCallManager,
+    TechnicalManager,
+    OperationsManager,
+    ReferentEngineer,
+    Supervision,
+    Administrator,
+}
+
+impl From<RoleArg> for StaffRole {
+    fn from(role: RoleArg) -> StaffRole {
+        match role {
+            RoleArg::Technician => StaffRole::Technician,
+            RoleArg::OnCallManager => StaffRole::OnCallManager,
+            RoleArg::TechnicalManager => StaffRole::TechnicalManager,
+            RoleArg::OperationsManager => StaffRole::OperationsManager,
+            RoleArg::ReferentEngineer => StaffRole::ReferentEngineer,
+            RoleArg::Supervision => StaffRole::Supervision,
+            RoleArg::Administrator => StaffRole::Administrator,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Affiche la configuration par défaut, commentée.
+    Default,
+    /// Vérifie la configuration (fichier et environnement) et l'affiche, secrets masqués.
+    Check,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("erreur : {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    Config::load(path).map_err(anyhow::Error::msg)
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{},tower_http=info", config.log.level))
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match config.log.format {
+        vigie_server::config::LogFormat::Json => builder.json().try_init(),
+        vigie_server::config::LogFormat::Text => builder.try_init(),
+    };
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    if config.database.url.0.is_empty() {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "création du répertoire de données {}",
+                config.data_dir.display()
+            )
+        })?;
+    }
+    Ok(Store::open(&config.database_url()).await?)
+}
+
+/// The person at the console, as the audit trail names them.
+fn console_actor() -> Actor {
+    Actor::console(
+        &std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| "inconnu".into()),
+    )
+}
+
+fn now_ms() -> i64 {
+    Clock::System.now_ms()
+}
+
+fn reference(text: Option<String>) -> anyhow::Result<Option<Reference>> {
+    Ok(text.map(|t| Reference::parse(&t)).transpose()?)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Config(ConfigCommand::Default) => {
+            print!("{}", vigie_server::config::DEFAULT_TOML);
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check) => {
+            let config = load_config(cli.config.as_deref())?;
+            println!("configuration valide : {config:#?}");
+            Ok(())
+        }
+        Command::Serve => serve(load_config(cli.config.as_deref())?).await,
+        Command::Import { file, dry_run } => {
+            let config = load_config(cli.config.as_deref())?;
+            init_logging(&config);
+            import(&open_store(&config).await?, &file, dry_run).await
+        }
+        Command::Export { output } => {
+            let config = load_config(cli.config.as_deref())?;
+            init_logging(&config);
+            let store = open_store(&config).await?;
+            let text = file::write(&store.export(&console_actor()).await?);
+            match output {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("écriture de {}", path.display()))?,
+                None => print!("{text}"),
+            }
+            Ok(())
+        }
+        Command::User(command) => {
+            let config = load_config(cli.config.as_deref())?;
+            init_logging(&config);
+            user(&open_store(&config).await?, &config, command).await
+        }
+    }
+}
+
+async fn import(store: &Store, path: &std::path::Path, dry_run: bool) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("lecture de {}", path.display()))?;
+    let report_errors = |errors: Vec<file::FileError>| {
+        for error in &errors {
+            eprintln!("{}:{error}", path.display());
+        }
+        anyhow::anyhow!(
+            "{} erreur(s) dans {} : rien n'a été importé",
+            errors.len(),
+            path.display()
+        )
+    };
+    let parsed = InventoryFile::parse(&text).map_err(report_errors)?;
+    parsed
+        .check(&store.known_objects().await?)
+        .map_err(report_errors)?;
+    if dry_run {
+        println!(
+            "{} : fichier valide ({} objets), rien n'a été modifié (--dry-run)",
+            path.display(),
+            parsed.inventory.len()
+        );
+        return Ok(());
+    }
+    let report = store
+        .import(&console_actor(), &parsed.inventory, now_ms())
+        .await?;
+    println!(
+        "{} : {} créé(s), {} modifié(s), {} inchangé(s)",
+        path.display(),
+        report.created,
+        report.updated,
+        report.unchanged
+    );
+    Ok(())
+}
+
+async fn user(store: &Store, config: &Config, command: UserCommand) -> anyhow::Result<()> {
+    let actor = console_actor();
+    match command {
+        UserCommand::Add(add) => {
+            let new = NewUser {
+                username: add.username.trim().to_lowercase(),
+                display_name: add.name,
+                kind: match add.kind {
+                    KindArg::Staff => UserKind::Staff,
+                    KindArg::Client => UserKind::Client,
+                },
+                staff: reference(add.staff)?,
+                client: reference(add.client)?,
+                roles: add
+                    .roles
+                    .into_iter()
+                    .map(StaffRole::from)
+                    .collect::<BTreeSet<_>>(),
+                password_hash: String::new(),
+                must_change_password: true,
+            };
+            let (user, password) =
+                auth::create_user_with_one_time_password(store, &actor, new, now_ms())
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e.message))?;
+            println!(
+                "compte « {} » créé ; mot de passe à usage unique (affiché une seule fois, à changer à la première connexion) :\n{password}",
+                user.username
+            );
+        }
+        UserCommand::Passwd {
+            username,
+            password_stdin,
+        } => {
+            if password_stdin {
+                let mut password = String::new();
+                std::io::stdin().read_to_string(&mut password)?;
+                let password = password.trim_end_matches(['\n', '\r']).to_string();
+                auth::check_new_password(&password, config.auth.min_password_length)
+                    .map_err(|e| anyhow::anyhow!(e.message))?;
+                let hash = auth::hash_password_blocking(password)
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e.message))?;
+                store
+                    .set_password(&actor, &username, &hash, false, now_ms())
+                    .await
+                    .map_err(not_found_user(&username))?;
+                println!("mot de passe de « {username} » changé ; ses sessions sont fermées");
+            } else {
+                let password = auth::reset_to_one_time_password(store, &actor, &username, now_ms())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("« {username} » : {}", e.message))?;
+                println!(
+                    "nouveau mot de passe à usage unique de « {username} » (ses sessions sont fermées) :\n{password}"
+                );
+            }
+        }
+        UserCommand::Token {
+            username,
+            name,
+            scope,
+            expires_in_days,
+        } => {
+            let scope = match scope {
+                ScopeArg::Agent => TokenScope::Agent,
+                ScopeArg::Probe => TokenScope::Probe,
+                ScopeArg::Integration => TokenScope::Integration,
+                ScopeArg::ReadOnly => TokenScope::ReadOnly,
+            };
+            let now = now_ms();
+            let expires_ms = match expires_in_days {
+                None => None,
+                Some(days) if (1..=3650).contains(&days) => Some(now + days * 86_400_000),
+                Some(_) => bail!("--expires-in-days doit être compris entre 1 et 3650"),
+            };
+            let (token, secret) =
+                auth::issue_token(store, &actor, &username, &name, scope, expires_ms, now)
+                    .await
+                    .map_err(not_found_user(&username))?;
+            println!(
+                "jeton « {} » ({}) créé pour « {username} » ; secret (affiché une seule fois) :\n{secret}",
+                token.name, token.scope
+            );
+        }
+        UserCommand::List => {
+            for user in store.list_users(&actor).await? {
+                let scope = match (&user.client, user.kind) {
+                    (Some(client), _) => format!("client {client}"),
+                    (None, _) => "personnel".to_string(),
+                };
+                println!("{}\t{}\t{scope}", user.username, user.display_name);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn not_found_user(username: &str) -> impl FnOnce(StoreError) -> anyhow::Error + '_ {
+    move |error| match error {
+        StoreError::NotFound => anyhow::anyhow!("compte « {username} » inconnu"),
+        other => other.into(),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    init_logging(&config);
+    let store = open_store(&config).await?;
+    let first_admin = if store.count_users().await? == 0 {
+        let new = NewUser {
+            username: "admin".into(),
+            display_name: "Administrateur".into(),
+            kind: UserKind::Staff,
+            staff: None,
+            client: None,
+            roles: [StaffRole::Administrator].into(),
+            password_hash: String::new(),
+            must_change_password: true,
+        };
+        match auth::create_user_with_one_time_password(
+            &store,
+            &Actor::console("premier-demarrage"),
+            new,
+            now_ms(),
+        )
+        .await
+        {
+            Ok((_, password)) => Some(password),
+            // Another server process on the same PostgreSQL database created it first.
+            Err(error) if error.code == "conflict" => None,
+            Err(error) => bail!("création du premier administrateur : {}", error.message),
+        }
+    } else {
+        None
+    };
+    let listen = config.server.listen;
+    let public_url = config.server.public_url.clone();
+    let running = vigie_server::start(AppState::new(store, config, Clock::System), listen)
+        .await
+        .with_context(|| format!("écoute sur {listen}"))?;
+    println!(
+        "Vigie écoute sur http://{} (URL publique : {public_url})",
+        running.address
+    );
+    if let Some(password) = first_admin {
+        println!(
+            "Premier administrateur créé : identifiant « admin », mot de passe à usage unique :\n{password}\n(affiché une seule fois ; il devra être changé à la première connexion)"
+        );
+    }
+    running.handle.await.context("serveur")??;
+    Ok(())
+}

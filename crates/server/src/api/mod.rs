@@ -1,0 +1,145 @@
+//! The `/api/v1` routes and what they share: JSON bodies and query strings read into typed
+//! values with French errors, and the 404 for everything else.
+
+mod audit;
+pub(crate) mod inventory;
+mod people;
+
+use axum::Router;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::routing::get;
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub use inventory::collection;
+
+pub fn routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(crate::openapi::document))
+        .merge(people::routes())
+        .merge(audit::routes())
+        .merge(inventory::routes(state))
+}
+
+/// Fallback for any path that is not a route.
+pub async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "cette adresse n'existe pas",
+    )
+}
+
+/// Removes serde_json's " at line L column C" suffix, kept apart from the message.
+fn without_position(message: &str) -> &str {
+    match message.rfind(" at line ") {
+        Some(index) => &message[..index],
+        None => message,
+    }
+}
+
+/// A JSON body read into `T`, refusing what is not JSON, too large, malformed or carrying
+/// unknown fields, with a French message.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+            });
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "le corps de la requête doit être du JSON (Content-Type: application/json)",
+            ));
+        }
+        let bytes = read_body(request, state).await?;
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+            let status = if e.is_data() {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            let code = if e.is_data() { "invalid" } else { "bad_json" };
+            let message =
+                vigie_domain::text::french_serde_message(without_position(&e.to_string()));
+            ApiError::new(
+                status,
+                code,
+                format!("{message} (ligne {}, colonne {})", e.line(), e.column()),
+            )
+        })
+    }
+}
+
+/// The request body as bytes, with the route's size limit turned into a clear 413.
+pub async fn read_body<S: Send + Sync>(
+    request: Request,
+    state: &S,
+) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    "requête trop volumineuse",
+                )
+            } else {
+                ApiError::bad_request(format!("corps de requête illisible : {rejection}"))
+            }
+        })
+}
+
+/// Query-string parameters read into `T`; unknown parameters are refused.
+#[derive(Debug)]
+pub struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|q| QueryParams(q.0))
+            .map_err(|e| {
+                let text = e.body_text();
+                let cause = text.split_once(": ").map(|(_, c)| c).unwrap_or(&text);
+                ApiError::bad_request(format!(
+                    "paramètres invalides : {}",
+                    vigie_domain::text::french_serde_message(cause)
+                ))
+            })
+    }
+}
+
+/// The client's address, when the server was started with connection info.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}

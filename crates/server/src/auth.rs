@@ -1,0 +1,307 @@
+//! Authentication: Argon2id password hashes, session cookies, bearer tokens, login throttling,
+//! and the [`Caller`] extractor that turns a request into an [`Actor`] (or a 401).
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use sha2::{Digest, Sha256};
+use vigie_domain::access::Actor;
+use vigie_store::UserInfo;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "vigie_session";
+/// Prefix of API tokens, so that a leaked one is recognisable (secret scanners, logs).
+pub const TOKEN_PREFIX: &str = "vgt_";
+/// Longest password accepted: Argon2 works on any length, but a megabyte "password" is an
+/// attack on the CPU, not a password.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// `n` random bytes from the operating system, as lowercase hex.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    getrandom::getrandom(&mut buffer).expect("the operating system provides randomness");
+    hex::encode(buffer)
+}
+
+/// A password people can read and type: 20 characters from an alphabet without look-alikes.
+pub fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut buffer = [0u8; 20];
+    getrandom::getrandom(&mut buffer).expect("the operating system provides randomness");
+    // 256 is not a multiple of 55; the bias (under 1 %) does not matter for 20 characters
+    // drawn from a 114-bit space.
+    buffer
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// SHA-256 of a high-entropy secret (session id, token). Such secrets need no slow hash:
+/// they cannot be guessed, only stolen, and the database keeps only this digest.
+pub fn digest(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Hashes a password with Argon2id (default parameters: 19 MiB, 2 passes).
+pub fn hash_password(password: &str) -> String {
+    let mut salt = [0u8; 16];
+    getrandom::getrandom(&mut salt).expect("the operating system provides randomness");
+    let salt = SaltString::encode_b64(&salt).expect("16 bytes make a valid salt");
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 hashes any password")
+        .to_string()
+}
+
+/// Checks a password against a stored hash.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// Hashing is CPU-heavy: run it off the async workers.
+pub async fn hash_password_blocking(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(ApiError::internal)
+}
+
+pub async fn verify_password_blocking(password: String, hash: String) -> Result<bool, ApiError> {
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(ApiError::internal)
+}
+
+/// A hash of a password nobody has, checked when the user does not exist, so that a login for
+/// an unknown user takes as long as one for a known user (no enumeration by timing).
+pub fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password(&random_hex(16)))
+}
+
+/// Checks a new password against the policy.
+pub fn check_new_password(password: &str, min_length: usize) -> Result<(), ApiError> {
+    if password.chars().count() < min_length {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "weak_password",
+            format!("le mot de passe doit compter au moins {min_length} caractères"),
+        ));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "weak_password",
+            "mot de passe trop long",
+        ));
+    }
+    Ok(())
+}
+
+/// Splits a token `vgt_<id>_<secret>` and returns its id (the secret is checked by digest).
+pub fn token_id(token: &str) -> Option<&str> {
+    token
+        .strip_prefix(TOKEN_PREFIX)?
+        .split_once('_')
+        .map(|(id, _)| id)
+}
+
+/// The value of cookie `name` in a request.
+pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// The `Set-Cookie` value for a new session (or, with `None`, one that clears it).
+pub fn session_cookie(session_id: Option<&str>, max_age_seconds: u64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    match session_id {
+        Some(id) => format!(
+            "{SESSION_COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_seconds}{secure}"
+        ),
+        None => format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}"),
+    }
+}
+
+/// Who is calling: the actor, its user, and the session it came with (none for a token).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub actor: Actor,
+    pub user: UserInfo,
+    pub session_hash: Option<String>,
+    /// The instant read for this request (UTC epoch milliseconds).
+    pub now_ms: i64,
+}
+
+/// A caller who may still have to change a one-time password: only for the endpoints that
+/// let them do so (`/auth/me`, `/auth/password`, `/auth/logout`).
+#[derive(Debug, Clone)]
+pub struct PendingCaller(pub Caller);
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+    let now_ms = state.clock.now_ms();
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().map_err(|_| ApiError::unauthenticated())?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .ok_or_else(ApiError::unauthenticated)?
+            .trim();
+        if token_id(token).is_none() {
+            return Err(ApiError::unauthenticated());
+        }
+        let (_, user, actor) = state
+            .store
+            .token_actor(&digest(token), now_ms)
+            .await?
+            .ok_or_else(ApiError::unauthenticated)?;
+        return Ok(Caller {
+            actor,
+            user,
+            session_hash: None,
+            now_ms,
+        });
+    }
+    let session = cookie(parts, SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?;
+    let session_hash = digest(session);
+    let found = state
+        .store
+        .session_user(&session_hash, now_ms)
+        .await?
+        .ok_or_else(ApiError::unauthenticated)?;
+    Ok(Caller {
+        actor: found.actor,
+        user: found.user,
+        session_hash: Some(session_hash),
+        now_ms,
+    })
+}
+
+impl FromRequestParts<AppState> for PendingCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state).await.map(PendingCaller)
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = authenticate(parts, state).await?;
+        if caller.user.must_change_password && caller.session_hash.is_some() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "password_change_required",
+                "mot de passe à usage unique : changez-le (POST /api/v1/auth/password) avant toute autre action",
+            ));
+        }
+        Ok(caller)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let hash = hash_password("correct horse battery staple");
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery staple", &hash));
+        assert!(!verify_password("correct horse battery stapler", &hash));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn generated_passwords_are_long_and_distinct() {
+        let a = generate_password();
+        assert_eq!(a.len(), 20);
+        assert_ne!(a, generate_password());
+    }
+
+    #[test]
+    fn token_ids_are_read_from_the_prefix() {
+        assert_eq!(token_id("vgt_abc123_deadbeef"), Some("abc123"));
+        assert_eq!(token_id("abc123_deadbeef"), None);
+    }
+}
+
+/// Creates a token and returns it with its secret (`vgt_<id>_<secret>`), shown once; only its
+/// digest is stored. Shared by the API and the CLI.
+pub async fn issue_token(
+    store: &vigie_store::Store,
+    actor: &Actor,
+    username: &str,
+    name: &str,
+    scope: vigie_domain::access::TokenScope,
+    expires_ms: Option<i64>,
+    now_ms: i64,
+) -> Result<(vigie_store::TokenInfo, String), vigie_store::StoreError> {
+    let id = random_hex(6);
+    let secret = format!("{TOKEN_PREFIX}{id}_{}", random_hex(32));
+    let token = store
+        .create_token(
+            actor,
+            username,
+            name,
+            scope,
+            &id,
+            &digest(&secret),
+            expires_ms,
+            now_ms,
+        )
+        .await?;
+    Ok((token, secret))
+}
+
+/// Creates an account with a generated one-time password (to change at first login), and
+/// returns it with that password. Shared by the API, the CLI and the first start.
+pub async fn create_user_with_one_time_password(
+    store: &vigie_store::Store,
+    actor: &Actor,
+    mut new: vigie_store::NewUser,
+    now_ms: i64,
+) -> Result<(UserInfo, String), ApiError> {
+    let password = generate_password();
+    new.password_hash = hash_password_blocking(password.clone()).await?;
+    new.must_change_password = true;
+    let user = store.create_user(actor, new, now_ms).await?;
+    Ok((user, password))
+}
+
+/// Gives a user a new one-time password (every session closed) and returns it.
+pub async fn reset_to_one_time_password(
+    store: &vigie_store::Store,
+    actor: &Actor,
+    username: &str,
+    now_ms: i64,
+) -> Result<String, ApiError> {
+    let password = generate_password();
+    let hash = hash_password_blocking(password.clone()).await?;
+    store
+        .set_password(actor, username, &hash, true, now_ms)
+        .await?;
+    Ok(password)
+}

@@ -1,0 +1,126 @@
+//! `/metrics` in the Prometheus text format, `/healthz` (the process answers) and `/readyz`
+//! (the database answers too). Request counters are keyed by route template, never by raw
+//! path, so their number stays bounded whatever clients send.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::AppState;
+
+/// Most distinct (method, route, status) series kept; beyond it new ones are folded into one.
+const MAX_SERIES: usize = 2000;
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+}
+
+impl Metrics {
+    fn count(&self, method: &str, route: &str, status: u16) {
+        let mut requests = self.requests.lock().expect("metrics lock");
+        let key = (method.to_string(), route.to_string(), status);
+        if requests.len() >= MAX_SERIES && !requests.contains_key(&key) {
+            *requests
+                .entry(("OTHER".into(), "other".into(), status))
+                .or_default() += 1;
+        } else {
+            *requests.entry(key).or_default() += 1;
+        }
+    }
+}
+
+pub async fn count_requests(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let method = request.method().as_str().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let response = next.run(request).await;
+    state
+        .metrics
+        .count(&method, &route, response.status().as_u16());
+    response
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "base de données injoignable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "base de données injoignable\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let mut out = String::new();
+    out.push_str("# HELP vigie_build_info Version de Vigie.\n# TYPE vigie_build_info gauge\n");
+    out.push_str(&format!(
+        "vigie_build_info{{version=\"{}\",backend=\"{:?}\"}} 1\n",
+        env!("CARGO_PKG_VERSION"),
+        state.store.backend()
+    ));
+    out.push_str("# HELP vigie_http_requests_total Requêtes HTTP servies, par méthode, route et statut.\n# TYPE vigie_http_requests_total counter\n");
+    {
+        let requests = state.metrics.requests.lock().expect("metrics lock");
+        for ((method, route, status), count) in requests.iter() {
+            out.push_str(&format!(
+                "vigie_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\"}} {count}\n",
+                escape(method),
+                escape(route)
+            ));
+        }
+    }
+    match state.store.count_objects().await {
+        Ok(counts) => {
+            out.push_str("# HELP vigie_inventory_objects Objets de l'inventaire, par type.\n# TYPE vigie_inventory_objects gauge\n");
+            for (kind, count) in counts {
+                out.push_str(&format!("vigie_inventory_objects{{kind=\"{}\"}} {count}\n", kind.key()));
+            }
+            out.push_str("# HELP vigie_database_up La base de données répond.\n# TYPE vigie_database_up gauge\nvigie_database_up 1\n");
+        }
+        Err(_) => out.push_str("# HELP vigie_database_up La base de données répond.\n# TYPE vigie_database_up gauge\nvigie_database_up 0\n"),
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response()
+}

@@ -1,0 +1,264 @@
+//! The OpenAPI 3.1 document of `/api/v1`, served at `/api/v1/openapi.json`. Written here by
+//! hand, next to the routes; the server's tests check that every documented operation is
+//! routed, that every route is documented, and that each record schema names exactly the
+//! fields the API reads and writes.
+
+use axum::Json;
+use serde_json::{Value, json};
+use vigie_domain::inventory::ObjectKind;
+
+use crate::api::collection;
+
+fn reference() -> Value {
+    json!({"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", "description": "Référence stable"})
+}
+
+fn text() -> Value {
+    json!({"type": "string"})
+}
+
+fn list_of(items: Value) -> Value {
+    json!({"type": "array", "items": items})
+}
+
+fn enumeration(values: &[&str]) -> Value {
+    json!({"type": "string", "enum": values})
+}
+
+fn duration() -> Value {
+    json!({"type": "string", "description": "Durée : 90s, 30min, 4h, 1h30, 2d", "example": "30min"})
+}
+
+fn object(required: &[&str], properties: Value) -> Value {
+    json!({"type": "object", "additionalProperties": false, "required": required, "properties": properties})
+}
+
+fn service_check() -> Value {
+    object(
+        &[],
+        json!({"port": {"type": "integer"}, "path": text(), "username": text(), "password": text()}),
+    )
+}
+
+/// The schema of each inventory record, by kind.
+pub fn record_schema(kind: ObjectKind) -> Value {
+    match kind {
+        ObjectKind::Client => object(
+            &["ref", "name"],
+            json!({"ref": reference(), "name": text()}),
+        ),
+        ObjectKind::Contact => object(
+            &["ref", "client", "name"],
+            json!({
+                "ref": reference(), "client": reference(), "name": text(),
+                "roles": list_of(enumeration(&["technical_contact", "security_manager", "cio", "management"])),
+                "email": {"type": "string", "format": "email"},
+                "phone": {"type": "string", "description": "E.164, par exemple +33612345678"},
+            }),
+        ),
+        ObjectKind::Contract => object(
+            &["ref", "client"],
+            json!({
+                "ref": reference(), "client": reference(),
+                "tier": enumeration(&["standard", "premium"]),
+                "options": list_of(enumeration(&["supervision", "round_the_clock", "dashboard", "direct_notifications"])),
+                "sla": {"type": "object", "description": "Valeurs contractuelles qui priment (CM-4) : priorité (p1, p2, p3) → mesure (acknowledgement, take_charge, on_site, intervention_planning, client_update) → durée",
+                        "additionalProperties": {"type": "object", "additionalProperties": duration()}},
+            }),
+        ),
+        ObjectKind::Staff => object(
+            &["ref", "name", "roles"],
+            json!({
+                "ref": reference(), "name": text(),
+                "roles": list_of(enumeration(&["technician", "on_call_manager", "technical_manager", "operations_manager", "referent_engineer", "supervision", "administrator"])),
+                "email": {"type": "string", "format": "email"},
+                "phone": {"type": "string"},
+                "manager": reference(),
+            }),
+        ),
+        ObjectKind::Site => object(
+            &["ref", "client", "contract", "name"],
+            json!({
+                "ref": reference(), "client": reference(), "contract": reference(), "name": text(), "address": text(),
+                "time_zone": {"type": "string", "default": "Europe/Paris"},
+                "criticality": enumeration(&["critical", "standard"]),
+                "offline_tolerance": {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "^[0-9]+([.,][0-9]{1,2})?%$"}]},
+                "security_manager": reference(),
+                "technical_contact": reference(),
+                "maintenance_windows": list_of(object(&["days", "start", "duration"], json!({
+                    "label": text(),
+                    "days": list_of(enumeration(&["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])),
+                    "start": {"type": "string", "pattern": "^[0-9]{1,2}:[0-9]{2}$"},
+                    "duration": duration(),
+                    "time_zone": text(),
+                }))),
+            }),
+        ),
+        ObjectKind::Equipment => object(
+            &["ref", "site", "name", "kind"],
+            json!({
+                "ref": reference(), "site": reference(), "name": text(),
+                "kind": enumeration(&["camera", "nvr", "vms_server", "switch", "power_supply", "access_control", "other"]),
+                "camera_role": enumeration(&["priority", "secondary"]),
+                "address": text(), "parent": reference(), "model": text(), "firmware": text(),
+                "checks": object(&[], json!({
+                    "interval": duration(),
+                    "ping": object(&[], json!({})),
+                    "tcp": object(&["port"], json!({"port": {"type": "integer"}})),
+                    "http": service_check(),
+                    "snmp": object(&["version"], json!({
+                        "version": enumeration(&["2c", "3"]), "port": {"type": "integer"}, "community": text(), "user": text(),
+                        "auth_protocol": text(), "auth_password": text(), "privacy_protocol": text(), "privacy_password": text(), "template": text(),
+                    })),
+                    "onvif": service_check(),
+                    "rtsp": service_check(),
+                    "heartbeat": object(&["interval"], json!({"interval": duration()})),
+                    "agent": object(&[], json!({})),
+                })),
+            }),
+        ),
+    }
+}
+
+fn schema_name(kind: ObjectKind) -> String {
+    let key = kind.key();
+    let mut name = key[..1].to_uppercase();
+    name.push_str(&key[1..]);
+    name
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn responses(success: &str, body: Option<Value>) -> Value {
+    let mut ok = json!({"description": "Succès"});
+    if let Some(body) = body {
+        ok["content"] = json!({"application/json": {"schema": body}});
+    }
+    let error = json!({"description": "Erreur", "content": {"application/json": {"schema": schema_ref("Error")}}});
+    json!({success: ok, "400": error, "401": error, "403": error, "404": error, "409": error, "422": error, "default": error})
+}
+
+fn json_body(schema: Value) -> Value {
+    json!({"required": true, "content": {"application/json": {"schema": schema}}})
+}
+
+fn query(name: &str, description: &str, schema: Value) -> Value {
+    json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema})
+}
+
+fn path_param(name: &str) -> Value {
+    json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}})
+}
+
+/// The whole document.
+pub fn build() -> Value {
+    let mut paths = serde_json::Map::new();
+    let mut schemas = serde_json::Map::new();
+    schemas.insert("Error".into(), json!({
+        "type": "object", "required": ["error"],
+        "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+            "code": {"type": "string", "description": "Code stable, pour les programmes"},
+            "message": {"type": "string", "description": "Message en français, pour les personnes"},
+            "details": list_of(json!({"type": "object", "properties": {"line": {"type": "integer"}, "object": text(), "field": text(), "message": text()}})),
+        }}}
+    }));
+    let user = json!({"type": "object", "properties": {
+        "username": text(), "display_name": text(), "kind": enumeration(&["staff", "client"]), "staff": reference(), "client": reference(),
+        "roles": list_of(text()), "must_change_password": {"type": "boolean"}, "created_ms": {"type": "integer"}, "password_changed_ms": {"type": "integer"}}});
+    schemas.insert("User".into(), user);
+    schemas.insert("Token".into(), json!({"type": "object", "properties": {
+        "id": text(), "username": text(), "name": text(), "scope": enumeration(&["agent", "probe", "integration", "read_only"]),
+        "created_ms": {"type": "integer"}, "expires_ms": {"type": "integer"}, "revoked_ms": {"type": "integer"}, "last_used_ms": {"type": "integer"}}}));
+    schemas.insert("AuditEntry".into(), json!({"type": "object", "properties": {
+        "id": {"type": "integer"}, "at_ms": {"type": "integer", "description": "Instant UTC en millisecondes depuis l'époque Unix"},
+        "actor": text(), "action": enumeration(&["create", "update", "delete"]), "object_kind": text(), "object_ref": text(),
+        "client": text(), "before": {"type": "object"}, "after": {"type": "object"}}}));
+
+    for kind in ObjectKind::ALL {
+        let name = schema_name(kind);
+        schemas.insert(name.clone(), record_schema(kind));
+        let base = format!("/api/v1/{}", collection(kind));
+        let page = json!({"type": "object", "properties": {"items": list_of(schema_ref(&name)), "next_after": reference()}});
+        let mut list_parameters = vec![
+            query(
+                "after",
+                "Dernière référence de la page précédente",
+                reference(),
+            ),
+            query(
+                "limit",
+                "Taille de page (1 à 1000, 100 par défaut)",
+                json!({"type": "integer"}),
+            ),
+        ];
+        if kind != ObjectKind::Staff {
+            list_parameters.push(query("client", "Seulement ce client", reference()));
+        }
+        if kind == ObjectKind::Equipment {
+            list_parameters.push(query("site", "Seulement ce site", reference()));
+        }
+        paths.insert(base.clone(), json!({
+            "get": {"summary": format!("Lister ({})", kind.french()), "operationId": format!("list_{}", collection(kind)), "parameters": list_parameters, "responses": responses("200", Some(page))},
+            "post": {"summary": format!("Créer ({})", kind.french()), "operationId": format!("create_{}", kind.key()), "requestBody": json_body(schema_ref(&name)), "responses": responses("201", Some(schema_ref(&name)))},
+        }));
+        paths.insert(format!("{base}/{{reference}}"), json!({
+            "parameters": [path_param("reference")],
+            "get": {"summary": format!("Lire ({})", kind.french()), "operationId": format!("get_{}", kind.key()), "responses": responses("200", Some(schema_ref(&name)))},
+            "put": {"summary": format!("Créer ou remplacer ({})", kind.french()), "operationId": format!("put_{}", kind.key()), "requestBody": json_body(schema_ref(&name)), "responses": responses("200", Some(schema_ref(&name)))},
+            "delete": {"summary": format!("Supprimer ({})", kind.french()), "operationId": format!("delete_{}", kind.key()), "responses": responses("204", None)},
+        }));
+    }
+
+    let me = json!({"type": "object", "properties": {"user": schema_ref("User"), "roles": list_of(text()), "must_change_password": {"type": "boolean"}}});
+    paths.insert("/api/v1/auth/login".into(), json!({"post": {"summary": "Se connecter (ouvre une session, cookie vigie_session)", "operationId": "login", "security": [],
+        "requestBody": json_body(object(&["username", "password"], json!({"username": text(), "password": text()}))), "responses": responses("200", Some(me.clone()))}}));
+    paths.insert("/api/v1/auth/logout".into(), json!({"post": {"summary": "Se déconnecter", "operationId": "logout", "responses": responses("204", None)}}));
+    paths.insert("/api/v1/auth/me".into(), json!({"get": {"summary": "Utilisateur courant", "operationId": "me", "responses": responses("200", Some(me.clone()))}}));
+    paths.insert("/api/v1/auth/password".into(), json!({"post": {"summary": "Changer son mot de passe (ferme toutes ses sessions, en ouvre une nouvelle)", "operationId": "change_password",
+        "requestBody": json_body(object(&["current_password", "new_password"], json!({"current_password": text(), "new_password": text()}))), "responses": responses("200", Some(me))}}));
+    paths.insert("/api/v1/users".into(), json!({
+        "get": {"summary": "Lister les comptes (administrateurs)", "operationId": "list_users", "responses": responses("200", Some(list_of(schema_ref("User"))))},
+        "post": {"summary": "Créer un compte ; renvoie un mot de passe à usage unique", "operationId": "create_user",
+            "requestBody": json_body(object(&["username", "display_name", "kind"], json!({"username": text(), "display_name": text(), "kind": enumeration(&["staff", "client"]), "client": reference(), "staff": reference(), "roles": list_of(text())}))),
+            "responses": responses("201", Some(json!({"type": "object", "properties": {"user": schema_ref("User"), "one_time_password": text()}})))},
+    }));
+    paths.insert("/api/v1/users/{username}/password".into(), json!({"parameters": [path_param("username")], "post": {"summary": "Réinitialiser un mot de passe (administrateurs)", "operationId": "reset_password",
+        "responses": responses("200", Some(json!({"type": "object", "properties": {"one_time_password": text()}})))}}));
+    paths.insert("/api/v1/tokens".into(), json!({
+        "get": {"summary": "Lister ses jetons (ou ceux d'un utilisateur, administrateurs)", "operationId": "list_tokens", "parameters": [query("username", "Titulaire", text())], "responses": responses("200", Some(list_of(schema_ref("Token"))))},
+        "post": {"summary": "Créer un jeton ; son secret n'est montré qu'une fois", "operationId": "create_token",
+            "requestBody": json_body(object(&["name", "scope"], json!({"name": text(), "scope": enumeration(&["agent", "probe", "integration", "read_only"]), "expires_in_days": {"type": "integer"}, "username": text()}))),
+            "responses": responses("201", Some(json!({"type": "object", "properties": {"token": schema_ref("Token"), "secret": text()}})))},
+    }));
+    paths.insert("/api/v1/tokens/{id}".into(), json!({"parameters": [path_param("id")], "delete": {"summary": "Révoquer un jeton", "operationId": "revoke_token", "responses": responses("204", None)}}));
+    paths.insert("/api/v1/audit".into(), json!({"get": {"summary": "Journal d'audit (personnel), du plus récent au plus ancien", "operationId": "audit_trail",
+        "parameters": [query("object_kind", "Type d'objet", text()), query("object_ref", "Référence", text()), query("client", "Client", text()), query("actor", "Auteur", text()),
+            query("before_id", "Plus petit id de la page précédente", json!({"type": "integer"})), query("limit", "Taille de page", json!({"type": "integer"}))],
+        "responses": responses("200", Some(json!({"type": "object", "properties": {"items": list_of(schema_ref("AuditEntry")), "next_before_id": {"type": "integer"}}})))}}));
+    paths.insert("/api/v1/inventory/export".into(), json!({"get": {"summary": "Exporter l'inventaire visible (format de docs/inventory.md)", "operationId": "export_inventory",
+        "responses": {"200": {"description": "Fichier d'inventaire", "content": {"application/toml": {"schema": {"type": "string"}}}}}}}));
+    paths.insert("/api/v1/inventory/import".into(), json!({"post": {"summary": "Importer un fichier d'inventaire (tout ou rien ; chaque erreur avec sa ligne)", "operationId": "import_inventory",
+        "requestBody": {"required": true, "content": {"application/toml": {"schema": {"type": "string"}}}},
+        "responses": responses("200", Some(json!({"type": "object", "properties": {"created": {"type": "integer"}, "updated": {"type": "integer"}, "unchanged": {"type": "integer"}}})))}}));
+    paths.insert("/api/v1/openapi.json".into(), json!({"get": {"summary": "Ce document", "operationId": "openapi", "security": [], "responses": {"200": {"description": "Document OpenAPI"}}}}));
+
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "API Vigie", "version": env!("CARGO_PKG_VERSION"), "description": "Supervision, alarmes et service client. Erreurs : {\"error\": {\"code\", \"message\", \"details\"}}."},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE},
+                "token": {"type": "http", "scheme": "bearer", "description": "Jeton vgt_…"},
+            },
+        },
+        "security": [{"session": []}, {"token": []}],
+    })
+}
+
+pub async fn document() -> Json<Value> {
+    Json(build())
+}
