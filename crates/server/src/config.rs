@@ -152,9 +152,9 @@ impl Config {
             // elsewhere it is read as a TOML value (numbers), and as text if it is not one.
             let value = match section.get(&key) {
                 Some(toml::Value::String(_)) => toml::Value::String(value),
-                _ => value
-                    .parse::<toml::Value>()
+                _ => toml::from_str::<toml::Table>(&format!("v = {value}"))
                     .ok()
+                    .and_then(|mut t| t.remove("v"))
                     .filter(|v| !v.is_table())
                     .unwrap_or(toml::Value::String(value)),
             };
