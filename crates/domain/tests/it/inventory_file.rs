@@ -230,3 +230,52 @@ fn an_unknown_section_is_refused() {
         "{errors:?}"
     );
 }
+
+mod robustness {
+    //! Whatever the text, parsing and checking answer with records or errors, never a panic,
+    //! and every error names a line inside the file.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn never_panics(text: &str) {
+        let lines = text.lines().count().max(1);
+        match InventoryFile::parse(text) {
+            Ok(parsed) => {
+                if let Err(errors) = parsed.check(&KnownObjects::default()) {
+                    assert!(errors.iter().all(|e| e.line <= lines + 1), "{errors:?}");
+                }
+            }
+            Err(errors) => {
+                assert!(!errors.is_empty());
+                assert!(errors.iter().all(|e| e.line <= lines + 1), "{errors:?}");
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn arbitrary_text(text in ".{0,400}") {
+            never_panics(&text);
+        }
+
+        #[test]
+        fn a_valid_file_with_one_line_damaged(line in 0usize..60, replacement in "[a-z_\\[\\]=\" {}0-9%.:+-]{0,30}") {
+            let mut lines: Vec<&str> = SMALL.lines().collect();
+            let index = line % lines.len();
+            lines[index] = &replacement;
+            never_panics(&lines.join("\n"));
+        }
+
+        #[test]
+        fn a_valid_file_cut_anywhere(cut in 0usize..2000) {
+            let end = cut.min(SMALL.len());
+            if SMALL.is_char_boundary(end) {
+                never_panics(&SMALL[..end]);
+            }
+        }
+    }
+}

@@ -24,7 +24,11 @@ pub const NOW: i64 = 1_795_428_000_000;
 pub const PASSWORD: &str = "mot-de-passe-de-test";
 
 pub fn example_fleet() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/fleet.toml")).expect("examples/fleet.toml")
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/fleet.toml"
+    ))
+    .expect("examples/fleet.toml")
 }
 
 pub struct TestApp {
@@ -49,12 +53,20 @@ impl TestApp {
         config.server.max_import_bytes = 8 * 1024 * 1024;
         configure(&mut config);
         let clock = Clock::manual(NOW);
-        let running = vigie_server::start(AppState::new(store.clone(), config, clock.clone()), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let running = vigie_server::start(
+            AppState::new(store.clone(), config, clock.clone()),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
         TestApp {
             base: format!("http://{}", running.address),
             store,
             clock,
-            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
             database: Some(database),
             server: running.handle,
         }
@@ -72,17 +84,33 @@ impl TestApp {
     /// Imports the example fleet through the store, as the console would.
     pub async fn import_fleet(&self) -> vigie_domain::inventory::Inventory {
         let parsed = InventoryFile::parse(&example_fleet()).unwrap();
-        self.store.import(&Actor::console("test"), &parsed.inventory, NOW).await.unwrap();
+        self.store
+            .import(&Actor::console("test"), &parsed.inventory, NOW)
+            .await
+            .unwrap();
         parsed.inventory
     }
 
     /// Creates an account with [`PASSWORD`] (no change required) and logs it in.
-    pub async fn login_as(&self, username: &str, kind: UserKind, client: Option<&str>, roles: &[StaffRole]) -> Session<'_> {
+    pub async fn login_as(
+        &self,
+        username: &str,
+        kind: UserKind,
+        client: Option<&str>,
+        roles: &[StaffRole],
+    ) -> Session<'_> {
         self.create_user(username, kind, client, roles, false).await;
         self.login(username, PASSWORD).await.expect("login")
     }
 
-    pub async fn create_user(&self, username: &str, kind: UserKind, client: Option<&str>, roles: &[StaffRole], must_change: bool) {
+    pub async fn create_user(
+        &self,
+        username: &str,
+        kind: UserKind,
+        client: Option<&str>,
+        roles: &[StaffRole],
+        must_change: bool,
+    ) {
         let new = NewUser {
             username: username.into(),
             display_name: username.into(),
@@ -93,10 +121,17 @@ impl TestApp {
             password_hash: auth::hash_password(PASSWORD),
             must_change_password: must_change,
         };
-        self.store.create_user(&Actor::console("test"), new, NOW).await.unwrap();
+        self.store
+            .create_user(&Actor::console("test"), new, NOW)
+            .await
+            .unwrap();
     }
 
-    pub async fn login(&self, username: &str, password: &str) -> Result<Session<'_>, (StatusCode, Value)> {
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Session<'_>, (StatusCode, Value)> {
         let response = self
             .http
             .post(format!("{}/api/v1/auth/login", self.base))
@@ -105,23 +140,45 @@ impl TestApp {
             .await
             .unwrap();
         let status = response.status();
-        let cookie = response.headers().get("set-cookie").map(|v| v.to_str().unwrap().to_string());
+        let cookie = response
+            .headers()
+            .get("set-cookie")
+            .map(|v| v.to_str().unwrap().to_string());
         let body: Value = response.json().await.unwrap_or(Value::Null);
         if status != StatusCode::OK {
             return Err((status, body));
         }
         let cookie = cookie.expect("a session cookie");
         let value = cookie.split(';').next().unwrap().to_string();
-        Ok(Session { app: self, auth: Auth::Cookie(value) })
+        Ok(Session {
+            app: self,
+            auth: Auth::Cookie(value),
+        })
     }
 
     pub async fn token(&self, username: &str, scope: TokenScope) -> Session<'_> {
-        let (_, secret) = auth::issue_token(&self.store, &Actor::console("test"), username, "test", scope, None, NOW).await.unwrap();
-        Session { app: self, auth: Auth::Bearer(secret) }
+        let (_, secret) = auth::issue_token(
+            &self.store,
+            &Actor::console("test"),
+            username,
+            "test",
+            scope,
+            None,
+            NOW,
+        )
+        .await
+        .unwrap();
+        Session {
+            app: self,
+            auth: Auth::Bearer(secret),
+        }
     }
 
     pub fn anonymous(&self) -> Session<'_> {
-        Session { app: self, auth: Auth::None }
+        Session {
+            app: self,
+            auth: Auth::None,
+        }
     }
 }
 
@@ -154,7 +211,10 @@ impl Reply {
 
 impl Session<'_> {
     pub async fn request(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
-        let mut request = self.app.http.request(method, format!("{}{path}", self.app.base));
+        let mut request = self
+            .app
+            .http
+            .request(method, format!("{}{path}", self.app.base));
         request = match &self.auth {
             Auth::None => request,
             Auth::Cookie(cookie) => request.header("cookie", cookie),
@@ -168,11 +228,27 @@ impl Session<'_> {
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply { status, headers, body, text }
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
-    pub async fn raw(&self, method: Method, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
-        let mut request = self.app.http.request(method, format!("{}{path}", self.app.base)).header("content-type", content_type).body(body);
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut request = self
+            .app
+            .http
+            .request(method, format!("{}{path}", self.app.base))
+            .header("content-type", content_type)
+            .body(body);
         request = match &self.auth {
             Auth::None => request,
             Auth::Cookie(cookie) => request.header("cookie", cookie),
@@ -183,7 +259,12 @@ impl Session<'_> {
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply { status, headers, body, text }
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Reply {

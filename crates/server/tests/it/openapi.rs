@@ -36,7 +36,10 @@ async fn the_document_describes_exactly_the_routes() {
     let document = document.body;
     assert_eq!(document["openapi"], "3.1.0");
 
-    let mut expected: BTreeSet<(String, String)> = ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let mut expected: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
     for kind in ObjectKind::ALL {
         let base = format!("/api/v1/{}", vigie_server::api::collection(kind));
         for method in ["get", "post"] {
@@ -48,7 +51,12 @@ async fn the_document_describes_exactly_the_routes() {
     }
     let mut documented = BTreeSet::new();
     for (path, operations) in document["paths"].as_object().unwrap() {
-        for method in operations.as_object().unwrap().keys().filter(|k| *k != "parameters") {
+        for method in operations
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| *k != "parameters")
+        {
             documented.insert((method.clone(), path.clone()));
         }
     }
@@ -57,24 +65,39 @@ async fn the_document_describes_exactly_the_routes() {
     // Each is really routed: the answer is never the fallback's "no such address" nor 405.
     let anonymous = app.anonymous();
     for (method, path) in &documented {
-        let concrete = path.replace("{reference}", "X").replace("{username}", "x").replace("{id}", "x");
+        let concrete = path
+            .replace("{reference}", "X")
+            .replace("{username}", "x")
+            .replace("{id}", "x");
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let reply = anonymous.request(method.clone(), &concrete, None).await;
-        assert_ne!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {concrete}");
-        assert!(reply.body["error"]["message"] != "cette adresse n'existe pas", "{method} {concrete} is not routed");
+        assert_ne!(
+            reply.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {concrete}"
+        );
+        assert!(
+            reply.body["error"]["message"] != "cette adresse n'existe pas",
+            "{method} {concrete} is not routed"
+        );
     }
     app.finish().await;
 }
 
 fn keys(value: &Value) -> BTreeSet<String> {
-    value.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default()
+    value
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
 #[test]
 fn record_schemas_name_exactly_the_record_fields() {
     // A record of each kind with every optional field set, from the example fleet where it
     // has one, so that the comparison covers everything the API can return.
-    let fleet = InventoryFile::parse(&crate::example_fleet()).unwrap().inventory;
+    let fleet = InventoryFile::parse(&crate::example_fleet())
+        .unwrap()
+        .inventory;
     for kind in ObjectKind::ALL {
         let schema = vigie_server::openapi::record_schema(kind);
         let schema_fields = keys(&schema["properties"]);
@@ -82,7 +105,11 @@ fn record_schemas_name_exactly_the_record_fields() {
         for record in fleet.records().into_iter().filter(|r| r.kind() == kind) {
             let json = record.to_json();
             let fields = keys(&json);
-            assert!(fields.is_subset(&schema_fields), "{kind}: {:?} missing from the schema", fields.difference(&schema_fields).collect::<Vec<_>>());
+            assert!(
+                fields.is_subset(&schema_fields),
+                "{kind}: {:?} missing from the schema",
+                fields.difference(&schema_fields).collect::<Vec<_>>()
+            );
             seen.extend(fields);
             if let Record::Equipment(_) = record {
                 let checks = keys(&json["checks"]);
@@ -91,7 +118,10 @@ fn record_schemas_name_exactly_the_record_fields() {
             }
         }
         for required in schema["required"].as_array().unwrap() {
-            assert!(seen.contains(required.as_str().unwrap()), "{kind}: required {required} never present");
+            assert!(
+                seen.contains(required.as_str().unwrap()),
+                "{kind}: required {required} never present"
+            );
         }
     }
 }

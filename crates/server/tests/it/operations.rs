@@ -14,14 +14,32 @@ async fn health_readiness_and_metrics() {
     anonymous.get("/api/v1/sites").await;
     let metrics = anonymous.get("/metrics").await;
     assert_eq!(metrics.status, StatusCode::OK);
-    assert!(metrics.headers["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
-    assert!(metrics.text.contains("vigie_http_requests_total{method=\"GET\",route=\"/api/v1/sites\",status=\"401\"} 1"), "{}", metrics.text);
+    assert!(
+        metrics.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    assert!(
+        metrics.text.contains(
+            "vigie_http_requests_total{method=\"GET\",route=\"/api/v1/sites\",status=\"401\"} 1"
+        ),
+        "{}",
+        metrics.text
+    );
     assert!(metrics.text.contains("vigie_database_up 1"));
-    let equipment_line = metrics.text.lines().find(|l| l.starts_with("vigie_inventory_objects{kind=\"equipment\"}")).unwrap();
+    let equipment_line = metrics
+        .text
+        .lines()
+        .find(|l| l.starts_with("vigie_inventory_objects{kind=\"equipment\"}"))
+        .unwrap();
     let count: u64 = equipment_line.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(count > 200);
     // Readiness follows the database.
     app.store.close().await;
-    assert_eq!(anonymous.get("/readyz").await.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        anonymous.get("/readyz").await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
     app.finish().await;
 }

@@ -11,7 +11,10 @@ use vigie_store::testing::{TestDatabase, backend_from_env};
 const BINARY: &str = env!("CARGO_BIN_EXE_vigie");
 
 fn fleet_path() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/fleet.toml"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/fleet.toml"
+    ))
 }
 
 /// A data directory and database for one test.
@@ -23,14 +26,25 @@ struct Sandbox {
 impl Sandbox {
     async fn new() -> Sandbox {
         let database = TestDatabase::create(backend_from_env()).await;
-        let directory = std::env::temp_dir().join(format!("vigie-cli-{}-{}", std::process::id(), database.url.len() + rand_suffix()));
+        let directory = std::env::temp_dir().join(format!(
+            "vigie-cli-{}-{}",
+            std::process::id(),
+            database.url.len() + rand_suffix()
+        ));
         std::fs::create_dir_all(&directory).unwrap();
-        Sandbox { directory, database: Some(database) }
+        Sandbox {
+            directory,
+            database: Some(database),
+        }
     }
 
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(BINARY);
-        command.args(args).env("VIGIE_DATA_DIR", &self.directory).env_remove("VIGIE_CONFIG").current_dir(&self.directory);
+        command
+            .args(args)
+            .env("VIGIE_DATA_DIR", &self.directory)
+            .env_remove("VIGIE_CONFIG")
+            .current_dir(&self.directory);
         let database = self.database.as_ref().unwrap();
         if database.backend == vigie_store::Backend::Postgres {
             command.env("VIGIE_DATABASE__URL", &database.url);
@@ -53,7 +67,11 @@ impl Sandbox {
 fn rand_suffix() -> usize {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    NEXT.fetch_add(1, Ordering::SeqCst) * 1000 + std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_micros() as usize
+    NEXT.fetch_add(1, Ordering::SeqCst) * 1000
+        + std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_micros() as usize
 }
 
 fn stdout(output: &Output) -> String {
@@ -70,11 +88,19 @@ async fn import_is_idempotent_and_a_broken_file_changes_nothing() {
     let fleet = fleet_path();
     let first = sandbox.run(&["import", fleet.to_str().unwrap()]);
     assert!(first.status.success(), "{}", stderr(&first));
-    assert!(stdout(&first).contains("0 modifié(s), 0 inchangé(s)"), "{}", stdout(&first));
+    assert!(
+        stdout(&first).contains("0 modifié(s), 0 inchangé(s)"),
+        "{}",
+        stdout(&first)
+    );
 
     let again = sandbox.run(&["import", fleet.to_str().unwrap()]);
     assert!(again.status.success());
-    assert!(stdout(&again).contains(" 0 créé(s), 0 modifié(s)"), "re-import is a no-op: {}", stdout(&again));
+    assert!(
+        stdout(&again).contains(" 0 créé(s), 0 modifié(s)"),
+        "re-import is a no-op: {}",
+        stdout(&again)
+    );
 
     let exported = sandbox.run(&["export"]);
     assert!(exported.status.success());
@@ -85,13 +111,28 @@ async fn import_is_idempotent_and_a_broken_file_changes_nothing() {
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     let camera = lines.iter().position(|l| l == "kind = \"camera\"").unwrap();
     lines.insert(camera + 1, "zoom = 3".into());
-    let parent = lines.iter().position(|l| l.starts_with("parent = ")).unwrap();
+    let parent = lines
+        .iter()
+        .position(|l| l.starts_with("parent = "))
+        .unwrap();
     lines[parent] = "parent = \"EQUIPEMENT-FANTOME\"".into();
-    let phone = lines.iter().position(|l| l.starts_with("phone = ")).unwrap();
+    let phone = lines
+        .iter()
+        .position(|l| l.starts_with("phone = "))
+        .unwrap();
     lines[phone] = "phone = \"06 12\"".into();
     // The second client takes the first one's reference.
-    let client_headers: Vec<usize> = lines.iter().enumerate().filter(|(_, l)| *l == "[[client]]").map(|(i, _)| i).collect();
-    let ref_after = |start: usize| (start + 1..lines.len()).find(|i| lines[*i].starts_with("ref = ")).unwrap();
+    let client_headers: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| *l == "[[client]]")
+        .map(|(i, _)| i)
+        .collect();
+    let ref_after = |start: usize| {
+        (start + 1..lines.len())
+            .find(|i| lines[*i].starts_with("ref = "))
+            .unwrap()
+    };
     let second_ref = ref_after(client_headers[1]);
     lines[second_ref] = lines[ref_after(client_headers[0])].clone();
     let broken_path = sandbox.directory.join("casse.toml");
@@ -101,8 +142,16 @@ async fn import_is_idempotent_and_a_broken_file_changes_nothing() {
     assert!(!refused.status.success());
     let errors = stderr(&refused);
     // `zoom` is a field error: the file is refused before references are even checked.
-    assert!(errors.contains(&format!("casse.toml:ligne {} : ", camera + 2)) && errors.contains("champ inconnu « zoom »"), "{errors}");
-    assert!(errors.contains(&format!("casse.toml:ligne {} : ", phone + 1)) && errors.contains("numéro de téléphone invalide"), "{errors}");
+    assert!(
+        errors.contains(&format!("casse.toml:ligne {} : ", camera + 2))
+            && errors.contains("champ inconnu « zoom »"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains(&format!("casse.toml:ligne {} : ", phone + 1))
+            && errors.contains("numéro de téléphone invalide"),
+        "{errors}"
+    );
     assert!(errors.contains("rien n'a été importé"), "{errors}");
 
     // Without the field errors, the reference errors are all named with their lines.
@@ -113,8 +162,16 @@ async fn import_is_idempotent_and_a_broken_file_changes_nothing() {
     let refused = sandbox.run(&["import", broken_path.to_str().unwrap()]);
     assert!(!refused.status.success());
     let errors = stderr(&refused);
-    assert!(errors.contains(&format!("casse.toml:ligne {} : ", parent + 1)) && errors.contains("EQUIPEMENT-FANTOME"), "{errors}");
-    assert!(errors.contains(&format!("casse.toml:ligne {} : ", second_ref + 1)) && errors.contains("référence en double"), "{errors}");
+    assert!(
+        errors.contains(&format!("casse.toml:ligne {} : ", parent + 1))
+            && errors.contains("EQUIPEMENT-FANTOME"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains(&format!("casse.toml:ligne {} : ", second_ref + 1))
+            && errors.contains("référence en double"),
+        "{errors}"
+    );
 
     let after = sandbox.run(&["export"]);
     assert_eq!(stdout(&after), before, "a refused import changed something");
@@ -123,7 +180,11 @@ async fn import_is_idempotent_and_a_broken_file_changes_nothing() {
     let exported_path = sandbox.directory.join("export.toml");
     std::fs::write(&exported_path, &before).unwrap();
     let round_trip = sandbox.run(&["import", exported_path.to_str().unwrap()]);
-    assert!(stdout(&round_trip).contains(" 0 créé(s), 0 modifié(s)"), "{}", stdout(&round_trip));
+    assert!(
+        stdout(&round_trip).contains(" 0 créé(s), 0 modifié(s)"),
+        "{}",
+        stdout(&round_trip)
+    );
     sandbox.finish().await;
 }
 
@@ -131,25 +192,70 @@ async fn import_is_idempotent_and_a_broken_file_changes_nothing() {
 async fn users_and_tokens_from_the_command_line() {
     let sandbox = Sandbox::new().await;
     sandbox.run(&["import", fleet_path().to_str().unwrap()]);
-    let added = sandbox.run(&["user", "add", "j.martin", "--name", "Julie Martin", "--kind", "staff", "--role", "supervision"]);
+    let added = sandbox.run(&[
+        "user",
+        "add",
+        "j.martin",
+        "--name",
+        "Julie Martin",
+        "--kind",
+        "staff",
+        "--role",
+        "supervision",
+    ]);
     assert!(added.status.success(), "{}", stderr(&added));
     let password = stdout(&added).lines().last().unwrap().to_string();
     assert_eq!(password.len(), 20);
 
     let client = sandbox.run(&["user", "add", "rs", "--name", "RS", "--kind", "client"]);
     assert!(!client.status.success());
-    assert!(stderr(&client).contains("exactement un client"), "{}", stderr(&client));
+    assert!(
+        stderr(&client).contains("exactement un client"),
+        "{}",
+        stderr(&client)
+    );
 
-    let token = sandbox.run(&["user", "token", "j.martin", "--name", "agent NVR", "--scope", "agent"]);
+    let token = sandbox.run(&[
+        "user",
+        "token",
+        "j.martin",
+        "--name",
+        "agent NVR",
+        "--scope",
+        "agent",
+    ]);
     assert!(token.status.success(), "{}", stderr(&token));
     assert!(stdout(&token).lines().last().unwrap().starts_with("vgt_"));
-    let unknown = sandbox.run(&["user", "token", "personne", "--name", "x", "--scope", "read-only"]);
+    let unknown = sandbox.run(&[
+        "user",
+        "token",
+        "personne",
+        "--name",
+        "x",
+        "--scope",
+        "read-only",
+    ]);
     assert!(!unknown.status.success());
-    assert!(stderr(&unknown).contains("« personne » inconnu"), "{}", stderr(&unknown));
+    assert!(
+        stderr(&unknown).contains("« personne » inconnu"),
+        "{}",
+        stderr(&unknown)
+    );
 
-    let mut passwd = sandbox.command(&["user", "passwd", "j.martin", "--password-stdin"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut passwd = sandbox
+        .command(&["user", "passwd", "j.martin", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     use std::io::Write;
-    passwd.stdin.take().unwrap().write_all(b"un mot de passe solide\n").unwrap();
+    passwd
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"un mot de passe solide\n")
+        .unwrap();
     assert!(passwd.wait_with_output().unwrap().status.success());
 
     let listed = sandbox.run(&["user", "list"]);
@@ -160,16 +266,36 @@ async fn users_and_tokens_from_the_command_line() {
 #[tokio::test]
 async fn the_first_start_prints_the_url_and_a_one_time_administrator_password() {
     let sandbox = Sandbox::new().await;
-    let mut server = sandbox.command(&["serve"]).env("VIGIE_SERVER__LISTEN", "127.0.0.1:0").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut server = sandbox
+        .command(&["serve"])
+        .env("VIGIE_SERVER__LISTEN", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
     let url_line = lines.next().unwrap().unwrap();
-    assert!(url_line.starts_with("Vigie écoute sur http://127.0.0.1:"), "{url_line}");
+    assert!(
+        url_line.starts_with("Vigie écoute sur http://127.0.0.1:"),
+        "{url_line}"
+    );
     let url = url_line.split_whitespace().nth(3).unwrap().to_string();
-    assert!(lines.next().unwrap().unwrap().contains("identifiant « admin »"));
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .unwrap()
+            .contains("identifiant « admin »")
+    );
     let password = lines.next().unwrap().unwrap();
 
     let http = reqwest::Client::new();
-    let login = http.post(format!("{url}/api/v1/auth/login")).json(&serde_json::json!({"username": "admin", "password": password})).send().await.unwrap();
+    let login = http
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "admin", "password": password}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(login.status(), 200);
     let body: serde_json::Value = login.json().await.unwrap();
     assert_eq!(body["must_change_password"], true);
@@ -177,22 +303,40 @@ async fn the_first_start_prints_the_url_and_a_one_time_administrator_password() 
     server.wait().unwrap();
 
     // A second start creates no second administrator and prints no password.
-    let mut again = sandbox.command(&["serve"]).env("VIGIE_SERVER__LISTEN", "127.0.0.1:0").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut again = sandbox
+        .command(&["serve"])
+        .env("VIGIE_SERVER__LISTEN", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut lines = BufReader::new(again.stdout.take().unwrap()).lines();
-    assert!(lines.next().unwrap().unwrap().starts_with("Vigie écoute sur"));
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .unwrap()
+            .starts_with("Vigie écoute sur")
+    );
     again.kill().unwrap();
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.is_empty(), "{rest:?}");
     again.wait().unwrap();
     if backend_from_env() == vigie_store::Backend::Sqlite {
-        assert!(sandbox.directory.join("vigie.sqlite").exists(), "the embedded database lives in the data directory");
+        assert!(
+            sandbox.directory.join("vigie.sqlite").exists(),
+            "the embedded database lives in the data directory"
+        );
     }
     sandbox.finish().await;
 }
 
 #[test]
 fn configuration_is_documented_and_checked() {
-    let default = Command::new(BINARY).args(["config", "default"]).output().unwrap();
+    let default = Command::new(BINARY)
+        .args(["config", "default"])
+        .output()
+        .unwrap();
     assert!(default.status.success());
     let text = stdout(&default);
     assert_eq!(text, vigie_server::config::DEFAULT_TOML);
@@ -200,13 +344,31 @@ fn configuration_is_documented_and_checked() {
     std::fs::create_dir_all(&directory).unwrap();
     let path = directory.join("vigie.toml");
     std::fs::write(&path, "[server]\nport = 80\n").unwrap();
-    let refused = Command::new(BINARY).args(["--config", path.to_str().unwrap(), "config", "check"]).output().unwrap();
+    let refused = Command::new(BINARY)
+        .args(["--config", path.to_str().unwrap(), "config", "check"])
+        .output()
+        .unwrap();
     assert!(!refused.status.success());
-    assert!(stderr(&refused).contains("champ inconnu « port »"), "{}", stderr(&refused));
-    std::fs::write(&path, "[database]\nurl = \"postgres://vigie:tres-secret@db/vigie\"\n").unwrap();
-    let checked = Command::new(BINARY).args(["--config", path.to_str().unwrap(), "config", "check"]).output().unwrap();
+    assert!(
+        stderr(&refused).contains("champ inconnu « port »"),
+        "{}",
+        stderr(&refused)
+    );
+    std::fs::write(
+        &path,
+        "[database]\nurl = \"postgres://vigie:tres-secret@db/vigie\"\n",
+    )
+    .unwrap();
+    let checked = Command::new(BINARY)
+        .args(["--config", path.to_str().unwrap(), "config", "check"])
+        .output()
+        .unwrap();
     assert!(checked.status.success());
-    assert!(!stdout(&checked).contains("tres-secret"), "secrets are redacted: {}", stdout(&checked));
+    assert!(
+        !stdout(&checked).contains("tres-secret"),
+        "secrets are redacted: {}",
+        stdout(&checked)
+    );
     let help = Command::new(BINARY).arg("--help").output().unwrap();
     for command in ["serve", "import", "export", "user", "config"] {
         assert!(stdout(&help).contains(command));
