@@ -45,15 +45,9 @@ pub struct ListFilter {
     pub limit: Option<i64>,
 }
 
+/// Each kind's table is named by its plural.
 fn table(kind: ObjectKind) -> &'static str {
-    match kind {
-        ObjectKind::Client => "clients",
-        ObjectKind::Contact => "contacts",
-        ObjectKind::Contract => "contracts",
-        ObjectKind::Staff => "staff",
-        ObjectKind::Site => "sites",
-        ObjectKind::Equipment => "equipment",
-    }
+    kind.plural()
 }
 
 /// The column that says which client owns a row of this kind, if any.

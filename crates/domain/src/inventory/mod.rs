@@ -50,6 +50,18 @@ impl ObjectKind {
         }
     }
 
+    /// The plural used for API paths (`/api/v1/sites`) and table names.
+    pub fn plural(self) -> &'static str {
+        match self {
+            ObjectKind::Client => "clients",
+            ObjectKind::Contact => "contacts",
+            ObjectKind::Contract => "contracts",
+            ObjectKind::Staff => "staff",
+            ObjectKind::Site => "sites",
+            ObjectKind::Equipment => "equipment",
+        }
+    }
+
     /// The French noun, for messages.
     pub fn french(self) -> &'static str {
         match self {

@@ -23,14 +23,7 @@ use crate::error::{ApiError, ApiResult, Detail};
 
 /// The URL segment of each kind.
 pub fn collection(kind: ObjectKind) -> &'static str {
-    match kind {
-        ObjectKind::Client => "clients",
-        ObjectKind::Contact => "contacts",
-        ObjectKind::Contract => "contracts",
-        ObjectKind::Staff => "staff",
-        ObjectKind::Site => "sites",
-        ObjectKind::Equipment => "equipment",
-    }
+    kind.plural()
 }
 
 pub fn routes(state: &AppState) -> Router<AppState> {

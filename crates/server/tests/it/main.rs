@@ -215,25 +215,10 @@ impl Session<'_> {
             .app
             .http
             .request(method, format!("{}{path}", self.app.base));
-        request = match &self.auth {
-            Auth::None => request,
-            Auth::Cookie(cookie) => request.header("cookie", cookie),
-            Auth::Bearer(token) => request.bearer_auth(token),
-        };
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            body,
-            text,
-        }
+        self.send(request).await
     }
 
     pub async fn raw(
@@ -243,13 +228,18 @@ impl Session<'_> {
         content_type: &str,
         body: Vec<u8>,
     ) -> Reply {
-        let mut request = self
-            .app
-            .http
-            .request(method, format!("{}{path}", self.app.base))
-            .header("content-type", content_type)
-            .body(body);
-        request = match &self.auth {
+        self.send(
+            self.app
+                .http
+                .request(method, format!("{}{path}", self.app.base))
+                .header("content-type", content_type)
+                .body(body),
+        )
+        .await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let request = match &self.auth {
             Auth::None => request,
             Auth::Cookie(cookie) => request.header("cookie", cookie),
             Auth::Bearer(token) => request.bearer_auth(token),
