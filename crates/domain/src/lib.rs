@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod calendar;
 pub mod inventory;
 pub mod text;
 pub mod values;

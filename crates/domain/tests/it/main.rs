@@ -2,5 +2,6 @@
 //! located errors out), and the architecture invariant that the domain has no IO.
 
 mod architecture;
+mod calendar;
 mod example_fleet;
 mod inventory_file;
