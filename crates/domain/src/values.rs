@@ -262,7 +262,7 @@ impl DurationSpec {
     pub fn parse(value: &str) -> Result<Self, InvalidValue> {
         let invalid = || {
             InvalidValue(format!(
-                "durée invalide : {} (exemples : 90s, 30min, 4h, 1h30, 2d)",
+                "durée invalide : {} (exemples : 90s, 30m, 4h, 1h30m, 2d)",
                 quoted(value)
             ))
         };

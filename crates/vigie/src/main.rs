@@ -10,8 +10,10 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use vigie_domain::Reference;
 use vigie_domain::access::{Actor, TokenScope};
+use vigie_domain::calendar::{self, Calendar, LocalResolution};
 use vigie_domain::inventory::StaffRole;
 use vigie_domain::inventory::file::{self, InventoryFile};
+use vigie_domain::values::DurationSpec;
 use vigie_server::{AppState, Clock, Config, auth};
 use vigie_store::{NewUser, Store, StoreError, UserKind};
 
@@ -51,6 +53,43 @@ enum Command {
     /// Configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Délais de service (SLA).
+    #[command(subcommand)]
+    Sla(SlaCommand),
+    /// Calendriers d'heures ouvrées.
+    #[command(subcommand)]
+    Calendar(CalendarCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SlaCommand {
+    /// Affiche l'échéance d'un délai : l'instant où DURATION de temps ouvert s'est écoulé
+    /// depuis INSTANT dans le calendrier (un départ hors des heures ouvrées compte à partir
+    /// de l'ouverture suivante).
+    Deadline {
+        /// Départ : 2026-05-13T17:00:00+02:00, 2026-05-13T15:00:00Z, ou une heure locale
+        /// 2026-05-13T17:00 lue dans le fuseau du calendrier.
+        #[arg(long = "from", value_name = "INSTANT")]
+        from: String,
+        /// Délai : 30m, 4h, 1h30m, 2d.
+        #[arg(long, value_name = "DURATION")]
+        duration: String,
+        /// business (France métropolitaine), business-alsace-moselle ou always (24 h/24).
+        #[arg(long, default_value = calendar::BUSINESS)]
+        calendar: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CalendarCommand {
+    /// Liste les jours fériés et de fermeture d'une année, avec leur nom.
+    Holidays {
+        /// L'année (1583 à 9998).
+        year: i16,
+        /// business (France métropolitaine), business-alsace-moselle ou always.
+        #[arg(long, default_value = calendar::BUSINESS)]
+        calendar: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -164,6 +203,17 @@ fn main() -> ExitCode {
     }
 }
 
+fn named_calendar(name: &str) -> anyhow::Result<Calendar> {
+    Calendar::named(name).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--calendar : calendrier inconnu « {name} » (connus : {}, {}, {})",
+            calendar::BUSINESS,
+            calendar::BUSINESS_ALSACE_MOSELLE,
+            calendar::ALWAYS
+        )
+    })
+}
+
 fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
     Config::load(path).map_err(anyhow::Error::msg)
 }
@@ -222,6 +272,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => serve(load_config(cli.config.as_deref())?).await,
+        Command::Sla(SlaCommand::Deadline {
+            from,
+            duration,
+            calendar,
+        }) => {
+            let calendar = named_calendar(&calendar)?;
+            let (start, resolution) = calendar::parse_instant(&from, &calendar.time_zone)
+                .map_err(|e| anyhow::anyhow!("--from : {e}"))?;
+            if resolution != LocalResolution::Unique {
+                eprintln!(
+                    "note : --from {from} : {resolution} ({})",
+                    calendar.format(start)
+                );
+            }
+            let duration =
+                DurationSpec::parse(&duration).map_err(|e| anyhow::anyhow!("--duration : {e}"))?;
+            let seconds = i64::try_from(duration.seconds())
+                .map_err(|_| anyhow::anyhow!("--duration : durée trop longue"))?;
+            let due = calendar
+                .add(start, jiff::SignedDuration::from_secs(seconds))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", calendar.format(due));
+            Ok(())
+        }
+        Command::Calendar(CalendarCommand::Holidays { year, calendar }) => {
+            let calendar = named_calendar(&calendar)?;
+            if !(1583..=9998).contains(&year) {
+                bail!("YEAR : année {year} hors du calendrier grégorien géré (1583 à 9998)");
+            }
+            for (date, name) in calendar.closed_days(year) {
+                println!("{date} {name}");
+            }
+            Ok(())
+        }
         Command::Import { file, dry_run } => {
             let config = load_config(cli.config.as_deref())?;
             init_logging(&config);

@@ -375,3 +375,162 @@ fn configuration_is_documented_and_checked() {
     }
     let _ = std::fs::remove_dir_all(&directory);
 }
+
+fn vigie(args: &[&str]) -> Output {
+    Command::new(BINARY).args(args).output().unwrap()
+}
+
+#[test]
+fn sla_deadlines_are_printed_with_the_calendar_offset() {
+    for (from, duration, calendar, expected) in [
+        // DEC-5: Ascension (Thursday 14 May 2026) is closed.
+        (
+            "2026-05-13T17:00:00+02:00",
+            "4h",
+            "business",
+            "2026-05-15T11:00:00+02:00",
+        ),
+        // A start on Saturday counts from Monday's opening.
+        (
+            "2026-05-16T10:00:00+02:00",
+            "30m",
+            "business",
+            "2026-05-18T08:30:00+02:00",
+        ),
+        (
+            "2026-04-02T17:00:00+02:00",
+            "2h",
+            "business-alsace-moselle",
+            "2026-04-07T09:00:00+02:00",
+        ),
+        (
+            "2026-03-27T20:00:00+01:00",
+            "1h30m",
+            "always",
+            "2026-03-27T21:30:00+01:00",
+        ),
+        // From UTC, across the autumn change: the second 02:30 of the night, in winter time.
+        (
+            "2026-10-25T00:30:00Z",
+            "1h",
+            "always",
+            "2026-10-25T02:30:00+01:00",
+        ),
+    ] {
+        let output = vigie(&[
+            "sla",
+            "deadline",
+            "--from",
+            from,
+            "--duration",
+            duration,
+            "--calendar",
+            calendar,
+        ]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert_eq!(
+            stdout(&output),
+            format!("{expected}\n"),
+            "{from} + {duration} ({calendar})"
+        );
+    }
+    // The business calendar is the default.
+    assert_eq!(
+        stdout(&vigie(&[
+            "sla",
+            "deadline",
+            "--from",
+            "2026-05-13T17:00:00+02:00",
+            "--duration",
+            "4h"
+        ])),
+        "2026-05-15T11:00:00+02:00\n"
+    );
+    // A local time in the autumn fold is resolved explicitly, and said so.
+    let fold = vigie(&[
+        "sla",
+        "deadline",
+        "--from",
+        "2026-10-25T02:30",
+        "--duration",
+        "1h",
+        "--calendar",
+        "always",
+    ]);
+    assert_eq!(stdout(&fold), "2026-10-25T02:30:00+01:00\n");
+    assert!(stderr(&fold).contains("ambiguë"), "{}", stderr(&fold));
+}
+
+#[test]
+fn bad_sla_arguments_are_named() {
+    for (args, named) in [
+        (vec!["--from", "hier", "--duration", "4h"], "--from"),
+        (
+            vec!["--from", "2026-05-13T17:00:00+02:00", "--duration", "4"],
+            "--duration",
+        ),
+        (
+            vec!["--from", "2026-05-13T17:00:00+02:00", "--duration", "-4h"],
+            "--duration",
+        ),
+        (
+            vec![
+                "--from",
+                "2026-05-13T17:00:00+02:00",
+                "--duration",
+                "4h",
+                "--calendar",
+                "lune",
+            ],
+            "--calendar",
+        ),
+    ] {
+        let mut all = vec!["sla", "deadline"];
+        all.extend(args);
+        let output = vigie(&all);
+        assert!(!output.status.success(), "{all:?}");
+        assert!(
+            stderr(&output).contains(named),
+            "{all:?}: {}",
+            stderr(&output)
+        );
+        assert!(stdout(&output).is_empty());
+    }
+}
+
+#[test]
+fn holidays_of_a_year_with_their_french_names() {
+    let output = vigie(&["calendar", "holidays", "2026"]);
+    assert!(output.status.success());
+    let lines: Vec<String> = stdout(&output).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 11);
+    assert_eq!(lines[0], "2026-01-01 Jour de l'an");
+    assert!(lines.contains(&"2026-05-14 Ascension".to_string()));
+    let alsace = stdout(&vigie(&[
+        "calendar",
+        "holidays",
+        "2026",
+        "--calendar",
+        "business-alsace-moselle",
+    ]));
+    assert!(
+        alsace.contains("2026-04-03 Vendredi saint\n")
+            && alsace.contains("2026-12-26 Saint-Étienne\n")
+    );
+    assert!(
+        stdout(&vigie(&[
+            "calendar",
+            "holidays",
+            "2026",
+            "--calendar",
+            "always"
+        ]))
+        .is_empty()
+    );
+    assert!(!vigie(&["calendar", "holidays", "1200"]).status.success());
+    assert!(
+        !vigie(&["calendar", "holidays", "deux-mille"])
+            .status
+            .success()
+    );
+}
