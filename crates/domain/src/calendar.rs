@@ -161,16 +161,6 @@ impl Calendar {
         }
     }
 
-    /// A built-in calendar by name.
-    pub fn named(name: &str) -> Option<Calendar> {
-        match name {
-            BUSINESS => Some(Calendar::business()),
-            BUSINESS_ALSACE_MOSELLE => Some(Calendar::business_alsace_moselle()),
-            ALWAYS => Some(Calendar::always()),
-            _ => None,
-        }
-    }
-
     /// The local date of an instant in this calendar's time zone.
     pub fn local_date(&self, at: Timestamp) -> Date {
         at.to_zoned(self.time_zone.clone()).date()
@@ -323,6 +313,31 @@ impl Calendar {
                 remaining -= available;
             }
             date = date.tomorrow().map_err(|_| CalendarError::OutOfRange)?;
+        }
+        Err(CalendarError::NeverOpens(self.name.clone()))
+    }
+
+    /// "Within N business days": the closing time of the N-th open day after the local date of
+    /// `start` (that date itself does not count, open or not). Round the clock, N × 24 h.
+    pub fn add_open_days(&self, start: Timestamp, days: u32) -> Result<Timestamp, CalendarError> {
+        if self.rule == Rule::Always {
+            return start
+                .checked_add(SignedDuration::from_hours(24 * i64::from(days)))
+                .map_err(|_| CalendarError::OutOfRange);
+        }
+        if days == 0 {
+            return Ok(start);
+        }
+        let mut date = self.local_date(start);
+        let mut counted = 0;
+        for _ in 0..MAX_SEARCH_DAYS {
+            date = date.tomorrow().map_err(|_| CalendarError::OutOfRange)?;
+            if let Some((_, close)) = self.open_intervals(date).last() {
+                counted += 1;
+                if counted == days {
+                    return Ok(*close);
+                }
+            }
         }
         Err(CalendarError::NeverOpens(self.name.clone()))
     }

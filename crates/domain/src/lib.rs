@@ -6,6 +6,7 @@ pub mod access;
 pub mod audit;
 pub mod calendar;
 pub mod inventory;
+pub mod policy;
 pub mod text;
 pub mod values;
 

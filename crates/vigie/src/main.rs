@@ -13,6 +13,7 @@ use vigie_domain::access::{Actor, TokenScope};
 use vigie_domain::calendar::{self, Calendar, LocalResolution};
 use vigie_domain::inventory::StaffRole;
 use vigie_domain::inventory::file::{self, InventoryFile};
+use vigie_domain::policy::Policy;
 use vigie_domain::values::DurationSpec;
 use vigie_server::{AppState, Clock, Config, auth};
 use vigie_store::{NewUser, Store, StoreError, UserKind};
@@ -203,13 +204,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// A calendar of the default policy, by name.
 fn named_calendar(name: &str) -> anyhow::Result<Calendar> {
-    Calendar::named(name).ok_or_else(|| {
+    let policy = Policy::default_policy();
+    policy.calendar(name).cloned().ok_or_else(|| {
+        let known: Vec<&str> = policy.calendars.keys().map(String::as_str).collect();
         anyhow::anyhow!(
-            "--calendar : calendrier inconnu « {name} » (connus : {}, {}, {})",
-            calendar::BUSINESS,
-            calendar::BUSINESS_ALSACE_MOSELLE,
-            calendar::ALWAYS
+            "--calendar : calendrier inconnu « {name} » (connus : {})",
+            known.join(", ")
         )
     })
 }

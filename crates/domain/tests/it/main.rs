@@ -5,3 +5,4 @@ mod architecture;
 mod calendar;
 mod example_fleet;
 mod inventory_file;
+mod policy;

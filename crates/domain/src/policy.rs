@@ -1,0 +1,656 @@
+//! The policy: every number of the procedures as data (DEC-1…DEC-5, ALR, NOT, CM, INC, SAV).
+//! `policy/default.toml` is the default, shipped in the binary; a contract or a site may
+//! replace any value with an overlay in the same shape ([`Policy::with_overlay`]). A policy
+//! that does not parse, or is inconsistent, is refused with a message naming the value.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::civil::{Date, Time};
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::{Calendar, CalendarError, Holidays, Rule, WeeklyHours};
+use crate::inventory::{ContractOption, ContractTier, LocalTime, Priority, SlaMeasure, Weekday};
+use crate::text::french_serde_message;
+use crate::values::{DurationSpec, TimeZoneName};
+
+/// The default policy's text.
+pub const DEFAULT_POLICY: &str = include_str!("../../../policy/default.toml");
+
+/// Alarm severity (DEC-2: Critical / Major / Minor everywhere).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Critical,
+    Major,
+    Minor,
+}
+
+/// Who an escalation step notifies, by role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recipient {
+    /// The technician on call (a rotation among technicians).
+    OnCallTechnician,
+    OnCallManager,
+    TechnicalManager,
+    OperationsManager,
+    ReferentEngineer,
+    Supervision,
+    /// The site's security manager (client side).
+    SecurityManager,
+    /// The site's technical contact (client side).
+    TechnicalContact,
+    /// The client's CIO.
+    Cio,
+    /// The client's management.
+    Management,
+}
+
+/// Delivery channels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Sms,
+    Email,
+    Webhook,
+    Console,
+}
+
+/// What makes an escalation step unnecessary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Unless {
+    #[default]
+    Nothing,
+    Acknowledged,
+    /// Acknowledged and taken in charge (NOT-7: "acquittée et traitée").
+    Handled,
+}
+
+/// When an escalation step falls due, other than a delay after the alarm is raised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepMoment {
+    AcknowledgementDeadline,
+}
+
+/// The kind of ticket a step opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketKind {
+    Maintenance,
+    Intervention,
+}
+
+/// A deadline as the policy writes it: business time or whole business days, in a calendar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deadline {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<DurationSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within_days: Option<u32>,
+    pub calendar: String,
+}
+
+/// One step of an escalation chain (DEC-3: steps are data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationStep {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<DurationSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<StepMoment>,
+    #[serde(default)]
+    pub unless: Unless,
+    pub notify: Vec<Recipient>,
+    pub channels: Vec<Channel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_if_contract_has: Option<ContractOption>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opens_ticket: Option<TicketKind>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CalendarSpec {
+    time_zone: TimeZoneName,
+    #[serde(default)]
+    always: bool,
+    #[serde(default)]
+    days: Vec<Weekday>,
+    opens: Option<LocalTime>,
+    closes: Option<LocalTime>,
+    #[serde(default)]
+    holidays: HolidaySpec,
+    #[serde(default)]
+    closed_days: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+enum HolidaySpec {
+    #[default]
+    None,
+    France,
+    AlsaceMoselle,
+}
+
+/// Alarm thresholds (ALR-1…ALR-3, ALR-7, ALR-8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    pub camera_offline_after: DurationSpec,
+    pub disk_major_percent: u8,
+    pub disk_critical_percent: u8,
+    pub temperature_major_celsius: i16,
+    pub temperature_critical_celsius: i16,
+    pub certificate_expiry_within: DurationSpec,
+    pub critical_site_offline_cameras: u32,
+    pub max_offline_camera_percent: u8,
+}
+
+/// Severity of each alarm condition (ALR-4…ALR-7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Severities {
+    pub priority_camera_signal_lost: Severity,
+    pub secondary_camera_signal_lost: Severity,
+    pub disk_failure: Severity,
+    pub vms_server_unreachable: Severity,
+    pub unredundant_power_failure: Severity,
+    pub video_stream_latency: Severity,
+    pub server_temperature: Severity,
+    pub disk_usage: Severity,
+    pub equipment_network_loss: Severity,
+    pub recording_stopped: Severity,
+    pub clock_out_of_sync: Severity,
+    pub obsolete_firmware: Severity,
+    pub certificate_expiring: Severity,
+}
+
+/// The Critical acknowledgement deadline: elapsed time, shorter when raised in open hours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenHoursDeadline {
+    pub calendar: String,
+    pub when_open: DurationSpec,
+    pub when_closed: DurationSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Acknowledgements {
+    pub critical: OpenHoursDeadline,
+    pub major: Deadline,
+    pub minor: Deadline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmRules {
+    pub major_to_critical_after: DurationSpec,
+    pub minor_digest_at: LocalTime,
+    pub minor_digest_calendar: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Escalations {
+    #[serde(default)]
+    pub critical: Vec<EscalationStep>,
+    #[serde(default)]
+    pub major: Vec<EscalationStep>,
+    #[serde(default)]
+    pub minor: Vec<EscalationStep>,
+}
+
+/// SLA deadlines of one priority (and what changes for Premium contracts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SlaMeasures {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledgement: Option<Deadline>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub take_charge: Option<Deadline>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_site: Option<Deadline>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intervention_planning: Option<Deadline>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_update: Option<Deadline>,
+}
+
+impl SlaMeasures {
+    fn get(&self, measure: SlaMeasure) -> Option<&Deadline> {
+        match measure {
+            SlaMeasure::Acknowledgement => self.acknowledgement.as_ref(),
+            SlaMeasure::TakeCharge => self.take_charge.as_ref(),
+            SlaMeasure::OnSite => self.on_site.as_ref(),
+            SlaMeasure::InterventionPlanning => self.intervention_planning.as_ref(),
+            SlaMeasure::ClientUpdate => self.client_update.as_ref(),
+        }
+    }
+
+    fn all(&self) -> impl Iterator<Item = (SlaMeasure, &Deadline)> {
+        [
+            SlaMeasure::Acknowledgement,
+            SlaMeasure::TakeCharge,
+            SlaMeasure::OnSite,
+            SlaMeasure::InterventionPlanning,
+            SlaMeasure::ClientUpdate,
+        ]
+        .into_iter()
+        .filter_map(|m| self.get(m).map(|d| (m, d)))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SlaLevel {
+    #[serde(flatten)]
+    pub measures: SlaMeasures,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub premium: Option<SlaMeasures>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaTable {
+    pub round_the_clock_calendar: String,
+    pub round_the_clock_priorities: BTreeSet<Priority>,
+    pub p1: SlaLevel,
+    pub p2: SlaLevel,
+    pub p3: SlaLevel,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketRules {
+    pub paused_while_waiting_for_client: BTreeSet<SlaMeasure>,
+    pub closure_reminder_after: Deadline,
+    pub auto_close_after_reminder: Deadline,
+    pub follow_ups: Vec<Deadline>,
+    pub survey_within: Deadline,
+    pub post_mortem_within: Deadline,
+    pub recurrence_window: DurationSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    version: i64,
+    calendar: BTreeMap<String, CalendarSpec>,
+    thresholds: Thresholds,
+    severity: Severities,
+    acknowledgement: Acknowledgements,
+    alarm: AlarmRules,
+    escalation: Escalations,
+    sla: SlaTable,
+    ticket: TicketRules,
+}
+
+/// A checked policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub calendars: BTreeMap<String, Calendar>,
+    pub thresholds: Thresholds,
+    pub severity: Severities,
+    pub acknowledgement: Acknowledgements,
+    pub alarm: AlarmRules,
+    pub escalation: Escalations,
+    pub sla: SlaTable,
+    pub ticket: TicketRules,
+    /// The policy as a TOML table, for overlays.
+    source: toml::Table,
+}
+
+/// Why a policy was refused: every problem, each naming its value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("politique refusée : {}", .0.join(" ; "))]
+pub struct PolicyError(pub Vec<String>);
+
+fn seconds(duration: DurationSpec) -> SignedDuration {
+    SignedDuration::from_secs(i64::try_from(duration.seconds()).unwrap_or(i64::MAX))
+}
+
+impl Policy {
+    /// The default policy (`policy/default.toml`).
+    pub fn default_policy() -> Policy {
+        Policy::parse(DEFAULT_POLICY).expect("the default policy is valid")
+    }
+
+    /// Parses and checks a whole policy.
+    pub fn parse(text: &str) -> Result<Policy, PolicyError> {
+        let table: toml::Table = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+                .unwrap_or(0);
+            PolicyError(vec![format!(
+                "ligne {line} : {}",
+                french_serde_message(e.message())
+            )])
+        })?;
+        Policy::from_table(table)
+    }
+
+    /// This policy with `overlay` (a contract's or site's values, same shape, any subset)
+    /// laid over it, checked again as a whole.
+    pub fn with_overlay(&self, overlay: &toml::Table) -> Result<Policy, PolicyError> {
+        let mut table = self.source.clone();
+        merge(&mut table, overlay.clone());
+        Policy::from_table(table)
+    }
+
+    fn from_table(table: toml::Table) -> Result<Policy, PolicyError> {
+        let file: PolicyFile = toml::Value::Table(table.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| PolicyError(vec![french_serde_message(e.message())]))?;
+        let mut problems = Vec::new();
+        if file.version != 1 {
+            problems.push(format!("version {} inconnue (1 attendue)", file.version));
+        }
+        let mut calendars = BTreeMap::new();
+        for (name, spec) in &file.calendar {
+            match build_calendar(name, spec) {
+                Ok(calendar) => {
+                    calendars.insert(name.clone(), calendar);
+                }
+                Err(problem) => problems.push(format!("calendrier « {name} » : {problem}")),
+            }
+        }
+        let mut deadline = |place: String, deadline: &Deadline| {
+            if !calendars.contains_key(&deadline.calendar) {
+                problems.push(format!(
+                    "{place} : calendrier « {} » inconnu",
+                    deadline.calendar
+                ));
+            }
+            match (deadline.within, deadline.within_days) {
+                (Some(_), None) | (None, Some(_)) => {}
+                _ => problems.push(format!(
+                    "{place} : indiquer soit within (durée), soit within_days (jours ouvrés)"
+                )),
+            }
+        };
+        deadline("acknowledgement.major".into(), &file.acknowledgement.major);
+        deadline("acknowledgement.minor".into(), &file.acknowledgement.minor);
+        for (priority, level) in [
+            ("p1", &file.sla.p1),
+            ("p2", &file.sla.p2),
+            ("p3", &file.sla.p3),
+        ] {
+            for (measure, d) in level.measures.all() {
+                deadline(format!("sla.{priority}.{}", measure_key(measure)), d);
+            }
+            if let Some(premium) = &level.premium {
+                for (measure, d) in premium.all() {
+                    deadline(
+                        format!("sla.{priority}.premium.{}", measure_key(measure)),
+                        d,
+                    );
+                }
+            }
+        }
+        deadline(
+            "ticket.closure_reminder_after".into(),
+            &file.ticket.closure_reminder_after,
+        );
+        deadline(
+            "ticket.auto_close_after_reminder".into(),
+            &file.ticket.auto_close_after_reminder,
+        );
+        for (i, d) in file.ticket.follow_ups.iter().enumerate() {
+            deadline(format!("ticket.follow_ups[{}]", i + 1), d);
+        }
+        deadline("ticket.survey_within".into(), &file.ticket.survey_within);
+        deadline(
+            "ticket.post_mortem_within".into(),
+            &file.ticket.post_mortem_within,
+        );
+        for (place, name) in [
+            (
+                "acknowledgement.critical.calendar",
+                &file.acknowledgement.critical.calendar,
+            ),
+            (
+                "alarm.minor_digest_calendar",
+                &file.alarm.minor_digest_calendar,
+            ),
+            (
+                "sla.round_the_clock_calendar",
+                &file.sla.round_the_clock_calendar,
+            ),
+        ] {
+            if !calendars.contains_key(name) {
+                problems.push(format!("{place} : calendrier « {name} » inconnu"));
+            }
+        }
+        let t = &file.thresholds;
+        if t.disk_major_percent >= t.disk_critical_percent || t.disk_critical_percent > 100 {
+            problems.push("thresholds : disk_major_percent doit être inférieur à disk_critical_percent, lui-même au plus 100".into());
+        }
+        if t.temperature_major_celsius >= t.temperature_critical_celsius {
+            problems.push("thresholds : temperature_major_celsius doit être inférieur à temperature_critical_celsius".into());
+        }
+        if t.max_offline_camera_percent > 100 {
+            problems.push("thresholds : max_offline_camera_percent au plus 100".into());
+        }
+        if file.acknowledgement.critical.when_open.seconds() == 0
+            || file.acknowledgement.critical.when_closed.seconds() == 0
+        {
+            problems.push(
+                "acknowledgement.critical : un délai d'acquittement nul n'a pas de sens".into(),
+            );
+        }
+        for (severity, steps) in [
+            ("critical", &file.escalation.critical),
+            ("major", &file.escalation.major),
+            ("minor", &file.escalation.minor),
+        ] {
+            if steps.is_empty() {
+                problems.push(format!(
+                    "escalation.{severity} : au moins une étape (NOT-1 : toute alerte est notifiée)"
+                ));
+            }
+            for step in steps {
+                let place = format!("escalation.{severity} « {} »", step.name);
+                match (step.after, step.at) {
+                    (Some(_), None) | (None, Some(_)) => {}
+                    _ => problems.push(format!("{place} : indiquer soit after (délai), soit at")),
+                }
+                if step.notify.is_empty() || step.channels.is_empty() {
+                    problems.push(format!("{place} : destinataires et canaux obligatoires"));
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(PolicyError(problems));
+        }
+        Ok(Policy {
+            calendars,
+            thresholds: file.thresholds,
+            severity: file.severity,
+            acknowledgement: file.acknowledgement,
+            alarm: file.alarm,
+            escalation: file.escalation,
+            sla: file.sla,
+            ticket: file.ticket,
+            source: table,
+        })
+    }
+
+    /// Refuses escalation steps that notify a role nobody holds (`held`: the roles present in
+    /// the inventory; the on-call technician is held when someone is a technician).
+    pub fn check_recipients(&self, held: &BTreeSet<Recipient>) -> Result<(), PolicyError> {
+        let mut problems = Vec::new();
+        for (severity, steps) in [
+            ("critical", &self.escalation.critical),
+            ("major", &self.escalation.major),
+            ("minor", &self.escalation.minor),
+        ] {
+            for step in steps {
+                for recipient in &step.notify {
+                    if !held.contains(recipient) {
+                        problems.push(format!(
+                            "escalation.{severity} « {} » : personne n'a le rôle « {} »",
+                            step.name,
+                            serde_json::to_value(recipient)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_owned))
+                                .unwrap_or_default()
+                        ));
+                    }
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(PolicyError(problems))
+        }
+    }
+
+    pub fn calendar(&self, name: &str) -> Option<&Calendar> {
+        self.calendars.get(name)
+    }
+
+    /// When a deadline falls due from `start`.
+    pub fn due(&self, deadline: &Deadline, start: Timestamp) -> Result<Timestamp, CalendarError> {
+        let calendar = self.calendars.get(&deadline.calendar).ok_or_else(|| {
+            CalendarError::Invalid(format!("calendrier « {} » inconnu", deadline.calendar))
+        })?;
+        match (deadline.within, deadline.within_days) {
+            (Some(within), _) => calendar.add(start, seconds(within)),
+            (None, Some(days)) => calendar.add_open_days(start, days),
+            (None, None) => Err(CalendarError::Invalid("délai sans durée".into())),
+        }
+    }
+
+    /// The SLA deadline of `measure` for a ticket of `priority` under a contract of `tier`,
+    /// round the clock when the contract has that option and the priority is one it covers.
+    pub fn sla_deadline(
+        &self,
+        priority: Priority,
+        measure: SlaMeasure,
+        tier: ContractTier,
+        round_the_clock: bool,
+    ) -> Option<Deadline> {
+        let level = match priority {
+            Priority::P1 => &self.sla.p1,
+            Priority::P2 => &self.sla.p2,
+            Priority::P3 => &self.sla.p3,
+        };
+        let premium = (tier == ContractTier::Premium)
+            .then_some(level.premium.as_ref())
+            .flatten()
+            .and_then(|p| p.get(measure));
+        let mut deadline = premium.or_else(|| level.measures.get(measure)).cloned()?;
+        if round_the_clock && self.sla.round_the_clock_priorities.contains(&priority) {
+            deadline.calendar = self.sla.round_the_clock_calendar.clone();
+        }
+        Some(deadline)
+    }
+
+    /// NOT-3: the acknowledgement deadline of a Critical alarm raised at `raised`.
+    pub fn critical_acknowledgement_due(
+        &self,
+        raised: Timestamp,
+    ) -> Result<Timestamp, CalendarError> {
+        let rule = &self.acknowledgement.critical;
+        let calendar = self
+            .calendars
+            .get(&rule.calendar)
+            .ok_or_else(|| CalendarError::Invalid(rule.calendar.clone()))?;
+        let within = if calendar.is_open(raised) {
+            rule.when_open
+        } else {
+            rule.when_closed
+        };
+        raised
+            .checked_add(seconds(within))
+            .map_err(|_| CalendarError::OutOfRange)
+    }
+}
+
+fn measure_key(measure: SlaMeasure) -> String {
+    serde_json::to_value(measure)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn build_calendar(name: &str, spec: &CalendarSpec) -> Result<Calendar, String> {
+    let time_zone = spec.time_zone.time_zone();
+    if spec.always {
+        if !spec.days.is_empty() || spec.opens.is_some() || spec.closes.is_some() {
+            return Err("un calendrier « always » n'a ni jours ni horaires".into());
+        }
+        return Ok(Calendar {
+            name: name.into(),
+            time_zone,
+            rule: Rule::Always,
+        });
+    }
+    let (Some(opens), Some(closes)) = (spec.opens, spec.closes) else {
+        return Err("opens et closes sont obligatoires (ou always = true)".into());
+    };
+    let time =
+        |t: LocalTime| Time::new(t.hour as i8, t.minute as i8, 0, 0).map_err(|e| e.to_string());
+    let (opens, closes) = (time(opens)?, time(closes)?);
+    let windows = spec
+        .days
+        .iter()
+        .map(|day| (jiff_weekday(*day), opens, closes))
+        .collect();
+    let hours = WeeklyHours::new(windows).map_err(|e| e.to_string())?;
+    let mut closed_days = BTreeSet::new();
+    for day in &spec.closed_days {
+        closed_days.insert(
+            day.parse::<Date>().map_err(|_| {
+                format!("jour de fermeture invalide « {day} » (attendu AAAA-MM-JJ)")
+            })?,
+        );
+    }
+    let holidays = match spec.holidays {
+        HolidaySpec::None => Holidays::None,
+        HolidaySpec::France => Holidays::France,
+        HolidaySpec::AlsaceMoselle => Holidays::AlsaceMoselle,
+    };
+    Ok(Calendar {
+        name: name.into(),
+        time_zone,
+        rule: Rule::Business {
+            hours,
+            holidays,
+            closed_days,
+        },
+    })
+}
+
+fn jiff_weekday(day: Weekday) -> jiff::civil::Weekday {
+    match day {
+        Weekday::Monday => jiff::civil::Weekday::Monday,
+        Weekday::Tuesday => jiff::civil::Weekday::Tuesday,
+        Weekday::Wednesday => jiff::civil::Weekday::Wednesday,
+        Weekday::Thursday => jiff::civil::Weekday::Thursday,
+        Weekday::Friday => jiff::civil::Weekday::Friday,
+        Weekday::Saturday => jiff::civil::Weekday::Saturday,
+        Weekday::Sunday => jiff::civil::Weekday::Sunday,
+    }
+}
+
+/// Lays `overlay` over `base`, table by table; any other value is replaced whole.
+fn merge(base: &mut toml::Table, overlay: toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(inner)), toml::Value::Table(over)) => merge(inner, over),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
