@@ -77,6 +77,8 @@ CLIENTS = [
     {
         "ref": "CLI-VILLE", "name": "Ville de Montpellier", "domain": "ville-exemple.fr",
         "contracts": [("CTR-VILLE-2025", "standard", ["supervision", "dashboard", "direct_notifications"], '{ p2 = { take_charge = "2h", client_update = "1h" } }')],
+        # NOT-8 : la ville veut le passage en Critique après 6 h au lieu de 8 h.
+        "contract_policy": '{ alarm = { major_to_critical_after = "6h" } }',
         "sites": [
             ("VILLE-MTP-CSU", "Centre de supervision urbaine", "1 place Georges-Frêche, 34000 Montpellier", "critical", 0, 30),
             ("VILLE-MTP-PARKING", "Parking Comédie", "Allée Jules-Milhau, 34000 Montpellier", "standard", 2, 24),
@@ -137,7 +139,8 @@ for client in CLIENTS:
 
 for client in CLIENTS:
     for ref, tier, options, sla in client["contracts"]:
-        table("contract", [("ref", q(ref)), ("client", q(client["ref"])), ("tier", q(tier)), ("options", strings(options)), ("sla", sla)])
+        table("contract", [("ref", q(ref)), ("client", q(client["ref"])), ("tier", q(tier)), ("options", strings(options)), ("sla", sla),
+                           ("policy", client.get("contract_policy"))])
 
 STAFF = [
     ("ST-DIRECTION-TECH", "Bruno Lemaire", ["technical_manager"], None),
@@ -172,6 +175,10 @@ WINDOWS = {
     "BNF-MQ-FDF": '[{ label = "Maintenance locale", days = ["sunday"], start = "06:00", duration = "2h", time_zone = "America/Martinique" }]',
     "LOGI-TLS-PLATEFORME": '[{ days = ["monday", "tuesday", "wednesday", "thursday", "friday"], start = "12:30", duration = "30min" }]',
 }
+POLICIES = {
+    # DEC-1 : salle serveurs ventilée autrement, seuil Majeur à 75 °C sur ce site.
+    "BNF-PAR-SIEGE": '{ thresholds = { temperature_major_celsius = 75 } }',
+}
 for client in CLIENTS:
     contract = client["contracts"][0][0]
     short = client["ref"].removeprefix("CLI-")
@@ -182,7 +189,8 @@ for client in CLIENTS:
                        ("time_zone", q("America/Martinique") if ref.startswith("BNF-MQ") else None),
                        ("criticality", q(criticality)), ("offline_tolerance", tolerance_value),
                        ("security_manager", q(site_contacts[ref])), ("technical_contact", q(f"CT-{short}-TECH")),
-                       ("maintenance_windows", WINDOWS.get(ref))])
+                       ("maintenance_windows", WINDOWS.get(ref)),
+                       ("policy", POLICIES.get(ref))])
 
 subnet = 10
 for client in CLIENTS:

@@ -514,6 +514,53 @@ impl Policy {
         }
     }
 
+    /// The policy that applies on a site: this one, then the contract's overlay and SLA
+    /// values (CM-4: contract values prevail), then the site's overlay.
+    pub fn for_site(
+        &self,
+        contract: &crate::inventory::Contract,
+        site: &crate::inventory::Site,
+    ) -> Result<Policy, PolicyError> {
+        let mut policy = match &contract.policy {
+            Some(overlay) => self.with_overlay(&overlay.0)?,
+            None => self.clone(),
+        };
+        if !contract.sla.is_empty() {
+            let mut sla = toml::Table::new();
+            for (priority, measures) in &contract.sla {
+                let mut level = toml::Table::new();
+                for (measure, within) in measures {
+                    // The contract gives a duration; the calendar stays the policy's.
+                    let calendar = policy
+                        .sla_deadline(*priority, *measure, ContractTier::Standard, false)
+                        .map(|d| d.calendar)
+                        .unwrap_or_else(|| policy.sla.round_the_clock_calendar.clone());
+                    let mut deadline = toml::Table::new();
+                    deadline.insert("within".into(), toml::Value::String(within.to_string()));
+                    deadline.insert("calendar".into(), toml::Value::String(calendar));
+                    level.insert(measure_key(*measure), toml::Value::Table(deadline.clone()));
+                    // A contract value prevails over the Premium default too.
+                    let mut premium = toml::Table::new();
+                    premium.insert(measure_key(*measure), toml::Value::Table(deadline));
+                    level
+                        .entry("premium")
+                        .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                        .as_table_mut()
+                        .expect("premium is a table")
+                        .extend(premium);
+                }
+                sla.insert(measure_key_priority(*priority), toml::Value::Table(level));
+            }
+            let mut overlay = toml::Table::new();
+            overlay.insert("sla".into(), toml::Value::Table(sla));
+            policy = policy.with_overlay(&overlay)?;
+        }
+        match &site.policy {
+            Some(overlay) => policy.with_overlay(&overlay.0),
+            None => Ok(policy),
+        }
+    }
+
     pub fn calendar(&self, name: &str) -> Option<&Calendar> {
         self.calendars.get(name)
     }
@@ -574,6 +621,13 @@ impl Policy {
             .checked_add(seconds(within))
             .map_err(|_| CalendarError::OutOfRange)
     }
+}
+
+fn measure_key_priority(priority: Priority) -> String {
+    serde_json::to_value(priority)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 fn measure_key(measure: SlaMeasure) -> String {

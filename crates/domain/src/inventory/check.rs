@@ -186,6 +186,28 @@ pub fn check(inventory: &Inventory, stored: &KnownObjects) -> Vec<Problem> {
         }
     }
 
+    // Policy overlays must leave a valid policy (checked over the default, DEC-1…DEC-5).
+    let default_policy = crate::policy::Policy::default_policy();
+    let overlays = inventory
+        .contracts
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (ObjectKind::Contract, i, &c.reference, &c.policy))
+        .chain(
+            inventory
+                .sites
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (ObjectKind::Site, i, &s.reference, &s.policy)),
+        );
+    for (kind, i, reference, overlay) in overlays {
+        if let Some(overlay) = overlay
+            && let Err(error) = default_policy.with_overlay(&overlay.0)
+        {
+            problem(kind, i, reference, Some("policy"), error.to_string());
+        }
+    }
+
     for (i, s) in inventory.staff.iter().enumerate() {
         if let Some(manager) = &s.manager {
             if !after.staff.contains_key(manager) {

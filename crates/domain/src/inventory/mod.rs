@@ -156,7 +156,18 @@ pub struct Contract {
     pub options: BTreeSet<ContractOption>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sla: SlaOverrides,
+    /// Any other policy value this contract replaces (docs/policy.md), same shape as the policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyOverlay>,
 }
+
+/// Part of a policy, in the policy file's shape, laid over the default for one contract or site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(transparent)]
+pub struct PolicyOverlay(pub toml::Table);
+
+// Overlays hold no NaN (the policy has no floating-point value), so equality is an equivalence.
+impl Eq for PolicyOverlay {}
 
 impl Contract {
     pub fn has(&self, option: ContractOption) -> bool {
@@ -402,6 +413,9 @@ pub struct Site {
     pub technical_contact: Option<Reference>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub maintenance_windows: Vec<MaintenanceWindow>,
+    /// Policy values this site replaces (DEC-1: 75 °C here), over its contract's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyOverlay>,
 }
 
 /// What an equipment is.

@@ -459,3 +459,89 @@ fn escalation_to_a_role_nobody_holds_is_refused() {
     );
     let _ = SignedDuration::ZERO;
 }
+
+#[test]
+fn a_site_gets_its_contract_values_then_its_own() {
+    use vigie_domain::inventory::file::InventoryFile;
+    let text = r#"
+[[client]]
+ref = "C"
+name = "Client"
+
+[[contract]]
+ref = "CTR"
+client = "C"
+tier = "premium"
+sla = { p1 = { on_site = "3h" }, p2 = { take_charge = "2h" } }
+policy = { alarm = { major_to_critical_after = "6h" } }
+
+[[site]]
+ref = "S"
+client = "C"
+contract = "CTR"
+name = "Site"
+policy = { thresholds = { temperature_major_celsius = 75 } }
+"#;
+    let inventory = InventoryFile::parse(text).unwrap().inventory;
+    let policy = Policy::default_policy()
+        .for_site(&inventory.contracts[0], &inventory.sites[0])
+        .unwrap();
+    // CM-4: the contract's values prevail, Premium default included.
+    assert_eq!(
+        policy
+            .sla_deadline(
+                Priority::P1,
+                SlaMeasure::OnSite,
+                ContractTier::Premium,
+                false
+            )
+            .unwrap()
+            .within,
+        Some(d("3h"))
+    );
+    assert_eq!(
+        policy
+            .sla_deadline(
+                Priority::P2,
+                SlaMeasure::TakeCharge,
+                ContractTier::Premium,
+                false
+            )
+            .unwrap()
+            .within,
+        Some(d("2h"))
+    );
+    assert_eq!(
+        policy
+            .sla_deadline(
+                Priority::P2,
+                SlaMeasure::TakeCharge,
+                ContractTier::Premium,
+                false
+            )
+            .unwrap()
+            .calendar,
+        "business"
+    );
+    assert_eq!(policy.alarm.major_to_critical_after, d("6h"));
+    // DEC-1: 75 °C on this site; the rest is the default.
+    assert_eq!(policy.thresholds.temperature_major_celsius, 75);
+    assert_eq!(policy.thresholds.disk_critical_percent, 95);
+}
+
+#[test]
+fn an_inventory_overlay_that_breaks_the_policy_is_refused_at_its_line() {
+    use vigie_domain::inventory::check::KnownObjects;
+    use vigie_domain::inventory::file::InventoryFile;
+    let text = "[[client]]\nref = \"C\"\nname = \"Client\"\n\n[[contract]]\nref = \"CTR\"\nclient = \"C\"\npolicy = { thresholds = { disk_major_percent = 99 } }\n";
+    let errors = InventoryFile::parse(text)
+        .unwrap()
+        .check(&KnownObjects::default())
+        .unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].line, 8);
+    assert!(
+        errors[0].message.contains("disk_major_percent"),
+        "{errors:?}"
+    );
+}
