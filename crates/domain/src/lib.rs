@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod inventory;
 pub mod policy;
 pub mod text;
+pub mod ticket;
 pub mod values;
 
 pub use values::{EmailAddress, Name, PhoneNumber, Reference, TimeZoneName};

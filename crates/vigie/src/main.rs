@@ -60,6 +60,12 @@ enum Command {
     /// Calendriers d'heures ouvrées.
     #[command(subcommand)]
     Calendar(CalendarCommand),
+    /// Rejoue un scénario (docs/simulate.md) sur une horloge virtuelle et écrit la chronologie
+    /// obtenue en JSON Lines sur la sortie standard.
+    Simulate {
+        /// Le fichier de scénario (TOML).
+        scenario: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -306,6 +312,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for (date, name) in calendar.closed_days(year) {
                 println!("{date} {name}");
             }
+            Ok(())
+        }
+        Command::Simulate { scenario } => {
+            let timeline = vigie_simulate::run_file(&scenario).await?;
+            print!("{timeline}");
             Ok(())
         }
         Command::Import { file, dry_run } => {

@@ -6,3 +6,4 @@ mod calendar;
 mod example_fleet;
 mod inventory_file;
 mod policy;
+mod ticket;

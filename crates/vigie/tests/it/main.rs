@@ -3,7 +3,7 @@
 //! `VIGIE_TEST_DATABASE=postgres`, its own PostgreSQL database.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use vigie_store::testing::{TestDatabase, backend_from_env};
@@ -533,4 +533,84 @@ fn holidays_of_a_year_with_their_french_names() {
             .status
             .success()
     );
+}
+
+fn scenarios() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
+}
+
+/// Issue 3: `vigie simulate` prints the checked-in timeline, byte for byte.
+#[test]
+fn simulate_prints_the_expected_timeline() {
+    let scenario = scenarios().join("DEC-5_p1-across-the-autumn-fold.toml");
+    let output = vigie(&["simulate", scenario.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let expected = std::fs::read_to_string(scenario.with_extension("expected.jsonl")).unwrap();
+    assert_eq!(stdout(&output), expected);
+}
+
+/// A scenario with an inline inventory runs; a broken scenario names its line and exits
+/// non-zero; a scenario naming an unknown site names the input.
+#[test]
+fn simulate_reads_inline_inventories_and_names_bad_input() {
+    let directory = std::env::temp_dir().join(format!("vigie-simulate-cli-{}", rand_suffix()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let inventory = std::fs::read_to_string(scenarios().join("inventory.toml")).unwrap();
+    // The shared inventory, nested under [inventory]: every table header gains the prefix.
+    let inline: String = inventory
+        .lines()
+        .map(|line| {
+            if let Some(rest) = line.strip_prefix("[[") {
+                format!("[[inventory.{rest}")
+            } else if let Some(rest) = line.strip_prefix('[') {
+                format!("[inventory.{rest}")
+            } else if line.starts_with("version") {
+                format!("[inventory]\n{line}")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let head = "start = \"2026-05-13T16:00:00+02:00\"\nend = \"2026-05-13T18:00:00+02:00\"\n";
+    let report = "[[input]]\nat = \"2026-05-13T17:00:00+02:00\"\ntype = \"client_report\"\nticket = \"R\"\nchannel = \"email\"\nsite = \"BANQUE-OPERA\"\ntext = \"Caméra noire\"\ncriticality = \"standard\"\n";
+    let good = directory.join("inline.toml");
+    std::fs::write(&good, format!("{head}{report}\n{inline}\n")).unwrap();
+    let output = vigie(&["simulate", good.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let timeline = stdout(&output);
+    assert!(timeline.starts_with("{\"at\":\"2026-05-13T17:00:00+02:00\",\"type\":\"ticket.opened\",\"ticket\":\"R\",\"priority\":\"p2\""), "{timeline}");
+    assert!(timeline.contains("\"type\":\"ticket.sla_breached\",\"ticket\":\"R\",\"timer\":\"acknowledgement\",\"due\":\"2026-05-13T17:30:00+02:00\""), "{timeline}");
+
+    let unknown_site = directory.join("unknown-site.toml");
+    std::fs::write(
+        &unknown_site,
+        format!(
+            "{head}{}\n{inline}\n",
+            report.replace("BANQUE-OPERA", "NULLE-PART")
+        ),
+    )
+    .unwrap();
+    let output = vigie(&["simulate", unknown_site.to_str().unwrap()]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("entrée n°1") && stderr(&output).contains("NULLE-PART"),
+        "{}",
+        stderr(&output)
+    );
+
+    let broken = directory.join("broken.toml");
+    std::fs::write(
+        &broken,
+        format!(
+            "{head}{}\n{inline}\n",
+            report.replace("type = \"client_report\"", "type = \"rumeur\"")
+        ),
+    )
+    .unwrap();
+    let output = vigie(&["simulate", broken.to_str().unwrap()]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("ligne 3"), "{}", stderr(&output));
+    assert!(stdout(&output).is_empty());
+    std::fs::remove_dir_all(&directory).unwrap();
 }

@@ -1,0 +1,314 @@
+//! A ticket's SLA timers (CM-3, CM-4, INC-2, INC-4, SAV-2, DEC-4, DEC-5), sans IO: opened with
+//! `now`, fed people's actions and the passing of time, it returns what happened (timers due,
+//! met, breached, paused) and says when it next needs to wake up. The service desk and the
+//! simulator drive the same code.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::CalendarError;
+use crate::inventory::{ContractTier, Priority, SlaMeasure};
+use crate::policy::{Deadline, Policy};
+
+/// What the client said of the problem (SAV-3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatedCriticality {
+    Critical,
+    Standard,
+    Informative,
+}
+
+/// DEC-4 and SAV-4: Critical is P1, Standard P2, Informative P3; when the criticality is not
+/// stated or is in doubt, the highest applies.
+pub fn priority_from(stated: Option<StatedCriticality>) -> Priority {
+    match stated {
+        Some(StatedCriticality::Critical) | None => Priority::P1,
+        Some(StatedCriticality::Standard) => Priority::P2,
+        Some(StatedCriticality::Informative) => Priority::P3,
+    }
+}
+
+/// Where a ticket stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    New,
+    Acknowledged,
+    InProgress,
+    WaitingForClient,
+    OnSite,
+    Resolved,
+    Closed,
+}
+
+/// What people do to a ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// The acknowledgement with the ticket number reached the client (SAV-2).
+    Acknowledge,
+    /// A technician took it in charge (CM-3, INC-2).
+    TakeCharge,
+    /// The intervention is planned (INC-2, P3).
+    PlanIntervention,
+    /// The technician is on site (CM-3).
+    ArriveOnSite,
+    /// The client was given news (INC-4).
+    UpdateClient,
+    /// Waiting for the client: the timers the policy names pause (CM-4).
+    WaitForClient,
+    /// The client answered: paused timers resume.
+    ClientReplied,
+    Resolve,
+    /// The client confirmed the fix (SAV-6).
+    ClientConfirms,
+    /// The integrator closes the ticket without the client's word (SAV-6: no answer to the
+    /// closure reminder, or a request withdrawn).
+    Close,
+}
+
+/// Something that happened to the ticket's timers or status, at an instant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Happening {
+    Status(Status),
+    /// A timer is armed, or re-armed after a pause or an update.
+    Due {
+        timer: SlaMeasure,
+        due: Timestamp,
+    },
+    Met {
+        timer: SlaMeasure,
+        due: Timestamp,
+    },
+    Breached {
+        timer: SlaMeasure,
+        due: Timestamp,
+    },
+    Paused {
+        timer: SlaMeasure,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Timer {
+    Running {
+        deadline: Deadline,
+        due: Timestamp,
+    },
+    Paused {
+        deadline: Deadline,
+        remaining_from: Timestamp,
+        original_due: Timestamp,
+    },
+    /// A recurring timer (the client update) whose deadline passed: the next update re-arms it.
+    Overdue {
+        deadline: Deadline,
+    },
+}
+
+/// The SLA side of one ticket.
+#[derive(Debug, Clone)]
+pub struct TicketSla {
+    pub priority: Priority,
+    pub status: Status,
+    policy: Policy,
+    timers: BTreeMap<SlaMeasure, Timer>,
+}
+
+/// Which action meets which timer.
+fn timer_met_by(action: Action) -> Option<SlaMeasure> {
+    match action {
+        Action::Acknowledge => Some(SlaMeasure::Acknowledgement),
+        Action::TakeCharge => Some(SlaMeasure::TakeCharge),
+        Action::PlanIntervention => Some(SlaMeasure::InterventionPlanning),
+        Action::ArriveOnSite => Some(SlaMeasure::OnSite),
+        Action::UpdateClient => Some(SlaMeasure::ClientUpdate),
+        _ => None,
+    }
+}
+
+impl TicketSla {
+    /// Opens a ticket received at `received` (CM-4: deadlines run from receipt), arming every
+    /// timer the policy gives its priority under this contract.
+    pub fn open(
+        policy: &Policy,
+        priority: Priority,
+        tier: ContractTier,
+        round_the_clock: bool,
+        received: Timestamp,
+    ) -> Result<(TicketSla, Vec<Happening>), CalendarError> {
+        let mut ticket = TicketSla {
+            priority,
+            status: Status::New,
+            policy: policy.clone(),
+            timers: BTreeMap::new(),
+        };
+        let mut happenings = vec![Happening::Status(Status::New)];
+        for measure in [
+            SlaMeasure::Acknowledgement,
+            SlaMeasure::TakeCharge,
+            SlaMeasure::OnSite,
+            SlaMeasure::InterventionPlanning,
+            SlaMeasure::ClientUpdate,
+        ] {
+            if let Some(deadline) = policy.sla_deadline(priority, measure, tier, round_the_clock) {
+                let due = policy.due(&deadline, received)?;
+                ticket
+                    .timers
+                    .insert(measure, Timer::Running { deadline, due });
+                happenings.push(Happening::Due {
+                    timer: measure,
+                    due,
+                });
+            }
+        }
+        Ok((ticket, happenings))
+    }
+
+    /// The next instant at which a timer falls due, if any runs.
+    pub fn next_wake(&self) -> Option<Timestamp> {
+        self.timers
+            .values()
+            .filter_map(|t| match t {
+                Timer::Running { due, .. } => Some(*due),
+                Timer::Paused { .. } | Timer::Overdue { .. } => None,
+            })
+            .min()
+    }
+
+    /// Time has reached `now`: every running timer due at or before it is breached.
+    /// An action at the very instant of a deadline meets it, so callers apply actions first.
+    pub fn on_time(&mut self, now: Timestamp) -> Vec<Happening> {
+        let breached: Vec<(SlaMeasure, Deadline, Timestamp)> = self
+            .timers
+            .iter()
+            .filter_map(|(m, t)| match t {
+                Timer::Running { deadline, due } if *due <= now => {
+                    Some((*m, deadline.clone(), *due))
+                }
+                _ => None,
+            })
+            .collect();
+        breached
+            .into_iter()
+            .map(|(timer, deadline, due)| {
+                if timer == SlaMeasure::ClientUpdate {
+                    // INC-4: a late update is still owed; the next one restarts the cadence.
+                    self.timers.insert(timer, Timer::Overdue { deadline });
+                } else {
+                    self.timers.remove(&timer);
+                }
+                Happening::Breached { timer, due }
+            })
+            .collect()
+    }
+
+    /// Applies a person's action at `now`.
+    pub fn apply(
+        &mut self,
+        action: Action,
+        now: Timestamp,
+    ) -> Result<Vec<Happening>, CalendarError> {
+        let mut happenings = Vec::new();
+        if let Some(measure) = timer_met_by(action) {
+            let rearm = match self.timers.get(&measure).cloned() {
+                Some(Timer::Running { deadline, due }) => {
+                    self.timers.remove(&measure);
+                    happenings.push(Happening::Met {
+                        timer: measure,
+                        due,
+                    });
+                    Some(deadline)
+                }
+                Some(Timer::Overdue { deadline }) => Some(deadline),
+                _ => None,
+            };
+            // INC-4: client updates recur at the cadence until resolution.
+            if let Some(deadline) = rearm
+                && measure == SlaMeasure::ClientUpdate
+            {
+                let next = self.policy.due(&deadline, now)?;
+                self.timers.insert(
+                    measure,
+                    Timer::Running {
+                        deadline,
+                        due: next,
+                    },
+                );
+                happenings.push(Happening::Due {
+                    timer: measure,
+                    due: next,
+                });
+            }
+        }
+        let status = match action {
+            Action::Acknowledge if self.status == Status::New => Some(Status::Acknowledged),
+            Action::TakeCharge => Some(Status::InProgress),
+            Action::ArriveOnSite => Some(Status::OnSite),
+            Action::WaitForClient => {
+                for (measure, timer) in self.timers.iter_mut() {
+                    if let Timer::Running { deadline, due } = timer.clone()
+                        && self
+                            .policy
+                            .ticket
+                            .paused_while_waiting_for_client
+                            .contains(measure)
+                    {
+                        *timer = Timer::Paused {
+                            deadline,
+                            remaining_from: now,
+                            original_due: due,
+                        };
+                        happenings.push(Happening::Paused { timer: *measure });
+                    }
+                }
+                Some(Status::WaitingForClient)
+            }
+            Action::ClientReplied => {
+                for (measure, timer) in self.timers.iter_mut() {
+                    if let Timer::Paused {
+                        deadline,
+                        remaining_from,
+                        original_due,
+                    } = timer.clone()
+                    {
+                        // The open time left at the pause is given back from now.
+                        let calendar = self
+                            .policy
+                            .calendar(&deadline.calendar)
+                            .ok_or_else(|| CalendarError::Invalid(deadline.calendar.clone()))?;
+                        let left = calendar.elapsed(remaining_from, original_due);
+                        let due = calendar.add(now, left)?;
+                        *timer = Timer::Running { deadline, due };
+                        happenings.push(Happening::Due {
+                            timer: *measure,
+                            due,
+                        });
+                    }
+                }
+                Some(Status::InProgress)
+            }
+            Action::Resolve => {
+                // Nothing is due any more from the intervention side; the client's
+                // confirmation closes the ticket (SAV-6).
+                self.timers.clear();
+                Some(Status::Resolved)
+            }
+            Action::ClientConfirms | Action::Close => {
+                self.timers.clear();
+                Some(Status::Closed)
+            }
+            _ => None,
+        };
+        if let Some(status) = status
+            && status != self.status
+        {
+            self.status = status;
+            happenings.push(Happening::Status(status));
+        }
+        Ok(happenings)
+    }
+}

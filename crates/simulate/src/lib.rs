@@ -1,0 +1,402 @@
+//! `vigie simulate`: a scenario in, a timeline out. The scenario's inventory goes into the real
+//! store on a throw-away SQLite database; its inputs drive the real domain code on a virtual
+//! clock that jumps from one instant to the next (inputs and timers), never sleeping. The
+//! timeline is JSON Lines, one event a line, byte for byte the same on every run
+//! (`docs/simulate.md`).
+
+mod scenario;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde_json::Value;
+use vigie_domain::access::Actor;
+use vigie_domain::inventory::check::KnownObjects;
+use vigie_domain::inventory::file::InventoryFile;
+use vigie_domain::inventory::{ContractOption, ObjectKind, Record, SlaMeasure};
+use vigie_domain::policy::Policy;
+use vigie_domain::ticket::{self, Happening, TicketSla};
+use vigie_store::Store;
+
+pub use scenario::{Input, InputKind, InventorySource, Scenario};
+
+/// Why a scenario could not run, in French, naming the file and where in it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SimulationError(pub String);
+
+fn key<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// One line of the timeline: `at` and `type` first, then the event's own fields in a fixed order.
+struct Line {
+    at: Timestamp,
+    kind: &'static str,
+    fields: Vec<(&'static str, Value)>,
+}
+
+/// The timeline being written.
+struct Timeline {
+    time_zone: TimeZone,
+    lines: Vec<String>,
+}
+
+impl Timeline {
+    fn format(&self, at: Timestamp) -> String {
+        at.to_zoned(self.time_zone.clone())
+            .strftime("%Y-%m-%dT%H:%M:%S%:z")
+            .to_string()
+    }
+
+    fn push(&mut self, line: Line) {
+        let mut text = format!(
+            "{{\"at\":{},\"type\":{}",
+            Value::String(self.format(line.at)),
+            Value::String(line.kind.into())
+        );
+        for (name, value) in line.fields {
+            text.push_str(&format!(",{}:{}", Value::String(name.into()), value));
+        }
+        text.push('}');
+        self.lines.push(text);
+    }
+
+    fn ticket(&mut self, at: Timestamp, ticket: &str, happening: Happening) {
+        let ticket = Value::String(ticket.into());
+        let timer_key = |timer: SlaMeasure| Value::String(key(&timer));
+        let line = match happening {
+            Happening::Status(status) => Line {
+                at,
+                kind: "ticket.status",
+                fields: vec![("ticket", ticket), ("status", Value::String(key(&status)))],
+            },
+            Happening::Due { timer, due } => Line {
+                at,
+                kind: "ticket.sla_due",
+                fields: vec![
+                    ("ticket", ticket),
+                    ("timer", timer_key(timer)),
+                    ("due", Value::String(self.format(due))),
+                ],
+            },
+            Happening::Met { timer, due } => Line {
+                at,
+                kind: "ticket.sla_met",
+                fields: vec![
+                    ("ticket", ticket),
+                    ("timer", timer_key(timer)),
+                    ("due", Value::String(self.format(due))),
+                ],
+            },
+            Happening::Breached { timer, due } => Line {
+                at: due,
+                kind: "ticket.sla_breached",
+                fields: vec![
+                    ("ticket", ticket),
+                    ("timer", timer_key(timer)),
+                    ("due", Value::String(self.format(due))),
+                ],
+            },
+            Happening::Paused { timer } => Line {
+                at,
+                kind: "ticket.sla_paused",
+                fields: vec![("ticket", ticket), ("timer", timer_key(timer))],
+            },
+        };
+        self.push(line);
+    }
+}
+
+/// A throw-away SQLite database directory, removed when dropped.
+struct TemporaryDirectory(PathBuf);
+
+impl Drop for TemporaryDirectory {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temporary_directory() -> Result<TemporaryDirectory, SimulationError> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    // A name unique to this process and call; a leftover of an earlier process that had the
+    // same id is skipped, never reused (`create_dir` refuses an existing directory).
+    for _ in 0..1000 {
+        let path = std::env::temp_dir().join(format!(
+            "vigie-simulation-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        match std::fs::create_dir(&path) {
+            Ok(()) => return Ok(TemporaryDirectory(path)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(SimulationError(format!(
+                    "répertoire temporaire {} : {e}",
+                    path.display()
+                )));
+            }
+        }
+    }
+    Err(SimulationError(format!(
+        "pas de répertoire temporaire libre dans {}",
+        std::env::temp_dir().display()
+    )))
+}
+
+/// The largest scenario file read (its inputs are bounded too: `scenario::MAX_INPUTS`).
+pub const MAX_SCENARIO_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Runs the scenario file at `path` and returns its timeline (JSON Lines, each ending in `\n`).
+pub async fn run_file(path: &Path) -> Result<String, SimulationError> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| SimulationError(format!("lecture de {} impossible : {e}", path.display())))?
+        .len();
+    if size > MAX_SCENARIO_BYTES {
+        return Err(SimulationError(format!(
+            "{} : {size} octets, au plus {MAX_SCENARIO_BYTES} pour un scénario",
+            path.display()
+        )));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| SimulationError(format!("lecture de {} impossible : {e}", path.display())))?;
+    let scenario =
+        Scenario::parse(&text).map_err(|e| SimulationError(format!("{} : {e}", path.display())))?;
+    let inventory_text = match &scenario.inventory {
+        InventorySource::Inline(text) => text.clone(),
+        InventorySource::Path(relative) => {
+            let inventory_path = path.parent().unwrap_or(Path::new(".")).join(relative);
+            std::fs::read_to_string(&inventory_path).map_err(|e| {
+                SimulationError(format!(
+                    "{} : inventaire {} illisible : {e}",
+                    path.display(),
+                    inventory_path.display()
+                ))
+            })?
+        }
+    };
+    run(&scenario, &inventory_text)
+        .await
+        .map_err(|e| SimulationError(format!("{} : {}", path.display(), e.0)))
+}
+
+/// Runs a parsed scenario with its inventory's text.
+pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, SimulationError> {
+    let inventory_errors = |errors: Vec<vigie_domain::inventory::file::FileError>| {
+        SimulationError(format!(
+            "inventaire refusé : {}",
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" ; ")
+        ))
+    };
+    let parsed = InventoryFile::parse(inventory_text).map_err(inventory_errors)?;
+    parsed
+        .check(&KnownObjects::default())
+        .map_err(inventory_errors)?;
+    let policy = match &scenario.policy {
+        Some(overlay) => Policy::default_policy()
+            .with_overlay(overlay)
+            .map_err(|e| SimulationError(e.to_string()))?,
+        None => Policy::default_policy(),
+    };
+
+    // The real store, on a database of its own.
+    let directory = temporary_directory()?;
+    let store = Store::open(&format!(
+        "sqlite://{}",
+        directory.0.join("simulation.sqlite").display()
+    ))
+    .await
+    .map_err(|e| SimulationError(e.to_string()))?;
+    let actor = Actor::console("simulation");
+    store
+        .import(&actor, &parsed.inventory, scenario.start.as_millisecond())
+        .await
+        .map_err(|e| SimulationError(e.to_string()))?;
+
+    let mut timeline = Timeline {
+        time_zone: scenario.time_zone.time_zone(),
+        lines: Vec::new(),
+    };
+    let mut tickets: BTreeMap<String, TicketSla> = BTreeMap::new();
+    let mut inputs = scenario.inputs.iter().peekable();
+    loop {
+        let next_input = inputs.peek().map(|i| i.at);
+        let next_timer = tickets.values().filter_map(TicketSla::next_wake).min();
+        // Inputs first at equal instants: an action at the very deadline meets it.
+        let now = match (next_input, next_timer) {
+            (Some(input), Some(timer)) => input.min(timer),
+            (Some(input), None) => input,
+            (None, Some(timer)) => timer,
+            (None, None) => break,
+        };
+        if now > scenario.end {
+            break;
+        }
+        if next_input == Some(now) {
+            let input = inputs.next().expect("peeked");
+            apply_input(input, &store, &actor, &policy, &mut tickets, &mut timeline).await?;
+        } else {
+            for (id, ticket) in tickets.iter_mut() {
+                for happening in ticket.on_time(now) {
+                    timeline.ticket(now, id, happening);
+                }
+            }
+        }
+    }
+    store.close().await;
+    drop(directory);
+    let mut out = timeline.lines.join("\n");
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+async fn apply_input(
+    input: &Input,
+    store: &Store,
+    actor: &Actor,
+    policy: &Policy,
+    tickets: &mut BTreeMap<String, TicketSla>,
+    timeline: &mut Timeline,
+) -> Result<(), SimulationError> {
+    let at = input.at;
+    let when = timeline.format(at);
+    let place = |message: String| {
+        SimulationError(format!("entrée n°{} ({when}) : {message}", input.number))
+    };
+    match &input.kind {
+        InputKind::ClientReport {
+            ticket,
+            channel,
+            site,
+            equipment,
+            text,
+            criticality,
+        } => {
+            if tickets.contains_key(ticket) {
+                return Err(place(format!("le ticket « {ticket} » existe déjà")));
+            }
+            let Record::Site(site_record) = store
+                .get(actor, ObjectKind::Site, site)
+                .await
+                .map_err(|_| place(format!("site « {site} » inconnu")))?
+            else {
+                return Err(place("site attendu".into()));
+            };
+            if let Some(equipment) = equipment {
+                store
+                    .get(actor, ObjectKind::Equipment, equipment)
+                    .await
+                    .map_err(|_| place(format!("équipement « {equipment} » inconnu")))?;
+            }
+            let Record::Contract(contract) = store
+                .get(actor, ObjectKind::Contract, &site_record.contract)
+                .await
+                .map_err(|e| place(e.to_string()))?
+            else {
+                return Err(place("contrat attendu".into()));
+            };
+            let site_policy = policy
+                .for_site(&contract, &site_record)
+                .map_err(|e| place(e.to_string()))?;
+            let priority = ticket::priority_from(*criticality);
+            let (sla, happenings) = TicketSla::open(
+                &site_policy,
+                priority,
+                contract.tier,
+                contract.has(ContractOption::RoundTheClock),
+                at,
+            )
+            .map_err(|e| place(e.to_string()))?;
+            timeline.push(Line {
+                at,
+                kind: "ticket.opened",
+                fields: vec![
+                    ("ticket", Value::String(ticket.clone())),
+                    ("priority", Value::String(key(&priority))),
+                    ("source", Value::String(key(channel))),
+                    ("client", Value::String(site_record.client.to_string())),
+                    ("site", Value::String(site.to_string())),
+                    (
+                        "equipment",
+                        equipment
+                            .as_ref()
+                            .map(|e| Value::String(e.to_string()))
+                            .unwrap_or(Value::Null),
+                    ),
+                    (
+                        "stated_criticality",
+                        criticality
+                            .map(|c| Value::String(key(&c)))
+                            .unwrap_or(Value::Null),
+                    ),
+                    ("text", Value::String(text.clone())),
+                ],
+            });
+            for happening in happenings {
+                timeline.ticket(at, ticket, happening);
+            }
+            tickets.insert(ticket.clone(), sla);
+        }
+        InputKind::Action { ticket, action, by } => {
+            let sla = tickets
+                .get_mut(ticket)
+                .ok_or_else(|| place(format!("ticket « {ticket} » inconnu")))?;
+            if sla.status == ticket::Status::Closed {
+                return Err(place(format!("le ticket « {ticket} » est clos")));
+            }
+            if let Some(by) = by {
+                store
+                    .get(actor, ObjectKind::Staff, by)
+                    .await
+                    .map_err(|_| place(format!("membre du personnel « {by} » inconnu")))?;
+            }
+            timeline.push(Line {
+                at,
+                kind: "ticket.action",
+                fields: vec![
+                    ("ticket", Value::String(ticket.clone())),
+                    ("action", Value::String(key(action))),
+                    (
+                        "by",
+                        by.as_ref()
+                            .map(|b| Value::String(b.to_string()))
+                            .unwrap_or(Value::Null),
+                    ),
+                ],
+            });
+            for happening in sla.apply(*action, at).map_err(|e| place(e.to_string()))? {
+                timeline.ticket(at, ticket, happening);
+            }
+        }
+        InputKind::Observation {
+            equipment,
+            observation,
+        } => {
+            store
+                .get(actor, ObjectKind::Equipment, equipment)
+                .await
+                .map_err(|_| place(format!("équipement « {equipment} » inconnu")))?;
+            timeline.push(Line {
+                at,
+                kind: "observation.received",
+                fields: vec![
+                    ("equipment", Value::String(equipment.to_string())),
+                    ("observation", observation.clone()),
+                ],
+            });
+        }
+    }
+    Ok(())
+}

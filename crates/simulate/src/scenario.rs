@@ -1,0 +1,231 @@
+//! The scenario file (`docs/simulate.md`): start and end instants, the inventory (a path, in the
+//! `vigie import` format), an optional policy overlay, and a timeline of inputs. Every error
+//! names its line.
+
+use jiff::Timestamp;
+use serde::Deserialize;
+use toml::Spanned;
+use vigie_domain::Reference;
+use vigie_domain::calendar::{LocalResolution, parse_instant};
+use vigie_domain::text::french_serde_message;
+use vigie_domain::ticket::{Action, StatedCriticality};
+use vigie_domain::values::TimeZoneName;
+
+/// Most inputs a scenario may hold.
+pub const MAX_INPUTS: usize = 100_000;
+
+/// How a client report arrived (SAV-1, CM-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportChannel {
+    Email,
+    Phone,
+    Portal,
+    Api,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum InputKind {
+    ClientReport {
+        ticket: String,
+        channel: ReportChannel,
+        site: Reference,
+        equipment: Option<Reference>,
+        text: String,
+        criticality: Option<StatedCriticality>,
+    },
+    Action {
+        ticket: String,
+        action: Action,
+        by: Option<Reference>,
+    },
+    /// What supervision saw of an equipment; kept as given (the alarm engine reads it).
+    Observation {
+        equipment: Reference,
+        observation: serde_json::Value,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Input {
+    pub at: Timestamp,
+    /// Its position in the file, from 1, for messages.
+    pub number: usize,
+    pub kind: InputKind,
+}
+
+/// Where the scenario's inventory comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InventorySource {
+    /// A file in the `vigie import` format, relative to the scenario file.
+    Path(String),
+    /// The same format, written inline under `[inventory]`.
+    Inline(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub time_zone: TimeZoneName,
+    pub inventory: InventorySource,
+    pub policy: Option<toml::Table>,
+    /// Sorted by instant; inputs at the same instant keep the file's order.
+    pub inputs: Vec<Input>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    description: Option<String>,
+    start: String,
+    end: String,
+    #[serde(default)]
+    time_zone: TimeZoneName,
+    inventory: toml::Value,
+    policy: Option<toml::Table>,
+    #[serde(default, rename = "input")]
+    inputs: Vec<Spanned<toml::Table>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+enum RawKind {
+    ClientReport,
+    Action,
+    Observation,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInput {
+    at: String,
+    #[serde(rename = "type")]
+    kind: RawKind,
+    ticket: Option<String>,
+    channel: Option<ReportChannel>,
+    site: Option<Reference>,
+    equipment: Option<Reference>,
+    text: Option<String>,
+    criticality: Option<StatedCriticality>,
+    action: Option<Action>,
+    by: Option<Reference>,
+    reachable: Option<bool>,
+    metric: Option<String>,
+    value: Option<f64>,
+    trap: Option<String>,
+    heartbeat: Option<bool>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+impl Scenario {
+    pub fn parse(text: &str) -> Result<Scenario, String> {
+        let raw: RawScenario = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
+            format!("ligne {line} : {}", french_serde_message(e.message()))
+        })?;
+        let _ = raw.description;
+        if raw.inputs.len() > MAX_INPUTS {
+            return Err(format!("au plus {MAX_INPUTS} entrées par scénario"));
+        }
+        let time_zone = raw.time_zone.time_zone();
+        let instant = |value: &str, what: &str| -> Result<Timestamp, String> {
+            let (at, resolution) =
+                parse_instant(value, &time_zone).map_err(|e| format!("{what} : {e}"))?;
+            if resolution != LocalResolution::Unique {
+                return Err(format!(
+                    "{what} : « {value} » : {resolution} ; écrivez le décalage (+01:00 ou +02:00)"
+                ));
+            }
+            Ok(at)
+        };
+        let start = instant(&raw.start, "start")?;
+        let end = instant(&raw.end, "end")?;
+        if end < start {
+            return Err("end précède start".into());
+        }
+        let inventory = match raw.inventory {
+            toml::Value::String(path) => InventorySource::Path(path),
+            toml::Value::Table(table) => InventorySource::Inline(toml::to_string(&table).map_err(|e| format!("inventory : {e}"))?),
+            _ => return Err("inventory : un chemin de fichier (\"inventaire.toml\") ou une table [inventory] au format d'import".into()),
+        };
+        let mut inputs = Vec::with_capacity(raw.inputs.len());
+        for (index, spanned) in raw.inputs.into_iter().enumerate() {
+            let line = line_of(text, spanned.span().start);
+            let fail =
+                |message: String| format!("ligne {line} : entrée n°{} : {message}", index + 1);
+            let input: RawInput = toml::Value::Table(spanned.into_inner())
+                .try_into()
+                .map_err(|e: toml::de::Error| fail(french_serde_message(&e.to_string())))?;
+            let at = instant(&input.at, "at").map_err(&fail)?;
+            if at < start || at > end {
+                return Err(fail("instant hors de [start, end]".into()));
+            }
+            let missing = |field: &str| fail(format!("champ obligatoire manquant : « {field} »"));
+            let kind = match input.kind {
+                RawKind::ClientReport => InputKind::ClientReport {
+                    ticket: input.ticket.ok_or_else(|| missing("ticket"))?,
+                    channel: input.channel.ok_or_else(|| missing("channel"))?,
+                    site: input.site.ok_or_else(|| missing("site"))?,
+                    equipment: input.equipment,
+                    text: input.text.ok_or_else(|| missing("text"))?,
+                    criticality: input.criticality,
+                },
+                RawKind::Action => InputKind::Action {
+                    ticket: input.ticket.ok_or_else(|| missing("ticket"))?,
+                    action: input.action.ok_or_else(|| missing("action"))?,
+                    by: input.by,
+                },
+                RawKind::Observation => {
+                    let mut observation = serde_json::Map::new();
+                    if let Some(reachable) = input.reachable {
+                        observation.insert("reachable".into(), reachable.into());
+                    }
+                    if let Some(metric) = input.metric {
+                        let value = input.value.ok_or_else(|| missing("value"))?;
+                        observation.insert("metric".into(), metric.into());
+                        observation.insert(
+                            "value".into(),
+                            serde_json::Number::from_f64(value)
+                                .map(serde_json::Value::Number)
+                                .ok_or_else(|| fail("valeur non finie".into()))?,
+                        );
+                    }
+                    if let Some(trap) = input.trap {
+                        observation.insert("trap".into(), trap.into());
+                    }
+                    if let Some(heartbeat) = input.heartbeat {
+                        observation.insert("heartbeat".into(), heartbeat.into());
+                    }
+                    if observation.is_empty() {
+                        return Err(fail(
+                            "une observation dit reachable, metric et value, trap ou heartbeat"
+                                .into(),
+                        ));
+                    }
+                    InputKind::Observation {
+                        equipment: input.equipment.ok_or_else(|| missing("equipment"))?,
+                        observation: serde_json::Value::Object(observation),
+                    }
+                }
+            };
+            inputs.push(Input {
+                at,
+                number: index + 1,
+                kind,
+            });
+        }
+        inputs.sort_by_key(|i| (i.at, i.number));
+        Ok(Scenario {
+            start,
+            end,
+            time_zone: raw.time_zone,
+            inventory,
+            policy: raw.policy,
+            inputs,
+        })
+    }
+}
