@@ -7,6 +7,7 @@ pub mod audit;
 pub mod calendar;
 pub mod inventory;
 pub mod policy;
+pub mod supervision;
 pub mod text;
 pub mod ticket;
 pub mod values;

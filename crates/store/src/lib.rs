@@ -8,6 +8,7 @@ mod error;
 mod inventory;
 mod migrate;
 mod people;
+pub mod supervision;
 pub mod testing;
 
 use std::str::FromStr;

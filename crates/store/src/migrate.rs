@@ -9,16 +9,30 @@ use crate::{Backend, Store, StoreError};
 /// (version, name, SQL). Versions only grow; an applied migration is never edited.
 type Migration = (i64, &'static str, &'static str);
 
-const SQLITE: &[Migration] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/sqlite/0001_foundation.sql"),
-)];
-const POSTGRES: &[Migration] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/postgres/0001_foundation.sql"),
-)];
+const SQLITE: &[Migration] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/sqlite/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "supervision",
+        include_str!("../migrations/sqlite/0002_supervision.sql"),
+    ),
+];
+const POSTGRES: &[Migration] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "supervision",
+        include_str!("../migrations/postgres/0002_supervision.sql"),
+    ),
+];
 
 /// Arbitrary, fixed key of the PostgreSQL advisory lock taken while migrating.
 const MIGRATION_LOCK_KEY: i64 = 0x5649_4749_4500;

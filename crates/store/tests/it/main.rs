@@ -5,6 +5,7 @@ mod access;
 mod backends;
 mod inventory;
 mod people;
+mod supervision;
 
 use std::future::Future;
 
