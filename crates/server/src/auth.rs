@@ -157,10 +157,23 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiErro
     let now_ms = state.clock.now_ms();
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
         let value = value.to_str().map_err(|_| ApiError::unauthenticated())?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .ok_or_else(ApiError::unauthenticated)?
-            .trim();
+        // Bearer for agents, probes and integrations; Basic (any user name, the token as the
+        // password) for cameras whose HTTP notifications only know Basic (SUP-3 heartbeats).
+        let basic_password = value
+            .strip_prefix("Basic ")
+            .and_then(|encoded| decode_base64(encoded.trim()))
+            .and_then(|decoded| String::from_utf8(decoded).ok())
+            .and_then(|pair| {
+                pair.split_once(':')
+                    .map(|(_, password)| password.to_owned())
+            });
+        let token = match &basic_password {
+            Some(password) => password.as_str(),
+            None => value
+                .strip_prefix("Bearer ")
+                .ok_or_else(ApiError::unauthenticated)?
+                .trim(),
+        };
         if token_id(token).is_none() {
             return Err(ApiError::unauthenticated());
         }
@@ -304,4 +317,51 @@ pub async fn reset_to_one_time_password(
         .set_password(actor, username, &hash, true, now_ms)
         .await?;
     Ok(password)
+}
+
+/// Standard base64 (RFC 4648, with or without padding), for HTTP Basic credentials; None when
+/// malformed or longer than a credential can be.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    const MAX_CHARS: usize = 1024;
+    if text.len() > MAX_CHARS {
+        return None;
+    }
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let trimmed = text.trim_end_matches('=');
+    if text.len() - trimmed.len() > 2 || trimmed.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(trimmed.len() * 3 / 4);
+    for chunk in trimmed.as_bytes().chunks(4) {
+        let mut accumulator = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            accumulator |= value(c)? << (18 - 6 * i);
+        }
+        let bytes = accumulator.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod base64_tests {
+    use super::decode_base64;
+
+    #[test]
+    fn base64_of_basic_credentials() {
+        assert_eq!(decode_base64("Y2FtOnZndF9hYmM=").unwrap(), b"cam:vgt_abc");
+        assert_eq!(decode_base64("YQ").unwrap(), b"a");
+        assert_eq!(decode_base64("YWI").unwrap(), b"ab");
+        assert!(decode_base64("Y").is_none());
+        assert!(decode_base64("Y2Fté").is_none());
+    }
 }

@@ -45,6 +45,14 @@ failure_window_minutes = 15
 # Longueur minimale d'un mot de passe.
 min_password_length = 12
 
+[supervision]
+# Conservation des mesures brutes (jours), puis seulement leurs agrégats horaires.
+raw_retention_days = 8
+# Conservation des agrégats horaires (jours) : plus d'un an, pour les rapports annuels.
+hourly_retention_days = 400
+# Fréquence (secondes) du guet : battements de cœur manquants, agents muets, sondes perdues.
+watchdog_seconds = 10
+
 [log]
 # error, warn, info, debug ou trace.
 level = "info"
@@ -74,6 +82,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
+    pub supervision: SupervisionConfig,
     pub log: LogConfig,
 }
 
@@ -107,6 +116,14 @@ pub struct AuthConfig {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupervisionConfig {
+    pub raw_retention_days: u32,
+    pub hourly_retention_days: u32,
+    pub watchdog_seconds: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,6 +201,13 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
+        let s = &self.supervision;
+        if s.raw_retention_days < 2
+            || s.hourly_retention_days < s.raw_retention_days
+            || !(1..=3600).contains(&s.watchdog_seconds)
+        {
+            return Err("[supervision] : raw_retention_days ≥ 2, hourly_retention_days ≥ raw_retention_days, watchdog_seconds de 1 à 3600".into());
+        }
         if !(self.server.public_url.starts_with("http://")
             || self.server.public_url.starts_with("https://"))
         {

@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod runtime;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -69,8 +70,10 @@ pub struct Running {
 pub async fn start(state: AppState, address: SocketAddr) -> std::io::Result<Running> {
     let listener = TcpListener::bind(address).await?;
     let address = listener.local_addr()?;
+    let background = state.clone();
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = tokio::spawn(async move {
+        let _loops = runtime::spawn(background);
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await

@@ -20,9 +20,16 @@ const MAX_SERIES: usize = 2000;
 #[derive(Debug, Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    observations: std::sync::atomic::AtomicU64,
 }
 
 impl Metrics {
+    /// Observations accepted from agents, probes and heartbeats.
+    pub fn observations_received(&self, count: u64) {
+        self.observations
+            .fetch_add(count, std::sync::atomic::Ordering::Relaxed);
+    }
+
     fn count(&self, method: &str, route: &str, status: u16) {
         let mut requests = self.requests.lock().expect("metrics lock");
         let key = (method.to_string(), route.to_string(), status);
@@ -105,6 +112,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
             ));
         }
     }
+    out.push_str(&format!(
+        "# HELP vigie_observations_received_total Observations reçues des agents, sondes et battements.\n# TYPE vigie_observations_received_total counter\nvigie_observations_received_total {}\n",
+        state.metrics.observations.load(std::sync::atomic::Ordering::Relaxed)
+    ));
     match state.store.count_objects().await {
         Ok(counts) => {
             out.push_str("# HELP vigie_inventory_objects Objets de l'inventaire, par type.\n# TYPE vigie_inventory_objects gauge\n");

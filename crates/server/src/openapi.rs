@@ -244,6 +244,56 @@ pub fn build() -> Value {
     paths.insert("/api/v1/inventory/import".into(), json!({"post": {"summary": "Importer un fichier d'inventaire (tout ou rien ; chaque erreur avec sa ligne)", "operationId": "import_inventory",
         "requestBody": {"required": true, "content": {"application/toml": {"schema": {"type": "string"}}}},
         "responses": responses("200", Some(json!({"type": "object", "properties": {"created": {"type": "integer"}, "updated": {"type": "integer"}, "unchanged": {"type": "integer"}}})))}}));
+    // Supervision (SUP-1…SUP-3).
+    let integer = || json!({"type": "integer"});
+    let state_item = json!({"type": "object", "properties": {"equipment": text(), "check": text(), "status": enumeration(&["up", "down", "unknown"]), "since": integer(), "last": integer(), "detail": text(), "expect_by": integer()}});
+    let change_item = json!({"type": "object", "properties": {"id": integer(), "client": text(), "site": text(), "equipment": text(), "check": text(), "at": integer(), "from": enumeration(&["up", "down", "unknown"]), "to": enumeration(&["up", "down", "unknown"]), "detail": text()}});
+    let observation = json!({"type": "object", "required": ["equipment", "check", "at"], "additionalProperties": false, "properties": {
+        "equipment": reference(), "check": {"type": "string", "description": "ping, tcp, http, tls, snmp, onvif, rtsp, heartbeat, agent, ou un nom de modèle (snmp.disk_health, service:recorder)"},
+        "at": {"type": "integer", "description": "Instant de l'observation, millisecondes UTC"}, "status": enumeration(&["up", "down", "unknown"]), "detail": text(),
+        "samples": list_of(json!({"type": "object", "required": ["name", "value"], "properties": {"name": text(), "value": {"type": "number"}}})),
+        "facts": {"type": "object", "additionalProperties": {"type": "string"}}}});
+    let push_report = json!({"type": "object", "properties": {"duplicate": {"type": "boolean"}, "accepted": integer(), "stale": integer(), "samples": integer(), "changes": integer(), "unknown_equipment": list_of(text())}});
+    let history_params = || {
+        vec![
+            query(
+                "from",
+                "Début (ms UTC ; défaut : 30 jours avant to)",
+                integer(),
+            ),
+            query("to", "Fin exclue (ms UTC ; défaut : maintenant)", integer()),
+            query("after", "Dernier id de la page précédente", integer()),
+            query("limit", "Taille de page (≤ 10 000)", integer()),
+        ]
+    };
+    paths.insert("/api/v1/time".into(), json!({"get": {"summary": "Heure du serveur (ms UTC), pour mesurer la dérive d'horloge des agents", "operationId": "server_time", "security": [], "responses": responses("200", Some(json!({"type": "object", "properties": {"now": integer()}})))}}));
+    paths.insert("/api/v1/observations".into(), json!({"post": {"summary": "Envoyer des observations (jeton agent ou sonde) ; un lot (source, sequence) renvoyé est pris une fois", "operationId": "push_observations",
+        "requestBody": json_body(json!({"type": "object", "required": ["observations"], "properties": {"source": text(), "sequence": integer(),
+            "probe": {"type": "object", "required": ["name", "site", "interval_seconds"], "properties": {"name": text(), "site": reference(), "interval_seconds": integer()}},
+            "observations": list_of(observation)}})),
+        "responses": responses("200", Some(push_report.clone()))}}));
+    paths.insert("/api/v1/equipment/{reference}/heartbeat".into(), json!({
+        "get": {"summary": "Battement de cœur d'un équipement (jeton en Bearer, ou en mot de passe HTTP Basic)", "operationId": "heartbeat_get", "parameters": [path_param("reference")], "responses": responses("200", Some(push_report.clone()))},
+        "post": {"summary": "Battement de cœur d'un équipement", "operationId": "heartbeat", "parameters": [path_param("reference")], "responses": responses("200", Some(push_report))}}));
+    paths.insert("/api/v1/equipment/{reference}/state".into(), json!({"get": {"summary": "État courant de chaque contrôle d'un équipement", "operationId": "equipment_state", "parameters": [path_param("reference")],
+        "responses": responses("200", Some(json!({"type": "object", "properties": {"items": list_of(state_item.clone())}})))}}));
+    paths.insert("/api/v1/sites/{reference}/state".into(), json!({"get": {"summary": "État courant des contrôles de tous les équipements d'un site", "operationId": "site_state", "parameters": [path_param("reference")],
+        "responses": responses("200", Some(json!({"type": "object", "properties": {"items": list_of(state_item)}})))}}));
+    let mut equipment_history = vec![path_param("reference")];
+    equipment_history.extend(history_params());
+    let mut site_history = vec![path_param("reference")];
+    site_history.extend(history_params());
+    let history_body = json!({"type": "object", "properties": {"items": list_of(change_item), "next_after": integer()}});
+    paths.insert("/api/v1/equipment/{reference}/history".into(), json!({"get": {"summary": "Changements d'état d'un équipement (30 derniers jours par défaut)", "operationId": "equipment_history", "parameters": equipment_history, "responses": responses("200", Some(history_body.clone()))}}));
+    paths.insert("/api/v1/sites/{reference}/history".into(), json!({"get": {"summary": "Changements d'état des équipements d'un site", "operationId": "site_history", "parameters": site_history, "responses": responses("200", Some(history_body))}}));
+    paths.insert("/api/v1/equipment/{reference}/samples".into(), json!({"get": {"summary": "Série d'une mesure : brute jusqu'à 2 jours, horaire au-delà", "operationId": "samples",
+        "parameters": [path_param("reference"), query("metric", "Nom de la mesure (cpu_percent, disk_used_percent:/srv…)", text()), query("from", "Début (ms UTC)", integer()), query("to", "Fin exclue (ms UTC)", integer()), query("resolution", "raw ou hourly", enumeration(&["raw", "hourly"]))],
+        "responses": responses("200", Some(json!({"type": "object", "properties": {"metric": text(), "resolution": enumeration(&["raw", "hourly"]), "points": list_of(json!({"type": "object", "properties": {"at": integer(), "value": {"type": "number"}, "min": {"type": "number"}, "max": {"type": "number"}}}))}})))}}));
+    paths.insert("/api/v1/probes".into(), json!({"get": {"summary": "Sondes de site et état de leur lien", "operationId": "probes",
+        "responses": responses("200", Some(json!({"type": "object", "properties": {"items": list_of(json!({"type": "object", "properties": {"name": text(), "site": text(), "last": integer(), "expect_by": integer(), "link": enumeration(&["up", "lost", "new"])}}))}})))}}));
+    paths.insert("/api/v1/traps".into(), json!({"get": {"summary": "Traps SNMP reçus (personnel), y compris inconnus ou illisibles", "operationId": "traps",
+        "parameters": [query("unknown", "Seulement ceux qu'aucun modèle ne connaît", json!({"type": "boolean"})), query("limit", "Nombre", integer())],
+        "responses": responses("200", Some(json!({"type": "object", "properties": {"items": list_of(json!({"type": "object"}))}})))}}));
     paths.insert("/api/v1/openapi.json".into(), json!({"get": {"summary": "Ce document", "operationId": "openapi", "security": [], "responses": {"200": {"description": "Document OpenAPI"}}}}));
 
     json!({

@@ -4,6 +4,7 @@
 mod audit;
 pub(crate) mod inventory;
 mod people;
+mod supervision;
 
 use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -22,6 +23,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/openapi.json", get(crate::openapi::document))
         .merge(people::routes())
         .merge(audit::routes())
+        .merge(supervision::routes())
         .merge(inventory::routes(state))
 }
 

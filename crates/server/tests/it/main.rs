@@ -7,6 +7,7 @@ mod authentication;
 mod isolation;
 mod openapi;
 mod operations;
+mod supervision;
 
 use std::collections::BTreeSet;
 

@@ -26,6 +26,17 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/audit"),
     ("get", "/api/v1/inventory/export"),
     ("post", "/api/v1/inventory/import"),
+    ("get", "/api/v1/time"),
+    ("post", "/api/v1/observations"),
+    ("get", "/api/v1/equipment/{reference}/heartbeat"),
+    ("post", "/api/v1/equipment/{reference}/heartbeat"),
+    ("get", "/api/v1/equipment/{reference}/state"),
+    ("get", "/api/v1/equipment/{reference}/history"),
+    ("get", "/api/v1/equipment/{reference}/samples"),
+    ("get", "/api/v1/sites/{reference}/state"),
+    ("get", "/api/v1/sites/{reference}/history"),
+    ("get", "/api/v1/probes"),
+    ("get", "/api/v1/traps"),
 ];
 
 #[tokio::test]
