@@ -17,6 +17,7 @@ use vigie_domain::inventory::check::KnownObjects;
 use vigie_domain::inventory::file::InventoryFile;
 use vigie_domain::inventory::{ContractOption, ObjectKind, Record, SlaMeasure};
 use vigie_domain::policy::Policy;
+use vigie_domain::supervision::StateChange;
 use vigie_domain::ticket::{self, Happening, TicketSla};
 use vigie_store::Store;
 
@@ -65,6 +66,26 @@ impl Timeline {
         }
         text.push('}');
         self.lines.push(text);
+    }
+
+    fn state_change(&mut self, change: StateChange) {
+        let at = Timestamp::from_millisecond(change.at).unwrap_or_default();
+        self.push(Line {
+            at,
+            kind: "equipment.state_changed",
+            fields: vec![
+                ("equipment", Value::String(change.equipment.to_string())),
+                ("check", Value::String(change.check.to_string())),
+                (
+                    "from",
+                    change
+                        .from
+                        .map_or(Value::Null, |s| Value::String(s.key().into())),
+                ),
+                ("to", Value::String(change.to.key().into())),
+                ("detail", change.detail.map_or(Value::Null, Value::String)),
+            ],
+        });
     }
 
     fn ticket(&mut self, at: Timestamp, ticket: &str, happening: Happening) {
@@ -231,7 +252,16 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
     let mut inputs = scenario.inputs.iter().peekable();
     loop {
         let next_input = inputs.peek().map(|i| i.at);
-        let next_timer = tickets.values().filter_map(TicketSla::next_wake).min();
+        // The watchdog's next expectation (a heartbeat due) is a timer like the tickets'.
+        let next_expectation = store
+            .next_expectation()
+            .await
+            .map_err(|e| SimulationError(e.to_string()))?;
+        let next_timer = tickets
+            .values()
+            .filter_map(TicketSla::next_wake)
+            .chain(next_expectation.and_then(|ms| Timestamp::from_millisecond(ms).ok()))
+            .min();
         // Inputs first at equal instants: an action at the very deadline meets it.
         let now = match (next_input, next_timer) {
             (Some(input), Some(timer)) => input.min(timer),
@@ -250,6 +280,13 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
                 for happening in ticket.on_time(now) {
                     timeline.ticket(now, id, happening);
                 }
+            }
+            let report = store
+                .watchdog_step(now.as_millisecond())
+                .await
+                .map_err(|e| SimulationError(e.to_string()))?;
+            for change in report.changes {
+                timeline.state_change(change);
             }
         }
     }
@@ -383,6 +420,7 @@ async fn apply_input(
         InputKind::Observation {
             equipment,
             observation,
+            observations,
         } => {
             store
                 .get(actor, ObjectKind::Equipment, equipment)
@@ -396,6 +434,14 @@ async fn apply_input(
                     ("observation", observation.clone()),
                 ],
             });
+            // The same entry point as polled, pushed and trapped observations (SUP-1).
+            let report = store
+                .record_observations(actor, None, observations, at.as_millisecond())
+                .await
+                .map_err(|e| place(e.to_string()))?;
+            for change in report.changes {
+                timeline.state_change(change);
+            }
         }
     }
     Ok(())

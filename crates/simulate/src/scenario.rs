@@ -7,6 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use vigie_domain::Reference;
 use vigie_domain::calendar::{LocalResolution, parse_instant};
+use vigie_domain::supervision::{CheckName, CheckStatus, MetricName, Observation, Sample, checks};
 use vigie_domain::text::french_serde_message;
 use vigie_domain::ticket::{Action, StatedCriticality};
 use vigie_domain::values::TimeZoneName;
@@ -39,10 +40,12 @@ pub enum InputKind {
         action: Action,
         by: Option<Reference>,
     },
-    /// What supervision saw of an equipment; kept as given (the alarm engine reads it).
+    /// What supervision saw of an equipment: echoed as given, and recorded through the same
+    /// entry point as polled and pushed observations.
     Observation {
         equipment: Reference,
         observation: serde_json::Value,
+        observations: Vec<Observation>,
     },
 }
 
@@ -115,6 +118,9 @@ struct RawInput {
     value: Option<f64>,
     trap: Option<String>,
     heartbeat: Option<bool>,
+    check: Option<String>,
+    status: Option<CheckStatus>,
+    detail: Option<String>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -180,35 +186,82 @@ impl Scenario {
                     by: input.by,
                 },
                 RawKind::Observation => {
-                    let mut observation = serde_json::Map::new();
+                    let equipment = input.equipment.ok_or_else(|| missing("equipment"))?;
+                    let check_name = |default: &str| {
+                        CheckName::parse(input.check.as_deref().unwrap_or(default))
+                            .map_err(|e| fail(e.to_string()))
+                    };
+                    let base = |check: CheckName| Observation {
+                        equipment: equipment.clone(),
+                        check,
+                        at: at.as_millisecond(),
+                        status: None,
+                        detail: input.detail.clone(),
+                        samples: Vec::new(),
+                        facts: std::collections::BTreeMap::new(),
+                    };
+                    let mut echo = serde_json::Map::new();
+                    let mut observations = Vec::new();
                     if let Some(reachable) = input.reachable {
-                        observation.insert("reachable".into(), reachable.into());
+                        echo.insert("reachable".into(), reachable.into());
+                        let status = if reachable {
+                            CheckStatus::Up
+                        } else {
+                            CheckStatus::Down
+                        };
+                        observations.push(Observation {
+                            status: Some(status),
+                            ..base(check_name(checks::PING)?)
+                        });
+                    }
+                    if let Some(status) = input.status {
+                        echo.insert("status".into(), status.key().into());
+                        let check = input.check.as_deref().ok_or_else(|| missing("check"))?;
+                        echo.insert("check".into(), check.into());
+                        observations.push(Observation {
+                            status: Some(status),
+                            ..base(check_name(check)?)
+                        });
                     }
                     if let Some(metric) = input.metric {
                         let value = input.value.ok_or_else(|| missing("value"))?;
-                        observation.insert("metric".into(), metric.into());
-                        observation.insert(
+                        echo.insert("metric".into(), metric.clone().into());
+                        echo.insert(
                             "value".into(),
                             serde_json::Number::from_f64(value)
                                 .map(serde_json::Value::Number)
                                 .ok_or_else(|| fail("valeur non finie".into()))?,
                         );
+                        let name = MetricName::parse(&metric).map_err(|e| fail(e.to_string()))?;
+                        observations.push(Observation {
+                            samples: vec![Sample { name, value }],
+                            ..base(check_name(checks::AGENT)?)
+                        });
                     }
                     if let Some(trap) = input.trap {
-                        observation.insert("trap".into(), trap.into());
+                        echo.insert("trap".into(), trap.clone().into());
+                        let mut observation = base(check_name("snmp.trap")?);
+                        observation.facts.insert("trap_oid".into(), trap);
+                        observations.push(observation);
                     }
-                    if let Some(heartbeat) = input.heartbeat {
-                        observation.insert("heartbeat".into(), heartbeat.into());
+                    match input.heartbeat {
+                        Some(true) => {
+                            echo.insert("heartbeat".into(), true.into());
+                            observations.push(Observation { status: Some(CheckStatus::Up), ..base(check_name(checks::HEARTBEAT)?) });
+                        }
+                        Some(false) => return Err(fail("heartbeat = false : un battement manquant se constate, il ne s'envoie pas (omettez l'entrée)".into())),
+                        None => {}
                     }
-                    if observation.is_empty() {
-                        return Err(fail(
-                            "une observation dit reachable, metric et value, trap ou heartbeat"
-                                .into(),
-                        ));
+                    if observations.is_empty() {
+                        return Err(fail("une observation dit reachable, check et status, metric et value, trap ou heartbeat".into()));
+                    }
+                    for observation in &observations {
+                        observation.validate().map_err(|e| fail(e.to_string()))?;
                     }
                     InputKind::Observation {
-                        equipment: input.equipment.ok_or_else(|| missing("equipment"))?,
-                        observation: serde_json::Value::Object(observation),
+                        equipment,
+                        observation: serde_json::Value::Object(echo),
+                        observations,
                     }
                 }
             };

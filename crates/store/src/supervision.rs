@@ -607,6 +607,21 @@ impl Store {
         Ok(report)
     }
 
+    /// The earliest instant at which the watchdog has something to check (a pushed check or a
+    /// probe due), for loops that sleep until then (the simulator's virtual clock).
+    pub async fn next_expectation(&self) -> Result<Option<i64>, StoreError> {
+        let row: (Option<i64>, Option<i64>) = sqlx::query_as(
+            "SELECT (SELECT MIN(expect_by_ms) FROM check_states), (SELECT MIN(expect_by_ms) FROM probes WHERE link = 'up')",
+        )
+        .fetch_one(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(match row {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
+    }
+
     /// A site probe reported (its pushes and its own heartbeat): its link is up and it is
     /// expected again within one interval and a half.
     pub async fn probe_seen(
