@@ -60,12 +60,46 @@ enum Command {
     /// Calendriers d'heures ouvrées.
     #[command(subcommand)]
     Calendar(CalendarCommand),
+    /// Agent pour serveurs VMS et enregistreurs Linux : relève l'hôte à chaque intervalle et
+    /// l'envoie au serveur, en gardant sur disque ce qui n'a pas pu partir (docs/supervision.md).
+    Agent(AgentArgs),
     /// Rejoue un scénario (docs/simulate.md) sur une horloge virtuelle et écrit la chronologie
     /// obtenue en JSON Lines sur la sortie standard.
     Simulate {
         /// Le fichier de scénario (TOML).
         scenario: PathBuf,
     },
+}
+
+#[derive(Debug, Args)]
+struct AgentArgs {
+    /// Adresse du serveur Vigie (https://vigie.exemple.fr).
+    #[arg(long, env = "VIGIE_AGENT_SERVER")]
+    server: String,
+    /// Jeton d'API de portée « agent » (vgt_…) ; de préférence par la variable d'environnement.
+    #[arg(long, env = "VIGIE_AGENT_TOKEN", hide_env_values = true)]
+    token: String,
+    /// Référence de l'équipement sur lequel tourne l'agent.
+    #[arg(long, env = "VIGIE_AGENT_EQUIPMENT")]
+    equipment: String,
+    /// Intervalle de relevé : 60s (défaut, SUP-2), 5m…
+    #[arg(long, default_value = "60s")]
+    interval: String,
+    /// Nom de processus d'un service à surveiller (le service d'enregistrement) ; répétable.
+    #[arg(long = "service")]
+    services: Vec<String>,
+    /// Répertoire du tampon sur disque.
+    #[arg(long, default_value = "vigie-agent")]
+    buffer: PathBuf,
+    /// Nombre maximal de lots gardés en attente (une semaine à un lot par minute par défaut).
+    #[arg(long, default_value_t = 7 * 24 * 60)]
+    max_batches: usize,
+    /// Taille maximale du tampon, en Mio.
+    #[arg(long, default_value_t = 200)]
+    max_megabytes: u64,
+    /// Certificat (PEM) d'une autorité à croire en plus de celles du système.
+    #[arg(long)]
+    ca_certificate: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -312,6 +346,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for (date, name) in calendar.closed_days(year) {
                 println!("{date} {name}");
             }
+            Ok(())
+        }
+        Command::Agent(args) => {
+            init_logging(&Config::default());
+            let interval = DurationSpec::parse(&args.interval)
+                .map_err(|e| anyhow::anyhow!("--interval : {e}"))?;
+            let config = vigie_agent::AgentConfig {
+                server: args.server,
+                token: args.token,
+                equipment: Reference::parse(&args.equipment)
+                    .map_err(|e| anyhow::anyhow!("--equipment : {e}"))?,
+                interval: std::time::Duration::from_secs(interval.seconds()),
+                services: args.services,
+                buffer_directory: args.buffer,
+                limits: vigie_agent::Limits {
+                    max_batches: args.max_batches.max(1),
+                    max_bytes: args.max_megabytes.max(1) * 1024 * 1024,
+                },
+                ca_certificate: args.ca_certificate,
+                proc: PathBuf::from("/proc"),
+                sys: PathBuf::from("/sys"),
+            };
+            vigie_agent::Agent::new(config)?.run().await?;
             Ok(())
         }
         Command::Simulate { scenario } => {

@@ -614,3 +614,181 @@ fn simulate_reads_inline_inventories_and_names_bad_input() {
     assert!(stdout(&output).is_empty());
     std::fs::remove_dir_all(&directory).unwrap();
 }
+
+/// Waits until `condition` holds, checking every 100 ms, at most `seconds`.
+fn wait_until(seconds: u64, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "attente trop longue : {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn buffered_batches(directory: &Path) -> usize {
+    std::fs::read_dir(directory)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".batch"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Issue 4: the agent buffers on disk while the server is down, survives being killed, and
+/// once the server is back every batch arrives, in order, exactly once.
+#[tokio::test]
+async fn the_agent_stores_and_forwards_across_a_real_outage() {
+    let sandbox = Sandbox::new().await;
+    assert!(
+        sandbox
+            .run(&["import", fleet_path().to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert!(
+        sandbox
+            .run(&[
+                "user",
+                "add",
+                "robot",
+                "--name",
+                "Robot",
+                "--kind",
+                "staff",
+                "--role",
+                "supervision"
+            ])
+            .status
+            .success()
+    );
+    let token = sandbox.run(&[
+        "user", "token", "robot", "--name", "agent", "--scope", "agent",
+    ]);
+    let token = stdout(&token).lines().last().unwrap().to_string();
+    let reader = sandbox.run(&[
+        "user",
+        "token",
+        "robot",
+        "--name",
+        "lecture",
+        "--scope",
+        "read-only",
+    ]);
+    let reader = stdout(&reader).lines().last().unwrap().to_string();
+    let port = free_port();
+    let serve = || {
+        let mut server = sandbox
+            .command(&["serve"])
+            .env("VIGIE_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+        assert!(lines.next().unwrap().unwrap().starts_with("Vigie écoute"));
+        server
+    };
+    let buffer = sandbox.directory.join("agent-buffer");
+    let start_agent = || {
+        Command::new(BINARY)
+            .args([
+                "agent",
+                "--server",
+                &format!("http://127.0.0.1:{port}"),
+                "--equipment",
+                "BNF-PAR-OPERA-NVR-01",
+                "--interval",
+                "1s",
+                "--buffer",
+                buffer.to_str().unwrap(),
+            ])
+            .env("VIGIE_AGENT_TOKEN", &token)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let sequences_made = || -> i64 {
+        let state: serde_json::Value = std::fs::read(buffer.join("state.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        state["next_sequence"].as_i64().unwrap_or(1) - 1
+    };
+
+    let mut server = serve();
+    let mut agent = start_agent();
+    wait_until(30, "deux lots envoyés", || {
+        sequences_made() >= 2 && buffered_batches(&buffer) == 0
+    });
+    // The server goes down: batches pile up on disk.
+    server.kill().unwrap();
+    server.wait().unwrap();
+    wait_until(30, "deux lots en attente", || {
+        buffered_batches(&buffer) >= 2
+    });
+    // The agent is killed too, and restarted while the server is still down.
+    agent.kill().unwrap();
+    agent.wait().unwrap();
+    let waiting_before_restart = buffered_batches(&buffer);
+    let mut agent = start_agent();
+    wait_until(30, "l'agent relancé garde ses lots", || {
+        buffered_batches(&buffer) > waiting_before_restart
+    });
+    // The server comes back: the backlog goes, in order, once.
+    let mut server = serve();
+    wait_until(60, "tampon vidé", || buffered_batches(&buffer) == 0);
+    agent.kill().unwrap();
+    agent.wait().unwrap();
+    let made = sequences_made();
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(buffer.join("state.json")).unwrap()).unwrap();
+    assert_eq!(state["dropped"], 0);
+
+    let http = reqwest::Client::new();
+    let series: serde_json::Value = http
+        .get(format!("http://127.0.0.1:{port}/api/v1/equipment/BNF-PAR-OPERA-NVR-01/samples?metric=memory_used_percent&resolution=raw&from=0"))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let instants: Vec<i64> = series["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["at"].as_i64().unwrap())
+        .collect();
+    // Every batch made arrived, each once (one memory sample per batch).
+    assert_eq!(instants.len() as i64, made, "{series}");
+    assert!(instants.windows(2).all(|w| w[0] < w[1]));
+    let state: serde_json::Value = http
+        .get(format!(
+            "http://127.0.0.1:{port}/api/v1/equipment/BNF-PAR-OPERA-NVR-01/state"
+        ))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["items"][0]["check"], "agent");
+    server.kill().unwrap();
+    server.wait().unwrap();
+    sandbox.finish().await;
+}
