@@ -66,11 +66,150 @@ pub struct Flush {
     pub interrupted: Option<String>,
 }
 
+/// Sends batches of observations to the server through the buffer on disk: what `vigie agent`
+/// and `vigie probe` share.
+pub struct Forwarder {
+    server: String,
+    token: String,
+    http: reqwest::Client,
+    buffer: Buffer,
+}
+
+impl std::fmt::Debug for Forwarder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Forwarder")
+            .field("server", &self.server)
+            .finish()
+    }
+}
+
+impl Forwarder {
+    pub fn new(
+        server: &str,
+        token: &str,
+        ca_certificate: Option<&Path>,
+        buffer_directory: &Path,
+        limits: Limits,
+    ) -> Result<Forwarder, AgentError> {
+        if !(server.starts_with("http://") || server.starts_with("https://")) {
+            return Err(AgentError::Config(format!(
+                "adresse du serveur « {server} » : http:// ou https:// attendu"
+            )));
+        }
+        let mut builder = reqwest::Client::builder().timeout(REQUEST_TIMEOUT);
+        if let Some(path) = ca_certificate {
+            let pem = std::fs::read(path)
+                .map_err(|e| AgentError::Config(format!("certificat {} : {e}", path.display())))?;
+            let certificate = reqwest::Certificate::from_pem(&pem)
+                .map_err(|e| AgentError::Config(format!("certificat {} : {e}", path.display())))?;
+            builder = builder.add_root_certificate(certificate);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| AgentError::Config(e.to_string()))?;
+        let buffer = Buffer::open(buffer_directory, limits)?;
+        Ok(Forwarder {
+            server: server.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+            http,
+            buffer,
+        })
+    }
+
+    pub fn buffer(&self) -> &Buffer {
+        &self.buffer
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server)
+    }
+
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Keeps a batch in the buffer (on disk before anything is sent). `extra` fields (a probe's
+    /// identity) go into the body beside `source`, `sequence` and `observations`.
+    pub fn keep(
+        &mut self,
+        source: &str,
+        extra: serde_json::Map<String, serde_json::Value>,
+        observations: &[Observation],
+    ) -> Result<i64, AgentError> {
+        let mut observations = observations.to_vec();
+        let sequence = self.buffer.push(|sequence, dropped| {
+            // What the full buffer dropped is told to the server with each batch.
+            if dropped > 0
+                && let Some(first) = observations.first_mut()
+                && let Some(name) = name("agent_buffer_dropped_batches")
+            {
+                first.samples.push(Sample {
+                    name,
+                    value: dropped as f64,
+                });
+            }
+            let mut body = extra;
+            body.insert("source".into(), json!(source));
+            body.insert("sequence".into(), json!(sequence));
+            body.insert("observations".into(), json!(observations));
+            serde_json::to_vec(&body).expect("batch serialises")
+        })?;
+        Ok(sequence)
+    }
+
+    /// Sends what the buffer holds, oldest first, until it is empty, the server fails, or the
+    /// round's bound is reached.
+    pub async fn flush(&mut self) -> Result<Flush, AgentError> {
+        let mut flush = Flush::default();
+        for _ in 0..MAX_SENT_PER_ROUND {
+            let Some(pending) = self.buffer.oldest()? else {
+                break;
+            };
+            let response = self
+                .http
+                .post(self.url("/api/v1/observations"))
+                .bearer_auth(&self.token)
+                .header("content-type", "application/json")
+                .body(pending.body)
+                .send()
+                .await;
+            match response {
+                Ok(response) if response.status().is_success() => {
+                    self.buffer.remove(pending.sequence)?;
+                    flush.sent += 1;
+                }
+                // Refused as such (malformed, too large, unknown field): retrying cannot help.
+                Ok(response) if matches!(response.status().as_u16(), 400 | 413 | 415 | 422) => {
+                    tracing::warn!(
+                        sequence = pending.sequence,
+                        status = response.status().as_u16(),
+                        "lot refusé par le serveur, mis de côté"
+                    );
+                    self.buffer.reject(pending.sequence)?;
+                    flush.rejected += 1;
+                }
+                Ok(response) => {
+                    flush.interrupted = Some(format!("le serveur répond {}", response.status()));
+                    break;
+                }
+                Err(error) => {
+                    flush.interrupted = Some(format!("serveur injoignable : {error}"));
+                    break;
+                }
+            }
+        }
+        Ok(flush)
+    }
+}
+
 /// The running agent.
 pub struct Agent {
     config: AgentConfig,
-    http: reqwest::Client,
-    buffer: Buffer,
+    forwarder: Forwarder,
     cpu: Option<CpuTimes>,
 }
 
@@ -103,38 +242,22 @@ impl Agent {
                 "l'intervalle doit être d'au moins 1 s".into(),
             ));
         }
-        if !(config.server.starts_with("http://") || config.server.starts_with("https://")) {
-            return Err(AgentError::Config(format!(
-                "adresse du serveur « {} » : http:// ou https:// attendu",
-                config.server
-            )));
-        }
-        let mut builder = reqwest::Client::builder().timeout(REQUEST_TIMEOUT);
-        if let Some(path) = &config.ca_certificate {
-            let pem = std::fs::read(path)
-                .map_err(|e| AgentError::Config(format!("certificat {} : {e}", path.display())))?;
-            let certificate = reqwest::Certificate::from_pem(&pem)
-                .map_err(|e| AgentError::Config(format!("certificat {} : {e}", path.display())))?;
-            builder = builder.add_root_certificate(certificate);
-        }
-        let http = builder
-            .build()
-            .map_err(|e| AgentError::Config(e.to_string()))?;
-        let buffer = Buffer::open(&config.buffer_directory, config.limits)?;
+        let forwarder = Forwarder::new(
+            &config.server,
+            &config.token,
+            config.ca_certificate.as_deref(),
+            &config.buffer_directory,
+            config.limits,
+        )?;
         Ok(Agent {
             config,
-            http,
-            buffer,
+            forwarder,
             cpu: None,
         })
     }
 
     pub fn buffer(&self) -> &Buffer {
-        &self.buffer
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.config.server.trim_end_matches('/'))
+        self.forwarder.buffer()
     }
 
     /// The clock offset against the server (server minus ours, ms), from the middle of one
@@ -143,8 +266,9 @@ impl Agent {
         let start = Instant::now();
         let local_start = now_ms();
         let response = self
-            .http
-            .get(self.url("/api/v1/time"))
+            .forwarder
+            .http()
+            .get(self.forwarder.url("/api/v1/time"))
             .timeout(Duration::from_secs(5))
             .send()
             .await
@@ -255,68 +379,13 @@ impl Agent {
     /// Keeps a batch of observations in the buffer (on disk before anything is sent).
     pub fn keep(&mut self, observations: &[Observation]) -> Result<i64, AgentError> {
         let source = format!("agent:{}", self.config.equipment);
-        let mut observations = observations.to_vec();
-        let sequence = self.buffer.push(|sequence, dropped| {
-            // What the full buffer dropped is told to the server with each batch.
-            if dropped > 0
-                && let Some(first) = observations.first_mut()
-                && let Some(name) = name("agent_buffer_dropped_batches")
-            {
-                first.samples.push(Sample {
-                    name,
-                    value: dropped as f64,
-                });
-            }
-            serde_json::to_vec(
-                &json!({"source": source, "sequence": sequence, "observations": observations}),
-            )
-            .expect("batch serialises")
-        })?;
-        Ok(sequence)
+        self.forwarder
+            .keep(&source, serde_json::Map::new(), observations)
     }
 
-    /// Sends what the buffer holds, oldest first, until it is empty, the server fails, or the
-    /// round's bound is reached.
+    /// Sends the backlog.
     pub async fn flush(&mut self) -> Result<Flush, AgentError> {
-        let mut flush = Flush::default();
-        for _ in 0..MAX_SENT_PER_ROUND {
-            let Some(pending) = self.buffer.oldest()? else {
-                break;
-            };
-            let response = self
-                .http
-                .post(self.url("/api/v1/observations"))
-                .bearer_auth(&self.config.token)
-                .header("content-type", "application/json")
-                .body(pending.body)
-                .send()
-                .await;
-            match response {
-                Ok(response) if response.status().is_success() => {
-                    self.buffer.remove(pending.sequence)?;
-                    flush.sent += 1;
-                }
-                // Refused as such (malformed, too large, unknown field): retrying cannot help.
-                Ok(response) if matches!(response.status().as_u16(), 400 | 413 | 415 | 422) => {
-                    tracing::warn!(
-                        sequence = pending.sequence,
-                        status = response.status().as_u16(),
-                        "lot refusé par le serveur, mis de côté"
-                    );
-                    self.buffer.reject(pending.sequence)?;
-                    flush.rejected += 1;
-                }
-                Ok(response) => {
-                    flush.interrupted = Some(format!("le serveur répond {}", response.status()));
-                    break;
-                }
-                Err(error) => {
-                    flush.interrupted = Some(format!("serveur injoignable : {error}"));
-                    break;
-                }
-            }
-        }
-        Ok(flush)
+        self.forwarder.flush().await
     }
 
     /// One round: collect, keep, send.
@@ -333,7 +402,7 @@ impl Agent {
             match self.round().await {
                 Ok(flush) => {
                     if let Some(reason) = flush.interrupted {
-                        tracing::warn!(waiting = self.buffer.sequences().map(|s| s.len()).unwrap_or(0), %reason, "envoi différé");
+                        tracing::warn!(waiting = self.forwarder.buffer().sequences().map(|s| s.len()).unwrap_or(0), %reason, "envoi différé");
                     }
                 }
                 Err(error) => tracing::error!(%error, "tour de l'agent"),

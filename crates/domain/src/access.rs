@@ -176,7 +176,12 @@ impl Actor {
             return self.principal_may(permission);
         };
         let scope_allows = match token.scope {
-            TokenScope::Agent | TokenScope::Probe => permission == Permission::SendObservations,
+            TokenScope::Agent => permission == Permission::SendObservations,
+            // A site probe reads the equipment it must check (addresses and credentials).
+            TokenScope::Probe => matches!(
+                permission,
+                Permission::SendObservations | Permission::ReadInventory
+            ),
             TokenScope::Integration => matches!(
                 permission,
                 Permission::ReadInventory | Permission::WriteInventory | Permission::ReadAudit

@@ -52,6 +52,14 @@ raw_retention_days = 8
 hourly_retention_days = 400
 # Fréquence (secondes) du guet : battements de cœur manquants, agents muets, sondes perdues.
 watchdog_seconds = 10
+# Le serveur contrôle lui-même (ping, TCP, HTTP(S), RTSP, ONVIF) les équipements des sites
+# sans sonde. Le ping demande les droits root ou CAP_NET_RAW.
+poll = true
+# Réception des traps SNMP (v1, v2c) : adresse d'écoute, vide pour ne pas écouter
+# (par exemple "0.0.0.0:162", ou un port au-delà de 1024 sans droits particuliers).
+trap_listen = ""
+# Communautés acceptées pour les traps.
+trap_communities = ["public"]
 
 [log]
 # error, warn, info, debug ou trace.
@@ -124,6 +132,9 @@ pub struct SupervisionConfig {
     pub raw_retention_days: u32,
     pub hourly_retention_days: u32,
     pub watchdog_seconds: u32,
+    pub poll: bool,
+    pub trap_listen: String,
+    pub trap_communities: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,6 +213,12 @@ impl Config {
 
     fn validate(&self) -> Result<(), String> {
         let s = &self.supervision;
+        if !s.trap_listen.is_empty() && s.trap_listen.parse::<SocketAddr>().is_err() {
+            return Err(format!(
+                "[supervision] trap_listen : « {} » n'est pas une adresse IP:port",
+                s.trap_listen
+            ));
+        }
         if s.raw_retention_days < 2
             || s.hourly_retention_days < s.raw_retention_days
             || !(1..=3600).contains(&s.watchdog_seconds)

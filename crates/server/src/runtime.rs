@@ -1,10 +1,19 @@
 //! The server's background work, each a step function that tests call directly and a loop
 //! that only sleeps between steps: the supervision watchdog (missing heartbeats, silent agents,
-//! lost site probes) and the hourly roll-up and retention of samples.
+//! lost site probes), the hourly roll-up and retention of samples, the central polling of the
+//! equipment of sites without a probe, and the SNMP trap receiver.
 
 use std::time::Duration;
 
-use vigie_store::supervision::{IngestReport, Retention};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use vigie_domain::access::Actor;
+use vigie_domain::inventory::{ObjectKind, Record};
+use vigie_domain::supervision::Observation;
+use vigie_store::ListFilter;
+use vigie_store::supervision::{IngestReport, Retention, TrapRecord};
 
 use crate::AppState;
 
@@ -40,6 +49,235 @@ pub async fn rollup_step(state: &AppState) -> Result<(), vigie_store::StoreError
         .await
 }
 
+/// How long the poller runs with one reading of the inventory before reading it again.
+const POLL_REFRESH: Duration = Duration::from_secs(300);
+/// Observations written per transaction by the poller's writer.
+const WRITE_BATCH: usize = 1_000;
+
+/// Who writes what the server's own checks saw.
+fn poller() -> Actor {
+    Actor::console("supervision")
+}
+
+/// The tasks of every equipment whose site has no probe (a site probe checks its own site).
+pub async fn central_tasks(
+    state: &AppState,
+) -> Result<Vec<vigie_probe::Task>, vigie_store::StoreError> {
+    let actor = poller();
+    let probed: BTreeSet<String> = state
+        .store
+        .probes(&actor)
+        .await?
+        .into_iter()
+        .map(|p| p.site)
+        .collect();
+    let mut tasks = Vec::new();
+    let mut after = None;
+    loop {
+        let page = state
+            .store
+            .list(
+                &actor,
+                ObjectKind::Equipment,
+                &ListFilter {
+                    after: after.clone(),
+                    limit: Some(vigie_store::MAX_PAGE_SIZE),
+                    ..ListFilter::default()
+                },
+            )
+            .await?;
+        let count = page.len();
+        for record in page {
+            if let Record::Equipment(equipment) = record {
+                after = Some(equipment.reference.clone());
+                if !probed.contains(equipment.site.as_str()) {
+                    tasks.extend(vigie_probe::tasks_for(&equipment));
+                }
+            }
+        }
+        if (count as i64) < vigie_store::MAX_PAGE_SIZE {
+            return Ok(tasks);
+        }
+    }
+}
+
+/// Writes observations as they come, in batches, through the one entry point.
+async fn write_observations(state: AppState, mut observations: mpsc::Receiver<Observation>) {
+    let mut batch = Vec::new();
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(1), observations.recv()).await;
+        let closed = matches!(next, Ok(None));
+        if let Ok(Some(observation)) = next {
+            batch.push(observation);
+            if batch.len() < WRITE_BATCH {
+                continue;
+            }
+        }
+        if !batch.is_empty() {
+            if let Err(error) = state
+                .store
+                .record_observations(&poller(), None, &batch, state.clock.now_ms())
+                .await
+            {
+                tracing::warn!(%error, "écriture des observations");
+            }
+            batch.clear();
+        }
+        if closed {
+            return;
+        }
+    }
+}
+
+async fn polling_loop(state: AppState) {
+    let pinger = match vigie_ping::Pinger::new() {
+        Ok(pinger) => Some(Arc::new(pinger)),
+        Err(error) => {
+            tracing::warn!(%error, "pings indisponibles : ils seront « inconnus »");
+            None
+        }
+    };
+    loop {
+        let tasks = match central_tasks(&state).await {
+            Ok(tasks) => tasks,
+            Err(error) => {
+                tracing::warn!(%error, "lecture de l'inventaire à contrôler");
+                Vec::new()
+            }
+        };
+        let (sink, observations) = mpsc::channel(vigie_probe::OBSERVATION_QUEUE);
+        let writer = tokio::spawn(write_observations(state.clone(), observations));
+        let until = tokio::time::Instant::now() + POLL_REFRESH;
+        if tasks.is_empty() {
+            drop(sink);
+            tokio::time::sleep_until(until).await;
+        } else {
+            vigie_probe::Scheduler::new(tasks, pinger.clone())
+                .run(sink, Some(until))
+                .await;
+        }
+        let _ = writer.await;
+    }
+}
+
+/// Receives SNMP traps and keeps each one, known or not, readable or not (never dropped
+/// silently); the source address names the equipment.
+async fn trap_loop(state: AppState, address: std::net::SocketAddr) {
+    let mut security = vigie_snmp::trap::TrapSecurity::new();
+    for community in &state.config.supervision.trap_communities {
+        security = security.with_community(community.clone());
+    }
+    let mut listener = match vigie_snmp::trap::TrapListener::bind(address, security).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::error!(%error, %address, "réception des traps SNMP impossible");
+            return;
+        }
+    };
+    tracing::info!(address = %listener.local_address(), "réception des traps SNMP");
+    while let Some((source, item)) = listener.next().await {
+        let (record, observation) = trap_record(&state, source, item).await;
+        if let Err(error) = state.store.record_trap(&record).await {
+            tracing::warn!(%error, "enregistrement d'un trap");
+        }
+        if let Some(observation) = observation
+            && let Err(error) = state
+                .store
+                .record_observations(&poller(), None, &[observation], state.clock.now_ms())
+                .await
+        {
+            tracing::warn!(%error, "observation d'un trap");
+        }
+    }
+}
+
+/// The template an equipment's traps are read with: its own, or the default of its kind.
+fn template_of(equipment: &vigie_domain::inventory::Equipment) -> String {
+    use vigie_domain::inventory::EquipmentKind;
+    equipment
+        .checks
+        .snmp
+        .as_ref()
+        .and_then(|s| s.template.clone())
+        .unwrap_or_else(|| match equipment.kind {
+            EquipmentKind::Nvr | EquipmentKind::VmsServer => "linux-net-snmp".into(),
+            _ => "generic-camera".into(),
+        })
+}
+
+/// What is kept of a notification, and the observation it makes when a template knows it
+/// (disk failure, power supply failure, recording stopped…).
+pub async fn trap_record(
+    state: &AppState,
+    source: std::net::SocketAddr,
+    item: Result<vigie_snmp::trap::Notification, vigie_snmp::error::Error>,
+) -> (TrapRecord, Option<Observation>) {
+    let equipment = state
+        .store
+        .equipment_by_address(&source.ip().to_string())
+        .await
+        .ok()
+        .flatten();
+    let received = state.clock.now_ms();
+    let mut record = TrapRecord {
+        id: 0,
+        received,
+        source: source.to_string(),
+        version: String::new(),
+        sender: None,
+        trap_oid: None,
+        equipment: equipment.as_ref().map(|e| e.reference.to_string()),
+        check: None,
+        error: None,
+        varbinds: Vec::new(),
+    };
+    let mut observation = None;
+    match item {
+        Ok(notification) => {
+            record.version = format!("{:?}", notification.version);
+            record.sender = Some(notification.community_or_user.chars().take(100).collect());
+            record.trap_oid = Some(notification.trap_oid.to_string());
+            record.varbinds = notification
+                .varbinds
+                .iter()
+                .take(100)
+                .map(|v| {
+                    (
+                        v.oid.to_string(),
+                        format!("{:?}", v.value).chars().take(500).collect(),
+                    )
+                })
+                .collect();
+            if let Some(equipment) = &equipment
+                && let Some(mapping) = vigie_snmp_templates::map_trap(
+                    trap_templates(),
+                    Some(&template_of(equipment)),
+                    &notification,
+                )
+            {
+                record.check = Some(mapping.check.to_string());
+                observation = Some(Observation {
+                    equipment: equipment.reference.clone(),
+                    check: mapping.check,
+                    at: received,
+                    status: Some(mapping.status),
+                    detail: Some(mapping.detail),
+                    samples: Vec::new(),
+                    facts: std::collections::BTreeMap::new(),
+                });
+            }
+        }
+        Err(error) => record.error = Some(error.to_string()),
+    }
+    (record, observation)
+}
+
+fn trap_templates() -> &'static vigie_snmp_templates::Templates {
+    static TEMPLATES: std::sync::OnceLock<vigie_snmp_templates::Templates> =
+        std::sync::OnceLock::new();
+    TEMPLATES.get_or_init(vigie_snmp_templates::Templates::builtin)
+}
+
 /// The running loops; dropping it stops them (the server task holds it, so stopping the server
 /// stops them too).
 #[derive(Debug)]
@@ -57,6 +295,7 @@ impl Drop for Loops {
 pub fn spawn(state: AppState) -> Loops {
     let watchdog_every = Duration::from_secs(u64::from(state.config.supervision.watchdog_seconds));
     let watchdog = state.clone();
+    let state_for_polling = state.clone();
     let first = tokio::spawn(async move {
         loop {
             if let Err(error) = watchdog_step(&watchdog).await {
@@ -73,5 +312,12 @@ pub fn spawn(state: AppState) -> Loops {
             tokio::time::sleep(ROLLUP_EVERY).await;
         }
     });
-    Loops(vec![first, second])
+    let mut loops = vec![first, second];
+    if state_for_polling.config.supervision.poll {
+        loops.push(tokio::spawn(polling_loop(state_for_polling.clone())));
+    }
+    if let Ok(address) = state_for_polling.config.supervision.trap_listen.parse() {
+        loops.push(tokio::spawn(trap_loop(state_for_polling, address)));
+    }
+    Loops(loops)
 }

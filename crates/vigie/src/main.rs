@@ -63,6 +63,9 @@ enum Command {
     /// Agent pour serveurs VMS et enregistreurs Linux : relève l'hôte à chaque intervalle et
     /// l'envoie au serveur, en gardant sur disque ce qui n'a pas pu partir (docs/supervision.md).
     Agent(AgentArgs),
+    /// Sonde de site : exécute les contrôles des équipements d'un site depuis son réseau et
+    /// envoie les observations au serveur, en gardant sur disque ce qui n'a pas pu partir.
+    Probe(ProbeArgs),
     /// Rejoue un scénario (docs/simulate.md) sur une horloge virtuelle et écrit la chronologie
     /// obtenue en JSON Lines sur la sortie standard.
     Simulate {
@@ -97,6 +100,34 @@ struct AgentArgs {
     /// Taille maximale du tampon, en Mio.
     #[arg(long, default_value_t = 200)]
     max_megabytes: u64,
+    /// Certificat (PEM) d'une autorité à croire en plus de celles du système.
+    #[arg(long)]
+    ca_certificate: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ProbeArgs {
+    /// Adresse du serveur Vigie.
+    #[arg(long, env = "VIGIE_PROBE_SERVER")]
+    server: String,
+    /// Jeton d'API de portée « probe » (vgt_…) ; de préférence par la variable d'environnement.
+    #[arg(long, env = "VIGIE_PROBE_TOKEN", hide_env_values = true)]
+    token: String,
+    /// Nom de la sonde (unique), par exemple sonde-opera.
+    #[arg(long)]
+    name: String,
+    /// Référence du site dont la sonde contrôle les équipements.
+    #[arg(long)]
+    site: String,
+    /// Répertoire du tampon sur disque.
+    #[arg(long, default_value = "vigie-probe")]
+    buffer: PathBuf,
+    /// Fréquence des envois au serveur (la sonde est déclarée perdue après une fois et demie).
+    #[arg(long, default_value = "30s")]
+    push_every: String,
+    /// Fréquence de relecture des équipements du site.
+    #[arg(long, default_value = "5m")]
+    refresh_every: String,
     /// Certificat (PEM) d'une autorité à croire en plus de celles du système.
     #[arg(long)]
     ca_certificate: Option<PathBuf>,
@@ -370,6 +401,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             vigie_agent::Agent::new(config)?.run().await?;
             Ok(())
+        }
+        Command::Probe(args) => {
+            init_logging(&Config::default());
+            let every = |text: &str, name: &str| -> anyhow::Result<std::time::Duration> {
+                let spec =
+                    DurationSpec::parse(text).map_err(|e| anyhow::anyhow!("--{name} : {e}"))?;
+                Ok(std::time::Duration::from_secs(spec.seconds().max(1)))
+            };
+            let config = vigie_probe::site::ProbeConfig {
+                server: args.server,
+                token: args.token,
+                name: args.name,
+                site: Reference::parse(&args.site).map_err(|e| anyhow::anyhow!("--site : {e}"))?,
+                buffer_directory: args.buffer,
+                limits: vigie_agent::Limits::default(),
+                ca_certificate: args.ca_certificate,
+                push_every: every(&args.push_every, "push-every")?,
+                refresh_every: every(&args.refresh_every, "refresh-every")?,
+            };
+            let pinger = match vigie_ping::Pinger::new() {
+                Ok(pinger) => Some(std::sync::Arc::new(pinger)),
+                Err(error) => {
+                    eprintln!("attention : {error} ; les pings seront « inconnus »");
+                    None
+                }
+            };
+            vigie_probe::site::run(config, pinger)
+                .await
+                .map_err(anyhow::Error::msg)
         }
         Command::Simulate { scenario } => {
             let timeline = vigie_simulate::run_file(&scenario).await?;

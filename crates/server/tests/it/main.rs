@@ -52,6 +52,8 @@ impl TestApp {
         let mut config = Config::default();
         config.server.max_request_bytes = 64 * 1024;
         config.server.max_import_bytes = 8 * 1024 * 1024;
+        // The example fleet's addresses are not on this machine: no polling them from tests.
+        config.supervision.poll = false;
         configure(&mut config);
         let clock = Clock::manual(NOW);
         let running = vigie_server::start(

@@ -43,6 +43,8 @@ impl Sandbox {
         command
             .args(args)
             .env("VIGIE_DATA_DIR", &self.directory)
+            // The example fleet's addresses are not on this machine: no polling them.
+            .env("VIGIE_SUPERVISION__POLL", "false")
             .env_remove("VIGIE_CONFIG")
             .current_dir(&self.directory);
         let database = self.database.as_ref().unwrap();
@@ -790,5 +792,249 @@ async fn the_agent_stores_and_forwards_across_a_real_outage() {
     assert_eq!(state["items"][0]["check"], "agent");
     server.kill().unwrap();
     server.wait().unwrap();
+    sandbox.finish().await;
+}
+
+/// Issue 4: a site probe reads its site's equipment, checks them from inside the site and
+/// pushes what it saw; when it goes silent its link is lost and its equipment become unknown,
+/// not down. SNMP traps sent to the server are kept, unknown ones included.
+#[tokio::test]
+async fn a_site_probe_reports_and_its_lost_link_makes_equipment_unknown() {
+    let sandbox = Sandbox::new().await;
+    // The open port on 127.0.0.2, so that 127.0.0.1 (where traps come from) names one equipment.
+    let open = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
+    let open_port = open.local_addr().unwrap().port();
+    let closed_port = free_port();
+    let inventory = format!(
+        r#"version = 1
+[[client]]
+ref = "CLI-T"
+name = "Client test"
+[[contract]]
+ref = "CTR-T"
+client = "CLI-T"
+options = ["supervision"]
+[[site]]
+ref = "SITE-T"
+client = "CLI-T"
+contract = "CTR-T"
+name = "Site sous sonde"
+[[equipment]]
+ref = "EQ-OPEN"
+site = "SITE-T"
+name = "Serveur VMS"
+kind = "vms_server"
+address = "127.0.0.2"
+checks = {{ interval = "2s", tcp = {{ port = {open_port} }} }}
+[[equipment]]
+ref = "EQ-CLOSED"
+site = "SITE-T"
+name = "Enregistreur"
+kind = "nvr"
+address = "127.0.0.1"
+checks = {{ interval = "2s", tcp = {{ port = {closed_port} }} }}
+"#
+    );
+    let inventory_path = sandbox.directory.join("sonde.toml");
+    std::fs::write(&inventory_path, inventory).unwrap();
+    let imported = sandbox.run(&["import", inventory_path.to_str().unwrap()]);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    assert!(
+        sandbox
+            .run(&[
+                "user",
+                "add",
+                "robot",
+                "--name",
+                "Robot",
+                "--kind",
+                "staff",
+                "--role",
+                "supervision"
+            ])
+            .status
+            .success()
+    );
+    let token = |scope: &str| {
+        stdout(&sandbox.run(&["user", "token", "robot", "--name", scope, "--scope", scope]))
+            .lines()
+            .last()
+            .unwrap()
+            .to_string()
+    };
+    let (probe_token, reader) = (token("probe"), token("read-only"));
+    let port = free_port();
+    let trap_port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = sandbox
+        .command(&["serve"])
+        .env("VIGIE_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env("VIGIE_SUPERVISION__WATCHDOG_SECONDS", "1")
+        .env(
+            "VIGIE_SUPERVISION__TRAP_LISTEN",
+            format!("127.0.0.1:{trap_port}"),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    assert!(lines.next().unwrap().unwrap().starts_with("Vigie écoute"));
+    let mut probe = Command::new(BINARY)
+        .args([
+            "probe",
+            "--server",
+            &format!("http://127.0.0.1:{port}"),
+            "--name",
+            "sonde-test",
+            "--site",
+            "SITE-T",
+            "--push-every",
+            "1s",
+            "--buffer",
+            sandbox.directory.join("probe-buffer").to_str().unwrap(),
+        ])
+        .env("VIGIE_PROBE_TOKEN", &probe_token)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let get = |path: String| {
+        let reader = reader.clone();
+        async move {
+            reqwest::Client::new()
+                .get(path)
+                .bearer_auth(reader)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let status_of = |state: &serde_json::Value, equipment: &str| -> Option<String> {
+        state["items"]
+            .as_array()?
+            .iter()
+            .find(|i| i["equipment"] == equipment)
+            .and_then(|i| i["status"].as_str().map(str::to_owned))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let state = get(format!("{base}/api/v1/sites/SITE-T/state")).await;
+        if status_of(&state, "EQ-OPEN").as_deref() == Some("up")
+            && status_of(&state, "EQ-CLOSED").as_deref() == Some("down")
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "la sonde n'a pas rendu compte : {state}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        get(format!("{base}/api/v1/probes")).await["items"][0]["link"],
+        "up"
+    );
+
+    // The probe goes silent: its link is lost, its equipment unknown, not down.
+    probe.kill().unwrap();
+    probe.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let state = get(format!("{base}/api/v1/sites/SITE-T/state")).await;
+        if status_of(&state, "EQ-OPEN").as_deref() == Some("unknown")
+            && status_of(&state, "EQ-CLOSED").as_deref() == Some("unknown")
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sonde perdue non constatée : {state}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        get(format!("{base}/api/v1/probes")).await["items"][0]["link"],
+        "lost"
+    );
+
+    // A trap nobody knows is kept and visible, with the equipment its source names.
+    let sent = Command::new("snmptrap")
+        .args([
+            "-v",
+            "2c",
+            "-c",
+            "public",
+            &format!("127.0.0.1:{trap_port}"),
+            "",
+            "1.3.6.1.4.1.99999.0.42",
+            "1.3.6.1.4.1.99999.1",
+            "s",
+            "inconnu",
+        ])
+        .output()
+        .expect("snmptrap (paquet Debian snmp)");
+    assert!(sent.status.success(), "{}", stderr(&sent));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let traps = get(format!("{base}/api/v1/traps?unknown=true")).await;
+        if let Some(trap) = traps["items"].as_array().and_then(|items| items.first()) {
+            assert_eq!(trap["trap_oid"], "1.3.6.1.4.1.99999.0.42");
+            assert!(
+                trap["equipment"].as_str().unwrap().starts_with("EQ-"),
+                "{trap}"
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "trap non enregistré");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // A trap the equipment's template knows (disk failure on a Linux recorder) moves its check.
+    let sent = Command::new("snmptrap")
+        .args([
+            "-v",
+            "2c",
+            "-c",
+            "public",
+            &format!("127.0.0.1:{trap_port}"),
+            "",
+            "1.3.6.1.4.1.8072.9999.1.0.1",
+        ])
+        .output()
+        .unwrap();
+    assert!(sent.status.success(), "{}", stderr(&sent));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let state = get(format!("{base}/api/v1/equipment/EQ-CLOSED/state")).await;
+        let disk = state["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["check"] == "snmp.disk_health")
+            .cloned();
+        if let Some(disk) = disk {
+            assert_eq!(disk["status"], "down");
+            assert!(
+                disk["detail"].as_str().unwrap().contains("disque"),
+                "{disk}"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "trap connu sans effet : {state}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    drop(open);
     sandbox.finish().await;
 }
