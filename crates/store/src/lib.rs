@@ -81,6 +81,8 @@ pub struct Store {
     /// "database is locked" when two transactions try to upgrade; on PostgreSQL the same pool
     /// as `read`.
     write: AnyPool,
+    /// Observations from many pushes committed together (`supervision.rs`), started on first use.
+    observations: std::sync::Arc<std::sync::OnceLock<supervision::GroupCommit>>,
 }
 
 impl Store {
@@ -109,6 +111,7 @@ impl Store {
                     backend,
                     read,
                     write,
+                    observations: Default::default(),
                 }
             }
             Backend::Postgres => {
@@ -123,6 +126,7 @@ impl Store {
                     backend,
                     read: pool.clone(),
                     write: pool,
+                    observations: Default::default(),
                 }
             }
         };

@@ -276,6 +276,137 @@ async fn current_states(
     Ok(states)
 }
 
+/// One call of `record_observations`, waiting for the group commit.
+struct Job {
+    batch: Option<(String, i64)>,
+    observations: Vec<Observation>,
+    now_ms: i64,
+}
+
+/// Pushes waiting to be written.
+const GROUP_QUEUE: usize = 1_024;
+/// Most pushes written in one transaction, and most observations.
+const GROUP_MAX_JOBS: usize = 256;
+const GROUP_MAX_OBSERVATIONS: usize = 20_000;
+
+/// Group commit of observations: the pushes that arrive while a transaction is being written
+/// are written together in the next one, each inside its own savepoint (a failing push fails
+/// alone). On SQLite, where each commit is an fsync, this is what lets thousands of agents push
+/// at once; every caller still gets its answer only once its data is durable.
+#[derive(Debug)]
+pub(crate) struct GroupCommit {
+    jobs: tokio::sync::mpsc::Sender<(
+        Job,
+        tokio::sync::oneshot::Sender<Result<IngestReport, StoreError>>,
+    )>,
+}
+
+type Waiting = (
+    Job,
+    tokio::sync::oneshot::Sender<Result<IngestReport, StoreError>>,
+);
+
+impl GroupCommit {
+    fn start(write: sqlx::AnyPool) -> GroupCommit {
+        let (jobs, mut queue) = tokio::sync::mpsc::channel::<Waiting>(GROUP_QUEUE);
+        // The task holds the pool, not the store: when the last store handle goes, the queue
+        // closes and the task ends.
+        tokio::spawn(async move {
+            while let Some(first) = queue.recv().await {
+                let mut group = vec![first];
+                let mut count = group[0].0.observations.len();
+                while group.len() < GROUP_MAX_JOBS && count < GROUP_MAX_OBSERVATIONS {
+                    match queue.try_recv() {
+                        Ok(next) => {
+                            count += next.0.observations.len();
+                            group.push(next);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                write_group(&write, group).await;
+            }
+        });
+        GroupCommit { jobs }
+    }
+}
+
+async fn run_job(connection: &mut AnyConnection, job: &Job) -> Result<IngestReport, StoreError> {
+    if let Some((source, sequence)) = &job.batch {
+        let inserted = sqlx::query("INSERT INTO pushed_batches (source, sequence, received_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind(source.clone())
+            .bind(*sequence)
+            .bind(job.now_ms)
+            .execute(&mut *connection)
+            .await
+            .map_err(from_sqlx)?;
+        if inserted.rows_affected() == 0 {
+            return Ok(IngestReport {
+                duplicate: true,
+                ..IngestReport::default()
+            });
+        }
+    }
+    ingest(connection, &job.observations, job.now_ms).await
+}
+
+async fn write_group(write: &sqlx::AnyPool, group: Vec<Waiting>) {
+    let mut transaction = match write.begin().await {
+        Ok(transaction) => transaction,
+        Err(error) => {
+            let message = from_sqlx(error).to_string();
+            for (_, reply) in group {
+                let _ = reply.send(Err(StoreError::Unavailable(message.clone())));
+            }
+            return;
+        }
+    };
+    let mut results = Vec::with_capacity(group.len());
+    for (job, _) in &group {
+        let result = async {
+            sqlx::query("SAVEPOINT push")
+                .execute(&mut *transaction)
+                .await
+                .map_err(from_sqlx)?;
+            match run_job(&mut transaction, job).await {
+                Ok(report) => {
+                    sqlx::query("RELEASE SAVEPOINT push")
+                        .execute(&mut *transaction)
+                        .await
+                        .map_err(from_sqlx)?;
+                    Ok(report)
+                }
+                Err(error) => {
+                    sqlx::query("ROLLBACK TO SAVEPOINT push")
+                        .execute(&mut *transaction)
+                        .await
+                        .map_err(from_sqlx)?;
+                    sqlx::query("RELEASE SAVEPOINT push")
+                        .execute(&mut *transaction)
+                        .await
+                        .map_err(from_sqlx)?;
+                    Err(error)
+                }
+            }
+        }
+        .await;
+        results.push(result);
+    }
+    match transaction.commit().await {
+        Ok(()) => {
+            for ((_, reply), result) in group.into_iter().zip(results) {
+                let _ = reply.send(result);
+            }
+        }
+        Err(error) => {
+            let message = from_sqlx(error).to_string();
+            for (_, reply) in group {
+                let _ = reply.send(Err(StoreError::Unavailable(message.clone())));
+            }
+        }
+    }
+}
+
 /// Applies observations in order inside an open transaction: the one path every source takes.
 async fn ingest(
     connection: &mut AnyConnection,
@@ -495,25 +626,30 @@ impl Store {
                 .validate()
                 .map_err(|e| StoreError::Invalid(e.to_string()))?;
         }
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
-        if let Some((source, sequence)) = batch {
-            let inserted = sqlx::query("INSERT INTO pushed_batches (source, sequence, received_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                .bind(source.to_owned())
-                .bind(sequence)
-                .bind(now_ms)
-                .execute(&mut *transaction)
-                .await
-                .map_err(from_sqlx)?;
-            if inserted.rows_affected() == 0 {
-                return Ok(IngestReport {
-                    duplicate: true,
-                    ..IngestReport::default()
-                });
-            }
+        let job = Job {
+            batch: batch.map(|(s, n)| (s.to_owned(), n)),
+            observations: observations.to_vec(),
+            now_ms,
+        };
+        if self.backend() == crate::Backend::Postgres {
+            // PostgreSQL writes concurrently from its pool; grouping would only serialise it.
+            let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+            let report = run_job(&mut transaction, &job).await?;
+            transaction.commit().await.map_err(from_sqlx)?;
+            return Ok(report);
         }
-        let report = ingest(&mut transaction, observations, now_ms).await?;
-        transaction.commit().await.map_err(from_sqlx)?;
-        Ok(report)
+        let committer = self
+            .observations
+            .get_or_init(|| GroupCommit::start(self.write.clone()));
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        committer
+            .jobs
+            .send((job, reply))
+            .await
+            .map_err(|_| StoreError::Unavailable("écriture des observations arrêtée".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("écriture des observations interrompue".into()))?
     }
 
     /// One step of the watchdog at `now_ms`: every pushed check (heartbeat, agent) whose next

@@ -21,7 +21,58 @@ conformance!(
     samples_roll_up_by_the_hour_and_expire,
     traps_are_kept_even_unknown,
     supervision_reads_stay_inside_the_client,
+    concurrent_pushes_are_committed_together_each_once,
 );
+
+async fn concurrent_pushes_are_committed_together_each_once(store: Store, _: String) {
+    seed(&store).await;
+    let actor = agent_token();
+    // 100 pushes at once, each sent twice: grouped into shared transactions, each taken once.
+    let mut handles = Vec::new();
+    for i in 0..200i64 {
+        let (store, actor) = (store.clone(), actor.clone());
+        handles.push(tokio::spawn(async move {
+            let sequence = i % 100;
+            let batch = [with_sample(
+                seen(
+                    "A-SW-1",
+                    "agent",
+                    NOW + sequence * MINUTE,
+                    Some(CheckStatus::Up),
+                ),
+                "cpu_percent",
+                sequence as f64,
+            )];
+            store
+                .record_observations(&actor, Some(("agent:A-SW-1", sequence)), &batch, NOW)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut taken = 0;
+    let mut duplicates = 0;
+    for handle in handles {
+        let report = handle.await.unwrap();
+        if report.duplicate {
+            duplicates += 1
+        } else {
+            taken += report.samples
+        }
+    }
+    assert_eq!((taken, duplicates), (100, 100));
+    let points = store
+        .samples(
+            &admin(),
+            &reference("A-SW-1"),
+            &MetricName::parse("cpu_percent").unwrap(),
+            NOW,
+            NOW + 100 * MINUTE,
+            Resolution::Raw,
+        )
+        .await
+        .unwrap();
+    assert_eq!(points.len(), 100);
+}
 
 fn agent_token() -> Actor {
     let mut actor = staff(&[vigie_domain::inventory::StaffRole::Administrator]);
