@@ -6,4 +6,5 @@ mod calendar;
 mod example_fleet;
 mod inventory_file;
 mod policy;
+mod supervision;
 mod ticket;
