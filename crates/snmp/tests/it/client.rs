@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use vigie_snmp::{AuthProtocol, Client, Error, Oid, PrivProtocol, Security, UsmUser, Value};
 
-use crate::agent::{AUTH_PASSWORD, Agent, COMMUNITY, PRIV_PASSWORD};
+use crate::agent::{AUTH_PASSWORD, Agent, COMMUNITY, PRIV_PASSWORD, start_agent};
 
 const SYS_DESCR: &str = "1.3.6.1.2.1.1.1.0";
 const SYS_UP_TIME: &str = "1.3.6.1.2.1.1.3.0";
@@ -44,7 +44,7 @@ fn assert_system_values(varbinds: &[vigie_snmp::VarBind]) {
 
 #[tokio::test]
 async fn v2c_get_reads_sys_up_time_and_sys_descr() {
-    let agent = Agent::start().await;
+    let agent = start_agent().await;
     let mut client = client(&agent, Security::v2c(COMMUNITY)).await;
     let varbinds = client
         .get(&[oid(SYS_UP_TIME), oid(SYS_DESCR)])
@@ -58,7 +58,7 @@ async fn v2c_get_reads_sys_up_time_and_sys_descr() {
 
 #[tokio::test]
 async fn v1_get_and_walk_use_getnext() {
-    let agent = Agent::start().await;
+    let agent = start_agent().await;
     let mut client = client(&agent, Security::v1(COMMUNITY)).await;
     let varbinds = client
         .get(&[oid(SYS_UP_TIME), oid(SYS_DESCR)])
@@ -92,7 +92,7 @@ async fn v1_get_and_walk_use_getnext() {
 
 #[tokio::test]
 async fn v2c_walk_of_hr_storage_table_returns_sizes_and_usage() {
-    let agent = Agent::start().await;
+    let agent = start_agent().await;
     let mut client = client(&agent, Security::v2c(COMMUNITY)).await;
     let root = oid(HR_STORAGE_ENTRY);
     let rows = client.walk(&root).await.unwrap();
@@ -125,7 +125,7 @@ async fn v2c_walk_of_hr_storage_table_returns_sizes_and_usage() {
 
 #[tokio::test]
 async fn v3_auth_priv_get_with_each_protocol_pair() {
-    let agent = Agent::start().await;
+    let agent = start_agent().await;
     let pairs = [
         ("usha", AuthProtocol::Sha1, PrivProtocol::Aes128),
         ("usha256", AuthProtocol::Sha256, PrivProtocol::Aes128),
@@ -153,7 +153,7 @@ async fn v3_auth_priv_get_with_each_protocol_pair() {
 
 #[tokio::test]
 async fn v3_auth_no_priv_get() {
-    let agent = Agent::start().await;
+    let agent = start_agent().await;
     let user = UsmUser::new("uauth").with_auth(AuthProtocol::Sha1, AUTH_PASSWORD);
     let mut client = client(&agent, Security::v3(user)).await;
     let varbinds = client
@@ -165,7 +165,7 @@ async fn v3_auth_no_priv_get() {
 
 #[tokio::test]
 async fn v3_wrong_passwords_and_unknown_user_give_their_errors() {
-    let agent = Agent::start().await;
+    let agent = start_agent().await;
     let wrong_auth = UsmUser::new("usha")
         .with_auth(AuthProtocol::Sha1, "not-the-password")
         .with_privacy(PrivProtocol::Aes128, PRIV_PASSWORD);
@@ -212,7 +212,7 @@ async fn v3_wrong_passwords_and_unknown_user_give_their_errors() {
 
 #[tokio::test]
 async fn wrong_community_times_out_after_the_bounded_attempts() {
-    let agent = Agent::start().await;
+    let agent = start_agent().await;
     let mut client = Client::new(agent.address, Security::v2c("not-the-community"))
         .await
         .unwrap()
