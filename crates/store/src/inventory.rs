@@ -70,12 +70,14 @@ fn parse_record(kind: ObjectKind, json: &str) -> Result<Record, StoreError> {
 }
 
 /// A positional argument of a query built at run time.
-enum Arg {
+pub(crate) enum Arg {
     Text(Option<String>),
     Int(i64),
+    Real(f64),
 }
 
-fn build<'q>(
+/// A query with its arguments bound in order.
+pub(crate) fn build<'q>(
     sql: &'q str,
     args: Vec<Arg>,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
@@ -84,6 +86,7 @@ fn build<'q>(
         query = match arg {
             Arg::Text(v) => query.bind(v),
             Arg::Int(v) => query.bind(v),
+            Arg::Real(v) => query.bind(v),
         };
     }
     query
@@ -420,6 +423,10 @@ async fn put_in(
                 ("client_ref", Arg::Text(client.clone())),
                 ("site_ref", text(&e.site)),
                 ("parent_ref", optional(&e.parent)),
+                (
+                    "address",
+                    Arg::Text(e.address.as_ref().map(|a| a.to_string())),
+                ),
                 (
                     "kind",
                     Arg::Text(Some(

@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use sqlx::any::AnyArguments;
 use sqlx::{AnyConnection, Row};
 use vigie_domain::Reference;
 use vigie_domain::access::{Actor, Permission, Visibility};
@@ -16,7 +15,7 @@ use vigie_domain::supervision::{
 };
 
 use crate::error::from_sqlx;
-use crate::inventory::require;
+use crate::inventory::{Arg, build, require};
 use crate::{Store, StoreError};
 
 /// Most observations one call may record (an agent's or a probe's batch).
@@ -138,24 +137,6 @@ pub struct ProbeRecord {
     pub expect_by: Option<i64>,
     /// `up`, `lost` (the monitoring path is down), or `new` (never heard from).
     pub link: String,
-}
-
-enum Arg {
-    Text(Option<String>),
-    Int(Option<i64>),
-    Real(f64),
-}
-
-fn build(sql: &str, args: Vec<Arg>) -> sqlx::query::Query<'_, sqlx::Any, AnyArguments<'_>> {
-    let mut query = sqlx::query(sql);
-    for arg in args {
-        query = match arg {
-            Arg::Text(v) => query.bind(v),
-            Arg::Int(v) => query.bind(v),
-            Arg::Real(v) => query.bind(v),
-        };
-    }
-    query
 }
 
 fn placeholders(start: usize, count: usize) -> String {
@@ -347,7 +328,7 @@ async fn run_job(connection: &mut AnyConnection, job: &Job) -> Result<IngestRepo
             });
         }
     }
-    ingest(connection, &job.observations, job.now_ms).await
+    ingest(connection, &job.observations).await
 }
 
 async fn write_group(write: &sqlx::AnyPool, group: Vec<Waiting>) {
@@ -411,7 +392,6 @@ async fn write_group(write: &sqlx::AnyPool, group: Vec<Waiting>) {
 async fn ingest(
     connection: &mut AnyConnection,
     observations: &[Observation],
-    now_ms: i64,
 ) -> Result<IngestReport, StoreError> {
     let mut report = IngestReport::default();
     let refs: BTreeSet<&str> = observations.iter().map(|o| o.equipment.as_str()).collect();
@@ -526,7 +506,7 @@ async fn ingest(
         for (equipment, metric, at, value) in chunk {
             args.push(Arg::Text(Some((*equipment).to_owned())));
             args.push(Arg::Text(Some(metric.to_string())));
-            args.push(Arg::Int(Some(*at)));
+            args.push(Arg::Int(*at));
             args.push(Arg::Real(*value));
         }
         let written = build(&sql, args)
@@ -546,7 +526,6 @@ async fn ingest(
         )
         .await?;
     }
-    let _ = now_ms;
     Ok(report)
 }
 
@@ -576,8 +555,8 @@ async fn roll_up_hour(
         ),
         None => ("", Vec::new()),
     };
-    args.insert(0, Arg::Int(Some(to)));
-    args.insert(0, Arg::Int(Some(from)));
+    args.insert(0, Arg::Int(to));
+    args.insert(0, Arg::Int(from));
     let sql = format!(
         "INSERT INTO samples_hourly (equipment_ref, metric, hour_ms, count, total, minimum, maximum)
          SELECT equipment_ref, metric, at_ms - (at_ms % {HOUR_MS}), COUNT(*), SUM(value), MIN(value), MAX(value)
@@ -738,7 +717,7 @@ impl Store {
                 });
             }
         }
-        let report = ingest(&mut transaction, &observations, now_ms).await?;
+        let report = ingest(&mut transaction, &observations).await?;
         transaction.commit().await.map_err(from_sqlx)?;
         Ok(report)
     }
@@ -892,15 +871,15 @@ impl Store {
         };
         let mut args = vec![
             Arg::Text(Some(reference.to_string())),
-            Arg::Int(Some(from)),
-            Arg::Int(Some(to)),
+            Arg::Int(from),
+            Arg::Int(to),
         ];
         let mut condition = visibility_condition(&actor.visibility(), "client_ref", &mut args);
         if let Some(after) = after {
-            args.push(Arg::Int(Some(after)));
+            args.push(Arg::Int(after));
             condition.push_str(&format!(" AND id > ${}", args.len()));
         }
-        args.push(Arg::Int(Some(limit.clamp(1, MAX_HISTORY_ROWS))));
+        args.push(Arg::Int(limit.clamp(1, MAX_HISTORY_ROWS)));
         let sql = format!(
             "SELECT id, client_ref, site_ref, equipment_ref, check_name, at_ms, from_status, to_status, detail FROM state_changes WHERE {column} = $1 AND at_ms >= $2 AND at_ms < $3{condition} ORDER BY at_ms, id LIMIT ${}",
             args.len()
@@ -1105,25 +1084,19 @@ impl Store {
             .collect()
     }
 
-    /// Equipment whose address matches, for mapping a trap's source to an equipment.
+    /// The equipment at this network address, for naming a trap's source; when several share
+    /// it (behind a NAT), the first by reference.
     pub async fn equipment_by_address(
         &self,
         address: &str,
     ) -> Result<Option<Equipment>, StoreError> {
-        // The address is inside the JSON record; the LIKE narrows, the parse decides.
-        let pattern = format!(
-            "%\"address\":\"{}\"%",
-            address.replace(['%', '_', '"', '\\'], "")
-        );
-        let rows: Vec<(String,)> =
-            sqlx::query_as("SELECT record FROM equipment WHERE record LIKE $1 LIMIT 10")
-                .bind(pattern)
-                .fetch_all(&self.read)
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT record FROM equipment WHERE address = $1 ORDER BY ref LIMIT 1")
+                .bind(address.to_owned())
+                .fetch_optional(&self.read)
                 .await
                 .map_err(from_sqlx)?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(record,)| serde_json::from_str::<Equipment>(&record).ok())
-            .find(|e| e.address.as_ref().is_some_and(|a| a.as_str() == address)))
+        row.map(|(record,)| serde_json::from_str(&record).map_err(StoreError::other))
+            .transpose()
     }
 }

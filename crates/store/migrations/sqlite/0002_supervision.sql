@@ -3,6 +3,12 @@
 -- SNMP traps (unknown ones kept), site probes, and the batches already received from agents
 -- and probes (so that a batch sent twice is taken once). Instants are UTC epoch milliseconds.
 
+-- An equipment's network address as a column, so that a trap's source finds its equipment
+-- through an index rather than by scanning every record.
+ALTER TABLE equipment ADD COLUMN address TEXT;
+UPDATE equipment SET address = json_extract(record, '$.address');
+CREATE INDEX equipment_address ON equipment(address);
+
 CREATE TABLE check_states (
     equipment_ref TEXT NOT NULL REFERENCES equipment(ref) ON DELETE CASCADE,
     check_name TEXT NOT NULL,

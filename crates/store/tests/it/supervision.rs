@@ -547,6 +547,42 @@ async fn traps_are_kept_even_unknown(store: Store, _: String) {
         store.traps(&client_user("CLI-A"), false, 10).await,
         Err(StoreError::Forbidden(_))
     ));
+    // A trap's source address names its equipment, and follows changes of the inventory.
+    assert_eq!(
+        store.equipment_by_address("192.0.2.10").await.unwrap(),
+        None
+    );
+    let Record::Equipment(mut switch) = store
+        .get(&admin(), ObjectKind::Equipment, &reference("A-SW-1"))
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    switch.address = Some(vigie_domain::values::Text::parse("192.0.2.10").unwrap());
+    store
+        .put(&admin(), Record::Equipment(switch.clone()), NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .equipment_by_address("192.0.2.10")
+            .await
+            .unwrap()
+            .unwrap()
+            .reference
+            .as_str(),
+        "A-SW-1"
+    );
+    switch.address = Some(vigie_domain::values::Text::parse("192.0.2.11").unwrap());
+    store
+        .put(&admin(), Record::Equipment(switch), NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.equipment_by_address("192.0.2.10").await.unwrap(),
+        None
+    );
 }
 
 async fn supervision_reads_stay_inside_the_client(store: Store, _: String) {
