@@ -138,14 +138,7 @@ pub fn tasks_for(equipment: &Equipment) -> Vec<Task> {
         ));
     }
     if let Some(snmp) = &c.snmp {
-        // Without a template: the Linux one for recorders and servers, the generic part for the rest.
-        let template = snmp
-            .template
-            .clone()
-            .unwrap_or_else(|| match equipment.kind {
-                EquipmentKind::Nvr | EquipmentKind::VmsServer => "linux-net-snmp".into(),
-                _ => "generic-camera".into(),
-            });
+        let template = snmp_template_of(equipment);
         tasks.push(task(
             checks::SNMP,
             Kind::Snmp {
@@ -255,8 +248,22 @@ fn snmp_security(settings: &SnmpCheck) -> Result<vigie_snmp::Security, String> {
     }
 }
 
+/// The SNMP template an equipment is polled and its traps read with: its own, or without one
+/// the Linux template for recorders and servers and the generic part for the rest.
+pub fn snmp_template_of(equipment: &Equipment) -> String {
+    let own = equipment
+        .checks
+        .snmp
+        .as_ref()
+        .and_then(|s| s.template.clone());
+    own.unwrap_or_else(|| match equipment.kind {
+        EquipmentKind::Nvr | EquipmentKind::VmsServer => "linux-net-snmp".into(),
+        _ => "generic-camera".into(),
+    })
+}
+
 /// The shipped SNMP templates, read once.
-fn templates() -> &'static vigie_snmp_templates::Templates {
+pub fn templates() -> &'static vigie_snmp_templates::Templates {
     static TEMPLATES: std::sync::OnceLock<vigie_snmp_templates::Templates> =
         std::sync::OnceLock::new();
     TEMPLATES.get_or_init(vigie_snmp_templates::Templates::builtin)
@@ -333,16 +340,13 @@ async fn snmp_attempt(
 /// Runs one non-ping task once.
 async fn attempt(task: &Task, timeout: Duration) -> Vec<Observation> {
     let at = now_ms();
-    if let Kind::Snmp {
-        address,
-        settings,
-        template,
-    } = &task.kind
-    {
-        return snmp_attempt(task, address, settings, template, timeout).await;
-    }
-    vec![match &task.kind {
-        Kind::Snmp { .. } => unreachable!("handled above"),
+    let single = match &task.kind {
+        // SNMP gives several observations (its own and the template's checks).
+        Kind::Snmp {
+            address,
+            settings,
+            template,
+        } => return snmp_attempt(task, address, settings, template, timeout).await,
         Kind::Ping(_) => observation(
             task,
             at,
@@ -468,7 +472,8 @@ async fn attempt(task: &Task, timeout: Duration) -> Vec<Observation> {
                 }
             }
         }
-    }]
+    };
+    vec![single]
 }
 
 /// Runs one non-ping task with its one retry: a failure is declared only if the retry fails

@@ -191,20 +191,6 @@ async fn trap_loop(state: AppState, address: std::net::SocketAddr) {
     }
 }
 
-/// The template an equipment's traps are read with: its own, or the default of its kind.
-fn template_of(equipment: &vigie_domain::inventory::Equipment) -> String {
-    use vigie_domain::inventory::EquipmentKind;
-    equipment
-        .checks
-        .snmp
-        .as_ref()
-        .and_then(|s| s.template.clone())
-        .unwrap_or_else(|| match equipment.kind {
-            EquipmentKind::Nvr | EquipmentKind::VmsServer => "linux-net-snmp".into(),
-            _ => "generic-camera".into(),
-        })
-}
-
 /// What is kept of a notification, and the observation it makes when a template knows it
 /// (disk failure, power supply failure, recording stopped…).
 pub async fn trap_record(
@@ -250,8 +236,8 @@ pub async fn trap_record(
                 .collect();
             if let Some(equipment) = &equipment
                 && let Some(mapping) = vigie_snmp_templates::map_trap(
-                    trap_templates(),
-                    Some(&template_of(equipment)),
+                    vigie_probe::templates(),
+                    Some(&vigie_probe::snmp_template_of(equipment)),
                     &notification,
                 )
             {
@@ -270,12 +256,6 @@ pub async fn trap_record(
         Err(error) => record.error = Some(error.to_string()),
     }
     (record, observation)
-}
-
-fn trap_templates() -> &'static vigie_snmp_templates::Templates {
-    static TEMPLATES: std::sync::OnceLock<vigie_snmp_templates::Templates> =
-        std::sync::OnceLock::new();
-    TEMPLATES.get_or_init(vigie_snmp_templates::Templates::builtin)
 }
 
 /// The running loops; dropping it stops them (the server task holds it, so stopping the server

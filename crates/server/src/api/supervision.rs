@@ -11,8 +11,7 @@ use serde::{Deserialize, Serialize};
 use vigie_domain::Reference;
 use vigie_domain::supervision::{CheckName, CheckStatus, MetricName, Observation, checks};
 use vigie_store::supervision::{
-    CurrentState, MAX_OBSERVATIONS_PER_BATCH, Point, ProbeRecord, Resolution, Scope, StoredChange,
-    TrapRecord,
+    CurrentState, Point, ProbeRecord, Resolution, Scope, StoredChange, TrapRecord,
 };
 
 use crate::AppState;
@@ -96,11 +95,6 @@ async fn push(
     caller: Caller,
     JsonBody(push): JsonBody<Push>,
 ) -> ApiResult<Json<PushReport>> {
-    if push.observations.len() > MAX_OBSERVATIONS_PER_BATCH {
-        return Err(ApiError::bad_request(format!(
-            "au plus {MAX_OBSERVATIONS_PER_BATCH} observations par envoi"
-        )));
-    }
     let batch = match (&push.source, push.sequence) {
         (Some(source), Some(sequence)) if source.chars().count() <= MAX_SOURCE_CHARS => {
             Some((source.as_str(), sequence))
@@ -122,6 +116,13 @@ async fn push(
                 "probe.interval_seconds : de 10 à 86 400",
             ));
         }
+    }
+    // The batch first (the store checks its bounds): a refused push changes nothing.
+    let report = state
+        .store
+        .record_observations(&caller.actor, batch, &push.observations, caller.now_ms)
+        .await?;
+    if let Some(probe) = &push.probe {
         state
             .store
             .probe_seen(
@@ -133,10 +134,6 @@ async fn push(
             )
             .await?;
     }
-    let report = state
-        .store
-        .record_observations(&caller.actor, batch, &push.observations, caller.now_ms)
-        .await?;
     state.metrics.observations_received(report.accepted as u64);
     Ok(Json(PushReport {
         duplicate: report.duplicate,

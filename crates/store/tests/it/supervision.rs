@@ -177,6 +177,15 @@ async fn observations_move_states_and_history(store: Store, _: String) {
             .await,
         Err(StoreError::Forbidden(_))
     ));
+    // A batch over its bound is refused whole.
+    let flood = vec![
+        seen("A-CAM-1", "ping", NOW, Some(CheckStatus::Up));
+        vigie_store::supervision::MAX_OBSERVATIONS_PER_BATCH + 1
+    ];
+    assert!(matches!(
+        store.record_observations(&actor, None, &flood, NOW).await,
+        Err(StoreError::Invalid(_))
+    ));
     // An observation with nothing in it is refused, and nothing of the batch is written.
     let empty = seen("A-CAM-1", "ping", NOW + 5 * MINUTE, None);
     let refused = store
