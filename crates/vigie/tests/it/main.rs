@@ -759,16 +759,11 @@ async fn the_agent_stores_and_forwards_across_a_real_outage() {
         serde_json::from_slice(&std::fs::read(buffer.join("state.json")).unwrap()).unwrap();
     assert_eq!(state["dropped"], 0);
 
-    let http = reqwest::Client::new();
-    let series: serde_json::Value = http
-        .get(format!("http://127.0.0.1:{port}/api/v1/equipment/BNF-PAR-OPERA-NVR-01/samples?metric=memory_used_percent&resolution=raw&from=0"))
-        .bearer_auth(&reader)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let api = Api {
+        base: format!("http://127.0.0.1:{port}/api/v1"),
+        token: reader,
+    };
+    let series = api.get("/equipment/BNF-PAR-OPERA-NVR-01/samples?metric=memory_used_percent&resolution=raw&from=0").await;
     let instants: Vec<i64> = series["points"]
         .as_array()
         .unwrap()
@@ -778,21 +773,74 @@ async fn the_agent_stores_and_forwards_across_a_real_outage() {
     // Every batch made arrived, each once (one memory sample per batch).
     assert_eq!(instants.len() as i64, made, "{series}");
     assert!(instants.windows(2).all(|w| w[0] < w[1]));
-    let state: serde_json::Value = http
-        .get(format!(
-            "http://127.0.0.1:{port}/api/v1/equipment/BNF-PAR-OPERA-NVR-01/state"
-        ))
-        .bearer_auth(&reader)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state = api.get("/equipment/BNF-PAR-OPERA-NVR-01/state").await;
     assert_eq!(state["items"][0]["check"], "agent");
     server.kill().unwrap();
     server.wait().unwrap();
     sandbox.finish().await;
+}
+
+/// The API read with one token, for the tests that start `vigie serve` themselves.
+struct Api {
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn get(&self, path: &str) -> serde_json::Value {
+        reqwest::Client::new()
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Reads `path` every 100 ms until `found` picks something out of it, at most `seconds`.
+    async fn eventually<T>(
+        &self,
+        seconds: u64,
+        what: &str,
+        path: &str,
+        found: impl Fn(&serde_json::Value) -> Option<T>,
+    ) -> T {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        loop {
+            let body = self.get(path).await;
+            if let Some(value) = found(&body) {
+                return value;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "attente trop longue : {what} ; dernière réponse : {body}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// The status of one equipment's check in a `/state` answer.
+fn status_of(state: &serde_json::Value, equipment: &str) -> Option<String> {
+    state["items"]
+        .as_array()?
+        .iter()
+        .find(|i| i["equipment"] == equipment)
+        .and_then(|i| i["status"].as_str().map(str::to_owned))
+}
+
+/// Sends a v2c trap (community public) to the server's trap port with net-snmp's `snmptrap`.
+fn send_trap(port: u16, oid_and_varbinds: &[&str]) {
+    let target = format!("127.0.0.1:{port}");
+    let mut args = vec!["-v", "2c", "-c", "public", target.as_str(), ""];
+    args.extend_from_slice(oid_and_varbinds);
+    let sent = Command::new("snmptrap")
+        .args(&args)
+        .output()
+        .expect("snmptrap (paquet Debian snmp)");
+    assert!(sent.status.success(), "{}", stderr(&sent));
 }
 
 /// Issue 4: a site probe reads its site's equipment, checks them from inside the site and
@@ -902,137 +950,76 @@ checks = {{ interval = "2s", tcp = {{ port = {closed_port} }} }}
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let get = |path: String| {
-        let reader = reader.clone();
-        async move {
-            reqwest::Client::new()
-                .get(path)
-                .bearer_auth(reader)
-                .send()
-                .await
-                .unwrap()
-                .json::<serde_json::Value>()
-                .await
-                .unwrap()
+    let api = Api {
+        base: format!("http://127.0.0.1:{port}/api/v1"),
+        token: reader,
+    };
+    let site_is = |open: &'static str, closed: &'static str| {
+        move |state: &serde_json::Value| {
+            (status_of(state, "EQ-OPEN").as_deref() == Some(open)
+                && status_of(state, "EQ-CLOSED").as_deref() == Some(closed))
+            .then_some(())
         }
     };
-    let status_of = |state: &serde_json::Value, equipment: &str| -> Option<String> {
-        state["items"]
-            .as_array()?
-            .iter()
-            .find(|i| i["equipment"] == equipment)
-            .and_then(|i| i["status"].as_str().map(str::to_owned))
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let state = get(format!("{base}/api/v1/sites/SITE-T/state")).await;
-        if status_of(&state, "EQ-OPEN").as_deref() == Some("up")
-            && status_of(&state, "EQ-CLOSED").as_deref() == Some("down")
-        {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "la sonde n'a pas rendu compte : {state}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    assert_eq!(
-        get(format!("{base}/api/v1/probes")).await["items"][0]["link"],
-        "up"
-    );
+    api.eventually(
+        60,
+        "la sonde rend compte",
+        "/sites/SITE-T/state",
+        site_is("up", "down"),
+    )
+    .await;
+    assert_eq!(api.get("/probes").await["items"][0]["link"], "up");
 
     // The probe goes silent: its link is lost, its equipment unknown, not down.
     probe.kill().unwrap();
     probe.wait().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let state = get(format!("{base}/api/v1/sites/SITE-T/state")).await;
-        if status_of(&state, "EQ-OPEN").as_deref() == Some("unknown")
-            && status_of(&state, "EQ-CLOSED").as_deref() == Some("unknown")
-        {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "sonde perdue non constatée : {state}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    assert_eq!(
-        get(format!("{base}/api/v1/probes")).await["items"][0]["link"],
-        "lost"
-    );
+    api.eventually(
+        30,
+        "sonde perdue constatée",
+        "/sites/SITE-T/state",
+        site_is("unknown", "unknown"),
+    )
+    .await;
+    assert_eq!(api.get("/probes").await["items"][0]["link"], "lost");
 
     // A trap nobody knows is kept and visible, with the equipment its source names.
-    let sent = Command::new("snmptrap")
-        .args([
-            "-v",
-            "2c",
-            "-c",
-            "public",
-            &format!("127.0.0.1:{trap_port}"),
-            "",
+    send_trap(
+        trap_port,
+        &[
             "1.3.6.1.4.1.99999.0.42",
             "1.3.6.1.4.1.99999.1",
             "s",
             "inconnu",
-        ])
-        .output()
-        .expect("snmptrap (paquet Debian snmp)");
-    assert!(sent.status.success(), "{}", stderr(&sent));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let traps = get(format!("{base}/api/v1/traps?unknown=true")).await;
-        if let Some(trap) = traps["items"].as_array().and_then(|items| items.first()) {
-            assert_eq!(trap["trap_oid"], "1.3.6.1.4.1.99999.0.42");
-            assert!(
-                trap["equipment"].as_str().unwrap().starts_with("EQ-"),
-                "{trap}"
-            );
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "trap non enregistré");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+        ],
+    );
+    let trap = api
+        .eventually(10, "trap enregistré", "/traps?unknown=true", |traps| {
+            traps["items"].as_array()?.first().cloned()
+        })
+        .await;
+    assert_eq!(trap["trap_oid"], "1.3.6.1.4.1.99999.0.42");
+    assert_eq!(trap["equipment"], "EQ-CLOSED", "{trap}");
     // A trap the equipment's template knows (disk failure on a Linux recorder) moves its check.
-    let sent = Command::new("snmptrap")
-        .args([
-            "-v",
-            "2c",
-            "-c",
-            "public",
-            &format!("127.0.0.1:{trap_port}"),
-            "",
-            "1.3.6.1.4.1.8072.9999.1.0.1",
-        ])
-        .output()
-        .unwrap();
-    assert!(sent.status.success(), "{}", stderr(&sent));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let state = get(format!("{base}/api/v1/equipment/EQ-CLOSED/state")).await;
-        let disk = state["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["check"] == "snmp.disk_health")
-            .cloned();
-        if let Some(disk) = disk {
-            assert_eq!(disk["status"], "down");
-            assert!(
-                disk["detail"].as_str().unwrap().contains("disque"),
-                "{disk}"
-            );
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "trap connu sans effet : {state}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    send_trap(trap_port, &["1.3.6.1.4.1.8072.9999.1.0.1"]);
+    let disk = api
+        .eventually(
+            10,
+            "trap connu suivi d'effet",
+            "/equipment/EQ-CLOSED/state",
+            |state| {
+                state["items"]
+                    .as_array()?
+                    .iter()
+                    .find(|i| i["check"] == "snmp.disk_health")
+                    .cloned()
+            },
+        )
+        .await;
+    assert_eq!(disk["status"], "down");
+    assert!(
+        disk["detail"].as_str().unwrap().contains("disque"),
+        "{disk}"
+    );
     server.kill().unwrap();
     server.wait().unwrap();
     drop(open);
