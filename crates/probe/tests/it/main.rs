@@ -43,6 +43,17 @@ fn the_inventory_says_which_checks_run() {
     // Stable jitter inside the interval.
     assert_eq!(jitter(&tasks[0]), jitter(&tasks[0].clone()));
     assert!(tasks.iter().all(|t| jitter(t) < t.interval));
+    // SUP-2: without an interval of its own, every 60 s.
+    let switch = equipment(
+        serde_json::json!({"ref": "SW-1", "site": "S", "name": "Switch", "kind": "switch", "address": "10.0.0.1", "checks": {"tcp": {"port": 22}}}),
+    );
+    assert_eq!(tasks_for(&switch)[0].interval, Duration::from_secs(60));
+    assert_eq!(
+        tasks_for(&switch)[0].kind,
+        Kind::Tcp {
+            address: "10.0.0.1:22".into()
+        }
+    );
     // No address, nothing to poll.
     let blind = equipment(
         serde_json::json!({"ref": "X", "site": "S", "name": "X", "kind": "other", "checks": {"ping": {}}}),
