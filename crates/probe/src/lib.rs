@@ -8,7 +8,7 @@
 use std::cmp::Reverse;
 pub mod site;
 
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -504,28 +504,38 @@ pub fn ping_sweep(
             }
         })
         .collect();
-    let at = now_ms();
     let options = vigie_ping::SweepOptions {
         timeout,
         ..vigie_ping::SweepOptions::default()
     };
-    let mut answered: BTreeMap<Ipv4Addr, Duration> = BTreeMap::new();
+    // Each target's round-trip time and the start of the sweep that saw it answer.
+    let mut answered: BTreeMap<Ipv4Addr, (Duration, i64)> = BTreeMap::new();
     let mut error = None;
+    let first_at = now_ms();
     match pinger.ping_many(&targets, &options) {
-        Ok(results) => answered.extend(results.iter().filter_map(|r| Some((r.target, r.rtt_avg?)))),
+        Ok(results) => answered.extend(
+            results
+                .iter()
+                .filter_map(|r| Some((r.target, (r.rtt_avg?, first_at)))),
+        ),
         Err(e) => error = Some(e.to_string()),
     }
-    // The retry, for the silent ones only.
+    // The retry, for the silent ones only. What it settles is dated by it, as the retry of
+    // any other check: a target back during the first sweep's wait is up from the retry on.
     let silent: Vec<Ipv4Addr> = targets
         .iter()
         .copied()
         .filter(|t| !answered.contains_key(t))
         .collect();
+    let mut retry_at = first_at;
     if error.is_none() && !silent.is_empty() {
+        retry_at = now_ms();
         match pinger.ping_many(&silent, &options) {
-            Ok(results) => {
-                answered.extend(results.iter().filter_map(|r| Some((r.target, r.rtt_avg?))))
-            }
+            Ok(results) => answered.extend(
+                results
+                    .iter()
+                    .filter_map(|r| Some((r.target, (r.rtt_avg?, retry_at)))),
+            ),
             Err(e) => error = Some(e.to_string()),
         }
     }
@@ -536,25 +546,126 @@ pub fn ping_sweep(
                 return None;
             };
             Some(match (answered.get(&ip), &error) {
-                (Some(rtt), _) => Observation {
+                (Some((rtt, at)), _) => Observation {
                     samples: sample("rtt_ms", millis(*rtt)).into_iter().collect(),
-                    ..observation(task, at, CheckStatus::Up, None)
+                    ..observation(task, *at, CheckStatus::Up, None)
                 },
                 (None, Some(error)) => observation(
                     task,
-                    at,
+                    retry_at,
                     CheckStatus::Unknown,
                     Some(format!("ping impossible : {error}")),
                 ),
                 (None, None) => observation(
                     task,
-                    at,
+                    retry_at,
                     CheckStatus::Down,
                     Some("aucune réponse au ping (2 essais)".into()),
                 ),
             })
         })
         .collect()
+}
+
+/// Ping tasks due and not swept yet. A scheduler runs one sweep at a time (two would wait for
+/// each other on the pinger's socket, dated before their wait): whatever falls due during a
+/// sweep goes out together in the next one, each task once. What waits is bounded by the
+/// number of ping tasks, however long a sweep of silent targets takes.
+#[derive(Debug, Default)]
+struct PendingPings {
+    state: std::sync::Mutex<PendingState>,
+    wake: tokio::sync::Notify,
+}
+
+#[derive(Debug, Default)]
+struct PendingState {
+    tasks: BTreeSet<usize>,
+    closed: bool,
+}
+
+impl PendingPings {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PendingState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn add(&self, due: impl IntoIterator<Item = usize>) {
+        self.lock().tasks.extend(due);
+        self.wake.notify_one();
+    }
+
+    /// No more tasks: the sweeper sends what is pending, then stops.
+    fn close(&self) {
+        self.lock().closed = true;
+        self.wake.notify_one();
+    }
+
+    /// Everything pending, once there is something; `None` when closed and drained.
+    async fn next(&self) -> Option<Vec<usize>> {
+        loop {
+            {
+                let mut state = self.lock();
+                if !state.tasks.is_empty() {
+                    return Some(std::mem::take(&mut state.tasks).into_iter().collect());
+                }
+                if state.closed {
+                    return None;
+                }
+            }
+            // A notification given while nobody waited is kept for this wait.
+            self.wake.notified().await;
+        }
+    }
+}
+
+/// Closes the pending pings when the scheduler stops, returned or dropped.
+struct ClosePings(Arc<PendingPings>);
+
+impl Drop for ClosePings {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+/// Sweeps the pending pings one sweep after the other until they are closed and drained.
+async fn sweep_pending(
+    tasks: Arc<Vec<Task>>,
+    pending: Arc<PendingPings>,
+    pinger: Option<Arc<vigie_ping::Pinger>>,
+    timeout: Duration,
+    sink: mpsc::Sender<Observation>,
+) {
+    while let Some(due) = pending.next().await {
+        let ping_tasks: Vec<Task> = due.iter().map(|&i| tasks[i].clone()).collect();
+        let observations = match &pinger {
+            Some(pinger) => {
+                let pinger = pinger.clone();
+                tokio::task::spawn_blocking(move || ping_sweep(&pinger, &ping_tasks, timeout))
+                    .await
+                    .unwrap_or_default()
+            }
+            None => ping_tasks
+                .iter()
+                .map(|t| {
+                    observation(
+                        t,
+                        now_ms(),
+                        CheckStatus::Unknown,
+                        Some(
+                            "ping indisponible : ICMP brut non autorisé (root ou CAP_NET_RAW)"
+                                .into(),
+                        ),
+                    )
+                })
+                .collect(),
+        };
+        for observation in observations {
+            if sink.send(observation).await.is_err() {
+                return;
+            }
+        }
+    }
 }
 
 /// A stable offset within the interval, so that 100,000 equipment do not all fire at the same
@@ -611,12 +722,23 @@ impl Scheduler {
             .collect();
         let permits = Arc::new(Semaphore::new(MAX_CONCURRENT_CHECKS));
         let tasks = Arc::new(self.tasks);
+        let pending_pings = Arc::new(PendingPings::default());
+        let _close_pings = ClosePings(pending_pings.clone());
+        if tasks.iter().any(|t| matches!(t.kind, Kind::Ping(_))) {
+            tokio::spawn(sweep_pending(
+                tasks.clone(),
+                pending_pings.clone(),
+                self.pinger.clone(),
+                self.timeout.min(Duration::from_secs(2)),
+                sink.clone(),
+            ));
+        }
         while let Some(Reverse((when, _))) = due.peek().copied() {
             if until.is_some_and(|u| when > u) || sink.is_closed() {
                 break;
             }
             tokio::time::sleep_until(when).await;
-            // Everything due now, pings grouped into one sweep.
+            // Everything due now; the pings join the next sweep.
             let mut batch = Vec::new();
             while let Some(Reverse((w, i))) = due.peek().copied() {
                 if w > Instant::now() {
@@ -630,21 +752,7 @@ impl Scheduler {
                 .into_iter()
                 .partition(|&i| matches!(tasks[i].kind, Kind::Ping(_)));
             if !pings.is_empty() {
-                let ping_tasks: Vec<Task> = pings.iter().map(|&i| tasks[i].clone()).collect();
-                let sink = sink.clone();
-                let pinger = self.pinger.clone();
-                let timeout = self.timeout.min(Duration::from_secs(2));
-                tokio::spawn(async move {
-                    let observations = match pinger {
-                        Some(pinger) => tokio::task::spawn_blocking(move || ping_sweep(&pinger, &ping_tasks, timeout)).await.unwrap_or_default(),
-                        None => ping_tasks.iter().map(|t| observation(t, now_ms(), CheckStatus::Unknown, Some("ping indisponible : ICMP brut non autorisé (root ou CAP_NET_RAW)".into()))).collect(),
-                    };
-                    for observation in observations {
-                        if sink.send(observation).await.is_err() {
-                            break;
-                        }
-                    }
-                });
+                pending_pings.add(pings);
             }
             for i in others {
                 // Bounded concurrency: wait for a permit rather than pile up work.

@@ -55,11 +55,26 @@ watchdog_seconds = 10
 # Le serveur contrôle lui-même (ping, TCP, HTTP(S), RTSP, ONVIF) les équipements des sites
 # sans sonde. Le ping demande les droits root ou CAP_NET_RAW.
 poll = true
-# Réception des traps SNMP (v1, v2c) : adresse d'écoute, vide pour ne pas écouter
+# Réception des traps SNMP (v1, v2c, v3) : adresse d'écoute, vide pour ne pas écouter
 # (par exemple "0.0.0.0:162", ou un port au-delà de 1024 sans droits particuliers).
 trap_listen = ""
-# Communautés acceptées pour les traps.
+# Communautés acceptées pour les traps v1 et v2c ; liste vide : v1 et v2c refusés (v3 seul).
 trap_communities = ["public"]
+# Utilisateurs SNMPv3 acceptés pour les traps, authentifiés et chiffrés (authPriv) seulement.
+# Un bloc par utilisateur et par moteur émetteur :
+#   [[supervision.trap_users]]
+#   user = "vigie-traps"                 # nom d'utilisateur SNMPv3 (32 octets au plus)
+#   engine_id = "0x80001f8804766967696531"
+#                                        # snmpEngineID de l'émetteur, en hexadécimal (5 à 32
+#                                        # octets) : engineID de son snmpd.conf, snmptrap -e
+#   auth_protocol = "SHA-256"            # MD5, SHA, SHA-224, SHA-256, SHA-384, SHA-512 (SHA
+#                                        # par défaut)
+#   auth_password = "…"                  # 8 octets au moins
+#   privacy_protocol = "AES"             # AES (AES-128) ou DES (AES par défaut)
+#   privacy_password = "…"               # 8 octets au moins
+# Par l'environnement, la liste entière en TOML :
+#   VIGIE_SUPERVISION__TRAP_USERS='[{ user = "vigie-traps", engine_id = "…", … }]'
+trap_users = []
 
 [log]
 # error, warn, info, debug ou trace.
@@ -80,6 +95,30 @@ impl fmt::Debug for Secret {
         } else {
             write!(f, "\"{}\"", vigie_store::redact_url(&self.0))
         }
+    }
+}
+
+/// A password: `Debug` shows only whether it is set, and a value of the wrong type is
+/// refused without being repeated in the error.
+#[derive(Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Password(pub String);
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("\"\"")
+        } else {
+            f.write_str("\"***\"")
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Password {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Password, D::Error> {
+        String::deserialize(deserializer)
+            .map(Password)
+            .map_err(|_| serde::de::Error::custom("un mot de passe doit être un texte"))
     }
 }
 
@@ -135,6 +174,92 @@ pub struct SupervisionConfig {
     pub poll: bool,
     pub trap_listen: String,
     pub trap_communities: Vec<String>,
+    pub trap_users: Vec<TrapUserConfig>,
+}
+
+/// A USM user whose v3 traps are accepted, as sent by one engine: in v3 the sender of a trap
+/// is the authoritative engine, so the receiver's keys are localised to the sender's
+/// snmpEngineID. Same keys as an equipment's `snmp` check in the inventory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrapUserConfig {
+    pub user: String,
+    /// The sender's snmpEngineID in hexadecimal (`0x` prefix, spaces and colons allowed).
+    pub engine_id: String,
+    /// SHA when absent, as in the inventory.
+    pub auth_protocol: Option<String>,
+    pub auth_password: Password,
+    /// AES when absent, as in the inventory.
+    pub privacy_protocol: Option<String>,
+    pub privacy_password: Password,
+}
+
+impl TrapUserConfig {
+    /// The USM user (always authPriv) and the sender's engine ID this entry describes, or why
+    /// not, naming the key. Cheap: the keys are derived later, by the trap receiver.
+    pub fn usm_user(&self) -> Result<(vigie_snmp::UsmUser, Vec<u8>), String> {
+        use vigie_snmp::message::{MAX_ENGINE_ID_LENGTH, MAX_USER_NAME_LENGTH};
+        use vigie_snmp::usm::{MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH};
+        if self.user.is_empty() {
+            return Err("user manquant (le nom d'utilisateur SNMPv3)".into());
+        }
+        if self.user.len() > MAX_USER_NAME_LENGTH {
+            return Err(format!(
+                "user « {} » : {MAX_USER_NAME_LENGTH} octets au plus",
+                self.user
+            ));
+        }
+        if self.engine_id.is_empty() {
+            return Err(
+                "engine_id manquant (le snmpEngineID de l'émetteur, en hexadécimal)".into(),
+            );
+        }
+        let digits: String = self
+            .engine_id
+            .trim_start_matches("0x")
+            .trim_start_matches("0X")
+            .chars()
+            .filter(|c| !matches!(c, ' ' | ':'))
+            .collect();
+        let engine_id = hex::decode(&digits)
+            .ok()
+            .filter(|bytes| (5..=MAX_ENGINE_ID_LENGTH).contains(&bytes.len()))
+            .ok_or_else(|| {
+                format!(
+                    "engine_id « {} » : identifiant de moteur en hexadécimal de 5 à {MAX_ENGINE_ID_LENGTH} octets attendu (par exemple 0x80001f8804766967696531)",
+                    self.engine_id
+                )
+            })?;
+        let auth_name = self.auth_protocol.as_deref().unwrap_or("SHA");
+        let auth = vigie_snmp::AuthProtocol::from_name(auth_name).ok_or_else(|| {
+            format!(
+                "auth_protocol « {auth_name} » inconnu (MD5, SHA, SHA-224, SHA-256, SHA-384 ou SHA-512)"
+            )
+        })?;
+        let privacy_name = self.privacy_protocol.as_deref().unwrap_or("AES");
+        let privacy = vigie_snmp::PrivProtocol::from_name(privacy_name)
+            .ok_or_else(|| format!("privacy_protocol « {privacy_name} » inconnu (AES ou DES)"))?;
+        for (key, password) in [
+            ("auth_password", &self.auth_password),
+            ("privacy_password", &self.privacy_password),
+        ] {
+            if password.0.is_empty() {
+                return Err(format!(
+                    "{key} manquant : seuls les traps SNMPv3 authentifiés et chiffrés (authPriv) sont acceptés"
+                ));
+            }
+            if !(MIN_PASSWORD_LENGTH..=MAX_PASSWORD_LENGTH).contains(&password.0.len()) {
+                return Err(format!(
+                    "{key} : de {MIN_PASSWORD_LENGTH} à {MAX_PASSWORD_LENGTH} octets attendus"
+                ));
+            }
+        }
+        let user = vigie_snmp::UsmUser::new(self.user.clone())
+            .with_auth(auth, self.auth_password.0.clone())
+            .with_privacy(privacy, self.privacy_password.0.clone());
+        user.validate().map_err(|e| e.to_string())?;
+        Ok((user, engine_id))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,6 +305,17 @@ impl Config {
             // elsewhere it is read as a TOML value (numbers), and as text if it is not one.
             let value = match section.get(&key) {
                 Some(toml::Value::String(_)) => toml::Value::String(value),
+                // A list is given whole, in TOML. The value is not repeated in the error: it
+                // may hold passwords (trap_users).
+                Some(toml::Value::Array(_)) => toml::from_str::<toml::Table>(&format!("v = {value}"))
+                    .ok()
+                    .and_then(|mut t| t.remove("v"))
+                    .filter(|v| v.is_array())
+                    .ok_or_else(|| {
+                        format!(
+                            "variable d'environnement {name} : tableau TOML attendu, par exemple [\"public\"] ou [{{ user = \"…\", engine_id = \"…\", … }}]"
+                        )
+                    })?,
                 _ => toml::from_str::<toml::Table>(&format!("v = {value}"))
                     .ok()
                     .and_then(|mut t| t.remove("v"))
@@ -218,6 +354,26 @@ impl Config {
                 "[supervision] trap_listen : « {} » n'est pas une adresse IP:port",
                 s.trap_listen
             ));
+        }
+        if s.trap_users.len() > vigie_snmp::trap::MAX_TRAP_USERS {
+            return Err(format!(
+                "[supervision] trap_users : {} utilisateurs SNMPv3 au plus",
+                vigie_snmp::trap::MAX_TRAP_USERS
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (index, user) in s.trap_users.iter().enumerate() {
+            let (usm, engine_id) = user.usm_user().map_err(|reason| {
+                format!("[supervision] trap_users n° {} : {reason}", index + 1)
+            })?;
+            if !seen.insert((usm.name().to_string(), engine_id)) {
+                return Err(format!(
+                    "[supervision] trap_users n° {} : l'utilisateur « {} » est déjà déclaré pour le moteur {}",
+                    index + 1,
+                    user.user,
+                    user.engine_id
+                ));
+            }
         }
         if s.raw_retention_days < 2
             || s.hourly_retention_days < s.raw_retention_days
@@ -340,6 +496,171 @@ mod tests {
         assert!(error.contains("colour"), "{error}");
         let error = Config::from_toml("", env(&[("VIGIE_NOPE__X", "1")])).unwrap_err();
         assert!(error.contains("nope"), "{error}");
+    }
+
+    const TRAP_USER: &str = r#"
+[[supervision.trap_users]]
+user = "vigie-traps"
+engine_id = "0x80001f8804766967696531"
+auth_protocol = "SHA-256"
+auth_password = "mot-de-passe-auth"
+privacy_protocol = "AES"
+privacy_password = "mot-de-passe-priv"
+"#;
+
+    #[test]
+    fn snmpv3_trap_users_are_read_and_their_passwords_never_shown() {
+        let file = format!(
+            "{TRAP_USER}\n[[supervision.trap_users]]\nuser = \"nvr\"\nengine_id = \"80 00 1F 88 04 6E 76 72\"\nauth_password = \"12345678\"\nprivacy_password = \"87654321\"\n"
+        );
+        let config = Config::from_toml(&file, env(&[])).unwrap();
+        let users = &config.supervision.trap_users;
+        assert_eq!(users.len(), 2);
+        let (first, engine_id) = users[0].usm_user().unwrap();
+        assert_eq!(first.name(), "vigie-traps");
+        assert_eq!(first.level(), vigie_snmp::SecurityLevel::AuthPriv);
+        assert_eq!(engine_id, b"\x80\x00\x1f\x88\x04vigie1");
+        // Protocols default to SHA and AES, as in the inventory; net-snmp's spaced hex is read.
+        let (second, engine_id) = users[1].usm_user().unwrap();
+        assert_eq!(second.level(), vigie_snmp::SecurityLevel::AuthPriv);
+        assert_eq!(engine_id, b"\x80\x00\x1f\x88\x04nvr");
+        let shown = format!("{config:?}");
+        for password in [
+            "mot-de-passe-auth",
+            "mot-de-passe-priv",
+            "12345678",
+            "87654321",
+        ] {
+            assert!(!shown.contains(password), "{shown}");
+        }
+        assert!(shown.contains("vigie-traps"), "{shown}");
+        // The default has none.
+        assert!(Config::default().supervision.trap_users.is_empty());
+    }
+
+    #[test]
+    fn snmpv3_trap_users_are_given_whole_by_the_environment() {
+        let config = Config::from_toml(
+            "",
+            env(&[(
+                "VIGIE_SUPERVISION__TRAP_USERS",
+                r#"[{ user = "env", engine_id = "0x8000000001020304", auth_password = "authauth", privacy_password = "privpriv" }]"#,
+            )]),
+        )
+        .unwrap();
+        assert_eq!(config.supervision.trap_users[0].user, "env");
+        // A value that is not a TOML list is refused without being repeated: it may hold
+        // passwords.
+        let error = Config::from_toml(
+            "",
+            env(&[(
+                "VIGIE_SUPERVISION__TRAP_USERS",
+                r#"{ user = "env", auth_password = "secret-secret" "#,
+            )]),
+        )
+        .unwrap_err();
+        assert!(error.contains("VIGIE_SUPERVISION__TRAP_USERS"), "{error}");
+        assert!(error.contains("tableau TOML attendu"), "{error}");
+        assert!(!error.contains("secret-secret"), "{error}");
+        let error = Config::from_toml(
+            "",
+            env(&[("VIGIE_SUPERVISION__TRAP_COMMUNITIES", "public")]),
+        )
+        .unwrap_err();
+        assert!(error.contains("tableau TOML attendu"), "{error}");
+        let config =
+            Config::from_toml("", env(&[("VIGIE_SUPERVISION__TRAP_COMMUNITIES", "[]")])).unwrap();
+        assert!(config.supervision.trap_communities.is_empty());
+    }
+
+    #[test]
+    fn bad_snmpv3_trap_users_are_refused_naming_the_key() {
+        let with = |from: &str, to: &str| {
+            assert!(TRAP_USER.contains(from), "{from}");
+            Config::from_toml(&TRAP_USER.replacen(from, to, 1), env(&[])).unwrap_err()
+        };
+        for (from, to, expected) in [
+            (
+                "user = \"vigie-traps\"\n",
+                "",
+                "[supervision] trap_users n° 1 : user manquant",
+            ),
+            (
+                "vigie-traps",
+                "un-nom-d-utilisateur-bien-trop-long",
+                "user « un-nom-d-utilisateur-bien-trop-long » : 32 octets au plus",
+            ),
+            (
+                "engine_id = \"0x80001f8804766967696531\"\n",
+                "",
+                "engine_id manquant",
+            ),
+            (
+                "0x80001f8804766967696531",
+                "0x80zz",
+                "engine_id « 0x80zz » : identifiant de moteur en hexadécimal de 5 à 32 octets",
+            ),
+            (
+                "0x80001f8804766967696531",
+                "0x80001f88",
+                "engine_id « 0x80001f88 »",
+            ),
+            (
+                "SHA-256",
+                "SHA-1024",
+                "auth_protocol « SHA-1024 » inconnu (MD5, SHA, SHA-224, SHA-256, SHA-384 ou SHA-512)",
+            ),
+            (
+                "\"AES\"",
+                "\"AES-256\"",
+                "privacy_protocol « AES-256 » inconnu (AES ou DES)",
+            ),
+            (
+                "privacy_password = \"mot-de-passe-priv\"\n",
+                "",
+                "privacy_password manquant : seuls les traps SNMPv3 authentifiés et chiffrés (authPriv) sont acceptés",
+            ),
+            (
+                "auth_password = \"mot-de-passe-auth\"\n",
+                "",
+                "auth_password manquant",
+            ),
+            (
+                "\"mot-de-passe-auth\"",
+                "\"court\"",
+                "auth_password : de 8 à 1024 octets attendus",
+            ),
+            (
+                "auth_password = \"mot-de-passe-auth\"",
+                "auth_password = 12345678",
+                "un mot de passe doit être un texte",
+            ),
+            (
+                "privacy_protocol",
+                "security_level = \"authNoPriv\"\nprivacy_protocol",
+                "champ inconnu « security_level »",
+            ),
+        ] {
+            let error = with(from, to);
+            assert!(error.contains(expected), "{from} → {to}: {error}");
+            for password in [
+                "mot-de-passe-auth",
+                "mot-de-passe-priv",
+                "12345678",
+                "court",
+            ] {
+                assert!(!error.contains(password), "{error}");
+            }
+        }
+        // One user per engine: the same pair twice is a mistake.
+        let error = Config::from_toml(&format!("{TRAP_USER}{TRAP_USER}"), env(&[])).unwrap_err();
+        assert!(
+            error.contains("trap_users n° 2 : l'utilisateur « vigie-traps » est déjà déclaré pour le moteur 0x80001f8804766967696531"),
+            "{error}"
+        );
+        // The same user name from another engine is another entry.
+        let other = TRAP_USER.replace("6531", "6532");
+        assert!(Config::from_toml(&format!("{TRAP_USER}{other}"), env(&[])).is_ok());
     }
 
     #[test]

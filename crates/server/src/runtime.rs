@@ -102,12 +102,23 @@ pub async fn central_tasks(
 }
 
 /// Writes observations as they come, in batches, through the one entry point.
+/// How long an observation waits for others to share its write: a steady trickle of results
+/// is still written within this delay (ALR-1 counts from the observation).
+const WRITE_DELAY: Duration = Duration::from_secs(1);
+
+/// Writes what the checks saw, in batches of at most [`WRITE_BATCH`], each written at the latest
+/// [`WRITE_DELAY`] after its first observation.
 async fn write_observations(state: AppState, mut observations: mpsc::Receiver<Observation>) {
     let mut batch = Vec::new();
+    let mut deadline = None;
     loop {
-        let next = tokio::time::timeout(Duration::from_secs(1), observations.recv()).await;
+        let next = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, observations.recv()).await,
+            None => Ok(observations.recv().await),
+        };
         let closed = matches!(next, Ok(None));
         if let Ok(Some(observation)) = next {
+            deadline.get_or_insert_with(|| tokio::time::Instant::now() + WRITE_DELAY);
             batch.push(observation);
             if batch.len() < WRITE_BATCH {
                 continue;
@@ -123,6 +134,7 @@ async fn write_observations(state: AppState, mut observations: mpsc::Receiver<Ob
             }
             batch.clear();
         }
+        deadline = None;
         if closed {
             return;
         }
@@ -160,13 +172,42 @@ async fn polling_loop(state: AppState) {
     }
 }
 
+/// Who may send traps: the configured communities (none: v1 and v2c refused) and the v3
+/// users, whose keys are derived here (about a megabyte of hashing per password: call it off
+/// the async threads).
+fn trap_security(
+    config: &crate::config::SupervisionConfig,
+) -> Result<vigie_snmp::trap::TrapSecurity, String> {
+    let mut security = vigie_snmp::trap::TrapSecurity::new().only_listed_communities();
+    for community in &config.trap_communities {
+        security = security.with_community(community.clone());
+    }
+    for (index, user) in config.trap_users.iter().enumerate() {
+        let refused =
+            |reason: String| format!("[supervision] trap_users n° {} : {reason}", index + 1);
+        let (usm, engine_id) = user.usm_user().map_err(refused)?;
+        security = security
+            .with_user(&usm, &engine_id)
+            .map_err(|e| refused(e.to_string()))?;
+    }
+    Ok(security)
+}
+
 /// Receives SNMP traps and keeps each one, known or not, readable or not (never dropped
 /// silently); the source address names the equipment.
 async fn trap_loop(state: AppState, address: std::net::SocketAddr) {
-    let mut security = vigie_snmp::trap::TrapSecurity::new();
-    for community in &state.config.supervision.trap_communities {
-        security = security.with_community(community.clone());
-    }
+    let config = state.config.supervision.clone();
+    let security = tokio::task::spawn_blocking(move || trap_security(&config))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|security| security);
+    let security = match security {
+        Ok(security) => security,
+        Err(error) => {
+            tracing::error!(%error, "réception des traps SNMP impossible");
+            return;
+        }
+    };
     let mut listener = match vigie_snmp::trap::TrapListener::bind(address, security).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -253,9 +294,25 @@ pub async fn trap_record(
                 });
             }
         }
-        Err(error) => record.error = Some(error.to_string()),
+        Err(error) => record.error = Some(refusal_text(&error)),
     }
     (record, observation)
+}
+
+/// Why a datagram was not read, for the people reading the kept traps. The v3 informs this
+/// receiver cannot acknowledge (it has no engine of its own) are said to be so.
+fn refusal_text(error: &vigie_snmp::error::Error) -> String {
+    use vigie_snmp::error::Error;
+    const NO_V3_INFORMS: &str =
+        "Vigie reçoit les traps SNMPv3 mais pas les informs SNMPv3 (envoyer des traps)";
+    match error {
+        // The discovery that precedes a v3 inform: no user, no engine ID.
+        Error::UnknownUser(name) if name.is_empty() => {
+            format!("demande de découverte SNMPv3 : {NO_V3_INFORMS}")
+        }
+        Error::UnknownEngineId => format!("inform SNMPv3 non acquitté : {NO_V3_INFORMS}"),
+        other => other.to_string(),
+    }
 }
 
 /// The running loops; dropping it stops them (the server task holds it, so stopping the server

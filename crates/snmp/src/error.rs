@@ -25,6 +25,15 @@ pub enum Error {
     UnknownUser(String),
     #[error("identifiant de moteur SNMPv3 inconnu de l'agent")]
     UnknownEngineId,
+    /// A notification from a known user, sent by an engine this receiver has no keys for.
+    #[error(
+        "identifiant de moteur SNMPv3 de l'émetteur inconnu pour l'utilisateur « {user} » : {engine_id}"
+    )]
+    UnknownSenderEngine {
+        user: String,
+        /// The sender's snmpEngineID in hexadecimal, as net-snmp writes it (`0x…`).
+        engine_id: String,
+    },
     #[error("échec du déchiffrement SNMPv3 (mauvais mot de passe de confidentialité ?)")]
     DecryptionFailure,
     #[error(

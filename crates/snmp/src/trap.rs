@@ -49,6 +49,8 @@ fn well_known(text: &str) -> Oid {
 #[derive(Clone, Default)]
 pub struct TrapSecurity {
     communities: Vec<Vec<u8>>,
+    /// Only `communities` are accepted (none listed: v1/v2c refused), rather than any.
+    communities_listed: bool,
     users: Vec<LocalizedKeys>,
     local_engine: Option<LocalEngine>,
 }
@@ -75,6 +77,7 @@ impl fmt::Debug for TrapSecurity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TrapSecurity")
             .field("communities", &self.communities.len())
+            .field("communities_listed", &self.communities_listed)
             .field("users", &self.users)
             .field("local_engine", &self.local_engine)
             .finish()
@@ -90,6 +93,14 @@ impl TrapSecurity {
     /// Restricts v1/v2c to the listed communities (once one is added, others are refused).
     pub fn with_community(mut self, community: impl Into<String>) -> TrapSecurity {
         self.communities.push(community.into().into_bytes());
+        self.communities_listed = true;
+        self
+    }
+
+    /// Accepts only the communities added with [`TrapSecurity::with_community`], even when
+    /// there are none: then every v1/v2c notification is refused (a v3-only receiver).
+    pub fn only_listed_communities(mut self) -> TrapSecurity {
+        self.communities_listed = true;
         self
     }
 
@@ -155,7 +166,10 @@ impl TrapSecurity {
                 .iter()
                 .any(|keys| keys.user_name().as_bytes() == user_name);
             if name_known {
-                Error::UnknownEngineId
+                Error::UnknownSenderEngine {
+                    user: String::from_utf8_lossy(user_name).into_owned(),
+                    engine_id: format!("0x{}", hex_string(engine_id)),
+                }
             } else {
                 Error::UnknownUser(String::from_utf8_lossy(user_name).into_owned())
             }
@@ -168,6 +182,10 @@ impl TrapSecurity {
             .as_ref()
             .filter(|engine| engine.engine_id == message.usm.engine_id)
     }
+}
+
+fn hex_string(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// A notification in the SNMPv2 form, whatever version carried it.
@@ -208,9 +226,7 @@ pub fn parse_notification(bytes: &[u8], security: &TrapSecurity) -> Result<Notif
     let decoded = decode_message(bytes)?;
     match decoded.message {
         Message::Community(message) => {
-            if !security.communities.is_empty()
-                && !security.communities.contains(&message.community)
-            {
+            if security.communities_listed && !security.communities.contains(&message.community) {
                 return Err(Error::UnknownCommunity(
                     String::from_utf8_lossy(&message.community).into_owned(),
                 ));

@@ -97,6 +97,20 @@ impl AuthProtocol {
         }
     }
 
+    /// The protocol of a configuration name, as net-snmp spells them: MD5, SHA (or SHA1),
+    /// SHA-224, SHA-256, SHA-384, SHA-512; case and dashes do not matter.
+    pub fn from_name(name: &str) -> Option<AuthProtocol> {
+        match name.to_ascii_uppercase().replace('-', "").as_str() {
+            "MD5" => Some(AuthProtocol::Md5),
+            "SHA" | "SHA1" => Some(AuthProtocol::Sha1),
+            "SHA224" => Some(AuthProtocol::Sha224),
+            "SHA256" => Some(AuthProtocol::Sha256),
+            "SHA384" => Some(AuthProtocol::Sha384),
+            "SHA512" => Some(AuthProtocol::Sha512),
+            _ => None,
+        }
+    }
+
     /// RFC 3414 A.2: Ku, the hash of the password repeated over one megabyte.
     pub fn password_to_key(self, password: &[u8]) -> Vec<u8> {
         if password.is_empty() {
@@ -158,6 +172,18 @@ pub enum PrivProtocol {
     Des,
     /// usmAesCfb128Protocol (RFC 3826).
     Aes128,
+}
+
+impl PrivProtocol {
+    /// The protocol of a configuration name: AES (or AES128, AES-128) or DES; case and dashes
+    /// do not matter.
+    pub fn from_name(name: &str) -> Option<PrivProtocol> {
+        match name.to_ascii_uppercase().replace('-', "").as_str() {
+            "AES" | "AES128" => Some(PrivProtocol::Aes128),
+            "DES" => Some(PrivProtocol::Des),
+            _ => None,
+        }
+    }
 }
 
 /// Security level of a message or user.
@@ -661,6 +687,31 @@ mod tests {
             hex(&AuthProtocol::Sha1.localize_key(&sha, &engine_id)),
             "6695febc9288e36282235fc7151f128497b38f3f"
         );
+    }
+
+    #[test]
+    fn protocol_names_are_read_as_net_snmp_writes_them() {
+        for (name, protocol) in [
+            ("MD5", AuthProtocol::Md5),
+            ("sha", AuthProtocol::Sha1),
+            ("SHA-1", AuthProtocol::Sha1),
+            ("SHA-224", AuthProtocol::Sha224),
+            ("sha256", AuthProtocol::Sha256),
+            ("SHA-384", AuthProtocol::Sha384),
+            ("SHA-512", AuthProtocol::Sha512),
+        ] {
+            assert_eq!(AuthProtocol::from_name(name), Some(protocol), "{name}");
+        }
+        assert_eq!(AuthProtocol::from_name("SHA-1024"), None);
+        assert_eq!(AuthProtocol::from_name(""), None);
+        for (name, protocol) in [
+            ("AES", PrivProtocol::Aes128),
+            ("aes-128", PrivProtocol::Aes128),
+            ("DES", PrivProtocol::Des),
+        ] {
+            assert_eq!(PrivProtocol::from_name(name), Some(protocol), "{name}");
+        }
+        assert_eq!(PrivProtocol::from_name("AES-256"), None);
     }
 
     #[test]

@@ -73,7 +73,6 @@ fn parse_record(kind: ObjectKind, json: &str) -> Result<Record, StoreError> {
 pub(crate) enum Arg {
     Text(Option<String>),
     Int(i64),
-    Real(f64),
 }
 
 /// A query with its arguments bound in order.
@@ -86,7 +85,6 @@ pub(crate) fn build<'q>(
         query = match arg {
             Arg::Text(v) => query.bind(v),
             Arg::Int(v) => query.bind(v),
-            Arg::Real(v) => query.bind(v),
         };
     }
     query

@@ -4,6 +4,7 @@
 //! layer, so that no caller can forget it.
 
 mod audit;
+mod bulk;
 mod error;
 mod inventory;
 mod migrate;
@@ -20,7 +21,7 @@ use sqlx::{AnyPool, Executor};
 pub use audit::AuditFilter;
 pub use error::StoreError;
 pub use inventory::{ImportReport, ListFilter, WriteOutcome};
-pub use people::{NewUser, SessionUser, TokenInfo, UserInfo, UserKind};
+pub use people::{NewUser, SessionUser, TOKEN_CACHE_MS, TokenInfo, UserInfo, UserKind};
 
 /// Largest page any list returns, whatever the caller asks.
 pub const MAX_PAGE_SIZE: i64 = 1000;
@@ -83,6 +84,8 @@ pub struct Store {
     write: AnyPool,
     /// Observations from many pushes committed together (`supervision.rs`), started on first use.
     observations: std::sync::Arc<std::sync::OnceLock<supervision::GroupCommit>>,
+    /// Live tokens recently read (`people.rs`), so that a push costs no read of its token.
+    tokens: std::sync::Arc<people::TokenCache>,
 }
 
 impl Store {
@@ -112,6 +115,7 @@ impl Store {
                     read,
                     write,
                     observations: Default::default(),
+                    tokens: Default::default(),
                 }
             }
             Backend::Postgres => {
@@ -127,6 +131,7 @@ impl Store {
                     read: pool.clone(),
                     write: pool,
                     observations: Default::default(),
+                    tokens: Default::default(),
                 }
             }
         };

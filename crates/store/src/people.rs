@@ -1,7 +1,8 @@
 //! People and access in the store: user accounts, sessions, API tokens and login throttling.
 //! Only hashes of passwords, session ids and token secrets are ever stored.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
 
 use serde::Serialize;
 use vigie_domain::Reference;
@@ -15,6 +16,68 @@ use crate::inventory::require as require_permission;
 use crate::{Store, StoreError};
 
 /// Staff member or client user.
+/// How long a token read from the database is trusted without reading it again. A token
+/// revoked (or whose user's password is reset) in this process is refused at once; in another
+/// process sharing the database (PostgreSQL), within this delay.
+pub const TOKEN_CACHE_MS: i64 = 5_000;
+/// Most tokens kept; beyond, the cache starts again empty.
+const TOKEN_CACHE_ENTRIES: usize = 100_000;
+
+type TokenHolder = (TokenInfo, UserInfo, Actor);
+
+/// Live tokens recently read, by the hash of their secret, with the instant they were read:
+/// thousands of agents pushing every minute would otherwise read their token and its user on
+/// every push.
+#[derive(Debug, Default)]
+pub(crate) struct TokenCache {
+    inner: Mutex<CachedTokens>,
+}
+
+#[derive(Debug, Default)]
+struct CachedTokens {
+    entries: HashMap<String, (i64, TokenHolder)>,
+    /// Incremented by every revocation: a read that started before one is not kept.
+    generation: u64,
+}
+
+impl TokenCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CachedTokens> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get(&self, secret_hash: &str, now_ms: i64) -> Result<TokenHolder, u64> {
+        let cached = self.lock();
+        match cached.entries.get(secret_hash) {
+            Some((read_ms, holder))
+                if (0..TOKEN_CACHE_MS).contains(&(now_ms - read_ms))
+                    && holder.0.expires_ms.is_none_or(|e| e > now_ms) =>
+            {
+                Ok(holder.clone())
+            }
+            _ => Err(cached.generation),
+        }
+    }
+
+    fn put(&self, secret_hash: &str, now_ms: i64, holder: &TokenHolder, generation: u64) {
+        let mut cached = self.lock();
+        if cached.generation != generation {
+            return;
+        }
+        if cached.entries.len() >= TOKEN_CACHE_ENTRIES {
+            cached.entries.clear();
+        }
+        cached
+            .entries
+            .insert(secret_hash.to_owned(), (now_ms, holder.clone()));
+    }
+
+    fn clear(&self) {
+        let mut cached = self.lock();
+        cached.entries.clear();
+        cached.generation += 1;
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UserKind {
@@ -587,6 +650,10 @@ impl Store {
         secret_hash: &str,
         now_ms: i64,
     ) -> Result<Option<(TokenInfo, UserInfo, Actor)>, StoreError> {
+        let generation = match self.tokens.get(secret_hash, now_ms) {
+            Ok(holder) => return Ok(Some(holder)),
+            Err(generation) => generation,
+        };
         let mut connection = self.read.acquire().await.map_err(from_sqlx)?;
         let Some((token, _)) = fetch_token(&mut connection, "secret_hash", secret_hash).await?
         else {
@@ -613,7 +680,9 @@ impl Store {
             id: token.id.clone(),
             scope: token.scope,
         });
-        Ok(Some((token, user, actor)))
+        let holder = (token, user, actor);
+        self.tokens.put(secret_hash, now_ms, &holder, generation);
+        Ok(Some(holder))
     }
 
     /// Tokens of one user (themselves, or any for an administrator).
@@ -674,6 +743,7 @@ impl Store {
         )
         .await?;
         transaction.commit().await.map_err(from_sqlx)?;
+        self.tokens.clear();
         Ok(())
     }
 }

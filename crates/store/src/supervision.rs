@@ -14,14 +14,13 @@ use vigie_domain::supervision::{
     self, CheckName, CheckState, CheckStatus, Effect, MetricName, Observation, StateChange, checks,
 };
 
+use crate::bulk::{self, Column};
 use crate::error::from_sqlx;
 use crate::inventory::{Arg, build, require};
 use crate::{Store, StoreError};
 
 /// Most observations one call may record (an agent's or a probe's batch).
 pub const MAX_OBSERVATIONS_PER_BATCH: usize = 10_000;
-/// Samples written per INSERT statement (4 parameters each, well under both backends' limits).
-const SAMPLES_PER_STATEMENT: usize = 500;
 /// Most rows a history or samples query returns; the caller pages with `after`.
 pub const MAX_HISTORY_ROWS: i64 = 10_000;
 /// Most expired expectations the watchdog handles in one step.
@@ -139,13 +138,6 @@ pub struct ProbeRecord {
     pub link: String,
 }
 
-fn placeholders(start: usize, count: usize) -> String {
-    (start..start + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 fn status_of(text: &str) -> Result<CheckStatus, StoreError> {
     CheckStatus::parse(text)
         .ok_or_else(|| StoreError::Invalid(format!("état inconnu en base : {text}")))
@@ -187,35 +179,22 @@ impl Located {
 
 async fn locate(
     connection: &mut AnyConnection,
-    refs: &BTreeSet<&str>,
+    refs: &[&str],
 ) -> Result<HashMap<String, Located>, StoreError> {
+    let sql = format!(
+        "SELECT ref, client_ref, site_ref, record FROM equipment WHERE ref IN {}",
+        bulk::strings(bulk::is_sqlite(connection))
+    );
     let mut located = HashMap::new();
-    let refs: Vec<&str> = refs.iter().copied().collect();
-    for chunk in refs.chunks(500) {
-        let sql = format!(
-            "SELECT ref, client_ref, site_ref, record FROM equipment WHERE ref IN ({})",
-            placeholders(1, chunk.len())
+    for row in bulk::fetch(connection, &sql, refs).await? {
+        located.insert(
+            row.try_get::<String, _>(0).map_err(from_sqlx)?,
+            Located {
+                client: row.try_get(1).map_err(from_sqlx)?,
+                site: row.try_get(2).map_err(from_sqlx)?,
+                record: row.try_get(3).map_err(from_sqlx)?,
+            },
         );
-        let rows = build(
-            &sql,
-            chunk
-                .iter()
-                .map(|r| Arg::Text(Some((*r).to_owned())))
-                .collect(),
-        )
-        .fetch_all(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
-        for row in rows {
-            located.insert(
-                row.try_get::<String, _>(0).map_err(from_sqlx)?,
-                Located {
-                    client: row.try_get(1).map_err(from_sqlx)?,
-                    site: row.try_get(2).map_err(from_sqlx)?,
-                    record: row.try_get(3).map_err(from_sqlx)?,
-                },
-            );
-        }
     }
     Ok(located)
 }
@@ -224,35 +203,23 @@ async fn current_states(
     connection: &mut AnyConnection,
     refs: &[&str],
 ) -> Result<HashMap<(String, String), CheckState>, StoreError> {
+    let sql = format!(
+        "SELECT equipment_ref, check_name, status, since_ms, last_ms, detail FROM check_states WHERE equipment_ref IN {}",
+        bulk::strings(bulk::is_sqlite(connection))
+    );
     let mut states = HashMap::new();
-    for chunk in refs.chunks(500) {
-        let sql = format!(
-            "SELECT equipment_ref, check_name, status, since_ms, last_ms, detail FROM check_states WHERE equipment_ref IN ({})",
-            placeholders(1, chunk.len())
+    for row in bulk::fetch(connection, &sql, refs).await? {
+        let key = (
+            row.try_get::<String, _>(0).map_err(from_sqlx)?,
+            row.try_get::<String, _>(1).map_err(from_sqlx)?,
         );
-        let rows = build(
-            &sql,
-            chunk
-                .iter()
-                .map(|r| Arg::Text(Some((*r).to_owned())))
-                .collect(),
-        )
-        .fetch_all(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
-        for row in rows {
-            let key = (
-                row.try_get::<String, _>(0).map_err(from_sqlx)?,
-                row.try_get::<String, _>(1).map_err(from_sqlx)?,
-            );
-            let state = CheckState {
-                status: status_of(&row.try_get::<String, _>(2).map_err(from_sqlx)?)?,
-                since: row.try_get(3).map_err(from_sqlx)?,
-                last: row.try_get(4).map_err(from_sqlx)?,
-                detail: row.try_get(5).map_err(from_sqlx)?,
-            };
-            states.insert(key, state);
-        }
+        let state = CheckState {
+            status: status_of(&row.try_get::<String, _>(2).map_err(from_sqlx)?)?,
+            since: row.try_get(3).map_err(from_sqlx)?,
+            last: row.try_get(4).map_err(from_sqlx)?,
+            detail: row.try_get(5).map_err(from_sqlx)?,
+        };
+        states.insert(key, state);
     }
     Ok(states)
 }
@@ -271,9 +238,11 @@ const GROUP_MAX_JOBS: usize = 256;
 const GROUP_MAX_OBSERVATIONS: usize = 20_000;
 
 /// Group commit of observations: the pushes that arrive while a transaction is being written
-/// are written together in the next one, each inside its own savepoint (a failing push fails
-/// alone). On SQLite, where each commit is an fsync, this is what lets thousands of agents push
-/// at once; every caller still gets its answer only once its data is durable.
+/// are written together in the next one, in a few shared statements (each push keeps its own
+/// report, and falls back to its own savepoint should the group fail, so that a failing push
+/// fails alone). On SQLite, where each commit is an fsync and each statement a hand-off to the
+/// database thread, this is what lets thousands of agents push at once; on PostgreSQL it saves
+/// the round trips. Every caller still gets its answer only once its data is durable.
 #[derive(Debug)]
 pub(crate) struct GroupCommit {
     jobs: tokio::sync::mpsc::Sender<(
@@ -312,89 +281,183 @@ impl GroupCommit {
     }
 }
 
-async fn run_job(connection: &mut AnyConnection, job: &Job) -> Result<IngestReport, StoreError> {
-    if let Some((source, sequence)) = &job.batch {
-        let inserted = sqlx::query("INSERT INTO pushed_batches (source, sequence, received_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-            .bind(source.clone())
-            .bind(*sequence)
-            .bind(job.now_ms)
-            .execute(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
-        if inserted.rows_affected() == 0 {
-            return Ok(IngestReport {
-                duplicate: true,
-                ..IngestReport::default()
-            });
+/// Which jobs of a group carry a batch already received (or one received twice in the group):
+/// those are answered `duplicate` and write nothing. The others' batches are noted as received.
+async fn claim_batches(
+    connection: &mut AnyConnection,
+    jobs: &[&Job],
+) -> Result<Vec<bool>, StoreError> {
+    let mut duplicate = vec![false; jobs.len()];
+    let mut claimed = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (i, job) in jobs.iter().enumerate() {
+        if let Some((source, sequence)) = &job.batch
+            && !seen.insert((source.as_str(), *sequence))
+        {
+            duplicate[i] = true;
         }
     }
-    ingest(connection, &job.observations).await
+    let numbered: Vec<(&str, i64)> = seen.into_iter().collect();
+    let sql = format!(
+        "SELECT b.source, b.sequence FROM pushed_batches b JOIN ({}) w ON b.source = w.c0 AND b.sequence = w.c1",
+        bulk::select_rows(bulk::is_sqlite(connection), &[Column::Text, Column::Int])
+    );
+    let mut stored = BTreeSet::new();
+    for row in bulk::fetch(connection, &sql, &numbered).await? {
+        stored.insert((
+            row.try_get::<String, _>(0).map_err(from_sqlx)?,
+            row.try_get::<i64, _>(1).map_err(from_sqlx)?,
+        ));
+    }
+    for (i, job) in jobs.iter().enumerate() {
+        if let Some((source, sequence)) = &job.batch
+            && !duplicate[i]
+        {
+            if stored.contains(&(source.clone(), *sequence)) {
+                duplicate[i] = true;
+            } else {
+                claimed.push(serde_json::json!([source, sequence, job.now_ms]));
+            }
+        }
+    }
+    bulk::insert(
+        connection,
+        "INSERT INTO pushed_batches (source, sequence, received_ms)",
+        &[Column::Text, Column::Int, Column::Int],
+        "",
+        &claimed,
+    )
+    .await?;
+    Ok(duplicate)
+}
+
+/// Writes a group of jobs: batches claimed, then every observation through one `ingest`.
+async fn run_jobs(
+    connection: &mut AnyConnection,
+    jobs: &[&Job],
+) -> Result<Vec<IngestReport>, StoreError> {
+    let duplicate = claim_batches(connection, jobs).await?;
+    let parts: Vec<&[Observation]> = jobs
+        .iter()
+        .zip(&duplicate)
+        .map(|(job, &duplicate)| {
+            if duplicate {
+                &[][..]
+            } else {
+                &job.observations[..]
+            }
+        })
+        .collect();
+    let mut reports = ingest(connection, &parts).await?;
+    for (report, duplicate) in reports.iter_mut().zip(duplicate) {
+        report.duplicate = duplicate;
+    }
+    Ok(reports)
+}
+
+/// Runs `work` inside a savepoint: on error the transaction is as it was before.
+async fn in_savepoint<T>(
+    connection: &mut AnyConnection,
+    work: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    sqlx::query("SAVEPOINT push")
+        .execute(&mut *connection)
+        .await
+        .map_err(from_sqlx)?;
+    match work(&mut *connection).await {
+        Ok(value) => {
+            sqlx::query("RELEASE SAVEPOINT push")
+                .execute(&mut *connection)
+                .await
+                .map_err(from_sqlx)?;
+            Ok(value)
+        }
+        Err(error) => {
+            sqlx::query("ROLLBACK TO SAVEPOINT push")
+                .execute(&mut *connection)
+                .await
+                .map_err(from_sqlx)?;
+            sqlx::query("RELEASE SAVEPOINT push")
+                .execute(&mut *connection)
+                .await
+                .map_err(from_sqlx)?;
+            Err(error)
+        }
+    }
 }
 
 async fn write_group(write: &sqlx::AnyPool, group: Vec<Waiting>) {
+    let jobs: Vec<&Job> = group.iter().map(|(job, _)| job).collect();
+    let results = write_jobs(write, &jobs).await;
+    for ((_, reply), result) in group.into_iter().zip(results) {
+        let _ = reply.send(result);
+    }
+}
+
+/// The whole group in one transaction and a few statements; should that fail, each push
+/// again in its own savepoint of a new transaction, so that a bad push fails alone.
+async fn write_jobs(write: &sqlx::AnyPool, jobs: &[&Job]) -> Vec<Result<IngestReport, StoreError>> {
+    let unavailable = |error: sqlx::Error| {
+        let message = from_sqlx(error).to_string();
+        jobs.iter()
+            .map(|_| Err(StoreError::Unavailable(message.clone())))
+            .collect()
+    };
     let mut transaction = match write.begin().await {
         Ok(transaction) => transaction,
-        Err(error) => {
-            let message = from_sqlx(error).to_string();
-            for (_, reply) in group {
-                let _ = reply.send(Err(StoreError::Unavailable(message.clone())));
-            }
-            return;
-        }
+        Err(error) => return unavailable(error),
     };
-    let mut results = Vec::with_capacity(group.len());
-    for (job, _) in &group {
-        let result = async {
-            sqlx::query("SAVEPOINT push")
-                .execute(&mut *transaction)
-                .await
-                .map_err(from_sqlx)?;
-            match run_job(&mut transaction, job).await {
-                Ok(report) => {
-                    sqlx::query("RELEASE SAVEPOINT push")
-                        .execute(&mut *transaction)
-                        .await
-                        .map_err(from_sqlx)?;
-                    Ok(report)
-                }
-                Err(error) => {
-                    sqlx::query("ROLLBACK TO SAVEPOINT push")
-                        .execute(&mut *transaction)
-                        .await
-                        .map_err(from_sqlx)?;
-                    sqlx::query("RELEASE SAVEPOINT push")
-                        .execute(&mut *transaction)
-                        .await
-                        .map_err(from_sqlx)?;
-                    Err(error)
-                }
+    match run_jobs(&mut transaction, jobs).await {
+        Ok(reports) => {
+            return match transaction.commit().await {
+                Ok(()) => reports.into_iter().map(Ok).collect(),
+                Err(error) => unavailable(error),
+            };
+        }
+        Err(_) if jobs.len() > 1 => {
+            if let Err(error) = transaction.rollback().await {
+                return unavailable(error);
             }
         }
+        Err(error) => return vec![Err(error)],
+    }
+    let mut transaction = match write.begin().await {
+        Ok(transaction) => transaction,
+        Err(error) => return unavailable(error),
+    };
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let result = in_savepoint(&mut transaction, async |c| {
+            run_jobs(c, &[*job]).await.map(|mut r| r.remove(0))
+        })
         .await;
         results.push(result);
     }
     match transaction.commit().await {
-        Ok(()) => {
-            for ((_, reply), result) in group.into_iter().zip(results) {
-                let _ = reply.send(result);
-            }
-        }
-        Err(error) => {
-            let message = from_sqlx(error).to_string();
-            for (_, reply) in group {
-                let _ = reply.send(Err(StoreError::Unavailable(message.clone())));
-            }
-        }
+        Ok(()) => results,
+        Err(error) => unavailable(error),
     }
 }
 
-/// Applies observations in order inside an open transaction: the one path every source takes.
+const INSERT_SAMPLES: &str = "INSERT INTO samples (equipment_ref, metric, at_ms, value)";
+const SAMPLE_COLUMNS: [Column; 4] = [Column::Text, Column::Text, Column::Int, Column::Real];
+
+/// Applies the observations of one or more pushes (`parts`), in order, inside an open
+/// transaction: the one path every source takes. Reads and writes are shared by the parts
+/// (a few statements for a whole group of pushes); each part gets its own report.
 async fn ingest(
     connection: &mut AnyConnection,
-    observations: &[Observation],
-) -> Result<IngestReport, StoreError> {
-    let mut report = IngestReport::default();
-    let refs: BTreeSet<&str> = observations.iter().map(|o| o.equipment.as_str()).collect();
+    parts: &[&[Observation]],
+) -> Result<Vec<IngestReport>, StoreError> {
+    let mut reports = vec![IngestReport::default(); parts.len()];
+    let refs: BTreeSet<&str> = parts
+        .iter()
+        .flat_map(|part| part.iter().map(|o| o.equipment.as_str()))
+        .collect();
+    if refs.is_empty() {
+        return Ok(reports);
+    }
+    let refs: Vec<&str> = refs.into_iter().collect();
     let located = locate(connection, &refs).await?;
     let known: Vec<&str> = refs
         .iter()
@@ -403,130 +466,178 @@ async fn ingest(
         .collect();
     let mut states = current_states(connection, &known).await?;
     let mut dirty: BTreeMap<(String, String), Option<i64>> = BTreeMap::new();
-    let mut samples: Vec<(&str, &MetricName, i64, f64)> = Vec::new();
+    let mut changes: Vec<serde_json::Value> = Vec::new();
+    let mut samples: Vec<Vec<serde_json::Value>> = vec![Vec::new(); parts.len()];
     let watermark = rollup_watermark(connection).await?;
     let mut late_hours: BTreeSet<(String, String, i64)> = BTreeSet::new();
-    for observation in observations {
-        let Some(place) = located.get(observation.equipment.as_str()) else {
-            report
-                .unknown_equipment
-                .insert(observation.equipment.clone());
-            continue;
-        };
-        report.accepted += 1;
-        for sample in &observation.samples {
-            samples.push((
-                observation.equipment.as_str(),
-                &sample.name,
-                observation.at,
-                sample.value,
-            ));
-            if observation.at < watermark {
-                late_hours.insert((
-                    observation.equipment.to_string(),
-                    sample.name.to_string(),
-                    observation.at.div_euclid(HOUR_MS) * HOUR_MS,
-                ));
-            }
-        }
-        let key = (
-            observation.equipment.to_string(),
-            observation.check.to_string(),
-        );
-        let effect = supervision::observe(states.get(&key), observation);
-        let new_state = match effect {
-            Effect::NoStatus => continue,
-            Effect::Stale => {
-                report.stale += 1;
+    for ((part, report), samples) in parts.iter().zip(&mut reports).zip(&mut samples) {
+        for observation in part.iter() {
+            let Some(place) = located.get(observation.equipment.as_str()) else {
+                report
+                    .unknown_equipment
+                    .insert(observation.equipment.clone());
                 continue;
+            };
+            report.accepted += 1;
+            for sample in &observation.samples {
+                samples.push(serde_json::json!([
+                    observation.equipment.as_str(),
+                    sample.name.as_str(),
+                    observation.at,
+                    sample.value
+                ]));
+                if observation.at < watermark {
+                    late_hours.insert((
+                        observation.equipment.to_string(),
+                        sample.name.to_string(),
+                        observation.at.div_euclid(HOUR_MS) * HOUR_MS,
+                    ));
+                }
             }
-            Effect::Refreshed(state) => state,
-            Effect::Changed(state, change) => {
-                sqlx::query(
-                    "INSERT INTO state_changes (equipment_ref, check_name, client_ref, site_ref, at_ms, from_status, to_status, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(change.equipment.to_string())
-                .bind(change.check.to_string())
-                .bind(place.client.clone())
-                .bind(place.site.clone())
-                .bind(change.at)
-                .bind(change.from.map(|s| s.key().to_owned()))
-                .bind(change.to.key().to_owned())
-                .bind(change.detail.clone())
-                .execute(&mut *connection)
-                .await
-                .map_err(from_sqlx)?;
-                report.changes.push(change);
-                state
-            }
-        };
-        // A pushed check that reports is expected again one interval (and a half) later; a
-        // status the watchdog set itself (down) waits for the next report.
-        let expect_by = (new_state.status == CheckStatus::Up)
-            .then(|| place.push_interval_ms(&observation.check))
-            .flatten()
-            .map(|interval| supervision::expected_by(new_state.last, interval));
-        states.insert(key.clone(), new_state);
-        dirty.insert(key, expect_by);
-    }
-    for ((equipment, check), expect_by) in dirty {
-        let state = &states[&(equipment.clone(), check.clone())];
-        sqlx::query(
-            "INSERT INTO check_states (equipment_ref, check_name, status, since_ms, last_ms, detail, expect_by_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (equipment_ref, check_name) DO UPDATE SET status = excluded.status, since_ms = excluded.since_ms, last_ms = excluded.last_ms, detail = excluded.detail, expect_by_ms = excluded.expect_by_ms",
-        )
-        .bind(equipment)
-        .bind(check)
-        .bind(state.status.key().to_owned())
-        .bind(state.since)
-        .bind(state.last)
-        .bind(state.detail.clone())
-        .bind(expect_by)
-        .execute(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
-    }
-    for chunk in samples.chunks(SAMPLES_PER_STATEMENT) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                format!(
-                    "(${}, ${}, ${}, ${})",
-                    4 * i + 1,
-                    4 * i + 2,
-                    4 * i + 3,
-                    4 * i + 4
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO samples (equipment_ref, metric, at_ms, value) VALUES {} ON CONFLICT DO NOTHING",
-            values.join(", ")
-        );
-        let mut args = Vec::with_capacity(chunk.len() * 4);
-        for (equipment, metric, at, value) in chunk {
-            args.push(Arg::Text(Some((*equipment).to_owned())));
-            args.push(Arg::Text(Some(metric.to_string())));
-            args.push(Arg::Int(*at));
-            args.push(Arg::Real(*value));
+            let key = (
+                observation.equipment.to_string(),
+                observation.check.to_string(),
+            );
+            let new_state = match supervision::observe(states.get(&key), observation) {
+                Effect::NoStatus => continue,
+                Effect::Stale => {
+                    report.stale += 1;
+                    continue;
+                }
+                Effect::Refreshed(state) => state,
+                Effect::Changed(state, change) => {
+                    changes.push(serde_json::json!([
+                        change.equipment.as_str(),
+                        change.check.as_str(),
+                        place.client,
+                        place.site,
+                        change.at,
+                        change.from.map(|s| s.key()),
+                        change.to.key(),
+                        change.detail,
+                    ]));
+                    report.changes.push(change);
+                    state
+                }
+            };
+            // A pushed check that reports is expected again one interval (and a half) later;
+            // a status the watchdog set itself (down) waits for the next report.
+            let expect_by = (new_state.status == CheckStatus::Up)
+                .then(|| place.push_interval_ms(&observation.check))
+                .flatten()
+                .map(|interval| supervision::expected_by(new_state.last, interval));
+            states.insert(key.clone(), new_state);
+            dirty.insert(key, expect_by);
         }
-        let written = build(&sql, args)
-            .execute(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
-        report.samples += usize::try_from(written.rows_affected()).unwrap_or(0);
     }
+    // Changes in the order they happened, so that their ids follow it.
+    bulk::insert(
+        connection,
+        "INSERT INTO state_changes (equipment_ref, check_name, client_ref, site_ref, at_ms, from_status, to_status, detail)",
+        &[Column::Text, Column::Text, Column::Text, Column::Text, Column::Int, Column::Text, Column::Text, Column::Text],
+        "",
+        &changes,
+    )
+    .await?;
+    let state_rows: Vec<serde_json::Value> = dirty
+        .into_iter()
+        .map(|((equipment, check), expect_by)| {
+            let state = &states[&(equipment.clone(), check.clone())];
+            serde_json::json!([
+                equipment,
+                check,
+                state.status.key(),
+                state.since,
+                state.last,
+                state.detail,
+                expect_by,
+            ])
+        })
+        .collect();
+    bulk::insert(
+        connection,
+        "INSERT INTO check_states (equipment_ref, check_name, status, since_ms, last_ms, detail, expect_by_ms)",
+        &[Column::Text, Column::Text, Column::Text, Column::Int, Column::Int, Column::Text, Column::Int],
+        "ON CONFLICT (equipment_ref, check_name) DO UPDATE SET status = excluded.status, since_ms = excluded.since_ms, last_ms = excluded.last_ms, detail = excluded.detail, expect_by_ms = excluded.expect_by_ms",
+        &state_rows,
+    )
+    .await?;
+    write_samples(connection, samples, &mut reports).await?;
     // Samples arriving after their hour was rolled up (a backfill after an outage): the hour is
     // computed again from the raw samples, which are kept longer than the roll-up lags.
-    for (equipment, metric, hour) in late_hours {
-        roll_up_hour(
+    let late_hours: Vec<serde_json::Value> = late_hours
+        .into_iter()
+        .map(|(equipment, metric, hour)| serde_json::json!([equipment, metric, hour]))
+        .collect();
+    // Each late series reads its hour through the samples' primary key: on PostgreSQL through
+    // a LATERAL subquery, as a plain join is planned as a scan of every sample.
+    let (from, tail) = if bulk::is_sqlite(connection) {
+        (
+            "SELECT s.equipment_ref, s.metric, w.c2, COUNT(*), SUM(s.value), MIN(s.value), MAX(s.value) FROM (",
+            format!(
+                ") w JOIN samples s ON s.equipment_ref = w.c0 AND s.metric = w.c1 AND s.at_ms >= w.c2 AND s.at_ms < w.c2 + {HOUR_MS} WHERE true GROUP BY s.equipment_ref, s.metric, w.c2"
+            ),
+        )
+    } else {
+        (
+            "SELECT w.c0, w.c1, w.c2, a.count, a.total, a.minimum, a.maximum FROM (",
+            format!(
+                ") w CROSS JOIN LATERAL (SELECT COUNT(*) AS count, SUM(s.value) AS total, MIN(s.value) AS minimum, MAX(s.value) AS maximum FROM samples s WHERE s.equipment_ref = w.c0 AND s.metric = w.c1 AND s.at_ms >= w.c2 AND s.at_ms < w.c2 + {HOUR_MS}) a WHERE a.count > 0"
+            ),
+        )
+    };
+    bulk::insert(
+        connection,
+        &format!("INSERT INTO samples_hourly (equipment_ref, metric, hour_ms, count, total, minimum, maximum) {from}"),
+        &[Column::Text, Column::Text, Column::Int],
+        &format!("{tail} ON CONFLICT (equipment_ref, metric, hour_ms) DO UPDATE SET count = excluded.count, total = excluded.total, minimum = excluded.minimum, maximum = excluded.maximum"),
+        &late_hours,
+    )
+    .await?;
+    Ok(reports)
+}
+
+/// Writes the samples of every part and counts, per part, those that were new (a sample
+/// already stored, same equipment, metric and instant, is not written again). Several parts
+/// share statements, and fail together if any sample was already there: the caller then
+/// writes them one by one, so that each is credited exactly with what it added.
+async fn write_samples(
+    connection: &mut AnyConnection,
+    samples: Vec<Vec<serde_json::Value>>,
+    reports: &mut [IngestReport],
+) -> Result<(), StoreError> {
+    if let [rows] = &samples[..] {
+        let written = bulk::insert(
             connection,
-            Some((&equipment, &metric)),
-            hour,
-            hour + HOUR_MS,
+            INSERT_SAMPLES,
+            &SAMPLE_COLUMNS,
+            "ON CONFLICT DO NOTHING",
+            rows,
         )
         .await?;
+        reports[0].samples = usize::try_from(written).unwrap_or(usize::MAX);
+        return Ok(());
     }
-    Ok(report)
+    let offered: Vec<usize> = samples.iter().map(Vec::len).collect();
+    let total: usize = offered.iter().sum();
+    let all: Vec<serde_json::Value> = samples.into_iter().flatten().collect();
+    let written = bulk::insert(
+        connection,
+        INSERT_SAMPLES,
+        &SAMPLE_COLUMNS,
+        "ON CONFLICT DO NOTHING",
+        &all,
+    )
+    .await?;
+    if usize::try_from(written).ok() != Some(total) {
+        return Err(StoreError::Invalid(
+            "mesures déjà reçues dans un envoi groupé".into(),
+        ));
+    }
+    for (report, offered) in reports.iter_mut().zip(offered) {
+        report.samples = offered;
+    }
+    Ok(())
 }
 
 async fn rollup_watermark(connection: &mut AnyConnection) -> Result<i64, StoreError> {
@@ -538,33 +649,20 @@ async fn rollup_watermark(connection: &mut AnyConnection) -> Result<i64, StoreEr
     Ok(row.map_or(i64::MIN, |(w,)| w))
 }
 
-/// (Re)computes the hourly aggregates of `[from, to)`, for one series or all.
+/// (Re)computes the hourly aggregates of every series in `[from, to)`.
 async fn roll_up_hour(
     connection: &mut AnyConnection,
-    series: Option<(&str, &str)>,
     from: i64,
     to: i64,
 ) -> Result<(), StoreError> {
-    let (filter, mut args) = match series {
-        Some((equipment, metric)) => (
-            " AND equipment_ref = $3 AND metric = $4",
-            vec![
-                Arg::Text(Some(equipment.to_owned())),
-                Arg::Text(Some(metric.to_owned())),
-            ],
-        ),
-        None => ("", Vec::new()),
-    };
-    args.insert(0, Arg::Int(to));
-    args.insert(0, Arg::Int(from));
     let sql = format!(
         "INSERT INTO samples_hourly (equipment_ref, metric, hour_ms, count, total, minimum, maximum)
          SELECT equipment_ref, metric, at_ms - (at_ms % {HOUR_MS}), COUNT(*), SUM(value), MIN(value), MAX(value)
-         FROM samples WHERE at_ms >= $1 AND at_ms < $2{filter}
+         FROM samples WHERE at_ms >= $1 AND at_ms < $2
          GROUP BY equipment_ref, metric, at_ms - (at_ms % {HOUR_MS})
          ON CONFLICT (equipment_ref, metric, hour_ms) DO UPDATE SET count = excluded.count, total = excluded.total, minimum = excluded.minimum, maximum = excluded.maximum"
     );
-    build(&sql, args)
+    build(&sql, vec![Arg::Int(from), Arg::Int(to)])
         .execute(&mut *connection)
         .await
         .map_err(from_sqlx)?;
@@ -610,13 +708,6 @@ impl Store {
             observations: observations.to_vec(),
             now_ms,
         };
-        if self.backend() == crate::Backend::Postgres {
-            // PostgreSQL writes concurrently from its pool; grouping would only serialise it.
-            let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
-            let report = run_job(&mut transaction, &job).await?;
-            transaction.commit().await.map_err(from_sqlx)?;
-            return Ok(report);
-        }
         let committer = self
             .observations
             .get_or_init(|| GroupCommit::start(self.write.clone()));
@@ -717,7 +808,7 @@ impl Store {
                 });
             }
         }
-        let report = ingest(&mut transaction, &observations).await?;
+        let report = ingest(&mut transaction, &[&observations]).await?.remove(0);
         transaction.commit().await.map_err(from_sqlx)?;
         Ok(report)
     }
@@ -978,7 +1069,7 @@ impl Store {
         };
         let end = current_hour.min(start.saturating_add(max_hours.max(1).saturating_mul(HOUR_MS)));
         if end > start {
-            roll_up_hour(&mut transaction, None, start, end).await?;
+            roll_up_hour(&mut transaction, start, end).await?;
         }
         sqlx::query("INSERT INTO rollups (name, watermark_ms) VALUES ('hourly', $1) ON CONFLICT (name) DO UPDATE SET watermark_ms = excluded.watermark_ms")
             .bind(end.max(start))

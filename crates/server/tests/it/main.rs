@@ -8,6 +8,7 @@ mod isolation;
 mod openapi;
 mod operations;
 mod supervision;
+mod traps;
 
 use std::collections::BTreeSet;
 

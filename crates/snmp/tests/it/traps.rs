@@ -1,5 +1,6 @@
 //! The notification receiver against net-snmp's snmptrap and snmpinform: v1, v2c, v2c
-//! informs (acknowledged), v3 authPriv traps, and garbage that must come out as an error.
+//! informs (acknowledged), v3 authPriv traps, a v3-only receiver, and garbage that must come
+//! out as an error.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -326,6 +327,86 @@ async fn v3_auth_priv_traps_are_authenticated_and_decrypted() {
         matches!(outcome, Err(Error::UnknownUser(ref name)) if name == "stranger"),
         "{outcome:?}"
     );
+
+    // A known user from an engine it is not configured for: the engine ID is named, so that
+    // it can be added to the receiver's configuration.
+    let mut args = vec![
+        "-v",
+        "3",
+        "-e",
+        "0x80001f8804766967696532",
+        "-u",
+        "trapsha",
+        "-a",
+        "SHA",
+        "-A",
+        AUTH_PASSWORD,
+        "-x",
+        "AES",
+        "-X",
+        PRIV_PASSWORD,
+        "-l",
+        "authPriv",
+        &target,
+        "4321",
+        "1.3.6.1.4.1.8072.2.3.0.3",
+    ];
+    args.extend(PAYLOAD);
+    let (ok, output) = run_tool("snmptrap", "snmp", &args).await;
+    assert!(ok, "{output}");
+    let outcome = next(&mut listener).await.1;
+    assert!(
+        matches!(
+            outcome,
+            Err(Error::UnknownSenderEngine { ref user, ref engine_id })
+                if user == "trapsha" && engine_id == "0x80001f8804766967696532"
+        ),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_v3_only_receiver_refuses_every_community() {
+    let user = UsmUser::new("trapsha")
+        .with_auth(AuthProtocol::Sha1, AUTH_PASSWORD)
+        .with_privacy(PrivProtocol::Aes128, PRIV_PASSWORD);
+    let security = TrapSecurity::new()
+        .only_listed_communities()
+        .with_user(&user, SENDER_ENGINE_ID_BYTES)
+        .unwrap();
+    let (mut listener, target) = listener(security).await;
+    let (ok, output) = run_tool(
+        "snmptrap",
+        "snmp",
+        &[
+            "-v",
+            "2c",
+            "-c",
+            COMMUNITY,
+            &target,
+            "",
+            "1.3.6.1.6.3.1.1.5.1",
+        ],
+    )
+    .await;
+    assert!(ok, "{output}");
+    let outcome = next(&mut listener).await.1;
+    assert!(
+        matches!(outcome, Err(Error::UnknownCommunity(ref c)) if c == COMMUNITY),
+        "{outcome:?}"
+    );
+    let (ok, output) = send_v3_trap(
+        &target,
+        "trapsha",
+        "SHA",
+        AUTH_PASSWORD,
+        "AES",
+        PRIV_PASSWORD,
+    )
+    .await;
+    assert!(ok, "{output}");
+    let notification = next(&mut listener).await.1.unwrap();
+    assert_eq!(notification.version, Version::V3);
 }
 
 #[tokio::test]

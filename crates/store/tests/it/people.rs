@@ -2,7 +2,7 @@
 
 use vigie_domain::access::{Permission, TokenScope};
 use vigie_domain::inventory::StaffRole;
-use vigie_store::{AuditFilter, NewUser, Store, StoreError, UserKind};
+use vigie_store::{AuditFilter, NewUser, Store, StoreError, TOKEN_CACHE_MS, UserKind};
 
 use crate::{NOW, admin, client_user, conformance, reference, seed};
 
@@ -138,7 +138,7 @@ async fn users_sessions_and_password_changes(store: Store, _: String) {
     assert!(!serde_json::to_string(&trail).unwrap().contains("hash-"));
 }
 
-async fn tokens_are_scoped_and_revocable(store: Store, _: String) {
+async fn tokens_are_scoped_and_revocable(store: Store, url: String) {
     seed(&store).await;
     store
         .create_user(
@@ -195,7 +195,30 @@ async fn tokens_are_scoped_and_revocable(store: Store, _: String) {
         )
         .await
         .unwrap();
+    // Another process on the same database (PostgreSQL), and this one, both read the token.
+    let other = Store::open(&url).await.unwrap();
+    for store in [&store, &other] {
+        assert!(
+            store
+                .token_actor("secret-hash-2", NOW + 1)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
     store.revoke_token(&admin(), "tok2", NOW + 5).await.unwrap();
+    // The other process trusts what it read for TOKEN_CACHE_MS at most, then reads again.
+    let cached = other
+        .token_actor("secret-hash-2", NOW + TOKEN_CACHE_MS)
+        .await
+        .unwrap();
+    let read_again = other
+        .token_actor("secret-hash-2", NOW + 1 + TOKEN_CACHE_MS)
+        .await
+        .unwrap();
+    assert_eq!((cached.is_some(), read_again.is_some()), (true, false));
+    other.close().await;
+    // The process that revoked it refuses it at once, although it had just read it.
     assert!(
         store
             .token_actor("secret-hash-2", NOW + 6)

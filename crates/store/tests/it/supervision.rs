@@ -22,7 +22,105 @@ conformance!(
     traps_are_kept_even_unknown,
     supervision_reads_stay_inside_the_client,
     concurrent_pushes_are_committed_together_each_once,
+    grouped_pushes_are_each_credited_with_the_samples_they_added,
+    sample_values_are_stored_exactly,
 );
+
+async fn sample_values_are_stored_exactly(store: Store, _: String) {
+    seed(&store).await;
+    // Values awkward in decimal, both ways of writing them (bulk rows travel as JSON text).
+    let values = [
+        0.1,
+        1.0 / 3.0,
+        -2.5e-300,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        123_456_789.123_456_79,
+        42.0,
+        9_007_199_254_740_993.0,
+    ];
+    let batch: Vec<Observation> = values
+        .iter()
+        .enumerate()
+        .map(|(i, value)| {
+            with_sample(
+                seen("A-SW-1", "agent", NOW + i as i64 * MINUTE, None),
+                "exact",
+                *value,
+            )
+        })
+        .collect();
+    store
+        .record_observations(&agent_token(), None, &batch, NOW)
+        .await
+        .unwrap();
+    let points = store
+        .samples(
+            &admin(),
+            &reference("A-SW-1"),
+            &MetricName::parse("exact").unwrap(),
+            NOW,
+            NOW + 10 * MINUTE,
+            Resolution::Raw,
+        )
+        .await
+        .unwrap();
+    let stored: Vec<u64> = points.iter().map(|p| p.value.to_bits()).collect();
+    let sent: Vec<u64> = values.iter().map(|v| v.to_bits()).collect();
+    assert_eq!(stored, sent);
+}
+
+async fn grouped_pushes_are_each_credited_with_the_samples_they_added(store: Store, _: String) {
+    seed(&store).await;
+    let actor = agent_token();
+    // 60 unnumbered pushes at once (grouped into shared transactions): each carries one sample
+    // of its own and one that all share (same equipment, metric and instant), and every other
+    // one names an equipment that does not exist. The shared sample is credited once, to
+    // one push only, and unknown equipment fails nobody.
+    let mut handles = Vec::new();
+    for i in 0..60i64 {
+        let (store, actor) = (store.clone(), actor.clone());
+        handles.push(tokio::spawn(async move {
+            let mut batch = vec![
+                with_sample(
+                    seen("A-SW-1", "agent", NOW + (10 + i) * MINUTE, None),
+                    "own",
+                    i as f64,
+                ),
+                with_sample(seen("A-SW-1", "agent", NOW, None), "shared", 1.0),
+            ];
+            if i % 2 == 1 {
+                batch.push(with_sample(seen("NOPE-1", "agent", NOW, None), "own", 0.0));
+            }
+            let report = store
+                .record_observations(&actor, None, &batch, NOW)
+                .await
+                .unwrap();
+            (i, report)
+        }));
+    }
+    let mut credited = Vec::new();
+    for handle in handles {
+        let (i, report) = handle.await.unwrap();
+        assert_eq!(report.accepted, 2);
+        assert_eq!(report.unknown_equipment.len(), usize::from(i % 2 == 1));
+        credited.push(report.samples);
+    }
+    assert_eq!(credited.iter().sum::<usize>(), 61);
+    assert_eq!(credited.iter().filter(|&&n| n == 2).count(), 1);
+    let shared = store
+        .samples(
+            &admin(),
+            &reference("A-SW-1"),
+            &MetricName::parse("shared").unwrap(),
+            NOW,
+            NOW + 1,
+            Resolution::Raw,
+        )
+        .await
+        .unwrap();
+    assert_eq!(shared.len(), 1);
+}
 
 async fn concurrent_pushes_are_committed_together_each_once(store: Store, _: String) {
     seed(&store).await;
