@@ -3,6 +3,7 @@
 //! `now` and data in, and get data and decisions back (see ARCHITECTURE.md).
 
 pub mod access;
+pub mod alarm;
 pub mod audit;
 pub mod calendar;
 pub mod inventory;

@@ -1,6 +1,7 @@
 //! The domain's integration tests: the inventory file at its boundary (text in, records or
 //! located errors out), and the architecture invariant that the domain has no IO.
 
+mod alarm;
 mod architecture;
 mod calendar;
 mod example_fleet;

@@ -1,0 +1,301 @@
+//! Alarm conditions over time (ALR-1, NOT-8): hold before raising, hold before clearing, one
+//! alarm whose severity changes when it worsens, flapping shown as one alarm; as named cases
+//! and as properties over random readings.
+
+use proptest::prelude::*;
+use vigie_domain::alarm::{Reading, Timing, Tracker, Transition};
+use vigie_domain::policy::Severity;
+
+const MINUTE: i64 = 60_000;
+
+/// ALR-1's five minutes; two minutes to clear; six changes within 30 minutes is flapping.
+const TIMING: Timing = Timing {
+    raise_after_ms: 5 * MINUTE,
+    clear_after_ms: 2 * MINUTE,
+    flap_changes: 6,
+    flap_window_ms: 30 * MINUTE,
+};
+
+const DOWN: Reading = Reading::Present(Severity::Major);
+
+/// Feeds readings (minute, reading) and returns every transition.
+fn run(readings: &[(i64, Reading)]) -> Vec<Transition> {
+    let mut tracker = Tracker::new();
+    readings
+        .iter()
+        .flat_map(|(minute, reading)| tracker.read(*reading, minute * MINUTE, &TIMING))
+        .collect()
+}
+
+fn every_minute(from: i64, to: i64, reading: Reading) -> Vec<(i64, Reading)> {
+    (from..to).map(|m| (m, reading)).collect()
+}
+
+#[test]
+fn alr_1_offline_for_five_minutes_raises_once_at_the_exact_instant() {
+    let mut readings = every_minute(0, 12, DOWN);
+    readings.extend(every_minute(12, 20, Reading::Absent));
+    assert_eq!(
+        run(&readings),
+        vec![
+            Transition::Raised {
+                at: 5 * MINUTE,
+                severity: Severity::Major,
+                flapping: false
+            },
+            Transition::Cleared {
+                at: 14 * MINUTE,
+                since: 12 * MINUTE
+            },
+        ]
+    );
+}
+
+#[test]
+fn offline_for_less_than_the_hold_raises_nothing() {
+    let mut readings = every_minute(0, 4, DOWN);
+    readings.extend(every_minute(4, 30, Reading::Absent));
+    assert_eq!(run(&readings), vec![]);
+}
+
+#[test]
+fn one_good_reading_does_not_clear() {
+    let mut readings = every_minute(0, 7, DOWN);
+    readings.push((7, Reading::Absent));
+    readings.extend(every_minute(8, 9, DOWN));
+    readings.extend(every_minute(9, 15, Reading::Absent));
+    let transitions = run(&readings);
+    assert_eq!(
+        transitions[1..],
+        [Transition::Cleared {
+            at: 11 * MINUTE,
+            since: 9 * MINUTE
+        }]
+    );
+}
+
+#[test]
+fn the_hold_runs_out_between_readings() {
+    // Readings every 10 minutes: the alarm is dated by the hold, not by the next reading.
+    let mut tracker = Tracker::new();
+    assert_eq!(tracker.read(DOWN, 0, &TIMING), vec![]);
+    assert_eq!(tracker.next_wake(&TIMING), Some(5 * MINUTE));
+    assert_eq!(
+        tracker.tick(5 * MINUTE, &TIMING),
+        vec![Transition::Raised {
+            at: 5 * MINUTE,
+            severity: Severity::Major,
+            flapping: false
+        }]
+    );
+    assert_eq!(tracker.read(DOWN, 10 * MINUTE, &TIMING), vec![]);
+}
+
+#[test]
+fn not_8_a_worsening_alarm_changes_severity_and_stays_at_its_worst() {
+    let critical = Reading::Present(Severity::Critical);
+    let mut readings = every_minute(0, 6, DOWN);
+    readings.extend(every_minute(6, 8, critical));
+    readings.extend(every_minute(8, 10, DOWN));
+    assert_eq!(
+        run(&readings),
+        vec![
+            Transition::Raised {
+                at: 5 * MINUTE,
+                severity: Severity::Major,
+                flapping: false
+            },
+            Transition::SeverityChanged {
+                at: 6 * MINUTE,
+                from: Severity::Major,
+                to: Severity::Critical
+            },
+        ]
+    );
+}
+
+#[test]
+fn a_worse_reading_while_pending_raises_at_the_worst() {
+    let mut readings = every_minute(0, 2, DOWN);
+    readings.extend(every_minute(2, 6, Reading::Present(Severity::Critical)));
+    assert_eq!(
+        run(&readings),
+        vec![Transition::Raised {
+            at: 5 * MINUTE,
+            severity: Severity::Critical,
+            flapping: false
+        }]
+    );
+}
+
+#[test]
+fn a_flapping_camera_is_one_alarm_marked_flapping() {
+    // Down one minute, up one minute, for an hour: never five minutes in a row.
+    let readings: Vec<(i64, Reading)> = (0..60)
+        .map(|m| (m, if m % 2 == 0 { DOWN } else { Reading::Absent }))
+        .chain(every_minute(60, 120, Reading::Absent))
+        .collect();
+    assert_eq!(
+        run(&readings),
+        vec![
+            // The sixth change, at minute 6.
+            Transition::Raised {
+                at: 6 * MINUTE,
+                severity: Severity::Major,
+                flapping: true
+            },
+            // Stable (absent) from minute 59: a whole window later, over and cleared.
+            Transition::FlappingEnded { at: 89 * MINUTE },
+            Transition::Cleared {
+                at: 89 * MINUTE,
+                since: 59 * MINUTE
+            },
+        ]
+    );
+}
+
+#[test]
+fn a_flapping_condition_that_stays_present_stays_raised() {
+    let readings: Vec<(i64, Reading)> = (0..10)
+        .map(|m| (m, if m % 2 == 0 { DOWN } else { Reading::Absent }))
+        .chain(every_minute(10, 50, DOWN))
+        .collect();
+    let transitions = run(&readings);
+    assert_eq!(
+        transitions,
+        vec![
+            Transition::Raised {
+                at: 6 * MINUTE,
+                severity: Severity::Major,
+                flapping: true
+            },
+            Transition::FlappingEnded { at: 40 * MINUTE },
+        ]
+    );
+}
+
+#[test]
+fn unknown_neither_raises_nor_clears() {
+    // The monitoring path goes down while the camera is pending: no alarm.
+    let mut readings = every_minute(0, 3, DOWN);
+    readings.extend(every_minute(3, 20, Reading::Unknown));
+    assert_eq!(run(&readings), vec![]);
+    // …or while it is raised: the alarm stays, without clearing.
+    let mut readings = every_minute(0, 6, DOWN);
+    readings.extend(every_minute(6, 60, Reading::Unknown));
+    assert_eq!(run(&readings).len(), 1);
+}
+
+#[test]
+fn an_older_reading_is_ignored() {
+    let mut tracker = Tracker::new();
+    tracker.read(DOWN, 10 * MINUTE, &TIMING);
+    assert_eq!(tracker.read(Reading::Absent, 9 * MINUTE, &TIMING), vec![]);
+    assert_eq!(tracker.next_wake(&TIMING), Some(15 * MINUTE));
+}
+
+/// Random readings: stretches of present (at some severity) or absent, one reading a minute.
+fn readings() -> impl Strategy<Value = Vec<(i64, Reading)>> {
+    prop::collection::vec(
+        (
+            prop_oneof![
+                Just(Reading::Absent),
+                Just(Reading::Present(Severity::Major)),
+                Just(Reading::Present(Severity::Critical)),
+            ],
+            1i64..12,
+        ),
+        1..40,
+    )
+    .prop_map(|stretches| {
+        let mut minute = 0;
+        let mut readings = Vec::new();
+        for (reading, length) in stretches {
+            for _ in 0..length {
+                readings.push((minute, reading));
+                minute += 1;
+            }
+        }
+        readings
+    })
+}
+
+fn is_present(reading: Reading) -> bool {
+    matches!(reading, Reading::Present(_))
+}
+
+proptest! {
+    #[test]
+    fn raised_and_cleared_alternate_in_time_order(readings in readings()) {
+        let transitions = run(&readings);
+        let mut raised = false;
+        let mut last = i64::MIN;
+        for transition in &transitions {
+            prop_assert!(transition.at() >= last, "{transitions:?}");
+            last = transition.at();
+            match transition {
+                Transition::Raised { .. } => { prop_assert!(!raised); raised = true }
+                Transition::Cleared { .. } => { prop_assert!(raised); raised = false }
+                _ => prop_assert!(raised),
+            }
+        }
+    }
+
+    #[test]
+    fn ticking_at_every_wake_changes_nothing(readings in readings()) {
+        let mut tracker = Tracker::new();
+        let mut ticked = Vec::new();
+        for (minute, reading) in &readings {
+            while let Some(due) = tracker.next_wake(&TIMING) {
+                if due >= minute * MINUTE { break }
+                ticked.extend(tracker.tick(due, &TIMING));
+            }
+            ticked.extend(tracker.read(*reading, minute * MINUTE, &TIMING));
+        }
+        prop_assert_eq!(ticked, run(&readings));
+    }
+
+    #[test]
+    fn an_alarm_not_flapping_was_held_for_the_whole_hold(readings in readings()) {
+        for transition in run(&readings) {
+            if let Transition::Raised { at, flapping: false, .. } = transition {
+                let held = readings
+                    .iter()
+                    .filter(|(m, _)| (at - TIMING.raise_after_ms..at).contains(&(m * MINUTE)));
+                for (_, reading) in held {
+                    prop_assert!(is_present(*reading));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_outage_of_the_hold_or_longer_is_alarmed(readings in readings()) {
+        let transitions = run(&readings);
+        // Each maximal stretch of present readings lasting at least the hold.
+        let mut start = None;
+        for (i, (minute, reading)) in readings.iter().enumerate() {
+            let present = is_present(*reading);
+            if present && start.is_none() { start = Some(*minute) }
+            let ends = !present || i + 1 == readings.len();
+            if let (true, Some(from)) = (ends, start) {
+                let until = if present { minute + 1 } else { *minute };
+                if (until - from) * MINUTE > TIMING.raise_after_ms {
+                    // Raised by the end of the hold, and not cleared in between.
+                    let check = from * MINUTE + TIMING.raise_after_ms;
+                    let mut raised = false;
+                    for transition in transitions.iter().take_while(|t| t.at() <= check) {
+                        match transition {
+                            Transition::Raised { .. } => raised = true,
+                            Transition::Cleared { .. } => raised = false,
+                            _ => {}
+                        }
+                    }
+                    prop_assert!(raised, "outage {from}..{until}: {transitions:?}");
+                }
+                start = None;
+                if present { start = None }
+            }
+        }
+    }
+}
