@@ -25,7 +25,7 @@ struct Options {
     #[arg(long, default_value_t = 20)]
     metrics: usize,
     /// Pushes sent in all (each agent pushes in turn, one minute of its time apart).
-    #[arg(long, default_value_t = 40_000)]
+    #[arg(long, default_value_t = 100_000)]
     pushes: usize,
     /// Pushes in flight at once.
     #[arg(long, default_value_t = 64)]
