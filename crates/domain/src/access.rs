@@ -1,13 +1,14 @@
 //! Who is acting and what they may do. Every store query is filtered by the actor's
-//! [`Visibility`] (X-2: a client user sees only its own client); every change is allowed or
-//! refused by [`Actor::may`]. Tokens never grant more than the user who holds them.
+//! [`Visibility`] (X-2: a client user sees only its own client; a site probe's token only its
+//! own site); every change is allowed or refused by [`Actor::may`]. Tokens never grant more
+//! than the user who holds them.
 
 use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::inventory::StaffRole;
+use crate::inventory::{ObjectKind, StaffRole};
 use crate::values::Reference;
 
 /// What a machine token may be used for.
@@ -44,6 +45,33 @@ impl TokenScope {
     pub fn parse(value: &str) -> Option<TokenScope> {
         TokenScope::ALL.into_iter().find(|s| s.key() == value)
     }
+
+    /// Whether a token of this scope is bound to exactly one site. A site probe runs inside one
+    /// client site's network: a probe box stolen there must open nothing of any other site.
+    pub fn is_site_bound(self) -> bool {
+        self == TokenScope::Probe
+    }
+
+    /// Checks the site given for a new token of this scope: exactly one for a probe token,
+    /// none for the others.
+    pub fn check_site(self, site: Option<&Reference>) -> Result<(), TokenSiteError> {
+        match (self.is_site_bound(), site) {
+            (true, Some(_)) | (false, None) => Ok(()),
+            (true, None) => Err(TokenSiteError::Missing),
+            (false, Some(_)) => Err(TokenSiteError::Unexpected(self)),
+        }
+    }
+}
+
+/// Why the site given for a new token is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenSiteError {
+    #[error(
+        "un jeton de portée « probe » est lié à un site : indiquez le site de la sonde (champ site, option --site)"
+    )]
+    Missing,
+    #[error("seul un jeton de portée « probe » est lié à un site : un jeton « {0} » n'en a pas")]
+    Unexpected(TokenScope),
 }
 
 impl fmt::Display for TokenScope {
@@ -68,11 +96,30 @@ pub enum Principal {
     Console { os_user: String },
 }
 
+/// The one site a site-bound token (a probe's) is bound to, with the client that site belonged
+/// to when the token was issued: a site deleted then created again under the same reference for
+/// another client is not seen through an old token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteBinding {
+    pub site: Reference,
+    pub client: Reference,
+}
+
 /// A token used for this request, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenUse {
     pub id: String,
     pub scope: TokenScope,
+    /// The site of a probe token; none for the other scopes.
+    pub site: Option<SiteBinding>,
+}
+
+impl TokenUse {
+    /// A probe token bound to no site (issued before tokens were bound to sites): it may do
+    /// nothing, rather than see every client's inventory. Issue a new one with its site.
+    pub fn lacks_its_site(&self) -> bool {
+        self.scope.is_site_bound() && self.site.is_none()
+    }
 }
 
 /// Who is acting: a principal, possibly through one of its tokens.
@@ -82,26 +129,71 @@ pub struct Actor {
     pub token: Option<TokenUse>,
 }
 
-/// Which clients' objects an actor can see. Store queries take it as a filter, so that a client
-/// user's request for another client's object finds nothing (404), as if it did not exist.
+/// Which objects an actor can see. Store queries take it as a filter, so that a request for an
+/// object outside it finds nothing (404), as if it did not exist.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Visibility {
+    /// The integrator's staff and the console.
     Everything,
+    /// A client user: its client's objects, but neither the integrator's staff nor the
+    /// equipment's credentials.
     OneClient(Reference),
+    /// A site probe's token: its one site and that site's equipment, with the credentials it
+    /// needs to check them; no client, contact, contract or staff record, nothing of another
+    /// site, even of the same client.
+    OneSite { client: Reference, site: Reference },
 }
 
 impl Visibility {
+    /// Whether some objects of this client are visible.
     pub fn sees(&self, client: &Reference) -> bool {
         match self {
             Visibility::Everything => true,
-            Visibility::OneClient(own) => own == client,
+            Visibility::OneClient(own) | Visibility::OneSite { client: own, .. } => own == client,
         }
     }
 
+    /// Whether this site of this client, and the equipment on it, are visible.
+    pub fn sees_site(&self, client: &Reference, site: &Reference) -> bool {
+        match self {
+            Visibility::Everything => true,
+            Visibility::OneClient(own) => own == client,
+            Visibility::OneSite {
+                client: own_client,
+                site: own_site,
+            } => own_client == client && own_site == site,
+        }
+    }
+
+    /// Whether any object of this kind can be visible at all: a kind that cannot is refused
+    /// outright (403), whatever the reference, which says nothing about what exists.
+    pub fn sees_kind(&self, kind: ObjectKind) -> bool {
+        match self {
+            Visibility::Everything => true,
+            Visibility::OneClient(_) => kind != ObjectKind::Staff,
+            Visibility::OneSite { .. } => matches!(kind, ObjectKind::Site | ObjectKind::Equipment),
+        }
+    }
+
+    /// Whether equipment credentials (SNMP, ONVIF, RTSP) are shown: to the staff, and to a site
+    /// probe that must log in to check its equipment; never to a client user.
+    pub fn shows_credentials(&self) -> bool {
+        !matches!(self, Visibility::OneClient(_))
+    }
+
+    /// The one client this visibility is restricted to, if any.
     pub fn client(&self) -> Option<&Reference> {
         match self {
             Visibility::Everything => None,
-            Visibility::OneClient(own) => Some(own),
+            Visibility::OneClient(own) | Visibility::OneSite { client: own, .. } => Some(own),
+        }
+    }
+
+    /// The one site this visibility is restricted to, if any.
+    pub fn site(&self) -> Option<&Reference> {
+        match self {
+            Visibility::OneSite { site, .. } => Some(site),
+            Visibility::Everything | Visibility::OneClient(_) => None,
         }
     }
 }
@@ -147,10 +239,20 @@ impl Actor {
         !matches!(self.principal, Principal::ClientUser { .. })
     }
 
+    /// What this actor sees: its principal's walls, narrowed to one site by a site-bound token.
     pub fn visibility(&self) -> Visibility {
-        match &self.principal {
+        let principal = match &self.principal {
             Principal::ClientUser { client, .. } => Visibility::OneClient(client.clone()),
             Principal::Staff { .. } | Principal::Console { .. } => Visibility::Everything,
+        };
+        match self.token.as_ref().and_then(|t| t.site.as_ref()) {
+            None => principal,
+            // Never wider than the principal: a client user's token bound to another client's
+            // site would see nothing (such a token is refused at issue anyway).
+            Some(binding) => Visibility::OneSite {
+                client: principal.client().unwrap_or(&binding.client).clone(),
+                site: binding.site.clone(),
+            },
         }
     }
 
@@ -177,11 +279,16 @@ impl Actor {
         };
         let scope_allows = match token.scope {
             TokenScope::Agent => permission == Permission::SendObservations,
-            // A site probe reads the equipment it must check (addresses and credentials).
-            TokenScope::Probe => matches!(
-                permission,
-                Permission::SendObservations | Permission::ReadInventory
-            ),
+            // A site probe reads the equipment of its site (addresses and credentials) and
+            // reports on them; it is the integrator's, bound to its site, or it does nothing.
+            TokenScope::Probe => {
+                !token.lacks_its_site()
+                    && self.is_staff()
+                    && matches!(
+                        permission,
+                        Permission::SendObservations | Permission::ReadInventory
+                    )
+            }
             TokenScope::Integration => matches!(
                 permission,
                 Permission::ReadInventory | Permission::WriteInventory | Permission::ReadAudit
@@ -196,6 +303,16 @@ impl Actor {
         let principal_allows = permission == Permission::SendObservations && self.is_staff()
             || self.principal_may(permission);
         scope_allows && principal_allows
+    }
+
+    /// Whether this actor may list and revoke `username`'s tokens: an administrator anyone's, a
+    /// person their own. A site-bound token none: it sees nothing beyond its site, and the
+    /// holder's other tokens may be bound to other clients' sites.
+    pub fn may_manage_tokens_of(&self, username: &str) -> bool {
+        if self.visibility().site().is_some() {
+            return false;
+        }
+        self.username() == Some(username) || self.may(Permission::ManageUsers)
     }
 
     /// How the audit trail names this actor: `user:jdupont`, `token:3f2a…:user:jdupont`,
@@ -252,6 +369,7 @@ mod tests {
         technician.token = Some(TokenUse {
             id: "t".into(),
             scope: TokenScope::Integration,
+            site: None,
         });
         assert!(technician.may(Permission::ReadInventory));
         assert!(!technician.may(Permission::WriteInventory));
@@ -260,6 +378,7 @@ mod tests {
         admin.token = Some(TokenUse {
             id: "t".into(),
             scope: TokenScope::ReadOnly,
+            site: None,
         });
         assert!(admin.may(Permission::ReadInventory));
         assert!(!admin.may(Permission::WriteInventory));
@@ -268,9 +387,134 @@ mod tests {
         admin.token = Some(TokenUse {
             id: "t".into(),
             scope: TokenScope::Agent,
+            site: None,
         });
         assert!(!admin.may(Permission::ReadInventory));
         assert!(admin.may(Permission::SendObservations));
         assert!(!staff(&[StaffRole::Administrator]).may(Permission::SendObservations));
+    }
+
+    fn reference(text: &str) -> Reference {
+        Reference::parse(text).unwrap()
+    }
+
+    fn probe_token(site: Option<(&str, &str)>) -> TokenUse {
+        TokenUse {
+            id: "p".into(),
+            scope: TokenScope::Probe,
+            site: site.map(|(client, site)| SiteBinding {
+                client: reference(client),
+                site: reference(site),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_probe_token_sees_only_its_own_site() {
+        let mut probe = staff(&[StaffRole::Administrator]);
+        probe.token = Some(probe_token(Some(("CLI-A", "A-PARIS"))));
+        let visibility = probe.visibility();
+        assert_eq!(
+            visibility,
+            Visibility::OneSite {
+                client: reference("CLI-A"),
+                site: reference("A-PARIS")
+            }
+        );
+        assert!(visibility.sees_site(&reference("CLI-A"), &reference("A-PARIS")));
+        // Another site of the same client, another client's site, the same reference under
+        // another client (a site deleted and created again): nothing.
+        assert!(!visibility.sees_site(&reference("CLI-A"), &reference("A-LYON")));
+        assert!(!visibility.sees_site(&reference("CLI-B"), &reference("B-LYON")));
+        assert!(!visibility.sees_site(&reference("CLI-B"), &reference("A-PARIS")));
+        assert!(visibility.sees(&reference("CLI-A")));
+        assert!(!visibility.sees(&reference("CLI-B")));
+        assert_eq!(visibility.site(), Some(&reference("A-PARIS")));
+        // Its site and the equipment there, with the credentials it needs to check them;
+        // neither the client's records (contacts are personal data) nor the staff.
+        for kind in ObjectKind::ALL {
+            assert_eq!(
+                visibility.sees_kind(kind),
+                matches!(kind, ObjectKind::Site | ObjectKind::Equipment),
+                "{kind:?}"
+            );
+        }
+        assert!(visibility.shows_credentials());
+        // It reads and reports, nothing more, whatever its holder may do.
+        assert!(probe.may(Permission::ReadInventory));
+        assert!(probe.may(Permission::SendObservations));
+        for permission in [
+            Permission::WriteInventory,
+            Permission::ReadAudit,
+            Permission::ManageUsers,
+        ] {
+            assert!(!probe.may(permission), "{permission:?}");
+        }
+        // Not even its holder's other tokens, which may be bound to other clients' sites.
+        assert!(!probe.may_manage_tokens_of("x"));
+        assert!(staff(&[StaffRole::Technician]).may_manage_tokens_of("x"));
+        assert!(!staff(&[StaffRole::Technician]).may_manage_tokens_of("y"));
+        assert!(staff(&[StaffRole::Administrator]).may_manage_tokens_of("y"));
+    }
+
+    #[test]
+    fn a_probe_token_is_bound_to_exactly_one_site() {
+        let site = reference("A-PARIS");
+        assert_eq!(TokenScope::Probe.check_site(Some(&site)), Ok(()));
+        assert_eq!(
+            TokenScope::Probe.check_site(None),
+            Err(TokenSiteError::Missing)
+        );
+        assert!(
+            TokenSiteError::Missing.to_string().contains("--site"),
+            "the message says how to give it"
+        );
+        for scope in [
+            TokenScope::Agent,
+            TokenScope::Integration,
+            TokenScope::ReadOnly,
+        ] {
+            assert_eq!(scope.check_site(None), Ok(()));
+            assert_eq!(
+                scope.check_site(Some(&site)),
+                Err(TokenSiteError::Unexpected(scope))
+            );
+        }
+        // A probe token issued before tokens were bound to sites may do nothing at all.
+        let mut unbound = staff(&[StaffRole::Administrator]);
+        unbound.token = Some(probe_token(None));
+        assert!(unbound.token.as_ref().unwrap().lacks_its_site());
+        assert!(!unbound.may(Permission::ReadInventory));
+        assert!(!unbound.may(Permission::SendObservations));
+    }
+
+    #[test]
+    fn a_probe_token_is_the_integrators_only() {
+        // A client user's probe token does nothing (pushing is the integrator's), and even
+        // bound to another client's site it would see nothing of it.
+        let actor = Actor {
+            principal: Principal::ClientUser {
+                username: "c".into(),
+                client: reference("CLI-A"),
+            },
+            token: Some(probe_token(Some(("CLI-B", "B-LYON")))),
+        };
+        assert!(!actor.may(Permission::ReadInventory));
+        assert!(!actor.may(Permission::SendObservations));
+        let visibility = actor.visibility();
+        assert!(!visibility.sees(&reference("CLI-B")));
+        assert!(!visibility.sees_site(&reference("CLI-B"), &reference("B-LYON")));
+    }
+
+    #[test]
+    fn a_client_user_never_sees_credentials_nor_staff() {
+        let visibility = Visibility::OneClient(reference("CLI-A"));
+        assert!(!visibility.shows_credentials());
+        assert!(!visibility.sees_kind(ObjectKind::Staff));
+        assert!(visibility.sees_kind(ObjectKind::Contact));
+        assert!(visibility.sees_site(&reference("CLI-A"), &reference("A-LYON")));
+        assert!(!visibility.sees_site(&reference("CLI-B"), &reference("B-LYON")));
+        assert!(Visibility::Everything.shows_credentials());
+        assert!(Visibility::Everything.sees_site(&reference("CLI-B"), &reference("B-LYON")));
     }
 }

@@ -7,6 +7,8 @@
 //! not a storm. Time is an input: readings and ticks carry their instant (UTC epoch ms), and
 //! [`Tracker::next_wake`] says when a held duration runs out without a new reading.
 
+pub mod rules;
+
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
@@ -128,6 +130,11 @@ impl Tracker {
             changes: VecDeque::new(),
             last_severity: None,
         }
+    }
+
+    /// Whether the condition holds: pending or raised (for the hysteresis of thresholds).
+    pub fn holds(&self) -> bool {
+        self.phase != Phase::Clear
     }
 
     /// The alarm's severity and whether it flaps, while raised.

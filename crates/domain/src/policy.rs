@@ -148,6 +148,12 @@ pub struct Thresholds {
     pub temperature_major_celsius: i16,
     pub temperature_critical_celsius: i16,
     pub certificate_expiry_within: DurationSpec,
+    /// ALR-7: a clock further than this from ours is out of sync.
+    pub clock_max_offset: DurationSpec,
+    /// Hysteresis: a disk alarm clears only this many points under its threshold.
+    pub disk_clear_margin_percent: u8,
+    /// Hysteresis: a temperature alarm clears only this many degrees under its threshold.
+    pub temperature_clear_margin_celsius: u8,
     pub critical_site_offline_cameras: u32,
     pub max_offline_camera_percent: u8,
 }
@@ -191,6 +197,13 @@ pub struct Acknowledgements {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlarmRules {
+    /// How long a condition holds before its alarm is raised (ALR-1: more than 5 minutes).
+    pub raise_after: DurationSpec,
+    /// How long a condition is gone before its alarm clears.
+    pub clear_after: DurationSpec,
+    /// This many changes within `flap_window` make a condition flapping: one alarm.
+    pub flap_changes: u16,
+    pub flap_window: DurationSpec,
     pub major_to_critical_after: DurationSpec,
     pub minor_digest_at: LocalTime,
     pub minor_digest_calendar: String,
@@ -439,6 +452,21 @@ impl Policy {
         if t.max_offline_camera_percent > 100 {
             problems.push("thresholds : max_offline_camera_percent au plus 100".into());
         }
+        if t.disk_clear_margin_percent >= t.disk_major_percent {
+            problems.push(
+                "thresholds : disk_clear_margin_percent doit être inférieur à disk_major_percent"
+                    .into(),
+            );
+        }
+        if file.alarm.flap_changes < 2 {
+            problems.push(format!(
+                "alarm.flap_changes : {} ; au moins 2 changements (aller et retour)",
+                file.alarm.flap_changes
+            ));
+        }
+        if file.alarm.flap_window.seconds() == 0 {
+            problems.push("alarm.flap_window : une fenêtre nulle n'a pas de sens".into());
+        }
         if file.acknowledgement.critical.when_open.seconds() == 0
             || file.acknowledgement.critical.when_closed.seconds() == 0
         {
@@ -600,6 +628,17 @@ impl Policy {
             deadline.calendar = self.sla.round_the_clock_calendar.clone();
         }
         Some(deadline)
+    }
+
+    /// How alarm conditions are held, cleared and judged flapping.
+    pub fn alarm_timing(&self) -> crate::alarm::Timing {
+        let ms = |d: DurationSpec| i64::try_from(d.seconds()).unwrap_or(i64::MAX / 1000) * 1000;
+        crate::alarm::Timing {
+            raise_after_ms: ms(self.alarm.raise_after),
+            clear_after_ms: ms(self.alarm.clear_after),
+            flap_changes: usize::from(self.alarm.flap_changes),
+            flap_window_ms: ms(self.alarm.flap_window),
+        }
     }
 
     /// NOT-3: the acknowledgement deadline of a Critical alarm raised at `raised`.

@@ -705,11 +705,11 @@ impl Record {
 
     /// The record as `visibility` may see it: a client user never sees credentials.
     pub fn for_visibility(self, visibility: &crate::access::Visibility) -> Record {
-        match (self, visibility) {
-            (Record::Equipment(e), crate::access::Visibility::OneClient(_)) => {
+        match self {
+            Record::Equipment(e) if !visibility.shows_credentials() => {
                 Record::Equipment(e.for_client_view())
             }
-            (record, _) => record,
+            record => record,
         }
     }
 

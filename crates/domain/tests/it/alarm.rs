@@ -299,3 +299,254 @@ proptest! {
         }
     }
 }
+
+mod rules {
+    //! ALR-1…ALR-7, DEC-1: what an observation says of each condition.
+
+    use std::collections::BTreeMap;
+
+    use vigie_domain::Reference;
+    use vigie_domain::alarm::Reading;
+    use vigie_domain::alarm::rules::{Condition, ConditionKey, readings};
+    use vigie_domain::inventory::Equipment;
+    use vigie_domain::policy::{Policy, Severity};
+    use vigie_domain::supervision::{CheckName, CheckStatus, MetricName, Observation, Sample};
+
+    fn equipment(kind: &str, role: Option<&str>, checks: serde_json::Value) -> Equipment {
+        let mut value = serde_json::json!({
+            "ref": "EQ-1", "site": "SITE-1", "name": "Équipement", "kind": kind, "checks": checks,
+        });
+        if let Some(role) = role {
+            value["camera_role"] = role.into();
+        }
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn seen(check: &str, status: Option<CheckStatus>, samples: &[(&str, f64)]) -> Observation {
+        Observation {
+            equipment: Reference::parse("EQ-1").unwrap(),
+            check: CheckName::parse(check).unwrap(),
+            at: 0,
+            status,
+            detail: None,
+            samples: samples
+                .iter()
+                .map(|(name, value)| Sample {
+                    name: MetricName::parse(name).unwrap(),
+                    value: *value,
+                })
+                .collect(),
+            facts: BTreeMap::new(),
+        }
+    }
+
+    fn read(
+        policy: &Policy,
+        equipment: &Equipment,
+        observation: &Observation,
+        holding: bool,
+    ) -> Vec<(ConditionKey, Reading)> {
+        readings(policy, equipment, observation, &|_| holding)
+    }
+
+    fn key(condition: Condition, part: Option<&str>) -> ConditionKey {
+        ConditionKey {
+            condition,
+            part: part.map(str::to_owned),
+        }
+    }
+
+    const DOWN: Option<CheckStatus> = Some(CheckStatus::Down);
+
+    #[test]
+    fn alr_5_alr_6_losing_an_equipment_is_as_grave_as_its_role() {
+        let policy = Policy::default_policy();
+        let ping = serde_json::json!({"ping": {}});
+        for (kind, role, severity) in [
+            ("camera", Some("priority"), Severity::Critical),
+            ("camera", Some("secondary"), Severity::Major),
+            // SAV-4: a camera whose role is not stated counts as priority.
+            ("camera", None, Severity::Critical),
+            ("vms_server", None, Severity::Critical),
+            ("switch", None, Severity::Major),
+        ] {
+            let equipment = equipment(kind, role, ping.clone());
+            assert_eq!(
+                read(&policy, &equipment, &seen("ping", DOWN, &[]), false),
+                vec![(
+                    key(Condition::Unreachable, None),
+                    Reading::Present(severity)
+                )],
+                "{kind} {role:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_check_that_governs_reachability_raises_unreachable() {
+        let policy = Policy::default_policy();
+        let nvr = equipment("nvr", None, serde_json::json!({"ping": {}, "agent": {}}));
+        assert_eq!(
+            read(&policy, &nvr, &seen("agent", DOWN, &[]), false),
+            vec![]
+        );
+        let up = seen("ping", Some(CheckStatus::Up), &[]);
+        assert_eq!(
+            read(&policy, &nvr, &up, false),
+            vec![(key(Condition::Unreachable, None), Reading::Absent)]
+        );
+        let unknown = seen("ping", Some(CheckStatus::Unknown), &[]);
+        assert_eq!(
+            read(&policy, &nvr, &unknown, false),
+            vec![(key(Condition::Unreachable, None), Reading::Unknown)]
+        );
+        // A heartbeat governs when there is no ping.
+        let camera = equipment(
+            "camera",
+            Some("secondary"),
+            serde_json::json!({"heartbeat": {"interval": "60s"}}),
+        );
+        assert_eq!(
+            read(&policy, &camera, &seen("heartbeat", DOWN, &[]), false),
+            vec![(
+                key(Condition::Unreachable, None),
+                Reading::Present(Severity::Major)
+            )]
+        );
+    }
+
+    #[test]
+    fn alr_4_alr_5_stream_recording_disk_and_power_by_status() {
+        let policy = Policy::default_policy();
+        let camera = equipment("camera", Some("secondary"), serde_json::json!({"rtsp": {}}));
+        assert_eq!(
+            read(&policy, &camera, &seen("rtsp", DOWN, &[]), false),
+            vec![(
+                key(Condition::SignalLost, None),
+                Reading::Present(Severity::Major)
+            )]
+        );
+        let nvr = equipment("nvr", None, serde_json::json!({"snmp": {"version": "2c"}}));
+        for (check, condition, part) in [
+            ("snmp.recording", Condition::RecordingStopped, None),
+            ("snmp.disk_health", Condition::DiskFailure, None),
+            ("snmp.power_supply", Condition::PowerFailure, None),
+            (
+                "service:recorder",
+                Condition::RecordingStopped,
+                Some("recorder"),
+            ),
+        ] {
+            assert_eq!(
+                read(&policy, &nvr, &seen(check, DOWN, &[]), false),
+                vec![(key(condition, part), Reading::Present(Severity::Critical))],
+                "{check}"
+            );
+        }
+    }
+
+    #[test]
+    fn alr_2_disk_thresholds_with_hysteresis() {
+        let policy = Policy::default_policy();
+        let nvr = equipment("nvr", None, serde_json::json!({"agent": {}}));
+        let disk = |value, holding| {
+            read(
+                &policy,
+                &nvr,
+                &seen("agent", None, &[("disk_used_percent:/data", value)]),
+                holding,
+            )[0]
+            .1
+        };
+        assert_eq!(disk(84.9, false), Reading::Absent);
+        assert_eq!(disk(85.0, false), Reading::Present(Severity::Major));
+        assert_eq!(disk(95.0, false), Reading::Present(Severity::Critical));
+        // Once it holds, it clears only under 83 %.
+        assert_eq!(disk(83.5, true), Reading::Present(Severity::Major));
+        assert_eq!(disk(83.0, true), Reading::Absent);
+        let found = read(
+            &policy,
+            &nvr,
+            &seen("agent", None, &[("disk_used_percent:/data", 90.0)]),
+            false,
+        );
+        assert_eq!(found[0].0, key(Condition::DiskUsage, Some("/data")));
+    }
+
+    #[test]
+    fn dec_1_temperature_70_80_and_75_for_a_site_that_says_so() {
+        let policy = Policy::default_policy();
+        let server = equipment(
+            "vms_server",
+            None,
+            serde_json::json!({"snmp": {"version": "2c"}}),
+        );
+        let temperature = |policy: &Policy, value| {
+            read(
+                policy,
+                &server,
+                &seen("snmp", None, &[("temperature_celsius", value)]),
+                false,
+            )[0]
+            .1
+        };
+        assert_eq!(temperature(&policy, 69.0), Reading::Absent);
+        assert_eq!(
+            temperature(&policy, 72.0),
+            Reading::Present(Severity::Major)
+        );
+        assert_eq!(
+            temperature(&policy, 80.0),
+            Reading::Present(Severity::Critical)
+        );
+        let site: toml::Table =
+            toml::from_str("thresholds.temperature_major_celsius = 75").unwrap();
+        let at_75 = policy.with_overlay(&site).unwrap();
+        assert_eq!(temperature(&at_75, 72.0), Reading::Absent);
+        assert_eq!(temperature(&at_75, 75.0), Reading::Present(Severity::Major));
+    }
+
+    #[test]
+    fn alr_7_clock_and_certificate_are_minor() {
+        let policy = Policy::default_policy();
+        let camera = equipment("camera", None, serde_json::json!({"onvif": {}, "http": {}}));
+        let one = |check, metric, value| {
+            read(
+                &policy,
+                &camera,
+                &seen(check, None, &[(metric, value)]),
+                false,
+            )[0]
+            .clone()
+        };
+        assert_eq!(
+            one("onvif", "clock_offset_ms", -2500.0),
+            (
+                key(Condition::ClockOutOfSync, None),
+                Reading::Present(Severity::Minor)
+            )
+        );
+        assert_eq!(one("onvif", "clock_offset_ms", 1500.0).1, Reading::Absent);
+        assert_eq!(
+            one("http", "certificate_days_left", 9.9),
+            (
+                key(Condition::CertificateExpiring, None),
+                Reading::Present(Severity::Minor)
+            )
+        );
+        assert_eq!(
+            one("http", "certificate_days_left", 30.5).1,
+            Reading::Absent
+        );
+        // Measures no rule reads give nothing.
+        assert_eq!(
+            read(
+                &policy,
+                &camera,
+                &seen("http", None, &[("response_ms", 12.0)]),
+                false
+            ),
+            vec![]
+        );
+    }
+}
