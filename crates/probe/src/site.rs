@@ -21,7 +21,8 @@ use crate::{OBSERVATION_QUEUE, Scheduler, Task, tasks_for};
 #[derive(Debug, Clone)]
 pub struct ProbeConfig {
     pub server: String,
-    /// A token with the `probe` scope.
+    /// A token with the `probe` scope, bound to `site`: it reads that site and reports on it
+    /// only.
     pub token: String,
     pub name: String,
     pub site: Reference,

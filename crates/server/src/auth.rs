@@ -263,6 +263,21 @@ mod tests {
 
 /// Creates a token and returns it with its secret (`vgt_<id>_<secret>`), shown once; only its
 /// digest is stored. Shared by the API and the CLI.
+pub async fn issue(
+    store: &vigie_store::Store,
+    actor: &Actor,
+    new: &vigie_store::NewToken,
+    now_ms: i64,
+) -> Result<(vigie_store::TokenInfo, String), vigie_store::StoreError> {
+    let id = random_hex(6);
+    let secret = format!("{TOKEN_PREFIX}{id}_{}", random_hex(32));
+    let token = store
+        .create_token(actor, new, &id, &digest(&secret), now_ms)
+        .await?;
+    Ok((token, secret))
+}
+
+/// [`issue`] for a token bound to no site (every scope but `probe`).
 pub async fn issue_token(
     store: &vigie_store::Store,
     actor: &Actor,
@@ -272,21 +287,14 @@ pub async fn issue_token(
     expires_ms: Option<i64>,
     now_ms: i64,
 ) -> Result<(vigie_store::TokenInfo, String), vigie_store::StoreError> {
-    let id = random_hex(6);
-    let secret = format!("{TOKEN_PREFIX}{id}_{}", random_hex(32));
-    let token = store
-        .create_token(
-            actor,
-            username,
-            name,
-            scope,
-            &id,
-            &digest(&secret),
-            expires_ms,
-            now_ms,
-        )
-        .await?;
-    Ok((token, secret))
+    let new = vigie_store::NewToken {
+        username: username.to_owned(),
+        name: name.to_owned(),
+        scope,
+        site: None,
+        expires_ms,
+    };
+    issue(store, actor, &new, now_ms).await
 }
 
 /// Creates an account with a generated one-time password (to change at first login), and

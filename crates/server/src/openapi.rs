@@ -172,6 +172,7 @@ pub fn build() -> Value {
     schemas.insert("User".into(), user);
     schemas.insert("Token".into(), json!({"type": "object", "properties": {
         "id": text(), "username": text(), "name": text(), "scope": enumeration(&["agent", "probe", "integration", "read_only"]),
+        "site": reference(),
         "created_ms": {"type": "integer"}, "expires_ms": {"type": "integer"}, "revoked_ms": {"type": "integer"}, "last_used_ms": {"type": "integer"}}}));
     schemas.insert("AuditEntry".into(), json!({"type": "object", "properties": {
         "id": {"type": "integer"}, "at_ms": {"type": "integer", "description": "Instant UTC en millisecondes depuis l'époque Unix"},
@@ -230,8 +231,9 @@ pub fn build() -> Value {
         "responses": responses("200", Some(json!({"type": "object", "properties": {"one_time_password": text()}})))}}));
     paths.insert("/api/v1/tokens".into(), json!({
         "get": {"summary": "Lister ses jetons (ou ceux d'un utilisateur, administrateurs)", "operationId": "list_tokens", "parameters": [query("username", "Titulaire", text())], "responses": responses("200", Some(list_of(schema_ref("Token"))))},
-        "post": {"summary": "Créer un jeton ; son secret n'est montré qu'une fois", "operationId": "create_token",
-            "requestBody": json_body(object(&["name", "scope"], json!({"name": text(), "scope": enumeration(&["agent", "probe", "integration", "read_only"]), "expires_in_days": {"type": "integer"}, "username": text()}))),
+        "post": {"summary": "Créer un jeton ; son secret n'est montré qu'une fois ; un jeton de sonde est lié à un site (site, obligatoire pour la portée probe)", "operationId": "create_token",
+            "requestBody": json_body(object(&["name", "scope"], json!({"name": text(), "scope": enumeration(&["agent", "probe", "integration", "read_only"]), "expires_in_days": {"type": "integer"}, "username": text(),
+                "site": reference()}))),
             "responses": responses("201", Some(json!({"type": "object", "properties": {"token": schema_ref("Token"), "secret": text()}})))},
     }));
     paths.insert("/api/v1/tokens/{id}".into(), json!({"parameters": [path_param("id")], "delete": {"summary": "Révoquer un jeton", "operationId": "revoke_token", "responses": responses("204", None)}}));

@@ -90,30 +90,61 @@ pub(crate) fn build<'q>(
     query
 }
 
-/// The WHERE clause that restricts `kind` to what `visibility` sees, or `Forbidden` for kinds a
-/// client user never sees (the integrator's staff).
+/// The column that says which site a row of this kind is, or is on, if any.
+fn site_column(kind: ObjectKind) -> Option<&'static str> {
+    match kind {
+        ObjectKind::Site => Some("ref"),
+        ObjectKind::Equipment => Some("site_ref"),
+        _ => None,
+    }
+}
+
+/// The WHERE clause that restricts `kind` to what `visibility` sees, or `Forbidden` for kinds it
+/// never sees (the integrator's staff for a client user; all but its site and equipment for a
+/// site probe's token).
 fn visibility_clause(
     kind: ObjectKind,
     visibility: &Visibility,
     args: &mut Vec<Arg>,
 ) -> Result<Option<String>, StoreError> {
-    match visibility {
-        Visibility::Everything => Ok(None),
-        Visibility::OneClient(client) => match client_column(kind) {
-            None => Err(StoreError::Forbidden(
-                "réservé au personnel de l'intégrateur".into(),
-            )),
-            Some(column) => {
-                args.push(Arg::Text(Some(client.to_string())));
-                Ok(Some(format!("{column} = ${}", args.len())))
+    if !visibility.sees_kind(kind) {
+        return Err(StoreError::Forbidden(match visibility {
+            Visibility::OneSite { .. } => {
+                "un jeton de sonde ne lit que son site et les équipements de ce site".into()
             }
-        },
+            _ => "réservé au personnel de l'intégrateur".into(),
+        }));
     }
+    let mut conditions = Vec::new();
+    let mut restrict = |column: Option<&str>, value: &Reference| match column {
+        Some(column) => {
+            args.push(Arg::Text(Some(value.to_string())));
+            conditions.push(format!("{column} = ${}", args.len()));
+            Ok(())
+        }
+        // Unreachable while `sees_kind` agrees with the columns; refuse rather than show all.
+        None => Err(StoreError::Forbidden(
+            "réservé au personnel de l'intégrateur".into(),
+        )),
+    };
+    match visibility {
+        Visibility::Everything => {}
+        Visibility::OneClient(client) => restrict(client_column(kind), client)?,
+        Visibility::OneSite { client, site } => {
+            restrict(client_column(kind), client)?;
+            restrict(site_column(kind), site)?;
+        }
+    }
+    Ok((!conditions.is_empty()).then(|| conditions.join(" AND ")))
 }
 
 pub(crate) fn require(actor: &Actor, permission: Permission) -> Result<(), StoreError> {
     if actor.may(permission) {
         Ok(())
+    } else if actor.token.as_ref().is_some_and(|t| t.lacks_its_site()) {
+        Err(StoreError::Forbidden(
+            "ce jeton de sonde n'est lié à aucun site (émis avant que les jetons de sonde le soient) : émettez-en un nouveau avec le site de la sonde, puis révoquez celui-ci".into(),
+        ))
     } else {
         let what = match permission {
             Permission::ReadInventory => "lire l'inventaire",
@@ -312,8 +343,9 @@ impl Store {
     pub async fn export(&self, actor: &Actor) -> Result<Inventory, StoreError> {
         require(actor, Permission::ReadInventory)?;
         let mut inventory = Inventory::default();
+        let visibility = actor.visibility();
         for kind in ObjectKind::ALL {
-            if kind == ObjectKind::Staff && !actor.is_staff() {
+            if !visibility.sees_kind(kind) {
                 continue;
             }
             let mut filter = ListFilter {

@@ -21,7 +21,7 @@ use sqlx::{AnyPool, Executor};
 pub use audit::AuditFilter;
 pub use error::StoreError;
 pub use inventory::{ImportReport, ListFilter, WriteOutcome};
-pub use people::{NewUser, SessionUser, TOKEN_CACHE_MS, TokenInfo, UserInfo, UserKind};
+pub use people::{NewToken, NewUser, SessionUser, TOKEN_CACHE_MS, TokenInfo, UserInfo, UserKind};
 
 /// Largest page any list returns, whatever the caller asks.
 pub const MAX_PAGE_SIZE: i64 = 1000;

@@ -20,6 +20,11 @@ const SQLITE: &[Migration] = &[
         "supervision",
         include_str!("../migrations/sqlite/0002_supervision.sql"),
     ),
+    (
+        3,
+        "probe_token_site",
+        include_str!("../migrations/sqlite/0003_probe_token_site.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -31,6 +36,11 @@ const POSTGRES: &[Migration] = &[
         2,
         "supervision",
         include_str!("../migrations/postgres/0002_supervision.sql"),
+    ),
+    (
+        3,
+        "probe_token_site",
+        include_str!("../migrations/postgres/0003_probe_token_site.sql"),
     ),
 ];
 

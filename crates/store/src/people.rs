@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 use vigie_domain::Reference;
-use vigie_domain::access::{Actor, Permission, Principal, TokenScope, TokenUse};
+use vigie_domain::access::{Actor, Permission, Principal, SiteBinding, TokenScope, TokenUse};
 use vigie_domain::audit::AuditAction;
 use vigie_domain::inventory::{ObjectKind, Record, StaffRole};
 
@@ -128,10 +128,26 @@ pub struct TokenInfo {
     pub username: String,
     pub name: String,
     pub scope: TokenScope,
+    /// The one site a probe token is bound to; none for the other scopes (and for probe tokens
+    /// issued before tokens had a site, which may do nothing).
+    pub site: Option<Reference>,
     pub created_ms: i64,
     pub expires_ms: Option<i64>,
     pub revoked_ms: Option<i64>,
     pub last_used_ms: Option<i64>,
+}
+
+/// An API token to create.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    /// Whose token.
+    pub username: String,
+    /// What it is for, for people.
+    pub name: String,
+    pub scope: TokenScope,
+    /// The site of a probe token (required for `probe`, refused for the other scopes).
+    pub site: Option<Reference>,
+    pub expires_ms: Option<i64>,
 }
 
 /// Most sessions one user may hold; the oldest go first beyond it.
@@ -575,18 +591,25 @@ impl Store {
         Ok(())
     }
 
-    /// Creates an API token for `username` (themselves, or anyone for an administrator).
+    /// Creates an API token (`id` and the hash of its secret drawn by the caller) for
+    /// `new.username`: themselves, or anyone for an administrator. A probe token is bound to one
+    /// existing site and belongs to the integrator's staff.
     pub async fn create_token(
         &self,
         actor: &Actor,
-        username: &str,
-        name: &str,
-        scope: TokenScope,
+        new: &NewToken,
         id: &str,
         secret_hash: &str,
-        expires_ms: Option<i64>,
         now_ms: i64,
     ) -> Result<TokenInfo, StoreError> {
+        let NewToken {
+            username,
+            name,
+            scope,
+            site,
+            expires_ms,
+        } = new;
+        let (username, scope, expires_ms) = (username.as_str(), *scope, *expires_ms);
         if actor.username() != Some(username) || actor.token.is_some() {
             require_permission(actor, Permission::ManageUsers)?;
         }
@@ -595,10 +618,34 @@ impl Store {
                 "le nom du jeton doit faire de 1 à 200 caractères".into(),
             ));
         }
+        scope
+            .check_site(site.as_ref())
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
         let user = fetch_user(&mut transaction, username)
             .await?
             .ok_or(StoreError::NotFound)?;
+        // The client of the probe's site, kept with the token (see `SiteBinding`).
+        let site_client = match site {
+            None => None,
+            Some(_) if user.kind != UserKind::Staff => {
+                return Err(StoreError::Invalid(
+                    "un jeton de sonde est réservé au personnel de l'intégrateur : une sonde envoie des observations, ce que ne fait pas un utilisateur client".into(),
+                ));
+            }
+            Some(site) => {
+                let client: Option<(String,)> =
+                    sqlx::query_as("SELECT client_ref FROM sites WHERE ref = $1")
+                        .bind(site.to_string())
+                        .fetch_optional(&mut *transaction)
+                        .await
+                        .map_err(from_sqlx)?;
+                let Some((client,)) = client else {
+                    return Err(StoreError::Invalid(format!("site « {site} » inconnu")));
+                };
+                Some(client)
+            }
+        };
         let (live,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM api_tokens WHERE username = $1 AND revoked_ms IS NULL",
         )
@@ -611,7 +658,7 @@ impl Store {
                 "au plus {MAX_TOKENS_PER_USER} jetons actifs par utilisateur : révoquez-en d'abord"
             )));
         }
-        sqlx::query("INSERT INTO api_tokens (id, username, name, scope, secret_hash, created_ms, expires_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        sqlx::query("INSERT INTO api_tokens (id, username, name, scope, secret_hash, created_ms, expires_ms, site_ref, site_client_ref) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
             .bind(id.to_string())
             .bind(username.to_string())
             .bind(name.trim().to_string())
@@ -619,6 +666,8 @@ impl Store {
             .bind(secret_hash.to_string())
             .bind(now_ms)
             .bind(expires_ms)
+            .bind(site.as_ref().map(|s| s.to_string()))
+            .bind(site_client.clone())
             .execute(&mut *transaction)
             .await
             .map_err(from_sqlx)?;
@@ -634,7 +683,8 @@ impl Store {
                 action: AuditAction::Create,
                 object_kind: "token",
                 object_ref: token.id.clone(),
-                client: user.client.as_ref().map(|c| c.to_string()),
+                // A probe token is also its site's client's business.
+                client: user.client.as_ref().map(|c| c.to_string()).or(site_client),
                 before: None,
                 after: Some(serde_json::to_value(&token).expect("token info serialises")),
             },
@@ -655,7 +705,7 @@ impl Store {
             Err(generation) => generation,
         };
         let mut connection = self.read.acquire().await.map_err(from_sqlx)?;
-        let Some((token, _)) = fetch_token(&mut connection, "secret_hash", secret_hash).await?
+        let Some((token, site)) = fetch_token(&mut connection, "secret_hash", secret_hash).await?
         else {
             return Ok(None);
         };
@@ -679,20 +729,23 @@ impl Store {
         actor.token = Some(TokenUse {
             id: token.id.clone(),
             scope: token.scope,
+            site,
         });
         let holder = (token, user, actor);
         self.tokens.put(secret_hash, now_ms, &holder, generation);
         Ok(Some(holder))
     }
 
-    /// Tokens of one user (themselves, or any for an administrator).
+    /// Tokens of one user (themselves, or any for an administrator; none for a probe token).
     pub async fn list_tokens(
         &self,
         actor: &Actor,
         username: &str,
     ) -> Result<Vec<TokenInfo>, StoreError> {
-        if actor.username() != Some(username) {
-            require_permission(actor, Permission::ManageUsers)?;
+        if !actor.may_manage_tokens_of(username) {
+            return Err(StoreError::Forbidden(
+                "vos droits ne permettent pas de lire les jetons de ce compte".into(),
+            ));
         }
         let rows: Vec<TokenRow> = sqlx::query_as(&format!(
             "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE username = $1 ORDER BY created_ms, id"
@@ -701,10 +754,12 @@ impl Store {
         .fetch_all(&self.read)
         .await
         .map_err(from_sqlx)?;
-        rows.into_iter().map(token_info).collect()
+        rows.into_iter()
+            .map(|row| token_info(row).map(|(token, _)| token))
+            .collect()
     }
 
-    /// Revokes a token (its holder or an administrator).
+    /// Revokes a token (its holder or an administrator; not through a probe token).
     pub async fn revoke_token(
         &self,
         actor: &Actor,
@@ -712,11 +767,10 @@ impl Store {
         now_ms: i64,
     ) -> Result<(), StoreError> {
         let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
-        let (before, _) = fetch_token(&mut transaction, "id", id)
+        let (before, site) = fetch_token(&mut transaction, "id", id)
             .await?
             .ok_or(StoreError::NotFound)?;
-        if actor.username() != Some(before.username.as_str()) && !actor.may(Permission::ManageUsers)
-        {
+        if !actor.may_manage_tokens_of(&before.username) {
             return Err(StoreError::NotFound);
         }
         sqlx::query("UPDATE api_tokens SET revoked_ms = $1 WHERE id = $2 AND revoked_ms IS NULL")
@@ -736,7 +790,7 @@ impl Store {
                 action: AuditAction::Update,
                 object_kind: "token",
                 object_ref: id.to_string(),
-                client: None,
+                client: site.map(|s| s.client.to_string()),
                 before: Some(serde_json::to_value(&before).expect("token info serialises")),
                 after: Some(serde_json::to_value(&after).expect("token info serialises")),
             },
@@ -771,15 +825,14 @@ type TokenRow = (
     Option<i64>,
     Option<i64>,
     Option<i64>,
+    Option<String>,
+    Option<String>,
 );
-const TOKEN_COLUMNS: &str =
-    "id, username, name, scope, created_ms, expires_ms, revoked_ms, last_used_ms";
+const TOKEN_COLUMNS: &str = "id, username, name, scope, created_ms, expires_ms, revoked_ms, last_used_ms, site_ref, site_client_ref";
 
-fn token_info(row: TokenRow) -> Result<TokenInfo, StoreError> {
-    let (id, username, name, scope, created_ms, expires_ms, revoked_ms, last_used_ms) = row;
-    let scope = TokenScope::parse(&scope)
-        .ok_or_else(|| StoreError::other(anyhow::anyhow!("portée de jeton inconnue {scope}")))?;
-    Ok(TokenInfo {
+/// A token as shown, and the site it is bound to with that site's client.
+fn token_info(row: TokenRow) -> Result<(TokenInfo, Option<SiteBinding>), StoreError> {
+    let (
         id,
         username,
         name,
@@ -788,15 +841,42 @@ fn token_info(row: TokenRow) -> Result<TokenInfo, StoreError> {
         expires_ms,
         revoked_ms,
         last_used_ms,
-    })
+        site,
+        site_client,
+    ) = row;
+    let scope = TokenScope::parse(&scope)
+        .ok_or_else(|| StoreError::other(anyhow::anyhow!("portée de jeton inconnue {scope}")))?;
+    let reference =
+        |r: String| Reference::parse(&r).map_err(|e| StoreError::other(anyhow::anyhow!("{e}")));
+    let binding = match (site, site_client) {
+        (Some(site), Some(client)) => Some(SiteBinding {
+            site: reference(site)?,
+            client: reference(client)?,
+        }),
+        _ => None,
+    };
+    Ok((
+        TokenInfo {
+            id,
+            username,
+            name,
+            scope,
+            site: binding.as_ref().map(|b| b.site.clone()),
+            created_ms,
+            expires_ms,
+            revoked_ms,
+            last_used_ms,
+        },
+        binding,
+    ))
 }
 
-/// A token by `column` (`id` or `secret_hash`, both unique).
+/// A token by `column` (`id` or `secret_hash`, both unique), with its site binding.
 async fn fetch_token(
     connection: &mut sqlx::AnyConnection,
     column: &'static str,
     value: &str,
-) -> Result<Option<(TokenInfo, ())>, StoreError> {
+) -> Result<Option<(TokenInfo, Option<SiteBinding>)>, StoreError> {
     let row: Option<TokenRow> = sqlx::query_as(&format!(
         "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE {column} = $1"
     ))
@@ -804,5 +884,5 @@ async fn fetch_token(
     .fetch_optional(&mut *connection)
     .await
     .map_err(from_sqlx)?;
-    row.map(|r| token_info(r).map(|t| (t, ()))).transpose()
+    row.map(token_info).transpose()
 }

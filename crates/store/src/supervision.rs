@@ -669,15 +669,98 @@ async fn roll_up_hour(
     Ok(())
 }
 
-/// Client-visibility condition on a table with a `client_ref` column (or an equipment join).
-fn visibility_condition(visibility: &Visibility, column: &str, args: &mut Vec<Arg>) -> String {
-    match visibility {
-        Visibility::Everything => String::new(),
-        Visibility::OneClient(client) => {
-            args.push(Arg::Text(Some(client.to_string())));
-            format!(" AND {column} = ${}", args.len())
+/// Visibility condition on a table (or join) with a client column and a site column.
+fn visibility_condition(
+    visibility: &Visibility,
+    client_column: &str,
+    site_column: &str,
+    args: &mut Vec<Arg>,
+) -> String {
+    let mut condition = String::new();
+    if let Some(client) = visibility.client() {
+        args.push(Arg::Text(Some(client.to_string())));
+        condition.push_str(&format!(" AND {client_column} = ${}", args.len()));
+    }
+    if let Some(site) = visibility.site() {
+        args.push(Arg::Text(Some(site.to_string())));
+        condition.push_str(&format!(" AND {site_column} = ${}", args.len()));
+    }
+    condition
+}
+
+/// Where each of these equipment is: (client, site) by reference; unknown ones are absent.
+async fn places(
+    connection: &mut AnyConnection,
+    refs: &[&str],
+) -> Result<HashMap<String, (Reference, Reference)>, StoreError> {
+    let sql = format!(
+        "SELECT ref, client_ref, site_ref FROM equipment WHERE ref IN {}",
+        bulk::strings(bulk::is_sqlite(connection))
+    );
+    let stored = |row: &sqlx::any::AnyRow, i: usize| {
+        Reference::parse(&row.try_get::<String, _>(i).map_err(from_sqlx)?)
+            .map_err(|e| StoreError::other(anyhow::anyhow!("référence stockée invalide : {e}")))
+    };
+    let mut places = HashMap::new();
+    for row in bulk::fetch(connection, &sql, refs).await? {
+        places.insert(
+            row.try_get::<String, _>(0).map_err(from_sqlx)?,
+            (stored(&row, 1)?, stored(&row, 2)?),
+        );
+    }
+    Ok(places)
+}
+
+/// Why `actor` may not report as the site probe `name` of `site`, if so: a site-bound actor
+/// (a probe's token) reports for its own site only, and cannot take over the name of a probe of
+/// a site it does not see (which would move that probe, and its lost-link watch, to its site).
+async fn check_probe_identity(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    name: &str,
+    site: &Reference,
+) -> Result<(), StoreError> {
+    require(actor, Permission::SendObservations)?;
+    let visibility = actor.visibility();
+    // Known from the token alone: the answer says nothing of what exists elsewhere.
+    if let Some(own) = visibility.site()
+        && own != site
+    {
+        return Err(StoreError::Forbidden(format!(
+            "ce jeton de sonde est lié au site « {own} » : il ne rend compte que de ce site"
+        )));
+    }
+    let client: Option<(String,)> = sqlx::query_as("SELECT client_ref FROM sites WHERE ref = $1")
+        .bind(site.to_string())
+        .fetch_optional(&mut *connection)
+        .await
+        .map_err(from_sqlx)?;
+    match client.map(|(c,)| Reference::parse(&c)) {
+        Some(Ok(client)) if visibility.sees_site(&client, site) => {}
+        _ => return Err(StoreError::NotFound),
+    }
+    if visibility == Visibility::Everything {
+        return Ok(());
+    }
+    let held: Option<(String, String)> = sqlx::query_as(
+        "SELECT p.site_ref, s.client_ref FROM probes p JOIN sites s ON s.ref = p.site_ref WHERE p.name = $1",
+    )
+    .bind(name.to_owned())
+    .fetch_optional(&mut *connection)
+    .await
+    .map_err(from_sqlx)?;
+    if let Some((held_site, held_client)) = held {
+        let seen = match (Reference::parse(&held_client), Reference::parse(&held_site)) {
+            (Ok(client), Ok(site)) => visibility.sees_site(&client, &site),
+            _ => false,
+        };
+        if !seen {
+            return Err(StoreError::Conflict(format!(
+                "le nom de sonde « {name} » est déjà celui d'une autre sonde : donnez à celle-ci un nom qui lui soit propre (--name)"
+            )));
         }
     }
+    Ok(())
 }
 
 impl Store {
@@ -703,9 +786,38 @@ impl Store {
                 .validate()
                 .map_err(|e| StoreError::Invalid(e.to_string()))?;
         }
+        // An actor inside walls (a site probe's token) reports on what it sees only: the
+        // others' observations are reported as unknown equipment, as if it did not exist, and
+        // not written; the rest of the batch is. Checked here, where the actor is known, so
+        // that the group writer stays the same for everyone. (An equipment moved to another
+        // site while its batch is queued may still be written once: its client cannot change.)
+        let visibility = actor.visibility();
+        let mut outside = BTreeSet::new();
+        let observations = if visibility == Visibility::Everything || observations.is_empty() {
+            observations.to_vec()
+        } else {
+            let refs: BTreeSet<&str> = observations.iter().map(|o| o.equipment.as_str()).collect();
+            let refs: Vec<&str> = refs.into_iter().collect();
+            let mut connection = self.read.acquire().await.map_err(from_sqlx)?;
+            let places = places(&mut connection, &refs).await?;
+            drop(connection);
+            observations
+                .iter()
+                .filter(|o| {
+                    let seen = places
+                        .get(o.equipment.as_str())
+                        .is_some_and(|(client, site)| visibility.sees_site(client, site));
+                    if !seen {
+                        outside.insert(o.equipment.clone());
+                    }
+                    seen
+                })
+                .cloned()
+                .collect()
+        };
         let job = Job {
             batch: batch.map(|(s, n)| (s.to_owned(), n)),
-            observations: observations.to_vec(),
+            observations,
             now_ms,
         };
         let committer = self
@@ -717,9 +829,13 @@ impl Store {
             .send((job, reply))
             .await
             .map_err(|_| StoreError::Unavailable("écriture des observations arrêtée".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Unavailable("écriture des observations interrompue".into()))?
+        let mut report = answer.await.map_err(|_| {
+            StoreError::Unavailable("écriture des observations interrompue".into())
+        })??;
+        if !report.duplicate {
+            report.unknown_equipment.extend(outside);
+        }
+        Ok(report)
     }
 
     /// One step of the watchdog at `now_ms`: every pushed check (heartbeat, agent) whose next
@@ -828,8 +944,23 @@ impl Store {
         })
     }
 
+    /// Whether `actor` may report as the site probe `name` of `site` (see `probe_seen`),
+    /// without writing anything: a push checks it before recording its observations, so that
+    /// a push under a false identity is refused whole.
+    pub async fn check_probe(
+        &self,
+        actor: &Actor,
+        name: &str,
+        site: &Reference,
+    ) -> Result<(), StoreError> {
+        let mut connection = self.read.acquire().await.map_err(from_sqlx)?;
+        check_probe_identity(&mut connection, actor, name, site).await
+    }
+
     /// A site probe reported (its pushes and its own heartbeat): its link is up and it is
-    /// expected again within one interval and a half.
+    /// expected again within one interval and a half. A site probe's token reports for its own
+    /// site only (`Forbidden` otherwise), under a name no probe of another site holds
+    /// (`Conflict`); an unknown or unseen site is `NotFound`.
     pub async fn probe_seen(
         &self,
         actor: &Actor,
@@ -838,20 +969,19 @@ impl Store {
         interval_ms: i64,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        require(actor, Permission::SendObservations)?;
         let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
-        let exists: Option<(String,)> = sqlx::query_as("SELECT ref FROM sites WHERE ref = $1")
-            .bind(site.to_string())
-            .fetch_optional(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
-        if exists.is_none() {
-            return Err(StoreError::NotFound);
-        }
-        sqlx::query(
+        check_probe_identity(&mut transaction, actor, name, site).await?;
+        // Inside walls, never move a probe from another site, should one have taken the name
+        // since the check.
+        let only_same_site = if actor.visibility() == Visibility::Everything {
+            ""
+        } else {
+            " WHERE probes.site_ref = excluded.site_ref"
+        };
+        sqlx::query(&format!(
             "INSERT INTO probes (name, site_ref, last_ms, expect_by_ms, link) VALUES ($1, $2, $3, $4, 'up')
-             ON CONFLICT (name) DO UPDATE SET site_ref = excluded.site_ref, last_ms = excluded.last_ms, expect_by_ms = excluded.expect_by_ms, link = 'up'",
-        )
+             ON CONFLICT (name) DO UPDATE SET site_ref = excluded.site_ref, last_ms = excluded.last_ms, expect_by_ms = excluded.expect_by_ms, link = 'up'{only_same_site}"
+        ))
         .bind(name.to_owned())
         .bind(site.to_string())
         .bind(now_ms)
@@ -867,7 +997,8 @@ impl Store {
     pub async fn probes(&self, actor: &Actor) -> Result<Vec<ProbeRecord>, StoreError> {
         require(actor, Permission::ReadInventory)?;
         let mut args = Vec::new();
-        let condition = visibility_condition(&actor.visibility(), "s.client_ref", &mut args);
+        let condition =
+            visibility_condition(&actor.visibility(), "s.client_ref", "p.site_ref", &mut args);
         let sql = format!(
             "SELECT p.name, p.site_ref, p.last_ms, p.expect_by_ms, p.link FROM probes p JOIN sites s ON s.ref = p.site_ref WHERE 1 = 1{condition} ORDER BY p.name LIMIT 10000"
         );
@@ -900,7 +1031,8 @@ impl Store {
             Scope::Site(r) => ("e.site_ref", r),
         };
         let mut args = vec![Arg::Text(Some(reference.to_string()))];
-        let condition = visibility_condition(&actor.visibility(), "e.client_ref", &mut args);
+        let condition =
+            visibility_condition(&actor.visibility(), "e.client_ref", "e.site_ref", &mut args);
         self.require_visible(actor, scope).await?;
         let sql = format!(
             "SELECT s.equipment_ref, s.check_name, s.status, s.since_ms, s.last_ms, s.detail, s.expect_by_ms FROM check_states s JOIN equipment e ON e.ref = s.equipment_ref WHERE {column} = $1{condition} ORDER BY s.equipment_ref, s.check_name LIMIT {MAX_HISTORY_ROWS}"
@@ -928,12 +1060,13 @@ impl Store {
 
     /// `NotFound` unless the equipment or site exists and the actor sees it.
     async fn require_visible(&self, actor: &Actor, scope: &Scope) -> Result<(), StoreError> {
-        let (table, reference) = match scope {
-            Scope::Equipment(r) => ("equipment", r),
-            Scope::Site(r) => ("sites", r),
+        let (table, site_column, reference) = match scope {
+            Scope::Equipment(r) => ("equipment", "site_ref", r),
+            Scope::Site(r) => ("sites", "ref", r),
         };
         let mut args = vec![Arg::Text(Some(reference.to_string()))];
-        let condition = visibility_condition(&actor.visibility(), "client_ref", &mut args);
+        let condition =
+            visibility_condition(&actor.visibility(), "client_ref", site_column, &mut args);
         let sql = format!("SELECT ref FROM {table} WHERE ref = $1{condition}");
         build(&sql, args)
             .fetch_optional(&self.read)
@@ -965,7 +1098,8 @@ impl Store {
             Arg::Int(from),
             Arg::Int(to),
         ];
-        let mut condition = visibility_condition(&actor.visibility(), "client_ref", &mut args);
+        let mut condition =
+            visibility_condition(&actor.visibility(), "client_ref", "site_ref", &mut args);
         if let Some(after) = after {
             args.push(Arg::Int(after));
             condition.push_str(&format!(" AND id > ${}", args.len()));
@@ -1138,7 +1272,8 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<TrapRecord>, StoreError> {
         require(actor, Permission::ReadInventory)?;
-        if !actor.is_staff() {
+        // Traps name equipment of every client: for those who see everything.
+        if actor.visibility() != Visibility::Everything {
             return Err(StoreError::Forbidden(
                 "réservé au personnel de l'intégrateur".into(),
             ));

@@ -16,7 +16,7 @@ use vigie_domain::inventory::file::{self, InventoryFile};
 use vigie_domain::policy::Policy;
 use vigie_domain::values::DurationSpec;
 use vigie_server::{AppState, Clock, Config, auth};
-use vigie_store::{NewUser, Store, StoreError, UserKind};
+use vigie_store::{NewToken, NewUser, Store, StoreError, UserKind};
 
 /// Vigie : supervision des systèmes de vidéosurveillance, alarmes, astreinte et service client.
 #[derive(Debug, Parser)]
@@ -110,13 +110,14 @@ struct ProbeArgs {
     /// Adresse du serveur Vigie.
     #[arg(long, env = "VIGIE_PROBE_SERVER")]
     server: String,
-    /// Jeton d'API de portée « probe » (vgt_…) ; de préférence par la variable d'environnement.
+    /// Jeton d'API de portée « probe » (vgt_…), lié au site de la sonde (vigie user token …
+    /// --scope probe --site RÉF) ; de préférence par la variable d'environnement.
     #[arg(long, env = "VIGIE_PROBE_TOKEN", hide_env_values = true)]
     token: String,
     /// Nom de la sonde (unique), par exemple sonde-opera.
     #[arg(long)]
     name: String,
-    /// Référence du site dont la sonde contrôle les équipements.
+    /// Référence du site dont la sonde contrôle les équipements : celui de son jeton.
     #[arg(long)]
     site: String,
     /// Répertoire du tampon sur disque.
@@ -184,6 +185,10 @@ enum UserCommand {
         /// Portée : agent, probe, integration ou read-only.
         #[arg(long, value_enum)]
         scope: ScopeArg,
+        /// Site de la sonde, obligatoire pour la portée probe (refusé pour les autres) : le
+        /// jeton ne lit que ce site et ses équipements, et ne rend compte que d'eux.
+        #[arg(long)]
+        site: Option<String>,
         /// Expire au bout de ce nombre de jours (jamais par défaut).
         #[arg(long)]
         expires_in_days: Option<i64>,
@@ -560,6 +565,7 @@ async fn user(store: &Store, config: &Config, command: UserCommand) -> anyhow::R
             username,
             name,
             scope,
+            site,
             expires_in_days,
         } => {
             let scope = match scope {
@@ -574,12 +580,23 @@ async fn user(store: &Store, config: &Config, command: UserCommand) -> anyhow::R
                 Some(days) if (1..=3650).contains(&days) => Some(now + days * 86_400_000),
                 Some(_) => bail!("--expires-in-days doit être compris entre 1 et 3650"),
             };
-            let (token, secret) =
-                auth::issue_token(store, &actor, &username, &name, scope, expires_ms, now)
-                    .await
-                    .map_err(not_found_user(&username))?;
+            let new = NewToken {
+                username: username.clone(),
+                name,
+                scope,
+                site: reference(site)?,
+                expires_ms,
+            };
+            let (token, secret) = auth::issue(store, &actor, &new, now)
+                .await
+                .map_err(not_found_user(&username))?;
+            let site = token
+                .site
+                .as_ref()
+                .map(|site| format!(", site « {site} »"))
+                .unwrap_or_default();
             println!(
-                "jeton « {} » ({}) créé pour « {username} » ; secret (affiché une seule fois) :\n{secret}",
+                "jeton « {} » ({}{site}) créé pour « {username} » ; secret (affiché une seule fois) :\n{secret}",
                 token.name, token.scope
             );
         }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use vigie_domain::Reference;
 use vigie_domain::access::{Permission, TokenScope};
 use vigie_domain::inventory::StaffRole;
-use vigie_store::{NewUser, StoreError, TokenInfo, UserInfo, UserKind};
+use vigie_store::{NewToken, NewUser, StoreError, TokenInfo, UserInfo, UserKind};
 
 use crate::AppState;
 use crate::api::{ClientAddress, JsonBody, QueryParams};
@@ -371,6 +371,8 @@ struct TokenRequest {
     expires_in_days: Option<i64>,
     /// Whose token (administrators only; oneself by default).
     username: Option<String>,
+    /// The one site of a probe token (required for `probe`, refused for the other scopes).
+    site: Option<Reference>,
 }
 
 #[derive(Debug, Serialize)]
@@ -401,16 +403,14 @@ async fn create_token(
     let username = request
         .username
         .unwrap_or_else(|| caller.user.username.clone());
-    let (token, secret) = auth::issue_token(
-        &state.store,
-        &caller.actor,
-        &username,
-        &request.name,
-        request.scope,
+    let new = NewToken {
+        username,
+        name: request.name,
+        scope: request.scope,
+        site: request.site,
         expires_ms,
-        caller.now_ms,
-    )
-    .await?;
+    };
+    let (token, secret) = auth::issue(&state.store, &caller.actor, &new, caller.now_ms).await?;
     Ok((StatusCode::CREATED, Json(CreatedToken { token, secret })).into_response())
 }
 

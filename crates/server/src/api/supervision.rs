@@ -117,7 +117,14 @@ async fn push(
             ));
         }
     }
-    // The batch first (the store checks its bounds): a refused push changes nothing.
+    // The probe's identity first, then the batch (the store checks its bounds), and only
+    // then is the probe seen: a refused push changes nothing.
+    if let Some(probe) = &push.probe {
+        state
+            .store
+            .check_probe(&caller.actor, &probe.name, &probe.site)
+            .await?;
+    }
     let report = state
         .store
         .record_observations(&caller.actor, batch, &push.observations, caller.now_ms)

@@ -3,15 +3,131 @@
 
 use sqlx::Connection;
 use vigie_domain::inventory::ObjectKind;
-use vigie_store::{AuditFilter, Backend, Store};
+use vigie_store::testing::TestDatabase;
+use vigie_store::{AuditFilter, Backend, ListFilter, Store, StoreError};
 
 use crate::{NOW, admin, conformance, seed};
 
 conformance!(
     migrations_apply_once_and_reopen_cleanly,
     instants_are_utc_epoch_milliseconds,
-    the_audit_trail_is_append_only
+    the_audit_trail_is_append_only,
+    probe_tokens_from_before_sites_upgrade_to_doing_nothing,
 );
+
+/// Migration 0003 on a database where 0001 and 0002 were applied and a probe token was issued:
+/// that token keeps no site and may do nothing (it used to read every client's inventory) until
+/// replaced, the other tokens go on working, and the database itself refuses a site on a token
+/// of another scope.
+async fn probe_tokens_from_before_sites_upgrade_to_doing_nothing(store: Store, _: String) {
+    let backend = store.backend();
+    let old = TestDatabase::create(backend).await;
+    let url = match backend {
+        Backend::Sqlite => format!("{}?mode=rwc", old.url),
+        Backend::Postgres => old.url.clone(),
+    };
+    let mut connection = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let before: [(i64, &str, &str); 2] = match backend {
+        Backend::Sqlite => [
+            (
+                1,
+                "foundation",
+                include_str!("../../migrations/sqlite/0001_foundation.sql"),
+            ),
+            (
+                2,
+                "supervision",
+                include_str!("../../migrations/sqlite/0002_supervision.sql"),
+            ),
+        ],
+        Backend::Postgres => [
+            (
+                1,
+                "foundation",
+                include_str!("../../migrations/postgres/0001_foundation.sql"),
+            ),
+            (
+                2,
+                "supervision",
+                include_str!("../../migrations/postgres/0002_supervision.sql"),
+            ),
+        ],
+    };
+    sqlx::raw_sql("CREATE TABLE vigie_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)")
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    for (version, name, sql) in before {
+        sqlx::raw_sql(sql).execute(&mut connection).await.unwrap();
+        sqlx::query("INSERT INTO vigie_migrations (version, name, applied_ms) VALUES ($1, $2, 0)")
+            .bind(version)
+            .bind(name)
+            .execute(&mut connection)
+            .await
+            .unwrap();
+    }
+    sqlx::raw_sql(
+        "INSERT INTO users (username, kind, display_name, roles, password_hash, must_change_password, created_ms, password_changed_ms) VALUES ('robot', 'staff', 'Robot', 'administrator', 'h', 0, 0, 0);
+         INSERT INTO api_tokens (id, username, name, scope, secret_hash, created_ms) VALUES ('old-probe', 'robot', 'sonde', 'probe', 'h-probe', 0);
+         INSERT INTO api_tokens (id, username, name, scope, secret_hash, created_ms) VALUES ('old-agent', 'robot', 'agent', 'agent', 'h-agent', 0);",
+    )
+    .execute(&mut connection)
+    .await
+    .unwrap();
+    connection.close().await.unwrap();
+
+    let upgraded = old.open().await;
+    seed(&upgraded).await;
+    let tokens = upgraded.list_tokens(&admin(), "robot").await.unwrap();
+    assert_eq!(
+        tokens
+            .iter()
+            .map(|t| (t.id.as_str(), t.site.as_ref()))
+            .collect::<Vec<_>>(),
+        [("old-agent", None), ("old-probe", None)]
+    );
+    let (_, _, probe) = upgraded.token_actor("h-probe", NOW).await.unwrap().unwrap();
+    for refused in [
+        upgraded
+            .list(&probe, ObjectKind::Equipment, &ListFilter::default())
+            .await
+            .map(|_| ()),
+        upgraded
+            .record_observations(&probe, None, &[], NOW)
+            .await
+            .map(|_| ()),
+    ] {
+        match refused {
+            Err(StoreError::Forbidden(message)) => {
+                assert!(message.contains("aucun site"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let (_, _, agent) = upgraded.token_actor("h-agent", NOW).await.unwrap().unwrap();
+    assert!(
+        upgraded
+            .record_observations(&agent, None, &[], NOW)
+            .await
+            .is_ok()
+    );
+    let mut connection = sqlx::AnyConnection::connect(&old.url).await.unwrap();
+    let agent_with_a_site = sqlx::raw_sql(
+        "INSERT INTO api_tokens (id, username, name, scope, secret_hash, created_ms, site_ref, site_client_ref) VALUES ('x', 'robot', 'x', 'agent', 'h-x', 0, 'A-PARIS', 'CLI-A')",
+    )
+    .execute(&mut connection)
+    .await;
+    assert!(agent_with_a_site.is_err(), "a site on an agent token");
+    let site_without_client = sqlx::raw_sql(
+        "INSERT INTO api_tokens (id, username, name, scope, secret_hash, created_ms, site_ref) VALUES ('y', 'robot', 'y', 'probe', 'h-y', 0, 'A-PARIS')",
+    )
+    .execute(&mut connection)
+    .await;
+    assert!(site_without_client.is_err(), "a site without its client");
+    connection.close().await.unwrap();
+    upgraded.close().await;
+    old.drop_database().await;
+}
 
 async fn migrations_apply_once_and_reopen_cleanly(store: Store, url: String) {
     seed(&store).await;

@@ -10,7 +10,7 @@ mod supervision;
 use std::future::Future;
 
 use vigie_domain::Reference;
-use vigie_domain::access::{Actor, Principal};
+use vigie_domain::access::{Actor, Principal, SiteBinding, TokenScope, TokenUse};
 use vigie_domain::inventory::file::InventoryFile;
 use vigie_domain::inventory::{Inventory, StaffRole};
 use vigie_store::testing::{TestDatabase, backends_under_test};
@@ -73,6 +73,20 @@ pub fn client_user(client: &str) -> Actor {
         },
         token: None,
     }
+}
+
+/// A site probe's token, held by an administrator, bound to `site` of `client`.
+pub fn probe_token(client: &str, site: &str) -> Actor {
+    let mut actor = staff(&[StaffRole::Administrator]);
+    actor.token = Some(TokenUse {
+        id: format!("probe-{site}").to_lowercase(),
+        scope: TokenScope::Probe,
+        site: Some(SiteBinding {
+            client: reference(client),
+            site: reference(site),
+        }),
+    });
+    actor
 }
 
 pub fn reference(text: &str) -> Reference {
@@ -185,6 +199,31 @@ parent = "B-SW-1"
 pub async fn seed(store: &Store) {
     store
         .import(&admin(), &parse(TWO_CLIENTS), 1_000)
+        .await
+        .unwrap();
+}
+
+/// A second site of the first client, with a camera whose ONVIF password is its own.
+pub const SECOND_SITE_OF_A: &str = r#"
+[[site]]
+ref = "A-LYON"
+client = "CLI-A"
+contract = "CTR-A"
+name = "Agence Lyon"
+
+[[equipment]]
+ref = "A-LYON-CAM-1"
+site = "A-LYON"
+name = "Caméra Lyon"
+kind = "camera"
+checks = { ping = {}, onvif = { username = "admin", password = "lyon-secret" } }
+"#;
+
+/// [`TWO_CLIENTS`] and [`SECOND_SITE_OF_A`].
+pub async fn seed_three_sites(store: &Store) {
+    seed(store).await;
+    store
+        .import(&admin(), &parse(SECOND_SITE_OF_A), 1_000)
         .await
         .unwrap();
 }

@@ -1,15 +1,16 @@
 //! Users, sessions, tokens and login throttling in the store.
 
-use vigie_domain::access::{Permission, TokenScope};
+use vigie_domain::access::{Permission, TokenScope, Visibility};
 use vigie_domain::inventory::StaffRole;
-use vigie_store::{AuditFilter, NewUser, Store, StoreError, TOKEN_CACHE_MS, UserKind};
+use vigie_store::{AuditFilter, NewToken, NewUser, Store, StoreError, TOKEN_CACHE_MS, UserKind};
 
 use crate::{NOW, admin, client_user, conformance, reference, seed};
 
 conformance!(
     users_sessions_and_password_changes,
     tokens_are_scoped_and_revocable,
-    login_failures_are_counted_in_a_window
+    login_failures_are_counted_in_a_window,
+    a_probe_token_is_bound_to_one_site,
 );
 
 fn new_user(username: &str, kind: UserKind, client: Option<&str>) -> NewUser {
@@ -26,6 +27,16 @@ fn new_user(username: &str, kind: UserKind, client: Option<&str>) -> NewUser {
         },
         password_hash: "hash-1".into(),
         must_change_password: true,
+    }
+}
+
+fn new_token(username: &str, name: &str, scope: TokenScope, expires_ms: Option<i64>) -> NewToken {
+    NewToken {
+        username: username.into(),
+        name: name.into(),
+        scope,
+        site: None,
+        expires_ms,
     }
 }
 
@@ -151,12 +162,14 @@ async fn tokens_are_scoped_and_revocable(store: Store, url: String) {
     let token = store
         .create_token(
             &admin(),
-            "integration",
-            "GMAO",
-            TokenScope::ReadOnly,
+            &new_token(
+                "integration",
+                "GMAO",
+                TokenScope::ReadOnly,
+                Some(NOW + 1000),
+            ),
             "tok1",
             "secret-hash-1",
-            Some(NOW + 1000),
             NOW,
         )
         .await
@@ -185,12 +198,9 @@ async fn tokens_are_scoped_and_revocable(store: Store, url: String) {
     store
         .create_token(
             &admin(),
-            "integration",
-            "Agent NVR",
-            TokenScope::Agent,
+            &new_token("integration", "Agent NVR", TokenScope::Agent, None),
             "tok2",
             "secret-hash-2",
-            None,
             NOW,
         )
         .await
@@ -256,4 +266,150 @@ async fn login_failures_are_counted_in_a_window(store: Store, _: String) {
     assert_eq!(store.login_failures("user:x", 0).await.unwrap().0, 0);
     store.clear_login_failures("user:y").await.unwrap();
     assert_eq!(store.login_failures("user:y", 0).await.unwrap().0, 0);
+}
+
+/// A probe token is bound to exactly one existing site, belongs to the integrator's staff, shows
+/// its site in listings and in the audit trail (under its site's client), and through it nothing
+/// of the holder's other tokens is seen or revoked.
+async fn a_probe_token_is_bound_to_one_site(store: Store, _: String) {
+    seed(&store).await;
+    store
+        .create_user(&admin(), new_user("robot", UserKind::Staff, None), NOW)
+        .await
+        .unwrap();
+    store
+        .create_user(
+            &admin(),
+            new_user("c.martin", UserKind::Client, Some("CLI-A")),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let probe = |username: &str, site: Option<&str>| NewToken {
+        site: site.map(reference),
+        ..new_token(username, "sonde Paris", TokenScope::Probe, None)
+    };
+    let refused = |result: Result<vigie_store::TokenInfo, StoreError>, words: &str| match result {
+        Err(StoreError::Invalid(message)) => {
+            assert!(message.contains(words), "{message}")
+        }
+        other => panic!("{other:?}"),
+    };
+    refused(
+        store
+            .create_token(&admin(), &probe("robot", None), "p0", "h-p0", NOW)
+            .await,
+        "indiquez le site",
+    );
+    refused(
+        store
+            .create_token(
+                &admin(),
+                &NewToken {
+                    site: Some(reference("A-PARIS")),
+                    ..new_token("robot", "agent", TokenScope::Agent, None)
+                },
+                "a0",
+                "h-a0",
+                NOW,
+            )
+            .await,
+        "seul un jeton de portée « probe »",
+    );
+    refused(
+        store
+            .create_token(&admin(), &probe("robot", Some("NOPE")), "p1", "h-p1", NOW)
+            .await,
+        "« NOPE » inconnu",
+    );
+    refused(
+        store
+            .create_token(
+                &admin(),
+                &probe("c.martin", Some("A-PARIS")),
+                "p2",
+                "h-p2",
+                NOW,
+            )
+            .await,
+        "personnel de l'intégrateur",
+    );
+    assert!(
+        store
+            .list_tokens(&admin(), "robot")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let token = store
+        .create_token(
+            &admin(),
+            &probe("robot", Some("A-PARIS")),
+            "p3",
+            "h-p3",
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(token.site, Some(reference("A-PARIS")));
+    let listed = store.list_tokens(&admin(), "robot").await.unwrap();
+    assert_eq!(listed, [token.clone()]);
+    assert_eq!(serde_json::to_value(&listed[0]).unwrap()["site"], "A-PARIS");
+    let (_, _, actor) = store.token_actor("h-p3", NOW).await.unwrap().unwrap();
+    assert_eq!(
+        actor.visibility(),
+        Visibility::OneSite {
+            client: reference("CLI-A"),
+            site: reference("A-PARIS")
+        }
+    );
+    let trail = store
+        .audit_trail(
+            &admin(),
+            &AuditFilter {
+                object_kind: Some("token".into()),
+                client: Some("CLI-A".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(trail.len(), 1, "{trail:?}");
+    assert_eq!(trail[0].object_ref, "p3");
+    assert_eq!(trail[0].after.as_ref().unwrap()["site"], "A-PARIS");
+
+    // Through it, the holder's other tokens are neither listed nor revoked.
+    store
+        .create_token(&admin(), &probe("robot", Some("B-LYON")), "p4", "h-p4", NOW)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.list_tokens(&actor, "robot").await,
+        Err(StoreError::Forbidden(_))
+    ));
+    assert!(matches!(
+        store.revoke_token(&actor, "p4", NOW).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store.token_actor("h-p4", NOW).await.unwrap().is_some());
+    // Its revocation is in its site's client's trail too.
+    store.revoke_token(&admin(), "p3", NOW + 1).await.unwrap();
+    let trail = store
+        .audit_trail(
+            &admin(),
+            &AuditFilter {
+                object_ref: Some("p3".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        trail
+            .iter()
+            .map(|e| e.client.as_deref())
+            .collect::<Vec<_>>(),
+        [Some("CLI-A"), Some("CLI-A")]
+    );
 }

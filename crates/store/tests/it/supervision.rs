@@ -11,7 +11,7 @@ use vigie_domain::supervision::{CheckName, CheckStatus, MetricName, Observation,
 use vigie_store::supervision::{Resolution, Retention, Scope, TrapRecord};
 use vigie_store::{Store, StoreError};
 
-use crate::{NOW, admin, client_user, conformance, reference, seed, staff};
+use crate::{NOW, admin, client_user, conformance, probe_token, reference, seed, staff};
 
 conformance!(
     observations_move_states_and_history,
@@ -177,6 +177,7 @@ fn agent_token() -> Actor {
     actor.token = Some(TokenUse {
         id: "t1".into(),
         scope: TokenScope::Agent,
+        site: None,
     });
     actor
 }
@@ -435,11 +436,7 @@ async fn a_missing_heartbeat_is_an_observation(store: Store, _: String) {
 
 async fn a_silent_probe_makes_its_site_unknown_not_down(store: Store, _: String) {
     seed(&store).await;
-    let mut probe = staff(&[vigie_domain::inventory::StaffRole::Administrator]);
-    probe.token = Some(TokenUse {
-        id: "p1".into(),
-        scope: TokenScope::Probe,
-    });
+    let probe = probe_token("CLI-A", "A-PARIS");
     store
         .probe_seen(&probe, "sonde-paris", &reference("A-PARIS"), MINUTE, NOW)
         .await
@@ -448,10 +445,17 @@ async fn a_silent_probe_makes_its_site_unknown_not_down(store: Store, _: String)
         .record_observations(
             &probe,
             None,
-            &[
-                seen("A-CAM-1", "ping", NOW, Some(CheckStatus::Up)),
-                seen("B-CAM-1", "ping", NOW, Some(CheckStatus::Up)),
-            ],
+            &[seen("A-CAM-1", "ping", NOW, Some(CheckStatus::Up))],
+            NOW,
+        )
+        .await
+        .unwrap();
+    // Another site's equipment, checked by the server itself.
+    store
+        .record_observations(
+            &agent_token(),
+            None,
+            &[seen("B-CAM-1", "ping", NOW, Some(CheckStatus::Up))],
             NOW,
         )
         .await

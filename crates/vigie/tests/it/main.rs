@@ -230,6 +230,33 @@ async fn users_and_tokens_from_the_command_line() {
     ]);
     assert!(token.status.success(), "{}", stderr(&token));
     assert!(stdout(&token).lines().last().unwrap().starts_with("vgt_"));
+    // A probe token is bound to its site: without one, a clear refusal.
+    let unbound = sandbox.run(&[
+        "user", "token", "j.martin", "--name", "sonde", "--scope", "probe",
+    ]);
+    assert!(!unbound.status.success());
+    assert!(
+        stderr(&unbound).contains("indiquez le site de la sonde"),
+        "{}",
+        stderr(&unbound)
+    );
+    let probe = sandbox.run(&[
+        "user",
+        "token",
+        "j.martin",
+        "--name",
+        "sonde opéra",
+        "--scope",
+        "probe",
+        "--site",
+        "BNF-PAR-OPERA",
+    ]);
+    assert!(probe.status.success(), "{}", stderr(&probe));
+    assert!(
+        stdout(&probe).contains("site « BNF-PAR-OPERA »"),
+        "{}",
+        stdout(&probe)
+    );
     let unknown = sandbox.run(&[
         "user",
         "token",
@@ -905,14 +932,16 @@ checks = {{ interval = "2s", tcp = {{ port = {closed_port} }} }}
             .status
             .success()
     );
-    let token = |scope: &str| {
-        stdout(&sandbox.run(&["user", "token", "robot", "--name", scope, "--scope", scope]))
-            .lines()
-            .last()
-            .unwrap()
-            .to_string()
+    let token = |extra: &[&str]| {
+        let mut args = vec!["user", "token", "robot", "--name", extra[1]];
+        args.extend_from_slice(extra);
+        let issued = sandbox.run(&args);
+        assert!(issued.status.success(), "{}", stderr(&issued));
+        stdout(&issued).lines().last().unwrap().to_string()
     };
-    let (probe_token, reader) = (token("probe"), token("read-only"));
+    // The probe's token is bound to its site: it reads and reports on that site only.
+    let probe_token = token(&["--scope", "probe", "--site", "SITE-T"]);
+    let reader = token(&["--scope", "read-only"]);
     let port = free_port();
     let trap_port = std::net::UdpSocket::bind("127.0.0.1:0")
         .unwrap()
