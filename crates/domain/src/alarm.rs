@@ -343,3 +343,117 @@ impl Tracker {
         }
     }
 }
+
+/// A transition of the alarm of one condition of one equipment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlarmTransition {
+    pub equipment: crate::Reference,
+    pub condition: rules::ConditionKey,
+    #[serde(flatten)]
+    pub transition: Transition,
+}
+
+type TrackerKey = (crate::Reference, rules::ConditionKey);
+
+/// The alarm conditions of every equipment: a tracker (with the timing of its equipment's
+/// policy) for each condition that is not quiet, and the instants at which one must wake.
+/// Quiet conditions take no memory, so that 100,000 equipment, most in good health, cost little.
+#[derive(Debug, Default)]
+pub struct Engine {
+    trackers: std::collections::HashMap<TrackerKey, (Tracker, Timing)>,
+    wakes: std::collections::BTreeSet<(i64, TrackerKey)>,
+}
+
+impl Engine {
+    pub fn new() -> Engine {
+        Engine::default()
+    }
+
+    /// How many conditions are tracked (not quiet).
+    pub fn tracked(&self) -> usize {
+        self.trackers.len()
+    }
+
+    /// The raised alarm of a condition, with its severity and whether it flaps.
+    pub fn raised(
+        &self,
+        equipment: &crate::Reference,
+        condition: &rules::ConditionKey,
+    ) -> Option<(crate::policy::Severity, bool)> {
+        self.trackers
+            .get(&(equipment.clone(), condition.clone()))
+            .and_then(|(tracker, _)| tracker.raised())
+    }
+
+    /// Reads an observation of `equipment` through the rules of `policy` (its site's).
+    pub fn observe(
+        &mut self,
+        policy: &crate::policy::Policy,
+        equipment: &crate::inventory::Equipment,
+        observation: &crate::supervision::Observation,
+    ) -> Vec<AlarmTransition> {
+        let timing = policy.alarm_timing();
+        let reference = &equipment.reference;
+        let readings = rules::readings(policy, equipment, observation, &|condition| {
+            self.trackers
+                .get(&(reference.clone(), condition.clone()))
+                .is_some_and(|(tracker, _)| tracker.holds())
+        });
+        let mut happened = Vec::new();
+        for (condition, reading) in readings {
+            let key = (reference.clone(), condition);
+            let (mut tracker, _) = self
+                .trackers
+                .remove(&key)
+                .unwrap_or_else(|| (Tracker::new(), timing));
+            if let Some(wake) = tracker.next_wake(&timing) {
+                self.wakes.remove(&(wake, key.clone()));
+            }
+            let transitions = tracker.read(reading, observation.at, &timing);
+            self.keep(key.clone(), tracker, timing, observation.at);
+            happened.extend(transitions.into_iter().map(|transition| AlarmTransition {
+                equipment: key.0.clone(),
+                condition: key.1.clone(),
+                transition,
+            }));
+        }
+        happened
+    }
+
+    /// What the held durations bring until `now`, in the order of their instants.
+    pub fn tick(&mut self, now: i64) -> Vec<AlarmTransition> {
+        let mut happened = Vec::new();
+        while let Some((wake, key)) = self.wakes.first().cloned() {
+            if wake > now {
+                break;
+            }
+            self.wakes.remove(&(wake, key.clone()));
+            let Some((mut tracker, timing)) = self.trackers.remove(&key) else {
+                continue;
+            };
+            let transitions = tracker.tick(wake, &timing);
+            self.keep(key.clone(), tracker, timing, wake);
+            happened.extend(transitions.into_iter().map(|transition| AlarmTransition {
+                equipment: key.0.clone(),
+                condition: key.1.clone(),
+                transition,
+            }));
+        }
+        happened
+    }
+
+    /// The earliest instant at which a held duration runs out.
+    pub fn next_wake(&self) -> Option<i64> {
+        self.wakes.first().map(|(wake, _)| *wake)
+    }
+
+    fn keep(&mut self, key: TrackerKey, tracker: Tracker, timing: Timing, now: i64) {
+        if tracker.is_quiet(now, &timing) {
+            return;
+        }
+        if let Some(wake) = tracker.next_wake(&timing) {
+            self.wakes.insert((wake, key.clone()));
+        }
+        self.trackers.insert(key, (tracker, timing));
+    }
+}

@@ -550,3 +550,99 @@ mod rules {
         );
     }
 }
+
+mod engine {
+    //! The alarms of many equipment: one tracker per condition that is not quiet.
+
+    use std::collections::BTreeMap;
+
+    use vigie_domain::Reference;
+    use vigie_domain::alarm::rules::{Condition, ConditionKey};
+    use vigie_domain::alarm::{AlarmTransition, Engine, Transition};
+    use vigie_domain::inventory::Equipment;
+    use vigie_domain::policy::{Policy, Severity};
+    use vigie_domain::supervision::{CheckName, CheckStatus, Observation};
+
+    const MINUTE: i64 = 60_000;
+
+    fn camera(reference: &str) -> Equipment {
+        serde_json::from_value(serde_json::json!({
+            "ref": reference, "site": "SITE-1", "name": "Caméra", "kind": "camera",
+            "checks": {"ping": {}},
+        }))
+        .unwrap()
+    }
+
+    fn ping(reference: &str, minute: i64, status: CheckStatus) -> Observation {
+        Observation {
+            equipment: Reference::parse(reference).unwrap(),
+            check: CheckName::parse("ping").unwrap(),
+            at: minute * MINUTE,
+            status: Some(status),
+            detail: None,
+            samples: Vec::new(),
+            facts: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn equipment_in_good_health_take_no_memory() {
+        let policy = Policy::default_policy();
+        let mut engine = Engine::new();
+        for i in 0..1000 {
+            let reference = format!("CAM-{i}");
+            let happened = engine.observe(
+                &policy,
+                &camera(&reference),
+                &ping(&reference, 0, CheckStatus::Up),
+            );
+            assert_eq!(happened, vec![]);
+        }
+        assert_eq!((engine.tracked(), engine.next_wake()), (0, None));
+    }
+
+    #[test]
+    fn one_camera_down_is_one_alarm_raised_by_the_clock_then_forgotten_once_cleared() {
+        let policy = Policy::default_policy();
+        let mut engine = Engine::new();
+        let (down, up) = (camera("CAM-1"), camera("CAM-2"));
+        engine.observe(&policy, &up, &ping("CAM-2", 0, CheckStatus::Up));
+        engine.observe(&policy, &down, &ping("CAM-1", 0, CheckStatus::Down));
+        assert_eq!(engine.next_wake(), Some(5 * MINUTE));
+        assert_eq!(engine.tick(5 * MINUTE - 1), vec![]);
+        let key = ConditionKey::whole(Condition::Unreachable);
+        assert_eq!(
+            engine.tick(5 * MINUTE),
+            vec![AlarmTransition {
+                equipment: Reference::parse("CAM-1").unwrap(),
+                condition: key.clone(),
+                transition: Transition::Raised {
+                    at: 5 * MINUTE,
+                    severity: Severity::Critical,
+                    flapping: false
+                },
+            }]
+        );
+        let cam_1 = Reference::parse("CAM-1").unwrap();
+        assert_eq!(
+            engine.raised(&cam_1, &key),
+            Some((Severity::Critical, false))
+        );
+        assert_eq!(
+            engine.observe(&policy, &down, &ping("CAM-1", 7, CheckStatus::Up)),
+            vec![]
+        );
+        assert_eq!(engine.next_wake(), Some(9 * MINUTE));
+        let cleared = engine.tick(10 * MINUTE);
+        assert_eq!(
+            cleared.iter().map(|t| &t.transition).collect::<Vec<_>>(),
+            vec![&Transition::Cleared {
+                at: 9 * MINUTE,
+                since: 7 * MINUTE
+            }]
+        );
+        // Cleared and up: nothing left to remember once the next reading finds it quiet.
+        engine.observe(&policy, &down, &ping("CAM-1", 40, CheckStatus::Up));
+        assert_eq!((engine.tracked(), engine.raised(&cam_1, &key)), (0, None));
+    }
+}
