@@ -245,12 +245,10 @@ const GROUP_MAX_OBSERVATIONS: usize = 20_000;
 /// the round trips. Every caller still gets its answer only once its data is durable.
 #[derive(Debug)]
 pub(crate) struct GroupCommit {
-    jobs: tokio::sync::mpsc::Sender<(
-        Job,
-        tokio::sync::oneshot::Sender<Result<IngestReport, StoreError>>,
-    )>,
+    jobs: tokio::sync::mpsc::Sender<Waiting>,
 }
 
+/// A push waiting for its group, with where to send its answer.
 type Waiting = (
     Job,
     tokio::sync::oneshot::Sender<Result<IngestReport, StoreError>>,

@@ -294,7 +294,6 @@ proptest! {
                     prop_assert!(raised, "outage {from}..{until}: {transitions:?}");
                 }
                 start = None;
-                if present { start = None }
             }
         }
     }
