@@ -7,7 +7,10 @@
 //! not a storm. Time is an input: readings and ticks carry their instant (UTC epoch ms), and
 //! [`Tracker::next_wake`] says when a held duration runs out without a new reading.
 
+pub mod book;
+pub mod lifecycle;
 pub mod rules;
+pub mod window;
 
 use std::collections::VecDeque;
 
@@ -383,6 +386,14 @@ impl Engine {
         self.trackers
             .get(&(equipment.clone(), condition.clone()))
             .and_then(|(tracker, _)| tracker.raised())
+    }
+
+    /// Whether a condition holds (pending or raised): for an equipment's `Unreachable`, whether
+    /// it is down, as its dependents see it.
+    pub fn holds(&self, equipment: &crate::Reference, condition: &rules::ConditionKey) -> bool {
+        self.trackers
+            .get(&(equipment.clone(), condition.clone()))
+            .is_some_and(|(tracker, _)| tracker.holds())
     }
 
     /// Reads an observation of `equipment` through the rules of `policy` (its site's).

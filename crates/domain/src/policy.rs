@@ -156,6 +156,22 @@ pub struct Thresholds {
     pub temperature_clear_margin_celsius: u8,
     pub critical_site_offline_cameras: u32,
     pub max_offline_camera_percent: u8,
+    /// ALR-6: a video stream slower than this to answer (RTSP, or as an agent measures it)
+    /// has an abnormal latency.
+    pub video_stream_latency_ms: u32,
+}
+
+/// What the policy says of one equipment model (the `[models."…"]` data): the minimum
+/// firmware (ALR-7) and temperature thresholds that replace the policy's (DEC-1: 75 °C).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ModelRules {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_firmware: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature_major_celsius: Option<i16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature_critical_celsius: Option<i16>,
 }
 
 /// Severity of each alarm condition (ALR-4…ALR-7).
@@ -297,6 +313,8 @@ struct PolicyFile {
     version: i64,
     calendar: BTreeMap<String, CalendarSpec>,
     thresholds: Thresholds,
+    #[serde(default)]
+    models: BTreeMap<String, ModelRules>,
     severity: Severities,
     acknowledgement: Acknowledgements,
     alarm: AlarmRules,
@@ -310,6 +328,8 @@ struct PolicyFile {
 pub struct Policy {
     pub calendars: BTreeMap<String, Calendar>,
     pub thresholds: Thresholds,
+    /// Per equipment model, by the model's name as the inventory writes it.
+    pub models: BTreeMap<String, ModelRules>,
     pub severity: Severities,
     pub acknowledgement: Acknowledgements,
     pub alarm: AlarmRules,
@@ -452,6 +472,22 @@ impl Policy {
         if t.max_offline_camera_percent > 100 {
             problems.push("thresholds : max_offline_camera_percent au plus 100".into());
         }
+        for (model, rules) in &file.models {
+            let major = rules
+                .temperature_major_celsius
+                .unwrap_or(t.temperature_major_celsius);
+            let critical = rules
+                .temperature_critical_celsius
+                .unwrap_or(t.temperature_critical_celsius);
+            if major >= critical {
+                problems.push(format!("models « {model} » : le seuil majeur de température ({major} °C) doit être inférieur au seuil critique ({critical} °C)"));
+            }
+            if let Some(version) = &rules.min_firmware
+                && crate::alarm::rules::FirmwareVersion::parse(version).is_none()
+            {
+                problems.push(format!("models « {model} » : min_firmware « {version} » n'est pas une version (chiffres séparés par des points)"));
+            }
+        }
         if t.disk_clear_margin_percent >= t.disk_major_percent {
             problems.push(
                 "thresholds : disk_clear_margin_percent doit être inférieur à disk_major_percent"
@@ -501,6 +537,7 @@ impl Policy {
         Ok(Policy {
             calendars,
             thresholds: file.thresholds,
+            models: file.models,
             severity: file.severity,
             acknowledgement: file.acknowledgement,
             alarm: file.alarm,
@@ -724,7 +761,7 @@ fn build_calendar(name: &str, spec: &CalendarSpec) -> Result<Calendar, String> {
     })
 }
 
-fn jiff_weekday(day: Weekday) -> jiff::civil::Weekday {
+pub(crate) fn jiff_weekday(day: Weekday) -> jiff::civil::Weekday {
     match day {
         Weekday::Monday => jiff::civil::Weekday::Monday,
         Weekday::Tuesday => jiff::civil::Weekday::Tuesday,

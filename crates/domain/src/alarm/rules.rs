@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::alarm::Reading;
 use crate::inventory::{CameraRole, Equipment, EquipmentKind};
-use crate::policy::{Policy, Severity};
+use crate::policy::{ModelRules, Policy, Severity};
 use crate::supervision::{CheckStatus, Observation, checks};
 
 /// What can be wrong with an equipment.
@@ -34,6 +34,12 @@ pub enum Condition {
     ClockOutOfSync,
     /// ALR-7: a TLS certificate expires within the policy's delay.
     CertificateExpiring,
+    /// ALR-6: a video stream answers too slowly.
+    VideoStreamLatency,
+    /// ALR-7: the firmware is older than the minimum the policy lists for the model.
+    ObsoleteFirmware,
+    /// ALR-8: more cameras of a site offline than it tolerates (a site's alarm).
+    CamerasOffline,
 }
 
 impl Condition {
@@ -48,6 +54,9 @@ impl Condition {
             Condition::Temperature => "temperature",
             Condition::ClockOutOfSync => "clock_out_of_sync",
             Condition::CertificateExpiring => "certificate_expiring",
+            Condition::VideoStreamLatency => "video_stream_latency",
+            Condition::ObsoleteFirmware => "obsolete_firmware",
+            Condition::CamerasOffline => "cameras_offline",
         }
     }
 
@@ -63,6 +72,9 @@ impl Condition {
             Condition::Temperature => "température élevée",
             Condition::ClockOutOfSync => "horloge désynchronisée",
             Condition::CertificateExpiring => "certificat bientôt expiré",
+            Condition::VideoStreamLatency => "latence anormale du flux vidéo",
+            Condition::ObsoleteFirmware => "micrologiciel obsolète",
+            Condition::CamerasOffline => "caméras hors ligne au-delà de la tolérance du site",
         }
     }
 }
@@ -91,6 +103,59 @@ impl fmt::Display for ConditionKey {
             Some(part) => write!(f, "{}:{part}", self.condition.key()),
             None => f.write_str(self.condition.key()),
         }
+    }
+}
+
+/// A firmware version, compared part by part: `V5.7.3 build 230105` and `5.7.10` are
+/// `[5, 7, 3, 230105]` and `[5, 7, 10]`; missing parts count as 0, so `5.7` equals `5.7.0`.
+/// Only the digits count: letters and other signs separate the parts.
+#[derive(Debug, Clone)]
+pub struct FirmwareVersion(Vec<u64>);
+
+impl PartialEq for FirmwareVersion {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for FirmwareVersion {}
+
+impl FirmwareVersion {
+    /// The longest version text read.
+    pub const MAX_LEN: usize = 100;
+
+    /// None when the text holds no number, or is too long.
+    pub fn parse(text: &str) -> Option<FirmwareVersion> {
+        if text.len() > Self::MAX_LEN {
+            return None;
+        }
+        let parts: Vec<u64> = text
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|part| !part.is_empty())
+            .map(|part| part.parse().unwrap_or(u64::MAX))
+            .take(8)
+            .collect();
+        (!parts.is_empty()).then_some(FirmwareVersion(parts))
+    }
+}
+
+impl PartialOrd for FirmwareVersion {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for FirmwareVersion {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let length = self.0.len().max(other.0.len());
+        (0..length)
+            .map(|i| {
+                let a = self.0.get(i).copied().unwrap_or(0);
+                let b = other.0.get(i).copied().unwrap_or(0);
+                a.cmp(&b)
+            })
+            .find(|order| order.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
     }
 }
 
@@ -223,10 +288,20 @@ pub fn readings(
                     condition: Condition::Temperature,
                     part: part.clone(),
                 };
+                // DEC-1: the model's thresholds, where the policy lists the model.
+                let model = model_rules(policy, equipment);
                 let reading = threshold_reading(
                     value,
-                    f64::from(t.temperature_major_celsius),
-                    f64::from(t.temperature_critical_celsius),
+                    f64::from(
+                        model
+                            .and_then(|m| m.temperature_major_celsius)
+                            .unwrap_or(t.temperature_major_celsius),
+                    ),
+                    f64::from(
+                        model
+                            .and_then(|m| m.temperature_critical_celsius)
+                            .unwrap_or(t.temperature_critical_celsius),
+                    ),
                     f64::from(t.temperature_clear_margin_celsius),
                     holding(&key),
                     s.server_temperature,
@@ -242,6 +317,14 @@ pub fn readings(
                 };
                 (Condition::ClockOutOfSync, reading)
             }
+            "stream_latency_ms" => (
+                Condition::VideoStreamLatency,
+                latency_reading(policy, value),
+            ),
+            "response_ms" if check == checks::RTSP => (
+                Condition::VideoStreamLatency,
+                latency_reading(policy, value),
+            ),
             "certificate_days_left" => {
                 let within_days = t.certificate_expiry_within.seconds() as f64 / 86_400.0;
                 let reading = if value < within_days {
@@ -255,5 +338,43 @@ pub fn readings(
         };
         found.push((ConditionKey { condition, part }, reading));
     }
+    // ALR-7: the firmware an observation reports, else the inventory's, read with the
+    // reachability check (so once a round), against the model's minimum.
+    let firmware = observation
+        .facts
+        .get("firmware")
+        .map(String::as_str)
+        .or_else(|| {
+            (Some(check) == reachability_check(equipment))
+                .then_some(equipment.firmware.as_ref().map(|f| f.as_str()))
+                .flatten()
+        });
+    if let Some(firmware) = firmware
+        && let Some(minimum) = model_rules(policy, equipment)
+            .and_then(|m| m.min_firmware.as_deref())
+            .and_then(FirmwareVersion::parse)
+    {
+        // A version that cannot be read is not called obsolete: nobody can tell.
+        let reading = match FirmwareVersion::parse(firmware) {
+            Some(version) if version < minimum => Reading::Present(s.obsolete_firmware),
+            Some(_) => Reading::Absent,
+            None => Reading::Unknown,
+        };
+        found.push((ConditionKey::whole(Condition::ObsoleteFirmware), reading));
+    }
     found
+}
+
+/// What the policy lists for the equipment's model, if anything.
+fn model_rules<'p>(policy: &'p Policy, equipment: &Equipment) -> Option<&'p ModelRules> {
+    policy.models.get(equipment.model.as_ref()?.as_str())
+}
+
+/// ALR-6: a video stream's answer time against the policy's limit.
+fn latency_reading(policy: &Policy, milliseconds: f64) -> Reading {
+    if milliseconds > f64::from(policy.thresholds.video_stream_latency_ms) {
+        Reading::Present(policy.severity.video_stream_latency)
+    } else {
+        Reading::Absent
+    }
 }

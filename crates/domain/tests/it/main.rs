@@ -2,6 +2,7 @@
 //! located errors out), and the architecture invariant that the domain has no IO.
 
 mod alarm;
+mod alarm_book;
 mod architecture;
 mod calendar;
 mod example_fleet;
