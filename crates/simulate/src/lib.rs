@@ -13,15 +13,17 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::Value;
 use vigie_domain::access::Actor;
+use vigie_domain::alarm::book::{Book, SiteSetup};
+use vigie_domain::alarm::lifecycle::{AlarmEvent, EventKind, Suppression};
 use vigie_domain::inventory::check::KnownObjects;
 use vigie_domain::inventory::file::InventoryFile;
 use vigie_domain::inventory::{ContractOption, ObjectKind, Record, SlaMeasure};
 use vigie_domain::policy::Policy;
-use vigie_domain::supervision::StateChange;
+use vigie_domain::supervision::{Observation, StateChange};
 use vigie_domain::ticket::{self, Happening, TicketSla};
 use vigie_store::Store;
 
-pub use scenario::{Input, InputKind, InventorySource, Scenario};
+pub use scenario::{AlarmStep, Input, InputKind, InventorySource, Scenario};
 
 /// Why a scenario could not run, in French, naming the file and where in it.
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +88,110 @@ impl Timeline {
                 ("detail", change.detail.map_or(Value::Null, Value::String)),
             ],
         });
+    }
+
+    /// An alarm's event: `alarm.<event>` with the alarm's number, then the event's fields.
+    fn alarm(&mut self, event: AlarmEvent) {
+        let at = Timestamp::from_millisecond(event.at).unwrap_or_default();
+        let text = |value: &dyn ToString| Value::String(value.to_string());
+        let by = || event.by.as_ref().map_or(Value::Null, |b| text(b));
+        let mut fields = vec![("alarm", Value::from(event.alarm))];
+        let kind = match &event.kind {
+            EventKind::Raised {
+                site,
+                equipment,
+                condition,
+                severity,
+                flapping,
+            } => {
+                fields.extend([
+                    ("site", text(site)),
+                    ("equipment", equipment.as_ref().map_or(Value::Null, |e| text(e))),
+                    ("condition", text(condition)),
+                    ("severity", Value::String(key(severity))),
+                    ("flapping", Value::Bool(*flapping)),
+                ]);
+                "alarm.raised"
+            }
+            EventKind::Suppressed { suppression } => {
+                fields.push(("reason", Value::String(suppression.key().into())));
+                match suppression {
+                    Suppression::Parent { parent } => fields.push(("parent", text(parent))),
+                    Suppression::Maintenance { window, until } => fields.extend([
+                        ("window", window.as_ref().map_or(Value::Null, |w| text(w))),
+                        (
+                            "until",
+                            Value::String(
+                                self.format(Timestamp::from_millisecond(*until).unwrap_or_default()),
+                            ),
+                        ),
+                    ]),
+                    Suppression::Tolerance {
+                        offline,
+                        tolerated,
+                        site_alarm,
+                    } => fields.extend([
+                        ("offline", Value::from(*offline)),
+                        ("tolerated", Value::from(*tolerated)),
+                        ("site_alarm", site_alarm.map_or(Value::Null, Value::from)),
+                    ]),
+                }
+                fields.push(("label", Value::String(suppression.label())));
+                "alarm.suppressed"
+            }
+            EventKind::Notified { severity } => {
+                fields.push(("severity", Value::String(key(severity))));
+                "alarm.notified"
+            }
+            EventKind::SeverityChanged { from, to, cause } => {
+                fields.extend([
+                    ("from", Value::String(key(from))),
+                    ("to", Value::String(key(to))),
+                    ("cause", Value::String(key(cause))),
+                ]);
+                "alarm.severity_changed"
+            }
+            EventKind::FlappingStarted => "alarm.flapping_started",
+            EventKind::FlappingEnded => "alarm.flapping_ended",
+            EventKind::CamerasChanged { cameras } => {
+                fields.extend([
+                    ("count", Value::from(cameras.len())),
+                    ("cameras", Value::Array(cameras.iter().map(|c| text(c)).collect())),
+                ]);
+                "alarm.cameras_changed"
+            }
+            EventKind::Acknowledged => {
+                fields.push(("by", by()));
+                "alarm.acknowledged"
+            }
+            EventKind::TakenInCharge => {
+                fields.push(("by", by()));
+                "alarm.taken_in_charge"
+            }
+            EventKind::Resolved { since } => {
+                fields.push((
+                    "since",
+                    Value::String(self.format(Timestamp::from_millisecond(*since).unwrap_or_default())),
+                ));
+                "alarm.resolved"
+            }
+            EventKind::Closed { report } => {
+                fields.extend([
+                    ("by", by()),
+                    ("actions", text(&report.actions)),
+                    ("intervention_minutes", Value::from(report.intervention_minutes)),
+                    ("root_cause", text(&report.root_cause)),
+                ]);
+                "alarm.closed"
+            }
+        };
+        self.push(Line { at, kind, fields });
+    }
+
+    fn alarms(&mut self, events: Vec<AlarmEvent>) {
+        for event in events {
+            self.alarm(event);
+        }
     }
 
     fn ticket(&mut self, at: Timestamp, ticket: &str, happening: Happening) {
@@ -248,6 +354,7 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
         time_zone: scenario.time_zone.time_zone(),
         lines: Vec::new(),
     };
+    let mut book = alarm_book(&parsed.inventory, &policy)?;
     let mut tickets: BTreeMap<String, TicketSla> = BTreeMap::new();
     let mut inputs = scenario.inputs.iter().peekable();
     loop {
@@ -261,6 +368,10 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
             .values()
             .filter_map(TicketSla::next_wake)
             .chain(next_expectation.and_then(|ms| Timestamp::from_millisecond(ms).ok()))
+            .chain(
+                book.next_wake()
+                    .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
+            )
             .min();
         // Inputs first at equal instants: an action at the very deadline meets it.
         let now = match (next_input, next_timer) {
@@ -274,7 +385,16 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
         }
         if next_input == Some(now) {
             let input = inputs.next().expect("peeked");
-            apply_input(input, &store, &actor, &policy, &mut tickets, &mut timeline).await?;
+            apply_input(
+                input,
+                &store,
+                &actor,
+                &policy,
+                &mut tickets,
+                &mut book,
+                &mut timeline,
+            )
+            .await?;
         } else {
             for (id, ticket) in tickets.iter_mut() {
                 for happening in ticket.on_time(now) {
@@ -286,8 +406,20 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
                 .await
                 .map_err(|e| SimulationError(e.to_string()))?;
             for change in report.changes {
+                // A heartbeat that did not come is an observation for the alarms.
+                let observation = Observation {
+                    equipment: change.equipment.clone(),
+                    check: change.check.clone(),
+                    at: change.at,
+                    status: Some(change.to),
+                    detail: change.detail.clone(),
+                    samples: Vec::new(),
+                    facts: BTreeMap::new(),
+                };
                 timeline.state_change(change);
+                timeline.alarms(book.observe(&observation));
             }
+            timeline.alarms(book.tick(now.as_millisecond()));
         }
     }
     store.close().await;
@@ -299,12 +431,38 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
     Ok(out)
 }
 
+/// The alarm book of the scenario's inventory: each site with the policy that applies there.
+fn alarm_book(
+    inventory: &vigie_domain::inventory::Inventory,
+    policy: &Policy,
+) -> Result<Book, SimulationError> {
+    let mut book = Book::new(1);
+    for site in &inventory.sites {
+        let contract = inventory
+            .contracts
+            .iter()
+            .find(|c| c.reference == site.contract)
+            .ok_or_else(|| {
+                SimulationError(format!("site {} : contrat {} inconnu", site.reference, site.contract))
+            })?;
+        let site_policy = policy
+            .for_site(contract, site)
+            .map_err(|e| SimulationError(format!("site {} : {e}", site.reference)))?;
+        book.set_site(SiteSetup::new(site, std::sync::Arc::new(site_policy)));
+    }
+    for equipment in &inventory.equipment {
+        book.set_equipment(equipment.clone());
+    }
+    Ok(book)
+}
+
 async fn apply_input(
     input: &Input,
     store: &Store,
     actor: &Actor,
     policy: &Policy,
     tickets: &mut BTreeMap<String, TicketSla>,
+    book: &mut Book,
     timeline: &mut Timeline,
 ) -> Result<(), SimulationError> {
     let at = input.at;
@@ -441,6 +599,52 @@ async fn apply_input(
                 .map_err(|e| place(e.to_string()))?;
             for change in report.changes {
                 timeline.state_change(change);
+            }
+            for observation in observations {
+                timeline.alarms(book.observe(observation));
+            }
+        }
+        InputKind::Alarm { alarm, step, by } => {
+            let Record::Staff(_) = store
+                .get(actor, ObjectKind::Staff, by)
+                .await
+                .map_err(|_| place(format!("membre du personnel « {by} » inconnu")))?
+            else {
+                return Err(place("membre du personnel attendu".into()));
+            };
+            // What Vigie has done until now comes before the step.
+            timeline.alarms(book.tick(at.as_millisecond()));
+            let at_ms = at.as_millisecond();
+            let outcome = match step {
+                AlarmStep::Acknowledge => book.acknowledge(*alarm, by, at_ms).map(|e| vec![e]),
+                AlarmStep::TakeCharge => book.take_charge(*alarm, by, at_ms),
+                AlarmStep::Close(report) => {
+                    // CLO-2: the manager of the technician who resolved it may close it too.
+                    let resolver = book.alarm(*alarm).and_then(|a| a.resolved_by.clone());
+                    let manager = match resolver {
+                        Some(resolver) => match store.get(actor, ObjectKind::Staff, &resolver).await {
+                            Ok(Record::Staff(staff)) => staff.manager,
+                            _ => None,
+                        },
+                        None => None,
+                    };
+                    book.close(*alarm, by, manager.as_ref(), report.clone(), at_ms)
+                        .map(|(_, event)| vec![event])
+                }
+            };
+            match outcome {
+                Ok(events) => timeline.alarms(events),
+                // A refused step is part of the story (CLO-2): written, not fatal.
+                Err(refusal) => timeline.push(Line {
+                    at,
+                    kind: "alarm.refused",
+                    fields: vec![
+                        ("alarm", Value::from(*alarm)),
+                        ("action", Value::String(step.key().into())),
+                        ("by", Value::String(by.to_string())),
+                        ("reason", Value::String(refusal.to_string())),
+                    ],
+                }),
             }
         }
     }

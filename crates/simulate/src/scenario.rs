@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use toml::Spanned;
 use vigie_domain::Reference;
+use vigie_domain::alarm::lifecycle::{AlarmId, ClosureReport};
 use vigie_domain::calendar::{LocalResolution, parse_instant};
 use vigie_domain::supervision::{CheckName, CheckStatus, MetricName, Observation, Sample, checks};
 use vigie_domain::text::french_serde_message;
@@ -47,6 +48,30 @@ pub enum InputKind {
         observation: serde_json::Value,
         observations: Vec<Observation>,
     },
+    /// A person's step on an alarm, by its number in the timeline.
+    Alarm {
+        alarm: AlarmId,
+        step: AlarmStep,
+        by: Reference,
+    },
+}
+
+/// What a person does to an alarm (CLO-1, CLO-2).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlarmStep {
+    Acknowledge,
+    TakeCharge,
+    Close(ClosureReport),
+}
+
+impl AlarmStep {
+    pub fn key(&self) -> &'static str {
+        match self {
+            AlarmStep::Acknowledge => "acknowledge",
+            AlarmStep::TakeCharge => "take_charge",
+            AlarmStep::Close(_) => "close",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +122,7 @@ enum RawKind {
     ClientReport,
     Action,
     Observation,
+    Alarm,
 }
 
 #[derive(Deserialize)]
@@ -111,8 +137,13 @@ struct RawInput {
     equipment: Option<Reference>,
     text: Option<String>,
     criticality: Option<StatedCriticality>,
-    action: Option<Action>,
+    /// A ticket's action, or an alarm's step.
+    action: Option<String>,
     by: Option<Reference>,
+    alarm: Option<AlarmId>,
+    actions: Option<String>,
+    intervention_minutes: Option<u32>,
+    root_cause: Option<String>,
     reachable: Option<bool>,
     metric: Option<String>,
     value: Option<f64>,
@@ -180,11 +211,41 @@ impl Scenario {
                     text: input.text.ok_or_else(|| missing("text"))?,
                     criticality: input.criticality,
                 },
-                RawKind::Action => InputKind::Action {
-                    ticket: input.ticket.ok_or_else(|| missing("ticket"))?,
-                    action: input.action.ok_or_else(|| missing("action"))?,
-                    by: input.by,
-                },
+                RawKind::Action => {
+                    let action = input.action.ok_or_else(|| missing("action"))?;
+                    InputKind::Action {
+                        ticket: input.ticket.ok_or_else(|| missing("ticket"))?,
+                        action: serde_json::from_value::<Action>(serde_json::Value::String(
+                            action.clone(),
+                        ))
+                        .map_err(|_| fail(format!("action de ticket inconnue : « {action} »")))?,
+                        by: input.by,
+                    }
+                }
+                RawKind::Alarm => {
+                    let action = input.action.ok_or_else(|| missing("action"))?;
+                    let step = match action.as_str() {
+                        "acknowledge" => AlarmStep::Acknowledge,
+                        "take_charge" => AlarmStep::TakeCharge,
+                        "close" => AlarmStep::Close(ClosureReport {
+                            actions: input.actions.ok_or_else(|| missing("actions"))?,
+                            intervention_minutes: input
+                                .intervention_minutes
+                                .ok_or_else(|| missing("intervention_minutes"))?,
+                            root_cause: input.root_cause.ok_or_else(|| missing("root_cause"))?,
+                        }),
+                        other => {
+                            return Err(fail(format!(
+                                "action d'alarme inconnue : « {other} » (acknowledge, take_charge, close)"
+                            )));
+                        }
+                    };
+                    InputKind::Alarm {
+                        alarm: input.alarm.ok_or_else(|| missing("alarm"))?,
+                        step,
+                        by: input.by.ok_or_else(|| missing("by"))?,
+                    }
+                }
                 RawKind::Observation => {
                     let equipment = input.equipment.ok_or_else(|| missing("equipment"))?;
                     let check_name = |default: &str| {
