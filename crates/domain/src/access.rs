@@ -206,6 +206,10 @@ pub enum Permission {
     ManageUsers,
     ReadAudit,
     SendObservations,
+    /// See alarms and their history (within the actor's visibility).
+    ReadAlarms,
+    /// Acknowledge, take in charge and close alarms: people of the integrator's staff.
+    HandleAlarms,
 }
 
 /// Staff roles allowed to change the inventory.
@@ -260,9 +264,13 @@ impl Actor {
     fn principal_may(&self, permission: Permission) -> bool {
         match &self.principal {
             Principal::Console { .. } => true,
-            Principal::ClientUser { .. } => matches!(permission, Permission::ReadInventory),
+            Principal::ClientUser { .. } => matches!(
+                permission,
+                Permission::ReadInventory | Permission::ReadAlarms
+            ),
             Principal::Staff { roles, .. } => match permission {
-                Permission::ReadInventory | Permission::ReadAudit => true,
+                Permission::ReadInventory | Permission::ReadAudit | Permission::ReadAlarms => true,
+                Permission::HandleAlarms => true,
                 Permission::WriteInventory => roles.iter().any(|r| INVENTORY_EDITORS.contains(r)),
                 Permission::ManageUsers => roles.contains(&StaffRole::Administrator),
                 // Observations come from machines: only through an agent or probe token.
@@ -291,11 +299,14 @@ impl Actor {
             }
             TokenScope::Integration => matches!(
                 permission,
-                Permission::ReadInventory | Permission::WriteInventory | Permission::ReadAudit
+                Permission::ReadInventory
+                    | Permission::WriteInventory
+                    | Permission::ReadAudit
+                    | Permission::ReadAlarms
             ),
             TokenScope::ReadOnly => matches!(
                 permission,
-                Permission::ReadInventory | Permission::ReadAudit
+                Permission::ReadInventory | Permission::ReadAudit | Permission::ReadAlarms
             ),
         };
         // Observations are pushed on behalf of the integrator: any staff member's agent or

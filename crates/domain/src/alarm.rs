@@ -135,6 +135,22 @@ impl Tracker {
         }
     }
 
+    /// A tracker whose alarm was raised before a restart: raised, with no reading yet; the
+    /// next reading present keeps it, absent starts its clearing. Its flapping history is not
+    /// kept: it starts again from the restart.
+    pub fn restored(severity: Severity) -> Tracker {
+        Tracker {
+            phase: Phase::Raised {
+                severity,
+                absent_since: None,
+                flapping: false,
+            },
+            last: None,
+            changes: VecDeque::new(),
+            last_severity: Some(severity),
+        }
+    }
+
     /// Whether the condition holds: pending or raised (for the hysteresis of thresholds).
     pub fn holds(&self) -> bool {
         self.phase != Phase::Clear
@@ -394,6 +410,20 @@ impl Engine {
         self.trackers
             .get(&(equipment.clone(), condition.clone()))
             .is_some_and(|(tracker, _)| tracker.holds())
+    }
+
+    /// Takes back the raised alarm of a condition after a restart (see [`Tracker::restored`]).
+    pub fn restore(
+        &mut self,
+        equipment: crate::Reference,
+        condition: rules::ConditionKey,
+        severity: crate::policy::Severity,
+        timing: Timing,
+    ) {
+        self.trackers.insert(
+            (equipment, condition),
+            (Tracker::restored(severity), timing),
+        );
     }
 
     /// Reads an observation of `equipment` through the rules of `policy` (its site's).

@@ -2,6 +2,7 @@
 //! and metrics. Handlers are thin: they read the clock once, authenticate the caller, and call
 //! the store, which enforces visibility and permissions.
 
+pub mod alarms;
 pub mod api;
 pub mod auth;
 pub mod clock;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub clock: Clock,
     pub metrics: Arc<metrics::Metrics>,
+    /// The alarm worker, started on first use.
+    pub alarms: alarms::AlarmWorker,
 }
 
 impl AppState {
@@ -38,6 +41,7 @@ impl AppState {
             config: Arc::new(config),
             clock,
             metrics: Arc::new(metrics::Metrics::default()),
+            alarms: alarms::AlarmWorker::default(),
         }
     }
 }

@@ -30,6 +30,21 @@ pub async fn watchdog_step(state: &AppState) -> Result<IngestReport, vigie_store
     for change in &report.changes {
         tracing::info!(equipment = %change.equipment, check = %change.check, to = change.to.key(), detail = change.detail.as_deref().unwrap_or(""), "changement d'état (guet)");
     }
+    // A report that did not come (a heartbeat, an agent) is an observation for the alarms.
+    let observations = report
+        .changes
+        .iter()
+        .map(|change| Observation {
+            equipment: change.equipment.clone(),
+            check: change.check.clone(),
+            at: change.at,
+            status: Some(change.to),
+            detail: change.detail.clone(),
+            samples: Vec::new(),
+            facts: std::collections::BTreeMap::new(),
+        })
+        .collect();
+    state.alarms.observe(state, observations).await;
     Ok(report)
 }
 
@@ -125,10 +140,8 @@ async fn write_observations(state: AppState, mut observations: mpsc::Receiver<Ob
             }
         }
         if !batch.is_empty() {
-            if let Err(error) = state
-                .store
-                .record_observations(&poller(), None, &batch, state.clock.now_ms())
-                .await
+            if let Err(error) =
+                crate::alarms::record(&state, &poller(), None, &batch, state.clock.now_ms()).await
             {
                 tracing::warn!(%error, "écriture des observations");
             }
@@ -222,10 +235,14 @@ async fn trap_loop(state: AppState, address: std::net::SocketAddr) {
             tracing::warn!(%error, "enregistrement d'un trap");
         }
         if let Some(observation) = observation
-            && let Err(error) = state
-                .store
-                .record_observations(&poller(), None, &[observation], state.clock.now_ms())
-                .await
+            && let Err(error) = crate::alarms::record(
+                &state,
+                &poller(),
+                None,
+                &[observation],
+                state.clock.now_ms(),
+            )
+            .await
         {
             tracing::warn!(%error, "observation d'un trap");
         }

@@ -96,95 +96,107 @@ impl Timeline {
         let text = |value: &dyn ToString| Value::String(value.to_string());
         let by = || event.by.as_ref().map_or(Value::Null, |b| text(b));
         let mut fields = vec![("alarm", Value::from(event.alarm))];
-        let kind = match &event.kind {
-            EventKind::Raised {
-                site,
-                equipment,
-                condition,
-                severity,
-                flapping,
-            } => {
-                fields.extend([
-                    ("site", text(site)),
-                    ("equipment", equipment.as_ref().map_or(Value::Null, |e| text(e))),
-                    ("condition", text(condition)),
-                    ("severity", Value::String(key(severity))),
-                    ("flapping", Value::Bool(*flapping)),
-                ]);
-                "alarm.raised"
-            }
-            EventKind::Suppressed { suppression } => {
-                fields.push(("reason", Value::String(suppression.key().into())));
-                match suppression {
-                    Suppression::Parent { parent } => fields.push(("parent", text(parent))),
-                    Suppression::Maintenance { window, until } => fields.extend([
-                        ("window", window.as_ref().map_or(Value::Null, |w| text(w))),
+        let kind =
+            match &event.kind {
+                EventKind::Raised {
+                    site,
+                    equipment,
+                    condition,
+                    severity,
+                    flapping,
+                } => {
+                    fields.extend([
+                        ("site", text(site)),
                         (
-                            "until",
-                            Value::String(
-                                self.format(Timestamp::from_millisecond(*until).unwrap_or_default()),
-                            ),
+                            "equipment",
+                            equipment.as_ref().map_or(Value::Null, |e| text(e)),
                         ),
-                    ]),
-                    Suppression::Tolerance {
-                        offline,
-                        tolerated,
-                        site_alarm,
-                    } => fields.extend([
-                        ("offline", Value::from(*offline)),
-                        ("tolerated", Value::from(*tolerated)),
-                        ("site_alarm", site_alarm.map_or(Value::Null, Value::from)),
-                    ]),
+                        ("condition", text(condition)),
+                        ("severity", Value::String(key(severity))),
+                        ("flapping", Value::Bool(*flapping)),
+                    ]);
+                    "alarm.raised"
                 }
-                fields.push(("label", Value::String(suppression.label())));
-                "alarm.suppressed"
-            }
-            EventKind::Notified { severity } => {
-                fields.push(("severity", Value::String(key(severity))));
-                "alarm.notified"
-            }
-            EventKind::SeverityChanged { from, to, cause } => {
-                fields.extend([
-                    ("from", Value::String(key(from))),
-                    ("to", Value::String(key(to))),
-                    ("cause", Value::String(key(cause))),
-                ]);
-                "alarm.severity_changed"
-            }
-            EventKind::FlappingStarted => "alarm.flapping_started",
-            EventKind::FlappingEnded => "alarm.flapping_ended",
-            EventKind::CamerasChanged { cameras } => {
-                fields.extend([
-                    ("count", Value::from(cameras.len())),
-                    ("cameras", Value::Array(cameras.iter().map(|c| text(c)).collect())),
-                ]);
-                "alarm.cameras_changed"
-            }
-            EventKind::Acknowledged => {
-                fields.push(("by", by()));
-                "alarm.acknowledged"
-            }
-            EventKind::TakenInCharge => {
-                fields.push(("by", by()));
-                "alarm.taken_in_charge"
-            }
-            EventKind::Resolved { since } => {
-                fields.push((
-                    "since",
-                    Value::String(self.format(Timestamp::from_millisecond(*since).unwrap_or_default())),
-                ));
-                "alarm.resolved"
-            }
-            EventKind::Closed { report } => {
-                fields.extend([
-                    ("by", by()),
-                    ("actions", text(&report.actions)),
-                    ("intervention_minutes", Value::from(report.intervention_minutes)),
-                    ("root_cause", text(&report.root_cause)),
-                ]);
-                "alarm.closed"
-            }
-        };
+                EventKind::Suppressed { suppression } => {
+                    fields.push(("reason", Value::String(suppression.key().into())));
+                    match suppression {
+                        Suppression::Parent { parent } => fields.push(("parent", text(parent))),
+                        Suppression::Maintenance { window, until } => fields.extend([
+                            ("window", window.as_ref().map_or(Value::Null, |w| text(w))),
+                            (
+                                "until",
+                                Value::String(self.format(
+                                    Timestamp::from_millisecond(*until).unwrap_or_default(),
+                                )),
+                            ),
+                        ]),
+                        Suppression::Tolerance {
+                            offline,
+                            tolerated,
+                            site_alarm,
+                        } => fields.extend([
+                            ("offline", Value::from(*offline)),
+                            ("tolerated", Value::from(*tolerated)),
+                            ("site_alarm", site_alarm.map_or(Value::Null, Value::from)),
+                        ]),
+                    }
+                    fields.push(("label", Value::String(suppression.label())));
+                    "alarm.suppressed"
+                }
+                EventKind::Notified { severity } => {
+                    fields.push(("severity", Value::String(key(severity))));
+                    "alarm.notified"
+                }
+                EventKind::SeverityChanged { from, to, cause } => {
+                    fields.extend([
+                        ("from", Value::String(key(from))),
+                        ("to", Value::String(key(to))),
+                        ("cause", Value::String(key(cause))),
+                    ]);
+                    "alarm.severity_changed"
+                }
+                EventKind::FlappingStarted => "alarm.flapping_started",
+                EventKind::FlappingEnded => "alarm.flapping_ended",
+                EventKind::CamerasChanged { cameras } => {
+                    fields.extend([
+                        ("count", Value::from(cameras.len())),
+                        (
+                            "cameras",
+                            Value::Array(cameras.iter().map(|c| text(c)).collect()),
+                        ),
+                    ]);
+                    "alarm.cameras_changed"
+                }
+                EventKind::Acknowledged => {
+                    fields.push(("by", by()));
+                    "alarm.acknowledged"
+                }
+                EventKind::TakenInCharge => {
+                    fields.push(("by", by()));
+                    "alarm.taken_in_charge"
+                }
+                EventKind::Resolved { since } => {
+                    fields.push((
+                        "since",
+                        Value::String(
+                            self.format(Timestamp::from_millisecond(*since).unwrap_or_default()),
+                        ),
+                    ));
+                    "alarm.resolved"
+                }
+                EventKind::Closed { report } => {
+                    fields.extend([
+                        ("by", by()),
+                        ("actions", text(&report.actions)),
+                        (
+                            "intervention_minutes",
+                            Value::from(report.intervention_minutes),
+                        ),
+                        ("root_cause", text(&report.root_cause)),
+                    ]);
+                    "alarm.closed"
+                }
+            };
         self.push(Line { at, kind, fields });
     }
 
@@ -443,7 +455,10 @@ fn alarm_book(
             .iter()
             .find(|c| c.reference == site.contract)
             .ok_or_else(|| {
-                SimulationError(format!("site {} : contrat {} inconnu", site.reference, site.contract))
+                SimulationError(format!(
+                    "site {} : contrat {} inconnu",
+                    site.reference, site.contract
+                ))
             })?;
         let site_policy = policy
             .for_site(contract, site)
@@ -622,10 +637,12 @@ async fn apply_input(
                     // CLO-2: the manager of the technician who resolved it may close it too.
                     let resolver = book.alarm(*alarm).and_then(|a| a.resolved_by.clone());
                     let manager = match resolver {
-                        Some(resolver) => match store.get(actor, ObjectKind::Staff, &resolver).await {
-                            Ok(Record::Staff(staff)) => staff.manager,
-                            _ => None,
-                        },
+                        Some(resolver) => {
+                            match store.get(actor, ObjectKind::Staff, &resolver).await {
+                                Ok(Record::Staff(staff)) => staff.manager,
+                                _ => None,
+                            }
+                        }
                         None => None,
                     };
                     book.close(*alarm, by, manager.as_ref(), report.clone(), at_ms)

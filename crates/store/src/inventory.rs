@@ -73,6 +73,8 @@ fn parse_record(kind: ObjectKind, json: &str) -> Result<Record, StoreError> {
 pub(crate) enum Arg {
     Text(Option<String>),
     Int(i64),
+    /// An integer column that may be NULL.
+    OptionalInt(Option<i64>),
 }
 
 /// A query with its arguments bound in order.
@@ -85,6 +87,7 @@ pub(crate) fn build<'q>(
         query = match arg {
             Arg::Text(v) => query.bind(v),
             Arg::Int(v) => query.bind(v),
+            Arg::OptionalInt(v) => query.bind(v),
         };
     }
     query
@@ -152,6 +155,8 @@ pub(crate) fn require(actor: &Actor, permission: Permission) -> Result<(), Store
             Permission::ManageUsers => "gérer les utilisateurs",
             Permission::ReadAudit => "lire le journal d'audit",
             Permission::SendObservations => "envoyer des observations",
+            Permission::ReadAlarms => "lire les alarmes",
+            Permission::HandleAlarms => "agir sur les alarmes",
         };
         Err(StoreError::Forbidden(format!(
             "vos droits ne permettent pas de {what}"

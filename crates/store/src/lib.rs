@@ -3,6 +3,7 @@
 //! returns a client's objects is filtered by the actor's visibility here, in the data access
 //! layer, so that no caller can forget it.
 
+mod alarms;
 mod audit;
 mod bulk;
 mod error;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use alarms::{AlarmFilter, MAX_ALARM_EVENTS, MAX_ALARM_PAGE, StoredAlarm};
 pub use audit::AuditFilter;
 pub use error::StoreError;
 pub use inventory::{ImportReport, ListFilter, WriteOutcome};

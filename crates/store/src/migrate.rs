@@ -25,6 +25,11 @@ const SQLITE: &[Migration] = &[
         "probe_token_site",
         include_str!("../migrations/sqlite/0003_probe_token_site.sql"),
     ),
+    (
+        4,
+        "alarms",
+        include_str!("../migrations/sqlite/0004_alarms.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -41,6 +46,11 @@ const POSTGRES: &[Migration] = &[
         3,
         "probe_token_site",
         include_str!("../migrations/postgres/0003_probe_token_site.sql"),
+    ),
+    (
+        4,
+        "alarms",
+        include_str!("../migrations/postgres/0004_alarms.sql"),
     ),
 ];
 

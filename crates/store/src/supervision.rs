@@ -668,7 +668,7 @@ async fn roll_up_hour(
 }
 
 /// Visibility condition on a table (or join) with a client column and a site column.
-fn visibility_condition(
+pub(crate) fn visibility_condition(
     visibility: &Visibility,
     client_column: &str,
     site_column: &str,

@@ -163,6 +163,16 @@ impl Book {
             .insert(equipment.reference.clone(), equipment);
     }
 
+    /// Whether the book knows this equipment.
+    pub fn knows_equipment(&self, equipment: &Reference) -> bool {
+        self.equipment.contains_key(equipment)
+    }
+
+    /// The client of a site the book knows.
+    pub fn client_of(&self, site: &Reference) -> Option<&Reference> {
+        self.sites.get(site).map(|state| &state.setup.client)
+    }
+
     pub fn alarm(&self, id: AlarmId) -> Option<&Alarm> {
         self.alarms.get(&id)
     }
@@ -175,6 +185,68 @@ impl Book {
     /// The number the next alarm will take.
     pub fn next_id(&self) -> AlarmId {
         self.next_id
+    }
+
+    /// Takes back an alarm stored before a restart, once its site and equipment are set: a
+    /// closed one is ignored; a resolved one waits to be closed; an unresolved one is raised
+    /// again in the engine, so that its condition's next readings keep or resolve it rather
+    /// than open a second alarm, and keeps its suppression (a parent's, a window's end, a
+    /// site's count) and its NOT-8 deadline.
+    pub fn restore(&mut self, alarm: Alarm) {
+        if alarm.closure.is_some() {
+            return;
+        }
+        self.next_id = self.next_id.max(alarm.id + 1);
+        let id = alarm.id;
+        if alarm.resolved_at.is_none() {
+            let policy = self
+                .sites
+                .get(&alarm.site)
+                .map(|s| Arc::clone(&s.setup.policy));
+            if let (Some(equipment), Some(policy)) = (&alarm.equipment, policy) {
+                self.engine.restore(
+                    equipment.clone(),
+                    alarm.condition.clone(),
+                    alarm.severity,
+                    policy.alarm_timing(),
+                );
+                self.by_condition
+                    .insert((equipment.clone(), alarm.condition.clone()), id);
+                if alarm.severity == Severity::Major
+                    && let Some(notified) = alarm.notified_at
+                {
+                    let seconds = policy.alarm.major_to_critical_after.seconds();
+                    let due = notified
+                        .saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX / 1000) * 1000);
+                    self.wakes.insert((due, id, WakeKind::Unresolved));
+                }
+            }
+            match &alarm.suppression {
+                Some(Suppression::Parent { parent }) => {
+                    self.behind.entry(parent.clone()).or_default().insert(id);
+                }
+                Some(Suppression::Maintenance { until, .. }) => {
+                    self.wakes.insert((*until, id, WakeKind::MaintenanceEnd));
+                }
+                Some(Suppression::Tolerance { site_alarm, .. }) => {
+                    if let (Some(camera), Some(state)) =
+                        (&alarm.equipment, self.sites.get_mut(&alarm.site))
+                    {
+                        state.offline.entry(camera.clone()).or_default().insert(id);
+                        if site_alarm.is_some() {
+                            state.site_alarm = *site_alarm;
+                        }
+                    }
+                }
+                None => {}
+            }
+            if alarm.condition.condition == Condition::CamerasOffline
+                && let Some(state) = self.sites.get_mut(&alarm.site)
+            {
+                state.site_alarm = Some(id);
+            }
+        }
+        self.alarms.insert(id, alarm);
     }
 
     /// Reads an observation, after what the held durations bring until its instant.

@@ -488,3 +488,32 @@ fn dec_1_alr_6_alr_7_model_temperature_latency_and_firmware() {
         vigie_domain::alarm::Reading::Present(Severity::Major)
     )));
 }
+
+#[test]
+fn an_alarm_taken_back_after_a_restart_is_resolved_not_raised_twice() {
+    let fresh = || {
+        let mut book = Book::new(1);
+        book.set_site(setup(OfflineTolerance::Count(0), Vec::new()));
+        book.set_equipment(equipment("SW-1", "switch", None));
+        book
+    };
+    let mut before = fresh();
+    before.observe(&ping("SW-1", 0, false));
+    before.tick(10 * MINUTE);
+    let alarm = before.alarm(1).unwrap().clone();
+    assert_eq!(alarm.notified_at, Some(5 * MINUTE));
+    let mut after = fresh();
+    after.restore(alarm);
+    assert_eq!(after.next_id(), 2);
+    // Still down: nothing new. Then up: the same alarm resolves.
+    let mut events = after.observe(&ping("SW-1", 11 * MINUTE, false));
+    events.extend(after.observe(&ping("SW-1", 12 * MINUTE, true)));
+    events.extend(after.tick(20 * MINUTE));
+    assert_eq!(keys(&events), [(1, "resolved")]);
+    // NOT-8's deadline survives the restart.
+    let mut again = fresh();
+    again.restore(before.alarm(1).unwrap().clone());
+    let events = again.tick(9 * 60 * MINUTE);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].at, 5 * MINUTE + 8 * 60 * MINUTE);
+}

@@ -1,6 +1,7 @@
 //! The `/api/v1` routes and what they share: JSON bodies and query strings read into typed
 //! values with French errors, and the 404 for everything else.
 
+mod alarms;
 mod audit;
 pub(crate) mod inventory;
 mod people;
@@ -23,6 +24,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/openapi.json", get(crate::openapi::document))
         .merge(people::routes())
         .merge(audit::routes())
+        .merge(alarms::routes())
         .merge(supervision::routes())
         .merge(inventory::routes(state))
 }

@@ -125,10 +125,14 @@ async fn push(
             .check_probe(&caller.actor, &probe.name, &probe.site)
             .await?;
     }
-    let report = state
-        .store
-        .record_observations(&caller.actor, batch, &push.observations, caller.now_ms)
-        .await?;
+    let report = crate::alarms::record(
+        &state,
+        &caller.actor,
+        batch,
+        &push.observations,
+        caller.now_ms,
+    )
+    .await?;
     if let Some(probe) = &push.probe {
         state
             .store
@@ -172,10 +176,8 @@ async fn heartbeat(
         samples: Vec::new(),
         facts: BTreeMap::new(),
     };
-    let report = state
-        .store
-        .record_observations(&caller.actor, None, &[observation], caller.now_ms)
-        .await?;
+    let report =
+        crate::alarms::record(&state, &caller.actor, None, &[observation], caller.now_ms).await?;
     if !report.unknown_equipment.is_empty() {
         return Err(ApiError::not_found());
     }

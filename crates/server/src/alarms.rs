@@ -1,0 +1,446 @@
+//! The alarm worker: the one owner of the server's alarm book. Every observation the server
+//! records is passed to it after being stored (SUP-1's single entry point, [`record`]); people's
+//! steps on alarms (acknowledge, take in charge, close) are messages to it too, so that the
+//! book changes in one place, in order. What the book changes is saved (alarms and events, one
+//! transaction) before a step is answered. At start the worker reads the inventory and takes
+//! back the alarms not closed, so that a restart neither loses nor doubles an alarm.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use vigie_domain::Reference;
+use vigie_domain::access::Actor;
+use vigie_domain::alarm::book::{Book, SiteSetup};
+use vigie_domain::alarm::lifecycle::{Alarm, AlarmEvent, AlarmId, ClosureReport, LifecycleError};
+use vigie_domain::inventory::{ObjectKind, Record};
+use vigie_domain::policy::Policy;
+use vigie_domain::supervision::Observation;
+use vigie_store::supervision::IngestReport;
+use vigie_store::{ListFilter, Store, StoreError};
+
+use crate::AppState;
+
+/// Messages waiting for the worker; senders wait when it is full.
+const QUEUE: usize = 1024;
+/// How often the worker wakes without a message, to let held durations run out.
+const TICK: Duration = Duration::from_secs(1);
+/// Events kept for saving while the database refuses them; beyond, the oldest are dropped
+/// with an error in the log.
+const MAX_PENDING_EVENTS: usize = 1_000_000;
+
+/// A person's step on an alarm.
+#[derive(Debug, Clone)]
+pub enum Step {
+    Acknowledge,
+    TakeCharge,
+    Close(ClosureReport),
+}
+
+/// Why a step was not taken.
+#[derive(Debug)]
+pub enum StepError {
+    Refused(LifecycleError),
+    Store(StoreError),
+}
+
+enum Message {
+    Observations(Vec<Observation>),
+    Step {
+        alarm: AlarmId,
+        step: Step,
+        by: Reference,
+        reply: oneshot::Sender<Result<Vec<AlarmEvent>, StepError>>,
+    },
+    /// Answered once everything before it is in the book and saved.
+    Sync(oneshot::Sender<()>),
+}
+
+/// The handle to the worker, started on first use.
+#[derive(Debug, Clone, Default)]
+pub struct AlarmWorker(Arc<OnceLock<mpsc::Sender<Message>>>);
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Message")
+    }
+}
+
+impl AlarmWorker {
+    fn sender(&self, state: &AppState) -> &mpsc::Sender<Message> {
+        self.0.get_or_init(|| {
+            let (sender, receiver) = mpsc::channel(QUEUE);
+            tokio::spawn(run(state.clone(), receiver));
+            sender
+        })
+    }
+
+    /// Hands observations already stored to the book.
+    pub async fn observe(&self, state: &AppState, observations: Vec<Observation>) {
+        if observations.is_empty() {
+            return;
+        }
+        if self
+            .sender(state)
+            .send(Message::Observations(observations))
+            .await
+            .is_err()
+        {
+            tracing::error!("le moteur d'alarmes est arrêté : observations non évaluées");
+        }
+    }
+
+    /// Takes a person's step and returns its events once saved.
+    pub async fn step(
+        &self,
+        state: &AppState,
+        alarm: AlarmId,
+        step: Step,
+        by: Reference,
+    ) -> Result<Vec<AlarmEvent>, StepError> {
+        let (reply, answer) = oneshot::channel();
+        let stopped =
+            || StepError::Store(StoreError::Unavailable("moteur d'alarmes arrêté".into()));
+        self.sender(state)
+            .send(Message::Step {
+                alarm,
+                step,
+                by,
+                reply,
+            })
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Waits until everything sent before is evaluated and saved (reads after it see it).
+    pub async fn sync(&self, state: &AppState) {
+        let (reply, answer) = oneshot::channel();
+        if self.sender(state).send(Message::Sync(reply)).await.is_ok() {
+            let _ = answer.await;
+        }
+    }
+}
+
+/// Records observations (the store's single entry point) and passes those of known equipment
+/// to the alarm worker.
+pub async fn record(
+    state: &AppState,
+    actor: &Actor,
+    batch: Option<(&str, i64)>,
+    observations: &[Observation],
+    now_ms: i64,
+) -> Result<IngestReport, StoreError> {
+    let report = state
+        .store
+        .record_observations(actor, batch, observations, now_ms)
+        .await?;
+    if !report.duplicate {
+        let kept: Vec<Observation> = observations
+            .iter()
+            .filter(|o| !report.unknown_equipment.contains(&o.equipment))
+            .cloned()
+            .collect();
+        state.alarms.observe(state, kept).await;
+    }
+    Ok(report)
+}
+
+/// The worker's book and what it has yet to save.
+struct Worker {
+    store: Store,
+    policy: Policy,
+    book: Book,
+    /// Events not saved yet, in order.
+    pending: Vec<AlarmEvent>,
+    /// Alarms closed since the last save (they have left the book).
+    closed: Vec<Alarm>,
+}
+
+async fn run(state: AppState, mut messages: mpsc::Receiver<Message>) {
+    let mut worker = loop {
+        match Worker::load(&state.store).await {
+            Ok(worker) => break worker,
+            Err(error) => {
+                tracing::error!(%error, "chargement du moteur d'alarmes ; nouvel essai dans 5 s");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
+    };
+    loop {
+        let message = tokio::time::timeout(TICK, messages.recv()).await;
+        let now = state.clock.now_ms();
+        match message {
+            Ok(None) => {
+                let _ = worker.save().await;
+                return;
+            }
+            Err(_) => worker.tick(now),
+            Ok(Some(Message::Observations(observations))) => {
+                for observation in &observations {
+                    if let Err(error) = worker.learn(&observation.equipment).await {
+                        tracing::warn!(%error, equipment = %observation.equipment, "équipement inconnu du moteur d'alarmes");
+                        continue;
+                    }
+                    let events = worker.book.observe(observation);
+                    worker.pending.extend(events);
+                }
+                worker.tick(now);
+            }
+            Ok(Some(Message::Sync(reply))) => {
+                worker.tick(now);
+                let _ = worker.save().await;
+                let _ = reply.send(());
+            }
+            Ok(Some(Message::Step {
+                alarm,
+                step,
+                by,
+                reply,
+            })) => {
+                worker.tick(now);
+                let outcome = match worker.step(alarm, step, &by, now).await {
+                    Ok(events) => {
+                        worker.pending.extend(events.iter().cloned());
+                        worker
+                            .save()
+                            .await
+                            .map(|()| events)
+                            .map_err(StepError::Store)
+                    }
+                    Err(error) => Err(error),
+                };
+                let _ = reply.send(outcome);
+            }
+        }
+        if !worker.pending.is_empty() || !worker.closed.is_empty() {
+            let _ = worker.save().await;
+        }
+    }
+}
+
+impl Worker {
+    /// What the held durations and the book's deadlines bring until `now`.
+    fn tick(&mut self, now: i64) {
+        let events = self.book.tick(now);
+        self.pending.extend(events);
+    }
+
+    async fn load(store: &Store) -> Result<Worker, StoreError> {
+        let policy = Policy::default_policy();
+        let mut worker = Worker {
+            store: store.clone(),
+            policy,
+            book: Book::new(store.next_alarm_id().await?),
+            pending: Vec::new(),
+            closed: Vec::new(),
+        };
+        worker.load_inventory().await?;
+        for alarm in store.open_alarms().await? {
+            worker.book.restore(alarm);
+        }
+        Ok(worker)
+    }
+
+    /// Every site and equipment, page by page.
+    async fn load_inventory(&mut self) -> Result<(), StoreError> {
+        let console = Actor::console("alarmes");
+        let mut contracts = std::collections::HashMap::new();
+        for record in list_all(&self.store, &console, ObjectKind::Contract).await? {
+            if let Record::Contract(contract) = record {
+                contracts.insert(contract.reference.clone(), contract);
+            }
+        }
+        for record in list_all(&self.store, &console, ObjectKind::Site).await? {
+            if let Record::Site(site) = record
+                && let Some(contract) = contracts.get(&site.contract)
+            {
+                self.set_site(contract, &site);
+            }
+        }
+        for record in list_all(&self.store, &console, ObjectKind::Equipment).await? {
+            if let Record::Equipment(equipment) = record {
+                self.book.set_equipment(equipment);
+            }
+        }
+        Ok(())
+    }
+
+    fn set_site(
+        &mut self,
+        contract: &vigie_domain::inventory::Contract,
+        site: &vigie_domain::inventory::Site,
+    ) {
+        match self.policy.for_site(contract, site) {
+            Ok(policy) => self.book.set_site(SiteSetup::new(site, Arc::new(policy))),
+            Err(error) => {
+                tracing::error!(%error, site = %site.reference, "politique du site refusée : le site garde la politique par défaut");
+                self.book
+                    .set_site(SiteSetup::new(site, Arc::new(self.policy.clone())));
+            }
+        }
+    }
+
+    /// Makes sure the book knows an equipment (added since the worker started), with its site.
+    async fn learn(&mut self, reference: &Reference) -> Result<(), StoreError> {
+        if self.book.knows_equipment(reference) {
+            return Ok(());
+        }
+        let console = Actor::console("alarmes");
+        let Record::Equipment(equipment) = self
+            .store
+            .get(&console, ObjectKind::Equipment, reference)
+            .await?
+        else {
+            return Err(StoreError::NotFound);
+        };
+        if self.book.client_of(&equipment.site).is_none() {
+            let Record::Site(site) = self
+                .store
+                .get(&console, ObjectKind::Site, &equipment.site)
+                .await?
+            else {
+                return Err(StoreError::NotFound);
+            };
+            let Record::Contract(contract) = self
+                .store
+                .get(&console, ObjectKind::Contract, &site.contract)
+                .await?
+            else {
+                return Err(StoreError::NotFound);
+            };
+            self.set_site(&contract, &site);
+            // The site's other equipment count for its tolerance (ALR-8).
+            let filter = ListFilter {
+                site: Some(site.reference.clone()),
+                ..ListFilter::default()
+            };
+            for record in
+                list_filtered(&self.store, &console, ObjectKind::Equipment, filter).await?
+            {
+                if let Record::Equipment(other) = record
+                    && !self.book.knows_equipment(&other.reference)
+                {
+                    self.book.set_equipment(other);
+                }
+            }
+        }
+        if !self.book.knows_equipment(reference) {
+            self.book.set_equipment(equipment);
+        }
+        Ok(())
+    }
+
+    async fn step(
+        &mut self,
+        alarm: AlarmId,
+        step: Step,
+        by: &Reference,
+        now: i64,
+    ) -> Result<Vec<AlarmEvent>, StepError> {
+        let refused = StepError::Refused;
+        match step {
+            Step::Acknowledge => self
+                .book
+                .acknowledge(alarm, by, now)
+                .map(|e| vec![e])
+                .map_err(refused),
+            Step::TakeCharge => self.book.take_charge(alarm, by, now).map_err(refused),
+            Step::Close(report) => {
+                // CLO-2: the manager of the technician who resolved it may close it too.
+                let resolver = self.book.alarm(alarm).and_then(|a| a.resolved_by.clone());
+                let manager = match resolver {
+                    Some(resolver) => match self
+                        .store
+                        .get(&Actor::console("alarmes"), ObjectKind::Staff, &resolver)
+                        .await
+                    {
+                        Ok(Record::Staff(staff)) => staff.manager,
+                        Ok(_) | Err(StoreError::NotFound) => None,
+                        Err(error) => return Err(StepError::Store(error)),
+                    },
+                    None => None,
+                };
+                let (closed, event) = self
+                    .book
+                    .close(alarm, by, manager.as_ref(), report, now)
+                    .map_err(refused)?;
+                self.closed.push(closed);
+                Ok(vec![event])
+            }
+        }
+    }
+
+    /// Saves the alarms the pending events touched, and the events.
+    async fn save(&mut self) -> Result<(), StoreError> {
+        if self.pending.is_empty() && self.closed.is_empty() {
+            return Ok(());
+        }
+        let touched: BTreeSet<AlarmId> = self.pending.iter().map(|e| e.alarm).collect();
+        let mut alarms: Vec<(Reference, Alarm)> = Vec::new();
+        for alarm in touched
+            .iter()
+            .filter_map(|id| self.book.alarm(*id))
+            .chain(self.closed.iter())
+        {
+            match self.book.client_of(&alarm.site) {
+                Some(client) => alarms.push((client.clone(), alarm.clone())),
+                None => {
+                    tracing::error!(alarm = alarm.id, site = %alarm.site, "site inconnu : alarme non enregistrée")
+                }
+            }
+        }
+        match self.store.save_alarms(&alarms, &self.pending).await {
+            Ok(()) => {
+                self.pending.clear();
+                self.closed.clear();
+                Ok(())
+            }
+            Err(error) => {
+                tracing::error!(%error, pending = self.pending.len(), "enregistrement des alarmes ; nouvel essai au prochain passage");
+                if self.pending.len() > MAX_PENDING_EVENTS {
+                    let excess = self.pending.len() - MAX_PENDING_EVENTS;
+                    tracing::error!(
+                        dropped = excess,
+                        "trop d'événements d'alarme en attente : les plus anciens sont perdus"
+                    );
+                    self.pending.drain(..excess);
+                }
+                Err(error)
+            }
+        }
+    }
+}
+
+async fn list_all(
+    store: &Store,
+    actor: &Actor,
+    kind: ObjectKind,
+) -> Result<Vec<Record>, StoreError> {
+    list_filtered(store, actor, kind, ListFilter::default()).await
+}
+
+/// Every record of `kind` under `filter`, page after page.
+async fn list_filtered(
+    store: &Store,
+    actor: &Actor,
+    kind: ObjectKind,
+    filter: ListFilter,
+) -> Result<Vec<Record>, StoreError> {
+    let mut all = Vec::new();
+    let mut filter = ListFilter {
+        limit: Some(vigie_store::MAX_PAGE_SIZE),
+        ..filter
+    };
+    loop {
+        let page = store.list(actor, kind, &filter).await?;
+        let full = page.len() as i64 >= vigie_store::MAX_PAGE_SIZE;
+        let last = page.last().map(|r| r.reference().clone());
+        all.extend(page);
+        match (full, last) {
+            (true, Some(last)) => filter.after = Some(last),
+            _ => return Ok(all),
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Alarms (ALR-*, NOT-8, CLO-1, CLO-2): the list per client, site or equipment over a period
+//! with durations, one alarm with every step of its life, and the steps people take:
+//! acknowledge, take in charge, close. Reads first wait for the alarm worker to have taken in
+//! everything received before, so that an answer never lags behind an accepted push.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use vigie_domain::Reference;
+use vigie_domain::access::{Permission, Principal};
+use vigie_domain::alarm::lifecycle::{AlarmEvent, AlarmId, ClosureReport, LifecycleError};
+use vigie_store::{AlarmFilter, StoredAlarm};
+
+use crate::AppState;
+use crate::alarms::{Step, StepError};
+use crate::api::{JsonBody, QueryParams};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/alarms", get(list))
+        .route("/api/v1/alarms/{id}", get(one))
+        .route("/api/v1/alarms/{id}/acknowledge", post(acknowledge))
+        .route("/api/v1/alarms/{id}/take-charge", post(take_charge))
+        .route("/api/v1/alarms/{id}/close", post(close))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    client: Option<Reference>,
+    site: Option<Reference>,
+    equipment: Option<Reference>,
+    /// The period, UTC epoch ms: alarms present at some instant of `[from, to)`.
+    from: Option<i64>,
+    to: Option<i64>,
+    /// `true`: only alarms not closed; `false`: only closed ones.
+    open: Option<bool>,
+    before: Option<AlarmId>,
+    limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+struct Page {
+    items: Vec<StoredAlarm>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_before: Option<AlarmId>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(params): QueryParams<ListParams>,
+) -> ApiResult<Json<Page>> {
+    if let (Some(from), Some(to)) = (params.from, params.to)
+        && from >= to
+    {
+        return Err(ApiError::bad_request("from doit précéder to"));
+    }
+    let limit = params
+        .limit
+        .unwrap_or(vigie_store::DEFAULT_PAGE_SIZE)
+        .clamp(1, vigie_store::MAX_ALARM_PAGE);
+    let filter = AlarmFilter {
+        client: params.client,
+        site: params.site,
+        equipment: params.equipment,
+        from: params.from,
+        to: params.to,
+        open: params.open,
+        before: params.before,
+        limit: Some(limit),
+    };
+    if !caller.actor.may(Permission::ReadAlarms) {
+        return Err(ApiError::forbidden(
+            "vos droits ne permettent pas de lire les alarmes",
+        ));
+    }
+    state.alarms.sync(&state).await;
+    let items = state
+        .store
+        .list_alarms(&caller.actor, &filter, caller.now_ms)
+        .await?;
+    let next_before = (items.len() as i64 == limit)
+        .then(|| items.last().map(|a| a.alarm.id))
+        .flatten();
+    Ok(Json(Page { items, next_before }))
+}
+
+#[derive(Debug, Serialize)]
+struct WithEvents {
+    #[serde(flatten)]
+    alarm: StoredAlarm,
+    events: Vec<AlarmEvent>,
+}
+
+async fn read_one(state: &AppState, caller: &Caller, id: AlarmId) -> ApiResult<Json<WithEvents>> {
+    let (alarm, events) = state.store.alarm(&caller.actor, id, caller.now_ms).await?;
+    Ok(Json(WithEvents { alarm, events }))
+}
+
+fn alarm_id(text: &str) -> ApiResult<AlarmId> {
+    text.parse()
+        .map_err(|_| ApiError::bad_request(format!("numéro d'alarme invalide : « {text} »")))
+}
+
+async fn one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<WithEvents>> {
+    let id = alarm_id(&id)?;
+    if !caller.actor.may(Permission::ReadAlarms) {
+        return Err(ApiError::forbidden(
+            "vos droits ne permettent pas de lire les alarmes",
+        ));
+    }
+    state.alarms.sync(&state).await;
+    read_one(&state, &caller, id).await
+}
+
+/// The staff member a step is taken by: the caller's own record in the staff directory.
+fn staff_of(caller: &Caller) -> ApiResult<Reference> {
+    if !caller.actor.may(Permission::HandleAlarms) {
+        return Err(ApiError::forbidden(
+            "vos droits ne permettent pas d'agir sur les alarmes",
+        ));
+    }
+    match &caller.actor.principal {
+        Principal::Staff {
+            staff: Some(staff), ..
+        } => Ok(staff.clone()),
+        _ => Err(ApiError::forbidden(
+            "votre compte n'est lié à aucune fiche du personnel : une action sur une alarme dit qui l'a faite (X-1)",
+        )),
+    }
+}
+
+async fn take(
+    state: AppState,
+    caller: Caller,
+    id: String,
+    step: Step,
+) -> ApiResult<Json<WithEvents>> {
+    let id = alarm_id(&id)?;
+    let by = staff_of(&caller)?;
+    match state.alarms.step(&state, id, step, by).await {
+        Ok(_) => read_one(&state, &caller, id).await,
+        Err(StepError::Store(error)) => Err(error.into()),
+        Err(StepError::Refused(refusal)) => Err(match refusal {
+            LifecycleError::Conflict(message) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", message)
+            }
+            LifecycleError::Forbidden(message) => ApiError::forbidden(message),
+            LifecycleError::Invalid(message) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+            }
+            // Not open: closed (its record says so), or not there.
+            LifecycleError::Unknown(_) => {
+                match state.store.alarm(&caller.actor, id, caller.now_ms).await {
+                    Ok(_) => ApiError::new(
+                        StatusCode::CONFLICT,
+                        "conflict",
+                        format!("l'alarme n°{id} est close"),
+                    ),
+                    Err(error) => error.into(),
+                }
+            }
+        }),
+    }
+}
+
+async fn acknowledge(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<WithEvents>> {
+    take(state, caller, id, Step::Acknowledge).await
+}
+
+async fn take_charge(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<WithEvents>> {
+    take(state, caller, id, Step::TakeCharge).await
+}
+
+async fn close(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(report): JsonBody<ClosureReport>,
+) -> ApiResult<Json<WithEvents>> {
+    take(state, caller, id, Step::Close(report)).await
+}

@@ -1,0 +1,246 @@
+//! Alarms and their events (ALR-*, NOT-8, CLO-1, CLO-2, X-1): the alarm worker saves what its
+//! book changed, each alarm's whole state and every step, in one transaction; people read
+//! them per client, site or equipment over any period, within their visibility (X-2).
+
+use serde::Serialize;
+use sqlx::Row;
+use vigie_domain::Reference;
+use vigie_domain::access::{Actor, Permission};
+use vigie_domain::alarm::lifecycle::{Alarm, AlarmEvent, AlarmId, Status};
+
+use crate::error::from_sqlx;
+use crate::inventory::{Arg, build, require};
+use crate::supervision::visibility_condition;
+use crate::{Store, StoreError};
+
+/// The most alarms one page returns.
+pub const MAX_ALARM_PAGE: i64 = 1000;
+/// The most events returned with one alarm (an alarm that flaps for weeks has many).
+pub const MAX_ALARM_EVENTS: i64 = 1000;
+
+/// Which alarms a list asks for. Every field narrows it.
+#[derive(Debug, Clone, Default)]
+pub struct AlarmFilter {
+    pub client: Option<Reference>,
+    pub site: Option<Reference>,
+    pub equipment: Option<Reference>,
+    /// Alarms present during `[from, to)`: raised before `to`, not resolved before `from`.
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    /// Only alarms not closed (true) or only closed ones (false).
+    pub open: Option<bool>,
+    /// Keyset paging: alarms numbered below this one (the list is newest first).
+    pub before: Option<AlarmId>,
+    pub limit: Option<i64>,
+}
+
+/// An alarm as people read it: its state, its client, where it stands and how long it lasted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredAlarm {
+    pub client: Reference,
+    pub status: Status,
+    /// Until its resolution, or until now if it is not resolved (ms).
+    pub duration_ms: i64,
+    #[serde(flatten)]
+    pub alarm: Alarm,
+}
+
+fn stored_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::other(anyhow::anyhow!("alarme stockée illisible : {e}")))
+}
+
+fn stored_reference(text: &str) -> Result<Reference, StoreError> {
+    Reference::parse(text)
+        .map_err(|e| StoreError::other(anyhow::anyhow!("référence stockée invalide : {e}")))
+}
+
+fn id_arg(id: AlarmId) -> Arg {
+    Arg::Int(i64::try_from(id).unwrap_or(i64::MAX))
+}
+
+impl Store {
+    /// Saves alarms as they now stand (each with its client) and their new events, all or
+    /// nothing. Only the alarm worker calls this.
+    pub async fn save_alarms(
+        &self,
+        alarms: &[(Reference, Alarm)],
+        events: &[AlarmEvent],
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        for (client, alarm) in alarms {
+            let record = serde_json::to_string(alarm).map_err(StoreError::other)?;
+            build(
+                "INSERT INTO alarms (id, client_ref, site_ref, equipment_ref, condition_key, severity, status, raised_ms, resolved_ms, closed_ms, record) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                 ON CONFLICT (id) DO UPDATE SET severity = excluded.severity, status = excluded.status, resolved_ms = excluded.resolved_ms, closed_ms = excluded.closed_ms, record = excluded.record",
+                vec![
+                    id_arg(alarm.id),
+                    Arg::Text(Some(client.to_string())),
+                    Arg::Text(Some(alarm.site.to_string())),
+                    Arg::Text(alarm.equipment.as_ref().map(ToString::to_string)),
+                    Arg::Text(Some(alarm.condition.to_string())),
+                    Arg::Text(Some(
+                        serde_json::to_value(alarm.severity)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default(),
+                    )),
+                    Arg::Text(Some(alarm.status().key().to_owned())),
+                    Arg::Int(alarm.raised_at),
+                    Arg::OptionalInt(alarm.resolved_at),
+                    Arg::OptionalInt(alarm.closure.as_ref().map(|c| c.at)),
+                    Arg::Text(Some(record)),
+                ],
+            )
+            .execute(&mut *transaction)
+            .await
+            .map_err(from_sqlx)?;
+        }
+        for event in events {
+            let record = serde_json::to_string(event).map_err(StoreError::other)?;
+            build(
+                "INSERT INTO alarm_events (alarm_id, at_ms, by_ref, event, record) VALUES ($1, $2, $3, $4, $5)",
+                vec![
+                    id_arg(event.alarm),
+                    Arg::Int(event.at),
+                    Arg::Text(event.by.as_ref().map(ToString::to_string)),
+                    Arg::Text(Some(event.kind.key().to_owned())),
+                    Arg::Text(Some(record)),
+                ],
+            )
+            .execute(&mut *transaction)
+            .await
+            .map_err(from_sqlx)?;
+        }
+        transaction.commit().await.map_err(from_sqlx)
+    }
+
+    /// The number the next alarm takes: one more than any stored.
+    pub async fn next_alarm_id(&self) -> Result<AlarmId, StoreError> {
+        let row: (Option<i64>,) = sqlx::query_as("SELECT MAX(id) FROM alarms")
+            .fetch_one(&self.write)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(row.0.map_or(1, |max| u64::try_from(max).unwrap_or(0) + 1))
+    }
+
+    /// Every alarm not closed, oldest first, for the alarm worker to take back at start.
+    pub async fn open_alarms(&self) -> Result<Vec<Alarm>, StoreError> {
+        let rows = sqlx::query("SELECT record FROM alarms WHERE closed_ms IS NULL ORDER BY id")
+            .fetch_all(&self.write)
+            .await
+            .map_err(from_sqlx)?;
+        rows.iter()
+            .map(|row| stored_json(&row.try_get::<String, _>(0).map_err(from_sqlx)?))
+            .collect()
+    }
+
+    /// One page of the alarms `actor` sees, newest first.
+    pub async fn list_alarms(
+        &self,
+        actor: &Actor,
+        filter: &AlarmFilter,
+        now_ms: i64,
+    ) -> Result<Vec<StoredAlarm>, StoreError> {
+        require(actor, Permission::ReadAlarms)?;
+        let mut args = Vec::new();
+        let mut condition =
+            visibility_condition(&actor.visibility(), "client_ref", "site_ref", &mut args);
+        for (column, value) in [
+            ("client_ref", &filter.client),
+            ("site_ref", &filter.site),
+            ("equipment_ref", &filter.equipment),
+        ] {
+            if let Some(value) = value {
+                args.push(Arg::Text(Some(value.to_string())));
+                condition.push_str(&format!(" AND {column} = ${}", args.len()));
+            }
+        }
+        if let Some(to) = filter.to {
+            args.push(Arg::Int(to));
+            condition.push_str(&format!(" AND raised_ms < ${}", args.len()));
+        }
+        if let Some(from) = filter.from {
+            args.push(Arg::Int(from));
+            condition.push_str(&format!(
+                " AND (resolved_ms IS NULL OR resolved_ms >= ${})",
+                args.len()
+            ));
+        }
+        match filter.open {
+            Some(true) => condition.push_str(" AND closed_ms IS NULL"),
+            Some(false) => condition.push_str(" AND closed_ms IS NOT NULL"),
+            None => {}
+        }
+        if let Some(before) = filter.before {
+            args.push(id_arg(before));
+            condition.push_str(&format!(" AND id < ${}", args.len()));
+        }
+        args.push(Arg::Int(
+            filter
+                .limit
+                .unwrap_or(crate::DEFAULT_PAGE_SIZE)
+                .clamp(1, MAX_ALARM_PAGE),
+        ));
+        let sql = format!(
+            "SELECT client_ref, record FROM alarms WHERE 1 = 1{condition} ORDER BY id DESC LIMIT ${}",
+            args.len()
+        );
+        let rows = build(&sql, args)
+            .fetch_all(&self.read)
+            .await
+            .map_err(from_sqlx)?;
+        rows.iter()
+            .map(|row| {
+                let alarm: Alarm = stored_json(&row.try_get::<String, _>(1).map_err(from_sqlx)?)?;
+                Ok(StoredAlarm {
+                    client: stored_reference(&row.try_get::<String, _>(0).map_err(from_sqlx)?)?,
+                    status: alarm.status(),
+                    duration_ms: alarm.duration_ms(now_ms),
+                    alarm,
+                })
+            })
+            .collect()
+    }
+
+    /// One alarm `actor` sees, with its events in order (at most [`MAX_ALARM_EVENTS`]).
+    pub async fn alarm(
+        &self,
+        actor: &Actor,
+        id: AlarmId,
+        now_ms: i64,
+    ) -> Result<(StoredAlarm, Vec<AlarmEvent>), StoreError> {
+        require(actor, Permission::ReadAlarms)?;
+        let mut args = vec![id_arg(id)];
+        let condition =
+            visibility_condition(&actor.visibility(), "client_ref", "site_ref", &mut args);
+        let row = build(
+            &format!("SELECT client_ref, record FROM alarms WHERE id = $1{condition}"),
+            args,
+        )
+        .fetch_optional(&self.read)
+        .await
+        .map_err(from_sqlx)?
+        .ok_or(StoreError::NotFound)?;
+        let alarm: Alarm = stored_json(&row.try_get::<String, _>(1).map_err(from_sqlx)?)?;
+        let stored = StoredAlarm {
+            client: stored_reference(&row.try_get::<String, _>(0).map_err(from_sqlx)?)?,
+            status: alarm.status(),
+            duration_ms: alarm.duration_ms(now_ms),
+            alarm,
+        };
+        let rows = build(
+            "SELECT record FROM alarm_events WHERE alarm_id = $1 ORDER BY id LIMIT $2",
+            vec![id_arg(id), Arg::Int(MAX_ALARM_EVENTS)],
+        )
+        .fetch_all(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        let events = rows
+            .iter()
+            .map(|row| stored_json(&row.try_get::<String, _>(0).map_err(from_sqlx)?))
+            .collect::<Result<Vec<AlarmEvent>, StoreError>>()?;
+        Ok((stored, events))
+    }
+}
