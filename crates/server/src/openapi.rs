@@ -296,6 +296,26 @@ pub fn build() -> Value {
     paths.insert("/api/v1/traps".into(), json!({"get": {"summary": "Traps SNMP reçus (personnel), y compris inconnus ou illisibles", "operationId": "traps",
         "parameters": [query("unknown", "Seulement ceux qu'aucun modèle ne connaît", json!({"type": "boolean"})), query("limit", "Nombre", integer())],
         "responses": responses("200", Some(json!({"type": "object", "properties": {"items": list_of(json!({"type": "object"}))}})))}}));
+    let alarm_item = json!({"type": "object", "description": "Une alarme (docs/alarms.md) : instants en ms UTC", "properties": {
+        "id": integer(), "client": text(), "site": text(), "equipment": text(),
+        "condition": json!({"type": "object", "properties": {"condition": text(), "part": text()}}),
+        "severity": enumeration(&["critical", "major", "minor"]), "flapping": {"type": "boolean"},
+        "status": enumeration(&["raised", "acknowledged", "taken_in_charge", "resolved", "closed"]),
+        "raised_at": integer(), "notified_at": integer(), "resolved_at": integer(), "resolved_by": text(), "duration_ms": integer(),
+        "suppression": json!({"type": "object", "description": "reason : parent, maintenance ou tolerance"}),
+        "cameras": list_of(text()), "acknowledged": json!({"type": "object"}), "taken_in_charge": json!({"type": "object"}), "closure": json!({"type": "object"})}});
+    let alarm_with_events = json!({"allOf": [alarm_item.clone(), {"type": "object", "properties": {"events": list_of(json!({"type": "object", "properties": {"alarm": integer(), "at": integer(), "by": text(), "event": text()}}))}}]});
+    paths.insert("/api/v1/alarms".into(), json!({"get": {"summary": "Alarmes visibles, la plus récente d'abord, avec leur durée ; présentes pendant [from, to)", "operationId": "list_alarms",
+        "parameters": [query("client", "Seulement ce client", reference()), query("site", "Seulement ce site", reference()), query("equipment", "Seulement cet équipement", reference()),
+            query("from", "Début de la période (ms UTC)", integer()), query("to", "Fin exclue de la période (ms UTC)", integer()), query("open", "true : non closes ; false : closes", json!({"type": "boolean"})),
+            query("before", "Numéro : alarmes plus anciennes que celle-ci (page suivante)", integer()), query("limit", "Nombre (1 000 au plus)", integer())],
+        "responses": responses("200", Some(json!({"type": "object", "properties": {"items": list_of(alarm_item), "next_before": integer()}})))}}));
+    paths.insert("/api/v1/alarms/{id}".into(), json!({"parameters": [path_param("id")], "get": {"summary": "Une alarme et chaque étape de sa vie (qui, quand)", "operationId": "get_alarm", "responses": responses("200", Some(alarm_with_events.clone()))}}));
+    paths.insert("/api/v1/alarms/{id}/acknowledge".into(), json!({"parameters": [path_param("id")], "post": {"summary": "Acquitter (personnel lié à une fiche)", "operationId": "acknowledge_alarm", "responses": responses("200", Some(alarm_with_events.clone()))}}));
+    paths.insert("/api/v1/alarms/{id}/take-charge".into(), json!({"parameters": [path_param("id")], "post": {"summary": "Prendre en charge (acquitte aussi)", "operationId": "take_charge_alarm", "responses": responses("200", Some(alarm_with_events.clone()))}}));
+    paths.insert("/api/v1/alarms/{id}/close".into(), json!({"parameters": [path_param("id")], "post": {"summary": "Clore une alarme résolue (CLO-1) : le technicien qui l'a résolue ou son responsable (CLO-2)", "operationId": "close_alarm",
+        "requestBody": json_body(object(&["actions", "intervention_minutes", "root_cause"], json!({"actions": text(), "intervention_minutes": integer(), "root_cause": text()}))),
+        "responses": responses("200", Some(alarm_with_events))}}));
     paths.insert("/api/v1/openapi.json".into(), json!({"get": {"summary": "Ce document", "operationId": "openapi", "security": [], "responses": {"200": {"description": "Document OpenAPI"}}}}));
 
     json!({

@@ -37,6 +37,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/sites/{reference}/history"),
     ("get", "/api/v1/probes"),
     ("get", "/api/v1/traps"),
+    ("get", "/api/v1/alarms"),
+    ("get", "/api/v1/alarms/{id}"),
+    ("post", "/api/v1/alarms/{id}/acknowledge"),
+    ("post", "/api/v1/alarms/{id}/take-charge"),
+    ("post", "/api/v1/alarms/{id}/close"),
 ];
 
 #[tokio::test]
