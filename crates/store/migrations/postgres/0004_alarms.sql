@@ -16,12 +16,12 @@ CREATE TABLE alarms (
     closed_ms BIGINT,
     record TEXT NOT NULL
 );
--- A period's alarms: those raised before its end and not resolved before its start; the
--- newest first, per client, site or equipment.
-CREATE INDEX alarms_client ON alarms(client_ref, raised_ms);
-CREATE INDEX alarms_site ON alarms(site_ref, raised_ms);
-CREATE INDEX alarms_equipment ON alarms(equipment_ref, raised_ms);
-CREATE INDEX alarms_raised ON alarms(raised_ms);
+-- Lists go newest first (by number, which follows the order of raising) per client, site or
+-- equipment, keeping those present in the period asked (raised before its end, not resolved
+-- before its start): walking these indexes backwards stops at the first page.
+CREATE INDEX alarms_client ON alarms(client_ref, id);
+CREATE INDEX alarms_site ON alarms(site_ref, id);
+CREATE INDEX alarms_equipment ON alarms(equipment_ref, id);
 CREATE INDEX alarms_open ON alarms(id) WHERE closed_ms IS NULL;
 
 CREATE TABLE alarm_events (
