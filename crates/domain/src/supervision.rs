@@ -246,6 +246,22 @@ pub struct StateChange {
     pub detail: Option<String>,
 }
 
+impl StateChange {
+    /// The change as an observation of its new status: a report that did not come (a
+    /// heartbeat, an agent) is read by the alarm rules like any other.
+    pub fn observation(&self) -> Observation {
+        Observation {
+            equipment: self.equipment.clone(),
+            check: self.check.clone(),
+            at: self.at,
+            status: Some(self.to),
+            detail: self.detail.clone(),
+            samples: Vec::new(),
+            facts: BTreeMap::new(),
+        }
+    }
+}
+
 /// What one observation does to a check's state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use vigie_domain::access::Actor;
 use vigie_domain::inventory::{ObjectKind, Record};
-use vigie_domain::supervision::Observation;
+use vigie_domain::supervision::{Observation, StateChange};
 use vigie_store::ListFilter;
 use vigie_store::supervision::{IngestReport, Retention, TrapRecord};
 
@@ -34,15 +34,7 @@ pub async fn watchdog_step(state: &AppState) -> Result<IngestReport, vigie_store
     let observations = report
         .changes
         .iter()
-        .map(|change| Observation {
-            equipment: change.equipment.clone(),
-            check: change.check.clone(),
-            at: change.at,
-            status: Some(change.to),
-            detail: change.detail.clone(),
-            samples: Vec::new(),
-            facts: std::collections::BTreeMap::new(),
-        })
+        .map(StateChange::observation)
         .collect();
     state.alarms.observe(state, observations).await;
     Ok(report)

@@ -19,7 +19,7 @@ use vigie_domain::inventory::check::KnownObjects;
 use vigie_domain::inventory::file::InventoryFile;
 use vigie_domain::inventory::{ContractOption, ObjectKind, Record, SlaMeasure};
 use vigie_domain::policy::Policy;
-use vigie_domain::supervision::{Observation, StateChange};
+use vigie_domain::supervision::StateChange;
 use vigie_domain::ticket::{self, Happening, TicketSla};
 use vigie_store::Store;
 
@@ -419,15 +419,7 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
                 .map_err(|e| SimulationError(e.to_string()))?;
             for change in report.changes {
                 // A heartbeat that did not come is an observation for the alarms.
-                let observation = Observation {
-                    equipment: change.equipment.clone(),
-                    check: change.check.clone(),
-                    at: change.at,
-                    status: Some(change.to),
-                    detail: change.detail.clone(),
-                    samples: Vec::new(),
-                    facts: BTreeMap::new(),
-                };
+                let observation = change.observation();
                 timeline.state_change(change);
                 timeline.alarms(book.observe(&observation));
             }

@@ -31,6 +31,16 @@ use crate::supervision::Observation;
 /// a cycle must not loop.
 const MAX_PARENT_DEPTH: usize = 16;
 
+/// When a Major alarm notified at `notified` becomes Critical if still unresolved (NOT-8).
+fn major_deadline(policy: &Policy, notified: i64) -> i64 {
+    let seconds = policy.alarm.major_to_critical_after.seconds();
+    notified.saturating_add(
+        i64::try_from(seconds)
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000),
+    )
+}
+
 /// What the book knows of a site: where its clocks are, its windows and tolerance, and the
 /// policy that applies there (after the contract's and the site's overlays).
 #[derive(Debug, Clone)]
@@ -215,10 +225,11 @@ impl Book {
                 if alarm.severity == Severity::Major
                     && let Some(notified) = alarm.notified_at
                 {
-                    let seconds = policy.alarm.major_to_critical_after.seconds();
-                    let due = notified
-                        .saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX / 1000) * 1000);
-                    self.wakes.insert((due, id, WakeKind::Unresolved));
+                    self.wakes.insert((
+                        major_deadline(&policy, notified),
+                        id,
+                        WakeKind::Unresolved,
+                    ));
                 }
             }
             match &alarm.suppression {
@@ -643,10 +654,10 @@ impl Book {
             return events;
         }
         // 4. Notified.
-        let major_to_critical = self
+        let deadline = self
             .sites
             .get(&site)
-            .map(|state| state.setup.policy.alarm.major_to_critical_after.seconds());
+            .map(|state| major_deadline(&state.setup.policy, at));
         let Some(alarm) = self.alarms.get_mut(&id) else {
             return events;
         };
@@ -655,9 +666,8 @@ impl Book {
         let severity = alarm.severity;
         events.push(alarm.event(at, None, EventKind::Notified { severity }));
         if severity == Severity::Major
-            && let Some(seconds) = major_to_critical
+            && let Some(due) = deadline
         {
-            let due = at.saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX / 1000) * 1000);
             self.wakes.insert((due, id, WakeKind::Unresolved));
         }
         events
