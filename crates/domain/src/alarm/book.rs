@@ -582,48 +582,18 @@ impl Book {
             None => None,
         };
         if let Some((camera, offline, tolerated, existing)) = counted {
-            if offline <= tolerated {
-                events.extend(self.suppress(
-                    id,
-                    at,
-                    Suppression::Tolerance {
-                        offline,
-                        tolerated,
-                        site_alarm: None,
-                    },
-                ));
-                return events;
-            }
+            // Beyond the tolerance, the site's alarm counts the camera.
             let site_alarm = match existing {
+                _ if offline <= tolerated => None,
                 Some(site_alarm) => {
                     events.extend(self.cameras_changed(&site, at));
                     events.extend(self.site_severity(&camera, at));
-                    site_alarm
+                    Some(site_alarm)
                 }
                 None => {
-                    let cameras: Vec<Reference> = self
-                        .sites
-                        .get(&site)
-                        .map(|state| state.offline.keys().cloned().collect())
-                        .unwrap_or_default();
-                    let worst = self.worst_offline(&site);
-                    let (site_alarm, event) = self.new_alarm(
-                        site.clone(),
-                        None,
-                        ConditionKey::whole(Condition::CamerasOffline),
-                        worst,
-                        false,
-                        at,
-                    );
-                    if let Some(alarm) = self.alarms.get_mut(&site_alarm) {
-                        alarm.cameras = cameras;
-                    }
-                    if let Some(state) = self.sites.get_mut(&site) {
-                        state.site_alarm = Some(site_alarm);
-                    }
-                    events.push(event);
-                    events.extend(self.place(site_alarm, at));
-                    site_alarm
+                    let (site_alarm, raised) = self.raise_site_alarm(&site, at);
+                    events.extend(raised);
+                    Some(site_alarm)
                 }
             };
             events.extend(self.suppress(
@@ -632,7 +602,7 @@ impl Book {
                 Suppression::Tolerance {
                     offline,
                     tolerated,
-                    site_alarm: Some(site_alarm),
+                    site_alarm,
                 },
             ));
             return events;
@@ -671,6 +641,34 @@ impl Book {
             self.wakes.insert((due, id, WakeKind::Unresolved));
         }
         events
+    }
+
+    /// Raises the site's alarm over its offline cameras (ALR-8), at the worst of their
+    /// severities, and places it (a maintenance window may hold it back).
+    fn raise_site_alarm(&mut self, site: &Reference, at: i64) -> (AlarmId, Vec<AlarmEvent>) {
+        let cameras: Vec<Reference> = self
+            .sites
+            .get(site)
+            .map(|state| state.offline.keys().cloned().collect())
+            .unwrap_or_default();
+        let worst = self.worst_offline(site);
+        let (id, event) = self.new_alarm(
+            site.clone(),
+            None,
+            ConditionKey::whole(Condition::CamerasOffline),
+            worst,
+            false,
+            at,
+        );
+        if let Some(alarm) = self.alarms.get_mut(&id) {
+            alarm.cameras = cameras;
+        }
+        if let Some(state) = self.sites.get_mut(site) {
+            state.site_alarm = Some(id);
+        }
+        let mut events = vec![event];
+        events.extend(self.place(id, at));
+        (id, events)
     }
 
     fn suppress(&mut self, id: AlarmId, at: i64, suppression: Suppression) -> Vec<AlarmEvent> {
