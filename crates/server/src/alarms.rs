@@ -26,6 +26,12 @@ use crate::AppState;
 const QUEUE: usize = 1024;
 /// How often the worker wakes without a message, to let held durations run out.
 const TICK: Duration = Duration::from_secs(1);
+/// The longest a read waits for the worker to catch up.
+const SYNC_WAIT: Duration = Duration::from_secs(10);
+/// How often the worker reads the inventory again, for changes to known sites and equipment
+/// (parents, windows, tolerance, overlays); equipment it has never seen is read on first
+/// observation.
+const INVENTORY_REFRESH: Duration = Duration::from_secs(300);
 /// Events kept for saving while the database refuses them; beyond, the oldest are dropped
 /// with an error in the log.
 const MAX_PENDING_EVENTS: usize = 1_000_000;
@@ -114,35 +120,40 @@ impl AlarmWorker {
         answer.await.map_err(|_| stopped())?
     }
 
-    /// Waits until everything sent before is evaluated and saved (reads after it see it).
+    /// Waits until everything sent before is evaluated and saved (reads after it see it), at
+    /// most [`SYNC_WAIT`]: a worker still loading or behind does not hold a read forever; the
+    /// read then shows what is saved.
     pub async fn sync(&self, state: &AppState) {
         let (reply, answer) = oneshot::channel();
-        if self.sender(state).send(Message::Sync(reply)).await.is_ok() {
-            let _ = answer.await;
+        let wait = async {
+            if self.sender(state).send(Message::Sync(reply)).await.is_ok() {
+                let _ = answer.await;
+            }
+        };
+        if tokio::time::timeout(SYNC_WAIT, wait).await.is_err() {
+            tracing::warn!(
+                "moteur d'alarmes en retard : lecture sans attendre la fin de son travail"
+            );
         }
     }
 }
 
 /// Records observations (the store's single entry point) and passes those of known equipment
-/// to the alarm worker.
+/// to the alarm worker (moved, not copied: this is every push's path).
 pub async fn record(
     state: &AppState,
     actor: &Actor,
     batch: Option<(&str, i64)>,
-    observations: &[Observation],
+    mut observations: Vec<Observation>,
     now_ms: i64,
 ) -> Result<IngestReport, StoreError> {
     let report = state
         .store
-        .record_observations(actor, batch, observations, now_ms)
+        .record_observations(actor, batch, &observations, now_ms)
         .await?;
     if !report.duplicate {
-        let kept: Vec<Observation> = observations
-            .iter()
-            .filter(|o| !report.unknown_equipment.contains(&o.equipment))
-            .cloned()
-            .collect();
-        state.alarms.observe(state, kept).await;
+        observations.retain(|o| !report.unknown_equipment.contains(&o.equipment));
+        state.alarms.observe(state, observations).await;
     }
     Ok(report)
 }
@@ -168,9 +179,16 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>) {
             }
         }
     };
+    let mut refreshed = tokio::time::Instant::now();
     loop {
         let message = tokio::time::timeout(TICK, messages.recv()).await;
         let now = state.clock.now_ms();
+        if refreshed.elapsed() >= INVENTORY_REFRESH {
+            refreshed = tokio::time::Instant::now();
+            if let Err(error) = worker.load_inventory().await {
+                tracing::warn!(%error, "relecture de l'inventaire par le moteur d'alarmes");
+            }
+        }
         match message {
             Ok(None) => {
                 let _ = worker.save().await;

@@ -132,8 +132,14 @@ async fn write_observations(state: AppState, mut observations: mpsc::Receiver<Ob
             }
         }
         if !batch.is_empty() {
-            if let Err(error) =
-                crate::alarms::record(&state, &poller(), None, &batch, state.clock.now_ms()).await
+            if let Err(error) = crate::alarms::record(
+                &state,
+                &poller(),
+                None,
+                std::mem::take(&mut batch),
+                state.clock.now_ms(),
+            )
+            .await
             {
                 tracing::warn!(%error, "écriture des observations");
             }
@@ -231,7 +237,7 @@ async fn trap_loop(state: AppState, address: std::net::SocketAddr) {
                 &state,
                 &poller(),
                 None,
-                &[observation],
+                vec![observation],
                 state.clock.now_ms(),
             )
             .await

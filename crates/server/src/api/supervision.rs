@@ -129,7 +129,7 @@ async fn push(
         &state,
         &caller.actor,
         batch,
-        &push.observations,
+        push.observations,
         caller.now_ms,
     )
     .await?;
@@ -176,8 +176,14 @@ async fn heartbeat(
         samples: Vec::new(),
         facts: BTreeMap::new(),
     };
-    let report =
-        crate::alarms::record(&state, &caller.actor, None, &[observation], caller.now_ms).await?;
+    let report = crate::alarms::record(
+        &state,
+        &caller.actor,
+        None,
+        vec![observation],
+        caller.now_ms,
+    )
+    .await?;
     if !report.unknown_equipment.is_empty() {
         return Err(ApiError::not_found());
     }

@@ -49,15 +49,7 @@ fn report(root_cause: &str) -> Value {
 async fn a_disk_alarm_from_raise_to_closure_by_the_resolvers_manager() {
     let app = TestApp::spawn().await;
     app.import_fleet().await;
-    app.create_user(
-        "robot",
-        UserKind::Staff,
-        None,
-        &[StaffRole::Supervision],
-        false,
-    )
-    .await;
-    let agent = app.token("robot", TokenScope::Agent).await;
+    let agent = app.agent("robot").await;
     // ALR-2: 97 % held from NOW − 10 min: Critical, raised 5 minutes after it began.
     let push = json!({"observations": [disk(NOW - 10 * MINUTE, 97.0), disk(NOW, 97.0)]});
     let reply = agent.post("/api/v1/observations", &push).await;
@@ -200,15 +192,7 @@ async fn a_disk_alarm_from_raise_to_closure_by_the_resolvers_manager() {
 async fn clients_read_their_own_alarms_only_and_act_on_none() {
     let app = TestApp::spawn().await;
     app.import_fleet().await;
-    app.create_user(
-        "robot",
-        UserKind::Staff,
-        None,
-        &[StaffRole::Supervision],
-        false,
-    )
-    .await;
-    let agent = app.token("robot", TokenScope::Agent).await;
+    let agent = app.agent("robot").await;
     let push = json!({"observations": [disk(NOW - 10 * MINUTE, 90.0), disk(NOW, 90.0)]});
     assert_eq!(
         agent.post("/api/v1/observations", &push).await.status,

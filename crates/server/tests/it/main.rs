@@ -179,6 +179,20 @@ impl TestApp {
         }
     }
 
+    /// An agent's token, held by a new staff account `username` (observations come from
+    /// machines on behalf of the integrator's staff).
+    pub async fn agent(&self, username: &str) -> Session<'_> {
+        self.create_user(
+            username,
+            UserKind::Staff,
+            None,
+            &[StaffRole::Supervision],
+            false,
+        )
+        .await;
+        self.token(username, TokenScope::Agent).await
+    }
+
     pub fn anonymous(&self) -> Session<'_> {
         Session {
             app: self,

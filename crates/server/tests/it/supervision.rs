@@ -17,15 +17,7 @@ const NVR: &str = "BNF-PAR-OPERA-NVR-01";
 async fn agents_push_and_people_read_states_history_and_samples() {
     let app = TestApp::spawn().await;
     app.import_fleet().await;
-    app.create_user(
-        "robot",
-        UserKind::Staff,
-        None,
-        &[StaffRole::Supervision],
-        false,
-    )
-    .await;
-    let agent = app.token("robot", TokenScope::Agent).await;
+    let agent = app.agent("robot").await;
     let batch = json!({
         "source": format!("agent:{NVR}"),
         "sequence": 1,
@@ -125,15 +117,7 @@ async fn agents_push_and_people_read_states_history_and_samples() {
 async fn a_missing_heartbeat_becomes_a_state_change() {
     let app = TestApp::spawn().await;
     app.import_fleet().await;
-    app.create_user(
-        "camera",
-        UserKind::Staff,
-        None,
-        &[StaffRole::Supervision],
-        false,
-    )
-    .await;
-    let device = app.token("camera", TokenScope::Agent).await;
+    let device = app.agent("camera").await;
     let crate::Auth::Bearer(secret) = device.auth.clone() else {
         panic!()
     };
@@ -208,15 +192,7 @@ async fn a_missing_heartbeat_becomes_a_state_change() {
 async fn supervision_stays_inside_the_client() {
     let app = TestApp::spawn().await;
     app.import_fleet().await;
-    app.create_user(
-        "robot",
-        UserKind::Staff,
-        None,
-        &[StaffRole::Supervision],
-        false,
-    )
-    .await;
-    let agent = app.token("robot", TokenScope::Agent).await;
+    let agent = app.agent("robot").await;
     let reply = agent.post("/api/v1/observations", &json!({"observations": [{"equipment": NVR, "check": "ping", "at": NOW, "status": "up"}], "probe": {"name": "sonde-opera", "site": "BNF-PAR-OPERA", "interval_seconds": 60}})).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     let other = app
