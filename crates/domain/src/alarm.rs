@@ -8,6 +8,7 @@
 //! [`Tracker::next_wake`] says when a held duration runs out without a new reading.
 
 pub mod book;
+pub mod escalation;
 pub mod lifecycle;
 pub mod rules;
 pub mod window;

@@ -7,6 +7,7 @@ pub mod alarm;
 pub mod audit;
 pub mod calendar;
 pub mod inventory;
+pub mod oncall;
 pub mod policy;
 pub mod supervision;
 pub mod text;

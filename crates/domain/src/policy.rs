@@ -26,6 +26,28 @@ pub enum Severity {
     Minor,
 }
 
+impl Severity {
+    pub fn key(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Major => "major",
+            Severity::Minor => "minor",
+        }
+    }
+
+    /// In French, for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Critical => "Critique",
+            Severity::Major => "Majeure",
+            Severity::Minor => "Mineure",
+        }
+    }
+}
+
+/// The most times a step is sent again (a bound on pages per alarm).
+pub const MAX_REPEATS: u32 = 48;
+
 /// Who an escalation step notifies, by role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -37,6 +59,8 @@ pub enum Recipient {
     OperationsManager,
     ReferentEngineer,
     Supervision,
+    /// Every technician (NOT-6: the technical team's daily digest).
+    TechnicalTeam,
     /// The site's security manager (client side).
     SecurityManager,
     /// The site's technical contact (client side).
@@ -111,6 +135,12 @@ pub struct EscalationStep {
     pub only_if_contract_has: Option<ContractOption>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opens_ticket: Option<TicketKind>,
+    /// Sent again this long after, while the alarm is not acknowledged…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_every: Option<DurationSpec>,
+    /// …at most this many times.
+    #[serde(default)]
+    pub repeat: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -520,8 +550,30 @@ impl Policy {
                     "escalation.{severity} : au moins une étape (NOT-1 : toute alerte est notifiée)"
                 ));
             }
+            let mut names = BTreeSet::new();
             for step in steps {
                 let place = format!("escalation.{severity} « {} »", step.name);
+                if !names.insert(step.name.as_str()) {
+                    problems.push(format!("{place} : deux étapes portent ce nom"));
+                }
+                if step.name.is_empty()
+                    || step.name.len() > 64
+                    || !step
+                        .name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                {
+                    problems.push(format!(
+                        "{place} : nom d'étape en lettres sans accent, chiffres, - ou _ (64 au plus)"
+                    ));
+                }
+                match (step.repeat_every, step.repeat) {
+                    (None, 0) => {}
+                    (Some(every), 1..=MAX_REPEATS) if every.seconds() >= 60 => {}
+                    _ => problems.push(format!(
+                        "{place} : repeat_every (au moins 1 min) et repeat (1 à {MAX_REPEATS}) vont ensemble"
+                    )),
+                }
                 match (step.after, step.at) {
                     (Some(_), None) | (None, Some(_)) => {}
                     _ => problems.push(format!("{place} : indiquer soit after (délai), soit at")),
@@ -623,6 +675,28 @@ impl Policy {
         match &site.policy {
             Some(overlay) => policy.with_overlay(&overlay.0),
             None => Ok(policy),
+        }
+    }
+
+    /// The escalation chain of a severity (DEC-3).
+    pub fn chain(&self, severity: Severity) -> &[EscalationStep] {
+        match severity {
+            Severity::Critical => &self.escalation.critical,
+            Severity::Major => &self.escalation.major,
+            Severity::Minor => &self.escalation.minor,
+        }
+    }
+
+    /// When an alarm of `severity` told at `from` must be acknowledged (NOT-3, NOT-5, NOT-6).
+    pub fn acknowledgement_due(
+        &self,
+        severity: Severity,
+        from: Timestamp,
+    ) -> Result<Timestamp, CalendarError> {
+        match severity {
+            Severity::Critical => self.critical_acknowledgement_due(from),
+            Severity::Major => self.due(&self.acknowledgement.major, from),
+            Severity::Minor => self.due(&self.acknowledgement.minor, from),
         }
     }
 

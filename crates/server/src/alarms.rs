@@ -161,6 +161,8 @@ pub async fn record(
 /// The worker's book and what it has yet to save.
 struct Worker {
     store: Store,
+    escalation: Arc<vigie_store::Escalation>,
+    deliveries: crate::delivery::Deliveries,
     policy: Policy,
     book: Book,
     /// Events not saved yet, in order.
@@ -171,7 +173,7 @@ struct Worker {
 
 async fn run(state: AppState, mut messages: mpsc::Receiver<Message>) {
     let mut worker = loop {
-        match Worker::load(&state.store).await {
+        match Worker::load(&state).await {
             Ok(worker) => break worker,
             Err(error) => {
                 tracing::error!(%error, "chargement du moteur d'alarmes ; nouvel essai dans 5 s");
@@ -191,7 +193,7 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>) {
         }
         match message {
             Ok(None) => {
-                let _ = worker.save().await;
+                let _ = worker.save(now).await;
                 return;
             }
             Err(_) => worker.tick(now),
@@ -208,7 +210,7 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>) {
             }
             Ok(Some(Message::Sync(reply))) => {
                 worker.tick(now);
-                let _ = worker.save().await;
+                let _ = worker.save(now).await;
                 let _ = reply.send(());
             }
             Ok(Some(Message::Step {
@@ -222,7 +224,7 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>) {
                     Ok(events) => {
                         worker.pending.extend(events.iter().cloned());
                         worker
-                            .save()
+                            .save(now)
                             .await
                             .map(|()| events)
                             .map_err(StepError::Store)
@@ -233,7 +235,7 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>) {
             }
         }
         if !worker.pending.is_empty() || !worker.closed.is_empty() {
-            let _ = worker.save().await;
+            let _ = worker.save(now).await;
         }
     }
 }
@@ -245,10 +247,13 @@ impl Worker {
         self.pending.extend(events);
     }
 
-    async fn load(store: &Store) -> Result<Worker, StoreError> {
-        let policy = Policy::default_policy();
+    async fn load(state: &AppState) -> Result<Worker, StoreError> {
+        let store = &state.store;
+        let policy = (*state.escalation.policy).clone();
         let mut worker = Worker {
             store: store.clone(),
+            escalation: state.escalation.clone(),
+            deliveries: state.deliveries.clone(),
             policy,
             book: Book::new(store.next_alarm_id().await?),
             pending: Vec::new(),
@@ -390,8 +395,10 @@ impl Worker {
         }
     }
 
-    /// Saves the alarms the pending events touched, and the events.
-    async fn save(&mut self) -> Result<(), StoreError> {
+    /// Saves the alarms the pending events touched and the events, arming their escalation
+    /// timers and queueing the pages already due in the same transaction; then wakes the
+    /// delivery worker.
+    async fn save(&mut self, now: i64) -> Result<(), StoreError> {
         if self.pending.is_empty() && self.closed.is_empty() {
             return Ok(());
         }
@@ -409,10 +416,17 @@ impl Worker {
                 }
             }
         }
-        match self.store.save_alarms(&alarms, &self.pending).await {
-            Ok(()) => {
+        match self
+            .store
+            .save_alarms(&alarms, &self.pending, Some(&self.escalation), now)
+            .await
+        {
+            Ok(fired) => {
                 self.pending.clear();
                 self.closed.clear();
+                if !fired.is_empty() {
+                    self.deliveries.wake();
+                }
                 Ok(())
             }
             Err(error) => {

@@ -76,6 +76,54 @@ trap_communities = ["public"]
 #   VIGIE_SUPERVISION__TRAP_USERS='[{ user = "vigie-traps", engine_id = "…", … }]'
 trap_users = []
 
+[notifications]
+# Durée de validité d'un lien ou d'un code d'acquittement envoyé par SMS ou email (heures).
+acknowledgement_hours = 24
+# Essais d'une notification avant de la déclarer en échec ; le délai entre deux essais double
+# à chaque fois, de retry_first_seconds à retry_max_seconds.
+max_attempts = 8
+retry_first_seconds = 30
+retry_max_seconds = 900
+# Envois simultanés au plus, tous canaux confondus.
+max_in_flight = 64
+# Webhooks signés (HMAC-SHA256) appelés par les étapes d'escalade qui ont le canal « webhook » :
+#   [[notifications.webhooks]]
+#   name = "ged"                         # nom, tel qu'il apparaît dans l'historique
+#   url = "https://exemple.fr/vigie"
+#   secret = "…"                         # clé de signature partagée avec le destinataire
+webhooks = []
+
+[smtp]
+# Serveur d'envoi des emails ; vide : aucun email n'est envoyé (les pages restent en échec
+# visible « canal non configuré »).
+host = ""
+port = 587
+# none, starttls ou tls (TLS implicite, port 465).
+security = "starttls"
+username = ""
+password = ""
+from = "Vigie <vigie@localhost>"
+timeout_seconds = 30
+
+[sms]
+# Passerelle SMS HTTP ; vide : aucun SMS n'est envoyé. Modèle de requête : docs/notifications.md
+# ({to}, {to_national}, {text}, {key} dans l'URL, les en-têtes et le corps).
+url = ""
+method = "POST"
+content_type = "application/json"
+body = ""
+# En-têtes, « Nom: valeur », par exemple ["Authorization: Bearer …"].
+headers = []
+# Au plus max_per_recipient SMS par numéro sur per_minutes minutes.
+max_per_recipient = 10
+per_minutes = 60
+timeout_seconds = 15
+# Réponses par SMS (acquittement par code) : la passerelle appelle
+# <public_url>/api/v1/sms/inbound?secret=<inbound_secret> ; vide : réponses refusées.
+inbound_secret = ""
+inbound_from_field = "from"
+inbound_text_field = "text"
+
 [log]
 # error, warn, info, debug ou trace.
 level = "info"
@@ -130,7 +178,57 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub supervision: SupervisionConfig,
+    pub notifications: NotificationsConfig,
+    pub smtp: SmtpConfig,
+    pub sms: SmsConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationsConfig {
+    pub acknowledgement_hours: u32,
+    pub max_attempts: u32,
+    pub retry_first_seconds: u32,
+    pub retry_max_seconds: u32,
+    pub max_in_flight: usize,
+    pub webhooks: Vec<WebhookConfig>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub name: String,
+    pub url: String,
+    pub secret: Password,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: String,
+    pub username: String,
+    pub password: Password,
+    pub from: String,
+    pub timeout_seconds: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsConfig {
+    pub url: String,
+    pub method: String,
+    pub content_type: String,
+    pub body: String,
+    pub headers: Vec<String>,
+    pub max_per_recipient: u32,
+    pub per_minutes: u32,
+    pub timeout_seconds: u32,
+    pub inbound_secret: Password,
+    pub inbound_from_field: String,
+    pub inbound_text_field: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -380,6 +478,49 @@ impl Config {
             || !(1..=3600).contains(&s.watchdog_seconds)
         {
             return Err("[supervision] : raw_retention_days ≥ 2, hourly_retention_days ≥ raw_retention_days, watchdog_seconds de 1 à 3600".into());
+        }
+        let n = &self.notifications;
+        if !(1..=720).contains(&n.acknowledgement_hours)
+            || !(1..=100).contains(&n.max_attempts)
+            || n.retry_first_seconds == 0
+            || n.retry_max_seconds < n.retry_first_seconds
+            || !(1..=1024).contains(&n.max_in_flight)
+        {
+            return Err("[notifications] : acknowledgement_hours de 1 à 720, max_attempts de 1 à 100, retry_first_seconds > 0 et ≤ retry_max_seconds, max_in_flight de 1 à 1024".into());
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for webhook in &n.webhooks {
+            if webhook.name.is_empty()
+                || !webhook
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                || !names.insert(webhook.name.as_str())
+            {
+                return Err(format!(
+                    "[notifications] webhooks : nom « {} » vide, en double ou mal formé (lettres, chiffres, - et _)",
+                    webhook.name
+                ));
+            }
+            if !(webhook.url.starts_with("http://") || webhook.url.starts_with("https://"))
+                || webhook.secret.0.is_empty()
+            {
+                return Err(format!(
+                    "[notifications] webhook « {} » : url http(s) et secret obligatoires",
+                    webhook.name
+                ));
+            }
+        }
+        if !["none", "starttls", "tls"].contains(&self.smtp.security.as_str()) {
+            return Err(format!(
+                "[smtp] security « {} » inconnu (none, starttls ou tls)",
+                self.smtp.security
+            ));
+        }
+        if self.sms.max_per_recipient == 0 || self.sms.per_minutes == 0 {
+            return Err(
+                "[sms] max_per_recipient et per_minutes doivent être strictement positifs".into(),
+            );
         }
         if !(self.server.public_url.starts_with("http://")
             || self.server.public_url.starts_with("https://"))

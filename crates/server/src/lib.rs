@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod delivery;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
@@ -32,12 +33,18 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// The alarm worker, started on first use.
     pub alarms: alarms::AlarmWorker,
+    /// What the store needs to plan escalations (policy, webhooks).
+    pub escalation: Arc<vigie_store::Escalation>,
+    /// Wakes the delivery loop; holds the acknowledgement signing key.
+    pub deliveries: delivery::Deliveries,
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config, clock: Clock) -> AppState {
         AppState {
             store,
+            escalation: Arc::new(delivery::escalation(&config)),
+            deliveries: delivery::Deliveries::default(),
             config: Arc::new(config),
             clock,
             metrics: Arc::new(metrics::Metrics::default()),

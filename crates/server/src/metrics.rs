@@ -21,6 +21,8 @@ const MAX_SERIES: usize = 2000;
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     observations: std::sync::atomic::AtomicU64,
+    /// Pages by outcome: sent, retried, failed.
+    notifications: [std::sync::atomic::AtomicU64; 3],
 }
 
 impl Metrics {
@@ -28,6 +30,16 @@ impl Metrics {
     pub fn observations_received(&self, count: u64) {
         self.observations
             .fetch_add(count, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A page's delivery outcome: "sent", "retried" or "failed".
+    pub fn notification(&self, outcome: &str) {
+        let index = match outcome {
+            "sent" => 0,
+            "retried" => 1,
+            _ => 2,
+        };
+        self.notifications[index].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn count(&self, method: &str, route: &str, status: u16) {
@@ -116,6 +128,13 @@ async fn metrics(State(state): State<AppState>) -> Response {
         "# HELP vigie_observations_received_total Observations reçues des agents, sondes et battements.\n# TYPE vigie_observations_received_total counter\nvigie_observations_received_total {}\n",
         state.metrics.observations.load(std::sync::atomic::Ordering::Relaxed)
     ));
+    out.push_str("# HELP vigie_notifications_total Notifications par résultat d'envoi (sent, retried, failed).\n# TYPE vigie_notifications_total counter\n");
+    for (index, outcome) in ["sent", "retried", "failed"].iter().enumerate() {
+        out.push_str(&format!(
+            "vigie_notifications_total{{outcome=\"{outcome}\"}} {}\n",
+            state.metrics.notifications[index].load(std::sync::atomic::Ordering::Relaxed)
+        ));
+    }
     match state.store.count_objects().await {
         Ok(counts) => {
             out.push_str("# HELP vigie_inventory_objects Objets de l'inventaire, par type.\n# TYPE vigie_inventory_objects gauge\n");

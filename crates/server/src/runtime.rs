@@ -365,6 +365,15 @@ pub fn spawn(state: AppState) -> Loops {
         }
     });
     let mut loops = vec![first, second];
+    match crate::delivery::Channels::from_config(&state_for_polling.config) {
+        Ok(channels) => loops.push(tokio::spawn(crate::delivery::run(
+            state_for_polling.clone(),
+            channels,
+        ))),
+        Err(error) => {
+            tracing::error!(%error, "canaux de notification mal configurés : aucune notification ne part")
+        }
+    }
     if state_for_polling.config.supervision.poll {
         loops.push(tokio::spawn(polling_loop(state_for_polling.clone())));
     }

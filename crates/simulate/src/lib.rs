@@ -14,6 +14,7 @@ use jiff::tz::TimeZone;
 use serde_json::Value;
 use vigie_domain::access::Actor;
 use vigie_domain::alarm::book::{Book, SiteSetup};
+use vigie_domain::alarm::escalation;
 use vigie_domain::alarm::lifecycle::{AlarmEvent, EventKind, Suppression};
 use vigie_domain::inventory::check::KnownObjects;
 use vigie_domain::inventory::file::InventoryFile;
@@ -21,7 +22,7 @@ use vigie_domain::inventory::{ContractOption, ObjectKind, Record, SlaMeasure};
 use vigie_domain::policy::Policy;
 use vigie_domain::supervision::StateChange;
 use vigie_domain::ticket::{self, Happening, TicketSla};
-use vigie_store::Store;
+use vigie_store::{Escalation, FiredTimer, Outcome, Store};
 
 pub use scenario::{AlarmStep, Input, InputKind, InventorySource, Scenario};
 
@@ -48,6 +49,9 @@ struct Line {
 struct Timeline {
     time_zone: TimeZone,
     lines: Vec<String>,
+    /// Alarm events written but not saved yet, and alarms closed since (they left the book).
+    pending: Vec<AlarmEvent>,
+    closed: Vec<vigie_domain::alarm::lifecycle::Alarm>,
 }
 
 impl Timeline {
@@ -184,6 +188,11 @@ impl Timeline {
                     ));
                     "alarm.resolved"
                 }
+                EventKind::Escalated { .. } | EventKind::NotificationFailed { .. } => {
+                    // Written by the store when timers fire; the timeline shows them as
+                    // `alarm.escalated` (Timeline::escalation).
+                    return;
+                }
                 EventKind::Closed { report } => {
                     fields.extend([
                         ("by", by()),
@@ -202,8 +211,78 @@ impl Timeline {
 
     fn alarms(&mut self, events: Vec<AlarmEvent>) {
         for event in events {
+            self.pending.push(event.clone());
             self.alarm(event);
         }
+    }
+
+    /// A step of an escalation chain that fell due: fired (who was told) or skipped (why).
+    fn escalation(&mut self, fired: FiredTimer) {
+        let at = Timestamp::from_millisecond(fired.at).unwrap_or_default();
+        let alarm = Value::from(fired.timer.alarm);
+        let step = Value::String(fired.timer.step_label());
+        let line = match fired.outcome {
+            Outcome::Fired { told, missing } => Line {
+                at,
+                kind: "alarm.escalated",
+                fields: vec![
+                    ("alarm", alarm),
+                    ("step", step),
+                    (
+                        "told",
+                        Value::Array(
+                            told.iter()
+                                .map(|t| {
+                                    Value::String(format!(
+                                        "{}/{}",
+                                        t.recipient,
+                                        escalation::channel_key(t.channel)
+                                    ))
+                                })
+                                .collect(),
+                        ),
+                    ),
+                    (
+                        "missing",
+                        Value::Array(
+                            missing
+                                .iter()
+                                .map(|m| Value::String(m.reason.clone()))
+                                .collect(),
+                        ),
+                    ),
+                ],
+            },
+            Outcome::Skipped { reason } => Line {
+                at,
+                kind: "alarm.escalation_skipped",
+                fields: vec![
+                    ("alarm", alarm),
+                    ("step", step),
+                    ("reason", Value::String(reason.key().into())),
+                ],
+            },
+        };
+        self.push(line);
+    }
+
+    /// A page handed to its channel (the simulator's channels accept everything).
+    fn notification(&mut self, at: Timestamp, notice: &escalation::Notice) {
+        let page = &notice.page;
+        self.push(Line {
+            at,
+            kind: "notification.sent",
+            fields: vec![
+                ("alarm", Value::from(page.alarm)),
+                ("step", Value::String(page.step.clone())),
+                ("recipient", Value::String(page.recipient.clone())),
+                (
+                    "channel",
+                    Value::String(escalation::channel_key(page.channel).into()),
+                ),
+                ("address", Value::String(page.address.clone())),
+            ],
+        });
     }
 
     fn ticket(&mut self, at: Timestamp, ticket: &str, happening: Happening) {
@@ -362,9 +441,21 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
         .await
         .map_err(|e| SimulationError(e.to_string()))?;
 
+    for rotation in &scenario.rotations {
+        store
+            .put_rotation(&actor, rotation, scenario.start.as_millisecond())
+            .await
+            .map_err(|e| SimulationError(e.to_string()))?;
+    }
+    let escalation = Escalation {
+        policy: std::sync::Arc::new(policy.clone()),
+        webhooks: Vec::new(),
+    };
     let mut timeline = Timeline {
         time_zone: scenario.time_zone.time_zone(),
         lines: Vec::new(),
+        pending: Vec::new(),
+        closed: Vec::new(),
     };
     let mut book = alarm_book(&parsed.inventory, &policy)?;
     let mut tickets: BTreeMap<String, TicketSla> = BTreeMap::new();
@@ -382,6 +473,13 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
             .chain(next_expectation.and_then(|ms| Timestamp::from_millisecond(ms).ok()))
             .chain(
                 book.next_wake()
+                    .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
+            )
+            .chain(
+                store
+                    .next_timer_due()
+                    .await
+                    .map_err(|e| SimulationError(e.to_string()))?
                     .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
             )
             .min();
@@ -425,6 +523,7 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
             }
             timeline.alarms(book.tick(now.as_millisecond()));
         }
+        notify(&store, &book, &escalation, &mut timeline, now).await?;
     }
     store.close().await;
     drop(directory);
@@ -433,6 +532,63 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
         out.push('\n');
     }
     Ok(out)
+}
+
+/// What the server's alarm worker and delivery loop do after each step: the alarms changed are
+/// saved with their events (arming escalation timers and queueing the pages already due),
+/// the timers due fire, and every page queued is handed to its channel at once.
+async fn notify(
+    store: &Store,
+    book: &Book,
+    escalation: &Escalation,
+    timeline: &mut Timeline,
+    now: Timestamp,
+) -> Result<(), SimulationError> {
+    let failed = |e: vigie_store::StoreError| SimulationError(e.to_string());
+    let now_ms = now.as_millisecond();
+    let touched: std::collections::BTreeSet<_> = timeline.pending.iter().map(|e| e.alarm).collect();
+    let mut alarms = Vec::new();
+    for alarm in touched
+        .iter()
+        .filter_map(|id| book.alarm(*id))
+        .chain(timeline.closed.iter())
+    {
+        let client = book
+            .client_of(&alarm.site)
+            .ok_or_else(|| SimulationError(format!("site {} inconnu", alarm.site)))?;
+        alarms.push((client.clone(), alarm.clone()));
+    }
+    let events = std::mem::take(&mut timeline.pending);
+    timeline.closed.clear();
+    let mut fired = store
+        .save_alarms(&alarms, &events, Some(escalation), now_ms)
+        .await
+        .map_err(failed)?;
+    fired.extend(
+        store
+            .fire_due_timers(escalation, now_ms, vigie_store::MAX_BATCH)
+            .await
+            .map_err(failed)?,
+    );
+    for step in fired {
+        timeline.escalation(step);
+    }
+    loop {
+        let pages = store
+            .claim_notifications("simulation", now_ms, 60_000, vigie_store::MAX_BATCH)
+            .await
+            .map_err(failed)?;
+        if pages.is_empty() {
+            return Ok(());
+        }
+        for page in pages {
+            timeline.notification(now, &page.notice);
+            store
+                .notification_sent(page.id, "simulation", now_ms, "simulation")
+                .await
+                .map_err(failed)?;
+        }
+    }
 }
 
 /// The alarm book of the scenario's inventory: each site with the policy that applies there.
@@ -638,7 +794,10 @@ async fn apply_input(
                         None => None,
                     };
                     book.close(*alarm, by, manager.as_ref(), report.clone(), at_ms)
-                        .map(|(_, event)| vec![event])
+                        .map(|(closed, event)| {
+                            timeline.closed.push(closed);
+                            vec![event]
+                        })
                 }
             };
             match outcome {

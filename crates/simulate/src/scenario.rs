@@ -98,6 +98,8 @@ pub struct Scenario {
     pub time_zone: TimeZoneName,
     pub inventory: InventorySource,
     pub policy: Option<toml::Table>,
+    /// On-call rotations (`[[rotation]]`, the format of `docs/oncall.md`).
+    pub rotations: Vec<vigie_domain::oncall::Rotation>,
     /// Sorted by instant; inputs at the same instant keep the file's order.
     pub inputs: Vec<Input>,
 }
@@ -112,6 +114,8 @@ struct RawScenario {
     time_zone: TimeZoneName,
     inventory: toml::Value,
     policy: Option<toml::Table>,
+    #[serde(default, rename = "rotation")]
+    rotations: Vec<vigie_domain::oncall::Rotation>,
     #[serde(default, rename = "input")]
     inputs: Vec<Spanned<toml::Table>>,
 }
@@ -333,12 +337,18 @@ impl Scenario {
             });
         }
         inputs.sort_by_key(|i| (i.at, i.number));
+        for rotation in &raw.rotations {
+            rotation
+                .check()
+                .map_err(|e| format!("astreinte {} : {e}", rotation.name))?;
+        }
         Ok(Scenario {
             start,
             end,
             time_zone: raw.time_zone,
             inventory,
             policy: raw.policy,
+            rotations: raw.rotations,
             inputs,
         })
     }

@@ -10,6 +10,7 @@ use vigie_domain::alarm::lifecycle::{Alarm, AlarmEvent, AlarmId, Status};
 
 use crate::error::from_sqlx;
 use crate::inventory::{Arg, build, require};
+use crate::notifications::{Escalation, FiredTimer, arm_and_fire, insert_event};
 use crate::supervision::visibility_condition;
 use crate::{Store, StoreError};
 
@@ -61,12 +62,17 @@ fn id_arg(id: AlarmId) -> Arg {
 
 impl Store {
     /// Saves alarms as they now stand (each with its client) and their new events, all or
-    /// nothing. Only the alarm worker calls this.
+    /// nothing; with `escalation`, in the same transaction, arms the escalation timers the
+    /// events imply and fires those due at `now`, queueing their pages (DESIGN §3: the alarm
+    /// change, its notifications and its timers are written together). Only the alarm worker
+    /// calls this.
     pub async fn save_alarms(
         &self,
         alarms: &[(Reference, Alarm)],
         events: &[AlarmEvent],
-    ) -> Result<(), StoreError> {
+        escalation: Option<&Escalation>,
+        now: i64,
+    ) -> Result<Vec<FiredTimer>, StoreError> {
         let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
         for (client, alarm) in alarms {
             let record = serde_json::to_string(alarm).map_err(StoreError::other)?;
@@ -80,12 +86,7 @@ impl Store {
                     Arg::Text(Some(alarm.site.to_string())),
                     Arg::Text(alarm.equipment.as_ref().map(ToString::to_string)),
                     Arg::Text(Some(alarm.condition.to_string())),
-                    Arg::Text(Some(
-                        serde_json::to_value(alarm.severity)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default(),
-                    )),
+                    Arg::Text(Some(alarm.severity.key().to_owned())),
                     Arg::Text(Some(alarm.status().key().to_owned())),
                     Arg::Int(alarm.raised_at),
                     Arg::OptionalInt(alarm.resolved_at),
@@ -98,22 +99,14 @@ impl Store {
             .map_err(from_sqlx)?;
         }
         for event in events {
-            let record = serde_json::to_string(event).map_err(StoreError::other)?;
-            build(
-                "INSERT INTO alarm_events (alarm_id, at_ms, by_ref, event, record) VALUES ($1, $2, $3, $4, $5)",
-                vec![
-                    id_arg(event.alarm),
-                    Arg::Int(event.at),
-                    Arg::Text(event.by.as_ref().map(ToString::to_string)),
-                    Arg::Text(Some(event.kind.key().to_owned())),
-                    Arg::Text(Some(record)),
-                ],
-            )
-            .execute(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            insert_event(&mut transaction, event).await?;
         }
-        transaction.commit().await.map_err(from_sqlx)
+        let fired = match escalation {
+            Some(setup) => arm_and_fire(&mut transaction, setup, alarms, events, now).await?,
+            None => Vec::new(),
+        };
+        transaction.commit().await.map_err(from_sqlx)?;
+        Ok(fired)
     }
 
     /// The number the next alarm takes: one more than any stored.

@@ -64,7 +64,7 @@ fn reference(value: String) -> Result<Reference, StoreError> {
         .map_err(|e| StoreError::other(anyhow::anyhow!("référence stockée invalide : {e}")))
 }
 
-fn parse_record(kind: ObjectKind, json: &str) -> Result<Record, StoreError> {
+pub(crate) fn parse_record(kind: ObjectKind, json: &str) -> Result<Record, StoreError> {
     let value: serde_json::Value = serde_json::from_str(json).map_err(StoreError::other)?;
     Record::from_json(kind, value).map_err(StoreError::other)
 }

@@ -9,6 +9,7 @@ mod bulk;
 mod error;
 mod inventory;
 mod migrate;
+mod notifications;
 mod people;
 pub mod supervision;
 pub mod testing;
@@ -23,6 +24,9 @@ pub use alarms::{AlarmFilter, MAX_ALARM_EVENTS, MAX_ALARM_PAGE, StoredAlarm};
 pub use audit::AuditFilter;
 pub use error::StoreError;
 pub use inventory::{ImportReport, ListFilter, WriteOutcome};
+pub use notifications::{
+    ClaimedNotification, Escalation, FiredTimer, MAX_BATCH, Outcome, StoredNotification,
+};
 pub use people::{NewToken, NewUser, SessionUser, TOKEN_CACHE_MS, TokenInfo, UserInfo, UserKind};
 
 /// Largest page any list returns, whatever the caller asks.

@@ -30,6 +30,11 @@ const SQLITE: &[Migration] = &[
         "alarms",
         include_str!("../migrations/sqlite/0004_alarms.sql"),
     ),
+    (
+        5,
+        "notifications",
+        include_str!("../migrations/sqlite/0005_notifications.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -51,6 +56,11 @@ const POSTGRES: &[Migration] = &[
         4,
         "alarms",
         include_str!("../migrations/postgres/0004_alarms.sql"),
+    ),
+    (
+        5,
+        "notifications",
+        include_str!("../migrations/postgres/0005_notifications.sql"),
     ),
 ];
 

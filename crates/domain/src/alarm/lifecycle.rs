@@ -273,6 +273,31 @@ pub enum EventKind {
         #[serde(flatten)]
         report: ClosureReport,
     },
+    /// A step of its escalation chain fired (NOT-3, NOT-4, NOT-7, DEC-3): who was told, by
+    /// which channel, and which roles nobody could be told as.
+    Escalated {
+        step: String,
+        told: Vec<Told>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        missing: Vec<crate::alarm::escalation::Missing>,
+    },
+    /// A page could not be delivered, for good (or after its last retry).
+    NotificationFailed {
+        key: String,
+        recipient: String,
+        channel: crate::policy::Channel,
+        error: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fallback: Option<crate::policy::Channel>,
+    },
+}
+
+/// One person (or the console, or a webhook) told by one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Told {
+    pub recipient: String,
+    pub name: String,
+    pub channel: crate::policy::Channel,
 }
 
 impl EventKind {
@@ -289,6 +314,8 @@ impl EventKind {
             EventKind::TakenInCharge => "taken_in_charge",
             EventKind::Resolved { .. } => "resolved",
             EventKind::Closed { .. } => "closed",
+            EventKind::Escalated { .. } => "escalated",
+            EventKind::NotificationFailed { .. } => "notification_failed",
         }
     }
 }

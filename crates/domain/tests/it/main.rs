@@ -7,6 +7,7 @@ mod architecture;
 mod calendar;
 mod example_fleet;
 mod inventory_file;
+mod oncall;
 mod policy;
 mod supervision;
 mod ticket;

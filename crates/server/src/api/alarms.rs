@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use vigie_domain::Reference;
 use vigie_domain::access::{Permission, Principal};
 use vigie_domain::alarm::lifecycle::{AlarmEvent, AlarmId, ClosureReport, LifecycleError};
-use vigie_store::{AlarmFilter, StoredAlarm};
+use vigie_store::{AlarmFilter, StoredAlarm, StoredNotification};
 
 use crate::AppState;
 use crate::alarms::{Step, StepError};
@@ -96,11 +96,23 @@ struct WithEvents {
     #[serde(flatten)]
     alarm: StoredAlarm,
     events: Vec<AlarmEvent>,
+    /// Every page of the alarm, for the integrator's staff (X-1: who was told, how, when).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notifications: Option<Vec<StoredNotification>>,
 }
 
 async fn read_one(state: &AppState, caller: &Caller, id: AlarmId) -> ApiResult<Json<WithEvents>> {
     let (alarm, events) = state.store.alarm(&caller.actor, id, caller.now_ms).await?;
-    Ok(Json(WithEvents { alarm, events }))
+    let notifications = if caller.actor.may(Permission::HandleAlarms) {
+        Some(state.store.notifications_of(id).await?)
+    } else {
+        None
+    };
+    Ok(Json(WithEvents {
+        alarm,
+        events,
+        notifications,
+    }))
 }
 
 fn alarm_id(text: &str) -> ApiResult<AlarmId> {

@@ -4,6 +4,7 @@
 mod alarms;
 mod audit;
 pub(crate) mod inventory;
+mod notifications;
 mod people;
 mod supervision;
 
@@ -25,6 +26,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(people::routes())
         .merge(audit::routes())
         .merge(alarms::routes())
+        .merge(notifications::routes())
         .merge(supervision::routes())
         .merge(inventory::routes(state))
 }

@@ -1,0 +1,670 @@
+//! Escalation (NOT-1…NOT-7, DEC-3): the timers an alarm's notification arms — one per step of
+//! its severity's chain in the policy —, whether a step still fires when its timer falls due,
+//! who it tells by which channel, and the key that makes each page unique. The shell keeps the
+//! timers durable and delivers the pages; every decision is here.
+//!
+//! Steps are measured from the instant the alarm was *told* (its notification), not from its
+//! raising: an alarm suppressed during a maintenance window and notified at the window's end
+//! gives people the full delay to answer. For an alarm notified when raised the two are equal.
+
+use std::collections::BTreeSet;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::Reference;
+use crate::alarm::lifecycle::{Alarm, AlarmId};
+use crate::inventory::{Contact, ContactRole, ContractOption, Site, Staff, StaffRole};
+use crate::oncall::{Duty, Rotation, on_call};
+use crate::policy::{Channel, EscalationStep, Policy, Recipient, Severity, StepMoment, Unless};
+
+/// A durable timer: round `round` of step `step` of the `severity` chain of an alarm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timer {
+    pub alarm: AlarmId,
+    pub severity: Severity,
+    pub step: String,
+    /// 0 for the step itself, then 1, 2… for its repeats.
+    pub round: u32,
+    pub due: i64,
+}
+
+impl Timer {
+    /// Unique per alarm, chain, step and round: arming twice arms once.
+    pub fn key(&self) -> String {
+        format!(
+            "{}/{}/{}#{}",
+            self.alarm,
+            self.severity.key(),
+            self.step,
+            self.round
+        )
+    }
+
+    /// The step's name as people read it in events: `critical/astreinte`, `…#2` for a repeat.
+    pub fn step_label(&self) -> String {
+        if self.round == 0 {
+            format!("{}/{}", self.severity.key(), self.step)
+        } else {
+            format!("{}/{}#{}", self.severity.key(), self.step, self.round)
+        }
+    }
+}
+
+/// Why an escalation could not be planned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct EscalationError(pub String);
+
+fn at_ms(timestamp: Timestamp) -> i64 {
+    timestamp.as_millisecond()
+}
+
+fn timestamp(ms: i64) -> Result<Timestamp, EscalationError> {
+    Timestamp::from_millisecond(ms)
+        .map_err(|_| EscalationError(format!("instant {ms} hors limites")))
+}
+
+/// The timers an alarm told at `told` (at `severity`) arms: one per step of the chain, at
+/// its delay after `told` or at the acknowledgement deadline.
+pub fn arm(
+    policy: &Policy,
+    alarm: AlarmId,
+    severity: Severity,
+    told: i64,
+) -> Result<Vec<Timer>, EscalationError> {
+    let from = timestamp(told)?;
+    let mut timers = Vec::new();
+    for step in policy.chain(severity) {
+        let due = match (step.after, step.at) {
+            (Some(after), _) => {
+                let seconds = i64::try_from(after.seconds()).unwrap_or(i64::MAX);
+                from.checked_add(jiff::SignedDuration::from_secs(seconds))
+                    .map_err(|_| EscalationError(format!("étape « {} » hors limites", step.name)))?
+            }
+            (None, Some(StepMoment::AcknowledgementDeadline)) => policy
+                .acknowledgement_due(severity, from)
+                .map_err(|e| EscalationError(format!("étape « {} » : {e}", step.name)))?,
+            (None, None) => {
+                return Err(EscalationError(format!(
+                    "étape « {} » sans échéance",
+                    step.name
+                )));
+            }
+        };
+        timers.push(Timer {
+            alarm,
+            severity,
+            step: step.name.clone(),
+            round: 0,
+            due: at_ms(due),
+        });
+    }
+    Ok(timers)
+}
+
+/// When an alarm told must be acknowledged (NOT-3, NOT-5, NOT-6); None before it is told.
+pub fn acknowledge_by(policy: &Policy, alarm: &Alarm) -> Option<i64> {
+    let told = Timestamp::from_millisecond(alarm.notified_at?).ok()?;
+    policy
+        .acknowledgement_due(alarm.severity, told)
+        .ok()
+        .map(at_ms)
+}
+
+/// Why a step due did not fire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Skip {
+    Closed,
+    /// The condition cleared: nobody is woken for a camera that came back.
+    Resolved,
+    Acknowledged,
+    Handled,
+    /// The alarm changed severity: the new chain runs instead.
+    Superseded,
+    /// The step is only for contracts with an option this one lacks (NOT-2).
+    NotInContract,
+    /// The policy no longer has this step.
+    UnknownStep,
+}
+
+impl Skip {
+    pub fn key(self) -> &'static str {
+        match self {
+            Skip::Closed => "closed",
+            Skip::Resolved => "resolved",
+            Skip::Acknowledged => "acknowledged",
+            Skip::Handled => "handled",
+            Skip::Superseded => "superseded",
+            Skip::NotInContract => "not_in_contract",
+            Skip::UnknownStep => "unknown_step",
+        }
+    }
+}
+
+/// What a timer falling due does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision<'p> {
+    /// The step fires; `repeat` is the timer of its next round, if it has one.
+    Fire {
+        step: &'p EscalationStep,
+        repeat: Option<Timer>,
+    },
+    Skip(Skip),
+}
+
+/// Whether `timer`'s step fires for `alarm` as it stands, under a contract with `options`.
+pub fn decide<'p>(
+    policy: &'p Policy,
+    timer: &Timer,
+    alarm: &Alarm,
+    options: &BTreeSet<ContractOption>,
+) -> Decision<'p> {
+    let Some(step) = policy
+        .chain(timer.severity)
+        .iter()
+        .find(|s| s.name == timer.step)
+    else {
+        return Decision::Skip(Skip::UnknownStep);
+    };
+    if alarm.closure.is_some() {
+        return Decision::Skip(Skip::Closed);
+    }
+    if alarm.resolved_at.is_some() {
+        return Decision::Skip(Skip::Resolved);
+    }
+    if alarm.severity != timer.severity {
+        return Decision::Skip(Skip::Superseded);
+    }
+    if let Some(option) = step.only_if_contract_has {
+        if !options.contains(&option) {
+            return Decision::Skip(Skip::NotInContract);
+        }
+    }
+    let acknowledged = alarm.acknowledged.is_some() || alarm.taken_in_charge.is_some();
+    let handled = alarm.taken_in_charge.is_some();
+    match step.unless {
+        Unless::Acknowledged if acknowledged => return Decision::Skip(Skip::Acknowledged),
+        Unless::Handled if handled => return Decision::Skip(Skip::Handled),
+        _ => {}
+    }
+    // A repeat is a reminder to answer: once acknowledged, it stops.
+    if timer.round > 0 && acknowledged {
+        return Decision::Skip(Skip::Acknowledged);
+    }
+    let repeat = match step.repeat_every {
+        Some(every) if timer.round < step.repeat => {
+            let every_ms = i64::try_from(every.seconds())
+                .unwrap_or(i64::MAX / 1000)
+                .saturating_mul(1000);
+            Some(Timer {
+                round: timer.round + 1,
+                due: timer.due.saturating_add(every_ms),
+                ..timer.clone()
+            })
+        }
+        _ => None,
+    };
+    Decision::Fire { step, repeat }
+}
+
+/// A person a page can reach.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub reference: Reference,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+impl Person {
+    pub fn from_staff(staff: &Staff) -> Person {
+        Person {
+            reference: staff.reference.clone(),
+            name: staff.name.to_string(),
+            email: staff.email.as_ref().map(ToString::to_string),
+            phone: staff.phone.as_ref().map(ToString::to_string),
+        }
+    }
+
+    pub fn from_contact(contact: &Contact) -> Person {
+        Person {
+            reference: contact.reference.clone(),
+            name: contact.name.to_string(),
+            email: contact.email.as_ref().map(ToString::to_string),
+            phone: contact.phone.as_ref().map(ToString::to_string),
+        }
+    }
+}
+
+/// Who can be told about an alarm of a site: the site, its client's contacts, the
+/// integrator's staff and the on-call rotations.
+#[derive(Debug, Clone, Copy)]
+pub struct Directory<'a> {
+    pub site: &'a Site,
+    /// The contacts of the site's client.
+    pub contacts: &'a [Contact],
+    pub staff: &'a [Staff],
+    pub rotations: &'a [Rotation],
+}
+
+impl Directory<'_> {
+    /// The people holding `role` at `at`, or why nobody does (French).
+    pub fn resolve(&self, role: Recipient, at: i64) -> Result<Vec<Person>, String> {
+        let staff_with = |wanted: StaffRole| -> Vec<Person> {
+            self.staff
+                .iter()
+                .filter(|s| s.roles.contains(&wanted))
+                .map(Person::from_staff)
+                .collect()
+        };
+        let on_duty = |duty: Duty| -> Option<Person> {
+            let (_, shift) = on_call(self.rotations, duty, at)?;
+            self.staff
+                .iter()
+                .find(|s| s.reference == shift.member)
+                .map(Person::from_staff)
+        };
+        let contact = |reference: &Option<Reference>, wanted: ContactRole| -> Vec<Person> {
+            let named: Vec<Person> = reference
+                .iter()
+                .filter_map(|r| self.contacts.iter().find(|c| &c.reference == r))
+                .map(Person::from_contact)
+                .collect();
+            if !named.is_empty() {
+                return named;
+            }
+            self.contacts
+                .iter()
+                .filter(|c| c.roles.contains(&wanted))
+                .map(Person::from_contact)
+                .collect()
+        };
+        let people = match role {
+            Recipient::OnCallTechnician => on_duty(Duty::Technician).into_iter().collect(),
+            // Without a managers' rotation, every on-call manager is told.
+            Recipient::OnCallManager => on_duty(Duty::Manager)
+                .map(|p| vec![p])
+                .unwrap_or_else(|| staff_with(StaffRole::OnCallManager)),
+            Recipient::TechnicalManager => staff_with(StaffRole::TechnicalManager),
+            Recipient::OperationsManager => staff_with(StaffRole::OperationsManager),
+            Recipient::ReferentEngineer => staff_with(StaffRole::ReferentEngineer),
+            Recipient::Supervision => staff_with(StaffRole::Supervision),
+            Recipient::TechnicalTeam => staff_with(StaffRole::Technician),
+            Recipient::SecurityManager => {
+                contact(&self.site.security_manager, ContactRole::SecurityManager)
+            }
+            Recipient::TechnicalContact => {
+                contact(&self.site.technical_contact, ContactRole::TechnicalContact)
+            }
+            Recipient::Cio => contact(&None, ContactRole::Cio),
+            Recipient::Management => contact(&None, ContactRole::Management),
+        };
+        if people.is_empty() {
+            Err(match role {
+                Recipient::OnCallTechnician | Recipient::OnCallManager => {
+                    format!("personne d'astreinte ({})", recipient_label(role))
+                }
+                _ => format!("personne n'a le rôle « {} »", recipient_label(role)),
+            })
+        } else {
+            Ok(people)
+        }
+    }
+}
+
+/// A role, in French.
+pub fn recipient_label(role: Recipient) -> &'static str {
+    match role {
+        Recipient::OnCallTechnician => "technicien d'astreinte",
+        Recipient::OnCallManager => "responsable d'astreinte",
+        Recipient::TechnicalManager => "responsable technique",
+        Recipient::OperationsManager => "responsable d'exploitation",
+        Recipient::ReferentEngineer => "ingénieur référent",
+        Recipient::Supervision => "équipe de supervision",
+        Recipient::TechnicalTeam => "équipe technique",
+        Recipient::SecurityManager => "responsable sécurité du site",
+        Recipient::TechnicalContact => "contact technique du client",
+        Recipient::Cio => "DSI du client",
+        Recipient::Management => "direction du client",
+    }
+}
+
+pub fn channel_key(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Sms => "sms",
+        Channel::Email => "email",
+        Channel::Webhook => "webhook",
+        Channel::Console => "console",
+    }
+}
+
+/// The supervision team's console, as a page's recipient (NOT-1).
+pub const CONSOLE: &str = "supervision";
+
+/// One notification to deliver: to one recipient, by one channel, for one round of one step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    /// (alarm, step, round, recipient, channel): the same page is never queued twice, and a
+    /// receiver may use it to drop a duplicate.
+    pub key: String,
+    pub alarm: AlarmId,
+    pub severity: Severity,
+    /// As [`Timer::step_label`].
+    pub step: String,
+    /// A person's reference, [`CONSOLE`], or a webhook's name.
+    pub recipient: String,
+    pub name: String,
+    pub channel: Channel,
+    /// Phone number (E.164), email address, webhook name or [`CONSOLE`].
+    pub address: String,
+    /// For an SMS, the person's email: where a Critical page goes if the SMS fails for good.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alternate: Option<String>,
+}
+
+/// A role of a step that nobody could be told as, and why (French).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Missing {
+    pub role: Recipient,
+    pub reason: String,
+}
+
+/// The pages of one fired step, and who could not be reached.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    pub pages: Vec<Page>,
+    pub missing: Vec<Missing>,
+}
+
+/// The pages `step` sends for `timer` at `at`: each role resolved, each person once per
+/// channel; one page to the supervision console in any case (NOT-1); one per webhook when
+/// the step lists that channel.
+pub fn plan(
+    timer: &Timer,
+    step: &EscalationStep,
+    directory: &Directory<'_>,
+    webhooks: &[String],
+    at: i64,
+) -> Plan {
+    let label = timer.step_label();
+    let mut plan = Plan::default();
+    let mut seen: BTreeSet<(String, Channel)> = BTreeSet::new();
+    let mut push = |plan: &mut Plan,
+                    recipient: String,
+                    name: String,
+                    channel,
+                    address: String,
+                    alternate: Option<String>| {
+        if seen.insert((recipient.clone(), channel)) {
+            plan.pages.push(Page {
+                key: format!(
+                    "{}/{}/{}/{}",
+                    timer.alarm,
+                    label,
+                    recipient,
+                    channel_key(channel)
+                ),
+                alarm: timer.alarm,
+                severity: timer.severity,
+                step: label.clone(),
+                recipient,
+                name,
+                channel,
+                address,
+                alternate,
+            });
+        }
+    };
+    let person_channels: Vec<Channel> = step
+        .channels
+        .iter()
+        .copied()
+        .filter(|c| matches!(c, Channel::Sms | Channel::Email))
+        .collect();
+    for role in &step.notify {
+        if *role == Recipient::Supervision
+            && !step.channels.contains(&Channel::Sms)
+            && !step.channels.contains(&Channel::Email)
+        {
+            // The team is told in its console below.
+            continue;
+        }
+        match directory.resolve(*role, at) {
+            Ok(people) => {
+                for person in people {
+                    for channel in &person_channels {
+                        let address = match channel {
+                            Channel::Sms => person.phone.clone(),
+                            _ => person.email.clone(),
+                        };
+                        match address {
+                            Some(address) => push(
+                                &mut plan,
+                                person.reference.to_string(),
+                                person.name.clone(),
+                                *channel,
+                                address,
+                                match channel {
+                                    Channel::Sms => person.email.clone(),
+                                    _ => None,
+                                },
+                            ),
+                            None => plan.missing.push(Missing {
+                                role: *role,
+                                reason: format!(
+                                    "{} ({}) n'a pas {}",
+                                    person.name,
+                                    person.reference,
+                                    match channel {
+                                        Channel::Sms => "de numéro de téléphone",
+                                        _ => "d'adresse email",
+                                    }
+                                ),
+                            }),
+                        }
+                    }
+                }
+            }
+            Err(reason) => plan.missing.push(Missing {
+                role: *role,
+                reason,
+            }),
+        }
+    }
+    if step.channels.contains(&Channel::Webhook) {
+        for webhook in webhooks {
+            push(
+                &mut plan,
+                webhook.clone(),
+                webhook.clone(),
+                Channel::Webhook,
+                webhook.clone(),
+                None,
+            );
+        }
+    }
+    push(
+        &mut plan,
+        CONSOLE.to_owned(),
+        "équipe de supervision".to_owned(),
+        Channel::Console,
+        CONSOLE.to_owned(),
+        None,
+    );
+    plan
+}
+
+/// Where a Critical page goes when its channel fails for good: an SMS to the person's email,
+/// an email or a webhook to the supervision console, so that the team calls the person. The
+/// fallback's key names its channel: a fallback to an email the step already sent is the same
+/// page, not a second one. None for other severities and for the console itself.
+pub fn fallback(page: &Page) -> Option<Page> {
+    if page.severity != Severity::Critical {
+        return None;
+    }
+    let (channel, address) = match (page.channel, &page.alternate) {
+        (Channel::Sms, Some(email)) => (Channel::Email, email.clone()),
+        (Channel::Console, _) => return None,
+        _ => (Channel::Console, CONSOLE.to_owned()),
+    };
+    Some(Page {
+        key: format!(
+            "{}/{}/{}/{}",
+            page.alarm,
+            page.step,
+            page.recipient,
+            channel_key(channel)
+        ),
+        channel,
+        address,
+        alternate: None,
+        ..page.clone()
+    })
+}
+
+/// Everything a page's message needs, kept with the page in the outbox so that it can be
+/// written (and written again on a retry) without reading the inventory: names, not
+/// references, and the alarm as it stood when the step fired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub page: Page,
+    pub alarm: Alarm,
+    pub client_name: String,
+    pub site_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equipment_name: Option<String>,
+    /// The site's time zone: times in the message are the site's.
+    pub time_zone: crate::TimeZoneName,
+    /// When it must be acknowledged (NOT-3, NOT-5, NOT-6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledge_by: Option<i64>,
+}
+
+/// How to acknowledge without logging in (NOT-3): a signed link and an SMS reply code.
+#[derive(Debug, Clone)]
+pub struct AckInvite {
+    pub link: String,
+    pub code: String,
+}
+
+/// A page's message, in French, for each channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// At most 320 characters (two SMS).
+    pub sms: String,
+}
+
+fn local(ms: i64, zone: &jiff::tz::TimeZone) -> String {
+    Timestamp::from_millisecond(ms)
+        .map(|t| {
+            t.to_zoned(zone.clone())
+                .strftime("%d/%m/%Y %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|_| ms.to_string())
+}
+
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Cuts `text` to at most `max` characters, marking the cut.
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// A notice's message; `invite` when the recipient may acknowledge without logging in.
+pub fn render(notice: &Notice, invite: Option<&AckInvite>) -> Message {
+    let alarm = &notice.alarm;
+    let page = &notice.page;
+    let zone = notice.time_zone.time_zone();
+    let what = alarm.condition.condition.label();
+    let place = match &notice.equipment_name {
+        Some(equipment) => format!("{equipment} — {}", notice.site_name),
+        None => notice.site_name.clone(),
+    };
+    let subject = format!(
+        "[Vigie] Alarme {} n°{} : {what} — {place}",
+        alarm.severity.label(),
+        alarm.id
+    );
+    let mut lines = vec![
+        format!("Alarme {} n°{} : {what}", alarm.severity.label(), alarm.id),
+        format!("Client : {}", notice.client_name),
+        format!("Site : {}", notice.site_name),
+    ];
+    if let Some(equipment) = &notice.equipment_name {
+        lines.push(format!("Équipement : {equipment}"));
+    }
+    lines.push(format!("Levée le {}", local(alarm.raised_at, &zone)));
+    if let Some(due) = notice.acknowledge_by {
+        lines.push(format!("À acquitter avant le {}", local(due, &zone)));
+    }
+    lines.push(format!("Étape d'escalade : {}", page.step));
+    if let Some(invite) = invite {
+        lines.push(String::new());
+        lines.push(format!("Acquitter sans se connecter : {}", invite.link));
+        lines.push(format!("Ou répondre {} au SMS d'alerte.", invite.code));
+    }
+    let text = lines.join("\n") + "\n";
+    let mut html = String::from("<!DOCTYPE html><html lang=\"fr\"><body>");
+    html.push_str(&format!("<h1>{}</h1><ul>", escape_html(&lines[0])));
+    for line in lines.iter().skip(1).filter(|l| !l.is_empty()) {
+        if let Some(invite) = invite {
+            if line.contains(&invite.link) {
+                html.push_str(&format!(
+                    "<li><a href=\"{}\">Acquitter l'alarme sans se connecter</a></li>",
+                    escape_html(&invite.link)
+                ));
+                continue;
+            }
+        }
+        html.push_str(&format!("<li>{}</li>", escape_html(line)));
+    }
+    html.push_str("</ul></body></html>");
+    let mut sms = format!(
+        "Vigie {} n°{} : {what}, {place}.",
+        alarm.severity.label(),
+        alarm.id
+    );
+    if let Some(due) = notice.acknowledge_by {
+        sms.push_str(&format!(" Acquitter avant {}.", local(due, &zone)));
+    }
+    let sms = match invite {
+        Some(invite) => {
+            let tail = format!(" Répondez {} ou : {}", invite.code, invite.link);
+            let room = 320usize.saturating_sub(tail.chars().count());
+            format!("{}{tail}", clip(&sms, room))
+        }
+        None => clip(&sms, 320),
+    };
+    Message {
+        subject: clip(&subject, 200),
+        text,
+        html,
+        sms,
+    }
+}

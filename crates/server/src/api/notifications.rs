@@ -1,0 +1,491 @@
+//! On-call rotations, who is on call, the supervision console's feed, and the two ways to
+//! acknowledge without logging in (NOT-3, NOT-4): the signed link of an SMS or email — a page
+//! that shows what it acknowledges, and a button, so that a mail scanner opening the link
+//! acknowledges nothing — and the 6-digit code of an SMS reply through the gateway's inbound
+//! webhook. Both are bound to one page (hence one alarm and one recipient) and expire.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use vigie_domain::Reference;
+use vigie_domain::access::Permission;
+use vigie_domain::alarm::escalation::{self, CONSOLE};
+use vigie_domain::alarm::lifecycle::{AlarmId, LifecycleError};
+use vigie_domain::oncall::{self, Rotation};
+use vigie_store::{ClaimedNotification, StoredNotification};
+
+use crate::AppState;
+use crate::alarms::{Step, StepError};
+use crate::api::{JsonBody, QueryParams};
+use crate::auth::Caller;
+use crate::delivery::{read_link_token, reply_code};
+use crate::error::{ApiError, ApiResult};
+
+/// The largest inbound SMS body read.
+const MAX_INBOUND_BYTES: usize = 16 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/rotations", get(rotations))
+        .route(
+            "/api/v1/rotations/{name}",
+            get(rotation).put(put_rotation).delete(delete_rotation),
+        )
+        .route("/api/v1/oncall", get(who_is_on_call))
+        .route("/api/v1/console", get(console))
+        .route("/api/v1/sms/inbound", post(sms_inbound))
+        .route("/ack/{token}", get(ack_page).post(ack_confirm))
+}
+
+fn staff_only(caller: &Caller) -> ApiResult<()> {
+    if caller.actor.may(Permission::HandleAlarms) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("réservé au personnel de l'intégrateur"))
+    }
+}
+
+async fn rotations(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<Rotation>>> {
+    Ok(Json(state.store.rotations(&caller.actor).await?))
+}
+
+async fn rotation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Rotation>> {
+    state
+        .store
+        .rotations(&caller.actor)
+        .await?
+        .into_iter()
+        .find(|r| r.name.as_str() == name)
+        .map(Json)
+        .ok_or_else(ApiError::not_found)
+}
+
+async fn put_rotation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    JsonBody(rotation): JsonBody<Rotation>,
+) -> ApiResult<Json<Rotation>> {
+    if rotation.name.as_str() != name {
+        return Err(ApiError::bad_request(format!(
+            "le nom de l'astreinte ({}) diffère de celui de l'adresse ({name})",
+            rotation.name
+        )));
+    }
+    rotation
+        .check()
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string()))?;
+    state
+        .store
+        .put_rotation(&caller.actor, &rotation, caller.now_ms)
+        .await?;
+    Ok(Json(rotation))
+}
+
+async fn delete_rotation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    let name = Reference::parse(&name).map_err(|_| ApiError::not_found())?;
+    state
+        .store
+        .delete_rotation(&caller.actor, &name, caller.now_ms)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AtParams {
+    /// UTC epoch ms or RFC 3339; now when absent.
+    at: Option<String>,
+}
+
+/// Reads an instant given as epoch milliseconds or RFC 3339 (`2026-11-29T03:00:00+01:00`).
+pub(crate) fn instant(text: &str) -> ApiResult<i64> {
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(ms);
+    }
+    text.parse::<jiff::Timestamp>()
+        .map(|t| t.as_millisecond())
+        .map_err(|_| {
+            ApiError::bad_request(format!(
+                "instant illisible « {text} » : millisecondes UTC ou RFC 3339 (2026-11-29T03:00:00+01:00)"
+            ))
+        })
+}
+
+#[derive(Debug, Serialize)]
+struct OnCallNow {
+    rotation: Reference,
+    duty: oncall::Duty,
+    /// Absent when nobody is on call (before the rotation's start).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member: Option<Reference>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<i64>,
+    by_override: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct OnCallAnswer {
+    at: i64,
+    rotations: Vec<OnCallNow>,
+    /// Rotations with nobody on call at `at`.
+    uncovered: Vec<Reference>,
+}
+
+async fn who_is_on_call(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(params): QueryParams<AtParams>,
+) -> ApiResult<Json<OnCallAnswer>> {
+    let at = match &params.at {
+        Some(text) => instant(text)?,
+        None => caller.now_ms,
+    };
+    let rotations = state.store.rotations(&caller.actor).await?;
+    let answer = OnCallAnswer {
+        at,
+        uncovered: oncall::uncovered(&rotations, at),
+        rotations: rotations
+            .iter()
+            .map(|rotation| {
+                let shift = rotation.on_call_at(at);
+                OnCallNow {
+                    rotation: rotation.name.clone(),
+                    duty: rotation.duty,
+                    member: shift.as_ref().map(|s| s.member.clone()),
+                    from: shift.as_ref().map(|s| s.from_ms),
+                    to: shift.as_ref().map(|s| s.to_ms),
+                    by_override: shift.is_some_and(|s| s.by_override),
+                }
+            })
+            .collect(),
+    };
+    Ok(Json(answer))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedParams {
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+struct Feed {
+    items: Vec<StoredNotification>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_before: Option<i64>,
+}
+
+/// The supervision team's feed: one entry per escalation step and per page that failed for
+/// good (NOT-1), newest first.
+async fn console(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(params): QueryParams<FeedParams>,
+) -> ApiResult<Json<Feed>> {
+    staff_only(&caller)?;
+    let limit = params
+        .limit
+        .unwrap_or(vigie_store::DEFAULT_PAGE_SIZE)
+        .clamp(1, vigie_store::MAX_PAGE_SIZE);
+    let items = state
+        .store
+        .console_feed(&caller.actor, params.before, limit)
+        .await?;
+    let next_before = (items.len() as i64 == limit)
+        .then(|| items.last().map(|n| n.id))
+        .flatten();
+    Ok(Json(Feed { items, next_before }))
+}
+
+/// Acknowledges `alarm` in the name of the page's recipient (X-1: the event says who).
+async fn acknowledge_for(
+    state: &AppState,
+    page: &ClaimedNotification,
+) -> Result<(), (StatusCode, String)> {
+    let recipient = &page.notice.page.recipient;
+    let by = Reference::parse(recipient).map_err(|_| {
+        (
+            StatusCode::NOT_FOUND,
+            "cette notification ne permet pas d'acquitter".to_owned(),
+        )
+    })?;
+    match state
+        .alarms
+        .step(state, page.notice.alarm.id, Step::Acknowledge, by)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(StepError::Refused(LifecycleError::Conflict(message))) => {
+            Err((StatusCode::CONFLICT, message))
+        }
+        Err(StepError::Refused(LifecycleError::Unknown(message))) => {
+            Err((StatusCode::CONFLICT, message))
+        }
+        Err(StepError::Refused(other)) => Err((StatusCode::FORBIDDEN, other.to_string())),
+        Err(StepError::Store(error)) => {
+            tracing::error!(%error, "acquittement sans connexion non enregistré");
+            Err((
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service momentanément indisponible : réessayez dans un instant".to_owned(),
+            ))
+        }
+    }
+}
+
+fn page_html(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"robots\" content=\"noindex\"><title>{title} — Vigie</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;line-height:1.5}}button{{font-size:1.2rem;padding:.6rem 1.2rem}}</style></head>\
+         <body><h1>{title}</h1>{body}</body></html>"
+    );
+    let mut response = (status, Html(html)).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        "no-store".parse().expect("static header"),
+    );
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        "no-referrer".parse().expect("static header"),
+    );
+    response
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// The page a link names, if the token is genuine and not expired.
+async fn linked_page(
+    state: &AppState,
+    token: &str,
+    now: i64,
+) -> Result<ClaimedNotification, Response> {
+    let unknown = || {
+        page_html(
+            StatusCode::NOT_FOUND,
+            "Lien inconnu",
+            "<p>Ce lien d'acquittement n'est pas valable. Connectez-vous à Vigie pour traiter l'alarme.</p>",
+        )
+    };
+    let key = state.deliveries.key(state).await.map_err(|error| {
+        tracing::error!(%error, "clé d'acquittement illisible");
+        page_html(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service indisponible",
+            "<p>Réessayez dans un instant.</p>",
+        )
+    })?;
+    let Some((id, expires)) = read_link_token(&key, token) else {
+        return Err(unknown());
+    };
+    if now >= expires {
+        return Err(page_html(
+            StatusCode::GONE,
+            "Lien expiré",
+            "<p>Ce lien d'acquittement a expiré. Connectez-vous à Vigie pour traiter l'alarme.</p>",
+        ));
+    }
+    match state.store.notification(id).await {
+        Ok(Some(page)) => Ok(page),
+        Ok(None) => Err(unknown()),
+        Err(error) => {
+            tracing::error!(%error, "lecture de la notification d'un lien");
+            Err(page_html(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service indisponible",
+                "<p>Réessayez dans un instant.</p>",
+            ))
+        }
+    }
+}
+
+fn describe(page: &ClaimedNotification) -> String {
+    let notice = &page.notice;
+    let message = escalation::render(notice, None);
+    let mut html = String::from("<ul>");
+    for line in message.text.lines().filter(|l| !l.is_empty()) {
+        html.push_str(&format!("<li>{}</li>", escape_html(line)));
+    }
+    html.push_str(&format!(
+        "<li>Destinataire : {}</li></ul>",
+        escape_html(&notice.page.name)
+    ));
+    html
+}
+
+async fn ack_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let now = state.clock.now_ms();
+    let page = match linked_page(&state, &token, now).await {
+        Ok(page) => page,
+        Err(response) => return response,
+    };
+    state.alarms.sync(&state).await;
+    let current = state
+        .store
+        .alarm(
+            &vigie_domain::access::Actor::console("acquittement"),
+            page.notice.alarm.id,
+            now,
+        )
+        .await
+        .ok()
+        .map(|(alarm, _)| alarm.alarm);
+    let done = current.as_ref().and_then(|a| a.acknowledged.clone());
+    let body = match done {
+        Some(stamp) => format!(
+            "{}<p><strong>Déjà acquittée</strong> par {}.</p>",
+            describe(&page),
+            escape_html(stamp.by.as_str())
+        ),
+        None => format!(
+            "{}<form method=\"post\"><button type=\"submit\">Acquitter l'alarme n°{}</button></form>",
+            describe(&page),
+            page.notice.alarm.id
+        ),
+    };
+    page_html(
+        StatusCode::OK,
+        &format!("Alarme n°{}", page.notice.alarm.id),
+        &body,
+    )
+}
+
+async fn ack_confirm(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let now = state.clock.now_ms();
+    let page = match linked_page(&state, &token, now).await {
+        Ok(page) => page,
+        Err(response) => return response,
+    };
+    let id: AlarmId = page.notice.alarm.id;
+    match acknowledge_for(&state, &page).await {
+        Ok(()) => {
+            tracing::info!(alarm = id, by = %page.notice.page.recipient, "alarme acquittée par lien");
+            page_html(
+                StatusCode::OK,
+                &format!("Alarme n°{id} acquittée"),
+                &format!(
+                    "{}<p>Merci. L'acquittement est enregistré à votre nom ; l'escalade vers l'échelon suivant est arrêtée.</p>",
+                    describe(&page)
+                ),
+            )
+        }
+        Err((status, message)) => page_html(
+            status,
+            &format!("Alarme n°{id}"),
+            &format!("<p>{}</p>", escape_html(&message)),
+        ),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InboundParams {
+    secret: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct InboundAnswer {
+    acknowledged: Option<AlarmId>,
+    message: String,
+}
+
+/// Constant-time comparison of a shared secret.
+fn same_secret(given: &str, expected: &str) -> bool {
+    let (a, b) = (given.as_bytes(), expected.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The gateway's inbound webhook: a reply « 482913 » from the number a page was sent to
+/// acknowledges that page's alarm, if the page is recent enough.
+async fn sms_inbound(
+    State(state): State<AppState>,
+    QueryParams(params): QueryParams<InboundParams>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<InboundAnswer>> {
+    let expected = &state.config.sms.inbound_secret.0;
+    if expected.is_empty() {
+        return Err(ApiError::not_found());
+    }
+    if !params
+        .secret
+        .as_deref()
+        .is_some_and(|given| same_secret(given, expected))
+    {
+        return Err(ApiError::unauthenticated());
+    }
+    if body.len() > MAX_INBOUND_BYTES {
+        return Err(ApiError::bad_request("message entrant trop long"));
+    }
+    let config = vigie_notify::InboundSmsConfig {
+        from_field: state.config.sms.inbound_from_field.clone(),
+        text_field: state.config.sms.inbound_text_field.clone(),
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let inbound = vigie_notify::parse_inbound(&config, content_type, &body)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let Some(code) = vigie_notify::reply_code(&inbound.text) else {
+        return Ok(Json(InboundAnswer {
+            acknowledged: None,
+            message: "aucun code d'acquittement dans la réponse".into(),
+        }));
+    };
+    let now = state.clock.now_ms();
+    let since =
+        now.saturating_sub(i64::from(state.config.notifications.acknowledgement_hours) * 3_600_000);
+    let key = state.deliveries.key(&state).await?;
+    let pages = state.store.recent_sms_to(&inbound.from, since).await?;
+    let Some(page) = pages
+        .into_iter()
+        .find(|p| p.notice.page.recipient != CONSOLE && reply_code(&key, p.id) == code)
+    else {
+        tracing::warn!(from = %inbound.from, "code d'acquittement par SMS inconnu ou expiré");
+        return Ok(Json(InboundAnswer {
+            acknowledged: None,
+            message: "code inconnu ou expiré pour ce numéro".into(),
+        }));
+    };
+    let id = page.notice.alarm.id;
+    match acknowledge_for(&state, &page).await {
+        Ok(()) => {
+            tracing::info!(alarm = id, by = %page.notice.page.recipient, "alarme acquittée par SMS");
+            Ok(Json(InboundAnswer {
+                acknowledged: Some(id),
+                message: format!("alarme n°{id} acquittée"),
+            }))
+        }
+        Err((StatusCode::SERVICE_UNAVAILABLE, message)) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            message,
+        )),
+        Err((_, message)) => Ok(Json(InboundAnswer {
+            acknowledged: None,
+            message,
+        })),
+    }
+}

@@ -1,0 +1,448 @@
+//! Delivery of pages (NOT-1…NOT-7, X-1): the loop that fires escalation timers when they fall
+//! due and delivers the outbox — email over SMTP, SMS through the HTTP gateway, signed
+//! webhooks, the supervision console. Any number of server processes run it on one database:
+//! a timer fires in the one transaction that claims it, and a page is delivered by the one
+//! worker holding its lease. A page whose channel fails is retried with a doubling delay, at
+//! most `max_attempts` times; a permanent failure (or the last retry) is recorded as a
+//! visible `notification_failed` event on the alarm, and a Critical page falls back to
+//! another channel (SMS → email → console).
+//!
+//! The one window left: a provider accepts a page and the process dies before recording it.
+//! The lease runs out and another worker sends the page again, with the same idempotency key
+//! (`X-Vigie-Key`, `Message-ID`) so that a receiver can drop it; the resend is logged.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use tokio::sync::{Notify, OnceCell, Semaphore};
+use vigie_domain::alarm::escalation::{self, AckInvite, CONSOLE, Notice};
+use vigie_domain::policy::{Channel, Policy};
+use vigie_notify::{DeliveryError, Email, SmsGateway, SmtpSender, Webhook};
+use vigie_store::{ClaimedNotification, Escalation, MAX_BATCH, StoreError};
+
+use crate::AppState;
+use crate::config::Config;
+
+/// How long a claimed page is reserved for its worker: longer than any channel's timeout, so
+/// that a page is claimed again only when its worker is gone.
+pub const LEASE_MS: i64 = 120_000;
+/// The longest the loop sleeps without being woken.
+const IDLE: Duration = Duration::from_secs(1);
+
+/// The handle that wakes the delivery loop (after the alarm worker queued pages).
+#[derive(Debug, Clone, Default)]
+pub struct Deliveries {
+    wake: Arc<Notify>,
+    /// The key that signs acknowledgement links and SMS codes, shared by every process
+    /// through the database; read on first use.
+    key: Arc<OnceCell<Vec<u8>>>,
+}
+
+impl Deliveries {
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// The signing key, created by the first process that needs it.
+    pub async fn key(&self, state: &AppState) -> Result<Vec<u8>, StoreError> {
+        self.key
+            .get_or_try_init(|| async {
+                let mut fresh = [0u8; 32];
+                getrandom::getrandom(&mut fresh)
+                    .map_err(|e| StoreError::other(anyhow::anyhow!("aléa indisponible : {e}")))?;
+                let stored = state
+                    .store
+                    .setting_or_insert("acknowledgement_key", &hex::encode(fresh))
+                    .await?;
+                hex::decode(stored).map_err(|e| {
+                    StoreError::other(anyhow::anyhow!(
+                        "clé d'acquittement stockée illisible : {e}"
+                    ))
+                })
+            })
+            .await
+            .cloned()
+    }
+}
+
+/// What the store needs to plan escalations, from the configuration: the default policy (the
+/// alarm worker's) and the configured webhooks' names.
+pub fn escalation(config: &Config) -> Escalation {
+    Escalation {
+        policy: Arc::new(Policy::default_policy()),
+        webhooks: config
+            .notifications
+            .webhooks
+            .iter()
+            .map(|w| w.name.clone())
+            .collect(),
+    }
+}
+
+/// The configured channels. A channel left empty in the configuration is absent: its pages
+/// fail with « canal non configuré » (visible), they are not silently dropped.
+pub struct Channels {
+    smtp: Option<SmtpSender>,
+    sms: Option<SmsGateway>,
+    webhooks: BTreeMap<String, Webhook>,
+}
+
+impl std::fmt::Debug for Channels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Channels")
+            .field("smtp", &self.smtp.is_some())
+            .field("sms", &self.sms.is_some())
+            .field("webhooks", &self.webhooks.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Channels {
+    pub fn from_config(config: &Config) -> Result<Channels, String> {
+        let smtp = if config.smtp.host.is_empty() {
+            None
+        } else {
+            let c = &config.smtp;
+            Some(
+                SmtpSender::new(vigie_notify::SmtpConfig {
+                    host: c.host.clone(),
+                    port: c.port,
+                    security: match c.security.as_str() {
+                        "none" => vigie_notify::SmtpSecurity::None,
+                        "tls" => vigie_notify::SmtpSecurity::Tls,
+                        _ => vigie_notify::SmtpSecurity::StartTls,
+                    },
+                    username: (!c.username.is_empty()).then(|| c.username.clone()),
+                    password: (!c.password.0.is_empty()).then(|| c.password.0.clone()),
+                    from: c.from.clone(),
+                    timeout_ms: u64::from(c.timeout_seconds) * 1000,
+                    accept_invalid_certs: false,
+                })
+                .map_err(|e| format!("[smtp] : {e}"))?,
+            )
+        };
+        let sms = if config.sms.url.is_empty() {
+            None
+        } else {
+            let c = &config.sms;
+            let mut headers = Vec::new();
+            for header in &c.headers {
+                let (name, value) = header.split_once(':').ok_or_else(|| {
+                    "[sms] headers : chaque en-tête s'écrit « Nom: valeur »".to_owned()
+                })?;
+                headers.push((name.trim().to_owned(), value.trim().to_owned()));
+            }
+            Some(
+                SmsGateway::new(vigie_notify::SmsGatewayConfig {
+                    url: c.url.clone(),
+                    method: c.method.clone(),
+                    headers,
+                    body: (!c.body.is_empty()).then(|| c.body.clone()),
+                    content_type: (!c.content_type.is_empty()).then(|| c.content_type.clone()),
+                    timeout_ms: u64::from(c.timeout_seconds) * 1000,
+                    rate_limit: vigie_notify::RateLimit {
+                        max: c.max_per_recipient,
+                        per_ms: i64::from(c.per_minutes) * 60_000,
+                    },
+                })
+                .map_err(|e| format!("[sms] : {e}"))?,
+            )
+        };
+        let mut webhooks = BTreeMap::new();
+        for webhook in &config.notifications.webhooks {
+            webhooks.insert(
+                webhook.name.clone(),
+                Webhook::new(vigie_notify::WebhookConfig {
+                    url: webhook.url.clone(),
+                    secret: webhook.secret.0.as_bytes().to_vec(),
+                    timeout_ms: 15_000,
+                })
+                .map_err(|e| format!("webhook « {} » : {e}", webhook.name))?,
+            );
+        }
+        Ok(Channels {
+            smtp,
+            sms,
+            webhooks,
+        })
+    }
+}
+
+fn mac(key: &[u8], message: &str) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(message.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// The signed token of an acknowledgement link for page `id`, valid until `expires`.
+pub fn link_token(key: &[u8], id: i64, expires: i64) -> String {
+    let signature = mac(key, &format!("lien:{id}:{expires}"));
+    format!("{id}-{expires}-{}", hex::encode(&signature[..16]))
+}
+
+/// The page a link token names, if its signature holds (expiry is checked by the caller).
+pub fn read_link_token(key: &[u8], token: &str) -> Option<(i64, i64)> {
+    let mut parts = token.splitn(3, '-');
+    let id: i64 = parts.next()?.parse().ok()?;
+    let expires: i64 = parts.next()?.parse().ok()?;
+    let given = hex::decode(parts.next()?).ok()?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
+    mac.update(format!("lien:{id}:{expires}").as_bytes());
+    mac.verify_truncated_left(&given).ok()?;
+    (given.len() == 16).then_some((id, expires))
+}
+
+/// The 6-digit code an SMS reply gives to acknowledge page `id`: bound to that page, hence
+/// to its alarm and recipient; an old SMS's code names the old page.
+pub fn reply_code(key: &[u8], id: i64) -> String {
+    let digest = mac(key, &format!("code:{id}"));
+    let number = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+    format!("{:06}", number % 1_000_000)
+}
+
+/// The invitation to acknowledge without logging in, for a person's SMS or email.
+fn invite(state: &AppState, key: &[u8], claimed: &ClaimedNotification) -> Option<AckInvite> {
+    let page = &claimed.notice.page;
+    if !matches!(page.channel, Channel::Sms | Channel::Email) || page.recipient == CONSOLE {
+        return None;
+    }
+    let expires = claimed
+        .created_ms
+        .saturating_add(i64::from(state.config.notifications.acknowledgement_hours) * 3_600_000);
+    Some(AckInvite {
+        link: format!(
+            "{}/ack/{}",
+            state.config.server.public_url.trim_end_matches('/'),
+            link_token(key, claimed.id, expires)
+        ),
+        code: reply_code(key, claimed.id),
+    })
+}
+
+/// The JSON a webhook receives.
+fn webhook_body(notice: &Notice) -> serde_json::Value {
+    serde_json::json!({
+        "type": "alarm.page",
+        "key": notice.page.key,
+        "step": notice.page.step,
+        "severity": notice.alarm.severity.key(),
+        "client": notice.client_name,
+        "site": notice.site_name,
+        "equipment": notice.equipment_name,
+        "acknowledge_by": notice.acknowledge_by,
+        "alarm": notice.alarm,
+    })
+}
+
+async fn send(
+    state: &AppState,
+    channels: &Channels,
+    key: &[u8],
+    claimed: &ClaimedNotification,
+    now: i64,
+) -> Result<String, DeliveryError> {
+    let notice = &claimed.notice;
+    let page = &notice.page;
+    let not_configured = |what: &str| {
+        DeliveryError::Permanent(format!(
+            "canal non configuré : {what} (configuration du serveur)"
+        ))
+    };
+    match page.channel {
+        Channel::Console => Ok("console".into()),
+        Channel::Email => {
+            let smtp = channels
+                .smtp
+                .as_ref()
+                .ok_or_else(|| not_configured("[smtp]"))?;
+            let message = escalation::render(notice, invite(state, key, claimed).as_ref());
+            smtp.send(
+                &Email {
+                    to: page.address.clone(),
+                    to_name: Some(page.name.clone()),
+                    subject: message.subject,
+                    text: message.text,
+                    html: Some(message.html),
+                },
+                &page.key,
+            )
+            .await
+        }
+        Channel::Sms => {
+            let sms = channels
+                .sms
+                .as_ref()
+                .ok_or_else(|| not_configured("[sms]"))?;
+            let message = escalation::render(notice, invite(state, key, claimed).as_ref());
+            sms.send(&page.address, &message.sms, &page.key, now).await
+        }
+        Channel::Webhook => {
+            let webhook = channels
+                .webhooks
+                .get(&page.address)
+                .ok_or_else(|| not_configured(&format!("webhook « {} »", page.address)))?;
+            webhook.send(&webhook_body(notice), &page.key, now).await
+        }
+    }
+}
+
+/// When a page that failed `attempts` times is tried again.
+fn retry_delay_ms(config: &Config, attempts: i64) -> i64 {
+    let first = i64::from(config.notifications.retry_first_seconds) * 1000;
+    let max = i64::from(config.notifications.retry_max_seconds) * 1000;
+    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    first.saturating_mul(1i64 << doublings).min(max)
+}
+
+/// Delivers one claimed page and records what happened.
+async fn deliver(
+    state: &AppState,
+    channels: &Channels,
+    key: &[u8],
+    owner: &str,
+    claimed: ClaimedNotification,
+) {
+    let page = &claimed.notice.page;
+    if claimed.attempts > 1 && claimed.last_error.is_none() {
+        tracing::warn!(key = %page.key, "page reprise après l'arrêt du processus qui l'envoyait : elle a pu partir déjà ; renvoyée avec la même clé d'idempotence");
+    }
+    let outcome = send(state, channels, key, &claimed, state.clock.now_ms()).await;
+    let now = state.clock.now_ms();
+    let recorded = match outcome {
+        Ok(answer) => {
+            tracing::info!(key = %page.key, channel = escalation::channel_key(page.channel), recipient = %page.recipient, "notification envoyée");
+            state.metrics.notification("sent");
+            state
+                .store
+                .notification_sent(claimed.id, owner, now, &answer)
+                .await
+        }
+        Err(error) => {
+            let last = claimed.attempts >= i64::from(state.config.notifications.max_attempts);
+            if error.is_permanent() || last {
+                let fallback = escalation::fallback(page).map(|fallback| Notice {
+                    page: fallback,
+                    ..claimed.notice.clone()
+                });
+                tracing::error!(key = %page.key, %error, attempts = claimed.attempts, fallback = fallback.as_ref().map(|f| escalation::channel_key(f.page.channel)).unwrap_or("aucun"), "notification en échec");
+                state.metrics.notification("failed");
+                let recorded = state
+                    .store
+                    .notification_failed(
+                        &claimed,
+                        owner,
+                        now,
+                        &error.to_string(),
+                        fallback.as_ref(),
+                    )
+                    .await;
+                if fallback.is_some() {
+                    state.deliveries.wake();
+                }
+                recorded
+            } else {
+                let mut retry_at =
+                    now.saturating_add(retry_delay_ms(&state.config, claimed.attempts));
+                if let (Channel::Sms, Some(sms)) = (page.channel, channels.sms.as_ref()) {
+                    if let Some(until) = sms.rate_limited_until(&page.address, now) {
+                        retry_at = retry_at.max(until);
+                    }
+                }
+                tracing::warn!(key = %page.key, %error, attempts = claimed.attempts, retry_at, "notification à renvoyer");
+                state.metrics.notification("retried");
+                state
+                    .store
+                    .notification_retry(claimed.id, owner, retry_at, &error.to_string())
+                    .await
+            }
+        }
+    };
+    match recorded {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(key = %page.key, "bail perdu avant l'enregistrement de l'envoi : un autre processus a repris la page")
+        }
+        Err(error) => {
+            tracing::error!(key = %page.key, %error, "résultat d'envoi non enregistré ; la page sera reprise à la fin de son bail")
+        }
+    }
+}
+
+/// One pass: fires the timers due, then claims and starts the delivery of the pages due, at
+/// most as many as free delivery slots. Returns how many pages it started.
+pub async fn step(
+    state: &AppState,
+    channels: &Arc<Channels>,
+    slots: &Arc<Semaphore>,
+    owner: &Arc<str>,
+) -> Result<usize, StoreError> {
+    let now = state.clock.now_ms();
+    loop {
+        let fired = state
+            .store
+            .fire_due_timers(&state.escalation, now, MAX_BATCH)
+            .await?;
+        for timer in &fired {
+            tracing::info!(alarm = timer.timer.alarm, step = %timer.timer.step_label(), outcome = ?timer.outcome, "étape d'escalade");
+        }
+        if (fired.len() as i64) < MAX_BATCH {
+            break;
+        }
+    }
+    let free = slots.available_permits().min(MAX_BATCH as usize);
+    if free == 0 {
+        return Ok(0);
+    }
+    let claimed = state
+        .store
+        .claim_notifications(owner, now, LEASE_MS, free as i64)
+        .await?;
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    let key = state.deliveries.key(state).await?;
+    let started = claimed.len();
+    for page in claimed {
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let (state, channels, key, owner) =
+            (state.clone(), channels.clone(), key.clone(), owner.clone());
+        tokio::spawn(async move {
+            deliver(&state, &channels, &key, &owner, page).await;
+            drop(permit);
+            // A slot is free: pages waiting for one go now, not at the next tick.
+            state.deliveries.wake();
+        });
+    }
+    Ok(started)
+}
+
+/// A name for this process's leases: host, process and a random part.
+pub fn owner_name() -> String {
+    let mut random = [0u8; 4];
+    let _ = getrandom::getrandom(&mut random);
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "vigie".into());
+    format!("{host}-{}-{}", std::process::id(), hex::encode(random))
+}
+
+/// The delivery loop: a step, then sleep until woken or for at most a second.
+pub async fn run(state: AppState, channels: Channels) {
+    let channels = Arc::new(channels);
+    let slots = Arc::new(Semaphore::new(state.config.notifications.max_in_flight));
+    let owner: Arc<str> = owner_name().into();
+    tracing::info!(owner = %owner, ?channels, "distribution des notifications démarrée");
+    loop {
+        match step(&state, &channels, &slots, &owner).await {
+            Ok(started) if started > 0 => continue,
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "distribution des notifications ; nouvel essai"),
+        }
+        let _ = tokio::time::timeout(IDLE, state.deliveries.wake.notified()).await;
+    }
+}

@@ -1,0 +1,996 @@
+//! Escalation timers, the outbox of notifications, on-call rotations and shared settings
+//! (NOT-1…NOT-7, DEC-3, X-1). Timers are armed, and the steps already due fired, in the
+//! transaction that saves the alarm change arming them ([`Store::save_alarms`]); later steps
+//! are fired by [`Store::fire_due_timers`], which any server process may run: a timer is
+//! claimed by the one update that sets its `fired_ms`, so a step fires once. Pages are
+//! delivered by workers that claim them with a lease ([`Store::claim_notifications`]); the
+//! decisions (which step fires, who is told) are the domain's (`alarm::escalation`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+use vigie_domain::Reference;
+use vigie_domain::access::{Actor, Permission};
+use vigie_domain::alarm::escalation::{
+    self, Decision, Directory, Missing, Notice, Plan, Skip, Timer,
+};
+use vigie_domain::alarm::lifecycle::{Alarm, AlarmEvent, AlarmId, EventKind, Told};
+use vigie_domain::audit::AuditAction;
+use vigie_domain::inventory::{Contact, Contract, ObjectKind, Record, Site, Staff};
+use vigie_domain::oncall::Rotation;
+use vigie_domain::policy::{Channel, Policy, Severity};
+
+use crate::audit::AuditRecord;
+use crate::error::from_sqlx;
+use crate::inventory::{Arg, build, parse_record, require};
+use crate::{Backend, Store, StoreError};
+
+/// What the store needs to plan escalations: the policy (laid over by each site's contract
+/// and site) and the names of the webhooks a step with the webhook channel posts to.
+#[derive(Debug, Clone)]
+pub struct Escalation {
+    pub policy: Arc<Policy>,
+    pub webhooks: Vec<String>,
+}
+
+/// What a timer did when it fell due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Fired {
+        told: Vec<Told>,
+        missing: Vec<Missing>,
+    },
+    Skipped {
+        reason: Skip,
+    },
+}
+
+/// A timer that fell due, at `at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FiredTimer {
+    pub timer: Timer,
+    pub at: i64,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// A page claimed for delivery.
+#[derive(Debug, Clone)]
+pub struct ClaimedNotification {
+    pub id: i64,
+    pub notice: Notice,
+    /// Including this one.
+    pub attempts: i64,
+    pub created_ms: i64,
+    /// The error of the last attempt. `None` with `attempts > 1`: an earlier claim ended
+    /// without an outcome (its process died), so the page may have gone out already.
+    pub last_error: Option<String>,
+}
+
+/// A page as people read it (X-1: who was told, by which channel, when).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredNotification {
+    pub id: i64,
+    pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alarm: Option<AlarmId>,
+    pub severity: String,
+    pub step: String,
+    pub recipient: String,
+    pub name: String,
+    pub channel: String,
+    pub address: String,
+    pub status: String,
+    pub attempts: i64,
+    pub created_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// The most timers fired, or pages claimed, in one call.
+pub const MAX_BATCH: i64 = 1000;
+
+fn other(message: String) -> StoreError {
+    StoreError::other(anyhow::anyhow!(message))
+}
+
+fn channel_of(text: &str) -> Option<Channel> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
+}
+
+fn severity_of(text: &str) -> Option<Severity> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
+}
+
+pub(crate) async fn insert_event(
+    connection: &mut AnyConnection,
+    event: &AlarmEvent,
+) -> Result<(), StoreError> {
+    let record = serde_json::to_string(event).map_err(StoreError::other)?;
+    build(
+        "INSERT INTO alarm_events (alarm_id, at_ms, by_ref, event, record) VALUES ($1, $2, $3, $4, $5)",
+        vec![
+            Arg::Int(i64::try_from(event.alarm).unwrap_or(i64::MAX)),
+            Arg::Int(event.at),
+            Arg::Text(event.by.as_ref().map(ToString::to_string)),
+            Arg::Text(Some(event.kind.key().to_owned())),
+            Arg::Text(Some(record)),
+        ],
+    )
+    .execute(&mut *connection)
+    .await
+    .map_err(from_sqlx)?;
+    Ok(())
+}
+
+async fn arm(connection: &mut AnyConnection, timers: &[Timer]) -> Result<(), StoreError> {
+    for timer in timers {
+        build(
+            "INSERT INTO escalation_timers (key, alarm_id, severity, step, round, due_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING",
+            vec![
+                Arg::Text(Some(timer.key())),
+                Arg::Int(i64::try_from(timer.alarm).unwrap_or(i64::MAX)),
+                Arg::Text(Some(timer.severity.key().to_owned())),
+                Arg::Text(Some(timer.step.clone())),
+                Arg::Int(i64::from(timer.round)),
+                Arg::Int(timer.due),
+            ],
+        )
+        .execute(&mut *connection)
+        .await
+        .map_err(from_sqlx)?;
+    }
+    Ok(())
+}
+
+/// A site as escalation reads it, with the policy that applies there.
+struct SiteFacts {
+    site: Site,
+    contract: Contract,
+    client_name: String,
+    contacts: Vec<Contact>,
+    policy: Policy,
+}
+
+/// What one batch of firings has read, so that each site and the staff are read once.
+#[derive(Default)]
+struct Reads {
+    sites: BTreeMap<Reference, Arc<SiteFacts>>,
+    staff: Option<Vec<Staff>>,
+    rotations: Option<Vec<Rotation>>,
+    equipment_names: BTreeMap<Reference, Option<String>>,
+}
+
+async fn record_of(
+    connection: &mut AnyConnection,
+    kind: ObjectKind,
+    reference: &Reference,
+) -> Result<Option<Record>, StoreError> {
+    let row: Option<(String,)> = sqlx::query_as(&format!(
+        "SELECT record FROM {} WHERE ref = $1",
+        kind.plural()
+    ))
+    .bind(reference.to_string())
+    .fetch_optional(&mut *connection)
+    .await
+    .map_err(from_sqlx)?;
+    row.map(|(json,)| parse_record(kind, &json)).transpose()
+}
+
+impl Reads {
+    async fn site(
+        &mut self,
+        connection: &mut AnyConnection,
+        base: &Policy,
+        reference: &Reference,
+    ) -> Result<Arc<SiteFacts>, StoreError> {
+        if let Some(facts) = self.sites.get(reference) {
+            return Ok(facts.clone());
+        }
+        let Some(Record::Site(site)) = record_of(connection, ObjectKind::Site, reference).await?
+        else {
+            return Err(other(format!("site {reference} introuvable")));
+        };
+        let Some(Record::Contract(contract)) =
+            record_of(connection, ObjectKind::Contract, &site.contract).await?
+        else {
+            return Err(other(format!("contrat {} introuvable", site.contract)));
+        };
+        let client_name: Option<(String,)> =
+            sqlx::query_as("SELECT name FROM clients WHERE ref = $1")
+                .bind(site.client.to_string())
+                .fetch_optional(&mut *connection)
+                .await
+                .map_err(from_sqlx)?;
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT record FROM contacts WHERE client_ref = $1 ORDER BY ref")
+                .bind(site.client.to_string())
+                .fetch_all(&mut *connection)
+                .await
+                .map_err(from_sqlx)?;
+        let mut contacts = Vec::new();
+        for (json,) in rows {
+            if let Record::Contact(contact) = parse_record(ObjectKind::Contact, &json)? {
+                contacts.push(contact);
+            }
+        }
+        let policy = base
+            .for_site(&contract, &site)
+            .map_err(|e| other(format!("politique du site {reference} : {e}")))?;
+        let facts = Arc::new(SiteFacts {
+            client_name: client_name.map_or_else(|| site.client.to_string(), |(n,)| n),
+            site,
+            contract,
+            contacts,
+            policy,
+        });
+        self.sites.insert(reference.clone(), facts.clone());
+        Ok(facts)
+    }
+
+    async fn staff(&mut self, connection: &mut AnyConnection) -> Result<&[Staff], StoreError> {
+        if self.staff.is_none() {
+            let rows: Vec<(String,)> = sqlx::query_as("SELECT record FROM staff ORDER BY ref")
+                .fetch_all(&mut *connection)
+                .await
+                .map_err(from_sqlx)?;
+            let mut staff = Vec::new();
+            for (json,) in rows {
+                if let Record::Staff(person) = parse_record(ObjectKind::Staff, &json)? {
+                    staff.push(person);
+                }
+            }
+            self.staff = Some(staff);
+        }
+        Ok(self.staff.as_deref().unwrap_or_default())
+    }
+
+    async fn rotations(
+        &mut self,
+        connection: &mut AnyConnection,
+    ) -> Result<&[Rotation], StoreError> {
+        if self.rotations.is_none() {
+            self.rotations = Some(read_rotations(connection).await?);
+        }
+        Ok(self.rotations.as_deref().unwrap_or_default())
+    }
+
+    async fn equipment_name(
+        &mut self,
+        connection: &mut AnyConnection,
+        reference: &Reference,
+    ) -> Result<Option<String>, StoreError> {
+        if let Some(name) = self.equipment_names.get(reference) {
+            return Ok(name.clone());
+        }
+        let name: Option<(String,)> = sqlx::query_as("SELECT name FROM equipment WHERE ref = $1")
+            .bind(reference.to_string())
+            .fetch_optional(&mut *connection)
+            .await
+            .map_err(from_sqlx)?;
+        let name = name.map(|(n,)| n);
+        self.equipment_names.insert(reference.clone(), name.clone());
+        Ok(name)
+    }
+}
+
+async fn read_rotations(connection: &mut AnyConnection) -> Result<Vec<Rotation>, StoreError> {
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT record FROM rotations ORDER BY name")
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(from_sqlx)?;
+    rows.into_iter()
+        .map(|(json,)| {
+            serde_json::from_str(&json)
+                .map_err(|e| other(format!("astreinte stockée illisible : {e}")))
+        })
+        .collect()
+}
+
+async fn stored_alarm(
+    connection: &mut AnyConnection,
+    id: AlarmId,
+) -> Result<Option<Alarm>, StoreError> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT record FROM alarms WHERE id = $1")
+        .bind(i64::try_from(id).unwrap_or(i64::MAX))
+        .fetch_optional(&mut *connection)
+        .await
+        .map_err(from_sqlx)?;
+    row.map(|(json,)| {
+        serde_json::from_str(&json).map_err(|e| other(format!("alarme stockée illisible : {e}")))
+    })
+    .transpose()
+}
+
+async fn enqueue(
+    connection: &mut AnyConnection,
+    notice: &Notice,
+    client: &Reference,
+    now: i64,
+) -> Result<(), StoreError> {
+    let page = &notice.page;
+    let record = serde_json::to_string(notice).map_err(StoreError::other)?;
+    build(
+        "INSERT INTO notifications (key, alarm_id, client_ref, severity, step, recipient, channel, address, status, attempts, due_ms, created_ms, record) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $10, $11) ON CONFLICT (key) DO NOTHING",
+        vec![
+            Arg::Text(Some(page.key.clone())),
+            Arg::Int(i64::try_from(page.alarm).unwrap_or(i64::MAX)),
+            Arg::Text(Some(client.to_string())),
+            Arg::Text(Some(page.severity.key().to_owned())),
+            Arg::Text(Some(page.step.clone())),
+            Arg::Text(Some(page.recipient.clone())),
+            Arg::Text(Some(escalation::channel_key(page.channel).to_owned())),
+            Arg::Text(Some(page.address.clone())),
+            Arg::Int(now),
+            Arg::Int(now),
+            Arg::Text(Some(record)),
+        ],
+    )
+    .execute(&mut *connection)
+    .await
+    .map_err(from_sqlx)?;
+    Ok(())
+}
+
+/// Claims `timer` (the one update that sets its `fired_ms`) and fires or skips its step.
+/// `None` if another firing claimed it first.
+async fn fire_one(
+    connection: &mut AnyConnection,
+    setup: &Escalation,
+    reads: &mut Reads,
+    timer: Timer,
+    now: i64,
+) -> Result<Option<FiredTimer>, StoreError> {
+    let claimed = build(
+        "UPDATE escalation_timers SET fired_ms = $1 WHERE key = $2 AND fired_ms IS NULL",
+        vec![Arg::Int(now), Arg::Text(Some(timer.key()))],
+    )
+    .execute(&mut *connection)
+    .await
+    .map_err(from_sqlx)?;
+    if claimed.rows_affected() != 1 {
+        return Ok(None);
+    }
+    let outcome = match stored_alarm(connection, timer.alarm).await? {
+        None => Outcome::Skipped {
+            reason: Skip::UnknownStep,
+        },
+        Some(alarm) => {
+            let facts = reads.site(connection, &setup.policy, &alarm.site).await?;
+            match escalation::decide(&facts.policy, &timer, &alarm, &facts.contract.options) {
+                Decision::Skip(reason) => Outcome::Skipped { reason },
+                Decision::Fire { step, repeat } => {
+                    let staff = reads.staff(connection).await?.to_vec();
+                    let rotations = reads.rotations(connection).await?.to_vec();
+                    let directory = Directory {
+                        site: &facts.site,
+                        contacts: &facts.contacts,
+                        staff: &staff,
+                        rotations: &rotations,
+                    };
+                    let Plan { pages, missing } =
+                        escalation::plan(&timer, step, &directory, &setup.webhooks, now);
+                    let equipment_name = match &alarm.equipment {
+                        Some(reference) => reads.equipment_name(connection, reference).await?,
+                        None => None,
+                    };
+                    let acknowledge_by = escalation::acknowledge_by(&facts.policy, &alarm);
+                    let mut told = Vec::new();
+                    for page in pages {
+                        told.push(Told {
+                            recipient: page.recipient.clone(),
+                            name: page.name.clone(),
+                            channel: page.channel,
+                        });
+                        let notice = Notice {
+                            page,
+                            alarm: alarm.clone(),
+                            client_name: facts.client_name.clone(),
+                            site_name: facts.site.name.to_string(),
+                            equipment_name: equipment_name.clone(),
+                            time_zone: facts.site.time_zone.clone(),
+                            acknowledge_by,
+                        };
+                        enqueue(connection, &notice, &facts.site.client, now).await?;
+                    }
+                    if let Some(repeat) = repeat {
+                        arm(connection, &[repeat]).await?;
+                    }
+                    insert_event(
+                        connection,
+                        &alarm.event(
+                            now,
+                            None,
+                            EventKind::Escalated {
+                                step: timer.step_label(),
+                                told: told.clone(),
+                                missing: missing.clone(),
+                            },
+                        ),
+                    )
+                    .await?;
+                    Outcome::Fired { told, missing }
+                }
+            }
+        }
+    };
+    let outcome_key = match &outcome {
+        Outcome::Fired { .. } => "fired",
+        Outcome::Skipped { reason } => reason.key(),
+    };
+    build(
+        "UPDATE escalation_timers SET outcome = $1 WHERE key = $2",
+        vec![
+            Arg::Text(Some(outcome_key.to_owned())),
+            Arg::Text(Some(timer.key())),
+        ],
+    )
+    .execute(&mut *connection)
+    .await
+    .map_err(from_sqlx)?;
+    Ok(Some(FiredTimer {
+        timer,
+        at: now,
+        outcome,
+    }))
+}
+
+/// The timers an alarm's saved events arm: its chain when it is told, the new severity's
+/// chain when it worsens after being told (NOT-8).
+pub(crate) fn timers_of(
+    policy: &Policy,
+    alarm: &Alarm,
+    events: &[&AlarmEvent],
+) -> Result<Vec<Timer>, StoreError> {
+    let mut timers = Vec::new();
+    for event in events {
+        let armed = match &event.kind {
+            EventKind::Notified { severity } => {
+                escalation::arm(policy, alarm.id, *severity, event.at)
+            }
+            EventKind::SeverityChanged { to, .. }
+                if alarm.notified_at.is_some_and(|told| told <= event.at) =>
+            {
+                escalation::arm(policy, alarm.id, *to, event.at)
+            }
+            _ => continue,
+        };
+        timers.extend(armed.map_err(|e| other(format!("alarme n°{} : {e}", alarm.id)))?);
+    }
+    Ok(timers)
+}
+
+/// Arms the timers of what `events` did to `alarms` and fires those already due at `now`,
+/// in the caller's transaction.
+pub(crate) async fn arm_and_fire(
+    connection: &mut AnyConnection,
+    setup: &Escalation,
+    alarms: &[(Reference, Alarm)],
+    events: &[AlarmEvent],
+    now: i64,
+) -> Result<Vec<FiredTimer>, StoreError> {
+    let mut reads = Reads::default();
+    let mut due = Vec::new();
+    for (_, alarm) in alarms {
+        let own: Vec<&AlarmEvent> = events.iter().filter(|e| e.alarm == alarm.id).collect();
+        if !own.iter().any(|e| {
+            matches!(
+                e.kind,
+                EventKind::Notified { .. } | EventKind::SeverityChanged { .. }
+            )
+        }) {
+            continue;
+        }
+        let facts = reads.site(connection, &setup.policy, &alarm.site).await?;
+        let timers = timers_of(&facts.policy, alarm, &own)?;
+        arm(connection, &timers).await?;
+        due.extend(timers.into_iter().filter(|t| t.due <= now));
+    }
+    let mut fired = Vec::new();
+    for timer in due {
+        if let Some(done) = fire_one(connection, setup, &mut reads, timer, now).await? {
+            fired.push(done);
+        }
+    }
+    Ok(fired)
+}
+
+fn notification_columns() -> &'static str {
+    "id, record, attempts, created_ms, last_error"
+}
+
+fn claimed(row: &sqlx::any::AnyRow) -> Result<ClaimedNotification, StoreError> {
+    let record: String = row.try_get("record").map_err(from_sqlx)?;
+    let notice: Notice = serde_json::from_str(&record)
+        .map_err(|e| other(format!("notification stockée illisible : {e}")))?;
+    Ok(ClaimedNotification {
+        id: row.try_get("id").map_err(from_sqlx)?,
+        notice,
+        attempts: row.try_get("attempts").map_err(from_sqlx)?,
+        created_ms: row.try_get("created_ms").map_err(from_sqlx)?,
+        last_error: row.try_get("last_error").map_err(from_sqlx)?,
+    })
+}
+
+impl Store {
+    /// Fires the escalation timers due at `now` (at most `limit`), each in its own claim:
+    /// with several processes, a timer fires in exactly one.
+    pub async fn fire_due_timers(
+        &self,
+        setup: &Escalation,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<FiredTimer>, StoreError> {
+        let limit = limit.clamp(1, MAX_BATCH);
+        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let sql = match self.backend {
+            Backend::Postgres => {
+                "SELECT key, alarm_id, severity, step, round, due_ms FROM escalation_timers \
+                 WHERE fired_ms IS NULL AND due_ms <= $1 ORDER BY due_ms, key LIMIT $2 FOR UPDATE SKIP LOCKED"
+            }
+            Backend::Sqlite => {
+                "SELECT key, alarm_id, severity, step, round, due_ms FROM escalation_timers \
+                 WHERE fired_ms IS NULL AND due_ms <= $1 ORDER BY due_ms, key LIMIT $2"
+            }
+        };
+        let rows: Vec<(String, i64, String, String, i64, i64)> = sqlx::query_as(sql)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&mut *transaction)
+            .await
+            .map_err(from_sqlx)?;
+        let mut reads = Reads::default();
+        let mut fired = Vec::new();
+        for (key, alarm, severity, step, round, due) in rows {
+            let Some(severity) = severity_of(&severity) else {
+                tracing::error!(%key, "minuterie d'escalade illisible : ignorée");
+                continue;
+            };
+            let timer = Timer {
+                alarm: u64::try_from(alarm).unwrap_or_default(),
+                severity,
+                step,
+                round: u32::try_from(round).unwrap_or(u32::MAX),
+                due,
+            };
+            if let Some(done) = fire_one(&mut transaction, setup, &mut reads, timer, now).await? {
+                fired.push(done);
+            }
+        }
+        transaction.commit().await.map_err(from_sqlx)?;
+        Ok(fired)
+    }
+
+    /// The earliest pending escalation timer.
+    pub async fn next_timer_due(&self) -> Result<Option<i64>, StoreError> {
+        let row: (Option<i64>,) =
+            sqlx::query_as("SELECT MIN(due_ms) FROM escalation_timers WHERE fired_ms IS NULL")
+                .fetch_one(&self.write)
+                .await
+                .map_err(from_sqlx)?;
+        Ok(row.0)
+    }
+
+    /// The earliest page waiting for delivery (a retry's instant, or now).
+    pub async fn next_notification_due(&self) -> Result<Option<i64>, StoreError> {
+        let row: (Option<i64>,) =
+            sqlx::query_as("SELECT MIN(due_ms) FROM notifications WHERE status = 'pending'")
+                .fetch_one(&self.write)
+                .await
+                .map_err(from_sqlx)?;
+        Ok(row.0)
+    }
+
+    /// Claims up to `limit` pages due at `now` for `owner` until `now + lease_ms`: nobody else
+    /// delivers them meanwhile. A page whose lease ran out is claimed again.
+    pub async fn claim_notifications(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<ClaimedNotification>, StoreError> {
+        let limit = limit.clamp(1, MAX_BATCH);
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE notifications SET lease_owner = $1, lease_until_ms = $2, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM notifications WHERE status = 'pending' AND due_ms <= $3 \
+             AND (lease_until_ms IS NULL OR lease_until_ms < $3) ORDER BY due_ms, id LIMIT $4{lock}) \
+             RETURNING {}",
+            notification_columns()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(owner.to_owned())
+            .bind(now.saturating_add(lease_ms))
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.write)
+            .await
+            .map_err(from_sqlx)?;
+        let mut claimed_pages = rows.iter().map(claimed).collect::<Result<Vec<_>, _>>()?;
+        claimed_pages.sort_by_key(|c| c.id);
+        Ok(claimed_pages)
+    }
+
+    /// Records a page delivered. False if `owner`'s lease was lost (another worker took it).
+    pub async fn notification_sent(
+        &self,
+        id: i64,
+        owner: &str,
+        now: i64,
+        answer: &str,
+    ) -> Result<bool, StoreError> {
+        let answer: String = answer.chars().take(500).collect();
+        let done = build(
+            "UPDATE notifications SET status = 'sent', sent_ms = $1, answer = $2, last_error = NULL, lease_owner = NULL, lease_until_ms = NULL \
+             WHERE id = $3 AND lease_owner = $4 AND status = 'pending'",
+            vec![
+                Arg::Int(now),
+                Arg::Text(Some(answer)),
+                Arg::Int(id),
+                Arg::Text(Some(owner.to_owned())),
+            ],
+        )
+        .execute(&self.write)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Puts a page back to be tried again at `retry_at`.
+    pub async fn notification_retry(
+        &self,
+        id: i64,
+        owner: &str,
+        retry_at: i64,
+        error: &str,
+    ) -> Result<bool, StoreError> {
+        let error: String = error.chars().take(500).collect();
+        let done = build(
+            "UPDATE notifications SET due_ms = $1, last_error = $2, lease_owner = NULL, lease_until_ms = NULL \
+             WHERE id = $3 AND lease_owner = $4 AND status = 'pending'",
+            vec![
+                Arg::Int(retry_at),
+                Arg::Text(Some(error)),
+                Arg::Int(id),
+                Arg::Text(Some(owner.to_owned())),
+            ],
+        )
+        .execute(&self.write)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records a page failed for good, with its visible event on the alarm, and queues
+    /// `fallback` (the same notice by another channel) in the same transaction.
+    pub async fn notification_failed(
+        &self,
+        claimed_page: &ClaimedNotification,
+        owner: &str,
+        now: i64,
+        error: &str,
+        fallback: Option<&Notice>,
+    ) -> Result<bool, StoreError> {
+        let error: String = error.chars().take(500).collect();
+        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let done = build(
+            "UPDATE notifications SET status = 'failed', last_error = $1, lease_owner = NULL, lease_until_ms = NULL \
+             WHERE id = $2 AND lease_owner = $3 AND status = 'pending'",
+            vec![
+                Arg::Text(Some(error.clone())),
+                Arg::Int(claimed_page.id),
+                Arg::Text(Some(owner.to_owned())),
+            ],
+        )
+        .execute(&mut *transaction)
+        .await
+        .map_err(from_sqlx)?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let page = &claimed_page.notice.page;
+        let alarm = &claimed_page.notice.alarm;
+        insert_event(
+            &mut transaction,
+            &alarm.event(
+                now,
+                None,
+                EventKind::NotificationFailed {
+                    key: page.key.clone(),
+                    recipient: page.recipient.clone(),
+                    channel: page.channel,
+                    error,
+                    fallback: fallback.map(|f| f.page.channel),
+                },
+            ),
+        )
+        .await?;
+        if let Some(fallback) = fallback {
+            let client: Option<(String,)> =
+                sqlx::query_as("SELECT client_ref FROM notifications WHERE id = $1")
+                    .bind(claimed_page.id)
+                    .fetch_optional(&mut *transaction)
+                    .await
+                    .map_err(from_sqlx)?;
+            let client = client
+                .and_then(|(c,)| Reference::parse(&c).ok())
+                .ok_or_else(|| other("client de la notification inconnu".into()))?;
+            enqueue(&mut transaction, fallback, &client, now).await?;
+        }
+        transaction.commit().await.map_err(from_sqlx)?;
+        Ok(true)
+    }
+
+    /// The pages of an alarm, oldest first (at most [`MAX_BATCH`]). Callers check that the
+    /// actor may see the alarm.
+    pub async fn notifications_of(
+        &self,
+        alarm: AlarmId,
+    ) -> Result<Vec<StoredNotification>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, key, alarm_id, severity, step, recipient, channel, address, status, attempts, created_ms, sent_ms, last_error, record \
+             FROM notifications WHERE alarm_id = $1 ORDER BY id LIMIT $2",
+        )
+        .bind(i64::try_from(alarm).unwrap_or(i64::MAX))
+        .bind(MAX_BATCH)
+        .fetch_all(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        rows.iter().map(stored_notification).collect()
+    }
+
+    /// The supervision team's console feed, newest first, paged by `before` (NOT-1).
+    pub async fn console_feed(
+        &self,
+        actor: &Actor,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<StoredNotification>, StoreError> {
+        require(actor, Permission::HandleAlarms)?;
+        let rows = sqlx::query(
+            "SELECT id, key, alarm_id, severity, step, recipient, channel, address, status, attempts, created_ms, sent_ms, last_error, record \
+             FROM notifications WHERE channel = 'console' AND id < $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit.clamp(1, crate::MAX_PAGE_SIZE))
+        .fetch_all(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        rows.iter().map(stored_notification).collect()
+    }
+
+    /// Counts of pages by status, for metrics and tests.
+    pub async fn notification_counts(&self) -> Result<BTreeMap<String, i64>, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM notifications GROUP BY status")
+                .fetch_all(&self.read)
+                .await
+                .map_err(from_sqlx)?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// The SMS pages sent to `phone` since `since`, newest first (at most 50): the pages an
+    /// SMS reply code may answer.
+    pub async fn recent_sms_to(
+        &self,
+        phone: &str,
+        since: i64,
+    ) -> Result<Vec<ClaimedNotification>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM notifications WHERE address = $1 AND channel = 'sms' AND created_ms >= $2 ORDER BY id DESC LIMIT 50",
+            notification_columns()
+        ))
+        .bind(phone.to_owned())
+        .bind(since)
+        .fetch_all(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        rows.iter().map(claimed).collect()
+    }
+
+    /// One page by its number (for an acknowledgement link).
+    pub async fn notification(&self, id: i64) -> Result<Option<ClaimedNotification>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM notifications WHERE id = $1",
+            notification_columns()
+        ))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        row.as_ref().map(claimed).transpose()
+    }
+
+    /// Queues pages directly (the benchmark and the two-process test, which need pages
+    /// without alarms' timers). Each page's key makes a second queueing a no-op.
+    pub async fn enqueue_notices(
+        &self,
+        notices: &[(Reference, Notice)],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        for (client, notice) in notices {
+            enqueue(&mut transaction, notice, client, now).await?;
+        }
+        transaction.commit().await.map_err(from_sqlx)
+    }
+
+    /// A shared setting; `value` is stored first if there is none (the first process to ask
+    /// chooses it for all).
+    pub async fn setting_or_insert(&self, key: &str, value: &str) -> Result<String, StoreError> {
+        build(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            vec![
+                Arg::Text(Some(key.to_owned())),
+                Arg::Text(Some(value.to_owned())),
+            ],
+        )
+        .execute(&self.write)
+        .await
+        .map_err(from_sqlx)?;
+        let row: (String,) = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
+            .bind(key.to_owned())
+            .fetch_one(&self.write)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(row.0)
+    }
+
+    /// Every on-call rotation, by name. Staff only.
+    pub async fn rotations(&self, actor: &Actor) -> Result<Vec<Rotation>, StoreError> {
+        require(actor, Permission::HandleAlarms)?;
+        let mut connection = self.read.acquire().await.map_err(from_sqlx)?;
+        read_rotations(&mut connection).await
+    }
+
+    /// Creates or replaces a rotation (checked by the caller) and writes its audit entry.
+    pub async fn put_rotation(
+        &self,
+        actor: &Actor,
+        rotation: &Rotation,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        require(actor, Permission::WriteInventory)?;
+        let staff: BTreeSet<String> = sqlx::query_as::<_, (String,)>("SELECT ref FROM staff")
+            .fetch_all(&self.read)
+            .await
+            .map_err(from_sqlx)?
+            .into_iter()
+            .map(|(r,)| r)
+            .collect();
+        for member in rotation
+            .members
+            .iter()
+            .chain(rotation.overrides.iter().map(|o| &o.member))
+        {
+            if !staff.contains(member.as_str()) {
+                return Err(StoreError::Invalid(format!(
+                    "astreinte {} : {member} n'est pas un membre du personnel",
+                    rotation.name
+                )));
+            }
+        }
+        let record = serde_json::to_string(rotation).map_err(StoreError::other)?;
+        let before: Option<(String,)> =
+            sqlx::query_as("SELECT record FROM rotations WHERE name = $1")
+                .bind(rotation.name.to_string())
+                .fetch_optional(&self.write)
+                .await
+                .map_err(from_sqlx)?;
+        let duty = serde_json::to_value(rotation.duty)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        build(
+            "INSERT INTO rotations (name, duty, record, updated_ms) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (name) DO UPDATE SET duty = excluded.duty, record = excluded.record, updated_ms = excluded.updated_ms",
+            vec![
+                Arg::Text(Some(rotation.name.to_string())),
+                Arg::Text(Some(duty)),
+                Arg::Text(Some(record.clone())),
+                Arg::Int(now),
+            ],
+        )
+        .execute(&mut *transaction)
+        .await
+        .map_err(from_sqlx)?;
+        crate::audit::append(
+            &mut transaction,
+            &AuditRecord {
+                at_ms: now,
+                actor: actor.audit_name(),
+                action: if before.is_some() {
+                    AuditAction::Update
+                } else {
+                    AuditAction::Create
+                },
+                object_kind: "rotation",
+                object_ref: rotation.name.to_string(),
+                client: None,
+                before: before.and_then(|(b,)| serde_json::from_str(&b).ok()),
+                after: serde_json::from_str(&record).ok(),
+            },
+        )
+        .await?;
+        transaction.commit().await.map_err(from_sqlx)
+    }
+
+    /// Deletes a rotation and writes its audit entry.
+    pub async fn delete_rotation(
+        &self,
+        actor: &Actor,
+        name: &Reference,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        require(actor, Permission::WriteInventory)?;
+        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let before: Option<(String,)> =
+            sqlx::query_as("SELECT record FROM rotations WHERE name = $1")
+                .bind(name.to_string())
+                .fetch_optional(&mut *transaction)
+                .await
+                .map_err(from_sqlx)?;
+        let Some((before,)) = before else {
+            return Err(StoreError::NotFound);
+        };
+        build(
+            "DELETE FROM rotations WHERE name = $1",
+            vec![Arg::Text(Some(name.to_string()))],
+        )
+        .execute(&mut *transaction)
+        .await
+        .map_err(from_sqlx)?;
+        crate::audit::append(
+            &mut transaction,
+            &AuditRecord {
+                at_ms: now,
+                actor: actor.audit_name(),
+                action: AuditAction::Delete,
+                object_kind: "rotation",
+                object_ref: name.to_string(),
+                client: None,
+                before: serde_json::from_str(&before).ok(),
+                after: None,
+            },
+        )
+        .await?;
+        transaction.commit().await.map_err(from_sqlx)
+    }
+}
+
+fn stored_notification(row: &sqlx::any::AnyRow) -> Result<StoredNotification, StoreError> {
+    let alarm: Option<i64> = row.try_get("alarm_id").map_err(from_sqlx)?;
+    let record: String = row.try_get("record").map_err(from_sqlx)?;
+    let name = serde_json::from_str::<Notice>(&record)
+        .map(|n| n.page.name)
+        .unwrap_or_default();
+    let channel: String = row.try_get("channel").map_err(from_sqlx)?;
+    debug_assert!(channel_of(&channel).is_some());
+    Ok(StoredNotification {
+        id: row.try_get("id").map_err(from_sqlx)?,
+        key: row.try_get("key").map_err(from_sqlx)?,
+        alarm: alarm.and_then(|a| u64::try_from(a).ok()),
+        severity: row.try_get("severity").map_err(from_sqlx)?,
+        step: row.try_get("step").map_err(from_sqlx)?,
+        recipient: row.try_get("recipient").map_err(from_sqlx)?,
+        name,
+        channel,
+        address: row.try_get("address").map_err(from_sqlx)?,
+        status: row.try_get("status").map_err(from_sqlx)?,
+        attempts: row.try_get("attempts").map_err(from_sqlx)?,
+        created_ms: row.try_get("created_ms").map_err(from_sqlx)?,
+        sent_ms: row.try_get("sent_ms").map_err(from_sqlx)?,
+        last_error: row.try_get("last_error").map_err(from_sqlx)?,
+    })
+}
