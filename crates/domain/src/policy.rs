@@ -141,6 +141,10 @@ pub struct EscalationStep {
     /// …at most this many times.
     #[serde(default)]
     pub repeat: u32,
+    /// The step's emails wait for the next daily digest (NOT-6) instead of leaving at once:
+    /// one email per recipient and day, listing every alarm of the day.
+    #[serde(default)]
+    pub digest: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -565,6 +569,11 @@ impl Policy {
                 {
                     problems.push(format!(
                         "{place} : nom d'étape en lettres sans accent, chiffres, - ou _ (64 au plus)"
+                    ));
+                }
+                if step.digest && step.channels.iter().any(|c| *c != Channel::Email) {
+                    problems.push(format!(
+                        "{place} : un rapport quotidien (digest) part par email seulement"
                     ));
                 }
                 match (step.repeat_every, step.repeat) {

@@ -10,8 +10,8 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::error::{check_timeout, with_causes};
-use crate::key::check_key;
-use crate::{ConfigError, DeliveryError, KEY_HEADER};
+use crate::key::{self, check_key};
+use crate::{ConfigError, DeliveryError, KEY_HEADER, MAX_ANSWER_CHARS};
 
 /// One e-mail to one recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,17 +100,15 @@ impl SmtpSender {
         if config.port == 0 {
             return Err(ConfigError::InvalidSmtp("port 0".to_owned()));
         }
-        let from: Mailbox =
+        let from =
             config
                 .from
                 .trim()
-                .parse()
-                .map_err(
-                    |error: lettre::address::AddressError| ConfigError::InvalidSender {
-                        value: config.from.clone(),
-                        reason: error.to_string(),
-                    },
-                )?;
+                .parse::<Mailbox>()
+                .map_err(|error| ConfigError::InvalidSender {
+                    value: config.from.clone(),
+                    reason: error.to_string(),
+                })?;
 
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
             .port(config.port)
@@ -158,7 +156,7 @@ impl SmtpSender {
     }
 
     /// Sends `email`, `message_id` being the idempotency key of the page. Returns the server's
-    /// last answer (`250 2.0.0 Ok: queued as 4F2C1`).
+    /// last answer (`250 2.0.0 Ok: queued as 4F2C1`), at most 200 characters.
     ///
     /// A 5xx answer (unknown recipient, authentication refused) is permanent; a 4xx answer, a
     /// refused or lost connection, a failed TLS handshake or the timeout are transient.
@@ -172,7 +170,8 @@ impl SmtpSender {
             ))),
             Ok(Ok(response)) => {
                 let text = response.message().collect::<Vec<_>>().join(" ");
-                Ok(format!("{} {text}", response.code()).trim().to_owned())
+                let answer = format!("{} {text}", response.code());
+                Ok(answer.trim().chars().take(MAX_ANSWER_CHARS).collect())
             }
             Ok(Err(error)) => Err(classify(&error)),
         }
@@ -190,7 +189,7 @@ impl SmtpSender {
             .from(self.from.clone())
             .to(Mailbox::new(email.to_name.clone(), address))
             .subject(email.subject.as_str())
-            .message_id(Some(format!("<{message_id}@vigie>")))
+            .message_id(Some(key::message_id(message_id)))
             .raw_header(HeaderValue::new(key_header, message_id.to_owned()));
         let built = match &email.html {
             Some(html) => builder.multipart(MultiPart::alternative_plain_html(
@@ -228,8 +227,10 @@ fn classify(error: &lettre::transport::smtp::Error) -> DeliveryError {
         // authentication mechanism, SMTPUTF8): the next attempt would meet the same server.
         DeliveryError::Permanent(format!("échange SMTP impossible : {detail}"))
     } else {
+        // Refused or lost connection, failed TLS handshake (lettre reports both as a
+        // connection error), or an answer cut short.
         DeliveryError::Transient(format!(
-            "serveur SMTP injoignable ou échange interrompu : {detail}"
+            "connexion ou échange impossible avec le serveur SMTP : {detail}"
         ))
     }
 }

@@ -66,7 +66,7 @@ pub(crate) async fn deliver(
     if status.is_success() {
         return Ok(answer);
     }
-    let message = format!("{peer} a répondu {answer}");
+    let message = format!("{peer} a répondu « {answer} »");
     if status == StatusCode::REQUEST_TIMEOUT
         || status == StatusCode::TOO_MANY_REQUESTS
         || status.is_server_error()

@@ -179,8 +179,8 @@ impl SmsGateway {
     /// page, at `now_ms` (for the sending limit). Returns the gateway's answer (status and
     /// start of the body, at most 200 characters).
     ///
-    /// An attempt counts against the limit as soon as it is made, even if it then fails: a
-    /// request that timed out may still have been delivered to the phone.
+    /// An attempt counts against the limit as soon as the request leaves, even if it then
+    /// fails: a request that timed out may still have been delivered to the phone.
     pub async fn send(
         &self,
         to_e164: &str,
@@ -190,7 +190,6 @@ impl SmsGateway {
     ) -> Result<String, DeliveryError> {
         check_e164(to_e164)?;
         check_key(key)?;
-        self.acquire(to_e164, now_ms)?;
 
         let to_national = french_national(to_e164);
         let values = Values {
@@ -221,6 +220,9 @@ impl SmsGateway {
         if let Some(body) = &self.body {
             request = request.body(body.render(&values, self.body_escaping));
         }
+        // Counted only once the request is ready to leave: a message refused above never
+        // reached the gateway.
+        self.acquire(to_e164, now_ms)?;
         deliver(request, "la passerelle SMS", self.timeout).await
     }
 

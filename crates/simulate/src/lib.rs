@@ -281,6 +281,21 @@ impl Timeline {
                     Value::String(escalation::channel_key(page.channel).into()),
                 ),
                 ("address", Value::String(page.address.clone())),
+                (
+                    "acknowledge_by",
+                    notice
+                        .acknowledge_by
+                        .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+                        .map_or(Value::Null, |t| Value::String(self.format(t))),
+                ),
+                (
+                    "digest",
+                    if notice.digest.is_empty() {
+                        Value::Null
+                    } else {
+                        Value::Array(notice.digest.iter().map(|e| Value::from(e.alarm)).collect())
+                    },
+                ),
             ],
         });
     }
@@ -482,6 +497,14 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
                     .map_err(|e| SimulationError(e.to_string()))?
                     .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
             )
+            // A page waiting for its hour: the daily digest (NOT-6).
+            .chain(
+                store
+                    .next_notification_due()
+                    .await
+                    .map_err(|e| SimulationError(e.to_string()))?
+                    .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
+            )
             .min();
         // Inputs first at equal instants: an action at the very deadline meets it.
         let now = match (next_input, next_timer) {
@@ -582,7 +605,10 @@ async fn notify(
             return Ok(());
         }
         for page in pages {
-            timeline.notification(now, &page.notice);
+            // The console's pages are in each `alarm.escalated` line's `told` (NOT-1).
+            if page.notice.page.channel != vigie_domain::policy::Channel::Console {
+                timeline.notification(now, &page.notice);
+            }
             store
                 .notification_sent(page.id, "simulation", now_ms, "simulation")
                 .await

@@ -313,6 +313,17 @@ async fn enqueue(
     client: &Reference,
     now: i64,
 ) -> Result<(), StoreError> {
+    enqueue_at(connection, notice, client, now, now).await
+}
+
+/// Queues a page to go at `due` (a digest waits for its hour).
+async fn enqueue_at(
+    connection: &mut AnyConnection,
+    notice: &Notice,
+    client: &Reference,
+    due: i64,
+    now: i64,
+) -> Result<(), StoreError> {
     let page = &notice.page;
     let record = serde_json::to_string(notice).map_err(StoreError::other)?;
     build(
@@ -327,7 +338,7 @@ async fn enqueue(
             Arg::Text(Some(page.recipient.clone())),
             Arg::Text(Some(escalation::channel_key(page.channel).to_owned())),
             Arg::Text(Some(page.address.clone())),
-            Arg::Int(now),
+            Arg::Int(due),
             Arg::Int(now),
             Arg::Text(Some(record)),
         ],
@@ -336,6 +347,54 @@ async fn enqueue(
     .await
     .map_err(from_sqlx)?;
     Ok(())
+}
+
+/// Adds a notice's alarm to its recipient's digest going at `due`, creating the digest page
+/// if it is the day's first (the page's key names the day and the recipient).
+async fn add_to_digest(
+    connection: &mut AnyConnection,
+    notice: Notice,
+    client: &Reference,
+    due: i64,
+) -> Result<(), StoreError> {
+    // On PostgreSQL the row is locked: two processes adding to one digest do not lose a line.
+    let existing: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM notifications WHERE key = $1 AND status = 'pending'")
+            .bind(notice.page.key.clone())
+            .fetch_optional(&mut *connection)
+            .await
+            .map_err(from_sqlx)?;
+    match existing {
+        Some((id,)) => {
+            let _lock = sqlx::query("UPDATE notifications SET due_ms = due_ms WHERE id = $1")
+                .bind(id)
+                .execute(&mut *connection)
+                .await
+                .map_err(from_sqlx)?;
+            let (record,): (String,) =
+                sqlx::query_as("SELECT record FROM notifications WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *connection)
+                    .await
+                    .map_err(from_sqlx)?;
+            let mut stored: Notice = serde_json::from_str(&record)
+                .map_err(|e| other(format!("rapport quotidien stocké illisible : {e}")))?;
+            let entry = notice.digest_entry();
+            if !stored.digest.iter().any(|e| e.alarm == entry.alarm) {
+                stored.digest.push(entry);
+            }
+            let record = serde_json::to_string(&stored).map_err(StoreError::other)?;
+            build(
+                "UPDATE notifications SET record = $1 WHERE id = $2",
+                vec![Arg::Text(Some(record)), Arg::Int(id)],
+            )
+            .execute(&mut *connection)
+            .await
+            .map_err(from_sqlx)?;
+            Ok(())
+        }
+        None => enqueue_at(connection, &notice, client, due, due).await,
+    }
 }
 
 /// Claims `timer` (the one update that sets its `fired_ms`) and fires or skips its step.
@@ -381,8 +440,21 @@ async fn fire_one(
                         None => None,
                     };
                     let acknowledge_by = escalation::acknowledge_by(&facts.policy, &alarm);
+                    let digest_due = if step.digest {
+                        escalation::next_digest(&facts.policy, now)
+                    } else {
+                        None
+                    };
+                    let digest_zone = facts
+                        .policy
+                        .calendar(&facts.policy.alarm.minor_digest_calendar)
+                        .map(|c| c.time_zone.clone());
                     let mut told = Vec::new();
                     for page in pages {
+                        if step.digest && page.channel == Channel::Console {
+                            // The team sees the alarm through the chain's console step.
+                            continue;
+                        }
                         told.push(Told {
                             recipient: page.recipient.clone(),
                             name: page.name.clone(),
@@ -396,8 +468,21 @@ async fn fire_one(
                             equipment_name: equipment_name.clone(),
                             time_zone: facts.site.time_zone.clone(),
                             acknowledge_by,
+                            digest: Vec::new(),
                         };
-                        enqueue(connection, &notice, &facts.site.client, now).await?;
+                        match (digest_due, &digest_zone) {
+                            (Some(due), Some(zone)) => {
+                                let mut notice = Notice {
+                                    page: escalation::digest_page(&notice.page, due, zone),
+                                    // A digest lists alarms of several deadlines.
+                                    acknowledge_by: None,
+                                    ..notice
+                                };
+                                notice.digest = vec![notice.digest_entry()];
+                                add_to_digest(connection, notice, &facts.site.client, due).await?;
+                            }
+                            _ => enqueue(connection, &notice, &facts.site.client, now).await?,
+                        }
                     }
                     if let Some(repeat) = repeat {
                         arm(connection, &[repeat]).await?;

@@ -112,6 +112,35 @@ pub fn acknowledge_by(policy: &Policy, alarm: &Alarm) -> Option<i64> {
         .map(at_ms)
 }
 
+/// The days searched for the next digest: beyond, the calendar is considered never open.
+const DIGEST_SEARCH_DAYS: i64 = 31;
+
+/// When the next daily digest after `after` goes (NOT-6): `alarm.minor_digest_at` on the
+/// wall clock of `alarm.minor_digest_calendar`, on a day that calendar is open at that time
+/// (business days by default: not on weekends or public holidays).
+pub fn next_digest(policy: &Policy, after: i64) -> Option<i64> {
+    let calendar = policy.calendar(&policy.alarm.minor_digest_calendar)?;
+    let after_ts = Timestamp::from_millisecond(after).ok()?;
+    let first = calendar.local_date(after_ts);
+    let at = policy.alarm.minor_digest_at;
+    let time = jiff::civil::Time::new(
+        i8::try_from(at.hour).ok()?,
+        i8::try_from(at.minute).ok()?,
+        0,
+        0,
+    )
+    .ok()?;
+    for offset in 0..=DIGEST_SEARCH_DAYS {
+        let date = first.checked_add(jiff::Span::new().days(offset)).ok()?;
+        let (instant, _) =
+            crate::calendar::resolve_local(&calendar.time_zone, date.to_datetime(time));
+        if instant > after_ts && calendar.is_open(instant) {
+            return Some(at_ms(instant));
+        }
+    }
+    None
+}
+
 /// Why a step due did not fire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -542,6 +571,95 @@ pub struct Notice {
     /// When it must be acknowledged (NOT-3, NOT-5, NOT-6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledge_by: Option<i64>,
+    /// For a daily digest (NOT-6): every alarm it lists, this notice's alarm first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub digest: Vec<DigestEntry>,
+}
+
+/// One alarm of a daily digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestEntry {
+    pub alarm: AlarmId,
+    pub severity: Severity,
+    pub condition: String,
+    pub site_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equipment_name: Option<String>,
+    pub raised_at: i64,
+}
+
+impl Notice {
+    /// This notice's alarm as a digest line.
+    pub fn digest_entry(&self) -> DigestEntry {
+        DigestEntry {
+            alarm: self.alarm.id,
+            severity: self.alarm.severity,
+            condition: self.alarm.condition.condition.label().to_owned(),
+            site_name: self.site_name.clone(),
+            equipment_name: self.equipment_name.clone(),
+            raised_at: self.alarm.raised_at,
+        }
+    }
+}
+
+/// The most alarms one digest lists; beyond, it says how many more there are.
+pub const MAX_DIGEST_ENTRIES: usize = 500;
+
+/// The page key of `recipient`'s digest going at `due` (its local date names it).
+pub fn digest_page(page: &Page, due: i64, zone: &jiff::tz::TimeZone) -> Page {
+    let date = Timestamp::from_millisecond(due)
+        .map(|t| t.to_zoned(zone.clone()).date().to_string())
+        .unwrap_or_else(|_| due.to_string());
+    let step = format!("digest/{date}");
+    Page {
+        key: format!("{step}/{}/{}", page.recipient, channel_key(page.channel)),
+        step,
+        ..page.clone()
+    }
+}
+
+fn render_digest(notice: &Notice) -> Message {
+    let zone = notice.time_zone.time_zone();
+    let count = notice.digest.len();
+    let subject = format!("[Vigie] Rapport quotidien : {count} alarme(s) mineure(s)");
+    let mut lines = vec![
+        format!("Bonjour {},", notice.page.name),
+        String::new(),
+        format!("Alarmes mineures notifiées depuis le dernier rapport ({count}) :"),
+    ];
+    for entry in notice.digest.iter().take(MAX_DIGEST_ENTRIES) {
+        let place = match &entry.equipment_name {
+            Some(equipment) => format!("{equipment} — {}", entry.site_name),
+            None => entry.site_name.clone(),
+        };
+        lines.push(format!(
+            "- n°{} {} : {}, {place}, levée le {}",
+            entry.alarm,
+            entry.severity.label(),
+            entry.condition,
+            local(entry.raised_at, &zone)
+        ));
+    }
+    if count > MAX_DIGEST_ENTRIES {
+        lines.push(format!("… et {} autre(s).", count - MAX_DIGEST_ENTRIES));
+    }
+    lines.push(String::new());
+    lines.push(
+        "À traiter lors de la prochaine visite planifiée ou sous 5 jours ouvrés (NOT-6).".into(),
+    );
+    let text = lines.join("\n") + "\n";
+    let mut html = String::from("<!DOCTYPE html><html lang=\"fr\"><body>");
+    html.push_str(&format!("<h1>{}</h1><ul>", escape_html(&subject)));
+    for line in lines.iter().filter(|l| l.starts_with("- ")) {
+        html.push_str(&format!("<li>{}</li>", escape_html(&line[2..])));
+    }
+    html.push_str("</ul></body></html>");
+    Message {
+        sms: clip(&subject, 320),
+        subject,
+        text,
+        html,
+    }
 }
 
 /// How to acknowledge without logging in (NOT-3): a signed link and an SMS reply code.
@@ -598,6 +716,9 @@ fn clip(text: &str, max: usize) -> String {
 
 /// A notice's message; `invite` when the recipient may acknowledge without logging in.
 pub fn render(notice: &Notice, invite: Option<&AckInvite>) -> Message {
+    if !notice.digest.is_empty() {
+        return render_digest(notice);
+    }
     let alarm = &notice.alarm;
     let page = &notice.page;
     let zone = notice.time_zone.time_zone();

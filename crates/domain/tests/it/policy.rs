@@ -445,6 +445,7 @@ fn escalation_to_a_role_nobody_holds_is_refused() {
         Recipient::OnCallManager,
         Recipient::TechnicalManager,
         Recipient::Supervision,
+        Recipient::TechnicalTeam,
         Recipient::SecurityManager,
         Recipient::TechnicalContact,
         Recipient::Cio,
