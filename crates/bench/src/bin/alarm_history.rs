@@ -98,12 +98,12 @@ async fn fill(store: &Store, options: &Options, now: i64) -> anyhow::Result<usiz
         }
         batch.push((reference(&format!("CLI-{:02}", client_of(site))), alarm));
         if batch.len() == 1000 {
-            store.save_alarms(&batch, &events).await?;
+            store.save_alarms(&batch, &events, None, 0).await?;
             batch.clear();
             events.clear();
         }
     }
-    store.save_alarms(&batch, &events).await?;
+    store.save_alarms(&batch, &events, None, 0).await?;
     Ok(total)
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use vigie_domain::Reference;
-use vigie_domain::access::{Actor, TokenScope};
+use vigie_domain::access::Actor;
 use vigie_domain::inventory::StaffRole;
 use vigie_server::auth;
 use vigie_store::{NewUser, UserKind};
