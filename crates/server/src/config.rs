@@ -17,6 +17,11 @@ pub const DEFAULT_TOML: &str = r#"# Configuration de Vigie.
 # Répertoire des données (base SQLite, fichiers) ; créé au premier démarrage.
 data_dir = "vigie-data"
 
+# Politique : un fichier TOML qui remplace des valeurs de la politique par défaut (seuils,
+# délais d'acquittement, chaînes d'escalade, calendriers ; docs/policy.md) ; vide : la
+# politique par défaut. Lu au démarrage.
+policy = ""
+
 [server]
 # Adresse d'écoute. 127.0.0.1 par défaut : exposez Vigie derrière un proxy TLS.
 listen = "127.0.0.1:8080"
@@ -174,6 +179,7 @@ impl<'de> Deserialize<'de> for Password {
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub data_dir: PathBuf,
+    pub policy: String,
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
@@ -222,7 +228,8 @@ pub struct SmsConfig {
     pub method: String,
     pub content_type: String,
     pub body: String,
-    pub headers: Vec<String>,
+    /// « Nom: valeur », often the provider's credentials: never shown.
+    pub headers: Vec<Password>,
     pub max_per_recipient: u32,
     pub per_minutes: u32,
     pub timeout_seconds: u32,
@@ -549,6 +556,33 @@ impl Config {
         }
         vigie_store::Backend::of_url(&self.database_url()).map_err(|e| e.to_string())?;
         Ok(())
+    }
+
+    /// The policy in force: the default, laid over by the `policy` file if there is one.
+    pub fn policy(&self) -> Result<vigie_domain::policy::Policy, String> {
+        let default = vigie_domain::policy::Policy::default_policy();
+        if self.policy.is_empty() {
+            return Ok(default);
+        }
+        let path = Path::new(&self.policy);
+        let size = std::fs::metadata(path)
+            .map_err(|e| format!("politique {} illisible : {e}", path.display()))?
+            .len();
+        if size > 1024 * 1024 {
+            return Err(format!("politique {} : 1 Mo au plus", path.display()));
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("politique {} illisible : {e}", path.display()))?;
+        let overlay: toml::Table = toml::from_str(&text).map_err(|e| {
+            format!(
+                "politique {} : {}",
+                path.display(),
+                vigie_domain::text::french_serde_message(e.message())
+            )
+        })?;
+        default
+            .with_overlay(&overlay)
+            .map_err(|e| format!("politique {} : {e}", path.display()))
     }
 
     /// The database URL: the configured one, or the embedded SQLite file under `data_dir`.

@@ -17,11 +17,11 @@ use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use tokio::sync::{Notify, OnceCell, Semaphore};
+use tokio::sync::{Notify, OnceCell, Semaphore, mpsc};
 use vigie_domain::alarm::escalation::{self, AckInvite, CONSOLE, Notice};
 use vigie_domain::policy::{Channel, Policy};
 use vigie_notify::{DeliveryError, Email, SmsGateway, SmtpSender, Webhook};
-use vigie_store::{ClaimedNotification, Escalation, MAX_BATCH, StoreError};
+use vigie_store::{ClaimedNotification, DeliveryOutcome, Escalation, MAX_BATCH, StoreError};
 
 use crate::AppState;
 use crate::config::Config;
@@ -68,11 +68,16 @@ impl Deliveries {
     }
 }
 
-/// What the store needs to plan escalations, from the configuration: the default policy (the
-/// alarm worker's) and the configured webhooks' names.
+/// What the store needs to plan escalations, from the configuration: the policy (the alarm
+/// worker's too) and the configured webhooks' names. `vigie serve` refuses to start with a
+/// policy file that does not read; here such a file leaves the default policy, logged.
 pub fn escalation(config: &Config) -> Escalation {
+    let policy = config.policy().unwrap_or_else(|error| {
+        tracing::error!(%error, "politique refusée : politique par défaut");
+        Policy::default_policy()
+    });
     Escalation {
-        policy: Arc::new(Policy::default_policy()),
+        policy: Arc::new(policy),
         webhooks: config
             .notifications
             .webhooks
@@ -130,7 +135,7 @@ impl Channels {
             let c = &config.sms;
             let mut headers = Vec::new();
             for header in &c.headers {
-                let (name, value) = header.split_once(':').ok_or_else(|| {
+                let (name, value) = header.0.split_once(':').ok_or_else(|| {
                     "[sms] headers : chaque en-tête s'écrit « Nom: valeur »".to_owned()
                 })?;
                 headers.push((name.trim().to_owned(), value.trim().to_owned()));
@@ -297,128 +302,209 @@ fn retry_delay_ms(config: &Config, attempts: i64) -> i64 {
     first.saturating_mul(1i64 << doublings).min(max)
 }
 
-/// Delivers one claimed page and records what happened.
+/// Delivers one claimed page and says what became of it.
 async fn deliver(
     state: &AppState,
     channels: &Channels,
     key: &[u8],
-    owner: &str,
     claimed: ClaimedNotification,
-) {
+) -> DeliveryOutcome {
     let page = &claimed.notice.page;
     if claimed.attempts > 1 && claimed.last_error.is_none() {
         tracing::warn!(key = %page.key, "page reprise après l'arrêt du processus qui l'envoyait : elle a pu partir déjà ; renvoyée avec la même clé d'idempotence");
     }
     let outcome = send(state, channels, key, &claimed, state.clock.now_ms()).await;
     let now = state.clock.now_ms();
-    let recorded = match outcome {
+    match outcome {
         Ok(answer) => {
-            tracing::info!(key = %page.key, channel = escalation::channel_key(page.channel), recipient = %page.recipient, "notification envoyée");
+            tracing::debug!(key = %page.key, channel = escalation::channel_key(page.channel), recipient = %page.recipient, "notification envoyée");
             state.metrics.notification("sent");
-            state
-                .store
-                .notification_sent(claimed.id, owner, now, &answer)
-                .await
+            DeliveryOutcome::Sent {
+                id: claimed.id,
+                at: now,
+                answer,
+            }
         }
         Err(error) => {
             let last = claimed.attempts >= i64::from(state.config.notifications.max_attempts);
             if error.is_permanent() || last {
-                let fallback = escalation::fallback(page).map(|fallback| Notice {
-                    page: fallback,
-                    ..claimed.notice.clone()
+                let fallback = escalation::fallback(page).map(|fallback| {
+                    Box::new(Notice {
+                        page: fallback,
+                        ..claimed.notice.clone()
+                    })
                 });
                 tracing::error!(key = %page.key, %error, attempts = claimed.attempts, fallback = fallback.as_ref().map(|f| escalation::channel_key(f.page.channel)).unwrap_or("aucun"), "notification en échec");
                 state.metrics.notification("failed");
-                let recorded = state
-                    .store
-                    .notification_failed(
-                        &claimed,
-                        owner,
-                        now,
-                        &error.to_string(),
-                        fallback.as_ref(),
-                    )
-                    .await;
-                if fallback.is_some() {
-                    state.deliveries.wake();
+                DeliveryOutcome::Failed {
+                    at: now,
+                    error: error.to_string(),
+                    fallback,
+                    page: Box::new(claimed),
                 }
-                recorded
             } else {
                 let mut retry_at =
                     now.saturating_add(retry_delay_ms(&state.config, claimed.attempts));
-                if let (Channel::Sms, Some(sms)) = (page.channel, channels.sms.as_ref()) {
-                    if let Some(until) = sms.rate_limited_until(&page.address, now) {
-                        retry_at = retry_at.max(until);
-                    }
+                if let (Channel::Sms, Some(sms)) = (page.channel, channels.sms.as_ref())
+                    && let Some(until) = sms.rate_limited_until(&page.address, now)
+                {
+                    retry_at = retry_at.max(until);
                 }
                 tracing::warn!(key = %page.key, %error, attempts = claimed.attempts, retry_at, "notification à renvoyer");
                 state.metrics.notification("retried");
-                state
-                    .store
-                    .notification_retry(claimed.id, owner, retry_at, &error.to_string())
-                    .await
+                DeliveryOutcome::Retry {
+                    id: claimed.id,
+                    at: retry_at,
+                    error: error.to_string(),
+                }
             }
-        }
-    };
-    match recorded {
-        Ok(true) => {}
-        Ok(false) => {
-            tracing::warn!(key = %page.key, "bail perdu avant l'enregistrement de l'envoi : un autre processus a repris la page")
-        }
-        Err(error) => {
-            tracing::error!(key = %page.key, %error, "résultat d'envoi non enregistré ; la page sera reprise à la fin de son bail")
         }
     }
 }
 
-/// One pass: fires the timers due, then claims and starts the delivery of the pages due, at
-/// most as many as free delivery slots. Returns how many pages it started.
-pub async fn step(
-    state: &AppState,
-    channels: &Arc<Channels>,
-    slots: &Arc<Semaphore>,
-    owner: &Arc<str>,
-) -> Result<usize, StoreError> {
-    let now = state.clock.now_ms();
-    loop {
-        let fired = state
-            .store
-            .fire_due_timers(&state.escalation, now, MAX_BATCH)
-            .await?;
-        for timer in &fired {
-            tracing::info!(alarm = timer.timer.alarm, step = %timer.timer.step_label(), outcome = ?timer.outcome, "étape d'escalade");
+/// Outcomes waiting for the recorder; a delivery waits when it is full.
+const OUTCOME_QUEUE: usize = 4096;
+
+/// Records outcomes in batches (one transaction for all that arrived meanwhile), so that a
+/// burst of pages costs a few commits, not one per page.
+async fn record_outcomes(
+    state: AppState,
+    owner: Arc<str>,
+    mut outcomes: mpsc::Receiver<DeliveryOutcome>,
+) {
+    while let Some(first) = outcomes.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH as usize {
+            match outcomes.try_recv() {
+                Ok(outcome) => batch.push(outcome),
+                Err(_) => break,
+            }
         }
-        if (fired.len() as i64) < MAX_BATCH {
-            break;
+        let mut wake = false;
+        for attempt in 1..=3 {
+            match state.store.record_outcomes(&owner, &batch).await {
+                Ok(recorded) => {
+                    for (outcome, done) in batch.iter().zip(recorded) {
+                        if !done {
+                            let id = match outcome {
+                                DeliveryOutcome::Sent { id, .. }
+                                | DeliveryOutcome::Retry { id, .. } => *id,
+                                DeliveryOutcome::Failed { page, .. } => page.id,
+                            };
+                            tracing::warn!(
+                                notification = id,
+                                "bail perdu avant l'enregistrement de l'envoi : un autre processus a repris la page"
+                            );
+                        }
+                        wake |= matches!(
+                            outcome,
+                            DeliveryOutcome::Failed {
+                                fallback: Some(_),
+                                ..
+                            }
+                        );
+                    }
+                    break;
+                }
+                Err(error) if attempt < 3 => {
+                    tracing::warn!(%error, attempt, "enregistrement des envois ; nouvel essai");
+                    tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+                }
+                Err(error) => {
+                    tracing::error!(%error, pages = batch.len(), "résultats d'envoi non enregistrés ; les pages seront reprises à la fin de leur bail")
+                }
+            }
         }
-    }
-    let free = slots.available_permits().min(MAX_BATCH as usize);
-    if free == 0 {
-        return Ok(0);
-    }
-    let claimed = state
-        .store
-        .claim_notifications(owner, now, LEASE_MS, free as i64)
-        .await?;
-    if claimed.is_empty() {
-        return Ok(0);
-    }
-    let key = state.deliveries.key(state).await?;
-    let started = claimed.len();
-    for page in claimed {
-        let Ok(permit) = slots.clone().acquire_owned().await else {
-            break;
-        };
-        let (state, channels, key, owner) =
-            (state.clone(), channels.clone(), key.clone(), owner.clone());
-        tokio::spawn(async move {
-            deliver(&state, &channels, &key, &owner, page).await;
-            drop(permit);
-            // A slot is free: pages waiting for one go now, not at the next tick.
+        if wake {
             state.deliveries.wake();
-        });
+        }
     }
-    Ok(started)
+}
+
+/// The delivery side of one process: its channels, its slots, its name on leases.
+pub struct Worker {
+    state: AppState,
+    channels: Arc<Channels>,
+    slots: Arc<Semaphore>,
+    owner: Arc<str>,
+    outcomes: mpsc::Sender<DeliveryOutcome>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("owner", &self.owner)
+            .finish()
+    }
+}
+
+impl Worker {
+    /// A worker and its outcome recorder (spawned).
+    pub fn start(state: AppState, channels: Channels) -> Worker {
+        let owner: Arc<str> = owner_name().into();
+        let (outcomes, receiver) = mpsc::channel(OUTCOME_QUEUE);
+        tokio::spawn(record_outcomes(state.clone(), owner.clone(), receiver));
+        Worker {
+            slots: Arc::new(Semaphore::new(state.config.notifications.max_in_flight)),
+            channels: Arc::new(channels),
+            owner,
+            outcomes,
+            state,
+        }
+    }
+
+    /// One pass: fires the timers due, then claims and starts the delivery of the pages due,
+    /// at most as many as free delivery slots. Returns how many pages it started.
+    pub async fn step(&self) -> Result<usize, StoreError> {
+        let state = &self.state;
+        let now = state.clock.now_ms();
+        loop {
+            let fired = state
+                .store
+                .fire_due_timers(&state.escalation, now, MAX_BATCH)
+                .await?;
+            for timer in &fired {
+                tracing::info!(alarm = timer.timer.alarm, step = %timer.timer.step_label(), outcome = ?timer.outcome, "étape d'escalade");
+            }
+            if (fired.len() as i64) < MAX_BATCH {
+                break;
+            }
+        }
+        let free = self.slots.available_permits().min(MAX_BATCH as usize);
+        if free == 0 {
+            return Ok(0);
+        }
+        let claimed = state
+            .store
+            .claim_notifications(&self.owner, now, LEASE_MS, free as i64)
+            .await?;
+        if claimed.is_empty() {
+            return Ok(0);
+        }
+        let key = state.deliveries.key(state).await?;
+        let started = claimed.len();
+        for page in claimed {
+            let Ok(permit) = self.slots.clone().acquire_owned().await else {
+                break;
+            };
+            let (state, channels, key, outcomes) = (
+                state.clone(),
+                self.channels.clone(),
+                key.clone(),
+                self.outcomes.clone(),
+            );
+            tokio::spawn(async move {
+                let outcome = deliver(&state, &channels, &key, page).await;
+                drop(permit);
+                if outcomes.send(outcome).await.is_err() {
+                    tracing::error!("enregistreur des envois arrêté");
+                }
+                // A slot is free: pages waiting for one go now, not at the next tick.
+                state.deliveries.wake();
+            });
+        }
+        Ok(started)
+    }
 }
 
 /// A name for this process's leases: host, process and a random part.
@@ -433,12 +519,10 @@ pub fn owner_name() -> String {
 
 /// The delivery loop: a step, then sleep until woken or for at most a second.
 pub async fn run(state: AppState, channels: Channels) {
-    let channels = Arc::new(channels);
-    let slots = Arc::new(Semaphore::new(state.config.notifications.max_in_flight));
-    let owner: Arc<str> = owner_name().into();
-    tracing::info!(owner = %owner, ?channels, "distribution des notifications démarrée");
+    let worker = Worker::start(state.clone(), channels);
+    tracing::info!(owner = %worker.owner, channels = ?worker.channels, "distribution des notifications démarrée");
     loop {
-        match step(&state, &channels, &slots, &owner).await {
+        match worker.step().await {
             Ok(started) if started > 0 => continue,
             Ok(_) => {}
             Err(error) => tracing::error!(%error, "distribution des notifications ; nouvel essai"),

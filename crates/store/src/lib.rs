@@ -25,7 +25,8 @@ pub use audit::AuditFilter;
 pub use error::StoreError;
 pub use inventory::{ImportReport, ListFilter, WriteOutcome};
 pub use notifications::{
-    ClaimedNotification, Escalation, FiredTimer, MAX_BATCH, Outcome, StoredNotification,
+    ClaimedNotification, DeliveryOutcome, Escalation, FiredTimer, MAX_BATCH, Outcome,
+    StoredNotification,
 };
 pub use people::{NewToken, NewUser, SessionUser, TOKEN_CACHE_MS, TokenInfo, UserInfo, UserKind};
 

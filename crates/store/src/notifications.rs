@@ -35,6 +35,125 @@ pub struct Escalation {
     pub webhooks: Vec<String>,
 }
 
+/// What became of a claimed page.
+#[derive(Debug, Clone)]
+pub enum DeliveryOutcome {
+    Sent {
+        id: i64,
+        at: i64,
+        answer: String,
+    },
+    /// To be tried again at `at`.
+    Retry {
+        id: i64,
+        at: i64,
+        error: String,
+    },
+    /// Failed for good: recorded with a visible event on the alarm, and `fallback` (the same
+    /// notice by another channel) queued.
+    Failed {
+        page: Box<ClaimedNotification>,
+        at: i64,
+        error: String,
+        fallback: Option<Box<Notice>>,
+    },
+}
+
+async fn record_outcome(
+    connection: &mut AnyConnection,
+    owner: &str,
+    outcome: &DeliveryOutcome,
+) -> Result<bool, StoreError> {
+    let clip = |text: &str| -> String { text.chars().take(500).collect() };
+    match outcome {
+        DeliveryOutcome::Sent { id, at, answer } => {
+            let done = build(
+                "UPDATE notifications SET status = 'sent', sent_ms = $1, answer = $2, last_error = NULL, lease_owner = NULL, lease_until_ms = NULL \
+                 WHERE id = $3 AND lease_owner = $4 AND status = 'pending'",
+                vec![
+                    Arg::Int(*at),
+                    Arg::Text(Some(clip(answer))),
+                    Arg::Int(*id),
+                    Arg::Text(Some(owner.to_owned())),
+                ],
+            )
+            .execute(&mut *connection)
+            .await
+            .map_err(from_sqlx)?;
+            Ok(done.rows_affected() == 1)
+        }
+        DeliveryOutcome::Retry { id, at, error } => {
+            let done = build(
+                "UPDATE notifications SET due_ms = $1, last_error = $2, lease_owner = NULL, lease_until_ms = NULL \
+                 WHERE id = $3 AND lease_owner = $4 AND status = 'pending'",
+                vec![
+                    Arg::Int(*at),
+                    Arg::Text(Some(clip(error))),
+                    Arg::Int(*id),
+                    Arg::Text(Some(owner.to_owned())),
+                ],
+            )
+            .execute(&mut *connection)
+            .await
+            .map_err(from_sqlx)?;
+            Ok(done.rows_affected() == 1)
+        }
+        DeliveryOutcome::Failed {
+            page: claimed_page,
+            at,
+            error,
+            fallback,
+        } => {
+            let error = clip(error);
+            let done = build(
+                "UPDATE notifications SET status = 'failed', last_error = $1, lease_owner = NULL, lease_until_ms = NULL \
+                 WHERE id = $2 AND lease_owner = $3 AND status = 'pending'",
+                vec![
+                    Arg::Text(Some(error.clone())),
+                    Arg::Int(claimed_page.id),
+                    Arg::Text(Some(owner.to_owned())),
+                ],
+            )
+            .execute(&mut *connection)
+            .await
+            .map_err(from_sqlx)?;
+            if done.rows_affected() != 1 {
+                return Ok(false);
+            }
+            let page = &claimed_page.notice.page;
+            let alarm = &claimed_page.notice.alarm;
+            insert_event(
+                connection,
+                &alarm.event(
+                    *at,
+                    None,
+                    EventKind::NotificationFailed {
+                        key: page.key.clone(),
+                        recipient: page.recipient.clone(),
+                        channel: page.channel,
+                        error,
+                        fallback: fallback.as_ref().map(|f| f.page.channel),
+                    },
+                ),
+            )
+            .await?;
+            if let Some(fallback) = fallback {
+                let client: Option<(String,)> =
+                    sqlx::query_as("SELECT client_ref FROM notifications WHERE id = $1")
+                        .bind(claimed_page.id)
+                        .fetch_optional(&mut *connection)
+                        .await
+                        .map_err(from_sqlx)?;
+                let client = client
+                    .and_then(|(c,)| Reference::parse(&c).ok())
+                    .ok_or_else(|| other("client de la notification inconnu".into()))?;
+                enqueue(connection, fallback, &client, *at).await?;
+            }
+            Ok(true)
+        }
+    }
+}
+
 /// What a timer did when it fell due.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -706,6 +825,23 @@ impl Store {
         Ok(claimed_pages)
     }
 
+    /// Records what became of delivered pages, all in one transaction (one commit for a
+    /// whole batch of pages: a burst of pages is not a burst of fsyncs). For each outcome,
+    /// false if `owner`'s lease was lost (another worker took the page).
+    pub async fn record_outcomes(
+        &self,
+        owner: &str,
+        outcomes: &[DeliveryOutcome],
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut recorded = Vec::with_capacity(outcomes.len());
+        for outcome in outcomes {
+            recorded.push(record_outcome(&mut transaction, owner, outcome).await?);
+        }
+        transaction.commit().await.map_err(from_sqlx)?;
+        Ok(recorded)
+    }
+
     /// Records a page delivered. False if `owner`'s lease was lost (another worker took it).
     pub async fn notification_sent(
         &self,
@@ -714,106 +850,12 @@ impl Store {
         now: i64,
         answer: &str,
     ) -> Result<bool, StoreError> {
-        let answer: String = answer.chars().take(500).collect();
-        let done = build(
-            "UPDATE notifications SET status = 'sent', sent_ms = $1, answer = $2, last_error = NULL, lease_owner = NULL, lease_until_ms = NULL \
-             WHERE id = $3 AND lease_owner = $4 AND status = 'pending'",
-            vec![
-                Arg::Int(now),
-                Arg::Text(Some(answer)),
-                Arg::Int(id),
-                Arg::Text(Some(owner.to_owned())),
-            ],
-        )
-        .execute(&self.write)
-        .await
-        .map_err(from_sqlx)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Puts a page back to be tried again at `retry_at`.
-    pub async fn notification_retry(
-        &self,
-        id: i64,
-        owner: &str,
-        retry_at: i64,
-        error: &str,
-    ) -> Result<bool, StoreError> {
-        let error: String = error.chars().take(500).collect();
-        let done = build(
-            "UPDATE notifications SET due_ms = $1, last_error = $2, lease_owner = NULL, lease_until_ms = NULL \
-             WHERE id = $3 AND lease_owner = $4 AND status = 'pending'",
-            vec![
-                Arg::Int(retry_at),
-                Arg::Text(Some(error)),
-                Arg::Int(id),
-                Arg::Text(Some(owner.to_owned())),
-            ],
-        )
-        .execute(&self.write)
-        .await
-        .map_err(from_sqlx)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Records a page failed for good, with its visible event on the alarm, and queues
-    /// `fallback` (the same notice by another channel) in the same transaction.
-    pub async fn notification_failed(
-        &self,
-        claimed_page: &ClaimedNotification,
-        owner: &str,
-        now: i64,
-        error: &str,
-        fallback: Option<&Notice>,
-    ) -> Result<bool, StoreError> {
-        let error: String = error.chars().take(500).collect();
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
-        let done = build(
-            "UPDATE notifications SET status = 'failed', last_error = $1, lease_owner = NULL, lease_until_ms = NULL \
-             WHERE id = $2 AND lease_owner = $3 AND status = 'pending'",
-            vec![
-                Arg::Text(Some(error.clone())),
-                Arg::Int(claimed_page.id),
-                Arg::Text(Some(owner.to_owned())),
-            ],
-        )
-        .execute(&mut *transaction)
-        .await
-        .map_err(from_sqlx)?;
-        if done.rows_affected() != 1 {
-            return Ok(false);
-        }
-        let page = &claimed_page.notice.page;
-        let alarm = &claimed_page.notice.alarm;
-        insert_event(
-            &mut transaction,
-            &alarm.event(
-                now,
-                None,
-                EventKind::NotificationFailed {
-                    key: page.key.clone(),
-                    recipient: page.recipient.clone(),
-                    channel: page.channel,
-                    error,
-                    fallback: fallback.map(|f| f.page.channel),
-                },
-            ),
-        )
-        .await?;
-        if let Some(fallback) = fallback {
-            let client: Option<(String,)> =
-                sqlx::query_as("SELECT client_ref FROM notifications WHERE id = $1")
-                    .bind(claimed_page.id)
-                    .fetch_optional(&mut *transaction)
-                    .await
-                    .map_err(from_sqlx)?;
-            let client = client
-                .and_then(|(c,)| Reference::parse(&c).ok())
-                .ok_or_else(|| other("client de la notification inconnu".into()))?;
-            enqueue(&mut transaction, fallback, &client, now).await?;
-        }
-        transaction.commit().await.map_err(from_sqlx)?;
-        Ok(true)
+        let outcome = DeliveryOutcome::Sent {
+            id,
+            at: now,
+            answer: answer.to_owned(),
+        };
+        Ok(self.record_outcomes(owner, &[outcome]).await?[0])
     }
 
     /// The pages of an alarm, oldest first (at most [`MAX_BATCH`]). Callers check that the

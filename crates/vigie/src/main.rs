@@ -346,6 +346,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Config(ConfigCommand::Check) => {
             let config = load_config(cli.config.as_deref())?;
+            config.policy().map_err(|e| anyhow::anyhow!(e))?;
+            vigie_server::delivery::Channels::from_config(&config)
+                .map_err(|e| anyhow::anyhow!(e))?;
             println!("configuration valide : {config:#?}");
             Ok(())
         }
@@ -622,6 +625,9 @@ fn not_found_user(username: &str) -> impl FnOnce(StoreError) -> anyhow::Error + 
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     init_logging(&config);
+    // A policy or a channel that does not read stops the start, rather than pages not sent.
+    config.policy().map_err(|e| anyhow::anyhow!(e))?;
+    vigie_server::delivery::Channels::from_config(&config).map_err(|e| anyhow::anyhow!(e))?;
     let store = open_store(&config).await?;
     let first_admin = if store.count_users().await? == 0 {
         let new = NewUser {

@@ -206,10 +206,10 @@ pub fn decide<'p>(
     if alarm.severity != timer.severity {
         return Decision::Skip(Skip::Superseded);
     }
-    if let Some(option) = step.only_if_contract_has {
-        if !options.contains(&option) {
-            return Decision::Skip(Skip::NotInContract);
-        }
+    if let Some(option) = step.only_if_contract_has
+        && !options.contains(&option)
+    {
+        return Decision::Skip(Skip::NotInContract);
     }
     let acknowledged = alarm.acknowledged.is_some() || alarm.taken_in_charge.is_some();
     let handled = alarm.taken_in_charge.is_some();
@@ -754,14 +754,14 @@ pub fn render(notice: &Notice, invite: Option<&AckInvite>) -> Message {
     let mut html = String::from("<!DOCTYPE html><html lang=\"fr\"><body>");
     html.push_str(&format!("<h1>{}</h1><ul>", escape_html(&lines[0])));
     for line in lines.iter().skip(1).filter(|l| !l.is_empty()) {
-        if let Some(invite) = invite {
-            if line.contains(&invite.link) {
-                html.push_str(&format!(
-                    "<li><a href=\"{}\">Acquitter l'alarme sans se connecter</a></li>",
-                    escape_html(&invite.link)
-                ));
-                continue;
-            }
+        if let Some(invite) = invite
+            && line.contains(&invite.link)
+        {
+            html.push_str(&format!(
+                "<li><a href=\"{}\">Acquitter l'alarme sans se connecter</a></li>",
+                escape_html(&invite.link)
+            ));
+            continue;
         }
         html.push_str(&format!("<li>{}</li>", escape_html(line)));
     }

@@ -5,6 +5,7 @@ mod alarm;
 mod alarm_book;
 mod architecture;
 mod calendar;
+mod escalation;
 mod example_fleet;
 mod inventory_file;
 mod oncall;

@@ -1,0 +1,1916 @@
+//! Escalation (NOT-1…NOT-8, DEC-3, DEC-5) through the public API of
+//! `vigie_domain::alarm::escalation`: the timers a told alarm arms, whether a step fires when
+//! its timer falls due, who is paged by which channel and under which key, the fallback of a
+//! failed Critical page, the next Minor digest, and the French messages; then properties over
+//! random instants of 2026–2027, random alarm states and random repeat settings.
+//!
+//! Instants are written in RFC 3339 with the Europe/Paris offset of the day (+01:00 in winter,
+//! +02:00 from 29 March to 25 October 2026) and compared as UTC epoch milliseconds.
+
+use std::collections::BTreeSet;
+
+use jiff::Timestamp;
+use jiff::civil::Weekday;
+use jiff::tz::TimeZone;
+use proptest::prelude::*;
+use vigie_domain::alarm::escalation::{
+    self, AckInvite, CONSOLE, Decision, DigestEntry, Directory, MAX_DIGEST_ENTRIES, Missing,
+    Notice, Page, Skip, Timer,
+};
+use vigie_domain::alarm::lifecycle::{Alarm, AlarmId, Closure, ClosureReport, Stamp};
+use vigie_domain::alarm::rules::{Condition, ConditionKey};
+use vigie_domain::inventory::{Contact, ContractOption, Site, Staff};
+use vigie_domain::oncall::Rotation;
+use vigie_domain::policy::{Channel, EscalationStep, Policy, Recipient, Severity, Unless};
+use vigie_domain::{Reference, TimeZoneName};
+
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 60 * MINUTE;
+const ALARM: AlarmId = 42;
+
+// --- Fixtures ------------------------------------------------------------------------------
+
+fn ms(rfc3339: &str) -> i64 {
+    rfc3339.parse::<Timestamp>().unwrap().as_millisecond()
+}
+
+fn reference(text: &str) -> Reference {
+    Reference::parse(text).unwrap()
+}
+
+fn policy() -> Policy {
+    Policy::default_policy()
+}
+
+fn no_options() -> BTreeSet<ContractOption> {
+    BTreeSet::new()
+}
+
+fn direct_notifications() -> BTreeSet<ContractOption> {
+    BTreeSet::from([ContractOption::DirectNotifications])
+}
+
+/// An alarm of the site SITE-LYON, raised and told at `told`, nobody on it yet.
+fn alarm(severity: Severity, told: i64) -> Alarm {
+    let (mut alarm, _) = Alarm::raised(
+        ALARM,
+        reference("SITE-LYON"),
+        Some(reference("CAM-HALL")),
+        ConditionKey::whole(Condition::SignalLost),
+        severity,
+        false,
+        told,
+    );
+    alarm.notified_at = Some(told);
+    alarm
+}
+
+fn stamp(by: &str, at: i64) -> Stamp {
+    Stamp {
+        by: reference(by),
+        at,
+    }
+}
+
+fn acknowledged(mut alarm: Alarm, at: i64) -> Alarm {
+    alarm.acknowledged = Some(stamp("TECH-A", at));
+    alarm
+}
+
+/// Taken in charge, which acknowledges it too (as `Alarm::take_charge` does).
+fn taken_in_charge(mut alarm: Alarm, at: i64) -> Alarm {
+    alarm.acknowledged = Some(stamp("TECH-A", at));
+    alarm.taken_in_charge = Some(stamp("TECH-A", at));
+    alarm
+}
+
+fn closure(at: i64) -> Closure {
+    Closure {
+        by: reference("TECH-A"),
+        at,
+        report: ClosureReport {
+            actions: "caméra redémarrée".into(),
+            intervention_minutes: 20,
+            root_cause: "alimentation PoE".into(),
+        },
+    }
+}
+
+fn timer(severity: Severity, step: &str, round: u32, due: i64) -> Timer {
+    Timer {
+        alarm: ALARM,
+        severity,
+        step: step.into(),
+        round,
+        due,
+    }
+}
+
+fn step<'p>(policy: &'p Policy, severity: Severity, name: &str) -> &'p EscalationStep {
+    policy
+        .chain(severity)
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no step {name} in the {severity:?} chain"))
+}
+
+/// Every timer as (key, due).
+fn dues(timers: &[Timer]) -> Vec<(String, i64)> {
+    timers.iter().map(|t| (t.key(), t.due)).collect()
+}
+
+fn staff(toml_text: &str) -> Staff {
+    toml::from_str(toml_text).unwrap()
+}
+
+fn contact(toml_text: &str) -> Contact {
+    toml::from_str(toml_text).unwrap()
+}
+
+fn site(security_manager: Option<&str>) -> Site {
+    let mut text = String::from(
+        r#"
+        ref = "SITE-LYON"
+        client = "CLI-BANQUE"
+        contract = "CTR-BANQUE"
+        name = "Agence Lyon Part-Dieu"
+        time_zone = "Europe/Paris"
+        technical_contact = "CT-TC"
+        "#,
+    );
+    if let Some(manager) = security_manager {
+        text.push_str(&format!("security_manager = \"{manager}\"\n"));
+    }
+    toml::from_str(&text).unwrap()
+}
+
+/// The integrator's staff. TECH-C has no phone; nobody else lacks anything.
+fn team() -> Vec<Staff> {
+    vec![
+        staff(
+            r#"ref = "TECH-A"
+            name = "Alice Martin"
+            roles = ["technician"]
+            email = "alice.martin@mileo.fr"
+            phone = "+33611111111""#,
+        ),
+        staff(
+            r#"ref = "TECH-B"
+            name = "Bruno Petit"
+            roles = ["technician"]
+            email = "bruno.petit@mileo.fr"
+            phone = "+33622222222""#,
+        ),
+        staff(
+            r#"ref = "TECH-C"
+            name = "Chloé Durand"
+            roles = ["technician"]
+            email = "chloe.durand@mileo.fr""#,
+        ),
+        staff(
+            r#"ref = "RA-1"
+            name = "Romain Astier"
+            roles = ["on_call_manager"]
+            email = "romain.astier@mileo.fr"
+            phone = "+33633333333""#,
+        ),
+        staff(
+            r#"ref = "RA-2"
+            name = "Rachel Aubert"
+            roles = ["on_call_manager"]
+            email = "rachel.aubert@mileo.fr"
+            phone = "+33644444444""#,
+        ),
+        staff(
+            r#"ref = "RT-1"
+            name = "Régis Thomas"
+            roles = ["technical_manager"]
+            email = "regis.thomas@mileo.fr"
+            phone = "+33655555555""#,
+        ),
+        staff(
+            r#"ref = "SUP-1"
+            name = "Salle de supervision"
+            roles = ["supervision"]
+            email = "supervision@mileo.fr""#,
+        ),
+    ]
+}
+
+/// The client's contacts: a named security manager, a second one only by role, a technical
+/// contact and a CIO.
+fn client_contacts() -> Vec<Contact> {
+    vec![
+        contact(
+            r#"ref = "CT-RS"
+            client = "CLI-BANQUE"
+            name = "Sophie Renard"
+            roles = ["security_manager"]
+            email = "sophie.renard@banque.fr"
+            phone = "+33677777777""#,
+        ),
+        contact(
+            r#"ref = "CT-RS2"
+            client = "CLI-BANQUE"
+            name = "Serge Roux"
+            roles = ["security_manager"]
+            email = "serge.roux@banque.fr"
+            phone = "+33688888888""#,
+        ),
+        contact(
+            r#"ref = "CT-TC"
+            client = "CLI-BANQUE"
+            name = "Thierry Colin"
+            roles = ["technical_contact"]
+            email = "thierry.colin@banque.fr"
+            phone = "+33699999999""#,
+        ),
+        contact(
+            r#"ref = "CT-DSI"
+            client = "CLI-BANQUE"
+            name = "Diane Simon"
+            roles = ["cio"]
+            email = "diane.simon@banque.fr"
+            phone = "+33612121212""#,
+        ),
+    ]
+}
+
+/// Weekly technicians' rotation, Monday 08:00 Paris, from Monday 5 January 2026: shift k is
+/// members[k % 3]. Week of 2 March (shift 8) is TECH-C's, week of 9 March (shift 9) TECH-A's.
+fn technicians_rotation() -> Rotation {
+    toml::from_str(
+        r#"
+        name = "ASTREINTE-TECH"
+        duty = "technician"
+        time_zone = "Europe/Paris"
+        members = ["TECH-A", "TECH-B", "TECH-C"]
+        handoff = { every = "week", day = "monday", at = "08:00" }
+        start = 2026-01-05
+        "#,
+    )
+    .unwrap()
+}
+
+fn managers_rotation() -> Rotation {
+    toml::from_str(
+        r#"
+        name = "ASTREINTE-RESP"
+        duty = "manager"
+        time_zone = "Europe/Paris"
+        members = ["RA-2", "RA-1"]
+        handoff = { every = "week", day = "monday", at = "08:00" }
+        start = 2026-01-05
+        "#,
+    )
+    .unwrap()
+}
+
+fn names(people: &[escalation::Person]) -> Vec<String> {
+    people.iter().map(|p| p.reference.to_string()).collect()
+}
+
+fn page_keys(pages: &[Page]) -> Vec<String> {
+    pages.iter().map(|p| p.key.clone()).collect()
+}
+
+// --- arm (NOT-3, NOT-4, NOT-5, NOT-7, DEC-3, DEC-5) ------------------------------------------
+
+#[test]
+fn not_3_not_4_not_7_critical_told_on_a_tuesday_morning_arms_its_whole_chain() {
+    let told = ms("2026-03-03T10:05:00+01:00");
+    let timers = escalation::arm(&policy(), ALARM, Severity::Critical, told).unwrap();
+    assert_eq!(
+        dues(&timers),
+        vec![
+            (
+                "42/critical/astreinte#0".into(),
+                ms("2026-03-03T10:05:00+01:00")
+            ),
+            (
+                "42/critical/client#0".into(),
+                ms("2026-03-03T10:05:00+01:00")
+            ),
+            // NOT-3: 30 minutes when told in business hours.
+            (
+                "42/critical/echeance-acquittement#0".into(),
+                ms("2026-03-03T10:35:00+01:00")
+            ),
+            // NOT-7: not handled within the hour.
+            (
+                "42/critical/responsable-astreinte#0".into(),
+                ms("2026-03-03T11:05:00+01:00")
+            ),
+            (
+                "42/critical/responsable-technique#0".into(),
+                ms("2026-03-03T12:05:00+01:00")
+            ),
+        ]
+    );
+    for t in &timers {
+        assert_eq!(
+            (t.alarm, t.severity, t.round),
+            (ALARM, Severity::Critical, 0)
+        );
+    }
+}
+
+fn critical_ack_deadline(told: i64) -> i64 {
+    escalation::arm(&policy(), ALARM, Severity::Critical, told)
+        .unwrap()
+        .into_iter()
+        .find(|t| t.step == "echeance-acquittement")
+        .unwrap()
+        .due
+}
+
+#[test]
+fn not_3_critical_ack_deadline_is_one_hour_outside_business_hours() {
+    // A weekday night.
+    assert_eq!(
+        critical_ack_deadline(ms("2026-03-04T03:00:00+01:00")),
+        ms("2026-03-04T04:00:00+01:00")
+    );
+    // DEC-5: Ascension (Thursday 14 May 2026) is a public holiday, closed all day.
+    assert_eq!(
+        critical_ack_deadline(ms("2026-05-14T10:05:00+02:00")),
+        ms("2026-05-14T11:05:00+02:00")
+    );
+    // Saturday.
+    assert_eq!(
+        critical_ack_deadline(ms("2026-03-07T10:05:00+01:00")),
+        ms("2026-03-07T11:05:00+01:00")
+    );
+    // The evening of a business day, at closing time exactly: closed.
+    assert_eq!(
+        critical_ack_deadline(ms("2026-03-03T18:00:00+01:00")),
+        ms("2026-03-03T19:00:00+01:00")
+    );
+}
+
+#[test]
+fn not_3_critical_ack_deadline_is_thirty_minutes_from_opening_to_just_before_closing() {
+    assert_eq!(
+        critical_ack_deadline(ms("2026-03-03T08:00:00+01:00")),
+        ms("2026-03-03T08:30:00+01:00")
+    );
+    // Elapsed minutes, not business minutes: 30 minutes even across the 18:00 closing.
+    assert_eq!(
+        critical_ack_deadline(ms("2026-03-03T17:59:00+01:00")),
+        ms("2026-03-03T18:29:00+01:00")
+    );
+    // The day after Ascension is an ordinary Friday.
+    assert_eq!(
+        critical_ack_deadline(ms("2026-05-15T10:05:00+02:00")),
+        ms("2026-05-15T10:35:00+02:00")
+    );
+}
+
+#[test]
+fn not_5_major_told_friday_afternoon_is_due_monday_after_four_business_hours() {
+    let policy = policy();
+    let told = ms("2026-03-06T16:05:00+01:00");
+    // 16:05 → 18:00 is 1 h 55 on Friday; the remaining 2 h 05 from Monday 08:00.
+    let monday = ms("2026-03-09T10:05:00+01:00");
+    let due = policy
+        .acknowledgement_due(Severity::Major, Timestamp::from_millisecond(told).unwrap())
+        .unwrap();
+    assert_eq!(due.as_millisecond(), monday);
+    assert_eq!(
+        escalation::acknowledge_by(&policy, &alarm(Severity::Major, told)),
+        Some(monday)
+    );
+    let timers = escalation::arm(&policy, ALARM, Severity::Major, told).unwrap();
+    assert_eq!(
+        dues(&timers),
+        vec![
+            ("42/major/responsable-securite#0".into(), told),
+            ("42/major/astreinte#0".into(), told),
+            ("42/major/responsable-astreinte#0".into(), told + HOUR),
+            ("42/major/responsable-technique#0".into(), told + 2 * HOUR),
+        ]
+    );
+}
+
+#[test]
+fn acknowledge_by_is_none_before_the_alarm_is_told_and_follows_not_3_once_it_is() {
+    let policy = policy();
+    let mut untold = alarm(Severity::Critical, ms("2026-03-03T10:05:00+01:00"));
+    untold.notified_at = None;
+    assert_eq!(escalation::acknowledge_by(&policy, &untold), None);
+    // Raised during a maintenance window, told at its end (a Saturday at 02:00): measured
+    // from the telling, and outside business hours.
+    let mut late = alarm(Severity::Critical, ms("2026-03-06T22:00:00+01:00"));
+    late.notified_at = Some(ms("2026-03-07T02:00:00+01:00"));
+    assert_eq!(
+        escalation::acknowledge_by(&policy, &late),
+        Some(ms("2026-03-07T03:00:00+01:00"))
+    );
+}
+
+#[test]
+fn not_1_not_6_minor_chain_tells_the_console_and_the_digest_at_once() {
+    let told = ms("2026-03-06T14:05:00+01:00");
+    let timers = escalation::arm(&policy(), ALARM, Severity::Minor, told).unwrap();
+    assert_eq!(
+        dues(&timers),
+        vec![
+            ("42/minor/console#0".into(), told),
+            ("42/minor/rapport-quotidien#0".into(), told),
+        ]
+    );
+}
+
+#[test]
+fn timer_keys_are_unique_per_alarm_chain_step_and_round() {
+    let policy = policy();
+    let told = ms("2026-03-03T10:05:00+01:00");
+    let mut all = Vec::new();
+    for severity in [Severity::Critical, Severity::Major, Severity::Minor] {
+        for id in [ALARM, 43] {
+            all.extend(escalation::arm(&policy, id, severity, told).unwrap());
+        }
+    }
+    let keys: BTreeSet<String> = all.iter().map(Timer::key).collect();
+    assert_eq!(keys.len(), all.len());
+    assert_eq!(all.len(), 2 * (5 + 4 + 2));
+    assert!(keys.contains("43/major/astreinte#0"));
+    assert!(keys.contains("42/critical/astreinte#0"));
+
+    let first = timer(Severity::Critical, "astreinte", 0, told);
+    assert_eq!(first.key(), "42/critical/astreinte#0");
+    assert_eq!(first.step_label(), "critical/astreinte");
+    let second = timer(Severity::Critical, "astreinte", 2, told + 30 * MINUTE);
+    assert_eq!(second.key(), "42/critical/astreinte#2");
+    assert_eq!(second.step_label(), "critical/astreinte#2");
+    assert_ne!(first.key(), second.key());
+    let major = timer(Severity::Major, "astreinte", 0, told);
+    assert_eq!(major.key(), "42/major/astreinte#0");
+    assert_eq!(major.step_label(), "major/astreinte");
+}
+
+#[test]
+fn arming_is_refused_for_an_instant_out_of_range() {
+    assert!(escalation::arm(&policy(), ALARM, Severity::Critical, i64::MAX).is_err());
+}
+
+// --- decide (NOT-2, NOT-3, NOT-4, NOT-7, NOT-8, DEC-3) ----------------------------------------
+
+fn fires(decision: &Decision<'_>) -> bool {
+    matches!(decision, Decision::Fire { .. })
+}
+
+#[test]
+fn a_fresh_critical_alarm_fires_every_step_of_its_chain() {
+    let policy = policy();
+    let told = ms("2026-03-03T10:05:00+01:00");
+    let fresh = alarm(Severity::Critical, told);
+    for t in escalation::arm(&policy, ALARM, Severity::Critical, told).unwrap() {
+        let decision = escalation::decide(&policy, &t, &fresh, &direct_notifications());
+        match decision {
+            Decision::Fire { step, .. } => assert_eq!(step.name, t.step),
+            Decision::Skip(skip) => panic!("{} skipped: {skip:?}", t.key()),
+        }
+    }
+}
+
+#[test]
+fn not_4_ack_deadline_step_is_skipped_once_acknowledged() {
+    let policy = policy();
+    let told = ms("2026-03-03T10:05:00+01:00");
+    let deadline = timer(
+        Severity::Critical,
+        "echeance-acquittement",
+        0,
+        told + 30 * MINUTE,
+    );
+    let fresh = alarm(Severity::Critical, told);
+    assert_eq!(
+        escalation::decide(&policy, &deadline, &fresh, &no_options()),
+        Decision::Fire {
+            step: step(&policy, Severity::Critical, "echeance-acquittement"),
+            repeat: None,
+        }
+    );
+    let seen = acknowledged(fresh.clone(), told + 10 * MINUTE);
+    assert_eq!(
+        escalation::decide(&policy, &deadline, &seen, &no_options()),
+        Decision::Skip(Skip::Acknowledged)
+    );
+    let handled = taken_in_charge(fresh, told + 10 * MINUTE);
+    assert_eq!(
+        escalation::decide(&policy, &deadline, &handled, &no_options()),
+        Decision::Skip(Skip::Acknowledged)
+    );
+}
+
+#[test]
+fn not_7_steps_fire_when_only_acknowledged_and_are_skipped_when_taken_in_charge() {
+    let policy = policy();
+    let told = ms("2026-03-03T10:05:00+01:00");
+    for (severity, name, after) in [
+        (Severity::Critical, "responsable-astreinte", HOUR),
+        (Severity::Critical, "responsable-technique", 2 * HOUR),
+        (Severity::Major, "responsable-astreinte", HOUR),
+        (Severity::Major, "responsable-technique", 2 * HOUR),
+    ] {
+        let t = timer(severity, name, 0, told + after);
+        let fresh = alarm(severity, told);
+        // NOT-7: "acquittée *et* traitée": acknowledging alone does not stop it.
+        let seen = acknowledged(fresh.clone(), told + 5 * MINUTE);
+        assert_eq!(
+            escalation::decide(&policy, &t, &seen, &no_options()),
+            Decision::Fire {
+                step: step(&policy, severity, name),
+                repeat: None,
+            },
+            "{severity:?} {name}"
+        );
+        let handled = taken_in_charge(fresh, told + 5 * MINUTE);
+        assert_eq!(
+            escalation::decide(&policy, &t, &handled, &no_options()),
+            Decision::Skip(Skip::Handled),
+            "{severity:?} {name}"
+        );
+    }
+}
+
+#[test]
+fn resolved_and_closed_alarms_escalate_no_more() {
+    let policy = policy();
+    let told = ms("2026-03-03T10:05:00+01:00");
+    let t = timer(Severity::Critical, "responsable-astreinte", 0, told + HOUR);
+    let mut resolved = alarm(Severity::Critical, told);
+    resolved.resolved_at = Some(told + 20 * MINUTE);
+    assert_eq!(
+        escalation::decide(&policy, &t, &resolved, &no_options()),
+        Decision::Skip(Skip::Resolved)
+    );
+    let mut closed = taken_in_charge(resolved, told + 10 * MINUTE);
+    closed.closure = Some(closure(told + 50 * MINUTE));
+    assert_eq!(
+        escalation::decide(&policy, &t, &closed, &no_options()),
+        Decision::Skip(Skip::Closed)
+    );
+}
+
+#[test]
+fn not_8_a_major_timer_is_superseded_once_the_alarm_became_critical() {
+    let policy = policy();
+    let told = ms("2026-03-03T10:05:00+01:00");
+    let major_timer = timer(Severity::Major, "responsable-astreinte", 0, told + HOUR);
+    let worsened = alarm(Severity::Critical, told);
+    assert_eq!(
+        escalation::decide(&policy, &major_timer, &worsened, &no_options()),
+        Decision::Skip(Skip::Superseded)
+    );
+    // The other way round: a Critical timer on an alarm recorded Major is not that chain's.
+    let critical_timer = timer(Severity::Critical, "astreinte", 0, told);
+    assert_eq!(
+        escalation::decide(
+            &policy,
+            &critical_timer,
+            &alarm(Severity::Major, told),
+            &no_options()
+        ),
+        Decision::Skip(Skip::Superseded)
+    );
+}
+
+#[test]
+fn not_2_the_client_step_needs_the_direct_notifications_option() {
+    let policy = policy();
+    let told = ms("2026-03-03T10:05:00+01:00");
+    let t = timer(Severity::Critical, "client", 0, told);
+    let fresh = alarm(Severity::Critical, told);
+    assert_eq!(
+        escalation::decide(&policy, &t, &fresh, &no_options()),
+        Decision::Skip(Skip::NotInContract)
+    );
+    assert_eq!(
+        escalation::decide(
+            &policy,
+            &t,
+            &fresh,
+            &BTreeSet::from([ContractOption::Supervision, ContractOption::RoundTheClock])
+        ),
+        Decision::Skip(Skip::NotInContract)
+    );
+    assert_eq!(
+        escalation::decide(&policy, &t, &fresh, &direct_notifications()),
+        Decision::Fire {
+            step: step(&policy, Severity::Critical, "client"),
+            repeat: None,
+        }
+    );
+}
+
+#[test]
+fn a_step_the_policy_no_longer_has_is_skipped() {
+    let policy = policy();
+    let told = ms("2026-03-03T10:05:00+01:00");
+    let fresh = alarm(Severity::Critical, told);
+    for t in [
+        timer(Severity::Critical, "ancienne-etape", 0, told),
+        // A Minor step's name in the Critical chain.
+        timer(Severity::Critical, "rapport-quotidien", 0, told),
+    ] {
+        assert_eq!(
+            escalation::decide(&policy, &t, &fresh, &direct_notifications()),
+            Decision::Skip(Skip::UnknownStep)
+        );
+    }
+    assert_eq!(Skip::UnknownStep.key(), "unknown_step");
+    assert_eq!(Skip::NotInContract.key(), "not_in_contract");
+}
+
+#[test]
+fn the_astreinte_step_is_sent_again_every_15_minutes_three_times_while_unacknowledged() {
+    let policy = policy();
+    let told = ms("2026-03-03T10:05:00+01:00");
+    let fresh = alarm(Severity::Critical, told);
+    let astreinte = step(&policy, Severity::Critical, "astreinte");
+    let mut current = timer(Severity::Critical, "astreinte", 0, told);
+    let mut expected_repeats = Vec::new();
+    for round in 1..=3 {
+        expected_repeats.push(timer(
+            Severity::Critical,
+            "astreinte",
+            round,
+            told + i64::from(round) * 15 * MINUTE,
+        ));
+    }
+    for expected in &expected_repeats {
+        let decision = escalation::decide(&policy, &current, &fresh, &no_options());
+        assert_eq!(
+            decision,
+            Decision::Fire {
+                step: astreinte,
+                repeat: Some(expected.clone()),
+            }
+        );
+        current = expected.clone();
+    }
+    assert_eq!(current.due, ms("2026-03-03T10:50:00+01:00"));
+    assert_eq!(
+        escalation::decide(&policy, &current, &fresh, &no_options()),
+        Decision::Fire {
+            step: astreinte,
+            repeat: None,
+        }
+    );
+}
+
+#[test]
+fn a_repeat_round_is_skipped_once_acknowledged_but_the_first_round_still_goes() {
+    let policy = policy();
+    let told = ms("2026-03-03T10:05:00+01:00");
+    let seen = acknowledged(alarm(Severity::Critical, told), told + 5 * MINUTE);
+    let repeat = timer(Severity::Critical, "astreinte", 1, told + 15 * MINUTE);
+    assert_eq!(
+        escalation::decide(&policy, &repeat, &seen, &no_options()),
+        Decision::Skip(Skip::Acknowledged)
+    );
+    // Round 0 has no `unless`: an alarm acknowledged before its first page (by the console)
+    // still reaches on-call and the security manager (NOT-3), with its repeat armed.
+    let first = timer(Severity::Critical, "astreinte", 0, told);
+    assert!(fires(&escalation::decide(
+        &policy,
+        &first,
+        &seen,
+        &no_options()
+    )));
+}
+
+// --- Directory::resolve and plan (NOT-1, NOT-3, NOT-4, NOT-7) ----------------------------------
+
+struct World {
+    site: Site,
+    contacts: Vec<Contact>,
+    staff: Vec<Staff>,
+    rotations: Vec<Rotation>,
+}
+
+impl World {
+    fn new() -> World {
+        World {
+            site: site(Some("CT-RS")),
+            contacts: client_contacts(),
+            staff: team(),
+            rotations: vec![technicians_rotation()],
+        }
+    }
+
+    fn directory(&self) -> Directory<'_> {
+        Directory {
+            site: &self.site,
+            contacts: &self.contacts,
+            staff: &self.staff,
+            rotations: &self.rotations,
+        }
+    }
+}
+
+#[test]
+fn not_3_the_on_call_technician_changes_at_the_monday_0800_hand_off() {
+    let world = World::new();
+    let directory = world.directory();
+    let on_call = |at: &str| {
+        names(
+            &directory
+                .resolve(Recipient::OnCallTechnician, ms(at))
+                .unwrap(),
+        )
+    };
+    assert_eq!(on_call("2026-03-03T10:05:00+01:00"), vec!["TECH-C"]);
+    assert_eq!(on_call("2026-03-09T07:59:59+01:00"), vec!["TECH-C"]);
+    assert_eq!(on_call("2026-03-09T08:00:00+01:00"), vec!["TECH-A"]);
+    assert_eq!(on_call("2026-03-16T08:00:00+01:00"), vec!["TECH-B"]);
+    // After the spring change, the hand-off is still 08:00 on the wall clock.
+    assert_eq!(on_call("2026-03-30T07:59:00+02:00"), vec!["TECH-C"]);
+    assert_eq!(on_call("2026-03-30T08:00:00+02:00"), vec!["TECH-A"]);
+
+    let alice = directory
+        .resolve(Recipient::OnCallTechnician, ms("2026-03-10T10:05:00+01:00"))
+        .unwrap();
+    assert_eq!(
+        alice,
+        vec![escalation::Person {
+            reference: reference("TECH-A"),
+            name: "Alice Martin".into(),
+            email: Some("alice.martin@mileo.fr".into()),
+            phone: Some("+33611111111".into()),
+        }]
+    );
+}
+
+#[test]
+fn nobody_on_call_is_said_in_french() {
+    let world = World::new();
+    // Before the rotation's first hand-off (Monday 5 January 2026, 08:00).
+    assert_eq!(
+        world
+            .directory()
+            .resolve(Recipient::OnCallTechnician, ms("2026-01-05T07:59:00+01:00")),
+        Err("personne d'astreinte (technicien d'astreinte)".to_string())
+    );
+    let no_rotation = World {
+        rotations: Vec::new(),
+        ..World::new()
+    };
+    assert_eq!(
+        no_rotation
+            .directory()
+            .resolve(Recipient::OnCallTechnician, ms("2026-03-10T10:05:00+01:00")),
+        Err("personne d'astreinte (technicien d'astreinte)".to_string())
+    );
+    let no_manager = World {
+        staff: team()
+            .into_iter()
+            .filter(|s| !s.reference.as_str().starts_with("RA-"))
+            .collect(),
+        ..World::new()
+    };
+    assert_eq!(
+        no_manager
+            .directory()
+            .resolve(Recipient::OnCallManager, ms("2026-03-10T10:05:00+01:00")),
+        Err("personne d'astreinte (responsable d'astreinte)".to_string())
+    );
+}
+
+#[test]
+fn not_3_security_manager_is_the_sites_named_contact_else_every_contact_with_the_role() {
+    let at = ms("2026-03-10T10:05:00+01:00");
+    let named = World::new();
+    assert_eq!(
+        names(
+            &named
+                .directory()
+                .resolve(Recipient::SecurityManager, at)
+                .unwrap()
+        ),
+        vec!["CT-RS"]
+    );
+    let unnamed = World {
+        site: site(None),
+        ..World::new()
+    };
+    assert_eq!(
+        names(
+            &unnamed
+                .directory()
+                .resolve(Recipient::SecurityManager, at)
+                .unwrap()
+        ),
+        vec!["CT-RS", "CT-RS2"]
+    );
+    // A site naming a contact that is not (or no longer) the client's.
+    let dangling = World {
+        site: site(Some("CT-PARTI")),
+        ..World::new()
+    };
+    assert_eq!(
+        names(
+            &dangling
+                .directory()
+                .resolve(Recipient::SecurityManager, at)
+                .unwrap()
+        ),
+        vec!["CT-RS", "CT-RS2"]
+    );
+    // The site's technical contact (NOT-2).
+    assert_eq!(
+        names(
+            &named
+                .directory()
+                .resolve(Recipient::TechnicalContact, at)
+                .unwrap()
+        ),
+        vec!["CT-TC"]
+    );
+    let nobody = World {
+        site: site(None),
+        contacts: Vec::new(),
+        ..World::new()
+    };
+    assert_eq!(
+        nobody.directory().resolve(Recipient::SecurityManager, at),
+        Err("personne n'a le rôle « responsable sécurité du site »".to_string())
+    );
+}
+
+#[test]
+fn not_4_cio_comes_from_the_clients_contacts_and_technical_manager_from_staff() {
+    let at = ms("2026-03-10T10:05:00+01:00");
+    let world = World::new();
+    let directory = world.directory();
+    assert_eq!(
+        directory.resolve(Recipient::Cio, at).unwrap(),
+        vec![escalation::Person {
+            reference: reference("CT-DSI"),
+            name: "Diane Simon".into(),
+            email: Some("diane.simon@banque.fr".into()),
+            phone: Some("+33612121212".into()),
+        }]
+    );
+    assert_eq!(
+        names(&directory.resolve(Recipient::TechnicalManager, at).unwrap()),
+        vec!["RT-1"]
+    );
+    assert_eq!(
+        names(&directory.resolve(Recipient::TechnicalTeam, at).unwrap()),
+        vec!["TECH-A", "TECH-B", "TECH-C"]
+    );
+    assert_eq!(
+        directory.resolve(Recipient::Management, at),
+        Err("personne n'a le rôle « direction du client »".to_string())
+    );
+}
+
+#[test]
+fn not_7_on_call_manager_from_the_managers_rotation_else_every_on_call_manager() {
+    let at = ms("2026-03-10T10:05:00+01:00");
+    let without = World::new();
+    assert_eq!(
+        names(
+            &without
+                .directory()
+                .resolve(Recipient::OnCallManager, at)
+                .unwrap()
+        ),
+        vec!["RA-1", "RA-2"]
+    );
+    let with = World {
+        rotations: vec![technicians_rotation(), managers_rotation()],
+        ..World::new()
+    };
+    // Shift 9 of ["RA-2", "RA-1"] is RA-1's; shift 8 (week of 2 March) RA-2's.
+    assert_eq!(
+        names(
+            &with
+                .directory()
+                .resolve(Recipient::OnCallManager, at)
+                .unwrap()
+        ),
+        vec!["RA-1"]
+    );
+    assert_eq!(
+        names(
+            &with
+                .directory()
+                .resolve(Recipient::OnCallManager, ms("2026-03-03T10:05:00+01:00"))
+                .unwrap()
+        ),
+        vec!["RA-2"]
+    );
+}
+
+fn sms(recipient: &str, name: &str, phone: &str, email: &str, label: &str) -> Page {
+    Page {
+        key: format!("{ALARM}/{label}/{recipient}/sms"),
+        alarm: ALARM,
+        severity: severity_of(label),
+        step: label.into(),
+        recipient: recipient.into(),
+        name: name.into(),
+        channel: Channel::Sms,
+        address: phone.into(),
+        alternate: Some(email.into()),
+    }
+}
+
+fn email(recipient: &str, name: &str, email: &str, label: &str) -> Page {
+    Page {
+        key: format!("{ALARM}/{label}/{recipient}/email"),
+        alarm: ALARM,
+        severity: severity_of(label),
+        step: label.into(),
+        recipient: recipient.into(),
+        name: name.into(),
+        channel: Channel::Email,
+        address: email.into(),
+        alternate: None,
+    }
+}
+
+fn console(label: &str) -> Page {
+    Page {
+        key: format!("{ALARM}/{label}/supervision/console"),
+        alarm: ALARM,
+        severity: severity_of(label),
+        step: label.into(),
+        recipient: CONSOLE.into(),
+        name: "équipe de supervision".into(),
+        channel: Channel::Console,
+        address: CONSOLE.into(),
+        alternate: None,
+    }
+}
+
+fn severity_of(label: &str) -> Severity {
+    match label.split('/').next().unwrap() {
+        "critical" => Severity::Critical,
+        "major" => Severity::Major,
+        "minor" => Severity::Minor,
+        other => panic!("{other}"),
+    }
+}
+
+#[test]
+fn not_3_critical_astreinte_pages_on_call_and_security_manager_by_sms_and_email() {
+    let policy = policy();
+    let world = World::new();
+    let at = ms("2026-03-10T10:05:00+01:00");
+    let t = timer(Severity::Critical, "astreinte", 0, at);
+    let plan = escalation::plan(
+        &t,
+        step(&policy, Severity::Critical, "astreinte"),
+        &world.directory(),
+        &["gtc-banque".to_string()],
+        at,
+    );
+    let label = "critical/astreinte";
+    assert_eq!(
+        plan.pages,
+        vec![
+            sms(
+                "TECH-A",
+                "Alice Martin",
+                "+33611111111",
+                "alice.martin@mileo.fr",
+                label
+            ),
+            email("TECH-A", "Alice Martin", "alice.martin@mileo.fr", label),
+            sms(
+                "CT-RS",
+                "Sophie Renard",
+                "+33677777777",
+                "sophie.renard@banque.fr",
+                label
+            ),
+            email("CT-RS", "Sophie Renard", "sophie.renard@banque.fr", label),
+            console(label),
+        ]
+    );
+    assert_eq!(plan.missing, Vec::<Missing>::new());
+    // The key format, spelled out: alarm/severity/step/recipient/channel.
+    assert_eq!(plan.pages[0].key, "42/critical/astreinte/TECH-A/sms");
+    assert_eq!(
+        plan.pages[4].key,
+        "42/critical/astreinte/supervision/console"
+    );
+}
+
+#[test]
+fn a_repeat_round_pages_under_its_own_keys() {
+    let policy = policy();
+    let world = World::new();
+    let at = ms("2026-03-10T10:20:00+01:00");
+    let t = timer(Severity::Critical, "astreinte", 1, at);
+    let plan = escalation::plan(
+        &t,
+        step(&policy, Severity::Critical, "astreinte"),
+        &world.directory(),
+        &[],
+        at,
+    );
+    assert_eq!(
+        page_keys(&plan.pages),
+        vec![
+            "42/critical/astreinte#1/TECH-A/sms",
+            "42/critical/astreinte#1/TECH-A/email",
+            "42/critical/astreinte#1/CT-RS/sms",
+            "42/critical/astreinte#1/CT-RS/email",
+            "42/critical/astreinte#1/supervision/console",
+        ]
+    );
+    assert!(plan.pages.iter().all(|p| p.step == "critical/astreinte#1"));
+}
+
+#[test]
+fn a_person_without_phone_is_missing_for_sms_and_still_gets_the_email() {
+    let policy = policy();
+    let world = World::new();
+    // Week of 2 March: TECH-C, who has no phone, is on call.
+    let at = ms("2026-03-03T10:05:00+01:00");
+    let t = timer(Severity::Critical, "astreinte", 0, at);
+    let plan = escalation::plan(
+        &t,
+        step(&policy, Severity::Critical, "astreinte"),
+        &world.directory(),
+        &[],
+        at,
+    );
+    assert_eq!(
+        plan.missing,
+        vec![Missing {
+            role: Recipient::OnCallTechnician,
+            reason: "Chloé Durand (TECH-C) n'a pas de numéro de téléphone".into(),
+        }]
+    );
+    assert!(
+        plan.missing[0]
+            .reason
+            .contains("n'a pas de numéro de téléphone")
+    );
+    let label = "critical/astreinte";
+    assert_eq!(
+        plan.pages,
+        vec![
+            email("TECH-C", "Chloé Durand", "chloe.durand@mileo.fr", label),
+            sms(
+                "CT-RS",
+                "Sophie Renard",
+                "+33677777777",
+                "sophie.renard@banque.fr",
+                label
+            ),
+            email("CT-RS", "Sophie Renard", "sophie.renard@banque.fr", label),
+            console(label),
+        ]
+    );
+}
+
+#[test]
+fn nobody_on_call_is_missing_and_the_rest_of_the_step_still_goes() {
+    let policy = policy();
+    let world = World {
+        rotations: Vec::new(),
+        ..World::new()
+    };
+    let at = ms("2026-03-10T10:05:00+01:00");
+    let t = timer(Severity::Critical, "astreinte", 0, at);
+    let plan = escalation::plan(
+        &t,
+        step(&policy, Severity::Critical, "astreinte"),
+        &world.directory(),
+        &[],
+        at,
+    );
+    assert_eq!(
+        plan.missing,
+        vec![Missing {
+            role: Recipient::OnCallTechnician,
+            reason: "personne d'astreinte (technicien d'astreinte)".into(),
+        }]
+    );
+    assert_eq!(
+        page_keys(&plan.pages),
+        vec![
+            "42/critical/astreinte/CT-RS/sms",
+            "42/critical/astreinte/CT-RS/email",
+            "42/critical/astreinte/supervision/console",
+        ]
+    );
+}
+
+#[test]
+fn not_4_the_ack_deadline_step_pages_technical_manager_and_cio() {
+    let policy = policy();
+    let world = World::new();
+    let at = ms("2026-03-10T10:35:00+01:00");
+    let t = timer(Severity::Critical, "echeance-acquittement", 0, at);
+    let plan = escalation::plan(
+        &t,
+        step(&policy, Severity::Critical, "echeance-acquittement"),
+        &world.directory(),
+        &[],
+        at,
+    );
+    assert_eq!(
+        page_keys(&plan.pages),
+        vec![
+            "42/critical/echeance-acquittement/RT-1/sms",
+            "42/critical/echeance-acquittement/RT-1/email",
+            "42/critical/echeance-acquittement/CT-DSI/sms",
+            "42/critical/echeance-acquittement/CT-DSI/email",
+            "42/critical/echeance-acquittement/supervision/console",
+        ]
+    );
+    assert!(plan.missing.is_empty());
+}
+
+#[test]
+fn a_person_holding_two_roles_of_a_step_is_paged_once_per_channel() {
+    let world = World {
+        staff: vec![staff(
+            r#"ref = "RT-1"
+            name = "Régis Thomas"
+            roles = ["technical_manager", "on_call_manager"]
+            email = "regis.thomas@mileo.fr"
+            phone = "+33655555555""#,
+        )],
+        rotations: Vec::new(),
+        ..World::new()
+    };
+    let mut both = step(&policy(), Severity::Critical, "responsable-astreinte").clone();
+    both.notify = vec![Recipient::OnCallManager, Recipient::TechnicalManager];
+    let at = ms("2026-03-10T11:05:00+01:00");
+    let t = timer(Severity::Critical, "responsable-astreinte", 0, at);
+    let plan = escalation::plan(&t, &both, &world.directory(), &[], at);
+    let label = "critical/responsable-astreinte";
+    assert_eq!(
+        plan.pages,
+        vec![
+            sms(
+                "RT-1",
+                "Régis Thomas",
+                "+33655555555",
+                "regis.thomas@mileo.fr",
+                label
+            ),
+            email("RT-1", "Régis Thomas", "regis.thomas@mileo.fr", label),
+            console(label),
+        ]
+    );
+    assert!(plan.missing.is_empty());
+
+    // The on-call technician is also one of the technical team.
+    let world = World::new();
+    let mut team_step = both.clone();
+    team_step.notify = vec![Recipient::OnCallTechnician, Recipient::TechnicalTeam];
+    team_step.channels = vec![Channel::Email];
+    let at = ms("2026-03-10T10:05:00+01:00");
+    let plan = escalation::plan(&t, &team_step, &world.directory(), &[], at);
+    assert_eq!(
+        page_keys(&plan.pages),
+        vec![
+            "42/critical/responsable-astreinte/TECH-A/email",
+            "42/critical/responsable-astreinte/TECH-B/email",
+            "42/critical/responsable-astreinte/TECH-C/email",
+            "42/critical/responsable-astreinte/supervision/console",
+        ]
+    );
+}
+
+#[test]
+fn not_1_the_console_step_pages_the_console_alone() {
+    let policy = policy();
+    let world = World::new();
+    let at = ms("2026-03-06T14:05:00+01:00");
+    let t = timer(Severity::Minor, "console", 0, at);
+    let plan = escalation::plan(
+        &t,
+        step(&policy, Severity::Minor, "console"),
+        &world.directory(),
+        &["gtc-banque".to_string()],
+        at,
+    );
+    assert_eq!(plan.pages, vec![console("minor/console")]);
+    assert!(plan.missing.is_empty());
+}
+
+#[test]
+fn not_5_major_security_manager_step_is_email_only_with_the_console() {
+    let policy = policy();
+    let world = World::new();
+    let at = ms("2026-03-06T16:05:00+01:00");
+    let t = timer(Severity::Major, "responsable-securite", 0, at);
+    let plan = escalation::plan(
+        &t,
+        step(&policy, Severity::Major, "responsable-securite"),
+        &world.directory(),
+        &[],
+        at,
+    );
+    let label = "major/responsable-securite";
+    assert_eq!(
+        plan.pages,
+        vec![
+            email("CT-RS", "Sophie Renard", "sophie.renard@banque.fr", label),
+            console(label),
+        ]
+    );
+}
+
+#[test]
+fn webhooks_are_paged_only_when_the_step_lists_that_channel() {
+    let policy = policy();
+    let world = World::new();
+    let at = ms("2026-03-10T10:05:00+01:00");
+    let t = timer(Severity::Critical, "astreinte", 0, at);
+    let hooks = ["gtc-banque".to_string(), "hypervision".to_string()];
+    let without = escalation::plan(
+        &t,
+        step(&policy, Severity::Critical, "astreinte"),
+        &world.directory(),
+        &hooks,
+        at,
+    );
+    assert!(without.pages.iter().all(|p| p.channel != Channel::Webhook));
+
+    let mut hooked = step(&policy, Severity::Critical, "astreinte").clone();
+    hooked.channels = vec![Channel::Email, Channel::Webhook];
+    let with = escalation::plan(&t, &hooked, &world.directory(), &hooks, at);
+    assert_eq!(
+        page_keys(&with.pages),
+        vec![
+            "42/critical/astreinte/TECH-A/email",
+            "42/critical/astreinte/CT-RS/email",
+            "42/critical/astreinte/gtc-banque/webhook",
+            "42/critical/astreinte/hypervision/webhook",
+            "42/critical/astreinte/supervision/console",
+        ]
+    );
+    let webhook = &with.pages[2];
+    assert_eq!(
+        (
+            webhook.recipient.as_str(),
+            webhook.name.as_str(),
+            webhook.address.as_str(),
+            webhook.alternate.clone()
+        ),
+        ("gtc-banque", "gtc-banque", "gtc-banque", None)
+    );
+}
+
+// --- fallback (NOT-3) -------------------------------------------------------------------------
+
+#[test]
+fn a_failed_critical_sms_falls_back_to_the_persons_email() {
+    let page = sms(
+        "TECH-A",
+        "Alice Martin",
+        "+33611111111",
+        "alice.martin@mileo.fr",
+        "critical/astreinte",
+    );
+    assert_eq!(
+        escalation::fallback(&page),
+        Some(email(
+            "TECH-A",
+            "Alice Martin",
+            "alice.martin@mileo.fr",
+            "critical/astreinte"
+        ))
+    );
+    assert_eq!(
+        escalation::fallback(&page).unwrap().key,
+        "42/critical/astreinte/TECH-A/email"
+    );
+}
+
+#[test]
+fn a_failed_critical_email_or_alternate_less_sms_falls_back_to_the_console() {
+    let page = email(
+        "TECH-A",
+        "Alice Martin",
+        "alice.martin@mileo.fr",
+        "critical/astreinte",
+    );
+    let expected = Page {
+        key: "42/critical/astreinte/TECH-A/console".into(),
+        channel: Channel::Console,
+        address: CONSOLE.into(),
+        alternate: None,
+        ..page.clone()
+    };
+    assert_eq!(escalation::fallback(&page), Some(expected.clone()));
+    let bare_sms = Page {
+        alternate: None,
+        ..sms(
+            "TECH-A",
+            "Alice Martin",
+            "+33611111111",
+            "x@y.fr",
+            "critical/astreinte",
+        )
+    };
+    assert_eq!(escalation::fallback(&bare_sms), Some(expected));
+}
+
+#[test]
+fn only_critical_pages_fall_back_and_never_the_console() {
+    let major = sms(
+        "TECH-A",
+        "Alice Martin",
+        "+33611111111",
+        "alice.martin@mileo.fr",
+        "major/astreinte",
+    );
+    assert_eq!(escalation::fallback(&major), None);
+    assert_eq!(
+        escalation::fallback(&email(
+            "CT-RS",
+            "Sophie Renard",
+            "sophie.renard@banque.fr",
+            "major/responsable-securite"
+        )),
+        None
+    );
+    assert_eq!(escalation::fallback(&console("critical/astreinte")), None);
+}
+
+// --- next_digest and digest_page (NOT-6, DEC-5) -----------------------------------------------
+
+#[test]
+fn not_6_a_minor_alarm_on_friday_afternoon_waits_for_monday_0800() {
+    let policy = policy();
+    let next = |after: &str| escalation::next_digest(&policy, ms(after));
+    assert_eq!(
+        next("2026-03-06T14:05:00+01:00"),
+        Some(ms("2026-03-09T08:00:00+01:00"))
+    );
+    assert_eq!(
+        next("2026-03-09T07:00:00+01:00"),
+        Some(ms("2026-03-09T08:00:00+01:00"))
+    );
+    // Strictly after: a digest at 08:00 sharp is the next day's.
+    assert_eq!(
+        next("2026-03-09T08:00:00+01:00"),
+        Some(ms("2026-03-10T08:00:00+01:00"))
+    );
+    assert_eq!(
+        next("2026-03-09T07:59:59.999+01:00"),
+        Some(ms("2026-03-09T08:00:00+01:00"))
+    );
+    // Ascension (Thursday 14 May 2026) is skipped.
+    assert_eq!(
+        next("2026-05-13T15:00:00+02:00"),
+        Some(ms("2026-05-15T08:00:00+02:00"))
+    );
+    // Across the spring change: Monday 30 March, 08:00 summer time.
+    assert_eq!(
+        next("2026-03-27T09:00:00+01:00"),
+        Some(ms("2026-03-30T08:00:00+02:00"))
+    );
+    // Christmas Friday, then the weekend.
+    assert_eq!(
+        next("2026-12-24T12:00:00+01:00"),
+        Some(ms("2026-12-28T08:00:00+01:00"))
+    );
+}
+
+#[test]
+fn digest_page_is_named_by_the_recipient_and_the_local_date() {
+    let page = email(
+        "CT-RS",
+        "Sophie Renard",
+        "sophie.renard@banque.fr",
+        "minor/rapport-quotidien",
+    );
+    let paris = TimeZone::get("Europe/Paris").unwrap();
+    let due = ms("2026-03-09T08:00:00+01:00");
+    let digest = escalation::digest_page(&page, due, &paris);
+    assert_eq!(
+        digest,
+        Page {
+            key: "digest/2026-03-09/CT-RS/email".into(),
+            step: "digest/2026-03-09".into(),
+            ..page.clone()
+        }
+    );
+    // The local date, not UTC's: 00:30 in Paris is still the previous day in UTC.
+    let early = escalation::digest_page(&page, ms("2026-03-10T00:30:00+01:00"), &paris);
+    assert_eq!(early.key, "digest/2026-03-10/CT-RS/email");
+    // Two alarms of one day share one digest page per recipient.
+    let other = Page {
+        alarm: 43,
+        key: "43/minor/rapport-quotidien/CT-RS/email".into(),
+        ..page.clone()
+    };
+    assert_eq!(escalation::digest_page(&other, due, &paris).key, digest.key);
+}
+
+// --- render (NOT-3, X-4) ----------------------------------------------------------------------
+
+fn critical_notice(zone: &str, site_name: &str, equipment: Option<&str>) -> Notice {
+    let told = ms("2026-03-03T10:05:00+01:00");
+    let policy = policy();
+    let alarm = alarm(Severity::Critical, told);
+    Notice {
+        page: sms(
+            "TECH-A",
+            "Alice Martin",
+            "+33611111111",
+            "alice.martin@mileo.fr",
+            "critical/astreinte",
+        ),
+        acknowledge_by: escalation::acknowledge_by(&policy, &alarm),
+        alarm,
+        client_name: "Banque Exemple".into(),
+        site_name: site_name.into(),
+        equipment_name: equipment.map(str::to_owned),
+        time_zone: TimeZoneName::parse(zone).unwrap(),
+        digest: Vec::new(),
+    }
+}
+
+fn invite() -> AckInvite {
+    AckInvite {
+        link: "https://vigie.example.fr/a/7Qx2".into(),
+        code: "ACK 4821".into(),
+    }
+}
+
+#[test]
+fn x_4_a_critical_page_reads_in_french_with_the_ack_deadline_in_the_sites_zone() {
+    let notice = critical_notice("Europe/Paris", "Agence Lyon Part-Dieu", Some("Caméra hall"));
+    assert_eq!(notice.acknowledge_by, Some(ms("2026-03-03T10:35:00+01:00")));
+    let message = escalation::render(&notice, Some(&invite()));
+    assert_eq!(
+        message.subject,
+        "[Vigie] Alarme Critique n°42 : perte du signal vidéo — Caméra hall — Agence Lyon Part-Dieu"
+    );
+    assert_eq!(
+        message.text,
+        "Alarme Critique n°42 : perte du signal vidéo\n\
+         Client : Banque Exemple\n\
+         Site : Agence Lyon Part-Dieu\n\
+         Équipement : Caméra hall\n\
+         Levée le 03/03/2026 10:05\n\
+         À acquitter avant le 03/03/2026 10:35\n\
+         Étape d'escalade : critical/astreinte\n\
+         \n\
+         Acquitter sans se connecter : https://vigie.example.fr/a/7Qx2\n\
+         Ou répondre ACK 4821 au SMS d'alerte.\n"
+    );
+    assert_eq!(
+        message.sms,
+        "Vigie Critique n°42 : perte du signal vidéo, Caméra hall — Agence Lyon Part-Dieu. \
+         Acquitter avant 03/03/2026 10:35. Répondez ACK 4821 ou : https://vigie.example.fr/a/7Qx2"
+    );
+    assert!(
+        message
+            .html
+            .starts_with("<!DOCTYPE html><html lang=\"fr\">")
+    );
+    assert!(
+        message
+            .html
+            .contains("<a href=\"https://vigie.example.fr/a/7Qx2\">")
+    );
+    assert!(
+        message
+            .html
+            .contains("<li>À acquitter avant le 03/03/2026 10:35</li>")
+    );
+}
+
+#[test]
+fn without_invite_there_is_no_link_nor_code() {
+    let notice = critical_notice("Europe/Paris", "Agence Lyon Part-Dieu", None);
+    let message = escalation::render(&notice, None);
+    assert_eq!(
+        message.subject,
+        "[Vigie] Alarme Critique n°42 : perte du signal vidéo — Agence Lyon Part-Dieu"
+    );
+    assert!(!message.text.contains("Équipement"));
+    assert!(!message.text.contains("Acquitter sans se connecter"));
+    assert_eq!(
+        message.sms,
+        "Vigie Critique n°42 : perte du signal vidéo, Agence Lyon Part-Dieu. \
+         Acquitter avant 03/03/2026 10:35."
+    );
+}
+
+#[test]
+fn times_are_written_in_the_sites_zone() {
+    // Martinique is UTC−4 all year: 09:05Z is 05:05, the deadline 09:35Z is 05:35.
+    let notice = critical_notice("America/Martinique", "Agence Fort-de-France", None);
+    let message = escalation::render(&notice, None);
+    assert!(message.text.contains("Levée le 03/03/2026 05:05\n"));
+    assert!(
+        message
+            .text
+            .contains("À acquitter avant le 03/03/2026 05:35\n")
+    );
+    assert!(message.sms.contains("Acquitter avant 03/03/2026 05:35."));
+}
+
+#[test]
+fn html_escapes_names() {
+    let notice = critical_notice(
+        "Europe/Paris",
+        "Site \"A\" & <b>B</b>",
+        Some("<script>alert('x')</script>"),
+    );
+    let message = escalation::render(&notice, Some(&invite()));
+    assert!(!message.html.contains("<script>"));
+    assert!(!message.html.contains("<b>"));
+    assert!(
+        message
+            .html
+            .contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;")
+    );
+    assert!(
+        message
+            .html
+            .contains("<li>Site : Site &quot;A&quot; &amp; &lt;b&gt;B&lt;/b&gt;</li>")
+    );
+    // Text and SMS are not HTML: the names stay as written.
+    assert!(
+        message
+            .text
+            .contains("Équipement : <script>alert('x')</script>\n")
+    );
+}
+
+#[test]
+fn the_sms_fits_two_messages_and_keeps_the_code_and_link_whatever_the_names() {
+    let site_name = "Centre logistique régional de la grande couronne ".repeat(6);
+    let equipment = "Caméra dôme extérieure quai de chargement numéro ".repeat(6);
+    let notice = critical_notice("Europe/Paris", &site_name, Some(&equipment));
+    let message = escalation::render(&notice, Some(&invite()));
+    assert!(
+        message.sms.chars().count() <= 320,
+        "{} characters",
+        message.sms.chars().count()
+    );
+    assert!(
+        message
+            .sms
+            .starts_with("Vigie Critique n°42 : perte du signal vidéo, ")
+    );
+    assert!(
+        message
+            .sms
+            .ends_with("… Répondez ACK 4821 ou : https://vigie.example.fr/a/7Qx2")
+    );
+    assert!(message.subject.chars().count() <= 200);
+    // The text and the email keep the names whole.
+    assert!(message.text.contains(site_name.trim()));
+    let without = escalation::render(&notice, None);
+    assert_eq!(without.sms.chars().count(), 320);
+    assert!(without.sms.ends_with('…'));
+}
+
+fn digest_notice(entries: Vec<DigestEntry>) -> Notice {
+    let told = ms("2026-03-06T14:05:00+01:00");
+    let mut alarm = alarm(Severity::Minor, told);
+    alarm.id = 7;
+    alarm.condition = ConditionKey::whole(Condition::ClockOutOfSync);
+    Notice {
+        page: escalation::digest_page(
+            &email(
+                "CT-RS",
+                "Sophie Renard",
+                "sophie.renard@banque.fr",
+                "minor/rapport-quotidien",
+            ),
+            ms("2026-03-09T08:00:00+01:00"),
+            &TimeZone::get("Europe/Paris").unwrap(),
+        ),
+        alarm,
+        client_name: "Banque Exemple".into(),
+        site_name: "Agence Lyon Part-Dieu".into(),
+        equipment_name: Some("NVR-1".into()),
+        time_zone: TimeZoneName::paris(),
+        acknowledge_by: None,
+        digest: entries,
+    }
+}
+
+#[test]
+fn not_6_a_digest_lists_its_alarms_under_rapport_quotidien() {
+    let mut notice = digest_notice(Vec::new());
+    let first = notice.digest_entry();
+    assert_eq!(
+        first,
+        DigestEntry {
+            alarm: 7,
+            severity: Severity::Minor,
+            condition: "horloge désynchronisée".into(),
+            site_name: "Agence Lyon Part-Dieu".into(),
+            equipment_name: Some("NVR-1".into()),
+            raised_at: ms("2026-03-06T14:05:00+01:00"),
+        }
+    );
+    let second = DigestEntry {
+        alarm: 9,
+        severity: Severity::Minor,
+        condition: "certificat bientôt expiré".into(),
+        site_name: "Agence <Vaise>".into(),
+        equipment_name: None,
+        raised_at: ms("2026-03-08T23:30:00+01:00"),
+    };
+    notice.digest = vec![first, second];
+    let message = escalation::render(&notice, Some(&invite()));
+    assert_eq!(
+        message.subject,
+        "[Vigie] Rapport quotidien : 2 alarme(s) mineure(s)"
+    );
+    assert_eq!(
+        message.text,
+        "Bonjour Sophie Renard,\n\
+         \n\
+         Alarmes mineures notifiées depuis le dernier rapport (2) :\n\
+         - n°7 Mineure : horloge désynchronisée, NVR-1 — Agence Lyon Part-Dieu, levée le 06/03/2026 14:05\n\
+         - n°9 Mineure : certificat bientôt expiré, Agence <Vaise>, levée le 08/03/2026 23:30\n\
+         \n\
+         À traiter lors de la prochaine visite planifiée ou sous 5 jours ouvrés (NOT-6).\n"
+    );
+    assert!(
+        message
+            .html
+            .contains("<h1>[Vigie] Rapport quotidien : 2 alarme(s) mineure(s)</h1>")
+    );
+    assert!(message.html.contains("<li>n°9 Mineure : certificat bientôt expiré, Agence &lt;Vaise&gt;, levée le 08/03/2026 23:30</li>"));
+    assert!(!message.text.contains("https://"));
+    assert_eq!(message.sms, message.subject);
+}
+
+#[test]
+fn a_digest_lists_at_most_its_bound_and_says_how_many_more() {
+    let notice = digest_notice(Vec::new());
+    let entry = notice.digest_entry();
+    let notice = digest_notice(vec![entry; MAX_DIGEST_ENTRIES + 3]);
+    let message = escalation::render(&notice, None);
+    assert_eq!(
+        message
+            .text
+            .lines()
+            .filter(|l| l.starts_with("- n°7"))
+            .count(),
+        MAX_DIGEST_ENTRIES
+    );
+    assert!(message.text.contains("\n… et 3 autre(s).\n"));
+    assert!(message.subject.contains("503 alarme(s)"));
+}
+
+// --- Properties (NOT-3, NOT-7, DEC-3, DEC-5) --------------------------------------------------
+
+/// French public holidays of 2026 and 2027 (DEC-5), written out rather than computed, so
+/// that the oracle does not share the calendar's arithmetic. Easter is 5 April 2026 and
+/// 28 March 2027.
+const HOLIDAYS: [(i16, i8, i8); 22] = [
+    (2026, 1, 1),
+    (2026, 4, 6),
+    (2026, 5, 1),
+    (2026, 5, 8),
+    (2026, 5, 14),
+    (2026, 5, 25),
+    (2026, 7, 14),
+    (2026, 8, 15),
+    (2026, 11, 1),
+    (2026, 11, 11),
+    (2026, 12, 25),
+    (2027, 1, 1),
+    (2027, 3, 29),
+    (2027, 5, 1),
+    (2027, 5, 6),
+    (2027, 5, 8),
+    (2027, 5, 17),
+    (2027, 7, 14),
+    (2027, 8, 15),
+    (2027, 11, 1),
+    (2027, 11, 11),
+    (2027, 12, 25),
+];
+
+/// DEC-5 by hand: Monday–Friday 08:00–18:00 in Paris, public holidays closed.
+fn business_open(at: i64) -> bool {
+    let local = Timestamp::from_millisecond(at)
+        .unwrap()
+        .to_zoned(TimeZone::get("Europe/Paris").unwrap());
+    let date = local.date();
+    if matches!(date.weekday(), Weekday::Saturday | Weekday::Sunday) {
+        return false;
+    }
+    if HOLIDAYS.contains(&(date.year(), date.month(), date.day())) {
+        return false;
+    }
+    (8..18).contains(&local.hour())
+}
+
+/// A told instant in 2026–2027: any millisecond, or a whole minute of a day (to land on
+/// 08:00, 18:00 and the DST changes often).
+fn told_strategy() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        ms("2026-01-01T00:00:00+01:00")..ms("2028-01-01T00:00:00+01:00"),
+        (0i64..730, 0i64..1440).prop_map(|(day, minute)| {
+            let date = jiff::civil::date(2026, 1, 1)
+                .checked_add(jiff::Span::new().days(day))
+                .unwrap();
+            date.at((minute / 60) as i8, (minute % 60) as i8, 0, 0)
+                .to_zoned(TimeZone::get("Europe/Paris").unwrap())
+                .unwrap()
+                .timestamp()
+                .as_millisecond()
+        }),
+    ]
+}
+
+fn severity_strategy() -> impl Strategy<Value = Severity> {
+    prop_oneof![
+        Just(Severity::Critical),
+        Just(Severity::Major),
+        Just(Severity::Minor)
+    ]
+}
+
+/// An alarm as it may stand, whatever the order of its stamps.
+fn alarm_strategy() -> impl Strategy<Value = Alarm> {
+    (
+        severity_strategy(),
+        told_strategy(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        0i64..(3 * HOUR),
+    )
+        .prop_map(
+            |(severity, told, ack, in_charge, resolved, closed, later)| {
+                let mut a = alarm(severity, told);
+                if ack {
+                    a.acknowledged = Some(stamp("TECH-A", told + later));
+                }
+                if in_charge {
+                    a.taken_in_charge = Some(stamp("TECH-B", told + later));
+                }
+                if resolved {
+                    a.resolved_at = Some(told + later);
+                }
+                if closed {
+                    a.closure = Some(closure(told + later));
+                }
+                a
+            },
+        )
+}
+
+/// The default policy with the astreinte step's repeat settings changed.
+fn policy_with_repeats(repeat: u32, every_minutes: u32) -> Policy {
+    let text = vigie_domain::policy::DEFAULT_POLICY
+        .replacen(
+            "repeat_every = \"15m\"",
+            &format!("repeat_every = \"{every_minutes}m\""),
+            1,
+        )
+        .replacen("repeat = 3 ", &format!("repeat = {repeat} "), 1);
+    let policy = Policy::parse(&text).unwrap();
+    let astreinte = step(&policy, Severity::Critical, "astreinte");
+    assert_eq!(astreinte.repeat, repeat);
+    assert_eq!(
+        astreinte.repeat_every.unwrap().seconds(),
+        u64::from(every_minutes) * 60
+    );
+    policy
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// (a) No step falls due before the alarm is told.
+    #[test]
+    fn every_armed_timer_is_due_at_or_after_told(
+        told in told_strategy(),
+        severity in severity_strategy(),
+    ) {
+        let policy = policy();
+        let timers = escalation::arm(&policy, ALARM, severity, told).unwrap();
+        prop_assert_eq!(timers.len(), policy.chain(severity).len());
+        for t in &timers {
+            prop_assert!(t.due >= told, "{} due {} before told {}", t.key(), t.due, told);
+            prop_assert_eq!(t.round, 0);
+            prop_assert_eq!(t.severity, severity);
+        }
+    }
+
+    /// (b) NOT-3: 30 minutes when the business calendar is open at `told`, else 1 hour.
+    #[test]
+    fn not_3_critical_ack_deadline_is_30_min_when_open_else_1_h(told in told_strategy()) {
+        let expected = if business_open(told) { told + 30 * MINUTE } else { told + HOUR };
+        prop_assert_eq!(critical_ack_deadline(told), expected);
+        let mut a = alarm(Severity::Critical, told);
+        a.notified_at = Some(told);
+        prop_assert_eq!(escalation::acknowledge_by(&policy(), &a), Some(expected));
+    }
+
+    /// (c) `unless = acknowledged` never fires on an acknowledged alarm; NOT-7 steps never
+    /// fire on one taken in charge.
+    #[test]
+    fn unless_conditions_hold_for_any_alarm_state(
+        a in alarm_strategy(),
+        round in 0u32..5,
+        direct in any::<bool>(),
+    ) {
+        let policy = policy();
+        let options = if direct { direct_notifications() } else { no_options() };
+        let mut checked = 0;
+        for severity in [Severity::Critical, Severity::Major, Severity::Minor] {
+            for s in policy.chain(severity) {
+                let t = timer(severity, &s.name, round, a.raised_at);
+                let decision = escalation::decide(&policy, &t, &a, &options);
+                if s.unless == Unless::Acknowledged
+                    && (a.acknowledged.is_some() || a.taken_in_charge.is_some())
+                {
+                    prop_assert!(!fires(&decision), "{} fired on {:?}", t.key(), a);
+                    checked += 1;
+                }
+                if s.unless == Unless::Handled && a.taken_in_charge.is_some() {
+                    prop_assert!(!fires(&decision), "{} fired on {:?}", t.key(), a);
+                    checked += 1;
+                }
+                // A repeat round never fires on an acknowledged alarm either.
+                if round > 0 && a.acknowledged.is_some() {
+                    prop_assert!(!fires(&decision), "{} fired on {:?}", t.key(), a);
+                }
+                if fires(&decision) {
+                    prop_assert!(a.closure.is_none() && a.resolved_at.is_none());
+                    prop_assert_eq!(a.severity, severity);
+                }
+            }
+        }
+        if a.taken_in_charge.is_some() {
+            // 1 step `unless = acknowledged` and 4 NOT-7 steps in the default policy.
+            prop_assert_eq!(checked, 5);
+        }
+    }
+
+    /// (d) Following `decide`'s repeat timers, a step fires `repeat` more times, every
+    /// `repeat_every`, and no more; an acknowledgement stops the following rounds.
+    #[test]
+    fn repeats_stop_after_their_count(
+        repeat in 1u32..=48,
+        every_minutes in 1u32..=180,
+        told in told_strategy(),
+        acknowledged_before_round in proptest::option::of(1u32..=48),
+    ) {
+        let policy = policy_with_repeats(repeat, every_minutes);
+        let fresh = alarm(Severity::Critical, told);
+        let mut t = escalation::arm(&policy, ALARM, Severity::Critical, told)
+            .unwrap()
+            .into_iter()
+            .find(|t| t.step == "astreinte")
+            .unwrap();
+        let mut fired = Vec::new();
+        let mut last = None;
+        for _ in 0..=(2 * repeat + 2) {
+            let state = match acknowledged_before_round {
+                Some(round) if t.round >= round => acknowledged(fresh.clone(), t.due - 1),
+                _ => fresh.clone(),
+            };
+            match escalation::decide(&policy, &t, &state, &no_options()) {
+                Decision::Fire { repeat: Some(next), .. } => {
+                    fired.push((t.round, t.due));
+                    prop_assert_eq!(next.round, t.round + 1);
+                    t = next;
+                }
+                Decision::Fire { repeat: None, .. } => {
+                    fired.push((t.round, t.due));
+                    last = None;
+                    break;
+                }
+                Decision::Skip(skip) => {
+                    last = Some(skip);
+                    break;
+                }
+            }
+        }
+        let every = i64::from(every_minutes) * MINUTE;
+        let rounds = match acknowledged_before_round {
+            Some(round) if round <= repeat => round,
+            _ => repeat + 1,
+        };
+        let expected: Vec<(u32, i64)> =
+            (0..rounds).map(|k| (k, told + i64::from(k) * every)).collect();
+        prop_assert_eq!(fired, expected);
+        match acknowledged_before_round {
+            Some(round) if round <= repeat => prop_assert_eq!(last, Some(Skip::Acknowledged)),
+            _ => prop_assert_eq!(last, None),
+        }
+    }
+}

@@ -1,0 +1,557 @@
+//! Pages over real channels (NOT-1…NOT-4, NOT-7, X-1): a Critical alarm pushed by an agent
+//! pages the on-call technician of the rotation, the site's security manager and the bank's
+//! contact by SMS (a local gateway) and email (aiosmtpd on loopback); the technician
+//! acknowledges by the link of the email without logging in, another alarm is acknowledged by
+//! an SMS reply; an SMTP server down for a while gets every page once when it is back.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use vigie_domain::access::Actor;
+use vigie_domain::inventory::StaffRole;
+use vigie_domain::inventory::file::InventoryFile;
+use vigie_store::UserKind;
+
+use crate::{NOW, TestApp};
+
+const MINUTE: i64 = 60_000;
+const CAMERA: &str = "AG-CAM-COFFRE";
+const NVR: &str = "AG-NVR";
+/// Debian's Python, which has python3-aiosmtpd (a pyenv python3 on PATH does not).
+const DEBIAN_PYTHON: &str = "/usr/bin/python3";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// aiosmtpd on 127.0.0.1 (the notify crate's test peer), killed when dropped.
+struct Smtp {
+    child: Child,
+    output: std::path::PathBuf,
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.output);
+    }
+}
+
+impl Smtp {
+    fn start(port: u16) -> Smtp {
+        let output =
+            std::env::temp_dir().join(format!("vigie-smtp-{port}-{}.jsonl", std::process::id()));
+        let _ = std::fs::remove_file(&output);
+        let mut child = Command::new(DEBIAN_PYTHON)
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../notify/tests/peers/smtp_server.py"
+            ))
+            .args(["--port", &port.to_string(), "--output"])
+            .arg(&output)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("/usr/bin/python3 avec python3-aiosmtpd (scripts/packages/notify.txt)");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines.next().expect("aiosmtpd démarre").unwrap();
+        assert!(first.starts_with("ready "), "{first}");
+        std::thread::spawn(move || for _ in lines {});
+        Smtp { child, output }
+    }
+
+    fn received(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.output)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+/// A local HTTP receiver standing for the SMS provider: records each request's JSON body.
+#[derive(Clone, Default)]
+struct Gateway {
+    received: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Gateway {
+    async fn start() -> (Gateway, u16) {
+        let gateway = Gateway::default();
+        let recorded = gateway.clone();
+        let app = axum::Router::new().route(
+            "/sms",
+            axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+                let recorded = recorded.clone();
+                async move {
+                    recorded.received.lock().unwrap().push(body);
+                    axum::Json(json!({"status": "accepted"}))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (gateway, port)
+    }
+
+    fn to(&self, number: &str) -> Vec<String> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|b| b["to"] == number)
+            .map(|b| b["text"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+async fn eventually<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..300 {
+        if let Some(value) = probe() {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("attendu en 30 s : {what}");
+}
+
+fn notification_inventory() -> vigie_domain::inventory::Inventory {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scenarios/notification-inventory.toml"
+    ))
+    .unwrap();
+    InventoryFile::parse(&text).unwrap().inventory
+}
+
+/// The technicians' weekly rotation: ST-TECH-A holds the week of NOW (Monday 23 November).
+fn rotation() -> Value {
+    json!({
+        "name": "ASTREINTE-TECH",
+        "duty": "technician",
+        "time_zone": "Europe/Paris",
+        "members": ["ST-TECH-A", "ST-TECH-B"],
+        "handoff": {"every": "week", "day": "monday", "at": "08:00"},
+        "start": "2026-01-05"
+    })
+}
+
+fn down(equipment: &str, at: i64) -> Value {
+    json!({"equipment": equipment, "check": "ping", "at": at, "status": "down"})
+}
+
+/// SMTP and the SMS gateway as `vigie serve` would have them configured.
+fn configure(config: &mut vigie_server::Config, smtp_port: u16, sms_port: Option<u16>) {
+    config.smtp.host = "127.0.0.1".into();
+    config.smtp.port = smtp_port;
+    config.smtp.security = "none".into();
+    config.smtp.from = "Vigie <vigie@integrateur.fr>".into();
+    config.smtp.timeout_seconds = 5;
+    if let Some(port) = sms_port {
+        config.sms.url = format!("http://127.0.0.1:{port}/sms");
+        config.sms.body = r#"{"to": "{to}", "text": "{text}"}"#.into();
+    }
+    config.sms.inbound_secret = vigie_server::config::Password("secret-entrant".into());
+    config.notifications.retry_first_seconds = 1;
+    config.notifications.retry_max_seconds = 2;
+}
+
+async fn setup(app: &TestApp) {
+    app.store
+        .import(&Actor::console("test"), &notification_inventory(), NOW)
+        .await
+        .unwrap();
+    let admin = app
+        .login_as("admin", UserKind::Staff, None, &[StaffRole::Administrator])
+        .await;
+    let put = admin
+        .put("/api/v1/rotations/ASTREINTE-TECH", &rotation())
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text);
+    let on_call = admin.get("/api/v1/oncall").await;
+    assert_eq!(
+        on_call.body["rotations"][0]["member"], "ST-TECH-A",
+        "{}",
+        on_call.text
+    );
+    assert_eq!(on_call.body["uncovered"], json!([]));
+    // Before its first hand-off (Monday 5 January 2026 08:00 Paris), nobody is on call.
+    let before = admin
+        .get("/api/v1/oncall?at=2026-01-05T07:59:00%2B01:00")
+        .await;
+    assert_eq!(
+        before.body["uncovered"],
+        json!(["ASTREINTE-TECH"]),
+        "{}",
+        before.text
+    );
+}
+
+fn link_in(text: &str) -> String {
+    let start = text.find("http://").expect("un lien d'acquittement");
+    text[start..].split_whitespace().next().unwrap().to_owned()
+}
+
+fn code_in(sms: &str) -> String {
+    let start = sms.find("Répondez ").expect("un code de réponse") + "Répondez ".len();
+    sms[start..start + 6].to_owned()
+}
+
+fn text_part(message: &Value) -> String {
+    message["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["content_type"] == "text/plain")
+        .map(|p| p["content"].as_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_critical_alarm_pages_by_sms_and_email_and_is_acknowledged_without_logging_in() {
+    let smtp_port = free_port();
+    let smtp = Smtp::start(smtp_port);
+    let (gateway, sms_port) = Gateway::start().await;
+    let app = TestApp::spawn_with(|config| configure(config, smtp_port, Some(sms_port))).await;
+    setup(&app).await;
+    let agent = app.agent("robot").await;
+
+    // NOT-3: the vault camera down for 10 minutes: a Critical alarm told at NOW − 5 min.
+    let push = json!({"observations": [down(CAMERA, NOW - 10 * MINUTE), down(CAMERA, NOW)]});
+    let reply = agent.post("/api/v1/observations", &push).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+
+    // On-call technician and security manager by SMS and email, the bank's contact too
+    // (NOT-2: its contract has direct notifications).
+    let mails = eventually("trois emails", || {
+        let mails = smtp.received();
+        (mails.len() >= 3).then_some(mails)
+    })
+    .await;
+    let mut to: Vec<String> = mails
+        .iter()
+        .map(|m| m["rcpt_tos"][0].as_str().unwrap().to_owned())
+        .collect();
+    to.sort();
+    assert_eq!(
+        to,
+        [
+            "helene.marchand@banque-exemple.fr",
+            "kevin.lambert@integrateur.fr",
+            "paul.girard@banque-exemple.fr"
+        ]
+    );
+    let technician_mail = mails
+        .iter()
+        .find(|m| m["rcpt_tos"][0] == "kevin.lambert@integrateur.fr")
+        .unwrap();
+    let subject = technician_mail["subject"].as_str().unwrap();
+    assert!(
+        subject.starts_with("[Vigie] Alarme Critique n°1"),
+        "{subject}"
+    );
+    assert!(
+        subject.contains("Caméra de la salle des coffres"),
+        "{subject}"
+    );
+    assert_eq!(
+        technician_mail["key"],
+        "1/critical/astreinte/ST-TECH-A/email"
+    );
+    let text = text_part(technician_mail);
+    assert!(
+        text.contains("Site : Agence Opéra (salle des coffres)"),
+        "{text}"
+    );
+    // Told at 10:55 Paris on a Monday: 30 minutes to acknowledge (NOT-3).
+    assert!(
+        text.contains("À acquitter avant le 23/11/2026 11:25"),
+        "{text}"
+    );
+    let link = link_in(&text);
+    let sms = eventually("trois SMS", || {
+        let all = gateway.received.lock().unwrap().len();
+        (all >= 3).then(|| gateway.to("+33677777777"))
+    })
+    .await;
+    assert_eq!(sms.len(), 1, "{sms:?}");
+    assert!(sms[0].starts_with("Vigie Critique n°1"), "{}", sms[0]);
+    assert!(sms[0].chars().count() <= 320);
+    assert_eq!(gateway.to("+33611111111").len(), 1);
+    assert_eq!(gateway.to("+33633333333").len(), 1);
+
+    // The link, on the server's own address: it shows what it acknowledges, and a button.
+    let token = link.rsplit('/').next().unwrap().to_owned();
+    let page = app
+        .http
+        .get(format!("{}/ack/{token}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Acquitter l'alarme n°1"), "{html}");
+    assert!(html.contains("Caméra de la salle des coffres"), "{html}");
+    let tampered = format!("{}0", &token[..token.len() - 1]);
+    let forged = app
+        .http
+        .get(format!("{}/ack/{tampered}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::NOT_FOUND);
+    let done = app
+        .http
+        .post(format!("{}/ack/{token}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::OK);
+    assert!(done.text().await.unwrap().contains("acquittée"));
+    let staff = app
+        .login_as(
+            "supervision",
+            UserKind::Staff,
+            None,
+            &[StaffRole::Supervision],
+        )
+        .await;
+    let alarm = staff.get("/api/v1/alarms/1").await;
+    assert_eq!(
+        alarm.body["acknowledged"]["by"], "ST-TECH-A",
+        "{}",
+        alarm.text
+    );
+    // X-1: every page of the alarm, with who was told by which channel.
+    let pages = alarm.body["notifications"].as_array().unwrap();
+    assert!(
+        pages
+            .iter()
+            .any(|p| p["recipient"] == "BQ-RS" && p["channel"] == "sms" && p["status"] == "sent"),
+        "{}",
+        alarm.text
+    );
+    assert!(
+        alarm.body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "escalated" && e["step"] == "critical/astreinte")
+    );
+    // A second use of the link acknowledges nothing more.
+    let again = app
+        .http
+        .post(format!("{}/ack/{token}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+
+    // A Major alarm on the recorder: the technician answers the SMS with its code.
+    let push = json!({"observations": [down(NVR, NOW - 10 * MINUTE), down(NVR, NOW)]});
+    assert_eq!(
+        agent.post("/api/v1/observations", &push).await.status,
+        StatusCode::OK
+    );
+    let second = eventually("le SMS de l'alarme n°2", || {
+        gateway
+            .to("+33677777777")
+            .into_iter()
+            .find(|t| t.contains("n°2"))
+    })
+    .await;
+    let code = code_in(&second);
+    let old_code = code_in(&sms[0]);
+    let inbound = |secret: &str, body: String| {
+        app.http
+            .post(format!("{}/api/v1/sms/inbound?secret={secret}", app.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let refused = inbound("mauvais", format!("from=0677777777&text={code}"))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    // The code of the first SMS names the first alarm only (already acknowledged).
+    let old: Value = inbound(
+        "secret-entrant",
+        format!("from=0677777777&text=OK+{old_code}"),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(old["acknowledged"], Value::Null, "{old}");
+    // From another number, the right code acknowledges nothing.
+    let stranger: Value = inbound("secret-entrant", format!("from=0699999999&text={code}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stranger["acknowledged"], Value::Null, "{stranger}");
+    let answer: Value = inbound("secret-entrant", format!("from=0677777777&text=OK+{code}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["acknowledged"], 2, "{answer}");
+    let alarm = staff.get("/api/v1/alarms/2").await;
+    assert_eq!(
+        alarm.body["acknowledged"]["by"], "ST-TECH-A",
+        "{}",
+        alarm.text
+    );
+
+    // NOT-1: the supervision console has every step.
+    let feed = staff.get("/api/v1/console").await;
+    assert!(
+        feed.body["items"].as_array().unwrap().len() >= 3,
+        "{}",
+        feed.text
+    );
+    // A client user sees none of it.
+    let client = app
+        .login_as("banque", UserKind::Client, Some("CLI-BANQUE"), &[])
+        .await;
+    assert_eq!(
+        client.get("/api/v1/console").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert!(
+        client
+            .get("/api/v1/alarms/1")
+            .await
+            .body
+            .get("notifications")
+            .is_none()
+    );
+
+    // The link expires (24 h by default).
+    app.clock.advance_ms(25 * 60 * MINUTE);
+    let late = app
+        .http
+        .get(format!("{}/ack/{token}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(late.status(), StatusCode::GONE);
+    drop(smtp);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn pages_wait_while_smtp_is_down_and_go_once_when_it_is_back() {
+    let smtp_port = free_port();
+    // No SMS gateway: SMS pages fail for good and fall back to email (the same page as the
+    // step's own email: not sent twice).
+    let app = TestApp::spawn_with(|config| configure(config, smtp_port, None)).await;
+    setup(&app).await;
+    let agent = app.agent("robot").await;
+    let push = json!({"observations": [down(CAMERA, NOW - 10 * MINUTE), down(CAMERA, NOW)]});
+    assert_eq!(
+        agent.post("/api/v1/observations", &push).await.status,
+        StatusCode::OK
+    );
+    // SMTP is down: the emails are retried, none delivered; the failures are visible.
+    let staff = app
+        .login_as(
+            "supervision",
+            UserKind::Staff,
+            None,
+            &[StaffRole::Supervision],
+        )
+        .await;
+    eventually("des essais d'envoi", || Some(())).await;
+    for _ in 0..30 {
+        app.clock.advance_ms(1_000);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let alarm = staff.get("/api/v1/alarms/1").await;
+    let pages = alarm.body["notifications"].as_array().unwrap().clone();
+    let emails: Vec<&Value> = pages.iter().filter(|p| p["channel"] == "email").collect();
+    assert_eq!(emails.len(), 3, "{}", alarm.text);
+    assert!(
+        emails
+            .iter()
+            .all(|p| p["status"] == "pending" && p["attempts"].as_i64().unwrap() >= 2),
+        "{}",
+        alarm.text
+    );
+    assert!(
+        alarm.body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "notification_failed"
+                && e["channel"] == "sms"
+                && e["fallback"] == "email"),
+        "{}",
+        alarm.text
+    );
+    // SMTP comes back: every email goes, once.
+    let smtp = Smtp::start(smtp_port);
+    let mails = {
+        let mut mails = Vec::new();
+        for _ in 0..300 {
+            app.clock.advance_ms(2_000);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            mails = smtp.received();
+            if mails.len() >= 3 {
+                break;
+            }
+        }
+        mails
+    };
+    // A few more turns of the loop: nothing else goes.
+    for _ in 0..20 {
+        app.clock.advance_ms(2_000);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mails = if mails.len() >= 3 {
+        smtp.received()
+    } else {
+        mails
+    };
+    let mut keys: Vec<String> = mails
+        .iter()
+        .map(|m| m["key"].as_str().unwrap().to_owned())
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "1/critical/astreinte/BQ-RS/email",
+            "1/critical/astreinte/ST-TECH-A/email",
+            "1/critical/client/BQ-TECH/email"
+        ]
+    );
+    let alarm = staff.get("/api/v1/alarms/1").await;
+    assert!(
+        alarm.body["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["channel"] == "email")
+            .all(|p| p["status"] == "sent"),
+        "{}",
+        alarm.text
+    );
+    drop(smtp);
+    app.finish().await;
+}
