@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_TOML: &str = r#"# Configuration de Vigie.
 # Chaque valeur peut être remplacée par une variable d'environnement :
 #   data_dir             -> VIGIE_DATA_DIR
+#   policy               -> VIGIE_POLICY
 #   [section] cle        -> VIGIE_SECTION__CLE   (deux soulignés, par exemple VIGIE_DATABASE__URL)
 # Une clé inconnue, dans ce fichier ou dans l'environnement, est refusée.
 
@@ -605,6 +606,9 @@ fn env_path(name: &str) -> Option<Vec<String>> {
     let rest = name.strip_prefix("VIGIE_")?;
     if rest == "DATA_DIR" {
         return Some(vec!["data_dir".into()]);
+    }
+    if rest == "POLICY" {
+        return Some(vec!["policy".into()]);
     }
     let (section, key) = rest.split_once("__")?;
     Some(vec![section.to_lowercase(), key.to_lowercase()])

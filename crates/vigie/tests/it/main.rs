@@ -8,6 +8,7 @@ use std::process::{Command, Output, Stdio};
 
 use vigie_store::testing::{TestDatabase, backend_from_env};
 
+mod escalation;
 mod polling;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_vigie");
