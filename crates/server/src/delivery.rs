@@ -517,11 +517,39 @@ pub fn owner_name() -> String {
     format!("{host}-{}-{}", std::process::id(), hex::encode(random))
 }
 
+/// How often rotations are checked for a gap with nobody on call.
+const ROTATION_CHECK: Duration = Duration::from_secs(60);
+
+/// Rotations with nobody on call now: logged as errors and counted in `/metrics`
+/// (`vigie_oncall_uncovered_rotations`), since an alarm during the gap would reach no one
+/// on call (the escalation records it as `missing`).
+pub async fn check_rotations(state: &AppState) -> Result<Vec<vigie_domain::Reference>, StoreError> {
+    let rotations = state
+        .store
+        .rotations(&vigie_domain::access::Actor::console("astreintes"))
+        .await?;
+    let uncovered = vigie_domain::oncall::uncovered(&rotations, state.clock.now_ms());
+    for rotation in &uncovered {
+        tracing::error!(%rotation, "personne d'astreinte : une alarme maintenant n'atteindrait aucun technicien d'astreinte");
+    }
+    state
+        .metrics
+        .set_uncovered_rotations(uncovered.len() as u64);
+    Ok(uncovered)
+}
+
 /// The delivery loop: a step, then sleep until woken or for at most a second.
 pub async fn run(state: AppState, channels: Channels) {
     let worker = Worker::start(state.clone(), channels);
     tracing::info!(owner = %worker.owner, channels = ?worker.channels, "distribution des notifications démarrée");
+    let mut checked: Option<tokio::time::Instant> = None;
     loop {
+        if checked.is_none_or(|at| at.elapsed() >= ROTATION_CHECK) {
+            checked = Some(tokio::time::Instant::now());
+            if let Err(error) = check_rotations(&state).await {
+                tracing::warn!(%error, "vérification des astreintes");
+            }
+        }
         match worker.step().await {
             Ok(started) if started > 0 => continue,
             Ok(_) => {}

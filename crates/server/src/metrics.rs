@@ -23,6 +23,8 @@ pub struct Metrics {
     observations: std::sync::atomic::AtomicU64,
     /// Pages by outcome: sent, retried, failed.
     notifications: [std::sync::atomic::AtomicU64; 3],
+    /// On-call rotations with nobody on call, at the last check.
+    uncovered_rotations: std::sync::atomic::AtomicU64,
 }
 
 impl Metrics {
@@ -30,6 +32,11 @@ impl Metrics {
     pub fn observations_received(&self, count: u64) {
         self.observations
             .fetch_add(count, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn set_uncovered_rotations(&self, count: u64) {
+        self.uncovered_rotations
+            .store(count, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// A page's delivery outcome: "sent", "retried" or "failed".
@@ -135,6 +142,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
             state.metrics.notifications[index].load(std::sync::atomic::Ordering::Relaxed)
         ));
     }
+    out.push_str(&format!(
+        "# HELP vigie_oncall_uncovered_rotations Astreintes sans personne d'astreinte.\n# TYPE vigie_oncall_uncovered_rotations gauge\nvigie_oncall_uncovered_rotations {}\n",
+        state.metrics.uncovered_rotations.load(std::sync::atomic::Ordering::Relaxed)
+    ));
     match state.store.count_objects().await {
         Ok(counts) => {
             out.push_str("# HELP vigie_inventory_objects Objets de l'inventaire, par type.\n# TYPE vigie_inventory_objects gauge\n");

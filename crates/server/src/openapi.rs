@@ -316,6 +316,25 @@ pub fn build() -> Value {
     paths.insert("/api/v1/alarms/{id}/close".into(), json!({"parameters": [path_param("id")], "post": {"summary": "Clore une alarme résolue (CLO-1) : le technicien qui l'a résolue ou son responsable (CLO-2)", "operationId": "close_alarm",
         "requestBody": json_body(object(&["actions", "intervention_minutes", "root_cause"], json!({"actions": text(), "intervention_minutes": integer(), "root_cause": text()}))),
         "responses": responses("200", Some(alarm_with_events))}}));
+    let rotation = json!({"type": "object", "description": "Une astreinte (docs/oncall.md)", "properties": {
+        "name": text(), "duty": enumeration(&["technician", "manager"]), "time_zone": text(), "members": list_of(text()),
+        "handoff": json!({"type": "object", "description": "{every = \"week\", day, at} ou {every_days, at}"}), "start": text(),
+        "overrides": list_of(json!({"type": "object", "properties": {"from": text(), "to": text(), "member": text(), "reason": text()}}))}});
+    paths.insert("/api/v1/rotations".into(), json!({"get": {"summary": "Astreintes (personnel)", "operationId": "rotations", "responses": responses("200", Some(list_of(rotation.clone())))}}));
+    paths.insert("/api/v1/rotations/{name}".into(), json!({"parameters": [path_param("name")],
+        "get": {"summary": "Une astreinte", "operationId": "rotation", "responses": responses("200", Some(rotation.clone()))},
+        "put": {"summary": "Crée ou remplace une astreinte (rotations, remplacements, échanges), vérifiée et tracée", "operationId": "put_rotation", "requestBody": json_body(rotation.clone()), "responses": responses("200", Some(rotation))},
+        "delete": {"summary": "Supprime une astreinte", "operationId": "delete_rotation", "responses": {"204": {"description": "Supprimée"}}}}));
+    paths.insert("/api/v1/oncall".into(), json!({"get": {"summary": "Qui est d'astreinte à un instant (maintenant par défaut)", "operationId": "oncall",
+        "parameters": [query("at", "Instant : ms UTC ou RFC 3339", text())],
+        "responses": responses("200", Some(json!({"type": "object", "properties": {"at": integer(), "uncovered": list_of(text()),
+            "rotations": list_of(json!({"type": "object", "properties": {"rotation": text(), "duty": text(), "member": text(), "from": integer(), "to": integer(), "by_override": {"type": "boolean"}}}))}})))}}));
+    paths.insert("/api/v1/console".into(), json!({"get": {"summary": "Fil de la console de supervision : chaque étape d'escalade et chaque échec d'envoi (NOT-1)", "operationId": "console",
+        "parameters": [query("before", "Numéro : entrées plus anciennes (page suivante)", integer()), query("limit", "Nombre (1 000 au plus)", integer())],
+        "responses": responses("200", Some(json!({"type": "object", "properties": {"items": list_of(json!({"type": "object"})), "next_before": integer()}})))}}));
+    paths.insert("/api/v1/sms/inbound".into(), json!({"post": {"summary": "Webhook entrant de la passerelle SMS : une réponse portant le code d'une page acquitte son alarme", "operationId": "sms_inbound", "security": [],
+        "parameters": [query("secret", "Secret partagé avec la passerelle ([sms] inbound_secret)", text())],
+        "responses": responses("200", Some(json!({"type": "object", "properties": {"acknowledged": integer(), "message": text()}})))}}));
     paths.insert("/api/v1/openapi.json".into(), json!({"get": {"summary": "Ce document", "operationId": "openapi", "security": [], "responses": {"200": {"description": "Document OpenAPI"}}}}));
 
     json!({

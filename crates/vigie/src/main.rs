@@ -60,6 +60,16 @@ enum Command {
     /// Calendriers d'heures ouvrées.
     #[command(subcommand)]
     Calendar(CalendarCommand),
+    /// Qui est d'astreinte à un instant (maintenant par défaut), astreinte par astreinte
+    /// (docs/oncall.md).
+    Oncall {
+        /// L'instant : 2026-11-29T03:00:00+01:00, ou une heure locale de Paris sans décalage.
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Astreintes : rotations, remplacements, échanges (docs/oncall.md).
+    #[command(subcommand)]
+    Rotation(RotationCommand),
     /// Agent pour serveurs VMS et enregistreurs Linux : relève l'hôte à chaque intervalle et
     /// l'envoie au serveur, en gardant sur disque ce qui n'a pas pu partir (docs/supervision.md).
     Agent(AgentArgs),
@@ -151,6 +161,18 @@ enum SlaCommand {
         #[arg(long, default_value = calendar::BUSINESS)]
         calendar: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum RotationCommand {
+    /// Crée ou remplace les astreintes d'un fichier TOML (des blocs [[rotation]]) : toutes
+    /// vérifiées d'abord, puis enregistrées.
+    Import {
+        /// Le fichier des astreintes.
+        file: PathBuf,
+    },
+    /// Écrit les astreintes enregistrées, au format du fichier d'import.
+    Export,
 }
 
 #[derive(Debug, Subcommand)]
@@ -465,6 +487,117 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = load_config(cli.config.as_deref())?;
             init_logging(&config);
             user(&open_store(&config).await?, &config, command).await
+        }
+        Command::Oncall { at } => {
+            let config = load_config(cli.config.as_deref())?;
+            init_logging(&config);
+            let store = open_store(&config).await?;
+            let paris = calendar::Calendar::business().time_zone;
+            let at = match at {
+                Some(text) => calendar::parse_instant(&text, &paris)
+                    .map_err(|e| anyhow::anyhow!("--at : {e}"))?
+                    .0
+                    .as_millisecond(),
+                None => now_ms(),
+            };
+            let actor = console_actor();
+            let rotations = store.rotations(&actor).await?;
+            if rotations.is_empty() {
+                println!("aucune astreinte enregistrée (vigie rotation import)");
+            }
+            let staff = store.export(&actor).await?.staff;
+            let name_of = |reference: &vigie_domain::Reference| {
+                staff
+                    .iter()
+                    .find(|s| &s.reference == reference)
+                    .map_or_else(
+                        || reference.to_string(),
+                        |s| format!("{} ({reference})", s.name),
+                    )
+            };
+            for rotation in &rotations {
+                let zone = rotation.time_zone.time_zone();
+                let local = |ms: i64| {
+                    jiff::Timestamp::from_millisecond(ms)
+                        .map(|t| {
+                            t.to_zoned(zone.clone())
+                                .strftime("%Y-%m-%d %H:%M %Z")
+                                .to_string()
+                        })
+                        .unwrap_or_default()
+                };
+                match rotation.on_call_at(at) {
+                    Some(shift) => println!(
+                        "{} ({}) : {} du {} au {}{}",
+                        rotation.name,
+                        rotation.duty.french(),
+                        name_of(&shift.member),
+                        local(shift.from_ms),
+                        local(shift.to_ms),
+                        if shift.by_override {
+                            " (remplacement)"
+                        } else {
+                            ""
+                        }
+                    ),
+                    None => println!(
+                        "{} ({}) : PERSONNE D'ASTREINTE à cet instant",
+                        rotation.name,
+                        rotation.duty.french()
+                    ),
+                }
+            }
+            Ok(())
+        }
+        Command::Rotation(command) => {
+            let config = load_config(cli.config.as_deref())?;
+            init_logging(&config);
+            let store = open_store(&config).await?;
+            let actor = console_actor();
+            match command {
+                RotationCommand::Import { file } => {
+                    #[derive(serde::Deserialize)]
+                    #[serde(deny_unknown_fields)]
+                    struct RotationFile {
+                        #[serde(default)]
+                        rotation: Vec<vigie_domain::oncall::Rotation>,
+                    }
+                    let text = std::fs::read_to_string(&file)
+                        .with_context(|| format!("lecture de {}", file.display()))?;
+                    let parsed: RotationFile = toml::from_str(&text).map_err(|e| {
+                        anyhow::anyhow!(
+                            "{} : {}",
+                            file.display(),
+                            vigie_domain::text::french_serde_message(e.message())
+                        )
+                    })?;
+                    for rotation in &parsed.rotation {
+                        rotation
+                            .check()
+                            .map_err(|e| anyhow::anyhow!("{} : {e}", file.display()))?;
+                    }
+                    for rotation in &parsed.rotation {
+                        store.put_rotation(&actor, rotation, now_ms()).await?;
+                        println!("astreinte {} enregistrée", rotation.name);
+                    }
+                    Ok(())
+                }
+                RotationCommand::Export => {
+                    #[derive(serde::Serialize)]
+                    struct RotationFile {
+                        rotation: Vec<vigie_domain::oncall::Rotation>,
+                    }
+                    let rotations = store.rotations(&actor).await?;
+                    print!(
+                        "{}",
+                        toml::to_string(&RotationFile {
+                            rotation: rotations
+                        })
+                        .context("écriture des astreintes")?
+                    );
+                    Ok(())
+                }
+            }
         }
     }
 }

@@ -427,7 +427,11 @@ async fn sms_inbound(
 ) -> ApiResult<Json<InboundAnswer>> {
     let expected = &state.config.sms.inbound_secret.0;
     if expected.is_empty() {
-        return Err(ApiError::not_found());
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "réception des SMS non configurée ([sms] inbound_secret)",
+        ));
     }
     if !params
         .secret

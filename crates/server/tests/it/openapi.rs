@@ -42,6 +42,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/alarms/{id}/acknowledge"),
     ("post", "/api/v1/alarms/{id}/take-charge"),
     ("post", "/api/v1/alarms/{id}/close"),
+    ("get", "/api/v1/rotations"),
+    ("get", "/api/v1/rotations/{name}"),
+    ("put", "/api/v1/rotations/{name}"),
+    ("delete", "/api/v1/rotations/{name}"),
+    ("get", "/api/v1/oncall"),
+    ("get", "/api/v1/console"),
+    ("post", "/api/v1/sms/inbound"),
 ];
 
 #[tokio::test]
@@ -84,7 +91,8 @@ async fn the_document_describes_exactly_the_routes() {
         let concrete = path
             .replace("{reference}", "X")
             .replace("{username}", "x")
-            .replace("{id}", "x");
+            .replace("{id}", "x")
+            .replace("{name}", "X");
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let reply = anonymous.request(method.clone(), &concrete, None).await;
         assert_ne!(

@@ -367,3 +367,73 @@ async fn two_servers_on_one_database_share_ten_thousand_pages_each_sent_once() {
     b.wait().unwrap();
     sandbox.finish().await;
 }
+
+/// `vigie rotation import` then `vigie oncall --at` (the CLI half of « who is on call at T »):
+/// the weekly hand-off on Paris' wall clock across the spring change, an override, and nobody
+/// before the first shift.
+#[tokio::test]
+async fn who_is_on_call_from_the_command_line() {
+    let sandbox = Sandbox::new().await;
+    assert!(
+        sandbox
+            .run(&["import", &notification_inventory()])
+            .status
+            .success()
+    );
+    let file = sandbox.directory.join("astreintes.toml");
+    std::fs::write(
+        &file,
+        r#"
+[[rotation]]
+name = "ASTREINTE-TECH"
+duty = "technician"
+time_zone = "Europe/Paris"
+members = ["ST-TECH-A", "ST-TECH-B"]
+handoff = { every = "week", day = "monday", at = "08:00" }
+start = 2026-01-05
+
+[[rotation.overrides]]
+from = 2026-03-31T18:00:00+02:00
+to = 2026-04-01T08:00:00+02:00
+member = "ST-TECH-B"
+reason = "échange de soirée"
+"#,
+    )
+    .unwrap();
+    let imported = sandbox.run(&["rotation", "import", file.to_str().unwrap()]);
+    assert!(imported.status.success(), "{}", crate::stderr(&imported));
+    let at = |instant: &str| stdout(&sandbox.run(&["oncall", "--at", instant]));
+    assert_eq!(
+        at("2026-03-30T07:59:00"),
+        "ASTREINTE-TECH (technicien d'astreinte) : Nadia Roux (ST-TECH-B) du 2026-03-23 08:00 CET au 2026-03-30 08:00 CEST\n"
+    );
+    assert_eq!(
+        at("2026-03-30T08:00:00"),
+        "ASTREINTE-TECH (technicien d'astreinte) : Kevin Lambert (ST-TECH-A) du 2026-03-30 08:00 CEST au 2026-03-31 18:00 CEST\n"
+    );
+    assert_eq!(
+        at("2026-03-31T20:00:00+02:00"),
+        "ASTREINTE-TECH (technicien d'astreinte) : Nadia Roux (ST-TECH-B) du 2026-03-31 18:00 CEST au 2026-04-01 08:00 CEST (remplacement)\n"
+    );
+    assert_eq!(
+        at("2026-01-05T07:00:00"),
+        "ASTREINTE-TECH (technicien d'astreinte) : PERSONNE D'ASTREINTE à cet instant\n"
+    );
+    // A member who is not on the staff is refused, and nothing is changed.
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("ST-TECH-B\"]", "ST-INCONNU\"]"),
+    )
+    .unwrap();
+    let refused = sandbox.run(&["rotation", "import", file.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    assert!(
+        crate::stderr(&refused).contains("ST-INCONNU"),
+        "{}",
+        crate::stderr(&refused)
+    );
+    assert!(at("2026-03-30T07:59:00").contains("Nadia Roux"));
+    sandbox.finish().await;
+}
