@@ -1,0 +1,303 @@
+//! Escalation timers and the outbox (NOT-3, NOT-4, DEC-3, X-1): the alarm's save arms its
+//! chain and queues the pages due in the same transaction; a later step fires once even when
+//! two workers race for it; a page is claimed by one worker until its lease runs out; the same
+//! page is never queued twice; outcomes and failures are recorded with their event.
+
+use std::sync::Arc;
+
+use vigie_domain::alarm::escalation;
+use vigie_domain::alarm::lifecycle::{Alarm, EventKind};
+use vigie_domain::alarm::rules::{Condition, ConditionKey};
+use vigie_domain::policy::{Policy, Severity};
+use vigie_store::{DeliveryOutcome, Escalation, Outcome, Store};
+
+use crate::{admin, conformance, parse, reference};
+
+conformance!(
+    an_alarm_arms_its_chain_and_each_step_fires_once,
+    a_page_is_claimed_by_one_worker_until_its_lease_runs_out,
+);
+
+const MINUTE: i64 = 60_000;
+/// Tuesday 3 March 2026, 10:05 Paris: business hours.
+const TOLD: i64 = 1_772_528_700_000;
+
+fn inventory() -> &'static str {
+    r#"
+[[client]]
+ref = "CLI-A"
+name = "Banque Alpha"
+
+[[contact]]
+ref = "A-RS"
+client = "CLI-A"
+name = "Hélène Marchand"
+roles = ["security_manager", "cio"]
+email = "rs@alpha.fr"
+phone = "+33611111111"
+
+[[contract]]
+ref = "CTR-A"
+client = "CLI-A"
+
+[[staff]]
+ref = "ST-CHEF"
+name = "Valérie Perrin"
+roles = ["technical_manager", "on_call_manager"]
+email = "chef@integrateur.fr"
+
+[[site]]
+ref = "SITE-A"
+client = "CLI-A"
+contract = "CTR-A"
+name = "Agence"
+security_manager = "A-RS"
+
+[[equipment]]
+ref = "CAM-A"
+site = "SITE-A"
+name = "Caméra du hall"
+kind = "camera"
+camera_role = "priority"
+"#
+}
+
+fn setup() -> Escalation {
+    Escalation {
+        policy: Arc::new(Policy::default_policy()),
+        webhooks: Vec::new(),
+    }
+}
+
+async fn told_alarm(store: &Store, setup: &Escalation) -> Vec<vigie_store::FiredTimer> {
+    store
+        .import(&admin(), &parse(inventory()), TOLD)
+        .await
+        .unwrap();
+    let (mut alarm, raised) = Alarm::raised(
+        1,
+        reference("SITE-A"),
+        Some(reference("CAM-A")),
+        ConditionKey::whole(Condition::Unreachable),
+        Severity::Critical,
+        false,
+        TOLD,
+    );
+    alarm.notified_at = Some(TOLD);
+    let notified = alarm.event(
+        TOLD,
+        None,
+        EventKind::Notified {
+            severity: Severity::Critical,
+        },
+    );
+    store
+        .save_alarms(
+            &[(reference("CLI-A"), alarm)],
+            &[raised, notified],
+            Some(setup),
+            TOLD,
+        )
+        .await
+        .unwrap()
+}
+
+async fn an_alarm_arms_its_chain_and_each_step_fires_once(store: Store, _url: String) {
+    let setup = setup();
+    let fired = told_alarm(&store, &setup).await;
+    // In the save's transaction: the first step fired (nobody on call: noted as missing), the
+    // client's step skipped (no direct notifications in the contract, NOT-2).
+    let steps: Vec<(String, &'static str)> = fired
+        .iter()
+        .map(|f| {
+            (
+                f.timer.step_label(),
+                match &f.outcome {
+                    Outcome::Fired { .. } => "fired",
+                    Outcome::Skipped { reason } => reason.key(),
+                },
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("critical/astreinte".to_owned(), "fired"),
+            ("critical/client".to_owned(), "not_in_contract")
+        ]
+    );
+    let Outcome::Fired { told, missing } = &fired[0].outcome else {
+        panic!()
+    };
+    let told: Vec<String> = told
+        .iter()
+        .map(|t| format!("{}/{}", t.recipient, escalation::channel_key(t.channel)))
+        .collect();
+    assert_eq!(told, ["A-RS/sms", "A-RS/email", "supervision/console"]);
+    assert_eq!(
+        missing[0].reason,
+        "personne d'astreinte (technicien d'astreinte)"
+    );
+    // The first repeat at +15 min, the acknowledgement deadline at +30 min (NOT-3).
+    assert_eq!(
+        store.next_timer_due().await.unwrap(),
+        Some(TOLD + 15 * MINUTE)
+    );
+    // The first repeat; then two workers race at the deadline: each step fires once.
+    let repeat = store
+        .fire_due_timers(&setup, TOLD + 15 * MINUTE, 100)
+        .await
+        .unwrap();
+    assert_eq!(repeat.len(), 1);
+    assert_eq!(repeat[0].timer.step_label(), "critical/astreinte#1");
+    let at = TOLD + 30 * MINUTE;
+    let (a, b) = tokio::join!(
+        store.fire_due_timers(&setup, at, 100),
+        store.fire_due_timers(&setup, at, 100)
+    );
+    let mut labels: Vec<String> = a
+        .unwrap()
+        .into_iter()
+        .chain(b.unwrap())
+        .map(|f| f.timer.step_label())
+        .collect();
+    labels.sort();
+    assert_eq!(
+        labels,
+        ["critical/astreinte#2", "critical/echeance-acquittement"]
+    );
+    assert!(
+        store
+            .fire_due_timers(&setup, at, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The CIO was told at the deadline (NOT-4): the same person as the security manager
+    // here, paged once per channel for that step.
+    let pages = store.notifications_of(1).await.unwrap();
+    let deadline: Vec<(&str, &str)> = pages
+        .iter()
+        .filter(|p| p.step == "critical/echeance-acquittement")
+        .map(|p| (p.recipient.as_str(), p.channel.as_str()))
+        .collect();
+    assert_eq!(
+        deadline,
+        [
+            ("ST-CHEF", "email"),
+            ("A-RS", "sms"),
+            ("A-RS", "email"),
+            ("supervision", "console")
+        ]
+    );
+}
+
+async fn a_page_is_claimed_by_one_worker_until_its_lease_runs_out(store: Store, _url: String) {
+    let setup = setup();
+    told_alarm(&store, &setup).await;
+    // Three pages: SMS and email to the security manager, and the console.
+    let first = store
+        .claim_notifications("a", TOLD, MINUTE, 10)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 3);
+    assert!(
+        store
+            .claim_notifications("b", TOLD, MINUTE, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let sms = first
+        .iter()
+        .find(|p| p.notice.page.key.ends_with("/sms"))
+        .unwrap();
+    let email = first
+        .iter()
+        .find(|p| p.notice.page.key.ends_with("/email"))
+        .unwrap();
+    let console = first
+        .iter()
+        .find(|p| p.notice.page.key.ends_with("/console"))
+        .unwrap();
+    // The same page queued again is the same page.
+    store
+        .enqueue_notices(&[(reference("CLI-A"), sms.notice.clone())], TOLD)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.notification_counts().await.unwrap().get("pending"),
+        Some(&3)
+    );
+    // Worker a: the console page sent, the email to retry, the SMS failed for good (Critical:
+    // it falls back to the email, which is the same page as the step's own email).
+    let fallback = escalation::fallback(&sms.notice.page).unwrap();
+    assert_eq!(fallback.key, email.notice.page.key);
+    let recorded = store
+        .record_outcomes(
+            "a",
+            &[
+                DeliveryOutcome::Sent {
+                    id: console.id,
+                    at: TOLD,
+                    answer: "console".into(),
+                },
+                DeliveryOutcome::Retry {
+                    id: email.id,
+                    at: TOLD + MINUTE,
+                    error: "451".into(),
+                },
+                DeliveryOutcome::Failed {
+                    page: Box::new(sms.clone()),
+                    at: TOLD,
+                    error: "400".into(),
+                    fallback: Some(Box::new(escalation::Notice {
+                        page: fallback,
+                        ..sms.notice.clone()
+                    })),
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(recorded, [true, true, true]);
+    // Worker b cannot record over a's lease.
+    assert!(
+        !store
+            .notification_sent(email.id, "b", TOLD, "250")
+            .await
+            .unwrap()
+    );
+    // The email is due again at +1 min; a died holding it: b takes it once the lease ran out.
+    let again = store
+        .claim_notifications("a", TOLD + MINUTE, MINUTE, 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert!(
+        store
+            .claim_notifications("b", TOLD + MINUTE + 1, MINUTE, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let taken = store
+        .claim_notifications("b", TOLD + 2 * MINUTE + 1, MINUTE, 10)
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].attempts, 3);
+    assert!(
+        store
+            .notification_sent(taken[0].id, "b", TOLD + 2 * MINUTE + 2, "250")
+            .await
+            .unwrap()
+    );
+    let counts = store.notification_counts().await.unwrap();
+    assert_eq!(counts.get("sent"), Some(&2));
+    assert_eq!(counts.get("failed"), Some(&1));
+    assert_eq!(counts.get("pending"), None);
+    // The failure is an event of the alarm (X-1).
+    let (_, events) = store.alarm(&admin(), 1, TOLD + 3 * MINUTE).await.unwrap();
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::NotificationFailed { channel, fallback: Some(_), .. } if escalation::channel_key(*channel) == "sms")));
+}
