@@ -323,8 +323,10 @@ pub fn build() -> Value {
     paths.insert("/api/v1/rotations".into(), json!({"get": {"summary": "Astreintes (personnel)", "operationId": "rotations", "responses": responses("200", Some(list_of(rotation.clone())))}}));
     paths.insert("/api/v1/rotations/{name}".into(), json!({"parameters": [path_param("name")],
         "get": {"summary": "Une astreinte", "operationId": "rotation", "responses": responses("200", Some(rotation.clone()))},
-        "put": {"summary": "Crée ou remplace une astreinte (rotations, remplacements, échanges), vérifiée et tracée", "operationId": "put_rotation", "requestBody": json_body(rotation.clone()), "responses": responses("200", Some(rotation))},
+        "put": {"summary": "Crée ou remplace une astreinte (rotations, remplacements, échanges), vérifiée et tracée", "operationId": "put_rotation", "requestBody": json_body(rotation.clone()), "responses": responses("200", Some(rotation.clone()))},
         "delete": {"summary": "Supprime une astreinte", "operationId": "delete_rotation", "responses": {"204": {"description": "Supprimée"}}}}));
+    paths.insert("/api/v1/rotations/{name}/swap".into(), json!({"parameters": [path_param("name")], "post": {"summary": "Échange de gardes : les membres des deux gardes qui contiennent first et second échangent (deux remplacements ajoutés)", "operationId": "swap_rotation",
+        "requestBody": json_body(object(&["first", "second"], json!({"first": text(), "second": text()}))), "responses": responses("200", Some(rotation.clone()))}}));
     paths.insert("/api/v1/oncall".into(), json!({"get": {"summary": "Qui est d'astreinte à un instant (maintenant par défaut)", "operationId": "oncall",
         "parameters": [query("at", "Instant : ms UTC ou RFC 3339", text())],
         "responses": responses("200", Some(json!({"type": "object", "properties": {"at": integer(), "uncovered": list_of(text()),

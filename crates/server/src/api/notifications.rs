@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/rotations/{name}",
             get(rotation).put(put_rotation).delete(delete_rotation),
         )
+        .route("/api/v1/rotations/{name}/swap", post(swap))
         .route("/api/v1/oncall", get(who_is_on_call))
         .route("/api/v1/console", get(console))
         .route("/api/v1/sms/inbound", post(sms_inbound))
@@ -85,6 +86,44 @@ async fn put_rotation(
     rotation
         .check()
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string()))?;
+    state
+        .store
+        .put_rotation(&caller.actor, &rotation, caller.now_ms)
+        .await?;
+    Ok(Json(rotation))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SwapRequest {
+    /// An instant of each of the two shifts to exchange (ms UTC or RFC 3339).
+    first: String,
+    second: String,
+}
+
+/// Two members exchange their shifts: two overrides added to the rotation, checked and
+/// audited like any change.
+async fn swap(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    JsonBody(request): JsonBody<SwapRequest>,
+) -> ApiResult<Json<Rotation>> {
+    let mut rotation = state
+        .store
+        .rotations(&caller.actor)
+        .await?
+        .into_iter()
+        .find(|r| r.name.as_str() == name)
+        .ok_or_else(ApiError::not_found)?;
+    let invalid = |e: vigie_domain::oncall::OnCallError| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
+    };
+    let overrides = rotation
+        .swap(instant(&request.first)?, instant(&request.second)?)
+        .map_err(invalid)?;
+    rotation.overrides.extend(overrides);
+    rotation.check().map_err(invalid)?;
     state
         .store
         .put_rotation(&caller.actor, &rotation, caller.now_ms)

@@ -187,6 +187,40 @@ async fn setup(app: &TestApp) {
         on_call.text
     );
     assert_eq!(on_call.body["uncovered"], json!([]));
+    // A swap: ST-TECH-B takes this week (NOW), ST-TECH-A the next; then back, by a second swap
+    // of the same two weeks being refused (they now have overrides) and a PUT restoring it.
+    let next_week = NOW + 7 * 24 * 60 * MINUTE;
+    let swapped = admin
+        .post(
+            "/api/v1/rotations/ASTREINTE-TECH/swap",
+            &json!({"first": NOW.to_string(), "second": next_week.to_string()}),
+        )
+        .await;
+    assert_eq!(swapped.status, StatusCode::OK, "{}", swapped.text);
+    assert_eq!(swapped.body["overrides"].as_array().unwrap().len(), 2);
+    let during = admin.get(&format!("/api/v1/oncall?at={NOW}")).await;
+    assert_eq!(
+        during.body["rotations"][0]["member"], "ST-TECH-B",
+        "{}",
+        during.text
+    );
+    assert_eq!(during.body["rotations"][0]["by_override"], true);
+    let twice = admin
+        .post(
+            "/api/v1/rotations/ASTREINTE-TECH/swap",
+            &json!({"first": NOW.to_string(), "second": next_week.to_string()}),
+        )
+        .await;
+    assert_eq!(
+        twice.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        twice.text
+    );
+    let restored = admin
+        .put("/api/v1/rotations/ASTREINTE-TECH", &rotation())
+        .await;
+    assert_eq!(restored.status, StatusCode::OK, "{}", restored.text);
     // Before its first hand-off (Monday 5 January 2026 08:00 Paris), nobody is on call.
     let before = admin
         .get("/api/v1/oncall?at=2026-01-05T07:59:00%2B01:00")

@@ -46,6 +46,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/rotations/{name}"),
     ("put", "/api/v1/rotations/{name}"),
     ("delete", "/api/v1/rotations/{name}"),
+    ("post", "/api/v1/rotations/{name}/swap"),
     ("get", "/api/v1/oncall"),
     ("get", "/api/v1/console"),
     ("post", "/api/v1/sms/inbound"),
