@@ -110,29 +110,6 @@ fn serve(
     server
 }
 
-fn agent_token(sandbox: &Sandbox) -> String {
-    assert!(
-        sandbox
-            .run(&[
-                "user",
-                "add",
-                "robot",
-                "--name",
-                "Robot",
-                "--kind",
-                "staff",
-                "--role",
-                "supervision"
-            ])
-            .status
-            .success()
-    );
-    let token = sandbox.run(&[
-        "user", "token", "robot", "--name", "agent", "--scope", "agent",
-    ]);
-    stdout(&token).lines().last().unwrap().to_string()
-}
-
 /// The escalation of a Critical alarm, shortened so that a test sees it: a first page at once,
 /// a reminder 90 seconds later unless acknowledged. Both to the webhook.
 const POLICY: &str = r#"
@@ -161,7 +138,7 @@ async fn a_server_killed_mid_escalation_fires_the_next_step_once_on_time() {
     );
     let policy = sandbox.directory.join("politique.toml");
     std::fs::write(&policy, POLICY).unwrap();
-    let token = agent_token(&sandbox);
+    let token = sandbox.agent_token();
     let (receiver, receiver_port) = Receiver::start().await;
     let port = free_port();
     let policy = policy.to_str().unwrap().to_owned();

@@ -61,6 +61,26 @@ impl Sandbox {
         self.command(args).output().unwrap()
     }
 
+    /// Creates the staff account `robot` (supervision) and returns an agent token of it.
+    fn agent_token(&self) -> String {
+        let added = self.run(&[
+            "user",
+            "add",
+            "robot",
+            "--name",
+            "Robot",
+            "--kind",
+            "staff",
+            "--role",
+            "supervision",
+        ]);
+        assert!(added.status.success(), "{}", stderr(&added));
+        let token = self.run(&[
+            "user", "token", "robot", "--name", "agent", "--scope", "agent",
+        ]);
+        stdout(&token).lines().last().unwrap().to_string()
+    }
+
     async fn finish(mut self) {
         if let Some(database) = self.database.take() {
             database.drop_database().await;
@@ -689,26 +709,7 @@ async fn the_agent_stores_and_forwards_across_a_real_outage() {
             .status
             .success()
     );
-    assert!(
-        sandbox
-            .run(&[
-                "user",
-                "add",
-                "robot",
-                "--name",
-                "Robot",
-                "--kind",
-                "staff",
-                "--role",
-                "supervision"
-            ])
-            .status
-            .success()
-    );
-    let token = sandbox.run(&[
-        "user", "token", "robot", "--name", "agent", "--scope", "agent",
-    ]);
-    let token = stdout(&token).lines().last().unwrap().to_string();
+    let token = sandbox.agent_token();
     let reader = sandbox.run(&[
         "user",
         "token",
