@@ -362,6 +362,10 @@ async fn deliver(
     }
 }
 
+/// How often the loop looks for escalation timers due (a step fires at most this late, plus
+/// the time of its transaction).
+const TIMER_CHECK: Duration = Duration::from_millis(250);
+
 /// Outcomes waiting for the recorder; a delivery waits when it is full.
 const OUTCOME_QUEUE: usize = 4096;
 
@@ -424,6 +428,8 @@ async fn record_outcomes(
 /// The delivery side of one process: its channels, its slots, its name on leases.
 pub struct Worker {
     state: AppState,
+    /// When timers were last looked at: at most every [`TIMER_CHECK`], not at every page.
+    timers_checked: std::sync::Mutex<Option<tokio::time::Instant>>,
     channels: Arc<Channels>,
     slots: Arc<Semaphore>,
     owner: Arc<str>,
@@ -445,6 +451,7 @@ impl Worker {
         let (outcomes, receiver) = mpsc::channel(OUTCOME_QUEUE);
         tokio::spawn(record_outcomes(state.clone(), owner.clone(), receiver));
         Worker {
+            timers_checked: std::sync::Mutex::new(None),
             slots: Arc::new(Semaphore::new(state.config.notifications.max_in_flight)),
             channels: Arc::new(channels),
             owner,
@@ -458,7 +465,15 @@ impl Worker {
     pub async fn step(&self) -> Result<usize, StoreError> {
         let state = &self.state;
         let now = state.clock.now_ms();
-        loop {
+        let check_timers = {
+            let mut checked = self.timers_checked.lock().expect("timers lock");
+            let due = checked.is_none_or(|at| at.elapsed() >= TIMER_CHECK);
+            if due {
+                *checked = Some(tokio::time::Instant::now());
+            }
+            due
+        };
+        while check_timers {
             let fired = state
                 .store
                 .fire_due_timers(&state.escalation, now, MAX_BATCH)
@@ -470,8 +485,11 @@ impl Worker {
                 break;
             }
         }
+        let slots = state.config.notifications.max_in_flight;
         let free = self.slots.available_permits().min(MAX_BATCH as usize);
-        if free == 0 {
+        // Claim in batches: while pages are in flight, wait for a quarter of the slots to be
+        // free rather than claiming one page per finished delivery.
+        if free == 0 || (free < (slots / 4).max(1) && free < slots) {
             return Ok(0);
         }
         let claimed = state

@@ -10,7 +10,7 @@ use vigie_domain::alarm::lifecycle::{Alarm, AlarmEvent, AlarmId, Status};
 
 use crate::error::from_sqlx;
 use crate::inventory::{Arg, build, require};
-use crate::notifications::{Escalation, FiredTimer, arm_and_fire, insert_event};
+use crate::notifications::{Escalation, FiredTimer, arm_and_fire, insert_events, insert_rows};
 use crate::supervision::visibility_condition;
 use crate::{Store, StoreError};
 
@@ -74,33 +74,38 @@ impl Store {
         now: i64,
     ) -> Result<Vec<FiredTimer>, StoreError> {
         let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        // One row per alarm (the last state given wins), a few hundred per statement.
+        let mut latest: std::collections::BTreeMap<AlarmId, (&Reference, &Alarm)> =
+            std::collections::BTreeMap::new();
         for (client, alarm) in alarms {
+            latest.insert(alarm.id, (client, alarm));
+        }
+        let mut rows = Vec::with_capacity(latest.len());
+        for (client, alarm) in latest.values() {
             let record = serde_json::to_string(alarm).map_err(StoreError::other)?;
-            build(
-                "INSERT INTO alarms (id, client_ref, site_ref, equipment_ref, condition_key, severity, status, raised_ms, resolved_ms, closed_ms, record) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-                 ON CONFLICT (id) DO UPDATE SET severity = excluded.severity, status = excluded.status, resolved_ms = excluded.resolved_ms, closed_ms = excluded.closed_ms, record = excluded.record",
-                vec![
-                    id_arg(alarm.id),
-                    Arg::Text(Some(client.to_string())),
-                    Arg::Text(Some(alarm.site.to_string())),
-                    Arg::Text(alarm.equipment.as_ref().map(ToString::to_string)),
-                    Arg::Text(Some(alarm.condition.to_string())),
-                    Arg::Text(Some(alarm.severity.key().to_owned())),
-                    Arg::Text(Some(alarm.status().key().to_owned())),
-                    Arg::Int(alarm.raised_at),
-                    Arg::OptionalInt(alarm.resolved_at),
-                    Arg::OptionalInt(alarm.closure.as_ref().map(|c| c.at)),
-                    Arg::Text(Some(record)),
-                ],
-            )
-            .execute(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            rows.push(vec![
+                id_arg(alarm.id),
+                Arg::Text(Some(client.to_string())),
+                Arg::Text(Some(alarm.site.to_string())),
+                Arg::Text(alarm.equipment.as_ref().map(ToString::to_string)),
+                Arg::Text(Some(alarm.condition.to_string())),
+                Arg::Text(Some(alarm.severity.key().to_owned())),
+                Arg::Text(Some(alarm.status().key().to_owned())),
+                Arg::Int(alarm.raised_at),
+                Arg::OptionalInt(alarm.resolved_at),
+                Arg::OptionalInt(alarm.closure.as_ref().map(|c| c.at)),
+                Arg::Text(Some(record)),
+            ]);
         }
-        for event in events {
-            insert_event(&mut transaction, event).await?;
-        }
+        insert_rows(
+            &mut transaction,
+            "INSERT INTO alarms (id, client_ref, site_ref, equipment_ref, condition_key, severity, status, raised_ms, resolved_ms, closed_ms, record) VALUES",
+            "ON CONFLICT (id) DO UPDATE SET severity = excluded.severity, status = excluded.status, resolved_ms = excluded.resolved_ms, closed_ms = excluded.closed_ms, record = excluded.record",
+            11,
+            rows,
+        )
+        .await?;
+        insert_events(&mut transaction, events).await?;
         let fired = match escalation {
             Some(setup) => arm_and_fire(&mut transaction, setup, alarms, events, now).await?,
             None => Vec::new(),

@@ -247,26 +247,6 @@ pub(crate) async fn insert_event(
     Ok(())
 }
 
-async fn arm(connection: &mut AnyConnection, timers: &[Timer]) -> Result<(), StoreError> {
-    for timer in timers {
-        build(
-            "INSERT INTO escalation_timers (key, alarm_id, severity, step, round, due_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING",
-            vec![
-                Arg::Text(Some(timer.key())),
-                Arg::Int(i64::try_from(timer.alarm).unwrap_or(i64::MAX)),
-                Arg::Text(Some(timer.severity.key().to_owned())),
-                Arg::Text(Some(timer.step.clone())),
-                Arg::Int(i64::from(timer.round)),
-                Arg::Int(timer.due),
-            ],
-        )
-        .execute(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
-    }
-    Ok(())
-}
-
 /// A site as escalation reads it, with the policy that applies there.
 struct SiteFacts {
     site: Site,
@@ -280,8 +260,8 @@ struct SiteFacts {
 #[derive(Default)]
 struct Reads {
     sites: BTreeMap<Reference, Arc<SiteFacts>>,
-    staff: Option<Vec<Staff>>,
-    rotations: Option<Vec<Rotation>>,
+    staff: Option<Arc<Vec<Staff>>>,
+    rotations: Option<Arc<Vec<Rotation>>>,
     equipment_names: BTreeMap<Reference, Option<String>>,
 }
 
@@ -352,7 +332,10 @@ impl Reads {
         Ok(facts)
     }
 
-    async fn staff(&mut self, connection: &mut AnyConnection) -> Result<&[Staff], StoreError> {
+    async fn staff(
+        &mut self,
+        connection: &mut AnyConnection,
+    ) -> Result<Arc<Vec<Staff>>, StoreError> {
         if self.staff.is_none() {
             let rows: Vec<(String,)> = sqlx::query_as("SELECT record FROM staff ORDER BY ref")
                 .fetch_all(&mut *connection)
@@ -364,19 +347,61 @@ impl Reads {
                     staff.push(person);
                 }
             }
-            self.staff = Some(staff);
+            self.staff = Some(Arc::new(staff));
         }
-        Ok(self.staff.as_deref().unwrap_or_default())
+        Ok(self.staff.clone().unwrap_or_default())
     }
 
     async fn rotations(
         &mut self,
         connection: &mut AnyConnection,
-    ) -> Result<&[Rotation], StoreError> {
+    ) -> Result<Arc<Vec<Rotation>>, StoreError> {
         if self.rotations.is_none() {
-            self.rotations = Some(read_rotations(connection).await?);
+            self.rotations = Some(Arc::new(read_rotations(connection).await?));
         }
-        Ok(self.rotations.as_deref().unwrap_or_default())
+        Ok(self.rotations.clone().unwrap_or_default())
+    }
+
+    /// Reads the names of `references` not read yet, a few hundred per query.
+    async fn equipment_names(
+        &mut self,
+        connection: &mut AnyConnection,
+        references: &[Reference],
+    ) -> Result<(), StoreError> {
+        let wanted: Vec<&Reference> = references
+            .iter()
+            .filter(|r| !self.equipment_names.contains_key(*r))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for chunk in wanted.chunks(ROWS_PER_INSERT) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT ref, name FROM equipment WHERE ref IN ({})",
+                placeholders.join(", ")
+            );
+            let rows: Vec<(String, String)> = build(
+                &sql,
+                chunk
+                    .iter()
+                    .map(|r| Arg::Text(Some(r.to_string())))
+                    .collect(),
+            )
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(from_sqlx)?
+            .iter()
+            .map(|row| (row.get::<String, _>(0), row.get::<String, _>(1)))
+            .collect();
+            for reference in chunk {
+                let name = rows
+                    .iter()
+                    .find(|(r, _)| r == reference.as_str())
+                    .map(|(_, n)| n.clone());
+                self.equipment_names.insert((*reference).clone(), name);
+            }
+        }
+        Ok(())
     }
 
     async fn equipment_name(
@@ -516,9 +541,274 @@ async fn add_to_digest(
     }
 }
 
-/// Claims `timer` (the one update that sets its `fired_ms`) and fires or skips its step.
-/// `None` if another firing claimed it first.
-async fn fire_one(
+/// What firing timers decided, to be written: pages, digest lines, events, timers.
+#[derive(Default)]
+struct Writes {
+    /// Pages to queue now, with their client.
+    pages: Vec<(Notice, Reference)>,
+    /// Lines of daily digests, with their client and the digest's instant.
+    digests: Vec<(Notice, Reference, i64)>,
+    events: Vec<AlarmEvent>,
+    /// Timers to arm (pending).
+    timers: Vec<Timer>,
+    /// Timers fired here, with their outcome's key, written already fired.
+    fired: Vec<(Timer, &'static str)>,
+}
+
+/// The most rows one INSERT carries (bind parameters stay well under both backends' limits).
+const ROWS_PER_INSERT: usize = 200;
+
+/// Inserts `rows` (each `width` values) with `head` (`INSERT INTO t (…) VALUES`) and `tail`
+/// (`ON CONFLICT …`), a few hundred rows per statement: a burst of alarms is a few
+/// statements, not thousands.
+pub(crate) async fn insert_rows(
+    connection: &mut AnyConnection,
+    head: &str,
+    tail: &str,
+    width: usize,
+    rows: Vec<Vec<Arg>>,
+) -> Result<(), StoreError> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Arg>> = rows.by_ref().take(ROWS_PER_INSERT).collect();
+        let mut sql = String::from(head);
+        let mut number = 1;
+        for (index, _) in chunk.iter().enumerate() {
+            sql.push_str(if index == 0 { " (" } else { ", (" });
+            for column in 0..width {
+                if column > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("${number}"));
+                number += 1;
+            }
+            sql.push(')');
+        }
+        sql.push(' ');
+        sql.push_str(tail);
+        build(&sql, chunk.into_iter().flatten().collect())
+            .execute(&mut *connection)
+            .await
+            .map_err(from_sqlx)?;
+    }
+    Ok(())
+}
+
+fn page_row(
+    notice: &Notice,
+    client: &Reference,
+    due: i64,
+    now: i64,
+) -> Result<Vec<Arg>, StoreError> {
+    let page = &notice.page;
+    let record = serde_json::to_string(notice).map_err(StoreError::other)?;
+    Ok(vec![
+        Arg::Text(Some(page.key.clone())),
+        Arg::Int(i64::try_from(page.alarm).unwrap_or(i64::MAX)),
+        Arg::Text(Some(client.to_string())),
+        Arg::Text(Some(page.severity.key().to_owned())),
+        Arg::Text(Some(page.step.clone())),
+        Arg::Text(Some(page.recipient.clone())),
+        Arg::Text(Some(escalation::channel_key(page.channel).to_owned())),
+        Arg::Text(Some(page.address.clone())),
+        Arg::Text(Some("pending".to_owned())),
+        Arg::Int(0),
+        Arg::Int(due),
+        Arg::Int(now),
+        Arg::Text(Some(record)),
+    ])
+}
+
+const PAGE_INSERT: &str = "INSERT INTO notifications (key, alarm_id, client_ref, severity, step, recipient, channel, address, status, attempts, due_ms, created_ms, record) VALUES";
+
+pub(crate) fn event_row(event: &AlarmEvent) -> Result<Vec<Arg>, StoreError> {
+    let record = serde_json::to_string(event).map_err(StoreError::other)?;
+    Ok(vec![
+        Arg::Int(i64::try_from(event.alarm).unwrap_or(i64::MAX)),
+        Arg::Int(event.at),
+        Arg::Text(event.by.as_ref().map(ToString::to_string)),
+        Arg::Text(Some(event.kind.key().to_owned())),
+        Arg::Text(Some(record)),
+    ])
+}
+
+/// Inserts alarm events, a few hundred per statement.
+pub(crate) async fn insert_events(
+    connection: &mut AnyConnection,
+    events: &[AlarmEvent],
+) -> Result<(), StoreError> {
+    let rows = events
+        .iter()
+        .map(event_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    insert_rows(
+        connection,
+        "INSERT INTO alarm_events (alarm_id, at_ms, by_ref, event, record) VALUES",
+        "",
+        5,
+        rows,
+    )
+    .await
+}
+
+impl Writes {
+    async fn write(self, connection: &mut AnyConnection, now: i64) -> Result<(), StoreError> {
+        let timer_row = |timer: &Timer, fired: Option<&'static str>| {
+            vec![
+                Arg::Text(Some(timer.key())),
+                Arg::Int(i64::try_from(timer.alarm).unwrap_or(i64::MAX)),
+                Arg::Text(Some(timer.severity.key().to_owned())),
+                Arg::Text(Some(timer.step.clone())),
+                Arg::Int(i64::from(timer.round)),
+                Arg::Int(timer.due),
+                Arg::OptionalInt(fired.map(|_| now)),
+                Arg::Text(fired.map(str::to_owned)),
+            ]
+        };
+        let timers: Vec<Vec<Arg>> = self
+            .timers
+            .iter()
+            .map(|t| timer_row(t, None))
+            .chain(
+                self.fired
+                    .iter()
+                    .map(|(t, outcome)| timer_row(t, Some(outcome))),
+            )
+            .collect();
+        insert_rows(
+            connection,
+            "INSERT INTO escalation_timers (key, alarm_id, severity, step, round, due_ms, fired_ms, outcome) VALUES",
+            "ON CONFLICT (key) DO NOTHING",
+            8,
+            timers,
+        )
+        .await?;
+        let pages = self
+            .pages
+            .iter()
+            .map(|(notice, client)| page_row(notice, client, now, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        insert_rows(
+            connection,
+            PAGE_INSERT,
+            "ON CONFLICT (key) DO NOTHING",
+            13,
+            pages,
+        )
+        .await?;
+        for (notice, client, due) in self.digests {
+            add_to_digest(connection, notice, &client, due).await?;
+        }
+        insert_events(connection, &self.events).await
+    }
+}
+
+/// Decides `timer`'s step for `alarm` as it stands and adds what it implies to `writes`.
+async fn fire(
+    connection: &mut AnyConnection,
+    setup: &Escalation,
+    reads: &mut Reads,
+    writes: &mut Writes,
+    timer: &Timer,
+    alarm: Option<&Alarm>,
+    now: i64,
+) -> Result<Outcome, StoreError> {
+    let Some(alarm) = alarm else {
+        return Ok(Outcome::Skipped {
+            reason: Skip::UnknownStep,
+        });
+    };
+    let facts = reads.site(connection, &setup.policy, &alarm.site).await?;
+    let (step, repeat) =
+        match escalation::decide(&facts.policy, timer, alarm, &facts.contract.options) {
+            Decision::Skip(reason) => return Ok(Outcome::Skipped { reason }),
+            Decision::Fire { step, repeat } => (step, repeat),
+        };
+    let staff = reads.staff(connection).await?;
+    let rotations = reads.rotations(connection).await?;
+    let directory = Directory {
+        site: &facts.site,
+        contacts: &facts.contacts,
+        staff: &staff,
+        rotations: &rotations,
+    };
+    let Plan { pages, missing } = escalation::plan(timer, step, &directory, &setup.webhooks, now);
+    let equipment_name = match &alarm.equipment {
+        Some(reference) => reads.equipment_name(connection, reference).await?,
+        None => None,
+    };
+    let acknowledge_by = escalation::acknowledge_by(&facts.policy, alarm);
+    let digest_due = if step.digest {
+        escalation::next_digest(&facts.policy, now)
+    } else {
+        None
+    };
+    let digest_zone = facts
+        .policy
+        .calendar(&facts.policy.alarm.minor_digest_calendar)
+        .map(|c| c.time_zone.clone());
+    let mut told = Vec::new();
+    for page in pages {
+        if step.digest && page.channel == Channel::Console {
+            // The team sees the alarm through the chain's console step.
+            continue;
+        }
+        told.push(Told {
+            recipient: page.recipient.clone(),
+            name: page.name.clone(),
+            channel: page.channel,
+        });
+        let notice = Notice {
+            page,
+            alarm: alarm.clone(),
+            client_name: facts.client_name.clone(),
+            site_name: facts.site.name.to_string(),
+            equipment_name: equipment_name.clone(),
+            time_zone: facts.site.time_zone.clone(),
+            acknowledge_by,
+            digest: Vec::new(),
+        };
+        match (digest_due, &digest_zone) {
+            (Some(due), Some(zone)) => {
+                let mut notice = Notice {
+                    page: escalation::digest_page(&notice.page, due, zone),
+                    // A digest lists alarms of several deadlines.
+                    acknowledge_by: None,
+                    ..notice
+                };
+                notice.digest = vec![notice.digest_entry()];
+                writes
+                    .digests
+                    .push((notice, facts.site.client.clone(), due));
+            }
+            _ => writes.pages.push((notice, facts.site.client.clone())),
+        }
+    }
+    if let Some(repeat) = repeat {
+        writes.timers.push(repeat);
+    }
+    writes.events.push(alarm.event(
+        now,
+        None,
+        EventKind::Escalated {
+            step: timer.step_label(),
+            told: told.clone(),
+            missing: missing.clone(),
+        },
+    ));
+    Ok(Outcome::Fired { told, missing })
+}
+
+fn outcome_key(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Fired { .. } => "fired",
+        Outcome::Skipped { reason } => reason.key(),
+    }
+}
+
+/// Claims a stored `timer` (the one update that sets its `fired_ms`) and fires or skips its
+/// step. `None` if another firing claimed it first.
+async fn fire_stored(
     connection: &mut AnyConnection,
     setup: &Escalation,
     reads: &mut Reads,
@@ -535,103 +825,23 @@ async fn fire_one(
     if claimed.rows_affected() != 1 {
         return Ok(None);
     }
-    let outcome = match stored_alarm(connection, timer.alarm).await? {
-        None => Outcome::Skipped {
-            reason: Skip::UnknownStep,
-        },
-        Some(alarm) => {
-            let facts = reads.site(connection, &setup.policy, &alarm.site).await?;
-            match escalation::decide(&facts.policy, &timer, &alarm, &facts.contract.options) {
-                Decision::Skip(reason) => Outcome::Skipped { reason },
-                Decision::Fire { step, repeat } => {
-                    let staff = reads.staff(connection).await?.to_vec();
-                    let rotations = reads.rotations(connection).await?.to_vec();
-                    let directory = Directory {
-                        site: &facts.site,
-                        contacts: &facts.contacts,
-                        staff: &staff,
-                        rotations: &rotations,
-                    };
-                    let Plan { pages, missing } =
-                        escalation::plan(&timer, step, &directory, &setup.webhooks, now);
-                    let equipment_name = match &alarm.equipment {
-                        Some(reference) => reads.equipment_name(connection, reference).await?,
-                        None => None,
-                    };
-                    let acknowledge_by = escalation::acknowledge_by(&facts.policy, &alarm);
-                    let digest_due = if step.digest {
-                        escalation::next_digest(&facts.policy, now)
-                    } else {
-                        None
-                    };
-                    let digest_zone = facts
-                        .policy
-                        .calendar(&facts.policy.alarm.minor_digest_calendar)
-                        .map(|c| c.time_zone.clone());
-                    let mut told = Vec::new();
-                    for page in pages {
-                        if step.digest && page.channel == Channel::Console {
-                            // The team sees the alarm through the chain's console step.
-                            continue;
-                        }
-                        told.push(Told {
-                            recipient: page.recipient.clone(),
-                            name: page.name.clone(),
-                            channel: page.channel,
-                        });
-                        let notice = Notice {
-                            page,
-                            alarm: alarm.clone(),
-                            client_name: facts.client_name.clone(),
-                            site_name: facts.site.name.to_string(),
-                            equipment_name: equipment_name.clone(),
-                            time_zone: facts.site.time_zone.clone(),
-                            acknowledge_by,
-                            digest: Vec::new(),
-                        };
-                        match (digest_due, &digest_zone) {
-                            (Some(due), Some(zone)) => {
-                                let mut notice = Notice {
-                                    page: escalation::digest_page(&notice.page, due, zone),
-                                    // A digest lists alarms of several deadlines.
-                                    acknowledge_by: None,
-                                    ..notice
-                                };
-                                notice.digest = vec![notice.digest_entry()];
-                                add_to_digest(connection, notice, &facts.site.client, due).await?;
-                            }
-                            _ => enqueue(connection, &notice, &facts.site.client, now).await?,
-                        }
-                    }
-                    if let Some(repeat) = repeat {
-                        arm(connection, &[repeat]).await?;
-                    }
-                    insert_event(
-                        connection,
-                        &alarm.event(
-                            now,
-                            None,
-                            EventKind::Escalated {
-                                step: timer.step_label(),
-                                told: told.clone(),
-                                missing: missing.clone(),
-                            },
-                        ),
-                    )
-                    .await?;
-                    Outcome::Fired { told, missing }
-                }
-            }
-        }
-    };
-    let outcome_key = match &outcome {
-        Outcome::Fired { .. } => "fired",
-        Outcome::Skipped { reason } => reason.key(),
-    };
+    let alarm = stored_alarm(connection, timer.alarm).await?;
+    let mut writes = Writes::default();
+    let outcome = fire(
+        connection,
+        setup,
+        reads,
+        &mut writes,
+        &timer,
+        alarm.as_ref(),
+        now,
+    )
+    .await?;
+    writes.write(connection, now).await?;
     build(
         "UPDATE escalation_timers SET outcome = $1 WHERE key = $2",
         vec![
-            Arg::Text(Some(outcome_key.to_owned())),
+            Arg::Text(Some(outcome_key(&outcome).to_owned())),
             Arg::Text(Some(timer.key())),
         ],
     )
@@ -680,9 +890,24 @@ pub(crate) async fn arm_and_fire(
     now: i64,
 ) -> Result<Vec<FiredTimer>, StoreError> {
     let mut reads = Reads::default();
-    let mut due = Vec::new();
+    let mut writes = Writes::default();
+    let mut fired = Vec::new();
+    let mut own_events: BTreeMap<AlarmId, Vec<&AlarmEvent>> = BTreeMap::new();
+    for event in events {
+        own_events.entry(event.alarm).or_default().push(event);
+    }
+    // The names of the equipment that may be paged about, read at once.
+    let mut equipment = Vec::new();
     for (_, alarm) in alarms {
-        let own: Vec<&AlarmEvent> = events.iter().filter(|e| e.alarm == alarm.id).collect();
+        if let Some(reference) = &alarm.equipment {
+            equipment.push(reference.clone());
+        }
+    }
+    reads.equipment_names(connection, &equipment).await?;
+    for (_, alarm) in alarms {
+        let Some(own) = own_events.get(&alarm.id) else {
+            continue;
+        };
         if !own.iter().any(|e| {
             matches!(
                 e.kind,
@@ -692,16 +917,32 @@ pub(crate) async fn arm_and_fire(
             continue;
         }
         let facts = reads.site(connection, &setup.policy, &alarm.site).await?;
-        let timers = timers_of(&facts.policy, alarm, &own)?;
-        arm(connection, &timers).await?;
-        due.extend(timers.into_iter().filter(|t| t.due <= now));
-    }
-    let mut fired = Vec::new();
-    for timer in due {
-        if let Some(done) = fire_one(connection, setup, &mut reads, timer, now).await? {
-            fired.push(done);
+        for timer in timers_of(&facts.policy, alarm, own)? {
+            if timer.due > now {
+                writes.timers.push(timer);
+                continue;
+            }
+            // Armed and due in this transaction: nobody else sees it before it is fired, so
+            // it is written fired, with its outcome.
+            let outcome = fire(
+                connection,
+                setup,
+                &mut reads,
+                &mut writes,
+                &timer,
+                Some(alarm),
+                now,
+            )
+            .await?;
+            writes.fired.push((timer.clone(), outcome_key(&outcome)));
+            fired.push(FiredTimer {
+                timer,
+                at: now,
+                outcome,
+            });
         }
     }
+    writes.write(connection, now).await?;
     Ok(fired)
 }
 
@@ -763,7 +1004,8 @@ impl Store {
                 round: u32::try_from(round).unwrap_or(u32::MAX),
                 due,
             };
-            if let Some(done) = fire_one(&mut transaction, setup, &mut reads, timer, now).await? {
+            if let Some(done) = fire_stored(&mut transaction, setup, &mut reads, timer, now).await?
+            {
                 fired.push(done);
             }
         }
