@@ -473,7 +473,9 @@ impl Worker {
             }
             due
         };
-        while check_timers {
+        // Timers due, a batch at a time until none is left.
+        let mut more = check_timers;
+        while more {
             let fired = state
                 .store
                 .fire_due_timers(&state.escalation, now, MAX_BATCH)
@@ -481,9 +483,7 @@ impl Worker {
             for timer in &fired {
                 tracing::info!(alarm = timer.timer.alarm, step = %timer.timer.step_label(), outcome = ?timer.outcome, "étape d'escalade");
             }
-            if (fired.len() as i64) < MAX_BATCH {
-                break;
-            }
+            more = (fired.len() as i64) >= MAX_BATCH;
         }
         let slots = state.config.notifications.max_in_flight;
         let free = self.slots.available_permits().min(MAX_BATCH as usize);

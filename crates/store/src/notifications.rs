@@ -556,7 +556,7 @@ struct Writes {
 }
 
 /// The most rows one INSERT carries (bind parameters stay well under both backends' limits).
-const ROWS_PER_INSERT: usize = 200;
+const ROWS_PER_INSERT: usize = 10;
 
 /// Inserts `rows` (each `width` values) with `head` (`INSERT INTO t (…) VALUES`) and `tail`
 /// (`ON CONFLICT …`), a few hundred rows per statement: a burst of alarms is a few
