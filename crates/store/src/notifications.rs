@@ -218,10 +218,6 @@ fn other(message: String) -> StoreError {
     StoreError::other(anyhow::anyhow!(message))
 }
 
-fn channel_of(text: &str) -> Option<Channel> {
-    serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
-}
-
 fn severity_of(text: &str) -> Option<Severity> {
     serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
 }
@@ -715,7 +711,7 @@ async fn fire(
 ) -> Result<Outcome, StoreError> {
     let Some(alarm) = alarm else {
         return Ok(Outcome::Skipped {
-            reason: Skip::UnknownStep,
+            reason: Skip::UnknownAlarm,
         });
     };
     let facts = reads.site(connection, &setup.policy, &alarm.site).await?;
@@ -1345,7 +1341,6 @@ fn stored_notification(row: &sqlx::any::AnyRow) -> Result<StoredNotification, St
         .map(|n| n.page.name)
         .unwrap_or_default();
     let channel: String = row.try_get("channel").map_err(from_sqlx)?;
-    debug_assert!(channel_of(&channel).is_some());
     Ok(StoredNotification {
         id: row.try_get("id").map_err(from_sqlx)?,
         key: row.try_get("key").map_err(from_sqlx)?,

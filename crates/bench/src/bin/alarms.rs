@@ -11,6 +11,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use vigie_bench::{grouped, status_bytes};
 
 use anyhow::{Context, bail};
 use clap::Parser;
@@ -246,21 +247,6 @@ fn cpu_times() -> anyhow::Result<(Duration, Duration)> {
         Duration::from_millis(own * 10),
         Duration::from_millis(children * 10),
     ))
-}
-
-/// A memory line of /proc/<pid>/status (VmRSS, VmHWM), in bytes.
-fn status_bytes(pid: &str, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status
-        .lines()
-        .find(|l| l.split(':').next() == Some(field))?;
-    let kib: u64 = line[field.len() + 1..]
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kib * 1024)
 }
 
 fn own_rss() -> u64 {
@@ -577,19 +563,6 @@ fn parse_episodes(output: &str, equipment: usize) -> anyhow::Result<Vec<u32>> {
         }
     }
     Ok(episodes)
-}
-
-/// 100000 as "100 000", as French writes it.
-fn grouped(value: usize) -> String {
-    let digits = value.to_string();
-    let mut text = String::new();
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            text.push(' ');
-        }
-        text.push(digit);
-    }
-    text
 }
 
 fn excerpt(output: &str) -> String {

@@ -156,6 +156,8 @@ pub enum Skip {
     NotInContract,
     /// The policy no longer has this step.
     UnknownStep,
+    /// The alarm is not stored (the timer outlived it).
+    UnknownAlarm,
 }
 
 impl Skip {
@@ -168,6 +170,7 @@ impl Skip {
             Skip::Superseded => "superseded",
             Skip::NotInContract => "not_in_contract",
             Skip::UnknownStep => "unknown_step",
+            Skip::UnknownAlarm => "unknown_alarm",
         }
     }
 }
