@@ -519,10 +519,7 @@ async fn add_to_digest(
                     .map_err(from_sqlx)?;
             let mut stored: Notice = serde_json::from_str(&record)
                 .map_err(|e| other(format!("rapport quotidien stocké illisible : {e}")))?;
-            let entry = notice.digest_entry();
-            if !stored.digest.iter().any(|e| e.alarm == entry.alarm) {
-                stored.digest.push(entry);
-            }
+            stored.add_to_digest(notice.digest_entry());
             let record = serde_json::to_string(&stored).map_err(StoreError::other)?;
             build(
                 "UPDATE notifications SET record = $1 WHERE id = $2",
@@ -763,6 +760,7 @@ async fn fire(
             time_zone: facts.site.time_zone.clone(),
             acknowledge_by,
             digest: Vec::new(),
+            digest_omitted: 0,
         };
         match (digest_due, &digest_zone) {
             (Some(due), Some(zone)) => {

@@ -574,9 +574,17 @@ pub struct Notice {
     /// When it must be acknowledged (NOT-3, NOT-5, NOT-6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledge_by: Option<i64>,
-    /// For a daily digest (NOT-6): every alarm it lists, this notice's alarm first.
+    /// For a daily digest (NOT-6): the alarms it lists, this notice's alarm first, at most
+    /// [`MAX_DIGEST_ENTRIES`]…
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub digest: Vec<DigestEntry>,
+    /// …and how many more it only counts (a flood of Minor alarms keeps the page bounded).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub digest_omitted: u32,
+}
+
+fn is_zero(value: &u32) -> bool {
+    *value == 0
 }
 
 /// One alarm of a daily digest.
@@ -605,6 +613,21 @@ impl Notice {
     }
 }
 
+impl Notice {
+    /// Adds an alarm to this digest: listed while there is room, counted beyond; an alarm
+    /// already listed is not listed twice.
+    pub fn add_to_digest(&mut self, entry: DigestEntry) {
+        if self.digest.iter().any(|e| e.alarm == entry.alarm) {
+            return;
+        }
+        if self.digest.len() < MAX_DIGEST_ENTRIES {
+            self.digest.push(entry);
+        } else {
+            self.digest_omitted = self.digest_omitted.saturating_add(1);
+        }
+    }
+}
+
 /// The most alarms one digest lists; beyond, it says how many more there are.
 pub const MAX_DIGEST_ENTRIES: usize = 500;
 
@@ -623,7 +646,7 @@ pub fn digest_page(page: &Page, due: i64, zone: &jiff::tz::TimeZone) -> Page {
 
 fn render_digest(notice: &Notice) -> Message {
     let zone = notice.time_zone.time_zone();
-    let count = notice.digest.len();
+    let count = notice.digest.len() + notice.digest_omitted as usize;
     let subject = format!("[Vigie] Rapport quotidien : {count} alarme(s) mineure(s)");
     let mut lines = vec![
         format!("Bonjour {},", notice.page.name),
@@ -643,8 +666,9 @@ fn render_digest(notice: &Notice) -> Message {
             local(entry.raised_at, &zone)
         ));
     }
-    if count > MAX_DIGEST_ENTRIES {
-        lines.push(format!("… et {} autre(s).", count - MAX_DIGEST_ENTRIES));
+    let listed = notice.digest.len().min(MAX_DIGEST_ENTRIES);
+    if count > listed {
+        lines.push(format!("… et {} autre(s).", count - listed));
     }
     lines.push(String::new());
     lines.push(

@@ -1434,6 +1434,7 @@ fn critical_notice(zone: &str, site_name: &str, equipment: Option<&str>) -> Noti
         equipment_name: equipment.map(str::to_owned),
         time_zone: TimeZoneName::parse(zone).unwrap(),
         digest: Vec::new(),
+        digest_omitted: 0,
     }
 }
 
@@ -1599,6 +1600,7 @@ fn digest_notice(entries: Vec<DigestEntry>) -> Notice {
         time_zone: TimeZoneName::paris(),
         acknowledge_by: None,
         digest: entries,
+        digest_omitted: 0,
     }
 }
 
@@ -1667,6 +1669,36 @@ fn a_digest_lists_at_most_its_bound_and_says_how_many_more() {
     );
     assert!(message.text.contains("\n… et 3 autre(s).\n"));
     assert!(message.subject.contains("503 alarme(s)"));
+}
+
+#[test]
+fn not_6_a_digest_stays_bounded_however_many_minor_alarms_join_it() {
+    let mut notice = digest_notice(Vec::new());
+    let template = notice.digest_entry();
+    for alarm in 1..=(MAX_DIGEST_ENTRIES as u64 + 40) {
+        notice.add_to_digest(DigestEntry {
+            alarm,
+            ..template.clone()
+        });
+    }
+    // An alarm already listed is not listed or counted twice.
+    notice.add_to_digest(DigestEntry {
+        alarm: 1,
+        ..template.clone()
+    });
+    assert_eq!(notice.digest.len(), MAX_DIGEST_ENTRIES);
+    assert_eq!(notice.digest_omitted, 40);
+    let message = escalation::render(&notice, None);
+    assert!(
+        message.text.contains("\n… et 40 autre(s).\n"),
+        "{}",
+        message.text
+    );
+    assert!(
+        message
+            .subject
+            .contains(&format!("{} alarme(s)", MAX_DIGEST_ENTRIES + 40))
+    );
 }
 
 // --- Properties (NOT-3, NOT-7, DEC-3, DEC-5) --------------------------------------------------

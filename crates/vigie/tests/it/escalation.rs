@@ -252,6 +252,7 @@ fn page(alarm: &Alarm, number: usize) -> Notice {
         time_zone: Default::default(),
         acknowledge_by: None,
         digest: Vec::new(),
+        digest_omitted: 0,
     }
 }
 
