@@ -890,26 +890,30 @@ pub(crate) async fn arm_and_fire(
     for event in events {
         own_events.entry(event.alarm).or_default().push(event);
     }
-    // The names of the equipment that may be paged about, read at once.
-    let mut equipment = Vec::new();
-    for (_, alarm) in alarms {
-        if let Some(reference) = &alarm.equipment {
-            equipment.push(reference.clone());
-        }
+    // Only a notification or a change of severity arms timers; most saves (a resolution, a
+    // step by a person) read nothing here.
+    let arming: Vec<(&Alarm, &Vec<&AlarmEvent>)> = alarms
+        .iter()
+        .filter_map(|(_, alarm)| own_events.get(&alarm.id).map(|own| (alarm, own)))
+        .filter(|(_, own)| {
+            own.iter().any(|e| {
+                matches!(
+                    e.kind,
+                    EventKind::Notified { .. } | EventKind::SeverityChanged { .. }
+                )
+            })
+        })
+        .collect();
+    if arming.is_empty() {
+        return Ok(Vec::new());
     }
+    // The names of the equipment that may be paged about, read at once.
+    let equipment: Vec<Reference> = arming
+        .iter()
+        .filter_map(|(alarm, _)| alarm.equipment.clone())
+        .collect();
     reads.equipment_names(connection, &equipment).await?;
-    for (_, alarm) in alarms {
-        let Some(own) = own_events.get(&alarm.id) else {
-            continue;
-        };
-        if !own.iter().any(|e| {
-            matches!(
-                e.kind,
-                EventKind::Notified { .. } | EventKind::SeverityChanged { .. }
-            )
-        }) {
-            continue;
-        }
+    for (alarm, own) in arming {
         let facts = reads.site(connection, &setup.policy, &alarm.site).await?;
         for timer in timers_of(&facts.policy, alarm, own)? {
             if timer.due > now {
