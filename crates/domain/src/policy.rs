@@ -71,6 +71,19 @@ pub enum Recipient {
     Management,
 }
 
+impl Recipient {
+    /// Whether the role is held by a client's contact (told only about that client's sites).
+    pub fn is_client_side(self) -> bool {
+        matches!(
+            self,
+            Recipient::SecurityManager
+                | Recipient::TechnicalContact
+                | Recipient::Cio
+                | Recipient::Management
+        )
+    }
+}
+
 /// Delivery channels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -59,6 +59,9 @@ enum Message {
         by: Reference,
         reply: oneshot::Sender<Result<Vec<AlarmEvent>, StepError>>,
     },
+    /// The rotations with nobody on call now (all of them: a rotation missing from the list
+    /// is covered).
+    Uncovered(Vec<Reference>),
     /// Answered once everything before it is in the book and saved.
     Sync(oneshot::Sender<()>),
 }
@@ -94,6 +97,19 @@ impl AlarmWorker {
             .is_err()
         {
             tracing::error!("le moteur d'alarmes est arrêté : observations non évaluées");
+        }
+    }
+
+    /// Tells the book which rotations have nobody on call now: each is an alarm until it is
+    /// covered again.
+    pub async fn uncovered(&self, state: &AppState, rotations: Vec<Reference>) {
+        if self
+            .sender(state)
+            .send(Message::Uncovered(rotations))
+            .await
+            .is_err()
+        {
+            tracing::error!("le moteur d'alarmes est arrêté : astreintes non suivies");
         }
     }
 
@@ -207,6 +223,11 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>) {
                     worker.pending.extend(events);
                 }
                 worker.tick(now);
+            }
+            Ok(Some(Message::Uncovered(rotations))) => {
+                worker.tick(now);
+                let events = worker.book.rotations_uncovered(&rotations, now);
+                worker.pending.extend(events);
             }
             Ok(Some(Message::Sync(reply))) => {
                 worker.tick(now);
@@ -403,16 +424,21 @@ impl Worker {
             return Ok(());
         }
         let touched: BTreeSet<AlarmId> = self.pending.iter().map(|e| e.alarm).collect();
-        let mut alarms: Vec<(Reference, Alarm)> = Vec::new();
+        let mut alarms: Vec<(Option<Reference>, Alarm)> = Vec::new();
         for alarm in touched
             .iter()
             .filter_map(|id| self.book.alarm(*id))
             .chain(self.closed.iter())
         {
-            match self.book.client_of(&alarm.site) {
-                Some(client) => alarms.push((client.clone(), alarm.clone())),
+            let Some(site) = &alarm.site else {
+                // An alarm about no site (nobody on call) has no client.
+                alarms.push((None, alarm.clone()));
+                continue;
+            };
+            match self.book.client_of(site) {
+                Some(client) => alarms.push((Some(client.clone()), alarm.clone())),
                 None => {
-                    tracing::error!(alarm = alarm.id, site = %alarm.site, "site inconnu : alarme non enregistrée")
+                    tracing::error!(alarm = alarm.id, %site, "site inconnu : alarme non enregistrée")
                 }
             }
         }

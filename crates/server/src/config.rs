@@ -92,6 +92,11 @@ retry_first_seconds = 30
 retry_max_seconds = 900
 # Envois simultanés au plus, tous canaux confondus.
 max_in_flight = 64
+# Vérifie chaque minute (et à chaque modification d'astreinte) qu'il y a quelqu'un d'astreinte ;
+# une astreinte sans personne lève une alarme majeure « astreinte sans personne d'astreinte ».
+# Avec plusieurs processus sur une même base, à true sur un seul : celui qui reçoit les
+# observations.
+watch_rotations = true
 # Webhooks signés (HMAC-SHA256) appelés par les étapes d'escalade qui ont le canal « webhook » :
 #   [[notifications.webhooks]]
 #   name = "ged"                         # nom, tel qu'il apparaît dans l'historique
@@ -199,6 +204,7 @@ pub struct NotificationsConfig {
     pub retry_first_seconds: u32,
     pub retry_max_seconds: u32,
     pub max_in_flight: usize,
+    pub watch_rotations: bool,
     pub webhooks: Vec<WebhookConfig>,
 }
 

@@ -538,9 +538,11 @@ pub fn owner_name() -> String {
 /// How often rotations are checked for a gap with nobody on call.
 const ROTATION_CHECK: Duration = Duration::from_secs(60);
 
-/// Rotations with nobody on call now: logged as errors and counted in `/metrics`
-/// (`vigie_oncall_uncovered_rotations`), since an alarm during the gap would reach no one
-/// on call (the escalation records it as `missing`).
+/// Rotations with nobody on call now: logged as errors, counted in `/metrics`
+/// (`vigie_oncall_uncovered_rotations`) and, where `[notifications] watch_rotations` is on,
+/// each an alarm until it is covered again (the issue: "a rotation with nobody on call is
+/// itself an alarm"), since an alarm during the gap would reach no one on call. Run every
+/// [`ROTATION_CHECK`] and after every change of a rotation.
 pub async fn check_rotations(state: &AppState) -> Result<Vec<vigie_domain::Reference>, StoreError> {
     let rotations = state
         .store
@@ -553,6 +555,9 @@ pub async fn check_rotations(state: &AppState) -> Result<Vec<vigie_domain::Refer
     state
         .metrics
         .set_uncovered_rotations(uncovered.len() as u64);
+    if state.config.notifications.watch_rotations {
+        state.alarms.uncovered(state, uncovered.clone()).await;
+    }
     Ok(uncovered)
 }
 

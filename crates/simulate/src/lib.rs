@@ -110,7 +110,7 @@ impl Timeline {
                     flapping,
                 } => {
                     fields.extend([
-                        ("site", text(site)),
+                        ("site", site.as_ref().map_or(Value::Null, |s| text(s))),
                         (
                             "equipment",
                             equipment.as_ref().map_or(Value::Null, |e| text(e)),
@@ -475,6 +475,9 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
     let mut book = alarm_book(&parsed.inventory, &policy)?;
     let mut tickets: BTreeMap<String, TicketSla> = BTreeMap::new();
     let mut inputs = scenario.inputs.iter().peekable();
+    // The server checks the rotations every minute; the simulation at the start and at each
+    // instant the one on call may change, which is when that check can find something new.
+    let mut rotation_check = (!scenario.rotations.is_empty()).then_some(scenario.start);
     loop {
         let next_input = inputs.peek().map(|i| i.at);
         // The watchdog's next expectation (a heartbeat due) is a timer like the tickets'.
@@ -490,6 +493,7 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
                 book.next_wake()
                     .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
             )
+            .chain(rotation_check)
             .chain(
                 store
                     .next_timer_due()
@@ -546,6 +550,17 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
             }
             timeline.alarms(book.tick(now.as_millisecond()));
         }
+        if rotation_check.is_some_and(|at| at <= now) {
+            let at = now.as_millisecond();
+            let uncovered = vigie_domain::oncall::uncovered(&scenario.rotations, at);
+            timeline.alarms(book.rotations_uncovered(&uncovered, at));
+            rotation_check = scenario
+                .rotations
+                .iter()
+                .filter_map(|r| r.next_change_after(at))
+                .min()
+                .and_then(|ms| Timestamp::from_millisecond(ms).ok());
+        }
         notify(&store, &book, &escalation, &mut timeline, now).await?;
     }
     store.close().await;
@@ -576,10 +591,16 @@ async fn notify(
         .filter_map(|id| book.alarm(*id))
         .chain(timeline.closed.iter())
     {
-        let client = book
-            .client_of(&alarm.site)
-            .ok_or_else(|| SimulationError(format!("site {} inconnu", alarm.site)))?;
-        alarms.push((client.clone(), alarm.clone()));
+        let client = match &alarm.site {
+            Some(site) => Some(
+                book.client_of(site)
+                    .ok_or_else(|| SimulationError(format!("site {site} inconnu")))?
+                    .clone(),
+            ),
+            // An alarm about no site (nobody on call) has no client.
+            None => None,
+        };
+        alarms.push((client, alarm.clone()));
     }
     let events = std::mem::take(&mut timeline.pending);
     timeline.closed.clear();

@@ -14,6 +14,10 @@ use crate::notifications::{Escalation, FiredTimer, arm_and_fire, insert_events, 
 use crate::supervision::visibility_condition;
 use crate::{Store, StoreError};
 
+/// What a `client_ref` or `site_ref` column holds for an alarm about no site (a rotation with
+/// nobody on call) and its pages: no client's visibility matches it.
+pub(crate) const NO_REFERENCE: &str = "";
+
 /// The most alarms one page returns.
 pub const MAX_ALARM_PAGE: i64 = 1000;
 /// The most events returned with one alarm (an alarm that flaps for weeks has many).
@@ -38,7 +42,9 @@ pub struct AlarmFilter {
 /// An alarm as people read it: its state, its client, where it stands and how long it lasted.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoredAlarm {
-    pub client: Reference,
+    /// None for an alarm about no site (only the integrator's staff see those).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<Reference>,
     pub status: Status,
     /// Until its resolution, or until now if it is not resolved (ms).
     pub duration_ms: i64,
@@ -51,8 +57,12 @@ fn stored_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreErr
         .map_err(|e| StoreError::other(anyhow::anyhow!("alarme stockée illisible : {e}")))
 }
 
-fn stored_reference(text: &str) -> Result<Reference, StoreError> {
+fn stored_reference(text: &str) -> Result<Option<Reference>, StoreError> {
+    if text == NO_REFERENCE {
+        return Ok(None);
+    }
     Reference::parse(text)
+        .map(Some)
         .map_err(|e| StoreError::other(anyhow::anyhow!("référence stockée invalide : {e}")))
 }
 
@@ -61,21 +71,22 @@ fn id_arg(id: AlarmId) -> Arg {
 }
 
 impl Store {
-    /// Saves alarms as they now stand (each with its client) and their new events, all or
+    /// Saves alarms as they now stand (each with its client, None for an alarm about no site)
+    /// and their new events, all or
     /// nothing; with `escalation`, in the same transaction, arms the escalation timers the
     /// events imply and fires those due at `now`, queueing their pages (DESIGN §3: the alarm
     /// change, its notifications and its timers are written together). Only the alarm worker
     /// calls this.
     pub async fn save_alarms(
         &self,
-        alarms: &[(Reference, Alarm)],
+        alarms: &[(Option<Reference>, Alarm)],
         events: &[AlarmEvent],
         escalation: Option<&Escalation>,
         now: i64,
     ) -> Result<Vec<FiredTimer>, StoreError> {
         let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
         // One row per alarm (the last state given wins), a few hundred per statement.
-        let mut latest: std::collections::BTreeMap<AlarmId, (&Reference, &Alarm)> =
+        let mut latest: std::collections::BTreeMap<AlarmId, (&Option<Reference>, &Alarm)> =
             std::collections::BTreeMap::new();
         for (client, alarm) in alarms {
             latest.insert(alarm.id, (client, alarm));
@@ -85,8 +96,17 @@ impl Store {
             let record = serde_json::to_string(alarm).map_err(StoreError::other)?;
             rows.push(vec![
                 id_arg(alarm.id),
-                Arg::Text(Some(client.to_string())),
-                Arg::Text(Some(alarm.site.to_string())),
+                Arg::Text(Some(
+                    client
+                        .as_ref()
+                        .map_or_else(|| NO_REFERENCE.to_owned(), ToString::to_string),
+                )),
+                Arg::Text(Some(
+                    alarm
+                        .site
+                        .as_ref()
+                        .map_or_else(|| NO_REFERENCE.to_owned(), ToString::to_string),
+                )),
                 Arg::Text(alarm.equipment.as_ref().map(ToString::to_string)),
                 Arg::Text(Some(alarm.condition.to_string())),
                 Arg::Text(Some(alarm.severity.key().to_owned())),

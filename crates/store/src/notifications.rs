@@ -11,17 +11,18 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
-use vigie_domain::Reference;
 use vigie_domain::access::{Actor, Permission};
 use vigie_domain::alarm::escalation::{
     self, Decision, Directory, Missing, Notice, Plan, Skip, Timer,
 };
 use vigie_domain::alarm::lifecycle::{Alarm, AlarmEvent, AlarmId, EventKind, Told};
 use vigie_domain::audit::AuditAction;
-use vigie_domain::inventory::{Contact, Contract, ObjectKind, Record, Site, Staff};
+use vigie_domain::inventory::{Contact, ContractOption, ObjectKind, Record, Site, Staff};
 use vigie_domain::oncall::Rotation;
 use vigie_domain::policy::{Channel, Policy, Severity};
+use vigie_domain::{Reference, TimeZoneName};
 
+use crate::alarms::NO_REFERENCE;
 use crate::audit::AuditRecord;
 use crate::error::from_sqlx;
 use crate::inventory::{Arg, build, parse_record, require};
@@ -144,9 +145,8 @@ async fn record_outcome(
                         .fetch_optional(&mut *connection)
                         .await
                         .map_err(from_sqlx)?;
-                let client = client
-                    .and_then(|(c,)| Reference::parse(&c).ok())
-                    .ok_or_else(|| other("client de la notification inconnu".into()))?;
+                let (client,) =
+                    client.ok_or_else(|| other("client de la notification inconnu".into()))?;
                 enqueue(connection, fallback, &client, *at).await?;
             }
             Ok(true)
@@ -243,11 +243,16 @@ pub(crate) async fn insert_event(
     Ok(())
 }
 
-/// A site as escalation reads it, with the policy that applies there.
+/// A site as escalation reads it, with the policy that applies there; for an alarm about no
+/// site (nobody on call), the integrator's own place: no client, no contacts, the base policy
+/// and the rotation's time zone.
 struct SiteFacts {
-    site: Site,
-    contract: Contract,
+    site: Option<Site>,
+    client: Option<Reference>,
+    options: BTreeSet<ContractOption>,
     client_name: String,
+    site_name: String,
+    time_zone: TimeZoneName,
     contacts: Vec<Contact>,
     policy: Policy,
 }
@@ -278,6 +283,37 @@ async fn record_of(
 }
 
 impl Reads {
+    /// What escalation reads for `alarm`: its site's facts, or the integrator's own for an
+    /// alarm about no site.
+    async fn facts(
+        &mut self,
+        connection: &mut AnyConnection,
+        base: &Policy,
+        alarm: &Alarm,
+    ) -> Result<Arc<SiteFacts>, StoreError> {
+        if let Some(site) = &alarm.site {
+            return self.site(connection, base, site).await;
+        }
+        let rotation = alarm.condition.part.clone().unwrap_or_default();
+        let time_zone = self
+            .rotations(connection)
+            .await?
+            .iter()
+            .find(|r| r.name.as_str() == rotation)
+            .map(|r| r.time_zone.clone())
+            .unwrap_or_default();
+        Ok(Arc::new(SiteFacts {
+            site: None,
+            client: None,
+            options: BTreeSet::new(),
+            client_name: String::new(),
+            site_name: format!("astreinte {rotation}"),
+            time_zone,
+            contacts: Vec::new(),
+            policy: base.clone(),
+        }))
+    }
+
     async fn site(
         &mut self,
         connection: &mut AnyConnection,
@@ -319,8 +355,11 @@ impl Reads {
             .map_err(|e| other(format!("politique du site {reference} : {e}")))?;
         let facts = Arc::new(SiteFacts {
             client_name: client_name.map_or_else(|| site.client.to_string(), |(n,)| n),
-            site,
-            contract,
+            client: Some(site.client.clone()),
+            options: contract.options,
+            site_name: site.name.to_string(),
+            time_zone: site.time_zone.clone(),
+            site: Some(site),
             contacts,
             policy,
         });
@@ -447,10 +486,11 @@ async fn stored_alarm(
     .transpose()
 }
 
+/// `client` is the page's `client_ref`: the alarm's client, or [`NO_REFERENCE`].
 async fn enqueue(
     connection: &mut AnyConnection,
     notice: &Notice,
-    client: &Reference,
+    client: &str,
     now: i64,
 ) -> Result<(), StoreError> {
     enqueue_at(connection, notice, client, now, now).await
@@ -460,7 +500,7 @@ async fn enqueue(
 async fn enqueue_at(
     connection: &mut AnyConnection,
     notice: &Notice,
-    client: &Reference,
+    client: &str,
     due: i64,
     now: i64,
 ) -> Result<(), StoreError> {
@@ -472,7 +512,7 @@ async fn enqueue_at(
         vec![
             Arg::Text(Some(page.key.clone())),
             Arg::Int(i64::try_from(page.alarm).unwrap_or(i64::MAX)),
-            Arg::Text(Some(client.to_string())),
+            Arg::Text(Some(client.to_owned())),
             Arg::Text(Some(page.severity.key().to_owned())),
             Arg::Text(Some(page.step.clone())),
             Arg::Text(Some(page.recipient.clone())),
@@ -494,7 +534,7 @@ async fn enqueue_at(
 async fn add_to_digest(
     connection: &mut AnyConnection,
     notice: Notice,
-    client: &Reference,
+    client: &str,
     due: i64,
 ) -> Result<(), StoreError> {
     // On PostgreSQL the row is locked: two processes adding to one digest do not lose a line.
@@ -538,9 +578,9 @@ async fn add_to_digest(
 #[derive(Default)]
 struct Writes {
     /// Pages to queue now, with their client.
-    pages: Vec<(Notice, Reference)>,
+    pages: Vec<(Notice, Option<Reference>)>,
     /// Lines of daily digests, with their client and the digest's instant.
-    digests: Vec<(Notice, Reference, i64)>,
+    digests: Vec<(Notice, Option<Reference>, i64)>,
     events: Vec<AlarmEvent>,
     /// Timers to arm (pending).
     timers: Vec<Timer>,
@@ -587,9 +627,14 @@ pub(crate) async fn insert_rows(
     Ok(())
 }
 
+/// The `client_ref` of a page: its alarm's client, or [`NO_REFERENCE`].
+fn client_column(client: Option<&Reference>) -> String {
+    client.map_or_else(|| NO_REFERENCE.to_owned(), ToString::to_string)
+}
+
 fn page_row(
     notice: &Notice,
-    client: &Reference,
+    client: Option<&Reference>,
     due: i64,
     now: i64,
 ) -> Result<Vec<Arg>, StoreError> {
@@ -598,7 +643,7 @@ fn page_row(
     Ok(vec![
         Arg::Text(Some(page.key.clone())),
         Arg::Int(i64::try_from(page.alarm).unwrap_or(i64::MAX)),
-        Arg::Text(Some(client.to_string())),
+        Arg::Text(Some(client_column(client))),
         Arg::Text(Some(page.severity.key().to_owned())),
         Arg::Text(Some(page.step.clone())),
         Arg::Text(Some(page.recipient.clone())),
@@ -679,7 +724,7 @@ impl Writes {
         let pages = self
             .pages
             .iter()
-            .map(|(notice, client)| page_row(notice, client, now, now))
+            .map(|(notice, client)| page_row(notice, client.as_ref(), now, now))
             .collect::<Result<Vec<_>, _>>()?;
         insert_rows(
             connection,
@@ -690,7 +735,7 @@ impl Writes {
         )
         .await?;
         for (notice, client, due) in self.digests {
-            add_to_digest(connection, notice, &client, due).await?;
+            add_to_digest(connection, notice, &client_column(client.as_ref()), due).await?;
         }
         insert_events(connection, &self.events).await
     }
@@ -711,16 +756,15 @@ async fn fire(
             reason: Skip::UnknownAlarm,
         });
     };
-    let facts = reads.site(connection, &setup.policy, &alarm.site).await?;
-    let (step, repeat) =
-        match escalation::decide(&facts.policy, timer, alarm, &facts.contract.options) {
-            Decision::Skip(reason) => return Ok(Outcome::Skipped { reason }),
-            Decision::Fire { step, repeat } => (step, repeat),
-        };
+    let facts = reads.facts(connection, &setup.policy, alarm).await?;
+    let (step, repeat) = match escalation::decide(&facts.policy, timer, alarm, &facts.options) {
+        Decision::Skip(reason) => return Ok(Outcome::Skipped { reason }),
+        Decision::Fire { step, repeat } => (step, repeat),
+    };
     let staff = reads.staff(connection).await?;
     let rotations = reads.rotations(connection).await?;
     let directory = Directory {
-        site: &facts.site,
+        site: facts.site.as_ref(),
         contacts: &facts.contacts,
         staff: &staff,
         rotations: &rotations,
@@ -755,9 +799,9 @@ async fn fire(
             page,
             alarm: alarm.clone(),
             client_name: facts.client_name.clone(),
-            site_name: facts.site.name.to_string(),
+            site_name: facts.site_name.clone(),
             equipment_name: equipment_name.clone(),
-            time_zone: facts.site.time_zone.clone(),
+            time_zone: facts.time_zone.clone(),
             acknowledge_by,
             digest: Vec::new(),
             digest_omitted: 0,
@@ -771,11 +815,9 @@ async fn fire(
                     ..notice
                 };
                 notice.digest = vec![notice.digest_entry()];
-                writes
-                    .digests
-                    .push((notice, facts.site.client.clone(), due));
+                writes.digests.push((notice, facts.client.clone(), due));
             }
-            _ => writes.pages.push((notice, facts.site.client.clone())),
+            _ => writes.pages.push((notice, facts.client.clone())),
         }
     }
     if let Some(repeat) = repeat {
@@ -879,7 +921,7 @@ pub(crate) fn timers_of(
 pub(crate) async fn arm_and_fire(
     connection: &mut AnyConnection,
     setup: &Escalation,
-    alarms: &[(Reference, Alarm)],
+    alarms: &[(Option<Reference>, Alarm)],
     events: &[AlarmEvent],
     now: i64,
 ) -> Result<Vec<FiredTimer>, StoreError> {
@@ -914,7 +956,7 @@ pub(crate) async fn arm_and_fire(
         .collect();
     reads.equipment_names(connection, &equipment).await?;
     for (alarm, own) in arming {
-        let facts = reads.site(connection, &setup.policy, &alarm.site).await?;
+        let facts = reads.facts(connection, &setup.policy, alarm).await?;
         for timer in timers_of(&facts.policy, alarm, own)? {
             if timer.due > now {
                 writes.timers.push(timer);
@@ -1187,7 +1229,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
         for (client, notice) in notices {
-            enqueue(&mut transaction, notice, client, now).await?;
+            enqueue(&mut transaction, notice, client.as_str(), now).await?;
         }
         transaction.commit().await.map_err(from_sqlx)
     }

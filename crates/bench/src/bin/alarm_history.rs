@@ -69,14 +69,14 @@ async fn fill(store: &Store, options: &Options, now: i64) -> anyhow::Result<usiz
         .map(|_| now - 90 * DAY + random.below(90 * DAY as u64) as i64)
         .collect();
     raised.sort_unstable();
-    let mut batch: Vec<(Reference, Alarm)> = Vec::new();
+    let mut batch: Vec<(Option<Reference>, Alarm)> = Vec::new();
     let mut events: Vec<AlarmEvent> = Vec::new();
     for (index, at) in raised.into_iter().enumerate() {
         let equipment = random.below(options.equipment as u64) as usize;
         let site = site_of(equipment);
         let (mut alarm, event) = Alarm::raised(
             index as u64 + 1,
-            reference(&format!("SITE-{site:03}")),
+            Some(reference(&format!("SITE-{site:03}"))),
             Some(reference(&format!("EQ-{equipment:06}"))),
             ConditionKey::whole(Condition::Unreachable),
             Severity::Major,
@@ -96,7 +96,10 @@ async fn fill(store: &Store, options: &Options, now: i64) -> anyhow::Result<usiz
         if index < total * 995 / 1000 && at + lasted < now {
             events.extend(alarm.resolve(at + lasted, at + lasted - 2 * MINUTE));
         }
-        batch.push((reference(&format!("CLI-{:02}", client_of(site))), alarm));
+        batch.push((
+            Some(reference(&format!("CLI-{:02}", client_of(site)))),
+            alarm,
+        ));
         if batch.len() == 1000 {
             store.save_alarms(&batch, &events, None, 0).await?;
             batch.clear();

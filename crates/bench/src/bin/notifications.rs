@@ -641,7 +641,7 @@ impl VigieSide {
         for id in ids {
             let (mut alarm, raised) = Alarm::raised(
                 id,
-                self.site.clone(),
+                Some(self.site.clone()),
                 Some(Reference::parse(&equipment_ref(id))?),
                 ConditionKey::whole(Condition::Unreachable),
                 Severity::Critical,
@@ -657,7 +657,7 @@ impl VigieSide {
                     severity: Severity::Critical,
                 },
             ));
-            alarms.push((self.client.clone(), alarm));
+            alarms.push((Some(self.client.clone()), alarm));
         }
         let t0 = wall_us();
         let started = Instant::now();

@@ -120,6 +120,8 @@ pub struct Book {
     by_condition: HashMap<(Reference, ConditionKey), AlarmId>,
     /// Alarms suppressed because this parent is down.
     behind: HashMap<Reference, BTreeSet<AlarmId>>,
+    /// The unresolved alarm of each rotation with nobody on call.
+    nobody_on_call: BTreeMap<Reference, AlarmId>,
     wakes: BTreeSet<(i64, AlarmId, WakeKind)>,
 }
 
@@ -209,9 +211,10 @@ impl Book {
         self.next_id = self.next_id.max(alarm.id + 1);
         let id = alarm.id;
         if alarm.resolved_at.is_none() {
-            let policy = self
-                .sites
-                .get(&alarm.site)
+            let policy = alarm
+                .site
+                .as_ref()
+                .and_then(|site| self.sites.get(site))
                 .map(|s| Arc::clone(&s.setup.policy));
             if let (Some(equipment), Some(policy)) = (&alarm.equipment, policy) {
                 self.engine.restore(
@@ -240,9 +243,10 @@ impl Book {
                     self.wakes.insert((*until, id, WakeKind::MaintenanceEnd));
                 }
                 Some(Suppression::Tolerance { site_alarm, .. }) => {
-                    if let (Some(camera), Some(state)) =
-                        (&alarm.equipment, self.sites.get_mut(&alarm.site))
-                    {
+                    if let (Some(camera), Some(state)) = (
+                        &alarm.equipment,
+                        alarm.site.as_ref().and_then(|s| self.sites.get_mut(s)),
+                    ) {
                         state.offline.entry(camera.clone()).or_default().insert(id);
                         if site_alarm.is_some() {
                             state.site_alarm = *site_alarm;
@@ -252,9 +256,18 @@ impl Book {
                 None => {}
             }
             if alarm.condition.condition == Condition::CamerasOffline
-                && let Some(state) = self.sites.get_mut(&alarm.site)
+                && let Some(state) = alarm.site.as_ref().and_then(|s| self.sites.get_mut(s))
             {
                 state.site_alarm = Some(id);
+            }
+            if alarm.condition.condition == Condition::NobodyOnCall
+                && let Some(rotation) = alarm
+                    .condition
+                    .part
+                    .as_deref()
+                    .and_then(|part| Reference::parse(part).ok())
+            {
+                self.nobody_on_call.insert(rotation, id);
             }
         }
         self.alarms.insert(id, alarm);
@@ -359,7 +372,7 @@ impl Book {
 
     fn new_alarm(
         &mut self,
-        site: Reference,
+        site: Option<Reference>,
         equipment: Option<Reference>,
         condition: ConditionKey,
         severity: Severity,
@@ -392,7 +405,7 @@ impl Book {
                     return events;
                 };
                 let (id, event) = self.new_alarm(
-                    site,
+                    Some(site),
                     Some(equipment.clone()),
                     condition,
                     severity,
@@ -455,6 +468,7 @@ impl Book {
         }
         let (site, equipment) = (alarm.site.clone(), alarm.equipment.clone());
         if let Some(camera) = equipment
+            && let Some(site) = site
             && let Some(state) = self.sites.get_mut(&site)
             && let Some(alarms) = state.offline.get_mut(&camera)
         {
@@ -552,7 +566,10 @@ impl Book {
         if alarm.resolved_at.is_some() || alarm.notified_at.is_some() {
             return events;
         }
-        let site = alarm.site.clone();
+        let Some(site) = alarm.site.clone() else {
+            // An alarm about no site (nobody on call) has nothing that holds it back.
+            return self.notify(id, at, None);
+        };
         let equipment = alarm.equipment.clone();
         let condition = alarm.condition.condition;
         // 1. Behind a parent that is down: not a failure of its own.
@@ -628,17 +645,60 @@ impl Book {
             .sites
             .get(&site)
             .map(|state| major_deadline(&state.setup.policy, at));
+        events.extend(self.notify(id, at, deadline));
+        events
+    }
+
+    /// Sends the alarm on to notification; a Major one becomes Critical at `deadline` if still
+    /// unresolved (NOT-8).
+    fn notify(&mut self, id: AlarmId, at: i64, deadline: Option<i64>) -> Vec<AlarmEvent> {
         let Some(alarm) = self.alarms.get_mut(&id) else {
-            return events;
+            return Vec::new();
         };
         alarm.notified_at = Some(at);
         alarm.suppression = None;
         let severity = alarm.severity;
-        events.push(alarm.event(at, None, EventKind::Notified { severity }));
+        let event = alarm.event(at, None, EventKind::Notified { severity });
         if severity == Severity::Major
             && let Some(due) = deadline
         {
             self.wakes.insert((due, id, WakeKind::Unresolved));
+        }
+        vec![event]
+    }
+
+    /// Follows the on-call rotations with nobody on call at `at` (the issue: "a rotation with
+    /// nobody on call is itself an alarm"): raises a Major alarm, notified at once, for a
+    /// rotation newly in `uncovered`, and resolves the alarm of a rotation no longer in it
+    /// (covered again, or deleted). Such an alarm is about no site: no client sees it, and no
+    /// maintenance window or NOT-8 deadline applies to it.
+    pub fn rotations_uncovered(&mut self, uncovered: &[Reference], at: i64) -> Vec<AlarmEvent> {
+        let mut events = Vec::new();
+        let wanted: BTreeSet<&Reference> = uncovered.iter().collect();
+        let covered: Vec<(Reference, AlarmId)> = self
+            .nobody_on_call
+            .iter()
+            .filter(|(rotation, _)| !wanted.contains(rotation))
+            .map(|(rotation, id)| (rotation.clone(), *id))
+            .collect();
+        for (rotation, id) in covered {
+            self.nobody_on_call.remove(&rotation);
+            if let Some(alarm) = self.alarms.get_mut(&id) {
+                events.extend(alarm.resolve(at, at));
+            }
+        }
+        for rotation in wanted {
+            if self.nobody_on_call.contains_key(rotation) {
+                continue;
+            }
+            let condition = ConditionKey {
+                condition: Condition::NobodyOnCall,
+                part: Some(rotation.to_string()),
+            };
+            let (id, event) = self.new_alarm(None, None, condition, Severity::Major, false, at);
+            self.nobody_on_call.insert(rotation.clone(), id);
+            events.push(event);
+            events.extend(self.notify(id, at, None));
         }
         events
     }
@@ -653,7 +713,7 @@ impl Book {
             .unwrap_or_default();
         let worst = self.worst_offline(site);
         let (id, event) = self.new_alarm(
-            site.clone(),
+            Some(site.clone()),
             None,
             ConditionKey::whole(Condition::CamerasOffline),
             worst,

@@ -273,10 +273,11 @@ impl Person {
 }
 
 /// Who can be told about an alarm of a site: the site, its client's contacts, the
-/// integrator's staff and the on-call rotations.
+/// integrator's staff and the on-call rotations. An alarm about no site (nobody on call) has
+/// no site and no contacts: only the integrator's own people can be told.
 #[derive(Debug, Clone, Copy)]
 pub struct Directory<'a> {
-    pub site: &'a Site,
+    pub site: Option<&'a Site>,
     /// The contacts of the site's client.
     pub contacts: &'a [Contact],
     pub staff: &'a [Staff],
@@ -326,12 +327,14 @@ impl Directory<'_> {
             Recipient::ReferentEngineer => staff_with(StaffRole::ReferentEngineer),
             Recipient::Supervision => staff_with(StaffRole::Supervision),
             Recipient::TechnicalTeam => staff_with(StaffRole::Technician),
-            Recipient::SecurityManager => {
-                contact(&self.site.security_manager, ContactRole::SecurityManager)
-            }
-            Recipient::TechnicalContact => {
-                contact(&self.site.technical_contact, ContactRole::TechnicalContact)
-            }
+            Recipient::SecurityManager => contact(
+                &self.site.and_then(|s| s.security_manager.clone()),
+                ContactRole::SecurityManager,
+            ),
+            Recipient::TechnicalContact => contact(
+                &self.site.and_then(|s| s.technical_contact.clone()),
+                ContactRole::TechnicalContact,
+            ),
             Recipient::Cio => contact(&None, ContactRole::Cio),
             Recipient::Management => contact(&None, ContactRole::Management),
         };
@@ -463,6 +466,10 @@ pub fn plan(
             && !step.channels.contains(&Channel::Email)
         {
             // The team is told in its console below.
+            continue;
+        }
+        if directory.site.is_none() && role.is_client_side() {
+            // An alarm about no site concerns no client: nobody of a client is missing.
             continue;
         }
         match directory.resolve(*role, at) {
@@ -754,16 +761,30 @@ pub fn render(notice: &Notice, invite: Option<&AckInvite>) -> Message {
         Some(equipment) => format!("{equipment} — {}", notice.site_name),
         None => notice.site_name.clone(),
     };
+    // An alarm about no site is the integrator's own: its place is the rotation.
+    let about = match (&alarm.site, &alarm.condition.part) {
+        (None, Some(rotation)) => vec![
+            format!("Astreinte : {rotation}"),
+            "Personne n'est d'astreinte : une alarme critique ne serait transmise à aucun technicien. \
+             Ajoutez un membre, un remplacement ou un échange à cette astreinte."
+                .to_owned(),
+        ],
+        _ => vec![
+            format!("Client : {}", notice.client_name),
+            format!("Site : {}", notice.site_name),
+        ],
+    };
     let subject = format!(
         "[Vigie] Alarme {} n°{} : {what} — {place}",
         alarm.severity.label(),
         alarm.id
     );
-    let mut lines = vec![
-        format!("Alarme {} n°{} : {what}", alarm.severity.label(), alarm.id),
-        format!("Client : {}", notice.client_name),
-        format!("Site : {}", notice.site_name),
-    ];
+    let mut lines = vec![format!(
+        "Alarme {} n°{} : {what}",
+        alarm.severity.label(),
+        alarm.id
+    )];
+    lines.extend(about);
     if let Some(equipment) = &notice.equipment_name {
         lines.push(format!("Équipement : {equipment}"));
     }

@@ -185,11 +185,14 @@ pub enum SeverityCause {
 }
 
 /// One alarm: one problem of one equipment (or, for offline cameras beyond tolerance, of one
-/// site), from its raising to its closure.
+/// site; or, for an on-call rotation with nobody on call, of the integrator's own operation),
+/// from its raising to its closure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alarm {
     pub id: AlarmId,
-    pub site: Reference,
+    /// None for an alarm about no site (a rotation with nobody on call): no client sees it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<Reference>,
     /// None for a site's alarm (ALR-8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub equipment: Option<Reference>,
@@ -235,7 +238,8 @@ pub struct AlarmEvent {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
     Raised {
-        site: Reference,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        site: Option<Reference>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         equipment: Option<Reference>,
         condition: ConditionKey,
@@ -341,7 +345,7 @@ impl Alarm {
     /// A new alarm, raised at `at`.
     pub fn raised(
         id: AlarmId,
-        site: Reference,
+        site: Option<Reference>,
         equipment: Option<Reference>,
         condition: ConditionKey,
         severity: Severity,

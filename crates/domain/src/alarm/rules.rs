@@ -40,6 +40,9 @@ pub enum Condition {
     ObsoleteFirmware,
     /// ALR-8: more cameras of a site offline than it tolerates (a site's alarm).
     CamerasOffline,
+    /// An on-call rotation with nobody on call (an alarm of the integrator's own operation,
+    /// about no site: the rotation is the condition's part).
+    NobodyOnCall,
 }
 
 impl Condition {
@@ -57,6 +60,7 @@ impl Condition {
             Condition::VideoStreamLatency => "video_stream_latency",
             Condition::ObsoleteFirmware => "obsolete_firmware",
             Condition::CamerasOffline => "cameras_offline",
+            Condition::NobodyOnCall => "nobody_on_call",
         }
     }
 
@@ -75,6 +79,7 @@ impl Condition {
             Condition::VideoStreamLatency => "latence anormale du flux vidéo",
             Condition::ObsoleteFirmware => "micrologiciel obsolète",
             Condition::CamerasOffline => "caméras hors ligne au-delà de la tolérance du site",
+            Condition::NobodyOnCall => "astreinte sans personne d'astreinte",
         }
     }
 }

@@ -323,7 +323,7 @@ fn report() -> ClosureReport {
 fn resolved_alarm(taken_by: Option<&str>) -> Alarm {
     let (mut alarm, _) = Alarm::raised(
         7,
-        reference("SITE-1"),
+        Some(reference("SITE-1")),
         Some(reference("CAM-1")),
         ConditionKey::whole(Condition::Unreachable),
         Severity::Critical,
@@ -393,7 +393,7 @@ fn clo_2_an_alarm_resolved_with_nobody_in_charge_is_closed_by_who_takes_it() {
 fn an_open_alarm_cannot_be_closed_and_takes_over_are_recorded() {
     let (mut alarm, _) = Alarm::raised(
         1,
-        reference("SITE-1"),
+        Some(reference("SITE-1")),
         None,
         ConditionKey::whole(Condition::CamerasOffline),
         Severity::Major,
@@ -516,4 +516,59 @@ fn an_alarm_taken_back_after_a_restart_is_resolved_not_raised_twice() {
     let events = again.tick(9 * 60 * MINUTE);
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].at, 5 * MINUTE + 8 * 60 * MINUTE);
+}
+
+// --- A rotation with nobody on call --------------------------------------------------------
+
+#[test]
+fn a_rotation_with_nobody_on_call_is_one_major_alarm_until_it_is_covered() {
+    let mut book = Book::new(1);
+    let rotation = reference("ASTREINTE-TECH");
+    let t0 = at("2026-05-30T08:00:00Z");
+    let events = book.rotations_uncovered(std::slice::from_ref(&rotation), t0);
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.key()).collect();
+    assert_eq!(kinds, vec!["raised", "notified"]);
+    let alarm = book.alarm(events[0].alarm).unwrap().clone();
+    assert_eq!(alarm.site, None);
+    assert_eq!(alarm.equipment, None);
+    assert_eq!(alarm.severity, Severity::Major);
+    assert_eq!(alarm.condition.condition, Condition::NobodyOnCall);
+    assert_eq!(alarm.condition.part.as_deref(), Some("ASTREINTE-TECH"));
+    assert_eq!(alarm.notified_at, Some(t0));
+    // Checked again a minute later, still uncovered: the same alarm, nothing new.
+    assert!(
+        book.rotations_uncovered(std::slice::from_ref(&rotation), t0 + MINUTE)
+            .is_empty()
+    );
+    // No NOT-8 deadline: an alarm about no site stays Major however long it lasts.
+    assert!(book.tick(t0 + 24 * 60 * MINUTE).is_empty());
+    // Covered: resolved at the check's instant.
+    let covered = t0 + 2 * 60 * MINUTE;
+    let events = book.rotations_uncovered(&[], covered);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, EventKind::Resolved { since: covered });
+    assert_eq!(book.alarm(alarm.id).unwrap().resolved_at, Some(covered));
+    // Uncovered again later: a new alarm.
+    let again = book.rotations_uncovered(std::slice::from_ref(&rotation), covered + MINUTE);
+    assert_eq!(again[0].kind.key(), "raised");
+    assert_ne!(again[0].alarm, alarm.id);
+}
+
+#[test]
+fn a_nobody_on_call_alarm_taken_back_after_a_restart_is_not_raised_twice() {
+    let rotation = reference("ASTREINTE-MANAGERS");
+    let t0 = at("2026-05-30T08:00:00Z");
+    let mut before = Book::new(1);
+    let events = before.rotations_uncovered(std::slice::from_ref(&rotation), t0);
+    let stored = before.alarm(events[0].alarm).unwrap().clone();
+    let mut after = Book::new(stored.id + 1);
+    after.restore(stored.clone());
+    assert!(
+        after
+            .rotations_uncovered(std::slice::from_ref(&rotation), t0 + MINUTE)
+            .is_empty()
+    );
+    let resolved = after.rotations_uncovered(&[], t0 + 2 * MINUTE);
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0].alarm, stored.id);
 }

@@ -54,7 +54,7 @@ fn direct_notifications() -> BTreeSet<ContractOption> {
 fn alarm(severity: Severity, told: i64) -> Alarm {
     let (mut alarm, _) = Alarm::raised(
         ALARM,
-        reference("SITE-LYON"),
+        Some(reference("SITE-LYON")),
         Some(reference("CAM-HALL")),
         ConditionKey::whole(Condition::SignalLost),
         severity,
@@ -703,7 +703,7 @@ impl World {
 
     fn directory(&self) -> Directory<'_> {
         Directory {
-            site: &self.site,
+            site: Some(&self.site),
             contacts: &self.contacts,
             staff: &self.staff,
             rotations: &self.rotations,
@@ -1945,4 +1945,122 @@ proptest! {
             _ => prop_assert_eq!(last, None),
         }
     }
+}
+
+// --- An alarm about no site: a rotation with nobody on call --------------------------------
+
+/// The alarm the book raises for ASTREINTE-TECH with nobody on call.
+fn nobody_on_call_alarm(told: i64) -> Alarm {
+    let (mut alarm, _) = Alarm::raised(
+        ALARM,
+        None,
+        None,
+        ConditionKey {
+            condition: Condition::NobodyOnCall,
+            part: Some("ASTREINTE-TECH".into()),
+        },
+        Severity::Major,
+        false,
+        told,
+    );
+    alarm.notified_at = Some(told);
+    alarm
+}
+
+#[test]
+fn an_alarm_about_no_site_misses_no_client_contact_but_still_misses_the_on_call_technician() {
+    let policy = policy();
+    let world = World::new();
+    // Before the rotation's first hand-off (5 January 2026): nobody on call.
+    let at = ms("2026-01-03T10:00:00+01:00");
+    let directory = Directory {
+        site: None,
+        ..world.directory()
+    };
+    let security = escalation::plan(
+        &timer(Severity::Major, "responsable-securite", 0, at),
+        step(&policy, Severity::Major, "responsable-securite"),
+        &directory,
+        &[],
+        at,
+    );
+    assert_eq!(
+        page_keys(&security.pages),
+        vec!["42/major/responsable-securite/supervision/console"]
+    );
+    assert!(security.missing.is_empty(), "{:?}", security.missing);
+    let on_call = escalation::plan(
+        &timer(Severity::Major, "astreinte", 0, at),
+        step(&policy, Severity::Major, "astreinte"),
+        &directory,
+        &[],
+        at,
+    );
+    assert_eq!(
+        on_call.missing.iter().map(|m| m.role).collect::<Vec<_>>(),
+        vec![Recipient::OnCallTechnician]
+    );
+    // The same step for an alarm of a site does miss its security manager when it has none.
+    let bare = site(None);
+    let with_site = Directory {
+        site: Some(&bare),
+        contacts: &[],
+        ..world.directory()
+    };
+    let missed = escalation::plan(
+        &timer(Severity::Major, "responsable-securite", 0, at),
+        step(&policy, Severity::Major, "responsable-securite"),
+        &with_site,
+        &[],
+        at,
+    );
+    assert_eq!(
+        missed.missing.iter().map(|m| m.role).collect::<Vec<_>>(),
+        vec![Recipient::SecurityManager]
+    );
+}
+
+#[test]
+fn a_nobody_on_call_page_names_the_rotation_and_no_client() {
+    let told = ms("2026-01-03T10:00:00+01:00");
+    let alarm = nobody_on_call_alarm(told);
+    let notice = Notice {
+        page: sms(
+            "ST-CHEF",
+            "Marc Petit",
+            "+33600000000",
+            "marc.petit@mileo.fr",
+            "major/responsable-technique",
+        ),
+        acknowledge_by: None,
+        alarm,
+        client_name: String::new(),
+        site_name: "astreinte ASTREINTE-TECH".into(),
+        equipment_name: None,
+        time_zone: TimeZoneName::parse("Europe/Paris").unwrap(),
+        digest: Vec::new(),
+        digest_omitted: 0,
+    };
+    let message = escalation::render(&notice, None);
+    assert_eq!(
+        message.subject,
+        "[Vigie] Alarme Majeure n°42 : astreinte sans personne d'astreinte — astreinte ASTREINTE-TECH"
+    );
+    assert!(
+        message.text.contains("\nAstreinte : ASTREINTE-TECH\n"),
+        "{}",
+        message.text
+    );
+    assert!(
+        message.text.contains("Personne n'est d'astreinte"),
+        "{}",
+        message.text
+    );
+    assert!(!message.text.contains("Client :"), "{}", message.text);
+    assert!(!message.text.contains("Site :"), "{}", message.text);
+    assert!(
+        message.text.contains("Levée le 03/01/2026 10:00\n"),
+        "{}",
+        message.text
+    );
 }

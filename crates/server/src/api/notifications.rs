@@ -81,6 +81,7 @@ async fn put_rotation(
         .store
         .put_rotation(&caller.actor, &rotation, caller.now_ms)
         .await?;
+    rotations_changed(&state).await;
     Ok(Json(rotation))
 }
 
@@ -119,6 +120,7 @@ async fn swap(
         .store
         .put_rotation(&caller.actor, &rotation, caller.now_ms)
         .await?;
+    rotations_changed(&state).await;
     Ok(Json(rotation))
 }
 
@@ -132,7 +134,17 @@ async fn delete_rotation(
         .store
         .delete_rotation(&caller.actor, &name, caller.now_ms)
         .await?;
+    rotations_changed(&state).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A rotation changed: whether someone is on call is checked again at once, so that a gap
+/// just filled resolves its alarm (and a gap just made raises one) without waiting for the
+/// next minute's check. The change is saved whatever the check says.
+async fn rotations_changed(state: &AppState) {
+    if let Err(error) = crate::delivery::check_rotations(state).await {
+        tracing::warn!(%error, "vérification des astreintes après modification");
+    }
 }
 
 #[derive(Debug, Deserialize)]

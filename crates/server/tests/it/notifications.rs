@@ -589,3 +589,150 @@ async fn pages_wait_while_smtp_is_down_and_go_once_when_it_is_back() {
     drop(smtp);
     app.finish().await;
 }
+
+/// Polls `path` as `session` until `done` holds on the body (the alarm worker saves after the
+/// request that asked it to check the rotations has answered).
+async fn until_body(
+    session: &crate::Session<'_>,
+    path: &str,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    for _ in 0..300 {
+        let reply = session.get(path).await;
+        if reply.status == StatusCode::OK && done(&reply.body) {
+            return reply.body;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("attendu en 30 s : {what}");
+}
+
+#[tokio::test]
+async fn a_rotation_with_nobody_on_call_is_a_major_alarm_of_the_staff_until_it_is_covered() {
+    let app = TestApp::spawn().await;
+    app.store
+        .import(&Actor::console("test"), &notification_inventory(), NOW)
+        .await
+        .unwrap();
+    let staff = app
+        .login_as(
+            "chef",
+            UserKind::Staff,
+            None,
+            &[StaffRole::Administrator, StaffRole::Supervision],
+        )
+        .await;
+    // A new rotation whose first hand-off is next Monday: nobody is on call now.
+    let mut new_rotation = rotation();
+    new_rotation["start"] = json!("2026-11-30");
+    let put = staff
+        .put("/api/v1/rotations/ASTREINTE-TECH", &new_rotation)
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text);
+    let list = until_body(
+        &staff,
+        "/api/v1/alarms?open=true",
+        "l'alarme d'astreinte",
+        |body| {
+            body["items"]
+                .as_array()
+                .is_some_and(|items| !items.is_empty())
+        },
+    )
+    .await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{list}");
+    let alarm = &items[0];
+    assert_eq!(
+        alarm["condition"],
+        json!({"condition": "nobody_on_call", "part": "ASTREINTE-TECH"}),
+        "{alarm}"
+    );
+    assert_eq!(alarm["severity"], "major", "{alarm}");
+    assert_eq!(alarm["site"], Value::Null, "{alarm}");
+    assert_eq!(alarm["client"], Value::Null, "{alarm}");
+    let id = alarm["id"].as_u64().unwrap();
+
+    // Told at once to the supervision console; the on-call technician is missing.
+    let detail = until_body(
+        &staff,
+        &format!("/api/v1/alarms/{id}"),
+        "l'escalade",
+        |body| {
+            body["events"]
+                .as_array()
+                .is_some_and(|events| events.iter().any(|e| e["event"] == "escalated"))
+        },
+    )
+    .await;
+    let escalated: Vec<&Value> = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "escalated")
+        .collect();
+    assert!(
+        escalated.iter().any(|e| e["missing"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["role"] == "on_call_technician"))),
+        "{detail}"
+    );
+    let feed = staff.get("/api/v1/console").await;
+    assert!(
+        feed.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|item| item["alarm"] == id),
+        "{}",
+        feed.text
+    );
+    // Checked again a minute later (saving the rotation unchanged checks at once): still the
+    // one alarm.
+    app.clock.advance_ms(MINUTE);
+    let again = staff
+        .put("/api/v1/rotations/ASTREINTE-TECH", &new_rotation)
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+
+    // No client sees it, in lists or by its number.
+    let client = app
+        .login_as("banque", UserKind::Client, Some("CLI-BANQUE"), &[])
+        .await;
+    let theirs = client.get("/api/v1/alarms").await;
+    assert_eq!(theirs.status, StatusCode::OK, "{}", theirs.text);
+    assert_eq!(theirs.body["items"], json!([]), "{}", theirs.text);
+    assert_eq!(
+        client.get(&format!("/api/v1/alarms/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // An override puts ST-TECH-B on call until the first hand-off: the alarm resolves.
+    new_rotation["overrides"] = json!([{
+        "from": "2026-11-23T00:00:00Z",
+        "to": "2026-11-30T07:00:00Z",
+        "member": "ST-TECH-B",
+        "reason": "en attendant la première relève"
+    }]);
+    let put = staff
+        .put("/api/v1/rotations/ASTREINTE-TECH", &new_rotation)
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text);
+    let resolved = until_body(
+        &staff,
+        &format!("/api/v1/alarms/{id}"),
+        "la résolution",
+        |body| body["status"] == "resolved",
+    )
+    .await;
+    assert_eq!(resolved["resolved_at"], NOW + MINUTE, "{resolved}");
+    let open = staff.get("/api/v1/alarms?open=true").await;
+    assert_eq!(
+        open.body["items"].as_array().unwrap().len(),
+        1,
+        "{}",
+        open.text
+    );
+    app.finish().await;
+}

@@ -76,7 +76,7 @@ async fn told_alarm(store: &Store, setup: &Escalation) -> Vec<vigie_store::Fired
         .unwrap();
     let (mut alarm, raised) = Alarm::raised(
         1,
-        reference("SITE-A"),
+        Some(reference("SITE-A")),
         Some(reference("CAM-A")),
         ConditionKey::whole(Condition::Unreachable),
         Severity::Critical,
@@ -93,7 +93,7 @@ async fn told_alarm(store: &Store, setup: &Escalation) -> Vec<vigie_store::Fired
     );
     store
         .save_alarms(
-            &[(reference("CLI-A"), alarm)],
+            &[(Some(reference("CLI-A")), alarm)],
             &[raised, notified],
             Some(setup),
             TOLD,

@@ -284,7 +284,7 @@ async fn two_servers_on_one_database_share_ten_thousand_pages_each_sent_once() {
     let store = vigie_store::Store::open(&url).await.unwrap();
     let (alarm, _) = Alarm::raised(
         1,
-        Reference::parse("AGENCE").unwrap(),
+        Some(Reference::parse("AGENCE").unwrap()),
         Some(Reference::parse("AG-CAM-COFFRE").unwrap()),
         ConditionKey::whole(Condition::Unreachable),
         Severity::Critical,
