@@ -210,6 +210,12 @@ pub enum Permission {
     ReadAlarms,
     /// Acknowledge, take in charge and close alarms: people of the integrator's staff.
     HandleAlarms,
+    /// See tickets and their history (within the actor's visibility).
+    ReadTickets,
+    /// Open a ticket (SAV-1: a client through the portal, staff for a call or an email).
+    OpenTickets,
+    /// Act on tickets (take charge, plan, resolve, re-qualify): the integrator's staff.
+    HandleTickets,
 }
 
 /// Staff roles allowed to change the inventory.
@@ -266,11 +272,17 @@ impl Actor {
             Principal::Console { .. } => true,
             Principal::ClientUser { .. } => matches!(
                 permission,
-                Permission::ReadInventory | Permission::ReadAlarms
+                Permission::ReadInventory
+                    | Permission::ReadAlarms
+                    | Permission::ReadTickets
+                    | Permission::OpenTickets
             ),
             Principal::Staff { roles, .. } => match permission {
                 Permission::ReadInventory | Permission::ReadAudit | Permission::ReadAlarms => true,
                 Permission::HandleAlarms => true,
+                Permission::ReadTickets | Permission::OpenTickets | Permission::HandleTickets => {
+                    true
+                }
                 Permission::WriteInventory => roles.iter().any(|r| INVENTORY_EDITORS.contains(r)),
                 Permission::ManageUsers => roles.contains(&StaffRole::Administrator),
                 // Observations come from machines: only through an agent or probe token.
@@ -303,10 +315,15 @@ impl Actor {
                     | Permission::WriteInventory
                     | Permission::ReadAudit
                     | Permission::ReadAlarms
+                    | Permission::ReadTickets
+                    | Permission::OpenTickets
             ),
             TokenScope::ReadOnly => matches!(
                 permission,
-                Permission::ReadInventory | Permission::ReadAudit | Permission::ReadAlarms
+                Permission::ReadInventory
+                    | Permission::ReadAudit
+                    | Permission::ReadAlarms
+                    | Permission::ReadTickets
             ),
         };
         // Observations are pushed on behalf of the integrator: any staff member's agent or

@@ -660,6 +660,18 @@ impl Policy {
         contract: &crate::inventory::Contract,
         site: &crate::inventory::Site,
     ) -> Result<Policy, PolicyError> {
+        let policy = self.for_contract(contract)?;
+        match &site.policy {
+            Some(overlay) => policy.with_overlay(&overlay.0),
+            None => Ok(policy),
+        }
+    }
+
+    /// The policy under a contract: its overlay, then its SLA values (CM-4), without a site's.
+    pub fn for_contract(
+        &self,
+        contract: &crate::inventory::Contract,
+    ) -> Result<Policy, PolicyError> {
         let mut policy = match &contract.policy {
             Some(overlay) => self.with_overlay(&overlay.0)?,
             None => self.clone(),
@@ -694,10 +706,7 @@ impl Policy {
             overlay.insert("sla".into(), toml::Value::Table(sla));
             policy = policy.with_overlay(&overlay)?;
         }
-        match &site.policy {
-            Some(overlay) => policy.with_overlay(&overlay.0),
-            None => Ok(policy),
-        }
+        Ok(policy)
     }
 
     /// The escalation chain of a severity (DEC-3).

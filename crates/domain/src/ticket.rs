@@ -3,6 +3,8 @@
 //! met, breached, paused) and says when it next needs to wake up. The service desk and the
 //! simulator drive the same code.
 
+pub mod desk;
+
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
@@ -42,6 +44,34 @@ pub enum Status {
     OnSite,
     Resolved,
     Closed,
+}
+
+impl Status {
+    pub fn key(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Acknowledged => "acknowledged",
+            Status::InProgress => "in_progress",
+            Status::WaitingForClient => "waiting_for_client",
+            Status::OnSite => "on_site",
+            Status::Resolved => "resolved",
+            Status::Closed => "closed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Status> {
+        [
+            Status::New,
+            Status::Acknowledged,
+            Status::InProgress,
+            Status::WaitingForClient,
+            Status::OnSite,
+            Status::Resolved,
+            Status::Closed,
+        ]
+        .into_iter()
+        .find(|s| s.key() == value)
+    }
 }
 
 /// What people do to a ticket.
@@ -92,7 +122,8 @@ pub enum Happening {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
 enum Timer {
     Running {
         deadline: Deadline,
@@ -116,6 +147,40 @@ pub struct TicketSla {
     pub status: Status,
     policy: Policy,
     timers: BTreeMap<SlaMeasure, Timer>,
+    /// Timers met or breached: a re-qualification does not arm them again.
+    done: std::collections::BTreeSet<SlaMeasure>,
+}
+
+/// What a ticket's SLA side stores between two calls (the policy is given back on restore).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaState {
+    pub priority: Priority,
+    pub status: Status,
+    timers: BTreeMap<SlaMeasure, Timer>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    done: std::collections::BTreeSet<SlaMeasure>,
+}
+
+impl SlaState {
+    /// The instant each running timer falls due (paused and overdue ones have none).
+    pub fn dues(&self) -> BTreeMap<SlaMeasure, Timestamp> {
+        self.timers
+            .iter()
+            .filter_map(|(m, t)| match t {
+                Timer::Running { due, .. } => Some((*m, *due)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The timers paused while waiting for the client (CM-4).
+    pub fn paused(&self) -> Vec<SlaMeasure> {
+        self.timers
+            .iter()
+            .filter(|(_, t)| matches!(t, Timer::Paused { .. }))
+            .map(|(m, _)| *m)
+            .collect()
+    }
 }
 
 /// Which action meets which timer.
@@ -145,6 +210,7 @@ impl TicketSla {
             status: Status::New,
             policy: policy.clone(),
             timers: BTreeMap::new(),
+            done: Default::default(),
         };
         let mut happenings = vec![Happening::Status(Status::New)];
         for measure in [
@@ -166,6 +232,97 @@ impl TicketSla {
             }
         }
         Ok((ticket, happenings))
+    }
+
+    /// What to store.
+    pub fn state(&self) -> SlaState {
+        SlaState {
+            priority: self.priority,
+            status: self.status,
+            timers: self.timers.clone(),
+            done: self.done.clone(),
+        }
+    }
+
+    /// Takes back a stored ticket under `policy` (the one that applies to its contract).
+    pub fn restore(policy: &Policy, state: SlaState) -> TicketSla {
+        TicketSla {
+            priority: state.priority,
+            status: state.status,
+            policy: policy.clone(),
+            timers: state.timers,
+            done: state.done,
+        }
+    }
+
+    /// Re-qualification (CM-2, SAV-4): the ticket now has `priority`. The deadlines still to
+    /// meet are those of the new priority, measured from receipt (CM-4); a timer already met
+    /// or breached stays so, one the new priority no longer has is dropped, a paused one stays
+    /// paused with its new deadline.
+    pub fn requalify(
+        &mut self,
+        priority: Priority,
+        tier: ContractTier,
+        round_the_clock: bool,
+        received: Timestamp,
+    ) -> Result<Vec<Happening>, CalendarError> {
+        let mut happenings = Vec::new();
+        if priority == self.priority {
+            return Ok(happenings);
+        }
+        self.priority = priority;
+        if matches!(self.status, Status::Resolved | Status::Closed) {
+            return Ok(happenings);
+        }
+        for measure in [
+            SlaMeasure::Acknowledgement,
+            SlaMeasure::TakeCharge,
+            SlaMeasure::OnSite,
+            SlaMeasure::InterventionPlanning,
+            SlaMeasure::ClientUpdate,
+        ] {
+            let deadline = self
+                .policy
+                .sla_deadline(priority, measure, tier, round_the_clock);
+            if self.done.contains(&measure) {
+                // Met or breached; the client-update cadence, once begun, runs from the last
+                // update, unless the new priority has none.
+                if deadline.is_none() {
+                    self.timers.remove(&measure);
+                }
+                continue;
+            }
+            let Some(deadline) = deadline else {
+                self.timers.remove(&measure);
+                continue;
+            };
+            match self.timers.get(&measure).cloned() {
+                Some(Timer::Paused { remaining_from, .. }) => {
+                    let original_due = self.policy.due(&deadline, received)?;
+                    self.timers.insert(
+                        measure,
+                        Timer::Paused {
+                            deadline,
+                            remaining_from,
+                            original_due,
+                        },
+                    );
+                }
+                Some(Timer::Overdue { .. }) => {
+                    self.timers.insert(measure, Timer::Overdue { deadline });
+                }
+                Some(Timer::Running { .. }) | None => {
+                    let due = self.policy.due(&deadline, received)?;
+                    self.timers
+                        .insert(measure, Timer::Running { deadline, due });
+                    happenings.push(Happening::Due {
+                        timer: measure,
+                        due,
+                    });
+                }
+            }
+        }
+        Ok(happenings)
     }
 
     /// The next instant at which a timer falls due, if any runs.
@@ -201,6 +358,7 @@ impl TicketSla {
                 } else {
                     self.timers.remove(&timer);
                 }
+                self.done.insert(timer);
                 Happening::Breached { timer, due }
             })
             .collect()
@@ -217,6 +375,7 @@ impl TicketSla {
             let rearm = match self.timers.get(&measure).cloned() {
                 Some(Timer::Running { deadline, due }) => {
                     self.timers.remove(&measure);
+                    self.done.insert(measure);
                     happenings.push(Happening::Met {
                         timer: measure,
                         due,

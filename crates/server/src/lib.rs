@@ -8,6 +8,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod delivery;
+pub mod desk;
 pub mod error;
 pub mod metrics;
 pub mod openapi;

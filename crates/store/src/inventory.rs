@@ -157,6 +157,9 @@ pub(crate) fn require(actor: &Actor, permission: Permission) -> Result<(), Store
             Permission::SendObservations => "envoyer des observations",
             Permission::ReadAlarms => "lire les alarmes",
             Permission::HandleAlarms => "agir sur les alarmes",
+            Permission::ReadTickets => "lire les tickets",
+            Permission::OpenTickets => "ouvrir un ticket",
+            Permission::HandleTickets => "traiter les tickets",
         };
         Err(StoreError::Forbidden(format!(
             "vos droits ne permettent pas de {what}"

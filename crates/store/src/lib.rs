@@ -13,6 +13,7 @@ mod notifications;
 mod people;
 pub mod supervision;
 pub mod testing;
+pub mod tickets;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -29,6 +30,7 @@ pub use notifications::{
     StoredNotification,
 };
 pub use people::{NewToken, NewUser, SessionUser, TOKEN_CACHE_MS, TokenInfo, UserInfo, UserKind};
+pub use tickets::{MAX_TICKET_PAGE, TicketChange, TicketFilter, TicketStep};
 
 /// Largest page any list returns, whatever the caller asks.
 pub const MAX_PAGE_SIZE: i64 = 1000;

@@ -35,6 +35,11 @@ const SQLITE: &[Migration] = &[
         "notifications",
         include_str!("../migrations/sqlite/0005_notifications.sql"),
     ),
+    (
+        6,
+        "tickets",
+        include_str!("../migrations/sqlite/0006_tickets.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -61,6 +66,11 @@ const POSTGRES: &[Migration] = &[
         5,
         "notifications",
         include_str!("../migrations/postgres/0005_notifications.sql"),
+    ),
+    (
+        6,
+        "tickets",
+        include_str!("../migrations/postgres/0006_tickets.sql"),
     ),
 ];
 

@@ -266,7 +266,7 @@ struct Reads {
     equipment_names: BTreeMap<Reference, Option<String>>,
 }
 
-async fn record_of(
+pub(crate) async fn record_of(
     connection: &mut AnyConnection,
     kind: ObjectKind,
     reference: &Reference,

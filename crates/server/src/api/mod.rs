@@ -7,6 +7,7 @@ pub(crate) mod inventory;
 mod notifications;
 mod people;
 mod supervision;
+mod tickets;
 
 use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -28,6 +29,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(alarms::routes())
         .merge(notifications::routes())
         .merge(supervision::routes())
+        .merge(tickets::routes())
         .merge(inventory::routes(state))
 }
 

@@ -10,6 +10,7 @@ mod notifications;
 mod openapi;
 mod operations;
 mod supervision;
+mod tickets;
 mod traps;
 
 use std::collections::BTreeSet;

@@ -1,0 +1,539 @@
+//! A ticket as the service desk keeps it (DEC-4: one model for requests, incidents and
+//! corrective maintenance; X-1: every step an event saying who and when). Opening qualifies
+//! it (CM-2, SAV-3, SAV-4, INC-1) and arms its SLA timers from the policy (CM-3, CM-4, INC-2,
+//! DEC-5, through [`TicketSla`]); people's actions, re-qualifications and the passing of time
+//! each return the ticket changed and its events. Pure: instants are inputs.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::Reference;
+use crate::alarm::lifecycle::AlarmId;
+use crate::calendar::CalendarError;
+use crate::inventory::{CameraRole, ContractTier, Equipment, EquipmentKind, Priority, SlaMeasure};
+use crate::policy::{Policy, Severity};
+use crate::ticket::{Action, Happening, SlaState, StatedCriticality, Status, TicketSla};
+
+/// A ticket's number, given in the order tickets are opened.
+pub type TicketNumber = u64;
+
+/// The longest symptom, impact description, reason or note, in characters.
+pub const MAX_TEXT: usize = 4000;
+/// The longest "who reported it" text.
+pub const MAX_REPORTER: usize = 200;
+
+/// What the ticket is about (DEC-4: one model, several kinds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A client's request or report to the service desk (SAV).
+    Request,
+    /// A client incident (PROC-CRM-002).
+    Incident,
+    /// Corrective maintenance, opened by a Major alarm (NOT-5) or by a technician.
+    Maintenance,
+    /// An intervention opened by an escalation (NOT-7).
+    Intervention,
+}
+
+/// Where the ticket came from (CM-1, SAV-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The client portal's guided form.
+    Portal,
+    Email,
+    /// A call recorded by a technician.
+    Phone,
+    /// A supervision alarm.
+    Alarm,
+    Api,
+}
+
+impl Source {
+    pub fn key(self) -> &'static str {
+        match self {
+            Source::Portal => "portal",
+            Source::Email => "email",
+            Source::Phone => "phone",
+            Source::Alarm => "alarm",
+            Source::Api => "api",
+        }
+    }
+}
+
+/// The impact on surveillance, as the guided form asks it (CM-2, INC-1, SAV-3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Impact {
+    /// The whole video system is down, a zone is unwatched, access control or the security
+    /// hypervisor is compromised, an intrusion on the systems (INC-1 P1, SAV-3 Critical).
+    SecurityCompromised,
+    /// Cameras down in a sensitive zone, access control partly down on an important passage,
+    /// recording lost on part of the system (INC-1 P2).
+    PartialLoss,
+    /// One failing equipment, no global security impact (SAV-3 Standard).
+    OneEquipment,
+    /// An inconvenience without security impact: display, slow interface, a setting (INC-1 P3).
+    NoSecurityImpact,
+    /// Advice, a configuration question, a training request (SAV-3 Informative).
+    Question,
+    /// The reporter does not know (SAV-4: the highest applies).
+    Unknown,
+}
+
+impl Impact {
+    fn priority(self) -> Priority {
+        match self {
+            Impact::SecurityCompromised | Impact::Unknown => Priority::P1,
+            Impact::PartialLoss | Impact::OneEquipment => Priority::P2,
+            Impact::NoSecurityImpact | Impact::Question => Priority::P3,
+        }
+    }
+}
+
+/// The more urgent of two priorities (P1 before P2 before P3).
+fn highest(a: Priority, b: Priority) -> Priority {
+    a.min(b)
+}
+
+/// The priority of a report (CM-2, SAV-3, SAV-4, INC-1, DEC-4): the stated criticality and
+/// the impact each give one, the equipment may raise it (a priority camera down is at least a
+/// partial loss in a sensitive zone, P2), and the highest wins; with neither criticality nor
+/// impact stated, the doubt gives P1.
+pub fn qualify(
+    stated: Option<StatedCriticality>,
+    impact: Option<Impact>,
+    equipment: Option<&Equipment>,
+) -> Priority {
+    let from_stated = stated.map(|s| crate::ticket::priority_from(Some(s)));
+    let from_impact = impact.map(Impact::priority);
+    let mut priority = match (from_stated, from_impact) {
+        (None, None) => Priority::P1,
+        (Some(p), None) | (None, Some(p)) => p,
+        (Some(a), Some(b)) => highest(a, b),
+    };
+    if let Some(equipment) = equipment
+        && equipment.kind == EquipmentKind::Camera
+        && equipment.effective_camera_role() == Some(CameraRole::Priority)
+        && !matches!(impact, Some(Impact::Question))
+        && stated != Some(StatedCriticality::Informative)
+    {
+        priority = highest(priority, Priority::P2);
+    }
+    priority
+}
+
+/// The priority of a ticket opened by an alarm (DEC-4: Critique ≡ P1, Majeur ≡ P2, Mineur ≡ P3).
+pub fn priority_of_severity(severity: Severity) -> Priority {
+    match severity {
+        Severity::Critical => Priority::P1,
+        Severity::Major => Priority::P2,
+        Severity::Minor => Priority::P3,
+    }
+}
+
+/// What the one who opens a ticket says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    pub client: Reference,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<Reference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equipment: Option<Reference>,
+    pub kind: Kind,
+    pub source: Source,
+    /// What is wrong, in the reporter's words.
+    pub symptom: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<Impact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stated_criticality: Option<StatedCriticality>,
+    /// Who reported it (a name, an address, a number), when not a user of Vigie.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reporter: Option<String>,
+    /// The alarm that opened it (NOT-5, NOT-7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarm: Option<AlarmId>,
+}
+
+/// Why a step on a ticket is refused, in French.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeskError {
+    /// The input is wrong (HTTP 422).
+    #[error("{0}")]
+    Invalid(String),
+    /// The step does not fit where the ticket stands (HTTP 409).
+    #[error("{0}")]
+    Conflict(String),
+    /// The policy cannot compute a deadline (a calendar missing or out of range).
+    #[error("délai SLA incalculable : {0}")]
+    Calendar(String),
+}
+
+impl From<CalendarError> for DeskError {
+    fn from(error: CalendarError) -> Self {
+        DeskError::Calendar(error.to_string())
+    }
+}
+
+fn check_text(field: &str, value: &str, max: usize, required: bool) -> Result<(), DeskError> {
+    if required && value.trim().is_empty() {
+        return Err(DeskError::Invalid(format!(
+            "le champ {field} est obligatoire"
+        )));
+    }
+    if value.chars().count() > max {
+        return Err(DeskError::Invalid(format!(
+            "le champ {field} dépasse {max} caractères"
+        )));
+    }
+    Ok(())
+}
+
+impl Report {
+    /// Checks the texts' presence and lengths.
+    pub fn check(&self) -> Result<(), DeskError> {
+        check_text("symptom (symptôme)", &self.symptom, MAX_TEXT, true)?;
+        if let Some(reporter) = &self.reporter {
+            check_text("reporter (déclarant)", reporter, MAX_REPORTER, false)?;
+        }
+        Ok(())
+    }
+}
+
+/// What the SLA of a ticket depends on besides its priority: the contract (CM-4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Terms {
+    pub tier: ContractTier,
+    /// The 24/7 option for critical deadlines (CM-3, DEC-5).
+    pub round_the_clock: bool,
+}
+
+/// One ticket, as it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub number: TicketNumber,
+    #[serde(flatten)]
+    pub report: Report,
+    pub priority: Priority,
+    pub status: Status,
+    /// When the report was received: every deadline runs from it (CM-4).
+    pub received_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<Reference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<i64>,
+    pub sla: SlaState,
+}
+
+/// One step of a ticket. `by` is None for what Vigie did itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketEvent {
+    pub ticket: TicketNumber,
+    pub at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<Reference>,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// What happened to a ticket: the `ticket.<event>` of the timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    Opened {
+        kind: Kind,
+        source: Source,
+        priority: Priority,
+    },
+    /// The priority was re-evaluated (SAV-3), with why.
+    Requalified {
+        from: Priority,
+        to: Priority,
+        reason: String,
+    },
+    Assigned {
+        to: Reference,
+    },
+    /// A person's step.
+    Action {
+        action: Action,
+    },
+    Status {
+        status: Status,
+    },
+    SlaDue {
+        timer: SlaMeasure,
+        due: i64,
+    },
+    SlaMet {
+        timer: SlaMeasure,
+        due: i64,
+    },
+    SlaBreached {
+        timer: SlaMeasure,
+        due: i64,
+    },
+    SlaPaused {
+        timer: SlaMeasure,
+    },
+}
+
+impl EventKind {
+    pub fn key(&self) -> &'static str {
+        match self {
+            EventKind::Opened { .. } => "opened",
+            EventKind::Requalified { .. } => "requalified",
+            EventKind::Assigned { .. } => "assigned",
+            EventKind::Action { .. } => "action",
+            EventKind::Status { .. } => "status",
+            EventKind::SlaDue { .. } => "sla_due",
+            EventKind::SlaMet { .. } => "sla_met",
+            EventKind::SlaBreached { .. } => "sla_breached",
+            EventKind::SlaPaused { .. } => "sla_paused",
+        }
+    }
+}
+
+fn timestamp(ms: i64) -> Result<Timestamp, DeskError> {
+    Timestamp::from_millisecond(ms)
+        .map_err(|_| DeskError::Invalid(format!("instant hors limites : {ms}")))
+}
+
+impl Ticket {
+    /// Opens a ticket received at `received` (CM-2: at once on receipt) with `priority`
+    /// (from [`qualify`] or [`priority_of_severity`]), arming its SLA timers.
+    pub fn open(
+        number: TicketNumber,
+        report: Report,
+        priority: Priority,
+        policy: &Policy,
+        terms: Terms,
+        received: i64,
+        by: Option<Reference>,
+    ) -> Result<(Ticket, Vec<TicketEvent>), DeskError> {
+        report.check()?;
+        let (sla, happenings) = TicketSla::open(
+            policy,
+            priority,
+            terms.tier,
+            terms.round_the_clock,
+            timestamp(received)?,
+        )?;
+        let ticket = Ticket {
+            number,
+            priority,
+            status: sla.status,
+            received_at: received,
+            assignee: None,
+            resolved_at: None,
+            closed_at: None,
+            sla: sla.state(),
+            report,
+        };
+        let mut events = vec![ticket.event(
+            received,
+            by,
+            EventKind::Opened {
+                kind: ticket.report.kind,
+                source: ticket.report.source,
+                priority,
+            },
+        )];
+        events.extend(ticket.happened(received, happenings));
+        Ok((ticket, events))
+    }
+
+    pub fn event(&self, at: i64, by: Option<Reference>, kind: EventKind) -> TicketEvent {
+        TicketEvent {
+            ticket: self.number,
+            at,
+            by,
+            kind,
+        }
+    }
+
+    /// The SLA happenings as events; `Status` ones are already the ticket's.
+    fn happened(&self, at: i64, happenings: Vec<Happening>) -> Vec<TicketEvent> {
+        happenings
+            .into_iter()
+            .map(|h| {
+                let kind = match h {
+                    Happening::Status(status) => EventKind::Status { status },
+                    Happening::Due { timer, due } => EventKind::SlaDue {
+                        timer,
+                        due: due.as_millisecond(),
+                    },
+                    Happening::Met { timer, due } => EventKind::SlaMet {
+                        timer,
+                        due: due.as_millisecond(),
+                    },
+                    Happening::Breached { timer, due } => EventKind::SlaBreached {
+                        timer,
+                        due: due.as_millisecond(),
+                    },
+                    Happening::Paused { timer } => EventKind::SlaPaused { timer },
+                };
+                // A breach is written at its deadline, whenever it is noticed.
+                let at = match &kind {
+                    EventKind::SlaBreached { due, .. } => *due,
+                    _ => at,
+                };
+                self.event(at, None, kind)
+            })
+            .collect()
+    }
+
+    /// The earliest instant a timer of this ticket falls due (ms), if one runs.
+    pub fn next_due(&self) -> Option<i64> {
+        self.sla.dues().values().map(|t| t.as_millisecond()).min()
+    }
+
+    /// Takes `changed`'s state after an SLA step.
+    fn take(&mut self, sla: &TicketSla, at: i64) {
+        self.sla = sla.state();
+        self.priority = sla.priority;
+        if sla.status != self.status {
+            self.status = sla.status;
+            match self.status {
+                Status::Resolved => self.resolved_at = Some(at),
+                Status::Closed => {
+                    self.closed_at = Some(at);
+                    self.resolved_at.get_or_insert(at);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Time has reached `now`: the running timers due by then are breached (INC-3).
+    pub fn on_time(&mut self, policy: &Policy, now: i64) -> Result<Vec<TicketEvent>, DeskError> {
+        let mut sla = TicketSla::restore(policy, self.sla.clone());
+        let happenings = sla.on_time(timestamp(now)?);
+        self.take(&sla, now);
+        Ok(self.happened(now, happenings))
+    }
+
+    /// A person's step at `now`.
+    pub fn act(
+        &mut self,
+        policy: &Policy,
+        action: Action,
+        by: &Reference,
+        now: i64,
+    ) -> Result<Vec<TicketEvent>, DeskError> {
+        if self.status == Status::Closed {
+            return Err(DeskError::Conflict(format!(
+                "le ticket n°{} est clos",
+                self.number
+            )));
+        }
+        if action == Action::ClientConfirms && self.status != Status::Resolved {
+            return Err(DeskError::Conflict(format!(
+                "le ticket n°{} n'est pas résolu : le client ne peut pas encore confirmer",
+                self.number
+            )));
+        }
+        if action == Action::ClientReplied && self.status != Status::WaitingForClient {
+            return Err(DeskError::Conflict(format!(
+                "le ticket n°{} n'attend pas de réponse du client",
+                self.number
+            )));
+        }
+        let mut sla = TicketSla::restore(policy, self.sla.clone());
+        let happenings = sla.apply(action, timestamp(now)?)?;
+        let mut events = vec![self.event(now, Some(by.clone()), EventKind::Action { action })];
+        if action == Action::TakeCharge && self.assignee.as_ref() != Some(by) {
+            self.assignee = Some(by.clone());
+            events.push(self.event(
+                now,
+                Some(by.clone()),
+                EventKind::Assigned { to: by.clone() },
+            ));
+        }
+        self.take(&sla, now);
+        events.extend(self.happened(now, happenings));
+        Ok(events)
+    }
+
+    /// Re-qualification (SAV-3: after the first exchange or a preliminary diagnosis), with its
+    /// reason; the deadlines become the new priority's, from receipt (CM-4).
+    pub fn requalify(
+        &mut self,
+        policy: &Policy,
+        terms: Terms,
+        priority: Priority,
+        reason: &str,
+        by: &Reference,
+        now: i64,
+    ) -> Result<Vec<TicketEvent>, DeskError> {
+        check_text("reason (motif)", reason, MAX_TEXT, true)?;
+        if self.status == Status::Closed {
+            return Err(DeskError::Conflict(format!(
+                "le ticket n°{} est clos",
+                self.number
+            )));
+        }
+        if priority == self.priority {
+            return Err(DeskError::Conflict(format!(
+                "le ticket n°{} est déjà en {}",
+                self.number,
+                priority_label(priority)
+            )));
+        }
+        let from = self.priority;
+        let mut sla = TicketSla::restore(policy, self.sla.clone());
+        let happenings = sla.requalify(
+            priority,
+            terms.tier,
+            terms.round_the_clock,
+            timestamp(self.received_at)?,
+        )?;
+        let mut events = vec![self.event(
+            now,
+            Some(by.clone()),
+            EventKind::Requalified {
+                from,
+                to: priority,
+                reason: reason.trim().to_owned(),
+            },
+        )];
+        self.take(&sla, now);
+        events.extend(self.happened(now, happenings));
+        Ok(events)
+    }
+
+    /// Gives the ticket to a technician.
+    pub fn assign(
+        &mut self,
+        to: &Reference,
+        by: &Reference,
+        now: i64,
+    ) -> Result<TicketEvent, DeskError> {
+        if self.status == Status::Closed {
+            return Err(DeskError::Conflict(format!(
+                "le ticket n°{} est clos",
+                self.number
+            )));
+        }
+        self.assignee = Some(to.clone());
+        Ok(self.event(
+            now,
+            Some(by.clone()),
+            EventKind::Assigned { to: to.clone() },
+        ))
+    }
+}
+
+/// A priority in French, as the procedures write it.
+pub fn priority_label(priority: Priority) -> &'static str {
+    match priority {
+        Priority::P1 => "P1 (critique)",
+        Priority::P2 => "P2 (standard)",
+        Priority::P3 => "P3 (non critique)",
+    }
+}

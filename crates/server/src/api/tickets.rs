@@ -1,0 +1,288 @@
+//! The service desk's tickets (DEC-4, CM-2, SAV-1, SAV-3, SAV-6, X-1, X-2): open one (a client
+//! through the portal or the API, staff for a call, an email or on a client's behalf), read the
+//! queue most urgent first, read one ticket with every step of its life, and take the steps:
+//! acknowledge, take in charge, plan, on site, wait for the client, resolve, close; re-qualify
+//! with a reason; assign. A client user sees and opens only its own client's tickets, and may
+//! only confirm a fix or answer a question.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use vigie_domain::Reference;
+use vigie_domain::access::{Permission, Principal};
+use vigie_domain::inventory::Priority;
+use vigie_domain::ticket::desk::{Impact, Kind, Report, Source, Ticket, TicketEvent, TicketNumber};
+use vigie_domain::ticket::{Action, StatedCriticality, Status};
+use vigie_store::{TicketChange, TicketFilter, TicketStep};
+
+use crate::AppState;
+use crate::api::{JsonBody, QueryParams};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/tickets", get(list).post(open))
+        .route("/api/v1/tickets/{number}", get(one))
+        .route("/api/v1/tickets/{number}/actions", post(act))
+        .route("/api/v1/tickets/{number}/requalify", post(requalify))
+        .route("/api/v1/tickets/{number}/assign", post(assign))
+}
+
+/// What the guided form or a technician sends to open a ticket.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenRequest {
+    /// Required for staff; a client user's own client otherwise.
+    client: Option<Reference>,
+    site: Option<Reference>,
+    equipment: Option<Reference>,
+    kind: Option<Kind>,
+    /// Staff only: `phone` (a call recorded), `email`, `api`; a client user's is `portal`.
+    source: Option<Source>,
+    symptom: String,
+    impact: Option<Impact>,
+    stated_criticality: Option<StatedCriticality>,
+    reporter: Option<String>,
+}
+
+async fn open(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<OpenRequest>,
+) -> ApiResult<(StatusCode, Json<TicketChange>)> {
+    if !caller.actor.may(Permission::OpenTickets) {
+        return Err(ApiError::forbidden(
+            "vos droits ne permettent pas d'ouvrir un ticket",
+        ));
+    }
+    let staff = caller.actor.is_staff();
+    let client = match (request.client, caller.actor.visibility().client()) {
+        (Some(client), _) => client,
+        (None, Some(own)) => own.clone(),
+        (None, None) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "client : obligatoire (le client pour lequel le ticket est ouvert)",
+            ));
+        }
+    };
+    let source = match (staff, request.source) {
+        (true, Some(source)) => source,
+        (true, None) => Source::Api,
+        (false, None | Some(Source::Portal)) => Source::Portal,
+        (false, Some(other)) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                format!(
+                    "source « {} » : un client ouvre ses tickets par le portail",
+                    other.key()
+                ),
+            ));
+        }
+    };
+    let report = Report {
+        client,
+        site: request.site,
+        equipment: request.equipment,
+        kind: request.kind.unwrap_or(Kind::Request),
+        source,
+        symptom: request.symptom,
+        impact: request.impact,
+        stated_criticality: request.stated_criticality,
+        reporter: request.reporter,
+        alarm: None,
+    };
+    let change = state
+        .store
+        .open_ticket(
+            &caller.actor,
+            &state.escalation.policy,
+            report,
+            None,
+            Some(by(&caller)),
+            caller.now_ms,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(change)))
+}
+
+/// Who a step is recorded as: the staff member's record, or the client user.
+fn by(caller: &Caller) -> Reference {
+    if let Principal::Staff {
+        staff: Some(staff), ..
+    } = &caller.actor.principal
+    {
+        return staff.clone();
+    }
+    Reference::parse(&caller.user.username)
+        .ok()
+        .or_else(|| caller.user.client.clone())
+        .unwrap_or_else(|| Reference::parse("inconnu").expect("a valid reference"))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    client: Option<Reference>,
+    site: Option<Reference>,
+    status: Option<String>,
+    priority: Option<Priority>,
+    assignee: Option<Reference>,
+    open: Option<bool>,
+    after: Option<TicketNumber>,
+    limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+struct Page {
+    items: Vec<Ticket>,
+    /// Pass as `after` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_after: Option<TicketNumber>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(params): QueryParams<ListParams>,
+) -> ApiResult<Json<Page>> {
+    let status = params
+        .status
+        .as_deref()
+        .map(|s| {
+            Status::parse(s).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "status « {s} » inconnu (new, acknowledged, in_progress, waiting_for_client, on_site, resolved, closed)"
+                ))
+            })
+        })
+        .transpose()?;
+    let limit = params
+        .limit
+        .unwrap_or(vigie_store::DEFAULT_PAGE_SIZE)
+        .clamp(1, vigie_store::MAX_TICKET_PAGE);
+    let filter = TicketFilter {
+        client: params.client,
+        site: params.site,
+        status,
+        priority: params.priority,
+        assignee: params.assignee,
+        open: params.open,
+        after: params.after,
+        limit: Some(limit),
+    };
+    let items = state.store.tickets(&caller.actor, &filter).await?;
+    let next_after = (items.len() as i64 == limit)
+        .then(|| items.last().map(|t| t.number))
+        .flatten();
+    Ok(Json(Page { items, next_after }))
+}
+
+#[derive(Debug, Serialize)]
+struct WithEvents {
+    #[serde(flatten)]
+    ticket: Ticket,
+    events: Vec<TicketEvent>,
+}
+
+fn ticket_number(text: &str) -> ApiResult<TicketNumber> {
+    text.parse()
+        .map_err(|_| ApiError::bad_request(format!("numéro de ticket invalide : « {text} »")))
+}
+
+async fn one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+) -> ApiResult<Json<WithEvents>> {
+    let number = ticket_number(&number)?;
+    let (ticket, events) = state.store.ticket(&caller.actor, number).await?;
+    Ok(Json(WithEvents { ticket, events }))
+}
+
+async fn step(
+    state: &AppState,
+    caller: &Caller,
+    number: &str,
+    step: TicketStep,
+) -> ApiResult<Json<TicketChange>> {
+    let number = ticket_number(number)?;
+    let change = state
+        .store
+        .ticket_step(
+            &caller.actor,
+            &state.escalation.policy,
+            number,
+            step,
+            &by(caller),
+            caller.now_ms,
+        )
+        .await?;
+    Ok(Json(change))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActRequest {
+    action: Action,
+}
+
+async fn act(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    JsonBody(request): JsonBody<ActRequest>,
+) -> ApiResult<Json<TicketChange>> {
+    step(&state, &caller, &number, TicketStep::Act(request.action)).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequalifyRequest {
+    priority: Priority,
+    reason: String,
+}
+
+async fn requalify(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    JsonBody(request): JsonBody<RequalifyRequest>,
+) -> ApiResult<Json<TicketChange>> {
+    step(
+        &state,
+        &caller,
+        &number,
+        TicketStep::Requalify {
+            priority: request.priority,
+            reason: request.reason,
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssignRequest {
+    to: Reference,
+}
+
+async fn assign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    JsonBody(request): JsonBody<AssignRequest>,
+) -> ApiResult<Json<TicketChange>> {
+    step(
+        &state,
+        &caller,
+        &number,
+        TicketStep::Assign { to: request.to },
+    )
+    .await
+}

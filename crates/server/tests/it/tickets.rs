@@ -1,0 +1,339 @@
+//! The service desk over HTTP (DEC-4, CM-2, CM-4, INC-3, SAV-1, SAV-3, SAV-4, SAV-6, X-1, X-2):
+//! a client opens a ticket through the portal and it is qualified and timed at once; doubt
+//! gives P1; a deadline that passes is breached by the SLA worker at its instant; staff take
+//! charge, re-qualify with a reason, resolve; the client confirms; a client sees and touches
+//! nothing of another client's.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use vigie_domain::access::Actor;
+use vigie_domain::inventory::StaffRole;
+use vigie_domain::inventory::file::InventoryFile;
+use vigie_store::UserKind;
+
+use crate::{NOW, TestApp};
+
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 60 * MINUTE;
+
+async fn with_inventory() -> TestApp {
+    let app = TestApp::spawn().await;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scenarios/notification-inventory.toml"
+    ))
+    .unwrap();
+    let inventory = InventoryFile::parse(&text).unwrap().inventory;
+    app.store
+        .import(&Actor::console("test"), &inventory, NOW)
+        .await
+        .unwrap();
+    app
+}
+
+fn events_of<'a>(body: &'a Value, event: &str) -> Vec<&'a Value> {
+    body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == event)
+        .collect()
+}
+
+fn due_of(body: &Value, timer: &str) -> i64 {
+    events_of(body, "sla_due")
+        .iter()
+        .find(|e| e["timer"] == timer)
+        .unwrap_or_else(|| panic!("pas d'échéance {timer} : {body}"))["due"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_portal_report_is_qualified_timed_handled_and_confirmed_by_its_client() {
+    let app = with_inventory().await;
+    let client = app
+        .login_as("logistique", UserKind::Client, Some("CLI-LOGI"), &[])
+        .await;
+    let staff = app
+        .login_as("tech", UserKind::Staff, None, &[StaffRole::Technician])
+        .await;
+
+    // SAV-1, CM-2: the guided form opens a ticket at once, qualified from the stated
+    // criticality and the impact (SAV-3: Standard, one equipment → P2).
+    let opened = client
+        .post(
+            "/api/v1/tickets",
+            &json!({
+                "site": "ENTREPOT", "equipment": "ENT-CAM-QUAI",
+                "symptom": "La caméra du quai ne s'affiche plus dans le VMS",
+                "impact": "one_equipment", "stated_criticality": "standard"
+            }),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    let ticket = &opened.body["ticket"];
+    let number = ticket["number"].as_u64().unwrap();
+    assert_eq!(ticket["client"], "CLI-LOGI");
+    assert_eq!(ticket["source"], "portal");
+    assert_eq!(ticket["priority"], "p2");
+    assert_eq!(ticket["status"], "new");
+    assert_eq!(ticket["received_at"], NOW);
+    // NOW is Monday 23 November 2026, 10:00 in Paris: 30 business minutes to acknowledge
+    // (SAV-2), 4 business hours to take charge (INC-2, CM-3), measured from receipt (CM-4).
+    assert_eq!(due_of(&opened.body, "acknowledgement"), NOW + 30 * MINUTE);
+    assert_eq!(due_of(&opened.body, "take_charge"), NOW + 4 * HOUR);
+    assert_eq!(events_of(&opened.body, "opened")[0]["by"], "logistique");
+
+    // SAV-4: neither criticality nor impact stated: the doubt gives P1.
+    let doubt = client
+        .post(
+            "/api/v1/tickets",
+            &json!({"site": "ENTREPOT", "symptom": "Quelque chose ne va pas"}),
+        )
+        .await;
+    assert_eq!(doubt.status, StatusCode::CREATED, "{}", doubt.text);
+    assert_eq!(doubt.body["ticket"]["priority"], "p1");
+
+    // another client's site is "not found"; a client may not take charge.
+    let elsewhere = client
+        .post(
+            "/api/v1/tickets",
+            &json!({"client": "CLI-BANQUE", "site": "AGENCE", "symptom": "x"}),
+        )
+        .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::NOT_FOUND,
+        "{}",
+        elsewhere.text
+    );
+    let refused = client
+        .post(
+            &format!("/api/v1/tickets/{number}/actions"),
+            &json!({"action": "take_charge"}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    // Staff open one for the bank, by phone.
+    let call = staff
+        .post(
+            "/api/v1/tickets",
+            &json!({"client": "CLI-BANQUE", "site": "AGENCE", "source": "phone",
+                    "symptom": "Appel : l'enregistreur ne répond plus", "impact": "partial_loss",
+                    "reporter": "Hélène Marchand, 06 11 11 11 11"}),
+        )
+        .await;
+    assert_eq!(call.status, StatusCode::CREATED, "{}", call.text);
+    let bank_ticket = call.body["ticket"]["number"].as_u64().unwrap();
+    assert_eq!(
+        client
+            .get(&format!("/api/v1/tickets/{bank_ticket}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let mine = client.get("/api/v1/tickets").await;
+    let numbers: Vec<u64> = mine.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["number"].as_u64().unwrap())
+        .collect();
+    assert!(!numbers.contains(&bank_ticket), "{}", mine.text);
+    assert_eq!(numbers.len(), 2, "{}", mine.text);
+    // The queue is ordered by urgency: all three must be acknowledged by 10:30, so the P1
+    // comes first, then the P2s, older first; paged with `after`.
+    let queue = staff.get("/api/v1/tickets?open=true&limit=2").await;
+    let order: Vec<u64> = queue.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["number"].as_u64().unwrap())
+        .collect();
+    let doubt_number = doubt.body["ticket"]["number"].as_u64().unwrap();
+    assert_eq!(order, vec![doubt_number, number], "{}", queue.text);
+    let next = staff
+        .get(&format!(
+            "/api/v1/tickets?open=true&limit=2&after={}",
+            queue.body["next_after"]
+        ))
+        .await;
+    assert_eq!(
+        next.body["items"][0]["number"], bank_ticket,
+        "{}",
+        next.text
+    );
+    assert_eq!(
+        next.body["items"].as_array().unwrap().len(),
+        1,
+        "{}",
+        next.text
+    );
+
+    // INC-3: 31 minutes later nobody acknowledged: the SLA worker breaches it at its deadline.
+    app.clock.advance_ms(31 * MINUTE);
+    let mut breached = Value::Null;
+    for _ in 0..100 {
+        let reply = staff.get(&format!("/api/v1/tickets/{number}")).await;
+        if !events_of(&reply.body, "sla_breached").is_empty() {
+            breached = reply.body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let breach = events_of(&breached, "sla_breached");
+    assert_eq!(breach.len(), 1, "{breached}");
+    assert_eq!(breach[0]["timer"], "acknowledgement");
+    assert_eq!(breach[0]["at"], NOW + 30 * MINUTE);
+
+    // Take charge within the 4 hours: met, assigned to the one who took it.
+    let taken = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/actions"),
+            &json!({"action": "take_charge"}),
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::OK, "{}", taken.text);
+    assert_eq!(taken.body["ticket"]["status"], "in_progress");
+    assert_eq!(taken.body["ticket"]["assignee"], "tech");
+    assert!(
+        taken.body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "sla_met" && e["timer"] == "take_charge"),
+        "{}",
+        taken.text
+    );
+
+    // SAV-3: re-evaluated after a first diagnosis, with its reason; without one it is refused.
+    let no_reason = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/requalify"),
+            &json!({"priority": "p1", "reason": " "}),
+        )
+        .await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let requalified = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/requalify"),
+            &json!({"priority": "p1", "reason": "le quai n'est plus filmé du tout"}),
+        )
+        .await;
+    assert_eq!(requalified.status, StatusCode::OK, "{}", requalified.text);
+    assert_eq!(requalified.body["ticket"]["priority"], "p1");
+    let event = &requalified.body["events"][0];
+    assert_eq!(event["event"], "requalified");
+    assert_eq!(event["from"], "p2");
+    assert_eq!(event["reason"], "le quai n'est plus filmé du tout");
+
+    // SAV-6: the client confirms only a resolved ticket.
+    let early = client
+        .post(
+            &format!("/api/v1/tickets/{number}/actions"),
+            &json!({"action": "client_confirms"}),
+        )
+        .await;
+    assert_eq!(early.status, StatusCode::CONFLICT, "{}", early.text);
+    let resolved = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/actions"),
+            &json!({"action": "resolve"}),
+        )
+        .await;
+    assert_eq!(
+        resolved.body["ticket"]["status"], "resolved",
+        "{}",
+        resolved.text
+    );
+    let confirmed = client
+        .post(
+            &format!("/api/v1/tickets/{number}/actions"),
+            &json!({"action": "client_confirms"}),
+        )
+        .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.text);
+    assert_eq!(confirmed.body["ticket"]["status"], "closed");
+    assert_eq!(confirmed.body["ticket"]["closed_at"], NOW + 31 * MINUTE);
+    // Closed: nothing more, and out of the open queue.
+    let after = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/actions"),
+            &json!({"action": "update_client"}),
+        )
+        .await;
+    assert_eq!(after.status, StatusCode::CONFLICT, "{}", after.text);
+    let open = staff.get("/api/v1/tickets?open=true").await;
+    assert!(
+        open.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["number"] != number),
+        "{}",
+        open.text
+    );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_malformed_or_hostile_ticket_request_is_refused_clearly_and_stores_nothing() {
+    let app = with_inventory().await;
+    let staff = app
+        .login_as("tech", UserKind::Staff, None, &[StaffRole::Technician])
+        .await;
+    for (body, status) in [
+        (
+            json!({"client": "CLI-LOGI", "symptom": ""}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"client": "CLI-LOGI", "symptom": "x".repeat(4001)}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"symptom": "sans client"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"client": "CLI-INCONNU", "symptom": "x"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"client": "CLI-LOGI", "site": "AGENCE", "symptom": "x"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"client": "CLI-LOGI", "site": "ENTREPOT", "equipment": "AG-NVR", "symptom": "x"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"client": "CLI-LOGI", "symptom": "x", "priority": "p1"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let reply = staff.post("/api/v1/tickets", &body).await;
+        assert_eq!(reply.status, status, "{body} → {}", reply.text);
+        assert!(
+            reply.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{}",
+            reply.text
+        );
+    }
+    let list = staff.get("/api/v1/tickets").await;
+    assert_eq!(list.body["items"], json!([]), "{}", list.text);
+    assert_eq!(
+        staff.get("/api/v1/tickets/abc").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        staff.get("/api/v1/tickets/99").await.status,
+        StatusCode::NOT_FOUND
+    );
+    app.finish().await;
+}

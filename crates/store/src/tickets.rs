@@ -1,0 +1,587 @@
+//! The service desk's tickets (DEC-4, CM-2, CM-4, INC-2, INC-3, SAV-1, SAV-3, X-1): opened from
+//! every channel, checked against the inventory and the actor's visibility (X-2), numbered in
+//! the order of opening, saved with their events in one transaction; people's steps and the
+//! SLA timers that fall due change them the same way. Each ticket row carries its earliest
+//! running deadline, so the queue is read most urgent first and the SLA worker wakes on it.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+use vigie_domain::Reference;
+use vigie_domain::access::{Actor, Permission};
+use vigie_domain::inventory::{
+    Contract, ContractOption, ContractTier, ObjectKind, Priority, Record,
+};
+use vigie_domain::policy::Policy;
+use vigie_domain::ticket::desk::{
+    self, DeskError, Report, Source, Terms, Ticket, TicketEvent, TicketNumber,
+};
+use vigie_domain::ticket::{Action, Status};
+
+use crate::error::from_sqlx;
+use crate::inventory::{Arg, build, parse_record, require};
+use crate::notifications::record_of;
+use crate::supervision::visibility_condition;
+use crate::{Store, StoreError};
+
+/// The most tickets one page returns.
+pub const MAX_TICKET_PAGE: i64 = 500;
+/// The most events returned with one ticket.
+pub const MAX_TICKET_EVENTS: i64 = 2000;
+/// How many times opening retries when another process took the same number (PostgreSQL).
+const NUMBER_ATTEMPTS: usize = 5;
+
+/// Which tickets a list asks for. Every field narrows it.
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter {
+    pub client: Option<Reference>,
+    pub site: Option<Reference>,
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    pub assignee: Option<Reference>,
+    /// Only tickets not closed (true) or only closed ones (false).
+    pub open: Option<bool>,
+    /// Keyset paging on the queue's order: the page after this ticket.
+    pub after: Option<TicketNumber>,
+    pub limit: Option<i64>,
+}
+
+/// A step a person takes on a ticket.
+#[derive(Debug, Clone)]
+pub enum TicketStep {
+    Act(Action),
+    Requalify { priority: Priority, reason: String },
+    Assign { to: Reference },
+}
+
+/// A ticket and the events its last change wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketChange {
+    pub ticket: Ticket,
+    pub events: Vec<TicketEvent>,
+}
+
+fn desk_error(error: DeskError) -> StoreError {
+    match error {
+        DeskError::Invalid(message) => StoreError::Invalid(message),
+        DeskError::Conflict(message) => StoreError::Conflict(message),
+        DeskError::Calendar(message) => StoreError::other(anyhow::anyhow!(message)),
+    }
+}
+
+fn stored<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::other(anyhow::anyhow!("ticket stocké illisible : {e}")))
+}
+
+fn number_arg(number: TicketNumber) -> Arg {
+    Arg::Int(i64::try_from(number).unwrap_or(i64::MAX))
+}
+
+fn priority_key(priority: Priority) -> &'static str {
+    match priority {
+        Priority::P1 => "p1",
+        Priority::P2 => "p2",
+        Priority::P3 => "p3",
+    }
+}
+
+fn kind_key(kind: desk::Kind) -> &'static str {
+    match kind {
+        desk::Kind::Request => "request",
+        desk::Kind::Incident => "incident",
+        desk::Kind::Maintenance => "maintenance",
+        desk::Kind::Intervention => "intervention",
+    }
+}
+
+/// The policy and contract terms a ticket of `client` (on `site`, if known) runs under: the
+/// site's contract and overlays; without a site, the strictest of the client's contracts
+/// (SAV-4: in doubt, the highest).
+async fn terms_of(
+    connection: &mut AnyConnection,
+    base: &Policy,
+    client: &Reference,
+    site: Option<&Reference>,
+) -> Result<(Policy, Terms), StoreError> {
+    let terms = |contract: &Contract| Terms {
+        tier: contract.tier,
+        round_the_clock: contract.has(ContractOption::RoundTheClock),
+    };
+    let refused = |e: vigie_domain::policy::PolicyError| StoreError::Invalid(e.to_string());
+    if let Some(site) = site {
+        let Some(Record::Site(site)) = record_of(connection, ObjectKind::Site, site).await? else {
+            return Err(StoreError::Invalid(format!("site {site} inconnu")));
+        };
+        if &site.client != client {
+            return Err(StoreError::Invalid(format!(
+                "le site {} n'est pas un site du client {client}",
+                site.reference
+            )));
+        }
+        let Some(Record::Contract(contract)) =
+            record_of(connection, ObjectKind::Contract, &site.contract).await?
+        else {
+            return Err(StoreError::Invalid(format!(
+                "contrat {} inconnu",
+                site.contract
+            )));
+        };
+        return Ok((
+            base.for_site(&contract, &site).map_err(refused)?,
+            terms(&contract),
+        ));
+    }
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT record FROM contracts WHERE client_ref = $1 ORDER BY ref")
+            .bind(client.to_string())
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(from_sqlx)?;
+    let mut strictest: Option<Contract> = None;
+    for (json,) in rows {
+        if let Record::Contract(contract) = parse_record(ObjectKind::Contract, &json)? {
+            let rank = |c: &Contract| {
+                (
+                    c.tier == ContractTier::Premium,
+                    c.has(ContractOption::RoundTheClock),
+                )
+            };
+            if strictest.as_ref().is_none_or(|s| rank(&contract) > rank(s)) {
+                strictest = Some(contract);
+            }
+        }
+    }
+    match strictest {
+        Some(contract) => Ok((
+            base.for_contract(&contract).map_err(refused)?,
+            terms(&contract),
+        )),
+        None => Err(StoreError::Invalid(format!(
+            "le client {client} n'a aucun contrat : un ticket ne peut pas être ouvert"
+        ))),
+    }
+}
+
+/// Checks what a report names against the inventory and who opens it.
+async fn check_report(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    report: &Report,
+) -> Result<Option<vigie_domain::inventory::Equipment>, StoreError> {
+    let visibility = actor.visibility();
+    // A client user opens tickets for its own client (and its own site when bound to one);
+    // naming another is the same "not found" as reading it.
+    if visibility.client().is_some_and(|c| c != &report.client)
+        || visibility
+            .site()
+            .is_some_and(|s| report.site.as_ref() != Some(s))
+    {
+        return Err(StoreError::NotFound);
+    }
+    if !actor.is_staff() && !matches!(report.source, Source::Portal | Source::Api) {
+        return Err(StoreError::Forbidden(
+            "un client ouvre ses tickets par le portail ou l'API".into(),
+        ));
+    }
+    if record_of(connection, ObjectKind::Client, &report.client)
+        .await?
+        .is_none()
+    {
+        return Err(StoreError::Invalid(format!(
+            "client {} inconnu",
+            report.client
+        )));
+    }
+    let Some(reference) = &report.equipment else {
+        return Ok(None);
+    };
+    let Some(Record::Equipment(equipment)) =
+        record_of(connection, ObjectKind::Equipment, reference).await?
+    else {
+        return Err(StoreError::Invalid(format!(
+            "équipement {reference} inconnu"
+        )));
+    };
+    match &report.site {
+        Some(site) if site != &equipment.site => Err(StoreError::Invalid(format!(
+            "l'équipement {reference} n'est pas sur le site {site}"
+        ))),
+        _ => Ok(Some(equipment)),
+    }
+}
+
+fn ticket_row(ticket: &Ticket) -> Result<Vec<Arg>, StoreError> {
+    let report = &ticket.report;
+    Ok(vec![
+        number_arg(ticket.number),
+        Arg::Text(Some(report.client.to_string())),
+        Arg::Text(report.site.as_ref().map(ToString::to_string)),
+        Arg::Text(report.equipment.as_ref().map(ToString::to_string)),
+        Arg::OptionalInt(report.alarm.map(|a| i64::try_from(a).unwrap_or(i64::MAX))),
+        Arg::Text(Some(kind_key(report.kind).to_owned())),
+        Arg::Text(Some(report.source.key().to_owned())),
+        Arg::Text(Some(priority_key(ticket.priority).to_owned())),
+        Arg::Text(Some(ticket.status.key().to_owned())),
+        Arg::Text(ticket.assignee.as_ref().map(ToString::to_string)),
+        Arg::Int(ticket.received_at),
+        Arg::OptionalInt(ticket.next_due()),
+        Arg::OptionalInt(ticket.closed_at),
+        Arg::Text(Some(
+            serde_json::to_string(ticket).map_err(StoreError::other)?,
+        )),
+    ])
+}
+
+/// Inserts or updates a ticket and inserts its new events, in the caller's transaction.
+pub(crate) async fn write_ticket(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+    events: &[TicketEvent],
+) -> Result<(), StoreError> {
+    build(
+        "INSERT INTO tickets (number, client_ref, site_ref, equipment_ref, alarm_id, kind, source, priority, status, assignee_ref, received_ms, next_due_ms, closed_ms, record) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         ON CONFLICT (number) DO UPDATE SET priority = excluded.priority, status = excluded.status, \
+         assignee_ref = excluded.assignee_ref, next_due_ms = excluded.next_due_ms, closed_ms = excluded.closed_ms, record = excluded.record",
+        ticket_row(ticket)?,
+    )
+    .execute(&mut *connection)
+    .await
+    .map_err(from_sqlx)?;
+    for event in events {
+        build(
+            "INSERT INTO ticket_events (ticket_number, at_ms, by_ref, event, record) VALUES ($1, $2, $3, $4, $5)",
+            vec![
+                number_arg(event.ticket),
+                Arg::Int(event.at),
+                Arg::Text(event.by.as_ref().map(ToString::to_string)),
+                Arg::Text(Some(event.kind.key().to_owned())),
+                Arg::Text(Some(serde_json::to_string(event).map_err(StoreError::other)?)),
+            ],
+        )
+        .execute(&mut *connection)
+        .await
+        .map_err(from_sqlx)?;
+    }
+    Ok(())
+}
+
+/// The number the next ticket takes, read in the opening transaction.
+async fn next_number(connection: &mut AnyConnection) -> Result<TicketNumber, StoreError> {
+    let (max,): (Option<i64>,) = sqlx::query_as("SELECT MAX(number) FROM tickets")
+        .fetch_one(&mut *connection)
+        .await
+        .map_err(from_sqlx)?;
+    Ok(max.map_or(1, |m| u64::try_from(m).unwrap_or(0) + 1))
+}
+
+async fn load(
+    connection: &mut AnyConnection,
+    number: TicketNumber,
+) -> Result<Option<Ticket>, StoreError> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT record FROM tickets WHERE number = $1")
+        .bind(i64::try_from(number).unwrap_or(i64::MAX))
+        .fetch_optional(&mut *connection)
+        .await
+        .map_err(from_sqlx)?;
+    row.map(|(json,)| stored(&json)).transpose()
+}
+
+/// A ticket's client and site, for its policy.
+async fn policy_of(
+    connection: &mut AnyConnection,
+    base: &Policy,
+    ticket: &Ticket,
+) -> Result<(Policy, Terms), StoreError> {
+    terms_of(
+        connection,
+        base,
+        &ticket.report.client,
+        ticket.report.site.as_ref(),
+    )
+    .await
+}
+
+impl Store {
+    /// Opens a ticket at once (CM-2, SAV-1) from `report`, qualified (CM-2, SAV-3, SAV-4,
+    /// INC-1) unless `priority` is given (an alarm's severity), its SLA timers armed from the
+    /// policy under the site's contract (CM-3, CM-4).
+    pub async fn open_ticket(
+        &self,
+        actor: &Actor,
+        policy: &Policy,
+        report: Report,
+        priority: Option<Priority>,
+        by: Option<Reference>,
+        now: i64,
+    ) -> Result<TicketChange, StoreError> {
+        require(actor, Permission::OpenTickets)?;
+        report.check().map_err(desk_error)?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+            let equipment = check_report(&mut transaction, actor, &report).await?;
+            let (site_policy, terms) = terms_of(
+                &mut transaction,
+                policy,
+                &report.client,
+                report.site.as_ref(),
+            )
+            .await?;
+            let priority = priority.unwrap_or_else(|| {
+                desk::qualify(report.stated_criticality, report.impact, equipment.as_ref())
+            });
+            let number = next_number(&mut transaction).await?;
+            let (ticket, events) = Ticket::open(
+                number,
+                report.clone(),
+                priority,
+                &site_policy,
+                terms,
+                now,
+                by.clone(),
+            )
+            .map_err(desk_error)?;
+            let written = write_ticket(&mut transaction, &ticket, &events).await;
+            match written {
+                Ok(()) => {
+                    transaction.commit().await.map_err(from_sqlx)?;
+                    return Ok(TicketChange { ticket, events });
+                }
+                // Two processes took the same number: the later one tries again.
+                Err(StoreError::Conflict(_)) if attempt < NUMBER_ATTEMPTS => continue,
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// One page of the tickets `actor` sees, most urgent first: by earliest running deadline
+    /// (those without one last), then priority, then age.
+    pub async fn tickets(
+        &self,
+        actor: &Actor,
+        filter: &TicketFilter,
+    ) -> Result<Vec<Ticket>, StoreError> {
+        require(actor, Permission::ReadTickets)?;
+        let mut args = Vec::new();
+        let mut condition =
+            visibility_condition(&actor.visibility(), "client_ref", "site_ref", &mut args);
+        for (column, value) in [
+            (
+                "client_ref",
+                filter.client.as_ref().map(ToString::to_string),
+            ),
+            ("site_ref", filter.site.as_ref().map(ToString::to_string)),
+            ("status", filter.status.map(|s| s.key().to_owned())),
+            (
+                "priority",
+                filter.priority.map(|p| priority_key(p).to_owned()),
+            ),
+            (
+                "assignee_ref",
+                filter.assignee.as_ref().map(ToString::to_string),
+            ),
+        ] {
+            if let Some(value) = value {
+                args.push(Arg::Text(Some(value)));
+                condition.push_str(&format!(" AND {column} = ${}", args.len()));
+            }
+        }
+        match filter.open {
+            Some(true) => condition.push_str(" AND closed_ms IS NULL"),
+            Some(false) => condition.push_str(" AND closed_ms IS NOT NULL"),
+            None => {}
+        }
+        // The queue's order (the most urgent first): tickets with a running deadline by that
+        // deadline, then those without; at equal deadlines the higher priority, then the older.
+        let flag = "(CASE WHEN next_due_ms IS NULL THEN 1 ELSE 0 END)";
+        let order = format!("{flag}, COALESCE(next_due_ms, 0), priority, number");
+        if let Some(after) = filter.after {
+            let row: Option<(Option<i64>, String)> =
+                sqlx::query_as("SELECT next_due_ms, priority FROM tickets WHERE number = $1")
+                    .bind(i64::try_from(after).unwrap_or(i64::MAX))
+                    .fetch_optional(&self.read)
+                    .await
+                    .map_err(from_sqlx)?;
+            let Some((due, priority)) = row else {
+                return Err(StoreError::Invalid(format!(
+                    "after : ticket n°{after} inconnu"
+                )));
+            };
+            // (flag, due, priority, number) > the last row's, written out column by column.
+            args.push(Arg::Int(i64::from(due.is_none())));
+            let f = args.len();
+            args.push(Arg::Int(due.unwrap_or(0)));
+            let d = args.len();
+            args.push(Arg::Text(Some(priority)));
+            let p = args.len();
+            args.push(number_arg(after));
+            let n = args.len();
+            condition.push_str(&format!(
+                " AND ({flag} > ${f} OR ({flag} = ${f} AND (COALESCE(next_due_ms, 0) > ${d} \
+                 OR (COALESCE(next_due_ms, 0) = ${d} AND (priority > ${p} \
+                 OR (priority = ${p} AND number > ${n}))))))"
+            ));
+        }
+        args.push(Arg::Int(
+            filter
+                .limit
+                .unwrap_or(crate::DEFAULT_PAGE_SIZE)
+                .clamp(1, MAX_TICKET_PAGE),
+        ));
+        let sql = format!(
+            "SELECT record FROM tickets WHERE 1 = 1{condition} ORDER BY {order} LIMIT ${}",
+            args.len()
+        );
+        let rows = build(&sql, args)
+            .fetch_all(&self.read)
+            .await
+            .map_err(from_sqlx)?;
+        rows.iter()
+            .map(|row| stored(&row.try_get::<String, _>(0).map_err(from_sqlx)?))
+            .collect()
+    }
+
+    /// One ticket `actor` sees, with its events in order (at most [`MAX_TICKET_EVENTS`]).
+    pub async fn ticket(
+        &self,
+        actor: &Actor,
+        number: TicketNumber,
+    ) -> Result<(Ticket, Vec<TicketEvent>), StoreError> {
+        require(actor, Permission::ReadTickets)?;
+        let mut args = vec![number_arg(number)];
+        let condition =
+            visibility_condition(&actor.visibility(), "client_ref", "site_ref", &mut args);
+        let row = build(
+            &format!("SELECT record FROM tickets WHERE number = $1{condition}"),
+            args,
+        )
+        .fetch_optional(&self.read)
+        .await
+        .map_err(from_sqlx)?
+        .ok_or(StoreError::NotFound)?;
+        let ticket: Ticket = stored(&row.try_get::<String, _>(0).map_err(from_sqlx)?)?;
+        let rows = build(
+            "SELECT record FROM ticket_events WHERE ticket_number = $1 ORDER BY id LIMIT $2",
+            vec![number_arg(number), Arg::Int(MAX_TICKET_EVENTS)],
+        )
+        .fetch_all(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        let events = rows
+            .iter()
+            .map(|row| stored(&row.try_get::<String, _>(0).map_err(from_sqlx)?))
+            .collect::<Result<Vec<TicketEvent>, StoreError>>()?;
+        Ok((ticket, events))
+    }
+
+    /// A person's step on a ticket: staff take any step; a client user of the ticket's client
+    /// only confirms the fix (SAV-6) or answers a question (CM-4).
+    pub async fn ticket_step(
+        &self,
+        actor: &Actor,
+        policy: &Policy,
+        number: TicketNumber,
+        step: TicketStep,
+        by: &Reference,
+        now: i64,
+    ) -> Result<TicketChange, StoreError> {
+        require(actor, Permission::ReadTickets)?;
+        let client_step = matches!(
+            step,
+            TicketStep::Act(Action::ClientConfirms | Action::ClientReplied)
+        );
+        if !client_step {
+            require(actor, Permission::HandleTickets)?;
+        }
+        // Visible to the actor, or not found.
+        self.ticket(actor, number).await?;
+        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut ticket = load(&mut transaction, number)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let (site_policy, terms) = policy_of(&mut transaction, policy, &ticket).await?;
+        let events = match step {
+            TicketStep::Act(action) => ticket
+                .act(&site_policy, action, by, now)
+                .map_err(desk_error)?,
+            TicketStep::Requalify { priority, reason } => ticket
+                .requalify(&site_policy, terms, priority, &reason, by, now)
+                .map_err(desk_error)?,
+            TicketStep::Assign { to } => {
+                let Some(Record::Staff(_)) =
+                    record_of(&mut transaction, ObjectKind::Staff, &to).await?
+                else {
+                    return Err(StoreError::Invalid(format!(
+                        "{to} n'est pas un membre du personnel"
+                    )));
+                };
+                vec![ticket.assign(&to, by, now).map_err(desk_error)?]
+            }
+        };
+        write_ticket(&mut transaction, &ticket, &events).await?;
+        transaction.commit().await.map_err(from_sqlx)?;
+        Ok(TicketChange { ticket, events })
+    }
+
+    /// The earliest running SLA deadline of any ticket, for the SLA worker to sleep until.
+    pub async fn next_ticket_due(&self) -> Result<Option<i64>, StoreError> {
+        let (due,): (Option<i64>,) =
+            sqlx::query_as("SELECT MIN(next_due_ms) FROM tickets WHERE next_due_ms IS NOT NULL")
+                .fetch_one(&self.read)
+                .await
+                .map_err(from_sqlx)?;
+        Ok(due)
+    }
+
+    /// Breaches the SLA timers due at `now` (INC-3), at most `limit` tickets, each in its own
+    /// transaction that re-reads it (another process may have done it: nothing is written
+    /// twice, a ticket no longer due is left alone). Returns what was written.
+    pub async fn ticket_timers_due(
+        &self,
+        policy: &Policy,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<TicketChange>, StoreError> {
+        let numbers: Vec<(i64,)> = sqlx::query_as(
+            "SELECT number FROM tickets WHERE next_due_ms IS NOT NULL AND next_due_ms <= $1 ORDER BY next_due_ms LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit.clamp(1, MAX_TICKET_PAGE))
+        .fetch_all(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        let mut changes = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (number,) in numbers {
+            let number = u64::try_from(number).unwrap_or(0);
+            if !seen.insert(number) {
+                continue;
+            }
+            let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+            // On PostgreSQL the row is locked: two processes do not breach it twice.
+            build(
+                "UPDATE tickets SET next_due_ms = next_due_ms WHERE number = $1",
+                vec![number_arg(number)],
+            )
+            .execute(&mut *transaction)
+            .await
+            .map_err(from_sqlx)?;
+            let Some(mut ticket) = load(&mut transaction, number).await? else {
+                continue;
+            };
+            if ticket.next_due().is_none_or(|due| due > now) {
+                continue;
+            }
+            let (site_policy, _) = policy_of(&mut transaction, policy, &ticket).await?;
+            let events = ticket.on_time(&site_policy, now).map_err(desk_error)?;
+            write_ticket(&mut transaction, &ticket, &events).await?;
+            transaction.commit().await.map_err(from_sqlx)?;
+            changes.push(TicketChange { ticket, events });
+        }
+        Ok(changes)
+    }
+}
