@@ -234,6 +234,13 @@ impl TicketSla {
         Ok((ticket, happenings))
     }
 
+    /// Drops a timer that does not apply to this ticket (the acknowledgement to the client of
+    /// a ticket no client reported, SAV-2): it is neither due nor breached.
+    pub fn waive(&mut self, measure: SlaMeasure) {
+        self.timers.remove(&measure);
+        self.done.insert(measure);
+    }
+
     /// What to store.
     pub fn state(&self) -> SlaState {
         SlaState {

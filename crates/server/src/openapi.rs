@@ -337,6 +337,38 @@ pub fn build() -> Value {
     paths.insert("/api/v1/sms/inbound".into(), json!({"post": {"summary": "Webhook entrant de la passerelle SMS : une réponse portant le code d'une page acquitte son alarme", "operationId": "sms_inbound", "security": [],
         "parameters": [query("secret", "Secret partagé avec la passerelle ([sms] inbound_secret)", text())],
         "responses": responses("200", Some(json!({"type": "object", "properties": {"acknowledged": integer(), "message": text()}})))}}));
+    let ticket = json!({"type": "object", "description": "Un ticket (docs/tickets.md)", "properties": {
+        "number": integer(), "client": text(), "site": text(), "equipment": text(),
+        "kind": enumeration(&["request", "incident", "maintenance", "intervention"]),
+        "source": enumeration(&["portal", "email", "phone", "alarm", "api"]), "symptom": text(),
+        "impact": enumeration(&["security_compromised", "partial_loss", "one_equipment", "no_security_impact", "question", "unknown"]),
+        "stated_criticality": enumeration(&["critical", "standard", "informative"]), "reporter": text(), "alarm": integer(),
+        "priority": enumeration(&["p1", "p2", "p3"]),
+        "status": enumeration(&["new", "acknowledged", "in_progress", "waiting_for_client", "on_site", "resolved", "closed"]),
+        "received_at": integer(), "assignee": text(), "resolved_at": integer(), "closed_at": integer(),
+        "sla": json!({"type": "object", "description": "Délais en cours (timers : running, paused, overdue)"})}});
+    let ticket_event = json!({"type": "object", "properties": {"ticket": integer(), "at": integer(), "by": text(),
+        "event": enumeration(&["opened", "requalified", "assigned", "action", "status", "sla_due", "sla_met", "sla_breached", "sla_paused"])}});
+    let change = json!({"type": "object", "properties": {"ticket": ticket.clone(), "events": list_of(ticket_event.clone())}});
+    paths.insert("/api/v1/tickets".into(), json!({
+        "get": {"summary": "File des tickets visibles, le plus urgent d'abord (échéance la plus proche, puis priorité, puis ancienneté)", "operationId": "list_tickets",
+            "parameters": [query("client", "Seulement ce client", reference()), query("site", "Seulement ce site", reference()),
+                query("status", "Seulement ce statut", text()), query("priority", "p1, p2 ou p3", text()), query("assignee", "Seulement ceux de ce technicien", reference()),
+                query("open", "true : non clos ; false : clos", json!({"type": "boolean"})), query("after", "Numéro : page suivante", integer()), query("limit", "Nombre (500 au plus)", integer())],
+            "responses": responses("200", Some(json!({"type": "object", "properties": {"items": list_of(ticket.clone()), "next_after": integer()}})))},
+        "post": {"summary": "Ouvre un ticket aussitôt, qualifié et minuté (CM-2, SAV-1) : un client par le portail, le personnel pour un appel, un email ou l'API", "operationId": "open_ticket",
+            "requestBody": json_body(object(&["symptom"], json!({"client": reference(), "site": reference(), "equipment": reference(),
+                "kind": enumeration(&["request", "incident", "maintenance", "intervention"]), "source": enumeration(&["portal", "email", "phone", "api"]),
+                "symptom": text(), "impact": text(), "stated_criticality": enumeration(&["critical", "standard", "informative"]), "reporter": text()}))),
+            "responses": responses("201", Some(change.clone()))}}));
+    paths.insert("/api/v1/tickets/{number}".into(), json!({"parameters": [path_param("number")], "get": {"summary": "Un ticket et chaque étape de sa vie (qui, quand)", "operationId": "get_ticket",
+        "responses": responses("200", Some(json!({"allOf": [ticket, {"type": "object", "properties": {"events": list_of(ticket_event)}}]})))}}));
+    paths.insert("/api/v1/tickets/{number}/actions".into(), json!({"parameters": [path_param("number")], "post": {"summary": "Une étape : acknowledge, take_charge, plan_intervention, arrive_on_site, update_client, wait_for_client, client_replied, resolve, client_confirms, close (un client : client_confirms et client_replied seulement)", "operationId": "ticket_action",
+        "requestBody": json_body(object(&["action"], json!({"action": text()}))), "responses": responses("200", Some(change.clone()))}}));
+    paths.insert("/api/v1/tickets/{number}/requalify".into(), json!({"parameters": [path_param("number")], "post": {"summary": "Réévalue la priorité avec son motif (SAV-3) ; les délais deviennent ceux de la nouvelle priorité, depuis la réception (CM-4)", "operationId": "requalify_ticket",
+        "requestBody": json_body(object(&["priority", "reason"], json!({"priority": enumeration(&["p1", "p2", "p3"]), "reason": text()}))), "responses": responses("200", Some(change.clone()))}}));
+    paths.insert("/api/v1/tickets/{number}/assign".into(), json!({"parameters": [path_param("number")], "post": {"summary": "Confie le ticket à un membre du personnel", "operationId": "assign_ticket",
+        "requestBody": json_body(object(&["to"], json!({"to": reference()}))), "responses": responses("200", Some(change))}}));
     paths.insert("/api/v1/openapi.json".into(), json!({"get": {"summary": "Ce document", "operationId": "openapi", "security": [], "responses": {"200": {"description": "Document OpenAPI"}}}}));
 
     json!({

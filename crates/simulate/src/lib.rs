@@ -221,8 +221,13 @@ impl Timeline {
         let at = Timestamp::from_millisecond(fired.at).unwrap_or_default();
         let alarm = Value::from(fired.timer.alarm);
         let step = Value::String(fired.timer.step_label());
+        let mut opened = None;
         let line = match fired.outcome {
-            Outcome::Fired { told, missing } => Line {
+            Outcome::Fired {
+                told,
+                missing,
+                ticket,
+            } => Line {
                 at,
                 kind: "alarm.escalated",
                 fields: vec![
@@ -251,7 +256,14 @@ impl Timeline {
                                 .collect(),
                         ),
                     ),
-                ],
+                ]
+                .into_iter()
+                .chain(ticket.map(|change| {
+                    let number = Value::from(change.ticket.number);
+                    opened = Some(change);
+                    ("ticket", number)
+                }))
+                .collect(),
             },
             Outcome::Skipped { reason } => Line {
                 at,
@@ -264,6 +276,69 @@ impl Timeline {
             },
         };
         self.push(line);
+        if let Some(change) = opened {
+            self.desk(&change);
+        }
+    }
+
+    /// The events of a ticket of the service desk (one an alarm opened, NOT-5, NOT-7), as the
+    /// same `ticket.*` lines as a scenario's tickets; the ticket is named by its number.
+    fn desk(&mut self, change: &vigie_store::TicketChange) {
+        use vigie_domain::ticket::desk::EventKind as DeskEvent;
+        let ticket = &change.ticket;
+        let name = ticket.number.to_string();
+        let instant = |ms: i64| Timestamp::from_millisecond(ms).unwrap_or_default();
+        for event in &change.events {
+            let at = instant(event.at);
+            let happening = match &event.kind {
+                DeskEvent::Opened {
+                    priority, source, ..
+                } => {
+                    let report = &ticket.report;
+                    let optional = |r: &Option<vigie_domain::Reference>| {
+                        r.as_ref()
+                            .map_or(Value::Null, |r| Value::String(r.to_string()))
+                    };
+                    self.push(Line {
+                        at,
+                        kind: "ticket.opened",
+                        fields: vec![
+                            ("ticket", Value::String(name.clone())),
+                            ("priority", Value::String(key(priority))),
+                            ("source", Value::String(key(source))),
+                            ("client", Value::String(report.client.to_string())),
+                            ("site", optional(&report.site)),
+                            ("equipment", optional(&report.equipment)),
+                            ("stated_criticality", Value::Null),
+                            ("text", Value::String(report.symptom.clone())),
+                            ("kind", Value::String(key(&report.kind))),
+                            ("alarm", report.alarm.map_or(Value::Null, Value::from)),
+                        ],
+                    });
+                    continue;
+                }
+                DeskEvent::Status { status } => Happening::Status(*status),
+                DeskEvent::SlaDue { timer, due } => Happening::Due {
+                    timer: *timer,
+                    due: instant(*due),
+                },
+                DeskEvent::SlaMet { timer, due } => Happening::Met {
+                    timer: *timer,
+                    due: instant(*due),
+                },
+                DeskEvent::SlaBreached { timer, due } => Happening::Breached {
+                    timer: *timer,
+                    due: instant(*due),
+                },
+                DeskEvent::SlaPaused { timer } => Happening::Paused { timer: *timer },
+                DeskEvent::Requalified { .. }
+                | DeskEvent::Assigned { .. }
+                | DeskEvent::Action { .. } => {
+                    continue;
+                }
+            };
+            self.ticket(at, &name, happening);
+        }
     }
 
     /// A page handed to its channel (the simulator's channels accept everything).
@@ -501,6 +576,14 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
                     .map_err(|e| SimulationError(e.to_string()))?
                     .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
             )
+            // A deadline of a ticket an alarm opened.
+            .chain(
+                store
+                    .next_ticket_due()
+                    .await
+                    .map_err(|e| SimulationError(e.to_string()))?
+                    .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
+            )
             // A page waiting for its hour: the daily digest (NOT-6).
             .chain(
                 store
@@ -562,6 +645,14 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
                 .and_then(|ms| Timestamp::from_millisecond(ms).ok());
         }
         notify(&store, &book, &escalation, &mut timeline, now).await?;
+        // What the server's SLA worker does: the desk's deadlines due now are breached.
+        for change in store
+            .ticket_timers_due(&policy, now.as_millisecond(), vigie_store::MAX_TICKET_PAGE)
+            .await
+            .map_err(|e| SimulationError(e.to_string()))?
+        {
+            timeline.desk(&change);
+        }
     }
     store.close().await;
     drop(directory);

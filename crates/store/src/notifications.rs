@@ -17,7 +17,9 @@ use vigie_domain::alarm::escalation::{
 };
 use vigie_domain::alarm::lifecycle::{Alarm, AlarmEvent, AlarmId, EventKind, Told};
 use vigie_domain::audit::AuditAction;
-use vigie_domain::inventory::{Contact, ContractOption, ObjectKind, Record, Site, Staff};
+use vigie_domain::inventory::{
+    Contact, ContractOption, ContractTier, ObjectKind, Record, Site, Staff,
+};
 use vigie_domain::oncall::Rotation;
 use vigie_domain::policy::{Channel, Policy, Severity};
 use vigie_domain::{Reference, TimeZoneName};
@@ -161,6 +163,9 @@ pub enum Outcome {
     Fired {
         told: Vec<Told>,
         missing: Vec<Missing>,
+        /// The ticket the step opened (NOT-5, NOT-7), with the events of its opening.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ticket: Option<crate::tickets::TicketChange>,
     },
     Skipped {
         reason: Skip,
@@ -250,6 +255,7 @@ struct SiteFacts {
     site: Option<Site>,
     client: Option<Reference>,
     options: BTreeSet<ContractOption>,
+    tier: ContractTier,
     client_name: String,
     site_name: String,
     time_zone: TimeZoneName,
@@ -306,6 +312,7 @@ impl Reads {
             site: None,
             client: None,
             options: BTreeSet::new(),
+            tier: ContractTier::Standard,
             client_name: String::new(),
             site_name: format!("astreinte {rotation}"),
             time_zone,
@@ -356,6 +363,7 @@ impl Reads {
         let facts = Arc::new(SiteFacts {
             client_name: client_name.map_or_else(|| site.client.to_string(), |(n,)| n),
             client: Some(site.client.clone()),
+            tier: contract.tier,
             options: contract.options,
             site_name: site.name.to_string(),
             time_zone: site.time_zone.clone(),
@@ -823,6 +831,29 @@ async fn fire(
     if let Some(repeat) = repeat {
         writes.timers.push(repeat);
     }
+    // NOT-5, NOT-7: the step opens a ticket, in this transaction, once per alarm and kind; an
+    // alarm about no site concerns no client and opens none.
+    let ticket = match (step.opens_ticket, &facts.client) {
+        (Some(kind), Some(client)) => {
+            let terms = vigie_domain::ticket::desk::Terms {
+                tier: facts.tier,
+                round_the_clock: facts.options.contains(&ContractOption::RoundTheClock),
+            };
+            crate::tickets::open_for_alarm(
+                connection,
+                &facts.policy,
+                terms,
+                client,
+                alarm,
+                kind,
+                equipment_name.as_deref(),
+                &facts.site_name,
+                now,
+            )
+            .await?
+        }
+        _ => None,
+    };
     writes.events.push(alarm.event(
         now,
         None,
@@ -830,9 +861,14 @@ async fn fire(
             step: timer.step_label(),
             told: told.clone(),
             missing: missing.clone(),
+            ticket: ticket.as_ref().map(|t| t.ticket.number),
         },
     ));
-    Ok(Outcome::Fired { told, missing })
+    Ok(Outcome::Fired {
+        told,
+        missing,
+        ticket,
+    })
 }
 
 fn outcome_key(outcome: &Outcome) -> &'static str {

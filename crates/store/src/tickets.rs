@@ -56,7 +56,7 @@ pub enum TicketStep {
 }
 
 /// A ticket and the events its last change wrote.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TicketChange {
     pub ticket: Ticket,
     pub events: Vec<TicketEvent>,
@@ -302,6 +302,72 @@ async fn policy_of(
         ticket.report.site.as_ref(),
     )
     .await
+}
+
+/// Opens the ticket an escalation step asks for (NOT-5: maintenance; NOT-7: intervention),
+/// in the caller's transaction: at the alarm's severity (DEC-4), timed from now under the
+/// site's policy. `None` when the alarm already has a ticket of that kind (a repeat round, a
+/// second chain after a worsening).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn open_for_alarm(
+    connection: &mut AnyConnection,
+    policy: &Policy,
+    terms: Terms,
+    client: &Reference,
+    alarm: &vigie_domain::alarm::lifecycle::Alarm,
+    kind: vigie_domain::policy::TicketKind,
+    equipment_name: Option<&str>,
+    site_name: &str,
+    now: i64,
+) -> Result<Option<TicketChange>, StoreError> {
+    let kind = match kind {
+        vigie_domain::policy::TicketKind::Maintenance => desk::Kind::Maintenance,
+        vigie_domain::policy::TicketKind::Intervention => desk::Kind::Intervention,
+    };
+    let existing: Option<(i64,)> =
+        sqlx::query_as("SELECT number FROM tickets WHERE alarm_id = $1 AND kind = $2")
+            .bind(i64::try_from(alarm.id).unwrap_or(i64::MAX))
+            .bind(kind_key(kind))
+            .fetch_optional(&mut *connection)
+            .await
+            .map_err(from_sqlx)?;
+    if existing.is_some() {
+        return Ok(None);
+    }
+    let place = match equipment_name {
+        Some(equipment) => format!("{equipment} — {site_name}"),
+        None => site_name.to_owned(),
+    };
+    let report = Report {
+        client: client.clone(),
+        site: alarm.site.clone(),
+        equipment: alarm.equipment.clone(),
+        kind,
+        source: Source::Alarm,
+        symptom: format!(
+            "Alarme {} n°{} : {} — {place}",
+            alarm.severity.label(),
+            alarm.id,
+            alarm.condition.condition.label()
+        ),
+        impact: None,
+        stated_criticality: None,
+        reporter: None,
+        alarm: Some(alarm.id),
+    };
+    let number = next_number(connection).await?;
+    let (ticket, events) = Ticket::open(
+        number,
+        report,
+        desk::priority_of_severity(alarm.severity),
+        policy,
+        terms,
+        now,
+        None,
+    )
+    .map_err(desk_error)?;
+    write_ticket(connection, &ticket, &events).await?;
+    Ok(Some(TicketChange { ticket, events }))
 }
 
 impl Store {

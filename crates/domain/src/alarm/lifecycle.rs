@@ -284,6 +284,9 @@ pub enum EventKind {
         told: Vec<Told>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         missing: Vec<crate::alarm::escalation::Missing>,
+        /// The ticket the step opened (NOT-5: maintenance; NOT-7: intervention).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ticket: Option<crate::ticket::desk::TicketNumber>,
     },
     /// A page could not be delivered, for good (or after its last retry).
     NotificationFailed {

@@ -317,13 +317,27 @@ impl Ticket {
         by: Option<Reference>,
     ) -> Result<(Ticket, Vec<TicketEvent>), DeskError> {
         report.check()?;
-        let (sla, happenings) = TicketSla::open(
+        let (mut sla, mut happenings) = TicketSla::open(
             policy,
             priority,
             terms.tier,
             terms.round_the_clock,
             timestamp(received)?,
         )?;
+        if report.source == Source::Alarm {
+            // SAV-2's acknowledgement answers a client's report; an alarm's ticket has none
+            // (the alarm's own pages told the client, NOT-2, NOT-5).
+            sla.waive(SlaMeasure::Acknowledgement);
+            happenings.retain(|h| {
+                !matches!(
+                    h,
+                    Happening::Due {
+                        timer: SlaMeasure::Acknowledgement,
+                        ..
+                    }
+                )
+            });
+        }
         let ticket = Ticket {
             number,
             priority,

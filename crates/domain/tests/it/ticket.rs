@@ -221,3 +221,264 @@ proptest! {
         prop_assert_eq!(business.elapsed(original, new_due), business.elapsed(pause, resume));
     }
 }
+
+// --- The service desk's ticket (ticket::desk) ----------------------------------------------
+
+mod desk {
+    use super::*;
+    use vigie_domain::Reference;
+    use vigie_domain::ticket::desk::{
+        self, DeskError, EventKind, Impact, Kind, Report, Source, Terms, Ticket,
+    };
+
+    fn reference(text: &str) -> Reference {
+        Reference::parse(text).unwrap()
+    }
+
+    fn report(source: Source) -> Report {
+        Report {
+            client: reference("CLI-A"),
+            site: Some(reference("SITE-A")),
+            equipment: None,
+            kind: Kind::Request,
+            source,
+            symptom: "L'enregistreur ne répond plus".into(),
+            impact: None,
+            stated_criticality: None,
+            reporter: None,
+            alarm: None,
+        }
+    }
+
+    const STANDARD: Terms = Terms {
+        tier: ContractTier::Standard,
+        round_the_clock: false,
+    };
+
+    fn camera(role: &str) -> vigie_domain::inventory::Equipment {
+        serde_json::from_value(serde_json::json!({
+            "ref": "CAM-1", "site": "SITE-A", "name": "Caméra", "kind": "camera",
+            "camera_role": role, "checks": {"ping": {}},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn qualification_takes_the_highest_of_criticality_impact_and_equipment() {
+        use StatedCriticality::*;
+        let cases = [
+            (None, None, None, Priority::P1),                  // SAV-4
+            (None, Some(Impact::Unknown), None, Priority::P1), // SAV-4
+            (None, Some(Impact::SecurityCompromised), None, Priority::P1), // INC-1
+            (None, Some(Impact::PartialLoss), None, Priority::P2), // INC-1
+            (None, Some(Impact::OneEquipment), None, Priority::P2), // SAV-3
+            (None, Some(Impact::NoSecurityImpact), None, Priority::P3), // INC-1
+            (None, Some(Impact::Question), None, Priority::P3), // SAV-3
+            (
+                Some(Informative),
+                Some(Impact::PartialLoss),
+                None,
+                Priority::P2,
+            ),
+            (Some(Critical), Some(Impact::Question), None, Priority::P1),
+            (Some(Standard), None, None, Priority::P2),
+            (Some(Informative), None, None, Priority::P3),
+            // A priority camera down is at least P2, not for a mere question.
+            (
+                None,
+                Some(Impact::NoSecurityImpact),
+                Some("priority"),
+                Priority::P2,
+            ),
+            (
+                None,
+                Some(Impact::NoSecurityImpact),
+                Some("secondary"),
+                Priority::P3,
+            ),
+            (None, Some(Impact::Question), Some("priority"), Priority::P3),
+        ];
+        for (stated, impact, role, expected) in cases {
+            let equipment = role.map(camera);
+            assert_eq!(
+                desk::qualify(stated, impact, equipment.as_ref()),
+                expected,
+                "{stated:?} {impact:?} {role:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_alarms_ticket_owes_no_acknowledgement_to_a_client() {
+        let policy = Policy::default_policy();
+        let received = at("2026-03-03T09:00:00Z").as_millisecond();
+        let (portal, events) = Ticket::open(
+            1,
+            report(Source::Portal),
+            Priority::P2,
+            &policy,
+            STANDARD,
+            received,
+            None,
+        )
+        .unwrap();
+        assert!(portal.sla.dues().contains_key(&SlaMeasure::Acknowledgement));
+        assert_eq!(events[0].kind.key(), "opened");
+        let (alarm, events) = Ticket::open(
+            2,
+            Report {
+                kind: Kind::Maintenance,
+                alarm: Some(7),
+                ..report(Source::Alarm)
+            },
+            Priority::P2,
+            &policy,
+            STANDARD,
+            received,
+            None,
+        )
+        .unwrap();
+        assert!(!alarm.sla.dues().contains_key(&SlaMeasure::Acknowledgement));
+        assert!(alarm.sla.dues().contains_key(&SlaMeasure::TakeCharge));
+        assert!(events.iter().all(|e| !matches!(
+            e.kind,
+            EventKind::SlaDue {
+                timer: SlaMeasure::Acknowledgement,
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn requalification_measures_the_new_deadlines_from_receipt_and_keeps_what_was_met() {
+        let policy = Policy::default_policy();
+        // Tuesday 3 March 2026, 10:00 in Paris.
+        let received = at("2026-03-03T09:00:00Z").as_millisecond();
+        let (mut ticket, _) = Ticket::open(
+            1,
+            report(Source::Phone),
+            Priority::P3,
+            &policy,
+            STANDARD,
+            received,
+            None,
+        )
+        .unwrap();
+        let tech = reference("TECH-A");
+        let minute = 60_000;
+        ticket
+            .act(&policy, Action::Acknowledge, &tech, received + 10 * minute)
+            .unwrap();
+        assert!(
+            ticket
+                .requalify(&policy, STANDARD, Priority::P1, "  ", &tech, received)
+                .is_err()
+        );
+        let events = ticket
+            .requalify(
+                &policy,
+                STANDARD,
+                Priority::P1,
+                "toute la zone des quais est aveugle",
+                &tech,
+                received + 20 * minute,
+            )
+            .unwrap();
+        assert_eq!(
+            events[0].kind,
+            EventKind::Requalified {
+                from: Priority::P3,
+                to: Priority::P1,
+                reason: "toute la zone des quais est aveugle".into()
+            }
+        );
+        let dues = ticket.sla.dues();
+        // P1: take charge within 1 h of receipt (INC-2), not of the re-qualification.
+        assert_eq!(
+            dues[&SlaMeasure::TakeCharge].as_millisecond(),
+            received + 60 * minute
+        );
+        // The acknowledgement was met: it is not due again.
+        assert!(!dues.contains_key(&SlaMeasure::Acknowledgement));
+        assert_eq!(ticket.priority, Priority::P1);
+        // The same priority again is refused, as is anything on a closed ticket.
+        assert!(matches!(
+            ticket.requalify(&policy, STANDARD, Priority::P1, "encore", &tech, received),
+            Err(DeskError::Conflict(_))
+        ));
+        ticket
+            .act(&policy, Action::Close, &tech, received + 30 * minute)
+            .unwrap();
+        assert_eq!(ticket.status, Status::Closed);
+        assert_eq!(ticket.closed_at, Some(received + 30 * minute));
+        assert!(matches!(
+            ticket.act(&policy, Action::UpdateClient, &tech, received + 40 * minute),
+            Err(DeskError::Conflict(_))
+        ));
+    }
+
+    fn action_of(index: u8) -> Action {
+        [
+            Action::Acknowledge,
+            Action::TakeCharge,
+            Action::PlanIntervention,
+            Action::ArriveOnSite,
+            Action::UpdateClient,
+            Action::WaitForClient,
+            Action::ClientReplied,
+            Action::Resolve,
+            Action::ClientConfirms,
+            Action::Close,
+        ][usize::from(index) % 10]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// A ticket stored and read back between every step (as the service desk does) takes
+        /// exactly the same steps, deadlines and breaches as one kept in memory.
+        #[test]
+        fn storing_a_ticket_between_steps_changes_nothing(
+            received_minutes in 0i64..(5 * 365 * 24 * 60),
+            priority in 0u8..3,
+            steps in proptest::collection::vec((0u8..12, 1i64..(3 * 24 * 60)), 1..20),
+        ) {
+            let policy = Policy::default_policy();
+            let priority = [Priority::P1, Priority::P2, Priority::P3][usize::from(priority)];
+            let received = at("2021-01-01T00:00:00Z").as_millisecond() + received_minutes * 60_000;
+            let tech = reference("TECH-A");
+            let (mut kept, first) =
+                Ticket::open(1, report(Source::Portal), priority, &policy, STANDARD, received, None).unwrap();
+            let mut stored = serde_json::to_string(&kept).unwrap();
+            let mut now = received;
+            let mut kept_events = first.clone();
+            let mut stored_events = first;
+            for (step, minutes) in steps {
+                now += minutes * 60_000;
+                let mut read: Ticket = serde_json::from_str(&stored).unwrap();
+                let (a, b) = if step >= 10 {
+                    // Time passes: breaches.
+                    (kept.on_time(&policy, now), read.on_time(&policy, now))
+                } else {
+                    let action = action_of(step);
+                    (kept.act(&policy, action, &tech, now), read.act(&policy, action, &tech, now))
+                };
+                prop_assert_eq!(a.is_ok(), b.is_ok());
+                if let (Ok(a), Ok(b)) = (a, b) {
+                    kept_events.extend(a);
+                    stored_events.extend(b);
+                }
+                prop_assert_eq!(&kept, &read);
+                stored = serde_json::to_string(&read).unwrap();
+            }
+            // Every breach is written at its deadline, which had passed when it was noticed.
+            for event in &kept_events {
+                if let EventKind::SlaBreached { due, .. } = event.kind {
+                    prop_assert_eq!(event.at, due);
+                    prop_assert!(due <= now);
+                }
+            }
+            prop_assert_eq!(kept_events, stored_events);
+        }
+    }
+}

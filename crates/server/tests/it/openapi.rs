@@ -48,6 +48,12 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/rotations/{name}"),
     ("post", "/api/v1/rotations/{name}/swap"),
     ("get", "/api/v1/oncall"),
+    ("get", "/api/v1/tickets"),
+    ("post", "/api/v1/tickets"),
+    ("get", "/api/v1/tickets/{number}"),
+    ("post", "/api/v1/tickets/{number}/actions"),
+    ("post", "/api/v1/tickets/{number}/requalify"),
+    ("post", "/api/v1/tickets/{number}/assign"),
     ("get", "/api/v1/console"),
     ("post", "/api/v1/sms/inbound"),
 ];
@@ -93,7 +99,8 @@ async fn the_document_describes_exactly_the_routes() {
             .replace("{reference}", "X")
             .replace("{username}", "x")
             .replace("{id}", "x")
-            .replace("{name}", "X");
+            .replace("{name}", "X")
+            .replace("{number}", "1");
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let reply = anonymous.request(method.clone(), &concrete, None).await;
         assert_ne!(

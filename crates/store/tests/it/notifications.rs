@@ -126,7 +126,7 @@ async fn an_alarm_arms_its_chain_and_each_step_fires_once(store: Store, _url: St
             ("critical/client".to_owned(), "not_in_contract")
         ]
     );
-    let Outcome::Fired { told, missing } = &fired[0].outcome else {
+    let Outcome::Fired { told, missing, .. } = &fired[0].outcome else {
         panic!()
     };
     let told: Vec<String> = told
