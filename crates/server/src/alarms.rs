@@ -447,10 +447,10 @@ impl Worker {
             .save_alarms(&alarms, &self.pending, Some(&self.escalation), now)
             .await
         {
-            Ok(fired) => {
+            Ok(saved) => {
                 self.pending.clear();
                 self.closed.clear();
-                if !fired.is_empty() {
+                if !saved.fired.is_empty() {
                     self.deliveries.wake();
                 }
                 Ok(())

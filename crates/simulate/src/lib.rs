@@ -333,7 +333,8 @@ impl Timeline {
                 DeskEvent::SlaPaused { timer } => Happening::Paused { timer: *timer },
                 DeskEvent::Requalified { .. }
                 | DeskEvent::Assigned { .. }
-                | DeskEvent::Action { .. } => {
+                | DeskEvent::Action { .. }
+                | DeskEvent::AlarmClosed { .. } => {
                     continue;
                 }
             };
@@ -695,10 +696,11 @@ async fn notify(
     }
     let events = std::mem::take(&mut timeline.pending);
     timeline.closed.clear();
-    let mut fired = store
+    let saved = store
         .save_alarms(&alarms, &events, Some(escalation), now_ms)
         .await
         .map_err(failed)?;
+    let mut fired = saved.fired;
     fired.extend(
         store
             .fire_due_timers(escalation, now_ms, vigie_store::MAX_BATCH)
@@ -707,6 +709,9 @@ async fn notify(
     );
     for step in fired {
         timeline.escalation(step);
+    }
+    for change in &saved.tickets {
+        timeline.desk(change);
     }
     loop {
         let pages = store

@@ -39,6 +39,15 @@ pub struct AlarmFilter {
     pub limit: Option<i64>,
 }
 
+/// What saving alarms did besides saving them.
+#[derive(Debug, Clone, Default)]
+pub struct Saved {
+    /// The escalation timers that fell due and were fired (or skipped).
+    pub fired: Vec<FiredTimer>,
+    /// The tickets of these alarms that followed a step (taken in charge, resolved).
+    pub tickets: Vec<crate::tickets::TicketChange>,
+}
+
 /// An alarm as people read it: its state, its client, where it stands and how long it lasted.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoredAlarm {
@@ -75,15 +84,16 @@ impl Store {
     /// and their new events, all or
     /// nothing; with `escalation`, in the same transaction, arms the escalation timers the
     /// events imply and fires those due at `now`, queueing their pages (DESIGN §3: the alarm
-    /// change, its notifications and its timers are written together). Only the alarm worker
-    /// calls this.
+    /// change, its notifications and its timers are written together), and makes the tickets
+    /// of alarms taken in charge or closed follow them (CLO-1). Only the alarm worker calls
+    /// this.
     pub async fn save_alarms(
         &self,
         alarms: &[(Option<Reference>, Alarm)],
         events: &[AlarmEvent],
         escalation: Option<&Escalation>,
         now: i64,
-    ) -> Result<Vec<FiredTimer>, StoreError> {
+    ) -> Result<Saved, StoreError> {
         let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
         // One row per alarm (the last state given wins), a few hundred per statement.
         let mut latest: std::collections::BTreeMap<AlarmId, (&Option<Reference>, &Alarm)> =
@@ -126,12 +136,15 @@ impl Store {
         )
         .await?;
         insert_events(&mut transaction, events).await?;
-        let fired = match escalation {
-            Some(setup) => arm_and_fire(&mut transaction, setup, alarms, events, now).await?,
-            None => Vec::new(),
+        let (fired, tickets) = match escalation {
+            Some(setup) => (
+                arm_and_fire(&mut transaction, setup, alarms, events, now).await?,
+                crate::tickets::follow_alarms(&mut transaction, &setup.policy, events).await?,
+            ),
+            None => (Vec::new(), Vec::new()),
         };
         transaction.commit().await.map_err(from_sqlx)?;
-        Ok(fired)
+        Ok(Saved { fired, tickets })
     }
 
     /// The number the next alarm takes: one more than any stored.

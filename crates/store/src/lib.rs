@@ -21,7 +21,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use alarms::{AlarmFilter, MAX_ALARM_EVENTS, MAX_ALARM_PAGE, StoredAlarm};
+pub use alarms::{AlarmFilter, MAX_ALARM_EVENTS, MAX_ALARM_PAGE, Saved, StoredAlarm};
 pub use audit::AuditFilter;
 pub use error::StoreError;
 pub use inventory::{ImportReport, ListFilter, WriteOutcome};

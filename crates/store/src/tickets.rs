@@ -370,6 +370,61 @@ pub(crate) async fn open_for_alarm(
     Ok(Some(TicketChange { ticket, events }))
 }
 
+/// The tickets of alarms that these events took in charge or closed follow them, in the
+/// caller's transaction: taken in charge by the same technician; on closure, the alarm's report
+/// (actions, effective intervention time, root cause: CLO-1) is recorded and the ticket
+/// resolved, waiting for the client's confirmation (SAV-6).
+pub(crate) async fn follow_alarms(
+    connection: &mut AnyConnection,
+    base: &Policy,
+    events: &[vigie_domain::alarm::lifecycle::AlarmEvent],
+) -> Result<Vec<TicketChange>, StoreError> {
+    use vigie_domain::alarm::lifecycle::EventKind as AlarmEventKind;
+    let mut changes = Vec::new();
+    for event in events {
+        let Some(by) = &event.by else { continue };
+        if !matches!(
+            event.kind,
+            AlarmEventKind::TakenInCharge | AlarmEventKind::Closed { .. }
+        ) {
+            continue;
+        }
+        let numbers: Vec<(i64,)> = sqlx::query_as(
+            "SELECT number FROM tickets WHERE alarm_id = $1 AND closed_ms IS NULL ORDER BY number",
+        )
+        .bind(i64::try_from(event.alarm).unwrap_or(i64::MAX))
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(from_sqlx)?;
+        for (number,) in numbers {
+            let Some(mut ticket) = load(connection, u64::try_from(number).unwrap_or(0)).await?
+            else {
+                continue;
+            };
+            let (policy, _) = policy_of(connection, base, &ticket).await?;
+            let ticket_events = match &event.kind {
+                AlarmEventKind::TakenInCharge => {
+                    ticket.alarm_taken_in_charge(&policy, by, event.at)
+                }
+                AlarmEventKind::Closed { report } => {
+                    ticket.alarm_closed(&policy, event.alarm, report, by, event.at)
+                }
+                _ => continue,
+            }
+            .map_err(desk_error)?;
+            if ticket_events.is_empty() {
+                continue;
+            }
+            write_ticket(connection, &ticket, &ticket_events).await?;
+            changes.push(TicketChange {
+                ticket,
+                events: ticket_events,
+            });
+        }
+    }
+    Ok(changes)
+}
+
 impl Store {
     /// Opens a ticket at once (CM-2, SAV-1) from `report`, qualified (CM-2, SAV-3, SAV-4,
     /// INC-1) unless `priority` is given (an alarm's severity), its SLA timers armed from the

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::Reference;
-use crate::alarm::lifecycle::AlarmId;
+use crate::alarm::lifecycle::{AlarmId, ClosureReport};
 use crate::calendar::CalendarError;
 use crate::inventory::{CameraRole, ContractTier, Equipment, EquipmentKind, Priority, SlaMeasure};
 use crate::policy::{Policy, Severity};
@@ -227,6 +227,10 @@ pub struct Ticket {
     pub resolved_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<i64>,
+    /// What was done, for how long, and why it failed (CLO-1): the report of the alarm that
+    /// opened it, once closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<ClosureReport>,
     pub sla: SlaState,
 }
 
@@ -281,6 +285,13 @@ pub enum EventKind {
     SlaPaused {
         timer: SlaMeasure,
     },
+    /// The alarm that opened the ticket was closed (CLO-1): its actions, effective
+    /// intervention time and root cause are the ticket's.
+    AlarmClosed {
+        alarm: AlarmId,
+        #[serde(flatten)]
+        report: ClosureReport,
+    },
 }
 
 impl EventKind {
@@ -295,6 +306,7 @@ impl EventKind {
             EventKind::SlaMet { .. } => "sla_met",
             EventKind::SlaBreached { .. } => "sla_breached",
             EventKind::SlaPaused { .. } => "sla_paused",
+            EventKind::AlarmClosed { .. } => "alarm_closed",
         }
     }
 }
@@ -346,6 +358,7 @@ impl Ticket {
             assignee: None,
             resolved_at: None,
             closed_at: None,
+            resolution: None,
             sla: sla.state(),
             report,
         };
@@ -518,6 +531,46 @@ impl Ticket {
         )];
         self.take(&sla, now);
         events.extend(self.happened(now, happenings));
+        Ok(events)
+    }
+
+    /// Its alarm was taken in charge by `by` (a technician of the integrator): so is the
+    /// ticket, unless it already is, or is resolved or closed.
+    pub fn alarm_taken_in_charge(
+        &mut self,
+        policy: &Policy,
+        by: &Reference,
+        at: i64,
+    ) -> Result<Vec<TicketEvent>, DeskError> {
+        if !matches!(self.status, Status::New | Status::Acknowledged) {
+            return Ok(Vec::new());
+        }
+        self.act(policy, Action::TakeCharge, by, at)
+    }
+
+    /// Its alarm was closed with `report` (CLO-1): the ticket records it and is resolved,
+    /// waiting for the client's confirmation (SAV-6, CM-7); a ticket already resolved or
+    /// closed only records it.
+    pub fn alarm_closed(
+        &mut self,
+        policy: &Policy,
+        alarm: AlarmId,
+        report: &ClosureReport,
+        by: &Reference,
+        at: i64,
+    ) -> Result<Vec<TicketEvent>, DeskError> {
+        self.resolution = Some(report.clone());
+        let mut events = vec![self.event(
+            at,
+            Some(by.clone()),
+            EventKind::AlarmClosed {
+                alarm,
+                report: report.clone(),
+            },
+        )];
+        if !matches!(self.status, Status::Resolved | Status::Closed) {
+            events.extend(self.act(policy, Action::Resolve, by, at)?);
+        }
         Ok(events)
     }
 

@@ -100,6 +100,7 @@ async fn told_alarm(store: &Store, setup: &Escalation) -> Vec<vigie_store::Fired
         )
         .await
         .unwrap()
+        .fired
 }
 
 async fn an_alarm_arms_its_chain_and_each_step_fires_once(store: Store, _url: String) {
