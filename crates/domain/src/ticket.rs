@@ -4,6 +4,7 @@
 //! simulator drive the same code.
 
 pub mod desk;
+pub mod message;
 
 use std::collections::BTreeMap;
 
@@ -146,6 +147,8 @@ pub struct TicketSla {
     pub priority: Priority,
     pub status: Status,
     policy: Policy,
+    tier: ContractTier,
+    round_the_clock: bool,
     timers: BTreeMap<SlaMeasure, Timer>,
     /// Timers met or breached: a re-qualification does not arm them again.
     done: std::collections::BTreeSet<SlaMeasure>,
@@ -156,6 +159,10 @@ pub struct TicketSla {
 pub struct SlaState {
     pub priority: Priority,
     pub status: Status,
+    #[serde(default)]
+    tier: ContractTier,
+    #[serde(default)]
+    round_the_clock: bool,
     timers: BTreeMap<SlaMeasure, Timer>,
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     done: std::collections::BTreeSet<SlaMeasure>,
@@ -209,16 +216,18 @@ impl TicketSla {
             priority,
             status: Status::New,
             policy: policy.clone(),
+            tier,
+            round_the_clock,
             timers: BTreeMap::new(),
             done: Default::default(),
         };
         let mut happenings = vec![Happening::Status(Status::New)];
+        // INC-4: the client-update cadence starts when the ticket is taken in charge.
         for measure in [
             SlaMeasure::Acknowledgement,
             SlaMeasure::TakeCharge,
             SlaMeasure::OnSite,
             SlaMeasure::InterventionPlanning,
-            SlaMeasure::ClientUpdate,
         ] {
             if let Some(deadline) = policy.sla_deadline(priority, measure, tier, round_the_clock) {
                 let due = policy.due(&deadline, received)?;
@@ -246,6 +255,8 @@ impl TicketSla {
         SlaState {
             priority: self.priority,
             status: self.status,
+            tier: self.tier,
+            round_the_clock: self.round_the_clock,
             timers: self.timers.clone(),
             done: self.done.clone(),
         }
@@ -257,6 +268,8 @@ impl TicketSla {
             priority: state.priority,
             status: state.status,
             policy: policy.clone(),
+            tier: state.tier,
+            round_the_clock: state.round_the_clock,
             timers: state.timers,
             done: state.done,
         }
@@ -269,10 +282,10 @@ impl TicketSla {
     pub fn requalify(
         &mut self,
         priority: Priority,
-        tier: ContractTier,
-        round_the_clock: bool,
         received: Timestamp,
+        now: Timestamp,
     ) -> Result<Vec<Happening>, CalendarError> {
+        let (tier, round_the_clock) = (self.tier, self.round_the_clock);
         let mut happenings = Vec::new();
         if priority == self.priority {
             return Ok(happenings);
@@ -291,6 +304,29 @@ impl TicketSla {
             let deadline = self
                 .policy
                 .sla_deadline(priority, measure, tier, round_the_clock);
+            if measure == SlaMeasure::ClientUpdate {
+                // INC-4: the cadence runs from the take-charge, then from each update.
+                match deadline {
+                    None => {
+                        self.timers.remove(&measure);
+                    }
+                    Some(deadline)
+                        if self.taken_in_charge()
+                            && !self.timers.contains_key(&measure)
+                            && !self.done.contains(&measure) =>
+                    {
+                        let due = self.policy.due(&deadline, now)?;
+                        self.timers
+                            .insert(measure, Timer::Running { deadline, due });
+                        happenings.push(Happening::Due {
+                            timer: measure,
+                            due,
+                        });
+                    }
+                    Some(_) => {}
+                }
+                continue;
+            }
             if self.done.contains(&measure) {
                 // Met or breached; the client-update cadence, once begun, runs from the last
                 // update, unless the new priority has none.
@@ -330,6 +366,14 @@ impl TicketSla {
             }
         }
         Ok(happenings)
+    }
+
+    /// Whether someone took the ticket in charge (the client-update cadence runs, INC-4).
+    fn taken_in_charge(&self) -> bool {
+        matches!(
+            self.status,
+            Status::InProgress | Status::WaitingForClient | Status::OnSite
+        )
     }
 
     /// The next instant at which a timer falls due, if any runs.
@@ -409,6 +453,25 @@ impl TicketSla {
                     due: next,
                 });
             }
+        }
+        // INC-4: taken in charge, the client is due news at the priority's cadence.
+        if action == Action::TakeCharge
+            && !self.timers.contains_key(&SlaMeasure::ClientUpdate)
+            && !self.done.contains(&SlaMeasure::ClientUpdate)
+            && let Some(deadline) = self.policy.sla_deadline(
+                self.priority,
+                SlaMeasure::ClientUpdate,
+                self.tier,
+                self.round_the_clock,
+            )
+        {
+            let due = self.policy.due(&deadline, now)?;
+            self.timers
+                .insert(SlaMeasure::ClientUpdate, Timer::Running { deadline, due });
+            happenings.push(Happening::Due {
+                timer: SlaMeasure::ClientUpdate,
+                due,
+            });
         }
         let status = match action {
             Action::Acknowledge if self.status == Status::New => Some(Status::Acknowledged),

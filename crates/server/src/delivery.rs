@@ -20,8 +20,11 @@ use sha2::Sha256;
 use tokio::sync::{Notify, OnceCell, Semaphore, mpsc};
 use vigie_domain::alarm::escalation::{self, AckInvite, CONSOLE, Notice};
 use vigie_domain::policy::{Channel, Policy};
+use vigie_domain::ticket::message::TicketNotice;
 use vigie_notify::{DeliveryError, Email, SmsGateway, SmtpSender, Webhook};
-use vigie_store::{ClaimedNotification, DeliveryOutcome, Escalation, MAX_BATCH, StoreError};
+use vigie_store::{
+    ClaimedNotification, DeliveryOutcome, Escalation, MAX_BATCH, Outgoing, StoreError,
+};
 
 use crate::AppState;
 use crate::config::Config;
@@ -210,7 +213,7 @@ pub fn reply_code(key: &[u8], id: i64) -> String {
 
 /// The invitation to acknowledge without logging in, for a person's SMS or email.
 fn invite(state: &AppState, key: &[u8], claimed: &ClaimedNotification) -> Option<AckInvite> {
-    let page = &claimed.notice.page;
+    let page = &claimed.notice()?.page;
     if !matches!(page.channel, Channel::Sms | Channel::Email) || page.recipient == CONSOLE {
         return None;
     }
@@ -249,13 +252,18 @@ async fn send(
     claimed: &ClaimedNotification,
     now: i64,
 ) -> Result<String, DeliveryError> {
-    let notice = &claimed.notice;
-    let page = &notice.page;
     let not_configured = |what: &str| {
         DeliveryError::Permanent(format!(
             "canal non configuré : {what} (configuration du serveur)"
         ))
     };
+    let notice = match &claimed.outgoing {
+        Outgoing::Page(notice) => notice,
+        Outgoing::Ticket(message) => {
+            return send_ticket_message(channels, message, now, not_configured).await;
+        }
+    };
+    let page = &notice.page;
     match page.channel {
         Channel::Console => Ok("console".into()),
         Channel::Email => {
@@ -294,6 +302,59 @@ async fn send(
     }
 }
 
+/// A message about a ticket (SAV-2, INC-3): written when it was queued, sent as is.
+async fn send_ticket_message(
+    channels: &Channels,
+    message: &TicketNotice,
+    now: i64,
+    not_configured: impl Fn(&str) -> DeliveryError,
+) -> Result<String, DeliveryError> {
+    match message.channel {
+        Channel::Console => Ok("console".into()),
+        Channel::Email => {
+            let smtp = channels
+                .smtp
+                .as_ref()
+                .ok_or_else(|| not_configured("[smtp]"))?;
+            smtp.send(
+                &Email {
+                    to: message.address.clone(),
+                    to_name: Some(message.name.clone()),
+                    subject: message.message.subject.clone(),
+                    text: message.message.text.clone(),
+                    html: Some(message.message.html.clone()),
+                },
+                &message.key,
+            )
+            .await
+        }
+        Channel::Sms => {
+            let sms = channels
+                .sms
+                .as_ref()
+                .ok_or_else(|| not_configured("[sms]"))?;
+            sms.send(&message.address, &message.message.sms, &message.key, now)
+                .await
+        }
+        Channel::Webhook => {
+            let webhook = channels
+                .webhooks
+                .get(&message.address)
+                .ok_or_else(|| not_configured(&format!("webhook « {} »", message.address)))?;
+            let body = serde_json::json!({
+                "type": "ticket.message",
+                "key": message.key,
+                "ticket": message.ticket,
+                "purpose": message.purpose,
+                "priority": message.priority,
+                "subject": message.message.subject,
+                "text": message.message.text,
+            });
+            webhook.send(&body, &message.key, now).await
+        }
+    }
+}
+
 /// When a page that failed `attempts` times is tried again.
 fn retry_delay_ms(config: &Config, attempts: i64) -> i64 {
     let first = i64::from(config.notifications.retry_first_seconds) * 1000;
@@ -309,32 +370,41 @@ async fn deliver(
     key: &[u8],
     claimed: ClaimedNotification,
 ) -> DeliveryOutcome {
-    let page = &claimed.notice.page;
+    let (key_text, channel, recipient, address) = (
+        claimed.key().to_owned(),
+        claimed.channel(),
+        claimed.recipient().to_owned(),
+        claimed.address().to_owned(),
+    );
     if claimed.attempts > 1 && claimed.last_error.is_none() {
-        tracing::warn!(key = %page.key, "page reprise après l'arrêt du processus qui l'envoyait : elle a pu partir déjà ; renvoyée avec la même clé d'idempotence");
+        tracing::warn!(key = %key_text, "page reprise après l'arrêt du processus qui l'envoyait : elle a pu partir déjà ; renvoyée avec la même clé d'idempotence");
     }
     let outcome = send(state, channels, key, &claimed, state.clock.now_ms()).await;
     let now = state.clock.now_ms();
     match outcome {
         Ok(answer) => {
-            tracing::debug!(key = %page.key, channel = escalation::channel_key(page.channel), recipient = %page.recipient, "notification envoyée");
+            tracing::debug!(key = %key_text, channel = escalation::channel_key(channel), %recipient, "notification envoyée");
             state.metrics.notification("sent");
             DeliveryOutcome::Sent {
                 id: claimed.id,
                 at: now,
                 answer,
+                acknowledges: claimed.acknowledges(),
             }
         }
         Err(error) => {
             let last = claimed.attempts >= i64::from(state.config.notifications.max_attempts);
             if error.is_permanent() || last {
-                let fallback = escalation::fallback(page).map(|fallback| {
-                    Box::new(Notice {
-                        page: fallback,
-                        ..claimed.notice.clone()
+                // Critical pages only have a fallback channel; a ticket message has none.
+                let fallback = claimed.notice().and_then(|notice| {
+                    escalation::fallback(&notice.page).map(|fallback| {
+                        Box::new(Notice {
+                            page: fallback,
+                            ..notice.clone()
+                        })
                     })
                 });
-                tracing::error!(key = %page.key, %error, attempts = claimed.attempts, fallback = fallback.as_ref().map(|f| escalation::channel_key(f.page.channel)).unwrap_or("aucun"), "notification en échec");
+                tracing::error!(key = %key_text, %error, attempts = claimed.attempts, fallback = fallback.as_ref().map(|f| escalation::channel_key(f.page.channel)).unwrap_or("aucun"), "notification en échec");
                 state.metrics.notification("failed");
                 DeliveryOutcome::Failed {
                     at: now,
@@ -345,12 +415,12 @@ async fn deliver(
             } else {
                 let mut retry_at =
                     now.saturating_add(retry_delay_ms(&state.config, claimed.attempts));
-                if let (Channel::Sms, Some(sms)) = (page.channel, channels.sms.as_ref())
-                    && let Some(until) = sms.rate_limited_until(&page.address, now)
+                if let (Channel::Sms, Some(sms)) = (channel, channels.sms.as_ref())
+                    && let Some(until) = sms.rate_limited_until(&address, now)
                 {
                     retry_at = retry_at.max(until);
                 }
-                tracing::warn!(key = %page.key, %error, attempts = claimed.attempts, retry_at, "notification à renvoyer");
+                tracing::warn!(key = %key_text, %error, attempts = claimed.attempts, retry_at, "notification à renvoyer");
                 state.metrics.notification("retried");
                 DeliveryOutcome::Retry {
                     id: claimed.id,
@@ -386,7 +456,11 @@ async fn record_outcomes(
         }
         let mut wake = false;
         for attempt in 1..=3 {
-            match state.store.record_outcomes(&owner, &batch).await {
+            match state
+                .store
+                .record_outcomes(&owner, &state.escalation.policy, &batch)
+                .await
+            {
                 Ok(recorded) => {
                     for (outcome, done) in batch.iter().zip(recorded) {
                         if !done {

@@ -348,7 +348,7 @@ pub fn build() -> Value {
         "received_at": integer(), "assignee": text(), "resolved_at": integer(), "closed_at": integer(),
         "sla": json!({"type": "object", "description": "Délais en cours (timers : running, paused, overdue)"})}});
     let ticket_event = json!({"type": "object", "properties": {"ticket": integer(), "at": integer(), "by": text(),
-        "event": enumeration(&["opened", "requalified", "assigned", "action", "status", "sla_due", "sla_met", "sla_breached", "sla_paused"])}});
+        "event": enumeration(&["opened", "requalified", "assigned", "action", "status", "sla_due", "sla_met", "sla_breached", "sla_paused", "message_queued", "message_failed", "alarm_closed"])}});
     let change = json!({"type": "object", "properties": {"ticket": ticket.clone(), "events": list_of(ticket_event.clone())}});
     paths.insert("/api/v1/tickets".into(), json!({
         "get": {"summary": "File des tickets visibles, le plus urgent d'abord (échéance la plus proche, puis priorité, puis ancienneté)", "operationId": "list_tickets",
@@ -359,7 +359,7 @@ pub fn build() -> Value {
         "post": {"summary": "Ouvre un ticket aussitôt, qualifié et minuté (CM-2, SAV-1) : un client par le portail, le personnel pour un appel, un email ou l'API", "operationId": "open_ticket",
             "requestBody": json_body(object(&["symptom"], json!({"client": reference(), "site": reference(), "equipment": reference(),
                 "kind": enumeration(&["request", "incident", "maintenance", "intervention"]), "source": enumeration(&["portal", "email", "phone", "api"]),
-                "symptom": text(), "impact": text(), "stated_criticality": enumeration(&["critical", "standard", "informative"]), "reporter": text()}))),
+                "symptom": text(), "impact": text(), "stated_criticality": enumeration(&["critical", "standard", "informative"]), "reporter": text(), "reply_to": text()}))),
             "responses": responses("201", Some(change.clone()))}}));
     paths.insert("/api/v1/tickets/{number}".into(), json!({"parameters": [path_param("number")], "get": {"summary": "Un ticket et chaque étape de sa vie (qui, quand)", "operationId": "get_ticket",
         "responses": responses("200", Some(json!({"allOf": [ticket, {"type": "object", "properties": {"events": list_of(ticket_event)}}]})))}}));

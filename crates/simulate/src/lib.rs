@@ -281,6 +281,28 @@ impl Timeline {
         }
     }
 
+    /// A message about a ticket handed to its channel (SAV-2, INC-3).
+    fn ticket_message(
+        &mut self,
+        at: Timestamp,
+        message: &vigie_domain::ticket::message::TicketNotice,
+    ) {
+        self.push(Line {
+            at,
+            kind: "notification.sent",
+            fields: vec![
+                ("ticket", Value::String(message.ticket.to_string())),
+                ("purpose", Value::String(message.purpose.key().into())),
+                ("recipient", Value::String(message.recipient.clone())),
+                (
+                    "channel",
+                    Value::String(escalation::channel_key(message.channel).into()),
+                ),
+                ("address", Value::String(message.address.clone())),
+            ],
+        });
+    }
+
     /// The events of a ticket of the service desk (one an alarm opened, NOT-5, NOT-7), as the
     /// same `ticket.*` lines as a scenario's tickets; the ticket is named by its number.
     fn desk(&mut self, change: &vigie_store::TicketChange) {
@@ -334,7 +356,9 @@ impl Timeline {
                 DeskEvent::Requalified { .. }
                 | DeskEvent::Assigned { .. }
                 | DeskEvent::Action { .. }
-                | DeskEvent::AlarmClosed { .. } => {
+                | DeskEvent::AlarmClosed { .. }
+                | DeskEvent::MessageQueued { .. }
+                | DeskEvent::MessageFailed { .. } => {
                     continue;
                 }
             };
@@ -723,11 +747,20 @@ async fn notify(
         }
         for page in pages {
             // The console's pages are in each `alarm.escalated` line's `told` (NOT-1).
-            if page.notice.page.channel != vigie_domain::policy::Channel::Console {
-                timeline.notification(now, &page.notice);
+            if page.channel() != vigie_domain::policy::Channel::Console {
+                match &page.outgoing {
+                    vigie_store::Outgoing::Page(notice) => timeline.notification(now, notice),
+                    vigie_store::Outgoing::Ticket(message) => timeline.ticket_message(now, message),
+                }
             }
             store
-                .notification_sent(page.id, "simulation", now_ms, "simulation")
+                .notification_sent(
+                    &page,
+                    "simulation",
+                    &escalation.policy,
+                    now_ms,
+                    "simulation",
+                )
                 .await
                 .map_err(failed)?;
         }

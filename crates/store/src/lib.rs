@@ -26,7 +26,7 @@ pub use audit::AuditFilter;
 pub use error::StoreError;
 pub use inventory::{ImportReport, ListFilter, WriteOutcome};
 pub use notifications::{
-    ClaimedNotification, DeliveryOutcome, Escalation, FiredTimer, MAX_BATCH, Outcome,
+    ClaimedNotification, DeliveryOutcome, Escalation, FiredTimer, MAX_BATCH, Outcome, Outgoing,
     StoredNotification,
 };
 pub use people::{NewToken, NewUser, SessionUser, TOKEN_CACHE_MS, TokenInfo, UserInfo, UserKind};

@@ -40,6 +40,11 @@ const SQLITE: &[Migration] = &[
         "tickets",
         include_str!("../migrations/sqlite/0006_tickets.sql"),
     ),
+    (
+        7,
+        "ticket_messages",
+        include_str!("../migrations/sqlite/0007_ticket_messages.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -71,6 +76,11 @@ const POSTGRES: &[Migration] = &[
         6,
         "tickets",
         include_str!("../migrations/postgres/0006_tickets.sql"),
+    ),
+    (
+        7,
+        "ticket_messages",
+        include_str!("../migrations/postgres/0007_ticket_messages.sql"),
     ),
 ];
 

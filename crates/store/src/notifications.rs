@@ -29,6 +29,8 @@ use crate::audit::AuditRecord;
 use crate::error::from_sqlx;
 use crate::inventory::{Arg, build, parse_record, require};
 use crate::{Backend, Store, StoreError};
+use vigie_domain::ticket::desk::TicketNumber;
+use vigie_domain::ticket::message::{Purpose, TicketNotice};
 
 /// What the store needs to plan escalations: the policy (laid over by each site's contract
 /// and site) and the names of the webhooks a step with the webhook channel posts to.
@@ -45,13 +47,11 @@ pub enum DeliveryOutcome {
         id: i64,
         at: i64,
         answer: String,
+        /// The ticket this message acknowledges to its client (SAV-2): acknowledged once sent.
+        acknowledges: Option<TicketNumber>,
     },
     /// To be tried again at `at`.
-    Retry {
-        id: i64,
-        at: i64,
-        error: String,
-    },
+    Retry { id: i64, at: i64, error: String },
     /// Failed for good: recorded with a visible event on the alarm, and `fallback` (the same
     /// notice by another channel) queued.
     Failed {
@@ -65,11 +65,17 @@ pub enum DeliveryOutcome {
 async fn record_outcome(
     connection: &mut AnyConnection,
     owner: &str,
+    desk: &Policy,
     outcome: &DeliveryOutcome,
 ) -> Result<bool, StoreError> {
     let clip = |text: &str| -> String { text.chars().take(500).collect() };
     match outcome {
-        DeliveryOutcome::Sent { id, at, answer } => {
+        DeliveryOutcome::Sent {
+            id,
+            at,
+            answer,
+            acknowledges,
+        } => {
             let done = build(
                 "UPDATE notifications SET status = 'sent', sent_ms = $1, answer = $2, last_error = NULL, lease_owner = NULL, lease_until_ms = NULL \
                  WHERE id = $3 AND lease_owner = $4 AND status = 'pending'",
@@ -83,7 +89,13 @@ async fn record_outcome(
             .execute(&mut *connection)
             .await
             .map_err(from_sqlx)?;
-            Ok(done.rows_affected() == 1)
+            if done.rows_affected() != 1 {
+                return Ok(false);
+            }
+            if let Some(ticket) = acknowledges {
+                crate::tickets::acknowledgement_sent(connection, desk, *ticket, *at).await?;
+            }
+            Ok(true)
         }
         DeliveryOutcome::Retry { id, at, error } => {
             let done = build(
@@ -123,8 +135,15 @@ async fn record_outcome(
             if done.rows_affected() != 1 {
                 return Ok(false);
             }
-            let page = &claimed_page.notice.page;
-            let alarm = &claimed_page.notice.alarm;
+            let notice = match &claimed_page.outgoing {
+                Outgoing::Page(notice) => notice,
+                Outgoing::Ticket(message) => {
+                    crate::tickets::message_failed(connection, message, &error, *at).await?;
+                    return Ok(true);
+                }
+            };
+            let page = &notice.page;
+            let alarm = &notice.alarm;
             insert_event(
                 connection,
                 &alarm.event(
@@ -165,7 +184,7 @@ pub enum Outcome {
         missing: Vec<Missing>,
         /// The ticket the step opened (NOT-5, NOT-7), with the events of its opening.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        ticket: Option<crate::tickets::TicketChange>,
+        ticket: Option<Box<crate::tickets::TicketChange>>,
     },
     Skipped {
         reason: Skip,
@@ -181,17 +200,76 @@ pub struct FiredTimer {
     pub outcome: Outcome,
 }
 
-/// A page claimed for delivery.
+/// What a row of the outbox carries: an alarm's page, or a message about a ticket. Stored as
+/// the JSON of either (a page's has `page` and `alarm`, a ticket message's `ticket` and
+/// `purpose`), so rows written before ticket messages existed read as pages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Outgoing {
+    Page(Box<Notice>),
+    Ticket(Box<TicketNotice>),
+}
+
+/// A page or a ticket message claimed for delivery.
 #[derive(Debug, Clone)]
 pub struct ClaimedNotification {
     pub id: i64,
-    pub notice: Notice,
+    pub outgoing: Outgoing,
     /// Including this one.
     pub attempts: i64,
     pub created_ms: i64,
     /// The error of the last attempt. `None` with `attempts > 1`: an earlier claim ended
     /// without an outcome (its process died), so the page may have gone out already.
     pub last_error: Option<String>,
+}
+
+impl ClaimedNotification {
+    /// The alarm's page, if it is one (acknowledgement links and SMS codes are for pages).
+    pub fn notice(&self) -> Option<&Notice> {
+        match &self.outgoing {
+            Outgoing::Page(notice) => Some(notice),
+            Outgoing::Ticket(_) => None,
+        }
+    }
+
+    /// The idempotency key.
+    pub fn key(&self) -> &str {
+        match &self.outgoing {
+            Outgoing::Page(notice) => &notice.page.key,
+            Outgoing::Ticket(message) => &message.key,
+        }
+    }
+
+    pub fn channel(&self) -> Channel {
+        match &self.outgoing {
+            Outgoing::Page(notice) => notice.page.channel,
+            Outgoing::Ticket(message) => message.channel,
+        }
+    }
+
+    pub fn address(&self) -> &str {
+        match &self.outgoing {
+            Outgoing::Page(notice) => &notice.page.address,
+            Outgoing::Ticket(message) => &message.address,
+        }
+    }
+
+    pub fn recipient(&self) -> &str {
+        match &self.outgoing {
+            Outgoing::Page(notice) => &notice.page.recipient,
+            Outgoing::Ticket(message) => &message.recipient,
+        }
+    }
+
+    /// The ticket a sent message acknowledges (SAV-2), if it is such a message.
+    pub fn acknowledges(&self) -> Option<TicketNumber> {
+        match &self.outgoing {
+            Outgoing::Ticket(message) if message.purpose == Purpose::Acknowledgement => {
+                Some(message.ticket)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A page as people read it (X-1: who was told, by which channel, when).
@@ -867,7 +945,7 @@ async fn fire(
     Ok(Outcome::Fired {
         told,
         missing,
-        ticket,
+        ticket: ticket.map(Box::new),
     })
 }
 
@@ -1028,11 +1106,11 @@ fn notification_columns() -> &'static str {
 
 fn claimed(row: &sqlx::any::AnyRow) -> Result<ClaimedNotification, StoreError> {
     let record: String = row.try_get("record").map_err(from_sqlx)?;
-    let notice: Notice = serde_json::from_str(&record)
+    let outgoing: Outgoing = serde_json::from_str(&record)
         .map_err(|e| other(format!("notification stockée illisible : {e}")))?;
     Ok(ClaimedNotification {
         id: row.try_get("id").map_err(from_sqlx)?,
-        notice,
+        outgoing,
         attempts: row.try_get("attempts").map_err(from_sqlx)?,
         created_ms: row.try_get("created_ms").map_err(from_sqlx)?,
         last_error: row.try_get("last_error").map_err(from_sqlx)?,
@@ -1149,12 +1227,13 @@ impl Store {
     pub async fn record_outcomes(
         &self,
         owner: &str,
+        desk: &Policy,
         outcomes: &[DeliveryOutcome],
     ) -> Result<Vec<bool>, StoreError> {
         let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
         let mut recorded = Vec::with_capacity(outcomes.len());
         for outcome in outcomes {
-            recorded.push(record_outcome(&mut transaction, owner, outcome).await?);
+            recorded.push(record_outcome(&mut transaction, owner, desk, outcome).await?);
         }
         transaction.commit().await.map_err(from_sqlx)?;
         Ok(recorded)
@@ -1163,17 +1242,19 @@ impl Store {
     /// Records a page delivered. False if `owner`'s lease was lost (another worker took it).
     pub async fn notification_sent(
         &self,
-        id: i64,
+        claimed: &ClaimedNotification,
         owner: &str,
+        desk: &Policy,
         now: i64,
         answer: &str,
     ) -> Result<bool, StoreError> {
         let outcome = DeliveryOutcome::Sent {
-            id,
+            id: claimed.id,
             at: now,
             answer: answer.to_owned(),
+            acknowledges: claimed.acknowledges(),
         };
-        Ok(self.record_outcomes(owner, &[outcome]).await?[0])
+        Ok(self.record_outcomes(owner, desk, &[outcome]).await?[0])
     }
 
     /// The pages of an alarm, oldest first (at most [`MAX_BATCH`]). Callers check that the
@@ -1232,7 +1313,7 @@ impl Store {
         since: i64,
     ) -> Result<Vec<ClaimedNotification>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {} FROM notifications WHERE address = $1 AND channel = 'sms' AND created_ms >= $2 ORDER BY id DESC LIMIT 50",
+            "SELECT {} FROM notifications WHERE address = $1 AND channel = 'sms' AND created_ms >= $2 AND ticket_number IS NULL ORDER BY id DESC LIMIT 50",
             notification_columns()
         ))
         .bind(phone.to_owned())
@@ -1246,7 +1327,7 @@ impl Store {
     /// One page by its number (for an acknowledgement link).
     pub async fn notification(&self, id: i64) -> Result<Option<ClaimedNotification>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {} FROM notifications WHERE id = $1",
+            "SELECT {} FROM notifications WHERE id = $1 AND ticket_number IS NULL",
             notification_columns()
         ))
         .bind(id)
@@ -1417,9 +1498,11 @@ impl Store {
 fn stored_notification(row: &sqlx::any::AnyRow) -> Result<StoredNotification, StoreError> {
     let alarm: Option<i64> = row.try_get("alarm_id").map_err(from_sqlx)?;
     let record: String = row.try_get("record").map_err(from_sqlx)?;
-    let name = serde_json::from_str::<Notice>(&record)
-        .map(|n| n.page.name)
-        .unwrap_or_default();
+    let name = match serde_json::from_str::<Outgoing>(&record) {
+        Ok(Outgoing::Page(notice)) => notice.page.name,
+        Ok(Outgoing::Ticket(message)) => message.name,
+        Err(_) => String::new(),
+    };
     let channel: String = row.try_get("channel").map_err(from_sqlx)?;
     Ok(StoredNotification {
         id: row.try_get("id").map_err(from_sqlx)?,

@@ -9,14 +9,18 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 use vigie_domain::Reference;
+use vigie_domain::TimeZoneName;
 use vigie_domain::access::{Actor, Permission};
+use vigie_domain::alarm::escalation::channel_key;
 use vigie_domain::inventory::{
-    Contract, ContractOption, ContractTier, ObjectKind, Priority, Record,
+    Contact, ContactRole, Contract, ContractOption, ContractTier, ObjectKind, Priority, Record,
+    StaffRole,
 };
-use vigie_domain::policy::Policy;
+use vigie_domain::policy::{Channel, Policy};
 use vigie_domain::ticket::desk::{
     self, DeskError, Report, Source, Terms, Ticket, TicketEvent, TicketNumber,
 };
+use vigie_domain::ticket::message::{self, Addressee, TicketNotice};
 use vigie_domain::ticket::{Action, Status};
 
 use crate::error::from_sqlx;
@@ -353,6 +357,7 @@ pub(crate) async fn open_for_alarm(
         impact: None,
         stated_criticality: None,
         reporter: None,
+        reply_to: None,
         alarm: Some(alarm.id),
     };
     let number = next_number(connection).await?;
@@ -425,6 +430,241 @@ pub(crate) async fn follow_alarms(
     Ok(changes)
 }
 
+/// SAV-2: the acknowledgement of `number` was sent: the ticket is acknowledged, in the
+/// transaction that records the sending.
+pub(crate) async fn acknowledgement_sent(
+    connection: &mut AnyConnection,
+    base: &Policy,
+    number: TicketNumber,
+    at: i64,
+) -> Result<(), StoreError> {
+    let Some(mut ticket) = load(connection, number).await? else {
+        return Ok(());
+    };
+    let (policy, _) = policy_of(connection, base, &ticket).await?;
+    let events = ticket
+        .acknowledgement_sent(&policy, at)
+        .map_err(desk_error)?;
+    if !events.is_empty() {
+        write_ticket(connection, &ticket, &events).await?;
+    }
+    Ok(())
+}
+
+/// A message about a ticket failed for good: a visible event on the ticket.
+pub(crate) async fn message_failed(
+    connection: &mut AnyConnection,
+    message: &TicketNotice,
+    error: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    let Some(ticket) = load(connection, message.ticket).await? else {
+        return Ok(());
+    };
+    let event = ticket.event(
+        at,
+        None,
+        desk::EventKind::MessageFailed {
+            key: message.key.clone(),
+            recipient: message.recipient.clone(),
+            channel: message.channel,
+            error: error.to_owned(),
+        },
+    );
+    write_ticket(connection, &ticket, &[event]).await
+}
+
+/// Queues messages about a ticket in the outbox to go at `due` (a key already queued is not
+/// queued again), and returns the `message_queued` events to write on the ticket.
+async fn enqueue_messages(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+    messages: &[TicketNotice],
+    due: i64,
+    now: i64,
+) -> Result<Vec<TicketEvent>, StoreError> {
+    let mut events = Vec::new();
+    for message in messages {
+        let record = serde_json::to_string(&crate::notifications::Outgoing::Ticket(Box::new(
+            message.clone(),
+        )))
+        .map_err(StoreError::other)?;
+        let done = build(
+            "INSERT INTO notifications (key, alarm_id, ticket_number, client_ref, severity, step, recipient, channel, address, status, attempts, due_ms, created_ms, record) \
+             VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $10, $11) ON CONFLICT (key) DO NOTHING",
+            vec![
+                Arg::Text(Some(message.key.clone())),
+                number_arg(ticket.number),
+                Arg::Text(Some(ticket.report.client.to_string())),
+                Arg::Text(Some(priority_key(ticket.priority).to_owned())),
+                Arg::Text(Some(message.purpose.key().to_owned())),
+                Arg::Text(Some(message.recipient.clone())),
+                Arg::Text(Some(channel_key(message.channel).to_owned())),
+                Arg::Text(Some(message.address.clone())),
+                Arg::Int(due),
+                Arg::Int(now),
+                Arg::Text(Some(record)),
+            ],
+        )
+        .execute(&mut *connection)
+        .await
+        .map_err(from_sqlx)?;
+        if done.rows_affected() == 1 {
+            events.push(ticket.event(
+                now,
+                None,
+                desk::EventKind::MessageQueued {
+                    key: message.key.clone(),
+                    recipient: message.recipient.clone(),
+                    channel: message.channel,
+                    due,
+                },
+            ));
+        }
+    }
+    Ok(events)
+}
+
+/// Who receives the acknowledgement of a client's report (SAV-2): the address it gave, else
+/// the site's technical contact, else its security manager, else the client's technical
+/// contacts; those without an email are skipped.
+async fn acknowledgement_addressees(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+) -> Result<Vec<Addressee>, StoreError> {
+    let report = &ticket.report;
+    if let Some(address) = &report.reply_to {
+        return Ok(vec![Addressee {
+            recipient: address.to_string(),
+            name: report
+                .reporter
+                .clone()
+                .unwrap_or_else(|| address.to_string()),
+            channel: Channel::Email,
+            address: address.to_string(),
+        }]);
+    }
+    let contact_addressee = |contact: &Contact| {
+        contact.email.as_ref().map(|email| Addressee {
+            recipient: contact.reference.to_string(),
+            name: contact.name.to_string(),
+            channel: Channel::Email,
+            address: email.to_string(),
+        })
+    };
+    if let Some(site) = &report.site
+        && let Some(Record::Site(site)) = record_of(connection, ObjectKind::Site, site).await?
+    {
+        for named in [&site.technical_contact, &site.security_manager]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(Record::Contact(contact)) =
+                record_of(connection, ObjectKind::Contact, named).await?
+                && let Some(addressee) = contact_addressee(&contact)
+            {
+                return Ok(vec![addressee]);
+            }
+        }
+    }
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT record FROM contacts WHERE client_ref = $1 ORDER BY ref")
+            .bind(report.client.to_string())
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(from_sqlx)?;
+    let mut addressees = Vec::new();
+    for (json,) in rows {
+        if let Record::Contact(contact) = parse_record(ObjectKind::Contact, &json)?
+            && contact.roles.contains(&ContactRole::TechnicalContact)
+            && let Some(addressee) = contact_addressee(&contact)
+        {
+            addressees.push(addressee);
+        }
+    }
+    Ok(addressees)
+}
+
+/// The site's name and time zone, for messages (Europe/Paris when the ticket names no site).
+async fn place_of(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+) -> Result<(Option<String>, TimeZoneName), StoreError> {
+    if let Some(site) = &ticket.report.site
+        && let Some(Record::Site(site)) = record_of(connection, ObjectKind::Site, site).await?
+    {
+        return Ok((Some(site.name.to_string()), site.time_zone));
+    }
+    Ok((None, TimeZoneName::default()))
+}
+
+/// INC-3: every breach among `events` is told to each operations manager (email and SMS, as
+/// their record allows) and to the supervision console.
+async fn breach_messages(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+    events: &[TicketEvent],
+    now: i64,
+) -> Result<Vec<TicketEvent>, StoreError> {
+    let breaches: Vec<(vigie_domain::inventory::SlaMeasure, i64)> = events
+        .iter()
+        .filter_map(|e| match e.kind {
+            desk::EventKind::SlaBreached { timer, due } => Some((timer, due)),
+            _ => None,
+        })
+        .collect();
+    if breaches.is_empty() {
+        return Ok(Vec::new());
+    }
+    let console = vigie_domain::alarm::escalation::CONSOLE;
+    let mut addressees = vec![Addressee {
+        recipient: console.to_owned(),
+        name: "équipe de supervision".into(),
+        channel: Channel::Console,
+        address: console.to_owned(),
+    }];
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT record FROM staff ORDER BY ref")
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(from_sqlx)?;
+    for (json,) in rows {
+        if let Record::Staff(staff) = parse_record(ObjectKind::Staff, &json)?
+            && staff.roles.contains(&StaffRole::OperationsManager)
+        {
+            for (channel, address) in [
+                (
+                    Channel::Email,
+                    staff.email.as_ref().map(ToString::to_string),
+                ),
+                (Channel::Sms, staff.phone.as_ref().map(ToString::to_string)),
+            ] {
+                if let Some(address) = address {
+                    addressees.push(Addressee {
+                        recipient: staff.reference.to_string(),
+                        name: staff.name.to_string(),
+                        channel,
+                        address,
+                    });
+                }
+            }
+        }
+    }
+    let client_name: Option<(String,)> = sqlx::query_as("SELECT name FROM clients WHERE ref = $1")
+        .bind(ticket.report.client.to_string())
+        .fetch_optional(&mut *connection)
+        .await
+        .map_err(from_sqlx)?;
+    let client_name = client_name.map_or_else(|| ticket.report.client.to_string(), |(n,)| n);
+    let (_, zone) = place_of(connection, ticket).await?;
+    let mut messages = Vec::new();
+    for (timer, due) in breaches {
+        for to in &addressees {
+            messages.push(message::breach(ticket, timer, due, to, &client_name, &zone));
+        }
+    }
+    enqueue_messages(connection, ticket, &messages, now, now).await
+}
+
 impl Store {
     /// Opens a ticket at once (CM-2, SAV-1) from `report`, qualified (CM-2, SAV-3, SAV-4,
     /// INC-1) unless `priority` is given (an alarm's severity), its SLA timers armed from the
@@ -466,6 +706,23 @@ impl Store {
                 by.clone(),
             )
             .map_err(desk_error)?;
+            let mut events = events;
+            if report.source != Source::Alarm {
+                // SAV-2: the acknowledgement with the ticket number, queued with the ticket.
+                let (site_name, zone) = place_of(&mut transaction, &ticket).await?;
+                let messages: Vec<TicketNotice> =
+                    acknowledgement_addressees(&mut transaction, &ticket)
+                        .await?
+                        .iter()
+                        .map(|to| {
+                            message::acknowledgement(&ticket, to, site_name.as_deref(), &zone)
+                        })
+                        .collect();
+                let due = message::acknowledgement_due(&site_policy, terms, &ticket, now);
+                events.extend(
+                    enqueue_messages(&mut transaction, &ticket, &messages, due, now).await?,
+                );
+            }
             let written = write_ticket(&mut transaction, &ticket, &events).await;
             match written {
                 Ok(()) => {
@@ -624,13 +881,13 @@ impl Store {
         let mut ticket = load(&mut transaction, number)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let (site_policy, terms) = policy_of(&mut transaction, policy, &ticket).await?;
+        let (site_policy, _) = policy_of(&mut transaction, policy, &ticket).await?;
         let events = match step {
             TicketStep::Act(action) => ticket
                 .act(&site_policy, action, by, now)
                 .map_err(desk_error)?,
             TicketStep::Requalify { priority, reason } => ticket
-                .requalify(&site_policy, terms, priority, &reason, by, now)
+                .requalify(&site_policy, priority, &reason, by, now)
                 .map_err(desk_error)?,
             TicketStep::Assign { to } => {
                 let Some(Record::Staff(_)) =
@@ -698,7 +955,9 @@ impl Store {
                 continue;
             }
             let (site_policy, _) = policy_of(&mut transaction, policy, &ticket).await?;
-            let events = ticket.on_time(&site_policy, now).map_err(desk_error)?;
+            let mut events = ticket.on_time(&site_policy, now).map_err(desk_error)?;
+            let told = breach_messages(&mut transaction, &ticket, &events, now).await?;
+            events.extend(told);
             write_ticket(&mut transaction, &ticket, &events).await?;
             transaction.commit().await.map_err(from_sqlx)?;
             changes.push(TicketChange { ticket, events });

@@ -713,7 +713,7 @@ pub struct Message {
     pub sms: String,
 }
 
-fn local(ms: i64, zone: &jiff::tz::TimeZone) -> String {
+pub(crate) fn local(ms: i64, zone: &jiff::tz::TimeZone) -> String {
     Timestamp::from_millisecond(ms)
         .map(|t| {
             t.to_zoned(zone.clone())
@@ -723,7 +723,7 @@ fn local(ms: i64, zone: &jiff::tz::TimeZone) -> String {
         .unwrap_or_else(|_| ms.to_string())
 }
 
-fn escape_html(text: &str) -> String {
+pub(crate) fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -739,7 +739,7 @@ fn escape_html(text: &str) -> String {
 }
 
 /// Cuts `text` to at most `max` characters, marking the cut.
-fn clip(text: &str, max: usize) -> String {
+pub(crate) fn clip(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_owned();
     }

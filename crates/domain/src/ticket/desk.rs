@@ -153,6 +153,10 @@ pub struct Report {
     /// Who reported it (a name, an address, a number), when not a user of Vigie.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reporter: Option<String>,
+    /// Where the acknowledgement goes (SAV-2): the sender of an email, the address the form
+    /// gave; without one, the site's technical contact or security manager.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<crate::EmailAddress>,
     /// The alarm that opened it (NOT-5, NOT-7).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alarm: Option<AlarmId>,
@@ -285,6 +289,20 @@ pub enum EventKind {
     SlaPaused {
         timer: SlaMeasure,
     },
+    /// A message about the ticket was queued for someone (SAV-2, INC-3).
+    MessageQueued {
+        key: String,
+        recipient: String,
+        channel: crate::policy::Channel,
+        due: i64,
+    },
+    /// A message about the ticket could not be delivered, for good.
+    MessageFailed {
+        key: String,
+        recipient: String,
+        channel: crate::policy::Channel,
+        error: String,
+    },
     /// The alarm that opened the ticket was closed (CLO-1): its actions, effective
     /// intervention time and root cause are the ticket's.
     AlarmClosed {
@@ -307,6 +325,8 @@ impl EventKind {
             EventKind::SlaBreached { .. } => "sla_breached",
             EventKind::SlaPaused { .. } => "sla_paused",
             EventKind::AlarmClosed { .. } => "alarm_closed",
+            EventKind::MessageQueued { .. } => "message_queued",
+            EventKind::MessageFailed { .. } => "message_failed",
         }
     }
 }
@@ -453,6 +473,29 @@ impl Ticket {
         by: &Reference,
         now: i64,
     ) -> Result<Vec<TicketEvent>, DeskError> {
+        self.step(policy, action, Some(by), now)
+    }
+
+    /// SAV-2: the acknowledgement reached the client (its email was handed to the server):
+    /// the ticket is acknowledged by Vigie itself, unless someone already did.
+    pub fn acknowledgement_sent(
+        &mut self,
+        policy: &Policy,
+        at: i64,
+    ) -> Result<Vec<TicketEvent>, DeskError> {
+        if self.status != Status::New {
+            return Ok(Vec::new());
+        }
+        self.step(policy, Action::Acknowledge, None, at)
+    }
+
+    fn step(
+        &mut self,
+        policy: &Policy,
+        action: Action,
+        by: Option<&Reference>,
+        now: i64,
+    ) -> Result<Vec<TicketEvent>, DeskError> {
         if self.status == Status::Closed {
             return Err(DeskError::Conflict(format!(
                 "le ticket n°{} est clos",
@@ -473,8 +516,11 @@ impl Ticket {
         }
         let mut sla = TicketSla::restore(policy, self.sla.clone());
         let happenings = sla.apply(action, timestamp(now)?)?;
-        let mut events = vec![self.event(now, Some(by.clone()), EventKind::Action { action })];
-        if action == Action::TakeCharge && self.assignee.as_ref() != Some(by) {
+        let mut events = vec![self.event(now, by.cloned(), EventKind::Action { action })];
+        if action == Action::TakeCharge
+            && let Some(by) = by
+            && self.assignee.as_ref() != Some(by)
+        {
             self.assignee = Some(by.clone());
             events.push(self.event(
                 now,
@@ -492,7 +538,6 @@ impl Ticket {
     pub fn requalify(
         &mut self,
         policy: &Policy,
-        terms: Terms,
         priority: Priority,
         reason: &str,
         by: &Reference,
@@ -514,12 +559,7 @@ impl Ticket {
         }
         let from = self.priority;
         let mut sla = TicketSla::restore(policy, self.sla.clone());
-        let happenings = sla.requalify(
-            priority,
-            terms.tier,
-            terms.round_the_clock,
-            timestamp(self.received_at)?,
-        )?;
+        let happenings = sla.requalify(priority, timestamp(self.received_at)?, timestamp(now)?)?;
         let mut events = vec![self.event(
             now,
             Some(by.clone()),

@@ -95,9 +95,13 @@ fn a_missed_client_update_is_still_owed_and_the_next_one_restarts_the_cadence() 
         received,
     )
     .unwrap();
-    let first = due_of(&opened, SlaMeasure::ClientUpdate).unwrap();
-    assert_eq!(first, at("2026-05-18T10:00:00Z")); // INC-4: every 2 hours (P2)
+    // INC-4: the client is updated once the ticket is taken in charge, not before.
+    assert_eq!(due_of(&opened, SlaMeasure::ClientUpdate), None);
     ticket.apply(Action::Acknowledge, received).unwrap();
+    let taken = at("2026-05-18T08:30:00Z");
+    let taken_happenings = ticket.apply(Action::TakeCharge, taken).unwrap();
+    let first = due_of(&taken_happenings, SlaMeasure::ClientUpdate).unwrap();
+    assert_eq!(first, at("2026-05-18T10:30:00Z")); // every 2 hours (P2)
     assert_eq!(
         ticket.on_time(first),
         vec![Happening::Breached {
@@ -105,16 +109,24 @@ fn a_missed_client_update_is_still_owed_and_the_next_one_restarts_the_cadence() 
             due: first
         }]
     );
-    // Take-charge (Monday 14:00) and on-site still run; the update waits for the next one.
-    assert_eq!(ticket.next_wake(), Some(at("2026-05-18T12:00:00Z")));
-    let late = at("2026-05-18T10:30:00Z");
+    // On-site still runs; the update waits for the next one.
+    assert_eq!(ticket.next_wake(), due_of(&opened, SlaMeasure::OnSite));
+    let late = at("2026-05-18T11:00:00Z");
     let rearmed = ticket.apply(Action::UpdateClient, late).unwrap();
     assert_eq!(
         rearmed,
         vec![Happening::Due {
             timer: SlaMeasure::ClientUpdate,
-            due: at("2026-05-18T12:30:00Z")
+            due: at("2026-05-18T13:00:00Z")
         }]
+    );
+    // Taking charge again (another technician) does not restart the cadence.
+    assert_eq!(
+        due_of(
+            &ticket.apply(Action::TakeCharge, late).unwrap(),
+            SlaMeasure::ClientUpdate
+        ),
+        None
     );
     ticket.apply(Action::Resolve, late).unwrap();
     assert_eq!(ticket.next_wake(), None, "nothing is due once resolved");
@@ -246,6 +258,7 @@ mod desk {
             impact: None,
             stated_criticality: None,
             reporter: None,
+            reply_to: None,
             alarm: None,
         }
     }
@@ -371,13 +384,12 @@ mod desk {
             .unwrap();
         assert!(
             ticket
-                .requalify(&policy, STANDARD, Priority::P1, "  ", &tech, received)
+                .requalify(&policy, Priority::P1, "  ", &tech, received)
                 .is_err()
         );
         let events = ticket
             .requalify(
                 &policy,
-                STANDARD,
                 Priority::P1,
                 "toute la zone des quais est aveugle",
                 &tech,
@@ -403,7 +415,7 @@ mod desk {
         assert_eq!(ticket.priority, Priority::P1);
         // The same priority again is refused, as is anything on a closed ticket.
         assert!(matches!(
-            ticket.requalify(&policy, STANDARD, Priority::P1, "encore", &tech, received),
+            ticket.requalify(&policy, Priority::P1, "encore", &tech, received),
             Err(DeskError::Conflict(_))
         ));
         ticket

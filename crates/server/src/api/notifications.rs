@@ -11,10 +11,27 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use vigie_domain::Reference;
+use vigie_domain::alarm::escalation::Notice;
 use vigie_domain::alarm::escalation::{self, CONSOLE};
 use vigie_domain::alarm::lifecycle::{AlarmId, LifecycleError};
 use vigie_domain::oncall::{self, Rotation};
 use vigie_store::{ClaimedNotification, StoredNotification};
+
+/// An alarm's page that a link or an SMS reply names (the store never gives a ticket message
+/// for these: they carry no link nor code).
+struct LinkedPage {
+    id: i64,
+    notice: Notice,
+}
+
+impl LinkedPage {
+    fn of(claimed: ClaimedNotification) -> Option<LinkedPage> {
+        Some(LinkedPage {
+            id: claimed.id,
+            notice: claimed.notice()?.clone(),
+        })
+    }
+}
 
 use crate::AppState;
 use crate::alarms::{Step, StepError};
@@ -257,10 +274,7 @@ async fn console(
 }
 
 /// Acknowledges `alarm` in the name of the page's recipient (X-1: the event says who).
-async fn acknowledge_for(
-    state: &AppState,
-    page: &ClaimedNotification,
-) -> Result<(), (StatusCode, String)> {
+async fn acknowledge_for(state: &AppState, page: &LinkedPage) -> Result<(), (StatusCode, String)> {
     let recipient = &page.notice.page.recipient;
     let by = Reference::parse(recipient).map_err(|_| {
         (
@@ -318,11 +332,7 @@ fn escape_html(text: &str) -> String {
 }
 
 /// The page a link names, if the token is genuine and not expired.
-async fn linked_page(
-    state: &AppState,
-    token: &str,
-    now: i64,
-) -> Result<ClaimedNotification, Response> {
+async fn linked_page(state: &AppState, token: &str, now: i64) -> Result<LinkedPage, Response> {
     let unknown = || {
         page_html(
             StatusCode::NOT_FOUND,
@@ -349,7 +359,7 @@ async fn linked_page(
         ));
     }
     match state.store.notification(id).await {
-        Ok(Some(page)) => Ok(page),
+        Ok(Some(page)) => LinkedPage::of(page).ok_or_else(unknown),
         Ok(None) => Err(unknown()),
         Err(error) => {
             tracing::error!(%error, "lecture de la notification d'un lien");
@@ -362,7 +372,7 @@ async fn linked_page(
     }
 }
 
-fn describe(page: &ClaimedNotification) -> String {
+fn describe(page: &LinkedPage) -> String {
     let notice = &page.notice;
     let message = escalation::render(notice, None);
     let mut html = String::from("<ul>");
@@ -506,6 +516,7 @@ async fn sms_inbound(
     let pages = state.store.recent_sms_to(&inbound.from, since).await?;
     let Some(page) = pages
         .into_iter()
+        .filter_map(LinkedPage::of)
         .find(|p| p.notice.page.recipient != CONSOLE && reply_code(&key, p.id) == code)
     else {
         tracing::warn!(from = %inbound.from, "code d'acquittement par SMS inconnu ou expiré");

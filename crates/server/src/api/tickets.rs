@@ -46,6 +46,8 @@ struct OpenRequest {
     impact: Option<Impact>,
     stated_criticality: Option<StatedCriticality>,
     reporter: Option<String>,
+    /// Where the acknowledgement goes (SAV-2); else the site's contacts.
+    reply_to: Option<vigie_domain::EmailAddress>,
 }
 
 async fn open(
@@ -95,6 +97,7 @@ async fn open(
         impact: request.impact,
         stated_criticality: request.stated_criticality,
         reporter: request.reporter,
+        reply_to: request.reply_to,
         alarm: None,
     };
     let change = state

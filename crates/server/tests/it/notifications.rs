@@ -24,7 +24,7 @@ const NVR: &str = "AG-NVR";
 /// Debian's Python, which has python3-aiosmtpd (a pyenv python3 on PATH does not).
 const DEBIAN_PYTHON: &str = "/usr/bin/python3";
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -33,7 +33,7 @@ fn free_port() -> u16 {
 }
 
 /// aiosmtpd on 127.0.0.1 (the notify crate's test peer), killed when dropped.
-struct Smtp {
+pub(crate) struct Smtp {
     child: Child,
     output: std::path::PathBuf,
 }
@@ -47,7 +47,7 @@ impl Drop for Smtp {
 }
 
 impl Smtp {
-    fn start(port: u16) -> Smtp {
+    pub(crate) fn start(port: u16) -> Smtp {
         let output =
             std::env::temp_dir().join(format!("vigie-smtp-{port}-{}.jsonl", std::process::id()));
         let _ = std::fs::remove_file(&output);
@@ -71,7 +71,7 @@ impl Smtp {
         Smtp { child, output }
     }
 
-    fn received(&self) -> Vec<Value> {
+    pub(crate) fn received(&self) -> Vec<Value> {
         std::fs::read_to_string(&self.output)
             .unwrap_or_default()
             .lines()
@@ -153,7 +153,7 @@ fn down(equipment: &str, at: i64) -> Value {
 }
 
 /// SMTP and the SMS gateway as `vigie serve` would have them configured.
-fn configure(config: &mut vigie_server::Config, smtp_port: u16, sms_port: Option<u16>) {
+pub(crate) fn configure(config: &mut vigie_server::Config, smtp_port: u16, sms_port: Option<u16>) {
     config.smtp.host = "127.0.0.1".into();
     config.smtp.port = smtp_port;
     config.smtp.security = "none".into();
@@ -243,7 +243,7 @@ fn code_in(sms: &str) -> String {
     sms[start..start + 6].to_owned()
 }
 
-fn text_part(message: &Value) -> String {
+pub(crate) fn text_part(message: &Value) -> String {
     message["parts"]
         .as_array()
         .unwrap()

@@ -81,7 +81,7 @@ async fn a_portal_report_is_qualified_timed_handled_and_confirmed_by_its_client(
     assert_eq!(ticket["priority"], "p2");
     assert_eq!(ticket["status"], "new");
     assert_eq!(ticket["received_at"], NOW);
-    // NOW is Monday 23 November 2026, 10:00 in Paris: 30 business minutes to acknowledge
+    // NOW is Monday 23 November 2026, 11:00 in Paris: 30 business minutes to acknowledge
     // (SAV-2), 4 business hours to take charge (INC-2, CM-3), measured from receipt (CM-4).
     assert_eq!(due_of(&opened.body, "acknowledgement"), NOW + 30 * MINUTE);
     assert_eq!(due_of(&opened.body, "take_charge"), NOW + 4 * HOUR);
@@ -336,4 +336,160 @@ async fn a_malformed_or_hostile_ticket_request_is_refused_clearly_and_stores_not
         StatusCode::NOT_FOUND
     );
     app.finish().await;
+}
+
+#[tokio::test]
+async fn the_client_gets_its_acknowledgement_and_the_operations_manager_every_breach() {
+    use crate::notifications::{Smtp, configure, free_port, text_part};
+    let smtp_port = free_port();
+    let smtp = Smtp::start(smtp_port);
+    let app = TestApp::spawn_with(|config| configure(config, smtp_port, None)).await;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scenarios/notification-inventory.toml"
+    ))
+    .unwrap();
+    app.store
+        .import(
+            &Actor::console("test"),
+            &InventoryFile::parse(&text).unwrap().inventory,
+            NOW,
+        )
+        .await
+        .unwrap();
+    let admin = app
+        .login_as("admin", UserKind::Staff, None, &[StaffRole::Administrator])
+        .await;
+    let manager = admin
+        .put(
+            "/api/v1/staff/ST-EXPLOIT",
+            &json!({"ref": "ST-EXPLOIT", "name": "Louise Garnier", "roles": ["operations_manager"],
+                    "email": "louise.garnier@integrateur.fr"}),
+        )
+        .await;
+    assert!(manager.status.is_success(), "{}", manager.text);
+    let client = app
+        .login_as("logistique", UserKind::Client, Some("CLI-LOGI"), &[])
+        .await;
+
+    // SAV-2: Monday 11:00, business hours: the acknowledgement goes at once to the site's
+    // security manager (no address given, no technical contact), with the number and the
+    // take-charge deadline; once sent, the ticket is acknowledged by Vigie.
+    let opened = client
+        .post(
+            "/api/v1/tickets",
+            &json!({"site": "ENTREPOT", "symptom": "Plus d'image sur le mur d'écrans",
+                    "stated_criticality": "standard"}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    let number = opened.body["ticket"]["number"].as_u64().unwrap();
+    let mails = wait_for(|| {
+        let mails = smtp.received();
+        (!mails.is_empty()).then_some(mails)
+    })
+    .await;
+    assert_eq!(mails.len(), 1);
+    assert_eq!(
+        mails[0]["rcpt_tos"][0],
+        "sophie.bernard@logistique-exemple.fr"
+    );
+    let subject = mails[0]["subject"].as_str().unwrap();
+    assert!(subject.contains(&format!("ticket n°{number}")), "{subject}");
+    let body = text_part(&mails[0]);
+    assert!(body.contains("Priorité : P2 (standard)"), "{body}");
+    assert!(
+        body.contains("Prise en charge au plus tard le 23/11/2026 15:00"),
+        "{body}"
+    );
+    let staff = app
+        .login_as("tech", UserKind::Staff, None, &[StaffRole::Technician])
+        .await;
+    let acknowledged = wait_for_body(&staff, &format!("/api/v1/tickets/{number}"), |t| {
+        t["status"] == "acknowledged"
+    })
+    .await;
+    let met = events_of(&acknowledged, "sla_met");
+    assert_eq!(met[0]["timer"], "acknowledgement", "{acknowledged}");
+    assert_eq!(met[0]["by"], Value::Null);
+
+    // INC-3: 15:00 passes without anyone taking charge: the operations manager is told.
+    app.clock.advance_ms(4 * HOUR + MINUTE);
+    let mails = wait_for(|| {
+        let mails = smtp.received();
+        (mails.len() >= 2).then_some(mails)
+    })
+    .await;
+    assert_eq!(mails[1]["rcpt_tos"][0], "louise.garnier@integrateur.fr");
+    let subject = mails[1]["subject"].as_str().unwrap();
+    assert!(
+        subject.contains(&format!(
+            "Délai dépassé : prise en charge du ticket n°{number}"
+        )),
+        "{subject}"
+    );
+    assert!(
+        text_part(&mails[1]).contains("Échéance : 23/11/2026 15:00"),
+        "{}",
+        text_part(&mails[1])
+    );
+
+    // SAV-2: a question on Saturday morning is acknowledged at Monday's opening (08:00).
+    app.clock.advance_ms(5 * 24 * HOUR - 4 * HOUR - MINUTE);
+    // The week-old session has expired: the client logs in again.
+    let client = app
+        .login("logistique", crate::PASSWORD)
+        .await
+        .expect("login");
+    let question = client
+        .post(
+            "/api/v1/tickets",
+            &json!({"site": "ENTREPOT", "symptom": "Comment exporter une séquence ?",
+                    "impact": "question", "reply_to": "accueil@logistique-exemple.fr"}),
+        )
+        .await;
+    assert_eq!(question.status, StatusCode::CREATED, "{}", question.text);
+    assert_eq!(question.body["ticket"]["priority"], "p3");
+    let queued = events_of(&question.body, "message_queued");
+    assert_eq!(queued.len(), 1, "{}", question.text);
+    assert_eq!(queued[0]["recipient"], "accueil@logistique-exemple.fr");
+    let monday_opening = "2026-11-30T07:00:00Z"
+        .parse::<jiff::Timestamp>()
+        .unwrap()
+        .as_millisecond();
+    assert_eq!(queued[0]["due"], monday_opening);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        smtp.received()
+            .iter()
+            .all(|m| m["rcpt_tos"][0] != "accueil@logistique-exemple.fr"),
+        "envoyé avant l'ouverture"
+    );
+    drop(smtp);
+    app.finish().await;
+}
+
+async fn wait_for<T>(mut probe: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..300 {
+        if let Some(value) = probe() {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("attendu en 30 s");
+}
+
+async fn wait_for_body(
+    session: &crate::Session<'_>,
+    path: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    for _ in 0..300 {
+        let reply = session.get(path).await;
+        if done(&reply.body) {
+            return reply.body;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("attendu en 30 s : {path}");
 }

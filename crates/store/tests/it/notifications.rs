@@ -209,21 +209,15 @@ async fn a_page_is_claimed_by_one_worker_until_its_lease_runs_out(store: Store, 
             .unwrap()
             .is_empty()
     );
-    let sms = first
-        .iter()
-        .find(|p| p.notice.page.key.ends_with("/sms"))
-        .unwrap();
-    let email = first
-        .iter()
-        .find(|p| p.notice.page.key.ends_with("/email"))
-        .unwrap();
+    let sms = first.iter().find(|p| p.key().ends_with("/sms")).unwrap();
+    let email = first.iter().find(|p| p.key().ends_with("/email")).unwrap();
     let console = first
         .iter()
-        .find(|p| p.notice.page.key.ends_with("/console"))
+        .find(|p| p.key().ends_with("/console"))
         .unwrap();
     // The same page queued again is the same page.
     store
-        .enqueue_notices(&[(reference("CLI-A"), sms.notice.clone())], TOLD)
+        .enqueue_notices(&[(reference("CLI-A"), sms.notice().unwrap().clone())], TOLD)
         .await
         .unwrap();
     assert_eq!(
@@ -232,16 +226,18 @@ async fn a_page_is_claimed_by_one_worker_until_its_lease_runs_out(store: Store, 
     );
     // Worker a: the console page sent, the email to retry, the SMS failed for good (Critical:
     // it falls back to the email, which is the same page as the step's own email).
-    let fallback = escalation::fallback(&sms.notice.page).unwrap();
-    assert_eq!(fallback.key, email.notice.page.key);
+    let fallback = escalation::fallback(&sms.notice().unwrap().page).unwrap();
+    assert_eq!(fallback.key, email.notice().unwrap().page.key);
     let recorded = store
         .record_outcomes(
             "a",
+            &setup.policy,
             &[
                 DeliveryOutcome::Sent {
                     id: console.id,
                     at: TOLD,
                     answer: "console".into(),
+                    acknowledges: None,
                 },
                 DeliveryOutcome::Retry {
                     id: email.id,
@@ -254,7 +250,7 @@ async fn a_page_is_claimed_by_one_worker_until_its_lease_runs_out(store: Store, 
                     error: "400".into(),
                     fallback: Some(Box::new(escalation::Notice {
                         page: fallback,
-                        ..sms.notice.clone()
+                        ..sms.notice().unwrap().clone()
                     })),
                 },
             ],
@@ -265,7 +261,7 @@ async fn a_page_is_claimed_by_one_worker_until_its_lease_runs_out(store: Store, 
     // Worker b cannot record over a's lease.
     assert!(
         !store
-            .notification_sent(email.id, "b", TOLD, "250")
+            .notification_sent(email, "b", &setup.policy, TOLD, "250")
             .await
             .unwrap()
     );
@@ -290,7 +286,7 @@ async fn a_page_is_claimed_by_one_worker_until_its_lease_runs_out(store: Store, 
     assert_eq!(taken[0].attempts, 3);
     assert!(
         store
-            .notification_sent(taken[0].id, "b", TOLD + 2 * MINUTE + 2, "250")
+            .notification_sent(&taken[0], "b", &setup.policy, TOLD + 2 * MINUTE + 2, "250")
             .await
             .unwrap()
     );

@@ -1,0 +1,258 @@
+//! Messages about a ticket, written in French when they are queued (SAV-2: the acknowledgement
+//! to the client with the ticket number and the take-charge deadline; INC-3: a missed deadline
+//! told to the operations manager). They go through the same outbox as the alarms' pages, each
+//! under an idempotency key naming the ticket, the purpose, the recipient and the channel.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::TimeZoneName;
+use crate::alarm::escalation::{Message, channel_key, clip, escape_html, local};
+use crate::inventory::{Priority, SlaMeasure};
+use crate::policy::Channel;
+use crate::policy::Policy;
+use crate::ticket::desk::{Terms, Ticket, TicketNumber, priority_label};
+
+/// Why a message about a ticket is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// SAV-2: the acknowledgement with the ticket number; once sent, the ticket is
+    /// acknowledged (its SLA timer met).
+    Acknowledgement,
+    /// INC-3: a deadline was missed.
+    SlaBreach,
+}
+
+impl Purpose {
+    pub fn key(self) -> &'static str {
+        match self {
+            Purpose::Acknowledgement => "acknowledgement",
+            Purpose::SlaBreach => "sla_breach",
+        }
+    }
+}
+
+/// One message about a ticket to one recipient by one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketNotice {
+    /// The idempotency key: `ticket/<n>/<purpose>[/<detail>]/<recipient>/<channel>`.
+    pub key: String,
+    pub ticket: TicketNumber,
+    pub priority: Priority,
+    pub purpose: Purpose,
+    /// A reference (staff, contact) or the address itself for a reporter outside Vigie.
+    pub recipient: String,
+    pub name: String,
+    pub channel: Channel,
+    pub address: String,
+    pub message: Message,
+}
+
+/// Who receives a message, by which channel and at which address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Addressee {
+    pub recipient: String,
+    pub name: String,
+    pub channel: Channel,
+    pub address: String,
+}
+
+fn notice(
+    ticket: &Ticket,
+    purpose: Purpose,
+    detail: Option<&str>,
+    to: &Addressee,
+    message: Message,
+) -> TicketNotice {
+    let detail = detail.map(|d| format!("{d}/")).unwrap_or_default();
+    TicketNotice {
+        key: format!(
+            "ticket/{}/{}/{detail}{}/{}",
+            ticket.number,
+            purpose.key(),
+            to.recipient,
+            channel_key(to.channel)
+        ),
+        ticket: ticket.number,
+        priority: ticket.priority,
+        purpose,
+        recipient: to.recipient.clone(),
+        name: to.name.clone(),
+        channel: to.channel,
+        address: to.address.clone(),
+        message,
+    }
+}
+
+/// SAV-2: the acknowledgement goes at once when the acknowledgement's calendar is open (or the
+/// ticket is P1), else at its next opening ("at the next morning's opening for non-urgent
+/// requests received outside hours").
+pub fn acknowledgement_due(policy: &Policy, terms: Terms, ticket: &Ticket, now: i64) -> i64 {
+    if ticket.priority == Priority::P1 {
+        return now;
+    }
+    let calendar = policy
+        .sla_deadline(
+            ticket.priority,
+            SlaMeasure::Acknowledgement,
+            terms.tier,
+            terms.round_the_clock,
+        )
+        .and_then(|deadline| policy.calendar(&deadline.calendar).cloned());
+    let (Some(calendar), Ok(at)) = (calendar, Timestamp::from_millisecond(now)) else {
+        return now;
+    };
+    if calendar.is_open(at) {
+        return now;
+    }
+    calendar
+        .next_opening(at)
+        .map(|t| t.as_millisecond())
+        .unwrap_or(now)
+}
+
+/// A timer's name, in French.
+pub fn measure_label(measure: SlaMeasure) -> &'static str {
+    match measure {
+        SlaMeasure::Acknowledgement => "accusé de réception",
+        SlaMeasure::TakeCharge => "prise en charge",
+        SlaMeasure::OnSite => "intervention sur site",
+        SlaMeasure::InterventionPlanning => "planification de l'intervention",
+        SlaMeasure::ClientUpdate => "point d'avancement au client",
+    }
+}
+
+fn html(title: &str, lines: &[String]) -> String {
+    let mut html = String::from("<!DOCTYPE html><html lang=\"fr\"><body>");
+    html.push_str(&format!("<h1>{}</h1><ul>", escape_html(title)));
+    for line in lines.iter().filter(|l| !l.is_empty()) {
+        html.push_str(&format!("<li>{}</li>", escape_html(line)));
+    }
+    html.push_str("</ul></body></html>");
+    html
+}
+
+/// SAV-2: the acknowledgement to the client — the ticket number, what was understood, its
+/// priority and the take-charge deadline for it, in the site's time zone.
+pub fn acknowledgement(
+    ticket: &Ticket,
+    to: &Addressee,
+    site_name: Option<&str>,
+    zone: &TimeZoneName,
+) -> TicketNotice {
+    let zone = zone.time_zone();
+    let number = ticket.number;
+    let subject = clip(
+        &format!(
+            "[Vigie] Votre demande est enregistrée : ticket n°{number} — {}",
+            ticket.report.symptom
+        ),
+        200,
+    );
+    let mut lines = vec![
+        format!("Bonjour {},", to.name),
+        String::new(),
+        format!("Votre demande est enregistrée sous le numéro {number}."),
+        format!("Objet : {}", clip(&ticket.report.symptom, 500)),
+    ];
+    if let Some(site) = site_name {
+        lines.push(format!("Site : {site}"));
+    }
+    lines.push(format!("Priorité : {}", priority_label(ticket.priority)));
+    lines.push(format!("Reçue le {}", local(ticket.received_at, &zone)));
+    if let Some(due) = ticket.sla.dues().get(&SlaMeasure::TakeCharge) {
+        lines.push(format!(
+            "Prise en charge au plus tard le {}",
+            local(due.as_millisecond(), &zone)
+        ));
+    }
+    lines.push(String::new());
+    lines.push(format!(
+        "Rappelez ce numéro ({number}) dans vos échanges : une réponse à cet email avec « ticket n°{number} » dans l'objet s'ajoute au ticket."
+    ));
+    let text = lines.join("\n") + "\n";
+    let sms = clip(
+        &format!(
+            "Vigie : demande enregistrée, ticket n°{number}, {}.",
+            priority_label(ticket.priority)
+        ),
+        320,
+    );
+    notice(
+        ticket,
+        Purpose::Acknowledgement,
+        None,
+        to,
+        Message {
+            html: html(&format!("Ticket n°{number} enregistré"), &lines[2..]),
+            subject,
+            text,
+            sms,
+        },
+    )
+}
+
+/// INC-3: a deadline of the ticket passed without its action, told to the operations manager.
+pub fn breach(
+    ticket: &Ticket,
+    measure: SlaMeasure,
+    due: i64,
+    to: &Addressee,
+    client_name: &str,
+    zone: &TimeZoneName,
+) -> TicketNotice {
+    let zone = zone.time_zone();
+    let number = ticket.number;
+    let what = measure_label(measure);
+    let subject = clip(
+        &format!("[Vigie] Délai dépassé : {what} du ticket n°{number} ({client_name})"),
+        200,
+    );
+    let mut lines = vec![
+        format!("Délai dépassé : {what}"),
+        format!("Ticket n°{number} : {}", clip(&ticket.report.symptom, 500)),
+        format!("Client : {client_name}"),
+        format!("Priorité : {}", priority_label(ticket.priority)),
+        format!("Échéance : {}", local(due, &zone)),
+    ];
+    match &ticket.assignee {
+        Some(assignee) => lines.push(format!("Pris en charge par : {assignee}")),
+        None => lines.push("Personne ne l'a pris en charge.".into()),
+    }
+    let text = lines.join("\n") + "\n";
+    let sms = clip(
+        &format!(
+            "Vigie : délai de {what} dépassé, ticket n°{number} ({client_name}), échéance {}.",
+            local(due, &zone)
+        ),
+        320,
+    );
+    notice(
+        ticket,
+        Purpose::SlaBreach,
+        Some(match measure {
+            SlaMeasure::Acknowledgement => "acknowledgement",
+            SlaMeasure::TakeCharge => "take_charge",
+            SlaMeasure::OnSite => "on_site",
+            SlaMeasure::InterventionPlanning => "intervention_planning",
+            // The cadence recurs: each missed update is its own message.
+            SlaMeasure::ClientUpdate => "client_update",
+        })
+        .map(|d| {
+            if measure == SlaMeasure::ClientUpdate {
+                format!("{d}-{due}")
+            } else {
+                d.to_owned()
+            }
+        })
+        .as_deref(),
+        to,
+        Message {
+            html: html(&lines[0], &lines[1..]),
+            subject,
+            text,
+            sms,
+        },
+    )
+}
