@@ -353,6 +353,43 @@ impl Timeline {
                     due: instant(*due),
                 },
                 DeskEvent::SlaPaused { timer } => Happening::Paused { timer: *timer },
+                DeskEvent::ClosureReminder { close_at } => {
+                    let close_at = Value::String(self.format(instant(*close_at)));
+                    self.push(Line {
+                        at,
+                        kind: "ticket.closure_reminder",
+                        fields: vec![
+                            ("ticket", Value::String(name.clone())),
+                            ("close_at", close_at),
+                        ],
+                    });
+                    continue;
+                }
+                DeskEvent::AutoClosed => {
+                    self.push(Line {
+                        at,
+                        kind: "ticket.auto_closed",
+                        fields: vec![("ticket", Value::String(name.clone()))],
+                    });
+                    continue;
+                }
+                DeskEvent::FollowUp {
+                    relapses, reopened, ..
+                } => {
+                    self.push(Line {
+                        at,
+                        kind: "ticket.follow_up",
+                        fields: vec![
+                            ("ticket", Value::String(name.clone())),
+                            (
+                                "relapses",
+                                Value::Array(relapses.iter().map(|a| Value::from(*a)).collect()),
+                            ),
+                            ("reopened", Value::Bool(*reopened)),
+                        ],
+                    });
+                    continue;
+                }
                 DeskEvent::Requalified { .. }
                 | DeskEvent::Assigned { .. }
                 | DeskEvent::Action { .. }

@@ -598,6 +598,60 @@ async fn place_of(
     Ok((None, TimeZoneName::default()))
 }
 
+/// CM-7: for each follow-up due, the alarms of the ticket's equipment raised since its
+/// resolution and by the follow-up's instant (the alarm that opened the ticket excluded).
+async fn relapses_of(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+    now: i64,
+) -> Result<std::collections::BTreeMap<i64, Vec<vigie_domain::alarm::lifecycle::AlarmId>>, StoreError>
+{
+    let mut relapses = std::collections::BTreeMap::new();
+    let (Some(equipment), Some(resolved)) = (&ticket.report.equipment, ticket.resolved_at) else {
+        return Ok(relapses);
+    };
+    for due in ticket.follow_ups_due(now) {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT id FROM alarms WHERE equipment_ref = $1 AND raised_ms > $2 AND raised_ms <= $3 ORDER BY id LIMIT 100",
+        )
+        .bind(equipment.to_string())
+        .bind(resolved)
+        .bind(due)
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(from_sqlx)?;
+        let found: Vec<_> = rows
+            .into_iter()
+            .filter_map(|(id,)| u64::try_from(id).ok())
+            .filter(|id| Some(*id) != ticket.report.alarm)
+            .collect();
+        relapses.insert(due, found);
+    }
+    Ok(relapses)
+}
+
+/// SAV-6: a closure reminder among `events` goes to the client's addressees.
+async fn reminder_messages(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+    events: &[TicketEvent],
+    now: i64,
+) -> Result<Vec<TicketEvent>, StoreError> {
+    let Some(close_at) = events.iter().find_map(|e| match e.kind {
+        desk::EventKind::ClosureReminder { close_at } => Some(close_at),
+        _ => None,
+    }) else {
+        return Ok(Vec::new());
+    };
+    let (_, zone) = place_of(connection, ticket).await?;
+    let messages: Vec<TicketNotice> = acknowledgement_addressees(connection, ticket)
+        .await?
+        .iter()
+        .map(|to| message::closure_reminder(ticket, to, close_at, &zone))
+        .collect();
+    enqueue_messages(connection, ticket, &messages, now, now).await
+}
+
 /// INC-3: every breach among `events` is told to each operations manager (email and SMS, as
 /// their record allows) and to the supervision console.
 async fn breach_messages(
@@ -955,9 +1009,14 @@ impl Store {
                 continue;
             }
             let (site_policy, _) = policy_of(&mut transaction, policy, &ticket).await?;
-            let mut events = ticket.on_time(&site_policy, now).map_err(desk_error)?;
+            let relapses = relapses_of(&mut transaction, &ticket, now).await?;
+            let mut events = ticket
+                .on_time(&site_policy, now, &relapses)
+                .map_err(desk_error)?;
             let told = breach_messages(&mut transaction, &ticket, &events, now).await?;
             events.extend(told);
+            let reminded = reminder_messages(&mut transaction, &ticket, &events, now).await?;
+            events.extend(reminded);
             write_ticket(&mut transaction, &ticket, &events).await?;
             transaction.commit().await.map_err(from_sqlx)?;
             changes.push(TicketChange { ticket, events });

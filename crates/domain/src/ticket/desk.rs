@@ -236,6 +236,41 @@ pub struct Ticket {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<ClosureReport>,
     pub sla: SlaState,
+    /// The desk's own deadlines once resolved: closure reminder and automatic closure (SAV-6),
+    /// follow-ups after the intervention (CM-7).
+    #[serde(default, skip_serializing_if = "Aftercare::is_empty")]
+    pub aftercare: Aftercare,
+}
+
+/// What is due on a ticket after its resolution (SAV-6, CM-7), instants in ms.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Aftercare {
+    /// SAV-6: the client is reminded to confirm the fix if it has not by then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closure_reminder_due: Option<i64>,
+    /// SAV-6: closed without the client's word by then, the reminder unanswered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_close_due: Option<i64>,
+    /// CM-7: checks that the same equipment has not failed again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub follow_ups: Vec<FollowUp>,
+}
+
+impl Aftercare {
+    fn is_empty(&self) -> bool {
+        self == &Aftercare::default()
+    }
+}
+
+/// One follow-up after the intervention (CM-7: 24 h, 72 h, 7 days).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUp {
+    pub due: i64,
+    /// When it was done, with the alarms of the equipment raised since the resolution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relapses: Vec<AlarmId>,
 }
 
 /// One step of a ticket. `by` is None for what Vigie did itself.
@@ -303,6 +338,20 @@ pub enum EventKind {
         channel: crate::policy::Channel,
         error: String,
     },
+    /// SAV-6: the client has not confirmed the fix: reminded (automatic closure at `close_at`).
+    ClosureReminder {
+        close_at: i64,
+    },
+    /// SAV-6: no answer to the reminder: closed by Vigie.
+    AutoClosed,
+    /// CM-7: a follow-up after the intervention; `relapses` are the equipment's alarms raised
+    /// since the resolution (none: the fix holds).
+    FollowUp {
+        due: i64,
+        relapses: Vec<AlarmId>,
+        /// The ticket was waiting for the client's confirmation and is open again.
+        reopened: bool,
+    },
     /// The alarm that opened the ticket was closed (CLO-1): its actions, effective
     /// intervention time and root cause are the ticket's.
     AlarmClosed {
@@ -325,6 +374,9 @@ impl EventKind {
             EventKind::SlaBreached { .. } => "sla_breached",
             EventKind::SlaPaused { .. } => "sla_paused",
             EventKind::AlarmClosed { .. } => "alarm_closed",
+            EventKind::ClosureReminder { .. } => "closure_reminder",
+            EventKind::AutoClosed => "auto_closed",
+            EventKind::FollowUp { .. } => "follow_up",
             EventKind::MessageQueued { .. } => "message_queued",
             EventKind::MessageFailed { .. } => "message_failed",
         }
@@ -379,6 +431,7 @@ impl Ticket {
             resolved_at: None,
             closed_at: None,
             resolution: None,
+            aftercare: Aftercare::default(),
             sla: sla.state(),
             report,
         };
@@ -437,32 +490,136 @@ impl Ticket {
 
     /// The earliest instant a timer of this ticket falls due (ms), if one runs.
     pub fn next_due(&self) -> Option<i64> {
-        self.sla.dues().values().map(|t| t.as_millisecond()).min()
+        let care = &self.aftercare;
+        self.sla
+            .dues()
+            .values()
+            .map(|t| t.as_millisecond())
+            .chain(care.closure_reminder_due)
+            .chain(care.auto_close_due)
+            .chain(
+                care.follow_ups
+                    .iter()
+                    .filter(|f| f.done_at.is_none())
+                    .map(|f| f.due),
+            )
+            .min()
     }
 
-    /// Takes `changed`'s state after an SLA step.
-    fn take(&mut self, sla: &TicketSla, at: i64) {
+    /// The follow-ups due by `now` not done yet (CM-7): the caller reads the equipment's alarms
+    /// since the resolution for each, and gives them to [`Ticket::on_time`].
+    pub fn follow_ups_due(&self, now: i64) -> Vec<i64> {
+        self.aftercare
+            .follow_ups
+            .iter()
+            .filter(|f| f.done_at.is_none() && f.due <= now)
+            .map(|f| f.due)
+            .collect()
+    }
+
+    /// Takes `changed`'s state after an SLA step; on resolution, arms the closure reminder
+    /// (SAV-6) and the follow-ups of an equipment's ticket (CM-7).
+    fn take(&mut self, policy: &Policy, sla: &TicketSla, at: i64) -> Result<(), DeskError> {
         self.sla = sla.state();
         self.priority = sla.priority;
         if sla.status != self.status {
+            let was = self.status;
             self.status = sla.status;
             match self.status {
-                Status::Resolved => self.resolved_at = Some(at),
+                Status::Resolved => {
+                    self.resolved_at = Some(at);
+                    let start = timestamp(at)?;
+                    self.aftercare.closure_reminder_due = Some(
+                        policy
+                            .due(&policy.ticket.closure_reminder_after, start)?
+                            .as_millisecond(),
+                    );
+                    self.aftercare.auto_close_due = None;
+                    if self.report.equipment.is_some() && self.aftercare.follow_ups.is_empty() {
+                        for deadline in &policy.ticket.follow_ups {
+                            self.aftercare.follow_ups.push(FollowUp {
+                                due: policy.due(deadline, start)?.as_millisecond(),
+                                done_at: None,
+                                relapses: Vec::new(),
+                            });
+                        }
+                    }
+                }
                 Status::Closed => {
                     self.closed_at = Some(at);
                     self.resolved_at.get_or_insert(at);
+                    self.aftercare.closure_reminder_due = None;
+                    self.aftercare.auto_close_due = None;
+                }
+                _ if was == Status::Resolved => {
+                    // Open again: no confirmation is awaited any more.
+                    self.aftercare.closure_reminder_due = None;
+                    self.aftercare.auto_close_due = None;
                 }
                 _ => {}
             }
         }
+        Ok(())
     }
 
-    /// Time has reached `now`: the running timers due by then are breached (INC-3).
-    pub fn on_time(&mut self, policy: &Policy, now: i64) -> Result<Vec<TicketEvent>, DeskError> {
+    /// Time has reached `now`: the running timers due by then are breached (INC-3); an
+    /// unconfirmed resolution is reminded, then closed (SAV-6); the follow-ups due are done
+    /// with `relapses`, the equipment's alarms raised since the resolution, for each follow-up
+    /// instant of [`Ticket::follow_ups_due`] (CM-7).
+    pub fn on_time(
+        &mut self,
+        policy: &Policy,
+        now: i64,
+        relapses: &std::collections::BTreeMap<i64, Vec<AlarmId>>,
+    ) -> Result<Vec<TicketEvent>, DeskError> {
         let mut sla = TicketSla::restore(policy, self.sla.clone());
         let happenings = sla.on_time(timestamp(now)?);
-        self.take(&sla, now);
-        Ok(self.happened(now, happenings))
+        self.take(policy, &sla, now)?;
+        let mut events = self.happened(now, happenings);
+        for index in 0..self.aftercare.follow_ups.len() {
+            let follow_up = &self.aftercare.follow_ups[index];
+            if follow_up.done_at.is_some() || follow_up.due > now {
+                continue;
+            }
+            let due = follow_up.due;
+            let found = relapses.get(&due).cloned().unwrap_or_default();
+            let reopened = !found.is_empty() && self.status == Status::Resolved;
+            let follow_up = &mut self.aftercare.follow_ups[index];
+            follow_up.done_at = Some(now);
+            follow_up.relapses = found.clone();
+            events.push(self.event(
+                due,
+                None,
+                EventKind::FollowUp {
+                    due,
+                    relapses: found,
+                    reopened,
+                },
+            ));
+            if reopened {
+                // CM-7: the failure came back before the client confirmed: work goes on.
+                events.extend(self.step(policy, Action::TakeCharge, None, now)?);
+            }
+        }
+        if self.status == Status::Resolved {
+            if let Some(due) = self.aftercare.closure_reminder_due
+                && due <= now
+            {
+                let close_at = policy
+                    .due(&policy.ticket.auto_close_after_reminder, timestamp(due)?)?
+                    .as_millisecond();
+                self.aftercare.closure_reminder_due = None;
+                self.aftercare.auto_close_due = Some(close_at);
+                events.push(self.event(due, None, EventKind::ClosureReminder { close_at }));
+            }
+            if let Some(due) = self.aftercare.auto_close_due
+                && due <= now
+            {
+                events.push(self.event(due, None, EventKind::AutoClosed));
+                events.extend(self.step(policy, Action::Close, None, due)?);
+            }
+        }
+        Ok(events)
     }
 
     /// A person's step at `now`.
@@ -528,7 +685,7 @@ impl Ticket {
                 EventKind::Assigned { to: by.clone() },
             ));
         }
-        self.take(&sla, now);
+        self.take(policy, &sla, now)?;
         events.extend(self.happened(now, happenings));
         Ok(events)
     }
@@ -569,7 +726,7 @@ impl Ticket {
                 reason: reason.trim().to_owned(),
             },
         )];
-        self.take(&sla, now);
+        self.take(policy, &sla, now)?;
         events.extend(self.happened(now, happenings));
         Ok(events)
     }

@@ -22,6 +22,8 @@ pub enum Purpose {
     Acknowledgement,
     /// INC-3: a deadline was missed.
     SlaBreach,
+    /// SAV-6: the fix awaits the client's confirmation.
+    ClosureReminder,
 }
 
 impl Purpose {
@@ -29,6 +31,7 @@ impl Purpose {
         match self {
             Purpose::Acknowledgement => "acknowledgement",
             Purpose::SlaBreach => "sla_breach",
+            Purpose::ClosureReminder => "closure_reminder",
         }
     }
 }
@@ -186,6 +189,61 @@ pub fn acknowledgement(
         to,
         Message {
             html: html(&format!("Ticket n°{number} enregistré"), &lines[2..]),
+            subject,
+            text,
+            sms,
+        },
+    )
+}
+
+/// SAV-6: the ticket is resolved and the client has not confirmed it: a reminder, with when
+/// it will be closed without an answer.
+pub fn closure_reminder(
+    ticket: &Ticket,
+    to: &Addressee,
+    close_at: i64,
+    zone: &TimeZoneName,
+) -> TicketNotice {
+    let zone = zone.time_zone();
+    let number = ticket.number;
+    let subject = clip(
+        &format!("[Vigie] Ticket n°{number} résolu : merci de confirmer"),
+        200,
+    );
+    let mut lines = vec![
+        format!("Bonjour {},", to.name),
+        String::new(),
+        format!(
+            "Nous avons résolu votre demande n°{number} : {}",
+            clip(&ticket.report.symptom, 500)
+        ),
+    ];
+    if let Some(resolved) = ticket.resolved_at {
+        lines.push(format!("Résolue le {}", local(resolved, &zone)));
+    }
+    lines.push(
+        "Merci de confirmer que le problème est réglé, dans le portail ou en répondant à cet email."
+            .into(),
+    );
+    lines.push(format!(
+        "Sans réponse de votre part, le ticket sera clos le {}.",
+        local(close_at, &zone)
+    ));
+    let text = lines.join("\n") + "\n";
+    let sms = clip(
+        &format!(
+            "Vigie : ticket n°{number} résolu, merci de confirmer ; clos sans réponse le {}.",
+            local(close_at, &zone)
+        ),
+        320,
+    );
+    notice(
+        ticket,
+        Purpose::ClosureReminder,
+        None,
+        to,
+        Message {
+            html: html(&format!("Ticket n°{number} résolu"), &lines[2..]),
             subject,
             text,
             sms,

@@ -429,6 +429,124 @@ mod desk {
         ));
     }
 
+    #[test]
+    fn an_unconfirmed_fix_is_reminded_then_closed_and_followed_up_on_its_equipment() {
+        let policy = Policy::default_policy();
+        let minute = 60_000;
+        let hour = 60 * minute;
+        // Tuesday 3 March 2026, 10:00 in Paris.
+        let received = at("2026-03-03T09:00:00Z").as_millisecond();
+        let (mut ticket, _) = Ticket::open(
+            1,
+            Report {
+                equipment: Some(reference("CAM-1")),
+                ..report(Source::Portal)
+            },
+            Priority::P2,
+            &policy,
+            STANDARD,
+            received,
+            None,
+        )
+        .unwrap();
+        let tech = reference("TECH-A");
+        ticket
+            .act(&policy, Action::TakeCharge, &tech, received + hour)
+            .unwrap();
+        let resolved = received + 2 * hour;
+        ticket
+            .act(&policy, Action::Resolve, &tech, resolved)
+            .unwrap();
+        // SAV-6: reminded after 2 business days (at the close of Thursday, 18:00), closed 5
+        // days after that.
+        let reminder = at("2026-03-05T17:00:00Z").as_millisecond();
+        assert_eq!(ticket.aftercare.closure_reminder_due, Some(reminder));
+        // CM-7: follow-ups 24 h, 72 h and 7 days after the intervention.
+        let dues: Vec<i64> = ticket.aftercare.follow_ups.iter().map(|f| f.due).collect();
+        assert_eq!(
+            dues,
+            vec![
+                resolved + 24 * hour,
+                resolved + 72 * hour,
+                resolved + 168 * hour
+            ]
+        );
+        assert_eq!(ticket.next_due(), Some(resolved + 24 * hour));
+        // The 24 h follow-up finds nothing: the fix holds, the ticket stays resolved.
+        let quiet = ticket
+            .on_time(&policy, resolved + 24 * hour, &Default::default())
+            .unwrap();
+        assert_eq!(
+            quiet.iter().map(|e| e.kind.clone()).collect::<Vec<_>>(),
+            vec![EventKind::FollowUp {
+                due: resolved + 24 * hour,
+                relapses: vec![],
+                reopened: false
+            }]
+        );
+        let events = ticket
+            .on_time(&policy, reminder, &Default::default())
+            .unwrap();
+        let close_at = at("2026-03-10T17:00:00Z").as_millisecond();
+        assert_eq!(
+            events.last().unwrap().kind,
+            EventKind::ClosureReminder { close_at }
+        );
+        assert_eq!(events.last().unwrap().at, reminder);
+        assert_eq!(ticket.status, Status::Resolved);
+        // The 72 h and 7-day follow-ups pass too; at close_at, closed without an answer.
+        let events = ticket
+            .on_time(&policy, close_at, &Default::default())
+            .unwrap();
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind.key()).collect();
+        assert_eq!(
+            kinds,
+            vec!["follow_up", "follow_up", "auto_closed", "action", "status"]
+        );
+        assert_eq!(ticket.status, Status::Closed);
+        assert_eq!(ticket.closed_at, Some(close_at));
+        assert_eq!(ticket.next_due(), None);
+    }
+
+    #[test]
+    fn a_relapse_before_the_clients_confirmation_reopens_the_ticket() {
+        let policy = Policy::default_policy();
+        let hour = 3_600_000;
+        let received = at("2026-03-03T09:00:00Z").as_millisecond();
+        let (mut ticket, _) = Ticket::open(
+            1,
+            Report {
+                equipment: Some(reference("CAM-1")),
+                ..report(Source::Phone)
+            },
+            Priority::P2,
+            &policy,
+            STANDARD,
+            received,
+            None,
+        )
+        .unwrap();
+        let tech = reference("TECH-A");
+        ticket
+            .act(&policy, Action::Resolve, &tech, received + hour)
+            .unwrap();
+        let due = received + 25 * hour;
+        let relapses = std::collections::BTreeMap::from([(due, vec![42])]);
+        let events = ticket.on_time(&policy, due, &relapses).unwrap();
+        assert_eq!(
+            events[0].kind,
+            EventKind::FollowUp {
+                due,
+                relapses: vec![42],
+                reopened: true
+            }
+        );
+        assert_eq!(ticket.status, Status::InProgress);
+        // Open again: no confirmation is awaited, no reminder.
+        assert_eq!(ticket.aftercare.closure_reminder_due, None);
+        assert_eq!(ticket.aftercare.follow_ups[0].relapses, vec![42]);
+    }
+
     fn action_of(index: u8) -> Action {
         [
             Action::Acknowledge,
@@ -470,7 +588,7 @@ mod desk {
                 let mut read: Ticket = serde_json::from_str(&stored).unwrap();
                 let (a, b) = if step >= 10 {
                     // Time passes: breaches.
-                    (kept.on_time(&policy, now), read.on_time(&policy, now))
+                    (kept.on_time(&policy, now, &Default::default()), read.on_time(&policy, now, &Default::default()))
                 } else {
                     let action = action_of(step);
                     (kept.act(&policy, action, &tech, now), read.act(&policy, action, &tech, now))
