@@ -365,6 +365,26 @@ impl Timeline {
                     });
                     continue;
                 }
+                DeskEvent::Recurrence { earlier, review } => {
+                    self.push(Line {
+                        at,
+                        kind: "ticket.recurrence",
+                        fields: vec![
+                            ("ticket", Value::String(name.clone())),
+                            (
+                                "earlier",
+                                Value::Array(
+                                    earlier
+                                        .iter()
+                                        .map(|n| Value::String(n.to_string()))
+                                        .collect(),
+                                ),
+                            ),
+                            ("review", Value::String(review.to_string())),
+                        ],
+                    });
+                    continue;
+                }
                 DeskEvent::AutoClosed => {
                     self.push(Line {
                         at,
@@ -400,6 +420,9 @@ impl Timeline {
                 }
             };
             self.ticket(at, &name, happening);
+        }
+        if let Some(review) = &change.review {
+            self.desk(review);
         }
     }
 

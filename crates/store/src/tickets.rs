@@ -64,6 +64,99 @@ pub enum TicketStep {
 pub struct TicketChange {
     pub ticket: Ticket,
     pub events: Vec<TicketEvent>,
+    /// The technical review this ticket's opening started (INC-7: a recurring incident).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<Box<TicketChange>>,
+}
+
+impl TicketChange {
+    fn of(ticket: Ticket, events: Vec<TicketEvent>) -> TicketChange {
+        TicketChange {
+            ticket,
+            events,
+            review: None,
+        }
+    }
+}
+
+/// A kind of equipment as the inventory writes it (`camera`, `nvr`…).
+fn equipment_kind(kind: vigie_domain::inventory::EquipmentKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// INC-7: once `ticket` is written, the tickets of the same type on the same site within the
+/// policy's recurrence window (`ticket.recurrence_window`, 3 months) make it a recurrence: a
+/// technical review of the site is opened, unless one of that type is still open, and the
+/// ticket records it. At most 500 recent tickets of the site are compared.
+async fn recurrence(
+    connection: &mut AnyConnection,
+    policy: &Policy,
+    terms: Terms,
+    ticket: &Ticket,
+    now: i64,
+) -> Result<Option<(TicketEvent, Option<TicketChange>)>, StoreError> {
+    let (Some(site), Some(topic)) = (&ticket.report.site, &ticket.report.topic) else {
+        return Ok(None);
+    };
+    if ticket.report.kind == desk::Kind::Review {
+        return Ok(None);
+    }
+    let window = i64::try_from(policy.ticket.recurrence_window.seconds())
+        .unwrap_or(i64::MAX / 1000)
+        .saturating_mul(1000);
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT record FROM tickets WHERE site_ref = $1 AND received_ms >= $2 AND number <> $3 ORDER BY number DESC LIMIT 500",
+    )
+    .bind(site.to_string())
+    .bind(ticket.received_at.saturating_sub(window))
+    .bind(i64::try_from(ticket.number).unwrap_or(i64::MAX))
+    .fetch_all(&mut *connection)
+    .await
+    .map_err(from_sqlx)?;
+    let mut earlier = Vec::new();
+    let mut alarms_seen = BTreeSet::new();
+    let mut open_review = None;
+    for (json,) in rows {
+        let other: Ticket = stored(&json)?;
+        if other.report.kind == desk::Kind::Review
+            && other.report.topic.as_ref() == Some(topic)
+            && other.closed_at.is_none()
+        {
+            open_review = Some(other.number);
+        } else if desk::recurs(ticket, &other, window)
+            // One incident per alarm, however many tickets it opened.
+            && other.report.alarm.is_none_or(|alarm| alarms_seen.insert(alarm))
+        {
+            earlier.push(other.number);
+        }
+    }
+    if earlier.is_empty() {
+        return Ok(None);
+    }
+    earlier.sort_unstable();
+    let (review, opened) = match open_review {
+        Some(number) => (number, None),
+        None => {
+            let (site_name, _) = place_of(connection, ticket).await?;
+            let report = desk::review_report(
+                ticket,
+                &earlier,
+                site_name.as_deref().unwrap_or(site.as_str()),
+            );
+            let number = next_number(connection).await?;
+            let (review, events) =
+                Ticket::open(number, report, Priority::P3, policy, terms, now, None)
+                    .map_err(desk_error)?;
+            write_ticket(connection, &review, &events).await?;
+            (number, Some(TicketChange::of(review, events)))
+        }
+    };
+    let event = ticket.event(now, None, desk::EventKind::Recurrence { earlier, review });
+    write_ticket(connection, ticket, std::slice::from_ref(&event)).await?;
+    Ok(Some((event, opened)))
 }
 
 fn desk_error(error: DeskError) -> StoreError {
@@ -97,6 +190,7 @@ fn kind_key(kind: desk::Kind) -> &'static str {
         desk::Kind::Incident => "incident",
         desk::Kind::Maintenance => "maintenance",
         desk::Kind::Intervention => "intervention",
+        desk::Kind::Review => "review",
     }
 }
 
@@ -342,6 +436,17 @@ pub(crate) async fn open_for_alarm(
         Some(equipment) => format!("{equipment} — {site_name}"),
         None => site_name.to_owned(),
     };
+    // INC-7: an alarm's type is its equipment's kind and its condition.
+    let condition = alarm.condition.condition.key();
+    let topic = match &alarm.equipment {
+        Some(reference) => match record_of(connection, ObjectKind::Equipment, reference).await? {
+            Some(Record::Equipment(equipment)) => {
+                format!("{}/{condition}", equipment_kind(equipment.kind))
+            }
+            _ => condition.to_owned(),
+        },
+        None => condition.to_owned(),
+    };
     let report = Report {
         client: client.clone(),
         site: alarm.site.clone(),
@@ -359,6 +464,7 @@ pub(crate) async fn open_for_alarm(
         reporter: None,
         reply_to: None,
         alarm: Some(alarm.id),
+        topic: Some(topic),
     };
     let number = next_number(connection).await?;
     let (ticket, events) = Ticket::open(
@@ -372,7 +478,14 @@ pub(crate) async fn open_for_alarm(
     )
     .map_err(desk_error)?;
     write_ticket(connection, &ticket, &events).await?;
-    Ok(Some(TicketChange { ticket, events }))
+    let mut change = TicketChange::of(ticket, events);
+    if let Some((event, review)) =
+        recurrence(connection, policy, terms, &change.ticket, now).await?
+    {
+        change.events.push(event);
+        change.review = review.map(Box::new);
+    }
+    Ok(Some(change))
 }
 
 /// The tickets of alarms that these events took in charge or closed follow them, in the
@@ -421,10 +534,7 @@ pub(crate) async fn follow_alarms(
                 continue;
             }
             write_ticket(connection, &ticket, &ticket_events).await?;
-            changes.push(TicketChange {
-                ticket,
-                events: ticket_events,
-            });
+            changes.push(TicketChange::of(ticket, ticket_events));
         }
     }
     Ok(changes)
@@ -739,6 +849,9 @@ impl Store {
             attempt += 1;
             let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
             let equipment = check_report(&mut transaction, actor, &report).await?;
+            // INC-7: a report's type is the kind of its equipment.
+            let mut report = report.clone();
+            report.topic = equipment.as_ref().map(|e| equipment_kind(e.kind));
             let (site_policy, terms) = terms_of(
                 &mut transaction,
                 policy,
@@ -780,8 +893,16 @@ impl Store {
             let written = write_ticket(&mut transaction, &ticket, &events).await;
             match written {
                 Ok(()) => {
+                    let mut change = TicketChange::of(ticket, events);
+                    if let Some((event, review)) =
+                        recurrence(&mut transaction, &site_policy, terms, &change.ticket, now)
+                            .await?
+                    {
+                        change.events.push(event);
+                        change.review = review.map(Box::new);
+                    }
                     transaction.commit().await.map_err(from_sqlx)?;
-                    return Ok(TicketChange { ticket, events });
+                    return Ok(change);
                 }
                 // Two processes took the same number: the later one tries again.
                 Err(StoreError::Conflict(_)) if attempt < NUMBER_ATTEMPTS => continue,
@@ -956,7 +1077,7 @@ impl Store {
         };
         write_ticket(&mut transaction, &ticket, &events).await?;
         transaction.commit().await.map_err(from_sqlx)?;
-        Ok(TicketChange { ticket, events })
+        Ok(TicketChange::of(ticket, events))
     }
 
     /// The earliest running SLA deadline of any ticket, for the SLA worker to sleep until.
@@ -1019,7 +1140,7 @@ impl Store {
             events.extend(reminded);
             write_ticket(&mut transaction, &ticket, &events).await?;
             transaction.commit().await.map_err(from_sqlx)?;
-            changes.push(TicketChange { ticket, events });
+            changes.push(TicketChange::of(ticket, events));
         }
         Ok(changes)
     }

@@ -34,6 +34,8 @@ pub enum Kind {
     Maintenance,
     /// An intervention opened by an escalation (NOT-7).
     Intervention,
+    /// An in-depth technical review of a site's system after recurring incidents (INC-7).
+    Review,
 }
 
 /// Where the ticket came from (CM-1, SAV-1).
@@ -48,6 +50,8 @@ pub enum Source {
     /// A supervision alarm.
     Alarm,
     Api,
+    /// Vigie itself (a technical review after recurring incidents, INC-7).
+    Recurrence,
 }
 
 impl Source {
@@ -58,6 +62,7 @@ impl Source {
             Source::Phone => "phone",
             Source::Alarm => "alarm",
             Source::Api => "api",
+            Source::Recurrence => "recurrence",
         }
     }
 }
@@ -124,6 +129,47 @@ pub fn qualify(
     priority
 }
 
+/// Whether `earlier` is the same type of incident as `ticket` on the same site within
+/// `window_ms` before it (INC-7): same site, same topic, received in the window, not a review
+/// itself, and not the same alarm (its maintenance and intervention tickets are one incident).
+pub fn recurs(ticket: &Ticket, earlier: &Ticket, window_ms: i64) -> bool {
+    earlier.number != ticket.number
+        && (ticket.report.alarm.is_none() || earlier.report.alarm != ticket.report.alarm)
+        && earlier.report.kind != Kind::Review
+        && ticket.report.kind != Kind::Review
+        && ticket.report.site.is_some()
+        && earlier.report.site == ticket.report.site
+        && ticket.report.topic.is_some()
+        && earlier.report.topic == ticket.report.topic
+        && earlier.received_at <= ticket.received_at
+        && ticket.received_at - earlier.received_at <= window_ms
+}
+
+/// The report of the technical review of recurring incidents (INC-7).
+pub fn review_report(ticket: &Ticket, earlier: &[TicketNumber], site_name: &str) -> Report {
+    let mut numbers: Vec<String> = earlier.iter().map(|n| format!("n°{n}")).collect();
+    numbers.push(format!("n°{}", ticket.number));
+    Report {
+        client: ticket.report.client.clone(),
+        site: ticket.report.site.clone(),
+        equipment: None,
+        kind: Kind::Review,
+        source: Source::Recurrence,
+        symptom: format!(
+            "Revue technique approfondie (INC-7) : {} incidents du même type ({}) sur le site {site_name} en moins de 3 mois — tickets {} ; proposer un investissement préventif.",
+            numbers.len(),
+            ticket.report.topic.as_deref().unwrap_or("?"),
+            numbers.join(", ")
+        ),
+        impact: None,
+        stated_criticality: None,
+        reporter: None,
+        reply_to: None,
+        alarm: None,
+        topic: ticket.report.topic.clone(),
+    }
+}
+
 /// The priority of a ticket opened by an alarm (DEC-4: Critique ≡ P1, Majeur ≡ P2, Mineur ≡ P3).
 pub fn priority_of_severity(severity: Severity) -> Priority {
     match severity {
@@ -160,6 +206,10 @@ pub struct Report {
     /// The alarm that opened it (NOT-5, NOT-7).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alarm: Option<AlarmId>,
+    /// Its type, for recurrence (INC-7): the kind of equipment and, for an alarm's ticket,
+    /// the condition (`camera`, `camera/unreachable`). None: not compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
 }
 
 /// Why a step on a ticket is refused, in French.
@@ -352,6 +402,12 @@ pub enum EventKind {
         /// The ticket was waiting for the client's confirmation and is open again.
         reopened: bool,
     },
+    /// INC-7: the same type of incident on the same site within the recurrence window: a
+    /// technical review is opened (or already open).
+    Recurrence {
+        earlier: Vec<TicketNumber>,
+        review: TicketNumber,
+    },
     /// The alarm that opened the ticket was closed (CLO-1): its actions, effective
     /// intervention time and root cause are the ticket's.
     AlarmClosed {
@@ -374,6 +430,7 @@ impl EventKind {
             EventKind::SlaBreached { .. } => "sla_breached",
             EventKind::SlaPaused { .. } => "sla_paused",
             EventKind::AlarmClosed { .. } => "alarm_closed",
+            EventKind::Recurrence { .. } => "recurrence",
             EventKind::ClosureReminder { .. } => "closure_reminder",
             EventKind::AutoClosed => "auto_closed",
             EventKind::FollowUp { .. } => "follow_up",
@@ -408,9 +465,9 @@ impl Ticket {
             terms.round_the_clock,
             timestamp(received)?,
         )?;
-        if report.source == Source::Alarm {
+        if matches!(report.source, Source::Alarm | Source::Recurrence) {
             // SAV-2's acknowledgement answers a client's report; an alarm's ticket has none
-            // (the alarm's own pages told the client, NOT-2, NOT-5).
+            // (the alarm's own pages told the client, NOT-2, NOT-5), nor a review Vigie opens.
             sla.waive(SlaMeasure::Acknowledgement);
             happenings.retain(|h| {
                 !matches!(

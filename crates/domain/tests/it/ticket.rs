@@ -260,6 +260,7 @@ mod desk {
             reporter: None,
             reply_to: None,
             alarm: None,
+            topic: None,
         }
     }
 
@@ -610,5 +611,126 @@ mod desk {
             }
             prop_assert_eq!(kept_events, stored_events);
         }
+    }
+}
+
+mod recurrence {
+    use super::*;
+    use vigie_domain::Reference;
+    use vigie_domain::ticket::desk::{self, Kind, Report, Source, Terms, Ticket};
+
+    const DAY: i64 = 86_400_000;
+
+    fn ticket(number: u64, site: &str, topic: Option<&str>, alarm: Option<u64>, at: i64) -> Ticket {
+        let report = Report {
+            client: Reference::parse("CLI-A").unwrap(),
+            site: Some(Reference::parse(site).unwrap()),
+            equipment: None,
+            kind: if alarm.is_some() {
+                Kind::Maintenance
+            } else {
+                Kind::Request
+            },
+            source: if alarm.is_some() {
+                Source::Alarm
+            } else {
+                Source::Portal
+            },
+            symptom: "Caméra injoignable".into(),
+            impact: None,
+            stated_criticality: None,
+            reporter: None,
+            reply_to: None,
+            alarm,
+            topic: topic.map(str::to_owned),
+        };
+        let terms = Terms {
+            tier: ContractTier::Standard,
+            round_the_clock: false,
+        };
+        Ticket::open(
+            number,
+            report,
+            Priority::P2,
+            &Policy::default_policy(),
+            terms,
+            at,
+            None,
+        )
+        .unwrap()
+        .0
+    }
+
+    #[test]
+    fn inc_7_same_type_same_site_within_the_window_recurs_and_nothing_else_does() {
+        let window = 90 * DAY;
+        let t0 = at("2026-01-05T09:00:00Z").as_millisecond();
+        let now = ticket(
+            9,
+            "SITE-A",
+            Some("camera/unreachable"),
+            Some(9),
+            t0 + 60 * DAY,
+        );
+        let cases = [
+            (
+                ticket(1, "SITE-A", Some("camera/unreachable"), Some(1), t0),
+                true,
+            ),
+            // The window's edge counts, a day more does not.
+            (
+                ticket(
+                    2,
+                    "SITE-A",
+                    Some("camera/unreachable"),
+                    Some(2),
+                    t0 - 30 * DAY,
+                ),
+                true,
+            ),
+            (
+                ticket(
+                    3,
+                    "SITE-A",
+                    Some("camera/unreachable"),
+                    Some(3),
+                    t0 - 31 * DAY,
+                ),
+                false,
+            ),
+            (
+                ticket(4, "SITE-B", Some("camera/unreachable"), Some(4), t0),
+                false,
+            ),
+            (
+                ticket(5, "SITE-A", Some("nvr/unreachable"), Some(5), t0),
+                false,
+            ),
+            // The same alarm's other ticket (maintenance, then intervention) is one incident.
+            (
+                ticket(6, "SITE-A", Some("camera/unreachable"), Some(9), t0),
+                false,
+            ),
+            (ticket(7, "SITE-A", None, None, t0), false),
+        ];
+        for (earlier, expected) in &cases {
+            assert_eq!(
+                desk::recurs(&now, earlier, window),
+                *expected,
+                "ticket n°{}",
+                earlier.number
+            );
+        }
+        // Without a type, a ticket never recurs.
+        let untyped = ticket(10, "SITE-A", None, None, t0 + 60 * DAY);
+        assert!(!desk::recurs(&untyped, &cases[6].0, window));
+        let review = desk::review_report(&now, &[1, 2], "Entrepôt");
+        assert_eq!(review.kind, Kind::Review);
+        assert!(review.symptom.contains("3 incidents"), "{}", review.symptom);
+        assert!(
+            review.symptom.contains("n°1, n°2, n°9"),
+            "{}",
+            review.symptom
+        );
     }
 }

@@ -99,6 +99,7 @@ async fn open(
         reporter: request.reporter,
         reply_to: request.reply_to,
         alarm: None,
+        topic: None,
     };
     let change = state
         .store
