@@ -150,7 +150,7 @@ async fn recurrence(
             let (review, events) =
                 Ticket::open(number, report, Priority::P3, policy, terms, now, None)
                     .map_err(desk_error)?;
-            write_ticket(connection, &review, &events).await?;
+            insert_ticket(connection, &review, &events).await?;
             (number, Some(TicketChange::of(review, events)))
         }
     };
@@ -332,17 +332,42 @@ fn ticket_row(ticket: &Ticket) -> Result<Vec<Arg>, StoreError> {
     ])
 }
 
-/// Inserts or updates a ticket and inserts its new events, in the caller's transaction.
+/// Updates a ticket and inserts its new events, in the caller's transaction.
 pub(crate) async fn write_ticket(
     connection: &mut AnyConnection,
     ticket: &Ticket,
     events: &[TicketEvent],
 ) -> Result<(), StoreError> {
+    write(connection, ticket, events, false).await
+}
+
+/// Inserts a new ticket and its events: a number already taken (by another process, at the
+/// same instant) is a conflict, never an overwrite.
+async fn insert_ticket(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+    events: &[TicketEvent],
+) -> Result<(), StoreError> {
+    write(connection, ticket, events, true).await
+}
+
+async fn write(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+    events: &[TicketEvent],
+    new: bool,
+) -> Result<(), StoreError> {
+    let tail = if new {
+        ""
+    } else {
+        " ON CONFLICT (number) DO UPDATE SET priority = excluded.priority, status = excluded.status, \
+         assignee_ref = excluded.assignee_ref, next_due_ms = excluded.next_due_ms, closed_ms = excluded.closed_ms, record = excluded.record"
+    };
     build(
-        "INSERT INTO tickets (number, client_ref, site_ref, equipment_ref, alarm_id, kind, source, priority, status, assignee_ref, received_ms, next_due_ms, closed_ms, record) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-         ON CONFLICT (number) DO UPDATE SET priority = excluded.priority, status = excluded.status, \
-         assignee_ref = excluded.assignee_ref, next_due_ms = excluded.next_due_ms, closed_ms = excluded.closed_ms, record = excluded.record",
+        &format!(
+            "INSERT INTO tickets (number, client_ref, site_ref, equipment_ref, alarm_id, kind, source, priority, status, assignee_ref, received_ms, next_due_ms, closed_ms, record) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14){tail}"
+        ),
         ticket_row(ticket)?,
     )
     .execute(&mut *connection)
@@ -366,8 +391,22 @@ pub(crate) async fn write_ticket(
     Ok(())
 }
 
-/// The number the next ticket takes, read in the opening transaction.
+/// Arbitrary, fixed key of the PostgreSQL advisory lock that numbers tickets.
+const NUMBERING_LOCK_KEY: i64 = 0x5649_4749_4554;
+
+/// The number the next ticket takes, read in the opening transaction. On PostgreSQL the
+/// transaction first takes the numbering lock (released at its end), so that processes
+/// opening tickets at the same instant take numbers in turn; SQLite's single writer already
+/// does.
 async fn next_number(connection: &mut AnyConnection) -> Result<TicketNumber, StoreError> {
+    if !crate::bulk::is_sqlite(connection) {
+        sqlx::query(&format!(
+            "SELECT pg_advisory_xact_lock({NUMBERING_LOCK_KEY})"
+        ))
+        .execute(&mut *connection)
+        .await
+        .map_err(from_sqlx)?;
+    }
     let (max,): (Option<i64>,) = sqlx::query_as("SELECT MAX(number) FROM tickets")
         .fetch_one(&mut *connection)
         .await
@@ -477,7 +516,7 @@ pub(crate) async fn open_for_alarm(
         None,
     )
     .map_err(desk_error)?;
-    write_ticket(connection, &ticket, &events).await?;
+    insert_ticket(connection, &ticket, &events).await?;
     let mut change = TicketChange::of(ticket, events);
     if let Some((event, review)) =
         recurrence(connection, policy, terms, &change.ticket, now).await?
@@ -874,6 +913,13 @@ impl Store {
             )
             .map_err(desk_error)?;
             let mut events = events;
+            // The number is claimed first: one another process took at the same instant is a
+            // conflict (never an overwrite), and the opening starts again with the next one.
+            match insert_ticket(&mut transaction, &ticket, &events).await {
+                Ok(()) => {}
+                Err(StoreError::Conflict(_)) if attempt < NUMBER_ATTEMPTS => continue,
+                Err(error) => return Err(error),
+            }
             if report.source != Source::Alarm {
                 // SAV-2: the acknowledgement with the ticket number, queued with the ticket.
                 let (site_name, zone) = place_of(&mut transaction, &ticket).await?;
@@ -886,28 +932,23 @@ impl Store {
                         })
                         .collect();
                 let due = message::acknowledgement_due(&site_policy, terms, &ticket, now);
-                events.extend(
-                    enqueue_messages(&mut transaction, &ticket, &messages, due, now).await?,
-                );
+                let queued =
+                    enqueue_messages(&mut transaction, &ticket, &messages, due, now).await?;
+                write_ticket(&mut transaction, &ticket, &queued).await?;
+                events.extend(queued);
             }
-            let written = write_ticket(&mut transaction, &ticket, &events).await;
-            match written {
-                Ok(()) => {
-                    let mut change = TicketChange::of(ticket, events);
-                    if let Some((event, review)) =
-                        recurrence(&mut transaction, &site_policy, terms, &change.ticket, now)
-                            .await?
-                    {
-                        change.events.push(event);
-                        change.review = review.map(Box::new);
-                    }
-                    transaction.commit().await.map_err(from_sqlx)?;
-                    return Ok(change);
+            let mut change = TicketChange::of(ticket, events);
+            match recurrence(&mut transaction, &site_policy, terms, &change.ticket, now).await {
+                Ok(Some((event, review))) => {
+                    change.events.push(event);
+                    change.review = review.map(Box::new);
                 }
-                // Two processes took the same number: the later one tries again.
+                Ok(None) => {}
                 Err(StoreError::Conflict(_)) if attempt < NUMBER_ATTEMPTS => continue,
                 Err(error) => return Err(error),
             }
+            transaction.commit().await.map_err(from_sqlx)?;
+            return Ok(change);
         }
     }
 

@@ -7,6 +7,7 @@ mod inventory;
 mod notifications;
 mod people;
 mod supervision;
+mod tickets;
 
 use std::future::Future;
 

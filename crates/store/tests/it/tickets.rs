@@ -1,0 +1,162 @@
+//! The service desk's tickets under concurrency (DEC-4, INC-3, X-1): tickets opened at once by
+//! two stores on one database each get their own number; a deadline checked at once by two
+//! stores is breached once, its alert queued once. Two stores on one PostgreSQL database stand
+//! for two server processes; SQLite serves one process, so there both are the same store.
+
+use vigie_domain::Reference;
+use vigie_domain::policy::Policy;
+use vigie_domain::ticket::desk::{EventKind, Kind, Report, Source};
+use vigie_store::Store;
+
+use crate::{admin, conformance, parse, reference};
+
+conformance!(
+    tickets_opened_at_once_by_two_stores_get_distinct_numbers,
+    a_deadline_checked_at_once_by_two_stores_is_breached_once,
+);
+
+/// Monday 23 November 2026, 11:00 in Paris.
+const NOW: i64 = 1_795_428_000_000;
+
+fn inventory() -> &'static str {
+    r#"
+[[client]]
+ref = "CLI-A"
+name = "Banque Alpha"
+
+[[contact]]
+ref = "A-RS"
+client = "CLI-A"
+name = "Hélène Marchand"
+roles = ["security_manager"]
+email = "rs@alpha.fr"
+
+[[contract]]
+ref = "CTR-A"
+client = "CLI-A"
+
+[[staff]]
+ref = "ST-EXPLOIT"
+name = "Louise Garnier"
+roles = ["operations_manager"]
+email = "exploitation@integrateur.fr"
+
+[[site]]
+ref = "SITE-A"
+client = "CLI-A"
+contract = "CTR-A"
+name = "Agence"
+security_manager = "A-RS"
+"#
+}
+
+fn report(symptom: &str) -> Report {
+    Report {
+        client: reference("CLI-A"),
+        site: Some(reference("SITE-A")),
+        equipment: None,
+        kind: Kind::Request,
+        source: Source::Api,
+        symptom: symptom.into(),
+        impact: None,
+        stated_criticality: None,
+        reporter: None,
+        reply_to: None,
+        alarm: None,
+        topic: None,
+    }
+}
+
+async fn imported(store: &Store) {
+    store
+        .import(&admin(), &parse(inventory()), NOW)
+        .await
+        .unwrap();
+}
+
+/// A second store on the same database: another process on PostgreSQL, the same on SQLite.
+async fn second(store: &Store, url: &str) -> Store {
+    if url.starts_with("sqlite") {
+        store.clone()
+    } else {
+        Store::open(url).await.unwrap()
+    }
+}
+
+async fn tickets_opened_at_once_by_two_stores_get_distinct_numbers(store: Store, url: String) {
+    imported(&store).await;
+    let other = second(&store, &url).await;
+    let policy = Policy::default_policy();
+    let by = Reference::parse("ST-EXPLOIT").ok();
+    let mut tasks = Vec::new();
+    for index in 0..20 {
+        let store = if index % 2 == 0 {
+            store.clone()
+        } else {
+            other.clone()
+        };
+        let (policy, by) = (policy.clone(), by.clone());
+        tasks.push(tokio::spawn(async move {
+            store
+                .open_ticket(
+                    &admin(),
+                    &policy,
+                    report(&format!("signalement {index}")),
+                    None,
+                    by,
+                    NOW,
+                )
+                .await
+        }));
+    }
+    let mut numbers = Vec::new();
+    for task in tasks {
+        numbers.push(task.await.unwrap().expect("opened").ticket.number);
+    }
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=20).collect::<Vec<u64>>());
+    // Each with its own acknowledgement queued once (SAV-2).
+    let counts = store.notification_counts().await.unwrap();
+    assert_eq!(counts.get("pending"), Some(&20), "{counts:?}");
+    other.close().await;
+}
+
+async fn a_deadline_checked_at_once_by_two_stores_is_breached_once(store: Store, url: String) {
+    imported(&store).await;
+    let other = second(&store, &url).await;
+    let policy = Policy::default_policy();
+    let opened = store
+        .open_ticket(&admin(), &policy, report("Plus d'image"), None, None, NOW)
+        .await
+        .unwrap();
+    let number = opened.ticket.number;
+    // 31 minutes later the acknowledgement (30 business minutes) is past: both stores look.
+    let later = NOW + 31 * 60_000;
+    let (a, b) = tokio::join!(
+        store.ticket_timers_due(&policy, later, 10),
+        other.ticket_timers_due(&policy, later, 10)
+    );
+    let changed = a.unwrap().len() + b.unwrap().len();
+    assert_eq!(changed, 1, "one store breaches it, the other finds it done");
+    let (_, events) = store.ticket(&admin(), number).await.unwrap();
+    let breaches: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::SlaBreached { .. }))
+        .collect();
+    assert_eq!(breaches.len(), 1, "{events:?}");
+    assert_eq!(breaches[0].at, NOW + 30 * 60_000);
+    // INC-3: the operations manager's email and the console, once each.
+    let queued: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::MessageQueued { recipient, .. } => Some(recipient.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        queued,
+        vec!["A-RS", "supervision", "ST-EXPLOIT"],
+        "{events:?}"
+    );
+    other.close().await;
+}
