@@ -20,7 +20,7 @@ use sha2::Sha256;
 use tokio::sync::{Notify, OnceCell, Semaphore, mpsc};
 use vigie_domain::alarm::escalation::{self, AckInvite, CONSOLE, Notice};
 use vigie_domain::policy::{Channel, Policy};
-use vigie_domain::ticket::message::TicketNotice;
+use vigie_domain::ticket::message::{LINK, Purpose, TicketNotice};
 use vigie_notify::{DeliveryError, Email, SmsGateway, SmtpSender, Webhook};
 use vigie_store::{
     ClaimedNotification, DeliveryOutcome, Escalation, MAX_BATCH, Outgoing, StoreError,
@@ -191,6 +191,27 @@ pub fn link_token(key: &[u8], id: i64, expires: i64) -> String {
     format!("{id}-{expires}-{}", hex::encode(&signature[..16]))
 }
 
+/// How long a survey link stays valid (SAV-7).
+pub const SURVEY_LINK_DAYS: i64 = 30;
+
+/// The signed token of the survey link of ticket `number`, valid until `expires`.
+pub fn survey_token(key: &[u8], number: u64, expires: i64) -> String {
+    let signature = mac(key, &format!("enquete:{number}:{expires}"));
+    format!("{number}-{expires}-{}", hex::encode(&signature[..16]))
+}
+
+/// The ticket a survey token names and its expiry, if its signature holds.
+pub fn read_survey_token(key: &[u8], token: &str) -> Option<(u64, i64)> {
+    let mut parts = token.splitn(3, '-');
+    let number: u64 = parts.next()?.parse().ok()?;
+    let expires: i64 = parts.next()?.parse().ok()?;
+    let given = hex::decode(parts.next()?).ok()?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
+    mac.update(format!("enquete:{number}:{expires}").as_bytes());
+    mac.verify_truncated_left(&given).ok()?;
+    (given.len() == 16).then_some((number, expires))
+}
+
 /// The page a link token names, if its signature holds (expiry is checked by the caller).
 pub fn read_link_token(key: &[u8], token: &str) -> Option<(i64, i64)> {
     let mut parts = token.splitn(3, '-');
@@ -260,7 +281,25 @@ async fn send(
     let notice = match &claimed.outgoing {
         Outgoing::Page(notice) => notice,
         Outgoing::Ticket(message) => {
-            return send_ticket_message(channels, message, now, not_configured).await;
+            let mut message = message.as_ref().clone();
+            if message.purpose == Purpose::Survey {
+                // SAV-7: the signed link, written now with the server's address and key.
+                let expires = claimed
+                    .created_ms
+                    .saturating_add(SURVEY_LINK_DAYS * 86_400_000);
+                let link = format!(
+                    "{}/survey/{}",
+                    state.config.server.public_url.trim_end_matches('/'),
+                    survey_token(key, message.ticket, expires)
+                );
+                let body = &mut message.message;
+                body.text = body.text.replace(LINK, &link);
+                body.sms = body.sms.replace(LINK, &link);
+                body.html = body
+                    .html
+                    .replace(LINK, &format!("<a href=\"{link}\">{link}</a>"));
+            }
+            return send_ticket_message(channels, &message, now, not_configured).await;
         }
     };
     let page = &notice.page;

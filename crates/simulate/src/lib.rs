@@ -415,7 +415,8 @@ impl Timeline {
                 | DeskEvent::Action { .. }
                 | DeskEvent::AlarmClosed { .. }
                 | DeskEvent::MessageQueued { .. }
-                | DeskEvent::MessageFailed { .. } => {
+                | DeskEvent::MessageFailed { .. }
+                | DeskEvent::SurveyAnswered { .. } => {
                     continue;
                 }
             };

@@ -779,6 +779,33 @@ async fn relapses_of(
     Ok(relapses)
 }
 
+/// SAV-7: a ticket closed among `events` (confirmed, closed by the integrator or by Vigie)
+/// sends its satisfaction survey to the client's addressees at once, within the 48 hours.
+async fn survey_messages(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+    events: &[TicketEvent],
+    now: i64,
+) -> Result<Vec<TicketEvent>, StoreError> {
+    let closed = events.iter().any(|e| {
+        matches!(
+            e.kind,
+            desk::EventKind::Status {
+                status: Status::Closed
+            }
+        )
+    });
+    if !closed || ticket.report.kind == desk::Kind::Review {
+        return Ok(Vec::new());
+    }
+    let messages: Vec<TicketNotice> = acknowledgement_addressees(connection, ticket)
+        .await?
+        .iter()
+        .map(|to| message::survey(ticket, to))
+        .collect();
+    enqueue_messages(connection, ticket, &messages, now, now).await
+}
+
 /// SAV-6: a closure reminder among `events` goes to the client's addressees.
 async fn reminder_messages(
     connection: &mut AnyConnection,
@@ -1098,7 +1125,7 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound)?;
         let (site_policy, _) = policy_of(&mut transaction, policy, &ticket).await?;
-        let events = match step {
+        let mut events = match step {
             TicketStep::Act(action) => ticket
                 .act(&site_policy, action, by, now)
                 .map_err(desk_error)?,
@@ -1116,9 +1143,39 @@ impl Store {
                 vec![ticket.assign(&to, by, now).map_err(desk_error)?]
             }
         };
+        let surveyed = survey_messages(&mut transaction, &ticket, &events, now).await?;
+        events.extend(surveyed);
         write_ticket(&mut transaction, &ticket, &events).await?;
         transaction.commit().await.map_err(from_sqlx)?;
         Ok(TicketChange::of(ticket, events))
+    }
+
+    /// SAV-7: the client's answers to the survey of ticket `number` (the signed link of the
+    /// survey message is the authority: no actor). Once per ticket.
+    pub async fn answer_survey(
+        &self,
+        number: TicketNumber,
+        answers: desk::SurveyAnswers,
+        now: i64,
+    ) -> Result<Ticket, StoreError> {
+        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut ticket = load(&mut transaction, number)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let event = ticket.answer_survey(answers, now).map_err(desk_error)?;
+        write_ticket(&mut transaction, &ticket, &[event]).await?;
+        transaction.commit().await.map_err(from_sqlx)?;
+        Ok(ticket)
+    }
+
+    /// A ticket read by its number alone, for a signed link (no actor: the link is the
+    /// authority).
+    pub async fn ticket_for_link(
+        &self,
+        number: TicketNumber,
+    ) -> Result<Option<Ticket>, StoreError> {
+        let mut connection = self.read.acquire().await.map_err(from_sqlx)?;
+        load(&mut connection, number).await
     }
 
     /// The earliest running SLA deadline of any ticket, for the SLA worker to sleep until.
@@ -1179,6 +1236,8 @@ impl Store {
             events.extend(told);
             let reminded = reminder_messages(&mut transaction, &ticket, &events, now).await?;
             events.extend(reminded);
+            let surveyed = survey_messages(&mut transaction, &ticket, &events, now).await?;
+            events.extend(surveyed);
             write_ticket(&mut transaction, &ticket, &events).await?;
             transaction.commit().await.map_err(from_sqlx)?;
             changes.push(TicketChange::of(ticket, events));

@@ -290,6 +290,44 @@ pub struct Ticket {
     /// follow-ups after the intervention (CM-7).
     #[serde(default, skip_serializing_if = "Aftercare::is_empty")]
     pub aftercare: Aftercare,
+    /// The client's answers to the satisfaction survey (SAV-7), once given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey: Option<SurveyAnswers>,
+}
+
+/// The satisfaction survey (SAV-7): three marks from 1 (très insatisfait) to 5 (très
+/// satisfait) and an optional comment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyAnswers {
+    pub responsiveness: u8,
+    pub quality: u8,
+    pub communication: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl SurveyAnswers {
+    /// The longest comment, in characters.
+    pub const MAX_COMMENT: usize = 2000;
+
+    pub fn check(&self) -> Result<(), DeskError> {
+        for (name, mark) in [
+            ("réactivité", self.responsiveness),
+            ("qualité de la solution", self.quality),
+            ("communication", self.communication),
+        ] {
+            if !(1..=5).contains(&mark) {
+                return Err(DeskError::Invalid(format!(
+                    "note « {name} » : de 1 à 5 (reçu {mark})"
+                )));
+            }
+        }
+        if let Some(comment) = &self.comment {
+            check_text("comment (commentaire)", comment, Self::MAX_COMMENT, false)?;
+        }
+        Ok(())
+    }
 }
 
 /// What is due on a ticket after its resolution (SAV-6, CM-7), instants in ms.
@@ -402,6 +440,11 @@ pub enum EventKind {
         /// The ticket was waiting for the client's confirmation and is open again.
         reopened: bool,
     },
+    /// SAV-7: the client answered the satisfaction survey.
+    SurveyAnswered {
+        #[serde(flatten)]
+        answers: SurveyAnswers,
+    },
     /// INC-7: the same type of incident on the same site within the recurrence window: a
     /// technical review is opened (or already open).
     Recurrence {
@@ -431,6 +474,7 @@ impl EventKind {
             EventKind::SlaPaused { .. } => "sla_paused",
             EventKind::AlarmClosed { .. } => "alarm_closed",
             EventKind::Recurrence { .. } => "recurrence",
+            EventKind::SurveyAnswered { .. } => "survey_answered",
             EventKind::ClosureReminder { .. } => "closure_reminder",
             EventKind::AutoClosed => "auto_closed",
             EventKind::FollowUp { .. } => "follow_up",
@@ -489,6 +533,7 @@ impl Ticket {
             closed_at: None,
             resolution: None,
             aftercare: Aftercare::default(),
+            survey: None,
             sla: sla.state(),
             report,
         };
@@ -826,6 +871,36 @@ impl Ticket {
             events.extend(self.act(policy, Action::Resolve, by, at)?);
         }
         Ok(events)
+    }
+
+    /// SAV-7: the client's answers to the survey of this closed ticket, once.
+    pub fn answer_survey(
+        &mut self,
+        answers: SurveyAnswers,
+        at: i64,
+    ) -> Result<TicketEvent, DeskError> {
+        answers.check()?;
+        if self.status != Status::Closed {
+            return Err(DeskError::Conflict(format!(
+                "le ticket n°{} n'est pas clos : l'enquête suit la clôture",
+                self.number
+            )));
+        }
+        if self.survey.is_some() {
+            return Err(DeskError::Conflict(format!(
+                "l'enquête du ticket n°{} a déjà reçu une réponse : merci",
+                self.number
+            )));
+        }
+        let answers = SurveyAnswers {
+            comment: answers
+                .comment
+                .map(|c| c.trim().to_owned())
+                .filter(|c| !c.is_empty()),
+            ..answers
+        };
+        self.survey = Some(answers.clone());
+        Ok(self.event(at, None, EventKind::SurveyAnswered { answers }))
     }
 
     /// Gives the ticket to a technician.

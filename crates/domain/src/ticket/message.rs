@@ -24,7 +24,14 @@ pub enum Purpose {
     SlaBreach,
     /// SAV-6: the fix awaits the client's confirmation.
     ClosureReminder,
+    /// SAV-7: the satisfaction survey after closure; its text holds [`LINK`], replaced by
+    /// the signed link when the message is sent.
+    Survey,
 }
+
+/// Where a survey message's signed link goes, replaced at sending (the link is signed with
+/// the server's key and names its public address, which the store does not know).
+pub const LINK: &str = "{lien}";
 
 impl Purpose {
     pub fn key(self) -> &'static str {
@@ -32,6 +39,7 @@ impl Purpose {
             Purpose::Acknowledgement => "acknowledgement",
             Purpose::SlaBreach => "sla_breach",
             Purpose::ClosureReminder => "closure_reminder",
+            Purpose::Survey => "survey",
         }
     }
 }
@@ -244,6 +252,41 @@ pub fn closure_reminder(
         to,
         Message {
             html: html(&format!("Ticket n°{number} résolu"), &lines[2..]),
+            subject,
+            text,
+            sms,
+        },
+    )
+}
+
+/// SAV-7: the satisfaction survey, sent at closure (within 48 h): three questions by a signed
+/// link, no login.
+pub fn survey(ticket: &Ticket, to: &Addressee) -> TicketNotice {
+    let number = ticket.number;
+    let subject = clip(&format!("[Vigie] Votre avis sur le ticket n°{number}"), 200);
+    let lines = vec![
+        format!("Bonjour {},", to.name),
+        String::new(),
+        format!(
+            "Votre demande n°{number} est close : {}",
+            clip(&ticket.report.symptom, 300)
+        ),
+        "Trois questions, une minute : réactivité, qualité de la solution, communication."
+            .to_owned(),
+        format!("Donner votre avis : {LINK}"),
+    ];
+    let text = lines.join("\n") + "\n";
+    let sms = clip(
+        &format!("Vigie : votre avis sur le ticket n°{number} ? {LINK}"),
+        320,
+    );
+    notice(
+        ticket,
+        Purpose::Survey,
+        None,
+        to,
+        Message {
+            html: html(&format!("Votre avis sur le ticket n°{number}"), &lines[2..]),
             subject,
             text,
             sms,

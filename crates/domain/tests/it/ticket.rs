@@ -548,6 +548,65 @@ mod desk {
         assert_eq!(ticket.aftercare.follow_ups[0].relapses, vec![42]);
     }
 
+    #[test]
+    fn sav_7_a_closed_ticket_takes_one_survey_answer_with_marks_from_1_to_5() {
+        use vigie_domain::ticket::desk::SurveyAnswers;
+        let policy = Policy::default_policy();
+        let received = at("2026-03-03T09:00:00Z").as_millisecond();
+        let (mut ticket, _) = Ticket::open(
+            1,
+            report(Source::Portal),
+            Priority::P3,
+            &policy,
+            STANDARD,
+            received,
+            None,
+        )
+        .unwrap();
+        let answers = |r, q, c, comment: Option<&str>| SurveyAnswers {
+            responsiveness: r,
+            quality: q,
+            communication: c,
+            comment: comment.map(str::to_owned),
+        };
+        // Not closed yet: the survey follows the closure.
+        assert!(matches!(
+            ticket.answer_survey(answers(4, 4, 4, None), received),
+            Err(DeskError::Conflict(_))
+        ));
+        let tech = reference("TECH-A");
+        ticket
+            .act(&policy, Action::Close, &tech, received + 1)
+            .unwrap();
+        for (r, q, c) in [(0, 3, 3), (3, 6, 3), (3, 3, 255)] {
+            assert!(matches!(
+                ticket.answer_survey(answers(r, q, c, None), received + 2),
+                Err(DeskError::Invalid(_))
+            ));
+        }
+        let long = "x".repeat(SurveyAnswers::MAX_COMMENT + 1);
+        assert!(
+            ticket
+                .answer_survey(answers(3, 3, 3, Some(&long)), received + 2)
+                .is_err()
+        );
+        let event = ticket
+            .answer_survey(answers(5, 4, 2, Some("  ")), received + 3)
+            .unwrap();
+        // A blank comment is no comment.
+        assert_eq!(
+            event.kind,
+            EventKind::SurveyAnswered {
+                answers: answers(5, 4, 2, None)
+            }
+        );
+        assert_eq!(ticket.survey, Some(answers(5, 4, 2, None)));
+        assert!(matches!(
+            ticket.answer_survey(answers(1, 1, 1, None), received + 4),
+            Err(DeskError::Conflict(_))
+        ));
+    }
+
     fn action_of(index: u8) -> Action {
         [
             Action::Acknowledge,

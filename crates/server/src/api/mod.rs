@@ -4,9 +4,10 @@
 mod alarms;
 mod audit;
 pub(crate) mod inventory;
-mod notifications;
+pub(crate) mod notifications;
 mod people;
 mod supervision;
+mod survey;
 mod tickets;
 
 use axum::Router;
@@ -30,6 +31,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(notifications::routes())
         .merge(supervision::routes())
         .merge(tickets::routes())
+        .merge(survey::routes())
         .merge(inventory::routes(state))
 }
 

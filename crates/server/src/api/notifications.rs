@@ -305,7 +305,7 @@ async fn acknowledge_for(state: &AppState, page: &LinkedPage) -> Result<(), (Sta
     }
 }
 
-fn page_html(status: StatusCode, title: &str, body: &str) -> Response {
+pub(crate) fn page_html(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
         "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"robots\" content=\"noindex\"><title>{title} — Vigie</title>\
          <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;line-height:1.5}}button{{font-size:1.2rem;padding:.6rem 1.2rem}}</style></head>\
@@ -323,7 +323,7 @@ fn page_html(status: StatusCode, title: &str, body: &str) -> Response {
     response
 }
 
-fn escape_html(text: &str) -> String {
+pub(crate) fn escape_html(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

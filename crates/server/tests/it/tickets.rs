@@ -434,6 +434,100 @@ async fn the_client_gets_its_acknowledgement_and_the_operations_manager_every_br
         text_part(&mails[1])
     );
 
+    // SAV-6, SAV-7: resolved, confirmed by the client: the survey goes at once, by a signed
+    // link that needs no login.
+    for action in ["take_charge", "resolve"] {
+        let step = staff
+            .post(
+                &format!("/api/v1/tickets/{number}/actions"),
+                &json!({"action": action}),
+            )
+            .await;
+        assert_eq!(step.status, StatusCode::OK, "{}", step.text);
+    }
+    let confirmed = client
+        .post(
+            &format!("/api/v1/tickets/{number}/actions"),
+            &json!({"action": "client_confirms"}),
+        )
+        .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.text);
+    let survey_mail = wait_for(|| {
+        smtp.received().into_iter().find(|m| {
+            m["subject"]
+                .as_str()
+                .is_some_and(|s| s.contains("Votre avis"))
+        })
+    })
+    .await;
+    assert_eq!(
+        survey_mail["rcpt_tos"][0],
+        "sophie.bernard@logistique-exemple.fr"
+    );
+    let body = text_part(&survey_mail);
+    let start = body.find("http://").expect("un lien d'enquête");
+    let link = body[start..].split_whitespace().next().unwrap().to_owned();
+    assert!(link.contains("/survey/"), "{link}");
+    // The server's public address in the email; the test reaches it where it listens.
+    let link = format!("{}/survey/{}", app.base, link.rsplit('/').next().unwrap());
+    let http = reqwest::Client::new();
+    let page = http.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Réactivité de notre équipe"), "{html}");
+    assert!(html.contains(&format!("Ticket n°{number}")), "{html}");
+    // A forged link is unknown; a mark out of range is refused with the form again.
+    let forged = link.replace("/survey/", "/survey/9");
+    assert_eq!(
+        http.get(&forged).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let wrong = http
+        .post(&link)
+        .form(&[
+            ("responsiveness", "7"),
+            ("quality", "4"),
+            ("communication", "5"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let answered = http
+        .post(&link)
+        .form(&[
+            ("responsiveness", "4"),
+            ("quality", "5"),
+            ("communication", "3"),
+            (
+                "comment",
+                "Intervention rapide, mais prévenez-nous avant de venir.",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), StatusCode::OK);
+    let again = http
+        .post(&link)
+        .form(&[
+            ("responsiveness", "1"),
+            ("quality", "1"),
+            ("communication", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let ticket = staff.get(&format!("/api/v1/tickets/{number}")).await;
+    assert_eq!(
+        ticket.body["survey"],
+        json!({"responsiveness": 4, "quality": 5, "communication": 3,
+               "comment": "Intervention rapide, mais prévenez-nous avant de venir."}),
+        "{}",
+        ticket.text
+    );
+
     // SAV-2: a question on Saturday morning is acknowledged at Monday's opening (08:00).
     app.clock.advance_ms(5 * 24 * HOUR - 4 * HOUR - MINUTE);
     // The week-old session has expired: the client logs in again.
