@@ -416,7 +416,8 @@ impl Timeline {
                 | DeskEvent::AlarmClosed { .. }
                 | DeskEvent::MessageQueued { .. }
                 | DeskEvent::MessageFailed { .. }
-                | DeskEvent::SurveyAnswered { .. } => {
+                | DeskEvent::SurveyAnswered { .. }
+                | DeskEvent::Noted { .. } => {
                     continue;
                 }
             };

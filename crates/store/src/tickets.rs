@@ -55,8 +55,15 @@ pub struct TicketFilter {
 #[derive(Debug, Clone)]
 pub enum TicketStep {
     Act(Action),
-    Requalify { priority: Priority, reason: String },
-    Assign { to: Reference },
+    Requalify {
+        priority: Priority,
+        reason: String,
+    },
+    Assign {
+        to: Reference,
+    },
+    /// A message, a call, a diagnosis, an intervention scheduled, an escalation.
+    Note(desk::Note),
 }
 
 /// A ticket and the events its last change wrote.
@@ -1132,6 +1139,34 @@ impl Store {
             TicketStep::Requalify { priority, reason } => ticket
                 .requalify(&site_policy, priority, &reason, by, now)
                 .map_err(desk_error)?,
+            TicketStep::Note(note) => {
+                let named = match &note {
+                    desk::Note::Intervention { technician, .. } => Some((technician, None)),
+                    desk::Note::Escalation { to, .. } => {
+                        Some((to, Some(StaffRole::ReferentEngineer)))
+                    }
+                    _ => None,
+                };
+                if let Some((reference, role)) = named {
+                    let Some(Record::Staff(staff)) =
+                        record_of(&mut transaction, ObjectKind::Staff, reference).await?
+                    else {
+                        return Err(StoreError::Invalid(format!(
+                            "{reference} n'est pas un membre du personnel"
+                        )));
+                    };
+                    if let Some(role) = role
+                        && !staff.roles.contains(&role)
+                    {
+                        return Err(StoreError::Invalid(format!(
+                            "{reference} n'est pas ingénieur référent (CM-6)"
+                        )));
+                    }
+                }
+                ticket
+                    .note(&site_policy, note, by, now)
+                    .map_err(desk_error)?
+            }
             TicketStep::Assign { to } => {
                 let Some(Record::Staff(_)) =
                     record_of(&mut transaction, ObjectKind::Staff, &to).await?

@@ -372,6 +372,124 @@ pub struct TicketEvent {
     pub kind: EventKind,
 }
 
+/// The most items in a list of a note (checks, parts), and the longest item.
+pub const MAX_NOTE_ITEMS: usize = 50;
+pub const MAX_NOTE_ITEM: usize = 200;
+
+/// Which way a message or a call went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// From the client (or whoever reported) to the integrator.
+    Incoming,
+    Outgoing,
+}
+
+/// What a person records on a ticket besides its steps (X-1: every message and call).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "note", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Note {
+    /// A message exchanged with the client, by email or otherwise.
+    Message {
+        direction: Direction,
+        with: String,
+        text: String,
+    },
+    /// A phone call (SAV-1).
+    Call {
+        direction: Direction,
+        with: String,
+        summary: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        minutes: Option<u32>,
+    },
+    /// CM-5, SAV-5: the remote diagnosis — the checks done, what they showed, whether a visit
+    /// is needed and the parts it would take.
+    Diagnosis {
+        checks: Vec<String>,
+        result: String,
+        on_site_needed: bool,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        parts: Vec<String>,
+    },
+    /// CM-6: the on-site intervention scheduled: technician, time window, parts. It meets the
+    /// planning deadline (INC-2) and gives the ticket to the technician.
+    Intervention {
+        technician: Reference,
+        from: i64,
+        to: i64,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        parts: Vec<String>,
+    },
+    /// CM-6: a complex failure (several equipment, unclear cause) handed to the referent
+    /// engineer, who gets the ticket.
+    Escalation { to: Reference, reason: String },
+}
+
+impl Note {
+    /// Checks the texts and lists against their bounds, and the window's order.
+    pub fn check(&self) -> Result<(), DeskError> {
+        let list = |field: &str, items: &[String]| -> Result<(), DeskError> {
+            if items.len() > MAX_NOTE_ITEMS {
+                return Err(DeskError::Invalid(format!(
+                    "{field} : {MAX_NOTE_ITEMS} éléments au plus"
+                )));
+            }
+            for item in items {
+                check_text(field, item, MAX_NOTE_ITEM, true)?;
+            }
+            Ok(())
+        };
+        match self {
+            Note::Message { with, text, .. } => {
+                check_text("with (interlocuteur)", with, MAX_REPORTER, true)?;
+                check_text("text (message)", text, MAX_TEXT, true)
+            }
+            Note::Call {
+                with,
+                summary,
+                minutes,
+                ..
+            } => {
+                check_text("with (interlocuteur)", with, MAX_REPORTER, true)?;
+                check_text("summary (résumé de l'appel)", summary, MAX_TEXT, true)?;
+                match minutes {
+                    Some(m) if *m > 24 * 60 => Err(DeskError::Invalid(
+                        "minutes : un appel dure au plus 24 heures".into(),
+                    )),
+                    _ => Ok(()),
+                }
+            }
+            Note::Diagnosis {
+                checks,
+                result,
+                parts,
+                ..
+            } => {
+                if checks.is_empty() {
+                    return Err(DeskError::Invalid(
+                        "checks (vérifications faites) : au moins une (CM-5)".into(),
+                    ));
+                }
+                list("checks (vérifications faites)", checks)?;
+                list("parts (pièces)", parts)?;
+                check_text("result (résultat)", result, MAX_TEXT, true)
+            }
+            Note::Intervention {
+                from, to, parts, ..
+            } => {
+                if to <= from {
+                    return Err(DeskError::Invalid(
+                        "la fin du créneau d'intervention doit suivre son début".into(),
+                    ));
+                }
+                list("parts (pièces)", parts)
+            }
+            Note::Escalation { reason, .. } => check_text("reason (motif)", reason, MAX_TEXT, true),
+        }
+    }
+}
+
 /// What happened to a ticket: the `ticket.<event>` of the timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -440,6 +558,11 @@ pub enum EventKind {
         /// The ticket was waiting for the client's confirmation and is open again.
         reopened: bool,
     },
+    /// A message, a call, a diagnosis, an intervention scheduled, an escalation.
+    Noted {
+        #[serde(flatten)]
+        note: Note,
+    },
     /// SAV-7: the client answered the satisfaction survey.
     SurveyAnswered {
         #[serde(flatten)]
@@ -475,6 +598,7 @@ impl EventKind {
             EventKind::AlarmClosed { .. } => "alarm_closed",
             EventKind::Recurrence { .. } => "recurrence",
             EventKind::SurveyAnswered { .. } => "survey_answered",
+            EventKind::Noted { .. } => "noted",
             EventKind::ClosureReminder { .. } => "closure_reminder",
             EventKind::AutoClosed => "auto_closed",
             EventKind::FollowUp { .. } => "follow_up",
@@ -869,6 +993,45 @@ impl Ticket {
         )];
         if !matches!(self.status, Status::Resolved | Status::Closed) {
             events.extend(self.act(policy, Action::Resolve, by, at)?);
+        }
+        Ok(events)
+    }
+
+    /// Records a note by `by`; an intervention scheduled is also the planning step
+    /// (INC-2) and gives the ticket to its technician; an escalation gives it to the referent
+    /// engineer (CM-6).
+    pub fn note(
+        &mut self,
+        policy: &Policy,
+        note: Note,
+        by: &Reference,
+        at: i64,
+    ) -> Result<Vec<TicketEvent>, DeskError> {
+        note.check()?;
+        if self.status == Status::Closed {
+            return Err(DeskError::Conflict(format!(
+                "le ticket n°{} est clos",
+                self.number
+            )));
+        }
+        let mut events = vec![self.event(
+            at,
+            Some(by.clone()),
+            EventKind::Noted { note: note.clone() },
+        )];
+        match &note {
+            Note::Intervention { technician, .. } => {
+                events.extend(self.step(policy, Action::PlanIntervention, Some(by), at)?);
+                if self.assignee.as_ref() != Some(technician) {
+                    events.push(self.assign(technician, by, at)?);
+                }
+            }
+            Note::Escalation { to, .. } => {
+                if self.assignee.as_ref() != Some(to) {
+                    events.push(self.assign(to, by, at)?);
+                }
+            }
+            _ => {}
         }
         Ok(events)
     }

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use vigie_domain::Reference;
 use vigie_domain::access::{Permission, Principal};
 use vigie_domain::inventory::Priority;
-use vigie_domain::ticket::desk::{Impact, Kind, Report, Source, Ticket, TicketEvent, TicketNumber};
+use vigie_domain::ticket::desk::{
+    Impact, Kind, Note, Report, Source, Ticket, TicketEvent, TicketNumber,
+};
 use vigie_domain::ticket::{Action, StatedCriticality, Status};
 use vigie_store::{TicketChange, TicketFilter, TicketStep};
 
@@ -29,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tickets/{number}/actions", post(act))
         .route("/api/v1/tickets/{number}/requalify", post(requalify))
         .route("/api/v1/tickets/{number}/assign", post(assign))
+        .route("/api/v1/tickets/{number}/notes", post(note))
 }
 
 /// What the guided form or a technician sends to open a ticket.
@@ -268,6 +271,17 @@ async fn requalify(
         },
     )
     .await
+}
+
+/// A message, a call, a diagnosis (CM-5), an intervention scheduled or an escalation to the
+/// referent engineer (CM-6), recorded on the ticket by a staff member.
+async fn note(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    JsonBody(note): JsonBody<Note>,
+) -> ApiResult<Json<TicketChange>> {
+    step(&state, &caller, &number, TicketStep::Note(note)).await
 }
 
 #[derive(Debug, Deserialize)]

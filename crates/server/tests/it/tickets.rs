@@ -587,3 +587,110 @@ async fn wait_for_body(
     }
     panic!("attendu en 30 s : {path}");
 }
+
+#[tokio::test]
+async fn calls_diagnosis_intervention_and_escalation_are_recorded_on_the_ticket() {
+    let app = with_inventory().await;
+    let admin = app
+        .login_as("admin", UserKind::Staff, None, &[StaffRole::Administrator])
+        .await;
+    let referent = admin
+        .put(
+            "/api/v1/staff/ST-REFERENT",
+            &json!({"ref": "ST-REFERENT", "name": "Karim Haddad", "roles": ["referent_engineer"],
+                    "email": "karim.haddad@integrateur.fr"}),
+        )
+        .await;
+    assert!(referent.status.is_success(), "{}", referent.text);
+    let staff = app
+        .login_as("tech", UserKind::Staff, None, &[StaffRole::Technician])
+        .await;
+    let opened = staff
+        .post(
+            "/api/v1/tickets",
+            &json!({"client": "CLI-LOGI", "site": "ENTREPOT", "source": "phone",
+                    "symptom": "Le VMS est lent", "impact": "no_security_impact"}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    let number = opened.body["ticket"]["number"].as_u64().unwrap();
+    let notes = format!("/api/v1/tickets/{number}/notes");
+    // A call, then the remote diagnosis (CM-5).
+    for note in [
+        json!({"note": "call", "direction": "incoming", "with": "Sophie Bernard",
+               "summary": "Le mur d'images se fige plusieurs fois par heure", "minutes": 6}),
+        json!({"note": "diagnosis", "checks": ["VPN joignable", "journaux du VMS", "redémarrage du service"],
+               "result": "disque système du serveur VMS en fin de vie", "on_site_needed": true,
+               "parts": ["SSD 480 Go"]}),
+    ] {
+        let reply = staff.post(&notes, &note).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert_eq!(reply.body["events"][0]["event"], "noted");
+    }
+    // CM-6: the visit, scheduled: planning met (P3), given to the technician.
+    let from = NOW + 48 * HOUR;
+    let planned = staff
+        .post(
+            &notes,
+            &json!({"note": "intervention", "technician": "ST-TECH-A", "from": from,
+                    "to": from + 2 * HOUR, "parts": ["SSD 480 Go"]}),
+        )
+        .await;
+    assert_eq!(planned.status, StatusCode::OK, "{}", planned.text);
+    assert_eq!(planned.body["ticket"]["assignee"], "ST-TECH-A");
+    assert!(
+        planned.body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "sla_met" && e["timer"] == "intervention_planning"),
+        "{}",
+        planned.text
+    );
+    // Refused: a window that ends before it starts, an escalation to someone who is not the
+    // referent engineer, an unknown field, a client.
+    for (note, status) in [
+        (
+            json!({"note": "intervention", "technician": "ST-TECH-A", "from": from, "to": from}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"note": "escalation", "to": "ST-TECH-B", "reason": "plusieurs équipements"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"note": "call", "direction": "incoming", "with": "x", "summary": "y", "urgent": true}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let reply = staff.post(&notes, &note).await;
+        assert_eq!(reply.status, status, "{note} → {}", reply.text);
+    }
+    let client = app
+        .login_as("logistique", UserKind::Client, Some("CLI-LOGI"), &[])
+        .await;
+    let refused = client
+        .post(
+            &notes,
+            &json!({"note": "message", "direction": "incoming", "with": "x", "text": "y"}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    // CM-6: a complex failure goes to the referent engineer.
+    let escalated = staff
+        .post(
+            &notes,
+            &json!({"note": "escalation", "to": "ST-REFERENT",
+                    "reason": "le serveur de secours présente le même défaut"}),
+        )
+        .await;
+    assert_eq!(escalated.status, StatusCode::OK, "{}", escalated.text);
+    assert_eq!(escalated.body["ticket"]["assignee"], "ST-REFERENT");
+    let detail = staff.get(&format!("/api/v1/tickets/{number}")).await;
+    let noted: Vec<&str> = events_of(&detail.body, "noted")
+        .iter()
+        .map(|e| e["note"].as_str().unwrap())
+        .collect();
+    assert_eq!(noted, ["call", "diagnosis", "intervention", "escalation"]);
+    app.finish().await;
+}
