@@ -64,6 +64,10 @@ pub enum TicketStep {
     },
     /// A message, a call, a diagnosis, an intervention scheduled, an escalation.
     Note(desk::Note),
+    /// INC-4: a point on the incident sent to the client (the `update_client` step).
+    UpdateClient {
+        text: String,
+    },
 }
 
 /// A ticket and the events its last change wrote.
@@ -579,6 +583,10 @@ pub(crate) async fn follow_alarms(
             if ticket_events.is_empty() {
                 continue;
             }
+            // INC-4: the client hears that its incident is taken in charge.
+            let mut ticket_events = ticket_events;
+            let told = take_charge_messages(connection, &ticket, &ticket_events, event.at).await?;
+            ticket_events.extend(told);
             write_ticket(connection, &ticket, &ticket_events).await?;
             changes.push(TicketChange::of(ticket, ticket_events));
         }
@@ -784,6 +792,122 @@ async fn relapses_of(
         relapses.insert(due, found);
     }
     Ok(relapses)
+}
+
+/// Who is told of an incident's handling (INC-4): the site's technical contact (else the
+/// client's technical contacts) by email and SMS, and for a P1 the client's management too.
+async fn incident_addressees(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+) -> Result<Vec<Addressee>, StoreError> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT record FROM contacts WHERE client_ref = $1 ORDER BY ref")
+            .bind(ticket.report.client.to_string())
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(from_sqlx)?;
+    let mut contacts = Vec::new();
+    for (json,) in rows {
+        if let Record::Contact(contact) = parse_record(ObjectKind::Contact, &json)? {
+            contacts.push(contact);
+        }
+    }
+    let named = match &ticket.report.site {
+        Some(site) => match record_of(connection, ObjectKind::Site, site).await? {
+            Some(Record::Site(site)) => site.technical_contact,
+            _ => None,
+        },
+        None => None,
+    };
+    let mut chosen: Vec<&Contact> = match &named {
+        Some(reference) => contacts
+            .iter()
+            .filter(|c| &c.reference == reference)
+            .collect(),
+        None => Vec::new(),
+    };
+    if chosen.is_empty() {
+        chosen = contacts
+            .iter()
+            .filter(|c| c.roles.contains(&ContactRole::TechnicalContact))
+            .collect();
+    }
+    if ticket.priority == Priority::P1 {
+        for contact in contacts
+            .iter()
+            .filter(|c| c.roles.contains(&ContactRole::Management))
+        {
+            if !chosen.iter().any(|c| c.reference == contact.reference) {
+                chosen.push(contact);
+            }
+        }
+    }
+    let mut addressees = Vec::new();
+    for contact in chosen {
+        for (channel, address) in [
+            (
+                Channel::Email,
+                contact.email.as_ref().map(ToString::to_string),
+            ),
+            (
+                Channel::Sms,
+                contact.phone.as_ref().map(ToString::to_string),
+            ),
+        ] {
+            if let Some(address) = address {
+                addressees.push(Addressee {
+                    recipient: contact.reference.to_string(),
+                    name: contact.name.to_string(),
+                    channel,
+                    address,
+                });
+            }
+        }
+    }
+    Ok(addressees)
+}
+
+/// INC-4: an incident (P1, P2) taken in charge among `events` is told to the client at once
+/// (once: the messages' keys name the ticket), with the next point's deadline.
+async fn take_charge_messages(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+    events: &[TicketEvent],
+    now: i64,
+) -> Result<Vec<TicketEvent>, StoreError> {
+    let taken = events.iter().find_map(|e| match (&e.kind, &e.by) {
+        (
+            desk::EventKind::Action {
+                action: Action::TakeCharge,
+            },
+            Some(by),
+        ) => Some(by.clone()),
+        _ => None,
+    });
+    let Some(by) = taken else {
+        return Ok(Vec::new());
+    };
+    if !matches!(ticket.priority, Priority::P1 | Priority::P2)
+        || matches!(ticket.report.kind, desk::Kind::Review)
+    {
+        return Ok(Vec::new());
+    }
+    let technician = match record_of(connection, ObjectKind::Staff, &by).await? {
+        Some(Record::Staff(staff)) => staff.name.to_string(),
+        _ => by.to_string(),
+    };
+    let (_, zone) = place_of(connection, ticket).await?;
+    let next = ticket
+        .sla
+        .dues()
+        .get(&vigie_domain::inventory::SlaMeasure::ClientUpdate)
+        .map(|t| t.as_millisecond());
+    let messages: Vec<TicketNotice> = incident_addressees(connection, ticket)
+        .await?
+        .iter()
+        .map(|to| message::take_charge_notice(ticket, to, &technician, next, &zone))
+        .collect();
+    enqueue_messages(connection, ticket, &messages, now, now).await
 }
 
 /// SAV-7: a ticket closed among `events` (confirmed, closed by the integrator or by Vigie)
@@ -1139,6 +1263,27 @@ impl Store {
             TicketStep::Requalify { priority, reason } => ticket
                 .requalify(&site_policy, priority, &reason, by, now)
                 .map_err(desk_error)?,
+            TicketStep::UpdateClient { text } => {
+                desk::check_text_of("text (point d'avancement)", &text).map_err(desk_error)?;
+                let mut events = ticket
+                    .act(&site_policy, Action::UpdateClient, by, now)
+                    .map_err(desk_error)?;
+                let (_, zone) = place_of(&mut transaction, &ticket).await?;
+                let next = ticket
+                    .sla
+                    .dues()
+                    .get(&vigie_domain::inventory::SlaMeasure::ClientUpdate)
+                    .map(|t| t.as_millisecond());
+                let messages: Vec<TicketNotice> = incident_addressees(&mut transaction, &ticket)
+                    .await?
+                    .iter()
+                    .map(|to| message::client_update(&ticket, to, &text, now, next, &zone))
+                    .collect();
+                events.extend(
+                    enqueue_messages(&mut transaction, &ticket, &messages, now, now).await?,
+                );
+                events
+            }
             TicketStep::Note(note) => {
                 let named = match &note {
                     desk::Note::Intervention { technician, .. } => Some((technician, None)),
@@ -1180,6 +1325,8 @@ impl Store {
         };
         let surveyed = survey_messages(&mut transaction, &ticket, &events, now).await?;
         events.extend(surveyed);
+        let told = take_charge_messages(&mut transaction, &ticket, &events, now).await?;
+        events.extend(told);
         write_ticket(&mut transaction, &ticket, &events).await?;
         transaction.commit().await.map_err(from_sqlx)?;
         Ok(TicketChange::of(ticket, events))

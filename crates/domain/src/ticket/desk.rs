@@ -232,6 +232,11 @@ impl From<CalendarError> for DeskError {
     }
 }
 
+/// Checks a required text of at most [`MAX_TEXT`] characters.
+pub fn check_text_of(field: &str, value: &str) -> Result<(), DeskError> {
+    check_text(field, value, MAX_TEXT, true)
+}
+
 fn check_text(field: &str, value: &str, max: usize, required: bool) -> Result<(), DeskError> {
     if required && value.trim().is_empty() {
         return Err(DeskError::Invalid(format!(

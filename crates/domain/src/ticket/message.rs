@@ -27,6 +27,10 @@ pub enum Purpose {
     /// SAV-7: the satisfaction survey after closure; its text holds [`LINK`], replaced by
     /// the signed link when the message is sent.
     Survey,
+    /// INC-4: the incident is taken in charge (P1, P2).
+    TakeChargeNotice,
+    /// INC-4: news of the incident, at the priority's cadence.
+    ClientUpdate,
 }
 
 /// Where a survey message's signed link goes, replaced at sending (the link is signed with
@@ -40,6 +44,8 @@ impl Purpose {
             Purpose::SlaBreach => "sla_breach",
             Purpose::ClosureReminder => "closure_reminder",
             Purpose::Survey => "survey",
+            Purpose::TakeChargeNotice => "take_charge_notice",
+            Purpose::ClientUpdate => "client_update",
         }
     }
 }
@@ -289,6 +295,93 @@ pub fn survey(ticket: &Ticket, to: &Addressee) -> TicketNotice {
             html: html(&format!("Votre avis sur le ticket n°{number}"), &lines[2..]),
             subject,
             text,
+            sms,
+        },
+    )
+}
+
+/// INC-4: the client is told at once that its incident is taken in charge, by whom, and when
+/// the next news is due.
+pub fn take_charge_notice(
+    ticket: &Ticket,
+    to: &Addressee,
+    technician: &str,
+    next_update: Option<i64>,
+    zone: &TimeZoneName,
+) -> TicketNotice {
+    let zone = zone.time_zone();
+    let number = ticket.number;
+    let subject = clip(&format!("[Vigie] Ticket n°{number} pris en charge"), 200);
+    let mut lines = vec![
+        format!("Bonjour {},", to.name),
+        String::new(),
+        format!(
+            "Votre incident n°{number} ({}) est pris en charge par {technician}.",
+            priority_label(ticket.priority)
+        ),
+        format!("Objet : {}", clip(&ticket.report.symptom, 500)),
+    ];
+    if let Some(next) = next_update {
+        lines.push(format!(
+            "Prochain point au plus tard le {}",
+            local(next, &zone)
+        ));
+    }
+    let text = lines.join("\n") + "\n";
+    let sms = clip(
+        &format!("Vigie : incident n°{number} pris en charge par {technician}."),
+        320,
+    );
+    notice(
+        ticket,
+        Purpose::TakeChargeNotice,
+        None,
+        to,
+        Message {
+            html: html(&format!("Ticket n°{number} pris en charge"), &lines[2..]),
+            subject,
+            text,
+            sms,
+        },
+    )
+}
+
+/// INC-4: a point on the incident, written by the one in charge from the template, with when
+/// the next one is due. `sequence` tells the points apart (their idempotency keys).
+pub fn client_update(
+    ticket: &Ticket,
+    to: &Addressee,
+    text: &str,
+    sequence: i64,
+    next_update: Option<i64>,
+    zone: &TimeZoneName,
+) -> TicketNotice {
+    let zone = zone.time_zone();
+    let number = ticket.number;
+    let subject = clip(&format!("[Vigie] Point sur le ticket n°{number}"), 200);
+    let mut lines = vec![
+        format!("Bonjour {},", to.name),
+        String::new(),
+        format!("Point sur votre incident n°{number} :"),
+        clip(text, 4000),
+    ];
+    if let Some(next) = next_update {
+        lines.push(format!(
+            "Prochain point au plus tard le {}",
+            local(next, &zone)
+        ));
+    }
+    let body = lines.join("\n") + "\n";
+    let sms = clip(&format!("Vigie, ticket n°{number} : {text}"), 320);
+    notice(
+        ticket,
+        Purpose::ClientUpdate,
+        Some(&sequence.to_string()),
+        to,
+        Message {
+            html: html(&format!("Point sur le ticket n°{number}"), &lines[2..]),
+            subject,
+            text: body,
             sms,
         },
     )

@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tickets/{number}/requalify", post(requalify))
         .route("/api/v1/tickets/{number}/assign", post(assign))
         .route("/api/v1/tickets/{number}/notes", post(note))
+        .route("/api/v1/tickets/{number}/updates", post(update))
 }
 
 /// What the guided form or a technician sends to open a ticket.
@@ -269,6 +270,29 @@ async fn requalify(
             priority: request.priority,
             reason: request.reason,
         },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateRequest {
+    text: String,
+}
+
+/// INC-4: a point on the incident, sent to the client's technical contact (and management for
+/// a P1) by email and SMS; it is the `update_client` step (the cadence restarts).
+async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    JsonBody(request): JsonBody<UpdateRequest>,
+) -> ApiResult<Json<TicketChange>> {
+    step(
+        &state,
+        &caller,
+        &number,
+        TicketStep::UpdateClient { text: request.text },
     )
     .await
 }

@@ -55,6 +55,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/tickets/{number}/requalify"),
     ("post", "/api/v1/tickets/{number}/assign"),
     ("post", "/api/v1/tickets/{number}/notes"),
+    ("post", "/api/v1/tickets/{number}/updates"),
     ("get", "/api/v1/console"),
     ("post", "/api/v1/sms/inbound"),
 ];

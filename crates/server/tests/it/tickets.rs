@@ -209,6 +209,61 @@ async fn a_portal_report_is_qualified_timed_handled_and_confirmed_by_its_client(
         taken.text
     );
 
+    // INC-4: the client's technical contact hears at once, by email and SMS, that its P2 is
+    // taken in charge; the points that follow are sent the same way and restart the cadence.
+    let queued: Vec<&str> = taken.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "message_queued")
+        .map(|e| e["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        queued,
+        [
+            format!("ticket/{number}/take_charge_notice/LOGI-RS/email"),
+            format!("ticket/{number}/take_charge_notice/LOGI-RS/sms")
+        ],
+        "{}",
+        taken.text
+    );
+    let point = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/updates"),
+            &json!({"text": "Caméra remplacée, réglages en cours."}),
+        )
+        .await;
+    assert_eq!(point.status, StatusCode::OK, "{}", point.text);
+    let events = point.body["events"].as_array().unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "sla_met" && e["timer"] == "client_update"),
+        "{}",
+        point.text
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["event"] == "message_queued")
+            .count(),
+        2,
+        "{}",
+        point.text
+    );
+    let empty = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/updates"),
+            &json!({"text": " "}),
+        )
+        .await;
+    assert_eq!(
+        empty.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        empty.text
+    );
+
     // SAV-3: re-evaluated after a first diagnosis, with its reason; without one it is refused.
     let no_reason = staff
         .post(
