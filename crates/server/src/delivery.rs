@@ -185,10 +185,35 @@ fn mac(key: &[u8], message: &str) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
+/// A signed token for a link of `purpose` naming `id`, valid until `expires`:
+/// `<id>-<expires>-<HMAC, 16 bytes in hex>`.
+fn signed_token(key: &[u8], purpose: &str, id: &str, expires: i64) -> String {
+    let signature = mac(key, &format!("{purpose}:{id}:{expires}"));
+    format!("{id}-{expires}-{}", hex::encode(&signature[..16]))
+}
+
+/// What a token of `purpose` names and its expiry, if its signature holds (expiry is checked
+/// by the caller).
+fn read_signed_token(key: &[u8], purpose: &str, token: &str) -> Option<(String, i64)> {
+    let mut parts = token.splitn(3, '-');
+    let id = parts.next()?.to_owned();
+    let expires: i64 = parts.next()?.parse().ok()?;
+    let given = hex::decode(parts.next()?).ok()?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
+    mac.update(format!("{purpose}:{id}:{expires}").as_bytes());
+    mac.verify_truncated_left(&given).ok()?;
+    (given.len() == 16).then_some((id, expires))
+}
+
 /// The signed token of an acknowledgement link for page `id`, valid until `expires`.
 pub fn link_token(key: &[u8], id: i64, expires: i64) -> String {
-    let signature = mac(key, &format!("lien:{id}:{expires}"));
-    format!("{id}-{expires}-{}", hex::encode(&signature[..16]))
+    signed_token(key, "lien", &id.to_string(), expires)
+}
+
+/// The page a link token names, if its signature holds (expiry is checked by the caller).
+pub fn read_link_token(key: &[u8], token: &str) -> Option<(i64, i64)> {
+    let (id, expires) = read_signed_token(key, "lien", token)?;
+    Some((id.parse().ok()?, expires))
 }
 
 /// How long a survey link stays valid (SAV-7).
@@ -196,32 +221,13 @@ pub const SURVEY_LINK_DAYS: i64 = 30;
 
 /// The signed token of the survey link of ticket `number`, valid until `expires`.
 pub fn survey_token(key: &[u8], number: u64, expires: i64) -> String {
-    let signature = mac(key, &format!("enquete:{number}:{expires}"));
-    format!("{number}-{expires}-{}", hex::encode(&signature[..16]))
+    signed_token(key, "enquete", &number.to_string(), expires)
 }
 
 /// The ticket a survey token names and its expiry, if its signature holds.
 pub fn read_survey_token(key: &[u8], token: &str) -> Option<(u64, i64)> {
-    let mut parts = token.splitn(3, '-');
-    let number: u64 = parts.next()?.parse().ok()?;
-    let expires: i64 = parts.next()?.parse().ok()?;
-    let given = hex::decode(parts.next()?).ok()?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
-    mac.update(format!("enquete:{number}:{expires}").as_bytes());
-    mac.verify_truncated_left(&given).ok()?;
-    (given.len() == 16).then_some((number, expires))
-}
-
-/// The page a link token names, if its signature holds (expiry is checked by the caller).
-pub fn read_link_token(key: &[u8], token: &str) -> Option<(i64, i64)> {
-    let mut parts = token.splitn(3, '-');
-    let id: i64 = parts.next()?.parse().ok()?;
-    let expires: i64 = parts.next()?.parse().ok()?;
-    let given = hex::decode(parts.next()?).ok()?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
-    mac.update(format!("lien:{id}:{expires}").as_bytes());
-    mac.verify_truncated_left(&given).ok()?;
-    (given.len() == 16).then_some((id, expires))
+    let (number, expires) = read_signed_token(key, "enquete", token)?;
+    Some((number.parse().ok()?, expires))
 }
 
 /// The 6-digit code an SMS reply gives to acknowledge page `id`: bound to that page, hence

@@ -689,6 +689,62 @@ async fn enqueue_messages(
     Ok(events)
 }
 
+/// The contacts of a client, in reference order.
+async fn client_contacts(
+    connection: &mut AnyConnection,
+    client: &Reference,
+) -> Result<Vec<Contact>, StoreError> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT record FROM contacts WHERE client_ref = $1 ORDER BY ref")
+            .bind(client.to_string())
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(from_sqlx)?;
+    let mut contacts = Vec::new();
+    for (json,) in rows {
+        if let Record::Contact(contact) = parse_record(ObjectKind::Contact, &json)? {
+            contacts.push(contact);
+        }
+    }
+    Ok(contacts)
+}
+
+/// A person by the channels asked for that their record allows (no address, no message).
+fn addressees(
+    reference: &Reference,
+    name: &str,
+    email: Option<&vigie_domain::EmailAddress>,
+    phone: Option<&vigie_domain::PhoneNumber>,
+    channels: &[Channel],
+) -> Vec<Addressee> {
+    channels
+        .iter()
+        .filter_map(|channel| {
+            let address = match channel {
+                Channel::Email => email.map(ToString::to_string),
+                Channel::Sms => phone.map(ToString::to_string),
+                Channel::Webhook | Channel::Console => None,
+            }?;
+            Some(Addressee {
+                recipient: reference.to_string(),
+                name: name.to_owned(),
+                channel: *channel,
+                address,
+            })
+        })
+        .collect()
+}
+
+fn contact_addressees(contact: &Contact, channels: &[Channel]) -> Vec<Addressee> {
+    addressees(
+        &contact.reference,
+        contact.name.as_ref(),
+        contact.email.as_ref(),
+        contact.phone.as_ref(),
+        channels,
+    )
+}
+
 /// Who receives the acknowledgement of a client's report (SAV-2): the address it gave, else
 /// the site's technical contact, else its security manager, else the client's technical
 /// contacts; those without an email are skipped.
@@ -708,14 +764,6 @@ async fn acknowledgement_addressees(
             address: address.to_string(),
         }]);
     }
-    let contact_addressee = |contact: &Contact| {
-        contact.email.as_ref().map(|email| Addressee {
-            recipient: contact.reference.to_string(),
-            name: contact.name.to_string(),
-            channel: Channel::Email,
-            address: email.to_string(),
-        })
-    };
     if let Some(site) = &report.site
         && let Some(Record::Site(site)) = record_of(connection, ObjectKind::Site, site).await?
     {
@@ -725,28 +773,20 @@ async fn acknowledgement_addressees(
         {
             if let Some(Record::Contact(contact)) =
                 record_of(connection, ObjectKind::Contact, named).await?
-                && let Some(addressee) = contact_addressee(&contact)
             {
-                return Ok(vec![addressee]);
+                let found = contact_addressees(&contact, &[Channel::Email]);
+                if !found.is_empty() {
+                    return Ok(found);
+                }
             }
         }
     }
-    let rows: Vec<(String,)> =
-        sqlx::query_as("SELECT record FROM contacts WHERE client_ref = $1 ORDER BY ref")
-            .bind(report.client.to_string())
-            .fetch_all(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
-    let mut addressees = Vec::new();
-    for (json,) in rows {
-        if let Record::Contact(contact) = parse_record(ObjectKind::Contact, &json)?
-            && contact.roles.contains(&ContactRole::TechnicalContact)
-            && let Some(addressee) = contact_addressee(&contact)
-        {
-            addressees.push(addressee);
-        }
-    }
-    Ok(addressees)
+    Ok(client_contacts(connection, &report.client)
+        .await?
+        .iter()
+        .filter(|c| c.roles.contains(&ContactRole::TechnicalContact))
+        .flat_map(|c| contact_addressees(c, &[Channel::Email]))
+        .collect())
 }
 
 /// The site's name and time zone, for messages (Europe/Paris when the ticket names no site).
@@ -800,18 +840,7 @@ async fn incident_addressees(
     connection: &mut AnyConnection,
     ticket: &Ticket,
 ) -> Result<Vec<Addressee>, StoreError> {
-    let rows: Vec<(String,)> =
-        sqlx::query_as("SELECT record FROM contacts WHERE client_ref = $1 ORDER BY ref")
-            .bind(ticket.report.client.to_string())
-            .fetch_all(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
-    let mut contacts = Vec::new();
-    for (json,) in rows {
-        if let Record::Contact(contact) = parse_record(ObjectKind::Contact, &json)? {
-            contacts.push(contact);
-        }
-    }
+    let contacts = client_contacts(connection, &ticket.report.client).await?;
     let named = match &ticket.report.site {
         Some(site) => match record_of(connection, ObjectKind::Site, site).await? {
             Some(Record::Site(site)) => site.technical_contact,
@@ -842,29 +871,10 @@ async fn incident_addressees(
             }
         }
     }
-    let mut addressees = Vec::new();
-    for contact in chosen {
-        for (channel, address) in [
-            (
-                Channel::Email,
-                contact.email.as_ref().map(ToString::to_string),
-            ),
-            (
-                Channel::Sms,
-                contact.phone.as_ref().map(ToString::to_string),
-            ),
-        ] {
-            if let Some(address) = address {
-                addressees.push(Addressee {
-                    recipient: contact.reference.to_string(),
-                    name: contact.name.to_string(),
-                    channel,
-                    address,
-                });
-            }
-        }
-    }
-    Ok(addressees)
+    Ok(chosen
+        .into_iter()
+        .flat_map(|c| contact_addressees(c, &[Channel::Email, Channel::Sms]))
+        .collect())
 }
 
 /// INC-4: an incident (P1, P2) taken in charge among `events` is told to the client at once
@@ -992,22 +1002,13 @@ async fn breach_messages(
         if let Record::Staff(staff) = parse_record(ObjectKind::Staff, &json)?
             && staff.roles.contains(&StaffRole::OperationsManager)
         {
-            for (channel, address) in [
-                (
-                    Channel::Email,
-                    staff.email.as_ref().map(ToString::to_string),
-                ),
-                (Channel::Sms, staff.phone.as_ref().map(ToString::to_string)),
-            ] {
-                if let Some(address) = address {
-                    addressees.push(Addressee {
-                        recipient: staff.reference.to_string(),
-                        name: staff.name.to_string(),
-                        channel,
-                        address,
-                    });
-                }
-            }
+            addressees.extend(self::addressees(
+                &staff.reference,
+                staff.name.as_ref(),
+                staff.email.as_ref(),
+                staff.phone.as_ref(),
+                &[Channel::Email, Channel::Sms],
+            ));
         }
     }
     let client_name: Option<(String,)> = sqlx::query_as("SELECT name FROM clients WHERE ref = $1")
