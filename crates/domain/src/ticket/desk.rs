@@ -1031,10 +1031,8 @@ impl Ticket {
                     events.push(self.assign(technician, by, at)?);
                 }
             }
-            Note::Escalation { to, .. } => {
-                if self.assignee.as_ref() != Some(to) {
-                    events.push(self.assign(to, by, at)?);
-                }
+            Note::Escalation { to, .. } if self.assignee.as_ref() != Some(to) => {
+                events.push(self.assign(to, by, at)?);
             }
             _ => {}
         }

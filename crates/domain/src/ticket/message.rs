@@ -270,7 +270,7 @@ pub fn closure_reminder(
 pub fn survey(ticket: &Ticket, to: &Addressee) -> TicketNotice {
     let number = ticket.number;
     let subject = clip(&format!("[Vigie] Votre avis sur le ticket n°{number}"), 200);
-    let lines = vec![
+    let lines = [
         format!("Bonjour {},", to.name),
         String::new(),
         format!(
