@@ -20,7 +20,7 @@ use sha2::Sha256;
 use tokio::sync::{Notify, OnceCell, Semaphore, mpsc};
 use vigie_domain::alarm::escalation::{self, AckInvite, CONSOLE, Notice};
 use vigie_domain::policy::{Channel, Policy};
-use vigie_domain::ticket::message::{LINK, Purpose, TicketNotice};
+use vigie_domain::ticket::message::{LINK, TicketNotice, link_page};
 use vigie_notify::{DeliveryError, Email, SmsGateway, SmtpSender, Webhook};
 use vigie_store::{
     ClaimedNotification, DeliveryOutcome, Escalation, MAX_BATCH, Outgoing, StoreError,
@@ -216,8 +216,19 @@ pub fn read_link_token(key: &[u8], token: &str) -> Option<(i64, i64)> {
     Some((id.parse().ok()?, expires))
 }
 
-/// How long a survey link stays valid (SAV-7).
-pub const SURVEY_LINK_DAYS: i64 = 30;
+/// How long a link sent to a client stays valid (SAV-6 confirmation, SAV-7 survey).
+pub const CLIENT_LINK_DAYS: i64 = 30;
+
+/// The signed token of the link that confirms the fix of ticket `number` (SAV-6).
+pub fn confirmation_token(key: &[u8], number: u64, expires: i64) -> String {
+    signed_token(key, "confirmation", &number.to_string(), expires)
+}
+
+/// The ticket a confirmation token names and its expiry, if its signature holds.
+pub fn read_confirmation_token(key: &[u8], token: &str) -> Option<(u64, i64)> {
+    let (number, expires) = read_signed_token(key, "confirmation", token)?;
+    Some((number.parse().ok()?, expires))
+}
 
 /// The signed token of the survey link of ticket `number`, valid until `expires`.
 pub fn survey_token(key: &[u8], number: u64, expires: i64) -> String {
@@ -288,15 +299,18 @@ async fn send(
         Outgoing::Page(notice) => notice,
         Outgoing::Ticket(message) => {
             let mut message = message.as_ref().clone();
-            if message.purpose == Purpose::Survey {
-                // SAV-7: the signed link, written now with the server's address and key.
+            if let Some(page) = link_page(message.purpose) {
+                // SAV-6, SAV-7: the signed link, written now with the server's address and key.
                 let expires = claimed
                     .created_ms
-                    .saturating_add(SURVEY_LINK_DAYS * 86_400_000);
+                    .saturating_add(CLIENT_LINK_DAYS * 86_400_000);
+                let token = match page {
+                    "survey" => survey_token(key, message.ticket, expires),
+                    _ => confirmation_token(key, message.ticket, expires),
+                };
                 let link = format!(
-                    "{}/survey/{}",
+                    "{}/{page}/{token}",
                     state.config.server.public_url.trim_end_matches('/'),
-                    survey_token(key, message.ticket, expires)
                 );
                 let body = &mut message.message;
                 body.text = body.text.replace(LINK, &link);

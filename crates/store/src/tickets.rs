@@ -587,6 +587,9 @@ pub(crate) async fn follow_alarms(
             let mut ticket_events = ticket_events;
             let told = take_charge_messages(connection, &ticket, &ticket_events, event.at).await?;
             ticket_events.extend(told);
+            let resolved =
+                resolution_messages(connection, &ticket, &ticket_events, event.at).await?;
+            ticket_events.extend(resolved);
             write_ticket(connection, &ticket, &ticket_events).await?;
             changes.push(TicketChange::of(ticket, ticket_events));
         }
@@ -916,6 +919,34 @@ async fn take_charge_messages(
         .await?
         .iter()
         .map(|to| message::take_charge_notice(ticket, to, &technician, next, &zone))
+        .collect();
+    enqueue_messages(connection, ticket, &messages, now, now).await
+}
+
+/// INC-5, SAV-6: a ticket resolved among `events` sends its resolution notice, with the link
+/// to confirm the fix, to the client's addressees.
+async fn resolution_messages(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+    events: &[TicketEvent],
+    now: i64,
+) -> Result<Vec<TicketEvent>, StoreError> {
+    let resolved = events.iter().any(|e| {
+        matches!(
+            e.kind,
+            desk::EventKind::Status {
+                status: Status::Resolved
+            }
+        )
+    });
+    if !resolved || ticket.report.kind == desk::Kind::Review {
+        return Ok(Vec::new());
+    }
+    let (_, zone) = place_of(connection, ticket).await?;
+    let messages: Vec<TicketNotice> = acknowledgement_addressees(connection, ticket)
+        .await?
+        .iter()
+        .map(|to| message::resolution_notice(ticket, to, &zone))
         .collect();
     enqueue_messages(connection, ticket, &messages, now, now).await
 }
@@ -1328,6 +1359,8 @@ impl Store {
         events.extend(surveyed);
         let told = take_charge_messages(&mut transaction, &ticket, &events, now).await?;
         events.extend(told);
+        let resolved = resolution_messages(&mut transaction, &ticket, &events, now).await?;
+        events.extend(resolved);
         write_ticket(&mut transaction, &ticket, &events).await?;
         transaction.commit().await.map_err(from_sqlx)?;
         Ok(TicketChange::of(ticket, events))
@@ -1347,6 +1380,29 @@ impl Store {
             .ok_or(StoreError::NotFound)?;
         let event = ticket.answer_survey(answers, now).map_err(desk_error)?;
         write_ticket(&mut transaction, &ticket, &[event]).await?;
+        transaction.commit().await.map_err(from_sqlx)?;
+        Ok(ticket)
+    }
+
+    /// SAV-6: the client confirmed the fix by the signed link of its resolution notice: the
+    /// ticket is closed, and its survey sent (SAV-7).
+    pub async fn confirm_by_link(
+        &self,
+        policy: &Policy,
+        number: TicketNumber,
+        now: i64,
+    ) -> Result<Ticket, StoreError> {
+        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut ticket = load(&mut transaction, number)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let (site_policy, _) = policy_of(&mut transaction, policy, &ticket).await?;
+        let mut events = ticket
+            .confirmed_by_link(&site_policy, now)
+            .map_err(desk_error)?;
+        let surveyed = survey_messages(&mut transaction, &ticket, &events, now).await?;
+        events.extend(surveyed);
+        write_ticket(&mut transaction, &ticket, &events).await?;
         transaction.commit().await.map_err(from_sqlx)?;
         Ok(ticket)
     }

@@ -864,6 +864,25 @@ impl Ticket {
         self.step(policy, action, Some(by), now)
     }
 
+    /// SAV-6: the client confirmed the fix by the signed link of its resolution notice or
+    /// reminder (no account: the link is the authority, so no one is named).
+    pub fn confirmed_by_link(
+        &mut self,
+        policy: &Policy,
+        at: i64,
+    ) -> Result<Vec<TicketEvent>, DeskError> {
+        if self.status != Status::Resolved {
+            return Err(DeskError::Conflict(match self.status {
+                Status::Closed => format!("le ticket n°{} est déjà clos : merci", self.number),
+                _ => format!(
+                    "le ticket n°{} a été rouvert : le problème est encore traité",
+                    self.number
+                ),
+            }));
+        }
+        self.step(policy, Action::ClientConfirms, None, at)
+    }
+
     /// SAV-2: the acknowledgement reached the client (its email was handed to the server):
     /// the ticket is acknowledged by Vigie itself, unless someone already did.
     pub fn acknowledgement_sent(

@@ -31,6 +31,9 @@ pub enum Purpose {
     TakeChargeNotice,
     /// INC-4: news of the incident, at the priority's cadence.
     ClientUpdate,
+    /// INC-5, SAV-6: the ticket is resolved: what was found and done, and a signed link to
+    /// confirm the fix ([`LINK`]).
+    ResolutionNotice,
 }
 
 /// Where a survey message's signed link goes, replaced at sending (the link is signed with
@@ -46,6 +49,7 @@ impl Purpose {
             Purpose::Survey => "survey",
             Purpose::TakeChargeNotice => "take_charge_notice",
             Purpose::ClientUpdate => "client_update",
+            Purpose::ResolutionNotice => "resolution_notice",
         }
     }
 }
@@ -210,6 +214,62 @@ pub fn acknowledgement(
     )
 }
 
+/// Whether a message of this purpose carries a signed link, and to which page: the survey
+/// (SAV-7) or the confirmation of the fix (SAV-6).
+pub fn link_page(purpose: Purpose) -> Option<&'static str> {
+    match purpose {
+        Purpose::Survey => Some("survey"),
+        Purpose::ResolutionNotice | Purpose::ClosureReminder => Some("confirm"),
+        _ => None,
+    }
+}
+
+/// INC-5, SAV-6: the ticket is resolved — the root cause and the actions when known (the
+/// closure report of its alarm, CLO-1) — and the client is asked to confirm by a signed link.
+pub fn resolution_notice(ticket: &Ticket, to: &Addressee, zone: &TimeZoneName) -> TicketNotice {
+    let zone = zone.time_zone();
+    let number = ticket.number;
+    let subject = clip(
+        &format!("[Vigie] Ticket n°{number} résolu : merci de confirmer"),
+        200,
+    );
+    let mut lines = vec![
+        format!("Bonjour {},", to.name),
+        String::new(),
+        format!(
+            "Votre demande n°{number} est résolue : {}",
+            clip(&ticket.report.symptom, 500)
+        ),
+    ];
+    if let Some(resolved) = ticket.resolved_at {
+        lines.push(format!("Résolue le {}", local(resolved, &zone)));
+    }
+    if let Some(report) = &ticket.resolution {
+        lines.push(format!("Cause : {}", clip(&report.root_cause, 1000)));
+        lines.push(format!("Actions menées : {}", clip(&report.actions, 1000)));
+    }
+    lines.push(format!(
+        "Confirmez que le problème est réglé : {LINK} (ou dans le portail)."
+    ));
+    let text = lines.join("\n") + "\n";
+    let sms = clip(
+        &format!("Vigie : ticket n°{number} résolu, confirmez : {LINK}"),
+        320,
+    );
+    notice(
+        ticket,
+        Purpose::ResolutionNotice,
+        None,
+        to,
+        Message {
+            html: html(&format!("Ticket n°{number} résolu"), &lines[2..]),
+            subject,
+            text,
+            sms,
+        },
+    )
+}
+
 /// SAV-6: the ticket is resolved and the client has not confirmed it: a reminder, with when
 /// it will be closed without an answer.
 pub fn closure_reminder(
@@ -235,10 +295,9 @@ pub fn closure_reminder(
     if let Some(resolved) = ticket.resolved_at {
         lines.push(format!("Résolue le {}", local(resolved, &zone)));
     }
-    lines.push(
-        "Merci de confirmer que le problème est réglé, dans le portail ou en répondant à cet email."
-            .into(),
-    );
+    lines.push(format!(
+        "Merci de confirmer que le problème est réglé : {LINK} (ou dans le portail)."
+    ));
     lines.push(format!(
         "Sans réponse de votre part, le ticket sera clos le {}.",
         local(close_at, &zone)

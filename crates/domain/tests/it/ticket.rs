@@ -607,6 +607,47 @@ mod desk {
         ));
     }
 
+    #[test]
+    fn sav_6_only_a_resolved_ticket_is_confirmed_by_its_link() {
+        let policy = Policy::default_policy();
+        let received = at("2026-03-03T09:00:00Z").as_millisecond();
+        let (mut ticket, _) = Ticket::open(
+            1,
+            report(Source::Email),
+            Priority::P2,
+            &policy,
+            STANDARD,
+            received,
+            None,
+        )
+        .unwrap();
+        let tech = reference("TECH-A");
+        ticket
+            .act(&policy, Action::TakeCharge, &tech, received + 1)
+            .unwrap();
+        assert!(matches!(
+            ticket.confirmed_by_link(&policy, received + 2),
+            Err(DeskError::Conflict(_))
+        ));
+        ticket
+            .act(&policy, Action::Resolve, &tech, received + 3)
+            .unwrap();
+        let events = ticket.confirmed_by_link(&policy, received + 4).unwrap();
+        // Confirmed by the link's holder: Vigie records no name.
+        assert_eq!(events[0].by, None);
+        assert_eq!(
+            events[0].kind,
+            EventKind::Action {
+                action: Action::ClientConfirms
+            }
+        );
+        assert_eq!(ticket.status, Status::Closed);
+        assert!(matches!(
+            ticket.confirmed_by_link(&policy, received + 5),
+            Err(DeskError::Conflict(_))
+        ));
+    }
+
     fn action_of(index: u8) -> Action {
         [
             Action::Acknowledge,

@@ -3,11 +3,11 @@
 
 mod alarms;
 mod audit;
+mod client_links;
 pub(crate) mod inventory;
 pub(crate) mod notifications;
 mod people;
 mod supervision;
-mod survey;
 mod tickets;
 
 use axum::Router;
@@ -31,7 +31,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(notifications::routes())
         .merge(supervision::routes())
         .merge(tickets::routes())
-        .merge(survey::routes())
+        .merge(client_links::routes())
         .merge(inventory::routes(state))
 }
 

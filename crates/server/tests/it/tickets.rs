@@ -500,13 +500,43 @@ async fn the_client_gets_its_acknowledgement_and_the_operations_manager_every_br
             .await;
         assert_eq!(step.status, StatusCode::OK, "{}", step.text);
     }
-    let confirmed = client
-        .post(
-            &format!("/api/v1/tickets/{number}/actions"),
-            &json!({"action": "client_confirms"}),
-        )
-        .await;
-    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.text);
+    // INC-5, SAV-6: the resolution notice asks the client to confirm by a signed link; only
+    // the button confirms (a scanner following the link changes nothing).
+    let resolution_mail = wait_for(|| {
+        smtp.received().into_iter().find(|m| {
+            m["subject"]
+                .as_str()
+                .is_some_and(|s| s.contains("résolu : merci de confirmer"))
+        })
+    })
+    .await;
+    assert_eq!(
+        resolution_mail["rcpt_tos"][0],
+        "sophie.bernard@logistique-exemple.fr"
+    );
+    let body = text_part(&resolution_mail);
+    let start = body.find("http://").expect("un lien de confirmation");
+    let confirm = body[start..].split_whitespace().next().unwrap().to_owned();
+    assert!(confirm.contains("/confirm/"), "{confirm}");
+    let confirm = format!(
+        "{}/confirm/{}",
+        app.base,
+        confirm.rsplit('/').next().unwrap()
+    );
+    let http = reqwest::Client::new();
+    let page = http.get(&confirm).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("Je confirme"));
+    let still = staff.get(&format!("/api/v1/tickets/{number}")).await;
+    assert_eq!(still.body["status"], "resolved", "{}", still.text);
+    let confirmed = http.post(&confirm).send().await.unwrap();
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    let closed = staff.get(&format!("/api/v1/tickets/{number}")).await;
+    assert_eq!(closed.body["status"], "closed", "{}", closed.text);
+    assert_eq!(
+        http.post(&confirm).send().await.unwrap().status(),
+        StatusCode::CONFLICT
+    );
     let survey_mail = wait_for(|| {
         smtp.received().into_iter().find(|m| {
             m["subject"]
@@ -525,7 +555,6 @@ async fn the_client_gets_its_acknowledgement_and_the_operations_manager_every_br
     assert!(link.contains("/survey/"), "{link}");
     // The server's public address in the email; the test reaches it where it listens.
     let link = format!("{}/survey/{}", app.base, link.rsplit('/').next().unwrap());
-    let http = reqwest::Client::new();
     let page = http.get(&link).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();

@@ -1,7 +1,10 @@
-//! The satisfaction survey (SAV-7): the signed link of the survey email opens a page, without
-//! logging in, with the ticket's number and subject and three questions (responsiveness,
-//! quality of the solution, communication, from 1 to 5) and a comment; the answer is recorded
-//! once on the ticket. A link is valid 30 days; a wrong one is "unknown", an old one "expired".
+//! The pages behind the signed links sent to clients, without logging in. The confirmation
+//! (SAV-6): the link of the resolution notice or of the closure reminder shows the ticket and a
+//! button that confirms the fix and closes it. The satisfaction survey (SAV-7): the ticket's
+//! number and subject and three questions (responsiveness, quality of the solution,
+//! communication, from 1 to 5) and a comment, recorded once. A link is valid 30 days; a wrong
+//! one is "unknown", an old one "expired"; following a link changes nothing, only the button or
+//! the form does (a mail scanner opening links confirms nothing).
 
 use axum::Router;
 use axum::extract::rejection::FormRejection;
@@ -10,15 +13,18 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
+use vigie_domain::ticket::Status;
 use vigie_domain::ticket::desk::{SurveyAnswers, Ticket};
 use vigie_store::StoreError;
 
 use crate::AppState;
 use crate::api::notifications::{escape_html, page_html};
-use crate::delivery::read_survey_token;
+use crate::delivery::{read_confirmation_token, read_survey_token};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/survey/{token}", get(survey_page).post(survey_answer))
+    Router::new()
+        .route("/survey/{token}", get(survey_page).post(survey_answer))
+        .route("/confirm/{token}", get(confirm_page).post(confirm_fix))
 }
 
 /// The questions, in the order of the form.
@@ -32,7 +38,7 @@ fn unknown() -> Response {
     page_html(
         StatusCode::NOT_FOUND,
         "Lien inconnu",
-        "<p>Ce lien d'enquête n'est pas valable.</p>",
+        "<p>Ce lien n'est pas valable.</p>",
     )
 }
 
@@ -46,18 +52,26 @@ fn unavailable() -> Response {
 
 /// The ticket a survey link names, if the token is genuine and not expired.
 async fn surveyed(state: &AppState, token: &str) -> Result<Ticket, Response> {
+    linked(state, token, read_survey_token).await
+}
+
+/// Reads a token of one kind of link: the ticket it names and its expiry.
+type ReadToken = fn(&[u8], &str) -> Option<(u64, i64)>;
+
+/// The ticket a link names through `read`, if the token is genuine and not expired.
+async fn linked(state: &AppState, token: &str, read: ReadToken) -> Result<Ticket, Response> {
     let key = state.deliveries.key(state).await.map_err(|error| {
         tracing::error!(%error, "clé de signature des liens");
         unavailable()
     })?;
-    let Some((number, expires)) = read_survey_token(&key, token) else {
+    let Some((number, expires)) = read(&key, token) else {
         return Err(unknown());
     };
     if state.clock.now_ms() >= expires {
         return Err(page_html(
             StatusCode::GONE,
             "Lien expiré",
-            "<p>Ce lien d'enquête a expiré. Merci de l'intérêt que vous y portiez.</p>",
+            "<p>Ce lien a expiré. Connectez-vous au portail, ou répondez à notre email.</p>",
         ));
     }
     match state.store.ticket_for_link(number).await {
@@ -185,6 +199,61 @@ async fn survey_answer(
         Err(StoreError::NotFound) => unknown(),
         Err(error) => {
             tracing::error!(%error, "réponse à une enquête non enregistrée");
+            unavailable()
+        }
+    }
+}
+
+async fn confirm_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let ticket = match linked(&state, &token, read_confirmation_token).await {
+        Ok(ticket) => ticket,
+        Err(response) => return response,
+    };
+    let body = match ticket.status {
+        Status::Resolved => format!(
+            "{}<form method=\"post\"><button type=\"submit\">Je confirme que le problème est réglé</button></form>\
+             <p>Si le problème persiste, répondez à notre email ou appelez-nous : le ticket reste ouvert.</p>",
+            about(&ticket)
+        ),
+        Status::Closed => format!("{}<p>Ce ticket est clos. Merci.</p>", about(&ticket)),
+        _ => format!(
+            "{}<p>Ce ticket est de nouveau en cours de traitement.</p>",
+            about(&ticket)
+        ),
+    };
+    page_html(StatusCode::OK, "Confirmer la résolution", &body)
+}
+
+async fn confirm_fix(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let ticket = match linked(&state, &token, read_confirmation_token).await {
+        Ok(ticket) => ticket,
+        Err(response) => return response,
+    };
+    match state
+        .store
+        .confirm_by_link(
+            &state.escalation.policy,
+            ticket.number,
+            state.clock.now_ms(),
+        )
+        .await
+    {
+        Ok(_) => page_html(
+            StatusCode::OK,
+            "Merci",
+            &format!(
+                "{}<p>Votre confirmation est enregistrée : le ticket est clos.</p>",
+                about(&ticket)
+            ),
+        ),
+        Err(StoreError::Conflict(message)) => page_html(
+            StatusCode::CONFLICT,
+            "Confirmer la résolution",
+            &format!("{}<p>{}</p>", about(&ticket), escape_html(&message)),
+        ),
+        Err(StoreError::NotFound) => unknown(),
+        Err(error) => {
+            tracing::error!(%error, "confirmation par lien non enregistrée");
             unavailable()
         }
     }
