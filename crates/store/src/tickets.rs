@@ -583,13 +583,10 @@ pub(crate) async fn follow_alarms(
             if ticket_events.is_empty() {
                 continue;
             }
-            // INC-4: the client hears that its incident is taken in charge.
+            // INC-4, INC-5: the client hears that its incident is taken in charge, resolved.
             let mut ticket_events = ticket_events;
-            let told = take_charge_messages(connection, &ticket, &ticket_events, event.at).await?;
+            let told = messages_for(connection, &ticket, &ticket_events, event.at).await?;
             ticket_events.extend(told);
-            let resolved =
-                resolution_messages(connection, &ticket, &ticket_events, event.at).await?;
-            ticket_events.extend(resolved);
             write_ticket(connection, &ticket, &ticket_events).await?;
             changes.push(TicketChange::of(ticket, ticket_events));
         }
@@ -880,6 +877,31 @@ async fn incident_addressees(
         .collect())
 }
 
+/// The messages a ticket's new `events` imply, queued in their transaction: breaches to the
+/// operations managers (INC-3), the take-charge notice (INC-4), the resolution notice (INC-5,
+/// SAV-6), the closure reminder (SAV-6), the survey (SAV-7). Each looks for its own event, so
+/// every change of a ticket goes through this one place and none is forgotten.
+async fn messages_for(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+    events: &[TicketEvent],
+    now: i64,
+) -> Result<Vec<TicketEvent>, StoreError> {
+    let mut queued = breach_messages(connection, ticket, events, now).await?;
+    queued.extend(take_charge_messages(connection, ticket, events, now).await?);
+    queued.extend(resolution_messages(connection, ticket, events, now).await?);
+    queued.extend(reminder_messages(connection, ticket, events, now).await?);
+    queued.extend(survey_messages(connection, ticket, events, now).await?);
+    Ok(queued)
+}
+
+/// Whether `events` bring the ticket to `status`.
+fn reached(events: &[TicketEvent], status: Status) -> bool {
+    events
+        .iter()
+        .any(|e| matches!(e.kind, desk::EventKind::Status { status: s } if s == status))
+}
+
 /// INC-4: an incident (P1, P2) taken in charge among `events` is told to the client at once
 /// (once: the messages' keys name the ticket), with the next point's deadline.
 async fn take_charge_messages(
@@ -931,15 +953,7 @@ async fn resolution_messages(
     events: &[TicketEvent],
     now: i64,
 ) -> Result<Vec<TicketEvent>, StoreError> {
-    let resolved = events.iter().any(|e| {
-        matches!(
-            e.kind,
-            desk::EventKind::Status {
-                status: Status::Resolved
-            }
-        )
-    });
-    if !resolved || ticket.report.kind == desk::Kind::Review {
+    if !reached(events, Status::Resolved) || ticket.report.kind == desk::Kind::Review {
         return Ok(Vec::new());
     }
     let (_, zone) = place_of(connection, ticket).await?;
@@ -959,15 +973,7 @@ async fn survey_messages(
     events: &[TicketEvent],
     now: i64,
 ) -> Result<Vec<TicketEvent>, StoreError> {
-    let closed = events.iter().any(|e| {
-        matches!(
-            e.kind,
-            desk::EventKind::Status {
-                status: Status::Closed
-            }
-        )
-    });
-    if !closed || ticket.report.kind == desk::Kind::Review {
+    if !reached(events, Status::Closed) || ticket.report.kind == desk::Kind::Review {
         return Ok(Vec::new());
     }
     let messages: Vec<TicketNotice> = acknowledgement_addressees(connection, ticket)
@@ -1355,12 +1361,8 @@ impl Store {
                 vec![ticket.assign(&to, by, now).map_err(desk_error)?]
             }
         };
-        let surveyed = survey_messages(&mut transaction, &ticket, &events, now).await?;
-        events.extend(surveyed);
-        let told = take_charge_messages(&mut transaction, &ticket, &events, now).await?;
+        let told = messages_for(&mut transaction, &ticket, &events, now).await?;
         events.extend(told);
-        let resolved = resolution_messages(&mut transaction, &ticket, &events, now).await?;
-        events.extend(resolved);
         write_ticket(&mut transaction, &ticket, &events).await?;
         transaction.commit().await.map_err(from_sqlx)?;
         Ok(TicketChange::of(ticket, events))
@@ -1400,8 +1402,8 @@ impl Store {
         let mut events = ticket
             .confirmed_by_link(&site_policy, now)
             .map_err(desk_error)?;
-        let surveyed = survey_messages(&mut transaction, &ticket, &events, now).await?;
-        events.extend(surveyed);
+        let told = messages_for(&mut transaction, &ticket, &events, now).await?;
+        events.extend(told);
         write_ticket(&mut transaction, &ticket, &events).await?;
         transaction.commit().await.map_err(from_sqlx)?;
         Ok(ticket)
@@ -1471,12 +1473,8 @@ impl Store {
             let mut events = ticket
                 .on_time(&site_policy, now, &relapses)
                 .map_err(desk_error)?;
-            let told = breach_messages(&mut transaction, &ticket, &events, now).await?;
+            let told = messages_for(&mut transaction, &ticket, &events, now).await?;
             events.extend(told);
-            let reminded = reminder_messages(&mut transaction, &ticket, &events, now).await?;
-            events.extend(reminded);
-            let surveyed = survey_messages(&mut transaction, &ticket, &events, now).await?;
-            events.extend(surveyed);
             write_ticket(&mut transaction, &ticket, &events).await?;
             transaction.commit().await.map_err(from_sqlx)?;
             changes.push(TicketChange::of(ticket, events));
