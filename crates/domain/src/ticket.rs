@@ -4,6 +4,7 @@
 //! simulator drive the same code.
 
 pub mod desk;
+pub mod mail;
 pub mod message;
 
 use std::collections::BTreeMap;

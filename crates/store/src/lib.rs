@@ -8,6 +8,7 @@ mod audit;
 mod bulk;
 mod error;
 mod inventory;
+pub mod mail;
 mod migrate;
 mod notifications;
 mod people;

@@ -45,6 +45,11 @@ const SQLITE: &[Migration] = &[
         "ticket_messages",
         include_str!("../migrations/sqlite/0007_ticket_messages.sql"),
     ),
+    (
+        8,
+        "mail",
+        include_str!("../migrations/sqlite/0008_mail.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -81,6 +86,11 @@ const POSTGRES: &[Migration] = &[
         7,
         "ticket_messages",
         include_str!("../migrations/postgres/0007_ticket_messages.sql"),
+    ),
+    (
+        8,
+        "mail",
+        include_str!("../migrations/postgres/0008_mail.sql"),
     ),
 ];
 

@@ -34,7 +34,7 @@ pub const MAX_TICKET_PAGE: i64 = 500;
 /// The most events returned with one ticket.
 pub const MAX_TICKET_EVENTS: i64 = 2000;
 /// How many times opening retries when another process took the same number (PostgreSQL).
-const NUMBER_ATTEMPTS: usize = 5;
+pub(crate) const NUMBER_ATTEMPTS: usize = 5;
 
 /// Which tickets a list asks for. Every field narrows it.
 #[derive(Debug, Clone, Default)]
@@ -81,7 +81,7 @@ pub struct TicketChange {
 }
 
 impl TicketChange {
-    fn of(ticket: Ticket, events: Vec<TicketEvent>) -> TicketChange {
+    pub(crate) fn of(ticket: Ticket, events: Vec<TicketEvent>) -> TicketChange {
         TicketChange {
             ticket,
             events,
@@ -170,7 +170,7 @@ async fn recurrence(
     Ok(Some((event, opened)))
 }
 
-fn desk_error(error: DeskError) -> StoreError {
+pub(crate) fn desk_error(error: DeskError) -> StoreError {
     match error {
         DeskError::Invalid(message) => StoreError::Invalid(message),
         DeskError::Conflict(message) => StoreError::Conflict(message),
@@ -178,12 +178,12 @@ fn desk_error(error: DeskError) -> StoreError {
     }
 }
 
-fn stored<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+pub(crate) fn stored<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
     serde_json::from_str(text)
         .map_err(|e| StoreError::other(anyhow::anyhow!("ticket stocké illisible : {e}")))
 }
 
-fn number_arg(number: TicketNumber) -> Arg {
+pub(crate) fn number_arg(number: TicketNumber) -> Arg {
     Arg::Int(i64::try_from(number).unwrap_or(i64::MAX))
 }
 
@@ -425,7 +425,7 @@ async fn next_number(connection: &mut AnyConnection) -> Result<TicketNumber, Sto
     Ok(max.map_or(1, |m| u64::try_from(m).unwrap_or(0) + 1))
 }
 
-async fn load(
+pub(crate) async fn load(
     connection: &mut AnyConnection,
     number: TicketNumber,
 ) -> Result<Option<Ticket>, StoreError> {
@@ -438,7 +438,7 @@ async fn load(
 }
 
 /// A ticket's client and site, for its policy.
-async fn policy_of(
+pub(crate) async fn policy_of(
     connection: &mut AnyConnection,
     base: &Policy,
     ticket: &Ticket,
@@ -881,7 +881,7 @@ async fn incident_addressees(
 /// operations managers (INC-3), the take-charge notice (INC-4), the resolution notice (INC-5,
 /// SAV-6), the closure reminder (SAV-6), the survey (SAV-7). Each looks for its own event, so
 /// every change of a ticket goes through this one place and none is forgotten.
-async fn messages_for(
+pub(crate) async fn messages_for(
     connection: &mut AnyConnection,
     ticket: &Ticket,
     events: &[TicketEvent],
@@ -1064,6 +1064,63 @@ async fn breach_messages(
     enqueue_messages(connection, ticket, &messages, now, now).await
 }
 
+/// Opens a ticket in the caller's transaction (see [`Store::open_ticket`]). A conflict means
+/// another process took the same number: the caller starts again with a new transaction.
+pub(crate) async fn open_in(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    policy: &Policy,
+    report: &Report,
+    priority: Option<Priority>,
+    by: Option<Reference>,
+    now: i64,
+) -> Result<TicketChange, StoreError> {
+    let equipment = check_report(connection, actor, report).await?;
+    // INC-7: a report's type is the kind of its equipment.
+    let mut report = report.clone();
+    report.topic = equipment.as_ref().map(|e| equipment_kind(e.kind));
+    let (site_policy, terms) =
+        terms_of(connection, policy, &report.client, report.site.as_ref()).await?;
+    let priority = priority.unwrap_or_else(|| {
+        desk::qualify(report.stated_criticality, report.impact, equipment.as_ref())
+    });
+    let number = next_number(connection).await?;
+    let (ticket, mut events) = Ticket::open(
+        number,
+        report.clone(),
+        priority,
+        &site_policy,
+        terms,
+        now,
+        by,
+    )
+    .map_err(desk_error)?;
+    // The number is claimed first: one another process took at the same instant is a
+    // conflict (never an overwrite), and the opening starts again with the next one.
+    insert_ticket(connection, &ticket, &events).await?;
+    if report.source != Source::Alarm {
+        // SAV-2: the acknowledgement with the ticket number, queued with the ticket.
+        let (site_name, zone) = place_of(connection, &ticket).await?;
+        let messages: Vec<TicketNotice> = acknowledgement_addressees(connection, &ticket)
+            .await?
+            .iter()
+            .map(|to| message::acknowledgement(&ticket, to, site_name.as_deref(), &zone))
+            .collect();
+        let due = message::acknowledgement_due(&site_policy, terms, &ticket, now);
+        let queued = enqueue_messages(connection, &ticket, &messages, due, now).await?;
+        write_ticket(connection, &ticket, &queued).await?;
+        events.extend(queued);
+    }
+    let mut change = TicketChange::of(ticket, events);
+    if let Some((event, review)) =
+        recurrence(connection, &site_policy, terms, &change.ticket, now).await?
+    {
+        change.events.push(event);
+        change.review = review.map(Box::new);
+    }
+    Ok(change)
+}
+
 impl Store {
     /// Opens a ticket at once (CM-2, SAV-1) from `report`, qualified (CM-2, SAV-3, SAV-4,
     /// INC-1) unless `priority` is given (an alarm's severity), its SLA timers armed from the
@@ -1083,68 +1140,24 @@ impl Store {
         loop {
             attempt += 1;
             let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
-            let equipment = check_report(&mut transaction, actor, &report).await?;
-            // INC-7: a report's type is the kind of its equipment.
-            let mut report = report.clone();
-            report.topic = equipment.as_ref().map(|e| equipment_kind(e.kind));
-            let (site_policy, terms) = terms_of(
+            match open_in(
                 &mut transaction,
+                actor,
                 policy,
-                &report.client,
-                report.site.as_ref(),
-            )
-            .await?;
-            let priority = priority.unwrap_or_else(|| {
-                desk::qualify(report.stated_criticality, report.impact, equipment.as_ref())
-            });
-            let number = next_number(&mut transaction).await?;
-            let (ticket, events) = Ticket::open(
-                number,
-                report.clone(),
+                &report,
                 priority,
-                &site_policy,
-                terms,
-                now,
                 by.clone(),
+                now,
             )
-            .map_err(desk_error)?;
-            let mut events = events;
-            // The number is claimed first: one another process took at the same instant is a
-            // conflict (never an overwrite), and the opening starts again with the next one.
-            match insert_ticket(&mut transaction, &ticket, &events).await {
-                Ok(()) => {}
-                Err(StoreError::Conflict(_)) if attempt < NUMBER_ATTEMPTS => continue,
-                Err(error) => return Err(error),
-            }
-            if report.source != Source::Alarm {
-                // SAV-2: the acknowledgement with the ticket number, queued with the ticket.
-                let (site_name, zone) = place_of(&mut transaction, &ticket).await?;
-                let messages: Vec<TicketNotice> =
-                    acknowledgement_addressees(&mut transaction, &ticket)
-                        .await?
-                        .iter()
-                        .map(|to| {
-                            message::acknowledgement(&ticket, to, site_name.as_deref(), &zone)
-                        })
-                        .collect();
-                let due = message::acknowledgement_due(&site_policy, terms, &ticket, now);
-                let queued =
-                    enqueue_messages(&mut transaction, &ticket, &messages, due, now).await?;
-                write_ticket(&mut transaction, &ticket, &queued).await?;
-                events.extend(queued);
-            }
-            let mut change = TicketChange::of(ticket, events);
-            match recurrence(&mut transaction, &site_policy, terms, &change.ticket, now).await {
-                Ok(Some((event, review))) => {
-                    change.events.push(event);
-                    change.review = review.map(Box::new);
+            .await
+            {
+                Ok(change) => {
+                    transaction.commit().await.map_err(from_sqlx)?;
+                    return Ok(change);
                 }
-                Ok(None) => {}
                 Err(StoreError::Conflict(_)) if attempt < NUMBER_ATTEMPTS => continue,
                 Err(error) => return Err(error),
             }
-            transaction.commit().await.map_err(from_sqlx)?;
-            return Ok(change);
         }
     }
 

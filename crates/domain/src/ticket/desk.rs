@@ -300,6 +300,24 @@ pub struct Ticket {
     pub survey: Option<SurveyAnswers>,
 }
 
+/// A message of the support mailbox as a ticket records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailNote {
+    pub mail: i64,
+    /// `Nom <adresse>` or the address.
+    pub from: String,
+    pub subject: String,
+    pub text: String,
+    pub attachments: Vec<String>,
+}
+
+fn clip_to(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    text.chars().take(max - 1).collect::<String>() + "…"
+}
+
 /// The satisfaction survey (SAV-7): three marks from 1 (très insatisfait) to 5 (très
 /// satisfait) and an optional comment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -579,6 +597,17 @@ pub enum EventKind {
         earlier: Vec<TicketNumber>,
         review: TicketNumber,
     },
+    /// SAV-1: a message of the support mailbox, threaded into the ticket or opening it, with
+    /// what it did (`mail` is its number in the desk's list of received mail).
+    MailReceived {
+        mail: i64,
+        from: String,
+        subject: String,
+        text: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<String>,
+        reply: super::mail::Reply,
+    },
     /// The alarm that opened the ticket was closed (CLO-1): its actions, effective
     /// intervention time and root cause are the ticket's.
     AlarmClosed {
@@ -601,6 +630,7 @@ impl EventKind {
             EventKind::SlaBreached { .. } => "sla_breached",
             EventKind::SlaPaused { .. } => "sla_paused",
             EventKind::AlarmClosed { .. } => "alarm_closed",
+            EventKind::MailReceived { .. } => "mail_received",
             EventKind::Recurrence { .. } => "recurrence",
             EventKind::SurveyAnswered { .. } => "survey_answered",
             EventKind::Noted { .. } => "noted",
@@ -881,6 +911,47 @@ impl Ticket {
             }));
         }
         self.step(policy, Action::ClientConfirms, None, at)
+    }
+
+    /// SAV-1: a message of the support mailbox threaded into this ticket (`reply` from
+    /// [`super::mail::sort`]), recorded with what it does: the client answers (CM-4), confirms
+    /// the fix (SAV-6), or writes about a resolved problem, which opens the ticket again
+    /// (CM-7). A reply meant for a status the ticket has since left is recorded only.
+    pub fn mail_received(
+        &mut self,
+        policy: &Policy,
+        mail: MailNote,
+        reply: super::mail::Reply,
+        at: i64,
+    ) -> Result<Vec<TicketEvent>, DeskError> {
+        use super::mail::Reply;
+        let action = match (reply, self.status) {
+            (Reply::Answers, Status::WaitingForClient) => Some(Action::ClientReplied),
+            (Reply::Confirms, Status::Resolved) => Some(Action::ClientConfirms),
+            (Reply::Reopens, Status::Resolved) => Some(Action::TakeCharge),
+            _ => None,
+        };
+        let done = if action.is_some() {
+            reply
+        } else {
+            Reply::Recorded
+        };
+        let mut events = vec![self.event(
+            at,
+            None,
+            EventKind::MailReceived {
+                mail: mail.mail,
+                from: mail.from,
+                subject: clip_to(&mail.subject, MAX_REPORTER),
+                text: clip_to(&mail.text, MAX_TEXT),
+                attachments: mail.attachments,
+                reply: done,
+            },
+        )];
+        if let Some(action) = action {
+            events.extend(self.step(policy, action, None, at)?);
+        }
+        Ok(events)
     }
 
     /// SAV-2: the acknowledgement reached the client (its email was handed to the server):

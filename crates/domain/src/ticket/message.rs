@@ -40,6 +40,24 @@ pub enum Purpose {
 /// the server's key and names its public address, which the store does not know).
 pub const LINK: &str = "{lien}";
 
+/// The line of a resolution notice or closure reminder that offers to confirm by replying
+/// (SAV-6): written at sending as [`REPLY_LINE`] when the server reads the support mailbox,
+/// removed otherwise.
+pub const REPLY: &str = "{reponse}";
+pub const REPLY_LINE: &str =
+    "Vous pouvez aussi répondre à ce message en écrivant simplement « CONFIRMÉ ».";
+
+/// Writes or removes the [`REPLY`] line of `text` (plain text or HTML).
+pub fn with_reply_line(text: &str, mailbox_read: bool) -> String {
+    if mailbox_read {
+        text.replace(REPLY, REPLY_LINE)
+    } else {
+        text.replace(&format!("<li>{REPLY}</li>"), "")
+            .replace(&format!("{REPLY}\n"), "")
+            .replace(REPLY, "")
+    }
+}
+
 impl Purpose {
     pub fn key(self) -> &'static str {
         match self {
@@ -251,6 +269,7 @@ pub fn resolution_notice(ticket: &Ticket, to: &Addressee, zone: &TimeZoneName) -
     lines.push(format!(
         "Confirmez que le problème est réglé : {LINK} (ou dans le portail)."
     ));
+    lines.push(REPLY.to_owned());
     let text = lines.join("\n") + "\n";
     let sms = clip(
         &format!("Vigie : ticket n°{number} résolu, confirmez : {LINK}"),
@@ -298,6 +317,7 @@ pub fn closure_reminder(
     lines.push(format!(
         "Merci de confirmer que le problème est réglé : {LINK} (ou dans le portail)."
     ));
+    lines.push(REPLY.to_owned());
     lines.push(format!(
         "Sans réponse de votre part, le ticket sera clos le {}.",
         local(close_at, &zone)

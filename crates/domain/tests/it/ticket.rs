@@ -834,3 +834,345 @@ mod recurrence {
         );
     }
 }
+
+/// SAV-1, SAV-6: what the desk makes of a message of the support mailbox.
+mod mail {
+    use super::*;
+    use vigie_domain::ticket::desk::{EventKind, Kind, MailNote, Report, Source, Terms, Ticket};
+    use vigie_domain::ticket::mail::{
+        self, Disposition, Known, MailFacts, Reply, SetAside, is_confirmation, ticket_number_in,
+    };
+    use vigie_domain::{EmailAddress, Reference};
+
+    fn reference(text: &str) -> Reference {
+        Reference::parse(text).unwrap()
+    }
+
+    fn address(text: &str) -> EmailAddress {
+        EmailAddress::parse(text).unwrap()
+    }
+
+    fn facts(from: &str, subject: &str, text: &str) -> MailFacts {
+        MailFacts {
+            from: Some(address(from)),
+            subject: subject.into(),
+            headers: Vec::new(),
+            text: text.into(),
+            readable: true,
+        }
+    }
+
+    fn ticket(number: u64, client: &str, reply_to: Option<&str>) -> Ticket {
+        let report = Report {
+            client: reference(client),
+            site: None,
+            equipment: None,
+            kind: Kind::Request,
+            source: Source::Email,
+            symptom: "Caméra du parking noire".into(),
+            impact: None,
+            stated_criticality: None,
+            reporter: None,
+            reply_to: reply_to.map(address),
+            alarm: None,
+            topic: None,
+        };
+        let terms = Terms {
+            tier: ContractTier::Standard,
+            round_the_clock: false,
+        };
+        let received = at("2026-03-03T09:00:00Z").as_millisecond();
+        Ticket::open(
+            number,
+            report,
+            Priority::P2,
+            &Policy::default_policy(),
+            terms,
+            received,
+            None,
+        )
+        .unwrap()
+        .0
+    }
+
+    #[test]
+    fn a_subject_names_its_ticket_as_vigie_writes_it() {
+        for (subject, number) in [
+            ("RE: [Vigie] Ticket n°42 pris en charge", Some(42)),
+            ("TR: Re: ticket nº 7 résolu", Some(7)),
+            ("Ticket no 1234", Some(1234)),
+            ("Ticket #9 : suite", Some(9)),
+            ("Re: TICKET N°  15", Some(15)),
+            ("Caméra en panne, voir ticket", None),
+            ("Ticket n°12a", None),
+            ("Ticketing n°3", None),
+            ("", None),
+        ] {
+            assert_eq!(ticket_number_in(subject), number, "{subject:?}");
+        }
+    }
+
+    #[test]
+    fn only_the_confirmation_the_notice_asks_for_confirms() {
+        for text in [
+            "CONFIRMÉ",
+            "confirme",
+            "Je confirme.",
+            "\n\n  Confirmé !\n> Votre demande n°3 est résolue",
+        ] {
+            assert!(is_confirmation(text), "{text:?}");
+        }
+        for text in [
+            "Merci",
+            "Non, toujours en panne. Confirmé ?? pas du tout",
+            "> CONFIRMÉ\nToujours noir",
+            "Je ne confirme pas",
+            "",
+        ] {
+            assert!(!is_confirmation(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn auto_replies_bounces_and_lists_are_automatic_and_a_person_is_not() {
+        let header = |name: &str, value: &str| vec![(name.to_owned(), value.to_owned())];
+        assert!(mail::automatic(&header("auto-submitted", "auto-replied"), "Absent").is_some());
+        assert!(mail::automatic(&header("auto-submitted", "no"), "Panne").is_none());
+        assert!(mail::automatic(&header("precedence", "bulk"), "x").is_some());
+        assert!(mail::automatic(&header("list-id", "<x.example.fr>"), "x").is_some());
+        assert!(
+            mail::automatic(
+                &header(
+                    "content-type",
+                    "multipart/report; report-type=delivery-status"
+                ),
+                "x"
+            )
+            .is_some()
+        );
+        assert!(mail::automatic(&[], "Réponse automatique : absent jusqu'au 3").is_some());
+        assert!(mail::automatic(&[], "Out of Office: back Monday").is_some());
+        assert!(mail::automatic(&[], "Caméra du hall en panne").is_none());
+    }
+
+    #[test]
+    fn a_known_contact_opens_a_ticket_for_its_client_and_no_one_else_does() {
+        let a = [reference("CLI-A")];
+        let two = [reference("CLI-A"), reference("CLI-B")];
+        let own = [address("support@integrateur.fr")];
+        let known = |clients: &'static [Reference]| Known {
+            clients,
+            ticket: None,
+            opened_recently: 0,
+            own_addresses: &[],
+        };
+        let a: &'static [Reference] = Box::leak(Box::new(a));
+        let two: &'static [Reference] = Box::leak(Box::new(two));
+        let mail = facts(
+            "rssi@client-a.fr",
+            "Caméra du hall en panne",
+            "Noire depuis ce matin",
+        );
+        assert_eq!(
+            mail::sort(&mail, &known(a), 5),
+            Disposition::Open {
+                client: reference("CLI-A"),
+                follows: None
+            }
+        );
+        assert_eq!(
+            mail::sort(&mail, &known(&[]), 5),
+            Disposition::SetAside(SetAside::UnknownSender)
+        );
+        assert_eq!(
+            mail::sort(&mail, &known(two), 5),
+            Disposition::SetAside(SetAside::AmbiguousSender)
+        );
+        // A flood: the sixth ticket within the hour is set aside, not opened.
+        let flooding = Known {
+            opened_recently: 5,
+            ..known(a)
+        };
+        assert_eq!(
+            mail::sort(&mail, &flooding, 5),
+            Disposition::SetAside(SetAside::Flood { limit: 5 })
+        );
+        // An auto-responder never gets a ticket (nor its acknowledgement).
+        let mut absent = facts("rssi@client-a.fr", "Absence du bureau", "De retour lundi");
+        absent.headers = vec![("auto-submitted".into(), "auto-replied".into())];
+        assert!(matches!(
+            mail::sort(&absent, &known(a), 5),
+            Disposition::SetAside(SetAside::Automatic { .. })
+        ));
+        // Vigie's own messages coming back are a loop.
+        let looped = facts("support@integrateur.fr", "Ticket n°3", "");
+        let with_own = Known {
+            own_addresses: &own,
+            ..known(a)
+        };
+        assert_eq!(
+            mail::sort(&looped, &with_own, 5),
+            Disposition::SetAside(SetAside::Loop)
+        );
+        let mut keyed = mail.clone();
+        keyed.headers = vec![("x-vigie-key".into(), "ticket/3/ack".into())];
+        assert_eq!(
+            mail::sort(&keyed, &known(a), 5),
+            Disposition::SetAside(SetAside::Loop)
+        );
+        let unreadable = MailFacts {
+            from: None,
+            ..mail.clone()
+        };
+        assert_eq!(
+            mail::sort(&unreadable, &known(a), 5),
+            Disposition::SetAside(SetAside::Unreadable)
+        );
+    }
+
+    #[test]
+    fn a_reply_threads_into_its_ticket_only_for_that_tickets_client() {
+        let policy = Policy::default_policy();
+        let a: &[Reference] = &[reference("CLI-A")];
+        let b: &[Reference] = &[reference("CLI-B")];
+        let mut open = ticket(3, "CLI-A", Some("inconnu@ailleurs.fr"));
+        let reply = facts(
+            "rssi@client-a.fr",
+            "RE: [Vigie] Ticket n°3 pris en charge",
+            "Merci",
+        );
+        fn known<'a>(clients: &'a [Reference], ticket: &'a Ticket) -> Known<'a> {
+            Known {
+                clients,
+                ticket: Some(ticket),
+                opened_recently: 0,
+                own_addresses: &[],
+            }
+        }
+        assert_eq!(
+            mail::sort(&reply, &known(a, &open), 5),
+            Disposition::Thread {
+                ticket: 3,
+                reply: Reply::Recorded
+            }
+        );
+        // Another client's contact naming ticket 3 does not reach it: it opens its own.
+        assert_eq!(
+            mail::sort(&reply, &known(b, &open), 5),
+            Disposition::Open {
+                client: reference("CLI-B"),
+                follows: None
+            }
+        );
+        // The reporter outside Vigie the ticket answers is its client's voice.
+        let outsider = facts("inconnu@ailleurs.fr", "Re: Ticket n°3", "Toujours noir");
+        assert!(matches!(
+            mail::sort(&outsider, &known(&[], &open), 5),
+            Disposition::Thread { ticket: 3, .. }
+        ));
+        // Waiting for the client: the answer resumes the timers.
+        let tech = reference("TECH-A");
+        let t0 = open.received_at;
+        open.act(&policy, Action::TakeCharge, &tech, t0 + 1)
+            .unwrap();
+        open.act(&policy, Action::WaitForClient, &tech, t0 + 2)
+            .unwrap();
+        let disposition = mail::sort(&reply, &known(a, &open), 5);
+        assert_eq!(
+            disposition,
+            Disposition::Thread {
+                ticket: 3,
+                reply: Reply::Answers
+            }
+        );
+        let note = |text: &str| MailNote {
+            mail: 1,
+            from: "RSSI <rssi@client-a.fr>".into(),
+            subject: "RE: Ticket n°3".into(),
+            text: text.into(),
+            attachments: vec!["photo.jpg".into()],
+        };
+        let events = open
+            .mail_received(&policy, note("Voici la photo"), Reply::Answers, t0 + 3)
+            .unwrap();
+        assert!(matches!(
+            events[0].kind,
+            EventKind::MailReceived {
+                reply: Reply::Answers,
+                ..
+            }
+        ));
+        assert_eq!(open.status, Status::InProgress);
+        // Resolved: "merci" reopens (a person reads it), "CONFIRMÉ" closes (SAV-6).
+        open.act(&policy, Action::Resolve, &tech, t0 + 4).unwrap();
+        assert_eq!(
+            mail::sort(&reply, &known(a, &open), 5),
+            Disposition::Thread {
+                ticket: 3,
+                reply: Reply::Reopens
+            }
+        );
+        let mut reopened = open.clone();
+        reopened
+            .mail_received(&policy, note("Merci"), Reply::Reopens, t0 + 5)
+            .unwrap();
+        assert_eq!(reopened.status, Status::InProgress);
+        let confirmation = facts(
+            "rssi@client-a.fr",
+            "RE: Ticket n°3 résolu",
+            "Confirmé\n> ...",
+        );
+        let reply = match mail::sort(&confirmation, &known(a, &open), 5) {
+            Disposition::Thread { reply, .. } => reply,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(reply, Reply::Confirms);
+        open.mail_received(&policy, note("Confirmé"), reply, t0 + 6)
+            .unwrap();
+        assert_eq!(open.status, Status::Closed);
+        // A reply to a closed ticket opens a new one that follows it.
+        assert_eq!(
+            mail::sort(&confirmation, &known(a, &open), 5),
+            Disposition::Open {
+                client: reference("CLI-A"),
+                follows: Some(3)
+            }
+        );
+        // A stale reply (recorded for a status the ticket left) changes nothing.
+        let mut stale = ticket(4, "CLI-A", None);
+        let events = stale
+            .mail_received(&policy, note("Confirmé"), Reply::Confirms, t0 + 7)
+            .unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(stale.status, Status::New);
+    }
+
+    #[test]
+    fn a_mail_ticket_states_its_subject_then_its_text_within_bounds() {
+        let symptom = mail::symptom_of("Caméra noire", "Depuis 8 h", Some(3));
+        assert_eq!(symptom, "Suite du ticket n°3 : Caméra noire\n\nDepuis 8 h");
+        let long = mail::symptom_of("", &"x".repeat(10_000), None);
+        assert!(long.starts_with("(sans objet)"));
+        assert_eq!(long.chars().count(), vigie_domain::ticket::desk::MAX_TEXT);
+        assert_eq!(
+            mail::stated_in("[Critique] plus d'image"),
+            Some(vigie_domain::ticket::StatedCriticality::Critical)
+        );
+        assert_eq!(mail::stated_in("plus d'image"), None);
+    }
+
+    proptest! {
+        /// Whatever the subject, finding a ticket number never panics, and a number Vigie
+        /// wrote is found again.
+        #[test]
+        fn any_subject_is_read_safely(subject in "\\PC{0,120}", number in 1u64..1_000_000) {
+            let _ = ticket_number_in(&subject);
+            let _ = mail::automatic(&[], &subject);
+            let _ = is_confirmation(&subject);
+            let written = format!("RE: {subject} [Vigie] Ticket n°{number} pris en charge");
+            let found = ticket_number_in(&written);
+            // The subject before it may hold a ticket number of its own.
+            prop_assert!(found == Some(number) || ticket_number_in(&subject).is_some());
+        }
+    }
+}

@@ -4,6 +4,7 @@
 mod access;
 mod backends;
 mod inventory;
+mod mail;
 mod notifications;
 mod people;
 mod supervision;
