@@ -417,6 +417,7 @@ impl Timeline {
                 | DeskEvent::MessageQueued { .. }
                 | DeskEvent::MessageFailed { .. }
                 | DeskEvent::SurveyAnswered { .. }
+                | DeskEvent::MailReceived { .. }
                 | DeskEvent::Noted { .. } => {
                     continue;
                 }
