@@ -351,6 +351,8 @@ pub struct TicketRules {
     pub follow_ups: Vec<Deadline>,
     pub survey_within: Deadline,
     pub post_mortem_within: Deadline,
+    /// INC-5: data lost: the client is informed within this (GDPR).
+    pub gdpr_information_within: Deadline,
     pub recurrence_window: DurationSpec,
 }
 
@@ -490,6 +492,10 @@ impl Policy {
         deadline(
             "ticket.post_mortem_within".into(),
             &file.ticket.post_mortem_within,
+        );
+        deadline(
+            "ticket.gdpr_information_within".into(),
+            &file.ticket.gdpr_information_within,
         );
         for (place, name) in [
             (

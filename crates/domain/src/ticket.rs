@@ -6,6 +6,7 @@
 pub mod desk;
 pub mod mail;
 pub mod message;
+pub mod post_mortem;
 
 use std::collections::BTreeMap;
 

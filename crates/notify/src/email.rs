@@ -1,5 +1,6 @@
 //! E-mail over SMTP (plain, STARTTLS or implicit TLS, optional authentication), with the
-//! idempotency key in `Message-ID` and `X-Vigie-Key` so that receivers can drop duplicates.
+//! idempotency key in `Message-ID` and `X-Vigie-Key` so that receivers can drop duplicates, and
+//! `Auto-Submitted: auto-generated` so that auto-responders leave it unanswered.
 
 use std::time::Duration;
 
@@ -48,6 +49,9 @@ pub struct SmtpConfig {
     pub password: Option<String>,
     /// The sender: `Vigie <vigie@example.fr>` or a bare address.
     pub from: String,
+    /// Where replies go (`Reply-To`), when not to `from`: the support mailbox, so that a
+    /// client's answer to a ticket's message reaches the service desk. Same forms as `from`.
+    pub reply_to: Option<String>,
     /// Bound of one whole delivery, connection to last answer.
     pub timeout_ms: u64,
     /// Accepts any server certificate (self-signed, expired, other name). **For tests only**:
@@ -66,6 +70,7 @@ impl std::fmt::Debug for SmtpConfig {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<masqué>"))
             .field("from", &self.from)
+            .field("reply_to", &self.reply_to)
             .field("timeout_ms", &self.timeout_ms)
             .field("accept_invalid_certs", &self.accept_invalid_certs)
             .finish()
@@ -77,6 +82,7 @@ impl std::fmt::Debug for SmtpConfig {
 pub struct SmtpSender {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    reply_to: Option<Mailbox>,
     timeout: Duration,
 }
 
@@ -85,6 +91,7 @@ impl std::fmt::Debug for SmtpSender {
         formatter
             .debug_struct("SmtpSender")
             .field("from", &self.from.to_string())
+            .field("reply_to", &self.reply_to.as_ref().map(Mailbox::to_string))
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
@@ -109,6 +116,15 @@ impl SmtpSender {
                     value: config.from.clone(),
                     reason: error.to_string(),
                 })?;
+        let reply_to = match &config.reply_to {
+            None => None,
+            Some(value) => Some(value.trim().parse::<Mailbox>().map_err(|error| {
+                ConfigError::InvalidReplyTo {
+                    value: value.clone(),
+                    reason: error.to_string(),
+                }
+            })?),
+        };
 
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
             .port(config.port)
@@ -151,6 +167,7 @@ impl SmtpSender {
         Ok(SmtpSender {
             transport: builder.build(),
             from,
+            reply_to,
             timeout,
         })
     }
@@ -185,12 +202,21 @@ impl SmtpSender {
             ))
         })?;
         let key_header = HeaderName::new_from_ascii_str(KEY_HEADER);
-        let builder = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(Mailbox::new(email.to_name.clone(), address))
             .subject(email.subject.as_str())
             .message_id(Some(key::message_id(message_id)))
-            .raw_header(HeaderValue::new(key_header, message_id.to_owned()));
+            .raw_header(HeaderValue::new(key_header, message_id.to_owned()))
+            // RFC 3834: a machine wrote this. Auto-responders (absence notices, ticketing
+            // systems, our own support mailbox) must not answer it, which stops mail loops.
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str(AUTO_SUBMITTED_HEADER),
+                "auto-generated".to_owned(),
+            ));
+        if let Some(reply_to) = &self.reply_to {
+            builder = builder.reply_to(reply_to.clone());
+        }
         let built = match &email.html {
             Some(html) => builder.multipart(MultiPart::alternative_plain_html(
                 email.text.clone(),
@@ -203,6 +229,9 @@ impl SmtpSender {
         })
     }
 }
+
+/// RFC 3834's header, set on every message Vigie sends.
+const AUTO_SUBMITTED_HEADER: &str = "Auto-Submitted";
 
 fn tls_parameters(host: &str, accept_invalid_certs: bool) -> Result<TlsParameters, ConfigError> {
     TlsParameters::builder(host.to_owned())

@@ -53,8 +53,12 @@ pub enum ConfigError {
     EmptySecret,
     #[error("adresse d'expéditeur invalide « {value} » : {reason}")]
     InvalidSender { value: String, reason: String },
+    #[error("adresse de réponse invalide « {value} » : {reason}")]
+    InvalidReplyTo { value: String, reason: String },
     #[error("serveur SMTP mal configuré : {0}")]
     InvalidSmtp(String),
+    #[error("boîte IMAP mal configurée : {0}")]
+    InvalidImap(String),
     #[error("configuration TLS impossible : {0}")]
     Tls(String),
 }

@@ -1,5 +1,6 @@
 //! The delivery channels of Vigie's notifications: e-mail over SMTP, SMS through an HTTP
-//! gateway, signed webhooks, and the reading of SMS replies (acknowledgement by reply).
+//! gateway, signed webhooks, and the reading of SMS replies (acknowledgement by reply) and of
+//! the support mailbox over IMAP (the service desk's tickets by e-mail).
 //!
 //! This crate only delivers: it knows nothing of alarms, people or the database. Each channel
 //! is built once from its configuration (checked then, [`ConfigError`]) and sends one message
@@ -15,6 +16,8 @@ mod error;
 mod http;
 mod inbound;
 mod key;
+mod mail;
+mod mailbox;
 mod phone;
 mod rate_limit;
 mod sms;
@@ -28,6 +31,8 @@ pub use inbound::{
     InboundError, InboundSms, InboundSmsConfig, MAX_INBOUND_BYTES, parse_inbound, reply_code,
 };
 pub use key::MAX_KEY_CHARS;
+pub use mail::{InboundMail, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MailAttachment, read_mail};
+pub use mailbox::{FetchedMail, ImapConfig, ImapSecurity, Mailbox, MailboxError, MailboxSession};
 pub use phone::normalise_sender;
 pub use rate_limit::{MAX_TRACKED_NUMBERS, RateLimit};
 pub use sms::{SmsGateway, SmsGatewayConfig};

@@ -116,6 +116,36 @@ password = ""
 from = "Vigie <vigie@localhost>"
 timeout_seconds = 30
 
+[mailbox]
+# Boîte de support lue par IMAP (SAV-1) : le message d'un contact d'un client ouvre un ticket
+# (avec son accusé de réception), une réponse dont l'objet porte « Ticket n°42 » s'ajoute au
+# ticket 42 ; réponses automatiques, boucles, expéditeurs inconnus et rafales sont mis de côté
+# (GET /api/v1/mail). Vide : aucune boîte n'est lue.
+host = ""
+port = 993
+# none, starttls ou tls (TLS implicite, port 993). none seulement vers un serveur de cette
+# machine (127.0.0.1, ::1, localhost) : le mot de passe ne circule jamais en clair sur le réseau.
+security = "tls"
+username = ""
+password = ""
+# Dossier lu, et dossier où chaque message est rangé une fois enregistré (créé s'il manque ;
+# noms en ASCII). Un message n'est rangé qu'après son enregistrement : jamais perdu.
+folder = "INBOX"
+processed_folder = "Vigie/Traites"
+# Adresse de la boîte : les emails de Vigie y renvoient les réponses (Reply-To), et un message
+# qui en vient est une boucle. Avec elle, les avis de résolution proposent de confirmer en
+# répondant « CONFIRMÉ » (SAV-6).
+address = ""
+# Fréquence de lecture (secondes).
+poll_seconds = 30
+# Taille maximale d'un message lu en entier (octets) ; au-delà, seul son en-tête est lu et le
+# ticket le signale (le message reste dans la boîte).
+max_message_bytes = 26214400
+# Tickets qu'un même expéditeur peut ouvrir par email en une heure ; au-delà, ses messages sont
+# mis de côté.
+max_tickets_per_sender_hour = 5
+timeout_seconds = 30
+
 [sms]
 # Passerelle SMS HTTP ; vide : aucun SMS n'est envoyé. Modèle de requête : docs/notifications.md
 # ({to}, {to_national}, {text}, {key} dans l'URL, les en-têtes et le corps).
@@ -192,6 +222,7 @@ pub struct Config {
     pub supervision: SupervisionConfig,
     pub notifications: NotificationsConfig,
     pub smtp: SmtpConfig,
+    pub mailbox: MailboxConfig,
     pub sms: SmsConfig,
     pub log: LogConfig,
 }
@@ -226,6 +257,30 @@ pub struct SmtpConfig {
     pub password: Password,
     pub from: String,
     pub timeout_seconds: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailboxConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: String,
+    pub username: String,
+    pub password: Password,
+    pub folder: String,
+    pub processed_folder: String,
+    pub address: String,
+    pub poll_seconds: u32,
+    pub max_message_bytes: u64,
+    pub max_tickets_per_sender_hour: u32,
+    pub timeout_seconds: u32,
+}
+
+impl MailboxConfig {
+    /// Whether the support mailbox is read.
+    pub fn is_read(&self) -> bool {
+        !self.host.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -530,6 +585,31 @@ impl Config {
                 "[smtp] security « {} » inconnu (none, starttls ou tls)",
                 self.smtp.security
             ));
+        }
+        let m = &self.mailbox;
+        if m.is_read() {
+            if !["none", "starttls", "tls"].contains(&m.security.as_str()) {
+                return Err(format!(
+                    "[mailbox] security « {} » inconnu (none, starttls ou tls)",
+                    m.security
+                ));
+            }
+            if m.username.is_empty() || m.password.0.is_empty() {
+                return Err("[mailbox] username et password sont obligatoires".into());
+            }
+            if !(5..=3600).contains(&m.poll_seconds)
+                || !(1..=600).contains(&m.timeout_seconds)
+                || m.max_message_bytes < 64 * 1024
+                || m.max_tickets_per_sender_hour == 0
+            {
+                return Err("[mailbox] : poll_seconds de 5 à 3600, timeout_seconds de 1 à 600, max_message_bytes ≥ 65536, max_tickets_per_sender_hour > 0".into());
+            }
+            if vigie_domain::EmailAddress::parse(&m.address).is_err() {
+                return Err(format!(
+                    "[mailbox] address « {} » : l'adresse email de la boîte est obligatoire",
+                    m.address
+                ));
+            }
         }
         if self.sms.max_per_recipient == 0 || self.sms.per_minutes == 0 {
             return Err(

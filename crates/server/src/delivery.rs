@@ -20,7 +20,7 @@ use sha2::Sha256;
 use tokio::sync::{Notify, OnceCell, Semaphore, mpsc};
 use vigie_domain::alarm::escalation::{self, AckInvite, CONSOLE, Notice};
 use vigie_domain::policy::{Channel, Policy};
-use vigie_domain::ticket::message::{LINK, TicketNotice, link_page};
+use vigie_domain::ticket::message::{LINK, TicketNotice, link_page, with_reply_line};
 use vigie_notify::{DeliveryError, Email, SmsGateway, SmtpSender, Webhook};
 use vigie_store::{
     ClaimedNotification, DeliveryOutcome, Escalation, MAX_BATCH, Outgoing, StoreError,
@@ -126,6 +126,11 @@ impl Channels {
                     username: (!c.username.is_empty()).then(|| c.username.clone()),
                     password: (!c.password.0.is_empty()).then(|| c.password.0.clone()),
                     from: c.from.clone(),
+                    // Replies go to the support mailbox, when Vigie reads one (SAV-1, SAV-6).
+                    reply_to: config
+                        .mailbox
+                        .is_read()
+                        .then(|| config.mailbox.address.clone()),
                     timeout_ms: u64::from(c.timeout_seconds) * 1000,
                     accept_invalid_certs: false,
                 })
@@ -299,6 +304,10 @@ async fn send(
         Outgoing::Page(notice) => notice,
         Outgoing::Ticket(message) => {
             let mut message = message.as_ref().clone();
+            // SAV-6: confirming by a reply is offered only when the replies are read.
+            let read = state.config.mailbox.is_read();
+            message.message.text = with_reply_line(&message.message.text, read);
+            message.message.html = with_reply_line(&message.message.html, read);
             if let Some(page) = link_page(message.purpose) {
                 // SAV-6, SAV-7: the signed link, written now with the server's address and key.
                 let expires = claimed
@@ -448,7 +457,7 @@ async fn deliver(
                 id: claimed.id,
                 at: now,
                 answer,
-                acknowledges: claimed.acknowledges(),
+                ticket_message: claimed.ticket_message(),
             }
         }
         Err(error) => {

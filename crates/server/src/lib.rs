@@ -10,6 +10,7 @@ pub mod config;
 pub mod delivery;
 pub mod desk;
 pub mod error;
+pub mod mailbox;
 pub mod metrics;
 pub mod openapi;
 pub mod runtime;

@@ -372,6 +372,21 @@ pub fn build() -> Value {
     paths.insert("/api/v1/tickets/{number}/notes".into(), json!({"parameters": [path_param("number")], "post": {"summary": "Note du personnel : message, appel, diagnostic à distance (CM-5), intervention planifiée avec technicien, créneau et pièces (CM-6, vaut planification), escalade à l'ingénieur référent (CM-6)", "operationId": "note_ticket",
         "requestBody": json_body(json!({"type": "object", "required": ["note"], "description": "note : message {direction, with, text} | call {direction, with, summary, minutes?} | diagnosis {checks, result, on_site_needed, parts?} | intervention {technician, from, to, parts?} | escalation {to, reason}", "properties": {"note": enumeration(&["message", "call", "diagnosis", "intervention", "escalation"])}})),
         "responses": responses("200", Some(change.clone()))}}));
+    paths.insert("/api/v1/tickets/{number}/resolution".into(), json!({"parameters": [path_param("number")], "post": {"summary": "Résout un incident avec sa cause, ses actions, sa durée d'intervention et l'impact sur les données de sécurité (INC-5) ; une perte de données informe le client au titre du RGPD, avec son délai", "operationId": "resolve_ticket",
+        "requestBody": json_body(object(&["root_cause", "actions", "intervention_minutes", "data_impact"], json!({"root_cause": text(), "actions": text(), "intervention_minutes": integer(),
+            "data_impact": object(&[], json!({"footage_lost": {"type": "boolean"}, "accesses_untracked": {"type": "boolean"}, "description": text()}))}))),
+        "responses": responses("200", Some(change.clone()))}}));
+    let attachment = object(
+        &["id", "mail", "name", "content_type", "size", "kept"],
+        json!({"id": integer(), "mail": integer(), "name": text(), "content_type": text(), "size": integer(), "kept": {"type": "boolean"}}),
+    );
+    paths.insert("/api/v1/tickets/{number}/attachments".into(), json!({"parameters": [path_param("number")], "get": {"summary": "Pièces jointes des emails du ticket (kept faux : trop grosse, listée sans contenu)", "operationId": "list_ticket_attachments",
+        "responses": responses("200", Some(list_of(attachment.clone())))}}));
+    paths.insert("/api/v1/tickets/{number}/attachments/{id}".into(), json!({"parameters": [path_param("number"), path_param("id")], "get": {"summary": "Une pièce jointe, en téléchargement (application/octet-stream)", "operationId": "download_ticket_attachment",
+        "responses": {"200": {"description": "Les octets de la pièce jointe"}, "404": {"description": "Introuvable, ou non conservée"}}}}));
+    paths.insert("/api/v1/mail".into(), json!({"get": {"summary": "Messages de la boîte de support, du plus récent au plus ancien, et ce que chacun est devenu : ticket ouvert, ajouté à un ticket, ou mis de côté avec sa raison (personnel)", "operationId": "list_mail",
+        "parameters": [query("disposition", "opened, threaded ou set_aside", text()), query("before", "Identifiant : page suivante (plus anciens)", integer()), query("limit", "Nombre (200 au plus)", integer())],
+        "responses": responses("200", Some(json!({"type": "object", "properties": {"items": list_of(json!({"type": "object", "description": "Un message : id, received_at, from, from_name, subject, disposition, ticket, reply, reason, label, client, text, complete, size, attachments"})), "next_before": integer()}})))}}));
     paths.insert("/api/v1/tickets/{number}/assign".into(), json!({"parameters": [path_param("number")], "post": {"summary": "Confie le ticket à un membre du personnel", "operationId": "assign_ticket",
         "requestBody": json_body(object(&["to"], json!({"to": reference()}))), "responses": responses("200", Some(change))}}));
     paths.insert("/api/v1/openapi.json".into(), json!({"get": {"summary": "Ce document", "operationId": "openapi", "security": [], "responses": {"200": {"description": "Document OpenAPI"}}}}));

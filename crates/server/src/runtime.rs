@@ -375,6 +375,17 @@ pub fn spawn(state: AppState) -> Loops {
             tracing::error!(%error, "canaux de notification mal configurés : aucune notification ne part")
         }
     }
+    if state_for_polling.config.mailbox.is_read() {
+        match crate::mailbox::mailbox(&state_for_polling.config.mailbox) {
+            Ok(mailbox) => loops.push(tokio::spawn(crate::mailbox::run(
+                state_for_polling.clone(),
+                mailbox,
+            ))),
+            Err(error) => {
+                tracing::error!(%error, "boîte de support mal configurée : aucun email n'est lu")
+            }
+        }
+    }
     if state_for_polling.config.supervision.poll {
         loops.push(tokio::spawn(polling_loop(state_for_polling.clone())));
     }

@@ -385,6 +385,15 @@ impl Timeline {
                     });
                     continue;
                 }
+                DeskEvent::PostMortemDue { due } => {
+                    let due = Value::String(self.format(instant(*due)));
+                    self.push(Line {
+                        at,
+                        kind: "ticket.post_mortem_due",
+                        fields: vec![("ticket", Value::String(name.clone())), ("due", due)],
+                    });
+                    continue;
+                }
                 DeskEvent::AutoClosed => {
                     self.push(Line {
                         at,
@@ -418,6 +427,12 @@ impl Timeline {
                 | DeskEvent::MessageFailed { .. }
                 | DeskEvent::SurveyAnswered { .. }
                 | DeskEvent::MailReceived { .. }
+                | DeskEvent::Resolved { .. }
+                | DeskEvent::GdprInformed
+                | DeskEvent::GdprOverdue { .. }
+                | DeskEvent::PostMortemWritten
+                | DeskEvent::PostMortemPublished
+                | DeskEvent::PostMortemOverdue { .. }
                 | DeskEvent::Noted { .. } => {
                     continue;
                 }

@@ -47,8 +47,9 @@ pub enum DeliveryOutcome {
         id: i64,
         at: i64,
         answer: String,
-        /// The ticket this message acknowledges to its client (SAV-2): acknowledged once sent.
-        acknowledges: Option<TicketNumber>,
+        /// The ticket message this is, whose sending a ticket records: the acknowledgement
+        /// (SAV-2: the ticket is acknowledged) and the information on lost data (INC-5).
+        ticket_message: Option<(TicketNumber, Purpose)>,
     },
     /// To be tried again at `at`.
     Retry { id: i64, at: i64, error: String },
@@ -74,7 +75,7 @@ async fn record_outcome(
             id,
             at,
             answer,
-            acknowledges,
+            ticket_message,
         } => {
             let done = build(
                 "UPDATE notifications SET status = 'sent', sent_ms = $1, answer = $2, last_error = NULL, lease_owner = NULL, lease_until_ms = NULL \
@@ -92,8 +93,14 @@ async fn record_outcome(
             if done.rows_affected() != 1 {
                 return Ok(false);
             }
-            if let Some(ticket) = acknowledges {
-                crate::tickets::acknowledgement_sent(connection, desk, *ticket, *at).await?;
+            match ticket_message {
+                Some((ticket, Purpose::Acknowledgement)) => {
+                    crate::tickets::acknowledgement_sent(connection, desk, *ticket, *at).await?;
+                }
+                Some((ticket, Purpose::GdprInformation)) => {
+                    crate::tickets::gdpr_information_sent(connection, *ticket, *at).await?;
+                }
+                _ => {}
             }
             Ok(true)
         }
@@ -261,13 +268,11 @@ impl ClaimedNotification {
         }
     }
 
-    /// The ticket a sent message acknowledges (SAV-2), if it is such a message.
-    pub fn acknowledges(&self) -> Option<TicketNumber> {
+    /// The ticket and purpose of a message about a ticket.
+    pub fn ticket_message(&self) -> Option<(TicketNumber, Purpose)> {
         match &self.outgoing {
-            Outgoing::Ticket(message) if message.purpose == Purpose::Acknowledgement => {
-                Some(message.ticket)
-            }
-            _ => None,
+            Outgoing::Ticket(message) => Some((message.ticket, message.purpose)),
+            Outgoing::Page(_) => None,
         }
     }
 }
@@ -1252,7 +1257,7 @@ impl Store {
             id: claimed.id,
             at: now,
             answer: answer.to_owned(),
-            acknowledges: claimed.acknowledges(),
+            ticket_message: claimed.ticket_message(),
         };
         Ok(self.record_outcomes(owner, desk, &[outcome]).await?[0])
     }

@@ -68,6 +68,8 @@ pub enum TicketStep {
     UpdateClient {
         text: String,
     },
+    /// INC-5: resolved with its cause, actions, time and impact on the security data.
+    Resolve(desk::Resolution),
 }
 
 /// A ticket and the events its last change wrote.
@@ -892,6 +894,7 @@ pub(crate) async fn messages_for(
     queued.extend(resolution_messages(connection, ticket, events, now).await?);
     queued.extend(reminder_messages(connection, ticket, events, now).await?);
     queued.extend(survey_messages(connection, ticket, events, now).await?);
+    queued.extend(gdpr_messages(connection, ticket, events, now).await?);
     Ok(queued)
 }
 
@@ -965,6 +968,68 @@ async fn resolution_messages(
     enqueue_messages(connection, ticket, &messages, now, now).await
 }
 
+/// INC-5: data lost, recorded among `events`: the client is informed at once, apart from the
+/// resolution notice — the addressees of the resolution notice, its security managers, its CIO
+/// and its management (email and SMS, as their record allows).
+async fn gdpr_messages(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+    events: &[TicketEvent],
+    now: i64,
+) -> Result<Vec<TicketEvent>, StoreError> {
+    let lost = events.iter().any(|e| {
+        matches!(
+            e.kind,
+            desk::EventKind::Resolved {
+                gdpr_due: Some(_),
+                ..
+            }
+        )
+    });
+    if !lost {
+        return Ok(Vec::new());
+    }
+    let mut addressees = acknowledgement_addressees(connection, ticket).await?;
+    for contact in client_contacts(connection, &ticket.report.client).await? {
+        if contact.roles.contains(&ContactRole::SecurityManager)
+            || contact.roles.contains(&ContactRole::Cio)
+            || contact.roles.contains(&ContactRole::Management)
+        {
+            for to in contact_addressees(&contact, &[Channel::Email, Channel::Sms]) {
+                if !addressees
+                    .iter()
+                    .any(|a| a.address == to.address && a.channel == to.channel)
+                {
+                    addressees.push(to);
+                }
+            }
+        }
+    }
+    let (_, zone) = place_of(connection, ticket).await?;
+    let messages: Vec<TicketNotice> = addressees
+        .iter()
+        .map(|to| message::gdpr_information(ticket, to, &zone))
+        .collect();
+    enqueue_messages(connection, ticket, &messages, now, now).await
+}
+
+/// INC-5: the information on lost data of `number` was sent: the duty is met, in the
+/// transaction that records the sending.
+pub(crate) async fn gdpr_information_sent(
+    connection: &mut AnyConnection,
+    number: TicketNumber,
+    at: i64,
+) -> Result<(), StoreError> {
+    let Some(mut ticket) = load(connection, number).await? else {
+        return Ok(());
+    };
+    let events = ticket.gdpr_informed(at);
+    if !events.is_empty() {
+        write_ticket(connection, &ticket, &events).await?;
+    }
+    Ok(())
+}
+
 /// SAV-7: a ticket closed among `events` (confirmed, closed by the integrator or by Vigie)
 /// sends its satisfaction survey to the client's addressees at once, within the 48 hours.
 async fn survey_messages(
@@ -1014,10 +1079,11 @@ async fn breach_messages(
     events: &[TicketEvent],
     now: i64,
 ) -> Result<Vec<TicketEvent>, StoreError> {
-    let breaches: Vec<(vigie_domain::inventory::SlaMeasure, i64)> = events
+    let breaches: Vec<(message::Missed, i64)> = events
         .iter()
         .filter_map(|e| match e.kind {
-            desk::EventKind::SlaBreached { timer, due } => Some((timer, due)),
+            desk::EventKind::SlaBreached { timer, due } => Some((message::Missed::Sla(timer), due)),
+            desk::EventKind::GdprOverdue { due } => Some((message::Missed::GdprInformation, due)),
             _ => None,
         })
         .collect();
@@ -1308,8 +1374,19 @@ impl Store {
             .ok_or(StoreError::NotFound)?;
         let (site_policy, _) = policy_of(&mut transaction, policy, &ticket).await?;
         let mut events = match step {
+            // INC-5: an incident's resolution notice states its cause, actions and impact on
+            // the security data: they are given with the resolution. A request (advice, a
+            // question) is resolved by the bare step.
+            TicketStep::Act(Action::Resolve) if ticket.report.kind != desk::Kind::Request => {
+                return Err(StoreError::Invalid(format!(
+                    "le ticket n°{number} se résout par /resolution, avec la cause, les actions, la durée d'intervention et l'impact sur les données de sécurité (INC-5)"
+                )));
+            }
             TicketStep::Act(action) => ticket
                 .act(&site_policy, action, by, now)
+                .map_err(desk_error)?,
+            TicketStep::Resolve(resolution) => ticket
+                .resolve(&site_policy, resolution, by, now)
                 .map_err(desk_error)?,
             TicketStep::Requalify { priority, reason } => ticket
                 .requalify(&site_policy, priority, &reason, by, now)

@@ -298,6 +298,72 @@ pub struct Ticket {
     /// The client's answers to the satisfaction survey (SAV-7), once given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub survey: Option<SurveyAnswers>,
+    /// INC-5: what the incident did to the security data, as recorded at resolution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_impact: Option<DataImpact>,
+    /// INC-5: data was lost: the client (the data's controller under the GDPR) must be told
+    /// by a deadline of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gdpr: Option<GdprDuty>,
+    /// INC-6: a P1's post-mortem, due once resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_mortem: Option<super::post_mortem::PostMortem>,
+}
+
+/// INC-5: what an incident did to the security data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataImpact {
+    /// Footage was not recorded, or was destroyed.
+    #[serde(default)]
+    pub footage_lost: bool,
+    /// Accesses were not logged (access control).
+    #[serde(default)]
+    pub accesses_untracked: bool,
+    /// What was lost: cameras, doors, periods. Required when something was.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+}
+
+impl DataImpact {
+    /// Whether security data was lost, which triggers the GDPR information duty (INC-5).
+    pub fn data_lost(&self) -> bool {
+        self.footage_lost || self.accesses_untracked
+    }
+
+    pub fn check(&self) -> Result<(), DeskError> {
+        check_text(
+            "data_impact.description (données perdues)",
+            &self.description,
+            MAX_TEXT,
+            self.data_lost(),
+        )
+    }
+}
+
+/// INC-5: how a technician resolves a ticket — the resolution notice says it to the client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resolution {
+    pub root_cause: String,
+    pub actions: String,
+    /// The effective intervention time (CLO-1), in minutes.
+    pub intervention_minutes: u32,
+    pub data_impact: DataImpact,
+}
+
+/// INC-5: the duty to inform the client of a loss of security data, with its deadline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GdprDuty {
+    /// When the loss was recorded: the deadline runs from it.
+    pub known_at: i64,
+    pub due: i64,
+    /// When the information reached the client (its message was sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub informed_at: Option<i64>,
+    /// The deadline passed before the client was informed (the operations manager is told).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overdue: bool,
 }
 
 /// A message of the support mailbox as a ticket records it.
@@ -597,6 +663,32 @@ pub enum EventKind {
         earlier: Vec<TicketNumber>,
         review: TicketNumber,
     },
+    /// INC-5: the technician's resolution: cause, actions, time, and the impact on the
+    /// security data; `gdpr_due` when data was lost.
+    Resolved {
+        #[serde(flatten)]
+        resolution: Resolution,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gdpr_due: Option<i64>,
+    },
+    /// INC-5: the information on the data lost reached the client.
+    GdprInformed,
+    /// INC-6: a P1 resolved: its post-mortem is due.
+    PostMortemDue {
+        due: i64,
+    },
+    /// INC-6: the analysis and measures were written (or rewritten).
+    PostMortemWritten,
+    /// INC-6: the post-mortem was shared with the client.
+    PostMortemPublished,
+    /// INC-6: the post-mortem's deadline passed before it was shared.
+    PostMortemOverdue {
+        due: i64,
+    },
+    /// INC-5: the deadline to inform the client of the data lost passed without it.
+    GdprOverdue {
+        due: i64,
+    },
     /// SAV-1: a message of the support mailbox, threaded into the ticket or opening it, with
     /// what it did (`mail` is its number in the desk's list of received mail).
     MailReceived {
@@ -631,6 +723,13 @@ impl EventKind {
             EventKind::SlaPaused { .. } => "sla_paused",
             EventKind::AlarmClosed { .. } => "alarm_closed",
             EventKind::MailReceived { .. } => "mail_received",
+            EventKind::Resolved { .. } => "resolved",
+            EventKind::GdprInformed => "gdpr_informed",
+            EventKind::GdprOverdue { .. } => "gdpr_overdue",
+            EventKind::PostMortemDue { .. } => "post_mortem_due",
+            EventKind::PostMortemWritten => "post_mortem_written",
+            EventKind::PostMortemPublished => "post_mortem_published",
+            EventKind::PostMortemOverdue { .. } => "post_mortem_overdue",
             EventKind::Recurrence { .. } => "recurrence",
             EventKind::SurveyAnswered { .. } => "survey_answered",
             EventKind::Noted { .. } => "noted",
@@ -693,6 +792,9 @@ impl Ticket {
             resolution: None,
             aftercare: Aftercare::default(),
             survey: None,
+            data_impact: None,
+            gdpr: None,
+            post_mortem: None,
             sla: sla.state(),
             report,
         };
@@ -759,6 +861,18 @@ impl Ticket {
             .chain(care.closure_reminder_due)
             .chain(care.auto_close_due)
             .chain(
+                self.gdpr
+                    .as_ref()
+                    .filter(|g| g.informed_at.is_none() && !g.overdue)
+                    .map(|g| g.due),
+            )
+            .chain(
+                self.post_mortem
+                    .as_ref()
+                    .filter(|p| p.published_at.is_none() && !p.overdue)
+                    .map(|p| p.due),
+            )
+            .chain(
                 care.follow_ups
                     .iter()
                     .filter(|f| f.done_at.is_none())
@@ -790,6 +904,22 @@ impl Ticket {
                 Status::Resolved => {
                     self.resolved_at = Some(at);
                     let start = timestamp(at)?;
+                    // INC-6: every P1 gets its post-mortem, once (a relapse resolved again
+                    // keeps the first deadline).
+                    if self.priority == Priority::P1
+                        && self.post_mortem.is_none()
+                        && self.report.kind != Kind::Review
+                    {
+                        self.post_mortem = Some(super::post_mortem::PostMortem {
+                            due: policy
+                                .due(&policy.ticket.post_mortem_within, start)?
+                                .as_millisecond(),
+                            analysis: String::new(),
+                            measures: Vec::new(),
+                            published_at: None,
+                            overdue: false,
+                        });
+                    }
                     self.aftercare.closure_reminder_due = Some(
                         policy
                             .due(&policy.ticket.closure_reminder_after, start)?
@@ -862,6 +992,24 @@ impl Ticket {
                 events.extend(self.step(policy, Action::TakeCharge, None, now)?);
             }
         }
+        if let Some(post_mortem) = &mut self.post_mortem
+            && post_mortem.published_at.is_none()
+            && !post_mortem.overdue
+            && post_mortem.due <= now
+        {
+            post_mortem.overdue = true;
+            let due = post_mortem.due;
+            events.push(self.event(due, None, EventKind::PostMortemOverdue { due }));
+        }
+        if let Some(gdpr) = &mut self.gdpr
+            && gdpr.informed_at.is_none()
+            && !gdpr.overdue
+            && gdpr.due <= now
+        {
+            gdpr.overdue = true;
+            let due = gdpr.due;
+            events.push(self.event(due, None, EventKind::GdprOverdue { due }));
+        }
         if self.status == Status::Resolved {
             if let Some(due) = self.aftercare.closure_reminder_due
                 && due <= now
@@ -911,6 +1059,94 @@ impl Ticket {
             }));
         }
         self.step(policy, Action::ClientConfirms, None, at)
+    }
+
+    /// INC-5: resolved by `by` with its cause, actions, intervention time and impact on the
+    /// security data: the resolution notice says them to the client (SAV-6 asks it to
+    /// confirm). Data lost opens the GDPR information duty, due within the policy's
+    /// `gdpr_information_within` from now.
+    pub fn resolve(
+        &mut self,
+        policy: &Policy,
+        resolution: Resolution,
+        by: &Reference,
+        now: i64,
+    ) -> Result<Vec<TicketEvent>, DeskError> {
+        check_text(
+            "root_cause (cause première)",
+            &resolution.root_cause,
+            MAX_TEXT,
+            true,
+        )?;
+        check_text(
+            "actions (actions menées)",
+            &resolution.actions,
+            MAX_TEXT,
+            true,
+        )?;
+        resolution.data_impact.check()?;
+        if resolution.intervention_minutes > ClosureReport::MAX_MINUTES {
+            return Err(DeskError::Invalid(
+                "intervention_minutes : 31 jours au plus".into(),
+            ));
+        }
+        if !matches!(
+            self.status,
+            Status::Acknowledged | Status::InProgress | Status::WaitingForClient | Status::OnSite
+        ) {
+            return Err(DeskError::Conflict(format!(
+                "le ticket n°{} ne peut pas être résolu depuis le statut {}",
+                self.number,
+                self.status.key()
+            )));
+        }
+        let gdpr_due = if resolution.data_impact.data_lost() {
+            Some(
+                policy
+                    .due(&policy.ticket.gdpr_information_within, timestamp(now)?)?
+                    .as_millisecond(),
+            )
+        } else {
+            None
+        };
+        // Recorded before the step, so that the resolution notice queued with it says them.
+        self.resolution = Some(ClosureReport {
+            actions: resolution.actions.trim().to_owned(),
+            intervention_minutes: resolution.intervention_minutes,
+            root_cause: resolution.root_cause.trim().to_owned(),
+        });
+        self.data_impact = Some(resolution.data_impact.clone());
+        if let Some(due) = gdpr_due {
+            self.gdpr = Some(GdprDuty {
+                known_at: now,
+                due,
+                informed_at: None,
+                overdue: false,
+            });
+        }
+        let resolved = self.event(
+            now,
+            Some(by.clone()),
+            EventKind::Resolved {
+                resolution,
+                gdpr_due,
+            },
+        );
+        let mut events = vec![resolved];
+        events.extend(self.step(policy, Action::Resolve, Some(by), now)?);
+        Ok(events)
+    }
+
+    /// INC-5: the information on the data lost was sent to the client (its message handed to
+    /// the server); once.
+    pub fn gdpr_informed(&mut self, at: i64) -> Vec<TicketEvent> {
+        match &mut self.gdpr {
+            Some(gdpr) if gdpr.informed_at.is_none() => {
+                gdpr.informed_at = Some(at);
+                vec![self.event(at, None, EventKind::GdprInformed)]
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// SAV-1: a message of the support mailbox threaded into this ticket (`reply` from
@@ -1006,9 +1242,78 @@ impl Ticket {
                 EventKind::Assigned { to: by.clone() },
             ));
         }
+        let had_post_mortem = self.post_mortem.is_some();
         self.take(policy, &sla, now)?;
         events.extend(self.happened(now, happenings));
+        if let (false, Some(post_mortem)) = (had_post_mortem, &self.post_mortem) {
+            let due = post_mortem.due;
+            events.push(self.event(now, None, EventKind::PostMortemDue { due }));
+        }
         Ok(events)
+    }
+
+    /// INC-6: the analysis and measures of the post-mortem, written or rewritten by `by` until
+    /// it is shared.
+    pub fn write_post_mortem(
+        &mut self,
+        text: super::post_mortem::PostMortemText,
+        by: &Reference,
+        now: i64,
+    ) -> Result<Vec<TicketEvent>, DeskError> {
+        text.check()?;
+        let number = self.number;
+        let Some(post_mortem) = &mut self.post_mortem else {
+            return Err(DeskError::Conflict(format!(
+                "le ticket n°{number} n'a pas de post-mortem (un P1 résolu en a un, INC-6)"
+            )));
+        };
+        if post_mortem.published_at.is_some() {
+            return Err(DeskError::Conflict(format!(
+                "le post-mortem du ticket n°{number} est déjà partagé avec le client"
+            )));
+        }
+        post_mortem.analysis = text.analysis.trim().to_owned();
+        post_mortem.measures = text.measures;
+        Ok(vec![self.event(
+            now,
+            Some(by.clone()),
+            EventKind::PostMortemWritten,
+        )])
+    }
+
+    /// INC-6: the post-mortem is shared with the client — complete (an analysis, a corrective
+    /// and a preventive measure), once.
+    pub fn publish_post_mortem(
+        &mut self,
+        by: &Reference,
+        now: i64,
+    ) -> Result<Vec<TicketEvent>, DeskError> {
+        let number = self.number;
+        let Some(post_mortem) = &mut self.post_mortem else {
+            return Err(DeskError::Conflict(format!(
+                "le ticket n°{number} n'a pas de post-mortem (un P1 résolu en a un, INC-6)"
+            )));
+        };
+        if post_mortem.published_at.is_some() {
+            return Err(DeskError::Conflict(format!(
+                "le post-mortem du ticket n°{number} est déjà partagé avec le client"
+            )));
+        }
+        let text = super::post_mortem::PostMortemText {
+            analysis: post_mortem.analysis.clone(),
+            measures: post_mortem.measures.clone(),
+        };
+        if !text.is_complete() {
+            return Err(DeskError::Invalid(
+                "un post-mortem se partage avec son analyse des causes, au moins une mesure corrective et une préventive (INC-6)".into(),
+            ));
+        }
+        post_mortem.published_at = Some(now);
+        Ok(vec![self.event(
+            now,
+            Some(by.clone()),
+            EventKind::PostMortemPublished,
+        )])
     }
 
     /// Re-qualification (SAV-3: after the first exchange or a preliminary diagnosis), with its

@@ -164,10 +164,11 @@ pub fn automatic(headers: &[(String, String)], subject: &str) -> Option<String> 
         .map(|s| format!("objet « {s} »"))
 }
 
-/// SAV-6 by mail: the reply's first line of text (quoted lines and blank lines skipped) is
-/// `CONFIRMÉ` or `JE CONFIRME`, in any case, accented or not, with or without punctuation —
-/// what the resolution notice asks. Any other text is not a confirmation: a thank-you or a
-/// "still broken" are read by a person.
+/// SAV-6 by mail: the reply's first line of text (quoted lines and blank lines skipped) starts
+/// with `CONFIRMÉ` or `JE CONFIRME` — what the resolution notice asks —, in any case, accented
+/// or not, and says nothing that could take it back (`pas`, `non`, `mais`, `toujours`,
+/// `encore`…): « Confirmé, merci ! » confirms, « Confirmé ? Pas du tout » does not. Any other
+/// text is not a confirmation: a thank-you or a "still broken" are read by a person.
 pub fn is_confirmation(text: &str) -> bool {
     let Some(first) = text
         .lines()
@@ -181,10 +182,15 @@ pub fn is_confirmation(text: &str) -> bool {
         .map(|c| if c.is_alphanumeric() { c } else { ' ' })
         .collect();
     let words: Vec<&str> = words.split_whitespace().collect();
-    matches!(
+    const DOUBTS: [&str; 12] = [
+        "pas", "non", "ne", "n", "mais", "toujours", "encore", "plus", "rien", "aucun", "aucune",
+        "panne",
+    ];
+    let starts = matches!(
         words.as_slice(),
-        ["confirme"] | ["je", "confirme"] | ["confirmer"]
-    )
+        ["confirme" | "confirmer", ..] | ["je", "confirme", ..]
+    );
+    starts && !words.iter().any(|w| DOUBTS.contains(w))
 }
 
 /// Lowercase without accents, for comparing French words.

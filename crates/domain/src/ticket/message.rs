@@ -34,6 +34,11 @@ pub enum Purpose {
     /// INC-5, SAV-6: the ticket is resolved: what was found and done, and a signed link to
     /// confirm the fix ([`LINK`]).
     ResolutionNotice,
+    /// INC-5: security data was lost: the client, controller of that data under the GDPR, is
+    /// informed by its own deadline; once sent, the duty is met.
+    GdprInformation,
+    /// INC-6: the post-mortem of a P1, shared with the client.
+    PostMortem,
 }
 
 /// Where a survey message's signed link goes, replaced at sending (the link is signed with
@@ -68,6 +73,8 @@ impl Purpose {
             Purpose::TakeChargeNotice => "take_charge_notice",
             Purpose::ClientUpdate => "client_update",
             Purpose::ResolutionNotice => "resolution_notice",
+            Purpose::GdprInformation => "gdpr_information",
+            Purpose::PostMortem => "post_mortem",
         }
     }
 }
@@ -266,6 +273,14 @@ pub fn resolution_notice(ticket: &Ticket, to: &Addressee, zone: &TimeZoneName) -
         lines.push(format!("Cause : {}", clip(&report.root_cause, 1000)));
         lines.push(format!("Actions menées : {}", clip(&report.actions, 1000)));
     }
+    if let Some(impact) = &ticket.data_impact {
+        lines.push(data_impact_line(impact));
+        if impact.data_lost() {
+            lines.push(
+                "Cette perte de données vous est signalée à part, au titre du RGPD.".to_owned(),
+            );
+        }
+    }
     lines.push(format!(
         "Confirmez que le problème est réglé : {LINK} (ou dans le portail)."
     ));
@@ -282,6 +297,161 @@ pub fn resolution_notice(ticket: &Ticket, to: &Addressee, zone: &TimeZoneName) -
         to,
         Message {
             html: html(&format!("Ticket n°{number} résolu"), &lines[2..]),
+            subject,
+            text,
+            sms,
+        },
+    )
+}
+
+/// INC-6: the post-mortem shared with the client: the timeline, the root-cause analysis and
+/// the measures with their owners and due dates.
+pub fn post_mortem_notice(
+    ticket: &Ticket,
+    post_mortem: &super::post_mortem::PostMortem,
+    timeline: &[super::post_mortem::TimelineEntry],
+    to: &Addressee,
+    zone: &TimeZoneName,
+) -> TicketNotice {
+    use super::post_mortem::MeasureKind;
+    let zone = zone.time_zone();
+    let number = ticket.number;
+    let subject = clip(
+        &format!("[Vigie] Post-mortem de l'incident n°{number}"),
+        200,
+    );
+    let mut lines = vec![
+        format!("Bonjour {},", to.name),
+        String::new(),
+        format!(
+            "Voici le post-mortem de l'incident n°{number} : {}",
+            clip(&ticket.report.symptom, 500)
+        ),
+        String::new(),
+        "Chronologie :".to_owned(),
+    ];
+    // The message stays readable: the first 200 lines of the timeline (the API has it all).
+    for entry in timeline.iter().take(200) {
+        lines.push(format!(
+            "- {} ({}) {}",
+            local(entry.at, &zone),
+            entry.source,
+            clip(&entry.what, 300)
+        ));
+    }
+    lines.push(String::new());
+    lines.push(format!(
+        "Analyse des causes : {}",
+        clip(&post_mortem.analysis, 4000)
+    ));
+    for (kind, title) in [
+        (MeasureKind::Corrective, "Mesures correctives :"),
+        (MeasureKind::Preventive, "Mesures préventives :"),
+    ] {
+        lines.push(title.to_owned());
+        for measure in post_mortem.measures.iter().filter(|m| m.kind == kind) {
+            lines.push(format!(
+                "- {} — responsable : {}, échéance : {}",
+                clip(&measure.action, 1000),
+                clip(&measure.owner, 200),
+                local(measure.due, &zone)
+            ));
+        }
+    }
+    let text = lines.join("\n") + "\n";
+    let sms = clip(
+        &format!("Vigie : le post-mortem de l'incident n°{number} vous a été envoyé par email."),
+        320,
+    );
+    notice(
+        ticket,
+        Purpose::PostMortem,
+        None,
+        to,
+        Message {
+            html: html(
+                &format!("Post-mortem de l'incident n°{number}"),
+                &lines[2..],
+            ),
+            subject,
+            text,
+            sms,
+        },
+    )
+}
+
+/// INC-5: the impact on the security data, in one line.
+pub fn data_impact_line(impact: &super::desk::DataImpact) -> String {
+    let mut lost = Vec::new();
+    if impact.footage_lost {
+        lost.push("enregistrements vidéo perdus");
+    }
+    if impact.accesses_untracked {
+        lost.push("accès non tracés");
+    }
+    if lost.is_empty() {
+        "Impact sur les données de sécurité : aucune perte de données.".to_owned()
+    } else {
+        format!(
+            "Impact sur les données de sécurité : {} — {}",
+            lost.join(", "),
+            clip(&impact.description, 1000)
+        )
+    }
+}
+
+/// INC-5: security data was lost during the incident: the client, controller of that data
+/// (GDPR), is told what was lost, when, why and what was done, so that it can meet its own
+/// duties (a notification to the CNIL within 72 hours of becoming aware of a breach).
+pub fn gdpr_information(ticket: &Ticket, to: &Addressee, zone: &TimeZoneName) -> TicketNotice {
+    let zone = zone.time_zone();
+    let number = ticket.number;
+    let subject = clip(
+        &format!("[Vigie] Ticket n°{number} : perte de données de sécurité (RGPD)"),
+        200,
+    );
+    let mut lines = vec![
+        format!("Bonjour {},", to.name),
+        String::new(),
+        format!(
+            "L'incident n°{number} a entraîné une perte de données de sécurité : {}",
+            clip(&ticket.report.symptom, 500)
+        ),
+    ];
+    if let Some(impact) = &ticket.data_impact {
+        lines.push(data_impact_line(impact));
+    }
+    if let Some(gdpr) = &ticket.gdpr {
+        lines.push(format!("Constatée le {}", local(gdpr.known_at, &zone)));
+    }
+    if let Some(report) = &ticket.resolution {
+        lines.push(format!("Cause : {}", clip(&report.root_cause, 1000)));
+        lines.push(format!("Mesures prises : {}", clip(&report.actions, 1000)));
+    }
+    lines.push(
+        "En tant que responsable de traitement, il vous revient d'apprécier si cette perte \
+         constitue une violation de données à notifier à la CNIL dans les 72 heures suivant sa \
+         connaissance (RGPD, article 33) ; nous restons à votre disposition pour tout élément \
+         utile."
+            .to_owned(),
+    );
+    let text = lines.join("\n") + "\n";
+    let sms = clip(
+        &format!(
+            "Vigie : l'incident n°{number} a entraîné une perte de données de sécurité (RGPD) : détails par email."
+        ),
+        320,
+    );
+    notice(
+        ticket,
+        Purpose::GdprInformation,
+        None,
+        to,
+        Message {
+            html: html(
+                &format!("Ticket n°{number} : perte de données"),
+                &lines[2..],
+            ),
             subject,
             text,
             sms,
@@ -466,10 +636,45 @@ pub fn client_update(
     )
 }
 
-/// INC-3: a deadline of the ticket passed without its action, told to the operations manager.
+/// What a breach alert is about: an SLA deadline (INC-3), or the deadline to inform the
+/// client of lost data (INC-5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missed {
+    Sla(SlaMeasure),
+    GdprInformation,
+    /// INC-6: a P1's post-mortem not shared in time.
+    PostMortem,
+}
+
+impl Missed {
+    fn label(self) -> &'static str {
+        match self {
+            Missed::Sla(measure) => measure_label(measure),
+            Missed::GdprInformation => "information du client sur la perte de données (RGPD)",
+            Missed::PostMortem => "post-mortem de l'incident",
+        }
+    }
+
+    /// The idempotency key's detail: one alert per deadline (each missed client update is its
+    /// own, the cadence recurring).
+    fn detail(self, due: i64) -> String {
+        match self {
+            Missed::Sla(SlaMeasure::Acknowledgement) => "acknowledgement".into(),
+            Missed::Sla(SlaMeasure::TakeCharge) => "take_charge".into(),
+            Missed::Sla(SlaMeasure::OnSite) => "on_site".into(),
+            Missed::Sla(SlaMeasure::InterventionPlanning) => "intervention_planning".into(),
+            Missed::Sla(SlaMeasure::ClientUpdate) => format!("client_update-{due}"),
+            Missed::GdprInformation => "gdpr_information".into(),
+            Missed::PostMortem => "post_mortem".into(),
+        }
+    }
+}
+
+/// INC-3: a deadline was missed: the operations manager is told which, of which ticket, for
+/// which client, and who has it.
 pub fn breach(
     ticket: &Ticket,
-    measure: SlaMeasure,
+    missed: Missed,
     due: i64,
     to: &Addressee,
     client_name: &str,
@@ -477,7 +682,7 @@ pub fn breach(
 ) -> TicketNotice {
     let zone = zone.time_zone();
     let number = ticket.number;
-    let what = measure_label(measure);
+    let what = missed.label();
     let subject = clip(
         &format!("[Vigie] Délai dépassé : {what} du ticket n°{number} ({client_name})"),
         200,
@@ -504,22 +709,7 @@ pub fn breach(
     notice(
         ticket,
         Purpose::SlaBreach,
-        Some(match measure {
-            SlaMeasure::Acknowledgement => "acknowledgement",
-            SlaMeasure::TakeCharge => "take_charge",
-            SlaMeasure::OnSite => "on_site",
-            SlaMeasure::InterventionPlanning => "intervention_planning",
-            // The cadence recurs: each missed update is its own message.
-            SlaMeasure::ClientUpdate => "client_update",
-        })
-        .map(|d| {
-            if measure == SlaMeasure::ClientUpdate {
-                format!("{d}-{due}")
-            } else {
-                d.to_owned()
-            }
-        })
-        .as_deref(),
+        Some(&missed.detail(due)),
         to,
         Message {
             html: html(&lines[0], &lines[1..]),

@@ -919,6 +919,7 @@ mod mail {
             "confirme",
             "Je confirme.",
             "\n\n  Confirmé !\n> Votre demande n°3 est résolue",
+            "Confirmé, merci beaucoup !",
         ] {
             assert!(is_confirmation(text), "{text:?}");
         }
@@ -927,6 +928,9 @@ mod mail {
             "Non, toujours en panne. Confirmé ?? pas du tout",
             "> CONFIRMÉ\nToujours noir",
             "Je ne confirme pas",
+            "Confirmé ? Pas du tout, toujours noir",
+            "Je confirme la panne",
+            "Confirmer quoi ? Rien ne marche",
             "",
         ] {
             assert!(!is_confirmation(text), "{text:?}");
@@ -1174,5 +1178,133 @@ mod mail {
             // The subject before it may hold a ticket number of its own.
             prop_assert!(found == Some(number) || ticket_number_in(&subject).is_some());
         }
+    }
+}
+
+/// INC-5: the resolution states its cause, actions and impact on the security data; data lost
+/// opens the GDPR information duty with its own deadline.
+mod resolution {
+    use super::*;
+    use vigie_domain::Reference;
+    use vigie_domain::ticket::desk::{
+        DataImpact, DeskError, EventKind, Kind, Report, Resolution, Source, Terms, Ticket,
+    };
+
+    fn incident() -> Ticket {
+        let report = Report {
+            client: Reference::parse("CLI-A").unwrap(),
+            site: None,
+            equipment: None,
+            kind: Kind::Incident,
+            source: Source::Phone,
+            symptom: "Enregistreur arrêté".into(),
+            impact: None,
+            stated_criticality: None,
+            reporter: None,
+            reply_to: None,
+            alarm: None,
+            topic: None,
+        };
+        let terms = Terms {
+            tier: ContractTier::Standard,
+            round_the_clock: false,
+        };
+        let received = at("2026-03-03T09:00:00Z").as_millisecond();
+        Ticket::open(
+            1,
+            report,
+            Priority::P1,
+            &Policy::default_policy(),
+            terms,
+            received,
+            None,
+        )
+        .unwrap()
+        .0
+    }
+
+    fn resolution(footage_lost: bool, description: &str) -> Resolution {
+        Resolution {
+            root_cause: "Disque de l'enregistreur plein".into(),
+            actions: "Disque remplacé, rétention reconfigurée".into(),
+            intervention_minutes: 90,
+            data_impact: DataImpact {
+                footage_lost,
+                accesses_untracked: false,
+                description: description.into(),
+            },
+        }
+    }
+
+    #[test]
+    fn inc_5_data_lost_is_described_and_informed_by_its_own_deadline() {
+        let policy = Policy::default_policy();
+        let tech = Reference::parse("TECH-A").unwrap();
+        let mut ticket = incident();
+        let t0 = ticket.received_at;
+        // Not taken in charge yet: nothing to resolve.
+        assert!(matches!(
+            ticket.resolve(&policy, resolution(false, ""), &tech, t0 + 1),
+            Err(DeskError::Conflict(_))
+        ));
+        ticket
+            .act(&policy, Action::TakeCharge, &tech, t0 + 1)
+            .unwrap();
+        // Footage lost without saying what: refused.
+        assert!(matches!(
+            ticket.resolve(&policy, resolution(true, " "), &tech, t0 + 2),
+            Err(DeskError::Invalid(_))
+        ));
+        let lost = resolution(true, "Caméras 1 à 4, du 2 mars 22 h au 3 mars 8 h");
+        let events = ticket.resolve(&policy, lost, &tech, t0 + 2).unwrap();
+        let day = 24 * 3_600_000;
+        assert!(matches!(
+            &events[0].kind,
+            EventKind::Resolved { gdpr_due: Some(due), .. } if *due == t0 + 2 + day
+        ));
+        assert_eq!(ticket.status, Status::Resolved);
+        assert_eq!(
+            ticket.resolution.as_ref().unwrap().root_cause,
+            "Disque de l'enregistreur plein"
+        );
+        let gdpr = ticket.gdpr.clone().unwrap();
+        assert_eq!(
+            ticket.next_due(),
+            Some(gdpr.due.min(ticket.next_due().unwrap()))
+        );
+        // Informed before the deadline: nothing is overdue, and informing twice records once.
+        let mut informed = ticket.clone();
+        assert_eq!(informed.gdpr_informed(t0 + 3).len(), 1);
+        assert!(informed.gdpr_informed(t0 + 4).is_empty());
+        let events = informed
+            .on_time(&policy, gdpr.due + 1, &Default::default())
+            .unwrap();
+        assert!(!events.iter().any(|e| e.kind.key() == "gdpr_overdue"));
+        // Not informed: overdue at its deadline, once.
+        let events = ticket
+            .on_time(&policy, gdpr.due + 1, &Default::default())
+            .unwrap();
+        let overdue: Vec<_> = events
+            .iter()
+            .filter(|e| e.kind.key() == "gdpr_overdue")
+            .collect();
+        assert_eq!(overdue.len(), 1);
+        assert_eq!(overdue[0].at, gdpr.due);
+        let again = ticket
+            .on_time(&policy, gdpr.due + 2, &Default::default())
+            .unwrap();
+        assert!(!again.iter().any(|e| e.kind.key() == "gdpr_overdue"));
+        // No loss: no duty.
+        let mut clean = incident();
+        clean
+            .act(&policy, Action::TakeCharge, &tech, t0 + 1)
+            .unwrap();
+        clean
+            .resolve(&policy, resolution(false, ""), &tech, t0 + 2)
+            .unwrap();
+        assert!(clean.gdpr.is_none());
+        let notice =
+            vigie_domain::ticket::message::data_impact_line(clean.data_impact.as_ref().unwrap());
+        assert!(notice.contains("aucune perte"), "{notice}");
     }
 }

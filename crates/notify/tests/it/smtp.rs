@@ -19,6 +19,7 @@ fn config(port: u16, security: SmtpSecurity) -> SmtpConfig {
         username: None,
         password: None,
         from: "Vigie <vigie@example.fr>".to_owned(),
+        reply_to: None,
         timeout_ms: 10_000,
         accept_invalid_certs: true,
     }
@@ -89,6 +90,37 @@ async fn plain_delivery_arrives_with_subject_both_parts_and_key() {
             .contains("<b>CAM-12</b>")
     );
     assert_eq!(message["tls"], false);
+    let data = message["data"].as_str().unwrap();
+    assert!(
+        data.contains("Auto-Submitted: auto-generated\r\n"),
+        "{data}"
+    );
+    assert!(!data.contains("Reply-To"), "{data}");
+}
+
+#[tokio::test]
+async fn reply_to_sends_replies_to_the_support_mailbox() {
+    let server = SmtpServer::start(Mode::Plain, false);
+    let sender = SmtpSender::new(SmtpConfig {
+        reply_to: Some(" Service client Vigie <support@example.fr> ".to_owned()),
+        ..config(server.port, SmtpSecurity::None)
+    })
+    .unwrap();
+
+    sender
+        .send(&email("astreinte@example.fr"), KEY)
+        .await
+        .expect("remis");
+
+    let data = server.received()[0]["data"].as_str().unwrap().to_owned();
+    assert!(
+        data.contains("Reply-To: \"Service client Vigie\" <support@example.fr>\r\n"),
+        "{data}"
+    );
+    assert!(
+        data.contains("Auto-Submitted: auto-generated\r\n"),
+        "{data}"
+    );
 }
 
 #[tokio::test]
@@ -288,6 +320,16 @@ fn bad_configurations_are_refused_with_the_value() {
         ..config(25, SmtpSecurity::None)
     });
     assert_eq!(timeout, ConfigError::InvalidTimeout(0));
+
+    let reply_to = refused(SmtpConfig {
+        reply_to: Some("support@".to_owned()),
+        ..config(25, SmtpSecurity::None)
+    });
+    assert!(
+        matches!(reply_to, ConfigError::InvalidReplyTo { .. }),
+        "{reply_to}"
+    );
+    assert!(reply_to.to_string().contains("support@"));
 
     let bare_address = SmtpSender::new(SmtpConfig {
         from: "vigie@example.fr".to_owned(),

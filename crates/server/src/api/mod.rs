@@ -5,6 +5,7 @@ mod alarms;
 mod audit;
 mod client_links;
 pub(crate) mod inventory;
+mod mail;
 pub(crate) mod notifications;
 mod people;
 mod supervision;
@@ -31,6 +32,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(notifications::routes())
         .merge(supervision::routes())
         .merge(tickets::routes())
+        .merge(mail::routes())
         .merge(client_links::routes())
         .merge(inventory::routes(state))
 }

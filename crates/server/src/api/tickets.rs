@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tickets/{number}/assign", post(assign))
         .route("/api/v1/tickets/{number}/notes", post(note))
         .route("/api/v1/tickets/{number}/updates", post(update))
+        .route("/api/v1/tickets/{number}/resolution", post(resolution))
 }
 
 /// What the guided form or a technician sends to open a ticket.
@@ -247,6 +248,17 @@ async fn act(
     JsonBody(request): JsonBody<ActRequest>,
 ) -> ApiResult<Json<TicketChange>> {
     step(&state, &caller, &number, TicketStep::Act(request.action)).await
+}
+
+/// INC-5: resolved with its cause, actions, intervention time and impact on the security
+/// data (`vigie_domain::ticket::desk::Resolution`).
+async fn resolution(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    JsonBody(request): JsonBody<vigie_domain::ticket::desk::Resolution>,
+) -> ApiResult<Json<TicketChange>> {
+    step(&state, &caller, &number, TicketStep::Resolve(request)).await
 }
 
 #[derive(Debug, Deserialize)]

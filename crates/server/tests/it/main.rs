@@ -6,6 +6,7 @@ mod api_inventory;
 mod audit;
 mod authentication;
 mod isolation;
+mod mailbox;
 mod notifications;
 mod openapi;
 mod operations;

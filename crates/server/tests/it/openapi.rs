@@ -56,6 +56,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/tickets/{number}/assign"),
     ("post", "/api/v1/tickets/{number}/notes"),
     ("post", "/api/v1/tickets/{number}/updates"),
+    ("post", "/api/v1/tickets/{number}/resolution"),
+    ("get", "/api/v1/tickets/{number}/attachments"),
+    ("get", "/api/v1/tickets/{number}/attachments/{id}"),
+    ("get", "/api/v1/mail"),
     ("get", "/api/v1/console"),
     ("post", "/api/v1/sms/inbound"),
 ];

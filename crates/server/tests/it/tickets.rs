@@ -647,7 +647,7 @@ async fn the_client_gets_its_acknowledgement_and_the_operations_manager_every_br
     app.finish().await;
 }
 
-async fn wait_for<T>(mut probe: impl FnMut() -> Option<T>) -> T {
+pub(crate) async fn wait_for<T>(mut probe: impl FnMut() -> Option<T>) -> T {
     for _ in 0..300 {
         if let Some(value) = probe() {
             return value;
@@ -776,5 +776,144 @@ async fn calls_diagnosis_intervention_and_escalation_are_recorded_on_the_ticket(
         .map(|e| e["note"].as_str().unwrap())
         .collect();
     assert_eq!(noted, ["call", "diagnosis", "intervention", "escalation"]);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn inc_5_an_incident_resolved_with_data_lost_informs_the_client_by_its_deadline() {
+    use crate::notifications::{Smtp, configure, free_port, text_part};
+    let smtp_port = free_port();
+    let smtp = Smtp::start(smtp_port);
+    let app = TestApp::spawn_with(|config| configure(config, smtp_port, None)).await;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scenarios/notification-inventory.toml"
+    ))
+    .unwrap();
+    app.store
+        .import(
+            &Actor::console("test"),
+            &InventoryFile::parse(&text).unwrap().inventory,
+            NOW,
+        )
+        .await
+        .unwrap();
+    let staff = app
+        .login_as("tech", UserKind::Staff, None, &[StaffRole::Technician])
+        .await;
+    let opened = staff
+        .post(
+            "/api/v1/tickets",
+            &json!({"client": "CLI-BANQUE", "site": "AGENCE", "source": "phone", "kind": "incident",
+                    "symptom": "L'enregistreur de l'agence ne grave plus", "impact": "partial_loss",
+                    "reply_to": "paul.girard@banque-exemple.fr"}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    let number = opened.body["ticket"]["number"].as_u64().unwrap();
+    let taken = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/actions"),
+            &json!({"action": "take_charge"}),
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::OK, "{}", taken.text);
+    // An incident is not resolved without saying what happened to the security data.
+    let bare = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/actions"),
+            &json!({"action": "resolve"}),
+        )
+        .await;
+    assert_eq!(
+        bare.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        bare.text
+    );
+    let missing = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/resolution"),
+            &json!({"root_cause": "Disque plein", "actions": "Disque remplacé",
+                    "intervention_minutes": 45,
+                    "data_impact": {"footage_lost": true}}),
+        )
+        .await;
+    assert_eq!(
+        missing.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        missing.text
+    );
+    let resolved = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/resolution"),
+            &json!({"root_cause": "Disque de l'enregistreur plein", "actions": "Disque remplacé",
+                    "intervention_minutes": 45,
+                    "data_impact": {"footage_lost": true,
+                                    "description": "Caméras du hall, du 22/11 22:00 au 23/11 08:00"}}),
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.text);
+    assert_eq!(resolved.body["ticket"]["status"], "resolved");
+    let due = resolved.body["ticket"]["gdpr"]["due"].as_i64().unwrap();
+    assert_eq!(due, NOW + 24 * HOUR);
+    // The resolution notice states the impact; the GDPR information goes apart to the
+    // security manager and the CIO as well.
+    let notice = wait_for(|| {
+        smtp.received().into_iter().find(|m| {
+            m["subject"]
+                .as_str()
+                .is_some_and(|s| s.contains("résolu : merci de confirmer"))
+        })
+    })
+    .await;
+    let body = text_part(&notice);
+    assert!(
+        body.contains("Cause : Disque de l'enregistreur plein"),
+        "{body}"
+    );
+    assert!(
+        body.contains("enregistrements vidéo perdus — Caméras du hall"),
+        "{body}"
+    );
+    // No mailbox read: no offer to confirm by replying.
+    assert!(
+        !body.contains("CONFIRMÉ") && !body.contains("{reponse}"),
+        "{body}"
+    );
+    let informed: Vec<String> = wait_for(|| {
+        let to: Vec<String> = smtp
+            .received()
+            .into_iter()
+            .filter(|m| m["subject"].as_str().is_some_and(|s| s.contains("(RGPD)")))
+            .map(|m| m["rcpt_tos"][0].as_str().unwrap().to_owned())
+            .collect();
+        (to.len() >= 3).then_some(to)
+    })
+    .await;
+    for address in [
+        "paul.girard@banque-exemple.fr",
+        "helene.marchand@banque-exemple.fr",
+        "dsi@banque-exemple.fr",
+    ] {
+        assert!(informed.iter().any(|a| a == address), "{informed:?}");
+    }
+    // Sent: the duty is met, recorded on the ticket; its deadline passes without alert.
+    let done = wait_for_body(&staff, &format!("/api/v1/tickets/{number}"), |t| {
+        t["gdpr"]["informed_at"].is_i64()
+    })
+    .await;
+    assert_eq!(events_of(&done, "gdpr_informed").len(), 1, "{done}");
+    app.clock.advance_ms(25 * HOUR);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The session has expired meanwhile (12 hours): log in again.
+    let staff = app.login("tech", crate::PASSWORD).await.unwrap();
+    let later = staff.get(&format!("/api/v1/tickets/{number}")).await;
+    assert!(
+        events_of(&later.body, "gdpr_overdue").is_empty(),
+        "{}",
+        later.text
+    );
     app.finish().await;
 }

@@ -237,7 +237,7 @@ async fn a_page_is_claimed_by_one_worker_until_its_lease_runs_out(store: Store, 
                     id: console.id,
                     at: TOLD,
                     answer: "console".into(),
-                    acknowledges: None,
+                    ticket_message: None,
                 },
                 DeliveryOutcome::Retry {
                     id: email.id,

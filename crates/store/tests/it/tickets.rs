@@ -13,6 +13,7 @@ use crate::{admin, conformance, parse, reference};
 conformance!(
     tickets_opened_at_once_by_two_stores_get_distinct_numbers,
     a_deadline_checked_at_once_by_two_stores_is_breached_once,
+    data_lost_and_not_told_by_its_deadline_alerts_the_operations_manager,
 );
 
 /// Monday 23 November 2026, 11:00 in Paris.
@@ -159,4 +160,95 @@ async fn a_deadline_checked_at_once_by_two_stores_is_breached_once(store: Store,
         "{events:?}"
     );
     other.close().await;
+}
+
+/// INC-5: data lost at resolution, and the information never sent (no channel here): at its
+/// deadline the duty is overdue, once, and the operations manager is alerted.
+async fn data_lost_and_not_told_by_its_deadline_alerts_the_operations_manager(
+    store: Store,
+    _url: String,
+) {
+    use vigie_domain::ticket::desk::{DataImpact, Resolution};
+    imported(&store).await;
+    let policy = Policy::default_policy();
+    let mut incident = report("Contrôle d'accès hors service");
+    incident.kind = Kind::Incident;
+    let opened = store
+        .open_ticket(&admin(), &policy, incident, None, None, NOW)
+        .await
+        .unwrap();
+    let number = opened.ticket.number;
+    let tech = Reference::parse("ST-EXPLOIT").unwrap();
+    store
+        .ticket_step(
+            &admin(),
+            &policy,
+            number,
+            vigie_store::TicketStep::Act(vigie_domain::ticket::Action::TakeCharge),
+            &tech,
+            NOW + 1,
+        )
+        .await
+        .unwrap();
+    let change = store
+        .ticket_step(
+            &admin(),
+            &policy,
+            number,
+            vigie_store::TicketStep::Resolve(Resolution {
+                root_cause: "Contrôleur de portes figé".into(),
+                actions: "Contrôleur redémarré".into(),
+                intervention_minutes: 30,
+                data_impact: DataImpact {
+                    footage_lost: false,
+                    accesses_untracked: true,
+                    description: "Badges de la porte du parking, de 9 h à 10 h".into(),
+                },
+            }),
+            &tech,
+            NOW + 2,
+        )
+        .await
+        .unwrap();
+    // The information to the client is queued with the resolution (here to A-RS).
+    let queued = |events: &[vigie_domain::ticket::desk::TicketEvent], purpose: &str| {
+        events
+            .iter()
+            .filter(|e| matches!(&e.kind, EventKind::MessageQueued { key, .. } if key.contains(purpose)))
+            .count()
+    };
+    assert_eq!(
+        queued(&change.events, "/gdpr_information/"),
+        1,
+        "{:?}",
+        change.events
+    );
+    let due = change.ticket.gdpr.as_ref().unwrap().due;
+    let changes = store
+        .ticket_timers_due(&policy, due + 1000, 10)
+        .await
+        .unwrap();
+    let events: Vec<_> = changes.iter().flat_map(|c| c.events.clone()).collect();
+    let overdue: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::GdprOverdue { .. }))
+        .collect();
+    assert_eq!(overdue.len(), 1, "{events:?}");
+    assert_eq!(overdue[0].at, due);
+    assert_eq!(
+        queued(&events, "/sla_breach/gdpr_information/"),
+        2,
+        "{events:?}"
+    );
+    // Once: a later pass finds nothing more to do for it.
+    let again = store
+        .ticket_timers_due(&policy, due + 2000, 10)
+        .await
+        .unwrap();
+    assert!(
+        !again
+            .iter()
+            .flat_map(|c| &c.events)
+            .any(|e| matches!(e.kind, EventKind::GdprOverdue { .. }))
+    );
 }
