@@ -376,6 +376,23 @@ pub fn build() -> Value {
         "requestBody": json_body(object(&["root_cause", "actions", "intervention_minutes", "data_impact"], json!({"root_cause": text(), "actions": text(), "intervention_minutes": integer(),
             "data_impact": object(&[], json!({"footage_lost": {"type": "boolean"}, "accesses_untracked": {"type": "boolean"}, "description": text()}))}))),
         "responses": responses("200", Some(change.clone()))}}));
+    let measure = object(
+        &["kind", "action", "owner", "due"],
+        json!({"kind": enumeration(&["corrective", "preventive"]), "action": text(), "owner": text(), "due": integer()}),
+    );
+    let post_mortem_text = object(
+        &["analysis", "measures"],
+        json!({"analysis": text(), "measures": list_of(measure.clone())}),
+    );
+    paths.insert("/api/v1/tickets/{number}/post-mortem".into(), json!({"parameters": [path_param("number")],
+        "get": {"summary": "Post-mortem d'un P1 (INC-6) avec la chronologie de l'incident (ticket et alarme) : brouillon pour le personnel, le client une fois partagé ; anonymised=true masque les noms du client", "operationId": "get_post_mortem",
+            "parameters": [query("anonymised", "true : noms du client, de ses sites et contacts, adresses et numéros masqués", json!({"type": "boolean"}))],
+            "responses": responses("200", Some(json!({"type": "object", "properties": {"ticket": integer(), "due": integer(), "analysis": text(), "measures": list_of(measure), "published_at": integer(), "overdue": {"type": "boolean"}, "anonymised": {"type": "boolean"},
+                "timeline": list_of(object(&["at", "source", "what"], json!({"at": integer(), "source": text(), "by": text(), "what": text()})))}})))},
+        "put": {"summary": "Écrit l'analyse des causes et les mesures correctives et préventives (responsable, échéance) du post-mortem, tant qu'il n'est pas partagé", "operationId": "write_post_mortem",
+            "requestBody": json_body(post_mortem_text), "responses": responses("200", Some(change.clone()))}}));
+    paths.insert("/api/v1/tickets/{number}/post-mortem/publish".into(), json!({"parameters": [path_param("number")], "post": {"summary": "Partage le post-mortem avec le client (email), une fois complet : analyse, une mesure corrective et une préventive au moins", "operationId": "publish_post_mortem",
+        "responses": responses("200", Some(change.clone()))}}));
     let attachment = object(
         &["id", "mail", "name", "content_type", "size", "kept"],
         json!({"id": integer(), "mail": integer(), "name": text(), "content_type": text(), "size": integer(), "kept": {"type": "boolean"}}),

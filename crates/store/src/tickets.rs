@@ -70,6 +70,10 @@ pub enum TicketStep {
     },
     /// INC-5: resolved with its cause, actions, time and impact on the security data.
     Resolve(desk::Resolution),
+    /// INC-6: the post-mortem's analysis and measures, written or rewritten.
+    WritePostMortem(vigie_domain::ticket::post_mortem::PostMortemText),
+    /// INC-6: the post-mortem shared with the client.
+    PublishPostMortem,
 }
 
 /// A ticket and the events its last change wrote.
@@ -895,6 +899,7 @@ pub(crate) async fn messages_for(
     queued.extend(reminder_messages(connection, ticket, events, now).await?);
     queued.extend(survey_messages(connection, ticket, events, now).await?);
     queued.extend(gdpr_messages(connection, ticket, events, now).await?);
+    queued.extend(post_mortem_messages(connection, ticket, events, now).await?);
     Ok(queued)
 }
 
@@ -1013,6 +1018,117 @@ async fn gdpr_messages(
     enqueue_messages(connection, ticket, &messages, now, now).await
 }
 
+/// What anonymising a ticket's post-mortem hides, each with its neutral mention: the client's
+/// name and reference, its sites', its contacts' (and their references), the reporter.
+async fn names_of(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let client = &ticket.report.client;
+    let mut names = vec![(client.to_string(), "le client".to_owned())];
+    if let Some(Record::Client(record)) = record_of(connection, ObjectKind::Client, client).await? {
+        names.push((record.name.to_string(), "le client".into()));
+    }
+    let sites: Vec<(String, String)> =
+        sqlx::query_as("SELECT ref, name FROM sites WHERE client_ref = $1 ORDER BY ref LIMIT 1000")
+            .bind(client.to_string())
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(from_sqlx)?;
+    for (index, (reference, name)) in sites.into_iter().enumerate() {
+        let mention = format!("site {}", index + 1);
+        names.push((reference, mention.clone()));
+        names.push((name, mention));
+    }
+    for (index, contact) in client_contacts(connection, client)
+        .await?
+        .into_iter()
+        .enumerate()
+    {
+        let mention = format!("contact {}", index + 1);
+        names.push((contact.reference.to_string(), mention.clone()));
+        names.push((contact.name.to_string(), mention));
+    }
+    if let Some(reporter) = &ticket.report.reporter {
+        names.push((reporter.clone(), "le déclarant".into()));
+    }
+    Ok(names)
+}
+
+/// INC-6: the incident's timeline from the ticket's stored events, those of `events` not
+/// written yet, and its alarm's events.
+async fn timeline_of(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+    events: &[TicketEvent],
+) -> Result<Vec<vigie_domain::ticket::post_mortem::TimelineEntry>, StoreError> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT record FROM ticket_events WHERE ticket_number = $1 ORDER BY id LIMIT $2",
+    )
+    .bind(i64::try_from(ticket.number).unwrap_or(i64::MAX))
+    .bind(MAX_TICKET_EVENTS)
+    .fetch_all(&mut *connection)
+    .await
+    .map_err(from_sqlx)?;
+    let mut all = rows
+        .iter()
+        .map(|(json,)| stored(json))
+        .collect::<Result<Vec<TicketEvent>, StoreError>>()?;
+    all.extend(events.iter().cloned());
+    let mut alarm_events = Vec::new();
+    if let Some(alarm) = ticket.report.alarm {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT record FROM alarm_events WHERE alarm_id = $1 ORDER BY id LIMIT $2",
+        )
+        .bind(i64::try_from(alarm).unwrap_or(i64::MAX))
+        .bind(MAX_TICKET_EVENTS)
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(from_sqlx)?;
+        for (json,) in rows {
+            alarm_events.push(stored(&json)?);
+        }
+    }
+    Ok(vigie_domain::ticket::post_mortem::timeline(
+        &all,
+        &alarm_events,
+    ))
+}
+
+/// INC-6: a post-mortem shared among `events` goes to the client's incident addressees
+/// (technical contact, and management for a P1).
+async fn post_mortem_messages(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+    events: &[TicketEvent],
+    now: i64,
+) -> Result<Vec<TicketEvent>, StoreError> {
+    let published = events
+        .iter()
+        .any(|e| matches!(e.kind, desk::EventKind::PostMortemPublished));
+    let Some(post_mortem) = ticket.post_mortem.as_ref().filter(|_| published) else {
+        return Ok(Vec::new());
+    };
+    let timeline = timeline_of(connection, ticket, events).await?;
+    let (_, zone) = place_of(connection, ticket).await?;
+    let messages: Vec<TicketNotice> = incident_addressees(connection, ticket)
+        .await?
+        .iter()
+        .map(|to| message::post_mortem_notice(ticket, post_mortem, &timeline, to, &zone))
+        .collect();
+    enqueue_messages(connection, ticket, &messages, now, now).await
+}
+
+/// INC-6: a post-mortem as people read it: the ticket's, with the incident's timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct PostMortemView {
+    pub ticket: TicketNumber,
+    #[serde(flatten)]
+    pub post_mortem: vigie_domain::ticket::post_mortem::PostMortem,
+    pub timeline: Vec<vigie_domain::ticket::post_mortem::TimelineEntry>,
+    pub anonymised: bool,
+}
+
 /// INC-5: the information on lost data of `number` was sent: the duty is met, in the
 /// transaction that records the sending.
 pub(crate) async fn gdpr_information_sent(
@@ -1084,6 +1200,7 @@ async fn breach_messages(
         .filter_map(|e| match e.kind {
             desk::EventKind::SlaBreached { timer, due } => Some((message::Missed::Sla(timer), due)),
             desk::EventKind::GdprOverdue { due } => Some((message::Missed::GdprInformation, due)),
+            desk::EventKind::PostMortemOverdue { due } => Some((message::Missed::PostMortem, due)),
             _ => None,
         })
         .collect();
@@ -1388,6 +1505,12 @@ impl Store {
             TicketStep::Resolve(resolution) => ticket
                 .resolve(&site_policy, resolution, by, now)
                 .map_err(desk_error)?,
+            TicketStep::WritePostMortem(text) => ticket
+                .write_post_mortem(text, by, now)
+                .map_err(desk_error)?,
+            TicketStep::PublishPostMortem => {
+                ticket.publish_post_mortem(by, now).map_err(desk_error)?
+            }
             TicketStep::Requalify { priority, reason } => ticket
                 .requalify(&site_policy, priority, &reason, by, now)
                 .map_err(desk_error)?,
@@ -1456,6 +1579,47 @@ impl Store {
         write_ticket(&mut transaction, &ticket, &events).await?;
         transaction.commit().await.map_err(from_sqlx)?;
         Ok(TicketChange::of(ticket, events))
+    }
+
+    /// INC-6: the post-mortem of ticket `number` with the incident's timeline, for staff (a
+    /// draft until shared) and, once shared, for the client's users. `anonymised`: the
+    /// client's names, its sites', its contacts', addresses and numbers become neutral
+    /// mentions, for the integrator's internal lessons.
+    pub async fn post_mortem(
+        &self,
+        actor: &Actor,
+        number: TicketNumber,
+        anonymised: bool,
+    ) -> Result<PostMortemView, StoreError> {
+        let (ticket, _) = self.ticket(actor, number).await?;
+        let Some(post_mortem) = ticket.post_mortem.clone() else {
+            return Err(StoreError::NotFound);
+        };
+        if !actor.is_staff() && post_mortem.published_at.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let mut connection = self.read.acquire().await.map_err(from_sqlx)?;
+        let mut timeline = timeline_of(&mut connection, &ticket, &[]).await?;
+        let mut post_mortem = post_mortem;
+        if anonymised {
+            let names = names_of(&mut connection, &ticket).await?;
+            let hide = |text: &str| vigie_domain::ticket::post_mortem::anonymise(text, &names);
+            post_mortem.analysis = hide(&post_mortem.analysis);
+            for measure in &mut post_mortem.measures {
+                measure.action = hide(&measure.action);
+                measure.owner = hide(&measure.owner);
+            }
+            for entry in &mut timeline {
+                entry.what = hide(&entry.what);
+                entry.by = entry.by.as_deref().map(hide);
+            }
+        }
+        Ok(PostMortemView {
+            ticket: number,
+            post_mortem,
+            timeline,
+            anonymised,
+        })
     }
 
     /// SAV-7: the client's answers to the survey of ticket `number` (the signed link of the

@@ -1308,3 +1308,178 @@ mod resolution {
         assert!(notice.contains("aucune perte"), "{notice}");
     }
 }
+
+/// INC-6: every P1 gets a post-mortem within 5 business days of its resolution, with its
+/// timeline, analysis and measures; shared with the client; anonymisable.
+mod post_mortem {
+    use super::*;
+    use vigie_domain::Reference;
+    use vigie_domain::ticket::desk::{
+        DataImpact, DeskError, EventKind, Kind, Report, Resolution, Source, Terms, Ticket,
+    };
+    use vigie_domain::ticket::post_mortem::{
+        Measure, MeasureKind, PostMortemText, anonymise, timeline,
+    };
+
+    fn incident(priority: Priority) -> Ticket {
+        let report = Report {
+            client: Reference::parse("CLI-A").unwrap(),
+            site: None,
+            equipment: None,
+            kind: Kind::Incident,
+            source: Source::Phone,
+            symptom: "Hyperviseur de sécurité arrêté".into(),
+            impact: None,
+            stated_criticality: None,
+            reporter: None,
+            reply_to: None,
+            alarm: None,
+            topic: None,
+        };
+        let terms = Terms {
+            tier: ContractTier::Standard,
+            round_the_clock: false,
+        };
+        // Friday 6 March 2026, 10:00 in Paris.
+        let received = at("2026-03-06T09:00:00Z").as_millisecond();
+        Ticket::open(
+            1,
+            report,
+            priority,
+            &Policy::default_policy(),
+            terms,
+            received,
+            None,
+        )
+        .unwrap()
+        .0
+    }
+
+    fn resolved(priority: Priority) -> (Ticket, Vec<vigie_domain::ticket::desk::TicketEvent>) {
+        let policy = Policy::default_policy();
+        let tech = Reference::parse("TECH-A").unwrap();
+        let mut ticket = incident(priority);
+        let t0 = ticket.received_at;
+        let mut events = Vec::new();
+        events.extend(
+            ticket
+                .act(&policy, Action::TakeCharge, &tech, t0 + 60_000)
+                .unwrap(),
+        );
+        let resolution = Resolution {
+            root_cause: "Alimentation de l'hyperviseur défaillante".into(),
+            actions: "Alimentation remplacée".into(),
+            intervention_minutes: 120,
+            data_impact: DataImpact {
+                footage_lost: false,
+                accesses_untracked: false,
+                description: String::new(),
+            },
+        };
+        events.extend(
+            ticket
+                .resolve(&policy, resolution, &tech, t0 + 3_600_000)
+                .unwrap(),
+        );
+        (ticket, events)
+    }
+
+    #[test]
+    fn inc_6_a_p1_resolved_owes_its_post_mortem_within_5_business_days() {
+        let policy = Policy::default_policy();
+        let tech = Reference::parse("TECH-A").unwrap();
+        let (mut ticket, events) = resolved(Priority::P1);
+        // Resolved Friday 6 March 11:00 in Paris: due at the close of the fifth business day
+        // after, Friday 13 March at 18:00.
+        let due = at("2026-03-13T17:00:00Z").as_millisecond();
+        assert!(
+            events
+                .iter()
+                .any(|e| e.kind == EventKind::PostMortemDue { due }),
+            "{events:?}"
+        );
+        assert!(resolved(Priority::P2).0.post_mortem.is_none());
+        // Not shared without its analysis and both kinds of measures.
+        assert!(matches!(
+            ticket.publish_post_mortem(&tech, due - 10),
+            Err(DeskError::Invalid(_))
+        ));
+        let text = PostMortemText {
+            analysis: "L'alimentation vieillissante n'était pas supervisée.".into(),
+            measures: vec![
+                Measure {
+                    kind: MeasureKind::Corrective,
+                    action: "Remplacer l'alimentation".into(),
+                    owner: "Karim Haddad".into(),
+                    due: due - 1,
+                },
+                Measure {
+                    kind: MeasureKind::Preventive,
+                    action: "Superviser les alimentations".into(),
+                    owner: "Équipe supervision".into(),
+                    due: due + 86_400_000,
+                },
+            ],
+        };
+        let mut late = ticket.clone();
+        ticket
+            .write_post_mortem(text.clone(), &tech, due - 9)
+            .unwrap();
+        ticket.publish_post_mortem(&tech, due - 8).unwrap();
+        assert!(matches!(
+            ticket.write_post_mortem(text, &tech, due - 7),
+            Err(DeskError::Conflict(_))
+        ));
+        let events = ticket
+            .on_time(&policy, due + 1, &Default::default())
+            .unwrap();
+        assert!(!events.iter().any(|e| e.kind.key() == "post_mortem_overdue"));
+        // Not shared by its deadline: overdue, once, at the deadline.
+        let events = late.on_time(&policy, due + 1, &Default::default()).unwrap();
+        let overdue: Vec<_> = events
+            .iter()
+            .filter(|e| e.kind == EventKind::PostMortemOverdue { due })
+            .collect();
+        assert_eq!(overdue.len(), 1, "{events:?}");
+        assert_eq!(overdue[0].at, due);
+        let again = late.on_time(&policy, due + 2, &Default::default()).unwrap();
+        assert!(!again.iter().any(|e| e.kind.key() == "post_mortem_overdue"));
+    }
+
+    #[test]
+    fn the_timeline_is_in_order_of_time_and_in_french() {
+        let (_, events) = resolved(Priority::P1);
+        let lines = timeline(&events, &[]);
+        assert!(lines.windows(2).all(|w| w[0].at <= w[1].at));
+        let whats: Vec<&str> = lines.iter().map(|l| l.what.as_str()).collect();
+        assert!(whats.contains(&"Étape : prise en charge"), "{whats:?}");
+        assert!(
+            whats
+                .iter()
+                .any(|w| w.starts_with("Résolu : Alimentation de l'hyperviseur défaillante")),
+            "{whats:?}"
+        );
+        assert!(whats.contains(&"Post-mortem à rédiger"), "{whats:?}");
+    }
+
+    #[test]
+    fn anonymising_hides_names_addresses_and_numbers() {
+        let names = vec![
+            ("Banque Exemple".to_owned(), "le client".to_owned()),
+            ("Banque Exemple Nord".to_owned(), "site 1".to_owned()),
+            ("Hélène Marchand".to_owned(), "contact 1".to_owned()),
+        ];
+        let text = "Hélène Marchand (banque exemple nord) a appelé du 06 11 11 11 11, \
+                    puis écrit de helene.marchand@banque-exemple.fr : BANQUE EXEMPLE attend.";
+        let hidden = anonymise(text, &names);
+        assert_eq!(
+            hidden,
+            "contact 1 (site 1) a appelé du 06 11 11 11 11, puis écrit de [adresse] : le client attend."
+        );
+        // A number written in one piece is hidden as well.
+        assert_eq!(
+            anonymise("rappeler le +33611111111.", &[]),
+            "rappeler le [numéro]."
+        );
+    }
+}

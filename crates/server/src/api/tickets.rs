@@ -34,6 +34,14 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tickets/{number}/notes", post(note))
         .route("/api/v1/tickets/{number}/updates", post(update))
         .route("/api/v1/tickets/{number}/resolution", post(resolution))
+        .route(
+            "/api/v1/tickets/{number}/post-mortem",
+            get(post_mortem).put(write_post_mortem),
+        )
+        .route(
+            "/api/v1/tickets/{number}/post-mortem/publish",
+            post(publish_post_mortem),
+        )
 }
 
 /// What the guided form or a technician sends to open a ticket.
@@ -259,6 +267,55 @@ async fn resolution(
     JsonBody(request): JsonBody<vigie_domain::ticket::desk::Resolution>,
 ) -> ApiResult<Json<TicketChange>> {
     step(&state, &caller, &number, TicketStep::Resolve(request)).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostMortemParams {
+    /// The client's names hidden, for internal lessons (INC-6).
+    anonymised: Option<bool>,
+}
+
+/// INC-6: the post-mortem of a P1 with the incident's timeline: staff read the draft, the
+/// client once it is shared.
+async fn post_mortem(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    QueryParams(params): QueryParams<PostMortemParams>,
+) -> ApiResult<Json<vigie_store::tickets::PostMortemView>> {
+    let number = ticket_number(&number)?;
+    Ok(Json(
+        state
+            .store
+            .post_mortem(&caller.actor, number, params.anonymised.unwrap_or(false))
+            .await?,
+    ))
+}
+
+/// INC-6: writes (or rewrites) the analysis and the measures, until it is shared.
+async fn write_post_mortem(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    JsonBody(request): JsonBody<vigie_domain::ticket::post_mortem::PostMortemText>,
+) -> ApiResult<Json<TicketChange>> {
+    step(
+        &state,
+        &caller,
+        &number,
+        TicketStep::WritePostMortem(request),
+    )
+    .await
+}
+
+/// INC-6: shares the post-mortem with the client (by email), once complete.
+async fn publish_post_mortem(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+) -> ApiResult<Json<TicketChange>> {
+    step(&state, &caller, &number, TicketStep::PublishPostMortem).await
 }
 
 #[derive(Debug, Deserialize)]

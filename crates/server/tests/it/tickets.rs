@@ -917,3 +917,128 @@ async fn inc_5_an_incident_resolved_with_data_lost_informs_the_client_by_its_dea
     );
     app.finish().await;
 }
+
+#[tokio::test]
+async fn inc_6_a_p1s_post_mortem_is_written_shared_with_its_client_and_anonymisable() {
+    use crate::notifications::{Smtp, configure, free_port, text_part};
+    let smtp_port = free_port();
+    let smtp = Smtp::start(smtp_port);
+    let app = TestApp::spawn_with(|config| configure(config, smtp_port, None)).await;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scenarios/notification-inventory.toml"
+    ))
+    .unwrap();
+    app.store
+        .import(
+            &Actor::console("test"),
+            &InventoryFile::parse(&text).unwrap().inventory,
+            NOW,
+        )
+        .await
+        .unwrap();
+    let staff = app
+        .login_as("tech", UserKind::Staff, None, &[StaffRole::Technician])
+        .await;
+    let client = app
+        .login_as("banque", UserKind::Client, Some("CLI-BANQUE"), &[])
+        .await;
+    let opened = staff
+        .post(
+            "/api/v1/tickets",
+            &json!({"client": "CLI-BANQUE", "site": "AGENCE", "source": "phone", "kind": "incident",
+                    "symptom": "Hyperviseur de sécurité de l'agence arrêté",
+                    "stated_criticality": "critical",
+                    "reporter": "Hélène Marchand, helene.marchand@banque-exemple.fr"}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    let number = opened.body["ticket"]["number"].as_u64().unwrap();
+    assert_eq!(opened.body["ticket"]["priority"], "p1");
+    let path = format!("/api/v1/tickets/{number}/post-mortem");
+    // No post-mortem before the resolution.
+    assert_eq!(staff.get(&path).await.status, StatusCode::NOT_FOUND);
+    staff
+        .post(
+            &format!("/api/v1/tickets/{number}/actions"),
+            &json!({"action": "take_charge"}),
+        )
+        .await;
+    let resolved = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/resolution"),
+            &json!({"root_cause": "Alimentation de l'hyperviseur défaillante",
+                    "actions": "Alimentation remplacée", "intervention_minutes": 120,
+                    "data_impact": {}}),
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.text);
+    // Resolved Monday 23 November at 11:00: due at the close of the fifth business day after,
+    // Monday 30 November at 18:00 in Paris.
+    let draft = staff.get(&path).await;
+    assert_eq!(draft.status, StatusCode::OK, "{}", draft.text);
+    assert_eq!(draft.body["due"], 1_796_058_000_000_i64, "{}", draft.text);
+    let whats: Vec<&str> = draft.body["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["what"].as_str().unwrap())
+        .collect();
+    assert!(whats.contains(&"Étape : prise en charge"), "{whats:?}");
+    // The client sees it only once shared.
+    assert_eq!(client.get(&path).await.status, StatusCode::NOT_FOUND);
+    let incomplete = staff.post(&format!("{path}/publish"), &json!({})).await;
+    assert_eq!(
+        incomplete.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        incomplete.text
+    );
+    let written = staff
+        .put(
+            &path,
+            &json!({"analysis": "L'alimentation de l'hyperviseur de Banque Exemple (agence) n'était pas supervisée ; Hélène Marchand l'a signalé.",
+                    "measures": [
+                        {"kind": "corrective", "action": "Remplacer l'alimentation", "owner": "Julien Moreau", "due": NOW + 3_600_000},
+                        {"kind": "preventive", "action": "Superviser les alimentations", "owner": "Équipe supervision", "due": NOW + 7 * 86_400_000}]}),
+        )
+        .await;
+    assert_eq!(written.status, StatusCode::OK, "{}", written.text);
+    let shared = staff.post(&format!("{path}/publish"), &json!({})).await;
+    assert_eq!(shared.status, StatusCode::OK, "{}", shared.text);
+    // Shared by email with the client's incident contacts, with the timeline and the plan.
+    let mail = wait_for(|| {
+        smtp.received().into_iter().find(|m| {
+            m["subject"]
+                .as_str()
+                .is_some_and(|s| s.contains("Post-mortem de l'incident"))
+        })
+    })
+    .await;
+    assert_eq!(mail["rcpt_tos"][0], "paul.girard@banque-exemple.fr");
+    let body = text_part(&mail);
+    assert!(body.contains("Chronologie :"), "{body}");
+    assert!(
+        body.contains("Superviser les alimentations — responsable : Équipe supervision"),
+        "{body}"
+    );
+    let seen = client.get(&path).await;
+    assert_eq!(seen.status, StatusCode::OK, "{}", seen.text);
+    // For internal lessons: the client's names, people and addresses hidden.
+    let anonymous = staff.get(&format!("{path}?anonymised=true")).await;
+    let analysis = anonymous.body["analysis"].as_str().unwrap();
+    assert!(!analysis.contains("Banque Exemple"), "{analysis}");
+    assert!(!analysis.contains("Hélène"), "{analysis}");
+    assert!(analysis.contains("le client"), "{analysis}");
+    assert!(
+        !anonymous.text.contains("helene.marchand@"),
+        "{}",
+        anonymous.text
+    );
+    // Shared once: no rewriting after.
+    let late = staff
+        .put(&path, &json!({"analysis": "x", "measures": []}))
+        .await;
+    assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.text);
+    app.finish().await;
+}
