@@ -353,6 +353,10 @@ pub struct TicketRules {
     pub post_mortem_within: Deadline,
     /// INC-5: data lost: the client is informed within this (GDPR).
     pub gdpr_information_within: Deadline,
+    /// INC-3: the one in charge is warned this long before a deadline.
+    pub warning_before: DurationSpec,
+    /// INC-4: the one in charge is reminded this long before a client update is due.
+    pub update_reminder_before: DurationSpec,
     pub recurrence_window: DurationSpec,
 }
 

@@ -385,6 +385,19 @@ impl Timeline {
                     });
                     continue;
                 }
+                DeskEvent::SlaWarning { timer, due } => {
+                    let due = Value::String(self.format(instant(*due)));
+                    self.push(Line {
+                        at,
+                        kind: "ticket.sla_warning",
+                        fields: vec![
+                            ("ticket", Value::String(name.clone())),
+                            ("timer", Value::String(key(timer))),
+                            ("due", due),
+                        ],
+                    });
+                    continue;
+                }
                 DeskEvent::PostMortemDue { due } => {
                     let due = Value::String(self.format(instant(*due)));
                     self.push(Line {

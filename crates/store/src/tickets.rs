@@ -900,6 +900,7 @@ pub(crate) async fn messages_for(
     queued.extend(survey_messages(connection, ticket, events, now).await?);
     queued.extend(gdpr_messages(connection, ticket, events, now).await?);
     queued.extend(post_mortem_messages(connection, ticket, events, now).await?);
+    queued.extend(warning_messages(connection, ticket, events, now).await?);
     Ok(queued)
 }
 
@@ -1095,6 +1096,74 @@ async fn timeline_of(
     ))
 }
 
+/// INC-3, INC-4: each deadline warning among `events` goes to the one in charge (email, and
+/// the console), or to the supervision console when no one has the ticket.
+async fn warning_messages(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+    events: &[TicketEvent],
+    now: i64,
+) -> Result<Vec<TicketEvent>, StoreError> {
+    let warnings: Vec<(vigie_domain::inventory::SlaMeasure, i64)> = events
+        .iter()
+        .filter_map(|e| match e.kind {
+            desk::EventKind::SlaWarning { timer, due } => Some((timer, due)),
+            _ => None,
+        })
+        .collect();
+    if warnings.is_empty() {
+        return Ok(Vec::new());
+    }
+    let console = vigie_domain::alarm::escalation::CONSOLE;
+    let mut addressees = vec![Addressee {
+        recipient: console.to_owned(),
+        name: "équipe de supervision".into(),
+        channel: Channel::Console,
+        address: console.to_owned(),
+    }];
+    if let Some(assignee) = &ticket.assignee
+        && let Some(Record::Staff(staff)) =
+            record_of(connection, ObjectKind::Staff, assignee).await?
+    {
+        addressees.extend(self::addressees(
+            &staff.reference,
+            staff.name.as_ref(),
+            staff.email.as_ref(),
+            staff.phone.as_ref(),
+            &[Channel::Email],
+        ));
+    }
+    let client_name = client_name_of(connection, ticket).await?;
+    let (_, zone) = place_of(connection, ticket).await?;
+    let mut messages = Vec::new();
+    for (timer, due) in warnings {
+        for to in &addressees {
+            messages.push(message::warning(
+                ticket,
+                timer,
+                due,
+                to,
+                &client_name,
+                &zone,
+            ));
+        }
+    }
+    enqueue_messages(connection, ticket, &messages, now, now).await
+}
+
+/// The client's name, or its reference when its record is gone.
+async fn client_name_of(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+) -> Result<String, StoreError> {
+    let name: Option<(String,)> = sqlx::query_as("SELECT name FROM clients WHERE ref = $1")
+        .bind(ticket.report.client.to_string())
+        .fetch_optional(&mut *connection)
+        .await
+        .map_err(from_sqlx)?;
+    Ok(name.map_or_else(|| ticket.report.client.to_string(), |(n,)| n))
+}
+
 /// INC-6: a post-mortem shared among `events` goes to the client's incident addressees
 /// (technical contact, and management for a P1).
 async fn post_mortem_messages(
@@ -1231,12 +1300,7 @@ async fn breach_messages(
             ));
         }
     }
-    let client_name: Option<(String,)> = sqlx::query_as("SELECT name FROM clients WHERE ref = $1")
-        .bind(ticket.report.client.to_string())
-        .fetch_optional(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
-    let client_name = client_name.map_or_else(|| ticket.report.client.to_string(), |(n,)| n);
+    let client_name = client_name_of(connection, ticket).await?;
     let (_, zone) = place_of(connection, ticket).await?;
     let mut messages = Vec::new();
     for (timer, due) in breaches {

@@ -4,6 +4,8 @@
 //! DEC-5, through [`TicketSla`]); people's actions, re-qualifications and the passing of time
 //! each return the ticket changed and its events. Pure: instants are inputs.
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -308,6 +310,20 @@ pub struct Ticket {
     /// INC-6: a P1's post-mortem, due once resolved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post_mortem: Option<super::post_mortem::PostMortem>,
+    /// INC-3, INC-4: the warning before each running deadline, to the one in charge.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub warnings: BTreeMap<SlaMeasure, Warning>,
+}
+
+/// A warning before a deadline (INC-3: before a breach; INC-4: a client update due).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    /// The deadline it warns of.
+    pub due: i64,
+    /// When it goes.
+    pub at: i64,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sent: bool,
 }
 
 /// INC-5: what an incident did to the security data.
@@ -619,6 +635,12 @@ pub enum EventKind {
     SlaPaused {
         timer: SlaMeasure,
     },
+    /// INC-3, INC-4: a deadline is near: the one in charge is warned (the console when no one
+    /// is).
+    SlaWarning {
+        timer: SlaMeasure,
+        due: i64,
+    },
     /// A message about the ticket was queued for someone (SAV-2, INC-3).
     MessageQueued {
         key: String,
@@ -721,6 +743,7 @@ impl EventKind {
             EventKind::SlaMet { .. } => "sla_met",
             EventKind::SlaBreached { .. } => "sla_breached",
             EventKind::SlaPaused { .. } => "sla_paused",
+            EventKind::SlaWarning { .. } => "sla_warning",
             EventKind::AlarmClosed { .. } => "alarm_closed",
             EventKind::MailReceived { .. } => "mail_received",
             EventKind::Resolved { .. } => "resolved",
@@ -781,7 +804,7 @@ impl Ticket {
                 )
             });
         }
-        let ticket = Ticket {
+        let mut ticket = Ticket {
             number,
             priority,
             status: sla.status,
@@ -795,9 +818,11 @@ impl Ticket {
             data_impact: None,
             gdpr: None,
             post_mortem: None,
+            warnings: BTreeMap::new(),
             sla: sla.state(),
             report,
         };
+        ticket.reconcile_warnings(policy, received);
         let mut events = vec![ticket.event(
             received,
             by,
@@ -872,6 +897,7 @@ impl Ticket {
                     .filter(|p| p.published_at.is_none() && !p.overdue)
                     .map(|p| p.due),
             )
+            .chain(self.warnings.values().filter(|w| !w.sent).map(|w| w.at))
             .chain(
                 care.follow_ups
                     .iter()
@@ -950,7 +976,48 @@ impl Ticket {
                 _ => {}
             }
         }
+        self.reconcile_warnings(policy, at);
         Ok(())
+    }
+
+    /// INC-3, INC-4: one warning per running deadline, `ticket.warning_before` it (the client
+    /// update's `ticket.update_reminder_before`), or halfway to it when the deadline is nearer
+    /// than that; none for the acknowledgement, which Vigie sends itself (SAV-2). A deadline
+    /// that moved (a pause, an update, a re-qualification) gets a new warning.
+    fn reconcile_warnings(&mut self, policy: &Policy, now: i64) {
+        let dues = self.sla.dues();
+        self.warnings
+            .retain(|measure, _| dues.contains_key(measure));
+        for (measure, due) in dues {
+            if measure == SlaMeasure::Acknowledgement {
+                continue;
+            }
+            let due = due.as_millisecond();
+            if self.warnings.get(&measure).is_some_and(|w| w.due == due) {
+                continue;
+            }
+            let before = if measure == SlaMeasure::ClientUpdate {
+                policy.ticket.update_reminder_before
+            } else {
+                policy.ticket.warning_before
+            };
+            let before = i64::try_from(before.seconds())
+                .unwrap_or(i64::MAX / 1000)
+                .saturating_mul(1000);
+            let at = if due.saturating_sub(before) > now {
+                due - before
+            } else {
+                now + (due - now).max(0) / 2
+            };
+            self.warnings.insert(
+                measure,
+                Warning {
+                    due,
+                    at,
+                    sent: false,
+                },
+            );
+        }
     }
 
     /// Time has reached `now`: the running timers due by then are breached (INC-3); an
@@ -967,6 +1034,21 @@ impl Ticket {
         let happenings = sla.on_time(timestamp(now)?);
         self.take(policy, &sla, now)?;
         let mut events = self.happened(now, happenings);
+        for (timer, warning) in &mut self.warnings {
+            if !warning.sent && warning.at <= now {
+                warning.sent = true;
+                // A deadline already passed is breached, not warned of.
+                if warning.due > now {
+                    let (timer, due, at) = (*timer, warning.due, warning.at);
+                    events.push(TicketEvent {
+                        ticket: self.number,
+                        at,
+                        by: None,
+                        kind: EventKind::SlaWarning { timer, due },
+                    });
+                }
+            }
+        }
         for index in 0..self.aftercare.follow_ups.len() {
             let follow_up = &self.aftercare.follow_ups[index];
             if follow_up.done_at.is_some() || follow_up.due > now {

@@ -39,6 +39,8 @@ pub enum Purpose {
     GdprInformation,
     /// INC-6: the post-mortem of a P1, shared with the client.
     PostMortem,
+    /// INC-3, INC-4: a deadline is near, told to the one in charge.
+    SlaWarning,
 }
 
 /// Where a survey message's signed link goes, replaced at sending (the link is signed with
@@ -75,6 +77,7 @@ impl Purpose {
             Purpose::ResolutionNotice => "resolution_notice",
             Purpose::GdprInformation => "gdpr_information",
             Purpose::PostMortem => "post_mortem",
+            Purpose::SlaWarning => "sla_warning",
         }
     }
 }
@@ -636,6 +639,65 @@ pub fn client_update(
     )
 }
 
+/// INC-3, INC-4: a deadline of the ticket is near: the one in charge (or the supervision
+/// console) is told which, and when; for a client update, that the client's point is due.
+pub fn warning(
+    ticket: &Ticket,
+    measure: SlaMeasure,
+    due: i64,
+    to: &Addressee,
+    client_name: &str,
+    zone: &TimeZoneName,
+) -> TicketNotice {
+    let zone = zone.time_zone();
+    let number = ticket.number;
+    let what = measure_label(measure);
+    let when = local(due, &zone);
+    let subject = clip(
+        &format!("[Vigie] Échéance proche : {what} du ticket n°{number} ({client_name}) à {when}"),
+        200,
+    );
+    let mut lines = vec![
+        format!("Échéance proche : {what}, le {when}"),
+        format!("Ticket n°{number} : {}", clip(&ticket.report.symptom, 500)),
+        format!("Client : {client_name}"),
+        format!("Priorité : {}", priority_label(ticket.priority)),
+    ];
+    if measure == SlaMeasure::ClientUpdate {
+        lines.push(
+            "Le point d'avancement au client est dû (INC-4) : POST /api/v1/tickets/{n}/updates."
+                .replace("{n}", &number.to_string()),
+        );
+    }
+    let text = lines.join("\n") + "\n";
+    let sms = clip(
+        &format!("Vigie : {what} du ticket n°{number} ({client_name}) due le {when}."),
+        320,
+    );
+    notice(
+        ticket,
+        Purpose::SlaWarning,
+        Some(&format!("{}-{due}", measure_key(measure))),
+        to,
+        Message {
+            html: html(&lines[0], &lines[1..]),
+            subject,
+            text,
+            sms,
+        },
+    )
+}
+
+fn measure_key(measure: SlaMeasure) -> &'static str {
+    match measure {
+        SlaMeasure::Acknowledgement => "acknowledgement",
+        SlaMeasure::TakeCharge => "take_charge",
+        SlaMeasure::OnSite => "on_site",
+        SlaMeasure::InterventionPlanning => "intervention_planning",
+        SlaMeasure::ClientUpdate => "client_update",
+    }
+}
+
 /// What a breach alert is about: an SLA deadline (INC-3), or the deadline to inform the
 /// client of lost data (INC-5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -659,11 +721,8 @@ impl Missed {
     /// own, the cadence recurring).
     fn detail(self, due: i64) -> String {
         match self {
-            Missed::Sla(SlaMeasure::Acknowledgement) => "acknowledgement".into(),
-            Missed::Sla(SlaMeasure::TakeCharge) => "take_charge".into(),
-            Missed::Sla(SlaMeasure::OnSite) => "on_site".into(),
-            Missed::Sla(SlaMeasure::InterventionPlanning) => "intervention_planning".into(),
             Missed::Sla(SlaMeasure::ClientUpdate) => format!("client_update-{due}"),
+            Missed::Sla(measure) => measure_key(measure).into(),
             Missed::GdprInformation => "gdpr_information".into(),
             Missed::PostMortem => "post_mortem".into(),
         }

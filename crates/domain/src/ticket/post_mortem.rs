@@ -138,7 +138,10 @@ fn ticket_line(kind: &EventKind) -> Option<String> {
         ),
         EventKind::Assigned { to } => format!("Confié à {to}"),
         EventKind::Action { action } => format!("Étape : {}", action_label(*action)),
-        EventKind::Status { .. } | EventKind::SlaDue { .. } | EventKind::SlaPaused { .. } => {
+        EventKind::Status { .. }
+        | EventKind::SlaDue { .. }
+        | EventKind::SlaPaused { .. }
+        | EventKind::SlaWarning { .. } => {
             return None;
         }
         EventKind::SlaMet { timer, .. } => format!("Délai tenu : {}", measure_label(*timer)),

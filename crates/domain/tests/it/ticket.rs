@@ -1483,3 +1483,135 @@ mod post_mortem {
         );
     }
 }
+
+/// INC-3, INC-4: the one in charge is warned before each deadline, once, and reminded before
+/// each client update.
+mod warnings {
+    use super::*;
+    use vigie_domain::Reference;
+    use vigie_domain::ticket::desk::{EventKind, Kind, Report, Source, Terms, Ticket};
+
+    fn opened(priority: Priority) -> Ticket {
+        let report = Report {
+            client: Reference::parse("CLI-A").unwrap(),
+            site: None,
+            equipment: None,
+            kind: Kind::Incident,
+            source: Source::Phone,
+            symptom: "Caméras du parc hors service".into(),
+            impact: None,
+            stated_criticality: None,
+            reporter: None,
+            reply_to: None,
+            alarm: None,
+            topic: None,
+        };
+        let terms = Terms {
+            tier: ContractTier::Standard,
+            round_the_clock: false,
+        };
+        // Monday 2 March 2026, 11:00 in Paris.
+        let received = at("2026-03-02T10:00:00Z").as_millisecond();
+        Ticket::open(
+            1,
+            report,
+            priority,
+            &Policy::default_policy(),
+            terms,
+            received,
+            None,
+        )
+        .unwrap()
+        .0
+    }
+
+    fn warned(events: &[vigie_domain::ticket::desk::TicketEvent]) -> Vec<(SlaMeasure, i64, i64)> {
+        events
+            .iter()
+            .filter_map(|e| match e.kind {
+                EventKind::SlaWarning { timer, due } => Some((timer, due, e.at)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_deadline_is_warned_of_30_minutes_before_once_and_a_met_one_never() {
+        let policy = Policy::default_policy();
+        let mut ticket = opened(Priority::P2);
+        // P2: take charge within 4 business hours, by 15:00; warned at 14:30.
+        let due = at("2026-03-02T14:00:00Z").as_millisecond();
+        let warn = due - 30 * 60_000;
+        // The ticket wakes for its warning.
+        assert!(ticket.next_due().unwrap() <= warn);
+        let events = ticket
+            .on_time(&policy, warn - 1, &Default::default())
+            .unwrap();
+        assert!(warned(&events).is_empty());
+        let events = ticket
+            .on_time(&policy, warn + 5_000, &Default::default())
+            .unwrap();
+        assert_eq!(warned(&events), vec![(SlaMeasure::TakeCharge, due, warn)]);
+        let events = ticket
+            .on_time(&policy, warn + 10_000, &Default::default())
+            .unwrap();
+        assert!(warned(&events).is_empty(), "once");
+        // Taken in charge before its warning: never warned.
+        let mut early = opened(Priority::P2);
+        let tech = Reference::parse("TECH-A").unwrap();
+        early
+            .act(&policy, Action::TakeCharge, &tech, warn - 60_000)
+            .unwrap();
+        let events = early
+            .on_time(&policy, due + 1, &Default::default())
+            .unwrap();
+        assert!(
+            !warned(&events)
+                .iter()
+                .any(|(timer, _, _)| *timer == SlaMeasure::TakeCharge),
+            "{events:?}"
+        );
+        // A deadline passed while no one looked is breached, not warned of.
+        let mut late = opened(Priority::P2);
+        let events = late.on_time(&policy, due + 1, &Default::default()).unwrap();
+        assert!(
+            !warned(&events)
+                .iter()
+                .any(|(timer, _, _)| *timer == SlaMeasure::TakeCharge)
+        );
+        assert!(events.iter().any(|e| e.kind.key() == "sla_breached"));
+    }
+
+    #[test]
+    fn inc_4_the_client_update_is_reminded_10_minutes_before_it_is_due() {
+        let policy = Policy::default_policy();
+        let mut ticket = opened(Priority::P1);
+        let tech = Reference::parse("TECH-A").unwrap();
+        let t0 = ticket.received_at;
+        ticket
+            .act(&policy, Action::TakeCharge, &tech, t0 + 60_000)
+            .unwrap();
+        let update = ticket.sla.dues()[&SlaMeasure::ClientUpdate].as_millisecond();
+        assert_eq!(update, t0 + 60_000 + 3_600_000);
+        let events = ticket
+            .on_time(&policy, update - 10 * 60_000, &Default::default())
+            .unwrap();
+        assert_eq!(
+            warned(&events),
+            vec![(SlaMeasure::ClientUpdate, update, update - 10 * 60_000)]
+        );
+        // The update given, the next one is reminded in its turn.
+        ticket
+            .act(&policy, Action::UpdateClient, &tech, update - 5 * 60_000)
+            .unwrap();
+        let next = ticket.sla.dues()[&SlaMeasure::ClientUpdate].as_millisecond();
+        assert!(next > update);
+        let events = ticket
+            .on_time(&policy, next - 10 * 60_000, &Default::default())
+            .unwrap();
+        assert_eq!(
+            warned(&events),
+            vec![(SlaMeasure::ClientUpdate, next, next - 10 * 60_000)]
+        );
+    }
+}

@@ -146,7 +146,8 @@ async fn a_deadline_checked_at_once_by_two_stores_is_breached_once(store: Store,
         .collect();
     assert_eq!(breaches.len(), 1, "{events:?}");
     assert_eq!(breaches[0].at, NOW + 30 * 60_000);
-    // INC-3: the operations manager's email and the console, once each.
+    // INC-3: the operations manager's email and the console, once each (after the client's
+    // acknowledgement).
     let queued: Vec<_> = events
         .iter()
         .filter_map(|e| match &e.kind {
@@ -154,9 +155,15 @@ async fn a_deadline_checked_at_once_by_two_stores_is_breached_once(store: Store,
             _ => None,
         })
         .collect();
+    // Then, at 11:30, the warning before the take-charge deadline of 12:00 (INC-3): to the
+    // console, no one having the ticket.
     assert_eq!(
         queued,
-        vec!["A-RS", "supervision", "ST-EXPLOIT"],
+        vec!["A-RS", "supervision", "ST-EXPLOIT", "supervision"],
+        "{events:?}"
+    );
+    assert!(
+        events.iter().any(|e| matches!(&e.kind, EventKind::MessageQueued { key, .. } if key.contains("/sla_warning/take_charge-"))),
         "{events:?}"
     );
     other.close().await;
