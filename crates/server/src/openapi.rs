@@ -401,6 +401,22 @@ pub fn build() -> Value {
         "responses": responses("200", Some(list_of(attachment.clone())))}}));
     paths.insert("/api/v1/tickets/{number}/attachments/{id}".into(), json!({"parameters": [path_param("number"), path_param("id")], "get": {"summary": "Une pièce jointe, en téléchargement (application/octet-stream)", "operationId": "download_ticket_attachment",
         "responses": {"200": {"description": "Les octets de la pièce jointe"}, "404": {"description": "Introuvable, ou non conservée"}}}}));
+    let document = object(
+        &[
+            "id",
+            "client",
+            "kind",
+            "title",
+            "content_type",
+            "created_at",
+        ],
+        json!({"id": integer(), "client": reference(), "site": reference(), "ticket": integer(), "kind": text(), "title": text(), "content_type": text(), "created_at": integer()}),
+    );
+    paths.insert("/api/v1/documents".into(), json!({"get": {"summary": "Documents des dossiers des clients et des sites visibles (rapports d'intervention, CM-8), du plus récent au plus ancien", "operationId": "list_documents",
+        "parameters": [query("client", "Seulement ce client", reference()), query("site", "Seulement ce site", reference()), query("ticket", "Seulement ceux de ce ticket", integer()), query("before", "Identifiant : page suivante (plus anciens)", integer()), query("limit", "Nombre (500 au plus)", integer())],
+        "responses": responses("200", Some(json!({"type": "object", "properties": {"items": list_of(document), "next_before": integer()}})))}}));
+    paths.insert("/api/v1/documents/{id}".into(), json!({"parameters": [path_param("id")], "get": {"summary": "Un document (HTML pour un rapport d'intervention), pour qui voit son client et son site", "operationId": "get_document",
+        "responses": {"200": {"description": "Le document"}, "404": {"description": "Introuvable"}}}}));
     paths.insert("/api/v1/mail".into(), json!({"get": {"summary": "Messages de la boîte de support, du plus récent au plus ancien, et ce que chacun est devenu : ticket ouvert, ajouté à un ticket, ou mis de côté avec sa raison (personnel)", "operationId": "list_mail",
         "parameters": [query("disposition", "opened, threaded ou set_aside", text()), query("before", "Identifiant : page suivante (plus anciens)", integer()), query("limit", "Nombre (200 au plus)", integer())],
         "responses": responses("200", Some(json!({"type": "object", "properties": {"items": list_of(json!({"type": "object", "description": "Un message : id, received_at, from, from_name, subject, disposition, ticket, reply, reason, label, client, text, complete, size, attachments"})), "next_before": integer()}})))}}));

@@ -6,6 +6,7 @@
 mod alarms;
 mod audit;
 mod bulk;
+pub mod documents;
 mod error;
 mod inventory;
 pub mod mail;

@@ -50,6 +50,11 @@ const SQLITE: &[Migration] = &[
         "mail",
         include_str!("../migrations/sqlite/0008_mail.sql"),
     ),
+    (
+        9,
+        "documents",
+        include_str!("../migrations/sqlite/0009_documents.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -91,6 +96,11 @@ const POSTGRES: &[Migration] = &[
         8,
         "mail",
         include_str!("../migrations/postgres/0008_mail.sql"),
+    ),
+    (
+        9,
+        "documents",
+        include_str!("../migrations/postgres/0009_documents.sql"),
     ),
 ];
 

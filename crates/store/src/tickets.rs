@@ -901,6 +901,7 @@ pub(crate) async fn messages_for(
     queued.extend(gdpr_messages(connection, ticket, events, now).await?);
     queued.extend(post_mortem_messages(connection, ticket, events, now).await?);
     queued.extend(warning_messages(connection, ticket, events, now).await?);
+    queued.extend(report_messages(connection, ticket, events, now).await?);
     Ok(queued)
 }
 
@@ -1094,6 +1095,83 @@ async fn timeline_of(
         &all,
         &alarm_events,
     ))
+}
+
+/// CM-8: a corrective intervention resolved among `events` produces its report: filed in the
+/// site's file (the client's when the ticket names no site) and sent to the client's
+/// addressees by email.
+async fn report_messages(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+    events: &[TicketEvent],
+    now: i64,
+) -> Result<Vec<TicketEvent>, StoreError> {
+    if !reached(events, Status::Resolved) {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT record FROM ticket_events WHERE ticket_number = $1 ORDER BY id LIMIT $2",
+    )
+    .bind(i64::try_from(ticket.number).unwrap_or(i64::MAX))
+    .bind(MAX_TICKET_EVENTS)
+    .fetch_all(&mut *connection)
+    .await
+    .map_err(from_sqlx)?;
+    let mut all = rows
+        .iter()
+        .map(|(json,)| stored(json))
+        .collect::<Result<Vec<TicketEvent>, StoreError>>()?;
+    all.extend(events.iter().cloned());
+    if !vigie_domain::ticket::report::is_corrective(ticket, &all) {
+        return Ok(Vec::new());
+    }
+    let client_name = client_name_of(connection, ticket).await?;
+    let (site_name, zone) = place_of(connection, ticket).await?;
+    let equipment_name = match &ticket.report.equipment {
+        Some(reference) => match record_of(connection, ObjectKind::Equipment, reference).await? {
+            Some(Record::Equipment(equipment)) => Some(equipment.name.to_string()),
+            _ => Some(reference.to_string()),
+        },
+        None => None,
+    };
+    let staff: Vec<(String, String)> =
+        sqlx::query_as("SELECT ref, name FROM staff ORDER BY ref LIMIT 10000")
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(from_sqlx)?;
+    let document = vigie_domain::ticket::report::intervention_report(
+        ticket,
+        &all,
+        vigie_domain::ticket::report::Names {
+            client: &client_name,
+            site: site_name.as_deref(),
+            equipment: equipment_name.as_deref(),
+            zone: &zone,
+            staff: &staff,
+        },
+    );
+    crate::documents::file_document(
+        connection,
+        &crate::documents::NewDocument {
+            client: &ticket.report.client,
+            site: ticket.report.site.as_ref(),
+            ticket: Some(ticket.number),
+            kind: "intervention_report",
+            title: &document.title,
+            content_type: "text/html; charset=utf-8",
+            content: document.html.as_bytes(),
+        },
+        now,
+    )
+    .await?;
+    let version = ticket.resolved_at.unwrap_or(now);
+    let messages: Vec<TicketNotice> = acknowledgement_addressees(connection, ticket)
+        .await?
+        .iter()
+        .filter(|to| to.channel == Channel::Email)
+        .map(|to| message::intervention_report_notice(ticket, &document, version, to))
+        .collect();
+    enqueue_messages(connection, ticket, &messages, now, now).await
 }
 
 /// INC-3, INC-4: each deadline warning among `events` goes to the one in charge (email, and

@@ -366,6 +366,12 @@ pub struct Resolution {
     /// The effective intervention time (CLO-1), in minutes.
     pub intervention_minutes: u32,
     pub data_impact: DataImpact,
+    /// CM-8: the parts replaced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts_replaced: Vec<String>,
+    /// CM-8: what the client or the integrator should do against a recurrence.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub recommendations: String,
 }
 
 /// INC-5: the duty to inform the client of a loss of security data, with its deadline.
@@ -1167,6 +1173,25 @@ impl Ticket {
             true,
         )?;
         resolution.data_impact.check()?;
+        check_text(
+            "recommendations (recommandations)",
+            &resolution.recommendations,
+            MAX_TEXT,
+            false,
+        )?;
+        if resolution.parts_replaced.len() > MAX_NOTE_ITEMS {
+            return Err(DeskError::Invalid(format!(
+                "parts_replaced (pièces remplacées) : {MAX_NOTE_ITEMS} au plus"
+            )));
+        }
+        for part in &resolution.parts_replaced {
+            check_text(
+                "parts_replaced (pièce remplacée)",
+                part,
+                MAX_NOTE_ITEM,
+                true,
+            )?;
+        }
         if resolution.intervention_minutes > ClosureReport::MAX_MINUTES {
             return Err(DeskError::Invalid(
                 "intervention_minutes : 31 jours au plus".into(),

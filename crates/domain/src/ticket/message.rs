@@ -41,6 +41,8 @@ pub enum Purpose {
     PostMortem,
     /// INC-3, INC-4: a deadline is near, told to the one in charge.
     SlaWarning,
+    /// CM-8: the report of a corrective intervention, sent to the client.
+    InterventionReport,
 }
 
 /// Where a survey message's signed link goes, replaced at sending (the link is signed with
@@ -78,6 +80,7 @@ impl Purpose {
             Purpose::GdprInformation => "gdpr_information",
             Purpose::PostMortem => "post_mortem",
             Purpose::SlaWarning => "sla_warning",
+            Purpose::InterventionReport => "intervention_report",
         }
     }
 }
@@ -635,6 +638,37 @@ pub fn client_update(
             subject,
             text: body,
             sms,
+        },
+    )
+}
+
+/// CM-8: the intervention report to the client, the document itself as the email's HTML.
+/// `version` tells the reports of one ticket apart (a relapse resolved again).
+pub fn intervention_report_notice(
+    ticket: &Ticket,
+    document: &super::report::Document,
+    version: i64,
+    to: &Addressee,
+) -> TicketNotice {
+    let number = ticket.number;
+    let subject = clip(
+        &format!("[Vigie] Rapport d'intervention — ticket n°{number}"),
+        200,
+    );
+    let text = format!("Bonjour {},\n\n{}", to.name, document.text);
+    notice(
+        ticket,
+        Purpose::InterventionReport,
+        Some(&version.to_string()),
+        to,
+        Message {
+            html: document.html.clone(),
+            subject,
+            text,
+            sms: clip(
+                &format!("Vigie : rapport d'intervention du ticket n°{number} envoyé par email."),
+                320,
+            ),
         },
     )
 }

@@ -1233,6 +1233,8 @@ mod resolution {
                 accesses_untracked: false,
                 description: description.into(),
             },
+            parts_replaced: Vec::new(),
+            recommendations: String::new(),
         }
     }
 
@@ -1375,6 +1377,8 @@ mod post_mortem {
                 accesses_untracked: false,
                 description: String::new(),
             },
+            parts_replaced: Vec::new(),
+            recommendations: String::new(),
         };
         events.extend(
             ticket

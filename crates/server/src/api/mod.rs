@@ -4,6 +4,7 @@
 mod alarms;
 mod audit;
 mod client_links;
+mod documents;
 pub(crate) mod inventory;
 mod mail;
 pub(crate) mod notifications;
@@ -33,6 +34,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(supervision::routes())
         .merge(tickets::routes())
         .merge(mail::routes())
+        .merge(documents::routes())
         .merge(client_links::routes())
         .merge(inventory::routes(state))
 }

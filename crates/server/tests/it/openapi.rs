@@ -63,6 +63,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/tickets/{number}/attachments"),
     ("get", "/api/v1/tickets/{number}/attachments/{id}"),
     ("get", "/api/v1/mail"),
+    ("get", "/api/v1/documents"),
+    ("get", "/api/v1/documents/{id}"),
     ("get", "/api/v1/console"),
     ("post", "/api/v1/sms/inbound"),
 ];

@@ -1042,3 +1042,121 @@ async fn inc_6_a_p1s_post_mortem_is_written_shared_with_its_client_and_anonymisa
     assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.text);
     app.finish().await;
 }
+
+#[tokio::test]
+async fn cm_8_a_corrective_intervention_produces_its_report_filed_and_sent_to_the_client() {
+    use crate::notifications::{Smtp, configure, free_port};
+    let smtp_port = free_port();
+    let smtp = Smtp::start(smtp_port);
+    let app = TestApp::spawn_with(|config| configure(config, smtp_port, None)).await;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scenarios/notification-inventory.toml"
+    ))
+    .unwrap();
+    app.store
+        .import(
+            &Actor::console("test"),
+            &InventoryFile::parse(&text).unwrap().inventory,
+            NOW,
+        )
+        .await
+        .unwrap();
+    let staff = app
+        .login_as("tech", UserKind::Staff, None, &[StaffRole::Technician])
+        .await;
+    let opened = staff
+        .post(
+            "/api/v1/tickets",
+            &json!({"client": "CLI-LOGI", "site": "ENTREPOT", "equipment": "ENT-CAM-QUAI",
+                    "source": "phone", "kind": "maintenance", "impact": "one_equipment",
+                    "symptom": "Image <script>alert(1)</script> figée sur la caméra du quai"}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    let number = opened.body["ticket"]["number"].as_u64().unwrap();
+    let notes = [
+        json!({"note": "diagnosis", "checks": ["Ping de la caméra", "Journal du NVR"],
+               "result": "Caméra joignable, capteur défaillant", "on_site_needed": true,
+               "parts": ["Caméra dôme 4 MP"]}),
+        json!({"note": "intervention", "technician": "ST-TECH-A",
+               "from": NOW + 2 * HOUR, "to": NOW + 3 * HOUR, "parts": ["Caméra dôme 4 MP"]}),
+    ];
+    for note in notes {
+        let noted = staff
+            .post(&format!("/api/v1/tickets/{number}/notes"), &note)
+            .await;
+        assert_eq!(noted.status, StatusCode::OK, "{}", noted.text);
+    }
+    staff
+        .post(
+            &format!("/api/v1/tickets/{number}/actions"),
+            &json!({"action": "take_charge"}),
+        )
+        .await;
+    let resolved = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/resolution"),
+            &json!({"root_cause": "Capteur d'image défaillant", "actions": "Caméra remplacée et réglée",
+                    "intervention_minutes": 50, "data_impact": {},
+                    "parts_replaced": ["Caméra dôme 4 MP, n° de série X42"],
+                    "recommendations": "Protéger la caméra du quai des projections d'eau"}),
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.text);
+    // Filed in the site's file…
+    let listed = staff
+        .get(&format!("/api/v1/documents?ticket={number}"))
+        .await;
+    assert_eq!(
+        listed.body["items"].as_array().unwrap().len(),
+        1,
+        "{}",
+        listed.text
+    );
+    let document = &listed.body["items"][0];
+    assert_eq!(document["kind"], "intervention_report");
+    assert_eq!(document["site"], "ENTREPOT");
+    let path = format!("/api/v1/documents/{}", document["id"]);
+    let page = staff.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for expected in [
+        "Rapport d&#39;intervention — ticket n°",
+        "Vérifié : Ping de la caméra",
+        "Sur site : Kevin Lambert",
+        "Caméra dôme 4 MP, n° de série X42",
+        "Protéger la caméra du quai des projections d&#39;eau",
+        "&lt;script&gt;alert(1)&lt;/script&gt;",
+    ] {
+        assert!(page.text.contains(expected), "{expected} : {}", page.text);
+    }
+    assert!(!page.text.contains("<script>"), "{}", page.text);
+    assert!(
+        page.headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("sandbox")
+    );
+    // …readable by its client, not by another…
+    let own = app
+        .login_as("logistique", UserKind::Client, Some("CLI-LOGI"), &[])
+        .await;
+    assert_eq!(own.get(&path).await.status, StatusCode::OK);
+    let other = app
+        .login_as("banque", UserKind::Client, Some("CLI-BANQUE"), &[])
+        .await;
+    assert_eq!(other.get(&path).await.status, StatusCode::NOT_FOUND);
+    let none = other.get("/api/v1/documents").await;
+    assert_eq!(none.body["items"], json!([]), "{}", none.text);
+    // …and sent to the client by email.
+    let mail = wait_for(|| {
+        smtp.received().into_iter().find(|m| {
+            m["subject"]
+                .as_str()
+                .is_some_and(|s| s.contains("Rapport d'intervention"))
+        })
+    })
+    .await;
+    assert_eq!(mail["rcpt_tos"][0], "sophie.bernard@logistique-exemple.fr");
+    app.finish().await;
+}

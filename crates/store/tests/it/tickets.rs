@@ -211,6 +211,8 @@ async fn data_lost_and_not_told_by_its_deadline_alerts_the_operations_manager(
                     accesses_untracked: true,
                     description: "Badges de la porte du parking, de 9 h à 10 h".into(),
                 },
+                parts_replaced: Vec::new(),
+                recommendations: String::new(),
             }),
             &tech,
             NOW + 2,

@@ -1,0 +1,172 @@
+//! The documents of the clients' and sites' files (CM-8: intervention reports): written with
+//! what produced them, read by whoever sees their client and site (X-2).
+
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+use vigie_domain::Reference;
+use vigie_domain::access::{Actor, Permission};
+use vigie_domain::ticket::desk::TicketNumber;
+
+use crate::error::from_sqlx;
+use crate::inventory::{Arg, build, require};
+use crate::supervision::visibility_condition;
+use crate::{Store, StoreError};
+
+/// The most documents one page lists.
+pub const MAX_DOCUMENT_PAGE: i64 = 500;
+
+/// A document as lists show it (without its content).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DocumentInfo {
+    pub id: i64,
+    pub client: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<TicketNumber>,
+    pub kind: String,
+    pub title: String,
+    pub content_type: String,
+    pub created_at: i64,
+}
+
+/// A new document.
+#[derive(Debug, Clone)]
+pub struct NewDocument<'a> {
+    pub client: &'a Reference,
+    pub site: Option<&'a Reference>,
+    pub ticket: Option<TicketNumber>,
+    pub kind: &'a str,
+    pub title: &'a str,
+    pub content_type: &'a str,
+    pub content: &'a [u8],
+}
+
+/// Files `document` in the caller's transaction; returns its id.
+pub(crate) async fn file_document(
+    connection: &mut AnyConnection,
+    document: &NewDocument<'_>,
+    now: i64,
+) -> Result<i64, StoreError> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO documents (client_ref, site_ref, ticket_number, kind, title, content_type, content, created_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(document.client.to_string())
+    .bind(document.site.map(ToString::to_string))
+    .bind(document.ticket.map(|n| i64::try_from(n).unwrap_or(i64::MAX)))
+    .bind(document.kind)
+    .bind(document.title)
+    .bind(document.content_type)
+    .bind(document.content.to_vec())
+    .bind(now)
+    .fetch_one(&mut *connection)
+    .await
+    .map_err(from_sqlx)?;
+    Ok(id)
+}
+
+const COLUMNS: &str =
+    "id, client_ref, site_ref, ticket_number, kind, title, content_type, created_ms";
+
+fn info_of(row: &sqlx::any::AnyRow) -> Result<DocumentInfo, StoreError> {
+    Ok(DocumentInfo {
+        id: row.try_get(0).map_err(from_sqlx)?,
+        client: row.try_get(1).map_err(from_sqlx)?,
+        site: row.try_get(2).map_err(from_sqlx)?,
+        ticket: row
+            .try_get::<Option<i64>, _>(3)
+            .map_err(from_sqlx)?
+            .and_then(|n| u64::try_from(n).ok()),
+        kind: row.try_get(4).map_err(from_sqlx)?,
+        title: row.try_get(5).map_err(from_sqlx)?,
+        content_type: row.try_get(6).map_err(from_sqlx)?,
+        created_at: row.try_get(7).map_err(from_sqlx)?,
+    })
+}
+
+/// Which documents a list asks for; every field narrows it.
+#[derive(Debug, Clone, Default)]
+pub struct DocumentFilter {
+    pub client: Option<Reference>,
+    pub site: Option<Reference>,
+    pub ticket: Option<TicketNumber>,
+    /// Newest first: the page before this document.
+    pub before: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+impl Store {
+    /// The documents `actor` sees, newest first.
+    pub async fn documents(
+        &self,
+        actor: &Actor,
+        filter: &DocumentFilter,
+    ) -> Result<Vec<DocumentInfo>, StoreError> {
+        require(actor, Permission::ReadTickets)?;
+        let mut args = Vec::new();
+        let mut condition = format!(
+            " WHERE 1 = 1{}",
+            visibility_condition(&actor.visibility(), "client_ref", "site_ref", &mut args)
+        );
+        for (column, value) in [
+            (
+                "client_ref",
+                filter.client.as_ref().map(ToString::to_string),
+            ),
+            ("site_ref", filter.site.as_ref().map(ToString::to_string)),
+        ] {
+            if let Some(value) = value {
+                args.push(Arg::Text(Some(value)));
+                condition.push_str(&format!(" AND {column} = ${}", args.len()));
+            }
+        }
+        if let Some(ticket) = filter.ticket {
+            args.push(Arg::Int(i64::try_from(ticket).unwrap_or(i64::MAX)));
+            condition.push_str(&format!(" AND ticket_number = ${}", args.len()));
+        }
+        if let Some(before) = filter.before {
+            args.push(Arg::Int(before));
+            condition.push_str(&format!(" AND id < ${}", args.len()));
+        }
+        args.push(Arg::Int(
+            filter
+                .limit
+                .unwrap_or(crate::DEFAULT_PAGE_SIZE)
+                .clamp(1, MAX_DOCUMENT_PAGE),
+        ));
+        let sql = format!(
+            "SELECT {COLUMNS} FROM documents{condition} ORDER BY id DESC LIMIT ${}",
+            args.len()
+        );
+        build(&sql, args)
+            .fetch_all(&self.read)
+            .await
+            .map_err(from_sqlx)?
+            .iter()
+            .map(info_of)
+            .collect()
+    }
+
+    /// One document with its content, for whoever sees its client and site; else not found.
+    pub async fn document(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<(DocumentInfo, Vec<u8>), StoreError> {
+        require(actor, Permission::ReadTickets)?;
+        let mut args = vec![Arg::Int(id)];
+        let condition =
+            visibility_condition(&actor.visibility(), "client_ref", "site_ref", &mut args);
+        let row = build(
+            &format!("SELECT {COLUMNS}, content FROM documents WHERE id = $1{condition}"),
+            args,
+        )
+        .fetch_optional(&self.read)
+        .await
+        .map_err(from_sqlx)?
+        .ok_or(StoreError::NotFound)?;
+        let content: Vec<u8> = row.try_get(8).map_err(from_sqlx)?;
+        Ok((info_of(&row)?, content))
+    }
+}
