@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 pub const MAX_ATTACHMENTS: usize = 20;
 
 /// Largest attachment whose content is kept; a larger one is kept as its name, type and size.
-pub const MAX_ATTACHMENT_BYTES: u64 = 10 * 1024 * 1024;
+pub const MAX_ATTACHMENT_BYTES: u64 = 25 * 1024 * 1024;
 
 /// Longest subject, header value and sender name kept, in characters.
 const MAX_LINE_CHARS: usize = 300;

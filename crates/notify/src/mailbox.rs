@@ -60,6 +60,10 @@ const FETCH_OVERHEAD: u64 = 64 * 1024;
 /// it, Dovecot to 64 KiB) whatever the limit asked.
 const SIZE_BATCH: usize = 100;
 
+/// The most bytes of messages one fetch holds in memory (one message always fits, up to
+/// `max_message_bytes`).
+pub const FETCH_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Longest piece of a server's answer or of a library's error copied into a message: the
 /// parsing error of a message answer would otherwise carry the whole message.
 const MAX_DETAIL_CHARS: usize = 300;
@@ -332,6 +336,7 @@ impl Mailbox {
             uidplus: has_capability(&capabilities, "UIDPLUS"),
             creation_tried: false,
             broken: None,
+            left: 0,
         })
     }
 
@@ -433,6 +438,8 @@ pub struct MailboxSession {
     creation_tried: bool,
     /// The failure that left the session in an unknown state, if any.
     broken: Option<MailboxError>,
+    /// Messages the last fetch left in the folder (beyond its number or bytes bound).
+    left: usize,
 }
 
 impl fmt::Debug for MailboxSession {
@@ -477,6 +484,7 @@ impl MailboxSession {
             .map_err(|failure| refused_as_protocol("UID SEARCH", failure))?;
         let mut uids: Vec<u32> = found.into_iter().collect();
         uids.sort_unstable();
+        self.left = uids.len().saturating_sub(limit);
         uids.truncate(limit);
 
         let mut sizes = HashMap::with_capacity(uids.len());
@@ -500,11 +508,21 @@ impl MailboxSession {
         }
 
         let mut mails = Vec::with_capacity(uids.len());
-        for uid in uids {
+        let mut bytes = 0u64;
+        let count = uids.len();
+        for (index, uid) in uids.into_iter().enumerate() {
             let Some(&size) = sizes.get(&uid) else {
                 continue;
             };
             let complete = size <= self.max_message_bytes;
+            // A batch holds at most FETCH_BYTES in memory (always one message): the rest
+            // waits for the next fetch.
+            let cost = if complete { size } else { HEADER_ONLY_BYTES };
+            if !mails.is_empty() && bytes.saturating_add(cost) > FETCH_BYTES {
+                self.left += count - index;
+                break;
+            }
+            bytes = bytes.saturating_add(cost);
             let (query, budget) = if complete {
                 ("BODY.PEEK[]".to_owned(), self.max_message_bytes)
             } else {
@@ -545,6 +563,12 @@ impl MailboxSession {
             }
         }
         Ok(mails)
+    }
+
+    /// How many messages the last [`fetch`](MailboxSession::fetch) left in the folder, beyond
+    /// its number or bytes bound: the caller fetches again at once when some are.
+    pub fn left(&self) -> usize {
+        self.left
     }
 
     /// Moves message `uid` to `processed_folder` (MOVE when the server has it, else

@@ -139,8 +139,9 @@ address = ""
 # Fréquence de lecture (secondes).
 poll_seconds = 30
 # Taille maximale d'un message lu en entier (octets) ; au-delà, seul son en-tête est lu et le
-# ticket le signale (le message reste dans la boîte).
-max_message_bytes = 26214400
+# ticket le signale (le message reste dans la boîte). Une pièce jointe est gardée jusqu'à
+# 25 Mo (une vidéo courte) ; 40 Mo de message la laissent passer une fois encodée en base64.
+max_message_bytes = 41943040
 # Tickets qu'un même expéditeur peut ouvrir par email en une heure ; au-delà, ses messages sont
 # mis de côté.
 max_tickets_per_sender_hour = 5

@@ -92,7 +92,8 @@ pub fn incoming(mail: InboundMail) -> IncomingMail {
     }
 }
 
-/// One round: the oldest messages read, recorded, filed. Returns how many were read.
+/// One round: the oldest messages read, recorded, filed. Returns how many the folder still
+/// holds beyond this round's bounds.
 pub async fn round(state: &AppState, mailbox: &Mailbox) -> Result<usize, MailboxError> {
     let mut session = mailbox.open().await?;
     let fetched = match session.fetch(BATCH).await {
@@ -150,8 +151,9 @@ pub async fn round(state: &AppState, mailbox: &Mailbox) -> Result<usize, Mailbox
             return Err(error);
         }
     }
+    let left = session.left();
     session.close().await;
-    Ok(fetched.len())
+    Ok(left)
 }
 
 /// The reader's loop, when the configuration names a mailbox.
@@ -160,7 +162,7 @@ pub async fn run(state: AppState, mailbox: Mailbox) {
     let mut wait = every;
     loop {
         match round(&state, &mailbox).await {
-            Ok(count) if count >= BATCH => continue,
+            Ok(left) if left > 0 => continue,
             Ok(_) => wait = every,
             Err(error) => {
                 tracing::warn!(%error, "lecture de la boîte de support");

@@ -227,6 +227,36 @@ namespace inbox {{
         connection.command("LOGOUT");
     }
 
+    /// Delivers `raw` to the account's INBOX through Dovecot's own delivery agent
+    /// (`dovecot-lda`), as the mail server in front of a real support mailbox does.
+    pub fn deliver(&self, from: &str, raw: &[u8]) {
+        let lda = "/usr/lib/dovecot/dovecot-lda";
+        let mut child = Command::new(lda)
+            .arg("-c")
+            .arg(self.directory.path().join("dovecot.conf"))
+            .args(["-d", &self.user, "-f", from])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|error| {
+                panic!("impossible de lancer {lda} ({error}) : paquet Debian dovecot-core")
+            });
+        child
+            .stdin
+            .take()
+            .expect("entrée de dovecot-lda")
+            .write_all(raw)
+            .expect("message écrit à dovecot-lda");
+        let output = child.wait_with_output().expect("dovecot-lda terminé");
+        assert!(
+            output.status.success(),
+            "dovecot-lda : {}\n{}",
+            String::from_utf8_lossy(&output.stderr),
+            self.log()
+        );
+    }
+
     /// How many messages `folder` holds; 0 when it does not exist.
     pub fn count(&self, folder: &str) -> usize {
         let mut connection = self.login();

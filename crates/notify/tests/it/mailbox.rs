@@ -456,3 +456,68 @@ fn the_password_is_never_shown() {
         assert!(debug.contains("<masqué>"), "{debug}");
     }
 }
+
+/// A message carrying a video clip of `megabytes` MB as a base64 attachment.
+fn with_video(subject: &str, megabytes: usize) -> Vec<u8> {
+    // Base64 of zeros: "AAAA", 76 characters a line.
+    let encoded_len = (megabytes * 1_000_000).div_ceil(3) * 4;
+    let line = "A".repeat(76);
+    let mut body = String::with_capacity(encoded_len + encoded_len / 38);
+    let mut written = 0;
+    while written < encoded_len {
+        let take = (encoded_len - written).min(76);
+        body.push_str(&line[..take]);
+        body.push_str("\r\n");
+        written += take;
+    }
+    format!(
+        "From: Client <client@example.fr>\r\n\
+         To: support@example.fr\r\n\
+         Subject: {subject}\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\r\n\
+         \r\n\
+         --b\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         \r\n\
+         La vidéo du quai.\r\n\
+         --b\r\n\
+         Content-Type: video/mp4; name=\"quai.mp4\"\r\n\
+         Content-Disposition: attachment; filename=\"quai.mp4\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\
+         \r\n\
+         {body}--b--\r\n"
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn messages_with_20_mb_videos_come_whole_within_the_fetch_memory_bound() {
+    let server = ImapServer::start(true);
+    // Delivered by Dovecot's own delivery agent, as a mail server in front of it would.
+    for subject in ["Video1", "Video2", "Video3"] {
+        server.deliver("client@example.fr", &with_video(subject, 20));
+    }
+    let mut session = open(ImapConfig {
+        max_message_bytes: 40 * 1024 * 1024,
+        ..config(&server)
+    })
+    .await;
+    // Three messages of about 27 MB: two fit in the 64 MiB bound, the third waits.
+    let mails = session.fetch(50).await.expect("relevé");
+    assert_eq!(subjects(&mails), ["Video1", "Video2"]);
+    assert_eq!(session.left(), 1);
+    assert!(mails.iter().all(|m| m.complete));
+    let read = read_mail(&mails[0].raw, true, mails[0].size);
+    assert_eq!(read.attachments.len(), 1);
+    assert_eq!(read.attachments[0].name, "quai.mp4");
+    let content = read.attachments[0].content.as_ref().expect("gardée");
+    assert!(content.len() >= 20_000_000);
+    for mail in &mails {
+        session.file(mail.uid).await.expect("classé");
+    }
+    let rest = session.fetch(50).await.expect("relevé suivant");
+    assert_eq!(subjects(&rest), ["Video3"]);
+    assert_eq!(session.left(), 0);
+    session.close().await;
+}

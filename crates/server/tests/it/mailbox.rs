@@ -57,6 +57,29 @@ fn with_attachment() -> Vec<u8> {
     .to_vec()
 }
 
+/// A reply from Sophie carrying a video clip of `megabytes` MB as a base64 attachment.
+fn with_video(subject: &str, megabytes: usize) -> Vec<u8> {
+    let encoded_len = (megabytes * 1_000_000).div_ceil(3) * 4;
+    let line = "A".repeat(76);
+    let mut body = String::with_capacity(encoded_len + encoded_len / 38);
+    let mut written = 0;
+    while written < encoded_len {
+        let take = (encoded_len - written).min(76);
+        body.push_str(&line[..take]);
+        body.push_str("\r\n");
+        written += take;
+    }
+    format!(
+        "From: {SOPHIE}\r\nTo: support@integrateur.fr\r\nSubject: {subject}\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nLa vidéo du quai.\r\n\
+         --b\r\nContent-Type: video/mp4; name=\"quai.mp4\"\r\n\
+         Content-Disposition: attachment; filename=\"quai.mp4\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{body}--b--\r\n"
+    )
+    .into_bytes()
+}
+
 async fn wait_until(mut done: impl AsyncFnMut() -> bool, what: &str) {
     for _ in 0..400 {
         if done().await {
@@ -218,6 +241,44 @@ async fn a_clients_mail_opens_a_ticket_and_its_reply_confirms_the_fix() {
     // The received mail is the supervision team's list, not a client's.
     assert_eq!(own.get("/api/v1/mail").await.status, StatusCode::FORBIDDEN);
 
+    // A 20 MB video in a reply, delivered by Dovecot's own delivery agent, joins the ticket
+    // whole; Vigie's own message coming back is a loop, set aside.
+    imap.deliver(
+        "sophie.bernard@logistique-exemple.fr",
+        &with_video(&format!("RE: Ticket n°{number}"), 20),
+    );
+    imap.deliver(
+        "support@integrateur.fr",
+        &message(
+            "Support <support@integrateur.fr>",
+            &format!("Ticket n°{number} pris en charge"),
+            "",
+            "…",
+        ),
+    );
+    wait_until(
+        async || {
+            let list = staff.get("/api/v1/mail").await;
+            list.body["items"].as_array().is_some_and(|i| i.len() == 5)
+        },
+        "cinq messages lus",
+    )
+    .await;
+    let list = staff.get("/api/v1/mail?limit=2").await;
+    assert_eq!(list.body["items"][0]["reason"], "loop", "{}", list.text);
+    assert_eq!(list.body["items"][1]["disposition"], "threaded");
+    assert_eq!(list.body["next_before"], list.body["items"][1]["id"]);
+    let attachments = staff
+        .get(&format!("/api/v1/tickets/{number}/attachments"))
+        .await;
+    assert_eq!(
+        attachments.body[1]["name"], "quai.mp4",
+        "{}",
+        attachments.text
+    );
+    assert_eq!(attachments.body[1]["kept"], true);
+    assert!(attachments.body[1]["size"].as_i64().unwrap() >= 20_000_000);
+
     // SAV-6: resolved; the notice offers to confirm by replying; the reply closes it.
     for action in ["take_charge", "resolve"] {
         let step = staff
@@ -263,8 +324,8 @@ async fn a_clients_mail_opens_a_ticket_and_its_reply_confirms_the_fix() {
         .iter()
         .filter(|e| e["event"] == "mail_received")
         .collect();
-    assert_eq!(mails.len(), 2, "{}", ticket.text);
-    assert_eq!(mails[1]["reply"], "confirms");
+    assert_eq!(mails.len(), 3, "{}", ticket.text);
+    assert_eq!(mails[2]["reply"], "confirms");
     assert_eq!(imap.count("INBOX"), 0);
     app.finish().await;
 }
