@@ -12,17 +12,21 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::Value;
+use vigie_domain::Reference;
 use vigie_domain::access::Actor;
 use vigie_domain::alarm::book::{Book, SiteSetup};
 use vigie_domain::alarm::escalation;
 use vigie_domain::alarm::lifecycle::{AlarmEvent, EventKind, Suppression};
 use vigie_domain::inventory::check::KnownObjects;
 use vigie_domain::inventory::file::InventoryFile;
-use vigie_domain::inventory::{ContractOption, ObjectKind, Record, SlaMeasure};
+use vigie_domain::inventory::{ObjectKind, Record, SlaMeasure};
 use vigie_domain::policy::Policy;
 use vigie_domain::supervision::StateChange;
-use vigie_domain::ticket::{self, Happening, TicketSla};
-use vigie_store::{Escalation, FiredTimer, Outcome, Store};
+use vigie_domain::ticket::Happening;
+use vigie_domain::ticket::desk::{Kind, Report, Source};
+use vigie_store::{Escalation, FiredTimer, Outcome, Store, TicketStep};
+
+use crate::scenario::ReportChannel;
 
 pub use scenario::{AlarmStep, Input, InputKind, InventorySource, Scenario};
 
@@ -52,6 +56,9 @@ struct Timeline {
     /// Alarm events written but not saved yet, and alarms closed since (they left the book).
     pending: Vec<AlarmEvent>,
     closed: Vec<vigie_domain::alarm::lifecycle::Alarm>,
+    /// The scenario's names of the tickets its inputs opened, by number (an alarm's ticket
+    /// goes by its number).
+    names: BTreeMap<u64, String>,
 }
 
 impl Timeline {
@@ -291,7 +298,7 @@ impl Timeline {
             at,
             kind: "notification.sent",
             fields: vec![
-                ("ticket", Value::String(message.ticket.to_string())),
+                ("ticket", Value::String(self.name_of(message.ticket))),
                 ("purpose", Value::String(message.purpose.key().into())),
                 ("recipient", Value::String(message.recipient.clone())),
                 (
@@ -303,12 +310,20 @@ impl Timeline {
         });
     }
 
-    /// The events of a ticket of the service desk (one an alarm opened, NOT-5, NOT-7), as the
-    /// same `ticket.*` lines as a scenario's tickets; the ticket is named by its number.
+    /// A ticket's name in the timeline: the scenario's, or its number.
+    fn name_of(&self, number: u64) -> String {
+        self.names
+            .get(&number)
+            .cloned()
+            .unwrap_or_else(|| number.to_string())
+    }
+
+    /// The events of a ticket of the service desk — a client's report of the scenario, or one
+    /// an alarm opened (NOT-5, NOT-7) — as `ticket.*` lines.
     fn desk(&mut self, change: &vigie_store::TicketChange) {
         use vigie_domain::ticket::desk::EventKind as DeskEvent;
         let ticket = &change.ticket;
-        let name = ticket.number.to_string();
+        let name = self.name_of(ticket.number);
         let instant = |ms: i64| Timestamp::from_millisecond(ms).unwrap_or_default();
         for event in &change.events {
             let at = instant(event.at);
@@ -331,7 +346,12 @@ impl Timeline {
                             ("client", Value::String(report.client.to_string())),
                             ("site", optional(&report.site)),
                             ("equipment", optional(&report.equipment)),
-                            ("stated_criticality", Value::Null),
+                            (
+                                "stated_criticality",
+                                report
+                                    .stated_criticality
+                                    .map_or(Value::Null, |c| Value::String(key(&c))),
+                            ),
                             ("text", Value::String(report.symptom.clone())),
                             ("kind", Value::String(key(&report.kind))),
                             ("alarm", report.alarm.map_or(Value::Null, Value::from)),
@@ -662,9 +682,9 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
         lines: Vec::new(),
         pending: Vec::new(),
         closed: Vec::new(),
+        names: BTreeMap::new(),
     };
     let mut book = alarm_book(&parsed.inventory, &policy)?;
-    let mut tickets: BTreeMap<String, TicketSla> = BTreeMap::new();
     let mut inputs = scenario.inputs.iter().peekable();
     // The server checks the rotations every minute; the simulation at the start and at each
     // instant the one on call may change, which is when that check can find something new.
@@ -676,10 +696,9 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
             .next_expectation()
             .await
             .map_err(|e| SimulationError(e.to_string()))?;
-        let next_timer = tickets
-            .values()
-            .filter_map(TicketSla::next_wake)
-            .chain(next_expectation.and_then(|ms| Timestamp::from_millisecond(ms).ok()))
+        let next_timer = next_expectation
+            .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+            .into_iter()
             .chain(
                 book.next_wake()
                     .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
@@ -692,7 +711,7 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
                     .map_err(|e| SimulationError(e.to_string()))?
                     .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
             )
-            // A deadline of a ticket an alarm opened.
+            // A deadline of a ticket.
             .chain(
                 store
                     .next_ticket_due()
@@ -721,22 +740,8 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
         }
         if next_input == Some(now) {
             let input = inputs.next().expect("peeked");
-            apply_input(
-                input,
-                &store,
-                &actor,
-                &policy,
-                &mut tickets,
-                &mut book,
-                &mut timeline,
-            )
-            .await?;
+            apply_input(input, &store, &actor, &policy, &mut book, &mut timeline).await?;
         } else {
-            for (id, ticket) in tickets.iter_mut() {
-                for happening in ticket.on_time(now) {
-                    timeline.ticket(now, id, happening);
-                }
-            }
             let report = store
                 .watchdog_step(now.as_millisecond())
                 .await
@@ -844,7 +849,7 @@ async fn notify(
                     vigie_store::Outgoing::Ticket(message) => timeline.ticket_message(now, message),
                 }
             }
-            store
+            let (_, change) = store
                 .notification_sent(
                     &page,
                     "simulation",
@@ -854,6 +859,10 @@ async fn notify(
                 )
                 .await
                 .map_err(failed)?;
+            // The acknowledgement sent acknowledges its ticket (SAV-2).
+            if let Some(change) = change {
+                timeline.desk(&change);
+            }
         }
     }
 }
@@ -891,7 +900,6 @@ async fn apply_input(
     store: &Store,
     actor: &Actor,
     policy: &Policy,
-    tickets: &mut BTreeMap<String, TicketSla>,
     book: &mut Book,
     timeline: &mut Timeline,
 ) -> Result<(), SimulationError> {
@@ -909,7 +917,7 @@ async fn apply_input(
             text,
             criticality,
         } => {
-            if tickets.contains_key(ticket) {
+            if timeline.names.values().any(|name| name == ticket) {
                 return Err(place(format!("le ticket « {ticket} » existe déjà")));
             }
             let Record::Site(site_record) = store
@@ -919,68 +927,40 @@ async fn apply_input(
             else {
                 return Err(place("site attendu".into()));
             };
-            if let Some(equipment) = equipment {
-                store
-                    .get(actor, ObjectKind::Equipment, equipment)
-                    .await
-                    .map_err(|_| place(format!("équipement « {equipment} » inconnu")))?;
-            }
-            let Record::Contract(contract) = store
-                .get(actor, ObjectKind::Contract, &site_record.contract)
-                .await
-                .map_err(|e| place(e.to_string()))?
-            else {
-                return Err(place("contrat attendu".into()));
+            // The real service desk: qualified, timed, acknowledged to the client (SAV-2).
+            let report = Report {
+                client: site_record.client.clone(),
+                site: Some(site.clone()),
+                equipment: equipment.clone(),
+                kind: Kind::Request,
+                source: match channel {
+                    ReportChannel::Email => Source::Email,
+                    ReportChannel::Phone => Source::Phone,
+                    ReportChannel::Portal => Source::Portal,
+                    ReportChannel::Api => Source::Api,
+                },
+                symptom: text.clone(),
+                impact: None,
+                stated_criticality: *criticality,
+                reporter: None,
+                reply_to: None,
+                alarm: None,
+                topic: None,
             };
-            let site_policy = policy
-                .for_site(&contract, &site_record)
+            let change = store
+                .open_ticket(actor, policy, report, None, None, at.as_millisecond())
+                .await
                 .map_err(|e| place(e.to_string()))?;
-            let priority = ticket::priority_from(*criticality);
-            let (sla, happenings) = TicketSla::open(
-                &site_policy,
-                priority,
-                contract.tier,
-                contract.has(ContractOption::RoundTheClock),
-                at,
-            )
-            .map_err(|e| place(e.to_string()))?;
-            timeline.push(Line {
-                at,
-                kind: "ticket.opened",
-                fields: vec![
-                    ("ticket", Value::String(ticket.clone())),
-                    ("priority", Value::String(key(&priority))),
-                    ("source", Value::String(key(channel))),
-                    ("client", Value::String(site_record.client.to_string())),
-                    ("site", Value::String(site.to_string())),
-                    (
-                        "equipment",
-                        equipment
-                            .as_ref()
-                            .map(|e| Value::String(e.to_string()))
-                            .unwrap_or(Value::Null),
-                    ),
-                    (
-                        "stated_criticality",
-                        criticality
-                            .map(|c| Value::String(key(&c)))
-                            .unwrap_or(Value::Null),
-                    ),
-                    ("text", Value::String(text.clone())),
-                ],
-            });
-            for happening in happenings {
-                timeline.ticket(at, ticket, happening);
-            }
-            tickets.insert(ticket.clone(), sla);
+            timeline.names.insert(change.ticket.number, ticket.clone());
+            timeline.desk(&change);
         }
         InputKind::Action { ticket, action, by } => {
-            let sla = tickets
-                .get_mut(ticket)
+            let number = timeline
+                .names
+                .iter()
+                .find(|(_, name)| *name == ticket)
+                .map(|(number, _)| *number)
                 .ok_or_else(|| place(format!("ticket « {ticket} » inconnu")))?;
-            if sla.status == ticket::Status::Closed {
-                return Err(place(format!("le ticket « {ticket} » est clos")));
-            }
             if let Some(by) = by {
                 store
                     .get(actor, ObjectKind::Staff, by)
@@ -1001,9 +981,20 @@ async fn apply_input(
                     ),
                 ],
             });
-            for happening in sla.apply(*action, at).map_err(|e| place(e.to_string()))? {
-                timeline.ticket(at, ticket, happening);
-            }
+            // A step without a name is the client's.
+            let client = Reference::parse("client").expect("a valid reference");
+            let change = store
+                .ticket_step(
+                    actor,
+                    policy,
+                    number,
+                    TicketStep::Act(*action),
+                    by.as_ref().unwrap_or(&client),
+                    at.as_millisecond(),
+                )
+                .await
+                .map_err(|e| place(e.to_string()))?;
+            timeline.desk(&change);
         }
         InputKind::Observation {
             equipment,

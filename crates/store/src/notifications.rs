@@ -68,7 +68,7 @@ async fn record_outcome(
     owner: &str,
     desk: &Policy,
     outcome: &DeliveryOutcome,
-) -> Result<bool, StoreError> {
+) -> Result<(bool, Option<crate::TicketChange>), StoreError> {
     let clip = |text: &str| -> String { text.chars().take(500).collect() };
     match outcome {
         DeliveryOutcome::Sent {
@@ -91,18 +91,18 @@ async fn record_outcome(
             .await
             .map_err(from_sqlx)?;
             if done.rows_affected() != 1 {
-                return Ok(false);
+                return Ok((false, None));
             }
-            match ticket_message {
+            let change = match ticket_message {
                 Some((ticket, Purpose::Acknowledgement)) => {
-                    crate::tickets::acknowledgement_sent(connection, desk, *ticket, *at).await?;
+                    crate::tickets::acknowledgement_sent(connection, desk, *ticket, *at).await?
                 }
                 Some((ticket, Purpose::GdprInformation)) => {
-                    crate::tickets::gdpr_information_sent(connection, *ticket, *at).await?;
+                    crate::tickets::gdpr_information_sent(connection, *ticket, *at).await?
                 }
-                _ => {}
-            }
-            Ok(true)
+                _ => None,
+            };
+            Ok((true, change))
         }
         DeliveryOutcome::Retry { id, at, error } => {
             let done = build(
@@ -118,7 +118,7 @@ async fn record_outcome(
             .execute(&mut *connection)
             .await
             .map_err(from_sqlx)?;
-            Ok(done.rows_affected() == 1)
+            Ok((done.rows_affected() == 1, None))
         }
         DeliveryOutcome::Failed {
             page: claimed_page,
@@ -140,13 +140,13 @@ async fn record_outcome(
             .await
             .map_err(from_sqlx)?;
             if done.rows_affected() != 1 {
-                return Ok(false);
+                return Ok((false, None));
             }
             let notice = match &claimed_page.outgoing {
                 Outgoing::Page(notice) => notice,
                 Outgoing::Ticket(message) => {
                     crate::tickets::message_failed(connection, message, &error, *at).await?;
-                    return Ok(true);
+                    return Ok((true, None));
                 }
             };
             let page = &notice.page;
@@ -177,7 +177,7 @@ async fn record_outcome(
                     client.ok_or_else(|| other("client de la notification inconnu".into()))?;
                 enqueue(connection, fallback, &client, *at).await?;
             }
-            Ok(true)
+            Ok((true, None))
         }
     }
 }
@@ -1238,7 +1238,11 @@ impl Store {
         let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
         let mut recorded = Vec::with_capacity(outcomes.len());
         for outcome in outcomes {
-            recorded.push(record_outcome(&mut transaction, owner, desk, outcome).await?);
+            recorded.push(
+                record_outcome(&mut transaction, owner, desk, outcome)
+                    .await?
+                    .0,
+            );
         }
         transaction.commit().await.map_err(from_sqlx)?;
         Ok(recorded)
@@ -1252,14 +1256,17 @@ impl Store {
         desk: &Policy,
         now: i64,
         answer: &str,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<(bool, Option<crate::TicketChange>), StoreError> {
         let outcome = DeliveryOutcome::Sent {
             id: claimed.id,
             at: now,
             answer: answer.to_owned(),
             ticket_message: claimed.ticket_message(),
         };
-        Ok(self.record_outcomes(owner, desk, &[outcome]).await?[0])
+        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let recorded = record_outcome(&mut transaction, owner, desk, &outcome).await?;
+        transaction.commit().await.map_err(from_sqlx)?;
+        Ok(recorded)
     }
 
     /// The pages of an alarm, oldest first (at most [`MAX_BATCH`]). Callers check that the

@@ -607,18 +607,19 @@ pub(crate) async fn acknowledgement_sent(
     base: &Policy,
     number: TicketNumber,
     at: i64,
-) -> Result<(), StoreError> {
+) -> Result<Option<TicketChange>, StoreError> {
     let Some(mut ticket) = load(connection, number).await? else {
-        return Ok(());
+        return Ok(None);
     };
     let (policy, _) = policy_of(connection, base, &ticket).await?;
     let events = ticket
         .acknowledgement_sent(&policy, at)
         .map_err(desk_error)?;
-    if !events.is_empty() {
-        write_ticket(connection, &ticket, &events).await?;
+    if events.is_empty() {
+        return Ok(None);
     }
-    Ok(())
+    write_ticket(connection, &ticket, &events).await?;
+    Ok(Some(TicketChange::of(ticket, events)))
 }
 
 /// A message about a ticket failed for good: a visible event on the ticket.
@@ -1057,13 +1058,13 @@ async fn names_of(
     Ok(names)
 }
 
-/// INC-6: the incident's timeline from the ticket's stored events, those of `events` not
-/// written yet, and its alarm's events.
-async fn timeline_of(
+/// Every event of `ticket`: those stored (at most [`MAX_TICKET_EVENTS`]), then `events`, its
+/// change not written yet.
+async fn events_with(
     connection: &mut AnyConnection,
     ticket: &Ticket,
     events: &[TicketEvent],
-) -> Result<Vec<vigie_domain::ticket::post_mortem::TimelineEntry>, StoreError> {
+) -> Result<Vec<TicketEvent>, StoreError> {
     let rows: Vec<(String,)> = sqlx::query_as(
         "SELECT record FROM ticket_events WHERE ticket_number = $1 ORDER BY id LIMIT $2",
     )
@@ -1077,6 +1078,17 @@ async fn timeline_of(
         .map(|(json,)| stored(json))
         .collect::<Result<Vec<TicketEvent>, StoreError>>()?;
     all.extend(events.iter().cloned());
+    Ok(all)
+}
+
+/// INC-6: the incident's timeline from the ticket's stored events, those of `events` not
+/// written yet, and its alarm's events.
+async fn timeline_of(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+    events: &[TicketEvent],
+) -> Result<Vec<vigie_domain::ticket::post_mortem::TimelineEntry>, StoreError> {
+    let all = events_with(connection, ticket, events).await?;
     let mut alarm_events = Vec::new();
     if let Some(alarm) = ticket.report.alarm {
         let rows: Vec<(String,)> = sqlx::query_as(
@@ -1109,19 +1121,7 @@ async fn report_messages(
     if !reached(events, Status::Resolved) {
         return Ok(Vec::new());
     }
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT record FROM ticket_events WHERE ticket_number = $1 ORDER BY id LIMIT $2",
-    )
-    .bind(i64::try_from(ticket.number).unwrap_or(i64::MAX))
-    .bind(MAX_TICKET_EVENTS)
-    .fetch_all(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
-    let mut all = rows
-        .iter()
-        .map(|(json,)| stored(json))
-        .collect::<Result<Vec<TicketEvent>, StoreError>>()?;
-    all.extend(events.iter().cloned());
+    let all = events_with(connection, ticket, events).await?;
     if !vigie_domain::ticket::report::is_corrective(ticket, &all) {
         return Ok(Vec::new());
     }
@@ -1282,15 +1282,16 @@ pub(crate) async fn gdpr_information_sent(
     connection: &mut AnyConnection,
     number: TicketNumber,
     at: i64,
-) -> Result<(), StoreError> {
+) -> Result<Option<TicketChange>, StoreError> {
     let Some(mut ticket) = load(connection, number).await? else {
-        return Ok(());
+        return Ok(None);
     };
     let events = ticket.gdpr_informed(at);
-    if !events.is_empty() {
-        write_ticket(connection, &ticket, &events).await?;
+    if events.is_empty() {
+        return Ok(None);
     }
-    Ok(())
+    write_ticket(connection, &ticket, &events).await?;
+    Ok(Some(TicketChange::of(ticket, events)))
 }
 
 /// SAV-7: a ticket closed among `events` (confirmed, closed by the integrator or by Vigie)

@@ -264,6 +264,7 @@ async fn a_page_is_claimed_by_one_worker_until_its_lease_runs_out(store: Store, 
             .notification_sent(email, "b", &setup.policy, TOLD, "250")
             .await
             .unwrap()
+            .0
     );
     // The email is due again at +1 min; a died holding it: b takes it once the lease ran out.
     let again = store
@@ -289,6 +290,7 @@ async fn a_page_is_claimed_by_one_worker_until_its_lease_runs_out(store: Store, 
             .notification_sent(&taken[0], "b", &setup.policy, TOLD + 2 * MINUTE + 2, "250")
             .await
             .unwrap()
+            .0
     );
     let counts = store.notification_counts().await.unwrap();
     assert_eq!(counts.get("sent"), Some(&2));

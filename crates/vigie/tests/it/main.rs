@@ -632,7 +632,8 @@ fn simulate_reads_inline_inventories_and_names_bad_input() {
     assert!(output.status.success(), "{}", stderr(&output));
     let timeline = stdout(&output);
     assert!(timeline.starts_with("{\"at\":\"2026-05-13T17:00:00+02:00\",\"type\":\"ticket.opened\",\"ticket\":\"R\",\"priority\":\"p2\""), "{timeline}");
-    assert!(timeline.contains("\"type\":\"ticket.sla_breached\",\"ticket\":\"R\",\"timer\":\"acknowledgement\",\"due\":\"2026-05-13T17:30:00+02:00\""), "{timeline}");
+    // SAV-2: the acknowledgement goes at once to the site's security manager and acknowledges it.
+    assert!(timeline.contains("\"type\":\"ticket.sla_met\",\"ticket\":\"R\",\"timer\":\"acknowledgement\",\"due\":\"2026-05-13T17:30:00+02:00\""), "{timeline}");
 
     let unknown_site = directory.join("unknown-site.toml");
     std::fs::write(
