@@ -23,7 +23,7 @@ use vigie_domain::inventory::{ObjectKind, Record, SlaMeasure};
 use vigie_domain::policy::Policy;
 use vigie_domain::supervision::StateChange;
 use vigie_domain::ticket::Happening;
-use vigie_domain::ticket::desk::{Kind, Report, Source};
+use vigie_domain::ticket::desk::{Report, Source};
 use vigie_store::{Escalation, FiredTimer, Outcome, Store, TicketStep};
 
 use crate::scenario::ReportChannel;
@@ -310,6 +310,14 @@ impl Timeline {
         });
     }
 
+    /// The number of the ticket the scenario calls `name`.
+    fn number_of(&self, name: &str) -> Option<u64> {
+        self.names
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(number, _)| *number)
+    }
+
     /// A ticket's name in the timeline: the scenario's, or its number.
     fn name_of(&self, number: u64) -> String {
         self.names
@@ -418,6 +426,39 @@ impl Timeline {
                     });
                     continue;
                 }
+                DeskEvent::Resolved {
+                    gdpr_due: Some(due),
+                    ..
+                } => {
+                    let due = Value::String(self.format(instant(*due)));
+                    self.push(Line {
+                        at,
+                        kind: "ticket.gdpr_due",
+                        fields: vec![("ticket", Value::String(name.clone())), ("due", due)],
+                    });
+                    continue;
+                }
+                DeskEvent::GdprInformed => {
+                    self.push(Line {
+                        at,
+                        kind: "ticket.gdpr_informed",
+                        fields: vec![("ticket", Value::String(name.clone()))],
+                    });
+                    continue;
+                }
+                DeskEvent::GdprOverdue { .. } | DeskEvent::PostMortemOverdue { .. } => {
+                    let kind = if event.kind.key() == "gdpr_overdue" {
+                        "ticket.gdpr_overdue"
+                    } else {
+                        "ticket.post_mortem_overdue"
+                    };
+                    self.push(Line {
+                        at,
+                        kind,
+                        fields: vec![("ticket", Value::String(name.clone()))],
+                    });
+                    continue;
+                }
                 DeskEvent::PostMortemDue { due } => {
                     let due = Value::String(self.format(instant(*due)));
                     self.push(Line {
@@ -460,12 +501,9 @@ impl Timeline {
                 | DeskEvent::MessageFailed { .. }
                 | DeskEvent::SurveyAnswered { .. }
                 | DeskEvent::MailReceived { .. }
-                | DeskEvent::Resolved { .. }
-                | DeskEvent::GdprInformed
-                | DeskEvent::GdprOverdue { .. }
+                | DeskEvent::Resolved { gdpr_due: None, .. }
                 | DeskEvent::PostMortemWritten
                 | DeskEvent::PostMortemPublished
-                | DeskEvent::PostMortemOverdue { .. }
                 | DeskEvent::Noted { .. } => {
                     continue;
                 }
@@ -916,6 +954,7 @@ async fn apply_input(
             equipment,
             text,
             criticality,
+            ticket_kind,
         } => {
             if timeline.names.values().any(|name| name == ticket) {
                 return Err(place(format!("le ticket « {ticket} » existe déjà")));
@@ -932,7 +971,7 @@ async fn apply_input(
                 client: site_record.client.clone(),
                 site: Some(site.clone()),
                 equipment: equipment.clone(),
-                kind: Kind::Request,
+                kind: *ticket_kind,
                 source: match channel {
                     ReportChannel::Email => Source::Email,
                     ReportChannel::Phone => Source::Phone,
@@ -954,12 +993,110 @@ async fn apply_input(
             timeline.names.insert(change.ticket.number, ticket.clone());
             timeline.desk(&change);
         }
+        InputKind::ClientMail {
+            ticket,
+            from,
+            subject,
+            text,
+            automatic,
+        } => {
+            let mail_key = {
+                use std::hash::{Hash, Hasher};
+                let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                (input.number, from, subject, text).hash(&mut hasher);
+                format!("simulation-{}-{:016x}", input.number, hasher.finish())
+            };
+            let mail = vigie_store::mail::IncomingMail {
+                key: mail_key,
+                from: vigie_domain::EmailAddress::parse(from).ok(),
+                from_name: None,
+                subject: subject.clone(),
+                headers: if *automatic {
+                    vec![("auto-submitted".into(), "auto-replied".into())]
+                } else {
+                    Vec::new()
+                },
+                text: text.clone(),
+                readable: true,
+                complete: true,
+                size: (subject.len() + text.len()) as u64,
+                attachments: Vec::new(),
+                attachments_dropped: 0,
+            };
+            let intake = vigie_store::mail::MailIntake {
+                own_addresses: Vec::new(),
+                flood_limit: vigie_store::mail::DEFAULT_FLOOD_LIMIT,
+            };
+            let recorded = store
+                .record_mail(policy, &intake, &mail, at.as_millisecond())
+                .await
+                .map_err(|e| place(e.to_string()))?;
+            if let (vigie_store::mail::MailOutcome::Opened { ticket: number }, Some(name)) =
+                (&recorded.outcome, ticket)
+            {
+                timeline.names.insert(*number, name.clone());
+            }
+            let mut fields = vec![
+                ("from", Value::String(from.clone())),
+                ("subject", Value::String(subject.clone())),
+            ];
+            match &recorded.outcome {
+                vigie_store::mail::MailOutcome::Opened { ticket } => {
+                    fields.push(("disposition", Value::String("opened".into())));
+                    fields.push(("ticket", Value::String(timeline.name_of(*ticket))));
+                }
+                vigie_store::mail::MailOutcome::Threaded { ticket, reply } => {
+                    fields.push(("disposition", Value::String("threaded".into())));
+                    fields.push(("ticket", Value::String(timeline.name_of(*ticket))));
+                    fields.push(("reply", Value::String(key(reply))));
+                }
+                vigie_store::mail::MailOutcome::SetAside { label, .. } => {
+                    fields.push(("disposition", Value::String("set_aside".into())));
+                    fields.push(("reason", Value::String(label.clone())));
+                }
+            }
+            timeline.push(Line {
+                at,
+                kind: "mail.received",
+                fields,
+            });
+            if let Some(change) = &recorded.change {
+                timeline.desk(change);
+            }
+        }
+        InputKind::Resolution {
+            ticket,
+            by,
+            resolution,
+        } => {
+            let number = timeline
+                .number_of(ticket)
+                .ok_or_else(|| place(format!("ticket « {ticket} » inconnu")))?;
+            timeline.push(Line {
+                at,
+                kind: "ticket.action",
+                fields: vec![
+                    ("ticket", Value::String(ticket.clone())),
+                    ("action", Value::String("resolve".into())),
+                    ("by", Value::String(by.to_string())),
+                ],
+            });
+            let change = store
+                .ticket_step(
+                    actor,
+                    policy,
+                    number,
+                    TicketStep::Resolve(resolution.clone()),
+                    by,
+                    at.as_millisecond(),
+                )
+                .await
+                .map_err(|e| place(e.to_string()))?;
+            timeline.desk(&change);
+        }
         InputKind::Action { ticket, action, by } => {
             let number = timeline
-                .names
-                .iter()
-                .find(|(_, name)| *name == ticket)
-                .map(|(number, _)| *number)
+                .number_of(ticket)
                 .ok_or_else(|| place(format!("ticket « {ticket} » inconnu")))?;
             if let Some(by) = by {
                 store

@@ -10,6 +10,7 @@ use vigie_domain::alarm::lifecycle::{AlarmId, ClosureReport};
 use vigie_domain::calendar::{LocalResolution, parse_instant};
 use vigie_domain::supervision::{CheckName, CheckStatus, MetricName, Observation, Sample, checks};
 use vigie_domain::text::french_serde_message;
+use vigie_domain::ticket::desk::{DataImpact, Kind, Resolution};
 use vigie_domain::ticket::{Action, StatedCriticality};
 use vigie_domain::values::TimeZoneName;
 
@@ -35,6 +36,24 @@ pub enum InputKind {
         equipment: Option<Reference>,
         text: String,
         criticality: Option<StatedCriticality>,
+        /// `request` unless said (`incident`, `maintenance`).
+        ticket_kind: Kind,
+    },
+    /// A message to the support mailbox (SAV-1): it opens a ticket (named `ticket` in the
+    /// timeline), threads into one, or is set aside.
+    ClientMail {
+        ticket: Option<String>,
+        from: String,
+        subject: String,
+        text: String,
+        automatic: bool,
+    },
+    /// A technician resolves a ticket with its cause, actions and impact on the security data
+    /// (INC-5, CM-8).
+    Resolution {
+        ticket: String,
+        by: Reference,
+        resolution: Resolution,
     },
     Action {
         ticket: String,
@@ -124,6 +143,8 @@ struct RawScenario {
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 enum RawKind {
     ClientReport,
+    ClientMail,
+    Resolution,
     Action,
     Observation,
     Alarm,
@@ -156,6 +177,17 @@ struct RawInput {
     check: Option<String>,
     status: Option<CheckStatus>,
     detail: Option<String>,
+    ticket_kind: Option<Kind>,
+    from: Option<String>,
+    subject: Option<String>,
+    /// A mail is an auto-reply (`Auto-Submitted: auto-replied`).
+    automatic: Option<bool>,
+    footage_lost: Option<bool>,
+    accesses_untracked: Option<bool>,
+    /// What data was lost (INC-5).
+    lost: Option<String>,
+    parts: Option<Vec<String>>,
+    recommendations: Option<String>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -214,6 +246,32 @@ impl Scenario {
                     equipment: input.equipment,
                     text: input.text.ok_or_else(|| missing("text"))?,
                     criticality: input.criticality,
+                    ticket_kind: input.ticket_kind.unwrap_or(Kind::Request),
+                },
+                RawKind::ClientMail => InputKind::ClientMail {
+                    ticket: input.ticket,
+                    from: input.from.ok_or_else(|| missing("from"))?,
+                    subject: input.subject.ok_or_else(|| missing("subject"))?,
+                    text: input.text.unwrap_or_default(),
+                    automatic: input.automatic.unwrap_or(false),
+                },
+                RawKind::Resolution => InputKind::Resolution {
+                    ticket: input.ticket.ok_or_else(|| missing("ticket"))?,
+                    by: input.by.ok_or_else(|| missing("by"))?,
+                    resolution: Resolution {
+                        root_cause: input.root_cause.ok_or_else(|| missing("root_cause"))?,
+                        actions: input.actions.ok_or_else(|| missing("actions"))?,
+                        intervention_minutes: input
+                            .intervention_minutes
+                            .ok_or_else(|| missing("intervention_minutes"))?,
+                        data_impact: DataImpact {
+                            footage_lost: input.footage_lost.unwrap_or(false),
+                            accesses_untracked: input.accesses_untracked.unwrap_or(false),
+                            description: input.lost.unwrap_or_default(),
+                        },
+                        parts_replaced: input.parts.unwrap_or_default(),
+                        recommendations: input.recommendations.unwrap_or_default(),
+                    },
                 },
                 RawKind::Action => {
                     let action = input.action.ok_or_else(|| missing("action"))?;
