@@ -422,6 +422,122 @@ async fn record_in(
     })
 }
 
+#[allow(clippy::too_many_arguments)]
+async fn open_from_mail_in(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    policy: &Policy,
+    id: i64,
+    client: &Reference,
+    site: Option<&Reference>,
+    by: &Reference,
+    now: i64,
+) -> Result<crate::TicketChange, StoreError> {
+    // The row locked first (PostgreSQL): two people opening the same message open one ticket;
+    // the second finds it opened.
+    build(
+        "UPDATE mails SET disposition = disposition WHERE id = $1 AND disposition = 'set_aside'",
+        vec![Arg::Int(id)],
+    )
+    .execute(&mut *connection)
+    .await
+    .map_err(from_sqlx)?;
+    let row: Option<(String, Option<String>, String, String)> = sqlx::query_as(
+        "SELECT disposition, from_address, subject, record FROM mails WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *connection)
+    .await
+    .map_err(from_sqlx)?;
+    let Some((disposition, from, subject, json)) = row else {
+        return Err(StoreError::NotFound);
+    };
+    if disposition != "set_aside" {
+        // Not a retry's conflict: said plainly, and not retried.
+        return Err(StoreError::Invalid(format!(
+            "le message {id} a déjà ouvert un ticket ou rejoint le sien"
+        )));
+    }
+    let mut record: MailRecord = stored(&json)?;
+    let from = from.and_then(|a| EmailAddress::parse(&a).ok());
+    let sender = {
+        let address = from.as_ref().map(|a| a.as_str()).unwrap_or("?");
+        match record.from_name.as_deref().map(str::trim) {
+            Some(name) if !name.is_empty() => clip(&format!("{name} <{address}>"), MAX_REPORTER),
+            _ => clip(address, MAX_REPORTER),
+        }
+    };
+    let report = Report {
+        client: client.clone(),
+        site: site.cloned(),
+        equipment: None,
+        kind: Kind::Request,
+        source: Source::Email,
+        symptom: mail::symptom_of(&subject, &record.text, None),
+        impact: None,
+        stated_criticality: mail::stated_in(&subject),
+        reporter: Some(sender.clone()),
+        reply_to: from,
+        alarm: None,
+        topic: None,
+    };
+    let mut change = open_in(
+        connection,
+        actor,
+        policy,
+        &report,
+        None,
+        Some(by.clone()),
+        now,
+    )
+    .await?;
+    let number = change.ticket.number;
+    let attachments: Vec<(String,)> =
+        sqlx::query_as("SELECT name FROM mail_attachments WHERE mail_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(from_sqlx)?;
+    let event = change.ticket.event(
+        now,
+        Some(by.clone()),
+        EventKind::MailReceived {
+            mail: id,
+            from: sender,
+            subject: clip(&subject, MAX_REPORTER),
+            text: String::new(),
+            attachments: attachments.into_iter().map(|(name,)| name).collect(),
+            reply: Reply::Recorded,
+        },
+    );
+    write_ticket(connection, &change.ticket, std::slice::from_ref(&event)).await?;
+    change.events.push(event);
+    record.outcome = MailOutcome::Opened { ticket: number };
+    let ticket_number = i64::try_from(number).unwrap_or(i64::MAX);
+    build(
+        "UPDATE mails SET disposition = 'opened', ticket_number = $1, client_ref = $2, record = $3 WHERE id = $4",
+        vec![
+            Arg::Int(ticket_number),
+            Arg::Text(Some(client.to_string())),
+            Arg::Text(Some(
+                serde_json::to_string(&record).map_err(StoreError::other)?,
+            )),
+            Arg::Int(id),
+        ],
+    )
+    .execute(&mut *connection)
+    .await
+    .map_err(from_sqlx)?;
+    build(
+        "UPDATE mail_attachments SET ticket_number = $1 WHERE mail_id = $2",
+        vec![Arg::Int(ticket_number), Arg::Int(id)],
+    )
+    .execute(&mut *connection)
+    .await
+    .map_err(from_sqlx)?;
+    Ok(change)
+}
+
 fn attachment_of(row: &sqlx::any::AnyRow) -> Result<AttachmentInfo, StoreError> {
     Ok(AttachmentInfo {
         id: row.try_get(0).map_err(from_sqlx)?,
@@ -538,6 +654,41 @@ impl Store {
             });
         }
         Ok(mails)
+    }
+
+    /// A message set aside (an unknown sender, a contact of several clients, a flood…) becomes
+    /// a ticket for `client` (and `site`) at a staff member's word: opened as the message
+    /// would have opened it, with its acknowledgement and its attachments, and the message
+    /// recorded as having opened it. A message already opened or threaded is a conflict.
+    pub async fn open_from_mail(
+        &self,
+        actor: &Actor,
+        policy: &Policy,
+        id: i64,
+        client: &Reference,
+        site: Option<&Reference>,
+        by: &Reference,
+        now: i64,
+    ) -> Result<crate::TicketChange, StoreError> {
+        require(actor, Permission::HandleTickets)?;
+        if !actor.is_staff() {
+            return Err(StoreError::NotFound);
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+            match open_from_mail_in(&mut transaction, actor, policy, id, client, site, by, now)
+                .await
+            {
+                Ok(change) => {
+                    transaction.commit().await.map_err(from_sqlx)?;
+                    return Ok(change);
+                }
+                Err(StoreError::Conflict(_)) if attempt < NUMBER_ATTEMPTS => continue,
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     /// The attachments of ticket `number` (its messages'), for whoever sees the ticket.

@@ -20,6 +20,7 @@ use crate::error::ApiResult;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/mail", get(list))
+        .route("/api/v1/mail/{id}/ticket", axum::routing::post(open_ticket))
         .route("/api/v1/tickets/{number}/attachments", get(attachments))
         .route("/api/v1/tickets/{number}/attachments/{id}", get(attachment))
 }
@@ -65,6 +66,37 @@ async fn list(
         .then(|| items.last().map(|m| m.id))
         .flatten();
     Ok(Json(Page { items, next_before }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenRequest {
+    client: vigie_domain::Reference,
+    site: Option<vigie_domain::Reference>,
+}
+
+/// A message set aside becomes a ticket for the client a staff member names (an unknown
+/// sender, a contact of several clients).
+async fn open_ticket(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    crate::api::JsonBody(request): crate::api::JsonBody<OpenRequest>,
+) -> ApiResult<(axum::http::StatusCode, Json<vigie_store::TicketChange>)> {
+    let by = crate::api::tickets::by(&caller);
+    let change = state
+        .store
+        .open_from_mail(
+            &caller.actor,
+            &state.escalation.policy,
+            id,
+            &request.client,
+            request.site.as_ref(),
+            &by,
+            caller.now_ms,
+        )
+        .await?;
+    Ok((axum::http::StatusCode::CREATED, Json(change)))
 }
 
 async fn attachments(

@@ -10,7 +10,7 @@ mod mail;
 pub(crate) mod notifications;
 mod people;
 mod supervision;
-mod tickets;
+pub(crate) mod tickets;
 
 use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, Request};

@@ -129,7 +129,7 @@ async fn open(
 }
 
 /// Who a step is recorded as: the staff member's record, or the client user.
-fn by(caller: &Caller) -> Reference {
+pub(crate) fn by(caller: &Caller) -> Reference {
     if let Principal::Staff {
         staff: Some(staff), ..
     } = &caller.actor.principal

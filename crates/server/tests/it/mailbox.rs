@@ -158,6 +158,21 @@ async fn a_clients_mail_opens_a_ticket_and_its_reply_confirms_the_fix() {
     assert_eq!(items[1]["reason"], "automatic");
     assert_eq!(items[2]["disposition"], "opened");
     let number = items[2]["ticket"].as_u64().unwrap();
+    // A message set aside is not lost: staff make a ticket of it for the client they name,
+    // once; a client cannot.
+    let stranger = items[0]["id"].as_i64().unwrap();
+    let path = format!("/api/v1/mail/{stranger}/ticket");
+    let made = staff.post(&path, &json!({"client": "CLI-LOGI"})).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    assert_eq!(made.body["ticket"]["reply_to"], "quelquun@ailleurs.example");
+    assert_eq!(made.body["ticket"]["source"], "email");
+    let again = staff.post(&path, &json!({"client": "CLI-LOGI"})).await;
+    assert_eq!(
+        again.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        again.text
+    );
     // Every message read is filed away, none left, none lost.
     assert_eq!(imap.count("INBOX"), 0, "{}", imap.log());
     assert_eq!(imap.count("Vigie/Traites"), 3);
@@ -240,6 +255,10 @@ async fn a_clients_mail_opens_a_ticket_and_its_reply_confirms_the_fix() {
     );
     // The received mail is the supervision team's list, not a client's.
     assert_eq!(own.get("/api/v1/mail").await.status, StatusCode::FORBIDDEN);
+    assert_ne!(
+        own.post(&path, &json!({"client": "CLI-LOGI"})).await.status,
+        StatusCode::CREATED
+    );
 
     // A 20 MB video in a reply, delivered by Dovecot's own delivery agent, joins the ticket
     // whole; Vigie's own message coming back is a loop, set aside.

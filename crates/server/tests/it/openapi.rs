@@ -63,6 +63,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/tickets/{number}/attachments"),
     ("get", "/api/v1/tickets/{number}/attachments/{id}"),
     ("get", "/api/v1/mail"),
+    ("post", "/api/v1/mail/{id}/ticket"),
     ("get", "/api/v1/documents"),
     ("get", "/api/v1/documents/{id}"),
     ("get", "/api/v1/console"),
