@@ -660,6 +660,7 @@ impl Store {
     /// a ticket for `client` (and `site`) at a staff member's word: opened as the message
     /// would have opened it, with its acknowledgement and its attachments, and the message
     /// recorded as having opened it. A message already opened or threaded is a conflict.
+    #[allow(clippy::too_many_arguments)]
     pub async fn open_from_mail(
         &self,
         actor: &Actor,
