@@ -371,6 +371,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config.policy().map_err(|e| anyhow::anyhow!(e))?;
             vigie_server::delivery::Channels::from_config(&config)
                 .map_err(|e| anyhow::anyhow!(e))?;
+            if config.mailbox.is_read() {
+                vigie_server::mailbox::mailbox(&config.mailbox).map_err(|e| anyhow::anyhow!(e))?;
+            }
             println!("configuration valide : {config:#?}");
             Ok(())
         }
@@ -761,6 +764,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // A policy or a channel that does not read stops the start, rather than pages not sent.
     config.policy().map_err(|e| anyhow::anyhow!(e))?;
     vigie_server::delivery::Channels::from_config(&config).map_err(|e| anyhow::anyhow!(e))?;
+    if config.mailbox.is_read() {
+        vigie_server::mailbox::mailbox(&config.mailbox).map_err(|e| anyhow::anyhow!(e))?;
+    }
     let store = open_store(&config).await?;
     let first_admin = if store.count_users().await? == 0 {
         let new = NewUser {
