@@ -595,24 +595,12 @@ async fn enqueue_at(
     due: i64,
     now: i64,
 ) -> Result<(), StoreError> {
-    let page = &notice.page;
-    let record = serde_json::to_string(notice).map_err(StoreError::other)?;
+    let row = page_row_for(notice, client.to_owned(), due, now)?;
     build(
-        "INSERT INTO notifications (key, alarm_id, client_ref, severity, step, recipient, channel, address, status, attempts, due_ms, created_ms, record) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $10, $11) ON CONFLICT (key) DO NOTHING",
-        vec![
-            Arg::Text(Some(page.key.clone())),
-            Arg::Int(i64::try_from(page.alarm).unwrap_or(i64::MAX)),
-            Arg::Text(Some(client.to_owned())),
-            Arg::Text(Some(page.severity.key().to_owned())),
-            Arg::Text(Some(page.step.clone())),
-            Arg::Text(Some(page.recipient.clone())),
-            Arg::Text(Some(escalation::channel_key(page.channel).to_owned())),
-            Arg::Text(Some(page.address.clone())),
-            Arg::Int(due),
-            Arg::Int(now),
-            Arg::Text(Some(record)),
-        ],
+        &format!(
+            "{PAGE_INSERT} ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (key) DO NOTHING"
+        ),
+        row,
     )
     .execute(&mut *connection)
     .await
@@ -729,26 +717,51 @@ fn page_row(
     due: i64,
     now: i64,
 ) -> Result<Vec<Arg>, StoreError> {
+    page_row_for(notice, client_column(client), due, now)
+}
+
+/// The columns of [`PAGE_INSERT`] for a page to go at `due`.
+fn page_row_for(
+    notice: &Notice,
+    client: String,
+    due: i64,
+    now: i64,
+) -> Result<Vec<Arg>, StoreError> {
     let page = &notice.page;
     let record = serde_json::to_string(notice).map_err(StoreError::other)?;
     Ok(vec![
         Arg::Text(Some(page.key.clone())),
         Arg::Int(i64::try_from(page.alarm).unwrap_or(i64::MAX)),
-        Arg::Text(Some(client_column(client))),
+        Arg::Text(Some(client)),
         Arg::Text(Some(page.severity.key().to_owned())),
         Arg::Text(Some(page.step.clone())),
         Arg::Text(Some(page.recipient.clone())),
         Arg::Text(Some(escalation::channel_key(page.channel).to_owned())),
         Arg::Text(Some(page.address.clone())),
-        Arg::Text(Some("pending".to_owned())),
+        Arg::Text(Some(
+            if shown_at_once(page.channel, due, now) {
+                "sent"
+            } else {
+                "pending"
+            }
+            .to_owned(),
+        )),
         Arg::Int(0),
         Arg::Int(due),
         Arg::Int(now),
+        Arg::OptionalInt(shown_at_once(page.channel, due, now).then_some(now)),
+        Arg::Text(shown_at_once(page.channel, due, now).then(|| "console".to_owned())),
         Arg::Text(Some(record)),
     ])
 }
 
-const PAGE_INSERT: &str = "INSERT INTO notifications (key, alarm_id, client_ref, severity, step, recipient, channel, address, status, attempts, due_ms, created_ms, record) VALUES";
+/// A page to the supervision console due now is delivered by being written: the console reads
+/// it from the table (NOT-1). It is recorded sent at once, so that no worker claims it.
+fn shown_at_once(channel: vigie_domain::policy::Channel, due: i64, now: i64) -> bool {
+    channel == vigie_domain::policy::Channel::Console && due <= now
+}
+
+const PAGE_INSERT: &str = "INSERT INTO notifications (key, alarm_id, client_ref, severity, step, recipient, channel, address, status, attempts, due_ms, created_ms, sent_ms, answer, record) VALUES";
 
 pub(crate) fn event_row(event: &AlarmEvent) -> Result<Vec<Arg>, StoreError> {
     let record = serde_json::to_string(event).map_err(StoreError::other)?;
@@ -821,7 +834,7 @@ impl Writes {
             connection,
             PAGE_INSERT,
             "ON CONFLICT (key) DO NOTHING",
-            13,
+            15,
             pages,
         )
         .await?;
