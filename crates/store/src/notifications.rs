@@ -500,32 +500,21 @@ impl Reads {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        for chunk in wanted.chunks(ROWS_PER_INSERT) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
-            let sql = format!(
-                "SELECT ref, name FROM equipment WHERE ref IN ({})",
-                placeholders.join(", ")
-            );
-            let rows: Vec<(String, String)> = build(
-                &sql,
-                chunk
-                    .iter()
-                    .map(|r| Arg::Text(Some(r.to_string())))
-                    .collect(),
-            )
-            .fetch_all(&mut *connection)
-            .await
-            .map_err(from_sqlx)?
+        let keys: Vec<String> = wanted.iter().map(|r| r.to_string()).collect();
+        let query = format!(
+            "SELECT ref, name FROM equipment WHERE ref IN {}",
+            crate::bulk::strings(crate::bulk::is_sqlite(connection))
+        );
+        let rows: Vec<(String, String)> = crate::bulk::fetch(connection, &query, &keys)
+            .await?
             .iter()
             .map(|row| (row.get::<String, _>(0), row.get::<String, _>(1)))
             .collect();
-            for reference in chunk {
-                let name = rows
-                    .iter()
-                    .find(|(r, _)| r == reference.as_str())
-                    .map(|(_, n)| n.clone());
-                self.equipment_names.insert((*reference).clone(), name);
-            }
+        let names: BTreeMap<&str, &str> =
+            rows.iter().map(|(r, n)| (r.as_str(), n.as_str())).collect();
+        for reference in wanted {
+            let name = names.get(reference.as_str()).map(|n| (*n).to_owned());
+            self.equipment_names.insert(reference.clone(), name);
         }
         Ok(())
     }
@@ -667,12 +656,10 @@ struct Writes {
     fired: Vec<(Timer, &'static str)>,
 }
 
-/// The most rows one INSERT carries (bind parameters stay well under both backends' limits).
-const ROWS_PER_INSERT: usize = 10;
-
 /// Inserts `rows` (each `width` values) with `head` (`INSERT INTO t (…) VALUES`) and `tail`
-/// (`ON CONFLICT …`), a few hundred rows per statement: a burst of alarms is a few
-/// statements, not thousands.
+/// (`ON CONFLICT …`): the rows go as one JSON array parameter read back as a table
+/// ([`crate::bulk`]), so that a burst of alarms is one statement per table, and no statement
+/// binds more than one parameter (sqlx looks each up by name: many cost a quadratic time).
 pub(crate) async fn insert_rows(
     connection: &mut AnyConnection,
     head: &str,
@@ -680,29 +667,36 @@ pub(crate) async fn insert_rows(
     width: usize,
     rows: Vec<Vec<Arg>>,
 ) -> Result<(), StoreError> {
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<Vec<Arg>> = rows.by_ref().take(ROWS_PER_INSERT).collect();
-        let mut sql = String::from(head);
-        let mut number = 1;
-        for (index, _) in chunk.iter().enumerate() {
-            sql.push_str(if index == 0 { " (" } else { ", (" });
-            for column in 0..width {
-                if column > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("${number}"));
-                number += 1;
-            }
-            sql.push(')');
-        }
-        sql.push(' ');
-        sql.push_str(tail);
-        build(&sql, chunk.into_iter().flatten().collect())
-            .execute(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
-    }
+    use crate::bulk::Column;
+    let Some(first) = rows.first() else {
+        return Ok(());
+    };
+    debug_assert!(rows.iter().all(|row| row.len() == width));
+    let columns: Vec<Column> = first
+        .iter()
+        .map(|arg| match arg {
+            Arg::Text(_) => Column::Text,
+            Arg::Int(_) | Arg::OptionalInt(_) => Column::Int,
+        })
+        .collect();
+    let values: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|row| {
+            serde_json::Value::Array(
+                row.into_iter()
+                    .map(|arg| match arg {
+                        Arg::Text(text) => text.map_or(serde_json::Value::Null, Into::into),
+                        Arg::Int(number) => number.into(),
+                        Arg::OptionalInt(number) => {
+                            number.map_or(serde_json::Value::Null, Into::into)
+                        }
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    let head = head.trim_end().trim_end_matches("VALUES").trim_end();
+    crate::bulk::insert(connection, head, &columns, tail, &values).await?;
     Ok(())
 }
 
