@@ -656,6 +656,9 @@ struct Writes {
     fired: Vec<(Timer, &'static str)>,
 }
 
+/// The most rows one bulk insert carries.
+const ROWS_PER_INSERT: usize = 250;
+
 /// Inserts `rows` (each `width` values) with `head` (`INSERT INTO t (…) VALUES`) and `tail`
 /// (`ON CONFLICT …`): the rows go as one JSON array parameter read back as a table
 /// ([`crate::bulk`]), so that a burst of alarms is one statement per table, and no statement
@@ -696,7 +699,11 @@ pub(crate) async fn insert_rows(
         })
         .collect();
     let head = head.trim_end().trim_end_matches("VALUES").trim_end();
-    crate::bulk::insert(connection, head, &columns, tail, &values).await?;
+    // A few hundred rows per statement: a burst is still a few statements, and the JSON of
+    // one statement stays well under a megabyte (a larger one grows the process for good).
+    for chunk in values.chunks(ROWS_PER_INSERT) {
+        crate::bulk::insert(connection, head, &columns, tail, chunk).await?;
+    }
     Ok(())
 }
 
