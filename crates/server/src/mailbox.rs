@@ -16,6 +16,8 @@ use crate::config::MailboxConfig;
 pub const BATCH: usize = 50;
 /// Longest wait after the mailbox failed (it doubles from `poll_seconds`).
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
+/// How long the mailbox may fail before each failure is logged as an error.
+const UNREADABLE_ALERT: Duration = Duration::from_secs(900);
 
 /// The IMAP client the configuration describes.
 pub fn mailbox(config: &MailboxConfig) -> Result<Mailbox, String> {
@@ -128,6 +130,13 @@ pub async fn round(state: &AppState, mailbox: &Mailbox) -> Result<usize, Mailbox
                 continue;
             }
         };
+        if recorded.new {
+            state.metrics.mail(match &recorded.outcome {
+                MailOutcome::Opened { .. } => "opened",
+                MailOutcome::Threaded { .. } => "threaded",
+                MailOutcome::SetAside { .. } => "set_aside",
+            });
+        }
         match &recorded.outcome {
             MailOutcome::Opened { ticket } => {
                 tracing::info!(mail = recorded.id, ticket, "ticket ouvert par email")
@@ -160,12 +169,31 @@ pub async fn round(state: &AppState, mailbox: &Mailbox) -> Result<usize, Mailbox
 pub async fn run(state: AppState, mailbox: Mailbox) {
     let every = Duration::from_secs(u64::from(state.config.mailbox.poll_seconds));
     let mut wait = every;
+    // Since when the mailbox cannot be read: past UNREADABLE_ALERT, each failure is an error
+    // (the clients' emails open no ticket), and `vigie_mailbox_unreadable` says it.
+    let mut failing_since: Option<tokio::time::Instant> = None;
     loop {
-        match round(&state, &mailbox).await {
-            Ok(left) if left > 0 => continue,
-            Ok(_) => wait = every,
+        let result = round(&state, &mailbox).await;
+        state
+            .metrics
+            .mailbox_round(result.is_ok(), state.clock.now_ms());
+        match result {
+            Ok(left) => {
+                if failing_since.take().is_some() {
+                    tracing::info!("boîte de support de nouveau lue");
+                }
+                wait = every;
+                if left > 0 {
+                    continue;
+                }
+            }
             Err(error) => {
-                tracing::warn!(%error, "lecture de la boîte de support");
+                let since = *failing_since.get_or_insert_with(tokio::time::Instant::now);
+                if since.elapsed() >= UNREADABLE_ALERT {
+                    tracing::error!(%error, minutes = since.elapsed().as_secs() / 60, "boîte de support illisible : les emails des clients n'ouvrent plus de tickets");
+                } else {
+                    tracing::warn!(%error, "lecture de la boîte de support");
+                }
                 wait = (wait * 2).min(MAX_BACKOFF);
             }
         }

@@ -25,6 +25,15 @@ pub struct Metrics {
     notifications: [std::sync::atomic::AtomicU64; 3],
     /// On-call rotations with nobody on call, at the last check.
     uncovered_rotations: std::sync::atomic::AtomicU64,
+    /// Messages of the support mailbox recorded, by what became of them: opened, threaded,
+    /// set aside.
+    mail: [std::sync::atomic::AtomicU64; 3],
+    /// Rounds of the mailbox reader that failed (connection, login, folder…).
+    mailbox_failures: std::sync::atomic::AtomicU64,
+    /// When the mailbox was last read whole (Unix seconds; 0: never).
+    mailbox_read_at: std::sync::atomic::AtomicI64,
+    /// 1 while the mailbox cannot be read.
+    mailbox_failing: std::sync::atomic::AtomicU64,
 }
 
 impl Metrics {
@@ -37,6 +46,28 @@ impl Metrics {
     pub fn set_uncovered_rotations(&self, count: u64) {
         self.uncovered_rotations
             .store(count, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A message of the support mailbox recorded: "opened", "threaded" or "set_aside".
+    pub fn mail(&self, disposition: &str) {
+        let index = match disposition {
+            "opened" => 0,
+            "threaded" => 1,
+            _ => 2,
+        };
+        self.mail[index].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A round of the mailbox reader: read whole at `now_ms`, or failed.
+    pub fn mailbox_round(&self, succeeded: bool, now_ms: i64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if succeeded {
+            self.mailbox_read_at.store(now_ms / 1000, Relaxed);
+            self.mailbox_failing.store(0, Relaxed);
+        } else {
+            self.mailbox_failures.fetch_add(1, Relaxed);
+            self.mailbox_failing.store(1, Relaxed);
+        }
     }
 
     /// A page's delivery outcome: "sent", "retried" or "failed".
@@ -146,6 +177,28 @@ async fn metrics(State(state): State<AppState>) -> Response {
         "# HELP vigie_oncall_uncovered_rotations Astreintes sans personne d'astreinte.\n# TYPE vigie_oncall_uncovered_rotations gauge\nvigie_oncall_uncovered_rotations {}\n",
         state.metrics.uncovered_rotations.load(std::sync::atomic::Ordering::Relaxed)
     ));
+    if state.config.mailbox.is_read() {
+        use std::sync::atomic::Ordering::Relaxed;
+        out.push_str("# HELP vigie_mail_received_total Messages de la boîte de support enregistrés, par devenir (opened, threaded, set_aside).\n# TYPE vigie_mail_received_total counter\n");
+        for (index, disposition) in ["opened", "threaded", "set_aside"].iter().enumerate() {
+            out.push_str(&format!(
+                "vigie_mail_received_total{{disposition=\"{disposition}\"}} {}\n",
+                state.metrics.mail[index].load(Relaxed)
+            ));
+        }
+        out.push_str(&format!(
+            "# HELP vigie_mailbox_failures_total Lectures de la boîte de support en échec.\n# TYPE vigie_mailbox_failures_total counter\nvigie_mailbox_failures_total {}\n",
+            state.metrics.mailbox_failures.load(Relaxed)
+        ));
+        out.push_str(&format!(
+            "# HELP vigie_mailbox_unreadable La boîte de support ne peut pas être lue (1) : les emails des clients n'ouvrent plus de tickets.\n# TYPE vigie_mailbox_unreadable gauge\nvigie_mailbox_unreadable {}\n",
+            state.metrics.mailbox_failing.load(Relaxed)
+        ));
+        out.push_str(&format!(
+            "# HELP vigie_mailbox_last_read_timestamp_seconds Dernière lecture complète de la boîte de support (secondes Unix ; 0 : jamais).\n# TYPE vigie_mailbox_last_read_timestamp_seconds gauge\nvigie_mailbox_last_read_timestamp_seconds {}\n",
+            state.metrics.mailbox_read_at.load(Relaxed)
+        ));
+    }
     match state.store.count_objects().await {
         Ok(counts) => {
             out.push_str("# HELP vigie_inventory_objects Objets de l'inventaire, par type.\n# TYPE vigie_inventory_objects gauge\n");

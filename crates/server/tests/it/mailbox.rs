@@ -173,6 +173,21 @@ async fn a_clients_mail_opens_a_ticket_and_its_reply_confirms_the_fix() {
         "{}",
         again.text
     );
+    // The operators see the mailbox read: what became of the messages, and no failure.
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("vigie_mail_received_total{disposition=\"set_aside\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("vigie_mailbox_unreadable 0"), "{metrics}");
     // Every message read is filed away, none left, none lost.
     assert_eq!(imap.count("INBOX"), 0, "{}", imap.log());
     assert_eq!(imap.count("Vigie/Traites"), 3);
@@ -346,5 +361,38 @@ async fn a_clients_mail_opens_a_ticket_and_its_reply_confirms_the_fix() {
     assert_eq!(mails.len(), 3, "{}", ticket.text);
     assert_eq!(mails[2]["reply"], "confirms");
     assert_eq!(imap.count("INBOX"), 0);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_mailbox_that_cannot_be_read_is_seen_in_the_metrics() {
+    let port = free_port();
+    let app = TestApp::spawn_with(|config| {
+        config.mailbox.host = "127.0.0.1".into();
+        config.mailbox.port = port;
+        config.mailbox.security = "none".into();
+        config.mailbox.username = "support".into();
+        config.mailbox.password = vigie_server::config::Password("secret".into());
+        config.mailbox.address = "support@integrateur.fr".into();
+    })
+    .await;
+    let url = format!("{}/metrics", app.base);
+    wait_until(
+        async || {
+            let metrics = app
+                .http
+                .get(&url)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            metrics.contains("vigie_mailbox_unreadable 1")
+                && !metrics.contains("vigie_mailbox_failures_total 0")
+        },
+        "la boîte illisible dans les métriques",
+    )
+    .await;
     app.finish().await;
 }
