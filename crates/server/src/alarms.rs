@@ -62,6 +62,8 @@ enum Message {
     /// The rotations with nobody on call now (all of them: a rotation missing from the list
     /// is covered).
     Uncovered(Vec<Reference>),
+    /// Whether the support mailbox can be read (SAV-1).
+    Mailbox(bool),
     /// Answered once everything before it is in the book and saved.
     Sync(oneshot::Sender<()>),
 }
@@ -110,6 +112,19 @@ impl AlarmWorker {
             .is_err()
         {
             tracing::error!("le moteur d'alarmes est arrêté : astreintes non suivies");
+        }
+    }
+
+    /// Tells the book whether the support mailbox can be read: one that cannot is an alarm
+    /// until it can again.
+    pub async fn mailbox(&self, state: &AppState, readable: bool) {
+        if self
+            .sender(state)
+            .send(Message::Mailbox(readable))
+            .await
+            .is_err()
+        {
+            tracing::error!("le moteur d'alarmes est arrêté : boîte de support non suivie");
         }
     }
 
@@ -227,6 +242,11 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>) {
             Ok(Some(Message::Uncovered(rotations))) => {
                 worker.tick(now);
                 let events = worker.book.rotations_uncovered(&rotations, now);
+                worker.pending.extend(events);
+            }
+            Ok(Some(Message::Mailbox(readable))) => {
+                worker.tick(now);
+                let events = worker.book.mailbox_readable(readable, now);
                 worker.pending.extend(events);
             }
             Ok(Some(Message::Sync(reply))) => {

@@ -146,6 +146,10 @@ max_message_bytes = 41943040
 # mis de côté.
 max_tickets_per_sender_hour = 5
 timeout_seconds = 30
+# Une boîte illisible depuis ce nombre de minutes (serveur injoignable, mot de passe refusé)
+# lève une alarme majeure « boîte de support illisible », résolue quand elle se lit de nouveau.
+# Avec plusieurs processus sur une même base, une seule section [mailbox] remplie.
+alarm_after_minutes = 15
 
 [sms]
 # Passerelle SMS HTTP ; vide : aucun SMS n'est envoyé. Modèle de requête : docs/notifications.md
@@ -275,6 +279,7 @@ pub struct MailboxConfig {
     pub max_message_bytes: u64,
     pub max_tickets_per_sender_hour: u32,
     pub timeout_seconds: u32,
+    pub alarm_after_minutes: u32,
 }
 
 impl MailboxConfig {
@@ -602,8 +607,9 @@ impl Config {
                 || !(1..=600).contains(&m.timeout_seconds)
                 || m.max_message_bytes < 64 * 1024
                 || m.max_tickets_per_sender_hour == 0
+                || m.alarm_after_minutes > 24 * 60
             {
-                return Err("[mailbox] : poll_seconds de 5 à 3600, timeout_seconds de 1 à 600, max_message_bytes ≥ 65536, max_tickets_per_sender_hour > 0".into());
+                return Err("[mailbox] : poll_seconds de 5 à 3600, timeout_seconds de 1 à 600, max_message_bytes ≥ 65536, max_tickets_per_sender_hour > 0, alarm_after_minutes de 0 à 1440".into());
             }
             if vigie_domain::EmailAddress::parse(&m.address).is_err() {
                 return Err(format!(

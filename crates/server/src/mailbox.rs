@@ -16,8 +16,6 @@ use crate::config::MailboxConfig;
 pub const BATCH: usize = 50;
 /// Longest wait after the mailbox failed (it doubles from `poll_seconds`).
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
-/// How long the mailbox may fail before each failure is logged as an error.
-const UNREADABLE_ALERT: Duration = Duration::from_secs(900);
 
 /// The IMAP client the configuration describes.
 pub fn mailbox(config: &MailboxConfig) -> Result<Mailbox, String> {
@@ -169,9 +167,12 @@ pub async fn round(state: &AppState, mailbox: &Mailbox) -> Result<usize, Mailbox
 pub async fn run(state: AppState, mailbox: Mailbox) {
     let every = Duration::from_secs(u64::from(state.config.mailbox.poll_seconds));
     let mut wait = every;
-    // Since when the mailbox cannot be read: past UNREADABLE_ALERT, each failure is an error
-    // (the clients' emails open no ticket), and `vigie_mailbox_unreadable` says it.
+    let alarm_after = Duration::from_secs(u64::from(state.config.mailbox.alarm_after_minutes) * 60);
+    // Since when the mailbox cannot be read: past `alarm_after_minutes`, each failure is an
+    // error (the clients' emails open no ticket) and the mailbox an alarm until it reads again;
+    // `vigie_mailbox_unreadable` says it at once.
     let mut failing_since: Option<tokio::time::Instant> = None;
+    let mut alarmed = false;
     loop {
         let result = round(&state, &mailbox).await;
         state
@@ -182,6 +183,9 @@ pub async fn run(state: AppState, mailbox: Mailbox) {
                 if failing_since.take().is_some() {
                     tracing::info!("boîte de support de nouveau lue");
                 }
+                if std::mem::take(&mut alarmed) {
+                    state.alarms.mailbox(&state, true).await;
+                }
                 wait = every;
                 if left > 0 {
                     continue;
@@ -189,8 +193,12 @@ pub async fn run(state: AppState, mailbox: Mailbox) {
             }
             Err(error) => {
                 let since = *failing_since.get_or_insert_with(tokio::time::Instant::now);
-                if since.elapsed() >= UNREADABLE_ALERT {
+                if since.elapsed() >= alarm_after {
                     tracing::error!(%error, minutes = since.elapsed().as_secs() / 60, "boîte de support illisible : les emails des clients n'ouvrent plus de tickets");
+                    if !alarmed {
+                        alarmed = true;
+                        state.alarms.mailbox(&state, false).await;
+                    }
                 } else {
                     tracing::warn!(%error, "lecture de la boîte de support");
                 }

@@ -122,6 +122,8 @@ pub struct Book {
     behind: HashMap<Reference, BTreeSet<AlarmId>>,
     /// The unresolved alarm of each rotation with nobody on call.
     nobody_on_call: BTreeMap<Reference, AlarmId>,
+    /// The unresolved alarm of the support mailbox that cannot be read.
+    mailbox_unreadable: Option<AlarmId>,
     wakes: BTreeSet<(i64, AlarmId, WakeKind)>,
 }
 
@@ -259,6 +261,9 @@ impl Book {
                 && let Some(state) = alarm.site.as_ref().and_then(|s| self.sites.get_mut(s))
             {
                 state.site_alarm = Some(id);
+            }
+            if alarm.condition.condition == Condition::MailboxUnreadable {
+                self.mailbox_unreadable = Some(id);
             }
             if alarm.condition.condition == Condition::NobodyOnCall
                 && let Some(rotation) = alarm
@@ -701,6 +706,30 @@ impl Book {
             events.extend(self.notify(id, at, None));
         }
         events
+    }
+
+    /// Whether the support mailbox can be read (SAV-1): one it cannot is a Major alarm about no
+    /// site until it can again (then resolved), raised once however many failures it sees.
+    pub fn mailbox_readable(&mut self, readable: bool, at: i64) -> Vec<AlarmEvent> {
+        match (readable, self.mailbox_unreadable) {
+            (true, Some(id)) => {
+                self.mailbox_unreadable = None;
+                let mut events = Vec::new();
+                if let Some(alarm) = self.alarms.get_mut(&id) {
+                    events.extend(alarm.resolve(at, at));
+                }
+                events
+            }
+            (false, None) => {
+                let condition = ConditionKey::whole(Condition::MailboxUnreadable);
+                let (id, event) = self.new_alarm(None, None, condition, Severity::Major, false, at);
+                self.mailbox_unreadable = Some(id);
+                let mut events = vec![event];
+                events.extend(self.notify(id, at, None));
+                events
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// Raises the site's alarm over its offline cameras (ALR-8), at the worst of their

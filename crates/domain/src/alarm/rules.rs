@@ -43,6 +43,9 @@ pub enum Condition {
     /// An on-call rotation with nobody on call (an alarm of the integrator's own operation,
     /// about no site: the rotation is the condition's part).
     NobodyOnCall,
+    /// The support mailbox cannot be read (SAV-1): the clients' emails open no ticket. Of the
+    /// integrator's own operation, about no site.
+    MailboxUnreadable,
 }
 
 impl Condition {
@@ -61,6 +64,7 @@ impl Condition {
             Condition::ObsoleteFirmware => "obsolete_firmware",
             Condition::CamerasOffline => "cameras_offline",
             Condition::NobodyOnCall => "nobody_on_call",
+            Condition::MailboxUnreadable => "mailbox_unreadable",
         }
     }
 
@@ -80,6 +84,9 @@ impl Condition {
             Condition::ObsoleteFirmware => "micrologiciel obsolète",
             Condition::CamerasOffline => "caméras hors ligne au-delà de la tolérance du site",
             Condition::NobodyOnCall => "astreinte sans personne d'astreinte",
+            Condition::MailboxUnreadable => {
+                "boîte de support illisible : les emails des clients n'ouvrent plus de tickets"
+            }
         }
     }
 }

@@ -572,3 +572,33 @@ fn a_nobody_on_call_alarm_taken_back_after_a_restart_is_not_raised_twice() {
     assert_eq!(resolved.len(), 1);
     assert_eq!(resolved[0].alarm, stored.id);
 }
+
+// --- The support mailbox that cannot be read -----------------------------------------------
+
+#[test]
+fn an_unreadable_mailbox_is_one_major_alarm_until_it_reads_again_even_across_a_restart() {
+    let mut book = Book::new(1);
+    let t0 = at("2026-05-30T08:00:00Z");
+    assert!(book.mailbox_readable(true, t0).is_empty());
+    let events = book.mailbox_readable(false, t0);
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.key()).collect();
+    assert_eq!(kinds, vec!["raised", "notified"]);
+    let alarm = book.alarm(events[0].alarm).unwrap().clone();
+    assert_eq!(
+        (alarm.site.clone(), alarm.severity),
+        (None, Severity::Major)
+    );
+    assert_eq!(alarm.condition.condition, Condition::MailboxUnreadable);
+    // Failing again: the same alarm.
+    assert!(book.mailbox_readable(false, t0 + MINUTE).is_empty());
+    // After a restart the alarm is taken back, not raised twice; read again, it resolves.
+    let mut after = Book::new(alarm.id + 1);
+    after.restore(alarm.clone());
+    assert!(after.mailbox_readable(false, t0 + 2 * MINUTE).is_empty());
+    let events = after.mailbox_readable(true, t0 + 3 * MINUTE);
+    assert_eq!(
+        events.iter().map(|e| e.kind.key()).collect::<Vec<_>>(),
+        ["resolved"]
+    );
+    assert!(after.mailbox_readable(true, t0 + 4 * MINUTE).is_empty());
+}

@@ -365,9 +365,10 @@ async fn a_clients_mail_opens_a_ticket_and_its_reply_confirms_the_fix() {
 }
 
 #[tokio::test]
-async fn a_mailbox_that_cannot_be_read_is_seen_in_the_metrics() {
+async fn a_mailbox_that_cannot_be_read_is_seen_in_the_metrics_and_is_an_alarm() {
     let port = free_port();
     let app = TestApp::spawn_with(|config| {
+        config.mailbox.alarm_after_minutes = 0;
         config.mailbox.host = "127.0.0.1".into();
         config.mailbox.port = port;
         config.mailbox.security = "none".into();
@@ -392,6 +393,22 @@ async fn a_mailbox_that_cannot_be_read_is_seen_in_the_metrics() {
                 && !metrics.contains("vigie_mailbox_failures_total 0")
         },
         "la boîte illisible dans les métriques",
+    )
+    .await;
+    // The supervision team sees it as a Major alarm about no site.
+    let staff = app
+        .login_as("tech", UserKind::Staff, None, &[StaffRole::Technician])
+        .await;
+    wait_until(
+        async || {
+            let alarms = staff.get("/api/v1/alarms").await;
+            alarms.body["items"].as_array().is_some_and(|items| {
+                items.iter().any(|a| {
+                    a["condition"]["condition"] == "mailbox_unreadable" && a["severity"] == "major"
+                })
+            })
+        },
+        "l'alarme de la boîte illisible",
     )
     .await;
     app.finish().await;
