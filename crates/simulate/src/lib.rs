@@ -495,6 +495,7 @@ impl Timeline {
                 }
                 DeskEvent::Requalified { .. }
                 | DeskEvent::Assigned { .. }
+                | DeskEvent::Located { .. }
                 | DeskEvent::Action { .. }
                 | DeskEvent::AlarmClosed { .. }
                 | DeskEvent::MessageQueued { .. }

@@ -74,6 +74,11 @@ pub enum TicketStep {
     WritePostMortem(vigie_domain::ticket::post_mortem::PostMortemText),
     /// INC-6: the post-mortem shared with the client.
     PublishPostMortem,
+    /// CM-2: the site (and equipment) the report is about, once known.
+    Locate {
+        site: Reference,
+        equipment: Option<Reference>,
+    },
 }
 
 /// A ticket and the events its last change wrote.
@@ -377,8 +382,9 @@ async fn write(
     let tail = if new {
         ""
     } else {
-        " ON CONFLICT (number) DO UPDATE SET priority = excluded.priority, status = excluded.status, \
-         assignee_ref = excluded.assignee_ref, next_due_ms = excluded.next_due_ms, closed_ms = excluded.closed_ms, record = excluded.record"
+        " ON CONFLICT (number) DO UPDATE SET site_ref = excluded.site_ref, equipment_ref = excluded.equipment_ref, \
+         priority = excluded.priority, status = excluded.status, assignee_ref = excluded.assignee_ref, \
+         next_due_ms = excluded.next_due_ms, closed_ms = excluded.closed_ms, record = excluded.record"
     };
     build(
         &format!(
@@ -1653,6 +1659,29 @@ impl Store {
                 .map_err(desk_error)?,
             TicketStep::PublishPostMortem => {
                 ticket.publish_post_mortem(by, now).map_err(desk_error)?
+            }
+            TicketStep::Locate { site, equipment } => {
+                // The same checks as at opening: the site is the ticket's client's, the
+                // equipment on that site.
+                match record_of(&mut transaction, ObjectKind::Site, &site).await? {
+                    Some(Record::Site(record)) if record.client == ticket.report.client => {}
+                    _ => {
+                        return Err(StoreError::Invalid(format!(
+                            "le site {site} n'est pas un site du client {} du ticket",
+                            ticket.report.client
+                        )));
+                    }
+                }
+                let mut report = ticket.report.clone();
+                report.site = Some(site.clone());
+                report.equipment = equipment.clone();
+                let found = check_report(&mut transaction, actor, &report).await?;
+                let topic = found.as_ref().map(|e| equipment_kind(e.kind));
+                vec![
+                    ticket
+                        .locate(site, equipment, topic, by, now)
+                        .map_err(desk_error)?,
+                ]
             }
             TicketStep::Requalify { priority, reason } => ticket
                 .requalify(&site_policy, priority, &reason, by, now)

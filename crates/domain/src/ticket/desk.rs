@@ -619,6 +619,14 @@ pub enum EventKind {
     Assigned {
         to: Reference,
     },
+    /// CM-2: the site and equipment the report is about, named after it was received (a
+    /// message that did not say, SAV-1).
+    Located {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        site: Option<Reference>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        equipment: Option<Reference>,
+    },
     /// A person's step.
     Action {
         action: Action,
@@ -743,6 +751,7 @@ impl EventKind {
             EventKind::Opened { .. } => "opened",
             EventKind::Requalified { .. } => "requalified",
             EventKind::Assigned { .. } => "assigned",
+            EventKind::Located { .. } => "located",
             EventKind::Action { .. } => "action",
             EventKind::Status { .. } => "status",
             EventKind::SlaDue { .. } => "sla_due",
@@ -1589,6 +1598,41 @@ impl Ticket {
             now,
             Some(by.clone()),
             EventKind::Assigned { to: to.clone() },
+        ))
+    }
+}
+
+impl Ticket {
+    /// CM-2: the site and the equipment the report is about, once known (checked against the
+    /// inventory by the caller); `topic` is the equipment's kind, for recurrence (INC-7). The
+    /// deadlines do not move: they run from receipt (CM-4), and re-qualification, if the
+    /// equipment changes the priority, is a step of its own with its reason.
+    pub fn locate(
+        &mut self,
+        site: Reference,
+        equipment: Option<Reference>,
+        topic: Option<String>,
+        by: &Reference,
+        now: i64,
+    ) -> Result<TicketEvent, DeskError> {
+        if self.status == Status::Closed {
+            return Err(DeskError::Conflict(format!(
+                "le ticket n°{} est clos",
+                self.number
+            )));
+        }
+        self.report.site = Some(site.clone());
+        self.report.equipment = equipment.clone();
+        if topic.is_some() {
+            self.report.topic = topic;
+        }
+        Ok(self.event(
+            now,
+            Some(by.clone()),
+            EventKind::Located {
+                site: Some(site),
+                equipment,
+            },
         ))
     }
 }

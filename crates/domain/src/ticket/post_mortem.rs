@@ -137,6 +137,13 @@ fn ticket_line(kind: &EventKind) -> Option<String> {
             short(reason, 300)
         ),
         EventKind::Assigned { to } => format!("Confié à {to}"),
+        EventKind::Located { site, equipment } => match (site, equipment) {
+            (Some(site), Some(equipment)) => {
+                format!("Rattaché au site {site}, équipement {equipment}")
+            }
+            (Some(site), None) => format!("Rattaché au site {site}"),
+            _ => "Rattachement modifié".into(),
+        },
         EventKind::Action { action } => format!("Étape : {}", action_label(*action)),
         EventKind::Status { .. }
         | EventKind::SlaDue { .. }

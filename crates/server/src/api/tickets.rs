@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tickets/{number}/notes", post(note))
         .route("/api/v1/tickets/{number}/updates", post(update))
         .route("/api/v1/tickets/{number}/resolution", post(resolution))
+        .route("/api/v1/tickets/{number}/location", post(locate))
         .route(
             "/api/v1/tickets/{number}/post-mortem",
             get(post_mortem).put(write_post_mortem),
@@ -267,6 +268,32 @@ async fn resolution(
     JsonBody(request): JsonBody<vigie_domain::ticket::desk::Resolution>,
 ) -> ApiResult<Json<TicketChange>> {
     step(&state, &caller, &number, TicketStep::Resolve(request)).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LocateRequest {
+    site: Reference,
+    equipment: Option<Reference>,
+}
+
+/// CM-2: the site and equipment a ticket is about, once known (an email that did not say).
+async fn locate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    JsonBody(request): JsonBody<LocateRequest>,
+) -> ApiResult<Json<TicketChange>> {
+    step(
+        &state,
+        &caller,
+        &number,
+        TicketStep::Locate {
+            site: request.site,
+            equipment: request.equipment,
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]

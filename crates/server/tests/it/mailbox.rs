@@ -223,6 +223,38 @@ async fn a_clients_mail_opens_a_ticket_and_its_reply_confirms_the_fix() {
     assert!(raw.contains("Reply-To: support@integrateur.fr"), "{raw}");
     assert!(raw.contains("Auto-Submitted: auto-generated"), "{raw}");
 
+    // The message named no site: the technician attaches the ticket to the site and camera
+    // (CM-2); a site of another client is refused.
+    let elsewhere = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/location"),
+            &json!({"site": "AGENCE"}),
+        )
+        .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        elsewhere.text
+    );
+    let located = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/location"),
+            &json!({"site": "ENTREPOT", "equipment": "ENT-CAM-QUAI"}),
+        )
+        .await;
+    assert_eq!(located.status, StatusCode::OK, "{}", located.text);
+    assert_eq!(located.body["ticket"]["site"], "ENTREPOT");
+    let on_site = staff.get("/api/v1/tickets?site=ENTREPOT").await;
+    assert!(
+        on_site.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["number"] == number),
+        "{}",
+        on_site.text
+    );
     // The attachment: listed, downloaded as a file; another client does not reach it.
     let attachments = staff
         .get(&format!("/api/v1/tickets/{number}/attachments"))

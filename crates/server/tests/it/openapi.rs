@@ -57,6 +57,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/tickets/{number}/notes"),
     ("post", "/api/v1/tickets/{number}/updates"),
     ("post", "/api/v1/tickets/{number}/resolution"),
+    ("post", "/api/v1/tickets/{number}/location"),
     ("get", "/api/v1/tickets/{number}/post-mortem"),
     ("put", "/api/v1/tickets/{number}/post-mortem"),
     ("post", "/api/v1/tickets/{number}/post-mortem/publish"),
