@@ -1640,14 +1640,6 @@ impl Store {
             .ok_or(StoreError::NotFound)?;
         let (site_policy, _) = policy_of(&mut transaction, policy, &ticket).await?;
         let mut events = match step {
-            // INC-5: an incident's resolution notice states its cause, actions and impact on
-            // the security data: they are given with the resolution. A request (advice, a
-            // question) is resolved by the bare step.
-            TicketStep::Act(Action::Resolve) if ticket.report.kind != desk::Kind::Request => {
-                return Err(StoreError::Invalid(format!(
-                    "le ticket n°{number} se résout par /resolution, avec la cause, les actions, la durée d'intervention et l'impact sur les données de sécurité (INC-5)"
-                )));
-            }
             TicketStep::Act(action) => ticket
                 .act(&site_policy, action, by, now)
                 .map_err(desk_error)?,

@@ -1136,6 +1136,15 @@ impl Ticket {
         by: &Reference,
         now: i64,
     ) -> Result<Vec<TicketEvent>, DeskError> {
+        // INC-5: an incident's resolution notice states its cause, actions and impact on the
+        // security data: they come with the resolution ([`Ticket::resolve`]). A request
+        // (advice, a question) is resolved by the bare step.
+        if action == Action::Resolve && self.report.kind != Kind::Request {
+            return Err(DeskError::Invalid(format!(
+                "le ticket n°{} se résout avec la cause, les actions, la durée d'intervention et l'impact sur les données de sécurité (INC-5 : /resolution)",
+                self.number
+            )));
+        }
         self.step(policy, action, Some(by), now)
     }
 
@@ -1368,6 +1377,20 @@ impl Ticket {
         Ok(events)
     }
 
+    /// INC-6: the post-mortem, while it may still change: due and not shared yet.
+    fn unshared_post_mortem(&mut self) -> Result<&mut super::post_mortem::PostMortem, DeskError> {
+        let number = self.number;
+        match &mut self.post_mortem {
+            None => Err(DeskError::Conflict(format!(
+                "le ticket n°{number} n'a pas de post-mortem (un P1 résolu en a un, INC-6)"
+            ))),
+            Some(post_mortem) if post_mortem.published_at.is_some() => Err(DeskError::Conflict(
+                format!("le post-mortem du ticket n°{number} est déjà partagé avec le client"),
+            )),
+            Some(post_mortem) => Ok(post_mortem),
+        }
+    }
+
     /// INC-6: the analysis and measures of the post-mortem, written or rewritten by `by` until
     /// it is shared.
     pub fn write_post_mortem(
@@ -1377,17 +1400,7 @@ impl Ticket {
         now: i64,
     ) -> Result<Vec<TicketEvent>, DeskError> {
         text.check()?;
-        let number = self.number;
-        let Some(post_mortem) = &mut self.post_mortem else {
-            return Err(DeskError::Conflict(format!(
-                "le ticket n°{number} n'a pas de post-mortem (un P1 résolu en a un, INC-6)"
-            )));
-        };
-        if post_mortem.published_at.is_some() {
-            return Err(DeskError::Conflict(format!(
-                "le post-mortem du ticket n°{number} est déjà partagé avec le client"
-            )));
-        }
+        let post_mortem = self.unshared_post_mortem()?;
         post_mortem.analysis = text.analysis.trim().to_owned();
         post_mortem.measures = text.measures;
         Ok(vec![self.event(
@@ -1404,22 +1417,8 @@ impl Ticket {
         by: &Reference,
         now: i64,
     ) -> Result<Vec<TicketEvent>, DeskError> {
-        let number = self.number;
-        let Some(post_mortem) = &mut self.post_mortem else {
-            return Err(DeskError::Conflict(format!(
-                "le ticket n°{number} n'a pas de post-mortem (un P1 résolu en a un, INC-6)"
-            )));
-        };
-        if post_mortem.published_at.is_some() {
-            return Err(DeskError::Conflict(format!(
-                "le post-mortem du ticket n°{number} est déjà partagé avec le client"
-            )));
-        }
-        let text = super::post_mortem::PostMortemText {
-            analysis: post_mortem.analysis.clone(),
-            measures: post_mortem.measures.clone(),
-        };
-        if !text.is_complete() {
+        let post_mortem = self.unshared_post_mortem()?;
+        if !post_mortem.is_complete() {
             return Err(DeskError::Invalid(
                 "un post-mortem se partage avec son analyse des causes, au moins une mesure corrective et une préventive (INC-6)".into(),
             ));

@@ -85,7 +85,9 @@ impl PostMortemText {
         }
         Ok(())
     }
+}
 
+impl PostMortem {
     /// Whether it can be shared (INC-6): an analysis, at least one corrective and one
     /// preventive measure.
     pub fn is_complete(&self) -> bool {
