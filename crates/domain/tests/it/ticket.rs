@@ -1252,6 +1252,11 @@ mod resolution {
         ticket
             .act(&policy, Action::TakeCharge, &tech, t0 + 1)
             .unwrap();
+        // An incident is not resolved by the bare step: its impact must be said.
+        assert!(matches!(
+            ticket.act(&policy, Action::Resolve, &tech, t0 + 2),
+            Err(DeskError::Invalid(_))
+        ));
         // Footage lost without saying what: refused.
         assert!(matches!(
             ticket.resolve(&policy, resolution(true, " "), &tech, t0 + 2),
