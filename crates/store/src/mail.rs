@@ -18,8 +18,8 @@ use vigie_domain::ticket::mail::{self, Disposition, Known, MailFacts, Reply, Set
 use crate::error::from_sqlx;
 use crate::inventory::{Arg, build, require};
 use crate::tickets::{
-    NUMBER_ATTEMPTS, TicketChange, desk_error, load, messages_for, number_arg, open_in, policy_of,
-    stored, write_ticket,
+    TicketChange, desk_error, load, messages_for, number_arg, open_in, policy_of, retrying, stored,
+    write_ticket,
 };
 use crate::{Store, StoreError};
 
@@ -564,23 +564,11 @@ impl Store {
         mail: &IncomingMail,
         now: i64,
     ) -> Result<RecordedMail, StoreError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
-            match record_in(&mut transaction, policy, intake, mail, now).await {
-                Ok(recorded) => {
-                    if recorded.new {
-                        transaction.commit().await.map_err(from_sqlx)?;
-                    }
-                    return Ok(recorded);
-                }
-                // Another process took the ticket number, or recorded the same message at the
-                // same instant: start again (the second time, it is found recorded).
-                Err(StoreError::Conflict(_)) if attempt < NUMBER_ATTEMPTS => continue,
-                Err(error) => return Err(error),
-            }
-        }
+        // Another process took the ticket number, or recorded the same message at the same
+        // instant: started again, the message is then found recorded.
+        retrying!(self, |connection| record_in(
+            connection, policy, intake, mail, now
+        ))
     }
 
     /// The messages the mailbox brought, newest first: the supervision team's list, in
@@ -675,21 +663,9 @@ impl Store {
         if !actor.is_staff() {
             return Err(StoreError::NotFound);
         }
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
-            match open_from_mail_in(&mut transaction, actor, policy, id, client, site, by, now)
-                .await
-            {
-                Ok(change) => {
-                    transaction.commit().await.map_err(from_sqlx)?;
-                    return Ok(change);
-                }
-                Err(StoreError::Conflict(_)) if attempt < NUMBER_ATTEMPTS => continue,
-                Err(error) => return Err(error),
-            }
-        }
+        retrying!(self, |connection| open_from_mail_in(
+            connection, actor, policy, id, client, site, by, now
+        ))
     }
 
     /// The attachments of ticket `number` (its messages'), for whoever sees the ticket.

@@ -1453,6 +1453,32 @@ pub(crate) async fn open_in(
     Ok(change)
 }
 
+/// Runs `$work` (an async call using `$connection`) in a transaction of `$store`, committed
+/// when it succeeds. A conflict — another process took the same ticket number, or wrote the
+/// same row, at the same instant — starts it again in a new transaction, [`NUMBER_ATTEMPTS`]
+/// times at most. (A macro: an async closure borrowing the connection is not provably `Send`.)
+macro_rules! retrying {
+    ($store:expr, |$connection:ident| $work:expr) => {{
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut transaction = $store.write.begin().await.map_err(from_sqlx)?;
+            let $connection: &mut AnyConnection = &mut transaction;
+            match $work.await {
+                Ok(value) => {
+                    transaction.commit().await.map_err(from_sqlx)?;
+                    break Ok(value);
+                }
+                Err(StoreError::Conflict(_)) if attempt < crate::tickets::NUMBER_ATTEMPTS => {
+                    continue;
+                }
+                Err(error) => break Err(error),
+            }
+        }
+    }};
+}
+pub(crate) use retrying;
+
 impl Store {
     /// Opens a ticket at once (CM-2, SAV-1) from `report`, qualified (CM-2, SAV-3, SAV-4,
     /// INC-1) unless `priority` is given (an alarm's severity), its SLA timers armed from the
@@ -1468,29 +1494,15 @@ impl Store {
     ) -> Result<TicketChange, StoreError> {
         require(actor, Permission::OpenTickets)?;
         report.check().map_err(desk_error)?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
-            match open_in(
-                &mut transaction,
-                actor,
-                policy,
-                &report,
-                priority,
-                by.clone(),
-                now,
-            )
-            .await
-            {
-                Ok(change) => {
-                    transaction.commit().await.map_err(from_sqlx)?;
-                    return Ok(change);
-                }
-                Err(StoreError::Conflict(_)) if attempt < NUMBER_ATTEMPTS => continue,
-                Err(error) => return Err(error),
-            }
-        }
+        retrying!(self, |connection| open_in(
+            connection,
+            actor,
+            policy,
+            &report,
+            priority,
+            by.clone(),
+            now
+        ))
     }
 
     /// One page of the tickets `actor` sees, most urgent first: by earliest running deadline
