@@ -33,6 +33,29 @@ async fn with_inventory() -> TestApp {
     app
 }
 
+/// The inventory of the notification scenarios, with an SMTP server (aiosmtpd) receiving
+/// what the desk sends.
+async fn with_smtp() -> (crate::notifications::Smtp, TestApp) {
+    use crate::notifications::{Smtp, configure, free_port};
+    let smtp_port = free_port();
+    let smtp = Smtp::start(smtp_port);
+    let app = TestApp::spawn_with(|config| configure(config, smtp_port, None)).await;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scenarios/notification-inventory.toml"
+    ))
+    .unwrap();
+    app.store
+        .import(
+            &Actor::console("test"),
+            &InventoryFile::parse(&text).unwrap().inventory,
+            NOW,
+        )
+        .await
+        .unwrap();
+    (smtp, app)
+}
+
 fn events_of<'a>(body: &'a Value, event: &str) -> Vec<&'a Value> {
     body["events"]
         .as_array()
@@ -395,23 +418,8 @@ async fn a_malformed_or_hostile_ticket_request_is_refused_clearly_and_stores_not
 
 #[tokio::test]
 async fn the_client_gets_its_acknowledgement_and_the_operations_manager_every_breach() {
-    use crate::notifications::{Smtp, configure, free_port, text_part};
-    let smtp_port = free_port();
-    let smtp = Smtp::start(smtp_port);
-    let app = TestApp::spawn_with(|config| configure(config, smtp_port, None)).await;
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../scenarios/notification-inventory.toml"
-    ))
-    .unwrap();
-    app.store
-        .import(
-            &Actor::console("test"),
-            &InventoryFile::parse(&text).unwrap().inventory,
-            NOW,
-        )
-        .await
-        .unwrap();
+    use crate::notifications::text_part;
+    let (smtp, app) = with_smtp().await;
     let admin = app
         .login_as("admin", UserKind::Staff, None, &[StaffRole::Administrator])
         .await;
@@ -781,23 +789,8 @@ async fn calls_diagnosis_intervention_and_escalation_are_recorded_on_the_ticket(
 
 #[tokio::test]
 async fn inc_5_an_incident_resolved_with_data_lost_informs_the_client_by_its_deadline() {
-    use crate::notifications::{Smtp, configure, free_port, text_part};
-    let smtp_port = free_port();
-    let smtp = Smtp::start(smtp_port);
-    let app = TestApp::spawn_with(|config| configure(config, smtp_port, None)).await;
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../scenarios/notification-inventory.toml"
-    ))
-    .unwrap();
-    app.store
-        .import(
-            &Actor::console("test"),
-            &InventoryFile::parse(&text).unwrap().inventory,
-            NOW,
-        )
-        .await
-        .unwrap();
+    use crate::notifications::text_part;
+    let (smtp, app) = with_smtp().await;
     let staff = app
         .login_as("tech", UserKind::Staff, None, &[StaffRole::Technician])
         .await;
@@ -920,23 +913,8 @@ async fn inc_5_an_incident_resolved_with_data_lost_informs_the_client_by_its_dea
 
 #[tokio::test]
 async fn inc_6_a_p1s_post_mortem_is_written_shared_with_its_client_and_anonymisable() {
-    use crate::notifications::{Smtp, configure, free_port, text_part};
-    let smtp_port = free_port();
-    let smtp = Smtp::start(smtp_port);
-    let app = TestApp::spawn_with(|config| configure(config, smtp_port, None)).await;
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../scenarios/notification-inventory.toml"
-    ))
-    .unwrap();
-    app.store
-        .import(
-            &Actor::console("test"),
-            &InventoryFile::parse(&text).unwrap().inventory,
-            NOW,
-        )
-        .await
-        .unwrap();
+    use crate::notifications::text_part;
+    let (smtp, app) = with_smtp().await;
     let staff = app
         .login_as("tech", UserKind::Staff, None, &[StaffRole::Technician])
         .await;
@@ -1045,23 +1023,7 @@ async fn inc_6_a_p1s_post_mortem_is_written_shared_with_its_client_and_anonymisa
 
 #[tokio::test]
 async fn cm_8_a_corrective_intervention_produces_its_report_filed_and_sent_to_the_client() {
-    use crate::notifications::{Smtp, configure, free_port};
-    let smtp_port = free_port();
-    let smtp = Smtp::start(smtp_port);
-    let app = TestApp::spawn_with(|config| configure(config, smtp_port, None)).await;
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../scenarios/notification-inventory.toml"
-    ))
-    .unwrap();
-    app.store
-        .import(
-            &Actor::console("test"),
-            &InventoryFile::parse(&text).unwrap().inventory,
-            NOW,
-        )
-        .await
-        .unwrap();
+    let (smtp, app) = with_smtp().await;
     let staff = app
         .login_as("tech", UserKind::Staff, None, &[StaffRole::Technician])
         .await;
