@@ -1507,7 +1507,8 @@ impl Ticket {
             },
         )];
         if !matches!(self.status, Status::Resolved | Status::Closed) {
-            events.extend(self.act(policy, Action::Resolve, by, at)?);
+            // CLO-1: the alarm's closure report gives the cause, actions and time.
+            events.extend(self.step(policy, Action::Resolve, Some(by), at)?);
         }
         Ok(events)
     }
