@@ -5,6 +5,7 @@
 pub mod access;
 pub mod alarm;
 pub mod audit;
+pub mod availability;
 pub mod calendar;
 pub mod inventory;
 pub mod oncall;

@@ -94,6 +94,18 @@ pub enum Channel {
     Console,
 }
 
+impl Channel {
+    /// In French, for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Channel::Sms => "SMS",
+            Channel::Email => "email",
+            Channel::Webhook => "webhook",
+            Channel::Console => "console",
+        }
+    }
+}
+
 /// What makes an escalation step unnecessary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]

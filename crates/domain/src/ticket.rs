@@ -51,6 +51,19 @@ pub enum Status {
 }
 
 impl Status {
+    /// In French, for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::New => "nouveau",
+            Status::Acknowledged => "accusé de réception envoyé",
+            Status::InProgress => "pris en charge",
+            Status::WaitingForClient => "en attente de votre réponse",
+            Status::OnSite => "technicien sur site",
+            Status::Resolved => "résolu, à confirmer",
+            Status::Closed => "clos",
+        }
+    }
+
     pub fn key(self) -> &'static str {
         match self {
             Status::New => "new",

@@ -183,6 +183,11 @@ pub async fn record(
         .record_observations(actor, batch, &observations, now_ms)
         .await?;
     if !report.duplicate {
+        for client in &report.changed_clients {
+            state
+                .live
+                .publish(crate::web::Topic::States, Reference::parse(client).ok());
+        }
         observations.retain(|o| !report.unknown_equipment.contains(&o.equipment));
         state.alarms.observe(state, observations).await;
     }
@@ -194,6 +199,7 @@ struct Worker {
     store: Store,
     escalation: Arc<vigie_store::Escalation>,
     deliveries: crate::delivery::Deliveries,
+    live: crate::web::Live,
     policy: Policy,
     book: Book,
     /// Events not saved yet, in order.
@@ -295,6 +301,7 @@ impl Worker {
             store: store.clone(),
             escalation: state.escalation.clone(),
             deliveries: state.deliveries.clone(),
+            live: state.live.clone(),
             policy,
             book: Book::new(store.next_alarm_id().await?),
             pending: Vec::new(),
@@ -472,6 +479,16 @@ impl Worker {
                 self.closed.clear();
                 if !saved.fired.is_empty() {
                     self.deliveries.wake();
+                }
+                // Open pages hear of it once per client, whatever the number of alarms.
+                let clients: BTreeSet<Option<&Reference>> =
+                    alarms.iter().map(|(client, _)| client.as_ref()).collect();
+                for client in clients {
+                    self.live
+                        .publish(crate::web::Topic::Alarms, client.cloned());
+                }
+                if !saved.tickets.is_empty() {
+                    self.live.publish(crate::web::Topic::Tickets, None);
                 }
                 Ok(())
             }

@@ -153,7 +153,7 @@ pub struct Caller {
 #[derive(Debug, Clone)]
 pub struct PendingCaller(pub Caller);
 
-async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+pub(crate) async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
     let now_ms = state.clock.now_ms();
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
         let value = value.to_str().map_err(|_| ApiError::unauthenticated())?;

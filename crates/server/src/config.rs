@@ -230,6 +230,12 @@ pub struct Config {
     pub mailbox: MailboxConfig,
     pub sms: SmsConfig,
     pub log: LogConfig,
+    /// `vigie demo`: pages and ticket messages go to the outbox, recorded sent and never sent
+    /// (`delivery.rs`). Only the demo command sets it: neither the file nor the environment
+    /// can (a `demo` key is refused as unknown), so that no production server stops paging
+    /// because of a stray setting.
+    #[serde(skip)]
+    pub demo: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -933,6 +939,19 @@ privacy_password = "mot-de-passe-priv"
         // The same user name from another engine is another entry.
         let other = TRAP_USER.replace("6531", "6532");
         assert!(Config::from_toml(&format!("{TRAP_USER}{other}"), env(&[])).is_ok());
+    }
+
+    #[test]
+    fn the_demo_is_set_by_the_demo_command_only() {
+        assert!(!Config::default().demo);
+        let error = Config::from_toml("demo = true\n", env(&[])).unwrap_err();
+        assert!(error.contains("champ inconnu « demo »"), "{error}");
+        // Not a configuration key in the environment either: ignored, like VIGIE_CONFIG.
+        assert!(
+            !Config::from_toml("", env(&[("VIGIE_DEMO", "true")]))
+                .unwrap()
+                .demo
+        );
     }
 
     #[test]

@@ -10,6 +10,9 @@
 //! The one window left: a provider accepts a page and the process dies before recording it.
 //! The lease runs out and another worker sends the page again, with the same idempotency key
 //! (`X-Vigie-Key`, `Message-ID`) so that a receiver can drop it; the resend is logged.
+//!
+//! Under `vigie demo` ([`Config::demo`]) no channel is used: pages and ticket messages are
+//! recorded sent to the demo's outbox ([`DEMO_OUTBOX`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -288,6 +291,10 @@ fn webhook_body(notice: &Notice) -> serde_json::Value {
     })
 }
 
+/// What the demo's outbox answers for a page it keeps (`vigie demo`): recorded as the
+/// provider's answer, so that the outbox says why nothing left.
+pub const DEMO_OUTBOX: &str = "boîte d'envoi de démonstration";
+
 async fn send(
     state: &AppState,
     channels: &Channels,
@@ -295,6 +302,12 @@ async fn send(
     claimed: &ClaimedNotification,
     now: i64,
 ) -> Result<String, DeliveryError> {
+    // The demo's fleet and people are fictitious: every page and ticket message is recorded
+    // sent and stays readable in the outbox (`notifications`), and nothing leaves the machine,
+    // whatever the channels' configuration.
+    if state.config.demo && claimed.channel() != Channel::Console {
+        return Ok(DEMO_OUTBOX.into());
+    }
     let not_configured = |what: &str| {
         DeliveryError::Permanent(format!(
             "canal non configuré : {what} (configuration du serveur)"

@@ -20,6 +20,10 @@ pub async fn step(state: &AppState) -> Result<usize, vigie_store::StoreError> {
         .ticket_timers_due(&state.escalation.policy, now, BATCH)
         .await?;
     for change in &changes {
+        state.live.publish(
+            crate::web::Topic::Tickets,
+            Some(change.ticket.report.client.clone()),
+        );
         for event in &change.events {
             if let vigie_domain::ticket::desk::EventKind::SlaBreached { timer, due } = &event.kind {
                 tracing::warn!(

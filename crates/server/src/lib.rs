@@ -8,12 +8,14 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod delivery;
+pub mod demo;
 pub mod desk;
 pub mod error;
 pub mod mailbox;
 pub mod metrics;
 pub mod openapi;
 pub mod runtime;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,6 +41,8 @@ pub struct AppState {
     pub escalation: Arc<vigie_store::Escalation>,
     /// Wakes the delivery loop; holds the acknowledgement signing key.
     pub deliveries: delivery::Deliveries,
+    /// What changed, for the pages open in browsers (server-sent events).
+    pub live: web::Live,
 }
 
 impl AppState {
@@ -51,6 +55,7 @@ impl AppState {
             clock,
             metrics: Arc::new(metrics::Metrics::default()),
             alarms: alarms::AlarmWorker::default(),
+            live: web::Live::default(),
         }
     }
 }
@@ -60,6 +65,7 @@ pub fn app(state: AppState) -> Router {
     let max_request_bytes = state.config.server.max_request_bytes;
     Router::new()
         .merge(api::routes(&state))
+        .merge(web::routes())
         .merge(metrics::routes())
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(max_request_bytes))

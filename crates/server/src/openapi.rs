@@ -334,6 +334,14 @@ pub fn build() -> Value {
     paths.insert("/api/v1/console".into(), json!({"get": {"summary": "Fil de la console de supervision : chaque étape d'escalade et chaque échec d'envoi (NOT-1)", "operationId": "console",
         "parameters": [query("before", "Numéro : entrées plus anciennes (page suivante)", integer()), query("limit", "Nombre (1 000 au plus)", integer())],
         "responses": responses("200", Some(json!({"type": "object", "properties": {"items": list_of(json!({"type": "object"})), "next_before": integer()}})))}}));
+    let notification = json!({"type": "object", "description": "Une page (alarm) ou un message de ticket (ticket) et ce qu'il est devenu", "properties": {
+        "id": integer(), "key": text(), "alarm": integer(), "ticket": integer(), "severity": text(), "step": text(),
+        "recipient": text(), "name": text(), "channel": enumeration(&["sms", "email", "webhook", "console"]), "address": text(),
+        "status": enumeration(&["pending", "sent", "failed"]), "attempts": integer(), "created_ms": integer(), "sent_ms": integer(),
+        "last_error": text(), "answer": text()}});
+    paths.insert("/api/v1/notifications".into(), json!({"get": {"summary": "Boîte d'envoi : chaque page et chaque message de ticket, tous canaux, la plus récente d'abord, et son état (personnel ; sous vigie demo, rien ne part : tout y reste)", "operationId": "list_notifications",
+        "parameters": [query("before", "Numéro : entrées plus anciennes (page suivante)", integer()), query("limit", "Nombre (1 000 au plus)", integer())],
+        "responses": responses("200", Some(json!({"type": "object", "properties": {"items": list_of(notification), "next_before": integer()}})))}}));
     paths.insert("/api/v1/sms/inbound".into(), json!({"post": {"summary": "Webhook entrant de la passerelle SMS : une réponse portant le code d'une page acquitte son alarme", "operationId": "sms_inbound", "security": [],
         "parameters": [query("secret", "Secret partagé avec la passerelle ([sms] inbound_secret)", text())],
         "responses": responses("200", Some(json!({"type": "object", "properties": {"acknowledged": integer(), "message": text()}})))}}));

@@ -70,6 +70,7 @@ pub(crate) fn parse_record(kind: ObjectKind, json: &str) -> Result<Record, Store
 }
 
 /// A positional argument of a query built at run time.
+#[derive(Clone)]
 pub(crate) enum Arg {
     Text(Option<String>),
     Int(i64),

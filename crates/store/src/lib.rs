@@ -6,6 +6,7 @@
 mod alarms;
 mod audit;
 mod bulk;
+pub mod console;
 pub mod documents;
 mod error;
 mod inventory;

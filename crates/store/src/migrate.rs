@@ -55,6 +55,11 @@ const SQLITE: &[Migration] = &[
         "documents",
         include_str!("../migrations/sqlite/0009_documents.sql"),
     ),
+    (
+        10,
+        "pages",
+        include_str!("../migrations/sqlite/0010_pages.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -101,6 +106,11 @@ const POSTGRES: &[Migration] = &[
         9,
         "documents",
         include_str!("../migrations/postgres/0009_documents.sql"),
+    ),
+    (
+        10,
+        "pages",
+        include_str!("../migrations/postgres/0010_pages.sql"),
     ),
 ];
 

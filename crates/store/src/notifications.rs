@@ -277,13 +277,17 @@ impl ClaimedNotification {
     }
 }
 
-/// A page as people read it (X-1: who was told, by which channel, when).
+/// A page or a ticket message as people read it (X-1: who was told, by which channel, when).
+/// A page names its alarm; a ticket message names its ticket instead, with the ticket's
+/// priority in `severity` and the message's purpose in `step`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoredNotification {
     pub id: i64,
     pub key: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alarm: Option<AlarmId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<TicketNumber>,
     pub severity: String,
     pub step: String,
     pub recipient: String,
@@ -297,7 +301,14 @@ pub struct StoredNotification {
     pub sent_ms: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// What the channel answered when it took the message (an SMTP reply, a provider's id,
+    /// the demo's outbox).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
 }
+
+/// The columns [`stored_notification`] reads.
+const STORED_COLUMNS: &str = "id, key, alarm_id, ticket_number, severity, step, recipient, channel, address, status, attempts, created_ms, sent_ms, last_error, answer, record";
 
 /// The most timers fired, or pages claimed, in one call.
 pub const MAX_BATCH: i64 = 1000;
@@ -1289,10 +1300,9 @@ impl Store {
         &self,
         alarm: AlarmId,
     ) -> Result<Vec<StoredNotification>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, key, alarm_id, severity, step, recipient, channel, address, status, attempts, created_ms, sent_ms, last_error, record \
-             FROM notifications WHERE alarm_id = $1 ORDER BY id LIMIT $2",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {STORED_COLUMNS} FROM notifications WHERE alarm_id = $1 ORDER BY id LIMIT $2"
+        ))
         .bind(i64::try_from(alarm).unwrap_or(i64::MAX))
         .bind(MAX_BATCH)
         .fetch_all(&self.read)
@@ -1309,10 +1319,31 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<StoredNotification>, StoreError> {
         require(actor, Permission::HandleAlarms)?;
-        let rows = sqlx::query(
-            "SELECT id, key, alarm_id, severity, step, recipient, channel, address, status, attempts, created_ms, sent_ms, last_error, record \
-             FROM notifications WHERE channel = 'console' AND id < $1 ORDER BY id DESC LIMIT $2",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {STORED_COLUMNS} FROM notifications WHERE channel = 'console' AND id < $1 ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit.clamp(1, crate::MAX_PAGE_SIZE))
+        .fetch_all(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        rows.iter().map(stored_notification).collect()
+    }
+
+    /// The whole outbox as the staff reads it, newest first, paged by `before` (ids below it):
+    /// every channel, pending, sent or failed, alarms' pages and ticket messages alike. What
+    /// `vigie demo` shows in place of the pages it does not send. The integrator's staff only
+    /// (the addresses are the clients' contacts').
+    pub async fn recent_notifications(
+        &self,
+        actor: &Actor,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<StoredNotification>, StoreError> {
+        require(actor, Permission::HandleAlarms)?;
+        let rows = sqlx::query(&format!(
+            "SELECT {STORED_COLUMNS} FROM notifications WHERE id < $1 ORDER BY id DESC LIMIT $2"
+        ))
         .bind(before.unwrap_or(i64::MAX))
         .bind(limit.clamp(1, crate::MAX_PAGE_SIZE))
         .fetch_all(&self.read)
@@ -1523,6 +1554,7 @@ impl Store {
 
 fn stored_notification(row: &sqlx::any::AnyRow) -> Result<StoredNotification, StoreError> {
     let alarm: Option<i64> = row.try_get("alarm_id").map_err(from_sqlx)?;
+    let ticket: Option<i64> = row.try_get("ticket_number").map_err(from_sqlx)?;
     let record: String = row.try_get("record").map_err(from_sqlx)?;
     let name = match serde_json::from_str::<Outgoing>(&record) {
         Ok(Outgoing::Page(notice)) => notice.page.name,
@@ -1534,6 +1566,7 @@ fn stored_notification(row: &sqlx::any::AnyRow) -> Result<StoredNotification, St
         id: row.try_get("id").map_err(from_sqlx)?,
         key: row.try_get("key").map_err(from_sqlx)?,
         alarm: alarm.and_then(|a| u64::try_from(a).ok()),
+        ticket: ticket.and_then(|t| u64::try_from(t).ok()),
         severity: row.try_get("severity").map_err(from_sqlx)?,
         step: row.try_get("step").map_err(from_sqlx)?,
         recipient: row.try_get("recipient").map_err(from_sqlx)?,
@@ -1545,5 +1578,6 @@ fn stored_notification(row: &sqlx::any::AnyRow) -> Result<StoredNotification, St
         created_ms: row.try_get("created_ms").map_err(from_sqlx)?,
         sent_ms: row.try_get("sent_ms").map_err(from_sqlx)?,
         last_error: row.try_get("last_error").map_err(from_sqlx)?,
+        answer: row.try_get("answer").map_err(from_sqlx)?,
     })
 }

@@ -59,6 +59,8 @@ pub struct IngestReport {
     pub unknown_equipment: BTreeSet<Reference>,
     pub samples: usize,
     pub changes: Vec<StateChange>,
+    /// The clients whose equipment changed state (for live pages).
+    pub changed_clients: BTreeSet<String>,
 }
 
 /// A stored state change, with where it happened.
@@ -515,6 +517,7 @@ async fn ingest(
                         change.detail,
                     ]));
                     report.changes.push(change);
+                    report.changed_clients.insert(place.client.to_string());
                     state
                 }
             };

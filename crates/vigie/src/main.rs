@@ -82,6 +82,26 @@ enum Command {
         /// Le fichier de scénario (TOML).
         scenario: PathBuf,
     },
+    /// Démonstration : la flotte d'exemple et des pannes simulées ; rien n'est envoyé.
+    ///
+    /// Démarre le serveur sur sa base embarquée avec la flotte d'exemple et un simulateur qui
+    /// fait tomber et revenir des équipements : alarmes, notifications, tickets et tableaux de
+    /// bord s'animent en moins d'une minute. Rien n'est envoyé : les notifications restent dans
+    /// la boîte d'envoi (GET /api/v1/notifications). Affiche l'URL et deux comptes prêts à
+    /// l'emploi (personnel et client). Ni le fichier de configuration ni les variables VIGIE_…
+    /// ne sont lus.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Adresse d'écoute (le port 0 en choisit un libre, affiché au démarrage).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    /// Répertoire des données de la démonstration (base SQLite, comptes), créé s'il manque ;
+    /// un second démarrage sur le même répertoire reprend là où le premier s'est arrêté.
+    #[arg(long, default_value = "vigie-demo")]
+    data_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -378,6 +398,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => serve(load_config(cli.config.as_deref())?).await,
+        Command::Demo(args) => demo(args).await,
         Command::Sla(SlaCommand::Deadline {
             from,
             duration,
@@ -810,5 +831,48 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
     running.handle.await.context("serveur")??;
+    Ok(())
+}
+
+async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let config = vigie_server::demo::config(args.listen, &args.data_dir)?;
+    init_logging(&config);
+    let store = open_store(&config).await?;
+    let accounts = vigie_server::demo::prepare(&store, &config.data_dir, now_ms()).await?;
+    let listen = config.server.listen;
+    let state = AppState::new(store, config, Clock::System);
+    let running = vigie_server::start(state.clone(), listen)
+        .await
+        .with_context(|| format!("écoute sur {listen}"))?;
+    let simulator = tokio::spawn(vigie_server::demo::simulate(state));
+    println!(
+        "Vigie (démonstration) écoute sur http://{}",
+        running.address
+    );
+    println!(
+        "DÉMONSTRATION : flotte d'exemple fictive, pannes simulées ; aucune notification n'est envoyée, chacune reste dans la boîte d'envoi (GET /api/v1/notifications)."
+    );
+    if !running.address.ip().is_loopback() {
+        println!(
+            "Attention : la démonstration est joignable depuis d'autres machines ({}), avec les comptes ci-dessous.",
+            running.address
+        );
+    }
+    println!(
+        "Données : {} (comptes et mots de passe : {})",
+        args.data_dir.display(),
+        args.data_dir
+            .join(vigie_server::demo::ACCOUNTS_FILE)
+            .display()
+    );
+    for account in [&accounts.supervisor, &accounts.client] {
+        println!(
+            "Compte « {} » ({}) : mot de passe {}",
+            account.username, account.description, account.password
+        );
+    }
+    let served = running.handle.await;
+    simulator.abort();
+    served.context("serveur")??;
     Ok(())
 }

@@ -308,6 +308,52 @@ pub struct Told {
 }
 
 impl EventKind {
+    /// What happened, in French, for people (the console's history, the post-mortem).
+    pub fn describe(&self) -> String {
+        match self {
+            EventKind::Raised {
+                condition,
+                severity,
+                ..
+            } => format!(
+                "Alarme levée ({}) : {}",
+                severity.label(),
+                condition.condition.label()
+            ),
+            EventKind::Suppressed { suppression } => {
+                format!("Enregistrée sans notification : {}", suppression.label())
+            }
+            EventKind::Notified { severity } => {
+                format!("Transmise aux notifications ({})", severity.label())
+            }
+            EventKind::SeverityChanged { to, cause, .. } => match cause {
+                SeverityCause::Worsened => format!("Gravité changée : {}", to.label()),
+                SeverityCause::Unresolved => format!(
+                    "Gravité changée : {} (non résolue 8 h après sa notification)",
+                    to.label()
+                ),
+            },
+            EventKind::FlappingStarted => "Instable : l'état change sans cesse".into(),
+            EventKind::FlappingEnded => "De nouveau stable".into(),
+            EventKind::CamerasChanged { cameras } => {
+                format!("Caméras hors ligne : {}", cameras.len())
+            }
+            EventKind::Acknowledged => "Alarme acquittée".into(),
+            EventKind::TakenInCharge => "Alarme prise en charge".into(),
+            EventKind::Resolved { .. } => "Condition disparue".into(),
+            EventKind::Closed { report } => {
+                format!("Alarme close : {}", short(&report.root_cause, 300))
+            }
+            EventKind::Escalated { step, told, .. } => {
+                let names: Vec<&str> = told.iter().map(|t| t.name.as_str()).collect();
+                format!("Escalade « {step} » : {}", short(&names.join(", "), 300))
+            }
+            EventKind::NotificationFailed { recipient, .. } => {
+                format!("Notification à {recipient} en échec")
+            }
+        }
+    }
+
     pub fn key(&self) -> &'static str {
         match self {
             EventKind::Raised { .. } => "raised",
@@ -543,4 +589,12 @@ impl Alarm {
         });
         Ok(self.event(at, Some(by.clone()), EventKind::Closed { report }))
     }
+}
+
+/// `text` within `max` characters, the last an ellipsis when cut.
+pub(crate) fn short(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    text.chars().take(max - 1).collect::<String>() + "…"
 }

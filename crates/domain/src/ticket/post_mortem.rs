@@ -115,12 +115,7 @@ pub struct TimelineEntry {
     pub what: String,
 }
 
-fn short(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    text.chars().take(max - 1).collect::<String>() + "…"
-}
+use crate::alarm::lifecycle::short;
 
 /// A ticket's event in French, or None for what a timeline leaves out (message bookkeeping
 /// is summed up by its recipients; timers armed are not events of the incident).
@@ -226,39 +221,17 @@ fn action_label(action: super::Action) -> &'static str {
     }
 }
 
+/// An alarm's event in French, or None for what a timeline leaves out (bookkeeping of the
+/// alarm's notification and of a site's cameras).
 fn alarm_line(kind: &AlarmEventKind) -> Option<String> {
-    Some(match kind {
-        AlarmEventKind::Raised {
-            condition,
-            severity,
-            ..
-        } => format!(
-            "Alarme levée ({}) : {}",
-            severity.label(),
-            condition.condition.label()
-        ),
-        AlarmEventKind::SeverityChanged { to, .. } => {
-            format!("Gravité changée : {}", to.label())
-        }
-        AlarmEventKind::Acknowledged => "Alarme acquittée".into(),
-        AlarmEventKind::TakenInCharge => "Alarme prise en charge".into(),
-        AlarmEventKind::Resolved { .. } => "Condition disparue".into(),
-        AlarmEventKind::Closed { report } => {
-            format!("Alarme close : {}", short(&report.root_cause, 300))
-        }
-        AlarmEventKind::Escalated { step, told, .. } => {
-            let names: Vec<&str> = told.iter().map(|t| t.name.as_str()).collect();
-            format!("Escalade « {step} » : {}", short(&names.join(", "), 300))
-        }
-        AlarmEventKind::NotificationFailed { recipient, .. } => {
-            format!("Notification à {recipient} en échec")
-        }
+    match kind {
         AlarmEventKind::Suppressed { .. }
         | AlarmEventKind::Notified { .. }
         | AlarmEventKind::FlappingStarted
         | AlarmEventKind::FlappingEnded
-        | AlarmEventKind::CamerasChanged { .. } => return None,
-    })
+        | AlarmEventKind::CamerasChanged { .. } => None,
+        kind => Some(kind.describe()),
+    }
 }
 
 /// INC-6: the incident's timeline, from its alarm's events and the ticket's, in order of time

@@ -159,9 +159,20 @@ async fn take(
     step: Step,
 ) -> ApiResult<Json<WithEvents>> {
     let id = alarm_id(&id)?;
-    let by = staff_of(&caller)?;
-    match state.alarms.step(&state, id, step, by).await {
-        Ok(_) => read_one(&state, &caller, id).await,
+    take_step(&state, &caller, id, step).await?;
+    read_one(&state, &caller, id).await
+}
+
+/// Takes a person's step on an alarm (API and pages alike), refusals as HTTP errors.
+pub(crate) async fn take_step(
+    state: &AppState,
+    caller: &Caller,
+    id: AlarmId,
+    step: Step,
+) -> ApiResult<()> {
+    let by = staff_of(caller)?;
+    match state.alarms.step(state, id, step, by).await {
+        Ok(_) => Ok(()),
         Err(StepError::Store(error)) => Err(error.into()),
         Err(StepError::Refused(refusal)) => Err(match refusal {
             LifecycleError::Conflict(message) => {

@@ -1,14 +1,14 @@
 //! The `/api/v1` routes and what they share: JSON bodies and query strings read into typed
 //! values with French errors, and the 404 for everything else.
 
-mod alarms;
+pub(crate) mod alarms;
 mod audit;
 mod client_links;
 mod documents;
 pub(crate) mod inventory;
 mod mail;
 pub(crate) mod notifications;
-mod people;
+pub(crate) mod people;
 mod supervision;
 pub(crate) mod tickets;
 

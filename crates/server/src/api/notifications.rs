@@ -2,7 +2,8 @@
 //! acknowledge without logging in (NOT-3, NOT-4): the signed link of an SMS or email — a page
 //! that shows what it acknowledges, and a button, so that a mail scanner opening the link
 //! acknowledges nothing — and the 6-digit code of an SMS reply through the gateway's inbound
-//! webhook. Both are bound to one page (hence one alarm and one recipient) and expire.
+//! webhook. Both are bound to one page (hence one alarm and one recipient) and expire. And the
+//! outbox itself, every page and ticket message, for the staff (`vigie demo` keeps them there).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -53,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/rotations/{name}/swap", post(swap))
         .route("/api/v1/oncall", get(who_is_on_call))
         .route("/api/v1/console", get(console))
+        .route("/api/v1/notifications", get(outbox))
         .route("/api/v1/sms/inbound", post(sms_inbound))
         .route("/ack/{token}", get(ack_page).post(ack_confirm))
 }
@@ -266,6 +268,28 @@ async fn console(
     let items = state
         .store
         .console_feed(&caller.actor, params.before, limit)
+        .await?;
+    let next_before = (items.len() as i64 == limit)
+        .then(|| items.last().map(|n| n.id))
+        .flatten();
+    Ok(Json(Feed { items, next_before }))
+}
+
+/// The outbox, newest first: every page and ticket message by every channel and what became
+/// of it — under `vigie demo`, where they all stay, recorded sent, instead of leaving. Staff
+/// only (403 for a client user, as the console feed).
+async fn outbox(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(params): QueryParams<FeedParams>,
+) -> ApiResult<Json<Feed>> {
+    let limit = params
+        .limit
+        .unwrap_or(vigie_store::DEFAULT_PAGE_SIZE)
+        .clamp(1, vigie_store::MAX_PAGE_SIZE);
+    let items = state
+        .store
+        .recent_notifications(&caller.actor, params.before, limit)
         .await?;
     let next_before = (items.len() as i64 == limit)
         .then(|| items.last().map(|n| n.id))

@@ -78,6 +78,16 @@ async fn open_session(
     now_ms: i64,
     body: impl Serialize,
 ) -> ApiResult<Response> {
+    let cookie = new_session_cookie(state, user, now_ms).await?;
+    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+/// Opens a session for `user` and returns its `Set-Cookie` value (API and pages alike).
+pub(crate) async fn new_session_cookie(
+    state: &AppState,
+    user: &UserInfo,
+    now_ms: i64,
+) -> ApiResult<String> {
     let session_id = auth::random_hex(32);
     let lifetime_ms = i64::from(state.config.auth.session_hours) * 3_600_000;
     state
@@ -89,12 +99,11 @@ async fn open_session(
             now_ms + lifetime_ms,
         )
         .await?;
-    let cookie = auth::session_cookie(
+    Ok(auth::session_cookie(
         Some(&session_id),
         (lifetime_ms / 1000) as u64,
         state.config.secure_cookies(),
-    );
-    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+    ))
 }
 
 async fn login(
@@ -103,11 +112,38 @@ async fn login(
     JsonBody(credentials): JsonBody<Credentials>,
 ) -> ApiResult<Response> {
     let now_ms = state.clock.now_ms();
+    let user = check_credentials(
+        &state,
+        address,
+        &credentials.username,
+        credentials.password,
+        now_ms,
+    )
+    .await?;
+    let actor = state.store.actor_for(&user).await?;
+    let caller = Caller {
+        actor,
+        user: user.clone(),
+        session_hash: None,
+        now_ms,
+    };
+    open_session(&state, &user, now_ms, me_of(&caller)).await
+}
+
+/// Checks a user name and password, throttled per user and per address (API and login page
+/// alike); a failure is counted and answered with the same message whatever was wrong.
+pub(crate) async fn check_credentials(
+    state: &AppState,
+    address: Option<std::net::IpAddr>,
+    username: &str,
+    password: String,
+    now_ms: i64,
+) -> ApiResult<UserInfo> {
     let config = &state.config.auth;
     let window_ms = i64::from(config.failure_window_minutes) * 60_000;
     let window_start = now_ms - window_ms;
-    let username = credentials.username.trim().to_lowercase();
-    if username.len() > 64 || credentials.password.len() > auth::MAX_PASSWORD_BYTES {
+    let username = username.trim().to_lowercase();
+    if username.len() > 64 || password.len() > auth::MAX_PASSWORD_BYTES {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "bad_credentials",
@@ -133,8 +169,7 @@ async fn login(
         .as_ref()
         .map(|(_, h)| h.clone())
         .unwrap_or_else(|| auth::decoy_hash().to_string());
-    let valid =
-        auth::verify_password_blocking(credentials.password, hash).await? && found.is_some();
+    let valid = auth::verify_password_blocking(password, hash).await? && found.is_some();
     let Some((user, _)) = found.filter(|_| valid) else {
         state
             .store
@@ -155,14 +190,7 @@ async fn login(
     };
     state.store.clear_login_failures(&user_key).await?;
     tracing::info!(username, "connexion");
-    let actor = state.store.actor_for(&user).await?;
-    let caller = Caller {
-        actor,
-        user: user.clone(),
-        session_hash: None,
-        now_ms,
-    };
-    open_session(&state, &user, now_ms, me_of(&caller)).await
+    Ok(user)
 }
 
 async fn logout(
@@ -200,6 +228,28 @@ async fn change_password(
     PendingCaller(caller): PendingCaller,
     JsonBody(change): JsonBody<PasswordChange>,
 ) -> ApiResult<Response> {
+    let user = change_own_password(
+        &state,
+        &caller,
+        change.current_password,
+        change.new_password,
+    )
+    .await?;
+    let caller = Caller {
+        user: user.clone(),
+        ..caller
+    };
+    open_session(&state, &user, caller.now_ms, me_of(&caller)).await
+}
+
+/// Changes the caller's own password (API and pages alike), closing every session of the
+/// user; the caller opens a new one.
+pub(crate) async fn change_own_password(
+    state: &AppState,
+    caller: &Caller,
+    current_password: String,
+    new_password: String,
+) -> ApiResult<UserInfo> {
     if caller.session_hash.is_none() {
         return Err(ApiError::forbidden(
             "un mot de passe se change en session, pas avec un jeton",
@@ -210,22 +260,22 @@ async fn change_password(
         .user_for_login(&caller.user.username)
         .await?
         .ok_or_else(ApiError::unauthenticated)?;
-    if !auth::verify_password_blocking(change.current_password.clone(), hash).await? {
+    if !auth::verify_password_blocking(current_password.clone(), hash).await? {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "bad_credentials",
             "mot de passe actuel incorrect",
         ));
     }
-    auth::check_new_password(&change.new_password, state.config.auth.min_password_length)?;
-    if change.new_password == change.current_password {
+    auth::check_new_password(&new_password, state.config.auth.min_password_length)?;
+    if new_password == current_password {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "weak_password",
             "le nouveau mot de passe doit différer de l'actuel",
         ));
     }
-    let new_hash = auth::hash_password_blocking(change.new_password).await?;
+    let new_hash = auth::hash_password_blocking(new_password).await?;
     state
         .store
         .set_password(
@@ -238,11 +288,7 @@ async fn change_password(
         .await?;
     let mut user = caller.user.clone();
     user.must_change_password = false;
-    let caller = Caller {
-        user: user.clone(),
-        ..caller
-    };
-    open_session(&state, &user, caller.now_ms, me_of(&caller)).await
+    Ok(user)
 }
 
 async fn list_users(

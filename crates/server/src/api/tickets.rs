@@ -126,6 +126,10 @@ async fn open(
             caller.now_ms,
         )
         .await?;
+    state.live.publish(
+        crate::web::Topic::Tickets,
+        Some(change.ticket.report.client.clone()),
+    );
     Ok((StatusCode::CREATED, Json(change)))
 }
 
@@ -241,6 +245,10 @@ async fn step(
             caller.now_ms,
         )
         .await?;
+    state.live.publish(
+        crate::web::Topic::Tickets,
+        Some(change.ticket.report.client.clone()),
+    );
     Ok(Json(change))
 }
 

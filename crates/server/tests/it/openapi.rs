@@ -68,6 +68,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/documents"),
     ("get", "/api/v1/documents/{id}"),
     ("get", "/api/v1/console"),
+    ("get", "/api/v1/notifications"),
     ("post", "/api/v1/sms/inbound"),
 ];
 

@@ -9,13 +9,15 @@ use vigie_domain::alarm::escalation;
 use vigie_domain::alarm::lifecycle::{Alarm, EventKind};
 use vigie_domain::alarm::rules::{Condition, ConditionKey};
 use vigie_domain::policy::{Policy, Severity};
-use vigie_store::{DeliveryOutcome, Escalation, Outcome, Store};
+use vigie_domain::ticket::desk::{Kind, Report, Source};
+use vigie_store::{DeliveryOutcome, Escalation, MAX_PAGE_SIZE, Outcome, Store, StoreError};
 
-use crate::{admin, conformance, parse, reference};
+use crate::{admin, client_user, conformance, parse, reference};
 
 conformance!(
     an_alarm_arms_its_chain_and_each_step_fires_once,
     a_page_is_claimed_by_one_worker_until_its_lease_runs_out,
+    the_outbox_reads_newest_first_with_the_ticket_messages,
 );
 
 const MINUTE: i64 = 60_000;
@@ -302,4 +304,105 @@ async fn a_page_is_claimed_by_one_worker_until_its_lease_runs_out(store: Store, 
     // The failure is an event of the alarm.
     let (_, events) = store.alarm(&admin(), 1, TOLD + 3 * MINUTE).await.unwrap();
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::NotificationFailed { channel, fallback: Some(_), .. } if escalation::channel_key(*channel) == "sms")));
+}
+
+/// The outbox as the staff reads it (`vigie demo` shows it in place of sending): every page
+/// and ticket message, newest first, paged by id; a ticket message names its ticket and no
+/// alarm; client users are refused.
+async fn the_outbox_reads_newest_first_with_the_ticket_messages(store: Store, _url: String) {
+    let setup = setup();
+    told_alarm(&store, &setup).await;
+    let opened = store
+        .open_ticket(
+            &admin(),
+            &setup.policy,
+            Report {
+                client: reference("CLI-A"),
+                site: Some(reference("SITE-A")),
+                equipment: None,
+                kind: Kind::Request,
+                source: Source::Api,
+                symptom: "Plus d'image sur la caméra du hall".into(),
+                impact: None,
+                stated_criticality: None,
+                reporter: None,
+                reply_to: None,
+                alarm: None,
+                topic: None,
+            },
+            None,
+            None,
+            TOLD + MINUTE,
+        )
+        .await
+        .unwrap();
+    let all = store
+        .recent_notifications(&admin(), None, 100)
+        .await
+        .unwrap();
+    assert!(
+        all.windows(2).all(|pair| pair[0].id > pair[1].id),
+        "{all:?}"
+    );
+    // The ticket's acknowledgement (SAV-2), queued last, comes first.
+    let newest = &all[0];
+    assert_eq!(newest.ticket, Some(opened.ticket.number), "{newest:?}");
+    assert_eq!(newest.alarm, None);
+    assert_eq!(newest.status, "pending");
+    // The alarm's three pages: SMS and email to the security manager, and the console, which
+    // is delivered by being written: sent, with its answer.
+    let pages: Vec<(&str, &str)> = all
+        .iter()
+        .filter(|n| n.alarm == Some(1))
+        .map(|n| (n.recipient.as_str(), n.channel.as_str()))
+        .collect();
+    assert_eq!(
+        pages,
+        [
+            ("supervision", "console"),
+            ("A-RS", "email"),
+            ("A-RS", "sms")
+        ]
+    );
+    assert!(
+        all.iter()
+            .filter(|n| n.alarm.is_some())
+            .all(|n| n.ticket.is_none())
+    );
+    let console = all.iter().find(|n| n.channel == "console").unwrap();
+    assert_eq!(
+        (console.status.as_str(), console.answer.as_deref()),
+        ("sent", Some("console"))
+    );
+    // Keyset paging: two, then everything older than the second, is everything once.
+    let first = store.recent_notifications(&admin(), None, 2).await.unwrap();
+    assert_eq!(first, all[..2]);
+    let rest = store
+        .recent_notifications(&admin(), Some(first[1].id), MAX_PAGE_SIZE)
+        .await
+        .unwrap();
+    assert_eq!([first, rest].concat(), all);
+    // A limit is clamped, never refused.
+    assert_eq!(
+        store
+            .recent_notifications(&admin(), None, 0)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .recent_notifications(&admin(), None, i64::MAX)
+            .await
+            .unwrap(),
+        all
+    );
+    // The contacts' addresses are the integrator's business: a client user is refused.
+    assert!(matches!(
+        store
+            .recent_notifications(&client_user("CLI-A"), None, 10)
+            .await,
+        Err(StoreError::Forbidden(_))
+    ));
 }

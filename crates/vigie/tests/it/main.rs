@@ -8,6 +8,7 @@ use std::process::{Command, Output, Stdio};
 
 use vigie_store::testing::{TestDatabase, backend_from_env};
 
+mod demo;
 mod escalation;
 mod polling;
 

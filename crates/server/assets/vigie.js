@@ -1,0 +1,94 @@
+// Vigie's own script for its pages: countdowns and ages that keep running, and live updates
+// (server-sent events from /flux: on a change, the regions that show it ask the server for
+// their fragment again). Pages work without it; it only keeps them current.
+(function () {
+  'use strict';
+
+  // The server's clock: countdowns run on it, whatever the tablet's own clock says.
+  var stamp = document.querySelector('[data-now]');
+  var offset = stamp ? Number(stamp.getAttribute('data-now')) - Date.now() : 0;
+
+  function two(n) { return n < 10 ? '0' + n : String(n); }
+
+  // The same wording as the server's: the two largest units.
+  function duration(ms) {
+    var s = Math.max(0, Math.floor(ms / 1000));
+    var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+    if (d > 0) { return d + ' j ' + h + ' h'; }
+    if (h > 0) { return h + ' h ' + two(m) + ' min'; }
+    if (m > 0) { return m + ' min'; }
+    return s + ' s';
+  }
+
+  function tick() {
+    var now = Date.now() + offset;
+    document.querySelectorAll('[data-deadline]').forEach(function (el) {
+      var left = Number(el.getAttribute('data-deadline')) - now;
+      el.textContent = left >= 0 ? 'reste ' + duration(left) : 'dépassé de ' + duration(-left);
+      el.classList.toggle('late', left < 0);
+    });
+    document.querySelectorAll('[data-since]').forEach(function (el) {
+      el.textContent = duration(now - Number(el.getAttribute('data-since')));
+    });
+  }
+  tick();
+  setInterval(tick, 1000);
+
+  var status = document.getElementById('live-status');
+  function say(text, on) {
+    if (status) {
+      status.textContent = text;
+      status.classList.toggle('on', on);
+    }
+  }
+
+  // One region: asked again at most once at a time; a change during a fetch asks once more.
+  function refresh(region) {
+    if (region.getAttribute('data-busy')) {
+      region.setAttribute('data-again', '1');
+      return;
+    }
+    region.setAttribute('data-busy', '1');
+    fetch(region.getAttribute('data-src'), { credentials: 'same-origin', redirect: 'manual' })
+      .then(function (response) {
+        if (response.status === 200) { return response.text(); }
+        // Logged out or session expired: the page itself shows the login.
+        window.location.reload();
+        return null;
+      })
+      .then(function (html) {
+        if (html !== null) {
+          region.innerHTML = html;
+          tick();
+        }
+      })
+      .catch(function () { say('reconnexion…', false); })
+      .then(function () {
+        region.removeAttribute('data-busy');
+        if (region.getAttribute('data-again')) {
+          region.removeAttribute('data-again');
+          refresh(region);
+        }
+      });
+  }
+
+  var regions = document.querySelectorAll('[data-live]');
+  if (!window.EventSource || !status) { return; }
+  var source = new EventSource('/flux');
+  // A browser keeps few connections per server: the stream of a page left must not hold one.
+  window.addEventListener('pagehide', function () { source.close(); });
+  var missed = false;
+  source.addEventListener('ready', function () {
+    say('en direct', true);
+    // Back after a cut: what changed meanwhile was not heard.
+    if (missed) { missed = false; regions.forEach(refresh); }
+  });
+  source.addEventListener('change', function (event) {
+    var topics = String(event.data).split(' ');
+    regions.forEach(function (region) {
+      var wants = region.getAttribute('data-live').split(' ');
+      if (topics.some(function (t) { return wants.indexOf(t) >= 0; })) { refresh(region); }
+    });
+  });
+  source.addEventListener('error', function () { missed = true; say('reconnexion…', false); });
+})();

@@ -1,0 +1,548 @@
+//! The staff console's alarm pages: the live alarm wall (severity, site, equipment, age, the
+//! acknowledgement deadline counting down, who was paged) and one alarm with its history,
+//! its pages, and the steps people take — acknowledge, take in charge, close with the report
+//! CLO-1 requires, by whom CLO-2 allows (the alarm worker decides; the page shows its answer).
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect};
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use serde::Deserialize;
+use vigie_domain::Reference;
+use vigie_domain::access::Permission;
+use vigie_domain::alarm::lifecycle::{AlarmEvent, AlarmId, ClosureReport, Status};
+use vigie_store::console::WallPages;
+use vigie_store::{AlarmFilter, StoredAlarm, StoredNotification};
+
+use crate::AppState;
+use crate::alarms::Step;
+use crate::api::alarms::take_step;
+use crate::web::render::{self, age, countdown, time, url_encode};
+use crate::web::{Nav, PageError, PageResult, Viewer, page};
+
+/// Alarms on one page of the wall.
+const WALL_PAGE: i64 = 200;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(wall))
+        .route("/console/alarmes/{id}", get(detail))
+        .route("/console/alarmes/{id}/acquitter", post(acknowledge))
+        .route("/console/alarmes/{id}/prendre-en-charge", post(take_charge))
+        .route("/console/alarmes/{id}/clore", post(close))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct WallQuery {
+    client: Option<String>,
+    site: Option<String>,
+    avant: Option<AlarmId>,
+    /// Only the wall's live region, for the page's script.
+    partiel: Option<u8>,
+}
+
+/// A reference typed in a filter: empty is no filter, a malformed one matches nothing.
+fn filter_reference(text: &Option<String>) -> Result<Option<Reference>, PageError> {
+    match text.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => Reference::parse(text).map(Some).map_err(|_| {
+            PageError::new(
+                StatusCode::BAD_REQUEST,
+                format!("référence invalide dans le filtre : « {text} »"),
+            )
+        }),
+    }
+}
+
+fn severity_rank(alarm: &StoredAlarm) -> u8 {
+    match alarm.alarm.severity.key() {
+        "critical" => 0,
+        "major" => 1,
+        _ => 2,
+    }
+}
+
+async fn wall(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<WallQuery>,
+) -> PageResult {
+    viewer.require_staff()?;
+    let actor = &viewer.caller.actor;
+    let now = viewer.caller.now_ms;
+    let filter = AlarmFilter {
+        client: filter_reference(&query.client)?,
+        site: filter_reference(&query.site)?,
+        open: Some(true),
+        before: query.avant,
+        limit: Some(WALL_PAGE),
+        ..AlarmFilter::default()
+    };
+    state.alarms.sync(&state).await;
+    let mut alarms = state.store.list_alarms(actor, &filter, now).await?;
+    let next = (alarms.len() as i64 == WALL_PAGE)
+        .then(|| alarms.last().map(|a| a.alarm.id))
+        .flatten();
+    let ids: Vec<AlarmId> = alarms.iter().map(|a| a.alarm.id).collect();
+    let pages = state.store.pages_for_wall(actor, &ids).await?;
+    let counts = state.store.open_alarm_counts(actor).await?;
+    // The gravest first, then those waiting longest for someone, then the oldest.
+    alarms.sort_by_key(|a| {
+        (
+            severity_rank(a),
+            a.status != Status::Raised,
+            a.alarm.raised_at,
+        )
+    });
+    let region = html! {
+        div.counts {
+            div.panel { span.muted { "Critiques" } strong { (counts.of_severity("critical")) } }
+            div.panel { span.muted { "Majeures" } strong { (counts.of_severity("major")) } }
+            div.panel { span.muted { "Mineures" } strong { (counts.of_severity("minor")) } }
+            div.panel { span.muted { "Non acquittées" } strong #unacknowledged { (counts.of_status("raised")) } }
+        }
+        (wall_table(&alarms, &pages, now))
+        @if let Some(next) = next {
+            nav.pager aria-label="Pages" {
+                a href=(wall_url(&query, Some(next), false)) { "Alarmes plus anciennes" }
+            }
+        }
+    };
+    if query.partiel.is_some() {
+        return Ok(Html(region.into_string()).into_response());
+    }
+    let body = html! {
+        main {
+            h1 { "Mur d'alarmes" }
+            form.filters method="get" action="/console" role="search" {
+                label { "Client" input type="text" name="client" value=[query.client.as_deref()] placeholder="CLI-…"; }
+                label { "Site" input type="text" name="site" value=[query.site.as_deref()] placeholder="SITE-…"; }
+                button type="submit" { "Filtrer" }
+                @if query.client.is_some() || query.site.is_some() {
+                    a href="/console" { "Tout voir" }
+                }
+            }
+            section #wall aria-live="polite" data-live="alarms" data-src=(wall_url(&query, query.avant, true)) {
+                (region)
+            }
+        }
+    };
+    Ok(page(&state, &viewer, "Mur d'alarmes", Nav::Wall, body).into_response())
+}
+
+fn wall_url(query: &WallQuery, before: Option<AlarmId>, partial: bool) -> String {
+    let mut parts = Vec::new();
+    if let Some(client) = query.client.as_deref().filter(|c| !c.is_empty()) {
+        parts.push(format!("client={}", url_encode(client)));
+    }
+    if let Some(site) = query.site.as_deref().filter(|s| !s.is_empty()) {
+        parts.push(format!("site={}", url_encode(site)));
+    }
+    if let Some(before) = before {
+        parts.push(format!("avant={before}"));
+    }
+    if partial {
+        parts.push("partiel=1".into());
+    }
+    if parts.is_empty() {
+        "/console".into()
+    } else {
+        format!("/console?{}", parts.join("&"))
+    }
+}
+
+fn told_list(pages: Option<&WallPages>) -> Markup {
+    html! {
+        @match pages {
+            Some(pages) if !pages.told.is_empty() => {
+                @for (i, (name, channels)) in pages.told.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    (name) " "
+                    span.muted { "(" (channels.iter().map(|c| channel_label(c)).collect::<Vec<_>>().join(", ")) ")" }
+                }
+            }
+            _ => { span.muted { "console seulement" } }
+        }
+    }
+}
+
+fn channel_label(channel: &str) -> &str {
+    match channel {
+        "sms" => "SMS",
+        "email" => "email",
+        "webhook" => "webhook",
+        "console" => "console",
+        other => other,
+    }
+}
+
+fn wall_table(alarms: &[StoredAlarm], pages: &BTreeMap<AlarmId, WallPages>, now: i64) -> Markup {
+    html! {
+        @if alarms.is_empty() {
+            p.panel { "Aucune alarme ouverte." }
+        } @else {
+            div.table-wrap {
+                table {
+                    caption.muted { (alarms.len()) " alarme(s) ouverte(s) sur cette page" }
+                    thead { tr {
+                        th scope="col" { "Gravité" }
+                        th scope="col" { "Site" }
+                        th scope="col" { "Équipement" }
+                        th scope="col" { "Problème" }
+                        th scope="col" { "Depuis" }
+                        th scope="col" { "Statut" }
+                        th scope="col" { "Acquittement" }
+                        th scope="col" { "Prévenus" }
+                    } }
+                    tbody {
+                        @for stored in alarms {
+                            @let alarm = &stored.alarm;
+                            @let wall = pages.get(&alarm.id);
+                            tr class=(format!("sev-{}", alarm.severity.key())) data-alarm=(alarm.id) {
+                                td { (render::severity(alarm.severity)) }
+                                td { (alarm.site.as_ref().map(|s| s.as_str()).unwrap_or("—")) }
+                                td { (alarm.equipment.as_ref().map(|e| e.as_str()).unwrap_or("—")) }
+                                td { a href=(format!("/console/alarmes/{}", alarm.id)) { (alarm.condition.condition.label()) @if let Some(part) = &alarm.condition.part { " (" (part) ")" } } }
+                                td { (age(alarm.raised_at, now)) }
+                                td { (render::status(stored.status)) }
+                                td {
+                                    @if let Some(stamp) = &alarm.acknowledged {
+                                        span.muted { "par " (stamp.by) }
+                                    } @else if let Some(deadline) = wall.and_then(|w| w.acknowledge_by) {
+                                        (countdown(deadline, now))
+                                    } @else if alarm.suppression.is_some() {
+                                        span.muted { "non notifiée" }
+                                    } @else {
+                                        span.muted { "—" }
+                                    }
+                                }
+                                td { (told_list(wall)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn alarm_id(text: &str) -> Result<AlarmId, PageError> {
+    text.parse().map_err(|_| PageError::not_found())
+}
+
+/// What a step's form sends.
+#[derive(Debug, Default, Deserialize)]
+struct StepForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CloseForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    actions: String,
+    #[serde(default)]
+    intervention_minutes: String,
+    #[serde(default)]
+    root_cause: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct DetailQuery {
+    fait: Option<String>,
+    partiel: Option<u8>,
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Query(query): Query<DetailQuery>,
+) -> PageResult {
+    let id = alarm_id(&id)?;
+    viewer.require_staff()?;
+    state.alarms.sync(&state).await;
+    let done = query.fait.as_deref().and_then(done_message);
+    if query.partiel.is_some() {
+        let (alarm, events) = state
+            .store
+            .alarm(&viewer.caller.actor, id, viewer.caller.now_ms)
+            .await?;
+        let notifications = state.store.notifications_of(id).await?;
+        return Ok(
+            Html(detail_region(&viewer, &alarm, &events, &notifications).into_string())
+                .into_response(),
+        );
+    }
+    render_detail(&state, &viewer, id, done, None, &CloseForm::default()).await
+}
+
+fn done_message(key: &str) -> Option<&'static str> {
+    match key {
+        "acquittee" => Some("Alarme acquittée."),
+        "prise-en-charge" => Some("Alarme prise en charge."),
+        "close" => Some("Alarme close, rapport enregistré."),
+        _ => None,
+    }
+}
+
+async fn render_detail(
+    state: &AppState,
+    viewer: &Viewer,
+    id: AlarmId,
+    done: Option<&str>,
+    error: Option<(StatusCode, String)>,
+    form: &CloseForm,
+) -> PageResult {
+    let (alarm, events) = state
+        .store
+        .alarm(&viewer.caller.actor, id, viewer.caller.now_ms)
+        .await?;
+    let notifications = if viewer.caller.actor.may(Permission::HandleAlarms) {
+        state.store.notifications_of(id).await?
+    } else {
+        Vec::new()
+    };
+    let title = format!("Alarme n°{id}");
+    let body = html! {
+        main {
+            p { a href="/console" { "← Mur d'alarmes" } }
+            h1 { (title) " — " (alarm.alarm.condition.condition.label()) }
+            @if let Some(done) = done { p.notice role="status" { (done) } }
+            @if let Some((_, message)) = &error { p.error role="alert" { (message) } }
+            section #detail data-live="alarms" data-src=(format!("/console/alarmes/{id}?partiel=1")) {
+                (detail_region(viewer, &alarm, &events, &notifications))
+            }
+            (step_forms(viewer, &alarm, form))
+        }
+    };
+    let status = error.map(|(status, _)| status).unwrap_or(StatusCode::OK);
+    Ok((status, page(state, viewer, &title, Nav::Wall, body)).into_response())
+}
+
+fn detail_region(
+    viewer: &Viewer,
+    stored: &StoredAlarm,
+    events: &[AlarmEvent],
+    notifications: &[StoredNotification],
+) -> Markup {
+    let alarm = &stored.alarm;
+    let now = viewer.caller.now_ms;
+    html! {
+        div.panel {
+            dl.facts {
+                dt { "Gravité" } dd { (render::severity(alarm.severity)) @if alarm.flapping { " " span.muted { "(instable)" } } }
+                dt { "Statut" } dd #alarm-status { (render::status(stored.status)) }
+                dt { "Client" } dd { (stored.client.as_ref().map(|c| c.as_str()).unwrap_or("— (exploitation de l'intégrateur)")) }
+                dt { "Site" } dd { (alarm.site.as_ref().map(|s| s.as_str()).unwrap_or("—")) }
+                dt { "Équipement" } dd { (alarm.equipment.as_ref().map(|e| e.as_str()).unwrap_or("—")) }
+                @if let Some(part) = &alarm.condition.part { dt { "Élément" } dd { (part) } }
+                dt { "Levée" } dd { (time(alarm.raised_at)) " (il y a " (age(alarm.raised_at, now)) ")" }
+                @if let Some(suppression) = &alarm.suppression { dt { "Non notifiée" } dd { (suppression.label()) } }
+                @if !alarm.cameras.is_empty() {
+                    dt { "Caméras hors ligne" }
+                    dd { (alarm.cameras.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")) }
+                }
+                @if let Some(stamp) = &alarm.acknowledged { dt { "Acquittée" } dd { (time(stamp.at)) " par " (stamp.by) } }
+                @if let Some(stamp) = &alarm.taken_in_charge { dt { "Prise en charge" } dd { (time(stamp.at)) " par " (stamp.by) } }
+                @if let Some(at) = alarm.resolved_at {
+                    dt { "Résolue" } dd { (time(at)) @if let Some(by) = &alarm.resolved_by { " — peut la clore : " (by) " ou son responsable" } }
+                }
+                @if let Some(closure) = &alarm.closure {
+                    dt { "Close" } dd { (time(closure.at)) " par " (closure.by) }
+                    dt { "Actions menées" } dd { (closure.report.actions) }
+                    dt { "Temps d'intervention" } dd { (closure.report.intervention_minutes) " min" }
+                    dt { "Cause première" } dd { (closure.report.root_cause) }
+                }
+            }
+        }
+        h2 { "Historique" }
+        ol.timeline {
+            @for event in events {
+                li {
+                    (time(event.at))
+                    (event.kind.describe())
+                    @if let Some(by) = &event.by { " — " span.muted { (by) } }
+                }
+            }
+        }
+        @if !notifications.is_empty() {
+            h2 { "Notifications" }
+            div.table-wrap {
+                table {
+                    thead { tr {
+                        th scope="col" { "Créée" } th scope="col" { "Étape" } th scope="col" { "Destinataire" }
+                        th scope="col" { "Canal" } th scope="col" { "État" } th scope="col" { "Envoyée" }
+                    } }
+                    tbody {
+                        @for n in notifications {
+                            tr {
+                                td { (time(n.created_ms)) }
+                                td { (n.step) }
+                                td { (n.name) @if n.channel != "console" { " " span.muted { (n.address) } } }
+                                td { (channel_label(&n.channel)) }
+                                td { (notification_status(&n.status)) @if let Some(error) = &n.last_error { br; span.muted { (error) } } }
+                                td { @if let Some(sent) = n.sent_ms { (time(sent)) } @else { "—" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn notification_status(status: &str) -> &str {
+    match status {
+        "pending" => "en attente",
+        "sent" => "envoyée",
+        "failed" => "en échec",
+        other => other,
+    }
+}
+
+/// The steps open to the alarm's state; the worker still decides (CLO-2).
+fn step_forms(viewer: &Viewer, stored: &StoredAlarm, form: &CloseForm) -> Markup {
+    let alarm = &stored.alarm;
+    let id = alarm.id;
+    html! {
+        @if stored.status != Status::Closed {
+            h2 { "Actions" }
+            div.panel {
+                div.actions {
+                    @if alarm.acknowledged.is_none() {
+                        form.inline method="post" action=(format!("/console/alarmes/{id}/acquitter")) {
+                            input type="hidden" name="csrf" value=(viewer.csrf);
+                            button #acknowledge type="submit" { "Acquitter" }
+                        }
+                    }
+                    @if alarm.taken_in_charge.is_none() || alarm.resolved_at.is_some() {
+                        form.inline method="post" action=(format!("/console/alarmes/{id}/prendre-en-charge")) {
+                            input type="hidden" name="csrf" value=(viewer.csrf);
+                            button #take-charge.secondary type="submit" { "Prendre en charge" }
+                        }
+                    }
+                }
+                @if alarm.resolved_at.is_none() {
+                    p.muted { "L'alarme se résout d'elle-même quand la condition disparaît ; elle se clôt ensuite avec son rapport (CLO-1)." }
+                } @else {
+                    h3 { "Clore l'alarme (CLO-1)" }
+                    p.muted { "Seul le technicien qui l'a résolue, ou son responsable, peut la clore (CLO-2)." }
+                    form.stack #close-form method="post" action=(format!("/console/alarmes/{id}/clore")) {
+                        input type="hidden" name="csrf" value=(viewer.csrf);
+                        label for="actions" { "Actions menées" }
+                        textarea #actions name="actions" required maxlength=(ClosureReport::MAX_TEXT) { (form.actions) }
+                        label for="minutes" { "Temps d'intervention effectif (minutes)" }
+                        input #minutes type="number" name="intervention_minutes" min="0" max=(ClosureReport::MAX_MINUTES) required value=(form.intervention_minutes);
+                        label for="cause" { "Cause première" }
+                        textarea #cause name="root_cause" required maxlength=(ClosureReport::MAX_TEXT) { (form.root_cause) }
+                        div.actions { button #close type="submit" { "Clore l'alarme" } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn run_step(
+    state: &AppState,
+    viewer: &Viewer,
+    id: AlarmId,
+    step: Step,
+    done: &str,
+    form: &CloseForm,
+) -> PageResult {
+    match take_step(state, &viewer.caller, id, step).await {
+        Ok(()) => Ok(Redirect::to(&format!("/console/alarmes/{id}?fait={done}")).into_response()),
+        Err(error) if error.status == StatusCode::NOT_FOUND => Err(PageError::not_found()),
+        Err(error) => {
+            render_detail(
+                state,
+                viewer,
+                id,
+                None,
+                Some((error.status, error.message)),
+                form,
+            )
+            .await
+        }
+    }
+}
+
+async fn acknowledge(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<StepForm>,
+) -> PageResult {
+    let id = alarm_id(&id)?;
+    viewer.require_staff()?;
+    viewer.check_form(&form.csrf)?;
+    run_step(
+        &state,
+        &viewer,
+        id,
+        Step::Acknowledge,
+        "acquittee",
+        &CloseForm::default(),
+    )
+    .await
+}
+
+async fn take_charge(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<StepForm>,
+) -> PageResult {
+    let id = alarm_id(&id)?;
+    viewer.require_staff()?;
+    viewer.check_form(&form.csrf)?;
+    run_step(
+        &state,
+        &viewer,
+        id,
+        Step::TakeCharge,
+        "prise-en-charge",
+        &CloseForm::default(),
+    )
+    .await
+}
+
+async fn close(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<CloseForm>,
+) -> PageResult {
+    let id = alarm_id(&id)?;
+    viewer.require_staff()?;
+    viewer.check_form(&form.csrf)?;
+    let minutes = form.intervention_minutes.trim();
+    let Ok(intervention_minutes) = minutes.parse::<u32>() else {
+        return render_detail(
+            &state,
+            &viewer,
+            id,
+            None,
+            Some((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("temps d'intervention : un nombre entier de minutes est attendu (reçu « {minutes} »)"),
+            )),
+            &form,
+        )
+        .await;
+    };
+    let report = ClosureReport {
+        actions: form.actions.clone(),
+        intervention_minutes,
+        root_cause: form.root_cause.clone(),
+    };
+    run_step(&state, &viewer, id, Step::Close(report), "close", &form).await
+}

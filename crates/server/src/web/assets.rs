@@ -1,0 +1,54 @@
+//! The pages' style sheet and script: the project's own, compiled into the binary, served
+//! with their content's hash in the address so that a browser may keep them for a year and
+//! still never runs an old one after an upgrade.
+
+use std::sync::LazyLock;
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use crate::AppState;
+
+const STYLE: &str = include_str!("../../assets/vigie.css");
+const SCRIPT: &str = include_str!("../../assets/vigie.js");
+
+/// `/static/vigie-<hash>.css`.
+pub static STYLE_PATH: LazyLock<String> =
+    LazyLock::new(|| format!("/static/vigie-{}.css", short_hash(STYLE)));
+/// `/static/vigie-<hash>.js`.
+pub static SCRIPT_PATH: LazyLock<String> =
+    LazyLock::new(|| format!("/static/vigie-{}.js", short_hash(SCRIPT)));
+
+fn short_hash(text: &str) -> String {
+    crate::auth::digest(text)[..12].to_string()
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(&STYLE_PATH, get(style))
+        .route(&SCRIPT_PATH, get(script))
+}
+
+const FOREVER: &str = "public, max-age=31536000, immutable";
+
+async fn style() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, FOREVER),
+        ],
+        STYLE,
+    )
+}
+
+async fn script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, FOREVER),
+        ],
+        SCRIPT,
+    )
+}

@@ -1,0 +1,197 @@
+//! The staff console's fleet pages: every site with its equipment down and open alarms
+//! (paged, filtered by client), and one equipment with its current checks, its metrics of
+//! the last 24 hours as sparklines, its state changes and alarms of the last 30 days. A
+//! site's own page is shared with the portal (`portal.rs`).
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use maud::html;
+use serde::Deserialize;
+use vigie_domain::Reference;
+use vigie_domain::inventory::{ObjectKind, Record};
+use vigie_domain::supervision::MetricName;
+use vigie_store::AlarmFilter;
+use vigie_store::supervision::{Resolution, Scope};
+
+use crate::AppState;
+use crate::web::portal::{alarm_history, sites_table, state_class, state_label};
+use crate::web::render::{sparkline, time, url_encode};
+use crate::web::{Nav, PageError, PageResult, Viewer, page};
+
+const DAY_MS: i64 = 86_400_000;
+const SITES_PAGE: i64 = 100;
+/// Sparklines drawn on one equipment's page.
+const MAX_SPARKLINES: i64 = 12;
+/// State changes listed on one equipment's page.
+const CHANGES_PAGE: i64 = 100;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/console/sites", get(sites))
+        .route("/console/equipements/{reference}", get(equipment))
+}
+
+#[derive(Debug, Deserialize)]
+struct SitesQuery {
+    client: Option<String>,
+    apres: Option<String>,
+    partiel: Option<u8>,
+}
+
+async fn sites(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<SitesQuery>,
+) -> PageResult {
+    viewer.require_staff()?;
+    let client = match query.client.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(Reference::parse(text).map_err(|_| PageError::not_found())?),
+    };
+    let after = match query.apres.as_deref() {
+        Some(text) => Some(Reference::parse(text).map_err(|_| PageError::not_found())?),
+        None => None,
+    };
+    let list = state
+        .store
+        .site_summaries(&viewer.caller.actor, client.as_ref(), after.as_ref(), SITES_PAGE)
+        .await?;
+    let next = (list.len() as i64 == SITES_PAGE)
+        .then(|| list.last().map(|s| s.reference.clone()))
+        .flatten();
+    let client_part = client
+        .as_ref()
+        .map(|c| format!("&client={}", url_encode(c.as_str())))
+        .unwrap_or_default();
+    let region = html! {
+        (sites_table(&list, "/console"))
+        @if let Some(next) = &next {
+            nav.pager { a href=(format!("/console/sites?apres={}{client_part}", url_encode(next.as_str()))) { "Sites suivants" } }
+        }
+    };
+    if query.partiel.is_some() {
+        return Ok(Html(region.into_string()).into_response());
+    }
+    let mut src = format!("/console/sites?partiel=1{client_part}");
+    if let Some(after) = &after {
+        src.push_str(&format!("&apres={}", url_encode(after.as_str())));
+    }
+    let body = html! {
+        main {
+            h1 { "Sites" }
+            form.filters method="get" action="/console/sites" role="search" {
+                label { "Client" input type="text" name="client" value=[client.as_ref().map(|c| c.as_str())] placeholder="CLI-…"; }
+                button type="submit" { "Filtrer" }
+            }
+            section #sites data-live="alarms states" data-src=(src) { (region) }
+        }
+    };
+    Ok(page(&state, &viewer, "Sites", Nav::Sites, body).into_response())
+}
+
+async fn equipment(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(reference): Path<String>,
+) -> PageResult {
+    viewer.require_staff()?;
+    let reference = Reference::parse(&reference).map_err(|_| PageError::not_found())?;
+    let actor = &viewer.caller.actor;
+    let now = viewer.caller.now_ms;
+    let Record::Equipment(item) = state.store.get(actor, ObjectKind::Equipment, &reference).await?
+    else {
+        return Err(PageError::not_found());
+    };
+    state.alarms.sync(&state).await;
+    let scope = Scope::Equipment(reference.clone());
+    let checks = state.store.current_states(actor, &scope).await?;
+    let metrics = state
+        .store
+        .metric_names(actor, &reference, now - DAY_MS, MAX_SPARKLINES)
+        .await?;
+    let mut series = Vec::new();
+    for metric in metrics {
+        let Ok(name) = MetricName::parse(&metric) else {
+            continue;
+        };
+        let points = state
+            .store
+            .samples(actor, &reference, &name, now - DAY_MS, now, Resolution::Raw)
+            .await?;
+        let points: Vec<(i64, f64)> = points.iter().map(|p| (p.at, p.value)).collect();
+        series.push((metric, points));
+    }
+    let changes = state
+        .store
+        .state_changes(actor, &scope, now - 30 * DAY_MS, now, None, CHANGES_PAGE)
+        .await?;
+    let alarms = state
+        .store
+        .list_alarms(
+            actor,
+            &AlarmFilter {
+                equipment: Some(reference.clone()),
+                from: Some(now - 30 * DAY_MS),
+                limit: Some(50),
+                ..AlarmFilter::default()
+            },
+            now,
+        )
+        .await?;
+    let title = format!("{} ({})", item.name.as_str(), reference.as_str());
+    let body = html! {
+        main {
+            p { a href=(format!("/console/sites/{}", url_encode(item.site.as_str()))) { "← Site " (item.site.as_str()) } }
+            h1 { (title) }
+            section #equipment {
+                div.panel { dl.facts {
+                    dt { "Site" } dd { (item.site.as_str()) }
+                    @if let Some(model) = &item.model { dt { "Modèle" } dd { (model.as_str()) } }
+                    @if let Some(firmware) = &item.firmware { dt { "Micrologiciel" } dd { (firmware.as_str()) } }
+                    @if let Some(address) = &item.address { dt { "Adresse" } dd { (address.as_str()) } }
+                    @if let Some(parent) = &item.parent { dt { "Parent" } dd { (parent.as_str()) } }
+                } }
+                h2 { "Contrôles" }
+                @if checks.is_empty() { p.panel { "Aucune observation reçue." } }
+                @else {
+                    div.table-wrap { table {
+                        thead { tr { th scope="col" { "Contrôle" } th scope="col" { "État" } th scope="col" { "Depuis" } th scope="col" { "Dernière observation" } th scope="col" { "Détail" } } }
+                        tbody { @for check in &checks {
+                            tr {
+                                td { (check.check) }
+                                td { span class=(format!("status st-{}", state_class(check.state.status.key()))) { (state_label(check.state.status.key())) } }
+                                td { (time(check.state.since)) }
+                                td { (time(check.state.last)) }
+                                td { (check.state.detail.as_deref().unwrap_or("")) }
+                            }
+                        } }
+                    } }
+                }
+                h2 { "Mesures des dernières 24 heures" }
+                @if series.is_empty() { p.panel { "Aucune mesure sur 24 heures." } }
+                @else {
+                    div.table-wrap { table {
+                        tbody { @for (metric, points) in &series {
+                            tr { th scope="row" { (metric) } td { (sparkline(points, now - DAY_MS, now, metric)) } }
+                        } }
+                    } }
+                }
+                h2 { "Changements d'état sur 30 jours" }
+                @if changes.is_empty() { p.panel { "Aucun changement." } }
+                @else {
+                    ol.timeline { @for change in &changes {
+                        li { (time(change.change.at)) (change.change.check) " : "
+                            (change.change.from.map(|s| state_label(s.key())).unwrap_or("première observation"))
+                            " → " (state_label(change.change.to.key()))
+                            @if let Some(detail) = &change.change.detail { " — " span.muted { (detail) } } }
+                    } }
+                }
+                h2 { "Alarmes sur 30 jours" }
+                (alarm_history(&alarms, now))
+            }
+        }
+    };
+    Ok(page(&state, &viewer, &title, Nav::Sites, body).into_response())
+}

@@ -1,0 +1,162 @@
+//! How the pages write things for people, in French: instants on the integrator's clock
+//! (Paris), durations, severities and statuses, and the pieces of markup the pages share
+//! (severity badges, countdowns that the page's script keeps running, pagers).
+
+use std::sync::OnceLock;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use maud::{Markup, html};
+use vigie_domain::alarm::lifecycle::Status;
+use vigie_domain::policy::Severity;
+
+/// The clock the console and the portal show instants on (the integrator's; sites' own time
+/// zones are in their messages).
+fn paris() -> &'static TimeZone {
+    static PARIS: OnceLock<TimeZone> = OnceLock::new();
+    PARIS.get_or_init(|| TimeZone::get("Europe/Paris").unwrap_or(TimeZone::UTC))
+}
+
+/// `29/11/2026 17:44`, on the Paris clock.
+pub fn when(ms: i64) -> String {
+    match Timestamp::from_millisecond(ms) {
+        Ok(at) => at
+            .to_zoned(paris().clone())
+            .strftime("%d/%m/%Y %H:%M")
+            .to_string(),
+        Err(_) => "—".into(),
+    }
+}
+
+/// `2026-11-29T17:44:00+01:00`, for `<time datetime>`.
+pub fn machine_time(ms: i64) -> String {
+    match Timestamp::from_millisecond(ms) {
+        Ok(at) => at
+            .to_zoned(paris().clone())
+            .strftime("%Y-%m-%dT%H:%M:%S%:z")
+            .to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// `3 j 4 h`, `2 h 05 min`, `12 min`, `40 s`: the two largest units.
+pub fn duration(ms: i64) -> String {
+    let seconds = ms.max(0) / 1000;
+    let (days, hours, minutes) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3600,
+        seconds % 3600 / 60,
+    );
+    if days > 0 {
+        format!("{days} j {hours} h")
+    } else if hours > 0 {
+        format!("{hours} h {minutes:02} min")
+    } else if minutes > 0 {
+        format!("{minutes} min")
+    } else {
+        format!("{seconds} s")
+    }
+}
+
+/// An instant, readable, with its machine form.
+pub fn time(ms: i64) -> Markup {
+    html! { time datetime=(machine_time(ms)) { (when(ms)) } }
+}
+
+/// How long ago, kept running by the page's script.
+pub fn age(since_ms: i64, now_ms: i64) -> Markup {
+    html! {
+        span.age data-since=(since_ms) title=(when(since_ms)) { (duration(now_ms - since_ms)) }
+    }
+}
+
+/// A deadline counting down (`reste 12 min`) or passed (`dépassé de 3 min`), kept running by
+/// the page's script.
+pub fn countdown(deadline_ms: i64, now_ms: i64) -> Markup {
+    let left = deadline_ms - now_ms;
+    html! {
+        span.countdown.late[left < 0] data-deadline=(deadline_ms) title=(format!("échéance {}", when(deadline_ms))) {
+            @if left >= 0 { "reste " (duration(left)) } @else { "dépassé de " (duration(-left)) }
+        }
+    }
+}
+
+pub fn severity(severity: Severity) -> Markup {
+    html! { span class=(format!("badge sev-{}", severity.key())) { (severity.label()) } }
+}
+
+pub fn status(status: Status) -> Markup {
+    html! { span class=(format!("status st-{}", status.key())) { (status.label()) } }
+}
+
+/// A series drawn as a small SVG line over `[from, to)`, scaled to its own minimum and
+/// maximum, with them written beside it; nothing to draw is said in words.
+pub fn sparkline(points: &[(i64, f64)], from: i64, to: i64, label: &str) -> Markup {
+    const WIDTH: f64 = 240.0;
+    const HEIGHT: f64 = 40.0;
+    if points.is_empty() || to <= from {
+        return html! { span.muted { "pas de mesure" } };
+    }
+    let (low, high) = points.iter().fold((f64::MAX, f64::MIN), |(lo, hi), (_, v)| {
+        (lo.min(*v), hi.max(*v))
+    });
+    let span = if high > low { high - low } else { 1.0 };
+    let coordinates: Vec<String> = points
+        .iter()
+        .map(|(at, value)| {
+            let x = (at - from) as f64 / (to - from) as f64 * WIDTH;
+            let y = HEIGHT - 2.0 - (value - low) / span * (HEIGHT - 4.0);
+            format!("{x:.1},{y:.1}")
+        })
+        .collect();
+    let figure = |v: f64| format!("{v:.1}").replace('.', ",");
+    html! {
+        svg.sparkline width=(WIDTH) height=(HEIGHT) viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) role="img" aria-label=(format!("{label} : de {} à {} sur 24 h", figure(low), figure(high))) {
+            polyline fill="none" stroke="#0b4f8a" stroke-width="1.5" points=(coordinates.join(" ")) {}
+        }
+        " " span.muted { "min " (figure(low)) ", max " (figure(high)) }
+    }
+}
+
+/// Percent-encodes a query value or a path for a URL.
+pub fn url_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_are_on_the_paris_clock_across_dst() {
+        // 2026-03-29T00:30Z is 01:30 in winter time; 2026-03-29T01:30Z is 03:30 in summer.
+        assert_eq!(when(1_774_744_200_000), "29/03/2026 01:30");
+        assert_eq!(when(1_774_747_800_000), "29/03/2026 03:30");
+    }
+
+    #[test]
+    fn durations_keep_two_units() {
+        assert_eq!(duration(40_000), "40 s");
+        assert_eq!(duration(12 * 60_000 + 5_000), "12 min");
+        assert_eq!(duration(2 * 3_600_000 + 5 * 60_000), "2 h 05 min");
+        assert_eq!(duration(3 * 86_400_000 + 4 * 3_600_000), "3 j 4 h");
+        assert_eq!(duration(-5), "0 s");
+    }
+
+    #[test]
+    fn urls_are_encoded() {
+        assert_eq!(
+            url_encode("/console?a=1&b=é"),
+            "/console%3Fa%3D1%26b%3D%C3%A9"
+        );
+    }
+}

@@ -1,0 +1,553 @@
+//! Ticket pages (SAV-1, SAV-3, SAV-4, SAV-6, CM-2, X-2): the staff's queue, most urgent
+//! first with its next deadline counting down, and the client's own tickets; one ticket with
+//! its deadlines and its history; the client's guided form to report a problem (site,
+//! equipment, symptom, impact, the criticality it suggests — in doubt, the highest), and the
+//! client's confirmation of a fix. The store decides who sees what and what each may do.
+
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect};
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use serde::Deserialize;
+use vigie_domain::Reference;
+use vigie_domain::inventory::{ObjectKind, Record};
+use vigie_domain::ticket::desk::{Impact, Kind, Report, Source, Ticket, priority_label};
+use vigie_domain::ticket::message::measure_label;
+use vigie_domain::ticket::post_mortem::timeline;
+use vigie_domain::ticket::{Action, StatedCriticality, Status};
+use vigie_store::{ListFilter, TicketFilter, TicketStep};
+
+use crate::AppState;
+use crate::api::tickets::by;
+use crate::web::render::{countdown, time};
+use crate::web::{Nav, PageError, PageResult, Viewer, page};
+
+const QUEUE_PAGE: i64 = 100;
+/// The most equipment offered in the form's list; a bigger site is typed by reference.
+const FORM_EQUIPMENT: i64 = 500;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/console/tickets", get(queue))
+        .route("/console/tickets/{number}", get(detail))
+        .route("/portail/tickets", get(queue))
+        .route("/portail/tickets/{number}", get(detail))
+        .route("/portail/tickets/{number}/confirmer", post(confirm))
+        .route("/portail/signaler", get(report_form).post(report))
+}
+
+/// The part of the site a viewer works in: the console for the staff, the portal for a
+/// client; the other part's addresses are "not found" for them.
+fn base(viewer: &Viewer) -> &'static str {
+    if viewer.is_staff() {
+        "/console"
+    } else {
+        "/portail"
+    }
+}
+
+fn check_part(viewer: &Viewer, portal: bool) -> Result<(), PageError> {
+    if viewer.is_staff() == portal {
+        Err(PageError::not_found())
+    } else {
+        Ok(())
+    }
+}
+
+fn nav(viewer: &Viewer) -> Nav {
+    if viewer.is_staff() {
+        Nav::Tickets
+    } else {
+        Nav::PortalTickets
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct QueueQuery {
+    apres: Option<u64>,
+    /// `tous`: closed ones too.
+    etat: Option<String>,
+    partiel: Option<u8>,
+}
+
+fn next_due(ticket: &Ticket) -> Option<(i64, &'static str)> {
+    ticket
+        .sla
+        .dues()
+        .into_iter()
+        .map(|(measure, due)| (due.as_millisecond(), measure_label(measure)))
+        .min()
+}
+
+async fn queue(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    uri: axum::http::Uri,
+    Query(query): Query<QueueQuery>,
+) -> PageResult {
+    check_part(&viewer, uri.path().starts_with("/portail"))?;
+    let all = query.etat.as_deref() == Some("tous");
+    let filter = TicketFilter {
+        open: (!all).then_some(true),
+        after: query.apres,
+        limit: Some(QUEUE_PAGE),
+        ..TicketFilter::default()
+    };
+    let tickets = state.store.tickets(&viewer.caller.actor, &filter).await?;
+    let next = (tickets.len() as i64 == QUEUE_PAGE)
+        .then(|| tickets.last().map(|t| t.number))
+        .flatten();
+    let now = viewer.caller.now_ms;
+    let root = base(&viewer);
+    let region = html! {
+        @if tickets.is_empty() {
+            p.panel { "Aucun ticket." }
+        } @else {
+            div.table-wrap { table {
+                thead { tr {
+                    th scope="col" { "N°" } th scope="col" { "Priorité" } th scope="col" { "Statut" }
+                    @if viewer.is_staff() { th scope="col" { "Client" } }
+                    th scope="col" { "Site" } th scope="col" { "Problème" }
+                    th scope="col" { "Prochaine échéance" }
+                    @if viewer.is_staff() { th scope="col" { "Confié à" } }
+                } }
+                tbody {
+                    @for ticket in &tickets {
+                        tr data-ticket=(ticket.number) {
+                            td { a href=(format!("{root}/tickets/{}", ticket.number)) { (ticket.number) } }
+                            td { (priority_label(ticket.priority)) }
+                            td { (ticket.status.label()) }
+                            @if viewer.is_staff() { td { (ticket.report.client.as_str()) } }
+                            td { (ticket.report.site.as_ref().map(|s| s.as_str()).unwrap_or("—")) }
+                            td { (short(&ticket.report.symptom, 120)) }
+                            td { @if let Some((due, what)) = next_due(ticket) { (what) " : " (countdown(due, now)) } @else { "—" } }
+                            @if viewer.is_staff() { td { (ticket.assignee.as_ref().map(|a| a.as_str()).unwrap_or("—")) } }
+                        }
+                    }
+                }
+            } }
+        }
+        @if let Some(next) = next {
+            nav.pager { a href=(format!("{root}/tickets?apres={next}{}", if all { "&etat=tous" } else { "" })) { "Tickets suivants" } }
+        }
+    };
+    if query.partiel.is_some() {
+        return Ok(Html(region.into_string()).into_response());
+    }
+    let mut src = format!("{root}/tickets?partiel=1");
+    if let Some(after) = query.apres {
+        src.push_str(&format!("&apres={after}"));
+    }
+    if all {
+        src.push_str("&etat=tous");
+    }
+    let title = if viewer.is_staff() {
+        "File des tickets"
+    } else {
+        "Mes tickets"
+    };
+    let body = html! {
+        main {
+            h1 { (title) }
+            div.actions {
+                @if all { a href=(format!("{root}/tickets")) { "Tickets ouverts seulement" } }
+                @else { a href=(format!("{root}/tickets?etat=tous")) { "Voir aussi les tickets clos" } }
+                @if !viewer.is_staff() { a.button href="/portail/signaler" { "Signaler un problème" } }
+            }
+            @if viewer.is_staff() { p.muted { "Les plus urgents d'abord : par prochaine échéance contractuelle." } }
+            section #tickets data-live="tickets" data-src=(src) { (region) }
+        }
+    };
+    Ok(page(&state, &viewer, title, nav(&viewer), body).into_response())
+}
+
+fn short(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
+fn impact_label(impact: Impact) -> &'static str {
+    match impact {
+        Impact::SecurityCompromised => {
+            "Tout le système vidéo, ou une zone entière, n'est plus surveillé (ou contrôle d'accès compromis)"
+        }
+        Impact::PartialLoss => {
+            "Des caméras d'une zone sensible, ou une partie des enregistrements, sont perdues"
+        }
+        Impact::OneEquipment => "Un équipement est en panne, sans impact global sur la sécurité",
+        Impact::NoSecurityImpact => {
+            "Une gêne sans impact sur la sécurité (affichage, lenteur, réglage)"
+        }
+        Impact::Question => "Une question, un conseil, une demande de formation",
+        Impact::Unknown => "Je ne sais pas",
+    }
+}
+
+/// The criticality an impact suggests (SAV-3; SAV-4: in doubt, the highest).
+fn suggested(impact: Impact) -> &'static str {
+    match impact {
+        Impact::SecurityCompromised | Impact::Unknown => "Critique",
+        Impact::PartialLoss | Impact::OneEquipment => "Standard",
+        Impact::NoSecurityImpact | Impact::Question => "Informatif",
+    }
+}
+
+const IMPACTS: [(Impact, &str); 6] = [
+    (Impact::SecurityCompromised, "security_compromised"),
+    (Impact::PartialLoss, "partial_loss"),
+    (Impact::OneEquipment, "one_equipment"),
+    (Impact::NoSecurityImpact, "no_security_impact"),
+    (Impact::Question, "question"),
+    (Impact::Unknown, "unknown"),
+];
+
+#[derive(Debug, Deserialize)]
+struct DetailQuery {
+    fait: Option<String>,
+    partiel: Option<u8>,
+}
+
+fn ticket_number(text: &str) -> Result<u64, PageError> {
+    text.parse().map_err(|_| PageError::not_found())
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    uri: axum::http::Uri,
+    Path(number): Path<String>,
+    Query(query): Query<DetailQuery>,
+) -> PageResult {
+    check_part(&viewer, uri.path().starts_with("/portail"))?;
+    let number = ticket_number(&number)?;
+    let (ticket, events) = state.store.ticket(&viewer.caller.actor, number).await?;
+    let now = viewer.caller.now_ms;
+    let root = base(&viewer);
+    let done = match query.fait.as_deref() {
+        Some("ouvert") => Some(
+            "Votre signalement est enregistré : un accusé de réception part vers vos contacts.",
+        ),
+        Some("confirme") => Some("Merci : votre confirmation clôt le ticket."),
+        _ => None,
+    };
+    let region = html! {
+        div.panel { dl.facts {
+            dt { "Priorité" } dd { (priority_label(ticket.priority)) }
+            dt { "Statut" } dd #ticket-status { (ticket.status.label()) }
+            dt { "Reçu" } dd { (time(ticket.received_at)) }
+            @if viewer.is_staff() { dt { "Client" } dd { (ticket.report.client.as_str()) } }
+            dt { "Site" } dd { (ticket.report.site.as_ref().map(|s| s.as_str()).unwrap_or("—")) }
+            dt { "Équipement" } dd { (ticket.report.equipment.as_ref().map(|e| e.as_str()).unwrap_or("—")) }
+            dt { "Problème" } dd { (ticket.report.symptom) }
+            @if let Some(impact) = ticket.report.impact { dt { "Impact" } dd { (impact_label(impact)) } }
+            @if viewer.is_staff() { dt { "Confié à" } dd { (ticket.assignee.as_ref().map(|a| a.as_str()).unwrap_or("—")) } }
+            @for (measure, due) in ticket.sla.dues() {
+                dt { "Échéance : " (measure_label(measure)) } dd { (time(due.as_millisecond())) " — " (countdown(due.as_millisecond(), now)) }
+            }
+            @if let Some(resolution) = &ticket.resolution {
+                dt { "Résolution" } dd { (resolution.root_cause) }
+                dt { "Actions menées" } dd { (resolution.actions) }
+            }
+        } }
+        h2 { "Historique" }
+        ol.timeline {
+            @for entry in timeline(&events, &[]) {
+                li { (time(entry.at)) (entry.what) @if let Some(by) = &entry.by { " — " span.muted { (by) } } }
+            }
+        }
+    };
+    if query.partiel.is_some() {
+        return Ok(Html(region.into_string()).into_response());
+    }
+    let title = format!("Ticket n°{number}");
+    let body = html! {
+        main {
+            p { a href=(format!("{root}/tickets")) { "← Tickets" } }
+            h1 { (title) }
+            @if let Some(done) = done { p.notice role="status" { (done) } }
+            section #ticket data-live="tickets" data-src=(format!("{root}/tickets/{number}?partiel=1")) { (region) }
+            @if !viewer.is_staff() && ticket.status == Status::Resolved {
+                h2 { "Le problème est-il résolu ?" }
+                form.panel method="post" action=(format!("/portail/tickets/{number}/confirmer")) {
+                    input type="hidden" name="csrf" value=(viewer.csrf);
+                    p { "Si tout fonctionne de nouveau, confirmez : le ticket sera clos (SAV-6). Sinon, répondez à l'email de résolution ou signalez un nouveau problème." }
+                    button #confirm type="submit" { "Je confirme que le problème est résolu" }
+                }
+            }
+        }
+    };
+    Ok(page(&state, &viewer, &title, nav(&viewer), body).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn confirm(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(number): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    check_part(&viewer, true)?;
+    viewer.check_form(&form.csrf)?;
+    let number = ticket_number(&number)?;
+    state
+        .store
+        .ticket_step(
+            &viewer.caller.actor,
+            &state.escalation.policy,
+            number,
+            TicketStep::Act(Action::ClientConfirms),
+            &by(&viewer.caller),
+            viewer.caller.now_ms,
+        )
+        .await?;
+    state
+        .live
+        .publish(crate::web::Topic::Tickets, Some(own_client(&viewer)?));
+    Ok(Redirect::to(&format!("/portail/tickets/{number}?fait=confirme")).into_response())
+}
+
+fn own_client(viewer: &Viewer) -> Result<Reference, PageError> {
+    match viewer.caller.actor.visibility().client() {
+        Some(client) if !viewer.is_staff() => Ok(client.clone()),
+        _ => Err(PageError::not_found()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ReportQuery {
+    site: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ReportForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    site: String,
+    #[serde(default)]
+    equipment: String,
+    #[serde(default)]
+    symptom: String,
+    #[serde(default)]
+    impact: String,
+    #[serde(default)]
+    criticality: String,
+}
+
+async fn report_form(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<ReportQuery>,
+) -> PageResult {
+    let form = ReportForm {
+        site: query.site.unwrap_or_default(),
+        ..ReportForm::default()
+    };
+    render_form(&state, &viewer, &form, None).await
+}
+
+async fn render_form(
+    state: &AppState,
+    viewer: &Viewer,
+    form: &ReportForm,
+    error: Option<(StatusCode, String)>,
+) -> PageResult {
+    let client = own_client(viewer)?;
+    let actor = &viewer.caller.actor;
+    let sites = state
+        .store
+        .list(
+            actor,
+            ObjectKind::Site,
+            &ListFilter {
+                client: Some(client),
+                limit: Some(vigie_store::MAX_PAGE_SIZE),
+                ..ListFilter::default()
+            },
+        )
+        .await?;
+    let site = Reference::parse(form.site.trim()).ok();
+    let equipment = match &site {
+        Some(site) => state
+            .store
+            .list(
+                actor,
+                ObjectKind::Equipment,
+                &ListFilter {
+                    site: Some(site.clone()),
+                    limit: Some(FORM_EQUIPMENT),
+                    ..ListFilter::default()
+                },
+            )
+            .await
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let body = html! {
+        main {
+            h1 { "Signaler un problème" }
+            @if let Some((_, message)) = &error { p.error role="alert" { (message) } }
+            (site_chooser(&sites, site.as_ref()))
+            @if let Some(site) = &site {
+                form.stack.panel #report-form method="post" action="/portail/signaler" {
+                    input type="hidden" name="csrf" value=(viewer.csrf);
+                    input type="hidden" name="site" value=(site.as_str());
+                    label for="equipment" { "Équipement concerné" }
+                    @if (equipment.len() as i64) < FORM_EQUIPMENT {
+                        select #equipment name="equipment" {
+                            option value="" { "Je ne sais pas / plusieurs équipements" }
+                            @for record in &equipment {
+                                @if let Record::Equipment(item) = record {
+                                    option value=(item.reference.as_str()) selected[form.equipment == item.reference.as_str()] {
+                                        (item.name.as_str()) " (" (item.reference.as_str()) ")"
+                                    }
+                                }
+                            }
+                        }
+                    } @else {
+                        input #equipment type="text" name="equipment" value=(form.equipment) placeholder="Référence de l'équipement (facultatif)";
+                    }
+                    label for="symptom" { "Que se passe-t-il ?" }
+                    textarea #symptom name="symptom" required maxlength="4000" placeholder="Par exemple : la caméra du parking n'affiche plus d'image depuis ce matin." { (form.symptom) }
+                    fieldset {
+                        legend { "Quel est l'impact sur la surveillance ?" }
+                        @for (impact, key) in IMPACTS {
+                            div {
+                                input type="radio" name="impact" id=(format!("impact-{key}")) value=(key) required checked[form.impact == key];
+                                label for=(format!("impact-{key}")) { " " (impact_label(impact)) " " span.muted { "→ criticité suggérée : " (suggested(impact)) } }
+                            }
+                        }
+                    }
+                    label for="criticality" { "Criticité (dans le doute, la plus haute s'applique)" }
+                    select #criticality name="criticality" {
+                        option value="" selected[form.criticality.is_empty()] { "Celle que suggère l'impact" }
+                        option value="critical" selected[form.criticality == "critical"] { "Critique" }
+                        option value="standard" selected[form.criticality == "standard"] { "Standard" }
+                        option value="informative" selected[form.criticality == "informative"] { "Informatif" }
+                    }
+                    div.actions { button #send type="submit" { "Envoyer le signalement" } }
+                }
+            }
+        }
+    };
+    let status = error.map(|(status, _)| status).unwrap_or(StatusCode::OK);
+    Ok((
+        status,
+        page(state, viewer, "Signaler un problème", Nav::Report, body),
+    )
+        .into_response())
+}
+
+fn site_chooser(sites: &[Record], chosen: Option<&Reference>) -> Markup {
+    html! {
+        form.filters method="get" action="/portail/signaler" {
+            label { "Site concerné"
+                select #site name="site" required {
+                    option value="" { "Choisissez un site" }
+                    @for record in sites {
+                        @if let Record::Site(site) = record {
+                            option value=(site.reference.as_str()) selected[chosen == Some(&site.reference)] { (site.name.as_str()) }
+                        }
+                    }
+                }
+            }
+            button #choose-site.secondary type="submit" { "Choisir ce site" }
+        }
+    }
+}
+
+async fn report(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<ReportForm>,
+) -> PageResult {
+    let client = own_client(&viewer)?;
+    viewer.check_form(&form.csrf)?;
+    let refuse = |message: String| (StatusCode::UNPROCESSABLE_ENTITY, message);
+    let site = match Reference::parse(form.site.trim()) {
+        Ok(site) => site,
+        Err(_) => {
+            return render_form(
+                &state,
+                &viewer,
+                &form,
+                Some(refuse("choisissez le site concerné".into())),
+            )
+            .await;
+        }
+    };
+    let equipment = match form.equipment.trim() {
+        "" => None,
+        text => match Reference::parse(text) {
+            Ok(equipment) => Some(equipment),
+            Err(_) => {
+                return render_form(
+                    &state,
+                    &viewer,
+                    &form,
+                    Some(refuse(format!("équipement « {text} » inconnu"))),
+                )
+                .await;
+            }
+        },
+    };
+    let impact = IMPACTS
+        .iter()
+        .find(|(_, key)| *key == form.impact)
+        .map(|(impact, _)| *impact);
+    let stated_criticality = match form.criticality.as_str() {
+        "critical" => Some(StatedCriticality::Critical),
+        "standard" => Some(StatedCriticality::Standard),
+        "informative" => Some(StatedCriticality::Informative),
+        _ => None,
+    };
+    let report = Report {
+        client: client.clone(),
+        site: Some(site),
+        equipment,
+        kind: Kind::Request,
+        source: Source::Portal,
+        symptom: form.symptom.clone(),
+        impact,
+        stated_criticality,
+        reporter: Some(viewer.caller.user.display_name.clone()),
+        reply_to: None,
+        alarm: None,
+        topic: None,
+    };
+    match state
+        .store
+        .open_ticket(
+            &viewer.caller.actor,
+            &state.escalation.policy,
+            report,
+            None,
+            Some(by(&viewer.caller)),
+            viewer.caller.now_ms,
+        )
+        .await
+    {
+        Ok(change) => {
+            state.deliveries.wake();
+            state.live.publish(crate::web::Topic::Tickets, Some(client));
+            Ok(Redirect::to(&format!(
+                "/portail/tickets/{}?fait=ouvert",
+                change.ticket.number
+            ))
+            .into_response())
+        }
+        Err(error) => {
+            let error = crate::error::ApiError::from(error);
+            render_form(&state, &viewer, &form, Some((error.status, error.message))).await
+        }
+    }
+}

@@ -1,0 +1,738 @@
+//! The web pages over plain HTTP (issue 8; CLO-1, CLO-2, X-2, X-4): logging in by the form,
+//! the alarm wall and an alarm's page, the steps taken by forms that must carry the session's
+//! token, a client user kept out of the console, and the live stream telling each session
+//! only of its own client's changes. The same flows in a real browser are in `browser/`.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use vigie_domain::Reference;
+use vigie_domain::access::Actor;
+use vigie_domain::inventory::StaffRole;
+use vigie_server::auth;
+use vigie_store::{NewUser, UserKind};
+
+use crate::{NOW, PASSWORD, TestApp};
+
+const NVR: &str = "BNF-PAR-OPERA-NVR-01";
+const MINUTE: i64 = 60_000;
+
+/// A browser's view of the pages: its session cookie, no redirects followed.
+pub struct PageSession<'a> {
+    app: &'a TestApp,
+    cookie: String,
+}
+
+pub struct PageReply {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub text: String,
+}
+
+impl PageSession<'_> {
+    pub async fn get(&self, path: &str) -> PageReply {
+        let request = self
+            .app
+            .http
+            .get(format!("{}{path}", self.app.base))
+            .header("cookie", &self.cookie);
+        reply(request).await
+    }
+
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> PageReply {
+        let request = self
+            .app
+            .http
+            .post(format!("{}{path}", self.app.base))
+            .header("cookie", &self.cookie)
+            .form(fields);
+        reply(request).await
+    }
+}
+
+async fn reply(request: reqwest::RequestBuilder) -> PageReply {
+    let response = request.send().await.unwrap();
+    PageReply {
+        status: response.status(),
+        location: response
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string()),
+        text: response.text().await.unwrap(),
+    }
+}
+
+/// Creates a user and logs in through the login form.
+pub async fn form_login<'a>(
+    app: &'a TestApp,
+    username: &str,
+    kind: UserKind,
+    staff: Option<&str>,
+    client: Option<&str>,
+    roles: &[StaffRole],
+) -> PageSession<'a> {
+    let new = NewUser {
+        username: username.into(),
+        display_name: username.into(),
+        kind,
+        staff: staff.map(|s| Reference::parse(s).unwrap()),
+        client: client.map(|c| Reference::parse(c).unwrap()),
+        roles: roles.iter().copied().collect::<BTreeSet<_>>(),
+        password_hash: auth::hash_password(PASSWORD),
+        must_change_password: false,
+    };
+    app.store
+        .create_user(&Actor::console("test"), new, NOW)
+        .await
+        .unwrap();
+    let response = app
+        .http
+        .post(format!("{}/connexion", app.base))
+        .form(&[
+            ("username", username),
+            ("password", PASSWORD),
+            ("suite", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .expect("a session cookie")
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    PageSession { app, cookie }
+}
+
+/// A staff account linked to its staff record, with one role.
+pub async fn create_staff(app: &TestApp, username: &str, record: &str, role: StaffRole) {
+    let new = NewUser {
+        username: username.into(),
+        display_name: username.into(),
+        kind: UserKind::Staff,
+        staff: Some(Reference::parse(record).unwrap()),
+        client: None,
+        roles: BTreeSet::from([role]),
+        password_hash: auth::hash_password(PASSWORD),
+        must_change_password: false,
+    };
+    app.store
+        .create_user(&Actor::console("test"), new, NOW)
+        .await
+        .unwrap();
+}
+
+/// The value of the first `name="csrf"` field of a page.
+pub fn csrf_of(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("a form token");
+    let rest = &page[at + "name=\"csrf\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+fn disk(at: i64, percent: f64) -> Value {
+    json!({"equipment": NVR, "check": "agent", "at": at, "status": "up",
+           "samples": [{"name": "disk_used_percent:/srv", "value": percent}]})
+}
+
+/// The number of the one open alarm of the wall, read from its link.
+fn first_alarm_link(page: &str) -> u64 {
+    let at = page
+        .find("/console/alarmes/")
+        .expect("an alarm on the wall");
+    page[at + "/console/alarmes/".len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn staff_work_an_alarm_from_the_wall_to_its_closure_through_the_pages() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+
+    // Not logged in: sent to the login page, back to the wall afterwards.
+    let anonymous = app
+        .http
+        .get(format!("{}/console", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+    assert_eq!(anonymous.headers()["location"], "/connexion?suite=/console");
+    // A wrong password: the form again, in French, with the same answer as an unknown user.
+    let wrong = app
+        .http
+        .post(format!("{}/connexion", app.base))
+        .form(&[
+            ("username", "personne"),
+            ("password", "faux"),
+            ("suite", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("identifiant ou mot de passe incorrect")
+    );
+
+    let tech = form_login(
+        &app,
+        "klambert",
+        UserKind::Staff,
+        Some("ST-TECH-01"),
+        None,
+        &[StaffRole::Technician],
+    )
+    .await;
+    let home = tech.get("/").await;
+    assert_eq!(home.location.as_deref(), Some("/console"));
+    let empty = tech.get("/console").await;
+    assert_eq!(empty.status, StatusCode::OK, "{}", empty.text);
+    assert!(
+        empty.text.contains("Aucune alarme ouverte"),
+        "{}",
+        empty.text
+    );
+    assert!(empty.text.contains("<html lang=\"fr\">"));
+
+    // ALR-2: a disk at 97 % raises a Critical alarm; the wall shows it with who was paged.
+    let agent = app.agent("robot").await;
+    let push = json!({"observations": [disk(NOW - 10 * MINUTE, 97.0), disk(NOW, 97.0)]});
+    assert_eq!(
+        agent.post("/api/v1/observations", &push).await.status,
+        StatusCode::OK
+    );
+    let wall = tech.get("/console").await;
+    assert!(wall.text.contains(NVR), "{}", wall.text);
+    assert!(wall.text.contains("Critique"), "{}", wall.text);
+    assert!(wall.text.contains("disque presque plein"), "{}", wall.text);
+    let id = first_alarm_link(&wall.text);
+    // The live region alone, as the page's script asks for it.
+    let partial = tech.get("/console?partiel=1").await;
+    assert!(partial.text.contains(NVR));
+    assert!(!partial.text.contains("<html"), "{}", partial.text);
+
+    // A form without the session's token is refused, and changes nothing.
+    let forged = tech
+        .post_form(
+            &format!("/console/alarmes/{id}/acquitter"),
+            &[("csrf", "faux")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let page = tech.get(&format!("/console/alarmes/{id}")).await;
+    assert!(page.text.contains("levée"), "{}", page.text);
+    let csrf = csrf_of(&page.text);
+
+    let acknowledged = tech
+        .post_form(
+            &format!("/console/alarmes/{id}/acquitter"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(acknowledged.status, StatusCode::SEE_OTHER);
+    let page = tech
+        .get(&format!("/console/alarmes/{id}?fait=acquittee"))
+        .await;
+    assert!(page.text.contains("Alarme acquittée."), "{}", page.text);
+    let taken = tech
+        .post_form(
+            &format!("/console/alarmes/{id}/prendre-en-charge"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::SEE_OTHER);
+
+    // Not resolved yet: no closure form; a forged closure is refused by the worker.
+    let page = tech.get(&format!("/console/alarmes/{id}")).await;
+    assert!(!page.text.contains("close-form"), "{}", page.text);
+    let early = tech
+        .post_form(
+            &format!("/console/alarmes/{id}/clore"),
+            &[
+                ("csrf", &csrf),
+                ("actions", "Purge"),
+                ("intervention_minutes", "20"),
+                ("root_cause", "Exports"),
+            ],
+        )
+        .await;
+    assert_eq!(early.status, StatusCode::CONFLICT, "{}", early.text);
+
+    // The disk is purged: resolved; CLO-1 asks for every field, in French.
+    app.clock.advance_ms(MINUTE);
+    let push = json!({"observations": [disk(NOW + MINUTE, 40.0)]});
+    agent.post("/api/v1/observations", &push).await;
+    app.clock.advance_ms(10 * MINUTE);
+    let push = json!({"observations": [disk(NOW + 11 * MINUTE, 40.0)]});
+    agent.post("/api/v1/observations", &push).await;
+    let page = tech.get(&format!("/console/alarmes/{id}")).await;
+    assert!(page.text.contains("close-form"), "{}", page.text);
+    let missing = tech
+        .post_form(
+            &format!("/console/alarmes/{id}/clore"),
+            &[
+                ("csrf", &csrf),
+                ("actions", "Purge des exports"),
+                ("intervention_minutes", "vingt"),
+                ("root_cause", "Exports jamais purgés"),
+            ],
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        missing.text.contains("un nombre entier de minutes"),
+        "{}",
+        missing.text
+    );
+    // What was typed stays in the form.
+    assert!(
+        missing.text.contains("Exports jamais purgés"),
+        "{}",
+        missing.text
+    );
+
+    // CLO-2: another technician may not close it.
+    let other = form_login(
+        &app,
+        "aroussel",
+        UserKind::Staff,
+        Some("ST-TECH-02"),
+        None,
+        &[StaffRole::Technician],
+    )
+    .await;
+    let other_page = other.get(&format!("/console/alarmes/{id}")).await;
+    let refused = other
+        .post_form(
+            &format!("/console/alarmes/{id}/clore"),
+            &[
+                ("csrf", &csrf_of(&other_page.text)),
+                ("actions", "Rien"),
+                ("intervention_minutes", "1"),
+                ("root_cause", "Rien"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+
+    let closed = tech
+        .post_form(
+            &format!("/console/alarmes/{id}/clore"),
+            &[
+                ("csrf", &csrf),
+                ("actions", "Purge des exports <anciens>"),
+                ("intervention_minutes", "25"),
+                ("root_cause", "Exports jamais purgés"),
+            ],
+        )
+        .await;
+    assert_eq!(closed.status, StatusCode::SEE_OTHER, "{}", closed.text);
+    let page = tech.get(&format!("/console/alarmes/{id}")).await;
+    assert!(page.text.contains("close"), "{}", page.text);
+    // What people typed is shown escaped, never as markup.
+    assert!(
+        page.text.contains("Purge des exports &lt;anciens&gt;"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("25 min"));
+    let wall = tech.get("/console").await;
+    assert!(wall.text.contains("Aucune alarme ouverte"), "{}", wall.text);
+
+    // Logging out ends the session: the wall asks to log in again.
+    let out = tech.post_form("/deconnexion", &[("csrf", &csrf)]).await;
+    assert_eq!(out.location.as_deref(), Some("/connexion"));
+    assert_eq!(tech.get("/console").await.status, StatusCode::SEE_OTHER);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_client_user_finds_no_console_page() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    let agent = app.agent("robot").await;
+    let push = json!({"observations": [disk(NOW - 10 * MINUTE, 97.0), disk(NOW, 97.0)]});
+    agent.post("/api/v1/observations", &push).await;
+    let client = form_login(&app, "dupont", UserKind::Client, None, Some("CLI-BNF"), &[]).await;
+    assert_eq!(client.get("/").await.location.as_deref(), Some("/portail"));
+    for path in ["/console", "/console?partiel=1", "/console/alarmes/1"] {
+        let reply = client.get(path).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::NOT_FOUND,
+            "{path}: {}",
+            reply.text
+        );
+        assert!(
+            reply.text.contains("Cette page n'existe pas"),
+            "{}",
+            reply.text
+        );
+        assert!(!reply.text.contains(NVR));
+    }
+    app.finish().await;
+}
+
+/// Reads server-sent events from `/flux` until `wait` has passed; returns the `change`
+/// events' data.
+async fn changes_heard(
+    app: &TestApp,
+    cookie: &str,
+    wait: Duration,
+) -> tokio::task::JoinHandle<Vec<String>> {
+    let mut response = app
+        .http
+        .get(format!("{}/flux", app.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    tokio::spawn(async move {
+        let mut text = String::new();
+        let deadline = tokio::time::Instant::now() + wait;
+        while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, response.chunk()).await {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        text.split("\n\n")
+            .filter(|event| event.contains("event: change"))
+            .filter_map(|event| event.lines().find_map(|l| l.strip_prefix("data: ")))
+            .map(str::to_string)
+            .collect()
+    })
+}
+
+#[tokio::test]
+async fn the_live_stream_tells_each_session_only_of_its_own_clients_changes() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    let agent = app.agent("robot").await;
+    let staff = form_login(
+        &app,
+        "superviseur",
+        UserKind::Staff,
+        None,
+        None,
+        &[StaffRole::Supervision],
+    )
+    .await;
+    let bnf = form_login(&app, "bnf", UserKind::Client, None, Some("CLI-BNF"), &[]).await;
+    let marche = form_login(
+        &app,
+        "marche",
+        UserKind::Client,
+        None,
+        Some("CLI-MARCHE"),
+        &[],
+    )
+    .await;
+    let wait = Duration::from_secs(3);
+    let staff_heard = changes_heard(&app, &staff.cookie, wait).await;
+    let bnf_heard = changes_heard(&app, &bnf.cookie, wait).await;
+    let marche_heard = changes_heard(&app, &marche.cookie, wait).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A BNF equipment's disk fills: an alarm and a state, BNF's only.
+    let push = json!({"observations": [disk(NOW - 10 * MINUTE, 97.0), disk(NOW, 97.0)]});
+    assert_eq!(
+        agent.post("/api/v1/observations", &push).await.status,
+        StatusCode::OK
+    );
+    let staff_heard = staff_heard.await.unwrap();
+    let bnf_heard = bnf_heard.await.unwrap();
+    let marche_heard = marche_heard.await.unwrap();
+    assert!(
+        staff_heard.iter().any(|d| d.contains("alarms")),
+        "{staff_heard:?}"
+    );
+    assert!(
+        bnf_heard.iter().any(|d| d.contains("alarms")),
+        "{bnf_heard:?}"
+    );
+    assert!(marche_heard.is_empty(), "{marche_heard:?}");
+    // A stream without a session is the login page, not a stream.
+    let anonymous = app
+        .http
+        .get(format!("{}/flux", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+    app.finish().await;
+}
+
+fn ping(equipment: &str, at: i64, up: bool) -> Value {
+    json!({"equipment": equipment, "check": "ping", "at": at, "status": if up { "up" } else { "down" }})
+}
+
+#[tokio::test]
+async fn the_portal_shows_a_client_its_own_sites_states_and_availability_only() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    let agent = app.agent("robot").await;
+    // DSH-1: the NVR was down for 3 of the last 30 days' hours… of one equipment: BNF's
+    // availability falls below 100 %, by exactly that share of its equipment's time.
+    let push = json!({"observations": [
+        ping(NVR, NOW - 5 * 60 * MINUTE, true),
+        ping(NVR, NOW - 4 * 60 * MINUTE, false),
+        ping(NVR, NOW - 60 * MINUTE, true),
+        ping("MARCHE-LIL-CENTRE-NVR-01", NOW - 60 * MINUTE, false),
+    ]});
+    let reply = agent.post("/api/v1/observations", &push).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let bnf = form_login(&app, "bnf", UserKind::Client, None, Some("CLI-BNF"), &[]).await;
+    let dashboard = bnf.get("/portail").await;
+    assert_eq!(dashboard.status, StatusCode::OK, "{}", dashboard.text);
+    assert!(dashboard.text.contains("Banque Nationale de France"));
+    assert!(
+        dashboard.text.contains("BNF-PAR-OPERA"),
+        "{}",
+        dashboard.text
+    );
+    assert!(!dashboard.text.contains("MARCHE-"), "{}", dashboard.text);
+    let equipment = app
+        .store
+        .list(
+            &Actor::console("test"),
+            vigie_domain::inventory::ObjectKind::Equipment,
+            &vigie_store::ListFilter {
+                client: Some(Reference::parse("CLI-BNF").unwrap()),
+                limit: Some(1000),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .len() as f64;
+    let expected = 100.0 * (1.0 - (3.0 * 60.0) / (equipment * 30.0 * 24.0 * 60.0));
+    let shown = format!("{expected:.2} %").replace('.', ",");
+    assert!(
+        dashboard.text.contains(&shown),
+        "{shown} expected in {}",
+        dashboard.text
+    );
+
+    // The site's page: the NVR back in service, with its checks.
+    let site = bnf.get("/portail/sites/BNF-PAR-OPERA").await;
+    assert_eq!(site.status, StatusCode::OK, "{}", site.text);
+    assert!(site.text.contains(NVR));
+    assert!(site.text.contains("en service"), "{}", site.text);
+
+    // Another client's site, a site that does not exist, the console: all "not found".
+    for path in [
+        "/portail/sites/MARCHE-LIL-CENTRE",
+        "/portail/sites/NULLE-PART",
+        "/console",
+    ] {
+        let reply = bnf.get(path).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!reply.text.contains("MARCHE-LIL-CENTRE-NVR"), "{path}");
+    }
+    // A client whose contract has no dashboard is told so (DSH-1).
+    let logi = form_login(&app, "logi", UserKind::Client, None, Some("CLI-LOGI"), &[]).await;
+    let page = logi.get("/portail").await;
+    assert!(
+        page.text.contains("ne comprend pas le tableau de bord"),
+        "{}",
+        page.text
+    );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_client_reports_a_problem_by_the_guided_form_and_finds_its_ticket() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    let bnf = form_login(&app, "bnf", UserKind::Client, None, Some("CLI-BNF"), &[]).await;
+    // Step one: the site; step two: its equipment are offered.
+    let form = bnf.get("/portail/signaler").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.text);
+    assert!(form.text.contains("BNF-PAR-OPERA"));
+    assert!(!form.text.contains("MARCHE-"), "{}", form.text);
+    let form = bnf.get("/portail/signaler?site=BNF-PAR-OPERA").await;
+    assert!(form.text.contains(NVR), "{}", form.text);
+    assert!(form.text.contains("criticité suggérée : Critique"));
+    let csrf = csrf_of(&form.text);
+    // Another client's site is refused, nothing opened.
+    let forged = bnf
+        .post_form(
+            "/portail/signaler",
+            &[
+                ("csrf", &csrf),
+                ("site", "MARCHE-LIL-CENTRE"),
+                ("equipment", ""),
+                ("symptom", "Plus d'image"),
+                ("impact", "one_equipment"),
+                ("criticality", ""),
+            ],
+        )
+        .await;
+    assert_ne!(forged.status, StatusCode::SEE_OTHER, "{}", forged.text);
+    // SAV-4: "I don't know" the impact: the highest criticality, P1.
+    let sent = bnf
+        .post_form(
+            "/portail/signaler",
+            &[
+                ("csrf", &csrf),
+                ("site", "BNF-PAR-OPERA"),
+                ("equipment", NVR),
+                ("symptom", "L'enregistreur ne répond plus"),
+                ("impact", "unknown"),
+                ("criticality", ""),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text);
+    let location = sent.location.unwrap();
+    assert!(location.starts_with("/portail/tickets/"), "{location}");
+    let ticket = bnf.get(&location).await;
+    assert!(
+        ticket.text.contains("Votre signalement est enregistré"),
+        "{}",
+        ticket.text
+    );
+    assert!(ticket.text.contains("P1"), "{}", ticket.text);
+    let mine = bnf.get("/portail/tickets").await;
+    assert!(
+        mine.text.contains("L'enregistreur ne répond plus"),
+        "{}",
+        mine.text
+    );
+
+    // The staff queue has it; another client finds nothing at its address.
+    let staff = form_login(
+        &app,
+        "superviseur",
+        UserKind::Staff,
+        None,
+        None,
+        &[StaffRole::Supervision],
+    )
+    .await;
+    let queue = staff.get("/console/tickets").await;
+    assert!(
+        queue.text.contains("L'enregistreur ne répond plus"),
+        "{}",
+        queue.text
+    );
+    let number = location
+        .trim_start_matches("/portail/tickets/")
+        .split('?')
+        .next()
+        .unwrap();
+    assert_eq!(
+        staff
+            .get(&format!("/console/tickets/{number}"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let marche = form_login(
+        &app,
+        "marche",
+        UserKind::Client,
+        None,
+        Some("CLI-MARCHE"),
+        &[],
+    )
+    .await;
+    let other = marche.get(&format!("/portail/tickets/{number}")).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    assert!(
+        !marche
+            .get("/portail/tickets")
+            .await
+            .text
+            .contains("L'enregistreur")
+    );
+    // Each part of the site for its own people.
+    assert_eq!(
+        bnf.get("/console/tickets").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        staff.get("/portail/tickets").await.status,
+        StatusCode::NOT_FOUND
+    );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn the_console_shows_sites_an_equipment_with_its_sparklines_and_the_outbox() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    let agent = app.agent("robot").await;
+    let push = json!({"observations": [
+        disk(NOW - 3 * 60 * MINUTE, 91.0),
+        disk(NOW - 2 * 60 * MINUTE, 94.0),
+        disk(NOW - 10 * MINUTE, 97.0),
+        disk(NOW, 97.0),
+    ]});
+    assert_eq!(
+        agent.post("/api/v1/observations", &push).await.status,
+        StatusCode::OK
+    );
+    let staff = form_login(
+        &app,
+        "superviseur",
+        UserKind::Staff,
+        None,
+        None,
+        &[StaffRole::Supervision],
+    )
+    .await;
+    let sites = staff.get("/console/sites?client=CLI-BNF").await;
+    assert_eq!(sites.status, StatusCode::OK, "{}", sites.text);
+    assert!(sites.text.contains("BNF-PAR-OPERA"));
+    assert!(!sites.text.contains("MARCHE-"), "{}", sites.text);
+    let site = staff.get("/console/sites/BNF-PAR-OPERA").await;
+    assert!(
+        site.text.contains(&format!("/console/equipements/{NVR}")),
+        "{}",
+        site.text
+    );
+    let equipment = staff.get(&format!("/console/equipements/{NVR}")).await;
+    assert_eq!(equipment.status, StatusCode::OK, "{}", equipment.text);
+    // The disk's last 24 h as a line, its range in words.
+    assert!(equipment.text.contains("<svg"), "{}", equipment.text);
+    assert!(equipment.text.contains("disk_used_percent:/srv"));
+    assert!(
+        equipment.text.contains("min 91,0, max 97,0"),
+        "{}",
+        equipment.text
+    );
+    assert!(equipment.text.contains("disque presque plein"));
+    // The alarm's pages are in the outbox.
+    let outbox = staff.get("/console/envois").await;
+    assert_eq!(outbox.status, StatusCode::OK, "{}", outbox.text);
+    assert!(outbox.text.contains("alarme n°"), "{}", outbox.text);
+    // None of it for a client.
+    let client = form_login(&app, "bnf", UserKind::Client, None, Some("CLI-BNF"), &[]).await;
+    for path in [
+        "/console/sites",
+        "/console/envois",
+        &format!("/console/equipements/{NVR}"),
+    ] {
+        assert_eq!(
+            client.get(path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    app.finish().await;
+}

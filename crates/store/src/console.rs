@@ -1,0 +1,390 @@
+//! What the staff console's pages read in one query where the API reads alarm by alarm: who
+//! was paged about each alarm of the wall, by which channels, and when it must be
+//! acknowledged (NOT-3, NOT-5).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sqlx::Row;
+use vigie_domain::Reference;
+use vigie_domain::access::{Actor, Permission};
+use vigie_domain::alarm::lifecycle::AlarmId;
+use vigie_domain::availability::{CheckTrack, equipment_down_ms, rate};
+
+use crate::error::from_sqlx;
+use crate::inventory::{Arg, build, require};
+use crate::supervision::visibility_condition;
+use crate::{MAX_ALARM_PAGE, Outgoing, Store, StoreError};
+
+/// The most pages read for one wall: re-notifications until acknowledged can make many rows
+/// per alarm, and the wall only names who was told.
+const MAX_WALL_PAGES: i64 = 10_000;
+
+/// Who was paged about one alarm, and its acknowledgement deadline.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WallPages {
+    /// Each person or address told, with the channels used (`sms`, `email`, `webhook`), in
+    /// the order they were first told.
+    pub told: Vec<(String, BTreeSet<String>)>,
+    /// The earliest acknowledgement deadline of its pages, if any page carries one.
+    pub acknowledge_by: Option<i64>,
+}
+
+/// Open alarms (not closed) counted by severity and status, within the actor's walls.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenCounts {
+    /// `(severity key, status key)` → count.
+    pub counts: BTreeMap<(String, String), i64>,
+}
+
+impl OpenCounts {
+    pub fn of_severity(&self, severity: &str) -> i64 {
+        self.counts
+            .iter()
+            .filter(|((s, _), _)| s == severity)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    pub fn of_status(&self, status: &str) -> i64 {
+        self.counts
+            .iter()
+            .filter(|((_, s), _)| s == status)
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+impl Store {
+    /// How many alarms are open, by severity and status (the wall's headline figures).
+    pub async fn open_alarm_counts(&self, actor: &Actor) -> Result<OpenCounts, StoreError> {
+        require(actor, Permission::ReadAlarms)?;
+        let mut args = Vec::new();
+        let condition =
+            visibility_condition(&actor.visibility(), "client_ref", "site_ref", &mut args);
+        let sql = format!(
+            "SELECT severity, status, COUNT(*) FROM alarms WHERE closed_ms IS NULL{condition} GROUP BY severity, status"
+        );
+        let rows = build(&sql, args)
+            .fetch_all(&self.read)
+            .await
+            .map_err(from_sqlx)?;
+        let mut counts = OpenCounts::default();
+        for row in rows {
+            let severity: String = row.try_get(0).map_err(from_sqlx)?;
+            let status: String = row.try_get(1).map_err(from_sqlx)?;
+            let count: i64 = row.try_get(2).map_err(from_sqlx)?;
+            counts.counts.insert((severity, status), count);
+        }
+        Ok(counts)
+    }
+
+    /// Who was paged about each of `alarms` (at most one wall page of them), for the staff.
+    pub async fn pages_for_wall(
+        &self,
+        actor: &Actor,
+        alarms: &[AlarmId],
+    ) -> Result<BTreeMap<AlarmId, WallPages>, StoreError> {
+        require(actor, Permission::HandleAlarms)?;
+        let ids: Vec<i64> = alarms
+            .iter()
+            .take(MAX_ALARM_PAGE as usize)
+            .filter_map(|id| i64::try_from(*id).ok())
+            .collect();
+        let mut wall: BTreeMap<AlarmId, WallPages> = BTreeMap::new();
+        if ids.is_empty() {
+            return Ok(wall);
+        }
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT alarm_id, channel, record FROM notifications \
+             WHERE alarm_id IN ({}) AND channel <> 'console' ORDER BY id LIMIT {MAX_WALL_PAGES}",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for id in &ids {
+            query = query.bind(*id);
+        }
+        let rows = query.fetch_all(&self.read).await.map_err(from_sqlx)?;
+        for row in rows {
+            let alarm: i64 = row.try_get("alarm_id").map_err(from_sqlx)?;
+            let channel: String = row.try_get("channel").map_err(from_sqlx)?;
+            let record: String = row.try_get("record").map_err(from_sqlx)?;
+            let Ok(Outgoing::Page(notice)) = serde_json::from_str::<Outgoing>(&record) else {
+                continue;
+            };
+            let Ok(alarm) = AlarmId::try_from(alarm) else {
+                continue;
+            };
+            let pages = wall.entry(alarm).or_default();
+            let name = notice.page.name.clone();
+            match pages.told.iter_mut().find(|(told, _)| *told == name) {
+                Some((_, channels)) => {
+                    channels.insert(channel);
+                }
+                None => pages.told.push((name, BTreeSet::from([channel]))),
+            }
+            if let Some(deadline) = notice.acknowledge_by {
+                pages.acknowledge_by = Some(
+                    pages
+                        .acknowledge_by
+                        .map_or(deadline, |known| known.min(deadline)),
+                );
+            }
+        }
+        Ok(wall)
+    }
+}
+
+/// Where an availability rate is measured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    Client(Reference),
+    Site(Reference),
+}
+
+/// Availability of a client's or a site's equipment over a period (DSH-1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Availability {
+    pub equipment: u64,
+    /// Total time equipment were down, summed over equipment (ms).
+    pub down_ms: i64,
+    /// None when there is no equipment.
+    pub rate: Option<f64>,
+    /// The period had more state changes than are read for a page: the rate is a floor.
+    pub partial: bool,
+}
+
+/// The most state changes read for one rate.
+const MAX_AVAILABILITY_CHANGES: i64 = 500_000;
+
+impl Store {
+    /// The availability of `place` over `[from, to)`, from its state changes, within the
+    /// actor's walls (another client's place is `NotFound`).
+    pub async fn availability(
+        &self,
+        actor: &Actor,
+        place: &Place,
+        from: i64,
+        to: i64,
+    ) -> Result<Availability, StoreError> {
+        require(actor, Permission::ReadInventory)?;
+        let (column, reference) = match place {
+            Place::Client(client) => ("client_ref", client),
+            Place::Site(site) => ("site_ref", site),
+        };
+        let mut args = vec![Arg::Text(Some(reference.to_string()))];
+        let condition =
+            visibility_condition(&actor.visibility(), "client_ref", "site_ref", &mut args);
+        // The place itself must be visible: the same answer for another client's as for none.
+        let table = "sites";
+        let key = match place {
+            Place::Client(_) => "client_ref",
+            Place::Site(_) => "ref",
+        };
+        let mut visible_args = vec![Arg::Text(Some(reference.to_string()))];
+        let visible_condition = visibility_condition(
+            &actor.visibility(),
+            "client_ref",
+            "ref",
+            &mut visible_args,
+        );
+        let visible = build(
+            &format!("SELECT COUNT(*) FROM {table} WHERE {key} = $1{visible_condition}"),
+            visible_args,
+        )
+        .fetch_one(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        if visible.try_get::<i64, _>(0).map_err(from_sqlx)? == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let equipment: i64 = build(
+            &format!("SELECT COUNT(*) FROM equipment WHERE {column} = $1{condition}"),
+            args.clone(),
+        )
+        .fetch_one(&self.read)
+        .await
+        .map_err(from_sqlx)?
+        .try_get(0)
+        .map_err(from_sqlx)?;
+        let mut change_args = args;
+        change_args.push(Arg::Int(from));
+        change_args.push(Arg::Int(to));
+        let n = change_args.len();
+        let rows = build(
+            &format!(
+                "SELECT equipment_ref, check_name, at_ms, from_status, to_status FROM state_changes \
+                 WHERE {column} = $1{condition} AND at_ms >= ${} AND at_ms < ${n} \
+                 ORDER BY equipment_ref, check_name, at_ms, id LIMIT {MAX_AVAILABILITY_CHANGES}",
+                n - 1
+            ),
+            change_args,
+        )
+        .fetch_all(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        let partial = rows.len() as i64 >= MAX_AVAILABILITY_CHANGES;
+        // equipment → check → its track over the period.
+        let mut tracks: BTreeMap<String, BTreeMap<String, CheckTrack>> = BTreeMap::new();
+        for row in &rows {
+            let equipment: String = row.try_get(0).map_err(from_sqlx)?;
+            let check: String = row.try_get(1).map_err(from_sqlx)?;
+            let at: i64 = row.try_get(2).map_err(from_sqlx)?;
+            let before: Option<String> = row.try_get(3).map_err(from_sqlx)?;
+            let after: String = row.try_get(4).map_err(from_sqlx)?;
+            let track = tracks.entry(equipment).or_default().entry(check).or_insert_with(|| {
+                CheckTrack {
+                    down_at_start: before.as_deref() == Some("down"),
+                    changes: Vec::new(),
+                }
+            });
+            track.changes.push((at, after == "down"));
+        }
+        // Checks down since before the period, with no change in it.
+        let mut down_args = vec![Arg::Text(Some(reference.to_string()))];
+        let joined =
+            visibility_condition(&actor.visibility(), "e.client_ref", "e.site_ref", &mut down_args);
+        down_args.push(Arg::Int(from));
+        let n = down_args.len();
+        let down_rows = build(
+            &format!(
+                "SELECT s.equipment_ref, s.check_name FROM check_states s JOIN equipment e ON e.ref = s.equipment_ref \
+                 WHERE e.{column} = $1{joined} AND s.status = 'down' AND s.since_ms < ${n} LIMIT {MAX_AVAILABILITY_CHANGES}"
+            ),
+            down_args,
+        )
+        .fetch_all(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        for row in &down_rows {
+            let equipment: String = row.try_get(0).map_err(from_sqlx)?;
+            let check: String = row.try_get(1).map_err(from_sqlx)?;
+            tracks
+                .entry(equipment)
+                .or_default()
+                .entry(check)
+                .or_insert_with(|| CheckTrack {
+                    down_at_start: true,
+                    changes: Vec::new(),
+                });
+        }
+        let down_ms: i64 = tracks
+            .values()
+            .map(|checks| {
+                let checks: Vec<CheckTrack> = checks.values().cloned().collect();
+                equipment_down_ms(from, to, &checks)
+            })
+            .sum();
+        let equipment = u64::try_from(equipment).unwrap_or(0);
+        Ok(Availability {
+            equipment,
+            down_ms,
+            rate: rate(equipment, to - from, down_ms),
+            partial,
+        })
+    }
+}
+
+/// One site as the portal and the console list it: its equipment, those down now, its open
+/// alarms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteSummary {
+    pub reference: Reference,
+    pub name: String,
+    pub client: Reference,
+    pub contract: Reference,
+    pub equipment: i64,
+    pub down: i64,
+    pub open_alarms: i64,
+}
+
+impl Store {
+    /// One page of sites (by reference, after `after`), of `client` if given, within the
+    /// actor's walls, with their counts.
+    pub async fn site_summaries(
+        &self,
+        actor: &Actor,
+        client: Option<&Reference>,
+        after: Option<&Reference>,
+        limit: i64,
+    ) -> Result<Vec<SiteSummary>, StoreError> {
+        require(actor, Permission::ReadInventory)?;
+        let mut args = Vec::new();
+        let mut condition =
+            visibility_condition(&actor.visibility(), "s.client_ref", "s.ref", &mut args);
+        if let Some(client) = client {
+            args.push(Arg::Text(Some(client.to_string())));
+            condition.push_str(&format!(" AND s.client_ref = ${}", args.len()));
+        }
+        if let Some(after) = after {
+            args.push(Arg::Text(Some(after.to_string())));
+            condition.push_str(&format!(" AND s.ref > ${}", args.len()));
+        }
+        args.push(Arg::Int(limit.clamp(1, crate::MAX_PAGE_SIZE)));
+        let sql = format!(
+            "SELECT s.ref, s.name, s.client_ref, s.contract_ref, \
+             (SELECT COUNT(*) FROM equipment e WHERE e.site_ref = s.ref), \
+             (SELECT COUNT(DISTINCT c.equipment_ref) FROM check_states c JOIN equipment e ON e.ref = c.equipment_ref \
+              WHERE e.site_ref = s.ref AND c.status = 'down'), \
+             (SELECT COUNT(*) FROM alarms a WHERE a.site_ref = s.ref AND a.closed_ms IS NULL) \
+             FROM sites s WHERE 1 = 1{condition} ORDER BY s.ref LIMIT ${}",
+            args.len()
+        );
+        let rows = build(&sql, args)
+            .fetch_all(&self.read)
+            .await
+            .map_err(from_sqlx)?;
+        rows.iter()
+            .map(|row| {
+                let reference = |i: usize| -> Result<Reference, StoreError> {
+                    let text: String = row.try_get(i).map_err(from_sqlx)?;
+                    Reference::parse(&text)
+                        .map_err(|e| StoreError::other(anyhow::anyhow!("référence stockée invalide : {e}")))
+                };
+                Ok(SiteSummary {
+                    reference: reference(0)?,
+                    name: row.try_get(1).map_err(from_sqlx)?,
+                    client: reference(2)?,
+                    contract: reference(3)?,
+                    equipment: row.try_get(4).map_err(from_sqlx)?,
+                    down: row.try_get(5).map_err(from_sqlx)?,
+                    open_alarms: row.try_get(6).map_err(from_sqlx)?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Store {
+    /// The metrics an equipment reported since `since` (for its page's sparklines), at most
+    /// `limit`, by name.
+    pub async fn metric_names(
+        &self,
+        actor: &Actor,
+        equipment: &Reference,
+        since: i64,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        require(actor, Permission::ReadInventory)?;
+        let mut args = vec![Arg::Text(Some(equipment.to_string()))];
+        let condition =
+            visibility_condition(&actor.visibility(), "e.client_ref", "e.site_ref", &mut args);
+        args.push(Arg::Int(since));
+        let n = args.len();
+        args.push(Arg::Int(limit.clamp(1, 100)));
+        let rows = build(
+            &format!(
+                "SELECT DISTINCT s.metric FROM samples s JOIN equipment e ON e.ref = s.equipment_ref \
+                 WHERE s.equipment_ref = $1{condition} AND s.at_ms >= ${n} ORDER BY s.metric LIMIT ${}",
+                n + 1
+            ),
+            args,
+        )
+        .fetch_all(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        rows.iter()
+            .map(|row| row.try_get::<String, _>(0).map_err(from_sqlx))
+            .collect()
+    }
+}
