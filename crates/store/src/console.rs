@@ -182,12 +182,8 @@ impl Store {
             Place::Site(_) => "ref",
         };
         let mut visible_args = vec![Arg::Text(Some(reference.to_string()))];
-        let visible_condition = visibility_condition(
-            &actor.visibility(),
-            "client_ref",
-            "ref",
-            &mut visible_args,
-        );
+        let visible_condition =
+            visibility_condition(&actor.visibility(), "client_ref", "ref", &mut visible_args);
         let visible = build(
             &format!("SELECT COUNT(*) FROM {table} WHERE {key} = $1{visible_condition}"),
             visible_args,
@@ -232,18 +228,24 @@ impl Store {
             let at: i64 = row.try_get(2).map_err(from_sqlx)?;
             let before: Option<String> = row.try_get(3).map_err(from_sqlx)?;
             let after: String = row.try_get(4).map_err(from_sqlx)?;
-            let track = tracks.entry(equipment).or_default().entry(check).or_insert_with(|| {
-                CheckTrack {
+            let track = tracks
+                .entry(equipment)
+                .or_default()
+                .entry(check)
+                .or_insert_with(|| CheckTrack {
                     down_at_start: before.as_deref() == Some("down"),
                     changes: Vec::new(),
-                }
-            });
+                });
             track.changes.push((at, after == "down"));
         }
         // Checks down since before the period, with no change in it.
         let mut down_args = vec![Arg::Text(Some(reference.to_string()))];
-        let joined =
-            visibility_condition(&actor.visibility(), "e.client_ref", "e.site_ref", &mut down_args);
+        let joined = visibility_condition(
+            &actor.visibility(),
+            "e.client_ref",
+            "e.site_ref",
+            &mut down_args,
+        );
         down_args.push(Arg::Int(from));
         let n = down_args.len();
         let down_rows = build(
@@ -338,8 +340,9 @@ impl Store {
             .map(|row| {
                 let reference = |i: usize| -> Result<Reference, StoreError> {
                     let text: String = row.try_get(i).map_err(from_sqlx)?;
-                    Reference::parse(&text)
-                        .map_err(|e| StoreError::other(anyhow::anyhow!("référence stockée invalide : {e}")))
+                    Reference::parse(&text).map_err(|e| {
+                        StoreError::other(anyhow::anyhow!("référence stockée invalide : {e}"))
+                    })
                 };
                 Ok(SiteSummary {
                     reference: reference(0)?,

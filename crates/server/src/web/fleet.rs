@@ -56,7 +56,12 @@ async fn sites(
     };
     let list = state
         .store
-        .site_summaries(&viewer.caller.actor, client.as_ref(), after.as_ref(), SITES_PAGE)
+        .site_summaries(
+            &viewer.caller.actor,
+            client.as_ref(),
+            after.as_ref(),
+            SITES_PAGE,
+        )
         .await?;
     let next = (list.len() as i64 == SITES_PAGE)
         .then(|| list.last().map(|s| s.reference.clone()))
@@ -100,7 +105,10 @@ async fn equipment(
     let reference = Reference::parse(&reference).map_err(|_| PageError::not_found())?;
     let actor = &viewer.caller.actor;
     let now = viewer.caller.now_ms;
-    let Record::Equipment(item) = state.store.get(actor, ObjectKind::Equipment, &reference).await?
+    let Record::Equipment(item) = state
+        .store
+        .get(actor, ObjectKind::Equipment, &reference)
+        .await?
     else {
         return Err(PageError::not_found());
     };

@@ -97,9 +97,11 @@ pub fn sparkline(points: &[(i64, f64)], from: i64, to: i64, label: &str) -> Mark
     if points.is_empty() || to <= from {
         return html! { span.muted { "pas de mesure" } };
     }
-    let (low, high) = points.iter().fold((f64::MAX, f64::MIN), |(lo, hi), (_, v)| {
-        (lo.min(*v), hi.max(*v))
-    });
+    let (low, high) = points
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), (_, v)| {
+            (lo.min(*v), hi.max(*v))
+        });
     let span = if high > low { high - low } else { 1.0 };
     let coordinates: Vec<String> = points
         .iter()
