@@ -44,3 +44,22 @@ mod tests {
         assert!(super::status_bytes("self", "NoSuchField").is_none());
     }
 }
+
+/// `document` with its section titled `title` (a `## ` heading) replaced by `section`, or
+/// `section` added at the end when there is none: how each benchmark rewrites its own part of
+/// docs/benchmarks.md.
+pub fn replace_section(document: &str, title: &str, section: &str) -> String {
+    let section = section.trim_end();
+    match document.find(title) {
+        Some(start) => {
+            let after = start + title.len();
+            let end = document[after..]
+                .find("\n## ")
+                .map_or(document.len(), |i| after + i + 1);
+            let rest = &document[end..];
+            let separator = if rest.is_empty() { "\n" } else { "\n\n" };
+            format!("{}{section}{separator}{rest}", &document[..start])
+        }
+        None => format!("{}\n\n{section}\n", document.trim_end()),
+    }
+}

@@ -70,3 +70,11 @@ mod tests {
         );
     }
 }
+
+/// `text` within `max` characters, the last an ellipsis when cut.
+pub fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    text.chars().take(max.saturating_sub(1)).collect::<String>() + "…"
+}

@@ -12,8 +12,9 @@ use vigie_domain::availability::{CheckTrack, equipment_down_ms, rate};
 
 use crate::error::from_sqlx;
 use crate::inventory::{Arg, build, require};
-use crate::supervision::visibility_condition;
+use crate::supervision::{CurrentState, visibility_condition};
 use crate::{MAX_ALARM_PAGE, Outgoing, Store, StoreError};
+use vigie_domain::supervision::{CheckState, CheckStatus};
 
 /// The most pages read for one wall: re-notifications until acknowledged can make many rows
 /// per alarm, and the wall only names who was told.
@@ -389,5 +390,61 @@ impl Store {
         rows.iter()
             .map(|row| row.try_get::<String, _>(0).map_err(from_sqlx))
             .collect()
+    }
+}
+
+impl Store {
+    /// The current check states of a page of equipment (at most [`crate::MAX_PAGE_SIZE`]),
+    /// within the actor's walls: equipment → its checks' states.
+    pub async fn states_of(
+        &self,
+        actor: &Actor,
+        equipment: &[Reference],
+    ) -> Result<BTreeMap<String, Vec<CurrentState>>, StoreError> {
+        require(actor, Permission::ReadInventory)?;
+        let refs: Vec<&Reference> = equipment
+            .iter()
+            .take(crate::MAX_PAGE_SIZE as usize)
+            .collect();
+        let mut states: BTreeMap<String, Vec<CurrentState>> = BTreeMap::new();
+        if refs.is_empty() {
+            return Ok(states);
+        }
+        let mut args: Vec<Arg> = refs
+            .iter()
+            .map(|r| Arg::Text(Some(r.to_string())))
+            .collect();
+        let placeholders: Vec<String> = (1..=args.len()).map(|i| format!("${i}")).collect();
+        let condition =
+            visibility_condition(&actor.visibility(), "e.client_ref", "e.site_ref", &mut args);
+        let sql = format!(
+            "SELECT s.equipment_ref, s.check_name, s.status, s.since_ms, s.last_ms, s.detail, s.expect_by_ms \
+             FROM check_states s JOIN equipment e ON e.ref = s.equipment_ref \
+             WHERE s.equipment_ref IN ({}){condition} ORDER BY s.equipment_ref, s.check_name",
+            placeholders.join(", ")
+        );
+        let rows = build(&sql, args)
+            .fetch_all(&self.read)
+            .await
+            .map_err(from_sqlx)?;
+        for row in rows {
+            let equipment: String = row.try_get(0).map_err(from_sqlx)?;
+            let status: String = row.try_get(2).map_err(from_sqlx)?;
+            let state = CurrentState {
+                equipment: equipment.clone(),
+                check: row.try_get(1).map_err(from_sqlx)?,
+                state: CheckState {
+                    status: CheckStatus::parse(&status).ok_or_else(|| {
+                        StoreError::other(anyhow::anyhow!("état stocké inconnu : {status}"))
+                    })?,
+                    since: row.try_get(3).map_err(from_sqlx)?,
+                    last: row.try_get(4).map_err(from_sqlx)?,
+                    detail: row.try_get(5).map_err(from_sqlx)?,
+                },
+                expect_by: row.try_get(6).map_err(from_sqlx)?,
+            };
+            states.entry(equipment).or_default().push(state);
+        }
+        Ok(states)
     }
 }

@@ -1724,22 +1724,8 @@ impl Report {
     }
 }
 
-/// `document` with its section titled [`TITLE`] replaced by `section`, or `section` added at
-/// the end.
 fn replace_section(document: &str, section: &str) -> String {
-    let section = section.trim_end();
-    match document.find(TITLE) {
-        Some(start) => {
-            let after = start + TITLE.len();
-            let end = document[after..]
-                .find("\n## ")
-                .map_or(document.len(), |i| after + i + 1);
-            let rest = &document[end..];
-            let separator = if rest.is_empty() { "\n" } else { "\n\n" };
-            format!("{}{section}{separator}{rest}", &document[..start])
-        }
-        None => format!("{}\n\n{section}\n", document.trim_end()),
-    }
+    vigie_bench::replace_section(document, TITLE, section)
 }
 
 fn run_orchestrator(options: &Options) -> anyhow::Result<()> {

@@ -342,11 +342,17 @@ impl EventKind {
             EventKind::TakenInCharge => "Alarme prise en charge".into(),
             EventKind::Resolved { .. } => "Condition disparue".into(),
             EventKind::Closed { report } => {
-                format!("Alarme close : {}", short(&report.root_cause, 300))
+                format!(
+                    "Alarme close : {}",
+                    crate::text::shorten(&report.root_cause, 300)
+                )
             }
             EventKind::Escalated { step, told, .. } => {
                 let names: Vec<&str> = told.iter().map(|t| t.name.as_str()).collect();
-                format!("Escalade « {step} » : {}", short(&names.join(", "), 300))
+                format!(
+                    "Escalade « {step} » : {}",
+                    crate::text::shorten(&names.join(", "), 300)
+                )
             }
             EventKind::NotificationFailed { recipient, .. } => {
                 format!("Notification à {recipient} en échec")
@@ -589,12 +595,4 @@ impl Alarm {
         });
         Ok(self.event(at, Some(by.clone()), EventKind::Closed { report }))
     }
-}
-
-/// `text` within `max` characters, the last an ellipsis when cut.
-pub(crate) fn short(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    text.chars().take(max - 1).collect::<String>() + "…"
 }

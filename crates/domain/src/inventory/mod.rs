@@ -431,6 +431,21 @@ pub enum EquipmentKind {
     Other,
 }
 
+impl EquipmentKind {
+    /// In French, for people.
+    pub fn french(self) -> &'static str {
+        match self {
+            EquipmentKind::Camera => "caméra",
+            EquipmentKind::Nvr => "enregistreur",
+            EquipmentKind::VmsServer => "serveur VMS",
+            EquipmentKind::Switch => "commutateur",
+            EquipmentKind::PowerSupply => "alimentation",
+            EquipmentKind::AccessControl => "contrôle d'accès",
+            EquipmentKind::Other => "autre",
+        }
+    }
+}
+
 /// A camera's importance (ALR-5, ALR-6): losing a priority camera is Critical, a secondary one
 /// Major.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -115,7 +115,7 @@ pub struct TimelineEntry {
     pub what: String,
 }
 
-use crate::alarm::lifecycle::short;
+use crate::text::shorten as short;
 
 /// A ticket's event in French, or None for what a timeline leaves out (message bookkeeping
 /// is summed up by its recipients; timers armed are not events of the incident).

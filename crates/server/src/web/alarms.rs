@@ -21,7 +21,9 @@ use vigie_store::{AlarmFilter, StoredAlarm, StoredNotification};
 use crate::AppState;
 use crate::alarms::Step;
 use crate::api::alarms::take_step;
-use crate::web::render::{self, age, countdown, time, url_encode};
+use crate::web::render::{
+    self, age, channel_label, countdown, notification_status, time, url_encode,
+};
 use crate::web::{Nav, PageError, PageResult, Viewer, page};
 
 /// Alarms on one page of the wall.
@@ -167,16 +169,6 @@ fn told_list(pages: Option<&WallPages>) -> Markup {
             }
             _ => { span.muted { "console seulement" } }
         }
-    }
-}
-
-fn channel_label(channel: &str) -> &str {
-    match channel {
-        "sms" => "SMS",
-        "email" => "email",
-        "webhook" => "webhook",
-        "console" => "console",
-        other => other,
     }
 }
 
@@ -395,15 +387,6 @@ fn detail_region(
                 }
             }
         }
-    }
-}
-
-fn notification_status(status: &str) -> &str {
-    match status {
-        "pending" => "en attente",
-        "sent" => "envoyée",
-        "failed" => "en échec",
-        other => other,
     }
 }
 

@@ -12,11 +12,11 @@ use serde::Deserialize;
 use vigie_domain::Reference;
 use vigie_domain::inventory::{ObjectKind, Record};
 use vigie_domain::supervision::MetricName;
-use vigie_store::AlarmFilter;
 use vigie_store::supervision::{Resolution, Scope};
+use vigie_store::{AlarmFilter, ListFilter};
 
 use crate::AppState;
-use crate::web::portal::{alarm_history, sites_table, state_class, state_label};
+use crate::web::portal::{alarm_history, sites_table, state_class, state_label, worst_status};
 use crate::web::render::{sparkline, time, url_encode};
 use crate::web::{Nav, PageError, PageResult, Viewer, page};
 
@@ -30,6 +30,7 @@ const CHANGES_PAGE: i64 = 100;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/console/sites", get(sites))
+        .route("/console/equipements", get(equipment_list))
         .route("/console/equipements/{reference}", get(equipment))
 }
 
@@ -94,6 +95,106 @@ async fn sites(
         }
     };
     Ok(page(&state, &viewer, "Sites", Nav::Sites, body).into_response())
+}
+
+const EQUIPMENT_PAGE: i64 = 100;
+
+#[derive(Debug, Deserialize)]
+struct EquipmentQuery {
+    client: Option<String>,
+    site: Option<String>,
+    apres: Option<String>,
+    partiel: Option<u8>,
+}
+
+fn optional_reference(text: Option<&str>) -> Result<Option<Reference>, PageError> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => Reference::parse(text)
+            .map(Some)
+            .map_err(|_| PageError::not_found()),
+    }
+}
+
+/// The whole fleet, one page at a time, by reference, with each equipment's state.
+async fn equipment_list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<EquipmentQuery>,
+) -> PageResult {
+    viewer.require_staff()?;
+    let client = optional_reference(query.client.as_deref())?;
+    let site = optional_reference(query.site.as_deref())?;
+    let after = optional_reference(query.apres.as_deref())?;
+    let actor = &viewer.caller.actor;
+    let records = state
+        .store
+        .list(
+            actor,
+            ObjectKind::Equipment,
+            &ListFilter {
+                client: client.clone(),
+                site: site.clone(),
+                after: after.clone(),
+                limit: Some(EQUIPMENT_PAGE),
+            },
+        )
+        .await?;
+    let references: Vec<Reference> = records.iter().map(|r| r.reference().clone()).collect();
+    let states = state.store.states_of(actor, &references).await?;
+    let next = (records.len() as i64 == EQUIPMENT_PAGE)
+        .then(|| references.last().cloned())
+        .flatten();
+    let mut filters = String::new();
+    if let Some(client) = &client {
+        filters.push_str(&format!("&client={}", url_encode(client.as_str())));
+    }
+    if let Some(site) = &site {
+        filters.push_str(&format!("&site={}", url_encode(site.as_str())));
+    }
+    let region = html! {
+        @if records.is_empty() { p.panel { "Aucun équipement." } }
+        @else {
+            div.table-wrap { table {
+                thead { tr { th scope="col" { "Équipement" } th scope="col" { "Type" } th scope="col" { "Site" } th scope="col" { "État" } th scope="col" { "Depuis" } } }
+                tbody { @for record in &records {
+                    @if let Record::Equipment(item) = record {
+                        @let checks: Vec<&vigie_store::supervision::CurrentState> = states.get(item.reference.as_str()).map(|c| c.iter().collect()).unwrap_or_default();
+                        @let worst = worst_status(&checks);
+                        tr data-equipment=(item.reference.as_str()) {
+                            td { a href=(format!("/console/equipements/{}", url_encode(item.reference.as_str()))) { (item.name.as_str()) } br; span.muted { (item.reference.as_str()) } }
+                            td { (item.kind.french()) }
+                            td { a href=(format!("/console/sites/{}", url_encode(item.site.as_str()))) { (item.site.as_str()) } }
+                            td { span class=(format!("status st-{}", state_class(worst))) { (state_label(worst)) } }
+                            td { @if let Some(since) = checks.iter().filter(|c| c.state.status.key() == worst).map(|c| c.state.since).min() { (time(since)) } @else { "—" } }
+                        }
+                    }
+                } }
+            } }
+        }
+        @if let Some(next) = &next {
+            nav.pager { a href=(format!("/console/equipements?apres={}{filters}", url_encode(next.as_str()))) { "Équipements suivants" } }
+        }
+    };
+    if query.partiel.is_some() {
+        return Ok(Html(region.into_string()).into_response());
+    }
+    let mut src = format!("/console/equipements?partiel=1{filters}");
+    if let Some(after) = &after {
+        src.push_str(&format!("&apres={}", url_encode(after.as_str())));
+    }
+    let body = html! {
+        main {
+            h1 { "Équipements" }
+            form.filters method="get" action="/console/equipements" role="search" {
+                label { "Client" input type="text" name="client" value=[client.as_ref().map(|c| c.as_str())] placeholder="CLI-…"; }
+                label { "Site" input type="text" name="site" value=[site.as_ref().map(|s| s.as_str())]; }
+                button type="submit" { "Filtrer" }
+            }
+            section #equipment-list data-live="states" data-src=(src) { (region) }
+        }
+    };
+    Ok(page(&state, &viewer, "Équipements", Nav::Equipment, body).into_response())
 }
 
 async fn equipment(

@@ -13,6 +13,7 @@ pub mod live;
 mod login;
 mod outbox;
 mod portal;
+mod records;
 mod render;
 mod tickets;
 
@@ -42,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .merge(tickets::routes())
         .merge(fleet::routes())
         .merge(outbox::routes())
+        .merge(records::routes())
         .layer(axum::middleware::map_response(page_headers))
 }
 
@@ -109,6 +111,15 @@ impl Viewer {
                 StatusCode::FORBIDDEN,
                 "Ce formulaire a expiré ou ne vient pas de Vigie. Rechargez la page et recommencez.",
             ))
+        }
+    }
+
+    /// The client a portal page is about: a client user's own; the staff use the console, so
+    /// for them a portal page does not exist.
+    pub fn own_client(&self) -> Result<vigie_domain::Reference, PageError> {
+        match self.caller.actor.visibility().client() {
+            Some(client) if !self.is_staff() => Ok(client.clone()),
+            _ => Err(PageError::not_found()),
         }
     }
 
@@ -246,7 +257,12 @@ pub enum Nav {
     Wall,
     Tickets,
     Sites,
+    Equipment,
     Outbox,
+    OnCall,
+    Audit,
+    Documents,
+    PortalDocuments,
     Portal,
     PortalTickets,
     Report,
@@ -271,10 +287,15 @@ pub fn page(
                     a href="/console" aria-current=[(nav == Nav::Wall).then_some("page")] { "Mur d'alarmes" }
                     a href="/console/tickets" aria-current=[(nav == Nav::Tickets).then_some("page")] { "Tickets" }
                     a href="/console/sites" aria-current=[(nav == Nav::Sites).then_some("page")] { "Sites" }
+                    a href="/console/equipements" aria-current=[(nav == Nav::Equipment).then_some("page")] { "Équipements" }
+                    a href="/console/astreintes" aria-current=[(nav == Nav::OnCall).then_some("page")] { "Astreintes" }
                     a href="/console/envois" aria-current=[(nav == Nav::Outbox).then_some("page")] { "Boîte d'envoi" }
+                    a href="/console/documents" aria-current=[(nav == Nav::Documents).then_some("page")] { "Documents" }
+                    a href="/console/journal" aria-current=[(nav == Nav::Audit).then_some("page")] { "Journal" }
                 } @else {
                     a href="/portail" aria-current=[(nav == Nav::Portal).then_some("page")] { "Tableau de bord" }
                     a href="/portail/tickets" aria-current=[(nav == Nav::PortalTickets).then_some("page")] { "Mes tickets" }
+                    a href="/portail/documents" aria-current=[(nav == Nav::PortalDocuments).then_some("page")] { "Documents" }
                     a href="/portail/signaler" aria-current=[(nav == Nav::Report).then_some("page")] { "Signaler un problème" }
                 }
             }

@@ -10,7 +10,7 @@ use maud::html;
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::web::render::time;
+use crate::web::render::{channel_label, notification_status, time};
 use crate::web::{Nav, PageResult, Viewer, page};
 
 const OUTBOX_PAGE: i64 = 100;
@@ -23,25 +23,6 @@ pub fn routes() -> Router<AppState> {
 struct OutboxQuery {
     avant: Option<i64>,
     partiel: Option<u8>,
-}
-
-fn channel_label(channel: &str) -> &str {
-    match channel {
-        "sms" => "SMS",
-        "email" => "email",
-        "webhook" => "webhook",
-        "console" => "console",
-        other => other,
-    }
-}
-
-fn status_label(status: &str) -> &str {
-    match status {
-        "pending" => "en attente",
-        "sent" => "envoyée",
-        "failed" => "en échec",
-        other => other,
-    }
 }
 
 async fn outbox(
@@ -78,7 +59,7 @@ async fn outbox(
                             td { (n.name) @if n.channel != "console" { br; span.muted { (n.address) } } }
                             td { (channel_label(&n.channel)) }
                             td { (n.step) }
-                            td { (status_label(&n.status)) @if let Some(error) = &n.last_error { br; span.muted { (error) } } }
+                            td { (notification_status(&n.status)) @if let Some(error) = &n.last_error { br; span.muted { (error) } } }
                             td { @if let Some(sent) = n.sent_ms { (time(sent)) } @else { "—" } @if let Some(answer) = &n.answer { br; span.muted { (answer) } } }
                         }
                     }

@@ -37,15 +37,6 @@ pub fn routes() -> Router<AppState> {
         .route("/console/sites/{reference}", get(site_page))
 }
 
-/// The client a portal page is about: the viewer's own (a client user); the staff use the
-/// console.
-fn own_client(viewer: &Viewer) -> Result<Reference, PageError> {
-    match viewer.caller.actor.visibility().client() {
-        Some(client) if !viewer.is_staff() => Ok(client.clone()),
-        _ => Err(PageError::not_found()),
-    }
-}
-
 fn percent(availability: &Availability) -> String {
     match availability.rate {
         Some(rate) => {
@@ -99,7 +90,7 @@ async fn dashboard(
     viewer: Viewer,
     Query(query): Query<DashboardQuery>,
 ) -> PageResult {
-    let client = own_client(&viewer)?;
+    let client = viewer.own_client()?;
     let name = client_name(&state, &viewer, &client).await?;
     let actor = &viewer.caller.actor;
     let now = viewer.caller.now_ms;
@@ -265,7 +256,7 @@ async fn site_page(
         return Err(PageError::not_found());
     };
     if !console {
-        let client = own_client(&viewer)?;
+        let client = viewer.own_client()?;
         if !has_dashboard(&state, &viewer, &client).await? {
             return Err(PageError::not_found());
         }

@@ -120,6 +120,27 @@ pub fn sparkline(points: &[(i64, f64)], from: i64, to: i64, label: &str) -> Mark
     }
 }
 
+/// A channel's name as stored (`sms`, `email`…), for people.
+pub fn channel_label(channel: &str) -> &str {
+    match channel {
+        "sms" => "SMS",
+        "email" => "email",
+        "webhook" => "webhook",
+        "console" => "console",
+        other => other,
+    }
+}
+
+/// A notification's status as stored (`pending`, `sent`, `failed`), for people.
+pub fn notification_status(status: &str) -> &str {
+    match status {
+        "pending" => "en attente",
+        "sent" => "envoyée",
+        "failed" => "en échec",
+        other => other,
+    }
+}
+
 /// Percent-encodes a query value or a path for a URL.
 pub fn url_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -121,7 +121,7 @@ async fn queue(
                             td { (ticket.status.label()) }
                             @if viewer.is_staff() { td { (ticket.report.client.as_str()) } }
                             td { (ticket.report.site.as_ref().map(|s| s.as_str()).unwrap_or("—")) }
-                            td { (short(&ticket.report.symptom, 120)) }
+                            td { (vigie_domain::text::shorten(&ticket.report.symptom, 120)) }
                             td { @if let Some((due, what)) = next_due(ticket) { (what) " : " (countdown(due, now)) } @else { "—" } }
                             @if viewer.is_staff() { td { (ticket.assignee.as_ref().map(|a| a.as_str()).unwrap_or("—")) } }
                         }
@@ -161,13 +161,6 @@ async fn queue(
         }
     };
     Ok(page(&state, &viewer, title, nav(&viewer), body).into_response())
-}
-
-fn short(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_string(),
-    }
 }
 
 fn impact_label(impact: Impact) -> &'static str {
@@ -311,15 +304,8 @@ async fn confirm(
         .await?;
     state
         .live
-        .publish(crate::web::Topic::Tickets, Some(own_client(&viewer)?));
+        .publish(crate::web::Topic::Tickets, Some(viewer.own_client()?));
     Ok(Redirect::to(&format!("/portail/tickets/{number}?fait=confirme")).into_response())
-}
-
-fn own_client(viewer: &Viewer) -> Result<Reference, PageError> {
-    match viewer.caller.actor.visibility().client() {
-        Some(client) if !viewer.is_staff() => Ok(client.clone()),
-        _ => Err(PageError::not_found()),
-    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -361,7 +347,7 @@ async fn render_form(
     form: &ReportForm,
     error: Option<(StatusCode, String)>,
 ) -> PageResult {
-    let client = own_client(viewer)?;
+    let client = viewer.own_client()?;
     let actor = &viewer.caller.actor;
     let sites = state
         .store
@@ -470,7 +456,7 @@ async fn report(
     viewer: Viewer,
     Form(form): Form<ReportForm>,
 ) -> PageResult {
-    let client = own_client(&viewer)?;
+    let client = viewer.own_client()?;
     viewer.check_form(&form.csrf)?;
     let refuse = |message: String| (StatusCode::UNPROCESSABLE_ENTITY, message);
     let site = match Reference::parse(form.site.trim()) {

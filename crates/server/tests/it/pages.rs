@@ -717,15 +717,38 @@ async fn the_console_shows_sites_an_equipment_with_its_sparklines_and_the_outbox
         equipment.text
     );
     assert!(equipment.text.contains("disque presque plein"));
+    // The fleet, a page at a time, with each equipment's state.
+    let list = staff.get("/console/equipements?site=BNF-PAR-OPERA").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    assert!(list.text.contains(NVR), "{}", list.text);
+    assert!(list.text.contains("enregistreur"));
+    assert!(!list.text.contains("MARCHE-"));
+    let first = staff.get("/console/equipements").await;
+    assert_eq!(first.text.matches("data-equipment=").count(), 100);
+    assert!(first.text.contains("Équipements suivants"));
     // The alarm's pages are in the outbox.
     let outbox = staff.get("/console/envois").await;
     assert_eq!(outbox.status, StatusCode::OK, "{}", outbox.text);
     assert!(outbox.text.contains("alarme n°"), "{}", outbox.text);
+    // the import is in the audit trail; the rotations page answers even with none.
+    let journal = staff.get("/console/journal?objet=BNF-PAR-OPERA").await;
+    assert_eq!(journal.status, StatusCode::OK, "{}", journal.text);
+    assert!(journal.text.contains("création"), "{}", journal.text);
+    let on_call = staff.get("/console/astreintes").await;
+    assert_eq!(on_call.status, StatusCode::OK, "{}", on_call.text);
+    assert_eq!(staff.get("/console/documents").await.status, StatusCode::OK);
     // None of it for a client.
     let client = form_login(&app, "bnf", UserKind::Client, None, Some("CLI-BNF"), &[]).await;
+    assert_eq!(
+        client.get("/portail/documents").await.status,
+        StatusCode::OK
+    );
     for path in [
         "/console/sites",
         "/console/envois",
+        "/console/journal",
+        "/console/astreintes",
+        "/console/documents",
         &format!("/console/equipements/{NVR}"),
     ] {
         assert_eq!(

@@ -1,0 +1,514 @@
+//! `vigie-bench-pages`: the pages at 100,000 equipment (issue 8). Builds a fleet of 100,000
+//! equipment (20 clients, 50 sites each, 100 equipment per site) in the real store on a
+//! SQLite file, gives it states (1 % of the equipment down, with their alarms raised by the
+//! real alarm worker), starts the real server, and measures under 64 concurrent clients the
+//! p50/p99/max latency of the alarm wall, a page of the equipment list, a site's page and a
+//! client's dashboard; then opens 200 live streams (server-sent events) and measures how long
+//! one state change takes to reach each. Prints a Markdown section and writes it into
+//! docs/benchmarks.md.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use vigie_domain::Reference;
+use vigie_domain::access::Actor;
+use vigie_domain::inventory::StaffRole;
+use vigie_domain::inventory::file::InventoryFile;
+use vigie_domain::supervision::{CheckName, CheckStatus, Observation};
+use vigie_server::{AppState, Clock, Config, auth};
+use vigie_store::{NewUser, Store, UserKind};
+
+const TITLE: &str = "## Pages web : 100 000 équipements";
+const MINUTE: i64 = 60_000;
+
+/// The pages at 100,000 equipment.
+#[derive(Debug, Parser)]
+struct Options {
+    #[arg(long, default_value_t = 20)]
+    clients: usize,
+    #[arg(long, default_value_t = 50)]
+    sites_per_client: usize,
+    #[arg(long, default_value_t = 100)]
+    equipment_per_site: usize,
+    /// Share of the equipment down (with an alarm each), in per mille.
+    #[arg(long, default_value_t = 10)]
+    down_per_mille: usize,
+    /// Requests per page.
+    #[arg(long, default_value_t = 2000)]
+    requests: usize,
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Live streams open for the fan-out.
+    #[arg(long, default_value_t = 200)]
+    streams: usize,
+    /// Write the section into this file (docs/benchmarks.md); empty: print only.
+    #[arg(long, default_value = "docs/benchmarks.md")]
+    write: String,
+}
+
+fn reference(text: &str) -> Reference {
+    Reference::parse(text).expect("reference")
+}
+
+fn site_ref(client: usize, site: usize) -> String {
+    format!("S{client:02}-{site:03}")
+}
+
+fn equipment_ref(client: usize, site: usize, index: usize) -> String {
+    format!("E{client:02}-{site:03}-{index:03}")
+}
+
+/// The fleet as an inventory file: each client one contract with the dashboard, its sites,
+/// 100 equipment per site (a switch and cameras behind it); one technician.
+fn fleet(options: &Options) -> String {
+    let mut text = String::from("version = 1\n\n");
+    let _ = writeln!(
+        text,
+        "[[staff]]\nref = \"ST-BENCH\"\nname = \"Technicien du banc\"\nroles = [\"technician\", \"supervision\"]\nemail = \"banc@integrateur.example\"\nphone = \"06 00 00 00 01\"\n"
+    );
+    for client in 0..options.clients {
+        let _ = writeln!(
+            text,
+            "[[client]]\nref = \"CLI-{client:02}\"\nname = \"Client {client:02}\"\n\n[[contract]]\nref = \"CTR-{client:02}\"\nclient = \"CLI-{client:02}\"\ntier = \"standard\"\noptions = [\"supervision\", \"dashboard\"]\n"
+        );
+        for site in 0..options.sites_per_client {
+            let _ = writeln!(
+                text,
+                "[[site]]\nref = \"{}\"\nclient = \"CLI-{client:02}\"\ncontract = \"CTR-{client:02}\"\nname = \"Site {client:02}-{site:03}\"\n",
+                site_ref(client, site)
+            );
+            for index in 0..options.equipment_per_site {
+                let (kind, parent) = if index == 0 {
+                    ("switch", String::new())
+                } else {
+                    (
+                        "camera",
+                        format!("parent = \"{}\"\n", equipment_ref(client, site, 0)),
+                    )
+                };
+                let _ = writeln!(
+                    text,
+                    "[[equipment]]\nref = \"{}\"\nsite = \"{}\"\nname = \"Équipement {index:03}\"\nkind = \"{kind}\"\n{parent}checks = {{ ping = {{}} }}\n",
+                    equipment_ref(client, site, index),
+                    site_ref(client, site)
+                );
+            }
+        }
+    }
+    text
+}
+
+fn ping(equipment: &str, at: i64, up: bool) -> Observation {
+    Observation {
+        equipment: reference(equipment),
+        check: CheckName::parse("ping").expect("check"),
+        at,
+        status: Some(if up {
+            CheckStatus::Up
+        } else {
+            CheckStatus::Down
+        }),
+        detail: None,
+        samples: Vec::new(),
+        facts: Default::default(),
+    }
+}
+
+struct Latencies {
+    name: &'static str,
+    path: String,
+    p50: f64,
+    p99: f64,
+    max: f64,
+    per_second: f64,
+    bytes: usize,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[index]
+}
+
+/// `requests` GETs of `path` by `concurrency` clients at once, after a warm-up.
+async fn measure(
+    http: &reqwest::Client,
+    base: &str,
+    cookie: &str,
+    name: &'static str,
+    path: String,
+    options: &Options,
+) -> anyhow::Result<Latencies> {
+    let url = format!("{base}{path}");
+    let get = |http: reqwest::Client, url: String, cookie: String| async move {
+        let started = Instant::now();
+        let response = http.get(&url).header("cookie", cookie).send().await?;
+        let status = response.status();
+        let body = response.bytes().await?;
+        anyhow::ensure!(status == reqwest::StatusCode::OK, "{url} : {status}");
+        Ok::<_, anyhow::Error>((started.elapsed().as_secs_f64() * 1000.0, body.len()))
+    };
+    for _ in 0..50 {
+        get(http.clone(), url.clone(), cookie.to_string()).await?;
+    }
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..options.concurrency {
+        let (http, url, cookie, next) =
+            (http.clone(), url.clone(), cookie.to_string(), next.clone());
+        let total = options.requests;
+        workers.push(tokio::spawn(async move {
+            let mut times = Vec::new();
+            let mut bytes = 0;
+            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < total {
+                let (ms, size) = get(http.clone(), url.clone(), cookie.clone()).await?;
+                times.push(ms);
+                bytes = size;
+            }
+            Ok::<_, anyhow::Error>((times, bytes))
+        }));
+    }
+    let mut times = Vec::new();
+    let mut bytes = 0;
+    for worker in workers {
+        let (mut some, size) = worker.await??;
+        times.append(&mut some);
+        bytes = bytes.max(size);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    times.sort_by(|a, b| a.total_cmp(b));
+    Ok(Latencies {
+        name,
+        path,
+        p50: percentile(&times, 0.50),
+        p99: percentile(&times, 0.99),
+        max: times.last().copied().unwrap_or(0.0),
+        per_second: times.len() as f64 / elapsed,
+        bytes,
+    })
+}
+
+/// A session for `username`, written as the login would write it; its cookie.
+async fn session(store: &Store, username: &str, now: i64) -> anyhow::Result<String> {
+    let id = auth::random_hex(32);
+    store
+        .create_session(username, &auth::digest(&id), now, now + 12 * 3_600_000)
+        .await?;
+    Ok(format!("{}={id}", auth::SESSION_COOKIE))
+}
+
+async fn user(
+    store: &Store,
+    name: &str,
+    kind: UserKind,
+    client: Option<&str>,
+    staff: bool,
+) -> anyhow::Result<()> {
+    store
+        .create_user(
+            &Actor::console("banc"),
+            NewUser {
+                username: name.into(),
+                display_name: name.into(),
+                kind,
+                staff: staff.then(|| reference("ST-BENCH")),
+                client: client.map(reference),
+                roles: if staff {
+                    [StaffRole::Supervision].into()
+                } else {
+                    Default::default()
+                },
+                password_hash: auth::hash_password("mot-de-passe-du-banc"),
+                must_change_password: false,
+            },
+            0,
+        )
+        .await?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let options = Options::parse();
+    let directory = tempfile_dir()?;
+    let url = format!("sqlite:{}/vigie.sqlite", directory.display());
+    let store = Store::open(&url).await?;
+    let now = Clock::System.now_ms();
+
+    eprintln!("inventaire…");
+    let text = fleet(&options);
+    let parsed = InventoryFile::parse(&text).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let started = Instant::now();
+    store
+        .import(&Actor::console("banc"), &parsed.inventory, now)
+        .await?;
+    let import_seconds = started.elapsed().as_secs_f64();
+    let equipment = options.clients * options.sites_per_client * options.equipment_per_site;
+
+    let mut config = Config::default();
+    config.supervision.poll = false;
+    let state = AppState::new(store.clone(), config, Clock::System);
+    let running = vigie_server::start(state.clone(), "127.0.0.1:0".parse()?).await?;
+    let base = format!("http://{}", running.address);
+
+    eprintln!("états et alarmes…");
+    let server = Actor::console("banc");
+    let mut all = Vec::new();
+    for client in 0..options.clients {
+        for site in 0..options.sites_per_client {
+            for index in 0..options.equipment_per_site {
+                all.push(equipment_ref(client, site, index));
+            }
+        }
+    }
+    let started = Instant::now();
+    for chunk in all.chunks(5000) {
+        let observations = chunk
+            .iter()
+            .map(|e| ping(e, now - 20 * MINUTE, true))
+            .collect();
+        vigie_server::alarms::record(&state, &server, None, observations, now).await?;
+    }
+    // Cameras (never a site's switch) down for 10 minutes: each raises its alarm.
+    let down: Vec<&String> = all
+        .iter()
+        .enumerate()
+        .filter(|(i, e)| i % (1000 / options.down_per_mille.max(1)) == 1 && !e.ends_with("-000"))
+        .map(|(_, e)| e)
+        .collect();
+    for chunk in down.chunks(1000) {
+        let mut observations: Vec<Observation> = chunk
+            .iter()
+            .map(|e| ping(e, now - 10 * MINUTE, false))
+            .collect();
+        observations.extend(chunk.iter().map(|e| ping(e, now, false)));
+        vigie_server::alarms::record(&state, &server, None, observations, now).await?;
+    }
+    state.alarms.sync(&state).await;
+    let states_seconds = started.elapsed().as_secs_f64();
+    let open = store
+        .open_alarm_counts(&server)
+        .await?
+        .counts
+        .values()
+        .sum::<i64>();
+
+    user(&store, "banc-supervision", UserKind::Staff, None, true).await?;
+    user(
+        &store,
+        "banc-client",
+        UserKind::Client,
+        Some("CLI-07"),
+        false,
+    )
+    .await?;
+    let staff = session(&store, "banc-supervision", now).await?;
+    let client = session(&store, "banc-client", now).await?;
+
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(options.concurrency)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let middle = equipment_ref(options.clients / 2, 0, 0);
+    let pages = [
+        ("Mur d'alarmes", "/console".to_string(), &staff),
+        (
+            "Liste des équipements (une page de 100, au milieu de la flotte)",
+            format!("/console/equipements?apres={middle}"),
+            &staff,
+        ),
+        (
+            "Page d'un site (100 équipements)",
+            format!("/console/sites/{}", site_ref(3, 17)),
+            &staff,
+        ),
+        (
+            "Tableau de bord d'un client (5 000 équipements)",
+            "/portail".to_string(),
+            &client,
+        ),
+    ];
+    let mut results = Vec::new();
+    for (name, path, cookie) in pages {
+        eprintln!("{name}…");
+        results.push(measure(&http, &base, cookie, name, path, &options).await?);
+    }
+
+    eprintln!("diffusion en direct…");
+    let fan_out = fan_out(&state, &store, &base, &options, now).await?;
+
+    let mut section = String::new();
+    let _ = writeln!(section, "{TITLE}\n");
+    let _ = writeln!(
+        section,
+        "Objectif : p99 ≤ 50 ms pour le mur d'alarmes, une page de la liste des équipements, la page d'un site et le tableau de bord d'un client sous 64 clients simultanés ; un changement d'état diffusé à 200 sessions ouvertes en moins d'une seconde.\n"
+    );
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let _ = writeln!(
+        section,
+        "Mesuré le {} ({cores} cœurs, le client de charge sur la même machine) : le vrai serveur (`vigie_server::start`) sur un fichier SQLite (`synchronous = FULL`), {} équipements ({} clients, {} sites par client, {} équipements par site), chacun observé en service, {} caméras en panne depuis 10 minutes avec leur alarme levée par le moteur d'alarmes ({open} alarmes ouvertes). Chaque page demandée {} fois par {} clients à la fois (connexions gardées ouvertes), après 50 requêtes de chauffe ; latence : de l'envoi de la requête à la fin du corps reçu.\n",
+        jiff::Timestamp::now().strftime("%Y-%m-%d"),
+        equipment,
+        options.clients,
+        options.sites_per_client,
+        options.equipment_per_site,
+        down.len(),
+        options.requests,
+        options.concurrency,
+    );
+    let _ = writeln!(
+        section,
+        "| Page | Adresse | p50 (ms) | p99 (ms) | max (ms) | Pages/s | Taille (octets) |"
+    );
+    let _ = writeln!(section, "|---|---|---:|---:|---:|---:|---:|");
+    for r in &results {
+        let _ = writeln!(
+            section,
+            "| {} | `{}` | {:.1} | {:.1} | {:.1} | {:.0} | {} |",
+            r.name, r.path, r.p50, r.p99, r.max, r.per_second, r.bytes
+        );
+    }
+    let worst = results.iter().map(|r| r.p99).fold(0.0, f64::max);
+    let _ = writeln!(
+        section,
+        "\nDiffusion en direct : {} flux ouverts (`GET /flux`, {} sessions), un changement d'état enregistré (`alarms::record`) ; de l'enregistrement à l'événement `change` reçu par chaque flux : p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms ({} flux sur {} l'ont reçu ; les changements d'un même instant sont regroupés 200 ms avant d'être envoyés).\n",
+        options.streams,
+        options.streams.div_ceil(20),
+        fan_out.0,
+        fan_out.1,
+        fan_out.2,
+        fan_out.3,
+        options.streams
+    );
+    let _ = writeln!(
+        section,
+        "Objectifs : p99 ≤ 50 ms : {} (pire p99 : {worst:.1} ms) ; diffusion à {} sessions en moins d'une seconde : {}.\n",
+        if worst <= 50.0 {
+            "**tenu**"
+        } else {
+            "**non tenu**"
+        },
+        options.streams,
+        if fan_out.3 == options.streams && fan_out.2 < 1000.0 {
+            "**tenue**"
+        } else {
+            "**non tenue**"
+        },
+    );
+    let _ = writeln!(
+        section,
+        "Mise en place : import de l'inventaire en {import_seconds:.1} s, états et alarmes en {states_seconds:.1} s.\n"
+    );
+    let _ = writeln!(
+        section,
+        "Reproduire : `cargo run --release -p vigie-bench --bin vigie-bench-pages` (options : `--requests`, `--concurrency`, `--streams`, `--write ''` pour seulement afficher)."
+    );
+    println!("{section}");
+    if !options.write.is_empty() {
+        let document = std::fs::read_to_string(&options.write).unwrap_or_default();
+        std::fs::write(
+            &options.write,
+            vigie_bench::replace_section(&document, TITLE, &section),
+        )?;
+        eprintln!("écrit dans {}", options.write);
+    }
+    running.handle.abort();
+    let _ = std::fs::remove_dir_all(&directory);
+    Ok(())
+}
+
+/// Opens the streams, records one state change, and returns the arrival times of its event
+/// (p50, p99, max in ms) and how many streams received it.
+async fn fan_out(
+    state: &AppState,
+    store: &Store,
+    base: &str,
+    options: &Options,
+    now: i64,
+) -> anyhow::Result<(f64, f64, f64, usize)> {
+    let users = options.streams.div_ceil(20);
+    let mut cookies = Vec::new();
+    for n in 0..users {
+        let name = format!("banc-flux-{n:03}");
+        user(store, &name, UserKind::Staff, None, true).await?;
+        for _ in 0..20 {
+            cookies.push(session(store, &name, now).await?);
+        }
+    }
+    let http = reqwest::Client::builder().build()?;
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(options.streams);
+    let start = Arc::new(tokio::sync::OnceCell::<Instant>::new());
+    let mut tasks = Vec::new();
+    for cookie in cookies.into_iter().take(options.streams) {
+        let response = http
+            .get(format!("{base}/flux"))
+            .header("cookie", cookie)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status() == reqwest::StatusCode::OK,
+            "flux : {}",
+            response.status()
+        );
+        let (ready_tx, start) = (ready_tx.clone(), start.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut response = response;
+            let mut text = String::new();
+            let mut ready = false;
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+            while let Ok(Ok(Some(chunk))) =
+                tokio::time::timeout_at(deadline, response.chunk()).await
+            {
+                text.push_str(&String::from_utf8_lossy(&chunk));
+                if !ready && text.contains("event: ready") {
+                    ready = true;
+                    let _ = ready_tx.send(()).await;
+                }
+                if text.contains("event: change") {
+                    return start.get().map(|s| s.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+            None
+        }));
+    }
+    for _ in 0..options.streams {
+        ready_rx.recv().await;
+    }
+    let equipment = equipment_ref(1, 1, 1);
+    let _ = start.set(Instant::now());
+    vigie_server::alarms::record(
+        state,
+        &Actor::console("banc"),
+        None,
+        vec![ping(&equipment, Clock::System.now_ms(), false)],
+        Clock::System.now_ms(),
+    )
+    .await?;
+    let mut arrivals = Vec::new();
+    for task in tasks {
+        if let Some(ms) = task.await? {
+            arrivals.push(ms);
+        }
+    }
+    arrivals.sort_by(|a, b| a.total_cmp(b));
+    Ok((
+        percentile(&arrivals, 0.5),
+        percentile(&arrivals, 0.99),
+        arrivals.last().copied().unwrap_or(f64::MAX),
+        arrivals.len(),
+    ))
+}
+
+/// A fresh directory for the benchmark's database, removed at the end.
+fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+    let directory = std::env::temp_dir().join(format!("vigie-bench-pages-{}", std::process::id()));
+    std::fs::create_dir_all(&directory)?;
+    Ok(directory)
+}

@@ -1,0 +1,191 @@
+//! The console's records pages: who is on call now on each rotation (NOT-3, NOT-7), the
+//! audit trail (X-1: who changed what, when), and the files' documents — intervention reports
+//! (CM-8) — which a client also reads in its portal, its own only.
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use maud::html;
+use serde::Deserialize;
+use vigie_domain::oncall;
+use vigie_store::AuditFilter;
+use vigie_store::documents::DocumentFilter;
+
+use crate::AppState;
+use crate::web::render::time;
+use crate::web::{Nav, PageResult, Viewer, page};
+
+const AUDIT_PAGE: i64 = 100;
+const DOCUMENTS_PAGE: i64 = 100;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/console/astreintes", get(on_call))
+        .route("/console/journal", get(audit))
+        .route("/console/documents", get(documents))
+        .route("/portail/documents", get(documents))
+}
+
+async fn on_call(State(state): State<AppState>, viewer: Viewer) -> PageResult {
+    viewer.require_staff()?;
+    let now = viewer.caller.now_ms;
+    let rotations = state.store.rotations(&viewer.caller.actor).await?;
+    let uncovered = oncall::uncovered(&rotations, now);
+    let body = html! {
+        main {
+            h1 { "Astreintes" }
+            @if !uncovered.is_empty() {
+                p.error role="alert" { "Personne d'astreinte : " (uncovered.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")) }
+            }
+            @if rotations.is_empty() {
+                p.panel { "Aucune astreinte définie (API : PUT /api/v1/rotations/{nom})." }
+            } @else {
+                div.table-wrap { table {
+                    thead { tr {
+                        th scope="col" { "Astreinte" } th scope="col" { "Rôle" } th scope="col" { "D'astreinte maintenant" }
+                        th scope="col" { "Jusqu'au" } th scope="col" { "Membres, dans l'ordre" } th scope="col" { "Fuseau" }
+                    } }
+                    tbody { @for rotation in &rotations {
+                        @let shift = rotation.on_call_at(now);
+                        tr data-rotation=(rotation.name.as_str()) {
+                            td { (rotation.name.as_str()) }
+                            td { (rotation.duty.french()) }
+                            td { @match &shift {
+                                Some(shift) => { strong { (shift.member.as_str()) } @if shift.by_override { " " span.muted { "(remplacement)" } } }
+                                None => { span.status.st-raised { "personne" } }
+                            } }
+                            td { @if let Some(shift) = &shift { (time(shift.to_ms)) } @else { "—" } }
+                            td { (rotation.members.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")) }
+                            td { (rotation.time_zone.as_str()) }
+                        }
+                    } }
+                } }
+            }
+        }
+    };
+    Ok(page(&state, &viewer, "Astreintes", Nav::OnCall, body).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditQuery {
+    avant: Option<i64>,
+    objet: Option<String>,
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<AuditQuery>,
+) -> PageResult {
+    viewer.require_staff()?;
+    let object = query
+        .objet
+        .as_deref()
+        .map(str::trim)
+        .filter(|o| !o.is_empty());
+    let entries = state
+        .store
+        .audit_trail(
+            &viewer.caller.actor,
+            &AuditFilter {
+                object_ref: object.map(str::to_string),
+                before_id: query.avant,
+                limit: Some(AUDIT_PAGE),
+                ..AuditFilter::default()
+            },
+        )
+        .await?;
+    let next = (entries.len() as i64 == AUDIT_PAGE)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
+    let body = html! {
+        main {
+            h1 { "Journal d'audit" }
+            form.filters method="get" action="/console/journal" role="search" {
+                label { "Objet (référence)" input type="text" name="objet" value=[object]; }
+                button type="submit" { "Filtrer" }
+            }
+            @if entries.is_empty() { p.panel { "Aucune entrée." } }
+            @else {
+                div.table-wrap { table {
+                    thead { tr { th scope="col" { "Quand" } th scope="col" { "Qui" } th scope="col" { "Action" } th scope="col" { "Objet" } th scope="col" { "Client" } } }
+                    tbody { @for entry in &entries {
+                        tr {
+                            td { (time(entry.at_ms)) }
+                            td { (entry.actor) }
+                            td { (match entry.action.key() { "create" => "création", "update" => "modification", "delete" => "suppression", other => other }) }
+                            td { (entry.object_kind) " " (entry.object_ref) }
+                            td { (entry.client.as_deref().unwrap_or("—")) }
+                        }
+                    } }
+                } }
+            }
+            @if let Some(next) = next {
+                nav.pager { a href=(format!("/console/journal?avant={next}{}", object.map(|o| format!("&objet={}", crate::web::render::url_encode(o))).unwrap_or_default())) { "Entrées plus anciennes" } }
+            }
+        }
+    };
+    Ok(page(&state, &viewer, "Journal d'audit", Nav::Audit, body).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct DocumentsQuery {
+    avant: Option<i64>,
+}
+
+/// The files' documents, newest first; each opens through the API, which checks access again.
+async fn documents(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    uri: axum::http::Uri,
+    Query(query): Query<DocumentsQuery>,
+) -> PageResult {
+    let portal = uri.path().starts_with("/portail");
+    if portal == viewer.is_staff() {
+        return Err(crate::web::PageError::not_found());
+    }
+    let items = state
+        .store
+        .documents(
+            &viewer.caller.actor,
+            &DocumentFilter {
+                before: query.avant,
+                limit: Some(DOCUMENTS_PAGE),
+                ..DocumentFilter::default()
+            },
+        )
+        .await?;
+    let next = (items.len() as i64 == DOCUMENTS_PAGE)
+        .then(|| items.last().map(|d| d.id))
+        .flatten();
+    let root = if portal { "/portail" } else { "/console" };
+    let body = html! {
+        main {
+            h1 { "Documents" }
+            @if items.is_empty() { p.panel { "Aucun document." } }
+            @else {
+                div.table-wrap { table {
+                    thead { tr { th scope="col" { "Date" } th scope="col" { "Document" } th scope="col" { "Site" } th scope="col" { "Ticket" } } }
+                    tbody { @for document in &items {
+                        tr {
+                            td { (time(document.created_at)) }
+                            td { a href=(format!("/api/v1/documents/{}", document.id)) download { (document.title) } }
+                            td { (document.site.as_deref().unwrap_or("—")) }
+                            td { @if let Some(ticket) = document.ticket { a href=(format!("{root}/tickets/{ticket}")) { "n°" (ticket) } } @else { "—" } }
+                        }
+                    } }
+                } }
+            }
+            @if let Some(next) = next {
+                nav.pager { a href=(format!("{root}/documents?avant={next}")) { "Documents plus anciens" } }
+            }
+        }
+    };
+    let nav = if portal {
+        Nav::PortalDocuments
+    } else {
+        Nav::Documents
+    };
+    Ok(page(&state, &viewer, "Documents", nav, body).into_response())
+}
