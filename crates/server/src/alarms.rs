@@ -6,6 +6,7 @@
 //! back the alarms not closed, so that a restart neither loses nor doubles an alarm.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -70,7 +71,13 @@ enum Message {
 
 /// The handle to the worker, started on first use.
 #[derive(Debug, Clone, Default)]
-pub struct AlarmWorker(Arc<OnceLock<mpsc::Sender<Message>>>);
+pub struct AlarmWorker {
+    sender: Arc<OnceLock<mpsc::Sender<Message>>>,
+    /// Messages handed to the worker, and those it has taken in and saved: when they are
+    /// equal, a read has nothing to wait for ([`AlarmWorker::settle`]).
+    sent: Arc<AtomicU64>,
+    done: Arc<AtomicU64>,
+}
 
 impl std::fmt::Debug for Message {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -80,9 +87,10 @@ impl std::fmt::Debug for Message {
 
 impl AlarmWorker {
     fn sender(&self, state: &AppState) -> &mpsc::Sender<Message> {
-        self.0.get_or_init(|| {
+        self.sent.fetch_add(1, Ordering::SeqCst);
+        self.sender.get_or_init(|| {
             let (sender, receiver) = mpsc::channel(QUEUE);
-            tokio::spawn(run(state.clone(), receiver));
+            tokio::spawn(run(state.clone(), receiver, self.done.clone()));
             sender
         })
     }
@@ -151,6 +159,15 @@ impl AlarmWorker {
         answer.await.map_err(|_| stopped())?
     }
 
+    /// Like [`AlarmWorker::sync`], but free when the worker has already taken in and saved
+    /// every message sent to it: the pages call it on every load.
+    pub async fn settle(&self, state: &AppState) {
+        if self.sent.load(Ordering::SeqCst) == self.done.load(Ordering::SeqCst) {
+            return;
+        }
+        self.sync(state).await;
+    }
+
     /// Waits until everything sent before is evaluated and saved (reads after it see it), at
     /// most [`SYNC_WAIT`]: a worker still loading or behind does not hold a read forever; the
     /// read then shows what is saved.
@@ -208,7 +225,9 @@ struct Worker {
     closed: Vec<Alarm>,
 }
 
-async fn run(state: AppState, mut messages: mpsc::Receiver<Message>) {
+async fn run(state: AppState, mut messages: mpsc::Receiver<Message>, done: Arc<AtomicU64>) {
+    // Messages taken in, counted as `sent` counts them (each send counts one).
+    let mut received: u64 = 0;
     let mut worker = loop {
         match Worker::load(&state).await {
             Ok(worker) => break worker,
@@ -227,6 +246,9 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>) {
             if let Err(error) = worker.load_inventory().await {
                 tracing::warn!(%error, "relecture de l'inventaire par le moteur d'alarmes");
             }
+        }
+        if let Ok(Some(_)) = &message {
+            received += 1;
         }
         match message {
             Ok(None) => {
@@ -283,6 +305,9 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>) {
         }
         if !worker.pending.is_empty() || !worker.closed.is_empty() {
             let _ = worker.save(now).await;
+        }
+        if worker.pending.is_empty() && worker.closed.is_empty() {
+            done.store(received, Ordering::SeqCst);
         }
     }
 }

@@ -43,6 +43,8 @@ pub struct AppState {
     pub deliveries: delivery::Deliveries,
     /// What changed, for the pages open in browsers (server-sent events).
     pub live: web::Live,
+    /// The pages' availability rates, kept a minute.
+    pub rates: Arc<web::RateCache>,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
             metrics: Arc::new(metrics::Metrics::default()),
             alarms: alarms::AlarmWorker::default(),
             live: web::Live::default(),
+            rates: Arc::default(),
         }
     }
 }

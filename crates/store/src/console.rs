@@ -13,7 +13,7 @@ use vigie_domain::availability::{CheckTrack, equipment_down_ms, rate};
 use crate::error::from_sqlx;
 use crate::inventory::{Arg, build, require};
 use crate::supervision::{CurrentState, visibility_condition};
-use crate::{MAX_ALARM_PAGE, Outgoing, Store, StoreError};
+use crate::{Backend, MAX_ALARM_PAGE, Store, StoreError};
 use vigie_domain::supervision::{CheckState, CheckStatus};
 
 /// The most pages read for one wall: re-notifications until acknowledged can make many rows
@@ -96,9 +96,20 @@ impl Store {
             return Ok(wall);
         }
         let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        // Only two fields of each notice: read by the database, not by parsing every notice.
+        let (name, deadline) = match self.backend {
+            Backend::Sqlite => (
+                "json_extract(record, '$.page.name')",
+                "json_extract(record, '$.acknowledge_by')",
+            ),
+            Backend::Postgres => (
+                "(record::jsonb -> 'page' ->> 'name')",
+                "((record::jsonb ->> 'acknowledge_by')::BIGINT)",
+            ),
+        };
         let sql = format!(
-            "SELECT alarm_id, channel, record FROM notifications \
-             WHERE alarm_id IN ({}) AND channel <> 'console' ORDER BY id LIMIT {MAX_WALL_PAGES}",
+            "SELECT alarm_id, channel, {name}, {deadline} FROM notifications \
+             WHERE alarm_id IN ({}) AND channel <> 'console' AND ticket_number IS NULL ORDER BY id LIMIT {MAX_WALL_PAGES}",
             placeholders.join(", ")
         );
         let mut query = sqlx::query(&sql);
@@ -107,24 +118,21 @@ impl Store {
         }
         let rows = query.fetch_all(&self.read).await.map_err(from_sqlx)?;
         for row in rows {
-            let alarm: i64 = row.try_get("alarm_id").map_err(from_sqlx)?;
-            let channel: String = row.try_get("channel").map_err(from_sqlx)?;
-            let record: String = row.try_get("record").map_err(from_sqlx)?;
-            let Ok(Outgoing::Page(notice)) = serde_json::from_str::<Outgoing>(&record) else {
-                continue;
-            };
-            let Ok(alarm) = AlarmId::try_from(alarm) else {
+            let alarm: i64 = row.try_get(0).map_err(from_sqlx)?;
+            let channel: String = row.try_get(1).map_err(from_sqlx)?;
+            let name: Option<String> = row.try_get(2).map_err(from_sqlx)?;
+            let deadline: Option<i64> = row.try_get(3).map_err(from_sqlx)?;
+            let (Ok(alarm), Some(name)) = (AlarmId::try_from(alarm), name) else {
                 continue;
             };
             let pages = wall.entry(alarm).or_default();
-            let name = notice.page.name.clone();
             match pages.told.iter_mut().find(|(told, _)| *told == name) {
                 Some((_, channels)) => {
                     channels.insert(channel);
                 }
                 None => pages.told.push((name, BTreeSet::from([channel]))),
             }
-            if let Some(deadline) = notice.acknowledge_by {
+            if let Some(deadline) = deadline {
                 pages.acknowledge_by = Some(
                     pages
                         .acknowledge_by

@@ -376,14 +376,18 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     let worst = results.iter().map(|r| r.p99).fold(0.0, f64::max);
+    let max = if fan_out.3 == 0 {
+        "—".to_string()
+    } else {
+        format!("{:.0}", fan_out.2)
+    };
     let _ = writeln!(
         section,
-        "\nDiffusion en direct : {} flux ouverts (`GET /flux`, {} sessions), un changement d'état enregistré (`alarms::record`) ; de l'enregistrement à l'événement `change` reçu par chaque flux : p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms ({} flux sur {} l'ont reçu ; les changements d'un même instant sont regroupés 200 ms avant d'être envoyés).\n",
+        "\nDiffusion en direct : {} flux ouverts (`GET /flux`, {} sessions), un changement d'état enregistré (`alarms::record`) ; de l'enregistrement à l'événement `change` reçu par chaque flux : p50 {:.0} ms, p99 {:.0} ms, max {max} ms ({} flux sur {} l'ont reçu ; les changements d'un même instant sont regroupés 200 ms avant d'être envoyés).\n",
         options.streams,
         options.streams.div_ceil(20),
         fan_out.0,
         fan_out.1,
-        fan_out.2,
         fan_out.3,
         options.streams
     );
@@ -481,7 +485,8 @@ async fn fan_out(
     for _ in 0..options.streams {
         ready_rx.recv().await;
     }
-    let equipment = equipment_ref(1, 1, 1);
+    // A camera in service (those numbered 1 are the ones down).
+    let equipment = equipment_ref(1, 1, 2);
     let _ = start.set(Instant::now());
     vigie_server::alarms::record(
         state,

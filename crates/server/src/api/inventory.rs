@@ -171,7 +171,7 @@ async fn fetch(
 }
 
 /// Reads a body into a record of `kind`, taking its reference from the path when absent.
-fn record_from_body(
+pub(crate) fn record_from_body(
     kind: ObjectKind,
     mut body: serde_json::Value,
     path: Option<&Reference>,

@@ -84,7 +84,7 @@ async fn wall(
         limit: Some(WALL_PAGE),
         ..AlarmFilter::default()
     };
-    state.alarms.sync(&state).await;
+    state.alarms.settle(&state).await;
     let mut alarms = state.store.list_alarms(actor, &filter, now).await?;
     let next = (alarms.len() as i64 == WALL_PAGE)
         .then(|| alarms.last().map(|a| a.alarm.id))
@@ -259,7 +259,7 @@ async fn detail(
 ) -> PageResult {
     let id = alarm_id(&id)?;
     viewer.require_staff()?;
-    state.alarms.sync(&state).await;
+    state.alarms.settle(&state).await;
     let done = query.fait.as_deref().and_then(done_message);
     if query.partiel.is_some() {
         let (alarm, events) = state

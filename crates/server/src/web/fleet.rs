@@ -213,7 +213,7 @@ async fn equipment(
     else {
         return Err(PageError::not_found());
     };
-    state.alarms.sync(&state).await;
+    state.alarms.settle(&state).await;
     let scope = Scope::Equipment(reference.clone());
     let checks = state.store.current_states(actor, &scope).await?;
     let metrics = state
@@ -254,6 +254,7 @@ async fn equipment(
         main {
             p { a href=(format!("/console/sites/{}", url_encode(item.site.as_str()))) { "← Site " (item.site.as_str()) } }
             h1 { (title) }
+            p { a href=(crate::web::inventory::edit_link(ObjectKind::Equipment, &reference)) { "Modifier la fiche" } }
             section #equipment {
                 div.panel { dl.facts {
                     dt { "Site" } dd { (item.site.as_str()) }

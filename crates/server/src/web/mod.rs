@@ -9,6 +9,7 @@
 mod alarms;
 mod assets;
 mod fleet;
+mod inventory;
 pub mod live;
 mod login;
 mod outbox;
@@ -32,6 +33,37 @@ use crate::error::ApiError;
 
 pub use live::{Live, Topic};
 
+/// Availability rates over the last 30 days, kept a minute per place: a 30-day rate moves
+/// slowly, and the dashboard that shows it is reloaded by every live change.
+#[derive(Debug, Default)]
+pub struct RateCache(
+    std::sync::Mutex<std::collections::HashMap<String, (i64, vigie_store::console::Availability)>>,
+);
+
+impl RateCache {
+    /// How long a rate is kept (ms).
+    const KEEP_MS: i64 = 60_000;
+    /// Places kept at most; beyond, the cache starts again empty.
+    const MAX_PLACES: usize = 10_000;
+
+    pub fn get(&self, key: &str, now: i64) -> Option<vigie_store::console::Availability> {
+        let cache = self.0.lock().ok()?;
+        cache
+            .get(key)
+            .filter(|(at, _)| now - at < Self::KEEP_MS && now >= *at)
+            .map(|(_, rate)| *rate)
+    }
+
+    pub fn put(&self, key: String, now: i64, rate: vigie_store::console::Availability) {
+        if let Ok(mut cache) = self.0.lock() {
+            if cache.len() >= Self::MAX_PLACES {
+                cache.clear();
+            }
+            cache.insert(key, (now, rate));
+        }
+    }
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
@@ -44,6 +76,7 @@ pub fn routes() -> Router<AppState> {
         .merge(fleet::routes())
         .merge(outbox::routes())
         .merge(records::routes())
+        .merge(inventory::routes())
         .layer(axum::middleware::map_response(page_headers))
 }
 

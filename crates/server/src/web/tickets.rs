@@ -13,7 +13,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use vigie_domain::Reference;
 use vigie_domain::inventory::{ObjectKind, Record};
-use vigie_domain::ticket::desk::{Impact, Kind, Report, Source, Ticket, priority_label};
+use vigie_domain::ticket::desk::{
+    DataImpact, Impact, Kind, Report, Resolution, Source, Ticket, priority_label,
+};
 use vigie_domain::ticket::message::measure_label;
 use vigie_domain::ticket::post_mortem::timeline;
 use vigie_domain::ticket::{Action, StatedCriticality, Status};
@@ -35,6 +37,8 @@ pub fn routes() -> Router<AppState> {
         .route("/portail/tickets", get(queue))
         .route("/portail/tickets/{number}", get(detail))
         .route("/portail/tickets/{number}/confirmer", post(confirm))
+        .route("/console/tickets/{number}/etape", post(staff_step))
+        .route("/console/tickets/{number}/resolution", post(resolve))
         .route("/portail/signaler", get(report_form).post(report))
 }
 
@@ -217,6 +221,25 @@ async fn detail(
 ) -> PageResult {
     check_part(&viewer, uri.path().starts_with("/portail"))?;
     let number = ticket_number(&number)?;
+    render_detail(
+        &state,
+        &viewer,
+        number,
+        &query,
+        None,
+        &ResolutionForm::default(),
+    )
+    .await
+}
+
+async fn render_detail(
+    state: &AppState,
+    viewer: &Viewer,
+    number: u64,
+    query: &DetailQuery,
+    error: Option<(StatusCode, String)>,
+    form: &ResolutionForm,
+) -> PageResult {
     let (ticket, events) = state.store.ticket(&viewer.caller.actor, number).await?;
     let now = viewer.caller.now_ms;
     let root = base(&viewer);
@@ -257,12 +280,20 @@ async fn detail(
         return Ok(Html(region.into_string()).into_response());
     }
     let title = format!("Ticket n°{number}");
+    let status = error
+        .as_ref()
+        .map(|(status, _)| *status)
+        .unwrap_or(StatusCode::OK);
     let body = html! {
         main {
             p { a href=(format!("{root}/tickets")) { "← Tickets" } }
             h1 { (title) }
             @if let Some(done) = done { p.notice role="status" { (done) } }
+            @if let Some((_, message)) = &error { p.error role="alert" { (message) } }
             section #ticket data-live="tickets" data-src=(format!("{root}/tickets/{number}?partiel=1")) { (region) }
+            @if viewer.is_staff() && ticket.status != Status::Closed {
+                (staff_forms(&viewer, &ticket, form))
+            }
             @if !viewer.is_staff() && ticket.status == Status::Resolved {
                 h2 { "Le problème est-il résolu ?" }
                 form.panel method="post" action=(format!("/portail/tickets/{number}/confirmer")) {
@@ -273,7 +304,234 @@ async fn detail(
             }
         }
     };
-    Ok(page(&state, &viewer, &title, nav(&viewer), body).into_response())
+    Ok((status, page(state, viewer, &title, nav(viewer), body)).into_response())
+}
+
+/// The steps a technician takes from the ticket's page; the desk refuses what does not fit
+/// where the ticket stands, and the page shows why.
+const STAFF_STEPS: [(Action, &str, &str); 6] = [
+    (Action::TakeCharge, "take_charge", "Prendre en charge"),
+    (
+        Action::PlanIntervention,
+        "plan_intervention",
+        "Intervention planifiée",
+    ),
+    (Action::ArriveOnSite, "arrive_on_site", "Arrivé sur site"),
+    (
+        Action::WaitForClient,
+        "wait_for_client",
+        "En attente du client",
+    ),
+    (
+        Action::ClientReplied,
+        "client_replied",
+        "Le client a répondu",
+    ),
+    (Action::Close, "close", "Clore sans confirmation (SAV-6)"),
+];
+
+fn staff_forms(viewer: &Viewer, ticket: &Ticket, form: &ResolutionForm) -> Markup {
+    let number = ticket.number;
+    html! {
+        h2 { "Actions" }
+        div.panel {
+            div.actions {
+                @for (_, key, label) in STAFF_STEPS {
+                    @if ticket.status != Status::Resolved || key == "close" {
+                        form.inline method="post" action=(format!("/console/tickets/{number}/etape")) {
+                            input type="hidden" name="csrf" value=(viewer.csrf);
+                            input type="hidden" name="action" value=(key);
+                            button.secondary id=(format!("step-{key}")) type="submit" { (label) }
+                        }
+                    }
+                }
+            }
+        }
+        @if ticket.status != Status::Resolved {
+            h3 { "Résoudre (CLO-1, INC-5, CM-8)" }
+            form.stack.panel #resolution-form method="post" action=(format!("/console/tickets/{number}/resolution")) {
+                input type="hidden" name="csrf" value=(viewer.csrf);
+                label for="root_cause" { "Cause" }
+                textarea #root_cause name="root_cause" required maxlength="4000" { (form.root_cause) }
+                label for="actions" { "Actions menées" }
+                textarea #actions name="actions" required maxlength="4000" { (form.actions) }
+                label for="minutes" { "Temps d'intervention effectif (minutes)" }
+                input #minutes type="number" name="intervention_minutes" min="0" required value=(form.intervention_minutes);
+                fieldset {
+                    legend { "Impact sur les données de sécurité (INC-5)" }
+                    div { input #footage_lost type="checkbox" name="footage_lost" value="1" checked[form.footage_lost.is_some()]; label for="footage_lost" { " Images non enregistrées ou détruites" } }
+                    div { input #accesses_untracked type="checkbox" name="accesses_untracked" value="1" checked[form.accesses_untracked.is_some()]; label for="accesses_untracked" { " Accès non journalisés" } }
+                    label for="description" { "Ce qui a été perdu (caméras, portes, périodes)" }
+                    textarea #description name="description" maxlength="4000" { (form.description) }
+                }
+                label for="parts" { "Pièces remplacées (une par ligne)" }
+                textarea #parts name="parts_replaced" maxlength="4000" { (form.parts_replaced) }
+                label for="recommendations" { "Recommandations" }
+                textarea #recommendations name="recommendations" maxlength="4000" { (form.recommendations) }
+                div.actions { button #resolve type="submit" { "Résoudre le ticket" } }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct StepForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+}
+
+async fn staff_step(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(number): Path<String>,
+    Form(form): Form<StepForm>,
+) -> PageResult {
+    check_part(&viewer, false)?;
+    viewer.check_form(&form.csrf)?;
+    let number = ticket_number(&number)?;
+    let Some((action, _, _)) = STAFF_STEPS.iter().find(|(_, key, _)| *key == form.action) else {
+        return Err(PageError::new(
+            StatusCode::BAD_REQUEST,
+            format!("étape inconnue : « {} »", form.action),
+        ));
+    };
+    take(
+        &state,
+        &viewer,
+        number,
+        TicketStep::Act(*action),
+        "etape",
+        &ResolutionForm::default(),
+    )
+    .await
+}
+
+/// Takes a step; its refusal is shown on the ticket's page with what was typed.
+async fn take(
+    state: &AppState,
+    viewer: &Viewer,
+    number: u64,
+    step: TicketStep,
+    done: &str,
+    form: &ResolutionForm,
+) -> PageResult {
+    match state
+        .store
+        .ticket_step(
+            &viewer.caller.actor,
+            &state.escalation.policy,
+            number,
+            step,
+            &by(&viewer.caller),
+            viewer.caller.now_ms,
+        )
+        .await
+    {
+        Ok(change) => {
+            state.deliveries.wake();
+            state.live.publish(
+                crate::web::Topic::Tickets,
+                Some(change.ticket.report.client.clone()),
+            );
+            Ok(Redirect::to(&format!("/console/tickets/{number}?fait={done}")).into_response())
+        }
+        Err(vigie_store::StoreError::NotFound) => Err(PageError::not_found()),
+        Err(error) => {
+            let error = crate::error::ApiError::from(error);
+            let query = DetailQuery {
+                fait: None,
+                partiel: None,
+            };
+            render_detail(
+                state,
+                viewer,
+                number,
+                &query,
+                Some((error.status, error.message)),
+                form,
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ResolutionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    root_cause: String,
+    #[serde(default)]
+    actions: String,
+    #[serde(default)]
+    intervention_minutes: String,
+    footage_lost: Option<String>,
+    accesses_untracked: Option<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    parts_replaced: String,
+    #[serde(default)]
+    recommendations: String,
+}
+
+async fn resolve(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(number): Path<String>,
+    Form(form): Form<ResolutionForm>,
+) -> PageResult {
+    check_part(&viewer, false)?;
+    viewer.check_form(&form.csrf)?;
+    let number = ticket_number(&number)?;
+    let minutes = form.intervention_minutes.trim();
+    let Ok(intervention_minutes) = minutes.parse::<u32>() else {
+        let query = DetailQuery {
+            fait: None,
+            partiel: None,
+        };
+        let message = format!(
+            "temps d'intervention : un nombre entier de minutes est attendu (reçu « {minutes} »)"
+        );
+        return render_detail(
+            &state,
+            &viewer,
+            number,
+            &query,
+            Some((StatusCode::UNPROCESSABLE_ENTITY, message)),
+            &form,
+        )
+        .await;
+    };
+    let resolution = Resolution {
+        root_cause: form.root_cause.clone(),
+        actions: form.actions.clone(),
+        intervention_minutes,
+        data_impact: DataImpact {
+            footage_lost: form.footage_lost.is_some(),
+            accesses_untracked: form.accesses_untracked.is_some(),
+            description: form.description.trim().to_string(),
+        },
+        parts_replaced: form
+            .parts_replaced
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect(),
+        recommendations: form.recommendations.trim().to_string(),
+    };
+    take(
+        &state,
+        &viewer,
+        number,
+        TicketStep::Resolve(resolution),
+        "resolu",
+        &form,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]

@@ -221,6 +221,10 @@ async fn staff_work_an_alarm_from_the_wall_to_its_closure_through_the_pages() {
     assert!(wall.text.contains(NVR), "{}", wall.text);
     assert!(wall.text.contains("Critique"), "{}", wall.text);
     assert!(wall.text.contains("disque presque plein"), "{}", wall.text);
+    // NOT-3: the site's security manager was paged by SMS and email, with a deadline running.
+    assert!(wall.text.contains("Thomas Robert"), "{}", wall.text);
+    assert!(wall.text.contains("(email, SMS)"), "{}", wall.text);
+    assert!(wall.text.contains("data-deadline="), "{}", wall.text);
     let id = first_alarm_link(&wall.text);
     // The live region alone, as the page's script asks for it.
     let partial = tech.get("/console?partiel=1").await;
@@ -757,5 +761,68 @@ async fn the_console_shows_sites_an_equipment_with_its_sparklines_and_the_outbox
             "{path}"
         );
     }
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn staff_edit_a_site_in_the_inventory_format_with_the_apis_checks() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    let staff = form_login(
+        &app,
+        "superviseur",
+        UserKind::Staff,
+        None,
+        None,
+        &[StaffRole::Supervision],
+    )
+    .await;
+    let path = "/console/inventaire/site/BNF-PAR-OPERA";
+    let page = staff.get(path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("Agence Paris Opéra"), "{}", page.text);
+    let csrf = csrf_of(&page.text);
+    let start = page.text.find("name=\"record\"").unwrap();
+    let open = start + page.text[start..].find('>').unwrap() + 1;
+    let close = open + page.text[open..].find("</textarea>").unwrap();
+    let record = page.text[open..close]
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">");
+    // Broken TOML: refused with its reason, the text kept as typed, nothing changed.
+    let broken = staff
+        .post_form(path, &[("csrf", &csrf), ("record", "name = \"Sans fin")])
+        .await;
+    assert_eq!(broken.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(broken.text.contains("TOML illisible"), "{}", broken.text);
+    assert!(
+        broken.text.contains("name = &quot;Sans fin"),
+        "{}",
+        broken.text
+    );
+    // A contract of another client: the cross-record rules refuse it.
+    let foreign = record.replace("CTR-BNF-2025", "CTR-MARCHE-2024");
+    let refused = staff
+        .post_form(path, &[("csrf", &csrf), ("record", &foreign)])
+        .await;
+    assert_ne!(refused.status, StatusCode::SEE_OTHER, "{}", refused.text);
+    // Renamed: saved, audited, shown.
+    let renamed = record.replace("Agence Paris Opéra", "Agence Paris Opéra-Garnier");
+    let saved = staff
+        .post_form(path, &[("csrf", &csrf), ("record", &renamed)])
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let site = staff.get("/console/sites/BNF-PAR-OPERA").await;
+    assert!(
+        site.text.contains("Agence Paris Opéra-Garnier"),
+        "{}",
+        site.text
+    );
+    let journal = staff.get("/console/journal?objet=BNF-PAR-OPERA").await;
+    assert!(journal.text.contains("modification"), "{}", journal.text);
+    // A client user edits nothing, sees nothing of it.
+    let client = form_login(&app, "bnf", UserKind::Client, None, Some("CLI-BNF"), &[]).await;
+    assert_eq!(client.get(path).await.status, StatusCode::NOT_FOUND);
     app.finish().await;
 }
