@@ -108,8 +108,9 @@ impl Store {
             ),
         };
         let sql = format!(
-            "SELECT alarm_id, channel, {name}, {deadline} FROM notifications \
-             WHERE alarm_id IN ({}) AND channel <> 'console' AND ticket_number IS NULL ORDER BY id LIMIT {MAX_WALL_PAGES}",
+            "SELECT alarm_id, channel, {name}, MIN({deadline}) FROM notifications \
+             WHERE alarm_id IN ({}) AND channel <> 'console' AND ticket_number IS NULL \
+             GROUP BY alarm_id, channel, {name} ORDER BY MIN(id) LIMIT {MAX_WALL_PAGES}",
             placeholders.join(", ")
         );
         let mut query = sqlx::query(&sql);
@@ -454,5 +455,81 @@ impl Store {
             states.entry(equipment).or_default().push(state);
         }
         Ok(states)
+    }
+}
+
+/// Where a page of the wall starts: after this (severity rank, alarm number).
+pub type WallCursor = (i64, AlarmId);
+
+/// The rank of a severity on the wall: Critical first.
+const SEVERITY_RANK: &str = "(CASE severity WHEN 'critical' THEN 0 WHEN 'major' THEN 1 ELSE 2 END)";
+
+impl Store {
+    /// One page of the alarm wall: open alarms (not closed) within the actor's walls, of
+    /// `client` and `site` if given, the gravest first and, within a severity, the newest
+    /// first; with the cursor of the next page when there is one.
+    pub async fn wall_alarms(
+        &self,
+        actor: &Actor,
+        client: Option<&Reference>,
+        site: Option<&Reference>,
+        after: Option<WallCursor>,
+        limit: i64,
+        now_ms: i64,
+    ) -> Result<(Vec<crate::StoredAlarm>, Option<WallCursor>), StoreError> {
+        require(actor, Permission::ReadAlarms)?;
+        let mut args = Vec::new();
+        let mut condition =
+            visibility_condition(&actor.visibility(), "client_ref", "site_ref", &mut args);
+        for (column, value) in [("client_ref", client), ("site_ref", site)] {
+            if let Some(value) = value {
+                args.push(Arg::Text(Some(value.to_string())));
+                condition.push_str(&format!(" AND {column} = ${}", args.len()));
+            }
+        }
+        if let Some((rank, id)) = after {
+            args.push(Arg::Int(rank));
+            let r = args.len();
+            args.push(Arg::Int(i64::try_from(id).unwrap_or(i64::MAX)));
+            let i = args.len();
+            condition.push_str(&format!(
+                " AND ({SEVERITY_RANK} > ${r} OR ({SEVERITY_RANK} = ${r} AND id < ${i}))"
+            ));
+        }
+        let limit = limit.clamp(1, MAX_ALARM_PAGE);
+        args.push(Arg::Int(limit));
+        let sql = format!(
+            "SELECT client_ref, record, {SEVERITY_RANK} FROM alarms WHERE closed_ms IS NULL{condition} \
+             ORDER BY {SEVERITY_RANK}, id DESC LIMIT ${}",
+            args.len()
+        );
+        let rows = build(&sql, args)
+            .fetch_all(&self.read)
+            .await
+            .map_err(from_sqlx)?;
+        let mut alarms = Vec::with_capacity(rows.len());
+        let mut last = None;
+        for row in &rows {
+            let client: String = row.try_get(0).map_err(from_sqlx)?;
+            let record: String = row.try_get(1).map_err(from_sqlx)?;
+            let rank: i64 = row.try_get(2).map_err(from_sqlx)?;
+            let alarm: vigie_domain::alarm::lifecycle::Alarm = serde_json::from_str(&record)
+                .map_err(|e| {
+                    StoreError::other(anyhow::anyhow!("alarme stockée illisible : {e}"))
+                })?;
+            last = Some((rank, alarm.id));
+            alarms.push(crate::StoredAlarm {
+                client: Reference::parse(&client).ok(),
+                status: alarm.status(),
+                duration_ms: alarm.duration_ms(now_ms),
+                alarm,
+            });
+        }
+        let next = if rows.len() as i64 == limit {
+            last
+        } else {
+            None
+        };
+        Ok((alarms, next))
     }
 }

@@ -98,6 +98,8 @@ pub struct Store {
     observations: std::sync::Arc<std::sync::OnceLock<supervision::GroupCommit>>,
     /// Live tokens recently read (`people.rs`), so that a push costs no read of its token.
     tokens: std::sync::Arc<people::TokenCache>,
+    /// Sessions recently read (page loads).
+    sessions: std::sync::Arc<people::SessionCache>,
 }
 
 impl Store {
@@ -128,6 +130,7 @@ impl Store {
                     write,
                     observations: Default::default(),
                     tokens: Default::default(),
+                    sessions: Default::default(),
                 }
             }
             Backend::Postgres => {
@@ -144,6 +147,7 @@ impl Store {
                     write: pool,
                     observations: Default::default(),
                     tokens: Default::default(),
+                    sessions: Default::default(),
                 }
             }
         };

@@ -25,40 +25,57 @@ const TOKEN_CACHE_ENTRIES: usize = 100_000;
 
 type TokenHolder = (TokenInfo, UserInfo, Actor);
 
-/// Live tokens recently read, by the hash of their secret, with the instant they were read:
-/// thousands of agents pushing every minute would otherwise read their token and its user on
-/// every push.
-#[derive(Debug, Default)]
-pub(crate) struct TokenCache {
-    inner: Mutex<CachedTokens>,
+/// What was recently read for a secret (a token's or a session's hash), with the instant it
+/// was read: thousands of agents pushing every minute, and every page load, would otherwise
+/// read their token or session and its user each time.
+#[derive(Debug)]
+pub(crate) struct Recent<V> {
+    inner: Mutex<Cached<V>>,
 }
 
-#[derive(Debug, Default)]
-struct CachedTokens {
-    entries: HashMap<String, (i64, TokenHolder)>,
+impl<V> Default for Recent<V> {
+    fn default() -> Self {
+        Recent {
+            inner: Mutex::new(Cached {
+                entries: HashMap::new(),
+                generation: 0,
+            }),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Cached<V> {
+    entries: HashMap<String, (i64, V)>,
     /// Incremented by every revocation: a read that started before one is not kept.
     generation: u64,
 }
 
-impl TokenCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, CachedTokens> {
+/// Live tokens recently read, by the hash of their secret.
+pub(crate) type TokenCache = Recent<TokenHolder>;
+/// Sessions recently read, by the hash of their id, with their expiry.
+pub(crate) type SessionCache = Recent<(i64, SessionUser)>;
+
+impl<V: Clone> Recent<V> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cached<V>> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn get(&self, secret_hash: &str, now_ms: i64) -> Result<TokenHolder, u64> {
+    /// The value read for `key` less than [`TOKEN_CACHE_MS`] ago and still `valid`, or the
+    /// generation to hand back to [`Recent::put`].
+    fn get(&self, key: &str, now_ms: i64, valid: impl Fn(&V) -> bool) -> Result<V, u64> {
         let cached = self.lock();
-        match cached.entries.get(secret_hash) {
-            Some((read_ms, holder))
-                if (0..TOKEN_CACHE_MS).contains(&(now_ms - read_ms))
-                    && holder.0.expires_ms.is_none_or(|e| e > now_ms) =>
+        match cached.entries.get(key) {
+            Some((read_ms, value))
+                if (0..TOKEN_CACHE_MS).contains(&(now_ms - read_ms)) && valid(value) =>
             {
-                Ok(holder.clone())
+                Ok(value.clone())
             }
             _ => Err(cached.generation),
         }
     }
 
-    fn put(&self, secret_hash: &str, now_ms: i64, holder: &TokenHolder, generation: u64) {
+    fn put(&self, key: &str, now_ms: i64, value: &V, generation: u64) {
         let mut cached = self.lock();
         if cached.generation != generation {
             return;
@@ -68,10 +85,10 @@ impl TokenCache {
         }
         cached
             .entries
-            .insert(secret_hash.to_owned(), (now_ms, holder.clone()));
+            .insert(key.to_owned(), (now_ms, value.clone()));
     }
 
-    fn clear(&self) {
+    pub(crate) fn clear(&self) {
         let mut cached = self.lock();
         cached.entries.clear();
         cached.generation += 1;
@@ -428,6 +445,8 @@ impl Store {
         )
         .await?;
         transaction.commit().await.map_err(from_sqlx)?;
+        // Every session of the user was closed.
+        self.sessions.clear();
         Ok(())
     }
 
@@ -506,6 +525,8 @@ impl Store {
         .await
         .map_err(from_sqlx)?;
         transaction.commit().await.map_err(from_sqlx)?;
+        // The user's oldest sessions beyond the bound were closed.
+        self.sessions.clear();
         Ok(())
     }
 
@@ -515,14 +536,25 @@ impl Store {
         id_hash: &str,
         now_ms: i64,
     ) -> Result<Option<SessionUser>, StoreError> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT username FROM sessions WHERE id_hash = $1 AND expires_ms > $2")
-                .bind(id_hash.to_string())
-                .bind(now_ms)
-                .fetch_optional(&self.read)
-                .await
-                .map_err(from_sqlx)?;
-        let Some((username,)) = row else {
+        // A page load reads its session: a few seconds' cache spares three queries each time.
+        // A session closed in this process is forgotten at once, in another within
+        // TOKEN_CACHE_MS, as a token is.
+        let generation = match self
+            .sessions
+            .get(id_hash, now_ms, |(expires, _)| *expires > now_ms)
+        {
+            Ok((_, found)) => return Ok(Some(found)),
+            Err(generation) => generation,
+        };
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "SELECT username, expires_ms FROM sessions WHERE id_hash = $1 AND expires_ms > $2",
+        )
+        .bind(id_hash.to_string())
+        .bind(now_ms)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        let Some((username, expires_ms)) = row else {
             return Ok(None);
         };
         let mut connection = self.read.acquire().await.map_err(from_sqlx)?;
@@ -531,7 +563,10 @@ impl Store {
         };
         drop(connection);
         let actor = self.actor_for(&user).await?;
-        Ok(Some(SessionUser { user, actor }))
+        let found = SessionUser { user, actor };
+        self.sessions
+            .put(id_hash, now_ms, &(expires_ms, found.clone()), generation);
+        Ok(Some(found))
     }
 
     pub async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
@@ -540,6 +575,7 @@ impl Store {
             .execute(&mut *self.write.acquire().await.map_err(from_sqlx)?)
             .await
             .map_err(from_sqlx)?;
+        self.sessions.clear();
         Ok(())
     }
 
@@ -700,7 +736,9 @@ impl Store {
         secret_hash: &str,
         now_ms: i64,
     ) -> Result<Option<(TokenInfo, UserInfo, Actor)>, StoreError> {
-        let generation = match self.tokens.get(secret_hash, now_ms) {
+        let generation = match self.tokens.get(secret_hash, now_ms, |holder| {
+            holder.0.expires_ms.is_none_or(|e| e > now_ms)
+        }) {
             Ok(holder) => return Ok(Some(holder)),
             Err(generation) => generation,
         };

@@ -15,8 +15,8 @@ use serde::Deserialize;
 use vigie_domain::Reference;
 use vigie_domain::access::Permission;
 use vigie_domain::alarm::lifecycle::{AlarmEvent, AlarmId, ClosureReport, Status};
-use vigie_store::console::WallPages;
-use vigie_store::{AlarmFilter, StoredAlarm, StoredNotification};
+use vigie_store::console::{WallCursor, WallPages};
+use vigie_store::{StoredAlarm, StoredNotification};
 
 use crate::AppState;
 use crate::alarms::Step;
@@ -26,8 +26,8 @@ use crate::web::render::{
 };
 use crate::web::{Nav, PageError, PageResult, Viewer, page};
 
-/// Alarms on one page of the wall.
-const WALL_PAGE: i64 = 200;
+/// Alarms on one page of the wall: a screen's worth, the gravest first.
+const WALL_PAGE: i64 = 50;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -42,7 +42,8 @@ pub fn routes() -> Router<AppState> {
 struct WallQuery {
     client: Option<String>,
     site: Option<String>,
-    avant: Option<AlarmId>,
+    /// Where the page starts: `rang-numéro` of the last alarm of the page before.
+    apres: Option<String>,
     /// Only the wall's live region, for the page's script.
     partiel: Option<u8>,
 }
@@ -60,14 +61,6 @@ fn filter_reference(text: &Option<String>) -> Result<Option<Reference>, PageErro
     }
 }
 
-fn severity_rank(alarm: &StoredAlarm) -> u8 {
-    match alarm.alarm.severity.key() {
-        "critical" => 0,
-        "major" => 1,
-        _ => 2,
-    }
-}
-
 async fn wall(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -76,30 +69,29 @@ async fn wall(
     viewer.require_staff()?;
     let actor = &viewer.caller.actor;
     let now = viewer.caller.now_ms;
-    let filter = AlarmFilter {
-        client: filter_reference(&query.client)?,
-        site: filter_reference(&query.site)?,
-        open: Some(true),
-        before: query.avant,
-        limit: Some(WALL_PAGE),
-        ..AlarmFilter::default()
+    let after = match query.apres.as_deref() {
+        None | Some("") => None,
+        Some(text) => Some(
+            text.split_once('-')
+                .and_then(|(rank, id)| Some((rank.parse().ok()?, id.parse().ok()?)))
+                .ok_or_else(PageError::not_found)?,
+        ),
     };
     state.alarms.settle(&state).await;
-    let mut alarms = state.store.list_alarms(actor, &filter, now).await?;
-    let next = (alarms.len() as i64 == WALL_PAGE)
-        .then(|| alarms.last().map(|a| a.alarm.id))
-        .flatten();
+    let (alarms, next) = state
+        .store
+        .wall_alarms(
+            actor,
+            filter_reference(&query.client)?.as_ref(),
+            filter_reference(&query.site)?.as_ref(),
+            after,
+            WALL_PAGE,
+            now,
+        )
+        .await?;
     let ids: Vec<AlarmId> = alarms.iter().map(|a| a.alarm.id).collect();
     let pages = state.store.pages_for_wall(actor, &ids).await?;
     let counts = state.store.open_alarm_counts(actor).await?;
-    // The gravest first, then those waiting longest for someone, then the oldest.
-    alarms.sort_by_key(|a| {
-        (
-            severity_rank(a),
-            a.status != Status::Raised,
-            a.alarm.raised_at,
-        )
-    });
     let region = html! {
         div.counts {
             div.panel { span.muted { "Critiques" } strong { (counts.of_severity("critical")) } }
@@ -110,7 +102,7 @@ async fn wall(
         (wall_table(&alarms, &pages, now))
         @if let Some(next) = next {
             nav.pager aria-label="Pages" {
-                a href=(wall_url(&query, Some(next), false)) { "Alarmes plus anciennes" }
+                a href=(wall_url(&query, Some(next), false)) { "Alarmes suivantes" }
             }
         }
     };
@@ -128,7 +120,7 @@ async fn wall(
                     a href="/console" { "Tout voir" }
                 }
             }
-            section #wall aria-live="polite" data-live="alarms" data-src=(wall_url(&query, query.avant, true)) {
+            section #wall aria-live="polite" data-live="alarms" data-src=(wall_url(&query, after, true)) {
                 (region)
             }
         }
@@ -136,7 +128,7 @@ async fn wall(
     Ok(page(&state, &viewer, "Mur d'alarmes", Nav::Wall, body).into_response())
 }
 
-fn wall_url(query: &WallQuery, before: Option<AlarmId>, partial: bool) -> String {
+fn wall_url(query: &WallQuery, after: Option<WallCursor>, partial: bool) -> String {
     let mut parts = Vec::new();
     if let Some(client) = query.client.as_deref().filter(|c| !c.is_empty()) {
         parts.push(format!("client={}", url_encode(client)));
@@ -144,8 +136,8 @@ fn wall_url(query: &WallQuery, before: Option<AlarmId>, partial: bool) -> String
     if let Some(site) = query.site.as_deref().filter(|s| !s.is_empty()) {
         parts.push(format!("site={}", url_encode(site)));
     }
-    if let Some(before) = before {
-        parts.push(format!("avant={before}"));
+    if let Some((rank, id)) = after {
+        parts.push(format!("apres={rank}-{id}"));
     }
     if partial {
         parts.push("partiel=1".into());

@@ -673,6 +673,82 @@ async fn a_client_reports_a_problem_by_the_guided_form_and_finds_its_ticket() {
         staff.get("/portail/tickets").await.status,
         StatusCode::NOT_FOUND
     );
+
+    // The technician works it from its page: takes it in charge, resolves it (CLO-1 fields)…
+    let technician_page = staff.get(&format!("/console/tickets/{number}")).await;
+    let staff_csrf = csrf_of(&technician_page.text);
+    assert!(technician_page.text.contains("resolution-form"));
+    let taken = staff
+        .post_form(
+            &format!("/console/tickets/{number}/etape"),
+            &[("csrf", &staff_csrf), ("action", "take_charge")],
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::SEE_OTHER, "{}", taken.text);
+    let incomplete = staff
+        .post_form(
+            &format!("/console/tickets/{number}/resolution"),
+            &[
+                ("csrf", &staff_csrf),
+                ("root_cause", ""),
+                ("actions", "Redémarrage"),
+                ("intervention_minutes", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        incomplete.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        incomplete.text
+    );
+    assert!(
+        incomplete.text.contains("Redémarrage"),
+        "what was typed stays"
+    );
+    let resolved = staff
+        .post_form(
+            &format!("/console/tickets/{number}/resolution"),
+            &[
+                ("csrf", &staff_csrf),
+                ("root_cause", "Alimentation défaillante"),
+                ("actions", "Alimentation remplacée"),
+                ("intervention_minutes", "45"),
+                ("parts_replaced", "Bloc d'alimentation 12 V"),
+                ("recommendations", ""),
+                ("description", ""),
+            ],
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::SEE_OTHER, "{}", resolved.text);
+    // …and the client confirms the fix from its portal (SAV-6): the ticket is closed.
+    let resolved_page = bnf.get(&format!("/portail/tickets/{number}")).await;
+    assert!(
+        resolved_page.text.contains("Je confirme"),
+        "{}",
+        resolved_page.text
+    );
+    let confirmed = bnf
+        .post_form(
+            &format!("/portail/tickets/{number}/confirmer"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        confirmed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        confirmed.text
+    );
+    let closed = bnf
+        .get(&format!("/portail/tickets/{number}?fait=confirme"))
+        .await;
+    assert!(closed.text.contains("clos"), "{}", closed.text);
+    assert!(
+        closed.text.contains("Alimentation défaillante"),
+        "{}",
+        closed.text
+    );
     app.finish().await;
 }
 
