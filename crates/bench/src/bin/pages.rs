@@ -1,6 +1,6 @@
 //! `vigie-bench-pages`: the pages at 100,000 equipment (issue 8). Builds a fleet of 100,000
-//! equipment (20 clients, 50 sites each, 100 equipment per site) in the real store on a
-//! SQLite file, gives it states (1 % of the equipment down, with their alarms raised by the
+//! equipment (20 clients, 50 sites each, 100 equipment per site) in the real store, on a
+//! SQLite file then on PostgreSQL, gives it states (1 % of the equipment down, with their alarms raised by the
 //! real alarm worker), starts the real server, and measures under 64 concurrent clients the
 //! p50/p99/max latency of the alarm wall, a page of the equipment list, a site's page and a
 //! client's dashboard; then opens 200 live streams (server-sent events) and measures how long
@@ -18,7 +18,8 @@ use vigie_domain::inventory::StaffRole;
 use vigie_domain::inventory::file::InventoryFile;
 use vigie_domain::supervision::{CheckName, CheckStatus, Observation};
 use vigie_server::{AppState, Clock, Config, auth};
-use vigie_store::{NewUser, Store, UserKind};
+use vigie_store::testing::TestDatabase;
+use vigie_store::{Backend, NewUser, Store, UserKind};
 
 const TITLE: &str = "## Pages web : 100 000 équipements";
 const MINUTE: i64 = 60_000;
@@ -43,6 +44,10 @@ struct Options {
     /// Live streams open for the fan-out.
     #[arg(long, default_value_t = 200)]
     streams: usize,
+    /// `sqlite` (the embedded default) or `postgres` (VIGIE_TEST_POSTGRES_URL, or the local
+    /// server), each on a throw-away database.
+    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+    backends: Vec<String>,
     /// Write the section into this file (docs/benchmarks.md); empty: print only.
     #[arg(long, default_value = "docs/benchmarks.md")]
     write: String,
@@ -232,23 +237,137 @@ async fn user(
     Ok(())
 }
 
+/// What one backend measured.
+struct Run {
+    backend: &'static str,
+    results: Vec<Latencies>,
+    fan_out: (f64, f64, f64, usize),
+    import_seconds: f64,
+    states_seconds: f64,
+    open: i64,
+    down: usize,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let options = Options::parse();
-    let directory = tempfile_dir()?;
-    let url = format!("sqlite:{}/vigie.sqlite", directory.display());
-    let store = Store::open(&url).await?;
-    let now = Clock::System.now_ms();
+    let mut runs = Vec::new();
+    for backend in &options.backends {
+        let (backend, name) = match backend.as_str() {
+            "sqlite" => (Backend::Sqlite, "SQLite"),
+            "postgres" => (Backend::Postgres, "PostgreSQL"),
+            other => anyhow::bail!("--backends : « {other} » inconnu (sqlite, postgres)"),
+        };
+        eprintln!("== {name}");
+        let database = TestDatabase::create(backend).await;
+        let store = database.open().await;
+        let run = measure_backend(&options, store.clone(), name).await;
+        store.close().await;
+        database.drop_database().await;
+        runs.push(run?);
+    }
+    let equipment = options.clients * options.sites_per_client * options.equipment_per_site;
+    let mut section = String::new();
+    let _ = writeln!(section, "{TITLE}\n");
+    let _ = writeln!(
+        section,
+        "Objectif : p99 ≤ 50 ms pour le mur d'alarmes, une page de la liste des équipements, la page d'un site et le tableau de bord d'un client sous 64 clients simultanés ; un changement d'état diffusé à 200 sessions ouvertes en moins d'une seconde.\n"
+    );
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let first = &runs[0];
+    let _ = writeln!(
+        section,
+        "Mesuré le {} ({cores} cœurs, le client de charge sur la même machine) : le vrai serveur (`vigie_server::start`), sur un fichier SQLite (`synchronous = FULL`) puis sur PostgreSQL local, {} équipements ({} clients, {} sites par client, {} équipements par site), chacun observé en service, {} caméras en panne depuis 10 minutes avec leur alarme levée par le moteur d'alarmes ({} alarmes ouvertes). Chaque page demandée {} fois par {} clients à la fois (connexions gardées ouvertes), après 50 requêtes de chauffe ; latence : de l'envoi de la requête à la fin du corps reçu.\n",
+        jiff::Timestamp::now().strftime("%Y-%m-%d"),
+        equipment,
+        options.clients,
+        options.sites_per_client,
+        options.equipment_per_site,
+        first.down,
+        first.open,
+        options.requests,
+        options.concurrency,
+    );
+    let _ = writeln!(
+        section,
+        "| Base | Page | Adresse | p50 (ms) | p99 (ms) | max (ms) | Pages/s | Taille (octets) |"
+    );
+    let _ = writeln!(section, "|---|---|---|---:|---:|---:|---:|---:|");
+    for run in &runs {
+        for r in &run.results {
+            let _ = writeln!(
+                section,
+                "| {} | {} | `{}` | {:.1} | {:.1} | {:.1} | {:.0} | {} |",
+                run.backend, r.name, r.path, r.p50, r.p99, r.max, r.per_second, r.bytes
+            );
+        }
+    }
+    let _ = writeln!(section);
+    for run in &runs {
+        let fan_out = run.fan_out;
+        let max = if fan_out.3 == 0 {
+            "—".to_string()
+        } else {
+            format!("{:.0}", fan_out.2)
+        };
+        let worst = run.results.iter().map(|r| r.p99).fold(0.0, f64::max);
+        let _ = writeln!(
+            section,
+            "{} : diffusion d'un changement d'état (`alarms::record`) à {} flux ouverts (`GET /flux`, {} sessions), de l'enregistrement à l'événement `change` reçu : p50 {:.0} ms, p99 {:.0} ms, max {max} ms, {} flux sur {} (les changements d'un même instant sont regroupés 200 ms) ; p99 ≤ 50 ms : {} (pire p99 {worst:.1} ms) ; diffusion en moins d'une seconde : {}. Mise en place : inventaire importé en {:.1} s, états et alarmes en {:.1} s.\n",
+            run.backend,
+            options.streams,
+            options.streams.div_ceil(20),
+            fan_out.0,
+            fan_out.1,
+            fan_out.3,
+            options.streams,
+            if worst <= 50.0 {
+                "**tenu**"
+            } else {
+                "**non tenu**"
+            },
+            if fan_out.3 == options.streams && fan_out.2 < 1000.0 {
+                "**tenue**"
+            } else {
+                "**non tenue**"
+            },
+            run.import_seconds,
+            run.states_seconds,
+        );
+    }
+    let _ = writeln!(
+        section,
+        "Reproduire : `cargo run --release -p vigie-bench --bin vigie-bench-pages` (options : `--backends sqlite,postgres`, `--requests`, `--concurrency`, `--streams`, `--write ''` pour seulement afficher)."
+    );
+    println!("{section}");
+    if !options.write.is_empty() {
+        let document = std::fs::read_to_string(&options.write).unwrap_or_default();
+        std::fs::write(
+            &options.write,
+            vigie_bench::replace_section(&document, TITLE, &section),
+        )?;
+        eprintln!("écrit dans {}", options.write);
+    }
+    Ok(())
+}
 
+async fn measure_backend(
+    options: &Options,
+    store: Store,
+    backend: &'static str,
+) -> anyhow::Result<Run> {
+    let options = options;
+    let now = Clock::System.now_ms();
     eprintln!("inventaire…");
-    let text = fleet(&options);
+    let text = fleet(options);
     let parsed = InventoryFile::parse(&text).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let started = Instant::now();
     store
         .import(&Actor::console("banc"), &parsed.inventory, now)
         .await?;
     let import_seconds = started.elapsed().as_secs_f64();
-    let equipment = options.clients * options.sites_per_client * options.equipment_per_site;
 
     let mut config = Config::default();
     config.supervision.poll = false;
@@ -336,96 +455,22 @@ async fn main() -> anyhow::Result<()> {
     let mut results = Vec::new();
     for (name, path, cookie) in pages {
         eprintln!("{name}…");
-        results.push(measure(&http, &base, cookie, name, path, &options).await?);
+        results.push(measure(&http, &base, cookie, name, path, options).await?);
     }
 
     eprintln!("diffusion en direct…");
-    let fan_out = fan_out(&state, &store, &base, &options, now).await?;
-
-    let mut section = String::new();
-    let _ = writeln!(section, "{TITLE}\n");
-    let _ = writeln!(
-        section,
-        "Objectif : p99 ≤ 50 ms pour le mur d'alarmes, une page de la liste des équipements, la page d'un site et le tableau de bord d'un client sous 64 clients simultanés ; un changement d'état diffusé à 200 sessions ouvertes en moins d'une seconde.\n"
-    );
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let _ = writeln!(
-        section,
-        "Mesuré le {} ({cores} cœurs, le client de charge sur la même machine) : le vrai serveur (`vigie_server::start`) sur un fichier SQLite (`synchronous = FULL`), {} équipements ({} clients, {} sites par client, {} équipements par site), chacun observé en service, {} caméras en panne depuis 10 minutes avec leur alarme levée par le moteur d'alarmes ({open} alarmes ouvertes). Chaque page demandée {} fois par {} clients à la fois (connexions gardées ouvertes), après 50 requêtes de chauffe ; latence : de l'envoi de la requête à la fin du corps reçu.\n",
-        jiff::Timestamp::now().strftime("%Y-%m-%d"),
-        equipment,
-        options.clients,
-        options.sites_per_client,
-        options.equipment_per_site,
-        down.len(),
-        options.requests,
-        options.concurrency,
-    );
-    let _ = writeln!(
-        section,
-        "| Page | Adresse | p50 (ms) | p99 (ms) | max (ms) | Pages/s | Taille (octets) |"
-    );
-    let _ = writeln!(section, "|---|---|---:|---:|---:|---:|---:|");
-    for r in &results {
-        let _ = writeln!(
-            section,
-            "| {} | `{}` | {:.1} | {:.1} | {:.1} | {:.0} | {} |",
-            r.name, r.path, r.p50, r.p99, r.max, r.per_second, r.bytes
-        );
-    }
-    let worst = results.iter().map(|r| r.p99).fold(0.0, f64::max);
-    let max = if fan_out.3 == 0 {
-        "—".to_string()
-    } else {
-        format!("{:.0}", fan_out.2)
-    };
-    let _ = writeln!(
-        section,
-        "\nDiffusion en direct : {} flux ouverts (`GET /flux`, {} sessions), un changement d'état enregistré (`alarms::record`) ; de l'enregistrement à l'événement `change` reçu par chaque flux : p50 {:.0} ms, p99 {:.0} ms, max {max} ms ({} flux sur {} l'ont reçu ; les changements d'un même instant sont regroupés 200 ms avant d'être envoyés).\n",
-        options.streams,
-        options.streams.div_ceil(20),
-        fan_out.0,
-        fan_out.1,
-        fan_out.3,
-        options.streams
-    );
-    let _ = writeln!(
-        section,
-        "Objectifs : p99 ≤ 50 ms : {} (pire p99 : {worst:.1} ms) ; diffusion à {} sessions en moins d'une seconde : {}.\n",
-        if worst <= 50.0 {
-            "**tenu**"
-        } else {
-            "**non tenu**"
-        },
-        options.streams,
-        if fan_out.3 == options.streams && fan_out.2 < 1000.0 {
-            "**tenue**"
-        } else {
-            "**non tenue**"
-        },
-    );
-    let _ = writeln!(
-        section,
-        "Mise en place : import de l'inventaire en {import_seconds:.1} s, états et alarmes en {states_seconds:.1} s.\n"
-    );
-    let _ = writeln!(
-        section,
-        "Reproduire : `cargo run --release -p vigie-bench --bin vigie-bench-pages` (options : `--requests`, `--concurrency`, `--streams`, `--write ''` pour seulement afficher)."
-    );
-    println!("{section}");
-    if !options.write.is_empty() {
-        let document = std::fs::read_to_string(&options.write).unwrap_or_default();
-        std::fs::write(
-            &options.write,
-            vigie_bench::replace_section(&document, TITLE, &section),
-        )?;
-        eprintln!("écrit dans {}", options.write);
-    }
+    let fan_out = fan_out(&state, &store, &base, options, now).await?;
     running.handle.abort();
-    let _ = std::fs::remove_dir_all(&directory);
-    Ok(())
+
+    Ok(Run {
+        backend,
+        results,
+        fan_out,
+        import_seconds,
+        states_seconds,
+        open,
+        down: down.len(),
+    })
 }
 
 /// Opens the streams, records one state change, and returns the arrival times of its event
@@ -509,11 +554,4 @@ async fn fan_out(
         arrivals.last().copied().unwrap_or(f64::MAX),
         arrivals.len(),
     ))
-}
-
-/// A fresh directory for the benchmark's database, removed at the end.
-fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
-    let directory = std::env::temp_dir().join(format!("vigie-bench-pages-{}", std::process::id()));
-    std::fs::create_dir_all(&directory)?;
-    Ok(directory)
 }

@@ -3,6 +3,7 @@
 
 mod access;
 mod backends;
+mod console;
 mod inventory;
 mod mail;
 mod notifications;

@@ -1,0 +1,149 @@
+//! The console's and portal's reads (issue 8; DSH-1, X-2): the wall's order and paging, the
+//! availability over a period from state changes, site summaries, each within the actor's
+//! walls.
+
+use vigie_domain::access::Actor;
+use vigie_domain::alarm::lifecycle::Alarm;
+use vigie_domain::alarm::rules::{Condition, ConditionKey};
+use vigie_domain::policy::Severity;
+use vigie_domain::supervision::{CheckName, CheckStatus, Observation};
+use vigie_store::Store;
+use vigie_store::StoreError;
+use vigie_store::console::Place;
+
+use crate::{admin, client_user, conformance, example_fleet, parse, reference};
+
+conformance!(
+    the_wall_shows_the_gravest_first_then_the_newest_page_by_page,
+    availability_counts_each_equipments_downtime_once_within_the_period,
+);
+
+const H: i64 = 3_600_000;
+
+async fn raise(store: &Store, id: u64, equipment: &str, severity: Severity, at: i64) {
+    let (alarm, event) = Alarm::raised(
+        id,
+        Some(reference("BNF-PAR-OPERA")),
+        Some(reference(equipment)),
+        ConditionKey::whole(Condition::Unreachable),
+        severity,
+        false,
+        at,
+    );
+    store
+        .save_alarms(&[(Some(reference("CLI-BNF")), alarm)], &[event], None, at)
+        .await
+        .unwrap();
+}
+
+async fn the_wall_shows_the_gravest_first_then_the_newest_page_by_page(store: Store, _: String) {
+    store
+        .import(&Actor::console("test"), &parse(&example_fleet()), 0)
+        .await
+        .unwrap();
+    raise(&store, 1, "BNF-PAR-OPERA-NVR-01", Severity::Major, 10).await;
+    raise(&store, 2, "BNF-PAR-OPERA-UPS-01", Severity::Critical, 20).await;
+    raise(&store, 3, "BNF-PAR-OPERA-SW-CORE", Severity::Minor, 30).await;
+    raise(&store, 4, "BNF-PAR-OPERA-NVR-01", Severity::Critical, 40).await;
+    let (page, next) = store
+        .wall_alarms(&admin(), None, None, None, 3, 50)
+        .await
+        .unwrap();
+    let ids: Vec<u64> = page.iter().map(|a| a.alarm.id).collect();
+    assert_eq!(ids, vec![4, 2, 1]);
+    let (rest, last) = store
+        .wall_alarms(&admin(), None, None, next, 3, 50)
+        .await
+        .unwrap();
+    assert_eq!(rest.iter().map(|a| a.alarm.id).collect::<Vec<_>>(), vec![3]);
+    assert_eq!(last, None);
+    let counts = store.open_alarm_counts(&admin()).await.unwrap();
+    assert_eq!(counts.of_severity("critical"), 2);
+    assert_eq!(counts.of_status("raised"), 4);
+    // another client's user sees none of them.
+    let (none, _) = store
+        .wall_alarms(&client_user("CLI-MARCHE"), None, None, None, 10, 50)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}
+
+fn ping(equipment: &str, at: i64, up: bool) -> Observation {
+    Observation {
+        equipment: reference(equipment),
+        check: CheckName::parse("ping").unwrap(),
+        at,
+        status: Some(if up {
+            CheckStatus::Up
+        } else {
+            CheckStatus::Down
+        }),
+        detail: None,
+        samples: Vec::new(),
+        facts: Default::default(),
+    }
+}
+
+async fn availability_counts_each_equipments_downtime_once_within_the_period(
+    store: Store,
+    _: String,
+) {
+    store
+        .import(&Actor::console("test"), &parse(&example_fleet()), 0)
+        .await
+        .unwrap();
+    let console = Actor::console("test");
+    // Down from before the period (−2 h) until 3 h into it; another down from 8 h on.
+    for observations in [
+        vec![ping("BNF-PAR-OPERA-NVR-01", -5 * H, true)],
+        vec![ping("BNF-PAR-OPERA-NVR-01", -2 * H, false)],
+        vec![ping("BNF-PAR-OPERA-NVR-01", 3 * H, true)],
+        vec![ping("BNF-PAR-OPERA-UPS-01", -H, true)],
+        vec![ping("BNF-PAR-OPERA-UPS-01", 8 * H, false)],
+    ] {
+        store
+            .record_observations(&console, None, &observations, 9 * H)
+            .await
+            .unwrap();
+    }
+    let site = store
+        .availability(
+            &admin(),
+            &Place::Site(reference("BNF-PAR-OPERA")),
+            0,
+            10 * H,
+        )
+        .await
+        .unwrap();
+    assert_eq!(site.down_ms, 3 * H + 2 * H);
+    let equipment = site.equipment as f64;
+    let expected = 1.0 - 5.0 / (equipment * 10.0);
+    assert!((site.rate.unwrap() - expected).abs() < 1e-12, "{site:?}");
+    // The client's rate counts the same downtime over all its equipment.
+    let client = store
+        .availability(&admin(), &Place::Client(reference("CLI-BNF")), 0, 10 * H)
+        .await
+        .unwrap();
+    assert_eq!(client.down_ms, 5 * H);
+    assert!(client.equipment > site.equipment);
+    // another client's place is not found.
+    let hidden = store
+        .availability(
+            &client_user("CLI-MARCHE"),
+            &Place::Site(reference("BNF-PAR-OPERA")),
+            0,
+            10 * H,
+        )
+        .await;
+    assert!(matches!(hidden, Err(StoreError::NotFound)), "{hidden:?}");
+    let summaries = store
+        .site_summaries(&client_user("CLI-BNF"), None, None, 100)
+        .await
+        .unwrap();
+    assert!(summaries.iter().all(|s| s.client.as_str() == "CLI-BNF"));
+    let opera = summaries
+        .iter()
+        .find(|s| s.reference.as_str() == "BNF-PAR-OPERA")
+        .unwrap();
+    assert_eq!(opera.down, 1, "{opera:?}");
+}
