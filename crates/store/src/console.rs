@@ -56,6 +56,16 @@ impl OpenCounts {
 }
 
 impl Store {
+    /// Refreshes the database's statistics, so that its planner knows the tables' sizes after
+    /// a bulk load (an import of a large inventory, a benchmark's fleet).
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        sqlx::query("ANALYZE")
+            .execute(&self.write)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(())
+    }
+
     /// How many alarms are open, by severity and status (the wall's headline figures).
     pub async fn open_alarm_counts(&self, actor: &Actor) -> Result<OpenCounts, StoreError> {
         require(actor, Permission::ReadAlarms)?;
@@ -336,8 +346,8 @@ impl Store {
         let sql = format!(
             "SELECT s.ref, s.name, s.client_ref, s.contract_ref, \
              (SELECT COUNT(*) FROM equipment e WHERE e.site_ref = s.ref), \
-             (SELECT COUNT(DISTINCT c.equipment_ref) FROM check_states c JOIN equipment e ON e.ref = c.equipment_ref \
-              WHERE e.site_ref = s.ref AND c.status = 'down'), \
+             (SELECT COUNT(*) FROM equipment e WHERE e.site_ref = s.ref AND EXISTS \
+              (SELECT 1 FROM check_states c WHERE c.equipment_ref = e.ref AND c.status = 'down')), \
              (SELECT COUNT(*) FROM alarms a WHERE a.site_ref = s.ref AND a.closed_ms IS NULL) \
              FROM sites s WHERE 1 = 1{condition} ORDER BY s.ref LIMIT ${}",
             args.len()

@@ -60,6 +60,11 @@ const SQLITE: &[Migration] = &[
         "pages",
         include_str!("../migrations/sqlite/0010_pages.sql"),
     ),
+    (
+        11,
+        "down_states",
+        include_str!("../migrations/sqlite/0011_down_states.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -111,6 +116,11 @@ const POSTGRES: &[Migration] = &[
         10,
         "pages",
         include_str!("../migrations/postgres/0010_pages.sql"),
+    ),
+    (
+        11,
+        "down_states",
+        include_str!("../migrations/postgres/0011_down_states.sql"),
     ),
 ];
 

@@ -87,7 +87,7 @@ enum Command {
     /// Démarre le serveur sur sa base embarquée avec la flotte d'exemple et un simulateur qui
     /// fait tomber et revenir des équipements : alarmes, notifications, tickets et tableaux de
     /// bord s'animent en moins d'une minute. Rien n'est envoyé : les notifications restent dans
-    /// la boîte d'envoi (GET /api/v1/notifications). Affiche l'URL et deux comptes prêts à
+    /// la boîte d'envoi (page « Boîte d'envoi » de la console). Affiche l'URL et deux comptes prêts à
     /// l'emploi (personnel et client). Ni le fichier de configuration ni les variables VIGIE_…
     /// ne sont lus.
     Demo(DemoArgs),
@@ -850,7 +850,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         running.address
     );
     println!(
-        "DÉMONSTRATION : flotte d'exemple fictive, pannes simulées ; aucune notification n'est envoyée, chacune reste dans la boîte d'envoi (GET /api/v1/notifications)."
+        "DÉMONSTRATION : flotte d'exemple fictive, pannes simulées ; aucune notification n'est envoyée, chacune reste dans la boîte d'envoi de la console (/console/envois)."
     );
     if !running.address.ip().is_loopback() {
         println!(

@@ -34,11 +34,26 @@ use crate::error::ApiError;
 pub use live::{Live, Topic};
 
 /// Availability rates over the last 30 days, kept a minute per place: a 30-day rate moves
-/// slowly, and the dashboard that shows it is reloaded by every live change.
+/// slowly, and the dashboard that shows it is reloaded by every live change. Past its minute
+/// a rate is still shown while one page load, and only one, computes it again.
 #[derive(Debug, Default)]
-pub struct RateCache(
-    std::sync::Mutex<std::collections::HashMap<String, (i64, vigie_store::console::Availability)>>,
-);
+pub struct RateCache(std::sync::Mutex<RateEntries>);
+
+#[derive(Debug, Default)]
+struct RateEntries {
+    rates: std::collections::HashMap<String, (i64, vigie_store::console::Availability)>,
+    /// Places being computed again now.
+    refreshing: std::collections::HashSet<String>,
+}
+
+/// What the cache knows of a place.
+pub enum CachedRate {
+    Fresh(vigie_store::console::Availability),
+    /// Past its minute, and another page load is already computing it again.
+    Stale(vigie_store::console::Availability),
+    /// To compute: nothing kept, or past its minute and this caller computes it.
+    Missing,
+}
 
 impl RateCache {
     /// How long a rate is kept (ms).
@@ -46,20 +61,38 @@ impl RateCache {
     /// Places kept at most; beyond, the cache starts again empty.
     const MAX_PLACES: usize = 10_000;
 
-    pub fn get(&self, key: &str, now: i64) -> Option<vigie_store::console::Availability> {
-        let cache = self.0.lock().ok()?;
-        cache
-            .get(key)
-            .filter(|(at, _)| now - at < Self::KEEP_MS && now >= *at)
-            .map(|(_, rate)| *rate)
+    pub fn get(&self, key: &str, now: i64) -> CachedRate {
+        let Ok(mut entries) = self.0.lock() else {
+            return CachedRate::Missing;
+        };
+        let Some((at, rate)) = entries.rates.get(key).copied() else {
+            return CachedRate::Missing;
+        };
+        if (0..Self::KEEP_MS).contains(&(now - at)) {
+            return CachedRate::Fresh(rate);
+        }
+        if entries.refreshing.insert(key.to_string()) {
+            CachedRate::Missing
+        } else {
+            CachedRate::Stale(rate)
+        }
     }
 
     pub fn put(&self, key: String, now: i64, rate: vigie_store::console::Availability) {
-        if let Ok(mut cache) = self.0.lock() {
-            if cache.len() >= Self::MAX_PLACES {
-                cache.clear();
+        if let Ok(mut entries) = self.0.lock() {
+            if entries.rates.len() >= Self::MAX_PLACES {
+                entries.rates.clear();
+                entries.refreshing.clear();
             }
-            cache.insert(key, (now, rate));
+            entries.refreshing.remove(&key);
+            entries.rates.insert(key, (now, rate));
+        }
+    }
+
+    /// A computation that failed: the next page load tries again.
+    pub fn release(&self, key: &str) {
+        if let Ok(mut entries) = self.0.lock() {
+            entries.refreshing.remove(key);
         }
     }
 }

@@ -21,7 +21,7 @@ use vigie_store::{AlarmFilter, ListFilter, StoredAlarm};
 
 use crate::AppState;
 use crate::web::render::{self, age, time, url_encode};
-use crate::web::{Nav, PageError, PageResult, Viewer, page};
+use crate::web::{CachedRate, Nav, PageError, PageResult, Viewer, page};
 
 const DAY_MS: i64 = 86_400_000;
 /// DSH-1: the alarm history and the availability rate cover the last 30 days.
@@ -85,22 +85,32 @@ async fn rate(state: &AppState, viewer: &Viewer, place: Place) -> PageResult<Ava
         Place::Client(client) => format!("client:{client}"),
         Place::Site(site) => format!("site:{site}"),
     };
-    // Read through the viewer's walls first: the cache never answers for what they hide.
-    if let Some(rate) = state.rates.get(&key, now) {
-        let visible = match &place {
-            Place::Client(client) => viewer.caller.actor.visibility().sees(client),
-            Place::Site(_) => true, // the site's record was read with the viewer's actor
-        };
-        if visible {
-            return Ok(rate);
+    // The cache never answers for what the viewer's walls hide.
+    let visible = match &place {
+        Place::Client(client) => viewer.caller.actor.visibility().sees(client),
+        // The site's record was read with the viewer's actor before.
+        Place::Site(_) => true,
+    };
+    if visible {
+        match state.rates.get(&key, now) {
+            CachedRate::Fresh(rate) | CachedRate::Stale(rate) => return Ok(rate),
+            CachedRate::Missing => {}
         }
     }
-    let rate = state
+    match state
         .store
         .availability(&viewer.caller.actor, &place, now - HISTORY_MS, now)
-        .await?;
-    state.rates.put(key, now, rate);
-    Ok(rate)
+        .await
+    {
+        Ok(rate) => {
+            state.rates.put(key, now, rate);
+            Ok(rate)
+        }
+        Err(error) => {
+            state.rates.release(&key);
+            Err(error.into())
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
