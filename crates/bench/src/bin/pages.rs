@@ -309,7 +309,7 @@ async fn main() -> anyhow::Result<()> {
     );
     let _ = writeln!(
         section,
-        "| Base | Page | Adresse | p50 (ms) | p99 (ms) | max (ms) | Pages/s | Taille (octets) |"
+        "| Base | Page | Adresse | p50 (ms) | p99 (ms) | max (ms) | Pages/s | Taille (octets) | Erreurs |"
     );
     let _ = writeln!(section, "|---|---|---|---:|---:|---:|---:|---:|---:|");
     for run in &runs {
