@@ -1318,9 +1318,22 @@ impl Store {
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<StoredNotification>, StoreError> {
+        self.notifications_page(actor, "channel = 'console' AND ", before, limit)
+            .await
+    }
+
+    /// One page of the outbox, newest first, below `before`, with `condition` (ending with
+    /// `AND`, or empty): for the staff only (the addresses are the clients' contacts').
+    async fn notifications_page(
+        &self,
+        actor: &Actor,
+        condition: &str,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<StoredNotification>, StoreError> {
         require(actor, Permission::HandleAlarms)?;
         let rows = sqlx::query(&format!(
-            "SELECT {STORED_COLUMNS} FROM notifications WHERE channel = 'console' AND id < $1 ORDER BY id DESC LIMIT $2"
+            "SELECT {STORED_COLUMNS} FROM notifications WHERE {condition}id < $1 ORDER BY id DESC LIMIT $2"
         ))
         .bind(before.unwrap_or(i64::MAX))
         .bind(limit.clamp(1, crate::MAX_PAGE_SIZE))
@@ -1340,16 +1353,7 @@ impl Store {
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<StoredNotification>, StoreError> {
-        require(actor, Permission::HandleAlarms)?;
-        let rows = sqlx::query(&format!(
-            "SELECT {STORED_COLUMNS} FROM notifications WHERE id < $1 ORDER BY id DESC LIMIT $2"
-        ))
-        .bind(before.unwrap_or(i64::MAX))
-        .bind(limit.clamp(1, crate::MAX_PAGE_SIZE))
-        .fetch_all(&self.read)
-        .await
-        .map_err(from_sqlx)?;
-        rows.iter().map(stored_notification).collect()
+        self.notifications_page(actor, "", before, limit).await
     }
 
     /// Counts of pages by status, for metrics and tests.

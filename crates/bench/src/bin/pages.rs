@@ -376,7 +376,6 @@ async fn measure_backend(
     store: Store,
     backend: &'static str,
 ) -> anyhow::Result<Run> {
-    let options = options;
     let now = Clock::System.now_ms();
     eprintln!("inventaire…");
     let text = fleet(options);

@@ -254,6 +254,23 @@ struct Feed {
     next_before: Option<i64>,
 }
 
+fn feed_limit(params: &FeedParams) -> i64 {
+    params
+        .limit
+        .unwrap_or(vigie_store::DEFAULT_PAGE_SIZE)
+        .clamp(1, vigie_store::MAX_PAGE_SIZE)
+}
+
+impl Feed {
+    /// A page of `limit` asked for: the next page starts below its last when it is full.
+    fn of(items: Vec<StoredNotification>, limit: i64) -> Feed {
+        let next_before = (items.len() as i64 == limit)
+            .then(|| items.last().map(|n| n.id))
+            .flatten();
+        Feed { items, next_before }
+    }
+}
+
 /// The supervision team's feed: one entry per escalation step and per page that failed for
 /// good (NOT-1), newest first.
 async fn console(
@@ -261,18 +278,12 @@ async fn console(
     caller: Caller,
     QueryParams(params): QueryParams<FeedParams>,
 ) -> ApiResult<Json<Feed>> {
-    let limit = params
-        .limit
-        .unwrap_or(vigie_store::DEFAULT_PAGE_SIZE)
-        .clamp(1, vigie_store::MAX_PAGE_SIZE);
+    let limit = feed_limit(&params);
     let items = state
         .store
         .console_feed(&caller.actor, params.before, limit)
         .await?;
-    let next_before = (items.len() as i64 == limit)
-        .then(|| items.last().map(|n| n.id))
-        .flatten();
-    Ok(Json(Feed { items, next_before }))
+    Ok(Json(Feed::of(items, limit)))
 }
 
 /// The outbox, newest first: every page and ticket message by every channel and what became
@@ -283,18 +294,12 @@ async fn outbox(
     caller: Caller,
     QueryParams(params): QueryParams<FeedParams>,
 ) -> ApiResult<Json<Feed>> {
-    let limit = params
-        .limit
-        .unwrap_or(vigie_store::DEFAULT_PAGE_SIZE)
-        .clamp(1, vigie_store::MAX_PAGE_SIZE);
+    let limit = feed_limit(&params);
     let items = state
         .store
         .recent_notifications(&caller.actor, params.before, limit)
         .await?;
-    let next_before = (items.len() as i64 == limit)
-        .then(|| items.last().map(|n| n.id))
-        .flatten();
-    Ok(Json(Feed { items, next_before }))
+    Ok(Json(Feed::of(items, limit)))
 }
 
 /// Acknowledges `alarm` in the name of the page's recipient (X-1: the event says who).

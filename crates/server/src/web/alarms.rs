@@ -450,24 +450,28 @@ async fn run_step(
     }
 }
 
+/// A step without fields (acknowledge, take in charge), from its button's form.
+async fn quick_step(
+    state: AppState,
+    viewer: Viewer,
+    id: String,
+    form: StepForm,
+    step: Step,
+    done: &str,
+) -> PageResult {
+    let id = alarm_id(&id)?;
+    viewer.require_staff()?;
+    viewer.check_form(&form.csrf)?;
+    run_step(&state, &viewer, id, step, done, &CloseForm::default()).await
+}
+
 async fn acknowledge(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
     Form(form): Form<StepForm>,
 ) -> PageResult {
-    let id = alarm_id(&id)?;
-    viewer.require_staff()?;
-    viewer.check_form(&form.csrf)?;
-    run_step(
-        &state,
-        &viewer,
-        id,
-        Step::Acknowledge,
-        "acquittee",
-        &CloseForm::default(),
-    )
-    .await
+    quick_step(state, viewer, id, form, Step::Acknowledge, "acquittee").await
 }
 
 async fn take_charge(
@@ -476,18 +480,7 @@ async fn take_charge(
     Path(id): Path<String>,
     Form(form): Form<StepForm>,
 ) -> PageResult {
-    let id = alarm_id(&id)?;
-    viewer.require_staff()?;
-    viewer.check_form(&form.csrf)?;
-    run_step(
-        &state,
-        &viewer,
-        id,
-        Step::TakeCharge,
-        "prise-en-charge",
-        &CloseForm::default(),
-    )
-    .await
+    quick_step(state, viewer, id, form, Step::TakeCharge, "prise-en-charge").await
 }
 
 async fn close(

@@ -242,7 +242,7 @@ async fn render_detail(
 ) -> PageResult {
     let (ticket, events) = state.store.ticket(&viewer.caller.actor, number).await?;
     let now = viewer.caller.now_ms;
-    let root = base(&viewer);
+    let root = base(viewer);
     let done = match query.fait.as_deref() {
         Some("ouvert") => Some(
             "Votre signalement est enregistré : un accusé de réception part vers vos contacts.",
@@ -292,7 +292,7 @@ async fn render_detail(
             @if let Some((_, message)) = &error { p.error role="alert" { (message) } }
             section #ticket data-live="tickets" data-src=(format!("{root}/tickets/{number}?partiel=1")) { (region) }
             @if viewer.is_staff() && ticket.status != Status::Closed {
-                (staff_forms(&viewer, &ticket, form))
+                (staff_forms(viewer, &ticket, form))
             }
             @if !viewer.is_staff() && ticket.status == Status::Resolved {
                 h2 { "Le problème est-il résolu ?" }
