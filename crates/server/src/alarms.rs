@@ -512,8 +512,14 @@ impl Worker {
                     self.live
                         .publish(crate::web::Topic::Alarms, client.cloned());
                 }
-                if !saved.tickets.is_empty() {
-                    self.live.publish(crate::web::Topic::Tickets, None);
+                let ticket_clients: BTreeSet<&Reference> = saved
+                    .tickets
+                    .iter()
+                    .map(|change| &change.ticket.report.client)
+                    .collect();
+                for client in ticket_clients {
+                    self.live
+                        .publish(crate::web::Topic::Tickets, Some(client.clone()));
                 }
                 Ok(())
             }

@@ -90,7 +90,9 @@ pub enum Impact {
 }
 
 impl Impact {
-    fn priority(self) -> Priority {
+    /// The priority this impact qualifies a report to (INC-1, SAV-3; SAV-4: not knowing is the
+    /// highest).
+    pub fn priority(self) -> Priority {
         match self {
             Impact::SecurityCompromised | Impact::Unknown => Priority::P1,
             Impact::PartialLoss | Impact::OneEquipment => Priority::P2,

@@ -115,6 +115,17 @@ async fn open(
         alarm: None,
         topic: None,
     };
+    let change = open_report(&state, &caller, report).await?;
+    Ok((StatusCode::CREATED, Json(change)))
+}
+
+/// Opens a ticket from a report (API and pages alike): the messages it queued are woken for
+/// delivery, and the open pages hear of it.
+pub(crate) async fn open_report(
+    state: &AppState,
+    caller: &Caller,
+    report: Report,
+) -> Result<TicketChange, vigie_store::StoreError> {
     let change = state
         .store
         .open_ticket(
@@ -122,15 +133,43 @@ async fn open(
             &state.escalation.policy,
             report,
             None,
-            Some(by(&caller)),
+            Some(by(caller)),
             caller.now_ms,
         )
         .await?;
+    changed(state, &change);
+    Ok(change)
+}
+
+/// Takes a person's step on a ticket (API and pages alike), then wakes delivery for the
+/// messages it queued and tells the open pages.
+pub(crate) async fn take_ticket_step(
+    state: &AppState,
+    caller: &Caller,
+    number: TicketNumber,
+    step: TicketStep,
+) -> Result<TicketChange, vigie_store::StoreError> {
+    let change = state
+        .store
+        .ticket_step(
+            &caller.actor,
+            &state.escalation.policy,
+            number,
+            step,
+            &by(caller),
+            caller.now_ms,
+        )
+        .await?;
+    changed(state, &change);
+    Ok(change)
+}
+
+fn changed(state: &AppState, change: &TicketChange) {
+    state.deliveries.wake();
     state.live.publish(
         crate::web::Topic::Tickets,
         Some(change.ticket.report.client.clone()),
     );
-    Ok((StatusCode::CREATED, Json(change)))
 }
 
 /// Who a step is recorded as: the staff member's record, or the client user.
@@ -234,21 +273,7 @@ async fn step(
     step: TicketStep,
 ) -> ApiResult<Json<TicketChange>> {
     let number = ticket_number(number)?;
-    let change = state
-        .store
-        .ticket_step(
-            &caller.actor,
-            &state.escalation.policy,
-            number,
-            step,
-            &by(caller),
-            caller.now_ms,
-        )
-        .await?;
-    state.live.publish(
-        crate::web::Topic::Tickets,
-        Some(change.ticket.report.client.clone()),
-    );
+    let change = take_ticket_step(state, caller, number, step).await?;
     Ok(Json(change))
 }
 

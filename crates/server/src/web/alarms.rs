@@ -12,7 +12,6 @@ use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde::Deserialize;
-use vigie_domain::Reference;
 use vigie_domain::access::Permission;
 use vigie_domain::alarm::lifecycle::{AlarmEvent, AlarmId, ClosureReport, Status};
 use vigie_store::console::{WallCursor, WallPages};
@@ -24,7 +23,7 @@ use crate::api::alarms::take_step;
 use crate::web::render::{
     self, age, channel_label, countdown, notification_status, time, url_encode,
 };
-use crate::web::{Nav, PageError, PageResult, Viewer, page};
+use crate::web::{Nav, PageError, PageResult, Viewer, optional_reference, page};
 
 /// Alarms on one page of the wall: a screen's worth, the gravest first.
 const WALL_PAGE: i64 = 50;
@@ -48,19 +47,6 @@ struct WallQuery {
     partiel: Option<u8>,
 }
 
-/// A reference typed in a filter: empty is no filter, a malformed one matches nothing.
-fn filter_reference(text: &Option<String>) -> Result<Option<Reference>, PageError> {
-    match text.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(text) => Reference::parse(text).map(Some).map_err(|_| {
-            PageError::new(
-                StatusCode::BAD_REQUEST,
-                format!("référence invalide dans le filtre : « {text} »"),
-            )
-        }),
-    }
-}
-
 async fn wall(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -82,8 +68,8 @@ async fn wall(
         .store
         .wall_alarms(
             actor,
-            filter_reference(&query.client)?.as_ref(),
-            filter_reference(&query.site)?.as_ref(),
+            optional_reference(query.client.as_deref())?.as_ref(),
+            optional_reference(query.site.as_deref())?.as_ref(),
             after,
             WALL_PAGE,
             now,

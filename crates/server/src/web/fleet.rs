@@ -18,7 +18,7 @@ use vigie_store::{AlarmFilter, ListFilter};
 use crate::AppState;
 use crate::web::portal::{alarm_history, sites_table, state_class, state_label, worst_status};
 use crate::web::render::{sparkline, time, url_encode};
-use crate::web::{Nav, PageError, PageResult, Viewer, page};
+use crate::web::{Nav, PageError, PageResult, Viewer, optional_reference, page};
 
 const DAY_MS: i64 = 86_400_000;
 const SITES_PAGE: i64 = 100;
@@ -47,14 +47,8 @@ async fn sites(
     Query(query): Query<SitesQuery>,
 ) -> PageResult {
     viewer.require_staff()?;
-    let client = match query.client.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(text) => Some(Reference::parse(text).map_err(|_| PageError::not_found())?),
-    };
-    let after = match query.apres.as_deref() {
-        Some(text) => Some(Reference::parse(text).map_err(|_| PageError::not_found())?),
-        None => None,
-    };
+    let client = optional_reference(query.client.as_deref())?;
+    let after = optional_reference(query.apres.as_deref())?;
     let list = state
         .store
         .site_summaries(
@@ -105,15 +99,6 @@ struct EquipmentQuery {
     site: Option<String>,
     apres: Option<String>,
     partiel: Option<u8>,
-}
-
-fn optional_reference(text: Option<&str>) -> Result<Option<Reference>, PageError> {
-    match text.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(text) => Reference::parse(text)
-            .map(Some)
-            .map_err(|_| PageError::not_found()),
-    }
 }
 
 /// The whole fleet, one page at a time, by reference, with each equipment's state.

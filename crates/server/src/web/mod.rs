@@ -200,6 +200,22 @@ impl Viewer {
     }
 }
 
+/// A reference typed in a filter or carried by a pager link: empty is none, a malformed one
+/// a clear 400 (it can name nothing).
+pub fn optional_reference(
+    text: Option<&str>,
+) -> Result<Option<vigie_domain::Reference>, PageError> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => vigie_domain::Reference::parse(text).map(Some).map_err(|_| {
+            PageError::new(
+                StatusCode::BAD_REQUEST,
+                format!("référence invalide : « {text} »"),
+            )
+        }),
+    }
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -21,7 +21,7 @@ use vigie_store::{AlarmFilter, ListFilter, StoredAlarm};
 
 use crate::AppState;
 use crate::web::render::{self, age, time, url_encode};
-use crate::web::{CachedRate, Nav, PageError, PageResult, Viewer, page};
+use crate::web::{CachedRate, Nav, PageError, PageResult, Viewer, optional_reference, page};
 
 const DAY_MS: i64 = 86_400_000;
 /// DSH-1: the alarm history and the availability rate cover the last 30 days.
@@ -138,10 +138,7 @@ async fn dashboard(
         };
         return Ok(page(&state, &viewer, "Tableau de bord", Nav::Portal, body).into_response());
     }
-    let after = match query.apres.as_deref() {
-        Some(text) => Some(Reference::parse(text).map_err(|_| PageError::not_found())?),
-        None => None,
-    };
+    let after = optional_reference(query.apres.as_deref())?;
     state.alarms.settle(&state).await;
     let availability = rate(&state, &viewer, Place::Client(client.clone())).await?;
     let sites = state
@@ -294,10 +291,7 @@ async fn site_page(
         }
     }
     let root = if console { "/console" } else { "/portail" };
-    let after = match query.apres.as_deref() {
-        Some(text) => Some(Reference::parse(text).map_err(|_| PageError::not_found())?),
-        None => None,
-    };
+    let after = optional_reference(query.apres.as_deref())?;
     state.alarms.settle(&state).await;
     let equipment = state
         .store

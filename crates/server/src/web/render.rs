@@ -120,15 +120,13 @@ pub fn sparkline(points: &[(i64, f64)], from: i64, to: i64, label: &str) -> Mark
     }
 }
 
-/// A channel's name as stored (`sms`, `email`…), for people.
+/// A channel's name as stored (`sms`, `email`…), for people: the domain's own label.
 pub fn channel_label(channel: &str) -> &str {
-    match channel {
-        "sms" => "SMS",
-        "email" => "email",
-        "webhook" => "webhook",
-        "console" => "console",
-        other => other,
-    }
+    serde_json::from_value::<vigie_domain::policy::Channel>(serde_json::Value::String(
+        channel.to_string(),
+    ))
+    .map(|c| c.label())
+    .unwrap_or(channel)
 }
 
 /// A notification's status as stored (`pending`, `sent`, `failed`), for people.

@@ -22,7 +22,7 @@ use vigie_domain::ticket::{Action, StatedCriticality, Status};
 use vigie_store::{ListFilter, TicketFilter, TicketStep};
 
 use crate::AppState;
-use crate::api::tickets::by;
+use crate::api::tickets::{open_report, take_ticket_step};
 use crate::web::render::{countdown, time};
 use crate::web::{Nav, PageError, PageResult, Viewer, page};
 
@@ -184,15 +184,6 @@ fn impact_label(impact: Impact) -> &'static str {
     }
 }
 
-/// The criticality an impact suggests (SAV-3; SAV-4: in doubt, the highest).
-fn suggested(impact: Impact) -> &'static str {
-    match impact {
-        Impact::SecurityCompromised | Impact::Unknown => "Critique",
-        Impact::PartialLoss | Impact::OneEquipment => "Standard",
-        Impact::NoSecurityImpact | Impact::Question => "Informatif",
-    }
-}
-
 const IMPACTS: [(Impact, &str); 6] = [
     (Impact::SecurityCompromised, "security_compromised"),
     (Impact::PartialLoss, "partial_loss"),
@@ -202,7 +193,7 @@ const IMPACTS: [(Impact, &str); 6] = [
     (Impact::Unknown, "unknown"),
 ];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct DetailQuery {
     fait: Option<String>,
     partiel: Option<u8>,
@@ -417,33 +408,14 @@ async fn take(
     done: &str,
     form: &ResolutionForm,
 ) -> PageResult {
-    match state
-        .store
-        .ticket_step(
-            &viewer.caller.actor,
-            &state.escalation.policy,
-            number,
-            step,
-            &by(&viewer.caller),
-            viewer.caller.now_ms,
-        )
-        .await
-    {
-        Ok(change) => {
-            state.deliveries.wake();
-            state.live.publish(
-                crate::web::Topic::Tickets,
-                Some(change.ticket.report.client.clone()),
-            );
+    match take_ticket_step(state, &viewer.caller, number, step).await {
+        Ok(_) => {
             Ok(Redirect::to(&format!("/console/tickets/{number}?fait={done}")).into_response())
         }
         Err(vigie_store::StoreError::NotFound) => Err(PageError::not_found()),
         Err(error) => {
             let error = crate::error::ApiError::from(error);
-            let query = DetailQuery {
-                fait: None,
-                partiel: None,
-            };
+            let query = DetailQuery::default();
             render_detail(
                 state,
                 viewer,
@@ -488,10 +460,7 @@ async fn resolve(
     let number = ticket_number(&number)?;
     let minutes = form.intervention_minutes.trim();
     let Ok(intervention_minutes) = minutes.parse::<u32>() else {
-        let query = DetailQuery {
-            fait: None,
-            partiel: None,
-        };
+        let query = DetailQuery::default();
         let message = format!(
             "temps d'intervention : un nombre entier de minutes est attendu (reçu « {minutes} »)"
         );
@@ -549,20 +518,13 @@ async fn confirm(
     check_part(&viewer, true)?;
     viewer.check_form(&form.csrf)?;
     let number = ticket_number(&number)?;
-    state
-        .store
-        .ticket_step(
-            &viewer.caller.actor,
-            &state.escalation.policy,
-            number,
-            TicketStep::Act(Action::ClientConfirms),
-            &by(&viewer.caller),
-            viewer.caller.now_ms,
-        )
-        .await?;
-    state
-        .live
-        .publish(crate::web::Topic::Tickets, Some(viewer.own_client()?));
+    take_ticket_step(
+        &state,
+        &viewer.caller,
+        number,
+        TicketStep::Act(Action::ClientConfirms),
+    )
+    .await?;
     Ok(Redirect::to(&format!("/portail/tickets/{number}?fait=confirme")).into_response())
 }
 
@@ -667,7 +629,7 @@ async fn render_form(
                         @for (impact, key) in IMPACTS {
                             div {
                                 input type="radio" name="impact" id=(format!("impact-{key}")) value=(key) required checked[form.impact == key];
-                                label for=(format!("impact-{key}")) { " " (impact_label(impact)) " " span.muted { "→ criticité suggérée : " (suggested(impact)) } }
+                                label for=(format!("impact-{key}")) { " " (impact_label(impact)) " " span.muted { "→ priorité suggérée : " (priority_label(impact.priority())) } }
                             }
                         }
                     }
@@ -768,27 +730,12 @@ async fn report(
         alarm: None,
         topic: None,
     };
-    match state
-        .store
-        .open_ticket(
-            &viewer.caller.actor,
-            &state.escalation.policy,
-            report,
-            None,
-            Some(by(&viewer.caller)),
-            viewer.caller.now_ms,
-        )
-        .await
-    {
-        Ok(change) => {
-            state.deliveries.wake();
-            state.live.publish(crate::web::Topic::Tickets, Some(client));
-            Ok(Redirect::to(&format!(
-                "/portail/tickets/{}?fait=ouvert",
-                change.ticket.number
-            ))
-            .into_response())
-        }
+    match open_report(&state, &viewer.caller, report).await {
+        Ok(change) => Ok(Redirect::to(&format!(
+            "/portail/tickets/{}?fait=ouvert",
+            change.ticket.number
+        ))
+        .into_response()),
         Err(error) => {
             let error = crate::error::ApiError::from(error);
             render_form(&state, &viewer, &form, Some((error.status, error.message))).await

@@ -226,6 +226,11 @@ async fn staff_work_an_alarm_from_the_wall_to_its_closure_through_the_pages() {
     assert!(wall.text.contains("(email, SMS)"), "{}", wall.text);
     assert!(wall.text.contains("data-deadline="), "{}", wall.text);
     let id = first_alarm_link(&wall.text);
+    // A malformed reference in a filter is a clear 400, not an empty wall.
+    let bad = tech.get("/console?client=%3Cscript%3E").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.text.contains("référence invalide"), "{}", bad.text);
+    assert!(!bad.text.contains("<script>"), "{}", bad.text);
     // The live region alone, as the page's script asks for it.
     let partial = tech.get("/console?partiel=1").await;
     assert!(partial.text.contains(NVR));
@@ -570,7 +575,7 @@ async fn a_client_reports_a_problem_by_the_guided_form_and_finds_its_ticket() {
     assert!(!form.text.contains("MARCHE-"), "{}", form.text);
     let form = bnf.get("/portail/signaler?site=BNF-PAR-OPERA").await;
     assert!(form.text.contains(NVR), "{}", form.text);
-    assert!(form.text.contains("criticité suggérée : Critique"));
+    assert!(form.text.contains("priorité suggérée : P1 (critique)"));
     let csrf = csrf_of(&form.text);
     // Another client's site is refused, nothing opened.
     let forged = bnf
