@@ -441,7 +441,16 @@ pub(crate) async fn load(
     connection: &mut AnyConnection,
     number: TicketNumber,
 ) -> Result<Option<Ticket>, StoreError> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT record FROM tickets WHERE number = $1")
+    // Every change of a ticket reads it here, then writes it whole: on PostgreSQL the row is
+    // locked until the transaction ends, so that two writers at once (a person's step and the
+    // delivery recording a sent message) do not lose one another's change. SQLite has one
+    // writer at a time.
+    let sql = if crate::bulk::is_sqlite(connection) {
+        "SELECT record FROM tickets WHERE number = $1"
+    } else {
+        "SELECT record FROM tickets WHERE number = $1 FOR UPDATE"
+    };
+    let row: Option<(String,)> = sqlx::query_as(sql)
         .bind(i64::try_from(number).unwrap_or(i64::MAX))
         .fetch_optional(&mut *connection)
         .await
