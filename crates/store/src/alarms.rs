@@ -214,19 +214,17 @@ impl Store {
                 .unwrap_or(crate::DEFAULT_PAGE_SIZE)
                 .clamp(1, MAX_ALARM_PAGE),
         ));
-        let sql = format!(
-            "SELECT client_ref, record FROM alarms WHERE 1 = 1{condition} ORDER BY id DESC LIMIT ${}",
+        let inner = format!(
+            "SELECT client_ref AS c0, record AS c1, id AS c2 FROM alarms WHERE 1 = 1{condition} ORDER BY id DESC LIMIT ${}",
             args.len()
         );
-        let rows = build(&sql, args)
-            .fetch_all(&self.read)
-            .await
-            .map_err(from_sqlx)?;
+        let rows: Vec<(String, String, i64)> =
+            crate::page::fetch(&self.read, self.backend, &inner, 3, "c2 DESC", args).await?;
         rows.iter()
-            .map(|row| {
-                let alarm: Alarm = stored_json(&row.try_get::<String, _>(1).map_err(from_sqlx)?)?;
+            .map(|(client, record, _)| {
+                let alarm: Alarm = stored_json(record)?;
                 Ok(StoredAlarm {
-                    client: stored_reference(&row.try_get::<String, _>(0).map_err(from_sqlx)?)?,
+                    client: stored_reference(client)?,
                     status: alarm.status(),
                     duration_ms: alarm.duration_ms(now_ms),
                     alarm,

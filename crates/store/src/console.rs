@@ -12,9 +12,8 @@ use vigie_domain::availability::{CheckTrack, equipment_down_ms, rate};
 
 use crate::error::from_sqlx;
 use crate::inventory::{Arg, build, require};
-use crate::supervision::{CurrentState, visibility_condition};
+use crate::supervision::{CurrentState, StateRow, current_state, visibility_condition};
 use crate::{Backend, MAX_ALARM_PAGE, Store, StoreError};
-use vigie_domain::supervision::{CheckState, CheckStatus};
 
 /// The most pages read for one wall: re-notifications until acknowledged can make many rows
 /// per alarm, and the wall only names who was told.
@@ -117,22 +116,17 @@ impl Store {
                 "((record::jsonb ->> 'acknowledge_by')::BIGINT)",
             ),
         };
-        let sql = format!(
-            "SELECT alarm_id, channel, {name}, MIN({deadline}) FROM notifications \
+        let inner = format!(
+            "SELECT alarm_id AS c0, channel AS c1, {name} AS c2, MIN({deadline}) AS c3, MIN(id) AS c4 \
+             FROM notifications \
              WHERE alarm_id IN ({}) AND channel <> 'console' AND ticket_number IS NULL \
              GROUP BY alarm_id, channel, {name} ORDER BY MIN(id) LIMIT {MAX_WALL_PAGES}",
             placeholders.join(", ")
         );
-        let mut query = sqlx::query(&sql);
-        for id in &ids {
-            query = query.bind(*id);
-        }
-        let rows = query.fetch_all(&self.read).await.map_err(from_sqlx)?;
-        for row in rows {
-            let alarm: i64 = row.try_get(0).map_err(from_sqlx)?;
-            let channel: String = row.try_get(1).map_err(from_sqlx)?;
-            let name: Option<String> = row.try_get(2).map_err(from_sqlx)?;
-            let deadline: Option<i64> = row.try_get(3).map_err(from_sqlx)?;
+        let args = ids.iter().map(|id| Arg::Int(*id)).collect();
+        let rows: Vec<(i64, String, Option<String>, Option<i64>, i64)> =
+            crate::page::fetch(&self.read, self.backend, &inner, 5, "c4", args).await?;
+        for (alarm, channel, name, deadline, _) in rows {
             let (Ok(alarm), Some(name)) = (AlarmId::try_from(alarm), name) else {
                 continue;
             };
@@ -152,6 +146,43 @@ impl Store {
             }
         }
         Ok(wall)
+    }
+}
+
+/// A client's equipment down now and its open alarms, counted whole (the dashboard's
+/// headline figures, whatever page of its sites is shown).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientCounts {
+    pub down: i64,
+    pub open_alarms: i64,
+}
+
+impl Store {
+    /// [`ClientCounts`] of `client`, within the actor's walls (another client's are zero).
+    pub async fn client_counts(
+        &self,
+        actor: &Actor,
+        client: &Reference,
+    ) -> Result<ClientCounts, StoreError> {
+        require(actor, Permission::ReadInventory)?;
+        let mut args = vec![Arg::Text(Some(client.to_string()))];
+        let condition =
+            visibility_condition(&actor.visibility(), "client_ref", "site_ref", &mut args);
+        let row = build(
+            &format!(
+                "SELECT (SELECT COUNT(DISTINCT equipment_ref) FROM check_states \
+                 WHERE status = 'down' AND client_ref = $1{condition}), \
+                 (SELECT COUNT(*) FROM alarms WHERE closed_ms IS NULL AND client_ref = $1{condition})"
+            ),
+            args,
+        )
+        .fetch_one(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(ClientCounts {
+            down: row.try_get(0).map_err(from_sqlx)?,
+            open_alarms: row.try_get(1).map_err(from_sqlx)?,
+        })
     }
 }
 
@@ -343,37 +374,35 @@ impl Store {
             condition.push_str(&format!(" AND s.ref > ${}", args.len()));
         }
         args.push(Arg::Int(limit.clamp(1, crate::MAX_PAGE_SIZE)));
-        let sql = format!(
-            "SELECT s.ref, s.name, s.client_ref, s.contract_ref, \
-             (SELECT COUNT(*) FROM equipment e WHERE e.site_ref = s.ref), \
-             (SELECT COUNT(*) FROM equipment e WHERE e.site_ref = s.ref AND EXISTS \
-              (SELECT 1 FROM check_states c WHERE c.equipment_ref = e.ref AND c.status = 'down')), \
-             (SELECT COUNT(*) FROM alarms a WHERE a.site_ref = s.ref AND a.closed_ms IS NULL) \
+        let inner = format!(
+            "SELECT s.ref AS c0, s.name AS c1, s.client_ref AS c2, s.contract_ref AS c3, \
+             (SELECT COUNT(*) FROM equipment e WHERE e.site_ref = s.ref) AS c4, \
+             (SELECT COUNT(DISTINCT c.equipment_ref) FROM check_states c \
+              WHERE c.status = 'down' AND c.client_ref = s.client_ref AND c.site_ref = s.ref) AS c5, \
+             (SELECT COUNT(*) FROM alarms a WHERE a.site_ref = s.ref AND a.closed_ms IS NULL) AS c6 \
              FROM sites s WHERE 1 = 1{condition} ORDER BY s.ref LIMIT ${}",
             args.len()
         );
-        let rows = build(&sql, args)
-            .fetch_all(&self.read)
-            .await
-            .map_err(from_sqlx)?;
-        rows.iter()
-            .map(|row| {
-                let reference = |i: usize| -> Result<Reference, StoreError> {
-                    let text: String = row.try_get(i).map_err(from_sqlx)?;
-                    Reference::parse(&text).map_err(|e| {
-                        StoreError::other(anyhow::anyhow!("référence stockée invalide : {e}"))
+        let rows: Vec<(String, String, String, String, i64, i64, i64)> =
+            crate::page::fetch(&self.read, self.backend, &inner, 7, "c0", args).await?;
+        let reference = |text: &str| -> Result<Reference, StoreError> {
+            Reference::parse(text)
+                .map_err(|e| StoreError::other(anyhow::anyhow!("référence stockée invalide : {e}")))
+        };
+        rows.into_iter()
+            .map(
+                |(site, name, client, contract, equipment, down, open_alarms)| {
+                    Ok(SiteSummary {
+                        reference: reference(&site)?,
+                        name,
+                        client: reference(&client)?,
+                        contract: reference(&contract)?,
+                        equipment,
+                        down,
+                        open_alarms,
                     })
-                };
-                Ok(SiteSummary {
-                    reference: reference(0)?,
-                    name: row.try_get(1).map_err(from_sqlx)?,
-                    client: reference(2)?,
-                    contract: reference(3)?,
-                    equipment: row.try_get(4).map_err(from_sqlx)?,
-                    down: row.try_get(5).map_err(from_sqlx)?,
-                    open_alarms: row.try_get(6).map_err(from_sqlx)?,
-                })
-            })
+                },
+            )
             .collect()
     }
 }
@@ -436,33 +465,21 @@ impl Store {
         let placeholders: Vec<String> = (1..=args.len()).map(|i| format!("${i}")).collect();
         let condition =
             visibility_condition(&actor.visibility(), "e.client_ref", "e.site_ref", &mut args);
-        let sql = format!(
-            "SELECT s.equipment_ref, s.check_name, s.status, s.since_ms, s.last_ms, s.detail, s.expect_by_ms \
+        let inner = format!(
+            "SELECT s.equipment_ref AS c0, s.check_name AS c1, s.status AS c2, s.since_ms AS c3, \
+             s.last_ms AS c4, s.detail AS c5, s.expect_by_ms AS c6 \
              FROM check_states s JOIN equipment e ON e.ref = s.equipment_ref \
-             WHERE s.equipment_ref IN ({}){condition} ORDER BY s.equipment_ref, s.check_name",
+             WHERE s.equipment_ref IN ({}){condition}",
             placeholders.join(", ")
         );
-        let rows = build(&sql, args)
-            .fetch_all(&self.read)
-            .await
-            .map_err(from_sqlx)?;
+        let rows: Vec<StateRow> =
+            crate::page::fetch(&self.read, self.backend, &inner, 7, "c0, c1", args).await?;
         for row in rows {
-            let equipment: String = row.try_get(0).map_err(from_sqlx)?;
-            let status: String = row.try_get(2).map_err(from_sqlx)?;
-            let state = CurrentState {
-                equipment: equipment.clone(),
-                check: row.try_get(1).map_err(from_sqlx)?,
-                state: CheckState {
-                    status: CheckStatus::parse(&status).ok_or_else(|| {
-                        StoreError::other(anyhow::anyhow!("état stocké inconnu : {status}"))
-                    })?,
-                    since: row.try_get(3).map_err(from_sqlx)?,
-                    last: row.try_get(4).map_err(from_sqlx)?,
-                    detail: row.try_get(5).map_err(from_sqlx)?,
-                },
-                expect_by: row.try_get(6).map_err(from_sqlx)?,
-            };
-            states.entry(equipment).or_default().push(state);
+            let state = current_state(row)?;
+            states
+                .entry(state.equipment.clone())
+                .or_default()
+                .push(state);
         }
         Ok(states)
     }
@@ -508,28 +525,23 @@ impl Store {
         }
         let limit = limit.clamp(1, MAX_ALARM_PAGE);
         args.push(Arg::Int(limit));
-        let sql = format!(
-            "SELECT client_ref, record, {SEVERITY_RANK} FROM alarms WHERE closed_ms IS NULL{condition} \
+        let inner = format!(
+            "SELECT client_ref AS c0, record AS c1, {SEVERITY_RANK} AS c2, id AS c3 FROM alarms WHERE closed_ms IS NULL{condition} \
              ORDER BY {SEVERITY_RANK}, id DESC LIMIT ${}",
             args.len()
         );
-        let rows = build(&sql, args)
-            .fetch_all(&self.read)
-            .await
-            .map_err(from_sqlx)?;
+        let rows: Vec<(String, String, i64, i64)> =
+            crate::page::fetch(&self.read, self.backend, &inner, 4, "c2, c3 DESC", args).await?;
         let mut alarms = Vec::with_capacity(rows.len());
         let mut last = None;
-        for row in &rows {
-            let client: String = row.try_get(0).map_err(from_sqlx)?;
-            let record: String = row.try_get(1).map_err(from_sqlx)?;
-            let rank: i64 = row.try_get(2).map_err(from_sqlx)?;
-            let alarm: vigie_domain::alarm::lifecycle::Alarm = serde_json::from_str(&record)
+        for (client, record, rank, _) in &rows {
+            let alarm: vigie_domain::alarm::lifecycle::Alarm = serde_json::from_str(record)
                 .map_err(|e| {
                     StoreError::other(anyhow::anyhow!("alarme stockée illisible : {e}"))
                 })?;
-            last = Some((rank, alarm.id));
+            last = Some((*rank, alarm.id));
             alarms.push(crate::StoredAlarm {
-                client: Reference::parse(&client).ok(),
+                client: Reference::parse(client).ok(),
                 status: alarm.status(),
                 duration_ms: alarm.duration_ms(now_ms),
                 alarm,

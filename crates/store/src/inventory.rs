@@ -213,22 +213,15 @@ impl Store {
         } else {
             format!("WHERE {}", conditions.join(" AND "))
         };
-        let sql = format!(
-            "SELECT record FROM {} {where_clause} ORDER BY ref LIMIT ${}",
+        let inner = format!(
+            "SELECT record AS c0, ref AS c1 FROM {} {where_clause} ORDER BY ref LIMIT ${}",
             table(kind),
             args.len()
         );
-        let rows = build(&sql, args)
-            .fetch_all(&self.read)
-            .await
-            .map_err(from_sqlx)?;
+        let rows: Vec<(String, String)> =
+            crate::page::fetch(&self.read, self.backend, &inner, 2, "c1", args).await?;
         rows.into_iter()
-            .map(|row| {
-                Ok(
-                    parse_record(kind, &row.try_get::<String, _>(0).map_err(from_sqlx)?)?
-                        .for_visibility(&visibility),
-                )
-            })
+            .map(|(record, _)| Ok(parse_record(kind, &record)?.for_visibility(&visibility)))
             .collect()
     }
 

@@ -13,6 +13,7 @@ mod inventory;
 pub mod mail;
 mod migrate;
 mod notifications;
+mod page;
 mod people;
 pub mod supervision;
 pub mod testing;

@@ -65,6 +65,11 @@ const SQLITE: &[Migration] = &[
         "down_states",
         include_str!("../migrations/sqlite/0011_down_states.sql"),
     ),
+    (
+        12,
+        "wall",
+        include_str!("../migrations/sqlite/0012_wall.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -121,6 +126,11 @@ const POSTGRES: &[Migration] = &[
         11,
         "down_states",
         include_str!("../migrations/postgres/0011_down_states.sql"),
+    ),
+    (
+        12,
+        "wall",
+        include_str!("../migrations/postgres/0012_wall.sql"),
     ),
 ];
 

@@ -140,6 +140,34 @@ pub struct ProbeRecord {
     pub link: String,
 }
 
+/// A row of `check_states` as a page reads it (`page::fetch`): equipment, check, status,
+/// since, last, detail, expected by.
+pub(crate) type StateRow = (
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    Option<String>,
+    Option<i64>,
+);
+
+/// A [`StateRow`] read into its state.
+pub(crate) fn current_state(row: StateRow) -> Result<CurrentState, StoreError> {
+    let (equipment, check, status, since, last, detail, expect_by) = row;
+    Ok(CurrentState {
+        equipment,
+        check,
+        state: CheckState {
+            status: status_of(&status)?,
+            since,
+            last,
+            detail,
+        },
+        expect_by,
+    })
+}
+
 fn status_of(text: &str) -> Result<CheckStatus, StoreError> {
     CheckStatus::parse(text)
         .ok_or_else(|| StoreError::Invalid(format!("état inconnu en base : {text}")))
@@ -544,6 +572,7 @@ async fn ingest(
         .into_iter()
         .map(|((equipment, check), expect_by)| {
             let state = &states[&(equipment.clone(), check.clone())];
+            let place = located.get(equipment.as_str());
             serde_json::json!([
                 equipment,
                 check,
@@ -552,14 +581,16 @@ async fn ingest(
                 state.last,
                 state.detail,
                 expect_by,
+                place.map(|p| p.client.as_str()),
+                place.map(|p| p.site.as_str()),
             ])
         })
         .collect();
     bulk::insert(
         connection,
-        "INSERT INTO check_states (equipment_ref, check_name, status, since_ms, last_ms, detail, expect_by_ms)",
-        &[Column::Text, Column::Text, Column::Text, Column::Int, Column::Int, Column::Text, Column::Int],
-        "ON CONFLICT (equipment_ref, check_name) DO UPDATE SET status = excluded.status, since_ms = excluded.since_ms, last_ms = excluded.last_ms, detail = excluded.detail, expect_by_ms = excluded.expect_by_ms",
+        "INSERT INTO check_states (equipment_ref, check_name, status, since_ms, last_ms, detail, expect_by_ms, client_ref, site_ref)",
+        &[Column::Text, Column::Text, Column::Text, Column::Int, Column::Int, Column::Text, Column::Int, Column::Text, Column::Text],
+        "ON CONFLICT (equipment_ref, check_name) DO UPDATE SET status = excluded.status, since_ms = excluded.since_ms, last_ms = excluded.last_ms, detail = excluded.detail, expect_by_ms = excluded.expect_by_ms, client_ref = excluded.client_ref, site_ref = excluded.site_ref",
         &state_rows,
     )
     .await?;
@@ -1035,28 +1066,15 @@ impl Store {
         let condition =
             visibility_condition(&actor.visibility(), "e.client_ref", "e.site_ref", &mut args);
         self.require_visible(actor, scope).await?;
-        let sql = format!(
-            "SELECT s.equipment_ref, s.check_name, s.status, s.since_ms, s.last_ms, s.detail, s.expect_by_ms FROM check_states s JOIN equipment e ON e.ref = s.equipment_ref WHERE {column} = $1{condition} ORDER BY s.equipment_ref, s.check_name LIMIT {MAX_HISTORY_ROWS}"
+        let inner = format!(
+            "SELECT s.equipment_ref AS c0, s.check_name AS c1, s.status AS c2, s.since_ms AS c3, \
+             s.last_ms AS c4, s.detail AS c5, s.expect_by_ms AS c6 \
+             FROM check_states s JOIN equipment e ON e.ref = s.equipment_ref \
+             WHERE {column} = $1{condition} ORDER BY s.equipment_ref, s.check_name LIMIT {MAX_HISTORY_ROWS}"
         );
-        let rows = build(&sql, args)
-            .fetch_all(&self.read)
-            .await
-            .map_err(from_sqlx)?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(CurrentState {
-                    equipment: row.try_get(0).map_err(from_sqlx)?,
-                    check: row.try_get(1).map_err(from_sqlx)?,
-                    state: CheckState {
-                        status: status_of(&row.try_get::<String, _>(2).map_err(from_sqlx)?)?,
-                        since: row.try_get(3).map_err(from_sqlx)?,
-                        last: row.try_get(4).map_err(from_sqlx)?,
-                        detail: row.try_get(5).map_err(from_sqlx)?,
-                    },
-                    expect_by: row.try_get(6).map_err(from_sqlx)?,
-                })
-            })
-            .collect()
+        let rows: Vec<StateRow> =
+            crate::page::fetch(&self.read, self.backend, &inner, 7, "c0, c1", args).await?;
+        rows.into_iter().map(current_state).collect()
     }
 
     /// `NotFound` unless the equipment or site exists and the actor sees it.

@@ -48,6 +48,13 @@ struct Options {
     /// server), each on a throw-away database.
     #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
     backends: Vec<String>,
+    /// The pages to measure, among `wall`, `list`, `site`, `dashboard`.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "wall,list,site,dashboard"
+    )]
+    pages: Vec<String>,
     /// Write the section into this file (docs/benchmarks.md); empty: print only.
     #[arg(long, default_value = "docs/benchmarks.md")]
     write: String,
@@ -454,25 +461,31 @@ async fn measure_backend(
         .build()?;
     let middle = equipment_ref(options.clients / 2, 0, 0);
     let pages = [
-        ("Mur d'alarmes", "/console".to_string(), &staff),
+        ("wall", "Mur d'alarmes", "/console".to_string(), &staff),
         (
+            "list",
             "Liste des équipements (une page de 100, au milieu de la flotte)",
             format!("/console/equipements?apres={middle}"),
             &staff,
         ),
         (
+            "site",
             "Page d'un site (100 équipements)",
             format!("/console/sites/{}", site_ref(3, 17)),
             &staff,
         ),
         (
+            "dashboard",
             "Tableau de bord d'un client (5 000 équipements)",
             "/portail".to_string(),
             &client,
         ),
     ];
     let mut results = Vec::new();
-    for (name, path, cookie) in pages {
+    for (key, name, path, cookie) in pages {
+        if !options.pages.iter().any(|p| p == key) {
+            continue;
+        }
         eprintln!("{name}…");
         results.push(measure(&http, &base, cookie, name, path, options).await?);
     }

@@ -159,8 +159,8 @@ async fn dashboard(
             now,
         )
         .await?;
-    let down: i64 = sites.iter().map(|s| s.down).sum();
-    let open: i64 = sites.iter().map(|s| s.open_alarms).sum();
+    let counts = state.store.client_counts(actor, &client).await?;
+    let (down, open) = (counts.down, counts.open_alarms);
     let next_sites = (sites.len() as i64 == SITES_PAGE)
         .then(|| sites.last().map(|s| s.reference.clone()))
         .flatten();

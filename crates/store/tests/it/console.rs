@@ -16,6 +16,7 @@ use crate::{admin, client_user, conformance, example_fleet, parse, reference};
 conformance!(
     the_wall_shows_the_gravest_first_then_the_newest_page_by_page,
     availability_counts_each_equipments_downtime_once_within_the_period,
+    equipment_down_are_counted_per_site_and_follow_an_equipment_that_moves,
 );
 
 const H: i64 = 3_600_000;
@@ -146,4 +147,104 @@ async fn availability_counts_each_equipments_downtime_once_within_the_period(
         .find(|s| s.reference.as_str() == "BNF-PAR-OPERA")
         .unwrap();
     assert_eq!(opera.down, 1, "{opera:?}");
+}
+
+/// The dashboard's and the site list's "hors service" (DSH-1): each equipment with a check down
+/// counted once, on the site it is on now, and the client's whole count whatever page of its
+/// sites is shown.
+async fn equipment_down_are_counted_per_site_and_follow_an_equipment_that_moves(
+    store: Store,
+    _: String,
+) {
+    store
+        .import(&Actor::console("test"), &parse(&example_fleet()), 0)
+        .await
+        .unwrap();
+    let console = Actor::console("test");
+    let mut snmp_down = ping("BNF-PAR-OPERA-UPS-01", 2 * H, false);
+    snmp_down.check = CheckName::parse("snmp").unwrap();
+    for observations in [
+        vec![
+            ping("BNF-PAR-OPERA-NVR-01", H, true),
+            ping("BNF-PAR-OPERA-UPS-01", H, true),
+        ],
+        vec![
+            ping("BNF-PAR-OPERA-NVR-01", 2 * H, false),
+            ping("BNF-PAR-OPERA-UPS-01", 2 * H, false),
+            snmp_down,
+        ],
+    ] {
+        store
+            .record_observations(&console, None, &observations, 3 * H)
+            .await
+            .unwrap();
+    }
+    let down_per_site = |summaries: Vec<vigie_store::console::SiteSummary>| {
+        summaries
+            .into_iter()
+            .map(|s| (s.reference.to_string(), s.down))
+            .filter(|(_, down)| *down > 0)
+            .collect::<Vec<_>>()
+    };
+    let client = reference("CLI-BNF");
+    let summaries = store
+        .site_summaries(&admin(), Some(&client), None, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        down_per_site(summaries),
+        vec![("BNF-PAR-OPERA".to_string(), 2)]
+    );
+    let counts = store.client_counts(&admin(), &client).await.unwrap();
+    assert_eq!(counts.down, 2);
+
+    // The UPS moves to the head office: its checks down go with it.
+    let vigie_domain::inventory::Record::Equipment(mut ups) = store
+        .get(
+            &admin(),
+            vigie_domain::inventory::ObjectKind::Equipment,
+            &reference("BNF-PAR-OPERA-UPS-01"),
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("an equipment");
+    };
+    ups.site = reference("BNF-PAR-SIEGE");
+    ups.parent = None;
+    store
+        .put(
+            &console,
+            vigie_domain::inventory::Record::Equipment(ups),
+            4 * H,
+        )
+        .await
+        .unwrap();
+    let summaries = store
+        .site_summaries(&admin(), Some(&client), None, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        down_per_site(summaries),
+        vec![
+            ("BNF-PAR-OPERA".to_string(), 1),
+            ("BNF-PAR-SIEGE".to_string(), 1)
+        ]
+    );
+    // The same answer on a page of one site at a time: the client's count is whole.
+    let first = store
+        .site_summaries(&admin(), Some(&client), None, 1)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(
+        store.client_counts(&admin(), &client).await.unwrap().down,
+        2
+    );
+    // another client's user counts nothing of this client.
+    let other = store
+        .client_counts(&client_user("CLI-MARCHE"), &client)
+        .await
+        .unwrap();
+    assert_eq!(other, vigie_store::console::ClientCounts::default());
 }
