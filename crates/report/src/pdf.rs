@@ -51,8 +51,10 @@ pub enum ReportError {
 /// document gives the same bytes (the creation date is `created_ms`).
 pub fn pdf(document: &Document) -> Result<Pdf, ReportError> {
     let prepared = prepare(document);
-    let json =
-        serde_json::to_vec(&prepared).map_err(|error| ReportError::Data(error.to_string()))?;
+    let mut data =
+        serde_json::to_value(&prepared).map_err(|error| ReportError::Data(error.to_string()))?;
+    breakable_words(&mut data);
+    let json = serde_json::to_vec(&data).map_err(|error| ReportError::Data(error.to_string()))?;
     let created = datetime_of(document.created_ms);
     let world = ReportWorld::new(json, created);
     let compiled = typst::compile::<PagedDocument>(&world);
@@ -78,6 +80,65 @@ pub fn pdf(document: &Document) -> Result<Pdf, ReportError> {
     };
     typst::comemo::evict(MEMO_GENERATIONS);
     result
+}
+
+/// Typst breaks a line only between words or at a hyphenation point: a long run without
+/// either (a reference, an address, a serial number) would run past the margin or over the next
+/// table cell. A zero-width space every [`WORD_PIECE_CHARS`] characters of such a run lets it
+/// break there (it is invisible, but copied with the text: hence only in runs that need it).
+/// Addresses (`://`, `www.`) are left alone: Typst breaks them itself. Every string of the
+/// data is treated but the charts' SVG, which is not text.
+fn breakable_words(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => {
+            if text.chars().count() > LONG_WORD_CHARS {
+                *text = break_long_words(text);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(breakable_words),
+        serde_json::Value::Object(fields) => {
+            for (key, field) in fields.iter_mut() {
+                if key != "svg" {
+                    breakable_words(field);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A run without a space longer than this gets break points.
+const LONG_WORD_CHARS: usize = 30;
+/// The length of the pieces a long run is broken into: narrow enough for a column of a
+/// table of twelve.
+const WORD_PIECE_CHARS: usize = 8;
+
+fn break_long_words(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for (index, word) in text.split(' ').enumerate() {
+        if index > 0 {
+            out.push(' ');
+        }
+        if word.chars().count() <= LONG_WORD_CHARS
+            || word.contains("://")
+            || word.starts_with("www.")
+        {
+            out.push_str(word);
+            continue;
+        }
+        let mut run = 0;
+        for character in word.chars() {
+            if character.is_whitespace() {
+                run = 0;
+            } else if run == WORD_PIECE_CHARS {
+                out.push('\u{200B}');
+                run = 0;
+            }
+            run += 1;
+            out.push(character);
+        }
+    }
+    out
 }
 
 fn describe_all(world: &ReportWorld, diagnostics: &[SourceDiagnostic]) -> Vec<String> {
@@ -244,6 +305,28 @@ fn not_found(id: FileId) -> FileError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_words_get_break_points_and_short_ones_do_not() {
+        let long = "a".repeat(36);
+        let broken = break_long_words(&format!("court {long} fin"));
+        let pieces = [
+            "a".repeat(8),
+            "a".repeat(8),
+            "a".repeat(8),
+            "a".repeat(8),
+            "a".repeat(4),
+        ];
+        assert_eq!(broken, format!("court {} fin", pieces.join("\u{200B}")));
+        let address = format!("https://exemple.fr/{long}");
+        assert_eq!(break_long_words(&address), address);
+        let mut data = serde_json::json!({"svg": long, "blocks": [{"text": long}, "court"]});
+        breakable_words(&mut data);
+        assert_eq!(data["svg"], long.as_str());
+        let text = data["blocks"][0]["text"].as_str().unwrap();
+        assert_eq!(text.matches('\u{200B}').count(), 4);
+        assert_eq!(data["blocks"][1], "court");
+    }
 
     #[test]
     fn epoch_milliseconds_become_utc_dates() {

@@ -80,9 +80,14 @@ struct Budget {
 }
 
 impl Budget {
-    /// The text cut to `max_chars`, with French spacing, its length spent.
+    /// The text cut to `max_chars`, without control characters (but line breaks and tabs),
+    /// with French spacing, its length spent.
     fn text(&mut self, text: &str, max_chars: usize) -> String {
-        let text = french_spacing(&shorten(text, max_chars));
+        let text: String = shorten(text, max_chars)
+            .chars()
+            .filter(|character| matches!(character, '\n' | '\t') || !character.is_control())
+            .collect();
+        let text = french_spacing(&text);
         self.spend(text.chars().count());
         text
     }
@@ -362,6 +367,17 @@ mod tests {
             prepared.blocks[1],
             PreparedBlock::Heading { level: 3, .. }
         ));
+    }
+
+    #[test]
+    fn control_characters_are_dropped() {
+        let prepared = prepare(&document(vec![Block::Paragraph(
+            "a\u{0}\u{7}\u{1b}\u{9b}\r\nb\tc".into(),
+        )]));
+        let PreparedBlock::Paragraph { text } = &prepared.blocks[0] else {
+            panic!("a paragraph")
+        };
+        assert_eq!(text, "a\nb\tc");
     }
 
     #[test]

@@ -3,7 +3,10 @@
 
 use std::path::PathBuf;
 
-use vigie_report::{Block, Column, Document, MAX_TABLE_ROWS, ReportError, Table, html_page, pdf};
+use vigie_report::{
+    Block, Column, Document, Figure, MAX_LIST_ITEMS, MAX_TABLE_ROWS, ReportError, Table, html_page,
+    pdf,
+};
 
 use crate::poppler::{PdfFile, draw_pages, plain};
 use crate::sample::{CREATED_MS, HOSTILE, SITES, sample, site_name};
@@ -228,5 +231,68 @@ fn errors_are_worded_in_french() {
     assert_eq!(
         error.to_string(),
         "la mise en page du rapport a échoué : erreur de Typst : unknown variable"
+    );
+}
+
+#[test]
+fn an_awkward_document_still_renders() {
+    let long_word = "x".repeat(300);
+    let mut wide = Table::new(
+        (0..15)
+            .map(|index| Column::left(format!("Colonne {index}")))
+            .collect(),
+    );
+    wide.push((0..15).map(|index| format!("{long_word}{index}")).collect());
+    wide.push(vec!["ligne\nsur deux lignes".into()]);
+    let mut document = sample();
+    document.blocks = vec![
+        Block::Heading {
+            level: 0,
+            text: "Niveau zéro".into(),
+        },
+        Block::Heading {
+            level: 9,
+            text: "Niveau neuf".into(),
+        },
+        Block::Paragraph(format!(
+            "Contrôles\u{0}\u{7}\u{1b}\r\nretour, {long_word} émoji 📹 fin"
+        )),
+        Block::Table(wide),
+        Block::Table(Table::new(Vec::new())),
+        Block::Figures(Vec::new()),
+        Block::Figures(
+            (0..10)
+                .map(|index| Figure::new(format!("Indicateur {index}"), index.to_string()))
+                .collect(),
+        ),
+        Block::List(
+            (0..MAX_LIST_ITEMS + 3)
+                .map(|index| format!("Élément {index}"))
+                .collect(),
+        ),
+        Block::List(Vec::new()),
+        Block::Note(String::new()),
+        Block::PageBreak,
+        Block::PageBreak,
+    ];
+    let bytes = render(&document);
+    std::fs::write(artifacts().join("awkward.pdf"), &bytes).unwrap();
+    let file = PdfFile::new("awkward", &bytes);
+    let text = file.text();
+    for expected in [
+        "Niveau zéro",
+        "Niveau neuf",
+        "Contrôles",
+        "retour,",
+        "lonne\n11",
+        "Indicateur 9",
+        "… et 3 autres",
+    ] {
+        assert!(text.contains(expected), "« {expected} »:\n{text}");
+    }
+    assert!(
+        !text.contains("Contrôles\u{0}") && !text.contains("lonne\n12"),
+        "no control character, at most {} columns",
+        vigie_report::MAX_TABLE_COLUMNS
     );
 }
