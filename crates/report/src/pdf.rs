@@ -90,10 +90,8 @@ pub fn pdf(document: &Document) -> Result<Pdf, ReportError> {
 /// data is treated but the charts' SVG, which is not text.
 fn breakable_words(value: &mut serde_json::Value) {
     match value {
-        serde_json::Value::String(text) => {
-            if text.chars().count() > LONG_WORD_CHARS {
-                *text = break_long_words(text);
-            }
+        serde_json::Value::String(text) if text.chars().count() > LONG_WORD_CHARS => {
+            *text = break_long_words(text);
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(breakable_words),
         serde_json::Value::Object(fields) => {
