@@ -69,6 +69,7 @@ pub struct Figure {
     pub value: String,
     /// A short remark under the label, e.g. « contrat : 99 % ».
     pub note: Option<String>,
+    #[serde(default)]
     pub tone: Tone,
 }
 
@@ -185,5 +186,6 @@ pub enum Align {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     pub cells: Vec<String>,
+    #[serde(default)]
     pub tone: Tone,
 }

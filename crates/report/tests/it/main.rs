@@ -2,6 +2,7 @@
 //! and read back with poppler's tools (`scripts/packages/report.txt`), to HTML, and the charts'
 //! SVG parsed as XML.
 
+mod architecture;
 mod chart;
 mod html;
 mod pdf;
