@@ -587,6 +587,47 @@ async fn with_the_language_cookie_the_pages_come_back_in_english() {
         "{availability}"
     );
 
+    // The other pages of the console and the portal.
+    for (path, english) in [
+        (
+            format!("/console/equipements/{NVR}"),
+            &[
+                "Checks",
+                "Measurements of the last 24 hours",
+                "min 97.0, max 97.0",
+            ][..],
+        ),
+        (
+            "/console/envois".into(),
+            &["Outbox", "alarm #", "Recipient"][..],
+        ),
+        (
+            "/console/astreintes".into(),
+            &["No on-call rotation defined"][..],
+        ),
+        (
+            "/console/journal?objet=BNF-PAR-OPERA".into(),
+            &["Audit trail", "creation"][..],
+        ),
+        ("/console/documents".into(), &["No document."][..]),
+        (
+            "/console/inventaire/site/BNF-PAR-OPERA".into(),
+            &["Inventory: site BNF-PAR-OPERA", "Save"][..],
+        ),
+        ("/mot-de-passe".into(), &["Change password", "at least"][..]),
+    ] {
+        assert_english(&path, &staff_en.get(&path).await, english);
+    }
+    for (path, english) in [
+        (
+            "/portail/tickets",
+            &["My tickets", "Show closed tickets too"][..],
+        ),
+        ("/portail/documents", &["No document."][..]),
+    ] {
+        assert_english(path, &client_en.get(path).await, english);
+    }
+
     // Pages that could not be shown, in English too.
     let refused = client_en.get("/console").await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
