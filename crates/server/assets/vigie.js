@@ -1,6 +1,9 @@
 // Vigie's own script for its pages: countdowns and ages that keep running, and live updates
 // (server-sent events from /flux: on a change, the regions that show it ask the server for
-// their fragment again). Pages work without it; it only keeps them current.
+// their fragment again). Pages work without it; it only keeps them current. Its words are
+// the page's own, in the viewer's language: the server writes them in `data-` attributes
+// (the body's for durations and countdowns, #live-status's for the stream), so that the
+// script has no language of its own.
 (function () {
   'use strict';
 
@@ -10,21 +13,29 @@
 
   function two(n) { return n < 10 ? '0' + n : String(n); }
 
+  // The page's words: `{name}` in a template is replaced by its value.
+  var words = document.body.dataset;
+  function fill(template, values) {
+    return String(template || '').replace(/\{(\w+)\}/g, function (all, name) {
+      return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : all;
+    });
+  }
+
   // The same wording as the server's: the two largest units.
   function duration(ms) {
     var s = Math.max(0, Math.floor(ms / 1000));
     var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
-    if (d > 0) { return d + ' j ' + h + ' h'; }
-    if (h > 0) { return h + ' h ' + two(m) + ' min'; }
-    if (m > 0) { return m + ' min'; }
-    return s + ' s';
+    if (d > 0) { return fill(words.days, { d: d, h: h }); }
+    if (h > 0) { return fill(words.hours, { h: h, m: two(m) }); }
+    if (m > 0) { return fill(words.minutes, { m: m }); }
+    return fill(words.seconds, { s: s });
   }
 
   function tick() {
     var now = Date.now() + offset;
     document.querySelectorAll('[data-deadline]').forEach(function (el) {
       var left = Number(el.getAttribute('data-deadline')) - now;
-      el.textContent = left >= 0 ? 'reste ' + duration(left) : 'dépassé de ' + duration(-left);
+      el.textContent = left >= 0 ? fill(words.left, { d: duration(left) }) : fill(words.late, { d: duration(-left) });
       el.classList.toggle('late', left < 0);
     });
     document.querySelectorAll('[data-since]').forEach(function (el) {
@@ -62,7 +73,7 @@
           tick();
         }
       })
-      .catch(function () { say('reconnexion…', false); })
+      .catch(function () { say(status.getAttribute('data-retry'), false); })
       .then(function () {
         region.removeAttribute('data-busy');
         if (region.getAttribute('data-again')) {
@@ -79,7 +90,7 @@
   window.addEventListener('pagehide', function () { source.close(); });
   var missed = false;
   source.addEventListener('ready', function () {
-    say('en direct', true);
+    say(status.getAttribute('data-on'), true);
     // Back after a cut: what changed meanwhile was not heard.
     if (missed) { missed = false; regions.forEach(refresh); }
   });
@@ -90,5 +101,5 @@
       if (topics.some(function (t) { return wants.indexOf(t) >= 0; })) { refresh(region); }
     });
   });
-  source.addEventListener('error', function () { missed = true; say('reconnexion…', false); });
+  source.addEventListener('error', function () { missed = true; say(status.getAttribute('data-retry'), false); });
 })();

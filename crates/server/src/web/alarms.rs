@@ -20,10 +20,12 @@ use vigie_store::{StoredAlarm, StoredNotification};
 use crate::AppState;
 use crate::alarms::Step;
 use crate::api::alarms::take_step;
+use crate::web::i18n::{Lang, around, t, tf, tn};
 use crate::web::render::{
     self, age, channel_label, countdown, notification_status, time, url_encode,
 };
 use crate::web::{Nav, PageError, PageResult, Viewer, optional_reference, page};
+use crate::web::{history, labels};
 
 /// Alarms on one page of the wall: a screen's worth, the gravest first.
 const WALL_PAGE: i64 = 50;
@@ -78,17 +80,18 @@ async fn wall(
     let ids: Vec<AlarmId> = alarms.iter().map(|a| a.alarm.id).collect();
     let pages = state.store.pages_for_wall(actor, &ids).await?;
     let counts = state.store.open_alarm_counts(actor).await?;
+    let lang = viewer.lang;
     let region = html! {
         div.counts {
-            div.panel { span.muted { "Critiques" } strong { (counts.of_severity("critical")) } }
-            div.panel { span.muted { "Majeures" } strong { (counts.of_severity("major")) } }
-            div.panel { span.muted { "Mineures" } strong { (counts.of_severity("minor")) } }
-            div.panel { span.muted { "Non acquittées" } strong #unacknowledged { (counts.of_status("raised")) } }
+            div.panel { span.muted { (t(lang, "Critiques")) } strong { (counts.of_severity("critical")) } }
+            div.panel { span.muted { (t(lang, "Majeures")) } strong { (counts.of_severity("major")) } }
+            div.panel { span.muted { (t(lang, "Mineures")) } strong { (counts.of_severity("minor")) } }
+            div.panel { span.muted { (t(lang, "Non acquittées")) } strong #unacknowledged { (counts.of_status("raised")) } }
         }
-        (wall_table(&alarms, &pages, now))
+        (wall_table(lang, &alarms, &pages, now))
         @if let Some(next) = next {
-            nav.pager aria-label="Pages" {
-                a href=(wall_url(&query, Some(next), false)) { "Alarmes suivantes" }
+            nav.pager aria-label=(t(lang, "Pages")) {
+                a href=(wall_url(&query, Some(next), false)) { (t(lang, "Alarmes suivantes")) }
             }
         }
     };
@@ -97,13 +100,13 @@ async fn wall(
     }
     let body = html! {
         main {
-            h1 { "Mur d'alarmes" }
+            h1 { (t(lang, "Mur d'alarmes")) }
             form.filters method="get" action="/console" role="search" {
-                label { "Client" input type="text" name="client" value=[query.client.as_deref()] placeholder="CLI-…"; }
-                label { "Site" input type="text" name="site" value=[query.site.as_deref()] placeholder="SITE-…"; }
-                button type="submit" { "Filtrer" }
+                label { (t(lang, "Client")) input type="text" name="client" value=[query.client.as_deref()] placeholder="CLI-…"; }
+                label { (t(lang, "Site")) input type="text" name="site" value=[query.site.as_deref()] placeholder="SITE-…"; }
+                button type="submit" { (t(lang, "Filtrer")) }
                 @if query.client.is_some() || query.site.is_some() {
-                    a href="/console" { "Tout voir" }
+                    a href="/console" { (t(lang, "Tout voir")) }
                 }
             }
             section #wall aria-live="polite" data-live="alarms" data-src=(wall_url(&query, after, true)) {
@@ -111,7 +114,7 @@ async fn wall(
             }
         }
     };
-    Ok(page(&state, &viewer, "Mur d'alarmes", Nav::Wall, body).into_response())
+    Ok(page(&state, &viewer, t(lang, "Mur d'alarmes"), Nav::Wall, body).into_response())
 }
 
 fn wall_url(query: &WallQuery, after: Option<WallCursor>, partial: bool) -> String {
@@ -135,62 +138,67 @@ fn wall_url(query: &WallQuery, after: Option<WallCursor>, partial: bool) -> Stri
     }
 }
 
-fn told_list(pages: Option<&WallPages>) -> Markup {
+fn told_list(lang: Lang, pages: Option<&WallPages>) -> Markup {
     html! {
         @match pages {
             Some(pages) if !pages.told.is_empty() => {
                 @for (i, (name, channels)) in pages.told.iter().enumerate() {
                     @if i > 0 { ", " }
                     (name) " "
-                    span.muted { "(" (channels.iter().map(|c| channel_label(c)).collect::<Vec<_>>().join(", ")) ")" }
+                    span.muted { "(" (channels.iter().map(|c| channel_label(lang, c)).collect::<Vec<_>>().join(", ")) ")" }
                 }
             }
-            _ => { span.muted { "console seulement" } }
+            _ => { span.muted { (t(lang, "console seulement")) } }
         }
     }
 }
 
-fn wall_table(alarms: &[StoredAlarm], pages: &BTreeMap<AlarmId, WallPages>, now: i64) -> Markup {
+fn wall_table(
+    lang: Lang,
+    alarms: &[StoredAlarm],
+    pages: &BTreeMap<AlarmId, WallPages>,
+    now: i64,
+) -> Markup {
     html! {
         @if alarms.is_empty() {
-            p.panel { "Aucune alarme ouverte." }
+            p.panel { (t(lang, "Aucune alarme ouverte.")) }
         } @else {
             div.table-wrap {
                 table {
-                    caption.muted { (alarms.len()) " alarme(s) ouverte(s) sur cette page" }
+                    caption.muted { (tn(lang, alarms.len() as i64, "{n} alarme ouverte sur cette page", "{n} alarmes ouvertes sur cette page")) }
                     thead { tr {
-                        th scope="col" { "Gravité" }
-                        th scope="col" { "Site" }
-                        th scope="col" { "Équipement" }
-                        th scope="col" { "Problème" }
-                        th scope="col" { "Depuis" }
-                        th scope="col" { "Statut" }
-                        th scope="col" { "Acquittement" }
-                        th scope="col" { "Prévenus" }
+                        th scope="col" { (t(lang, "Gravité")) }
+                        th scope="col" { (t(lang, "Site")) }
+                        th scope="col" { (t(lang, "Équipement")) }
+                        th scope="col" { (t(lang, "Problème")) }
+                        th scope="col" { (t(lang, "Depuis")) }
+                        th scope="col" { (t(lang, "Statut")) }
+                        th scope="col" { (t(lang, "Acquittement")) }
+                        th scope="col" { (t(lang, "Prévenus")) }
                     } }
                     tbody {
                         @for stored in alarms {
                             @let alarm = &stored.alarm;
                             @let wall = pages.get(&alarm.id);
                             tr class=(format!("sev-{}", alarm.severity.key())) data-alarm=(alarm.id) {
-                                td { (render::severity(alarm.severity)) }
+                                td { (render::severity(lang, alarm.severity)) }
                                 td { (alarm.site.as_ref().map(|s| s.as_str()).unwrap_or("—")) }
                                 td { (alarm.equipment.as_ref().map(|e| e.as_str()).unwrap_or("—")) }
-                                td { a href=(format!("/console/alarmes/{}", alarm.id)) { (alarm.condition.condition.label()) @if let Some(part) = &alarm.condition.part { " (" (part) ")" } } }
-                                td { (age(alarm.raised_at, now)) }
-                                td { (render::status(stored.status)) }
+                                td { a href=(format!("/console/alarmes/{}", alarm.id)) { (labels::condition(lang, alarm.condition.condition)) @if let Some(part) = &alarm.condition.part { " (" (part) ")" } } }
+                                td { (age(lang, alarm.raised_at, now)) }
+                                td { (render::status(lang, stored.status)) }
                                 td {
                                     @if let Some(stamp) = &alarm.acknowledged {
-                                        span.muted { "par " (stamp.by) }
+                                        span.muted { (tf(lang, "par {name}", &[("name", &stamp.by)])) }
                                     } @else if let Some(deadline) = wall.and_then(|w| w.acknowledge_by) {
-                                        (countdown(deadline, now))
+                                        (countdown(lang, deadline, now))
                                     } @else if alarm.suppression.is_some() {
-                                        span.muted { "non notifiée" }
+                                        span.muted { (t(lang, "non notifiée")) }
                                     } @else {
                                         span.muted { "—" }
                                     }
                                 }
-                                td { (told_list(wall)) }
+                                td { (told_list(lang, wall)) }
                             }
                         }
                     }
@@ -238,7 +246,10 @@ async fn detail(
     let id = alarm_id(&id)?;
     viewer.require_staff()?;
     state.alarms.settle(&state).await;
-    let done = query.fait.as_deref().and_then(done_message);
+    let done = query
+        .fait
+        .as_deref()
+        .and_then(|key| done_message(viewer.lang, key));
     if query.partiel.is_some() {
         let (alarm, events) = state
             .store
@@ -253,11 +264,11 @@ async fn detail(
     render_detail(&state, &viewer, id, done, None, &CloseForm::default()).await
 }
 
-fn done_message(key: &str) -> Option<&'static str> {
+fn done_message(lang: Lang, key: &str) -> Option<&'static str> {
     match key {
-        "acquittee" => Some("Alarme acquittée."),
-        "prise-en-charge" => Some("Alarme prise en charge."),
-        "close" => Some("Alarme close, rapport enregistré."),
+        "acquittee" => Some(t(lang, "Alarme acquittée.")),
+        "prise-en-charge" => Some(t(lang, "Alarme prise en charge.")),
+        "close" => Some(t(lang, "Alarme close, rapport enregistré.")),
         _ => None,
     }
 }
@@ -279,11 +290,12 @@ async fn render_detail(
     } else {
         Vec::new()
     };
-    let title = format!("Alarme n°{id}");
+    let lang = viewer.lang;
+    let title = tf(lang, "Alarme n°{id}", &[("id", &id)]);
     let body = html! {
         main {
-            p { a href="/console" { "← Mur d'alarmes" } }
-            h1 { (title) " — " (alarm.alarm.condition.condition.label()) }
+            p { a href="/console" { "← " (t(lang, "Mur d'alarmes")) } }
+            h1 { (title) " — " (labels::condition(lang, alarm.alarm.condition.condition)) }
             @if let Some(done) = done { p.notice role="status" { (done) } }
             @if let Some((_, message)) = &error { p.error role="alert" { (message) } }
             section #detail data-live="alarms" data-src=(format!("/console/alarmes/{id}?partiel=1")) {
@@ -304,51 +316,54 @@ fn detail_region(
 ) -> Markup {
     let alarm = &stored.alarm;
     let now = viewer.caller.now_ms;
+    let lang = viewer.lang;
+    let (ago_before, ago_after) = around(t(lang, "(il y a {age})"), "age");
+    let by_whom = |name: &vigie_domain::Reference| tf(lang, "par {name}", &[("name", name)]);
     html! {
         div.panel {
             dl.facts {
-                dt { "Gravité" } dd { (render::severity(alarm.severity)) @if alarm.flapping { " " span.muted { "(instable)" } } }
-                dt { "Statut" } dd #alarm-status { (render::status(stored.status)) }
-                dt { "Client" } dd { (stored.client.as_ref().map(|c| c.as_str()).unwrap_or("— (exploitation de l'intégrateur)")) }
-                dt { "Site" } dd { (alarm.site.as_ref().map(|s| s.as_str()).unwrap_or("—")) }
-                dt { "Équipement" } dd { (alarm.equipment.as_ref().map(|e| e.as_str()).unwrap_or("—")) }
-                @if let Some(part) = &alarm.condition.part { dt { "Élément" } dd { (part) } }
-                dt { "Levée" } dd { (time(alarm.raised_at)) " (il y a " (age(alarm.raised_at, now)) ")" }
-                @if let Some(suppression) = &alarm.suppression { dt { "Non notifiée" } dd { (suppression.label()) } }
+                dt { (t(lang, "Gravité")) } dd { (render::severity(lang, alarm.severity)) @if alarm.flapping { " " span.muted { (t(lang, "(instable)")) } } }
+                dt { (t(lang, "Statut")) } dd #alarm-status { (render::status(lang, stored.status)) }
+                dt { (t(lang, "Client")) } dd { (stored.client.as_ref().map(|c| c.as_str()).unwrap_or(t(lang, "— (exploitation de l'intégrateur)"))) }
+                dt { (t(lang, "Site")) } dd { (alarm.site.as_ref().map(|s| s.as_str()).unwrap_or("—")) }
+                dt { (t(lang, "Équipement")) } dd { (alarm.equipment.as_ref().map(|e| e.as_str()).unwrap_or("—")) }
+                @if let Some(part) = &alarm.condition.part { dt { (t(lang, "Élément")) } dd { (part) } }
+                dt { (t(lang, "Levée")) } dd { (time(alarm.raised_at)) " " (ago_before) (age(lang, alarm.raised_at, now)) (ago_after) }
+                @if let Some(suppression) = &alarm.suppression { dt { (t(lang, "Non notifiée")) } dd { (labels::suppression(lang, suppression)) } }
                 @if !alarm.cameras.is_empty() {
-                    dt { "Caméras hors ligne" }
+                    dt { (t(lang, "Caméras hors ligne")) }
                     dd { (alarm.cameras.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")) }
                 }
-                @if let Some(stamp) = &alarm.acknowledged { dt { "Acquittée" } dd { (time(stamp.at)) " par " (stamp.by) } }
-                @if let Some(stamp) = &alarm.taken_in_charge { dt { "Prise en charge" } dd { (time(stamp.at)) " par " (stamp.by) } }
+                @if let Some(stamp) = &alarm.acknowledged { dt { (t(lang, "Acquittée")) } dd { (time(stamp.at)) " " (by_whom(&stamp.by)) } }
+                @if let Some(stamp) = &alarm.taken_in_charge { dt { (t(lang, "Prise en charge")) } dd { (time(stamp.at)) " " (by_whom(&stamp.by)) } }
                 @if let Some(at) = alarm.resolved_at {
-                    dt { "Résolue" } dd { (time(at)) @if let Some(by) = &alarm.resolved_by { " — peut la clore : " (by) " ou son responsable" } }
+                    dt { (t(lang, "Résolue")) } dd { (time(at)) @if let Some(by) = &alarm.resolved_by { " — " (tf(lang, "peut la clore : {name} ou son responsable", &[("name", by)])) } }
                 }
                 @if let Some(closure) = &alarm.closure {
-                    dt { "Close" } dd { (time(closure.at)) " par " (closure.by) }
-                    dt { "Actions menées" } dd { (closure.report.actions) }
-                    dt { "Temps d'intervention" } dd { (closure.report.intervention_minutes) " min" }
-                    dt { "Cause première" } dd { (closure.report.root_cause) }
+                    dt { (t(lang, "Close")) } dd { (time(closure.at)) " " (by_whom(&closure.by)) }
+                    dt { (t(lang, "Actions menées")) } dd { (closure.report.actions) }
+                    dt { (t(lang, "Temps d'intervention")) } dd { (closure.report.intervention_minutes) " min" }
+                    dt { (t(lang, "Cause première")) } dd { (closure.report.root_cause) }
                 }
             }
         }
-        h2 { "Historique" }
+        h2 { (t(lang, "Historique")) }
         ol.timeline {
             @for event in events {
                 li {
                     (time(event.at))
-                    (event.kind.describe())
+                    (history::alarm_event(lang, &event.kind))
                     @if let Some(by) = &event.by { " — " span.muted { (by) } }
                 }
             }
         }
         @if !notifications.is_empty() {
-            h2 { "Notifications" }
+            h2 { (t(lang, "Notifications")) }
             div.table-wrap {
                 table {
                     thead { tr {
-                        th scope="col" { "Créée" } th scope="col" { "Étape" } th scope="col" { "Destinataire" }
-                        th scope="col" { "Canal" } th scope="col" { "État" } th scope="col" { "Envoyée" }
+                        th scope="col" { (t(lang, "Créée")) } th scope="col" { (t(lang, "Étape")) } th scope="col" { (t(lang, "Destinataire")) }
+                        th scope="col" { (t(lang, "Canal")) } th scope="col" { (t(lang, "État")) } th scope="col" { (t(lang, "Envoyée")) }
                     } }
                     tbody {
                         @for n in notifications {
@@ -356,8 +371,8 @@ fn detail_region(
                                 td { (time(n.created_ms)) }
                                 td { (n.step) }
                                 td { (n.name) @if n.channel != "console" { " " span.muted { (n.address) } } }
-                                td { (channel_label(&n.channel)) }
-                                td { (notification_status(&n.status)) @if let Some(error) = &n.last_error { br; span.muted { (error) } } }
+                                td { (channel_label(lang, &n.channel)) }
+                                td { (notification_status(lang, &n.status)) @if let Some(error) = &n.last_error { br; span.muted { (error) } } }
                                 td { @if let Some(sent) = n.sent_ms { (time(sent)) } @else { "—" } }
                             }
                         }
@@ -372,38 +387,39 @@ fn detail_region(
 fn step_forms(viewer: &Viewer, stored: &StoredAlarm, form: &CloseForm) -> Markup {
     let alarm = &stored.alarm;
     let id = alarm.id;
+    let lang = viewer.lang;
     html! {
         @if stored.status != Status::Closed {
-            h2 { "Actions" }
+            h2 { (t(lang, "Actions")) }
             div.panel {
                 div.actions {
                     @if alarm.acknowledged.is_none() {
                         form.inline method="post" action=(format!("/console/alarmes/{id}/acquitter")) {
                             input type="hidden" name="csrf" value=(viewer.csrf);
-                            button #acknowledge type="submit" { "Acquitter" }
+                            button #acknowledge type="submit" { (t(lang, "Acquitter")) }
                         }
                     }
                     @if alarm.taken_in_charge.is_none() || alarm.resolved_at.is_some() {
                         form.inline method="post" action=(format!("/console/alarmes/{id}/prendre-en-charge")) {
                             input type="hidden" name="csrf" value=(viewer.csrf);
-                            button #take-charge.secondary type="submit" { "Prendre en charge" }
+                            button #take-charge.secondary type="submit" { (t(lang, "Prendre en charge")) }
                         }
                     }
                 }
                 @if alarm.resolved_at.is_none() {
-                    p.muted { "L'alarme se résout d'elle-même quand la condition disparaît ; elle se clôt ensuite avec son rapport (CLO-1)." }
+                    p.muted { (t(lang, "L'alarme se résout d'elle-même quand la condition disparaît ; elle se clôt ensuite avec son rapport (CLO-1).")) }
                 } @else {
-                    h3 { "Clore l'alarme (CLO-1)" }
-                    p.muted { "Seul le technicien qui l'a résolue, ou son responsable, peut la clore (CLO-2)." }
+                    h3 { (t(lang, "Clore l'alarme (CLO-1)")) }
+                    p.muted { (t(lang, "Seul le technicien qui l'a résolue, ou son responsable, peut la clore (CLO-2).")) }
                     form.stack #close-form method="post" action=(format!("/console/alarmes/{id}/clore")) {
                         input type="hidden" name="csrf" value=(viewer.csrf);
-                        label for="actions" { "Actions menées" }
+                        label for="actions" { (t(lang, "Actions menées")) }
                         textarea #actions name="actions" required maxlength=(ClosureReport::MAX_TEXT) { (form.actions) }
-                        label for="minutes" { "Temps d'intervention effectif (minutes)" }
+                        label for="minutes" { (t(lang, "Temps d'intervention effectif (minutes)")) }
                         input #minutes type="number" name="intervention_minutes" min="0" max=(ClosureReport::MAX_MINUTES) required value=(form.intervention_minutes);
-                        label for="cause" { "Cause première" }
+                        label for="cause" { (t(lang, "Cause première")) }
                         textarea #cause name="root_cause" required maxlength=(ClosureReport::MAX_TEXT) { (form.root_cause) }
-                        div.actions { button #close type="submit" { "Clore l'alarme" } }
+                        div.actions { button #close type="submit" { (t(lang, "Clore l'alarme")) } }
                     }
                 }
             }
@@ -487,7 +503,11 @@ async fn close(
             None,
             Some((
                 StatusCode::UNPROCESSABLE_ENTITY,
-                format!("temps d'intervention : un nombre entier de minutes est attendu (reçu « {minutes} »)"),
+                tf(
+                    viewer.lang,
+                    "temps d'intervention : un nombre entier de minutes est attendu (reçu « {minutes} »)",
+                    &[("minutes", &minutes)],
+                ),
             )),
             &form,
         )

@@ -16,6 +16,8 @@ use vigie_store::supervision::{Resolution, Scope};
 use vigie_store::{AlarmFilter, ListFilter};
 
 use crate::AppState;
+use crate::web::i18n::{t, tf};
+use crate::web::labels;
 use crate::web::portal::{alarm_history, sites_table, state_class, state_label, worst_status};
 use crate::web::render::{sparkline, time, url_encode};
 use crate::web::{Nav, PageError, PageResult, Viewer, optional_reference, page};
@@ -65,10 +67,11 @@ async fn sites(
         .as_ref()
         .map(|c| format!("&client={}", url_encode(c.as_str())))
         .unwrap_or_default();
+    let lang = viewer.lang;
     let region = html! {
-        (sites_table(&list, "/console"))
+        (sites_table(lang, &list, "/console"))
         @if let Some(next) = &next {
-            nav.pager { a href=(format!("/console/sites?apres={}{client_part}", url_encode(next.as_str()))) { "Sites suivants" } }
+            nav.pager { a href=(format!("/console/sites?apres={}{client_part}", url_encode(next.as_str()))) { (t(lang, "Sites suivants")) } }
         }
     };
     if query.partiel.is_some() {
@@ -80,15 +83,15 @@ async fn sites(
     }
     let body = html! {
         main {
-            h1 { "Sites" }
+            h1 { (t(lang, "Sites")) }
             form.filters method="get" action="/console/sites" role="search" {
-                label { "Client" input type="text" name="client" value=[client.as_ref().map(|c| c.as_str())] placeholder="CLI-…"; }
-                button type="submit" { "Filtrer" }
+                label { (t(lang, "Client")) input type="text" name="client" value=[client.as_ref().map(|c| c.as_str())] placeholder="CLI-…"; }
+                button type="submit" { (t(lang, "Filtrer")) }
             }
             section #sites data-live="alarms states" data-src=(src) { (region) }
         }
     };
-    Ok(page(&state, &viewer, "Sites", Nav::Sites, body).into_response())
+    Ok(page(&state, &viewer, t(lang, "Sites"), Nav::Sites, body).into_response())
 }
 
 const EQUIPMENT_PAGE: i64 = 100;
@@ -137,20 +140,21 @@ async fn equipment_list(
     if let Some(site) = &site {
         filters.push_str(&format!("&site={}", url_encode(site.as_str())));
     }
+    let lang = viewer.lang;
     let region = html! {
-        @if records.is_empty() { p.panel { "Aucun équipement." } }
+        @if records.is_empty() { p.panel { (t(lang, "Aucun équipement.")) } }
         @else {
             div.table-wrap { table {
-                thead { tr { th scope="col" { "Équipement" } th scope="col" { "Type" } th scope="col" { "Site" } th scope="col" { "État" } th scope="col" { "Depuis" } } }
+                thead { tr { th scope="col" { (t(lang, "Équipement")) } th scope="col" { (t(lang, "Type")) } th scope="col" { (t(lang, "Site")) } th scope="col" { (t(lang, "État")) } th scope="col" { (t(lang, "Depuis")) } } }
                 tbody { @for record in &records {
                     @if let Record::Equipment(item) = record {
                         @let checks: Vec<&vigie_store::supervision::CurrentState> = states.get(item.reference.as_str()).map(|c| c.iter().collect()).unwrap_or_default();
                         @let worst = worst_status(&checks);
                         tr data-equipment=(item.reference.as_str()) {
                             td { a href=(format!("/console/equipements/{}", url_encode(item.reference.as_str()))) { (item.name.as_str()) } br; span.muted { (item.reference.as_str()) } }
-                            td { (item.kind.french()) }
+                            td { (labels::equipment_kind(lang, item.kind)) }
                             td { a href=(format!("/console/sites/{}", url_encode(item.site.as_str()))) { (item.site.as_str()) } }
-                            td { span class=(format!("status st-{}", state_class(worst))) { (state_label(worst)) } }
+                            td { span class=(format!("status st-{}", state_class(worst))) { (state_label(lang, worst)) } }
                             td { @if let Some(since) = checks.iter().filter(|c| c.state.status.key() == worst).map(|c| c.state.since).min() { (time(since)) } @else { "—" } }
                         }
                     }
@@ -158,7 +162,7 @@ async fn equipment_list(
             } }
         }
         @if let Some(next) = &next {
-            nav.pager { a href=(format!("/console/equipements?apres={}{filters}", url_encode(next.as_str()))) { "Équipements suivants" } }
+            nav.pager { a href=(format!("/console/equipements?apres={}{filters}", url_encode(next.as_str()))) { (t(lang, "Équipements suivants")) } }
         }
     };
     if query.partiel.is_some() {
@@ -170,16 +174,23 @@ async fn equipment_list(
     }
     let body = html! {
         main {
-            h1 { "Équipements" }
+            h1 { (t(lang, "Équipements")) }
             form.filters method="get" action="/console/equipements" role="search" {
-                label { "Client" input type="text" name="client" value=[client.as_ref().map(|c| c.as_str())] placeholder="CLI-…"; }
-                label { "Site" input type="text" name="site" value=[site.as_ref().map(|s| s.as_str())]; }
-                button type="submit" { "Filtrer" }
+                label { (t(lang, "Client")) input type="text" name="client" value=[client.as_ref().map(|c| c.as_str())] placeholder="CLI-…"; }
+                label { (t(lang, "Site")) input type="text" name="site" value=[site.as_ref().map(|s| s.as_str())]; }
+                button type="submit" { (t(lang, "Filtrer")) }
             }
             section #equipment-list data-live="states" data-src=(src) { (region) }
         }
     };
-    Ok(page(&state, &viewer, "Équipements", Nav::Equipment, body).into_response())
+    Ok(page(
+        &state,
+        &viewer,
+        t(lang, "Équipements"),
+        Nav::Equipment,
+        body,
+    )
+    .into_response())
 }
 
 async fn equipment(
@@ -235,28 +246,29 @@ async fn equipment(
         )
         .await?;
     let title = format!("{} ({})", item.name.as_str(), reference.as_str());
+    let lang = viewer.lang;
     let body = html! {
         main {
-            p { a href=(format!("/console/sites/{}", url_encode(item.site.as_str()))) { "← Site " (item.site.as_str()) } }
+            p { a href=(format!("/console/sites/{}", url_encode(item.site.as_str()))) { "← " (tf(lang, "Site {name}", &[("name", &item.site)])) } }
             h1 { (title) }
-            p { a href=(crate::web::inventory::edit_link(ObjectKind::Equipment, &reference)) { "Modifier la fiche" } }
+            p { a href=(crate::web::inventory::edit_link(ObjectKind::Equipment, &reference)) { (t(lang, "Modifier la fiche")) } }
             section #equipment {
                 div.panel { dl.facts {
-                    dt { "Site" } dd { (item.site.as_str()) }
-                    @if let Some(model) = &item.model { dt { "Modèle" } dd { (model.as_str()) } }
-                    @if let Some(firmware) = &item.firmware { dt { "Micrologiciel" } dd { (firmware.as_str()) } }
-                    @if let Some(address) = &item.address { dt { "Adresse" } dd { (address.as_str()) } }
-                    @if let Some(parent) = &item.parent { dt { "Parent" } dd { (parent.as_str()) } }
+                    dt { (t(lang, "Site")) } dd { (item.site.as_str()) }
+                    @if let Some(model) = &item.model { dt { (t(lang, "Modèle")) } dd { (model.as_str()) } }
+                    @if let Some(firmware) = &item.firmware { dt { (t(lang, "Micrologiciel")) } dd { (firmware.as_str()) } }
+                    @if let Some(address) = &item.address { dt { (t(lang, "Adresse")) } dd { (address.as_str()) } }
+                    @if let Some(parent) = &item.parent { dt { (t(lang, "Parent")) } dd { (parent.as_str()) } }
                 } }
-                h2 { "Contrôles" }
-                @if checks.is_empty() { p.panel { "Aucune observation reçue." } }
+                h2 { (t(lang, "Contrôles")) }
+                @if checks.is_empty() { p.panel { (t(lang, "Aucune observation reçue.")) } }
                 @else {
                     div.table-wrap { table {
-                        thead { tr { th scope="col" { "Contrôle" } th scope="col" { "État" } th scope="col" { "Depuis" } th scope="col" { "Dernière observation" } th scope="col" { "Détail" } } }
+                        thead { tr { th scope="col" { (t(lang, "Contrôle")) } th scope="col" { (t(lang, "État")) } th scope="col" { (t(lang, "Depuis")) } th scope="col" { (t(lang, "Dernière observation")) } th scope="col" { (t(lang, "Détail")) } } }
                         tbody { @for check in &checks {
                             tr {
                                 td { (check.check) }
-                                td { span class=(format!("status st-{}", state_class(check.state.status.key()))) { (state_label(check.state.status.key())) } }
+                                td { span class=(format!("status st-{}", state_class(check.state.status.key()))) { (state_label(lang, check.state.status.key())) } }
                                 td { (time(check.state.since)) }
                                 td { (time(check.state.last)) }
                                 td { (check.state.detail.as_deref().unwrap_or("")) }
@@ -264,27 +276,27 @@ async fn equipment(
                         } }
                     } }
                 }
-                h2 { "Mesures des dernières 24 heures" }
-                @if series.is_empty() { p.panel { "Aucune mesure sur 24 heures." } }
+                h2 { (t(lang, "Mesures des dernières 24 heures")) }
+                @if series.is_empty() { p.panel { (t(lang, "Aucune mesure sur 24 heures.")) } }
                 @else {
                     div.table-wrap { table {
                         tbody { @for (metric, points) in &series {
-                            tr { th scope="row" { (metric) } td { (sparkline(points, now - DAY_MS, now, metric)) } }
+                            tr { th scope="row" { (metric) } td { (sparkline(lang, points, now - DAY_MS, now, metric)) } }
                         } }
                     } }
                 }
-                h2 { "Changements d'état sur 30 jours" }
-                @if changes.is_empty() { p.panel { "Aucun changement." } }
+                h2 { (t(lang, "Changements d'état sur 30 jours")) }
+                @if changes.is_empty() { p.panel { (t(lang, "Aucun changement.")) } }
                 @else {
                     ol.timeline { @for change in &changes {
                         li { (time(change.change.at)) (change.change.check) " : "
-                            (change.change.from.map(|s| state_label(s.key())).unwrap_or("première observation"))
-                            " → " (state_label(change.change.to.key()))
+                            (change.change.from.map(|s| state_label(lang, s.key())).unwrap_or(t(lang, "première observation")))
+                            " → " (state_label(lang, change.change.to.key()))
                             @if let Some(detail) = &change.change.detail { " — " span.muted { (detail) } } }
                     } }
                 }
-                h2 { "Alarmes sur 30 jours" }
-                (alarm_history(&alarms, now))
+                h2 { (t(lang, "Alarmes sur 30 jours")) }
+                (alarm_history(lang, &alarms, now))
             }
         }
     };

@@ -17,6 +17,8 @@ use vigie_store::StoreError;
 
 use crate::AppState;
 use crate::api::inventory::record_from_body;
+use crate::web::i18n::{t, tf};
+use crate::web::labels;
 use crate::web::render::url_encode;
 use crate::web::{Nav, PageError, PageResult, Viewer, page};
 
@@ -65,7 +67,7 @@ async fn edit_page(
         .store
         .get(&viewer.caller.actor, kind, &reference)
         .await?;
-    let done = query.fait.map(|_| "Fiche enregistrée.");
+    let done = query.fait.map(|_| t(viewer.lang, "Fiche enregistrée."));
     render(
         &state,
         &viewer,
@@ -87,20 +89,28 @@ fn render(
     error: Option<(StatusCode, String)>,
 ) -> PageResult {
     let may_edit = viewer.caller.actor.may(Permission::WriteInventory);
-    let title = format!("Inventaire : {} {}", kind.french(), reference.as_str());
+    let lang = viewer.lang;
+    let title = tf(
+        lang,
+        "Inventaire : {kind} {reference}",
+        &[
+            ("kind", &labels::object_kind(lang, kind)),
+            ("reference", reference),
+        ],
+    );
     let status = error.as_ref().map(|(s, _)| *s).unwrap_or(StatusCode::OK);
     let body = html! {
         main {
             h1 { (title) }
             @if let Some(done) = done { p.notice role="status" { (done) } }
             @if let Some((_, message)) = &error { p.error role="alert" { (message) } }
-            p.muted { "Au format du fichier d'inventaire (docs/inventory.md). La référence ne se renomme pas ; chaque modification est vérifiée et inscrite au journal d'audit." }
+            p.muted { (t(lang, "Au format du fichier d'inventaire (docs/inventory.md). La référence ne se renomme pas ; chaque modification est vérifiée et inscrite au journal d'audit.")) }
             form.stack method="post" action=(edit_link(kind, reference)) {
                 input type="hidden" name="csrf" value=(viewer.csrf);
-                label for="record" { "Fiche" }
+                label for="record" { (t(lang, "Fiche")) }
                 textarea #record.code name="record" rows="18" spellcheck="false" readonly[!may_edit] { (text) }
-                @if may_edit { div.actions { button #save type="submit" { "Enregistrer" } } }
-                @else { p.muted { "Vos droits permettent de lire l'inventaire, pas de le modifier." } }
+                @if may_edit { div.actions { button #save type="submit" { (t(lang, "Enregistrer")) } } }
+                @else { p.muted { (t(lang, "Vos droits permettent de lire l'inventaire, pas de le modifier.")) } }
             }
         }
     };
@@ -146,7 +156,11 @@ async fn save(
         Err(error) => {
             return refuse(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                format!("TOML illisible : {}", error.message()),
+                tf(
+                    viewer.lang,
+                    "TOML illisible : {reason}",
+                    &[("reason", &error.message())],
+                ),
             );
         }
     };

@@ -21,6 +21,7 @@ use vigie_domain::access::Visibility;
 
 use crate::AppState;
 use crate::web::Viewer;
+use crate::web::i18n::t;
 
 /// Changes kept for slow sessions; one that falls further behind is told to reload all.
 const CAPACITY: usize = 4096;
@@ -123,7 +124,10 @@ pub async fn stream(State(state): State<AppState>, viewer: Viewer) -> Response {
         live.streams.fetch_sub(1, Ordering::Relaxed);
         return (
             StatusCode::SERVICE_UNAVAILABLE,
-            "trop de pages ouvertes : mises à jour en direct suspendues",
+            t(
+                viewer.lang,
+                "trop de pages ouvertes : mises à jour en direct suspendues",
+            ),
         )
             .into_response();
     }
@@ -143,7 +147,7 @@ pub async fn stream(State(state): State<AppState>, viewer: Viewer) -> Response {
 fn events(listening: Listening) -> impl Stream<Item = Result<Event, Infallible>> {
     futures_util::stream::unfold(listening, |mut listening| async move {
         if listening.first {
-            // Tells the page the stream is open (it shows "en direct").
+            // Tells the page the stream is open (it shows "en direct", or "live").
             listening.first = false;
             return Some((Ok(Event::default().event("ready").data("1")), listening));
         }

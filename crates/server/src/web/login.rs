@@ -15,7 +15,9 @@ use crate::AppState;
 use crate::api::ClientAddress;
 use crate::api::people::{change_own_password, check_credentials, new_session_cookie};
 use crate::auth;
-use crate::web::{PageError, PageResult, Viewer, document};
+use crate::error::ApiError;
+use crate::web::i18n::{Lang, t, tf};
+use crate::web::{PageError, PageResult, Viewer, document, language_switch, local_path};
 
 pub const PASSWORD_PATH: &str = "/mot-de-passe";
 
@@ -26,45 +28,63 @@ pub fn routes() -> Router<AppState> {
         .route(PASSWORD_PATH, get(password_page).post(change_password))
 }
 
-/// Where to go after logging in: a path of this site only, never another site's address.
-fn local_path(next: Option<&str>) -> &str {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path
-        }
-        _ => "/",
-    }
-}
-
 #[derive(Debug, Deserialize)]
 struct LoginQuery {
     suite: Option<String>,
 }
 
-fn login_form(state: &AppState, next: &str, username: &str, error: Option<&str>) -> Html<String> {
+fn login_form(
+    state: &AppState,
+    lang: Lang,
+    next: &str,
+    username: &str,
+    error: Option<&str>,
+) -> Html<String> {
+    // The language switch comes back here, still going on to `next` afterwards.
+    let here = if next == "/" {
+        "/connexion".to_string()
+    } else {
+        format!("/connexion?suite={}", crate::web::render::url_encode(next))
+    };
     let body = html! {
         main.narrow {
-            h1 { "Connexion à Vigie" }
+            p.switch { (language_switch(lang, &here)) }
+            h1 { (t(lang, "Connexion à Vigie")) }
             @if let Some(error) = error { p.error role="alert" { (error) } }
             form.stack.panel method="post" action="/connexion" {
                 input type="hidden" name="suite" value=(next);
-                label for="username" { "Identifiant" }
+                label for="username" { (t(lang, "Identifiant")) }
                 input #username type="text" name="username" value=(username) autocomplete="username" required autofocus;
-                label for="password" { "Mot de passe" }
+                label for="password" { (t(lang, "Mot de passe")) }
                 input #password type="password" name="password" autocomplete="current-password" required;
-                div.actions { button type="submit" { "Se connecter" } }
+                div.actions { button type="submit" { (t(lang, "Se connecter")) } }
             }
             @if state.config.demo {
-                p.notice { "Démonstration : les comptes sont affichés dans le terminal qui a lancé « vigie demo »." }
+                p.notice { (t(lang, "Démonstration : les comptes sont affichés dans le terminal qui a lancé « vigie demo ».")) }
             }
         }
     };
-    document("Connexion", state.config.demo, None, body)
+    document(lang, t(lang, "Connexion"), state.config.demo, None, body)
 }
 
-async fn login_page(State(state): State<AppState>, Query(query): Query<LoginQuery>) -> Response {
+/// A refused login or password change in the viewer's language, for the refusals these
+/// pages know; any other is the API's own words (French).
+fn refusal(lang: Lang, error: &ApiError, on_login: bool) -> String {
+    match error.code {
+        "bad_credentials" if on_login => t(lang, "identifiant ou mot de passe incorrect").into(),
+        "bad_credentials" => t(lang, "mot de passe actuel incorrect").into(),
+        "too_many_attempts" => t(lang, "trop d'échecs de connexion : réessayez plus tard").into(),
+        _ => error.message.clone(),
+    }
+}
+
+async fn login_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    Query(query): Query<LoginQuery>,
+) -> Response {
     let next = local_path(query.suite.as_deref());
-    login_form(&state, next, "", None).into_response()
+    login_form(&state, lang, next, "", None).into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,6 +97,7 @@ struct Credentials {
 
 async fn login(
     State(state): State<AppState>,
+    lang: Lang,
     ClientAddress(address): ClientAddress,
     Form(form): Form<Credentials>,
 ) -> Response {
@@ -85,7 +106,7 @@ async fn login(
     let refused = |status: StatusCode, message: &str| {
         (
             status,
-            login_form(&state, &next, &form.username, Some(message)),
+            login_form(&state, lang, &next, &form.username, Some(message)),
         )
             .into_response()
     };
@@ -99,7 +120,7 @@ async fn login(
     .await
     {
         Ok(user) => user,
-        Err(error) => return refused(error.status, &error.message),
+        Err(error) => return refused(error.status, &refusal(lang, &error, true)),
     };
     let cookie = match new_session_cookie(&state, &user, now_ms).await {
         Ok(cookie) => cookie,
@@ -139,24 +160,27 @@ async fn logout(
 }
 
 fn password_form(state: &AppState, viewer: &Viewer, error: Option<&str>) -> Html<String> {
+    let lang = viewer.lang;
+    let min_length = state.config.auth.min_password_length;
     let body = html! {
         main.narrow {
-            h1 { "Changer de mot de passe" }
+            p.switch { (language_switch(lang, PASSWORD_PATH)) }
+            h1 { (t(lang, "Changer de mot de passe")) }
             @if viewer.caller.user.must_change_password {
-                p { "Votre mot de passe est à usage unique : choisissez-en un nouveau pour continuer." }
+                p { (t(lang, "Votre mot de passe est à usage unique : choisissez-en un nouveau pour continuer.")) }
             }
             @if let Some(error) = error { p.error role="alert" { (error) } }
             form.stack.panel method="post" action=(PASSWORD_PATH) {
                 input type="hidden" name="csrf" value=(viewer.csrf);
-                label for="current" { "Mot de passe actuel" }
+                label for="current" { (t(lang, "Mot de passe actuel")) }
                 input #current type="password" name="current_password" autocomplete="current-password" required;
-                label for="new" { "Nouveau mot de passe (" (state.config.auth.min_password_length) " caractères au moins)" }
+                label for="new" { (tf(lang, "Nouveau mot de passe ({n} caractères au moins)", &[("n", &min_length)])) }
                 input #new type="password" name="new_password" autocomplete="new-password" required;
-                div.actions { button type="submit" { "Changer le mot de passe" } }
+                div.actions { button type="submit" { (t(lang, "Changer le mot de passe")) } }
             }
         }
     };
-    document("Mot de passe", state.config.demo, None, body)
+    document(lang, t(lang, "Mot de passe"), state.config.demo, None, body)
 }
 
 async fn password_page(State(state): State<AppState>, viewer: Viewer) -> Response {
@@ -189,7 +213,7 @@ async fn change_password(
         Err(error) => {
             return Ok((
                 error.status,
-                password_form(&state, &viewer, Some(&error.message)),
+                password_form(&state, &viewer, Some(&refusal(viewer.lang, &error, false))),
             )
                 .into_response());
         }
@@ -200,7 +224,7 @@ async fn change_password(
 
 #[cfg(test)]
 mod tests {
-    use super::local_path;
+    use crate::web::local_path;
 
     #[test]
     fn only_local_paths_are_followed_after_login() {
@@ -208,6 +232,9 @@ mod tests {
         assert_eq!(local_path(Some("//evil.example/")), "/");
         assert_eq!(local_path(Some("https://evil.example/")), "/");
         assert_eq!(local_path(Some("/\\evil.example")), "/");
+        // A browser drops tabs and line breaks: this would be `//evil.example`.
+        assert_eq!(local_path(Some("/\t/evil.example")), "/");
+        assert_eq!(local_path(Some("/\n/evil.example")), "/");
         assert_eq!(local_path(None), "/");
     }
 }

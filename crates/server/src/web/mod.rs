@@ -1,15 +1,18 @@
-//! The web pages: the staff console (`/console…`) and the client portal (`/portail…`),
-//! rendered on the server in French (maud templates, typed and escaped), kept live by
-//! server-sent events (`live.rs`), with the project's own small script and style sheet
-//! (`assets/`). Pages authenticate by the session cookie only; every form carries a token
-//! bound to the session (CSRF), and every read goes through the store with the viewer's
-//! actor, so a client user sees its own client's objects and a "not found" for any other's
-//! . Every list is paged on the server.
+//! The web pages: the staff console (`/console…`) and the client portal (`/portail…`), rendered
+//! on the server in French, or in English for whoever chooses it (`i18n.rs`), with maud
+//! templates (typed and escaped), kept live by server-sent events (`live.rs`), with the
+//! project's own small script and style sheet (`assets/`). Pages authenticate by the session
+//! cookie only; every form carries a token bound to the session (CSRF), and every read goes
+//! through the store with the viewer's actor, so a client user sees its own client's objects
+//! and a "not found" for any other's. Every list is paged on the server.
 
 mod alarms;
 mod assets;
 mod fleet;
+mod history;
+pub mod i18n;
 mod inventory;
+mod labels;
 pub mod live;
 mod login;
 mod outbox;
@@ -19,9 +22,10 @@ mod render;
 mod tickets;
 
 use axum::Router;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use maud::{DOCTYPE, Markup, html};
@@ -30,6 +34,7 @@ use vigie_store::StoreError;
 use crate::AppState;
 use crate::auth::{self, Caller};
 use crate::error::ApiError;
+use crate::web::i18n::{Lang, t, tf};
 
 pub use live::{Live, Topic};
 
@@ -110,13 +115,27 @@ pub fn routes() -> Router<AppState> {
         .merge(outbox::routes())
         .merge(records::routes())
         .merge(inventory::routes())
-        .layer(axum::middleware::map_response(page_headers))
+        .merge(i18n::routes())
+        .layer(axum::middleware::from_fn(page_layer))
+}
+
+/// Around every page: a page that could not be shown is drawn here, in the language the
+/// request asks for (a [`PageError`] is made where the language may not be known, such as a
+/// store's "not found" turned into a page by `?`), and every answer gets the pages' headers.
+async fn page_layer(request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let lang = Lang::of_request(&parts);
+    let mut response = next.run(Request::from_parts(parts, body)).await;
+    if let Some(error) = response.extensions_mut().remove::<PageError>() {
+        response = error.page(lang);
+    }
+    page_headers(response)
 }
 
 /// What every page answer carries: only the project's own script and style may run
 /// (no inline script, no third party), pages are never framed, and pages with a client's
 /// data are not kept by shared caches.
-async fn page_headers(mut response: Response) -> Response {
+fn page_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -151,12 +170,15 @@ async fn home(viewer: Result<Viewer, Response>) -> Response {
 }
 
 /// Who is looking at a page: a person logged in with a session (never a token), with the
-/// token its forms carry. A request without a valid session is sent to the login page,
-/// back to where it was going afterwards.
+/// token its forms carry and the language it reads. A request without a valid session is
+/// sent to the login page, back to where it was going afterwards.
 #[derive(Debug, Clone)]
 pub struct Viewer {
     pub caller: Caller,
     pub csrf: String,
+    pub lang: Lang,
+    /// The page to come back to after switching language (path and query).
+    pub here: String,
 }
 
 impl Viewer {
@@ -173,10 +195,10 @@ impl Viewer {
         if !token.is_empty() && constant_time_eq(token.as_bytes(), self.csrf.as_bytes()) {
             Ok(())
         } else {
-            Err(PageError::new(
-                StatusCode::FORBIDDEN,
-                "Ce formulaire a expiré ou ne vient pas de Vigie. Rechargez la page et recommencez.",
-            ))
+            Err(PageError {
+                status: StatusCode::FORBIDDEN,
+                message: Message::ExpiredForm,
+            })
         }
     }
 
@@ -207,13 +229,50 @@ pub fn optional_reference(
 ) -> Result<Option<vigie_domain::Reference>, PageError> {
     match text.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(text) => vigie_domain::Reference::parse(text).map(Some).map_err(|_| {
-            PageError::new(
-                StatusCode::BAD_REQUEST,
-                format!("référence invalide : « {text} »"),
-            )
-        }),
+        Some(text) => vigie_domain::Reference::parse(text)
+            .map(Some)
+            .map_err(|_| PageError {
+                status: StatusCode::BAD_REQUEST,
+                message: Message::InvalidReference(text.to_string()),
+            }),
     }
+}
+
+/// Where to go next (after logging in, after switching language): a path of this site only,
+/// never another site's address. No control character either: a browser drops tabs and line
+/// breaks from an address, so `/\t/autre.example` would be `//autre.example`.
+pub(crate) fn local_path(next: Option<&str>) -> &str {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.chars().any(char::is_control) =>
+        {
+            path
+        }
+        _ => "/",
+    }
+}
+
+/// The page a viewer is on, for the language switch to come back to: the page asked; for a
+/// form sent (its address answers only POST), the page the form was on, as the browser tells
+/// it (`Referer`, sent within the site only), else the home page.
+fn here(parts: &Parts) -> String {
+    if parts.method == Method::GET {
+        return parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+    }
+    parts
+        .headers
+        .get(header::REFERER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<axum::http::Uri>().ok())
+        .and_then(|uri| uri.path_and_query().map(|p| p.as_str().to_string()))
+        .unwrap_or_else(|| "/".into())
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -270,15 +329,32 @@ impl FromRequestParts<AppState> for Viewer {
         Ok(Viewer {
             csrf: csrf_token(&session_hash),
             caller,
+            lang: Lang::of_request(parts),
+            here: here(parts),
         })
     }
 }
 
-/// A page that could not be shown, as a French page with its status.
-#[derive(Debug)]
+/// A page that could not be shown, with its status. It is drawn by [`page_layer`], which knows
+/// the language the request asks for.
+#[derive(Debug, Clone)]
 pub struct PageError {
     pub status: StatusCode,
-    pub message: String,
+    message: Message,
+}
+
+/// What a page that could not be shown says.
+#[derive(Debug, Clone)]
+enum Message {
+    /// The same for what does not exist and for what is another client's.
+    NotFound,
+    /// A form without this session's token.
+    ExpiredForm,
+    /// A reference typed in a filter that can name nothing.
+    InvalidReference(String),
+    /// Words already in the viewer's language, or the API's and the store's own, which are
+    /// French (the domain speaks French).
+    Said(String),
 }
 
 pub type PageResult<T = Response> = Result<T, PageError>;
@@ -287,15 +363,45 @@ impl PageError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> PageError {
         PageError {
             status,
-            message: message.into(),
+            message: Message::Said(message.into()),
         }
     }
 
     pub fn not_found() -> PageError {
-        PageError::new(
-            StatusCode::NOT_FOUND,
-            "Cette page n'existe pas, ou vous n'y avez pas accès.",
-        )
+        PageError {
+            status: StatusCode::NOT_FOUND,
+            message: Message::NotFound,
+        }
+    }
+
+    /// The page that says what went wrong, in `lang`.
+    fn page(self, lang: Lang) -> Response {
+        let title = match self.status {
+            StatusCode::NOT_FOUND => t(lang, "Page introuvable"),
+            StatusCode::FORBIDDEN => t(lang, "Accès refusé"),
+            status if status.is_server_error() => t(lang, "Erreur du serveur"),
+            _ => t(lang, "Demande refusée"),
+        };
+        let message = match self.message {
+            Message::NotFound => t(lang, "Cette page n'existe pas, ou vous n'y avez pas accès.").to_string(),
+            Message::ExpiredForm => t(
+                lang,
+                "Ce formulaire a expiré ou ne vient pas de Vigie. Rechargez la page et recommencez.",
+            )
+            .to_string(),
+            Message::InvalidReference(text) => {
+                tf(lang, "référence invalide : « {text} »", &[("text", &text)])
+            }
+            Message::Said(message) => message,
+        };
+        let body = html! {
+            main.narrow {
+                h1 { (title) }
+                p.error role="alert" { (message) }
+                p { a href="/" { (t(lang, "Retour à l'accueil")) } }
+            }
+        };
+        (self.status, document(lang, title, false, None, body)).into_response()
     }
 }
 
@@ -315,21 +421,11 @@ impl From<StoreError> for PageError {
 }
 
 impl IntoResponse for PageError {
+    /// Only the status here: [`page_layer`] draws the page in the request's language.
     fn into_response(self) -> Response {
-        let title = match self.status {
-            StatusCode::NOT_FOUND => "Page introuvable",
-            StatusCode::FORBIDDEN => "Accès refusé",
-            status if status.is_server_error() => "Erreur du serveur",
-            _ => "Demande refusée",
-        };
-        let body = html! {
-            main.narrow {
-                h1 { (title) }
-                p.error role="alert" { (self.message) }
-                p { a href="/" { "Retour à l'accueil" } }
-            }
-        };
-        (self.status, document(title, false, None, body)).into_response()
+        let mut response = self.status.into_response();
+        response.extensions_mut().insert(self);
+        response
     }
 }
 
@@ -358,55 +454,89 @@ pub fn page(
     nav: Nav,
     body: Markup,
 ) -> Html<String> {
+    let lang = viewer.lang;
+    let current = |entry: Nav| (nav == entry).then_some("page");
     let menu = html! {
         header.top data-now=(viewer.caller.now_ms) {
             a.brand href="/" { "Vigie" }
             @if state.config.demo {
-                span.demo title="Données d'exemple ; les notifications vont dans la boîte d'envoi, rien n'est envoyé" { "Démonstration" }
+                span.demo title=(t(lang, "Données d'exemple ; les notifications vont dans la boîte d'envoi, rien n'est envoyé")) { (t(lang, "Démonstration")) }
             }
-            nav aria-label="Menu principal" {
+            nav aria-label=(t(lang, "Menu principal")) {
                 @if viewer.is_staff() {
-                    a href="/console" aria-current=[(nav == Nav::Wall).then_some("page")] { "Mur d'alarmes" }
-                    a href="/console/tickets" aria-current=[(nav == Nav::Tickets).then_some("page")] { "Tickets" }
-                    a href="/console/sites" aria-current=[(nav == Nav::Sites).then_some("page")] { "Sites" }
-                    a href="/console/equipements" aria-current=[(nav == Nav::Equipment).then_some("page")] { "Équipements" }
-                    a href="/console/astreintes" aria-current=[(nav == Nav::OnCall).then_some("page")] { "Astreintes" }
-                    a href="/console/envois" aria-current=[(nav == Nav::Outbox).then_some("page")] { "Boîte d'envoi" }
-                    a href="/console/documents" aria-current=[(nav == Nav::Documents).then_some("page")] { "Documents" }
-                    a href="/console/journal" aria-current=[(nav == Nav::Audit).then_some("page")] { "Journal" }
+                    a href="/console" aria-current=[current(Nav::Wall)] { (t(lang, "Mur d'alarmes")) }
+                    a href="/console/tickets" aria-current=[current(Nav::Tickets)] { (t(lang, "Tickets")) }
+                    a href="/console/sites" aria-current=[current(Nav::Sites)] { (t(lang, "Sites")) }
+                    a href="/console/equipements" aria-current=[current(Nav::Equipment)] { (t(lang, "Équipements")) }
+                    a href="/console/astreintes" aria-current=[current(Nav::OnCall)] { (t(lang, "Astreintes")) }
+                    a href="/console/envois" aria-current=[current(Nav::Outbox)] { (t(lang, "Boîte d'envoi")) }
+                    a href="/console/documents" aria-current=[current(Nav::Documents)] { (t(lang, "Documents")) }
+                    a href="/console/journal" aria-current=[current(Nav::Audit)] { (t(lang, "Journal")) }
                 } @else {
-                    a href="/portail" aria-current=[(nav == Nav::Portal).then_some("page")] { "Tableau de bord" }
-                    a href="/portail/tickets" aria-current=[(nav == Nav::PortalTickets).then_some("page")] { "Mes tickets" }
-                    a href="/portail/documents" aria-current=[(nav == Nav::PortalDocuments).then_some("page")] { "Documents" }
-                    a href="/portail/signaler" aria-current=[(nav == Nav::Report).then_some("page")] { "Signaler un problème" }
+                    a href="/portail" aria-current=[current(Nav::Portal)] { (t(lang, "Tableau de bord")) }
+                    a href="/portail/tickets" aria-current=[current(Nav::PortalTickets)] { (t(lang, "Mes tickets")) }
+                    a href="/portail/documents" aria-current=[current(Nav::PortalDocuments)] { (t(lang, "Documents")) }
+                    a href="/portail/signaler" aria-current=[current(Nav::Report)] { (t(lang, "Signaler un problème")) }
                 }
             }
-            span.live #live-status aria-live="polite" { "hors ligne" }
+            span.live #live-status aria-live="polite" data-on=(t(lang, "en direct")) data-retry=(t(lang, "reconnexion…")) { (t(lang, "hors ligne")) }
+            (language_switch(lang, &viewer.here))
             form.logout method="post" action="/deconnexion" {
                 input type="hidden" name="csrf" value=(viewer.csrf);
                 span.who { (viewer.name()) }
-                button type="submit" { "Se déconnecter" }
+                button type="submit" { (t(lang, "Se déconnecter")) }
             }
         }
     };
-    document(title, state.config.demo, Some(menu), body)
+    document(lang, title, state.config.demo, Some(menu), body)
 }
 
-/// The HTML document around a page's header and body.
-pub fn document(title: &str, demo: bool, header: Option<Markup>, body: Markup) -> Html<String> {
+/// The link to read the page in the other language, back at `here` afterwards. Each language
+/// is named in itself, so that whoever cannot read the page still finds their own.
+pub fn language_switch(lang: Lang, here: &str) -> Markup {
+    let (other, name) = match lang {
+        Lang::Fr => (Lang::En, "English"),
+        Lang::En => (Lang::Fr, "Français"),
+    };
+    let href = format!(
+        "/langue?choix={}&suite={}",
+        other.key(),
+        render::url_encode(here)
+    );
+    html! {
+        a.language href=(href) lang=(other.key()) hreflang=(other.key()) { (name) }
+    }
+}
+
+/// The HTML document around a page's header and body. The body carries the words the page's
+/// script writes (countdowns, ages), so that the script has no language of its own.
+pub fn document(
+    lang: Lang,
+    title: &str,
+    demo: bool,
+    header: Option<Markup>,
+    body: Markup,
+) -> Html<String> {
     Html(
         html! {
             (DOCTYPE)
-            html lang="fr" {
+            html lang=(lang.key()) {
                 head {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
-                    title { (title) " — Vigie" @if demo { " (démonstration)" } }
+                    title { (title) " — Vigie" @if demo { " (" (t(lang, "démonstration")) ")" } }
                     link rel="stylesheet" href=(*assets::STYLE_PATH);
                     script src=(*assets::SCRIPT_PATH) defer {}
                 }
-                body {
-                    a.skip href="#contenu" { "Aller au contenu" }
+                body
+                    data-left=(t(lang, "reste {d}"))
+                    data-late=(t(lang, "dépassé de {d}"))
+                    data-days=(t(lang, "{d} j {h} h"))
+                    data-hours=(t(lang, "{h} h {m} min"))
+                    data-minutes=(t(lang, "{m} min"))
+                    data-seconds=(t(lang, "{s} s"))
+                {
+                    a.skip href="#contenu" { (t(lang, "Aller au contenu")) }
                     @if let Some(header) = header { (header) }
                     div #contenu { (body) }
                 }

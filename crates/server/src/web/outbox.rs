@@ -10,6 +10,7 @@ use maud::html;
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::web::i18n::{t, tf};
 use crate::web::render::{channel_label, notification_status, time};
 use crate::web::{Nav, PageResult, Viewer, page};
 
@@ -38,28 +39,29 @@ async fn outbox(
     let next = (items.len() as i64 == OUTBOX_PAGE)
         .then(|| items.last().map(|n| n.id))
         .flatten();
+    let lang = viewer.lang;
     let region = html! {
         @if items.is_empty() {
-            p.panel { "Aucune notification." }
+            p.panel { (t(lang, "Aucune notification.")) }
         } @else {
             div.table-wrap { table {
                 thead { tr {
-                    th scope="col" { "Créée" } th scope="col" { "Au sujet de" } th scope="col" { "Destinataire" }
-                    th scope="col" { "Canal" } th scope="col" { "Étape" } th scope="col" { "État" } th scope="col" { "Envoyée" }
+                    th scope="col" { (t(lang, "Créée")) } th scope="col" { (t(lang, "Au sujet de")) } th scope="col" { (t(lang, "Destinataire")) }
+                    th scope="col" { (t(lang, "Canal")) } th scope="col" { (t(lang, "Étape")) } th scope="col" { (t(lang, "État")) } th scope="col" { (t(lang, "Envoyée")) }
                 } }
                 tbody {
                     @for n in &items {
                         tr data-notification=(n.id) {
                             td { (time(n.created_ms)) }
                             td {
-                                @if let Some(alarm) = n.alarm { a href=(format!("/console/alarmes/{alarm}")) { "alarme n°" (alarm) } }
-                                @else if let Some(ticket) = n.ticket { a href=(format!("/console/tickets/{ticket}")) { "ticket n°" (ticket) } }
+                                @if let Some(alarm) = n.alarm { a href=(format!("/console/alarmes/{alarm}")) { (tf(lang, "alarme n°{number}", &[("number", &alarm)])) } }
+                                @else if let Some(ticket) = n.ticket { a href=(format!("/console/tickets/{ticket}")) { (tf(lang, "ticket n°{number}", &[("number", &ticket)])) } }
                                 @else { "—" }
                             }
                             td { (n.name) @if n.channel != "console" { br; span.muted { (n.address) } } }
-                            td { (channel_label(&n.channel)) }
+                            td { (channel_label(lang, &n.channel)) }
                             td { (n.step) }
-                            td { (notification_status(&n.status)) @if let Some(error) = &n.last_error { br; span.muted { (error) } } }
+                            td { (notification_status(lang, &n.status)) @if let Some(error) = &n.last_error { br; span.muted { (error) } } }
                             td { @if let Some(sent) = n.sent_ms { (time(sent)) } @else { "—" } @if let Some(answer) = &n.answer { br; span.muted { (answer) } } }
                         }
                     }
@@ -67,7 +69,7 @@ async fn outbox(
             } }
         }
         @if let Some(next) = next {
-            nav.pager { a href=(format!("/console/envois?avant={next}")) { "Plus anciennes" } }
+            nav.pager { a href=(format!("/console/envois?avant={next}")) { (t(lang, "Plus anciennes")) } }
         }
     };
     if query.partiel.is_some() {
@@ -79,12 +81,12 @@ async fn outbox(
     };
     let body = html! {
         main {
-            h1 { "Boîte d'envoi" }
+            h1 { (t(lang, "Boîte d'envoi")) }
             @if state.config.demo {
-                p.notice { "Démonstration : aucun email, SMS ni webhook ne quitte cette machine ; chaque notification est enregistrée ici comme envoyée." }
+                p.notice { (t(lang, "Démonstration : aucun email, SMS ni webhook ne quitte cette machine ; chaque notification est enregistrée ici comme envoyée.")) }
             }
             section #outbox data-live="alarms tickets" data-src=(src) { (region) }
         }
     };
-    Ok(page(&state, &viewer, "Boîte d'envoi", Nav::Outbox, body).into_response())
+    Ok(page(&state, &viewer, t(lang, "Boîte d'envoi"), Nav::Outbox, body).into_response())
 }

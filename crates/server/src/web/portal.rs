@@ -20,6 +20,8 @@ use vigie_store::supervision::{CurrentState, Scope};
 use vigie_store::{AlarmFilter, ListFilter, StoredAlarm};
 
 use crate::AppState;
+use crate::web::i18n::{Lang, around, t, tf};
+use crate::web::labels;
 use crate::web::render::{self, age, time, url_encode};
 use crate::web::{CachedRate, Nav, PageError, PageResult, Viewer, optional_reference, page};
 
@@ -37,10 +39,15 @@ pub fn routes() -> Router<AppState> {
         .route("/console/sites/{reference}", get(site_page))
 }
 
-fn percent(availability: &Availability) -> String {
+/// `99,52 %` in French, `99.52%` in English.
+fn percent(lang: Lang, availability: &Availability) -> String {
     match availability.rate {
         Some(rate) => {
-            let text = format!("{:.2} %", rate * 100.0).replace('.', ",");
+            let figure = lang.decimal(rate * 100.0, 2);
+            let text = match lang {
+                Lang::Fr => format!("{figure} %"),
+                Lang::En => format!("{figure}%"),
+            };
             if availability.partial {
                 format!("≥ {text}")
             } else {
@@ -129,14 +136,22 @@ async fn dashboard(
     let name = client_name(&state, &viewer, &client).await?;
     let actor = &viewer.caller.actor;
     let now = viewer.caller.now_ms;
+    let lang = viewer.lang;
     if !has_dashboard(&state, &viewer, &client).await? {
         let body = html! {
             main {
-                h1 { "Tableau de bord — " (name) }
-                p.panel { "Votre contrat ne comprend pas le tableau de bord de disponibilité en temps réel. Votre interlocuteur commercial peut l'y ajouter." }
+                h1 { (t(lang, "Tableau de bord")) " — " (name) }
+                p.panel { (t(lang, "Votre contrat ne comprend pas le tableau de bord de disponibilité en temps réel. Votre interlocuteur commercial peut l'y ajouter.")) }
             }
         };
-        return Ok(page(&state, &viewer, "Tableau de bord", Nav::Portal, body).into_response());
+        return Ok(page(
+            &state,
+            &viewer,
+            t(lang, "Tableau de bord"),
+            Nav::Portal,
+            body,
+        )
+        .into_response());
     }
     let after = optional_reference(query.apres.as_deref())?;
     state.alarms.settle(&state).await;
@@ -169,20 +184,20 @@ async fn dashboard(
         .flatten();
     let region = html! {
         div.counts {
-            div.panel { span.muted { "Disponibilité sur 30 jours" } strong #availability { (percent(&availability)) } }
-            div.panel { span.muted { "Équipements" } strong { (availability.equipment) } }
-            div.panel { span.muted { "Hors service maintenant" } strong #down-now { (down) } }
-            div.panel { span.muted { "Alarmes en cours" } strong { (open) } }
+            div.panel { span.muted { (t(lang, "Disponibilité sur 30 jours")) } strong #availability { (percent(lang, &availability)) } }
+            div.panel { span.muted { (t(lang, "Équipements")) } strong { (availability.equipment) } }
+            div.panel { span.muted { (t(lang, "Hors service maintenant")) } strong #down-now { (down) } }
+            div.panel { span.muted { (t(lang, "Alarmes en cours")) } strong { (open) } }
         }
-        h2 { "Sites" }
-        (sites_table(&sites, "/portail"))
+        h2 { (t(lang, "Sites")) }
+        (sites_table(lang, &sites, "/portail"))
         @if let Some(next) = &next_sites {
-            nav.pager { a href=(format!("/portail?apres={}", url_encode(next.as_str()))) { "Sites suivants" } }
+            nav.pager { a href=(format!("/portail?apres={}", url_encode(next.as_str()))) { (t(lang, "Sites suivants")) } }
         }
-        h2 { "Alarmes des 30 derniers jours" }
-        (alarm_history(&alarms, now))
+        h2 { (t(lang, "Alarmes des 30 derniers jours")) }
+        (alarm_history(lang, &alarms, now))
         @if let Some(next) = next_alarms {
-            nav.pager { a href=(format!("/portail?alarmes_avant={next}")) { "Alarmes plus anciennes" } }
+            nav.pager { a href=(format!("/portail?alarmes_avant={next}")) { (t(lang, "Alarmes plus anciennes")) } }
         }
     };
     if query.partiel.is_some() {
@@ -197,22 +212,29 @@ async fn dashboard(
     }
     let body = html! {
         main {
-            h1 { "Tableau de bord — " (name) }
+            h1 { (t(lang, "Tableau de bord")) " — " (name) }
             section #dashboard aria-live="polite" data-live="alarms states" data-src=(src) { (region) }
         }
     };
-    Ok(page(&state, &viewer, "Tableau de bord", Nav::Portal, body).into_response())
+    Ok(page(
+        &state,
+        &viewer,
+        t(lang, "Tableau de bord"),
+        Nav::Portal,
+        body,
+    )
+    .into_response())
 }
 
-pub(crate) fn sites_table(sites: &[SiteSummary], root: &str) -> Markup {
+pub(crate) fn sites_table(lang: Lang, sites: &[SiteSummary], root: &str) -> Markup {
     html! {
         @if sites.is_empty() {
-            p.panel { "Aucun site." }
+            p.panel { (t(lang, "Aucun site.")) }
         } @else {
             div.table-wrap { table {
                 thead { tr {
-                    th scope="col" { "Site" } th scope="col" { "Équipements" }
-                    th scope="col" { "Hors service" } th scope="col" { "Alarmes en cours" }
+                    th scope="col" { (t(lang, "Site")) } th scope="col" { (t(lang, "Équipements")) }
+                    th scope="col" { (t(lang, "Hors service")) } th scope="col" { (t(lang, "Alarmes en cours")) }
                 } }
                 tbody {
                     @for site in sites {
@@ -229,27 +251,28 @@ pub(crate) fn sites_table(sites: &[SiteSummary], root: &str) -> Markup {
     }
 }
 
-pub(crate) fn alarm_history(alarms: &[StoredAlarm], now: i64) -> Markup {
+pub(crate) fn alarm_history(lang: Lang, alarms: &[StoredAlarm], now: i64) -> Markup {
+    let (open_before, open_after) = around(t(lang, "en cours, {age}"), "age");
     html! {
         @if alarms.is_empty() {
-            p.panel { "Aucune alarme sur la période." }
+            p.panel { (t(lang, "Aucune alarme sur la période.")) }
         } @else {
             div.table-wrap { table {
                 thead { tr {
-                    th scope="col" { "Gravité" } th scope="col" { "Site" } th scope="col" { "Équipement" }
-                    th scope="col" { "Problème" } th scope="col" { "Levée" } th scope="col" { "Durée" } th scope="col" { "Statut" }
+                    th scope="col" { (t(lang, "Gravité")) } th scope="col" { (t(lang, "Site")) } th scope="col" { (t(lang, "Équipement")) }
+                    th scope="col" { (t(lang, "Problème")) } th scope="col" { (t(lang, "Levée")) } th scope="col" { (t(lang, "Durée")) } th scope="col" { (t(lang, "Statut")) }
                 } }
                 tbody {
                     @for stored in alarms {
                         @let alarm = &stored.alarm;
                         tr class=(format!("sev-{}", alarm.severity.key())) {
-                            td { (render::severity(alarm.severity)) }
+                            td { (render::severity(lang, alarm.severity)) }
                             td { (alarm.site.as_ref().map(|s| s.as_str()).unwrap_or("—")) }
                             td { (alarm.equipment.as_ref().map(|e| e.as_str()).unwrap_or("—")) }
-                            td { (alarm.condition.condition.label()) }
+                            td { (labels::condition(lang, alarm.condition.condition)) }
                             td { (time(alarm.raised_at)) }
-                            td { @if alarm.resolved_at.is_some() { (render::duration(stored.duration_ms)) } @else { "en cours, " (age(alarm.raised_at, now)) } }
-                            td { (render::status(stored.status)) }
+                            td { @if alarm.resolved_at.is_some() { (render::duration(lang, stored.duration_ms)) } @else { (open_before) (age(lang, alarm.raised_at, now)) (open_after) } }
+                            td { (render::status(lang, stored.status)) }
                         }
                     }
                 }
@@ -334,14 +357,15 @@ async fn site_page(
     let next = (equipment.len() as i64 == EQUIPMENT_PAGE)
         .then(|| equipment.last().map(|r| r.reference().clone()))
         .flatten();
+    let lang = viewer.lang;
     let region = html! {
         div.counts {
-            div.panel { span.muted { "Disponibilité sur 30 jours" } strong { (percent(&availability)) } }
-            div.panel { span.muted { "Équipements" } strong { (availability.equipment) } }
+            div.panel { span.muted { (t(lang, "Disponibilité sur 30 jours")) } strong { (percent(lang, &availability)) } }
+            div.panel { span.muted { (t(lang, "Équipements")) } strong { (availability.equipment) } }
         }
-        h2 { "Équipements" }
+        h2 { (t(lang, "Équipements")) }
         div.table-wrap { table {
-            thead { tr { th scope="col" { "Équipement" } th scope="col" { "État" } th scope="col" { "Depuis" } th scope="col" { "Détail" } } }
+            thead { tr { th scope="col" { (t(lang, "Équipement")) } th scope="col" { (t(lang, "État")) } th scope="col" { (t(lang, "Depuis")) } th scope="col" { (t(lang, "Détail")) } } }
             tbody {
                 @for record in &equipment {
                     @if let Record::Equipment(item) = record {
@@ -353,12 +377,12 @@ async fn site_page(
                                 @else { (item.name.as_str()) }
                                 br; span.muted { (item.reference.as_str()) }
                             }
-                            td { span class=(format!("status st-{}", state_class(worst))) { (state_label(worst)) } }
+                            td { span class=(format!("status st-{}", state_class(worst))) { (state_label(lang, worst)) } }
                             td { @if let Some(since) = checks.and_then(|c| c.iter().filter(|s| s.state.status.key() == worst).map(|s| s.state.since).min()) { (time(since)) } @else { "—" } }
                             td { @if let Some(checks) = checks {
                                 @for (i, check) in checks.iter().enumerate() {
                                     @if i > 0 { ", " }
-                                    (check.check) " : " (state_label(check.state.status.key()))
+                                    (check.check) " : " (state_label(lang, check.state.status.key()))
                                 }
                             } }
                         }
@@ -367,10 +391,10 @@ async fn site_page(
             }
         } }
         @if let Some(next) = &next {
-            nav.pager { a href=(format!("{root}/sites/{}?apres={}", url_encode(site.as_str()), url_encode(next.as_str()))) { "Équipements suivants" } }
+            nav.pager { a href=(format!("{root}/sites/{}?apres={}", url_encode(site.as_str()), url_encode(next.as_str()))) { (t(lang, "Équipements suivants")) } }
         }
-        h2 { "Alarmes des 30 derniers jours" }
-        (alarm_history(&alarms, now))
+        h2 { (t(lang, "Alarmes des 30 derniers jours")) }
+        (alarm_history(lang, &alarms, now))
     };
     if query.partiel.is_some() {
         return Ok(Html(region.into_string()).into_response());
@@ -379,13 +403,13 @@ async fn site_page(
     if let Some(after) = &after {
         src.push_str(&format!("&apres={}", url_encode(after.as_str())));
     }
-    let title = format!("Site {}", record.name.as_str());
+    let title = tf(lang, "Site {name}", &[("name", &record.name.as_str())]);
     let body = html! {
         main {
-            @if console { p { a href="/console/sites" { "← Sites" } } }
-            @else { p { a href="/portail" { "← Tableau de bord" } } }
+            @if console { p { a href="/console/sites" { "← " (t(lang, "Sites")) } } }
+            @else { p { a href="/portail" { "← " (t(lang, "Tableau de bord")) } } }
             h1 { (title) }
-            @if console { p { a href=(crate::web::inventory::edit_link(ObjectKind::Site, &site)) { "Modifier la fiche" } } }
+            @if console { p { a href=(crate::web::inventory::edit_link(ObjectKind::Site, &site)) { (t(lang, "Modifier la fiche")) } } }
             section #site aria-live="polite" data-live="alarms states" data-src=(src) { (region) }
         }
     };
@@ -405,11 +429,11 @@ pub(crate) fn worst_status(checks: &[&CurrentState]) -> &'static str {
     }
 }
 
-pub(crate) fn state_label(status: &str) -> &'static str {
+pub(crate) fn state_label(lang: Lang, status: &str) -> &'static str {
     match status {
-        "up" => "en service",
-        "down" => "hors service",
-        _ => "inconnu",
+        "up" => t(lang, "en service"),
+        "down" => t(lang, "hors service"),
+        _ => t(lang, "inconnu"),
     }
 }
 

@@ -13,6 +13,8 @@ use vigie_store::AuditFilter;
 use vigie_store::documents::DocumentFilter;
 
 use crate::AppState;
+use crate::web::i18n::{t, tf};
+use crate::web::labels;
 use crate::web::render::time;
 use crate::web::{Nav, PageResult, Viewer, page};
 
@@ -32,28 +34,29 @@ async fn on_call(State(state): State<AppState>, viewer: Viewer) -> PageResult {
     let now = viewer.caller.now_ms;
     let rotations = state.store.rotations(&viewer.caller.actor).await?;
     let uncovered = oncall::uncovered(&rotations, now);
+    let lang = viewer.lang;
     let body = html! {
         main {
-            h1 { "Astreintes" }
+            h1 { (t(lang, "Astreintes")) }
             @if !uncovered.is_empty() {
-                p.error role="alert" { "Personne d'astreinte : " (uncovered.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")) }
+                p.error role="alert" { (tf(lang, "Personne d'astreinte : {rotations}", &[("rotations", &uncovered.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "))])) }
             }
             @if rotations.is_empty() {
-                p.panel { "Aucune astreinte définie (API : PUT /api/v1/rotations/{nom})." }
+                p.panel { (t(lang, "Aucune astreinte définie (API : PUT /api/v1/rotations/<nom>).")) }
             } @else {
                 div.table-wrap { table {
                     thead { tr {
-                        th scope="col" { "Astreinte" } th scope="col" { "Rôle" } th scope="col" { "D'astreinte maintenant" }
-                        th scope="col" { "Jusqu'au" } th scope="col" { "Membres, dans l'ordre" } th scope="col" { "Fuseau" }
+                        th scope="col" { (t(lang, "Astreinte")) } th scope="col" { (t(lang, "Rôle")) } th scope="col" { (t(lang, "D'astreinte maintenant")) }
+                        th scope="col" { (t(lang, "Jusqu'au")) } th scope="col" { (t(lang, "Membres, dans l'ordre")) } th scope="col" { (t(lang, "Fuseau")) }
                     } }
                     tbody { @for rotation in &rotations {
                         @let shift = rotation.on_call_at(now);
                         tr data-rotation=(rotation.name.as_str()) {
                             td { (rotation.name.as_str()) }
-                            td { (rotation.duty.french()) }
+                            td { (labels::duty(lang, rotation.duty)) }
                             td { @match &shift {
-                                Some(shift) => { strong { (shift.member.as_str()) } @if shift.by_override { " " span.muted { "(remplacement)" } } }
-                                None => { span.status.st-raised { "personne" } }
+                                Some(shift) => { strong { (shift.member.as_str()) } @if shift.by_override { " " span.muted { (t(lang, "(remplacement)")) } } }
+                                None => { span.status.st-raised { (t(lang, "personne")) } }
                             } }
                             td { @if let Some(shift) = &shift { (time(shift.to_ms)) } @else { "—" } }
                             td { (rotation.members.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")) }
@@ -64,7 +67,7 @@ async fn on_call(State(state): State<AppState>, viewer: Viewer) -> PageResult {
             }
         }
     };
-    Ok(page(&state, &viewer, "Astreintes", Nav::OnCall, body).into_response())
+    Ok(page(&state, &viewer, t(lang, "Astreintes"), Nav::OnCall, body).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,22 +102,23 @@ async fn audit(
     let next = (entries.len() as i64 == AUDIT_PAGE)
         .then(|| entries.last().map(|e| e.id))
         .flatten();
+    let lang = viewer.lang;
     let body = html! {
         main {
-            h1 { "Journal d'audit" }
+            h1 { (t(lang, "Journal d'audit")) }
             form.filters method="get" action="/console/journal" role="search" {
-                label { "Objet (référence)" input type="text" name="objet" value=[object]; }
-                button type="submit" { "Filtrer" }
+                label { (t(lang, "Objet (référence)")) input type="text" name="objet" value=[object]; }
+                button type="submit" { (t(lang, "Filtrer")) }
             }
-            @if entries.is_empty() { p.panel { "Aucune entrée." } }
+            @if entries.is_empty() { p.panel { (t(lang, "Aucune entrée.")) } }
             @else {
                 div.table-wrap { table {
-                    thead { tr { th scope="col" { "Quand" } th scope="col" { "Qui" } th scope="col" { "Action" } th scope="col" { "Objet" } th scope="col" { "Client" } } }
+                    thead { tr { th scope="col" { (t(lang, "Quand")) } th scope="col" { (t(lang, "Qui")) } th scope="col" { (t(lang, "Action")) } th scope="col" { (t(lang, "Objet")) } th scope="col" { (t(lang, "Client")) } } }
                     tbody { @for entry in &entries {
                         tr {
                             td { (time(entry.at_ms)) }
                             td { (entry.actor) }
-                            td { (match entry.action.key() { "create" => "création", "update" => "modification", "delete" => "suppression", other => other }) }
+                            td { (match entry.action.key() { "create" => t(lang, "création"), "update" => t(lang, "modification"), "delete" => t(lang, "suppression"), other => other }) }
                             td { (entry.object_kind) " " (entry.object_ref) }
                             td { (entry.client.as_deref().unwrap_or("—")) }
                         }
@@ -122,11 +126,18 @@ async fn audit(
                 } }
             }
             @if let Some(next) = next {
-                nav.pager { a href=(format!("/console/journal?avant={next}{}", object.map(|o| format!("&objet={}", crate::web::render::url_encode(o))).unwrap_or_default())) { "Entrées plus anciennes" } }
+                nav.pager { a href=(format!("/console/journal?avant={next}{}", object.map(|o| format!("&objet={}", crate::web::render::url_encode(o))).unwrap_or_default())) { (t(lang, "Entrées plus anciennes")) } }
             }
         }
     };
-    Ok(page(&state, &viewer, "Journal d'audit", Nav::Audit, body).into_response())
+    Ok(page(
+        &state,
+        &viewer,
+        t(lang, "Journal d'audit"),
+        Nav::Audit,
+        body,
+    )
+    .into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -160,25 +171,26 @@ async fn documents(
         .then(|| items.last().map(|d| d.id))
         .flatten();
     let root = if portal { "/portail" } else { "/console" };
+    let lang = viewer.lang;
     let body = html! {
         main {
-            h1 { "Documents" }
-            @if items.is_empty() { p.panel { "Aucun document." } }
+            h1 { (t(lang, "Documents")) }
+            @if items.is_empty() { p.panel { (t(lang, "Aucun document.")) } }
             @else {
                 div.table-wrap { table {
-                    thead { tr { th scope="col" { "Date" } th scope="col" { "Document" } th scope="col" { "Site" } th scope="col" { "Ticket" } } }
+                    thead { tr { th scope="col" { (t(lang, "Date")) } th scope="col" { (t(lang, "Document")) } th scope="col" { (t(lang, "Site")) } th scope="col" { (t(lang, "Ticket")) } } }
                     tbody { @for document in &items {
                         tr {
                             td { (time(document.created_at)) }
                             td { a href=(format!("/api/v1/documents/{}", document.id)) download { (document.title) } }
                             td { (document.site.as_deref().unwrap_or("—")) }
-                            td { @if let Some(ticket) = document.ticket { a href=(format!("{root}/tickets/{ticket}")) { "n°" (ticket) } } @else { "—" } }
+                            td { @if let Some(ticket) = document.ticket { a href=(format!("{root}/tickets/{ticket}")) { (tf(lang, "n°{number}", &[("number", &ticket)])) } } @else { "—" } }
                         }
                     } }
                 } }
             }
             @if let Some(next) = next {
-                nav.pager { a href=(format!("{root}/documents?avant={next}")) { "Documents plus anciens" } }
+                nav.pager { a href=(format!("{root}/documents?avant={next}")) { (t(lang, "Documents plus anciens")) } }
             }
         }
     };
@@ -187,5 +199,5 @@ async fn documents(
     } else {
         Nav::Documents
     };
-    Ok(page(&state, &viewer, "Documents", nav, body).into_response())
+    Ok(page(&state, &viewer, t(lang, "Documents"), nav, body).into_response())
 }

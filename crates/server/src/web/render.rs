@@ -1,6 +1,7 @@
-//! How the pages write things for people, in French: instants on the integrator's clock
-//! (Paris), durations, severities and statuses, and the pieces of markup the pages share
-//! (severity badges, countdowns that the page's script keeps running, pagers).
+//! How the pages write things for people, in the viewer's language: instants on the
+//! integrator's clock (Paris; numeric, the same in both languages), durations, severities and
+//! statuses, and the pieces of markup the pages share (severity badges, countdowns that the
+//! page's script keeps running, pagers).
 
 use std::sync::OnceLock;
 
@@ -9,6 +10,9 @@ use jiff::tz::TimeZone;
 use maud::{Markup, html};
 use vigie_domain::alarm::lifecycle::Status;
 use vigie_domain::policy::Severity;
+
+use crate::web::i18n::{Lang, t, tf};
+use crate::web::labels;
 
 /// The clock the console and the portal show instants on (the integrator's; sites' own time
 /// zones are in their messages).
@@ -39,8 +43,9 @@ pub fn machine_time(ms: i64) -> String {
     }
 }
 
-/// `3 j 4 h`, `2 h 05 min`, `12 min`, `40 s`: the two largest units.
-pub fn duration(ms: i64) -> String {
+/// `3 j 4 h` (`3 d 4 h`), `2 h 05 min`, `12 min`, `40 s`: the two largest units. The page's
+/// script writes the same from the same words (`document`'s `data-` attributes).
+pub fn duration(lang: Lang, ms: i64) -> String {
     let seconds = ms.max(0) / 1000;
     let (days, hours, minutes) = (
         seconds / 86_400,
@@ -48,13 +53,14 @@ pub fn duration(ms: i64) -> String {
         seconds % 3600 / 60,
     );
     if days > 0 {
-        format!("{days} j {hours} h")
+        tf(lang, "{d} j {h} h", &[("d", &days), ("h", &hours)])
     } else if hours > 0 {
-        format!("{hours} h {minutes:02} min")
+        let minutes = format!("{minutes:02}");
+        tf(lang, "{h} h {m} min", &[("h", &hours), ("m", &minutes)])
     } else if minutes > 0 {
-        format!("{minutes} min")
+        tf(lang, "{m} min", &[("m", &minutes)])
     } else {
-        format!("{seconds} s")
+        tf(lang, "{s} s", &[("s", &seconds)])
     }
 }
 
@@ -64,38 +70,43 @@ pub fn time(ms: i64) -> Markup {
 }
 
 /// How long ago, kept running by the page's script.
-pub fn age(since_ms: i64, now_ms: i64) -> Markup {
+pub fn age(lang: Lang, since_ms: i64, now_ms: i64) -> Markup {
     html! {
-        span.age data-since=(since_ms) title=(when(since_ms)) { (duration(now_ms - since_ms)) }
+        span.age data-since=(since_ms) title=(when(since_ms)) { (duration(lang, now_ms - since_ms)) }
     }
 }
 
 /// A deadline counting down (`reste 12 min`) or passed (`dépassé de 3 min`), kept running by
 /// the page's script.
-pub fn countdown(deadline_ms: i64, now_ms: i64) -> Markup {
+pub fn countdown(lang: Lang, deadline_ms: i64, now_ms: i64) -> Markup {
     let left = deadline_ms - now_ms;
+    let text = if left >= 0 {
+        tf(lang, "reste {d}", &[("d", &duration(lang, left))])
+    } else {
+        tf(lang, "dépassé de {d}", &[("d", &duration(lang, -left))])
+    };
     html! {
-        span.countdown.late[left < 0] data-deadline=(deadline_ms) title=(format!("échéance {}", when(deadline_ms))) {
-            @if left >= 0 { "reste " (duration(left)) } @else { "dépassé de " (duration(-left)) }
+        span.countdown.late[left < 0] data-deadline=(deadline_ms) title=(tf(lang, "échéance {when}", &[("when", &when(deadline_ms))])) {
+            (text)
         }
     }
 }
 
-pub fn severity(severity: Severity) -> Markup {
-    html! { span class=(format!("badge sev-{}", severity.key())) { (severity.label()) } }
+pub fn severity(lang: Lang, severity: Severity) -> Markup {
+    html! { span class=(format!("badge sev-{}", severity.key())) { (labels::severity(lang, severity)) } }
 }
 
-pub fn status(status: Status) -> Markup {
-    html! { span class=(format!("status st-{}", status.key())) { (status.label()) } }
+pub fn status(lang: Lang, status: Status) -> Markup {
+    html! { span class=(format!("status st-{}", status.key())) { (labels::alarm_status(lang, status)) } }
 }
 
 /// A series drawn as a small SVG line over `[from, to)`, scaled to its own minimum and
 /// maximum, with them written beside it; nothing to draw is said in words.
-pub fn sparkline(points: &[(i64, f64)], from: i64, to: i64, label: &str) -> Markup {
+pub fn sparkline(lang: Lang, points: &[(i64, f64)], from: i64, to: i64, label: &str) -> Markup {
     const WIDTH: f64 = 240.0;
     const HEIGHT: f64 = 40.0;
     if points.is_empty() || to <= from {
-        return html! { span.muted { "pas de mesure" } };
+        return html! { span.muted { (t(lang, "pas de mesure")) } };
     }
     let (low, high) = points
         .iter()
@@ -111,30 +122,35 @@ pub fn sparkline(points: &[(i64, f64)], from: i64, to: i64, label: &str) -> Mark
             format!("{x:.1},{y:.1}")
         })
         .collect();
-    let figure = |v: f64| format!("{v:.1}").replace('.', ",");
+    let (low, high) = (lang.decimal(low, 1), lang.decimal(high, 1));
+    let described = tf(
+        lang,
+        "{label} : de {low} à {high} sur 24 h",
+        &[("label", &label), ("low", &low), ("high", &high)],
+    );
     html! {
-        svg.sparkline width=(WIDTH) height=(HEIGHT) viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) role="img" aria-label=(format!("{label} : de {} à {} sur 24 h", figure(low), figure(high))) {
+        svg.sparkline width=(WIDTH) height=(HEIGHT) viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) role="img" aria-label=(described) {
             polyline fill="none" stroke="#0b4f8a" stroke-width="1.5" points=(coordinates.join(" ")) {}
         }
-        " " span.muted { "min " (figure(low)) ", max " (figure(high)) }
+        " " span.muted { (tf(lang, "min {low}, max {high}", &[("low", &low), ("high", &high)])) }
     }
 }
 
-/// A channel's name as stored (`sms`, `email`…), for people: the domain's own label.
-pub fn channel_label(channel: &str) -> &str {
+/// A channel's name as stored (`sms`, `email`…), for people.
+pub fn channel_label(lang: Lang, channel: &str) -> &str {
     serde_json::from_value::<vigie_domain::policy::Channel>(serde_json::Value::String(
         channel.to_string(),
     ))
-    .map(|c| c.label())
+    .map(|c| labels::channel(lang, c))
     .unwrap_or(channel)
 }
 
 /// A notification's status as stored (`pending`, `sent`, `failed`), for people.
-pub fn notification_status(status: &str) -> &str {
+pub fn notification_status(lang: Lang, status: &str) -> &str {
     match status {
-        "pending" => "en attente",
-        "sent" => "envoyée",
-        "failed" => "en échec",
+        "pending" => t(lang, "en attente"),
+        "sent" => t(lang, "envoyée"),
+        "failed" => t(lang, "en échec"),
         other => other,
     }
 }
@@ -166,11 +182,28 @@ mod tests {
 
     #[test]
     fn durations_keep_two_units() {
-        assert_eq!(duration(40_000), "40 s");
-        assert_eq!(duration(12 * 60_000 + 5_000), "12 min");
-        assert_eq!(duration(2 * 3_600_000 + 5 * 60_000), "2 h 05 min");
-        assert_eq!(duration(3 * 86_400_000 + 4 * 3_600_000), "3 j 4 h");
-        assert_eq!(duration(-5), "0 s");
+        assert_eq!(duration(Lang::Fr, 40_000), "40 s");
+        assert_eq!(duration(Lang::Fr, 12 * 60_000 + 5_000), "12 min");
+        assert_eq!(duration(Lang::Fr, 2 * 3_600_000 + 5 * 60_000), "2 h 05 min");
+        assert_eq!(
+            duration(Lang::Fr, 3 * 86_400_000 + 4 * 3_600_000),
+            "3 j 4 h"
+        );
+        assert_eq!(
+            duration(Lang::En, 3 * 86_400_000 + 4 * 3_600_000),
+            "3 d 4 h"
+        );
+        assert_eq!(duration(Lang::En, 2 * 3_600_000 + 5 * 60_000), "2 h 05 min");
+        assert_eq!(duration(Lang::Fr, -5), "0 s");
+    }
+
+    #[test]
+    fn countdowns_say_what_is_left_or_how_late() {
+        let text = |lang, left| countdown(lang, left, 0).into_string();
+        assert!(text(Lang::Fr, 12 * 60_000).contains("reste 12 min"));
+        assert!(text(Lang::Fr, -3 * 60_000).contains("dépassé de 3 min"));
+        assert!(text(Lang::En, 12 * 60_000).contains("12 min left"));
+        assert!(text(Lang::En, -3 * 60_000).contains("3 min overdue"));
     }
 
     #[test]

@@ -12,19 +12,18 @@ use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde::Deserialize;
 use vigie_domain::Reference;
+use vigie_domain::inventory::SlaMeasure;
 use vigie_domain::inventory::{ObjectKind, Record};
-use vigie_domain::ticket::desk::{
-    DataImpact, Impact, Kind, Report, Resolution, Source, Ticket, priority_label,
-};
-use vigie_domain::ticket::message::measure_label;
-use vigie_domain::ticket::post_mortem::timeline;
+use vigie_domain::ticket::desk::{DataImpact, Impact, Kind, Report, Resolution, Source, Ticket};
 use vigie_domain::ticket::{Action, StatedCriticality, Status};
 use vigie_store::{ListFilter, TicketFilter, TicketStep};
 
 use crate::AppState;
 use crate::api::tickets::{open_report, take_ticket_step};
+use crate::web::i18n::{Lang, t, tf};
 use crate::web::render::{countdown, time};
 use crate::web::{Nav, PageError, PageResult, Viewer, page};
+use crate::web::{history, labels};
 
 const QUEUE_PAGE: i64 = 100;
 /// The most equipment offered in the form's list; a bigger site is typed by reference.
@@ -76,12 +75,12 @@ struct QueueQuery {
     partiel: Option<u8>,
 }
 
-fn next_due(ticket: &Ticket) -> Option<(i64, &'static str)> {
+fn next_due(ticket: &Ticket) -> Option<(i64, SlaMeasure)> {
     ticket
         .sla
         .dues()
         .into_iter()
-        .map(|(measure, due)| (due.as_millisecond(), measure_label(measure)))
+        .map(|(measure, due)| (due.as_millisecond(), measure))
         .min()
 }
 
@@ -105,28 +104,29 @@ async fn queue(
         .flatten();
     let now = viewer.caller.now_ms;
     let root = base(&viewer);
+    let lang = viewer.lang;
     let region = html! {
         @if tickets.is_empty() {
-            p.panel { "Aucun ticket." }
+            p.panel { (t(lang, "Aucun ticket.")) }
         } @else {
             div.table-wrap { table {
                 thead { tr {
-                    th scope="col" { "N°" } th scope="col" { "Priorité" } th scope="col" { "Statut" }
-                    @if viewer.is_staff() { th scope="col" { "Client" } }
-                    th scope="col" { "Site" } th scope="col" { "Problème" }
-                    th scope="col" { "Prochaine échéance" }
-                    @if viewer.is_staff() { th scope="col" { "Confié à" } }
+                    th scope="col" { (t(lang, "N°")) } th scope="col" { (t(lang, "Priorité")) } th scope="col" { (t(lang, "Statut")) }
+                    @if viewer.is_staff() { th scope="col" { (t(lang, "Client")) } }
+                    th scope="col" { (t(lang, "Site")) } th scope="col" { (t(lang, "Problème")) }
+                    th scope="col" { (t(lang, "Prochaine échéance")) }
+                    @if viewer.is_staff() { th scope="col" { (t(lang, "Confié à")) } }
                 } }
                 tbody {
                     @for ticket in &tickets {
                         tr data-ticket=(ticket.number) {
                             td { a href=(format!("{root}/tickets/{}", ticket.number)) { (ticket.number) } }
-                            td { (priority_label(ticket.priority)) }
-                            td { (ticket.status.label()) }
+                            td { (labels::priority(lang, ticket.priority)) }
+                            td { (labels::ticket_status(lang, ticket.status)) }
                             @if viewer.is_staff() { td { (ticket.report.client.as_str()) } }
                             td { (ticket.report.site.as_ref().map(|s| s.as_str()).unwrap_or("—")) }
                             td { (vigie_domain::text::shorten(&ticket.report.symptom, 120)) }
-                            td { @if let Some((due, what)) = next_due(ticket) { (what) " : " (countdown(due, now)) } @else { "—" } }
+                            td { @if let Some((due, measure)) = next_due(ticket) { (tf(lang, "{deadline} :", &[("deadline", &labels::measure(lang, measure))])) " " (countdown(lang, due, now)) } @else { "—" } }
                             @if viewer.is_staff() { td { (ticket.assignee.as_ref().map(|a| a.as_str()).unwrap_or("—")) } }
                         }
                     }
@@ -134,7 +134,7 @@ async fn queue(
             } }
         }
         @if let Some(next) = next {
-            nav.pager { a href=(format!("{root}/tickets?apres={next}{}", if all { "&etat=tous" } else { "" })) { "Tickets suivants" } }
+            nav.pager { a href=(format!("{root}/tickets?apres={next}{}", if all { "&etat=tous" } else { "" })) { (t(lang, "Tickets suivants")) } }
         }
     };
     if query.partiel.is_some() {
@@ -148,39 +148,45 @@ async fn queue(
         src.push_str("&etat=tous");
     }
     let title = if viewer.is_staff() {
-        "File des tickets"
+        t(lang, "File des tickets")
     } else {
-        "Mes tickets"
+        t(lang, "Mes tickets")
     };
     let body = html! {
         main {
             h1 { (title) }
             div.actions {
-                @if all { a href=(format!("{root}/tickets")) { "Tickets ouverts seulement" } }
-                @else { a href=(format!("{root}/tickets?etat=tous")) { "Voir aussi les tickets clos" } }
-                @if !viewer.is_staff() { a.button href="/portail/signaler" { "Signaler un problème" } }
+                @if all { a href=(format!("{root}/tickets")) { (t(lang, "Tickets ouverts seulement")) } }
+                @else { a href=(format!("{root}/tickets?etat=tous")) { (t(lang, "Voir aussi les tickets clos")) } }
+                @if !viewer.is_staff() { a.button href="/portail/signaler" { (t(lang, "Signaler un problème")) } }
             }
-            @if viewer.is_staff() { p.muted { "Les plus urgents d'abord : par prochaine échéance contractuelle." } }
+            @if viewer.is_staff() { p.muted { (t(lang, "Les plus urgents d'abord : par prochaine échéance contractuelle.")) } }
             section #tickets data-live="tickets" data-src=(src) { (region) }
         }
     };
     Ok(page(&state, &viewer, title, nav(&viewer), body).into_response())
 }
 
-fn impact_label(impact: Impact) -> &'static str {
+fn impact_label(lang: Lang, impact: Impact) -> &'static str {
     match impact {
-        Impact::SecurityCompromised => {
-            "Tout le système vidéo, ou une zone entière, n'est plus surveillé (ou contrôle d'accès compromis)"
-        }
-        Impact::PartialLoss => {
-            "Des caméras d'une zone sensible, ou une partie des enregistrements, sont perdues"
-        }
-        Impact::OneEquipment => "Un équipement est en panne, sans impact global sur la sécurité",
-        Impact::NoSecurityImpact => {
-            "Une gêne sans impact sur la sécurité (affichage, lenteur, réglage)"
-        }
-        Impact::Question => "Une question, un conseil, une demande de formation",
-        Impact::Unknown => "Je ne sais pas",
+        Impact::SecurityCompromised => t(
+            lang,
+            "Tout le système vidéo, ou une zone entière, n'est plus surveillé (ou contrôle d'accès compromis)",
+        ),
+        Impact::PartialLoss => t(
+            lang,
+            "Des caméras d'une zone sensible, ou une partie des enregistrements, sont perdues",
+        ),
+        Impact::OneEquipment => t(
+            lang,
+            "Un équipement est en panne, sans impact global sur la sécurité",
+        ),
+        Impact::NoSecurityImpact => t(
+            lang,
+            "Une gêne sans impact sur la sécurité (affichage, lenteur, réglage)",
+        ),
+        Impact::Question => t(lang, "Une question, un conseil, une demande de formation"),
+        Impact::Unknown => t(lang, "Je ne sais pas"),
     }
 }
 
@@ -234,35 +240,37 @@ async fn render_detail(
     let (ticket, events) = state.store.ticket(&viewer.caller.actor, number).await?;
     let now = viewer.caller.now_ms;
     let root = base(viewer);
+    let lang = viewer.lang;
     let done = match query.fait.as_deref() {
-        Some("ouvert") => Some(
+        Some("ouvert") => Some(t(
+            lang,
             "Votre signalement est enregistré : un accusé de réception part vers vos contacts.",
-        ),
-        Some("confirme") => Some("Merci : votre confirmation clôt le ticket."),
+        )),
+        Some("confirme") => Some(t(lang, "Merci : votre confirmation clôt le ticket.")),
         _ => None,
     };
     let region = html! {
         div.panel { dl.facts {
-            dt { "Priorité" } dd { (priority_label(ticket.priority)) }
-            dt { "Statut" } dd #ticket-status { (ticket.status.label()) }
-            dt { "Reçu" } dd { (time(ticket.received_at)) }
-            @if viewer.is_staff() { dt { "Client" } dd { (ticket.report.client.as_str()) } }
-            dt { "Site" } dd { (ticket.report.site.as_ref().map(|s| s.as_str()).unwrap_or("—")) }
-            dt { "Équipement" } dd { (ticket.report.equipment.as_ref().map(|e| e.as_str()).unwrap_or("—")) }
-            dt { "Problème" } dd { (ticket.report.symptom) }
-            @if let Some(impact) = ticket.report.impact { dt { "Impact" } dd { (impact_label(impact)) } }
-            @if viewer.is_staff() { dt { "Confié à" } dd { (ticket.assignee.as_ref().map(|a| a.as_str()).unwrap_or("—")) } }
+            dt { (t(lang, "Priorité")) } dd { (labels::priority(lang, ticket.priority)) }
+            dt { (t(lang, "Statut")) } dd #ticket-status { (labels::ticket_status(lang, ticket.status)) }
+            dt { (t(lang, "Reçu")) } dd { (time(ticket.received_at)) }
+            @if viewer.is_staff() { dt { (t(lang, "Client")) } dd { (ticket.report.client.as_str()) } }
+            dt { (t(lang, "Site")) } dd { (ticket.report.site.as_ref().map(|s| s.as_str()).unwrap_or("—")) }
+            dt { (t(lang, "Équipement")) } dd { (ticket.report.equipment.as_ref().map(|e| e.as_str()).unwrap_or("—")) }
+            dt { (t(lang, "Problème")) } dd { (ticket.report.symptom) }
+            @if let Some(impact) = ticket.report.impact { dt { (t(lang, "Impact")) } dd { (impact_label(lang, impact)) } }
+            @if viewer.is_staff() { dt { (t(lang, "Confié à")) } dd { (ticket.assignee.as_ref().map(|a| a.as_str()).unwrap_or("—")) } }
             @for (measure, due) in ticket.sla.dues() {
-                dt { "Échéance : " (measure_label(measure)) } dd { (time(due.as_millisecond())) " — " (countdown(due.as_millisecond(), now)) }
+                dt { (tf(lang, "Échéance : {deadline}", &[("deadline", &labels::measure(lang, measure))])) } dd { (time(due.as_millisecond())) " — " (countdown(lang, due.as_millisecond(), now)) }
             }
             @if let Some(resolution) = &ticket.resolution {
-                dt { "Résolution" } dd { (resolution.root_cause) }
-                dt { "Actions menées" } dd { (resolution.actions) }
+                dt { (t(lang, "Résolution")) } dd { (resolution.root_cause) }
+                dt { (t(lang, "Actions menées")) } dd { (resolution.actions) }
             }
         } }
-        h2 { "Historique" }
+        h2 { (t(lang, "Historique")) }
         ol.timeline {
-            @for entry in timeline(&events, &[]) {
+            @for entry in history::ticket_lines(lang, &events) {
                 li { (time(entry.at)) (entry.what) @if let Some(by) = &entry.by { " — " span.muted { (by) } } }
             }
         }
@@ -270,14 +278,14 @@ async fn render_detail(
     if query.partiel.is_some() {
         return Ok(Html(region.into_string()).into_response());
     }
-    let title = format!("Ticket n°{number}");
+    let title = tf(lang, "Ticket n°{number}", &[("number", &number)]);
     let status = error
         .as_ref()
         .map(|(status, _)| *status)
         .unwrap_or(StatusCode::OK);
     let body = html! {
         main {
-            p { a href=(format!("{root}/tickets")) { "← Tickets" } }
+            p { a href=(format!("{root}/tickets")) { "← " (t(lang, "Tickets")) } }
             h1 { (title) }
             @if let Some(done) = done { p.notice role="status" { (done) } }
             @if let Some((_, message)) = &error { p.error role="alert" { (message) } }
@@ -286,11 +294,11 @@ async fn render_detail(
                 (staff_forms(viewer, &ticket, form))
             }
             @if !viewer.is_staff() && ticket.status == Status::Resolved {
-                h2 { "Le problème est-il résolu ?" }
+                h2 { (t(lang, "Le problème est-il résolu ?")) }
                 form.panel method="post" action=(format!("/portail/tickets/{number}/confirmer")) {
                     input type="hidden" name="csrf" value=(viewer.csrf);
-                    p { "Si tout fonctionne de nouveau, confirmez : le ticket sera clos (SAV-6). Sinon, répondez à l'email de résolution ou signalez un nouveau problème." }
-                    button #confirm type="submit" { "Je confirme que le problème est résolu" }
+                    p { (t(lang, "Si tout fonctionne de nouveau, confirmez : le ticket sera clos (SAV-6). Sinon, répondez à l'email de résolution ou signalez un nouveau problème.")) }
+                    button #confirm type="submit" { (t(lang, "Je confirme que le problème est résolu")) }
                 }
             }
         }
@@ -298,36 +306,51 @@ async fn render_detail(
     Ok((status, page(state, viewer, &title, nav(viewer), body)).into_response())
 }
 
-/// The steps a technician takes from the ticket's page; the desk refuses what does not fit
-/// where the ticket stands, and the page shows why.
-const STAFF_STEPS: [(Action, &str, &str); 6] = [
-    (Action::TakeCharge, "take_charge", "Prendre en charge"),
-    (
-        Action::PlanIntervention,
-        "plan_intervention",
-        "Intervention planifiée",
-    ),
-    (Action::ArriveOnSite, "arrive_on_site", "Arrivé sur site"),
-    (
-        Action::WaitForClient,
-        "wait_for_client",
-        "En attente du client",
-    ),
-    (
-        Action::ClientReplied,
-        "client_replied",
-        "Le client a répondu",
-    ),
-    (Action::Close, "close", "Clore sans confirmation (SAV-6)"),
-];
+/// The steps a technician takes from the ticket's page (action, form key, button); the desk
+/// refuses what does not fit where the ticket stands, and the page shows why.
+fn staff_steps(lang: Lang) -> [(Action, &'static str, &'static str); 6] {
+    [
+        (
+            Action::TakeCharge,
+            "take_charge",
+            t(lang, "Prendre en charge"),
+        ),
+        (
+            Action::PlanIntervention,
+            "plan_intervention",
+            t(lang, "Intervention planifiée"),
+        ),
+        (
+            Action::ArriveOnSite,
+            "arrive_on_site",
+            t(lang, "Arrivé sur site"),
+        ),
+        (
+            Action::WaitForClient,
+            "wait_for_client",
+            t(lang, "En attente du client"),
+        ),
+        (
+            Action::ClientReplied,
+            "client_replied",
+            t(lang, "Le client a répondu"),
+        ),
+        (
+            Action::Close,
+            "close",
+            t(lang, "Clore sans confirmation (SAV-6)"),
+        ),
+    ]
+}
 
 fn staff_forms(viewer: &Viewer, ticket: &Ticket, form: &ResolutionForm) -> Markup {
     let number = ticket.number;
+    let lang = viewer.lang;
     html! {
-        h2 { "Actions" }
+        h2 { (t(lang, "Actions")) }
         div.panel {
             div.actions {
-                @for (_, key, label) in STAFF_STEPS {
+                @for (_, key, label) in staff_steps(lang) {
                     @if ticket.status != Status::Resolved || key == "close" {
                         form.inline method="post" action=(format!("/console/tickets/{number}/etape")) {
                             input type="hidden" name="csrf" value=(viewer.csrf);
@@ -339,27 +362,27 @@ fn staff_forms(viewer: &Viewer, ticket: &Ticket, form: &ResolutionForm) -> Marku
             }
         }
         @if ticket.status != Status::Resolved {
-            h3 { "Résoudre (CLO-1, INC-5, CM-8)" }
+            h3 { (t(lang, "Résoudre (CLO-1, INC-5, CM-8)")) }
             form.stack.panel #resolution-form method="post" action=(format!("/console/tickets/{number}/resolution")) {
                 input type="hidden" name="csrf" value=(viewer.csrf);
-                label for="root_cause" { "Cause" }
+                label for="root_cause" { (t(lang, "Cause")) }
                 textarea #root_cause name="root_cause" required maxlength="4000" { (form.root_cause) }
-                label for="actions" { "Actions menées" }
+                label for="actions" { (t(lang, "Actions menées")) }
                 textarea #actions name="actions" required maxlength="4000" { (form.actions) }
-                label for="minutes" { "Temps d'intervention effectif (minutes)" }
+                label for="minutes" { (t(lang, "Temps d'intervention effectif (minutes)")) }
                 input #minutes type="number" name="intervention_minutes" min="0" required value=(form.intervention_minutes);
                 fieldset {
-                    legend { "Impact sur les données de sécurité (INC-5)" }
-                    div { input #footage_lost type="checkbox" name="footage_lost" value="1" checked[form.footage_lost.is_some()]; label for="footage_lost" { " Images non enregistrées ou détruites" } }
-                    div { input #accesses_untracked type="checkbox" name="accesses_untracked" value="1" checked[form.accesses_untracked.is_some()]; label for="accesses_untracked" { " Accès non journalisés" } }
-                    label for="description" { "Ce qui a été perdu (caméras, portes, périodes)" }
+                    legend { (t(lang, "Impact sur les données de sécurité (INC-5)")) }
+                    div { input #footage_lost type="checkbox" name="footage_lost" value="1" checked[form.footage_lost.is_some()]; label for="footage_lost" { " " (t(lang, "Images non enregistrées ou détruites")) } }
+                    div { input #accesses_untracked type="checkbox" name="accesses_untracked" value="1" checked[form.accesses_untracked.is_some()]; label for="accesses_untracked" { " " (t(lang, "Accès non journalisés")) } }
+                    label for="description" { (t(lang, "Ce qui a été perdu (caméras, portes, périodes)")) }
                     textarea #description name="description" maxlength="4000" { (form.description) }
                 }
-                label for="parts" { "Pièces remplacées (une par ligne)" }
+                label for="parts" { (t(lang, "Pièces remplacées (une par ligne)")) }
                 textarea #parts name="parts_replaced" maxlength="4000" { (form.parts_replaced) }
-                label for="recommendations" { "Recommandations" }
+                label for="recommendations" { (t(lang, "Recommandations")) }
                 textarea #recommendations name="recommendations" maxlength="4000" { (form.recommendations) }
-                div.actions { button #resolve type="submit" { "Résoudre le ticket" } }
+                div.actions { button #resolve type="submit" { (t(lang, "Résoudre le ticket")) } }
             }
         }
     }
@@ -382,10 +405,15 @@ async fn staff_step(
     check_part(&viewer, false)?;
     viewer.check_form(&form.csrf)?;
     let number = ticket_number(&number)?;
-    let Some((action, _, _)) = STAFF_STEPS.iter().find(|(_, key, _)| *key == form.action) else {
+    let steps = staff_steps(viewer.lang);
+    let Some((action, _, _)) = steps.iter().find(|(_, key, _)| *key == form.action) else {
         return Err(PageError::new(
             StatusCode::BAD_REQUEST,
-            format!("étape inconnue : « {} »", form.action),
+            tf(
+                viewer.lang,
+                "étape inconnue : « {step} »",
+                &[("step", &form.action)],
+            ),
         ));
     };
     take(
@@ -461,8 +489,10 @@ async fn resolve(
     let minutes = form.intervention_minutes.trim();
     let Ok(intervention_minutes) = minutes.parse::<u32>() else {
         let query = DetailQuery::default();
-        let message = format!(
-            "temps d'intervention : un nombre entier de minutes est attendu (reçu « {minutes} »)"
+        let message = tf(
+            viewer.lang,
+            "temps d'intervention : un nombre entier de minutes est attendu (reçu « {minutes} »)",
+            &[("minutes", &minutes)],
         );
         return render_detail(
             &state,
@@ -598,19 +628,20 @@ async fn render_form(
             .unwrap_or_default(),
         None => Vec::new(),
     };
+    let lang = viewer.lang;
     let body = html! {
         main {
-            h1 { "Signaler un problème" }
+            h1 { (t(lang, "Signaler un problème")) }
             @if let Some((_, message)) = &error { p.error role="alert" { (message) } }
-            (site_chooser(&sites, site.as_ref()))
+            (site_chooser(lang, &sites, site.as_ref()))
             @if let Some(site) = &site {
                 form.stack.panel #report-form method="post" action="/portail/signaler" {
                     input type="hidden" name="csrf" value=(viewer.csrf);
                     input type="hidden" name="site" value=(site.as_str());
-                    label for="equipment" { "Équipement concerné" }
+                    label for="equipment" { (t(lang, "Équipement concerné")) }
                     @if (equipment.len() as i64) < FORM_EQUIPMENT {
                         select #equipment name="equipment" {
-                            option value="" { "Je ne sais pas / plusieurs équipements" }
+                            option value="" { (t(lang, "Je ne sais pas / plusieurs équipements")) }
                             @for record in &equipment {
                                 @if let Record::Equipment(item) = record {
                                     option value=(item.reference.as_str()) selected[form.equipment == item.reference.as_str()] {
@@ -620,27 +651,27 @@ async fn render_form(
                             }
                         }
                     } @else {
-                        input #equipment type="text" name="equipment" value=(form.equipment) placeholder="Référence de l'équipement (facultatif)";
+                        input #equipment type="text" name="equipment" value=(form.equipment) placeholder=(t(lang, "Référence de l'équipement (facultatif)"));
                     }
-                    label for="symptom" { "Que se passe-t-il ?" }
-                    textarea #symptom name="symptom" required maxlength="4000" placeholder="Par exemple : la caméra du parking n'affiche plus d'image depuis ce matin." { (form.symptom) }
+                    label for="symptom" { (t(lang, "Que se passe-t-il ?")) }
+                    textarea #symptom name="symptom" required maxlength="4000" placeholder=(t(lang, "Par exemple : la caméra du parking n'affiche plus d'image depuis ce matin.")) { (form.symptom) }
                     fieldset {
-                        legend { "Quel est l'impact sur la surveillance ?" }
+                        legend { (t(lang, "Quel est l'impact sur la surveillance ?")) }
                         @for (impact, key) in IMPACTS {
                             div {
                                 input type="radio" name="impact" id=(format!("impact-{key}")) value=(key) required checked[form.impact == key];
-                                label for=(format!("impact-{key}")) { " " (impact_label(impact)) " " span.muted { "→ priorité suggérée : " (priority_label(impact.priority())) } }
+                                label for=(format!("impact-{key}")) { " " (impact_label(lang, impact)) " " span.muted { "→ " (tf(lang, "priorité suggérée : {priority}", &[("priority", &labels::priority(lang, impact.priority()))])) } }
                             }
                         }
                     }
-                    label for="criticality" { "Criticité (dans le doute, la plus haute s'applique)" }
+                    label for="criticality" { (t(lang, "Criticité (dans le doute, la plus haute s'applique)")) }
                     select #criticality name="criticality" {
-                        option value="" selected[form.criticality.is_empty()] { "Celle que suggère l'impact" }
-                        option value="critical" selected[form.criticality == "critical"] { "Critique" }
-                        option value="standard" selected[form.criticality == "standard"] { "Standard" }
-                        option value="informative" selected[form.criticality == "informative"] { "Informatif" }
+                        option value="" selected[form.criticality.is_empty()] { (t(lang, "Celle que suggère l'impact")) }
+                        option value="critical" selected[form.criticality == "critical"] { (t(lang, "Critique")) }
+                        option value="standard" selected[form.criticality == "standard"] { (t(lang, "Standard")) }
+                        option value="informative" selected[form.criticality == "informative"] { (t(lang, "Informatif")) }
                     }
-                    div.actions { button #send type="submit" { "Envoyer le signalement" } }
+                    div.actions { button #send type="submit" { (t(lang, "Envoyer le signalement")) } }
                 }
             }
         }
@@ -648,17 +679,23 @@ async fn render_form(
     let status = error.map(|(status, _)| status).unwrap_or(StatusCode::OK);
     Ok((
         status,
-        page(state, viewer, "Signaler un problème", Nav::Report, body),
+        page(
+            state,
+            viewer,
+            t(lang, "Signaler un problème"),
+            Nav::Report,
+            body,
+        ),
     )
         .into_response())
 }
 
-fn site_chooser(sites: &[Record], chosen: Option<&Reference>) -> Markup {
+fn site_chooser(lang: Lang, sites: &[Record], chosen: Option<&Reference>) -> Markup {
     html! {
         form.filters method="get" action="/portail/signaler" {
-            label { "Site concerné"
+            label { (t(lang, "Site concerné"))
                 select #site name="site" required {
-                    option value="" { "Choisissez un site" }
+                    option value="" { (t(lang, "Choisissez un site")) }
                     @for record in sites {
                         @if let Record::Site(site) = record {
                             option value=(site.reference.as_str()) selected[chosen == Some(&site.reference)] { (site.name.as_str()) }
@@ -666,7 +703,7 @@ fn site_chooser(sites: &[Record], chosen: Option<&Reference>) -> Markup {
                     }
                 }
             }
-            button #choose-site.secondary type="submit" { "Choisir ce site" }
+            button #choose-site.secondary type="submit" { (t(lang, "Choisir ce site")) }
         }
     }
 }
@@ -686,7 +723,7 @@ async fn report(
                 &state,
                 &viewer,
                 &form,
-                Some(refuse("choisissez le site concerné".into())),
+                Some(refuse(t(viewer.lang, "choisissez le site concerné").into())),
             )
             .await;
         }
@@ -700,7 +737,11 @@ async fn report(
                     &state,
                     &viewer,
                     &form,
-                    Some(refuse(format!("équipement « {text} » inconnu"))),
+                    Some(refuse(tf(
+                        viewer.lang,
+                        "équipement « {reference} » inconnu",
+                        &[("reference", &text)],
+                    ))),
                 )
                 .await;
             }

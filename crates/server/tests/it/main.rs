@@ -6,6 +6,7 @@ mod api_inventory;
 mod audit;
 mod authentication;
 mod browser;
+mod i18n;
 mod isolation;
 mod mailbox;
 mod notifications;

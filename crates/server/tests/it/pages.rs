@@ -16,13 +16,13 @@ use vigie_store::{NewUser, UserKind};
 
 use crate::{NOW, PASSWORD, TestApp};
 
-const NVR: &str = "BNF-PAR-OPERA-NVR-01";
-const MINUTE: i64 = 60_000;
+pub const NVR: &str = "BNF-PAR-OPERA-NVR-01";
+pub const MINUTE: i64 = 60_000;
 
 /// A browser's view of the pages: its session cookie, no redirects followed.
 pub struct PageSession<'a> {
-    app: &'a TestApp,
-    cookie: String,
+    pub app: &'a TestApp,
+    pub cookie: String,
 }
 
 pub struct PageReply {
@@ -137,13 +137,13 @@ pub fn csrf_of(page: &str) -> String {
     rest[..rest.find('"').unwrap()].to_string()
 }
 
-fn disk(at: i64, percent: f64) -> Value {
+pub fn disk(at: i64, percent: f64) -> Value {
     json!({"equipment": NVR, "check": "agent", "at": at, "status": "up",
            "samples": [{"name": "disk_used_percent:/srv", "value": percent}]})
 }
 
 /// The number of the one open alarm of the wall, read from its link.
-fn first_alarm_link(page: &str) -> u64 {
+pub fn first_alarm_link(page: &str) -> u64 {
     let at = page
         .find("/console/alarmes/")
         .expect("an alarm on the wall");

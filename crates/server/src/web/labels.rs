@@ -1,0 +1,178 @@
+//! The names of the domain's values on the pages — severities, statuses, conditions,
+//! priorities, kinds of equipment — in the viewer's language. The French is the domain's own
+//! label, written once there; the English is beside it here, by an exhaustive `match`, so that
+//! a new value cannot reach a page without its English (the compiler says so).
+
+use vigie_domain::alarm::lifecycle::{Status as AlarmStatus, Suppression};
+use vigie_domain::alarm::rules::Condition;
+use vigie_domain::inventory::{EquipmentKind, ObjectKind, Priority, SlaMeasure};
+use vigie_domain::oncall::Duty;
+use vigie_domain::policy::{Channel, Severity};
+use vigie_domain::ticket::Status as TicketStatus;
+use vigie_domain::ticket::desk::priority_label;
+use vigie_domain::ticket::message::measure_label;
+
+use crate::web::i18n::Lang;
+
+pub fn severity(lang: Lang, severity: Severity) -> &'static str {
+    match lang {
+        Lang::Fr => severity.label(),
+        Lang::En => match severity {
+            Severity::Critical => "Critical",
+            Severity::Major => "Major",
+            Severity::Minor => "Minor",
+        },
+    }
+}
+
+pub fn alarm_status(lang: Lang, status: AlarmStatus) -> &'static str {
+    match lang {
+        Lang::Fr => status.label(),
+        Lang::En => match status {
+            AlarmStatus::Raised => "raised",
+            AlarmStatus::Acknowledged => "acknowledged",
+            AlarmStatus::TakenInCharge => "taken in charge",
+            AlarmStatus::Resolved => "resolved",
+            AlarmStatus::Closed => "closed",
+        },
+    }
+}
+
+pub fn condition(lang: Lang, condition: Condition) -> &'static str {
+    match lang {
+        Lang::Fr => condition.label(),
+        Lang::En => match condition {
+            Condition::Unreachable => "equipment unreachable",
+            Condition::SignalLost => "video signal lost",
+            Condition::RecordingStopped => "recording stopped",
+            Condition::DiskFailure => "disk failure",
+            Condition::PowerFailure => "power failure",
+            Condition::DiskUsage => "disk almost full",
+            Condition::Temperature => "high temperature",
+            Condition::ClockOutOfSync => "clock out of sync",
+            Condition::CertificateExpiring => "certificate expiring soon",
+            Condition::VideoStreamLatency => "abnormal video stream latency",
+            Condition::ObsoleteFirmware => "obsolete firmware",
+            Condition::CamerasOffline => "cameras offline beyond the site's tolerance",
+            Condition::NobodyOnCall => "on-call rotation with nobody on call",
+            Condition::MailboxUnreadable => {
+                "support mailbox unreadable: clients' emails no longer open tickets"
+            }
+        },
+    }
+}
+
+/// Why an alarm was not notified.
+pub fn suppression(lang: Lang, suppression: &Suppression) -> String {
+    match lang {
+        Lang::Fr => suppression.label(),
+        Lang::En => match suppression {
+            Suppression::Parent { parent } => format!("unreachable through its parent {parent}"),
+            Suppression::Maintenance { window, .. } => match window {
+                Some(window) => format!("maintenance window “{window}”"),
+                None => "maintenance window".into(),
+            },
+            Suppression::Tolerance {
+                offline,
+                tolerated,
+                site_alarm: None,
+            } => format!("{offline} camera(s) offline, {tolerated} tolerated on the site"),
+            Suppression::Tolerance {
+                site_alarm: Some(id),
+                ..
+            } => format!("counted in the site's alarm #{id}"),
+        },
+    }
+}
+
+pub fn channel(lang: Lang, channel: Channel) -> &'static str {
+    match lang {
+        Lang::Fr => channel.label(),
+        Lang::En => match channel {
+            Channel::Sms => "SMS",
+            Channel::Email => "email",
+            Channel::Webhook => "webhook",
+            Channel::Console => "console",
+        },
+    }
+}
+
+pub fn priority(lang: Lang, priority: Priority) -> &'static str {
+    match lang {
+        Lang::Fr => priority_label(priority),
+        Lang::En => match priority {
+            Priority::P1 => "P1 (critical)",
+            Priority::P2 => "P2 (standard)",
+            Priority::P3 => "P3 (non-critical)",
+        },
+    }
+}
+
+pub fn ticket_status(lang: Lang, status: TicketStatus) -> &'static str {
+    match lang {
+        Lang::Fr => status.label(),
+        Lang::En => match status {
+            TicketStatus::New => "new",
+            TicketStatus::Acknowledged => "acknowledgement sent",
+            TicketStatus::InProgress => "taken in charge",
+            TicketStatus::WaitingForClient => "waiting for your reply",
+            TicketStatus::OnSite => "technician on site",
+            TicketStatus::Resolved => "resolved, to be confirmed",
+            TicketStatus::Closed => "closed",
+        },
+    }
+}
+
+/// A ticket's deadline, by what it measures.
+pub fn measure(lang: Lang, measure: SlaMeasure) -> &'static str {
+    match lang {
+        Lang::Fr => measure_label(measure),
+        Lang::En => match measure {
+            SlaMeasure::Acknowledgement => "acknowledgement",
+            SlaMeasure::TakeCharge => "taking in charge",
+            SlaMeasure::OnSite => "on-site intervention",
+            SlaMeasure::InterventionPlanning => "intervention planning",
+            SlaMeasure::ClientUpdate => "progress update to the client",
+        },
+    }
+}
+
+pub fn equipment_kind(lang: Lang, kind: EquipmentKind) -> &'static str {
+    match lang {
+        Lang::Fr => kind.french(),
+        Lang::En => match kind {
+            EquipmentKind::Camera => "camera",
+            EquipmentKind::Nvr => "recorder",
+            EquipmentKind::VmsServer => "VMS server",
+            EquipmentKind::Switch => "switch",
+            EquipmentKind::PowerSupply => "power supply",
+            EquipmentKind::AccessControl => "access control",
+            EquipmentKind::Other => "other",
+        },
+    }
+}
+
+pub fn object_kind(lang: Lang, kind: ObjectKind) -> &'static str {
+    match lang {
+        Lang::Fr => kind.french(),
+        Lang::En => match kind {
+            ObjectKind::Client => "client",
+            ObjectKind::Contact => "contact",
+            ObjectKind::Contract => "contract",
+            ObjectKind::Staff => "staff member",
+            ObjectKind::Site => "site",
+            ObjectKind::Equipment => "equipment",
+        },
+    }
+}
+
+/// The duty of an on-call rotation.
+pub fn duty(lang: Lang, duty: Duty) -> &'static str {
+    match lang {
+        Lang::Fr => duty.french(),
+        Lang::En => match duty {
+            Duty::Technician => "on-call technician",
+            Duty::Manager => "on-call manager",
+        },
+    }
+}
