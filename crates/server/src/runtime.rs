@@ -365,6 +365,7 @@ pub fn spawn(state: AppState) -> Loops {
         }
     });
     let mut loops = vec![first, second];
+    loops.extend(crate::web::live::relay(&state_for_polling));
     loops.push(tokio::spawn(crate::desk::run(state_for_polling.clone())));
     match crate::delivery::Channels::from_config(&state_for_polling.config) {
         Ok(channels) => loops.push(tokio::spawn(crate::delivery::run(

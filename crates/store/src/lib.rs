@@ -15,6 +15,7 @@ mod migrate;
 mod notifications;
 mod page;
 mod people;
+pub mod signals;
 pub mod supervision;
 pub mod testing;
 pub mod tickets;
@@ -101,6 +102,19 @@ pub struct Store {
     tokens: std::sync::Arc<people::TokenCache>,
     /// Sessions recently read (page loads).
     sessions: std::sync::Arc<people::SessionCache>,
+    /// The database's address on PostgreSQL, for the connection that listens to other
+    /// processes' signals (`signals.rs`).
+    postgres_url: Option<DatabaseUrl>,
+}
+
+/// A database's address, its password hidden when printed.
+#[derive(Clone)]
+struct DatabaseUrl(std::sync::Arc<str>);
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&redact_url(&self.0))
+    }
 }
 
 impl Store {
@@ -132,6 +146,7 @@ impl Store {
                     observations: Default::default(),
                     tokens: Default::default(),
                     sessions: Default::default(),
+                    postgres_url: None,
                 }
             }
             Backend::Postgres => {
@@ -149,6 +164,7 @@ impl Store {
                     observations: Default::default(),
                     tokens: Default::default(),
                     sessions: Default::default(),
+                    postgres_url: Some(DatabaseUrl(url.into())),
                 }
             }
         };

@@ -6,8 +6,8 @@
 //! same access checks as any page.
 
 use std::convert::Infallible;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::Stream;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 use vigie_domain::Reference;
 use vigie_domain::access::Visibility;
 
@@ -53,12 +53,22 @@ impl Topic {
     }
 }
 
-/// One change: its topic and the client it belongs to (None: the integrator's own, such as
-/// an alarm about no site, which only the staff hear of).
+/// Who a change concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// The integrator's own (an alarm about no site): only the staff hear of it.
+    Integrator,
+    /// One client's: its users and the staff.
+    Client(Reference),
+    /// Anyone: changes may have been missed (a lost connection to the other processes).
+    Everyone,
+}
+
+/// One change: its topic and who it concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     pub topic: Topic,
-    pub client: Option<Reference>,
+    pub audience: Audience,
 }
 
 /// The broadcast of changes, shared by every handler and loop of the process.
@@ -66,6 +76,12 @@ pub struct Change {
 pub struct Live {
     sender: broadcast::Sender<Change>,
     streams: Arc<AtomicUsize>,
+    /// This process among those sharing the database, so that it ignores its own signals.
+    process: Arc<str>,
+    /// Changes to signal to the other processes (PostgreSQL), once the relay runs.
+    relay: Arc<OnceLock<mpsc::Sender<Change>>>,
+    /// The relay's queue was full: the next signal says that anything may have changed.
+    relay_overflowed: Arc<AtomicBool>,
 }
 
 impl Default for Live {
@@ -73,15 +89,34 @@ impl Default for Live {
         Live {
             sender: broadcast::channel(CAPACITY).0,
             streams: Arc::new(AtomicUsize::new(0)),
+            process: crate::auth::random_hex(8).into(),
+            relay: Arc::default(),
+            relay_overflowed: Arc::default(),
         }
     }
 }
 
 impl Live {
-    /// Tells every open page that something of `topic` changed for `client`. Never waits.
+    /// Tells every open page, of this process and of the others sharing the database, that
+    /// something of `topic` changed for `client` (None: the integrator's own). Never waits.
     pub fn publish(&self, topic: Topic, client: Option<Reference>) {
+        let audience = match client {
+            Some(client) => Audience::Client(client),
+            None => Audience::Integrator,
+        };
+        let change = Change { topic, audience };
+        if let Some(relay) = self.relay.get()
+            && relay.try_send(change.clone()).is_err()
+        {
+            self.relay_overflowed.store(true, Ordering::Relaxed);
+        }
+        self.tell_pages(change);
+    }
+
+    /// Tells this process's open pages only.
+    fn tell_pages(&self, change: Change) {
         // No receiver (no page open) is not an error.
-        let _ = self.sender.send(Change { topic, client });
+        let _ = self.sender.send(change);
     }
 
     /// How many streams are open now.
@@ -92,10 +127,10 @@ impl Live {
 
 /// Whether a session with `visibility` hears of `change`.
 pub fn hears(visibility: &Visibility, change: &Change) -> bool {
-    match (visibility, &change.client) {
-        (Visibility::Everything, _) => true,
-        (_, None) => false,
-        (visibility, Some(client)) => visibility.sees(client),
+    match (visibility, &change.audience) {
+        (Visibility::Everything, _) | (_, Audience::Everyone) => true,
+        (_, Audience::Integrator) => false,
+        (visibility, Audience::Client(client)) => visibility.sees(client),
     }
 }
 
@@ -203,6 +238,182 @@ async fn next_topics(listening: &mut Listening) -> Option<Vec<Topic>> {
     }
 }
 
+// --- Across processes ------------------------------------------------------------------
+// Several server processes on one PostgreSQL database each publish what they change; each
+// relays its changes to the others through the database's signals (LISTEN/NOTIFY), so that a
+// page served by one process follows the changes made by another. A signal names topics and
+// clients, never data.
+
+/// The database channel the processes' changes go through.
+const SIGNAL_CHANNEL: &str = "vigie_pages";
+/// Changes waiting to be signalled; beyond, the next signal says "anything may have changed".
+const RELAY_CAPACITY: usize = 4096;
+/// Changes gathered into one signal.
+const RELAY_GATHER: Duration = Duration::from_millis(100);
+/// Changes named in one signal at most; beyond, it says "anything may have changed".
+const MAX_SIGNALLED_CHANGES: usize = 200;
+/// Wait before listening again after the database refused.
+const LISTEN_RETRY: Duration = Duration::from_secs(5);
+
+/// A signal as written to the channel.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Signal {
+    /// The process that sent it.
+    from: String,
+    /// `[topic, client]`, client null for the integrator's own.
+    #[serde(default)]
+    changes: Vec<(String, Option<String>)>,
+    /// Anything may have changed, for anyone.
+    #[serde(default)]
+    all: bool,
+}
+
+/// Starts relaying this process's changes to the others and theirs to this one's pages, on
+/// PostgreSQL; nothing on SQLite (one process).
+pub fn relay(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+    if state.store.backend() != vigie_store::Backend::Postgres {
+        return Vec::new();
+    }
+    let (sender, receiver) = mpsc::channel(RELAY_CAPACITY);
+    if state.live.relay.set(sender).is_err() {
+        return Vec::new();
+    }
+    vec![
+        tokio::spawn(send_signals(state.clone(), receiver)),
+        tokio::spawn(hear_signals(state.clone())),
+    ]
+}
+
+/// Gathers this process's changes for [`RELAY_GATHER`] and signals them, one signal at a time.
+async fn send_signals(state: AppState, mut receiver: mpsc::Receiver<Change>) {
+    while let Some(first) = receiver.recv().await {
+        let mut changes = std::collections::BTreeSet::new();
+        changes.insert(signalled(&first));
+        let gathered = tokio::time::sleep(RELAY_GATHER);
+        tokio::pin!(gathered);
+        loop {
+            tokio::select! {
+                _ = &mut gathered => break,
+                next = receiver.recv() => match next {
+                    Some(change) => { changes.insert(signalled(&change)); }
+                    None => break,
+                },
+            }
+        }
+        let overflowed = state.live.relay_overflowed.swap(false, Ordering::Relaxed);
+        let all = overflowed || changes.len() > MAX_SIGNALLED_CHANGES;
+        let signal = Signal {
+            from: state.live.process.to_string(),
+            changes: if all {
+                Vec::new()
+            } else {
+                changes.into_iter().collect()
+            },
+            all,
+        };
+        let mut payload = serde_json::to_string(&signal).unwrap_or_default();
+        if payload.len() >= vigie_store::signals::MAX_SIGNAL_BYTES {
+            payload = serde_json::to_string(&Signal {
+                from: signal.from,
+                changes: Vec::new(),
+                all: true,
+            })
+            .unwrap_or_default();
+        }
+        if let Err(error) = state.store.signal(SIGNAL_CHANNEL, &payload).await {
+            // Lost: the other processes' pages see it at their next load, as without relay.
+            tracing::warn!(%error, "signal des changements aux autres processus");
+        }
+    }
+}
+
+fn signalled(change: &Change) -> (String, Option<String>) {
+    let client = match &change.audience {
+        Audience::Client(client) => Some(client.to_string()),
+        Audience::Integrator | Audience::Everyone => None,
+    };
+    (change.topic.key().to_string(), client)
+}
+
+/// Listens to the other processes' signals and tells this process's pages; after a lost
+/// connection, tells every page that anything may have changed.
+async fn hear_signals(state: AppState) {
+    loop {
+        let mut listener = match state.store.listen(SIGNAL_CHANNEL).await {
+            Ok(Some(listener)) => listener,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(%error, "écoute des changements des autres processus");
+                tokio::time::sleep(LISTEN_RETRY).await;
+                continue;
+            }
+        };
+        loop {
+            match listener.next().await {
+                Ok(vigie_store::signals::Heard::Signal(payload)) => {
+                    for change in heard(&payload, &state.live.process) {
+                        state.live.tell_pages(change);
+                    }
+                }
+                Ok(vigie_store::signals::Heard::Gap) => tell_everyone(&state.live),
+                Err(error) => {
+                    tracing::warn!(%error, "écoute des changements des autres processus");
+                    tell_everyone(&state.live);
+                    tokio::time::sleep(LISTEN_RETRY).await;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn tell_everyone(live: &Live) {
+    for topic in Topic::ALL {
+        live.tell_pages(Change {
+            topic,
+            audience: Audience::Everyone,
+        });
+    }
+}
+
+/// The changes a signal names, none if this process sent it; a signal that cannot be read
+/// (another version, a person's NOTIFY) means anything may have changed.
+fn heard(payload: &str, process: &str) -> Vec<Change> {
+    let everything = || {
+        Topic::ALL
+            .into_iter()
+            .map(|topic| Change {
+                topic,
+                audience: Audience::Everyone,
+            })
+            .collect()
+    };
+    let Ok(signal) = serde_json::from_str::<Signal>(payload) else {
+        return everything();
+    };
+    if signal.from == process {
+        return Vec::new();
+    }
+    if signal.all {
+        return everything();
+    }
+    let mut changes = Vec::new();
+    for (topic, client) in signal.changes.iter().take(MAX_SIGNALLED_CHANGES) {
+        let Some(topic) = Topic::ALL.into_iter().find(|t| t.key() == topic) else {
+            return everything();
+        };
+        let audience = match client {
+            None => Audience::Integrator,
+            Some(client) => match Reference::parse(client) {
+                Ok(client) => Audience::Client(client),
+                Err(_) => return everything(),
+            },
+        };
+        changes.push(Change { topic, audience });
+    }
+    changes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,20 +427,53 @@ mod tests {
         let mine = Visibility::OneClient(reference("CLI-A"));
         let own = Change {
             topic: Topic::Alarms,
-            client: Some(reference("CLI-A")),
+            audience: Audience::Client(reference("CLI-A")),
         };
         let other = Change {
             topic: Topic::Alarms,
-            client: Some(reference("CLI-B")),
+            audience: Audience::Client(reference("CLI-B")),
         };
         let no_site = Change {
             topic: Topic::Alarms,
-            client: None,
+            audience: Audience::Integrator,
+        };
+        let missed = Change {
+            topic: Topic::Alarms,
+            audience: Audience::Everyone,
         };
         assert!(hears(&mine, &own));
         assert!(!hears(&mine, &other));
         assert!(!hears(&mine, &no_site));
+        assert!(hears(&mine, &missed));
         assert!(hears(&Visibility::Everything, &other));
         assert!(hears(&Visibility::Everything, &no_site));
+    }
+
+    #[test]
+    fn a_signal_names_its_changes_and_this_process_ignores_its_own() {
+        let payload = r#"{"from":"b","changes":[["alarms","CLI-A"],["tickets",null]]}"#;
+        assert_eq!(
+            heard(payload, "a"),
+            vec![
+                Change {
+                    topic: Topic::Alarms,
+                    audience: Audience::Client(reference("CLI-A")),
+                },
+                Change {
+                    topic: Topic::Tickets,
+                    audience: Audience::Integrator,
+                },
+            ]
+        );
+        assert!(heard(payload, "b").is_empty());
+        // Unreadable, or an unknown topic: anything may have changed, for anyone.
+        for odd in [
+            "pas du json",
+            r#"{"from":"b","changes":[["factures","CLI-A"]]}"#,
+        ] {
+            let changes = heard(odd, "a");
+            assert_eq!(changes.len(), Topic::ALL.len());
+            assert!(changes.iter().all(|c| c.audience == Audience::Everyone));
+        }
     }
 }

@@ -83,6 +83,22 @@ impl TestApp {
         }
     }
 
+    /// A second server process on this app's database, as several processes share one
+    /// PostgreSQL database; its address, and the handle that stops it.
+    pub async fn another_process(&self) -> (String, tokio::task::JoinHandle<std::io::Result<()>>) {
+        let database = self.database.as_ref().expect("the app's database");
+        let store = database.open().await;
+        let mut config = Config::default();
+        config.supervision.poll = false;
+        let running = vigie_server::start(
+            AppState::new(store, config, self.clock.clone()),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        (format!("http://{}", running.address), running.handle)
+    }
+
     /// Stops the server and drops its database.
     pub async fn finish(mut self) {
         self.server.abort();

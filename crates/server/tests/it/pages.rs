@@ -405,9 +405,19 @@ async fn changes_heard(
     cookie: &str,
     wait: Duration,
 ) -> tokio::task::JoinHandle<Vec<String>> {
+    changes_heard_at(app, &app.base, cookie, wait).await
+}
+
+/// [`changes_heard`] from the server at `base`.
+async fn changes_heard_at(
+    app: &TestApp,
+    base: &str,
+    cookie: &str,
+    wait: Duration,
+) -> tokio::task::JoinHandle<Vec<String>> {
     let mut response = app
         .http
-        .get(format!("{}/flux", app.base))
+        .get(format!("{base}/flux"))
         .header("cookie", cookie)
         .send()
         .await
@@ -482,6 +492,66 @@ async fn the_live_stream_tells_each_session_only_of_its_own_clients_changes() {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+    app.finish().await;
+}
+
+/// Several server processes on one PostgreSQL database: a page served by one process hears
+/// live of what another changed (LISTEN/NOTIFY), within the same walls. One process on
+/// SQLite has nobody to tell: this runs in the PostgreSQL pass of the tests.
+#[tokio::test]
+async fn a_page_served_by_another_process_hears_its_changes_live() {
+    let app = TestApp::spawn().await;
+    if app.store.backend() != vigie_store::Backend::Postgres {
+        eprintln!("une seule instance sur SQLite : ce test tourne sur PostgreSQL");
+        app.finish().await;
+        return;
+    }
+    app.import_fleet().await;
+    let agent = app.agent("robot").await;
+    let (other, other_server) = app.another_process().await;
+    let staff = form_login(
+        &app,
+        "superviseur",
+        UserKind::Staff,
+        None,
+        None,
+        &[StaffRole::Supervision],
+    )
+    .await;
+    let bnf = form_login(&app, "bnf", UserKind::Client, None, Some("CLI-BNF"), &[]).await;
+    let marche = form_login(
+        &app,
+        "marche",
+        UserKind::Client,
+        None,
+        Some("CLI-MARCHE"),
+        &[],
+    )
+    .await;
+    let wait = Duration::from_secs(4);
+    let staff_heard = changes_heard_at(&app, &other, &staff.cookie, wait).await;
+    let bnf_heard = changes_heard_at(&app, &other, &bnf.cookie, wait).await;
+    let marche_heard = changes_heard_at(&app, &other, &marche.cookie, wait).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The push reaches the first process only.
+    let push = json!({"observations": [disk(NOW - 10 * MINUTE, 97.0), disk(NOW, 97.0)]});
+    assert_eq!(
+        agent.post("/api/v1/observations", &push).await.status,
+        StatusCode::OK
+    );
+    let staff_heard = staff_heard.await.unwrap();
+    let bnf_heard = bnf_heard.await.unwrap();
+    let marche_heard = marche_heard.await.unwrap();
+    assert!(
+        staff_heard.iter().any(|d| d.contains("alarms")),
+        "{staff_heard:?}"
+    );
+    assert!(
+        bnf_heard.iter().any(|d| d.contains("states")),
+        "{bnf_heard:?}"
+    );
+    assert!(marche_heard.is_empty(), "{marche_heard:?}");
+    other_server.abort();
     app.finish().await;
 }
 
