@@ -9,10 +9,11 @@ use vigie_domain::Reference;
 use vigie_domain::access::{Actor, Permission};
 use vigie_domain::alarm::lifecycle::AlarmId;
 use vigie_domain::availability::{CheckTrack, equipment_down_ms, rate};
+use vigie_domain::inventory::{ObjectKind, Record};
 
 use crate::error::from_sqlx;
 use crate::inventory::{Arg, build, require};
-use crate::supervision::{CurrentState, StateRow, current_state, visibility_condition};
+use crate::supervision::{CurrentState, current_state, visibility_condition};
 use crate::{Backend, MAX_ALARM_PAGE, Store, StoreError};
 
 /// The most pages read for one wall: re-notifications until acknowledged can make many rows
@@ -56,9 +57,18 @@ impl OpenCounts {
 
 impl Store {
     /// Refreshes the database's statistics, so that its planner knows the tables' sizes after
-    /// a bulk load (an import of a large inventory, a benchmark's fleet).
+    /// a bulk load (an import of a large inventory, a benchmark's fleet), and its tables'
+    /// visibility maps (`VACUUM`). PostgreSQL only: on
+    /// SQLite (built with STAT4), statistics make every statement whose plan a bound value
+    /// might change be compiled again at each execution, which cost the pages more than any
+    /// better plan gave back; its plans follow the indexes without them.
     pub async fn analyze(&self) -> Result<(), StoreError> {
-        sqlx::query("ANALYZE")
+        if self.backend == Backend::Sqlite {
+            return Ok(());
+        }
+        // VACUUM too, as autovacuum would after a load: index-only scans need the tables'
+        // visibility maps.
+        sqlx::query("VACUUM ANALYZE")
             .execute(&self.write)
             .await
             .map_err(from_sqlx)?;
@@ -149,40 +159,115 @@ impl Store {
     }
 }
 
-/// A client's equipment down now and its open alarms, counted whole (the dashboard's
-/// headline figures, whatever page of its sites is shown).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ClientCounts {
+/// What the client portal's dashboard heads with: the client's name, whether a contract of
+/// its includes the dashboard (DSH-1), its equipment down now and its open alarms, counted
+/// whole (whatever page of its sites is shown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientOverview {
+    pub name: String,
+    pub dashboard: bool,
     pub down: i64,
     pub open_alarms: i64,
 }
 
 impl Store {
-    /// [`ClientCounts`] of `client`, within the actor's walls (another client's are zero).
-    pub async fn client_counts(
+    /// [`ClientOverview`] of `client`, in one read; `NotFound` for a client the actor does not
+    /// see, as for one that does not exist.
+    pub async fn client_overview(
         &self,
         actor: &Actor,
         client: &Reference,
-    ) -> Result<ClientCounts, StoreError> {
+    ) -> Result<ClientOverview, StoreError> {
         require(actor, Permission::ReadInventory)?;
         let mut args = vec![Arg::Text(Some(client.to_string()))];
-        let condition =
-            visibility_condition(&actor.visibility(), "client_ref", "site_ref", &mut args);
+        let walls = crate::inventory::visibility_clause(
+            vigie_domain::inventory::ObjectKind::Client,
+            &actor.visibility(),
+            &mut args,
+        )?
+        .map(|clause| format!(" AND {clause}"))
+        .unwrap_or_default();
+        let dashboard = match self.backend {
+            Backend::Sqlite => {
+                "SELECT 1 FROM contracts k, json_each(k.record, '$.options') o \
+                 WHERE k.client_ref = c.ref AND o.value = 'dashboard'"
+            }
+            Backend::Postgres => {
+                "SELECT 1 FROM contracts k \
+                 WHERE k.client_ref = c.ref AND jsonb_exists(k.record::jsonb -> 'options', 'dashboard')"
+            }
+        };
         let row = build(
             &format!(
-                "SELECT (SELECT COUNT(DISTINCT equipment_ref) FROM check_states \
-                 WHERE status = 'down' AND client_ref = $1{condition}), \
-                 (SELECT COUNT(*) FROM alarms WHERE closed_ms IS NULL AND client_ref = $1{condition})"
+                "SELECT c.name, CASE WHEN EXISTS ({dashboard}) THEN 1 ELSE 0 END, \
+                 (SELECT COUNT(DISTINCT s.equipment_ref) FROM check_states s \
+                  WHERE s.status = 'down' AND s.client_ref = c.ref), \
+                 (SELECT COUNT(*) FROM alarms a WHERE a.closed_ms IS NULL AND a.client_ref = c.ref) \
+                 FROM clients c WHERE c.ref = $1{walls}"
             ),
             args,
         )
-        .fetch_one(&self.read)
+        .fetch_optional(&self.read)
         .await
-        .map_err(from_sqlx)?;
-        Ok(ClientCounts {
-            down: row.try_get(0).map_err(from_sqlx)?,
-            open_alarms: row.try_get(1).map_err(from_sqlx)?,
+        .map_err(from_sqlx)?
+        .ok_or(StoreError::NotFound)?;
+        Ok(ClientOverview {
+            name: row.try_get(0).map_err(from_sqlx)?,
+            dashboard: row.try_get::<i64, _>(1).map_err(from_sqlx)? == 1,
+            down: row.try_get(2).map_err(from_sqlx)?,
+            open_alarms: row.try_get(3).map_err(from_sqlx)?,
         })
+    }
+
+    /// One page of equipment (by reference, as `list` pages them) with the current state of
+    /// each of its checks, in one read.
+    pub async fn equipment_page(
+        &self,
+        actor: &Actor,
+        filter: &crate::ListFilter,
+    ) -> Result<Vec<(Record, Vec<CurrentState>)>, StoreError> {
+        require(actor, Permission::ReadInventory)?;
+        let visibility = actor.visibility();
+        let (page, args) = crate::inventory::page_of(ObjectKind::Equipment, &visibility, filter)?;
+        let inner = format!(
+            "SELECT e.ref AS c0, e.record AS c1, s.check_name AS c2, s.status AS c3, \
+             s.since_ms AS c4, s.last_ms AS c5, s.detail AS c6, s.expect_by_ms AS c7 \
+             FROM ({page}) AS e LEFT JOIN check_states s ON s.equipment_ref = e.ref"
+        );
+        type Row = (
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+            Option<i64>,
+        );
+        let rows: Vec<Row> =
+            crate::page::fetch(&self.read, self.backend, &inner, 8, "c0, c2", args).await?;
+        let mut equipment: Vec<(Record, Vec<CurrentState>)> = Vec::new();
+        let mut last: Option<String> = None;
+        for (reference, record, check, status, since, last_ms, detail, expect_by) in rows {
+            if last.as_deref() != Some(reference.as_str()) {
+                let record = crate::inventory::parse_record(ObjectKind::Equipment, &record)?
+                    .for_visibility(&visibility);
+                equipment.push((record, Vec::new()));
+                last = Some(reference.clone());
+            }
+            let (Some(check), Some(status), Some(since), Some(last_ms)) =
+                (check, status, since, last_ms)
+            else {
+                // An equipment never observed: no check state.
+                continue;
+            };
+            if let Some((_, states)) = equipment.last_mut() {
+                states.push(current_state((
+                    reference, check, status, since, last_ms, detail, expect_by,
+                ))?);
+            }
+        }
+        Ok(equipment)
     }
 }
 
@@ -438,50 +523,6 @@ impl Store {
         rows.iter()
             .map(|row| row.try_get::<String, _>(0).map_err(from_sqlx))
             .collect()
-    }
-}
-
-impl Store {
-    /// The current check states of a page of equipment (at most [`crate::MAX_PAGE_SIZE`]),
-    /// within the actor's walls: equipment → its checks' states.
-    pub async fn states_of(
-        &self,
-        actor: &Actor,
-        equipment: &[Reference],
-    ) -> Result<BTreeMap<String, Vec<CurrentState>>, StoreError> {
-        require(actor, Permission::ReadInventory)?;
-        let refs: Vec<&Reference> = equipment
-            .iter()
-            .take(crate::MAX_PAGE_SIZE as usize)
-            .collect();
-        let mut states: BTreeMap<String, Vec<CurrentState>> = BTreeMap::new();
-        if refs.is_empty() {
-            return Ok(states);
-        }
-        let mut args: Vec<Arg> = refs
-            .iter()
-            .map(|r| Arg::Text(Some(r.to_string())))
-            .collect();
-        let placeholders: Vec<String> = (1..=args.len()).map(|i| format!("${i}")).collect();
-        let condition =
-            visibility_condition(&actor.visibility(), "e.client_ref", "e.site_ref", &mut args);
-        let inner = format!(
-            "SELECT s.equipment_ref AS c0, s.check_name AS c1, s.status AS c2, s.since_ms AS c3, \
-             s.last_ms AS c4, s.detail AS c5, s.expect_by_ms AS c6 \
-             FROM check_states s JOIN equipment e ON e.ref = s.equipment_ref \
-             WHERE s.equipment_ref IN ({}){condition}",
-            placeholders.join(", ")
-        );
-        let rows: Vec<StateRow> =
-            crate::page::fetch(&self.read, self.backend, &inner, 7, "c0, c1", args).await?;
-        for row in rows {
-            let state = current_state(row)?;
-            states
-                .entry(state.equipment.clone())
-                .or_default()
-                .push(state);
-        }
-        Ok(states)
     }
 }
 

@@ -94,6 +94,58 @@ pub(crate) fn build<'q>(
     query
 }
 
+/// `SELECT ref, record FROM <kind> WHERE <walls and filter> ORDER BY ref LIMIT <page>`, with
+/// its arguments: one page of a list, as `list` and the pages' reads take it.
+pub(crate) fn page_of(
+    kind: ObjectKind,
+    visibility: &Visibility,
+    filter: &ListFilter,
+) -> Result<(String, Vec<Arg>), StoreError> {
+    let mut args = Vec::new();
+    let mut conditions = Vec::new();
+    if let Some(clause) = visibility_clause(kind, visibility, &mut args)? {
+        conditions.push(clause);
+    }
+    if let Some(client) = &filter.client {
+        let column = client_column(kind).ok_or_else(|| {
+            StoreError::Invalid("le filtre client ne s'applique pas à ce type d'objet".into())
+        })?;
+        args.push(Arg::Text(Some(client.to_string())));
+        conditions.push(format!("{column} = ${}", args.len()));
+    }
+    if let Some(site) = &filter.site {
+        if kind != ObjectKind::Equipment {
+            return Err(StoreError::Invalid(
+                "le filtre site ne s'applique qu'aux équipements".into(),
+            ));
+        }
+        args.push(Arg::Text(Some(site.to_string())));
+        conditions.push(format!("site_ref = ${}", args.len()));
+    }
+    if let Some(after) = &filter.after {
+        args.push(Arg::Text(Some(after.to_string())));
+        conditions.push(format!("ref > ${}", args.len()));
+    }
+    let limit = filter
+        .limit
+        .unwrap_or(DEFAULT_PAGE_SIZE)
+        .clamp(1, MAX_PAGE_SIZE);
+    args.push(Arg::Int(limit));
+    let where_clause = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    Ok((
+        format!(
+            "SELECT ref, record FROM {} {where_clause} ORDER BY ref LIMIT ${}",
+            table(kind),
+            args.len()
+        ),
+        args,
+    ))
+}
+
 /// The column that says which site a row of this kind is, or is on, if any.
 fn site_column(kind: ObjectKind) -> Option<&'static str> {
     match kind {
@@ -106,7 +158,7 @@ fn site_column(kind: ObjectKind) -> Option<&'static str> {
 /// The WHERE clause that restricts `kind` to what `visibility` sees, or `Forbidden` for kinds it
 /// never sees (the integrator's staff for a client user; all but its site and equipment for a
 /// site probe's token).
-fn visibility_clause(
+pub(crate) fn visibility_clause(
     kind: ObjectKind,
     visibility: &Visibility,
     args: &mut Vec<Arg>,
@@ -178,46 +230,8 @@ impl Store {
     ) -> Result<Vec<Record>, StoreError> {
         require(actor, Permission::ReadInventory)?;
         let visibility = actor.visibility();
-        let mut args = Vec::new();
-        let mut conditions = Vec::new();
-        if let Some(clause) = visibility_clause(kind, &visibility, &mut args)? {
-            conditions.push(clause);
-        }
-        if let Some(client) = &filter.client {
-            let column = client_column(kind).ok_or_else(|| {
-                StoreError::Invalid("le filtre client ne s'applique pas à ce type d'objet".into())
-            })?;
-            args.push(Arg::Text(Some(client.to_string())));
-            conditions.push(format!("{column} = ${}", args.len()));
-        }
-        if let Some(site) = &filter.site {
-            if kind != ObjectKind::Equipment {
-                return Err(StoreError::Invalid(
-                    "le filtre site ne s'applique qu'aux équipements".into(),
-                ));
-            }
-            args.push(Arg::Text(Some(site.to_string())));
-            conditions.push(format!("site_ref = ${}", args.len()));
-        }
-        if let Some(after) = &filter.after {
-            args.push(Arg::Text(Some(after.to_string())));
-            conditions.push(format!("ref > ${}", args.len()));
-        }
-        let limit = filter
-            .limit
-            .unwrap_or(DEFAULT_PAGE_SIZE)
-            .clamp(1, MAX_PAGE_SIZE);
-        args.push(Arg::Int(limit));
-        let where_clause = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
-        };
-        let inner = format!(
-            "SELECT record AS c0, ref AS c1 FROM {} {where_clause} ORDER BY ref LIMIT ${}",
-            table(kind),
-            args.len()
-        );
+        let (page, args) = page_of(kind, &visibility, filter)?;
+        let inner = format!("SELECT record AS c0, ref AS c1 FROM ({page}) AS listed");
         let rows: Vec<(String, String)> =
             crate::page::fetch(&self.read, self.backend, &inner, 2, "c1", args).await?;
         rows.into_iter()

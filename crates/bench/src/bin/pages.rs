@@ -55,6 +55,9 @@ struct Options {
         default_value = "wall,list,site,dashboard"
     )]
     pages: Vec<String>,
+    /// Keep each throw-away database after the run and print its address (to study a plan).
+    #[arg(long)]
+    keep_database: bool,
     /// Write the section into this file (docs/benchmarks.md); empty: print only.
     #[arg(long, default_value = "docs/benchmarks.md")]
     write: String,
@@ -138,6 +141,28 @@ struct Latencies {
     bytes: usize,
     /// Answers other than 200 (not timed).
     errors: usize,
+    /// CPU time of the whole process (server and load client) per page, in ms: what a page
+    /// costs, whatever else the machine is doing.
+    cpu_ms: f64,
+}
+
+/// CPU time used by this process so far (user and system), in ms, from `/proc/self/stat`.
+fn process_cpu_ms() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // The fields after the command name (in parentheses, which may hold spaces).
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+        .sum();
+    // Linux counts them in USER_HZ, 100 per second.
+    ticks * 10.0
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -148,16 +173,24 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[index]
 }
 
-/// `requests` GETs of `path` by `concurrency` clients at once, after a warm-up.
+/// `requests` GETs by `concurrency` clients at once, after a warm-up; request `n` asks for
+/// `targets[n % len]` (an address and the session cookie it is asked with), so that a page is
+/// measured over several of its instances (pages of the list, sites, clients), not one
+/// address the database has just read.
 async fn measure(
     http: &reqwest::Client,
     base: &str,
-    cookie: &str,
+    targets: Vec<(String, String)>,
     name: &'static str,
     path: String,
     options: &Options,
 ) -> anyhow::Result<Latencies> {
-    let url = format!("{base}{path}");
+    let targets: Arc<Vec<(String, String)>> = Arc::new(
+        targets
+            .into_iter()
+            .map(|(path, cookie)| (format!("{base}{path}"), cookie))
+            .collect(),
+    );
     // An answer other than 200 is counted as an error, not timed.
     let get = |http: reqwest::Client, url: String, cookie: String| async move {
         let started = Instant::now();
@@ -171,27 +204,33 @@ async fn measure(
         }
         Ok(Some((elapsed, body.len())))
     };
-    for _ in 0..50 {
-        get(http.clone(), url.clone(), cookie.to_string())
+    for n in 0..50.max(targets.len()) {
+        let (url, cookie) = &targets[n % targets.len()];
+        get(http.clone(), url.clone(), cookie.clone())
             .await?
             .ok_or_else(|| anyhow::anyhow!("{url} : la page ne répond pas 200"))?;
     }
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
+    let cpu_before = process_cpu_ms();
     let mut workers = Vec::new();
     for _ in 0..options.concurrency {
-        let (http, url, cookie, next) =
-            (http.clone(), url.clone(), cookie.to_string(), next.clone());
+        let (http, targets, next) = (http.clone(), targets.clone(), next.clone());
         let total = options.requests;
         workers.push(tokio::spawn(async move {
             let mut times = Vec::new();
             let mut bytes = 0;
             let mut errors = 0;
-            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < total {
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if n >= total {
+                    break;
+                }
+                let (url, cookie) = &targets[n % targets.len()];
                 match get(http.clone(), url.clone(), cookie.clone()).await? {
                     Some((ms, size)) => {
                         times.push(ms);
-                        bytes = size;
+                        bytes = bytes.max(size);
                     }
                     None => errors += 1,
                 }
@@ -209,8 +248,10 @@ async fn measure(
         errors += failed;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu_ms = (process_cpu_ms() - cpu_before) / options.requests.max(1) as f64;
     times.sort_by(|a, b| a.total_cmp(b));
     Ok(Latencies {
+        cpu_ms,
         name,
         path,
         p50: percentile(&times, 0.50),
@@ -287,7 +328,11 @@ async fn main() -> anyhow::Result<()> {
         let store = database.open().await;
         let run = measure_backend(&options, store.clone(), name).await;
         store.close().await;
-        database.drop_database().await;
+        if options.keep_database {
+            eprintln!("base gardée : {}", database.url);
+        } else {
+            database.drop_database().await;
+        }
         runs.push(run?);
     }
     let equipment = options.clients * options.sites_per_client * options.equipment_per_site;
@@ -303,7 +348,7 @@ async fn main() -> anyhow::Result<()> {
     let first = &runs[0];
     let _ = writeln!(
         section,
-        "Mesuré le {} ({cores} cœurs, le client de charge sur la même machine) : le vrai serveur (`vigie_server::start`), sur un fichier SQLite (`synchronous = FULL`) puis sur PostgreSQL local, {} équipements ({} clients, {} sites par client, {} équipements par site), chacun observé en service, {} caméras en panne depuis 10 minutes avec leur alarme levée par le moteur d'alarmes ({} alarmes ouvertes). Chaque page demandée {} fois par {} clients à la fois (connexions gardées ouvertes), après 50 requêtes de chauffe ; latence : de l'envoi de la requête à la fin du corps reçu.\n",
+        "Mesuré le {} ({cores} cœurs, le client de charge sur la même machine) : le vrai serveur (`vigie_server::start`), sur un fichier SQLite (`synchronous = FULL`) puis sur PostgreSQL local, {} équipements ({} clients, {} sites par client, {} équipements par site), chacun observé en service, {} caméras en panne depuis 10 minutes avec leur alarme levée par le moteur d'alarmes ({} alarmes ouvertes). Chaque page demandée {} fois par {} clients à la fois (connexions gardées ouvertes), en alternant ses adresses (20 pages de la liste, 20 sites, les tableaux de bord des 20 clients, chacun avec sa session ; l'adresse du tableau est la première), après une requête de chauffe par adresse (50 au moins) ; latence : de l'envoi de la requête à la fin du corps reçu.\n",
         jiff::Timestamp::now().strftime("%Y-%m-%d"),
         equipment,
         options.clients,
@@ -316,15 +361,24 @@ async fn main() -> anyhow::Result<()> {
     );
     let _ = writeln!(
         section,
-        "| Base | Page | Adresse | p50 (ms) | p99 (ms) | max (ms) | Pages/s | Taille (octets) | Erreurs |"
+        "| Base | Page | Adresse | p50 (ms) | p99 (ms) | max (ms) | Pages/s | CPU par page (ms) | Taille (octets) | Erreurs |"
     );
-    let _ = writeln!(section, "|---|---|---|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(section, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for run in &runs {
         for r in &run.results {
             let _ = writeln!(
                 section,
-                "| {} | {} | `{}` | {:.1} | {:.1} | {:.1} | {:.0} | {} | {} |",
-                run.backend, r.name, r.path, r.p50, r.p99, r.max, r.per_second, r.bytes, r.errors
+                "| {} | {} | `{}` | {:.1} | {:.1} | {:.1} | {:.0} | {:.2} | {} | {} |",
+                run.backend,
+                r.name,
+                r.path,
+                r.p50,
+                r.p99,
+                r.max,
+                r.per_second,
+                r.cpu_ms,
+                r.bytes,
+                r.errors
             );
         }
     }
@@ -444,50 +498,80 @@ async fn measure_backend(
         .sum::<i64>();
 
     user(&store, "banc-supervision", UserKind::Staff, None, true).await?;
-    user(
-        &store,
-        "banc-client",
-        UserKind::Client,
-        Some("CLI-07"),
-        false,
-    )
-    .await?;
     let staff = session(&store, "banc-supervision", now).await?;
-    let client = session(&store, "banc-client", now).await?;
+    // One client user per client: each dashboard is a client's own.
+    let mut clients = Vec::new();
+    for client in 0..options.clients {
+        let name = format!("banc-client-{client:02}");
+        user(
+            &store,
+            &name,
+            UserKind::Client,
+            Some(&format!("CLI-{client:02}")),
+            false,
+        )
+        .await?;
+        clients.push(session(&store, &name, now).await?);
+    }
 
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(options.concurrency)
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
-    let middle = equipment_ref(options.clients / 2, 0, 0);
-    let pages = [
-        ("wall", "Mur d'alarmes", "/console".to_string(), &staff),
+    let spread = options.clients.max(1);
+    let as_staff = |paths: Vec<String>| -> Vec<(String, String)> {
+        paths.into_iter().map(|p| (p, staff.clone())).collect()
+    };
+    let pages: [(&str, &'static str, String, Vec<(String, String)>); 4] = [
+        (
+            "wall",
+            "Mur d'alarmes",
+            "/console".to_string(),
+            as_staff(vec!["/console".to_string()]),
+        ),
         (
             "list",
-            "Liste des équipements (une page de 100, au milieu de la flotte)",
-            format!("/console/equipements?apres={middle}"),
-            &staff,
+            "Liste des équipements (une page de 100, 20 pages réparties sur la flotte)",
+            format!("/console/equipements?apres={}", equipment_ref(0, 0, 0)),
+            as_staff(
+                (0..spread)
+                    .map(|c| {
+                        let site = c * 7 % options.sites_per_client.max(1);
+                        format!("/console/equipements?apres={}", equipment_ref(c, site, 0))
+                    })
+                    .collect(),
+            ),
         ),
         (
             "site",
-            "Page d'un site (100 équipements)",
-            format!("/console/sites/{}", site_ref(3, 17)),
-            &staff,
+            "Page d'un site (100 équipements, 20 sites)",
+            format!("/console/sites/{}", site_ref(0, 0)),
+            as_staff(
+                (0..spread)
+                    .map(|c| {
+                        let site = c * 13 % options.sites_per_client.max(1);
+                        format!("/console/sites/{}", site_ref(c, site))
+                    })
+                    .collect(),
+            ),
         ),
         (
             "dashboard",
-            "Tableau de bord d'un client (5 000 équipements)",
+            "Tableau de bord d'un client (5 000 équipements, 20 clients)",
             "/portail".to_string(),
-            &client,
+            clients
+                .iter()
+                .map(|cookie| ("/portail".to_string(), cookie.clone()))
+                .collect(),
         ),
     ];
     let mut results = Vec::new();
-    for (key, name, path, cookie) in pages {
+    for (key, name, path, targets) in pages {
         if !options.pages.iter().any(|p| p == key) {
             continue;
         }
         eprintln!("{name}…");
-        results.push(measure(&http, &base, cookie, name, path, options).await?);
+        results.push(measure(&http, &base, targets, name, path, options).await?);
     }
 
     eprintln!("diffusion en direct…");

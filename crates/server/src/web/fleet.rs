@@ -115,11 +115,11 @@ async fn equipment_list(
     let site = optional_reference(query.site.as_deref())?;
     let after = optional_reference(query.apres.as_deref())?;
     let actor = &viewer.caller.actor;
+    // One page of equipment with their checks' states, in one read.
     let records = state
         .store
-        .list(
+        .equipment_page(
             actor,
-            ObjectKind::Equipment,
             &ListFilter {
                 client: client.clone(),
                 site: site.clone(),
@@ -128,8 +128,7 @@ async fn equipment_list(
             },
         )
         .await?;
-    let references: Vec<Reference> = records.iter().map(|r| r.reference().clone()).collect();
-    let states = state.store.states_of(actor, &references).await?;
+    let references: Vec<Reference> = records.iter().map(|(r, _)| r.reference().clone()).collect();
     let next = (records.len() as i64 == EQUIPMENT_PAGE)
         .then(|| references.last().cloned())
         .flatten();
@@ -146,9 +145,9 @@ async fn equipment_list(
         @else {
             div.table-wrap { table {
                 thead { tr { th scope="col" { (t(lang, "Équipement")) } th scope="col" { (t(lang, "Type")) } th scope="col" { (t(lang, "Site")) } th scope="col" { (t(lang, "État")) } th scope="col" { (t(lang, "Depuis")) } } }
-                tbody { @for record in &records {
+                tbody { @for (record, states) in &records {
                     @if let Record::Equipment(item) = record {
-                        @let checks: Vec<&vigie_store::supervision::CurrentState> = states.get(item.reference.as_str()).map(|c| c.iter().collect()).unwrap_or_default();
+                        @let checks: Vec<&vigie_store::supervision::CurrentState> = states.iter().collect();
                         @let worst = worst_status(&checks);
                         tr data-equipment=(item.reference.as_str()) {
                             td { a href=(format!("/console/equipements/{}", url_encode(item.reference.as_str()))) { (item.name.as_str()) } br; span.muted { (item.reference.as_str()) } }

@@ -5,8 +5,6 @@
 //! site is "not found", the same as one that does not exist. Live: the regions follow the
 //! client's own alarm and state changes.
 
-use std::collections::BTreeMap;
-
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse};
@@ -14,9 +12,9 @@ use axum::routing::get;
 use maud::{Markup, html};
 use serde::Deserialize;
 use vigie_domain::Reference;
-use vigie_domain::inventory::{ContractOption, ObjectKind, Record};
+use vigie_domain::inventory::{ObjectKind, Record};
 use vigie_store::console::{Availability, Place, SiteSummary};
-use vigie_store::supervision::{CurrentState, Scope};
+use vigie_store::supervision::CurrentState;
 use vigie_store::{AlarmFilter, ListFilter, StoredAlarm};
 
 use crate::AppState;
@@ -55,33 +53,6 @@ fn percent(lang: Lang, availability: &Availability) -> String {
             }
         }
         None => "—".into(),
-    }
-}
-
-/// Whether some contract of the client includes the dashboard (DSH-1).
-async fn has_dashboard(state: &AppState, viewer: &Viewer, client: &Reference) -> PageResult<bool> {
-    let filter = ListFilter {
-        client: Some(client.clone()),
-        limit: Some(vigie_store::MAX_PAGE_SIZE),
-        ..ListFilter::default()
-    };
-    let contracts = state
-        .store
-        .list(&viewer.caller.actor, ObjectKind::Contract, &filter)
-        .await?;
-    Ok(contracts.iter().any(|record| {
-        matches!(record, Record::Contract(contract) if contract.has(ContractOption::Dashboard))
-    }))
-}
-
-async fn client_name(state: &AppState, viewer: &Viewer, client: &Reference) -> PageResult<String> {
-    match state
-        .store
-        .get(&viewer.caller.actor, ObjectKind::Client, client)
-        .await?
-    {
-        Record::Client(client) => Ok(client.name.as_str().to_string()),
-        _ => Err(PageError::not_found()),
     }
 }
 
@@ -133,11 +104,13 @@ async fn dashboard(
     Query(query): Query<DashboardQuery>,
 ) -> PageResult {
     let client = viewer.own_client()?;
-    let name = client_name(&state, &viewer, &client).await?;
     let actor = &viewer.caller.actor;
     let now = viewer.caller.now_ms;
     let lang = viewer.lang;
-    if !has_dashboard(&state, &viewer, &client).await? {
+    // Its name, the dashboard option (DSH-1) and the headline counts, in one read.
+    let overview = state.store.client_overview(actor, &client).await?;
+    let name = overview.name.clone();
+    if !overview.dashboard {
         let body = html! {
             main {
                 h1 { (t(lang, "Tableau de bord")) " — " (name) }
@@ -174,8 +147,7 @@ async fn dashboard(
             now,
         )
         .await?;
-    let counts = state.store.client_counts(actor, &client).await?;
-    let (down, open) = (counts.down, counts.open_alarms);
+    let (down, open) = (overview.down, overview.open_alarms);
     let next_sites = (sites.len() as i64 == SITES_PAGE)
         .then(|| sites.last().map(|s| s.reference.clone()))
         .flatten();
@@ -309,18 +281,18 @@ async fn site_page(
     };
     if !console {
         let client = viewer.own_client()?;
-        if !has_dashboard(&state, &viewer, &client).await? {
+        if !state.store.client_overview(actor, &client).await?.dashboard {
             return Err(PageError::not_found());
         }
     }
     let root = if console { "/console" } else { "/portail" };
     let after = optional_reference(query.apres.as_deref())?;
     state.alarms.settle(&state).await;
+    // One page of the site's equipment with their checks' states, in one read.
     let equipment = state
         .store
-        .list(
+        .equipment_page(
             actor,
-            ObjectKind::Equipment,
             &ListFilter {
                 site: Some(site.clone()),
                 after: after.clone(),
@@ -329,17 +301,6 @@ async fn site_page(
             },
         )
         .await?;
-    let states = state
-        .store
-        .current_states(actor, &Scope::Site(site.clone()))
-        .await?;
-    let mut by_equipment: BTreeMap<&str, Vec<&CurrentState>> = BTreeMap::new();
-    for current in &states {
-        by_equipment
-            .entry(current.equipment.as_str())
-            .or_default()
-            .push(current);
-    }
     let availability = rate(&state, &viewer, Place::Site(site.clone())).await?;
     let alarms = state
         .store
@@ -355,7 +316,7 @@ async fn site_page(
         )
         .await?;
     let next = (equipment.len() as i64 == EQUIPMENT_PAGE)
-        .then(|| equipment.last().map(|r| r.reference().clone()))
+        .then(|| equipment.last().map(|(r, _)| r.reference().clone()))
         .flatten();
     let lang = viewer.lang;
     let region = html! {
@@ -367,9 +328,10 @@ async fn site_page(
         div.table-wrap { table {
             thead { tr { th scope="col" { (t(lang, "Équipement")) } th scope="col" { (t(lang, "État")) } th scope="col" { (t(lang, "Depuis")) } th scope="col" { (t(lang, "Détail")) } } }
             tbody {
-                @for record in &equipment {
+                @for (record, states) in &equipment {
                     @if let Record::Equipment(item) = record {
-                        @let checks = by_equipment.get(item.reference.as_str());
+                        @let checks: Option<Vec<&CurrentState>> = (!states.is_empty()).then(|| states.iter().collect());
+                        @let checks = checks.as_ref();
                         @let worst = checks.map(|c| worst_status(c)).unwrap_or("unknown");
                         tr data-equipment=(item.reference.as_str()) class=(format!("state-{worst}")) {
                             td {

@@ -195,8 +195,9 @@ async fn equipment_down_are_counted_per_site_and_follow_an_equipment_that_moves(
         down_per_site(summaries),
         vec![("BNF-PAR-OPERA".to_string(), 2)]
     );
-    let counts = store.client_counts(&admin(), &client).await.unwrap();
-    assert_eq!(counts.down, 2);
+    let overview = store.client_overview(&admin(), &client).await.unwrap();
+    assert_eq!(overview.down, 2);
+    assert!(overview.dashboard);
 
     // The UPS moves to the head office: its checks down go with it.
     let vigie_domain::inventory::Record::Equipment(mut ups) = store
@@ -238,13 +239,39 @@ async fn equipment_down_are_counted_per_site_and_follow_an_equipment_that_moves(
         .unwrap();
     assert_eq!(first.len(), 1);
     assert_eq!(
-        store.client_counts(&admin(), &client).await.unwrap().down,
+        store.client_overview(&admin(), &client).await.unwrap().down,
         2
     );
-    // another client's user counts nothing of this client.
+    // another client's user is told it does not exist.
     let other = store
-        .client_counts(&client_user("CLI-MARCHE"), &client)
+        .client_overview(&client_user("CLI-MARCHE"), &client)
+        .await;
+    assert!(matches!(other, Err(StoreError::NotFound)), "{other:?}");
+    // The page of a site's equipment with their states: the UPS is now at the head office.
+    let page = store
+        .equipment_page(
+            &admin(),
+            &vigie_store::ListFilter {
+                site: Some(reference("BNF-PAR-SIEGE")),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
-    assert_eq!(other, vigie_store::console::ClientCounts::default());
+    let ups = page
+        .iter()
+        .find(|(record, _)| record.reference().as_str() == "BNF-PAR-OPERA-UPS-01")
+        .expect("the UPS listed at its new site");
+    let mut checks: Vec<(String, &str)> = ups
+        .1
+        .iter()
+        .map(|s| (s.check.clone(), s.state.status.key()))
+        .collect();
+    checks.sort();
+    assert_eq!(
+        checks,
+        vec![("ping".to_string(), "down"), ("snmp".to_string(), "down")]
+    );
+    // Equipment never observed are listed too, with no state.
+    assert!(page.iter().any(|(_, states)| states.is_empty()));
 }
