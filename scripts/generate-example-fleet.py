@@ -139,7 +139,10 @@ for client in CLIENTS:
 
 for client in CLIENTS:
     for ref, tier, options, sla in client["contracts"]:
+        short = client["ref"].removeprefix("CLI-")
+        # DSH-2: the monthly supervision report goes to the client's CIO and management.
         table("contract", [("ref", q(ref)), ("client", q(client["ref"])), ("tier", q(tier)), ("options", strings(options)), ("sla", sla),
+                           ("report_contacts", strings([f"CT-{short}-DSI", f"CT-{short}-DIR"])),
                            ("policy", client.get("contract_policy"))])
 
 STAFF = [

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Tls, TlsParameters};
@@ -25,7 +25,24 @@ pub struct Email {
     pub text: String,
     /// When present, the message is `multipart/alternative`: the text, then this HTML.
     pub html: Option<String>,
+    /// Files joined to the message (a monthly report's PDF); with any, the message is
+    /// `multipart/mixed`: the body, then each file.
+    pub attachments: Vec<Attachment>,
 }
+
+/// A file joined to an e-mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The name the recipient sees: `rapport-supervision-2026-11.pdf`.
+    pub file_name: String,
+    /// `application/pdf`.
+    pub content_type: String,
+    pub content: Vec<u8>,
+}
+
+/// The largest attachment sent, in bytes: mail servers commonly refuse messages above 20 to
+/// 25 MB, and base64 adds a third.
+pub const MAX_SENT_ATTACHMENT_BYTES: usize = 15 * 1024 * 1024;
 
 /// How the connection to the SMTP server is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,12 +234,41 @@ impl SmtpSender {
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(reply_to.clone());
         }
-        let built = match &email.html {
-            Some(html) => builder.multipart(MultiPart::alternative_plain_html(
-                email.text.clone(),
-                html.clone(),
-            )),
-            None => builder.singlepart(SinglePart::plain(email.text.clone())),
+        let built = if email.attachments.is_empty() {
+            match &email.html {
+                Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+                    email.text.clone(),
+                    html.clone(),
+                )),
+                None => builder.singlepart(SinglePart::plain(email.text.clone())),
+            }
+        } else {
+            let body = match &email.html {
+                Some(html) => MultiPart::alternative_plain_html(email.text.clone(), html.clone()),
+                None => MultiPart::mixed().singlepart(SinglePart::plain(email.text.clone())),
+            };
+            let mut mixed = MultiPart::mixed().multipart(body);
+            for attachment in &email.attachments {
+                if attachment.content.len() > MAX_SENT_ATTACHMENT_BYTES {
+                    return Err(DeliveryError::Permanent(format!(
+                        "pièce jointe « {} » trop lourde ({} octets, au plus {MAX_SENT_ATTACHMENT_BYTES})",
+                        attachment.file_name,
+                        attachment.content.len()
+                    )));
+                }
+                let content_type =
+                    ContentType::parse(&attachment.content_type).map_err(|error| {
+                        DeliveryError::Permanent(format!(
+                            "type de pièce jointe invalide « {} » : {error}",
+                            attachment.content_type
+                        ))
+                    })?;
+                mixed = mixed.singlepart(
+                    lettre::message::Attachment::new(attachment.file_name.clone())
+                        .body(attachment.content.clone(), content_type),
+                );
+            }
+            builder.multipart(mixed)
         };
         built.map_err(|error| {
             DeliveryError::Permanent(format!("message impossible à construire : {error}"))

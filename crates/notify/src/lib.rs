@@ -24,7 +24,9 @@ mod sms;
 mod template;
 mod webhook;
 
-pub use email::{Email, SmtpConfig, SmtpSecurity, SmtpSender};
+pub use email::{
+    Attachment, Email, MAX_SENT_ATTACHMENT_BYTES, SmtpConfig, SmtpSecurity, SmtpSender,
+};
 pub use error::{ConfigError, DeliveryError};
 pub use http::{MAX_ANSWER_CHARS, MAX_RESPONSE_BYTES};
 pub use inbound::{

@@ -315,6 +315,9 @@ async fn send(
     };
     let notice = match &claimed.outgoing {
         Outgoing::Page(notice) => notice,
+        Outgoing::Report(report) => {
+            return send_report(state, channels, report, not_configured).await;
+        }
         Outgoing::Ticket(message) => {
             let mut message = message.as_ref().clone();
             // SAV-6: confirming by a reply is offered only when the replies are read.
@@ -360,6 +363,7 @@ async fn send(
                     subject: message.subject,
                     text: message.text,
                     html: Some(message.html),
+                    attachments: Vec::new(),
                 },
                 &page.key,
             )
@@ -383,6 +387,54 @@ async fn send(
     }
 }
 
+/// A monthly report (issue 9): the message written when it was filed, its PDF read from the
+/// files and joined. A report deleted since cannot be sent: a permanent failure.
+async fn send_report(
+    state: &AppState,
+    channels: &Channels,
+    report: &vigie_store::reports::ReportNotice,
+    not_configured: impl Fn(&str) -> DeliveryError,
+) -> Result<String, DeliveryError> {
+    let smtp = channels
+        .smtp
+        .as_ref()
+        .ok_or_else(|| not_configured("[smtp]"))?;
+    let (info, content) = match state
+        .store
+        .document(
+            &vigie_domain::access::Actor::console("envoi"),
+            report.report_document,
+        )
+        .await
+    {
+        Ok(document) => document,
+        Err(vigie_store::StoreError::NotFound) => {
+            return Err(DeliveryError::Permanent(format!(
+                "rapport n° {} introuvable dans les dossiers",
+                report.report_document
+            )));
+        }
+        Err(error) => return Err(DeliveryError::Transient(error.to_string())),
+    };
+    let mail = &report.mail;
+    smtp.send(
+        &Email {
+            to: mail.address.clone(),
+            to_name: Some(mail.name.clone()),
+            subject: mail.subject.clone(),
+            text: mail.text.clone(),
+            html: Some(mail.html.clone()),
+            attachments: vec![vigie_notify::Attachment {
+                file_name: mail.file_name.clone(),
+                content_type: info.content_type,
+                content,
+            }],
+        },
+        &mail.key,
+    )
+    .await
+}
+
 /// A message about a ticket (SAV-2, INC-3): written when it was queued, sent as is.
 async fn send_ticket_message(
     channels: &Channels,
@@ -404,6 +456,7 @@ async fn send_ticket_message(
                     subject: message.message.subject.clone(),
                     text: message.message.text.clone(),
                     html: Some(message.message.html.clone()),
+                    attachments: Vec::new(),
                 },
                 &message.key,
             )

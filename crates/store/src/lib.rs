@@ -15,6 +15,7 @@ mod migrate;
 mod notifications;
 mod page;
 mod people;
+pub mod reports;
 pub mod signals;
 pub mod supervision;
 pub mod testing;

@@ -70,6 +70,11 @@ const SQLITE: &[Migration] = &[
         "wall",
         include_str!("../migrations/sqlite/0012_wall.sql"),
     ),
+    (
+        13,
+        "reports",
+        include_str!("../migrations/sqlite/0013_reports.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -131,6 +136,11 @@ const POSTGRES: &[Migration] = &[
         12,
         "wall",
         include_str!("../migrations/postgres/0012_wall.sql"),
+    ),
+    (
+        13,
+        "reports",
+        include_str!("../migrations/postgres/0013_reports.sql"),
     ),
 ];
 

@@ -148,6 +148,8 @@ async fn record_outcome(
                     crate::tickets::message_failed(connection, message, &error, *at).await?;
                     return Ok((true, None));
                 }
+                // The outbox keeps the failure; the console lists it.
+                Outgoing::Report(_) => return Ok((true, None)),
             };
             let page = &notice.page;
             let alarm = &notice.alarm;
@@ -215,6 +217,8 @@ pub struct FiredTimer {
 pub enum Outgoing {
     Page(Box<Notice>),
     Ticket(Box<TicketNotice>),
+    /// A monthly report sent to its recipient (issue 9), its PDF attached.
+    Report(Box<crate::reports::ReportNotice>),
 }
 
 /// A page or a ticket message claimed for delivery.
@@ -235,7 +239,7 @@ impl ClaimedNotification {
     pub fn notice(&self) -> Option<&Notice> {
         match &self.outgoing {
             Outgoing::Page(notice) => Some(notice),
-            Outgoing::Ticket(_) => None,
+            Outgoing::Ticket(_) | Outgoing::Report(_) => None,
         }
     }
 
@@ -244,6 +248,7 @@ impl ClaimedNotification {
         match &self.outgoing {
             Outgoing::Page(notice) => &notice.page.key,
             Outgoing::Ticket(message) => &message.key,
+            Outgoing::Report(report) => &report.mail.key,
         }
     }
 
@@ -251,6 +256,7 @@ impl ClaimedNotification {
         match &self.outgoing {
             Outgoing::Page(notice) => notice.page.channel,
             Outgoing::Ticket(message) => message.channel,
+            Outgoing::Report(_) => Channel::Email,
         }
     }
 
@@ -258,6 +264,7 @@ impl ClaimedNotification {
         match &self.outgoing {
             Outgoing::Page(notice) => &notice.page.address,
             Outgoing::Ticket(message) => &message.address,
+            Outgoing::Report(report) => &report.mail.address,
         }
     }
 
@@ -265,6 +272,7 @@ impl ClaimedNotification {
         match &self.outgoing {
             Outgoing::Page(notice) => &notice.page.recipient,
             Outgoing::Ticket(message) => &message.recipient,
+            Outgoing::Report(report) => &report.mail.recipient,
         }
     }
 
@@ -272,7 +280,7 @@ impl ClaimedNotification {
     pub fn ticket_message(&self) -> Option<(TicketNumber, Purpose)> {
         match &self.outgoing {
             Outgoing::Ticket(message) => Some((message.ticket, message.purpose)),
-            Outgoing::Page(_) => None,
+            Outgoing::Page(_) | Outgoing::Report(_) => None,
         }
     }
 }
@@ -1563,6 +1571,7 @@ fn stored_notification(row: &sqlx::any::AnyRow) -> Result<StoredNotification, St
     let name = match serde_json::from_str::<Outgoing>(&record) {
         Ok(Outgoing::Page(notice)) => notice.page.name,
         Ok(Outgoing::Ticket(message)) => message.name,
+        Ok(Outgoing::Report(report)) => report.mail.name,
         Err(_) => String::new(),
     };
     let channel: String = row.try_get("channel").map_err(from_sqlx)?;

@@ -43,3 +43,28 @@ pub(crate) async fn fetch<T: DeserializeOwned>(
     serde_json::from_str(&text)
         .map_err(|e| StoreError::other(anyhow::anyhow!("page illisible : {e}")))
 }
+
+/// Like [`fetch`], but the rows come in no particular order (the caller sorts them): for a
+/// report's large reads, where the database would otherwise sort what the caller groups anyway.
+pub(crate) async fn fetch_unordered<T: DeserializeOwned>(
+    pool: &AnyPool,
+    backend: Backend,
+    inner: &str,
+    columns: usize,
+    args: Vec<Arg>,
+) -> Result<Vec<T>, StoreError> {
+    let names: Vec<String> = (0..columns).map(|i| format!("c{i}")).collect();
+    let names = names.join(", ");
+    let sql = match backend {
+        Backend::Sqlite => {
+            format!("SELECT json_group_array(json_array({names})) FROM ({inner}) AS page")
+        }
+        Backend::Postgres => format!(
+            "SELECT COALESCE(json_agg(json_build_array({names}))::text, '[]') FROM ({inner}) AS page"
+        ),
+    };
+    let row = build(&sql, args).fetch_one(pool).await.map_err(from_sqlx)?;
+    let text: String = row.try_get(0).map_err(from_sqlx)?;
+    serde_json::from_str(&text)
+        .map_err(|e| StoreError::other(anyhow::anyhow!("page illisible : {e}")))
+}

@@ -235,6 +235,32 @@ pub fn check(inventory: &Inventory, stored: &KnownObjects) -> Vec<Problem> {
         }
     }
 
+    for (i, c) in inventory.contracts.iter().enumerate() {
+        for contact in &c.report_contacts {
+            match after.contacts.get(contact) {
+                None => problem(
+                    ObjectKind::Contract,
+                    i,
+                    &c.reference,
+                    Some("report_contacts"),
+                    missing(ObjectKind::Contact, contact),
+                ),
+                Some(facts) if facts.client != c.client => problem(
+                    ObjectKind::Contract,
+                    i,
+                    &c.reference,
+                    Some("report_contacts"),
+                    format!(
+                        "le contact {} appartient à un autre client que {}",
+                        quoted(contact.as_str()),
+                        quoted(c.client.as_str())
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+
     for (i, s) in inventory.sites.iter().enumerate() {
         if !after.clients.contains(&s.client) {
             problem(

@@ -156,6 +156,9 @@ pub struct Contract {
     pub options: BTreeSet<ContractOption>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sla: SlaOverrides,
+    /// DSH-2: the client's contacts who receive the monthly supervision report by email.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub report_contacts: Vec<Reference>,
     /// Any other policy value this contract replaces (docs/policy.md), same shape as the policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<PolicyOverlay>,

@@ -201,6 +201,36 @@ fn objects_stay_inside_their_client() {
     );
 }
 
+/// DSH-2: the contacts a contract sends the monthly report to are its client's own.
+#[test]
+fn report_contacts_are_contacts_of_the_contracts_client() {
+    let named = SMALL.replace(
+        "sla = { p1 = { on_site = \"2h\" } }",
+        "sla = { p1 = { on_site = \"2h\" } }\nreport_contacts = [\"CT-A-RS\"]",
+    );
+    assert!(errors_of(&named).is_empty(), "{:?}", errors_of(&named));
+    let unknown = named.replace(
+        "report_contacts = [\"CT-A-RS\"]",
+        "report_contacts = [\"CT-NOBODY\"]",
+    );
+    let errors = errors_of(&unknown);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("contact « CT-NOBODY » inconnu"),
+        "{errors:?}"
+    );
+    let other = format!(
+        "{named}\n[[client]]\nref = \"CLI-B\"\nname = \"Beta\"\n\n[[contact]]\nref = \"CT-B\"\nclient = \"CLI-B\"\nname = \"Bob\"\n"
+    )
+    .replace("report_contacts = [\"CT-A-RS\"]", "report_contacts = [\"CT-B\"]");
+    let errors = errors_of(&other);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("le contact « CT-B » appartient à un autre client"),
+        "{errors:?}"
+    );
+}
+
 #[test]
 fn parent_cycles_are_refused() {
     let text = SMALL.replace("kind = \"switch\"", "kind = \"switch\"\nparent = \"CAM-1\"");

@@ -41,6 +41,7 @@ fn email(to: &str) -> Email {
         text: "L'équipement CAM-12 ne répond plus depuis 5 minutes.\nCode d'acquittement : 482913"
             .to_owned(),
         html: Some("<p>L'équipement <b>CAM-12</b> ne répond plus.</p>".to_owned()),
+        attachments: Vec::new(),
     }
 }
 
@@ -336,4 +337,80 @@ fn bad_configurations_are_refused_with_the_value() {
         ..config(25, SmtpSecurity::StartTls)
     });
     assert!(bare_address.is_ok());
+}
+
+/// Issue 9: a monthly report goes as a PDF joined to its message, byte for byte, after the
+/// text and HTML body.
+#[tokio::test]
+async fn an_attachment_arrives_whole_after_the_body() {
+    let server = SmtpServer::start(Mode::Plain, false);
+    let sender = SmtpSender::new(config(server.port, SmtpSecurity::None)).unwrap();
+    let pdf: Vec<u8> = b"%PDF-1.7\n"
+        .iter()
+        .copied()
+        .chain((0..=255u8).cycle().take(50_000))
+        .collect();
+    let email = Email {
+        attachments: vec![vigie_notify::Attachment {
+            file_name: "rapport-supervision-2026-11.pdf".to_owned(),
+            content_type: "application/pdf".to_owned(),
+            content: pdf.clone(),
+        }],
+        ..email("dsi@client.example")
+    };
+
+    sender.send(&email, KEY).await.expect("remis");
+
+    let message = &server.received()[0];
+    assert_eq!(message["content_type"], "multipart/mixed");
+    let parts = message["parts"].as_array().unwrap();
+    let types: Vec<&str> = parts
+        .iter()
+        .map(|p| p["content_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["text/plain", "text/html", "application/pdf"]);
+    assert_eq!(parts[2]["filename"], "rapport-supervision-2026-11.pdf");
+    let received = base64_decode(parts[2]["content"].as_str().unwrap());
+    assert_eq!(received, pdf);
+}
+
+/// A file too heavy for mail servers is refused before anything is sent, for good.
+#[tokio::test]
+async fn an_attachment_above_the_bound_is_refused_for_good() {
+    let server = SmtpServer::start(Mode::Plain, false);
+    let sender = SmtpSender::new(config(server.port, SmtpSecurity::None)).unwrap();
+    let email = Email {
+        attachments: vec![vigie_notify::Attachment {
+            file_name: "enorme.pdf".to_owned(),
+            content_type: "application/pdf".to_owned(),
+            content: vec![0; vigie_notify::MAX_SENT_ATTACHMENT_BYTES + 1],
+        }],
+        ..email("dsi@client.example")
+    };
+    let error = sender.send(&email, KEY).await.unwrap_err();
+    assert!(
+        matches!(error, vigie_notify::DeliveryError::Permanent(_)),
+        "{error:?}"
+    );
+    assert!(server.received().is_empty());
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bytes = Vec::new();
+    let mut buffer = 0u32;
+    let mut bits = 0;
+    for c in text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+    {
+        let value = ALPHABET.iter().position(|a| *a == c).expect("base64") as u32;
+        buffer = (buffer << 6) | value;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            bytes.push((buffer >> bits) as u8);
+        }
+    }
+    bytes
 }

@@ -5,7 +5,7 @@ Run with Debian's /usr/bin/python3, which has the python3-aiosmtpd package (a py
 on PATH does not). Each message received is appended to --output as one JSON line:
 {"mail_from", "rcpt_tos", "data" (the raw message), "tls", "authenticated", and what Python's
 own MIME parser reads in it: "subject", "to", "message_id", "key" (X-Vigie-Key),
-"content_type", "parts" [{"content_type", "content"}]}.
+"content_type", "parts" [{"content_type", "content", "filename"}]}; a file's content is in base64.
 
 Options:
   --port N                 port to listen on (127.0.0.1)
@@ -21,6 +21,7 @@ Prints "ready <port>" once it accepts connections, then serves until killed.
 """
 
 import argparse
+import base64
 import email
 import email.policy
 import json
@@ -69,7 +70,11 @@ class Recorder:
             "key": str(message.get("X-Vigie-Key", "")),
             "content_type": message.get_content_type(),
             "parts": [
-                {"content_type": part.get_content_type(), "content": part.get_content()}
+                {
+                    "content_type": part.get_content_type(),
+                    "content": content_of(part),
+                    "filename": part.get_filename(),
+                }
                 for part in message.walk()
                 if not part.is_multipart()
             ],
@@ -77,6 +82,14 @@ class Recorder:
         with self.lock, open(self.output, "a", encoding="utf-8") as output:
             output.write(json.dumps(record) + "\n")
         return "250 2.0.0 Ok: queued as VIGIE1"
+
+
+def content_of(part):
+    """A text part's text; a file's bytes in base64 (JSON carries no bytes)."""
+    content = part.get_content()
+    if isinstance(content, bytes):
+        return base64.b64encode(content).decode("ascii")
+    return content
 
 
 def main():
