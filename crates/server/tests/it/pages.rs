@@ -907,3 +907,248 @@ async fn staff_edit_a_site_in_the_inventory_format_with_the_apis_checks() {
     assert_eq!(client.get(path).await.status, StatusCode::NOT_FOUND);
     app.finish().await;
 }
+
+/// A ticket of BNF's reported in the portal, resolved by `staff` in the console and confirmed
+/// by the client: closed, its survey due (SAV-6, SAV-7). Returns its number.
+async fn closed_ticket(bnf: &PageSession<'_>, staff: &PageSession<'_>) -> String {
+    let form = bnf.get("/portail/signaler?site=BNF-PAR-OPERA").await;
+    let csrf = csrf_of(&form.text);
+    let sent = bnf
+        .post_form(
+            "/portail/signaler",
+            &[
+                ("csrf", &csrf),
+                ("site", "BNF-PAR-OPERA"),
+                ("equipment", NVR),
+                ("symptom", "L'enregistreur ne répond plus"),
+                ("impact", "one_equipment"),
+                ("criticality", ""),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text);
+    let number = sent
+        .location
+        .unwrap()
+        .trim_start_matches("/portail/tickets/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = staff.get(&format!("/console/tickets/{number}")).await;
+    let staff_csrf = csrf_of(&page.text);
+    let taken = staff
+        .post_form(
+            &format!("/console/tickets/{number}/etape"),
+            &[("csrf", &staff_csrf), ("action", "take_charge")],
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::SEE_OTHER, "{}", taken.text);
+    let resolved = staff
+        .post_form(
+            &format!("/console/tickets/{number}/resolution"),
+            &[
+                ("csrf", &staff_csrf),
+                ("root_cause", "Alimentation défaillante"),
+                ("actions", "Alimentation remplacée"),
+                ("intervention_minutes", "45"),
+            ],
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::SEE_OTHER, "{}", resolved.text);
+    let confirmed = bnf
+        .post_form(
+            &format!("/portail/tickets/{number}/confirmer"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        confirmed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        confirmed.text
+    );
+    number
+}
+
+#[tokio::test]
+async fn a_client_answers_the_satisfaction_survey_in_the_portal_once() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    let bnf = form_login(&app, "bnf", UserKind::Client, None, Some("CLI-BNF"), &[]).await;
+    let staff = form_login(
+        &app,
+        "superviseur",
+        UserKind::Staff,
+        None,
+        None,
+        &[StaffRole::Supervision],
+    )
+    .await;
+    let number = closed_ticket(&bnf, &staff).await;
+    let path = format!("/portail/tickets/{number}");
+    let answer = format!("/portail/tickets/{number}/enquete");
+
+    // SAV-7: the closed ticket's page asks the three questions and a comment.
+    let page = bnf.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("id=\"survey-form\""), "{}", page.text);
+    for question in [
+        "Réactivité de notre équipe",
+        "Qualité de la solution apportée",
+        "Communication pendant le traitement",
+        "Un commentaire (facultatif)",
+    ] {
+        assert!(page.text.contains(question), "{question}");
+    }
+    let csrf = csrf_of(&page.text);
+    let marks = |r: &'static str, q: &'static str, c: &'static str| {
+        vec![
+            ("responsiveness", r),
+            ("quality", q),
+            ("communication", c),
+            ("comment", "Rapide, mais prévenez-nous avant de venir."),
+        ]
+    };
+    // Without the form's token: refused, nothing recorded.
+    let forged = bnf.post_form(&answer, &marks("5", "5", "5")).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
+    // A mark out of range: the desk's reason, the form again with what was chosen.
+    let mut wrong = marks("7", "4", "3");
+    wrong.push(("csrf", &csrf));
+    let refused = bnf.post_form(&answer, &wrong).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.text.contains("de 1 à 5 (reçu 7)"),
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused
+            .text
+            .contains("id=\"survey-quality-4\" name=\"quality\" value=\"4\" required checked"),
+        "{}",
+        refused.text
+    );
+    // Another client finds no such ticket, and cannot answer for it.
+    let marche = form_login(
+        &app,
+        "marche",
+        UserKind::Client,
+        None,
+        Some("CLI-MARCHE"),
+        &[],
+    )
+    .await;
+    let marche_csrf = csrf_of(&marche.get("/portail/tickets").await.text);
+    let mut theirs = marks("1", "1", "1");
+    theirs.push(("csrf", &marche_csrf));
+    assert_eq!(
+        marche.post_form(&answer, &theirs).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Answered: thanked, the form gone, the answers on the page.
+    let mut given = marks("4", "5", "3");
+    given.push(("csrf", &csrf));
+    let answered = bnf.post_form(&answer, &given).await;
+    assert_eq!(answered.status, StatusCode::SEE_OTHER, "{}", answered.text);
+    let thanked = bnf.get(answered.location.as_deref().unwrap()).await;
+    assert!(
+        thanked.text.contains("Merci : votre avis est enregistré."),
+        "{}",
+        thanked.text
+    );
+    assert!(!thanked.text.contains("id=\"survey-form\""));
+    // Once: a second answer is refused as the emailed link refuses it, the first one kept.
+    let mut again = marks("1", "1", "1");
+    again.push(("csrf", &csrf));
+    let second = bnf.post_form(&answer, &again).await;
+    assert_eq!(second.status, StatusCode::CONFLICT, "{}", second.text);
+    assert!(
+        second.text.contains("a déjà reçu une réponse"),
+        "{}",
+        second.text
+    );
+
+    // The staff see the answers on the console's ticket page, given by the client user.
+    let console = staff.get(&format!("/console/tickets/{number}")).await;
+    assert!(
+        console.text.contains("Réactivité de notre équipe : 4/5"),
+        "{}",
+        console.text
+    );
+    assert!(
+        console
+            .text
+            .contains("Qualité de la solution apportée : 5/5")
+    );
+    assert!(
+        console
+            .text
+            .contains("Communication pendant le traitement : 3/5")
+    );
+    assert!(
+        console
+            .text
+            .contains("« Rapide, mais prévenez-nous avant de venir. »")
+    );
+    let (ticket, events) = app
+        .store
+        .ticket(&Actor::console("test"), number.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(ticket.survey.unwrap().quality, 5);
+    let answered_by = events
+        .iter()
+        .find(|e| e.kind.key() == "survey_answered")
+        .and_then(|e| e.by.clone());
+    assert_eq!(answered_by.map(|b| b.to_string()).as_deref(), Some("bnf"));
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn the_portal_offers_the_survey_as_long_as_the_emailed_link_is_valid() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    let bnf = form_login(&app, "bnf", UserKind::Client, None, Some("CLI-BNF"), &[]).await;
+    let staff = form_login(
+        &app,
+        "superviseur",
+        UserKind::Staff,
+        None,
+        None,
+        &[StaffRole::Supervision],
+    )
+    .await;
+    let number = closed_ticket(&bnf, &staff).await;
+    // 30 days on: the link has expired, the portal no longer asks.
+    app.clock.advance_ms(30 * 24 * 60 * MINUTE + MINUTE);
+    let bnf = form_login(
+        &app,
+        "bnf-plus-tard",
+        UserKind::Client,
+        None,
+        Some("CLI-BNF"),
+        &[],
+    )
+    .await;
+    let page = bnf.get(&format!("/portail/tickets/{number}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(!page.text.contains("id=\"survey-form\""), "{}", page.text);
+    let csrf = csrf_of(&page.text);
+    let late = bnf
+        .post_form(
+            &format!("/portail/tickets/{number}/enquete"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("responsiveness", "3"),
+                ("quality", "3"),
+                ("communication", "3"),
+            ],
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.text);
+    assert!(late.text.contains("n'est plus ouverte"), "{}", late.text);
+    app.finish().await;
+}
