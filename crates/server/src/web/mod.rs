@@ -436,6 +436,7 @@ pub enum Nav {
     Tickets,
     Sites,
     Equipment,
+    Inventory,
     Outbox,
     OnCall,
     Audit,
@@ -468,6 +469,7 @@ pub fn page(
                     a href="/console/tickets" aria-current=[current(Nav::Tickets)] { (t(lang, "Tickets")) }
                     a href="/console/sites" aria-current=[current(Nav::Sites)] { (t(lang, "Sites")) }
                     a href="/console/equipements" aria-current=[current(Nav::Equipment)] { (t(lang, "Équipements")) }
+                    a href="/console/inventaire" aria-current=[current(Nav::Inventory)] { (t(lang, "Inventaire")) }
                     a href="/console/astreintes" aria-current=[current(Nav::OnCall)] { (t(lang, "Astreintes")) }
                     a href="/console/envois" aria-current=[current(Nav::Outbox)] { (t(lang, "Boîte d'envoi")) }
                     a href="/console/documents" aria-current=[current(Nav::Documents)] { (t(lang, "Documents")) }

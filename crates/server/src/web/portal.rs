@@ -409,7 +409,14 @@ async fn site_page(
             @if console { p { a href="/console/sites" { "← " (t(lang, "Sites")) } } }
             @else { p { a href="/portail" { "← " (t(lang, "Tableau de bord")) } } }
             h1 { (title) }
-            @if console { p { a href=(crate::web::inventory::edit_link(ObjectKind::Site, &site)) { (t(lang, "Modifier la fiche")) } } }
+            @if console {
+                div.actions {
+                    a href=(crate::web::inventory::edit_link(ObjectKind::Site, &site)) { (t(lang, "Modifier la fiche")) }
+                    @if actor.may(vigie_domain::access::Permission::WriteInventory) {
+                        a href=(crate::web::inventory::new_link(ObjectKind::Equipment, Some(&record.client), Some(&site))) { (t(lang, "Ajouter un équipement")) }
+                    }
+                }
+            }
             section #site aria-live="polite" data-live="alarms states" data-src=(src) { (region) }
         }
     };

@@ -1152,3 +1152,274 @@ async fn the_portal_offers_the_survey_as_long_as_the_emailed_link_is_valid() {
     assert!(late.text.contains("n'est plus ouverte"), "{}", late.text);
     app.finish().await;
 }
+
+/// The text of a page's `record` textarea, unescaped.
+fn record_text(page: &str) -> String {
+    let start = page.find("name=\"record\"").expect("a record field");
+    let open = start + page[start..].find('>').unwrap() + 1;
+    let close = open + page[open..].find("</textarea>").unwrap();
+    page[open..close]
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+}
+
+#[tokio::test]
+async fn staff_create_and_delete_records_with_the_apis_checks_and_audit() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    let staff = form_login(
+        &app,
+        "superviseur",
+        UserKind::Staff,
+        None,
+        None,
+        &[StaffRole::Supervision],
+    )
+    .await;
+    // Each kind has its list and its "new record".
+    let kinds = staff.get("/console/inventaire").await;
+    assert_eq!(kinds.status, StatusCode::OK, "{}", kinds.text);
+    for kind in [
+        "client",
+        "contract",
+        "contact",
+        "site",
+        "equipment",
+        "staff",
+    ] {
+        assert!(
+            kinds
+                .text
+                .contains(&format!("href=\"/console/inventaire/nouvelle/{kind}\"")),
+            "{kind}"
+        );
+        let list = staff.get(&format!("/console/inventaire/{kind}")).await;
+        assert_eq!(list.status, StatusCode::OK, "{kind}: {}", list.text);
+        let new = staff
+            .get(&format!("/console/inventaire/nouvelle/{kind}"))
+            .await;
+        assert_eq!(new.status, StatusCode::OK, "{kind}: {}", new.text);
+        assert!(record_text(&new.text).starts_with("ref = \"\""), "{kind}");
+    }
+    let sites = staff.get("/console/inventaire/site").await;
+    assert!(
+        sites
+            .text
+            .contains("href=\"/console/inventaire/site/BNF-PAR-OPERA\""),
+        "{}",
+        sites.text
+    );
+    // From a site's page: a new equipment, its template on that site.
+    let site_page = staff.get("/console/sites/BNF-PAR-OPERA").await;
+    let new_equipment = "/console/inventaire/nouvelle/equipment?client=CLI-BNF&site=BNF-PAR-OPERA";
+    assert!(
+        site_page
+            .text
+            .contains(&new_equipment.replace('&', "&amp;")),
+        "{}",
+        site_page.text
+    );
+    let form = staff.get(new_equipment).await;
+    assert!(
+        record_text(&form.text).contains("site = \"BNF-PAR-OPERA\""),
+        "{}",
+        form.text
+    );
+    let csrf = csrf_of(&form.text);
+
+    // A new site, from the template filled in.
+    let template = record_text(
+        &staff
+            .get("/console/inventaire/nouvelle/site?client=CLI-BNF")
+            .await
+            .text,
+    );
+    assert!(template.contains("client = \"CLI-BNF\""), "{template}");
+    let new_site = template
+        .replacen("ref = \"\"", "ref = \"BNF-PAR-BASTILLE\"", 1)
+        .replacen("contract = \"\"", "contract = \"CTR-BNF-2025\"", 1)
+        .replacen("name = \"\"", "name = \"Agence Bastille\"", 1);
+    let create = "/console/inventaire/nouvelle/site";
+    // Broken TOML, another client's contract, no form token: refused, nothing created.
+    let broken = staff
+        .post_form(create, &[("csrf", &csrf), ("record", "ref = \"X")])
+        .await;
+    assert_eq!(broken.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(broken.text.contains("TOML illisible"), "{}", broken.text);
+    assert!(broken.text.contains("ref = &quot;X"), "{}", broken.text);
+    let foreign = new_site.replace("CTR-BNF-2025", "CTR-MARCHE-2024");
+    let refused = staff
+        .post_form(create, &[("csrf", &csrf), ("record", &foreign)])
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert!(refused.text.contains("CTR-MARCHE-2024"), "{}", refused.text);
+    let tokenless = staff.post_form(create, &[("record", &new_site)]).await;
+    assert_eq!(tokenless.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        staff
+            .get("/console/inventaire/site/BNF-PAR-BASTILLE")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let created = staff
+        .post_form(create, &[("csrf", &csrf), ("record", &new_site)])
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text);
+    let location = created.location.unwrap();
+    assert_eq!(
+        location,
+        "/console/inventaire/site/BNF-PAR-BASTILLE?fait=cree"
+    );
+    let shown = staff.get(&location).await;
+    assert!(shown.text.contains("Fiche créée."), "{}", shown.text);
+    assert!(shown.text.contains("Agence Bastille"));
+    // The same reference again: the API's refusal, the text kept.
+    let twice = staff
+        .post_form(create, &[("csrf", &csrf), ("record", &new_site)])
+        .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.text);
+    assert!(twice.text.contains("existe déjà"), "{}", twice.text);
+    assert!(twice.text.contains("Agence Bastille"));
+
+    // Deleting a site still used by its equipment: the store's reason, nothing changed.
+    let confirm = staff
+        .get("/console/inventaire/site/BNF-PAR-OPERA/suppression")
+        .await;
+    assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.text);
+    assert!(confirm.text.contains("Supprimer définitivement"));
+    assert!(confirm.text.contains("Agence Paris Opéra"));
+    let in_use = staff
+        .post_form(
+            "/console/inventaire/site/BNF-PAR-OPERA/suppression",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(in_use.status, StatusCode::CONFLICT, "{}", in_use.text);
+    assert!(
+        in_use.text.contains("encore référencé par d'autres"),
+        "{}",
+        in_use.text
+    );
+    assert!(in_use.text.contains("Rien n'a été supprimé."));
+    assert_eq!(
+        staff
+            .get("/console/inventaire/site/BNF-PAR-OPERA")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // The new site, unused: deleted after the confirmation, only with the form's token.
+    let delete = "/console/inventaire/site/BNF-PAR-BASTILLE/suppression";
+    assert_eq!(
+        staff.post_form(delete, &[]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let deleted = staff.post_form(delete, &[("csrf", &csrf)]).await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.text);
+    assert_eq!(
+        deleted.location.as_deref(),
+        Some("/console/inventaire/site?fait=supprime")
+    );
+    assert!(
+        staff
+            .get("/console/inventaire/site?fait=supprime")
+            .await
+            .text
+            .contains("Fiche supprimée.")
+    );
+    assert_eq!(
+        staff
+            .get("/console/inventaire/site/BNF-PAR-BASTILLE")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // X-1: both are in the audit trail, as the API writes them.
+    let journal = staff.get("/console/journal?objet=BNF-PAR-BASTILLE").await;
+    assert!(journal.text.contains("création"), "{}", journal.text);
+    assert!(journal.text.contains("suppression"), "{}", journal.text);
+    let trail = app
+        .store
+        .audit_trail(
+            &Actor::console("test"),
+            &vigie_store::AuditFilter {
+                object_ref: Some("BNF-PAR-BASTILLE".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(trail.len(), 2, "{trail:?}");
+    assert!(
+        trail
+            .iter()
+            .all(|entry| entry.actor.contains("superviseur"))
+    );
+
+    // A technician reads the inventory but changes none of it; a client sees none of it.
+    let technician = form_login(
+        &app,
+        "technicien",
+        UserKind::Staff,
+        None,
+        None,
+        &[StaffRole::Technician],
+    )
+    .await;
+    let read_only = technician
+        .get("/console/inventaire/site/BNF-PAR-OPERA")
+        .await;
+    assert_eq!(read_only.status, StatusCode::OK);
+    assert!(!read_only.text.contains("Supprimer la fiche"));
+    assert!(
+        !technician
+            .get("/console/inventaire")
+            .await
+            .text
+            .contains("Nouvelle fiche")
+    );
+    let technician_csrf = csrf_of(&read_only.text);
+    for (path, fields) in [
+        (
+            "/console/inventaire/nouvelle/site",
+            vec![("record", new_site.as_str())],
+        ),
+        ("/console/inventaire/site/BNF-PAR-OPERA/suppression", vec![]),
+    ] {
+        assert_eq!(
+            technician.get(path).await.status,
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+        let mut fields = fields;
+        fields.push(("csrf", technician_csrf.as_str()));
+        assert_eq!(
+            technician.post_form(path, &fields).await.status,
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+    }
+    let client = form_login(&app, "bnf", UserKind::Client, None, Some("CLI-BNF"), &[]).await;
+    for path in [
+        "/console/inventaire",
+        "/console/inventaire/site",
+        "/console/inventaire/nouvelle/site",
+        "/console/inventaire/site/BNF-PAR-OPERA/suppression",
+    ] {
+        assert_eq!(
+            client.get(path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    app.finish().await;
+}
+
