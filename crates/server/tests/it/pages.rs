@@ -1423,3 +1423,96 @@ async fn staff_create_and_delete_records_with_the_apis_checks_and_audit() {
     app.finish().await;
 }
 
+#[tokio::test]
+async fn sites_and_equipment_draw_their_last_30_days_of_availability() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    let agent = app.agent("robot").await;
+    let hour = 60 * MINUTE;
+    // The NVR down 3 hours on Sunday 22 November (05:00 to 08:00 in Paris), up since.
+    let push = json!({"observations": [
+        ping(NVR, NOW - 30 * hour, true),
+        ping(NVR, NOW - 28 * hour, false),
+        ping(NVR, NOW - 25 * hour, true),
+        ping(NVR, NOW, true),
+    ]});
+    let reply = agent.post("/api/v1/observations", &push).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let on_site = app
+        .store
+        .list(
+            &Actor::console("test"),
+            vigie_domain::inventory::ObjectKind::Equipment,
+            &vigie_store::ListFilter {
+                site: Some(Reference::parse("BNF-PAR-OPERA").unwrap()),
+                limit: Some(1000),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .len() as f64;
+    let site_rate = format!("{:.2} %", 100.0 * (1.0 - 3.0 / (24.0 * on_site))).replace('.', ",");
+
+    let staff = form_login(
+        &app,
+        "superviseur",
+        UserKind::Staff,
+        None,
+        None,
+        &[StaffRole::Supervision],
+    )
+    .await;
+    let equipment = staff.get(&format!("/console/equipements/{NVR}")).await;
+    assert_eq!(equipment.status, StatusCode::OK, "{}", equipment.text);
+    let chart = chart_of(&equipment.text);
+    assert_eq!(chart.matches("<rect class=\"bar").count(), 30, "{chart}");
+    assert_eq!(chart.matches("<title>").count(), 30, "{chart}");
+    assert!(
+        chart.contains("<title>dimanche 22 novembre : 87,50 %</title>"),
+        "{chart}"
+    );
+    assert!(
+        chart.contains("<title>lundi 23 novembre : 100,00 %</title>"),
+        "{chart}"
+    );
+    assert!(
+        chart.contains(
+            "aria-label=\"Disponibilité par jour sur 30 jours : 29 jours à 100 %, la plus basse 87,50 % le dimanche 22 novembre.\""
+        ),
+        "{chart}"
+    );
+
+    // The site's page, in the console and in the client's portal: the site's share of it.
+    for (session, path) in [
+        (&staff, "/console/sites/BNF-PAR-OPERA"),
+        (
+            &form_login(&app, "bnf", UserKind::Client, None, Some("CLI-BNF"), &[]).await,
+            "/portail/sites/BNF-PAR-OPERA",
+        ),
+    ] {
+        let page = session.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.text);
+        let chart = chart_of(&page.text);
+        assert_eq!(chart.matches("<rect class=\"bar").count(), 30, "{chart}");
+        assert!(
+            chart.contains(&format!(
+                "<title>dimanche 22 novembre : {site_rate}</title>"
+            )),
+            "{site_rate} in {chart}"
+        );
+        // The live region alone does not read the 30 days again.
+        let region = session.get(&format!("{path}?partiel=1")).await;
+        assert!(!region.text.contains("<svg class=\"chart\""));
+    }
+    app.finish().await;
+}
+
+/// The daily availability chart of a page.
+fn chart_of(page: &str) -> String {
+    let start = page
+        .find("<svg class=\"chart\"")
+        .expect("a daily availability chart");
+    let end = start + page[start..].find("</svg>").unwrap();
+    page[start..end].to_string()
+}
