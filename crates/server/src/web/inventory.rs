@@ -313,7 +313,7 @@ fn render_new(
     let status = error.as_ref().map(|(s, _)| *s).unwrap_or(StatusCode::OK);
     let body = html! {
         main {
-            p { a href=(list_link(kind)) { "← " (kind_title(lang, kind)) } }
+            p { a href=(list_link(kind)) { "← " (tf(lang, "Inventaire : {kind}", &[("kind", &labels::object_kind(lang, kind))])) } }
             h1 { (title) }
             @if let Some((_, message)) = &error { p.error role="alert" { (message) } }
             p.muted { (t(lang, "Au format du fichier d'inventaire (docs/inventory.md) : remplissez les champs entre guillemets ; les lignes commençant par « # » sont des champs facultatifs à décommenter. La création est vérifiée comme par l'API et inscrite au journal d'audit.")) }
@@ -438,7 +438,7 @@ fn render(
     let status = error.as_ref().map(|(s, _)| *s).unwrap_or(StatusCode::OK);
     let body = html! {
         main {
-            p { a href=(list_link(kind)) { "← " (kind_title(lang, kind)) } }
+            p { a href=(list_link(kind)) { "← " (tf(lang, "Inventaire : {kind}", &[("kind", &labels::object_kind(lang, kind))])) } }
             h1 { (title) }
             @if let Some(done) = done { p.notice role="status" { (done) } }
             @if let Some((_, message)) = &error { p.error role="alert" { (message) } }

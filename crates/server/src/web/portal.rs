@@ -448,8 +448,8 @@ async fn site_page(
                     }
                 }
             }
-            section #site aria-live="polite" data-live="alarms states" data-src=(src) { (region) }
             section #availability-days { (chart) }
+            section #site aria-live="polite" data-live="alarms states" data-src=(src) { (region) }
         }
     };
     let nav = if console { Nav::Sites } else { Nav::Portal };
