@@ -101,6 +101,7 @@ impl Scene {
             visit("equipement", &format!("/console/equipements/{NVR}")),
             visit("site", "/console/sites/BNF-PAR-OPERA"),
             visit("inventaire", "/console/inventaire/site/BNF-PAR-OPERA"),
+            visit("nouvelle-fiche", "/console/inventaire/nouvelle/equipment"),
         ]
     }
 
