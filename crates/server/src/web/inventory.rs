@@ -595,3 +595,37 @@ async fn delete(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_template_filled_in_is_a_record_of_its_kind() {
+        for kind in ObjectKind::ALL {
+            let text = template(kind, None, None)
+                .replacen("ref = \"\"", "ref = \"NOUVELLE-FICHE\"", 1)
+                .replacen("name = \"\"", "name = \"Nom\"", 1)
+                .replacen("client = \"\"", "client = \"CLI-A\"", 1)
+                .replacen("contract = \"\"", "contract = \"CTR-A\"", 1)
+                .replacen("site = \"\"", "site = \"SITE-A\"", 1);
+            let value: serde_json::Value = toml::from_str(&text).unwrap();
+            let record = record_from_body(kind, value, None)
+                .unwrap_or_else(|error| panic!("{kind:?}: {}\n{text}", error.message));
+            assert_eq!(record.kind(), kind);
+            assert_eq!(record.reference().as_str(), "NOUVELLE-FICHE");
+        }
+    }
+
+    #[test]
+    fn a_template_opened_from_a_site_names_its_owners() {
+        let client = Reference::parse("CLI-BNF").unwrap();
+        let site = Reference::parse("BNF-PAR-OPERA").unwrap();
+        let text = template(ObjectKind::Equipment, Some(&client), Some(&site));
+        assert!(text.contains("site = \"BNF-PAR-OPERA\""), "{text}");
+        assert_eq!(
+            new_link(ObjectKind::Equipment, Some(&client), Some(&site)),
+            "/console/inventaire/nouvelle/equipment?client=CLI-BNF&site=BNF-PAR-OPERA"
+        );
+    }
+}
