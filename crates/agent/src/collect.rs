@@ -55,7 +55,6 @@ pub fn parse_memory_percent(meminfo: &str) -> Option<f64> {
     let field = |name: &str| -> Option<f64> {
         meminfo.lines().find_map(|l| {
             l.strip_prefix(name)?
-                .trim()
                 .split_whitespace()
                 .next()?
                 .parse()

@@ -35,8 +35,17 @@ fn down_intervals(from: i64, to: i64, track: &CheckTrack) -> Vec<(i64, i64)> {
 
 /// How long, within `[from, to)`, at least one of an equipment's checks was down (ms).
 pub fn equipment_down_ms(from: i64, to: i64, checks: &[CheckTrack]) -> i64 {
+    equipment_down_intervals(from, to, checks)
+        .iter()
+        .map(|(start, end)| end - start)
+        .sum()
+}
+
+/// When, within `[from, to)`, at least one of an equipment's checks was down: the union of
+/// its checks' down intervals, in order, none overlapping.
+pub fn equipment_down_intervals(from: i64, to: i64, checks: &[CheckTrack]) -> Vec<(i64, i64)> {
     if to <= from {
-        return 0;
+        return Vec::new();
     }
     let mut intervals: Vec<(i64, i64)> = checks
         .iter()
@@ -44,22 +53,30 @@ pub fn equipment_down_ms(from: i64, to: i64, checks: &[CheckTrack]) -> i64 {
         .filter(|(start, end)| end > start)
         .collect();
     intervals.sort_unstable();
-    let mut total = 0;
-    let mut current: Option<(i64, i64)> = None;
+    let mut union: Vec<(i64, i64)> = Vec::new();
     for (start, end) in intervals {
-        current = match current {
-            Some((s, e)) if start <= e => Some((s, e.max(end))),
-            Some((s, e)) => {
-                total += e - s;
-                Some((start, end))
-            }
-            None => Some((start, end)),
-        };
+        match union.last_mut() {
+            Some((_, last_end)) if start <= *last_end => *last_end = (*last_end).max(end),
+            _ => union.push((start, end)),
+        }
     }
-    if let Some((s, e)) = current {
-        total += e - s;
-    }
-    total
+    union
+}
+
+/// How much of each period between consecutive `bounds` (`[bounds[i], bounds[i + 1])`, bounds
+/// in increasing order) the down `intervals` cover (ms): one figure per period, so that the
+/// days of a chart come from one reading of the changes.
+pub fn down_ms_per_period(intervals: &[(i64, i64)], bounds: &[i64]) -> Vec<i64> {
+    bounds
+        .windows(2)
+        .map(|period| {
+            let (from, to) = (period[0], period[1]);
+            intervals
+                .iter()
+                .map(|(start, end)| ((*end).min(to) - (*start).max(from)).max(0))
+                .sum()
+        })
+        .collect()
 }
 
 /// The share of time available, of `equipment` equipment over `period_ms` with `down_ms` of
@@ -120,6 +137,25 @@ mod tests {
     }
 
     #[test]
+    fn periods_share_the_downtime_that_crosses_them() {
+        let ping = CheckTrack {
+            down_at_start: true,
+            changes: vec![(3 * H, false), (5 * H, true), (9 * H, false)],
+        };
+        let rtsp = CheckTrack {
+            down_at_start: false,
+            changes: vec![(2 * H, true), (4 * H, false)],
+        };
+        let intervals = equipment_down_intervals(0, 10 * H, &[ping, rtsp]);
+        assert_eq!(intervals, vec![(0, 4 * H), (5 * H, 9 * H)]);
+        // Periods of 4 h, 4 h and 2 h: the same downtime as the whole, shared out.
+        let per_period = down_ms_per_period(&intervals, &[0, 4 * H, 8 * H, 10 * H]);
+        assert_eq!(per_period, vec![4 * H, 3 * H, H]);
+        assert_eq!(per_period.iter().sum::<i64>(), 8 * H);
+        assert!(down_ms_per_period(&intervals, &[0]).is_empty());
+    }
+
+    #[test]
     fn rates_are_shares_of_equipment_time() {
         assert_eq!(rate(0, H, 0), None);
         assert_eq!(rate(2, 10 * H, 0), Some(1.0));
@@ -129,7 +165,7 @@ mod tests {
     #[test]
     fn downtime_never_exceeds_the_period_whatever_the_changes() {
         // A small deterministic sweep over change patterns (the property: 0 ≤ down ≤ period,
-        // and adding a check never lowers the downtime).
+        // adding a check never lowers the downtime, and periods share it out exactly).
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut next = || {
             seed ^= seed << 13;
@@ -153,6 +189,11 @@ mod tests {
                 });
                 let down = equipment_down_ms(0, 10 * H, &checks);
                 assert!((0..=10 * H).contains(&down), "{checks:?}: {down}");
+                // Shared out over periods, the downtime is the same as over the whole.
+                let cut = (next() % (10 * H as u64)) as i64;
+                let intervals = equipment_down_intervals(0, 10 * H, &checks);
+                let shared = down_ms_per_period(&intervals, &[0, cut, 10 * H]);
+                assert_eq!(shared.iter().sum::<i64>(), down, "{checks:?} cut at {cut}");
                 assert!(down >= last, "{checks:?}");
                 last = down;
             }

@@ -45,6 +45,8 @@ pub struct AppState {
     pub live: web::Live,
     /// The pages' availability rates, kept a minute.
     pub rates: Arc<web::RateCache>,
+    /// The pages' availability charts, day by day, kept a minute.
+    pub charts: Arc<web::ChartCache>,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
             alarms: alarms::AlarmWorker::default(),
             live: web::Live::default(),
             rates: Arc::default(),
+            charts: Arc::default(),
         }
     }
 }

@@ -310,6 +310,20 @@ impl Timeline {
         });
     }
 
+    /// A monthly report sent to one of its recipients (issue 9).
+    fn report_mail(&mut self, at: Timestamp, report: &vigie_store::reports::ReportNotice) {
+        self.push(Line {
+            at,
+            kind: "notification.sent",
+            fields: vec![
+                ("report", Value::String(report.mail.file_name.clone())),
+                ("recipient", Value::String(report.mail.recipient.clone())),
+                ("channel", Value::String("email".into())),
+                ("address", Value::String(report.mail.address.clone())),
+            ],
+        });
+    }
+
     /// The number of the ticket the scenario calls `name`.
     fn number_of(&self, name: &str) -> Option<u64> {
         self.names
@@ -886,6 +900,7 @@ async fn notify(
                 match &page.outgoing {
                     vigie_store::Outgoing::Page(notice) => timeline.notification(now, notice),
                     vigie_store::Outgoing::Ticket(message) => timeline.ticket_message(now, message),
+                    vigie_store::Outgoing::Report(report) => timeline.report_mail(now, report),
                 }
             }
             let (_, change) = store

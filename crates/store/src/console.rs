@@ -8,7 +8,9 @@ use sqlx::Row;
 use vigie_domain::Reference;
 use vigie_domain::access::{Actor, Permission};
 use vigie_domain::alarm::lifecycle::AlarmId;
-use vigie_domain::availability::{CheckTrack, equipment_down_ms, rate};
+use vigie_domain::availability::{
+    CheckTrack, down_ms_per_period, equipment_down_intervals, equipment_down_ms, rate,
+};
 use vigie_domain::inventory::{ObjectKind, Record};
 
 use crate::error::from_sqlx;
@@ -19,6 +21,10 @@ use crate::{Backend, MAX_ALARM_PAGE, Store, StoreError};
 /// The most pages read for one wall: re-notifications until acknowledged can make many rows
 /// per alarm, and the wall only names who was told.
 const MAX_WALL_PAGES: i64 = 10_000;
+
+/// One person or address told about one alarm of the wall, by one channel: the alarm, the
+/// channel, who, the earliest acknowledgement deadline, the first page's id (for the order).
+type WallPageRow = (i64, String, Option<String>, Option<i64>, i64);
 
 /// Who was paged about one alarm, and its acknowledgement deadline.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -134,7 +140,7 @@ impl Store {
             placeholders.join(", ")
         );
         let args = ids.iter().map(|id| Arg::Int(*id)).collect();
-        let rows: Vec<(i64, String, Option<String>, Option<i64>, i64)> =
+        let rows: Vec<WallPageRow> =
             crate::page::fetch(&self.read, self.backend, &inner, 5, "c4", args).await?;
         for (alarm, channel, name, deadline, _) in rows {
             let (Ok(alarm), Some(name)) = (AlarmId::try_from(alarm), name) else {
@@ -276,9 +282,29 @@ impl Store {
 pub enum Place {
     Client(Reference),
     Site(Reference),
+    Equipment(Reference),
 }
 
-/// Availability of a client's or a site's equipment over a period (DSH-1).
+impl Place {
+    fn reference(&self) -> &Reference {
+        match self {
+            Place::Client(reference) | Place::Site(reference) | Place::Equipment(reference) => {
+                reference
+            }
+        }
+    }
+
+    /// The column that names the place in `state_changes`, and in `equipment`.
+    fn columns(&self) -> (&'static str, &'static str) {
+        match self {
+            Place::Client(_) => ("client_ref", "client_ref"),
+            Place::Site(_) => ("site_ref", "site_ref"),
+            Place::Equipment(_) => ("equipment_ref", "ref"),
+        }
+    }
+}
+
+/// Availability of a client's, a site's or an equipment's equipment over a period (DSH-1).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Availability {
     pub equipment: u64,
@@ -292,6 +318,26 @@ pub struct Availability {
 
 /// The most state changes read for one rate.
 const MAX_AVAILABILITY_CHANGES: i64 = 500_000;
+/// The most periods of one chart read at once (a day each, for a month and a little more).
+pub const MAX_AVAILABILITY_PERIODS: usize = 62;
+
+/// What the state changes of a place say over a period: how many equipment it has, each
+/// equipment's checks' tracks, and whether there were too many changes to read them all.
+struct Tracks {
+    equipment: u64,
+    /// equipment → check → its track over the period.
+    tracks: BTreeMap<String, BTreeMap<String, CheckTrack>>,
+    partial: bool,
+}
+
+impl Tracks {
+    /// Each equipment's checks, for the domain's reckoning.
+    fn per_equipment(&self) -> impl Iterator<Item = Vec<CheckTrack>> + '_ {
+        self.tracks
+            .values()
+            .map(|checks| checks.values().cloned().collect())
+    }
+}
 
 impl Store {
     /// The availability of `place` over `[from, to)`, from its state changes, within the
@@ -303,23 +349,84 @@ impl Store {
         from: i64,
         to: i64,
     ) -> Result<Availability, StoreError> {
+        let read = self.tracks(actor, place, from, to).await?;
+        let down_ms: i64 = read
+            .per_equipment()
+            .map(|checks| equipment_down_ms(from, to, &checks))
+            .sum();
+        Ok(Availability {
+            equipment: read.equipment,
+            down_ms,
+            rate: rate(read.equipment, to - from, down_ms),
+            partial: read.partial,
+        })
+    }
+
+    /// The availability of `place` over each period between consecutive `bounds` (in
+    /// increasing order; a day each for a chart), from one reading of its state changes rather
+    /// than one per period. At most [`MAX_AVAILABILITY_PERIODS`] periods.
+    pub async fn availability_by_period(
+        &self,
+        actor: &Actor,
+        place: &Place,
+        bounds: &[i64],
+    ) -> Result<Vec<Availability>, StoreError> {
+        if bounds.len() < 2 || bounds.windows(2).any(|pair| pair[0] > pair[1]) {
+            return Err(StoreError::Invalid(
+                "périodes de disponibilité : au moins deux bornes, dans l'ordre".into(),
+            ));
+        }
+        if bounds.len() - 1 > MAX_AVAILABILITY_PERIODS {
+            return Err(StoreError::Invalid(format!(
+                "périodes de disponibilité : {MAX_AVAILABILITY_PERIODS} au plus"
+            )));
+        }
+        let (from, to) = (bounds[0], bounds[bounds.len() - 1]);
+        let read = self.tracks(actor, place, from, to).await?;
+        let mut down = vec![0; bounds.len() - 1];
+        for checks in read.per_equipment() {
+            let intervals = equipment_down_intervals(from, to, &checks);
+            for (total, part) in down.iter_mut().zip(down_ms_per_period(&intervals, bounds)) {
+                *total += part;
+            }
+        }
+        Ok(bounds
+            .windows(2)
+            .zip(down)
+            .map(|(period, down_ms)| Availability {
+                equipment: read.equipment,
+                down_ms,
+                rate: rate(read.equipment, period[1] - period[0], down_ms),
+                partial: read.partial,
+            })
+            .collect())
+    }
+
+    /// Reads the state changes of `place` within `[from, to)` and the checks down since
+    /// before it, within the actor's walls: three queries, whatever the length of the period.
+    async fn tracks(
+        &self,
+        actor: &Actor,
+        place: &Place,
+        from: i64,
+        to: i64,
+    ) -> Result<Tracks, StoreError> {
         require(actor, Permission::ReadInventory)?;
-        let (column, reference) = match place {
-            Place::Client(client) => ("client_ref", client),
-            Place::Site(site) => ("site_ref", site),
-        };
-        let mut args = vec![Arg::Text(Some(reference.to_string()))];
-        let condition =
-            visibility_condition(&actor.visibility(), "client_ref", "site_ref", &mut args);
+        let reference = place.reference();
+        let (column, equipment_column) = place.columns();
         // The place itself must be visible: the same answer for another client's as for none.
-        let table = "sites";
-        let key = match place {
-            Place::Client(_) => "client_ref",
-            Place::Site(_) => "ref",
+        let (table, key, site_column) = match place {
+            Place::Client(_) => ("sites", "client_ref", "ref"),
+            Place::Site(_) => ("sites", "ref", "ref"),
+            Place::Equipment(_) => ("equipment", "ref", "site_ref"),
         };
         let mut visible_args = vec![Arg::Text(Some(reference.to_string()))];
-        let visible_condition =
-            visibility_condition(&actor.visibility(), "client_ref", "ref", &mut visible_args);
+        let visible_condition = visibility_condition(
+            &actor.visibility(),
+            "client_ref",
+            site_column,
+            &mut visible_args,
+        );
         let visible = build(
             &format!("SELECT COUNT(*) FROM {table} WHERE {key} = $1{visible_condition}"),
             visible_args,
@@ -330,8 +437,11 @@ impl Store {
         if visible.try_get::<i64, _>(0).map_err(from_sqlx)? == 0 {
             return Err(StoreError::NotFound);
         }
+        let mut args = vec![Arg::Text(Some(reference.to_string()))];
+        let condition =
+            visibility_condition(&actor.visibility(), "client_ref", "site_ref", &mut args);
         let equipment: i64 = build(
-            &format!("SELECT COUNT(*) FROM equipment WHERE {column} = $1{condition}"),
+            &format!("SELECT COUNT(*) FROM equipment WHERE {equipment_column} = $1{condition}"),
             args.clone(),
         )
         .fetch_one(&self.read)
@@ -356,7 +466,6 @@ impl Store {
         .await
         .map_err(from_sqlx)?;
         let partial = rows.len() as i64 >= MAX_AVAILABILITY_CHANGES;
-        // equipment → check → its track over the period.
         let mut tracks: BTreeMap<String, BTreeMap<String, CheckTrack>> = BTreeMap::new();
         for row in &rows {
             let equipment: String = row.try_get(0).map_err(from_sqlx)?;
@@ -387,7 +496,7 @@ impl Store {
         let down_rows = build(
             &format!(
                 "SELECT s.equipment_ref, s.check_name FROM check_states s JOIN equipment e ON e.ref = s.equipment_ref \
-                 WHERE e.{column} = $1{joined} AND s.status = 'down' AND s.since_ms < ${n} LIMIT {MAX_AVAILABILITY_CHANGES}"
+                 WHERE e.{equipment_column} = $1{joined} AND s.status = 'down' AND s.since_ms < ${n} LIMIT {MAX_AVAILABILITY_CHANGES}"
             ),
             down_args,
         )
@@ -406,18 +515,9 @@ impl Store {
                     changes: Vec::new(),
                 });
         }
-        let down_ms: i64 = tracks
-            .values()
-            .map(|checks| {
-                let checks: Vec<CheckTrack> = checks.values().cloned().collect();
-                equipment_down_ms(from, to, &checks)
-            })
-            .sum();
-        let equipment = u64::try_from(equipment).unwrap_or(0);
-        Ok(Availability {
-            equipment,
-            down_ms,
-            rate: rate(equipment, to - from, down_ms),
+        Ok(Tracks {
+            equipment: u64::try_from(equipment).unwrap_or(0),
+            tracks,
             partial,
         })
     }

@@ -646,12 +646,11 @@ async fn add_contact(
         contact,
     )
     .await?
+        && let Record::Contact(c) = parse_record(ObjectKind::Contact, &json)?
     {
-        if let Record::Contact(c) = parse_record(ObjectKind::Contact, &json)? {
-            known
-                .contacts
-                .insert(c.reference.clone(), contact_facts(&c));
-        }
+        known
+            .contacts
+            .insert(c.reference.clone(), contact_facts(&c));
     }
     Ok(())
 }

@@ -168,12 +168,12 @@ pub(crate) async fn apply(store: &Store) -> Result<(), StoreError> {
         .map_err(from_sqlx)?;
         let applied: Vec<(i64,)> = sqlx::query_as("SELECT version FROM vigie_migrations").fetch_all(&mut *connection).await.map_err(from_sqlx)?;
         let newest_known = migrations.last().map(|m| m.0).unwrap_or(0);
-        if let Some((newest,)) = applied.iter().max() {
-            if *newest > newest_known {
-                return Err(StoreError::Invalid(format!(
-                    "la base a été migrée par une version plus récente de Vigie (migration {newest}, celle-ci connaît jusqu'à {newest_known})"
-                )));
-            }
+        if let Some((newest,)) = applied.iter().max()
+            && *newest > newest_known
+        {
+            return Err(StoreError::Invalid(format!(
+                "la base a été migrée par une version plus récente de Vigie (migration {newest}, celle-ci connaît jusqu'à {newest_known})"
+            )));
         }
         for (version, name, sql) in migrations {
             if applied.iter().any(|(v,)| v == version) {

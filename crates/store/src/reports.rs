@@ -100,6 +100,11 @@ impl Store {
         let (key, column, reference) = match place {
             Place::Client(client) => ("client_ref", "client_ref", client),
             Place::Site(site) => ("ref", "site_ref", site),
+            Place::Equipment(_) => {
+                return Err(StoreError::Invalid(
+                    "un rapport porte sur un client ou un site".into(),
+                ));
+            }
         };
         let mut args = vec![Arg::Text(Some(reference.to_string()))];
         let condition = visibility_condition(&actor.visibility(), "client_ref", "ref", &mut args);

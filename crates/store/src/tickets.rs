@@ -1815,11 +1815,45 @@ impl Store {
         answers: desk::SurveyAnswers,
         now: i64,
     ) -> Result<Ticket, StoreError> {
+        self.record_survey(number, answers, None, now).await
+    }
+
+    /// SAV-7: the same answers given in the portal by a user of the ticket's client, recorded
+    /// as theirs. Another client's ticket is not found, as when reading it; the staff
+    /// do not answer for the client.
+    pub async fn answer_survey_in_portal(
+        &self,
+        actor: &Actor,
+        number: TicketNumber,
+        answers: desk::SurveyAnswers,
+        by: &Reference,
+        now: i64,
+    ) -> Result<Ticket, StoreError> {
+        // Visible to the actor, or not found.
+        self.ticket(actor, number).await?;
+        if actor.is_staff() {
+            return Err(StoreError::Forbidden(
+                "l'enquête de satisfaction est celle du client".into(),
+            ));
+        }
+        self.record_survey(number, answers, Some(by), now).await
+    }
+
+    /// The one way a survey answer is written, by the link or the portal: the desk's rule
+    /// (closed ticket, once), in one transaction.
+    async fn record_survey(
+        &self,
+        number: TicketNumber,
+        answers: desk::SurveyAnswers,
+        by: Option<&Reference>,
+        now: i64,
+    ) -> Result<Ticket, StoreError> {
         let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
         let mut ticket = load(&mut transaction, number)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let event = ticket.answer_survey(answers, now).map_err(desk_error)?;
+        let mut event = ticket.answer_survey(answers, now).map_err(desk_error)?;
+        event.by = by.cloned();
         write_ticket(&mut transaction, &ticket, &[event]).await?;
         transaction.commit().await.map_err(from_sqlx)?;
         Ok(ticket)

@@ -221,6 +221,23 @@ async fn create(
     caller: Caller,
     JsonBody(body): JsonBody<serde_json::Value>,
 ) -> ApiResult<Response> {
+    let record = create_record(&state, &caller, kind, body).await?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location(kind, record.reference()))],
+        Json(record.to_json()),
+    )
+        .into_response())
+}
+
+/// Creates a record of `kind` from its JSON (API and console alike): the editor's permission,
+/// a reference not taken yet, then the store's cross-record checks and its audit entry.
+pub(crate) async fn create_record(
+    state: &AppState,
+    caller: &Caller,
+    kind: ObjectKind,
+    body: serde_json::Value,
+) -> ApiResult<Record> {
     // Checked before anything is looked up, so that a refusal says nothing about what exists.
     if !caller.actor.may(Permission::WriteInventory) {
         return Err(StoreError::Forbidden(
@@ -248,12 +265,7 @@ async fn create(
         .store
         .put(&caller.actor, record.clone(), caller.now_ms)
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location(kind, &reference))],
-        Json(record.to_json()),
-    )
-        .into_response())
+    Ok(record)
 }
 
 async fn replace(
@@ -290,12 +302,24 @@ async fn remove(
     Path(reference): Path<String>,
 ) -> ApiResult<StatusCode> {
     let reference = path_reference(&reference)?;
-    state.store.get(&caller.actor, kind, &reference).await?;
+    delete_record(&state, &caller, kind, &reference).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes a record (API and console alike): visible to the caller first (another client's is
+/// not found), then the store's permission check, its refusal of what is still referenced,
+/// and its audit entry.
+pub(crate) async fn delete_record(
+    state: &AppState,
+    caller: &Caller,
+    kind: ObjectKind,
+    reference: &Reference,
+) -> Result<(), StoreError> {
+    state.store.get(&caller.actor, kind, reference).await?;
     state
         .store
-        .delete(&caller.actor, kind, &reference, caller.now_ms)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+        .delete(&caller.actor, kind, reference, caller.now_ms)
+        .await
 }
 
 async fn export(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {

@@ -1,7 +1,7 @@
 //! The staff console's fleet pages: every site with its equipment down and open alarms
-//! (paged, filtered by client), and one equipment with its current checks, its metrics of
-//! the last 24 hours as sparklines, its state changes and alarms of the last 30 days. A
-//! site's own page is shared with the portal (`portal.rs`).
+//! (paged, filtered by client), and one equipment with its current checks, its availability
+//! day by day over 30 days, its metrics of the last 24 hours as sparklines, its state changes
+//! and alarms of the last 30 days. A site's own page is shared with the portal (`portal.rs`).
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -12,6 +12,7 @@ use serde::Deserialize;
 use vigie_domain::Reference;
 use vigie_domain::inventory::{ObjectKind, Record};
 use vigie_domain::supervision::MetricName;
+use vigie_store::console::Place;
 use vigie_store::supervision::{Resolution, Scope};
 use vigie_store::{AlarmFilter, ListFilter};
 
@@ -244,6 +245,12 @@ async fn equipment(
             now,
         )
         .await?;
+    let chart = crate::web::portal::availability_chart(
+        &state,
+        &viewer,
+        Place::Equipment(reference.clone()),
+    )
+    .await?;
     let title = format!("{} ({})", item.name.as_str(), reference.as_str());
     let lang = viewer.lang;
     let body = html! {
@@ -275,6 +282,7 @@ async fn equipment(
                         } }
                     } }
                 }
+                (chart)
                 h2 { (t(lang, "Mesures des dernières 24 heures")) }
                 @if series.is_empty() { p.panel { (t(lang, "Aucune mesure sur 24 heures.")) } }
                 @else {

@@ -38,59 +38,78 @@ use crate::web::i18n::{Lang, t, tf};
 
 pub use live::{Live, Topic};
 
-/// Availability rates over the last 30 days, kept a minute per place: a 30-day rate moves
-/// slowly, and the dashboard that shows it is reloaded by every live change. Past its minute
-/// a rate is still shown while one page load, and only one, computes it again.
-#[derive(Debug, Default)]
-pub struct RateCache(std::sync::Mutex<RateEntries>);
+/// Figures that move slowly, kept a minute per place: availability rates over the last 30
+/// days (`RateCache`) and a place's 30 days, day by day (`ChartCache`). The pages that show
+/// them are reloaded by every live change. Past its minute a figure is still shown while one
+/// page load, and only one, computes it again.
+#[derive(Debug)]
+pub struct MinuteCache<V>(std::sync::Mutex<MinuteEntries<V>>);
 
-#[derive(Debug, Default)]
-struct RateEntries {
-    rates: std::collections::HashMap<String, (i64, vigie_store::console::Availability)>,
+/// Availability rates over the last 30 days.
+pub type RateCache = MinuteCache<vigie_store::console::Availability>;
+/// A place's availability day by day (the chart of a site's and an equipment's page), with
+/// the start of its first day, which moves at midnight.
+pub type ChartCache = MinuteCache<(i64, Vec<vigie_store::console::Availability>)>;
+
+impl<V> Default for MinuteCache<V> {
+    fn default() -> MinuteCache<V> {
+        MinuteCache(std::sync::Mutex::new(MinuteEntries {
+            values: std::collections::HashMap::new(),
+            refreshing: std::collections::HashSet::new(),
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct MinuteEntries<V> {
+    values: std::collections::HashMap<String, (i64, V)>,
     /// Places being computed again now.
     refreshing: std::collections::HashSet<String>,
 }
 
 /// What the cache knows of a place.
-pub enum CachedRate {
-    Fresh(vigie_store::console::Availability),
+pub enum Cached<V> {
+    Fresh(V),
     /// Past its minute, and another page load is already computing it again.
-    Stale(vigie_store::console::Availability),
+    Stale(V),
     /// To compute: nothing kept, or past its minute and this caller computes it.
     Missing,
 }
 
-impl RateCache {
-    /// How long a rate is kept (ms).
+/// What the rate cache knows of a place.
+pub type CachedRate = Cached<vigie_store::console::Availability>;
+
+impl<V: Clone> MinuteCache<V> {
+    /// How long a figure is kept (ms).
     const KEEP_MS: i64 = 60_000;
     /// Places kept at most; beyond, the cache starts again empty.
     const MAX_PLACES: usize = 10_000;
 
-    pub fn get(&self, key: &str, now: i64) -> CachedRate {
+    pub fn get(&self, key: &str, now: i64) -> Cached<V> {
         let Ok(mut entries) = self.0.lock() else {
-            return CachedRate::Missing;
+            return Cached::Missing;
         };
-        let Some((at, rate)) = entries.rates.get(key).copied() else {
-            return CachedRate::Missing;
+        let Some((at, value)) = entries.values.get(key).cloned() else {
+            return Cached::Missing;
         };
         if (0..Self::KEEP_MS).contains(&(now - at)) {
-            return CachedRate::Fresh(rate);
+            return Cached::Fresh(value);
         }
         if entries.refreshing.insert(key.to_string()) {
-            CachedRate::Missing
+            Cached::Missing
         } else {
-            CachedRate::Stale(rate)
+            Cached::Stale(value)
         }
     }
 
-    pub fn put(&self, key: String, now: i64, rate: vigie_store::console::Availability) {
+    pub fn put(&self, key: String, now: i64, value: V) {
         if let Ok(mut entries) = self.0.lock() {
-            if entries.rates.len() >= Self::MAX_PLACES {
-                entries.rates.clear();
+            if entries.values.len() >= Self::MAX_PLACES {
+                entries.values.clear();
                 entries.refreshing.clear();
             }
             entries.refreshing.remove(&key);
-            entries.rates.insert(key, (now, rate));
+            entries.values.insert(key, (now, value));
         }
     }
 
@@ -436,6 +455,7 @@ pub enum Nav {
     Tickets,
     Sites,
     Equipment,
+    Inventory,
     Outbox,
     OnCall,
     Audit,
@@ -468,6 +488,7 @@ pub fn page(
                     a href="/console/tickets" aria-current=[current(Nav::Tickets)] { (t(lang, "Tickets")) }
                     a href="/console/sites" aria-current=[current(Nav::Sites)] { (t(lang, "Sites")) }
                     a href="/console/equipements" aria-current=[current(Nav::Equipment)] { (t(lang, "Équipements")) }
+                    a href="/console/inventaire" aria-current=[current(Nav::Inventory)] { (t(lang, "Inventaire")) }
                     a href="/console/astreintes" aria-current=[current(Nav::OnCall)] { (t(lang, "Astreintes")) }
                     a href="/console/envois" aria-current=[current(Nav::Outbox)] { (t(lang, "Boîte d'envoi")) }
                     a href="/console/documents" aria-current=[current(Nav::Documents)] { (t(lang, "Documents")) }

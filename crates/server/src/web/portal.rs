@@ -3,7 +3,8 @@
 //! equipment down and open alarms, each site's equipment with its current state, and the
 //! alarms of the last 30 days. Everything is read with the viewer's actor: another client's
 //! site is "not found", the same as one that does not exist. Live: the regions follow the
-//! client's own alarm and state changes.
+//! client's own alarm and state changes. A site's page (here for both the portal and the
+//! console) and an equipment's draw their availability day by day over 30 days.
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -20,8 +21,10 @@ use vigie_store::{AlarmFilter, ListFilter, StoredAlarm};
 use crate::AppState;
 use crate::web::i18n::{Lang, around, t, tf};
 use crate::web::labels;
-use crate::web::render::{self, age, time, url_encode};
-use crate::web::{CachedRate, Nav, PageError, PageResult, Viewer, optional_reference, page};
+use crate::web::render::{self, DayRate, age, time, url_encode};
+use crate::web::{
+    Cached, CachedRate, Nav, PageError, PageResult, Viewer, optional_reference, page,
+};
 
 const DAY_MS: i64 = 86_400_000;
 /// DSH-1: the alarm history and the availability rate cover the last 30 days.
@@ -37,15 +40,14 @@ pub fn routes() -> Router<AppState> {
         .route("/console/sites/{reference}", get(site_page))
 }
 
+/// The days of the availability chart on a site's and an equipment's page.
+const CHART_DAYS: usize = 30;
+
 /// `99,52 %` in French, `99.52%` in English.
 fn percent(lang: Lang, availability: &Availability) -> String {
     match availability.rate {
         Some(rate) => {
-            let figure = lang.decimal(rate * 100.0, 2);
-            let text = match lang {
-                Lang::Fr => format!("{figure} %"),
-                Lang::En => format!("{figure}%"),
-            };
+            let text = render::rate_percent(lang, rate);
             if availability.partial {
                 format!("≥ {text}")
             } else {
@@ -62,12 +64,13 @@ async fn rate(state: &AppState, viewer: &Viewer, place: Place) -> PageResult<Ava
     let key = match &place {
         Place::Client(client) => format!("client:{client}"),
         Place::Site(site) => format!("site:{site}"),
+        Place::Equipment(equipment) => format!("equipment:{equipment}"),
     };
     // The cache never answers for what the viewer's walls hide.
     let visible = match &place {
         Place::Client(client) => viewer.caller.actor.visibility().sees(client),
-        // The site's record was read with the viewer's actor before.
-        Place::Site(_) => true,
+        // The site's or equipment's record was read with the viewer's actor before.
+        Place::Site(_) | Place::Equipment(_) => true,
     };
     if visible {
         match state.rates.get(&key, now) {
@@ -89,6 +92,65 @@ async fn rate(state: &AppState, viewer: &Viewer, place: Place) -> PageResult<Ava
             Err(error.into())
         }
     }
+}
+
+/// The availability of `place` day by day over the last 30 days, as a chart drawn on the
+/// server: one reading of its state changes for the 30 days, not one per day.
+pub(crate) async fn availability_chart(
+    state: &AppState,
+    viewer: &Viewer,
+    place: Place,
+) -> PageResult<Markup> {
+    let now = viewer.caller.now_ms;
+    let bounds = render::day_bounds(now, CHART_DAYS);
+    let first_day = bounds.first().copied().unwrap_or_default();
+    let key = match &place {
+        Place::Client(client) => format!("client:{client}"),
+        Place::Site(site) => format!("site:{site}"),
+        Place::Equipment(equipment) => format!("equipment:{equipment}"),
+    };
+    // The cache never answers for what the viewer's walls hide: the place's record was read
+    // with the viewer's actor before, and a client's place is only its own.
+    let visible = match &place {
+        Place::Client(client) => viewer.caller.actor.visibility().sees(client),
+        Place::Site(_) | Place::Equipment(_) => true,
+    };
+    let cached = match visible.then(|| state.charts.get(&key, now)) {
+        Some(Cached::Fresh((day, rates)) | Cached::Stale((day, rates))) if day == first_day => {
+            Some(rates)
+        }
+        _ => None,
+    };
+    let rates = match cached {
+        Some(rates) => rates,
+        None => match state
+            .store
+            .availability_by_period(&viewer.caller.actor, &place, &bounds)
+            .await
+        {
+            Ok(rates) => {
+                state.charts.put(key, now, (first_day, rates.clone()));
+                rates
+            }
+            Err(error) => {
+                state.charts.release(&key);
+                return Err(error.into());
+            }
+        },
+    };
+    let days: Vec<DayRate> = bounds
+        .iter()
+        .zip(&rates)
+        .map(|(start, availability)| DayRate {
+            start_ms: *start,
+            rate: availability.rate,
+        })
+        .collect();
+    let lang = viewer.lang;
+    Ok(html! {
+        h2 { (t(lang, "Disponibilité par jour sur 30 jours")) }
+        div.panel.chart-panel { (render::daily_chart(lang, &days)) }
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -365,13 +427,24 @@ async fn site_page(
     if let Some(after) = &after {
         src.push_str(&format!("&apres={}", url_encode(after.as_str())));
     }
+    // Outside the live region: the days move slowly, and a live change asks for the region
+    // alone, so the chart is read once per page load.
+    let chart = availability_chart(&state, &viewer, Place::Site(site.clone())).await?;
     let title = tf(lang, "Site {name}", &[("name", &record.name.as_str())]);
     let body = html! {
         main {
             @if console { p { a href="/console/sites" { "← " (t(lang, "Sites")) } } }
             @else { p { a href="/portail" { "← " (t(lang, "Tableau de bord")) } } }
             h1 { (title) }
-            @if console { p { a href=(crate::web::inventory::edit_link(ObjectKind::Site, &site)) { (t(lang, "Modifier la fiche")) } } }
+            @if console {
+                div.actions {
+                    a href=(crate::web::inventory::edit_link(ObjectKind::Site, &site)) { (t(lang, "Modifier la fiche")) }
+                    @if actor.may(vigie_domain::access::Permission::WriteInventory) {
+                        a href=(crate::web::inventory::new_link(ObjectKind::Equipment, Some(&record.client), Some(&site))) { (t(lang, "Ajouter un équipement")) }
+                    }
+                }
+            }
+            section #availability-days { (chart) }
             section #site aria-live="polite" data-live="alarms states" data-src=(src) { (region) }
         }
     };

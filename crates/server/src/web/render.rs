@@ -136,6 +136,187 @@ pub fn sparkline(lang: Lang, points: &[(i64, f64)], from: i64, to: i64, label: &
     }
 }
 
+/// The starts of the last `days` days on the Paris clock, today's included, then `now_ms`:
+/// the bounds of a daily chart's periods. A day of a clock change lasts 23 or 25 hours.
+pub fn day_bounds(now_ms: i64, days: usize) -> Vec<i64> {
+    let Ok(now) = Timestamp::from_millisecond(now_ms) else {
+        return Vec::new();
+    };
+    let Ok(today) = now.to_zoned(paris().clone()).start_of_day() else {
+        return Vec::new();
+    };
+    let mut starts: Vec<i64> = (0..days)
+        .rev()
+        .filter_map(|back| {
+            let back = i64::try_from(back).ok()?;
+            today
+                .checked_sub(jiff::Span::new().days(back))
+                .ok()?
+                .start_of_day()
+                .ok()
+        })
+        .map(|start| start.timestamp().as_millisecond())
+        .collect();
+    starts.push(now_ms);
+    starts.dedup();
+    starts
+}
+
+/// `99,52 %` in French, `99.52%` in English.
+pub fn rate_percent(lang: Lang, rate: f64) -> String {
+    let figure = lang.decimal(rate * 100.0, 2);
+    match lang {
+        Lang::Fr => format!("{figure} %"),
+        Lang::En => format!("{figure}%"),
+    }
+}
+
+/// `90 %` (`90%`): a whole percentage, for an axis.
+fn axis_percent(lang: Lang, rate: f64) -> String {
+    let figure = format!("{:.0}", rate * 100.0);
+    match lang {
+        Lang::Fr => format!("{figure} %"),
+        Lang::En => format!("{figure}%"),
+    }
+}
+
+fn weekday_name(lang: Lang, weekday: jiff::civil::Weekday) -> &'static str {
+    use jiff::civil::Weekday;
+    match weekday {
+        Weekday::Monday => t(lang, "lundi"),
+        Weekday::Tuesday => t(lang, "mardi"),
+        Weekday::Wednesday => t(lang, "mercredi"),
+        Weekday::Thursday => t(lang, "jeudi"),
+        Weekday::Friday => t(lang, "vendredi"),
+        Weekday::Saturday => t(lang, "samedi"),
+        Weekday::Sunday => t(lang, "dimanche"),
+    }
+}
+
+fn month_name(lang: Lang, month: i8) -> &'static str {
+    match month {
+        1 => t(lang, "janvier"),
+        2 => t(lang, "février"),
+        3 => t(lang, "mars"),
+        4 => t(lang, "avril"),
+        5 => t(lang, "mai"),
+        6 => t(lang, "juin"),
+        7 => t(lang, "juillet"),
+        8 => t(lang, "août"),
+        9 => t(lang, "septembre"),
+        10 => t(lang, "octobre"),
+        11 => t(lang, "novembre"),
+        _ => t(lang, "décembre"),
+    }
+}
+
+/// `lundi 23 novembre` (`Monday 23 November`): a day of the Paris clock, for people.
+pub fn day_name(lang: Lang, ms: i64) -> String {
+    match Timestamp::from_millisecond(ms) {
+        Ok(at) => {
+            let date = at.to_zoned(paris().clone()).date();
+            tf(
+                lang,
+                "{weekday} {day} {month}",
+                &[
+                    ("weekday", &weekday_name(lang, date.weekday())),
+                    ("day", &date.day()),
+                    ("month", &month_name(lang, date.month())),
+                ],
+            )
+        }
+        Err(_) => "—".into(),
+    }
+}
+
+/// One day of a daily availability chart: when it starts, and its rate (None: nothing to
+/// measure, no equipment).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DayRate {
+    pub start_ms: i64,
+    pub rate: Option<f64>,
+}
+
+/// A daily availability chart as SVG, drawn here and needing no script: one bar per day, its
+/// height the day's availability, its colour how far below 100 % it fell, each day's date and
+/// rate in its tooltip (`<title>`), the day of the month beneath, and a sentence that sums it
+/// up for whoever does not see it (`aria-label`). The scale starts at 90 % when every day
+/// stayed above it, so that small outages show; the axis says which.
+pub fn daily_chart(lang: Lang, days: &[DayRate]) -> Markup {
+    const BAR: f64 = 20.0;
+    const GAP: f64 = 4.0;
+    const LEFT: f64 = 48.0;
+    const TOP: f64 = 8.0;
+    const PLOT: f64 = 110.0;
+    const BELOW: f64 = 22.0;
+    let measured: Vec<(i64, f64)> = days
+        .iter()
+        .filter_map(|day| day.rate.map(|rate| (day.start_ms, rate)))
+        .collect();
+    let Some(&(lowest_day, lowest)) = measured
+        .iter()
+        .min_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+    else {
+        return html! { p.panel { (t(lang, "Aucun équipement à mesurer.")) } };
+    };
+    let floor = if lowest >= 0.9 { 0.9 } else { 0.0 };
+    let full = measured.iter().filter(|(_, rate)| *rate >= 1.0).count();
+    let summary = if full == measured.len() {
+        tf(
+            lang,
+            "Disponibilité par jour sur {n} jours : 100 % chaque jour.",
+            &[("n", &measured.len())],
+        )
+    } else {
+        tf(
+            lang,
+            "Disponibilité par jour sur {n} jours : {full} jours à 100 %, la plus basse {rate} le {day}.",
+            &[
+                ("n", &measured.len()),
+                ("full", &full),
+                ("rate", &rate_percent(lang, lowest)),
+                ("day", &day_name(lang, lowest_day)),
+            ],
+        )
+    };
+    let width = LEFT + days.len() as f64 * (BAR + GAP);
+    let height = TOP + PLOT + BELOW;
+    let y_of = |rate: f64| TOP + PLOT * (1.0 - ((rate - floor) / (1.0 - floor)).clamp(0.0, 1.0));
+    html! {
+        svg.chart viewBox=(format!("0 0 {width} {height}")) role="img" aria-label=(summary) {
+            text.axis x=(LEFT - 6.0) y=(TOP + 4.0) text-anchor="end" { (axis_percent(lang, 1.0)) }
+            text.axis x=(LEFT - 6.0) y=(TOP + PLOT) text-anchor="end" { (axis_percent(lang, floor)) }
+            line.baseline x1=(LEFT) y1=(TOP + PLOT) x2=(width) y2=(TOP + PLOT) {}
+            @for (i, day) in days.iter().enumerate() {
+                @let x = LEFT + i as f64 * (BAR + GAP) + GAP / 2.0;
+                @let date = day_name(lang, day.start_ms);
+                @match day.rate {
+                    Some(rate) => {
+                        @let y = y_of(rate);
+                        @let tone = if rate >= 1.0 { "full" } else if rate >= 0.99 { "dip" } else { "low" };
+                        rect class=(format!("bar {tone}")) x=(x) y=(format!("{y:.1}")) width=(BAR) height=(format!("{:.1}", (TOP + PLOT - y).max(1.0))) {
+                            title { (tf(lang, "{day} : {rate}", &[("day", &date), ("rate", &rate_percent(lang, rate))])) }
+                        }
+                    }
+                    None => {
+                        rect.bar.none x=(x) y=(TOP + PLOT - 1.0) width=(BAR) height="1" {
+                            title { (tf(lang, "{day} : {rate}", &[("day", &date), ("rate", &"—")])) }
+                        }
+                    }
+                }
+                text.axis x=(format!("{:.1}", x + BAR / 2.0)) y=(TOP + PLOT + 16.0) text-anchor="middle" { (day_number(day.start_ms)) }
+            }
+        }
+    }
+}
+
+/// The day of the month of an instant, on the Paris clock.
+fn day_number(ms: i64) -> String {
+    Timestamp::from_millisecond(ms)
+        .map(|at| at.to_zoned(paris().clone()).day().to_string())
+        .unwrap_or_default()
+}
+
 /// A channel's name as stored (`sms`, `email`…), for people.
 pub fn channel_label(lang: Lang, channel: &str) -> &str {
     serde_json::from_value::<vigie_domain::policy::Channel>(serde_json::Value::String(
@@ -204,6 +385,52 @@ mod tests {
         assert!(text(Lang::Fr, -3 * 60_000).contains("dépassé de 3 min"));
         assert!(text(Lang::En, 12 * 60_000).contains("12 min left"));
         assert!(text(Lang::En, -3 * 60_000).contains("3 min overdue"));
+    }
+
+    #[test]
+    fn days_start_at_midnight_in_paris_even_across_a_clock_change() {
+        // 2026-03-30T10:00Z: the last three days are 28, 29 (23 hours long) and 30 March.
+        let now = 1_774_864_800_000;
+        let bounds = day_bounds(now, 3);
+        assert_eq!(bounds.len(), 4);
+        assert_eq!(when(bounds[0]), "28/03/2026 00:00");
+        assert_eq!(when(bounds[1]), "29/03/2026 00:00");
+        assert_eq!(when(bounds[2]), "30/03/2026 00:00");
+        assert_eq!(bounds[2] - bounds[1], 23 * 3_600_000);
+        assert_eq!(bounds[3], now);
+        assert_eq!(day_name(Lang::Fr, bounds[1]), "dimanche 29 mars");
+        assert_eq!(day_name(Lang::En, bounds[1]), "Sunday 29 March");
+    }
+
+    #[test]
+    fn a_daily_chart_has_a_bar_and_a_tooltip_per_day_and_sums_itself_up() {
+        let day = 86_400_000;
+        let start = 1_795_388_400_000; // Monday 23 November 2026, midnight in Paris.
+        let days: Vec<DayRate> = (0..30)
+            .map(|i| DayRate {
+                start_ms: start + i * day,
+                rate: Some(if i == 12 { 0.975 } else { 1.0 }),
+            })
+            .collect();
+        let svg = daily_chart(Lang::Fr, &days).into_string();
+        assert_eq!(svg.matches("<rect").count(), 30);
+        assert_eq!(svg.matches("<title>").count(), 30);
+        assert!(svg.contains("role=\"img\""), "{svg}");
+        assert!(
+            svg.contains("29 jours à 100 %, la plus basse 97,50 % le "),
+            "{svg}"
+        );
+        assert!(svg.contains(" : 97,50 %</title>"), "{svg}");
+        let english = daily_chart(Lang::En, &days).into_string();
+        assert!(english.contains("lowest 97.50% on "), "{english}");
+        let empty = daily_chart(
+            Lang::Fr,
+            &[DayRate {
+                start_ms: start,
+                rate: None,
+            }],
+        );
+        assert!(empty.into_string().contains("Aucun équipement"));
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Ticket pages (SAV-1, SAV-3, SAV-4, SAV-6, CM-2, X-2): the staff's queue, most urgent
 //! first with its next deadline counting down, and the client's own tickets; one ticket with
 //! its deadlines and its history; the client's guided form to report a problem (site,
-//! equipment, symptom, impact, the criticality it suggests — in doubt, the highest), and the
-//! client's confirmation of a fix. The store decides who sees what and what each may do.
+//! equipment, symptom, impact, the criticality it suggests — in doubt, the highest), the
+//! client's confirmation of a fix, and its satisfaction survey once the ticket is closed
+//! (SAV-7, the same answers as by the emailed link). The store decides who sees what and what
+//! each may do.
 
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
@@ -14,7 +16,9 @@ use serde::Deserialize;
 use vigie_domain::Reference;
 use vigie_domain::inventory::SlaMeasure;
 use vigie_domain::inventory::{ObjectKind, Record};
-use vigie_domain::ticket::desk::{DataImpact, Impact, Kind, Report, Resolution, Source, Ticket};
+use vigie_domain::ticket::desk::{
+    DataImpact, Impact, Kind, Report, Resolution, Source, SurveyAnswers, Ticket,
+};
 use vigie_domain::ticket::{Action, StatedCriticality, Status};
 use vigie_store::{ListFilter, TicketFilter, TicketStep};
 
@@ -36,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/portail/tickets", get(queue))
         .route("/portail/tickets/{number}", get(detail))
         .route("/portail/tickets/{number}/confirmer", post(confirm))
+        .route("/portail/tickets/{number}/enquete", post(survey))
         .route("/console/tickets/{number}/etape", post(staff_step))
         .route("/console/tickets/{number}/resolution", post(resolve))
         .route("/portail/signaler", get(report_form).post(report))
@@ -218,15 +223,14 @@ async fn detail(
 ) -> PageResult {
     check_part(&viewer, uri.path().starts_with("/portail"))?;
     let number = ticket_number(&number)?;
-    render_detail(
-        &state,
-        &viewer,
-        number,
-        &query,
-        None,
-        &ResolutionForm::default(),
-    )
-    .await
+    render_detail(&state, &viewer, number, &query, None, &Forms::default()).await
+}
+
+/// What was typed in a ticket page's forms, kept when the desk refuses it.
+#[derive(Debug, Default)]
+struct Forms {
+    resolution: ResolutionForm,
+    survey: SurveyForm,
 }
 
 async fn render_detail(
@@ -235,7 +239,7 @@ async fn render_detail(
     number: u64,
     query: &DetailQuery,
     error: Option<(StatusCode, String)>,
-    form: &ResolutionForm,
+    forms: &Forms,
 ) -> PageResult {
     let (ticket, events) = state.store.ticket(&viewer.caller.actor, number).await?;
     let now = viewer.caller.now_ms;
@@ -247,6 +251,7 @@ async fn render_detail(
             "Votre signalement est enregistré : un accusé de réception part vers vos contacts.",
         )),
         Some("confirme") => Some(t(lang, "Merci : votre confirmation clôt le ticket.")),
+        Some("avis") => Some(t(lang, "Merci : votre avis est enregistré.")),
         _ => None,
     };
     let region = html! {
@@ -266,6 +271,16 @@ async fn render_detail(
             @if let Some(resolution) = &ticket.resolution {
                 dt { (t(lang, "Résolution")) } dd { (resolution.root_cause) }
                 dt { (t(lang, "Actions menées")) } dd { (resolution.actions) }
+            }
+            @if let Some(answers) = &ticket.survey {
+                dt { (t(lang, "Enquête de satisfaction")) }
+                dd #survey-answers {
+                    @for (i, ((_, label), mark)) in survey_questions(lang).into_iter().zip(survey_marks(answers)).enumerate() {
+                        @if i > 0 { ", " }
+                        (tf(lang, "{question} : {mark}/5", &[("question", &label), ("mark", &mark)]))
+                    }
+                    @if let Some(comment) = &answers.comment { br; "« " (comment) " »" }
+                }
             }
         } }
         h2 { (t(lang, "Historique")) }
@@ -291,7 +306,10 @@ async fn render_detail(
             @if let Some((_, message)) = &error { p.error role="alert" { (message) } }
             section #ticket data-live="tickets" data-src=(format!("{root}/tickets/{number}?partiel=1")) { (region) }
             @if viewer.is_staff() && ticket.status != Status::Closed {
-                (staff_forms(viewer, &ticket, form))
+                (staff_forms(viewer, &ticket, &forms.resolution))
+            }
+            @if !viewer.is_staff() && survey_due(&ticket, now) {
+                (survey_form(viewer, &ticket, &forms.survey))
             }
             @if !viewer.is_staff() && ticket.status == Status::Resolved {
                 h2 { (t(lang, "Le problème est-il résolu ?")) }
@@ -422,7 +440,7 @@ async fn staff_step(
         number,
         TicketStep::Act(*action),
         "etape",
-        &ResolutionForm::default(),
+        &Forms::default(),
     )
     .await
 }
@@ -434,7 +452,7 @@ async fn take(
     number: u64,
     step: TicketStep,
     done: &str,
-    form: &ResolutionForm,
+    forms: &Forms,
 ) -> PageResult {
     match take_ticket_step(state, &viewer.caller, number, step).await {
         Ok(_) => {
@@ -450,7 +468,7 @@ async fn take(
                 number,
                 &query,
                 Some((error.status, error.message)),
-                form,
+                forms,
             )
             .await
         }
@@ -494,13 +512,17 @@ async fn resolve(
             "temps d'intervention : un nombre entier de minutes est attendu (reçu « {minutes} »)",
             &[("minutes", &minutes)],
         );
+        let forms = Forms {
+            resolution: form,
+            ..Forms::default()
+        };
         return render_detail(
             &state,
             &viewer,
             number,
             &query,
             Some((StatusCode::UNPROCESSABLE_ENTITY, message)),
-            &form,
+            &forms,
         )
         .await;
     };
@@ -522,13 +544,17 @@ async fn resolve(
             .collect(),
         recommendations: form.recommendations.trim().to_string(),
     };
+    let forms = Forms {
+        resolution: form,
+        ..Forms::default()
+    };
     take(
         &state,
         &viewer,
         number,
         TicketStep::Resolve(resolution),
         "resolu",
-        &form,
+        &forms,
     )
     .await
 }
@@ -556,6 +582,165 @@ async fn confirm(
     )
     .await?;
     Ok(Redirect::to(&format!("/portail/tickets/{number}?fait=confirme")).into_response())
+}
+
+/// The survey's questions (SAV-7), in the order of the form and of the emailed link's: the
+/// form's field, its wording.
+fn survey_questions(lang: Lang) -> [(&'static str, &'static str); 3] {
+    [
+        ("responsiveness", t(lang, "Réactivité de notre équipe")),
+        ("quality", t(lang, "Qualité de la solution apportée")),
+        (
+            "communication",
+            t(lang, "Communication pendant le traitement"),
+        ),
+    ]
+}
+
+/// The marks given, in the order of [`survey_questions`].
+fn survey_marks(answers: &SurveyAnswers) -> [u8; 3] {
+    [
+        answers.responsiveness,
+        answers.quality,
+        answers.communication,
+    ]
+}
+
+/// Whether the client is asked its opinion of this ticket here: closed (the survey follows
+/// the closure), not an internal review, not answered yet, and no longer ago than the
+/// emailed survey link stays valid, so that both ways offer it for the same time.
+fn survey_due(ticket: &Ticket, now: i64) -> bool {
+    const LINK_VALID_MS: i64 = crate::delivery::CLIENT_LINK_DAYS * 86_400_000;
+    ticket.status == Status::Closed
+        && ticket.report.kind != Kind::Review
+        && ticket.survey.is_none()
+        && ticket
+            .closed_at
+            .is_some_and(|closed| now - closed < LINK_VALID_MS)
+}
+
+fn survey_form(viewer: &Viewer, ticket: &Ticket, form: &SurveyForm) -> Markup {
+    let lang = viewer.lang;
+    let number = ticket.number;
+    html! {
+        h2 #survey-title { (t(lang, "Votre avis nous intéresse")) }
+        form.stack.panel #survey-form method="post" action=(format!("/portail/tickets/{number}/enquete")) aria-labelledby="survey-title" {
+            input type="hidden" name="csrf" value=(viewer.csrf);
+            p { (t(lang, "Trois questions, une minute : elles nous aident à mieux vous servir (SAV-7).")) }
+            @for (key, label) in survey_questions(lang) {
+                fieldset.marks {
+                    legend { (label) " " span.muted { (t(lang, "(1 : très insatisfait, 5 : très satisfait)")) } }
+                    @for mark in 1..=5u8 {
+                        @let id = format!("survey-{key}-{mark}");
+                        span.mark {
+                            input type="radio" id=(id) name=(key) value=(mark) required checked[form.mark(key) == Some(mark)];
+                            label for=(id) { (mark) }
+                        }
+                    }
+                }
+            }
+            label for="survey-comment" { (t(lang, "Un commentaire (facultatif)")) }
+            textarea #survey-comment name="comment" maxlength=(SurveyAnswers::MAX_COMMENT) { (form.comment) }
+            div.actions { button #send-survey type="submit" { (t(lang, "Envoyer mon avis")) } }
+        }
+    }
+}
+
+/// The survey as posted: marks as text, so that a wrong one is the desk's clear message.
+#[derive(Debug, Default, Deserialize)]
+struct SurveyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    responsiveness: String,
+    #[serde(default)]
+    quality: String,
+    #[serde(default)]
+    communication: String,
+    #[serde(default)]
+    comment: String,
+}
+
+impl SurveyForm {
+    fn mark(&self, key: &str) -> Option<u8> {
+        let text = match key {
+            "responsiveness" => &self.responsiveness,
+            "quality" => &self.quality,
+            "communication" => &self.communication,
+            _ => return None,
+        };
+        text.trim().parse().ok()
+    }
+}
+
+/// SAV-7 from the portal: recorded by the same desk rule as the emailed link (closed ticket,
+/// once), as the client user's answer; a refusal is shown on the ticket's page with what was
+/// chosen.
+async fn survey(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(number): Path<String>,
+    Form(form): Form<SurveyForm>,
+) -> PageResult {
+    check_part(&viewer, true)?;
+    viewer.check_form(&form.csrf)?;
+    let number = ticket_number(&number)?;
+    let answers = SurveyAnswers {
+        responsiveness: form.mark("responsiveness").unwrap_or(0),
+        quality: form.mark("quality").unwrap_or(0),
+        communication: form.mark("communication").unwrap_or(0),
+        comment: Some(form.comment.clone()),
+    };
+    let now = viewer.caller.now_ms;
+    let (ticket, _) = state.store.ticket(&viewer.caller.actor, number).await?;
+    // The link is valid 30 days after the closure; the portal offers the survey as long. What
+    // is not closed yet, or answered already, the desk refuses below, in its own words.
+    let refusal = if ticket.status == Status::Closed
+        && ticket.survey.is_none()
+        && !survey_due(&ticket, now)
+    {
+        let message = t(viewer.lang, "L'enquête de ce ticket n'est plus ouverte.");
+        (StatusCode::CONFLICT, message.to_string())
+    } else {
+        match state
+            .store
+            .answer_survey_in_portal(
+                &viewer.caller.actor,
+                number,
+                answers,
+                &crate::api::tickets::by(&viewer.caller),
+                now,
+            )
+            .await
+        {
+            Ok(ticket) => {
+                state
+                    .live
+                    .publish(crate::web::Topic::Tickets, Some(ticket.report.client));
+                return Ok(
+                    Redirect::to(&format!("/portail/tickets/{number}?fait=avis")).into_response(),
+                );
+            }
+            Err(vigie_store::StoreError::NotFound) => return Err(PageError::not_found()),
+            Err(error) => {
+                let error = crate::error::ApiError::from(error);
+                (error.status, error.message)
+            }
+        }
+    };
+    let forms = Forms {
+        survey: form,
+        ..Forms::default()
+    };
+    render_detail(
+        &state,
+        &viewer,
+        number,
+        &DetailQuery::default(),
+        Some(refusal),
+        &forms,
+    )
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]

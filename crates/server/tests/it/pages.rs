@@ -977,3 +977,612 @@ async fn staff_edit_a_site_in_the_inventory_format_with_the_apis_checks() {
     assert_eq!(client.get(path).await.status, StatusCode::NOT_FOUND);
     app.finish().await;
 }
+
+/// A ticket of BNF's reported in the portal, resolved by `staff` in the console and confirmed
+/// by the client: closed, its survey due (SAV-6, SAV-7). Returns its number.
+async fn closed_ticket(bnf: &PageSession<'_>, staff: &PageSession<'_>) -> String {
+    let form = bnf.get("/portail/signaler?site=BNF-PAR-OPERA").await;
+    let csrf = csrf_of(&form.text);
+    let sent = bnf
+        .post_form(
+            "/portail/signaler",
+            &[
+                ("csrf", &csrf),
+                ("site", "BNF-PAR-OPERA"),
+                ("equipment", NVR),
+                ("symptom", "L'enregistreur ne répond plus"),
+                ("impact", "one_equipment"),
+                ("criticality", ""),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text);
+    let number = sent
+        .location
+        .unwrap()
+        .trim_start_matches("/portail/tickets/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = staff.get(&format!("/console/tickets/{number}")).await;
+    let staff_csrf = csrf_of(&page.text);
+    let taken = staff
+        .post_form(
+            &format!("/console/tickets/{number}/etape"),
+            &[("csrf", &staff_csrf), ("action", "take_charge")],
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::SEE_OTHER, "{}", taken.text);
+    let resolved = staff
+        .post_form(
+            &format!("/console/tickets/{number}/resolution"),
+            &[
+                ("csrf", &staff_csrf),
+                ("root_cause", "Alimentation défaillante"),
+                ("actions", "Alimentation remplacée"),
+                ("intervention_minutes", "45"),
+            ],
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::SEE_OTHER, "{}", resolved.text);
+    let confirmed = bnf
+        .post_form(
+            &format!("/portail/tickets/{number}/confirmer"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        confirmed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        confirmed.text
+    );
+    number
+}
+
+#[tokio::test]
+async fn a_client_answers_the_satisfaction_survey_in_the_portal_once() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    let bnf = form_login(&app, "bnf", UserKind::Client, None, Some("CLI-BNF"), &[]).await;
+    let staff = form_login(
+        &app,
+        "superviseur",
+        UserKind::Staff,
+        None,
+        None,
+        &[StaffRole::Supervision],
+    )
+    .await;
+    let number = closed_ticket(&bnf, &staff).await;
+    let path = format!("/portail/tickets/{number}");
+    let answer = format!("/portail/tickets/{number}/enquete");
+
+    // SAV-7: the closed ticket's page asks the three questions and a comment.
+    let page = bnf.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("id=\"survey-form\""), "{}", page.text);
+    for question in [
+        "Réactivité de notre équipe",
+        "Qualité de la solution apportée",
+        "Communication pendant le traitement",
+        "Un commentaire (facultatif)",
+    ] {
+        assert!(page.text.contains(question), "{question}");
+    }
+    let csrf = csrf_of(&page.text);
+    let marks = |r: &'static str, q: &'static str, c: &'static str| {
+        vec![
+            ("responsiveness", r),
+            ("quality", q),
+            ("communication", c),
+            ("comment", "Rapide, mais prévenez-nous avant de venir."),
+        ]
+    };
+    // Without the form's token: refused, nothing recorded.
+    let forged = bnf.post_form(&answer, &marks("5", "5", "5")).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
+    // A mark out of range: the desk's reason, the form again with what was chosen.
+    let mut wrong = marks("7", "4", "3");
+    wrong.push(("csrf", &csrf));
+    let refused = bnf.post_form(&answer, &wrong).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.text.contains("de 1 à 5 (reçu 7)"),
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused
+            .text
+            .contains("id=\"survey-quality-4\" name=\"quality\" value=\"4\" required checked"),
+        "{}",
+        refused.text
+    );
+    // Another client finds no such ticket, and cannot answer for it.
+    let marche = form_login(
+        &app,
+        "marche",
+        UserKind::Client,
+        None,
+        Some("CLI-MARCHE"),
+        &[],
+    )
+    .await;
+    let marche_csrf = csrf_of(&marche.get("/portail/tickets").await.text);
+    let mut theirs = marks("1", "1", "1");
+    theirs.push(("csrf", &marche_csrf));
+    assert_eq!(
+        marche.post_form(&answer, &theirs).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Answered: thanked, the form gone, the answers on the page.
+    let mut given = marks("4", "5", "3");
+    given.push(("csrf", &csrf));
+    let answered = bnf.post_form(&answer, &given).await;
+    assert_eq!(answered.status, StatusCode::SEE_OTHER, "{}", answered.text);
+    let thanked = bnf.get(answered.location.as_deref().unwrap()).await;
+    assert!(
+        thanked.text.contains("Merci : votre avis est enregistré."),
+        "{}",
+        thanked.text
+    );
+    assert!(!thanked.text.contains("id=\"survey-form\""));
+    // Once: a second answer is refused as the emailed link refuses it, the first one kept.
+    let mut again = marks("1", "1", "1");
+    again.push(("csrf", &csrf));
+    let second = bnf.post_form(&answer, &again).await;
+    assert_eq!(second.status, StatusCode::CONFLICT, "{}", second.text);
+    assert!(
+        second.text.contains("a déjà reçu une réponse"),
+        "{}",
+        second.text
+    );
+
+    // The staff see the answers on the console's ticket page, given by the client user (X-1).
+    let console = staff.get(&format!("/console/tickets/{number}")).await;
+    assert!(
+        console.text.contains("Réactivité de notre équipe : 4/5"),
+        "{}",
+        console.text
+    );
+    assert!(
+        console
+            .text
+            .contains("Qualité de la solution apportée : 5/5")
+    );
+    assert!(
+        console
+            .text
+            .contains("Communication pendant le traitement : 3/5")
+    );
+    assert!(
+        console
+            .text
+            .contains("« Rapide, mais prévenez-nous avant de venir. »")
+    );
+    let (ticket, events) = app
+        .store
+        .ticket(&Actor::console("test"), number.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(ticket.survey.unwrap().quality, 5);
+    let answered_by = events
+        .iter()
+        .find(|e| e.kind.key() == "survey_answered")
+        .and_then(|e| e.by.clone());
+    assert_eq!(answered_by.map(|b| b.to_string()).as_deref(), Some("bnf"));
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn the_portal_offers_the_survey_as_long_as_the_emailed_link_is_valid() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    let bnf = form_login(&app, "bnf", UserKind::Client, None, Some("CLI-BNF"), &[]).await;
+    let staff = form_login(
+        &app,
+        "superviseur",
+        UserKind::Staff,
+        None,
+        None,
+        &[StaffRole::Supervision],
+    )
+    .await;
+    let number = closed_ticket(&bnf, &staff).await;
+    // 30 days on: the link has expired, the portal no longer asks.
+    app.clock.advance_ms(30 * 24 * 60 * MINUTE + MINUTE);
+    let bnf = form_login(
+        &app,
+        "bnf-plus-tard",
+        UserKind::Client,
+        None,
+        Some("CLI-BNF"),
+        &[],
+    )
+    .await;
+    let page = bnf.get(&format!("/portail/tickets/{number}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(!page.text.contains("id=\"survey-form\""), "{}", page.text);
+    let csrf = csrf_of(&page.text);
+    let late = bnf
+        .post_form(
+            &format!("/portail/tickets/{number}/enquete"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("responsiveness", "3"),
+                ("quality", "3"),
+                ("communication", "3"),
+            ],
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.text);
+    assert!(late.text.contains("n'est plus ouverte"), "{}", late.text);
+    app.finish().await;
+}
+
+/// The text of a page's `record` textarea, unescaped.
+fn record_text(page: &str) -> String {
+    let start = page.find("name=\"record\"").expect("a record field");
+    let open = start + page[start..].find('>').unwrap() + 1;
+    let close = open + page[open..].find("</textarea>").unwrap();
+    page[open..close]
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+}
+
+#[tokio::test]
+async fn staff_create_and_delete_records_with_the_apis_checks_and_audit() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    let staff = form_login(
+        &app,
+        "superviseur",
+        UserKind::Staff,
+        None,
+        None,
+        &[StaffRole::Supervision],
+    )
+    .await;
+    // Each kind has its list and its "new record".
+    let kinds = staff.get("/console/inventaire").await;
+    assert_eq!(kinds.status, StatusCode::OK, "{}", kinds.text);
+    for kind in [
+        "client",
+        "contract",
+        "contact",
+        "site",
+        "equipment",
+        "staff",
+    ] {
+        assert!(
+            kinds
+                .text
+                .contains(&format!("href=\"/console/inventaire/nouvelle/{kind}\"")),
+            "{kind}"
+        );
+        let list = staff.get(&format!("/console/inventaire/{kind}")).await;
+        assert_eq!(list.status, StatusCode::OK, "{kind}: {}", list.text);
+        let new = staff
+            .get(&format!("/console/inventaire/nouvelle/{kind}"))
+            .await;
+        assert_eq!(new.status, StatusCode::OK, "{kind}: {}", new.text);
+        assert!(record_text(&new.text).starts_with("ref = \"\""), "{kind}");
+    }
+    let sites = staff.get("/console/inventaire/site").await;
+    assert!(
+        sites
+            .text
+            .contains("href=\"/console/inventaire/site/BNF-PAR-OPERA\""),
+        "{}",
+        sites.text
+    );
+    // From a site's page: a new equipment, its template on that site.
+    let site_page = staff.get("/console/sites/BNF-PAR-OPERA").await;
+    let new_equipment = "/console/inventaire/nouvelle/equipment?client=CLI-BNF&site=BNF-PAR-OPERA";
+    assert!(
+        site_page
+            .text
+            .contains(&new_equipment.replace('&', "&amp;")),
+        "{}",
+        site_page.text
+    );
+    let form = staff.get(new_equipment).await;
+    assert!(
+        record_text(&form.text).contains("site = \"BNF-PAR-OPERA\""),
+        "{}",
+        form.text
+    );
+    let csrf = csrf_of(&form.text);
+
+    // A new site, from the template filled in.
+    let template = record_text(
+        &staff
+            .get("/console/inventaire/nouvelle/site?client=CLI-BNF")
+            .await
+            .text,
+    );
+    assert!(template.contains("client = \"CLI-BNF\""), "{template}");
+    let new_site = template
+        .replacen("ref = \"\"", "ref = \"BNF-PAR-BASTILLE\"", 1)
+        .replacen("contract = \"\"", "contract = \"CTR-BNF-2025\"", 1)
+        .replacen("name = \"\"", "name = \"Agence Bastille\"", 1);
+    let create = "/console/inventaire/nouvelle/site";
+    // Broken TOML, another client's contract, no form token: refused, nothing created.
+    let broken = staff
+        .post_form(create, &[("csrf", &csrf), ("record", "ref = \"X")])
+        .await;
+    assert_eq!(broken.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(broken.text.contains("TOML illisible"), "{}", broken.text);
+    assert!(broken.text.contains("ref = &quot;X"), "{}", broken.text);
+    let foreign = new_site.replace("CTR-BNF-2025", "CTR-MARCHE-2024");
+    let refused = staff
+        .post_form(create, &[("csrf", &csrf), ("record", &foreign)])
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert!(refused.text.contains("CTR-MARCHE-2024"), "{}", refused.text);
+    let tokenless = staff.post_form(create, &[("record", &new_site)]).await;
+    assert_eq!(tokenless.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        staff
+            .get("/console/inventaire/site/BNF-PAR-BASTILLE")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let created = staff
+        .post_form(create, &[("csrf", &csrf), ("record", &new_site)])
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text);
+    let location = created.location.unwrap();
+    assert_eq!(
+        location,
+        "/console/inventaire/site/BNF-PAR-BASTILLE?fait=cree"
+    );
+    let shown = staff.get(&location).await;
+    assert!(shown.text.contains("Fiche créée."), "{}", shown.text);
+    assert!(shown.text.contains("Agence Bastille"));
+    // The same reference again: the API's refusal, the text kept.
+    let twice = staff
+        .post_form(create, &[("csrf", &csrf), ("record", &new_site)])
+        .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.text);
+    assert!(twice.text.contains("existe déjà"), "{}", twice.text);
+    assert!(twice.text.contains("Agence Bastille"));
+
+    // Deleting a site still used by its equipment: the store's reason, nothing changed.
+    let confirm = staff
+        .get("/console/inventaire/site/BNF-PAR-OPERA/suppression")
+        .await;
+    assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.text);
+    assert!(confirm.text.contains("Supprimer définitivement"));
+    assert!(confirm.text.contains("Agence Paris Opéra"));
+    let in_use = staff
+        .post_form(
+            "/console/inventaire/site/BNF-PAR-OPERA/suppression",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(in_use.status, StatusCode::CONFLICT, "{}", in_use.text);
+    assert!(
+        in_use.text.contains("encore référencé par d'autres"),
+        "{}",
+        in_use.text
+    );
+    assert!(in_use.text.contains("Rien n'a été supprimé."));
+    assert_eq!(
+        staff
+            .get("/console/inventaire/site/BNF-PAR-OPERA")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // The new site, unused: deleted after the confirmation, only with the form's token.
+    let delete = "/console/inventaire/site/BNF-PAR-BASTILLE/suppression";
+    assert_eq!(
+        staff.post_form(delete, &[]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let deleted = staff.post_form(delete, &[("csrf", &csrf)]).await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.text);
+    assert_eq!(
+        deleted.location.as_deref(),
+        Some("/console/inventaire/site?fait=supprime")
+    );
+    assert!(
+        staff
+            .get("/console/inventaire/site?fait=supprime")
+            .await
+            .text
+            .contains("Fiche supprimée.")
+    );
+    assert_eq!(
+        staff
+            .get("/console/inventaire/site/BNF-PAR-BASTILLE")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // X-1: both are in the audit trail, as the API writes them.
+    let journal = staff.get("/console/journal?objet=BNF-PAR-BASTILLE").await;
+    assert!(journal.text.contains("création"), "{}", journal.text);
+    assert!(journal.text.contains("suppression"), "{}", journal.text);
+    let trail = app
+        .store
+        .audit_trail(
+            &Actor::console("test"),
+            &vigie_store::AuditFilter {
+                object_ref: Some("BNF-PAR-BASTILLE".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(trail.len(), 2, "{trail:?}");
+    assert!(
+        trail
+            .iter()
+            .all(|entry| entry.actor.contains("superviseur"))
+    );
+
+    // A technician reads the inventory but changes none of it; a client sees none of it.
+    let technician = form_login(
+        &app,
+        "technicien",
+        UserKind::Staff,
+        None,
+        None,
+        &[StaffRole::Technician],
+    )
+    .await;
+    let read_only = technician
+        .get("/console/inventaire/site/BNF-PAR-OPERA")
+        .await;
+    assert_eq!(read_only.status, StatusCode::OK);
+    assert!(!read_only.text.contains("Supprimer la fiche"));
+    assert!(
+        !technician
+            .get("/console/inventaire")
+            .await
+            .text
+            .contains("Nouvelle fiche")
+    );
+    let technician_csrf = csrf_of(&read_only.text);
+    for (path, fields) in [
+        (
+            "/console/inventaire/nouvelle/site",
+            vec![("record", new_site.as_str())],
+        ),
+        ("/console/inventaire/site/BNF-PAR-OPERA/suppression", vec![]),
+    ] {
+        assert_eq!(
+            technician.get(path).await.status,
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+        let mut fields = fields;
+        fields.push(("csrf", technician_csrf.as_str()));
+        assert_eq!(
+            technician.post_form(path, &fields).await.status,
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+    }
+    let client = form_login(&app, "bnf", UserKind::Client, None, Some("CLI-BNF"), &[]).await;
+    for path in [
+        "/console/inventaire",
+        "/console/inventaire/site",
+        "/console/inventaire/nouvelle/site",
+        "/console/inventaire/site/BNF-PAR-OPERA/suppression",
+    ] {
+        assert_eq!(
+            client.get(path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn sites_and_equipment_draw_their_last_30_days_of_availability() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    let agent = app.agent("robot").await;
+    let hour = 60 * MINUTE;
+    // The NVR down 3 hours on Sunday 22 November (05:00 to 08:00 in Paris), up since.
+    let push = json!({"observations": [
+        ping(NVR, NOW - 30 * hour, true),
+        ping(NVR, NOW - 28 * hour, false),
+        ping(NVR, NOW - 25 * hour, true),
+        ping(NVR, NOW, true),
+    ]});
+    let reply = agent.post("/api/v1/observations", &push).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let on_site = app
+        .store
+        .list(
+            &Actor::console("test"),
+            vigie_domain::inventory::ObjectKind::Equipment,
+            &vigie_store::ListFilter {
+                site: Some(Reference::parse("BNF-PAR-OPERA").unwrap()),
+                limit: Some(1000),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .len() as f64;
+    let site_rate = format!("{:.2} %", 100.0 * (1.0 - 3.0 / (24.0 * on_site))).replace('.', ",");
+
+    let staff = form_login(
+        &app,
+        "superviseur",
+        UserKind::Staff,
+        None,
+        None,
+        &[StaffRole::Supervision],
+    )
+    .await;
+    let equipment = staff.get(&format!("/console/equipements/{NVR}")).await;
+    assert_eq!(equipment.status, StatusCode::OK, "{}", equipment.text);
+    let chart = chart_of(&equipment.text);
+    assert_eq!(chart.matches("<rect class=\"bar").count(), 30, "{chart}");
+    assert_eq!(chart.matches("<title>").count(), 30, "{chart}");
+    assert!(
+        chart.contains("<title>dimanche 22 novembre : 87,50 %</title>"),
+        "{chart}"
+    );
+    assert!(
+        chart.contains("<title>lundi 23 novembre : 100,00 %</title>"),
+        "{chart}"
+    );
+    assert!(
+        chart.contains(
+            "aria-label=\"Disponibilité par jour sur 30 jours : 29 jours à 100 %, la plus basse 87,50 % le dimanche 22 novembre.\""
+        ),
+        "{chart}"
+    );
+
+    // The site's page, in the console and in the client's portal: the site's share of it.
+    for (session, path) in [
+        (&staff, "/console/sites/BNF-PAR-OPERA"),
+        (
+            &form_login(&app, "bnf", UserKind::Client, None, Some("CLI-BNF"), &[]).await,
+            "/portail/sites/BNF-PAR-OPERA",
+        ),
+    ] {
+        let page = session.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.text);
+        let chart = chart_of(&page.text);
+        assert_eq!(chart.matches("<rect class=\"bar").count(), 30, "{chart}");
+        assert!(
+            chart.contains(&format!(
+                "<title>dimanche 22 novembre : {site_rate}</title>"
+            )),
+            "{site_rate} in {chart}"
+        );
+        // The live region alone does not read the 30 days again.
+        let region = session.get(&format!("{path}?partiel=1")).await;
+        assert!(!region.text.contains("<svg class=\"chart\""));
+    }
+    app.finish().await;
+}
+
+/// The daily availability chart of a page.
+fn chart_of(page: &str) -> String {
+    let start = page
+        .find("<svg class=\"chart\"")
+        .expect("a daily availability chart");
+    let end = start + page[start..].find("</svg>").unwrap();
+    page[start..end].to_string()
+}

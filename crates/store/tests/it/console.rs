@@ -1,6 +1,6 @@
 //! The console's and portal's reads (issue 8; DSH-1, X-2): the wall's order and paging, the
-//! availability over a period from state changes, site summaries, each within the actor's
-//! walls.
+//! availability over a period from state changes — and period by period for a chart, from one
+//! reading —, site summaries, each within the actor's walls.
 
 use vigie_domain::access::Actor;
 use vigie_domain::alarm::lifecycle::Alarm;
@@ -17,6 +17,7 @@ conformance!(
     the_wall_shows_the_gravest_first_then_the_newest_page_by_page,
     availability_counts_each_equipments_downtime_once_within_the_period,
     equipment_down_are_counted_per_site_and_follow_an_equipment_that_moves,
+    availability_by_period_reads_once_what_each_period_would_read_alone,
 );
 
 const H: i64 = 3_600_000;
@@ -274,4 +275,148 @@ async fn equipment_down_are_counted_per_site_and_follow_an_equipment_that_moves(
     );
     // Equipment never observed are listed too, with no state.
     assert!(page.iter().any(|(_, states)| states.is_empty()));
+}
+
+/// The daily chart's read (DSH-1): each period's availability is the one `availability` gives
+/// for that period alone, for a site, an equipment and a client, from one reading of the
+/// changes. With `VIGIE_MEASURE=1`, a site of 100 equipment with 30 days of changes, and the
+/// time of both ways printed (docs/web.md).
+async fn availability_by_period_reads_once_what_each_period_would_read_alone(
+    store: Store,
+    _: String,
+) {
+    use vigie_domain::inventory::{ObjectKind, Record};
+    store
+        .import(&Actor::console("test"), &parse(&example_fleet()), 0)
+        .await
+        .unwrap();
+    let console = Actor::console("test");
+    let measure = std::env::var_os("VIGIE_MEASURE").is_some();
+    let (equipment_count, days): (usize, i64) = if measure { (100, 30) } else { (8, 30) };
+    // A site of its own, its equipment copies of one camera.
+    let Record::Site(mut site) = store
+        .get(&admin(), ObjectKind::Site, &reference("BNF-PAR-OPERA"))
+        .await
+        .unwrap()
+    else {
+        panic!("a site");
+    };
+    site.reference = reference("BNF-MESURE");
+    site.security_manager = None;
+    site.technical_contact = None;
+    store.put(&console, Record::Site(site), 0).await.unwrap();
+    let Record::Equipment(camera) = store
+        .get(
+            &admin(),
+            ObjectKind::Equipment,
+            &reference("BNF-PAR-OPERA-NVR-01"),
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("an equipment");
+    };
+    let names: Vec<String> = (0..equipment_count)
+        .map(|i| format!("BNF-MESURE-CAM-{i:03}"))
+        .collect();
+    for name in &names {
+        let mut copy = camera.clone();
+        copy.reference = reference(name);
+        copy.site = reference("BNF-MESURE");
+        copy.parent = None;
+        store
+            .put(&console, Record::Equipment(copy), 0)
+            .await
+            .unwrap();
+    }
+    // Each equipment down twice a day, at hours of its own; some down across midnight.
+    let day = 24 * H;
+    let start = 0;
+    let end = days * day;
+    for d in 0..days {
+        for (hour, up) in [(1, false), (3, true), (13, false), (25, true)] {
+            let observations: Vec<Observation> = names
+                .iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    let minutes = (i as i64 * 7 + d * 11) % 50;
+                    ping(name, d * day + hour * H + minutes * 60_000, up)
+                })
+                .collect();
+            store
+                .record_observations(&console, None, &observations, end + 2 * day)
+                .await
+                .unwrap();
+        }
+    }
+    let bounds: Vec<i64> = (0..=days).map(|d| start + d * day).collect();
+    for place in [
+        Place::Site(reference("BNF-MESURE")),
+        Place::Equipment(reference("BNF-MESURE-CAM-001")),
+        Place::Client(reference("CLI-BNF")),
+    ] {
+        let began = std::time::Instant::now();
+        let once = store
+            .availability_by_period(&admin(), &place, &bounds)
+            .await
+            .unwrap();
+        let read_once = began.elapsed();
+        let began = std::time::Instant::now();
+        let mut alone = Vec::new();
+        for period in bounds.windows(2) {
+            alone.push(
+                store
+                    .availability(&admin(), &place, period[0], period[1])
+                    .await
+                    .unwrap(),
+            );
+        }
+        let read_each = began.elapsed();
+        assert_eq!(once, alone, "{place:?}");
+        // 13:00 to 01:00 the next day: a day shares its outages with the next.
+        assert!(once.iter().all(|a| a.rate.unwrap() < 1.0), "{once:?}");
+        if measure {
+            eprintln!(
+                "{place:?}: {} jours en une lecture : {read_once:?} ; jour par jour : {read_each:?}",
+                bounds.len() - 1
+            );
+        }
+    }
+    // The whole is the sum of its days.
+    let whole = store
+        .availability(&admin(), &Place::Site(reference("BNF-MESURE")), start, end)
+        .await
+        .unwrap();
+    let days_down: i64 = store
+        .availability_by_period(&admin(), &Place::Site(reference("BNF-MESURE")), &bounds)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.down_ms)
+        .sum();
+    assert_eq!(whole.down_ms, days_down);
+    // another client's equipment is not found; bounds out of order or too many refused.
+    let hidden = store
+        .availability_by_period(
+            &client_user("CLI-MARCHE"),
+            &Place::Equipment(reference("BNF-MESURE-CAM-001")),
+            &bounds,
+        )
+        .await;
+    assert!(matches!(hidden, Err(StoreError::NotFound)), "{hidden:?}");
+    let mine = store
+        .availability_by_period(
+            &client_user("CLI-BNF"),
+            &Place::Equipment(reference("BNF-MESURE-CAM-001")),
+            &bounds,
+        )
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), bounds.len() - 1);
+    for wrong in [vec![0], vec![10, 0], (0..100).collect::<Vec<i64>>()] {
+        let refused = store
+            .availability_by_period(&admin(), &Place::Site(reference("BNF-MESURE")), &wrong)
+            .await;
+        assert!(matches!(refused, Err(StoreError::Invalid(_))), "{wrong:?}");
+    }
 }

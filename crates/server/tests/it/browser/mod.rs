@@ -1,7 +1,13 @@
 //! Browser tests: pages driven in Debian's headless Chromium through [`webdriver`], with
-//! screenshots and chromedriver's log kept in `target/browser-artifacts/<test>/`.
+//! screenshots and chromedriver's log kept in `target/browser-artifacts/<test>/` (the tablet's
+//! screenshots in `target/browser-artifacts/tablette-*.png`): the main flows (`pages`), the
+//! pages on a tablet (`tablet`), their accessibility and the keyboard (`accessibility`), over
+//! a shared scene (`scene`).
 
+mod accessibility;
 mod pages;
+mod scene;
+mod tablet;
 pub mod webdriver;
 
 use std::path::{Path, PathBuf};

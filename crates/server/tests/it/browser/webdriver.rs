@@ -48,6 +48,8 @@ const QUIT_TIMEOUT: Duration = Duration::from_secs(5);
 const START_ATTEMPTS: usize = 3;
 /// Bound on a `/status` answer while waiting for chromedriver.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(1);
+/// The key code of the tabulation key, for [`Browser::press_key`].
+pub const TAB: &str = "\u{E004}";
 
 const CHROMIUM_ARGS: &[&str] = &[
     "--headless=new",
@@ -344,6 +346,51 @@ impl Browser {
             Some(json!({ "script": script, "args": args })),
         )
         .await
+    }
+
+    /// Makes the viewport (what the page sees: `innerWidth`, `innerHeight`) `width`×`height`
+    /// CSS pixels, a tablet's 820×1180 say. WebDriver sizes the window, which headless
+    /// Chromium still gives a frame: the window is sized once, the frame measured, then sized
+    /// again with it. Returns the viewport's size as the page then sees it.
+    pub async fn set_viewport(&self, width: u32, height: u32) -> Result<(u64, u64)> {
+        let (mut window_width, mut window_height) = (i64::from(width), i64::from(height));
+        let mut seen = (0, 0);
+        for _ in 0..2 {
+            self.command(
+                Method::POST,
+                "/window/rect",
+                Some(json!({ "width": window_width, "height": window_height })),
+            )
+            .await
+            .with_context(|| format!("resizing the window to {window_width}×{window_height}"))?;
+            let size = self
+                .execute("return [window.innerWidth, window.innerHeight];", vec![])
+                .await?;
+            seen = match (size[0].as_u64(), size[1].as_u64()) {
+                (Some(width), Some(height)) => (width, height),
+                _ => bail!("the viewport's size: {size}"),
+            };
+            if seen == (u64::from(width), u64::from(height)) {
+                break;
+            }
+            window_width += i64::from(width) - seen.0 as i64;
+            window_height += i64::from(height) - seen.1 as i64;
+        }
+        Ok(seen)
+    }
+
+    /// Presses and releases one key, as a person at the keyboard would (WebDriver's key
+    /// codes: `TAB` is `"\u{E004}"`), to whatever has the focus.
+    pub async fn press_key(&self, key: &str) -> Result<()> {
+        let actions = json!({ "actions": [{
+            "type": "key",
+            "id": "keyboard",
+            "actions": [{ "type": "keyDown", "value": key }, { "type": "keyUp", "value": key }],
+        }]});
+        self.command(Method::POST, "/actions", Some(actions))
+            .await
+            .with_context(|| format!("pressing {key:?}"))?;
+        Ok(())
     }
 
     /// Writes a PNG of the viewport to `path`, creating its directory.
