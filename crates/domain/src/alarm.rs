@@ -299,10 +299,7 @@ impl Tracker {
     /// What the held durations bring until `now` without a new reading.
     pub fn tick(&mut self, now: i64, timing: &Timing) -> Vec<Transition> {
         let mut transitions: Vec<Transition> = Vec::new();
-        loop {
-            let Some(due) = self.next_wake(timing) else {
-                break;
-            };
+        while let Some(due) = self.next_wake(timing) {
             if due > now {
                 break;
             }

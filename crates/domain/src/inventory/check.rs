@@ -422,7 +422,7 @@ pub fn check(inventory: &Inventory, stored: &KnownObjects) -> Vec<Problem> {
         }
     }
 
-    problems.sort_by(|a, b| (a.kind, a.index).cmp(&(b.kind, b.index)));
+    problems.sort_by_key(|a| (a.kind, a.index));
     problems
 }
 

@@ -661,6 +661,9 @@ pub struct Staff {
 }
 
 /// One inventory object of any kind.
+// Records are read and written one at a time, not held by the million: boxing the equipment
+// would change every caller for no gain.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
     Client(Client),
