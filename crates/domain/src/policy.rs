@@ -454,8 +454,7 @@ impl ReportRules {
         );
         require(
             (1.0..1000.0).contains(&self.flapping_growth_factor),
-            "flapping_growth_factor : au moins 1 (autant de coupures que le mois précédent)"
-                .into(),
+            "flapping_growth_factor : au moins 1 (autant de coupures que le mois précédent)".into(),
         );
         for (key, value) in [
             ("repeated_alarms_min", self.repeated_alarms_min),
