@@ -78,6 +78,18 @@ pub fn format_rate(value: f64) -> String {
     }
 }
 
+/// A change in points as a sentence says it (« 0,4 point », « 2,5 points »), the plural decided
+/// on the number as written.
+pub fn format_points(value: f64) -> String {
+    let written = format_rate(value);
+    let shown: f64 = written
+        .replace(',', ".")
+        .replace('\u{2212}', "-")
+        .parse()
+        .unwrap_or(value);
+    format!("{written} {}", points_after(shown))
+}
+
 /// The local date of an instant in `zone`, as a French reader says it: « 12 janvier 2027 »,
 /// « 1er mars 2027 ».
 pub fn format_date(at_ms: i64, zone: &TimeZone) -> String {

@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
-use super::french::{count_of, format_date, format_number, format_rate, points_after};
+use super::french::{count_of, format_date, format_number, format_points};
 use super::period::{DAY_MS, Month};
 use crate::policy::Policy;
 
@@ -417,10 +417,9 @@ fn disk_signal(
         None => format!("Le disque de {equipment_name}"),
     };
     let level = format!(
-        "{disk} est rempli à {} % et progresse de {} {} par jour",
+        "{disk} est rempli à {} % et progresse de {} par jour",
         format_number(current, 0),
-        format_rate(trend.slope),
-        points_after(trend.slope),
+        format_points(trend.slope),
     );
     let (urgency, explanation, recommendation) = match reaches_critical_at {
         Some(at) => {

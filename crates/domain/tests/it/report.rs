@@ -1302,7 +1302,7 @@ fn sav_7_summary_sentences_say_down_stable_and_nothing_to_compare() {
 
 #[test]
 fn numbers_and_dates_are_written_the_french_way() {
-    use vigie_domain::report::french::{format_date, format_number, format_rate};
+    use vigie_domain::report::french::{format_date, format_number, format_points, format_rate};
     assert_eq!(format_number(4.25, 1), "4,3");
     assert_eq!(format_number(1234.5, 1), "1\u{202F}234,5");
     assert_eq!(format_number(-0.04, 1), "0,0");
@@ -1310,6 +1310,8 @@ fn numbers_and_dates_are_written_the_french_way() {
     assert_eq!(format_number(f64::NAN, 1), "–");
     assert_eq!(format_rate(0.4), "0,4");
     assert_eq!(format_rate(0.04), "0,04");
+    assert_eq!(format_points(0.4), "0,4 point");
+    assert_eq!(format_points(1.96), "2,0 points");
     // The first of the month, in the site's zone (23:30 UTC on 31 December is 1 January in
     // Paris).
     assert_eq!(
