@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod inventory;
 pub mod oncall;
 pub mod policy;
+pub mod report;
 pub mod supervision;
 pub mod text;
 pub mod ticket;

@@ -372,7 +372,121 @@ pub struct TicketRules {
     pub recurrence_window: DurationSpec,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What the monthly reports call a weak signal and when they recommend preventive
+/// maintenance or early replacement (DSH-2, CLO-3): the procedures ask for trends and
+/// recommendations without numbers, so every number here is a decision (`docs/reports.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRules {
+    /// A disk forecast to reach the Critical threshold within this many days is a signal.
+    pub forecast_horizon_days: u32,
+    /// No trend is read from fewer daily points.
+    pub min_days_of_data: u32,
+    /// The least coefficient of determination (R², 0 to 1) of a linear fit to believe its
+    /// slope.
+    pub min_trend_fit: f64,
+    /// A disk falling by more than this many points in a day (purge, disk changed) starts its
+    /// trend again from there.
+    pub disk_fall_restarts_trend_percent: f64,
+    /// A temperature rising by at least this much in 30 days is a signal.
+    pub temperature_rise_per_30_days: f64,
+    /// A temperature coming within this many degrees of its Major threshold is a signal.
+    pub temperature_margin_celsius: f64,
+    /// An equipment with at least this many outages in the month…
+    pub flapping_min_outages: u32,
+    /// …and at least this many times as many as the month before is flapping more and more.
+    pub flapping_growth_factor: f64,
+    /// This many alarms of one condition on one equipment in the month are a signal.
+    pub repeated_alarms_min: u32,
+    /// CLO-3: this many alarms on one equipment in the month call for preventive maintenance.
+    pub preventive_maintenance_min_alarms: u32,
+    /// CLO-3: this many alarms of one condition on one equipment in the month call for early
+    /// replacement.
+    pub early_replacement_min_repeats: u32,
+    /// CLO-3: how many of the most frequently faulty equipment the review lists.
+    pub top_equipment: u32,
+    /// Bound: weak signals kept per report, the most urgent first.
+    pub max_signals: u32,
+    /// Bound: recommendations kept per alarm review.
+    pub max_recommendations: u32,
+}
+
+/// The most days ahead a disk forecast may look, and other outer bounds of `[reports]`.
+pub const MAX_FORECAST_HORIZON_DAYS: u32 = 3650;
+pub const MAX_REPORT_ITEMS: u32 = 1000;
+
+impl ReportRules {
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut require = |ok: bool, text: String| {
+            if !ok {
+                problems.push(format!("reports.{text}"));
+            }
+        };
+        require(
+            (1..=MAX_FORECAST_HORIZON_DAYS).contains(&self.forecast_horizon_days),
+            format!("forecast_horizon_days : de 1 à {MAX_FORECAST_HORIZON_DAYS} jours"),
+        );
+        require(
+            (3..=366).contains(&self.min_days_of_data),
+            "min_days_of_data : de 3 à 366 jours (une tendance demande au moins 3 points)".into(),
+        );
+        require(
+            (0.0..=1.0).contains(&self.min_trend_fit),
+            "min_trend_fit : un R² entre 0 et 1".into(),
+        );
+        require(
+            self.disk_fall_restarts_trend_percent > 0.0
+                && self.disk_fall_restarts_trend_percent <= 100.0,
+            "disk_fall_restarts_trend_percent : plus de 0 et au plus 100 points".into(),
+        );
+        require(
+            self.temperature_rise_per_30_days > 0.0 && self.temperature_rise_per_30_days < 1000.0,
+            "temperature_rise_per_30_days : une hausse positive, en °C".into(),
+        );
+        require(
+            (0.0..1000.0).contains(&self.temperature_margin_celsius),
+            "temperature_margin_celsius : un écart positif ou nul, en °C".into(),
+        );
+        require(
+            self.flapping_min_outages >= 1,
+            "flapping_min_outages : au moins 1 coupure".into(),
+        );
+        require(
+            (1.0..1000.0).contains(&self.flapping_growth_factor),
+            "flapping_growth_factor : au moins 1 (autant de coupures que le mois précédent)".into(),
+        );
+        for (key, value) in [
+            ("repeated_alarms_min", self.repeated_alarms_min),
+            (
+                "preventive_maintenance_min_alarms",
+                self.preventive_maintenance_min_alarms,
+            ),
+            (
+                "early_replacement_min_repeats",
+                self.early_replacement_min_repeats,
+            ),
+        ] {
+            require(
+                value >= 2,
+                format!("{key} : au moins 2 (une alarme seule ne se répète pas)"),
+            );
+        }
+        for (key, value) in [
+            ("top_equipment", self.top_equipment),
+            ("max_signals", self.max_signals),
+            ("max_recommendations", self.max_recommendations),
+        ] {
+            require(
+                (1..=MAX_REPORT_ITEMS).contains(&value),
+                format!("{key} : de 1 à {MAX_REPORT_ITEMS}"),
+            );
+        }
+        problems
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PolicyFile {
     version: i64,
@@ -386,6 +500,7 @@ struct PolicyFile {
     escalation: Escalations,
     sla: SlaTable,
     ticket: TicketRules,
+    reports: ReportRules,
 }
 
 /// A checked policy.
@@ -401,6 +516,8 @@ pub struct Policy {
     pub escalation: Escalations,
     pub sla: SlaTable,
     pub ticket: TicketRules,
+    /// Weak signals and recommendations of the monthly reports (DSH-2, CLO-3).
+    pub reports: ReportRules,
     /// The policy as a TOML table, for overlays.
     source: toml::Table,
 }
@@ -627,6 +744,7 @@ impl Policy {
                 }
             }
         }
+        problems.extend(file.reports.problems());
         if !problems.is_empty() {
             return Err(PolicyError(problems));
         }
@@ -640,6 +758,7 @@ impl Policy {
             escalation: file.escalation,
             sla: file.sla,
             ticket: file.ticket,
+            reports: file.reports,
             source: table,
         })
     }
@@ -792,6 +911,21 @@ impl Policy {
             deadline.calendar = self.sla.round_the_clock_calendar.clone();
         }
         Some(deadline)
+    }
+
+    /// The Major and Critical temperature thresholds of an equipment of `model` (DEC-1: the
+    /// model's where the policy lists it, else the policy's), in °C.
+    pub fn temperature_thresholds(&self, model: Option<&str>) -> (i16, i16) {
+        let rules = model.and_then(|model| self.models.get(model));
+        let t = &self.thresholds;
+        (
+            rules
+                .and_then(|m| m.temperature_major_celsius)
+                .unwrap_or(t.temperature_major_celsius),
+            rules
+                .and_then(|m| m.temperature_critical_celsius)
+                .unwrap_or(t.temperature_critical_celsius),
+        )
     }
 
     /// How alarm conditions are held, cleared and judged flapping.

@@ -50,6 +50,14 @@ pub fn french_serde_message(message: &str) -> String {
     first.to_string()
 }
 
+/// `text` within `max` characters, the last an ellipsis when cut.
+pub fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    text.chars().take(max.saturating_sub(1)).collect::<String>() + "…"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,12 +77,4 @@ mod tests {
             "valeur inconnue « tv » (valeurs admises : camera, nvr)"
         );
     }
-}
-
-/// `text` within `max` characters, the last an ellipsis when cut.
-pub fn shorten(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    text.chars().take(max.saturating_sub(1)).collect::<String>() + "…"
 }

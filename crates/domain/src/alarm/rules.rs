@@ -301,19 +301,12 @@ pub fn readings(
                     part: part.clone(),
                 };
                 // DEC-1: the model's thresholds, where the policy lists the model.
-                let model = model_rules(policy, equipment);
+                let (major, critical) = policy
+                    .temperature_thresholds(equipment.model.as_ref().map(|model| model.as_str()));
                 let reading = threshold_reading(
                     value,
-                    f64::from(
-                        model
-                            .and_then(|m| m.temperature_major_celsius)
-                            .unwrap_or(t.temperature_major_celsius),
-                    ),
-                    f64::from(
-                        model
-                            .and_then(|m| m.temperature_critical_celsius)
-                            .unwrap_or(t.temperature_critical_celsius),
-                    ),
+                    f64::from(major),
+                    f64::from(critical),
                     f64::from(t.temperature_clear_margin_celsius),
                     holding(&key),
                     s.server_temperature,

@@ -1,17 +1,23 @@
-//! Maintenance windows (ALR-9): when a site's window covers an instant, and when that cover
-//! ends. A window opens on each of its days at its local start time, in the window's time zone
-//! (else its site's), and closes at the local time its duration later, on the wall clock: a
-//! window "Sunday 01:00, 4h" closes at 05:00 local time on the night summer time ends too, so
-//! that night it lasts 5 real hours (and 3 on the night summer time starts). A start or end
-//! that falls in a gap or a fold is read by the calendar's one rule ([`resolve_local`]).
+//! Maintenance windows (ALR-9): when a site's window covers an instant, when that cover ends,
+//! and every occurrence of a window over a period (the monthly reports take maintenance out of
+//! availability). A window opens on each of its days at its local start time, in the window's
+//! time zone (else its site's), and closes at the local time its duration later, on the wall
+//! clock: a window "Sunday 01:00, 4h" closes at 05:00 local time on the night summer time ends
+//! too, so that night it lasts 5 real hours (and 3 on the night summer time starts). A start or
+//! end that falls in a gap or a fold is read by the calendar's one rule ([`resolve_local`]).
 
-use jiff::civil::DateTime;
+use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::TimeZone;
-use jiff::{SignedDuration, Timestamp};
+use jiff::{SignedDuration, Span, Timestamp};
 
 use crate::calendar::resolve_local;
 use crate::inventory::MaintenanceWindow;
 use crate::policy::jiff_weekday;
+
+/// How many local days back an occurrence may have started and still be open: a window lasts
+/// at most 7 days (the inventory check), so one starting 8 days back has closed; a day more
+/// covers the hour a time zone shift may add.
+const LOOKBACK_DAYS: i64 = 8;
 
 /// A window covering an instant: its label and when the cover ends (UTC epoch ms), windows
 /// that follow each other without a gap counting as one.
@@ -21,45 +27,65 @@ pub struct Cover {
     pub until: i64,
 }
 
+/// A window read once for its occurrences: its zone, days, local start and wall-clock length.
+struct Recurrence {
+    zone: TimeZone,
+    days: Vec<jiff::civil::Weekday>,
+    start: Time,
+    duration: SignedDuration,
+}
+
+impl Recurrence {
+    fn of(window: &MaintenanceWindow, site_zone: &TimeZone) -> Option<Recurrence> {
+        let zone = window
+            .time_zone
+            .as_ref()
+            .map(|name| name.time_zone())
+            .unwrap_or_else(|| site_zone.clone());
+        Some(Recurrence {
+            zone,
+            days: window.days.iter().map(|day| jiff_weekday(*day)).collect(),
+            start: Time::new(
+                i8::try_from(window.start.hour).ok()?,
+                i8::try_from(window.start.minute).ok()?,
+                0,
+                0,
+            )
+            .ok()?,
+            duration: SignedDuration::from_secs(i64::try_from(window.duration.seconds()).ok()?),
+        })
+    }
+
+    /// The occurrence opening on the local `date`, if the window opens that day, as instants.
+    fn on(&self, date: Date) -> Option<(Timestamp, Timestamp)> {
+        if !self.days.contains(&date.weekday()) {
+            return None;
+        }
+        let start_local = DateTime::from_parts(date, self.start);
+        let end_local = start_local.checked_add(self.duration).ok()?;
+        let (start, _) = resolve_local(&self.zone, start_local);
+        let (end, _) = resolve_local(&self.zone, end_local);
+        Some((start, end))
+    }
+
+    fn local_date(&self, at: Timestamp) -> Date {
+        at.to_zoned(self.zone.clone()).date()
+    }
+}
+
 /// The occurrence of `window` covering `at`, as (start, end) in epoch ms.
 fn occurrence(
     window: &MaintenanceWindow,
     site_zone: &TimeZone,
     at: Timestamp,
 ) -> Option<(i64, i64)> {
-    let zone = window
-        .time_zone
-        .as_ref()
-        .map(|name| name.time_zone())
-        .unwrap_or_else(|| site_zone.clone());
-    let today = at.to_zoned(zone.clone()).date();
-    let duration = SignedDuration::from_secs(i64::try_from(window.duration.seconds()).ok()?);
-    let days = window
-        .days
-        .iter()
-        .map(|day| jiff_weekday(*day))
-        .collect::<Vec<_>>();
-    // A window lasts at most 7 days (the inventory check), so one starting 8 days back has
-    // closed; a day more covers the hour a time zone shift may add.
-    (0..=8)
-        .filter_map(|back| today.checked_sub(jiff::Span::new().days(back)).ok())
-        .filter(|date| days.contains(&date.weekday()))
-        .filter_map(|date| {
-            let start_local = DateTime::from_parts(
-                date,
-                jiff::civil::Time::new(
-                    i8::try_from(window.start.hour).ok()?,
-                    i8::try_from(window.start.minute).ok()?,
-                    0,
-                    0,
-                )
-                .ok()?,
-            );
-            let end_local = start_local.checked_add(duration).ok()?;
-            let (start, _) = resolve_local(&zone, start_local);
-            let (end, _) = resolve_local(&zone, end_local);
-            (start <= at && at < end).then_some((start.as_millisecond(), end.as_millisecond()))
-        })
+    let recurrence = Recurrence::of(window, site_zone)?;
+    let today = recurrence.local_date(at);
+    (0..=LOOKBACK_DAYS)
+        .filter_map(|back| today.checked_sub(Span::new().days(back)).ok())
+        .filter_map(|date| recurrence.on(date))
+        .filter(|(start, end)| *start <= at && at < *end)
+        .map(|(start, end)| (start.as_millisecond(), end.as_millisecond()))
         .max_by_key(|(_, end)| *end)
 }
 
@@ -85,4 +111,47 @@ pub fn covering(windows: &[MaintenanceWindow], site_zone: &TimeZone, at: i64) ->
         }
     }
     Some(Cover { label, until })
+}
+
+/// Every occurrence of `window` that overlaps `[from, to)`, as (start, end) in epoch ms, in
+/// order, not clipped: the same occurrences [`covering`] sees, one per local day the window
+/// opens. The caller bounds the period (each local day of it is visited once).
+pub fn occurrences(
+    window: &MaintenanceWindow,
+    site_zone: &TimeZone,
+    from: i64,
+    to: i64,
+) -> Vec<(i64, i64)> {
+    let (Some(recurrence), Ok(first), Ok(last)) = (
+        Recurrence::of(window, site_zone),
+        Timestamp::from_millisecond(from),
+        Timestamp::from_millisecond(to),
+    ) else {
+        return Vec::new();
+    };
+    if to <= from {
+        return Vec::new();
+    }
+    let last_day = recurrence.local_date(last);
+    let Ok(mut day) = recurrence
+        .local_date(first)
+        .checked_sub(Span::new().days(LOOKBACK_DAYS))
+    else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    // An occurrence opening after the local date of `to` opens after `to`.
+    while day <= last_day {
+        if let Some((start, end)) = recurrence.on(day) {
+            let (start, end) = (start.as_millisecond(), end.as_millisecond());
+            if start < to && end > from {
+                found.push((start, end));
+            }
+        }
+        match day.tomorrow() {
+            Ok(next) => day = next,
+            Err(_) => break,
+        }
+    }
+    found
 }

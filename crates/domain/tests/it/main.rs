@@ -10,5 +10,6 @@ mod example_fleet;
 mod inventory_file;
 mod oncall;
 mod policy;
+mod report;
 mod supervision;
 mod ticket;

@@ -331,6 +331,31 @@ fn every_number_of_the_procedures_is_loaded() {
         policy.calendar("business-alsace-moselle").unwrap().rule,
         vigie_domain::calendar::Calendar::business_alsace_moselle().rule
     );
+    // DSH-2, CLO-3: what the monthly reports call a weak signal, and their bounds.
+    let r = &policy.reports;
+    assert_eq!(
+        (r.forecast_horizon_days, r.min_days_of_data, r.min_trend_fit),
+        (90, 14, 0.5)
+    );
+    assert_eq!(r.disk_fall_restarts_trend_percent, 5.0);
+    assert_eq!(
+        (r.temperature_rise_per_30_days, r.temperature_margin_celsius),
+        (3.0, 5.0)
+    );
+    assert_eq!((r.flapping_min_outages, r.flapping_growth_factor), (4, 1.5));
+    assert_eq!(
+        (
+            r.repeated_alarms_min,
+            r.preventive_maintenance_min_alarms,
+            r.early_replacement_min_repeats
+        ),
+        (3, 5, 3)
+    );
+    assert_eq!(
+        (r.top_equipment, r.max_signals, r.max_recommendations),
+        (10, 50, 50)
+    );
+    assert_eq!(policy.temperature_thresholds(None), (70, 80));
     // INC-6: five business days from a Thursday-evening resolution before Ascension 2026.
     assert_eq!(
         policy
@@ -370,6 +395,18 @@ fn overlays_replace_any_value() {
         .within,
         Some(d("24h"))
     );
+    // The reports' section too, an integer where a decimal is expected included.
+    let overlay: toml::Table =
+        toml::from_str("[reports]\nflapping_growth_factor = 2\nmax_signals = 20\n").unwrap();
+    let site = policy.with_overlay(&overlay).unwrap();
+    assert_eq!(
+        (
+            site.reports.flapping_growth_factor,
+            site.reports.max_signals
+        ),
+        (2.0, 20)
+    );
+    assert_eq!(site.reports.repeated_alarms_min, 3);
     // An overlay that breaks consistency is refused like a broken policy.
     let broken: toml::Table =
         toml::from_str("[thresholds]\ntemperature_major_celsius = 85\n").unwrap();
@@ -426,6 +463,14 @@ fn broken_policies_are_refused_with_a_clear_message() {
     let message =
         refused(&default.replace("disk_critical_percent = 95", "disk_critical_percent = 80"));
     assert!(message.contains("disk_major_percent"), "{message}");
+    // The reports' thresholds are checked too.
+    let message = refused(&default.replace("min_trend_fit = 0.5", "min_trend_fit = 1.5"));
+    assert!(
+        message.contains("reports.min_trend_fit : un R² entre 0 et 1"),
+        "{message}"
+    );
+    let message = refused(&default.replace("max_signals = 50", "max_signals = 0"));
+    assert!(message.contains("reports.max_signals"), "{message}");
     // A syntax error names its line.
     let message = refused("version = 1\n[thresholds\n");
     assert!(message.contains("ligne 2"), "{message}");
