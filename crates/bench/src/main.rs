@@ -96,6 +96,7 @@ async fn measure(backend: Backend, options: &Options) -> anyhow::Result<Outcome>
     .await?;
     let mut config = Config::default();
     config.supervision.poll = false;
+    config.reports.monthly = false;
     let running = vigie_server::start(
         AppState::new(store.clone(), config, Clock::System),
         "127.0.0.1:0".parse()?,

@@ -170,6 +170,15 @@ inbound_secret = ""
 inbound_from_field = "from"
 inbound_text_field = "text"
 
+[reports]
+# Rapports mensuels (docs/reports.md) : le 1er de chaque mois à 6 h (Paris), le rapport de
+# supervision de chaque client, la revue des alarmes de chaque site et l'analyse de la
+# satisfaction du mois précédent sont produits, classés et envoyés. false : seulement à la
+# demande (vigie report).
+monthly = true
+# Le nom de l'intégrateur, en tête de chaque rapport.
+organisation = "Mileo Technology"
+
 [log]
 # error, warn, info, debug ou trace.
 level = "info"
@@ -229,6 +238,7 @@ pub struct Config {
     pub smtp: SmtpConfig,
     pub mailbox: MailboxConfig,
     pub sms: SmsConfig,
+    pub reports: ReportsConfig,
     pub log: LogConfig,
     /// `vigie demo`: pages and ticket messages go to the outbox, recorded sent and never sent
     /// (`delivery.rs`). Only the demo command sets it: neither the file nor the environment
@@ -441,6 +451,16 @@ impl TrapUserConfig {
     }
 }
 
+/// The monthly reports (issue 9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// The reports of the month before are made on the first of each month.
+    pub monthly: bool,
+    /// The integrator's name, at the head of every report.
+    pub organisation: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogConfig {
@@ -527,6 +547,12 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
+        let organisation = self.reports.organisation.trim();
+        if organisation.is_empty() || organisation.chars().count() > 200 {
+            return Err(
+                "[reports] organisation : le nom de l'intégrateur, de 1 à 200 caractères".into(),
+            );
+        }
         let s = &self.supervision;
         if !s.trap_listen.is_empty() && s.trap_listen.parse::<SocketAddr>().is_err() {
             return Err(format!(

@@ -387,6 +387,9 @@ pub fn spawn(state: AppState) -> Loops {
             }
         }
     }
+    if state_for_polling.config.reports.monthly {
+        loops.push(tokio::spawn(crate::reports::run(state_for_polling.clone())));
+    }
     if state_for_polling.config.supervision.poll {
         loops.push(tokio::spawn(polling_loop(state_for_polling.clone())));
     }

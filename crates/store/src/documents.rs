@@ -28,6 +28,9 @@ pub struct DocumentInfo {
     pub title: String,
     pub content_type: String,
     pub created_at: i64,
+    /// A monthly report's period (`2026-11`), None for other documents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
 }
 
 /// A new document.
@@ -67,7 +70,7 @@ pub(crate) async fn file_document(
 }
 
 const COLUMNS: &str =
-    "id, client_ref, site_ref, ticket_number, kind, title, content_type, created_ms";
+    "id, client_ref, site_ref, ticket_number, kind, title, content_type, created_ms, period";
 
 fn info_of(row: &sqlx::any::AnyRow) -> Result<DocumentInfo, StoreError> {
     Ok(DocumentInfo {
@@ -82,6 +85,7 @@ fn info_of(row: &sqlx::any::AnyRow) -> Result<DocumentInfo, StoreError> {
         title: row.try_get(5).map_err(from_sqlx)?,
         content_type: row.try_get(6).map_err(from_sqlx)?,
         created_at: row.try_get(7).map_err(from_sqlx)?,
+        period: row.try_get(8).map_err(from_sqlx)?,
     })
 }
 
@@ -166,7 +170,7 @@ impl Store {
         .await
         .map_err(from_sqlx)?
         .ok_or(StoreError::NotFound)?;
-        let content: Vec<u8> = row.try_get(8).map_err(from_sqlx)?;
+        let content: Vec<u8> = row.try_get(9).map_err(from_sqlx)?;
         Ok((info_of(&row)?, content))
     }
 }

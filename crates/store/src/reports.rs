@@ -29,14 +29,7 @@ pub const MAX_REPORT_EQUIPMENT: usize = 200_000;
 /// The most alarms, tickets or survey answers one report lists.
 pub const MAX_REPORT_ROWS: i64 = 100_000;
 
-/// One check's history over a period.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct CheckHistory {
-    /// Its status when the period began; None when it had never been observed.
-    pub at_start: Option<CheckStatus>,
-    /// Its changes within the period, in order: (instant, status after).
-    pub changes: Vec<(i64, CheckStatus)>,
-}
+pub use vigie_domain::report::availability::CheckHistory;
 
 /// One equipment over a period: as the inventory names it now (or its reference alone, for
 /// an equipment deleted since), with each of its checks' histories.
@@ -334,6 +327,34 @@ impl Store {
                     days,
                 }
             })
+            .collect())
+    }
+
+    /// How many times each equipment of `place` went down within `[from, to)` (a check
+    /// changing to down), for the equipment that did.
+    pub async fn down_transitions(
+        &self,
+        actor: &Actor,
+        place: &Place,
+        from: i64,
+        to: i64,
+    ) -> Result<HashMap<String, u32>, StoreError> {
+        let (column, reference) = self.report_place(actor, place).await?;
+        let rows: Vec<(String, i64)> = crate::page::fetch_unordered(
+            &self.read,
+            self.backend,
+            &format!(
+                "SELECT equipment_ref AS c0, COUNT(*) AS c1 FROM state_changes \
+                 WHERE {column} = $1 AND at_ms >= $2 AND at_ms < $3 AND to_status = 'down' \
+                 GROUP BY equipment_ref LIMIT {MAX_REPORT_EQUIPMENT}"
+            ),
+            2,
+            vec![Arg::Text(Some(reference)), Arg::Int(from), Arg::Int(to)],
+        )
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(equipment, count)| (equipment, u32::try_from(count).unwrap_or(u32::MAX)))
             .collect())
     }
 

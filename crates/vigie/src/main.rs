@@ -1,6 +1,8 @@
 //! The `vigie` binary: thin glue over the library crates. Each subcommand reads the
 //! configuration, opens the store, and calls one library function.
 
+mod report;
+
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::PathBuf;
@@ -91,6 +93,13 @@ enum Command {
     /// l'emploi (personnel et client). Ni le fichier de configuration ni les variables VIGIE_…
     /// ne sont lus.
     Demo(DemoArgs),
+    /// Rapports mensuels (docs/reports.md) : produit un rapport pour un mois ou une période,
+    /// l'écrit en PDF ou HTML, le classe et l'envoie à la demande.
+    ///
+    /// Exemples : `vigie report supervision --client CLI-BNF --mois 2026-11 --pdf rapport.pdf`,
+    /// `vigie report revue --site BNF-PAR-OPERA --du 2026-11-01 --au 2026-11-15`,
+    /// `vigie report mensuel --mois 2026-11`.
+    Report(report::ReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -399,6 +408,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve => serve(load_config(cli.config.as_deref())?).await,
         Command::Demo(args) => demo(args).await,
+        Command::Report(args) => {
+            let config = load_config(cli.config.as_deref())?;
+            init_logging(&config);
+            let store = open_store(&config).await?;
+            report::run(config, store, args).await
+        }
         Command::Sla(SlaCommand::Deadline {
             from,
             duration,

@@ -607,6 +607,7 @@ impl VigieSide {
             .await?;
         let mut config = Config::default();
         config.supervision.poll = false;
+        config.reports.monthly = false;
         config.notifications.max_in_flight = max_in_flight;
         config.notifications.webhooks = vec![WebhookConfig {
             name: "bench".into(),

@@ -449,6 +449,7 @@ async fn measure_backend(
 
     let mut config = Config::default();
     config.supervision.poll = false;
+    config.reports.monthly = false;
     let state = AppState::new(store.clone(), config, Clock::System);
     let running = vigie_server::start(state.clone(), "127.0.0.1:0".parse()?).await?;
     let base = format!("http://{}", running.address);

@@ -11,12 +11,16 @@ use axum::routing::get;
 
 use crate::AppState;
 
-const STYLE: &str = include_str!("../../assets/vigie.css");
+const PAGES_STYLE: &str = include_str!("../../assets/vigie.css");
+/// The pages' own rules, then the monthly reports' (scoped to `.vigie-report`), which the
+/// portal shows inside its pages.
+static STYLE: LazyLock<String> =
+    LazyLock::new(|| format!("{PAGES_STYLE}\n{}", vigie_report::HTML_STYLESHEET));
 const SCRIPT: &str = include_str!("../../assets/vigie.js");
 
 /// `/static/vigie-<hash>.css`.
 pub static STYLE_PATH: LazyLock<String> =
-    LazyLock::new(|| format!("/static/vigie-{}.css", short_hash(STYLE)));
+    LazyLock::new(|| format!("/static/vigie-{}.css", short_hash(&STYLE)));
 /// `/static/vigie-<hash>.js`.
 pub static SCRIPT_PATH: LazyLock<String> =
     LazyLock::new(|| format!("/static/vigie-{}.js", short_hash(SCRIPT)));
@@ -39,7 +43,7 @@ async fn style() -> impl IntoResponse {
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
             (header::CACHE_CONTROL, FOREVER),
         ],
-        STYLE,
+        STYLE.as_str(),
     )
 }
 

@@ -27,6 +27,8 @@ pub fn routes() -> Router<AppState> {
         .route("/console/journal", get(audit))
         .route("/console/documents", get(documents))
         .route("/portail/documents", get(documents))
+        .route("/console/documents/{id}", get(report_page))
+        .route("/portail/documents/{id}", get(report_page))
 }
 
 async fn on_call(State(state): State<AppState>, viewer: Viewer) -> PageResult {
@@ -182,7 +184,14 @@ async fn documents(
                     tbody { @for document in &items {
                         tr {
                             td { (time(document.created_at)) }
-                            td { a href=(format!("/api/v1/documents/{}", document.id)) download { (document.title) } }
+                            td {
+                                @if document.content_type == "text/html" && document.period.is_some() {
+                                    a href=(format!("{root}/documents/{}", document.id)) { (document.title) } " (" (t(lang, "page")) ")"
+                                } @else {
+                                    a href=(format!("/api/v1/documents/{}", document.id)) download { (document.title) }
+                                    @if document.content_type == "application/pdf" { " (PDF)" }
+                                }
+                            }
                             td { (document.site.as_deref().unwrap_or("—")) }
                             td { @if let Some(ticket) = document.ticket { a href=(format!("{root}/tickets/{ticket}")) { (tf(lang, "n°{number}", &[("number", &ticket)])) } } @else { "—" } }
                         }
@@ -200,4 +209,38 @@ async fn documents(
         Nav::Documents
     };
     Ok(page(&state, &viewer, t(lang, "Documents"), nav, body).into_response())
+}
+
+/// A monthly report's HTML version in the page (issue 9: the same content as its PDF). Its
+/// markup is the report renderer's, every text escaped there; the document is read with the
+/// viewer's actor, so another client's is "not found".
+async fn report_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    uri: axum::http::Uri,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> PageResult {
+    let portal = uri.path().starts_with("/portail");
+    if portal == viewer.is_staff() {
+        return Err(crate::web::PageError::not_found());
+    }
+    let (info, content) = state.store.document(&viewer.caller.actor, id).await?;
+    if info.content_type != "text/html" || info.period.is_none() {
+        return Err(crate::web::PageError::not_found());
+    }
+    let fragment = String::from_utf8(content).map_err(|_| crate::web::PageError::not_found())?;
+    let lang = viewer.lang;
+    let root = if portal { "/portail" } else { "/console" };
+    let body = html! {
+        main {
+            p { a href=(format!("{root}/documents")) { "← " (t(lang, "Documents")) } }
+            (maud::PreEscaped(fragment))
+        }
+    };
+    let nav = if portal {
+        Nav::PortalDocuments
+    } else {
+        Nav::Documents
+    };
+    Ok(page(&state, &viewer, &info.title, nav, body).into_response())
 }

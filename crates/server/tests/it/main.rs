@@ -62,6 +62,8 @@ impl TestApp {
         config.server.max_import_bytes = 8 * 1024 * 1024;
         // The example fleet's addresses are not on this machine: no polling them from tests.
         config.supervision.poll = false;
+        // The monthly reports are made when a test asks (`reports.rs`), not at start.
+        config.reports.monthly = false;
         configure(&mut config);
         let clock = Clock::manual(NOW);
         let running = vigie_server::start(
@@ -90,6 +92,7 @@ impl TestApp {
         let store = database.open().await;
         let mut config = Config::default();
         config.supervision.poll = false;
+        config.reports.monthly = false;
         let running = vigie_server::start(
             AppState::new(store, config, self.clock.clone()),
             "127.0.0.1:0".parse().unwrap(),

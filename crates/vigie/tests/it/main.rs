@@ -49,6 +49,8 @@ impl Sandbox {
             .env("VIGIE_DATA_DIR", &self.directory)
             // The example fleet's addresses are not on this machine: no polling them.
             .env("VIGIE_SUPERVISION__POLL", "false")
+            // Monthly reports are made by the tests that ask for them.
+            .env("VIGIE_REPORTS__MONTHLY", "false")
             .env_remove("VIGIE_CONFIG")
             .current_dir(&self.directory);
         let database = self.database.as_ref().unwrap();
