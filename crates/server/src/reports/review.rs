@@ -142,11 +142,10 @@ pub async fn make(
     let mut table = Table::new(vec![
         Column::left("Gravité"),
         Column::right("Alarmes"),
-        Column::right("Mois précédent"),
-        Column::right("Acquittement moyen"),
-        Column::right("Acquittement médian"),
-        Column::right("Résolution moyenne"),
-        Column::right("Résolution médiane"),
+        Column::right("Acquittement : moyenne"),
+        Column::right("médiane"),
+        Column::right("Résolution : moyenne"),
+        Column::right("médiane"),
     ]);
     for figures_of in &review.severities {
         let (ack_mean, ack_median) = delay(&figures_of.acknowledgement);
@@ -154,7 +153,6 @@ pub async fn make(
         table.push(vec![
             severity_label(figures_of.severity).into(),
             format_number(f64::from(figures_of.count), 0),
-            format_number(f64::from(figures_of.previous_count), 0),
             ack_mean,
             ack_median,
             fix_mean,

@@ -194,7 +194,11 @@ pub async fn make(state: &AppState, covered: Covered, now: i64) -> anyhow::Resul
     blocks.push(Block::Chart {
         caption: "Note moyenne par question, mois par mois".into(),
         chart: Chart::Lines(LineChart {
-            x_labels: analysis.trend.iter().map(|m| m.month.to_string()).collect(),
+            x_labels: analysis
+                .trend
+                .iter()
+                .map(|m| format!("{:02}/{}", m.month.month(), m.month.year()))
+                .collect(),
             series,
             unit: "/ 5".into(),
             decimals: 1,

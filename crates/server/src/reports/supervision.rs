@@ -366,7 +366,11 @@ pub async fn make(
             if met + breached == 0 {
                 "—".to_string()
             } else {
-                format!("{met} tenus sur {}", met + breached)
+                format!(
+                    "{} sur {}",
+                    count_of(met as u64, "tenu", "tenus"),
+                    met + breached
+                )
             },
         )
         .with_tone(if breached > 0 {
@@ -515,14 +519,23 @@ pub async fn make(
             count_of(measured.len() as u64, "équipement", "équipements")
         )
     } else {
-        format!(
-            "{} sur {} {} eu une indisponibilité ou une période sans information ; {} {} été disponibles tout le temps mesuré. Les équipements concernés, du moins disponible au plus disponible :",
-            format_number(imperfect.len() as f64, 0),
-            format_number(measured.len() as f64, 0),
-            if imperfect.len() > 1 { "ont" } else { "a" },
-            count_of(perfect as u64, "autre", "autres"),
-            if perfect > 1 { "ont" } else { "a" },
-        )
+        let concerned = if imperfect.len() == measured.len() {
+            format!(
+                "Les {} ont eu une indisponibilité ou une période sans information.",
+                count_of(measured.len() as u64, "équipement", "équipements")
+            )
+        } else {
+            format!(
+                "{} sur {} ont eu une indisponibilité ou une période sans information ; {} disponibles tout le temps mesuré.",
+                format_number(imperfect.len() as f64, 0),
+                format_number(measured.len() as f64, 0),
+                match perfect {
+                    1 => "l'autre a été".to_string(),
+                    n => format!("les {} autres ont été", format_number(n as f64, 0)),
+                },
+            )
+        };
+        format!("{concerned} Du moins disponible au plus disponible :")
     }));
     if !imperfect.is_empty() {
         let mut table = Table::new(vec![
@@ -579,11 +592,11 @@ pub async fn make(
         )));
     } else {
         blocks.push(Block::Paragraph(format!(
-            "{} sur {} ; {} tenus, {} dépassés.",
+            "{} sur {} ; délais contractuels : {}, {}.",
             count_of(received.len() as u64, "ticket ouvert", "tickets ouverts"),
             covered.label(),
-            count_of(met as u64, "délai contractuel", "délais contractuels"),
-            format_number(breached as f64, 0),
+            count_of(met as u64, "tenu", "tenus"),
+            count_of(breached as u64, "dépassé", "dépassés"),
         )));
         let mut table = Table::new(vec![
             Column::left("Ticket"),

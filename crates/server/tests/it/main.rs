@@ -13,6 +13,7 @@ mod notifications;
 mod openapi;
 mod operations;
 mod pages;
+mod reports;
 mod supervision;
 mod tickets;
 mod traps;
@@ -55,6 +56,11 @@ impl TestApp {
     }
 
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::spawn_at(NOW, configure).await
+    }
+
+    /// The app with its clock at `start` (epoch ms).
+    pub async fn spawn_at(start: i64, configure: impl FnOnce(&mut Config)) -> TestApp {
         let database = TestDatabase::create(backend_from_env()).await;
         let store = database.open().await;
         let mut config = Config::default();
@@ -65,7 +71,7 @@ impl TestApp {
         // The monthly reports are made when a test asks (`reports.rs`), not at start.
         config.reports.monthly = false;
         configure(&mut config);
-        let clock = Clock::manual(NOW);
+        let clock = Clock::manual(start);
         let running = vigie_server::start(
             AppState::new(store.clone(), config, clock.clone()),
             "127.0.0.1:0".parse().unwrap(),
