@@ -387,6 +387,9 @@ pub fn spawn(state: AppState) -> Loops {
             }
         }
     }
+    loops.push(tokio::spawn(crate::reports::intervention::run(
+        state_for_polling.clone(),
+    )));
     if state_for_polling.config.reports.monthly {
         loops.push(tokio::spawn(crate::reports::run(state_for_polling.clone())));
     }

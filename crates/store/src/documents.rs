@@ -174,3 +174,46 @@ impl Store {
         Ok((info_of(&row)?, content))
     }
 }
+
+impl Store {
+    /// Intervention reports (CM-8) filed without their PDF yet: (ticket, HTML document), the
+    /// oldest first, `limit` at most.
+    pub async fn intervention_reports_without_pdf(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<(TicketNumber, i64)>, StoreError> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT d.ticket_number, d.id FROM documents d \
+             WHERE d.kind = 'intervention_report' AND d.ticket_number IS NOT NULL \
+             AND d.content_type <> 'application/pdf' \
+             AND NOT EXISTS (SELECT 1 FROM documents p WHERE p.ticket_number = d.ticket_number \
+             AND p.kind = d.kind AND p.content_type = 'application/pdf') \
+             ORDER BY d.id LIMIT $1",
+        )
+        .bind(limit.clamp(1, MAX_DOCUMENT_PAGE))
+        .fetch_all(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(number, id)| Some((u64::try_from(number).ok()?, id)))
+            .collect())
+    }
+
+    /// Files `document` on its own (a ticket's PDF made after its resolution); None when the
+    /// same ticket already has a PDF of that kind (another process made it first).
+    pub async fn add_document(
+        &self,
+        actor: &Actor,
+        document: &NewDocument<'_>,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        require(actor, Permission::HandleTickets)?;
+        let mut connection = self.write.acquire().await.map_err(from_sqlx)?;
+        match file_document(&mut connection, document, now).await {
+            Ok(id) => Ok(Some(id)),
+            Err(StoreError::Conflict(_)) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+}

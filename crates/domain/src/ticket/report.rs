@@ -16,6 +16,8 @@ pub struct Document {
     pub html: String,
     /// The same content as plain text (the email's text part).
     pub text: String,
+    /// The same content as sections (title, lines), for other layouts (its PDF).
+    pub sections: Vec<(String, Vec<String>)>,
 }
 
 /// What the report names besides the ticket.
@@ -236,5 +238,13 @@ pub fn intervention_report(ticket: &Ticket, events: &[TicketEvent], names: Names
         html.push_str("</ul>");
     }
     html.push_str("</body></html>");
-    Document { title, html, text }
+    Document {
+        title,
+        html,
+        text,
+        sections: sections
+            .into_iter()
+            .map(|section| (section.title.to_owned(), section.lines))
+            .collect(),
+    }
 }

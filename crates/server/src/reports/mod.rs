@@ -7,6 +7,7 @@
 //! [`MONTHLY_HOUR`] in Paris, every report of the month before that is not filed yet is made
 //! (`run`); `vigie report` makes any of them again for any period.
 
+pub mod intervention;
 pub mod review;
 pub mod satisfaction;
 pub mod supervision;

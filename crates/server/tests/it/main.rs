@@ -310,6 +310,19 @@ impl Session<'_> {
     pub async fn get(&self, path: &str) -> Reply {
         self.request(Method::GET, path, None).await
     }
+
+    /// The body of a GET as bytes (a PDF), after checking it is a 200.
+    pub async fn get_bytes(&self, path: &str) -> Vec<u8> {
+        let request = self.app.http.get(format!("{}{path}", self.app.base));
+        let request = match &self.auth {
+            Auth::None => request,
+            Auth::Cookie(cookie) => request.header("cookie", cookie),
+            Auth::Bearer(token) => request.bearer_auth(token),
+        };
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        response.bytes().await.unwrap().to_vec()
+    }
     pub async fn post(&self, path: &str, body: &Value) -> Reply {
         self.request(Method::POST, path, Some(body)).await
     }

@@ -54,7 +54,7 @@ fn ping(equipment: &str, at: i64, status: &str) -> Value {
 }
 
 /// The text of a PDF, as `pdftotext` reads it, every run of spaces and line breaks one space.
-fn pdf_text(pdf: &[u8]) -> String {
+pub(crate) fn pdf_text(pdf: &[u8]) -> String {
     let path = std::env::temp_dir().join(format!(
         "vigie-rapport-{}-{}.pdf",
         std::process::id(),

@@ -1070,13 +1070,14 @@ async fn cm_8_a_corrective_intervention_produces_its_report_filed_and_sent_to_th
     let listed = staff
         .get(&format!("/api/v1/documents?ticket={number}"))
         .await;
-    assert_eq!(
-        listed.body["items"].as_array().unwrap().len(),
-        1,
-        "{}",
-        listed.text
-    );
-    let document = &listed.body["items"][0];
+    let pages: Vec<&Value> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["content_type"] != "application/pdf")
+        .collect();
+    assert_eq!(pages.len(), 1, "{}", listed.text);
+    let document = pages[0];
     assert_eq!(document["kind"], "intervention_report");
     assert_eq!(document["site"], "ENTREPOT");
     let path = format!("/api/v1/documents/{}", document["id"]);
@@ -1120,5 +1121,38 @@ async fn cm_8_a_corrective_intervention_produces_its_report_filed_and_sent_to_th
     })
     .await;
     assert_eq!(mail["rcpt_tos"][0], "sophie.bernard@logistique-exemple.fr");
+    // Issue 9: the same report as a PDF, made once the ticket is resolved, beside the page.
+    let mut pdf = None;
+    for _ in 0..300 {
+        let listed = staff
+            .get(&format!("/api/v1/documents?ticket={number}"))
+            .await;
+        pdf = listed.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["content_type"] == "application/pdf")
+            .map(|d| d["id"].clone());
+        if pdf.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pdf = pdf.expect("le PDF du rapport d'intervention en 30 s");
+    let bytes = staff.get_bytes(&format!("/api/v1/documents/{pdf}")).await;
+    let text = crate::reports::pdf_text(&bytes);
+    for expected in [
+        "Rapport d'intervention — ticket n°",
+        "Vérifié : Ping de la caméra",
+        "Sur site : Kevin Lambert",
+        "Caméra dôme 4 MP, n° de série X42",
+        "<script>alert(1)</script>",
+    ] {
+        assert!(text.contains(expected), "{expected} :\n{text}");
+    }
+    assert_eq!(
+        other.get(&format!("/api/v1/documents/{pdf}")).await.status,
+        StatusCode::NOT_FOUND
+    );
     app.finish().await;
 }

@@ -12,3 +12,5 @@ CREATE INDEX alarms_site_raised ON alarms(site_ref, raised_ms);
 -- month, by the events that record them.
 CREATE INDEX tickets_client_received ON tickets(client_ref, received_ms);
 CREATE INDEX ticket_events_kind ON ticket_events(event, at_ms);
+-- An intervention report (CM-8) gets its PDF once, beside its HTML, whichever process makes it.
+CREATE UNIQUE INDEX documents_ticket_pdf ON documents(ticket_number, kind) WHERE ticket_number IS NOT NULL AND content_type = 'application/pdf';
