@@ -64,6 +64,7 @@ pub fn record_schema(kind: ObjectKind) -> Value {
                 "options": list_of(enumeration(&["supervision", "round_the_clock", "dashboard", "direct_notifications"])),
                 "sla": {"type": "object", "description": "Valeurs contractuelles qui priment (CM-4) : priorité (p1, p2, p3) → mesure (acknowledgement, take_charge, on_site, intervention_planning, client_update) → durée",
                         "additionalProperties": {"type": "object", "additionalProperties": duration()}},
+                "report_contacts": list_of(reference()),
                 "policy": {"type": "object", "description": "Valeurs de la politique remplacées pour ce contrat (docs/policy.md)"},
             }),
         ),

@@ -1148,7 +1148,10 @@ async fn cm_8_a_corrective_intervention_produces_its_report_filed_and_sent_to_th
         "Caméra dôme 4 MP, n° de série X42",
         "<script>alert(1)</script>",
     ] {
-        assert!(text.contains(expected), "{expected} :\n{text}");
+        assert!(
+            crate::reports::says(&text, expected),
+            "{expected} :\n{text}"
+        );
     }
     assert_eq!(
         other.get(&format!("/api/v1/documents/{pdf}")).await.status,
