@@ -246,13 +246,13 @@ pub async fn make(
     let mut signals = Vec::new();
     let mut signals_left_out = 0;
     let mut forecasts: Vec<(String, Vec<(i64, f64, f64)>, Finding, f64)> = Vec::new();
+    let site_of: HashMap<&str, &str> = histories
+        .iter()
+        .map(|h| (h.reference.as_str(), h.site.as_str()))
+        .collect();
     for (site_ref, site) in &sites {
         let site_key = site_ref.as_str();
-        let on_site = |equipment: &str| {
-            histories
-                .iter()
-                .any(|h| h.reference == equipment && h.site == site_key)
-        };
+        let on_site = |equipment: &str| site_of.get(equipment) == Some(&site_key);
         let mut facts = SignalFacts::default();
         for metric in metrics.iter().filter(|m| on_site(&m.equipment)) {
             facts.series.push(Series {
