@@ -43,13 +43,15 @@ pub struct EquipmentHistory {
     pub checks: BTreeMap<String, CheckHistory>,
 }
 
-/// One metric of one equipment, day by day (UTC days, from the hourly roll-up): the day's
-/// start, mean and maximum.
+/// One day of a metric: the day's start, mean and maximum.
+pub type DailyPoint = (i64, f64, f64);
+
+/// One metric of one equipment, day by day (UTC days, from the hourly roll-up).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DailyMetric {
     pub equipment: String,
     pub metric: String,
-    pub days: Vec<(i64, f64, f64)>,
+    pub days: Vec<DailyPoint>,
 }
 
 /// A ticket of the period with its SLA outcomes: each deadline met or breached (INC-3).
@@ -310,7 +312,8 @@ impl Store {
             args,
         )
         .await?;
-        let mut series: BTreeMap<(String, String), Vec<(i64, f64, f64)>> = BTreeMap::new();
+        // (equipment, metric) → its days.
+        let mut series: BTreeMap<(String, String), Vec<DailyPoint>> = BTreeMap::new();
         for (equipment, metric, day, mean, maximum) in rows {
             series
                 .entry((equipment, metric))

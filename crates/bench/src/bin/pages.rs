@@ -523,7 +523,9 @@ async fn measure_backend(
     let as_staff = |paths: Vec<String>| -> Vec<(String, String)> {
         paths.into_iter().map(|p| (p, staff.clone())).collect()
     };
-    let pages: [(&str, &'static str, String, Vec<(String, String)>); 4] = [
+    // (key, name, address shown, the addresses asked with their cookies)
+    type Page<'a> = (&'a str, &'static str, String, Vec<(String, String)>);
+    let pages: [Page; 4] = [
         (
             "wall",
             "Mur d'alarmes",

@@ -136,7 +136,8 @@ async fn pings_go_through_the_shared_socket() {
         kind: Kind::Ping("127.0.0.1".parse().unwrap()),
         interval: Duration::from_secs(60),
     };
-    let observations = vigie_probe::ping_sweep(&pinger, &[task.clone()], Duration::from_secs(1));
+    let observations =
+        vigie_probe::ping_sweep(&pinger, std::slice::from_ref(&task), Duration::from_secs(1));
     assert_eq!(observations.len(), 1);
     assert_eq!(observations[0].status, Some(CheckStatus::Up));
     assert!(observations[0].samples[0].value > 0.0);

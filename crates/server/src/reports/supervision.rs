@@ -75,6 +75,15 @@ fn share(part_ms: i64, whole_ms: i64) -> String {
     )
 }
 
+/// A disk filling, drawn with its projection: the equipment's name, its days, the finding,
+/// the site's Critical threshold (%).
+struct Forecast {
+    name: String,
+    points: Vec<(i64, f64, f64)>,
+    finding: Finding,
+    critical: f64,
+}
+
 /// One equipment's month, measured.
 struct Measured<'a> {
     history: &'a EquipmentHistory,
@@ -245,7 +254,7 @@ pub async fn make(
         .await?;
     let mut signals = Vec::new();
     let mut signals_left_out = 0;
-    let mut forecasts: Vec<(String, Vec<(i64, f64, f64)>, Finding, f64)> = Vec::new();
+    let mut forecasts: Vec<Forecast> = Vec::new();
     let site_of: HashMap<&str, &str> = histories
         .iter()
         .map(|h| (h.reference.as_str(), h.site.as_str()))
@@ -329,12 +338,12 @@ pub async fn make(
                     .iter()
                     .find(|s| s.equipment == signal.equipment && &s.metric == metric)
             {
-                forecasts.push((
-                    signal.equipment_name.clone(),
-                    series.points.clone(),
-                    signal.finding.clone(),
-                    f64::from(policy.thresholds.disk_critical_percent),
-                ));
+                forecasts.push(Forecast {
+                    name: signal.equipment_name.clone(),
+                    points: series.points.clone(),
+                    finding: signal.finding.clone(),
+                    critical: f64::from(policy.thresholds.disk_critical_percent),
+                });
             }
             signals.push(signal);
         }
@@ -698,10 +707,18 @@ pub async fn make(
                 count_of(u64::from(signals_left_out), "signal", "signaux")
             )));
         }
-        for (name, points, finding, critical) in &forecasts {
-            if let Some(chart) = forecast_chart(points, finding, *critical, &zone) {
+        for forecast in &forecasts {
+            if let Some(chart) = forecast_chart(
+                &forecast.points,
+                &forecast.finding,
+                forecast.critical,
+                &zone,
+            ) {
                 blocks.push(Block::Chart {
-                    caption: format!("Remplissage du disque de {name} et sa projection"),
+                    caption: format!(
+                        "Remplissage du disque de {} et sa projection",
+                        forecast.name
+                    ),
                     chart,
                 });
             }

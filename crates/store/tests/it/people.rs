@@ -354,7 +354,7 @@ async fn a_probe_token_is_bound_to_one_site(store: Store, _: String) {
         .unwrap();
     assert_eq!(token.site, Some(reference("A-PARIS")));
     let listed = store.list_tokens(&admin(), "robot").await.unwrap();
-    assert_eq!(listed, [token.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&token));
     assert_eq!(serde_json::to_value(&listed[0]).unwrap()["site"], "A-PARIS");
     let (_, _, actor) = store.token_actor("h-p3", NOW).await.unwrap().unwrap();
     assert_eq!(
