@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -25,6 +25,7 @@ use crate::web::render::{
     self, age, channel_label, countdown, notification_status, time, url_encode,
 };
 use crate::web::{Nav, PageError, PageResult, Viewer, optional_reference, page};
+use crate::web::{PageForm, PageQuery};
 use crate::web::{history, labels};
 
 /// Alarms on one page of the wall: a screen's worth, the gravest first.
@@ -52,7 +53,7 @@ struct WallQuery {
 async fn wall(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(query): Query<WallQuery>,
+    PageQuery(query): PageQuery<WallQuery>,
 ) -> PageResult {
     viewer.require_staff()?;
     let actor = &viewer.caller.actor;
@@ -241,7 +242,7 @@ async fn detail(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
-    Query(query): Query<DetailQuery>,
+    PageQuery(query): PageQuery<DetailQuery>,
 ) -> PageResult {
     let id = alarm_id(&id)?;
     viewer.require_staff()?;
@@ -471,7 +472,7 @@ async fn acknowledge(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
-    Form(form): Form<StepForm>,
+    PageForm(form): PageForm<StepForm>,
 ) -> PageResult {
     quick_step(state, viewer, id, form, Step::Acknowledge, "acquittee").await
 }
@@ -480,7 +481,7 @@ async fn take_charge(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
-    Form(form): Form<StepForm>,
+    PageForm(form): PageForm<StepForm>,
 ) -> PageResult {
     quick_step(state, viewer, id, form, Step::TakeCharge, "prise-en-charge").await
 }
@@ -489,7 +490,7 @@ async fn close(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
-    Form(form): Form<CloseForm>,
+    PageForm(form): PageForm<CloseForm>,
 ) -> PageResult {
     let id = alarm_id(&id)?;
     viewer.require_staff()?;

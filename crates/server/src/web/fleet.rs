@@ -4,7 +4,7 @@
 //! and alarms of the last 30 days. A site's own page is shared with the portal (`portal.rs`).
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use maud::html;
@@ -17,6 +17,7 @@ use vigie_store::supervision::{Resolution, Scope};
 use vigie_store::{AlarmFilter, ListFilter};
 
 use crate::AppState;
+use crate::web::PageQuery;
 use crate::web::i18n::{t, tf};
 use crate::web::labels;
 use crate::web::portal::{alarm_history, sites_table, state_class, state_label, worst_status};
@@ -47,7 +48,7 @@ struct SitesQuery {
 async fn sites(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(query): Query<SitesQuery>,
+    PageQuery(query): PageQuery<SitesQuery>,
 ) -> PageResult {
     viewer.require_staff()?;
     let client = optional_reference(query.client.as_deref())?;
@@ -109,7 +110,7 @@ struct EquipmentQuery {
 async fn equipment_list(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(query): Query<EquipmentQuery>,
+    PageQuery(query): PageQuery<EquipmentQuery>,
 ) -> PageResult {
     viewer.require_staff()?;
     let client = optional_reference(query.client.as_deref())?;

@@ -10,7 +10,7 @@ use std::fmt::Display;
 use std::sync::LazyLock;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth;
+use crate::web::PageQuery;
 
 /// The cookie that keeps the viewer's choice.
 pub const COOKIE: &str = "vigie_langue";
@@ -171,7 +172,10 @@ struct SwitchQuery {
 
 /// `GET /langue?choix=en&suite=/console`: keeps the choice in a cookie and goes back to the
 /// page, only ever a page of this site. An unknown choice is French, the default.
-async fn switch(State(state): State<AppState>, Query(query): Query<SwitchQuery>) -> Response {
+async fn switch(
+    State(state): State<AppState>,
+    PageQuery(query): PageQuery<SwitchQuery>,
+) -> Response {
     let lang = query
         .choix
         .as_deref()

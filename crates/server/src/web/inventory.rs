@@ -6,7 +6,7 @@
 //! refusal is shown with the store's reason, the text kept as typed, nothing changed.
 
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
@@ -23,6 +23,7 @@ use crate::web::i18n::{Lang, t, tf};
 use crate::web::labels;
 use crate::web::render::url_encode;
 use crate::web::{Nav, PageError, PageResult, Viewer, optional_reference, page};
+use crate::web::{PageForm, PageQuery};
 
 /// Records listed on one page of a kind.
 const RECORDS_PAGE: i64 = 100;
@@ -202,7 +203,7 @@ async fn records(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(kind): Path<String>,
-    Query(query): Query<RecordsQuery>,
+    PageQuery(query): PageQuery<RecordsQuery>,
 ) -> PageResult {
     viewer.require_staff()?;
     let kind = kind_of(&kind)?;
@@ -281,7 +282,7 @@ async fn new_page(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(kind): Path<String>,
-    Query(query): Query<NewQuery>,
+    PageQuery(query): PageQuery<NewQuery>,
 ) -> PageResult {
     require_editor(&viewer)?;
     let kind = kind_of(&kind)?;
@@ -357,7 +358,7 @@ async fn create(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(kind): Path<String>,
-    Form(form): Form<RecordForm>,
+    PageForm(form): PageForm<RecordForm>,
 ) -> PageResult {
     require_editor(&viewer)?;
     viewer.check_form(&form.csrf)?;
@@ -391,7 +392,7 @@ async fn edit_page(
     State(state): State<AppState>,
     viewer: Viewer,
     Path((kind, reference)): Path<(String, String)>,
-    Query(query): Query<EditQuery>,
+    PageQuery(query): PageQuery<EditQuery>,
 ) -> PageResult {
     viewer.require_staff()?;
     let kind = kind_of(&kind)?;
@@ -464,7 +465,7 @@ async fn save(
     State(state): State<AppState>,
     viewer: Viewer,
     Path((kind, reference)): Path<(String, String)>,
-    Form(form): Form<RecordForm>,
+    PageForm(form): PageForm<RecordForm>,
 ) -> PageResult {
     viewer.require_staff()?;
     viewer.check_form(&form.csrf)?;
@@ -570,7 +571,7 @@ async fn delete(
     State(state): State<AppState>,
     viewer: Viewer,
     Path((kind, reference)): Path<(String, String)>,
-    Form(form): Form<RecordForm>,
+    PageForm(form): PageForm<RecordForm>,
 ) -> PageResult {
     require_editor(&viewer)?;
     viewer.check_form(&form.csrf)?;

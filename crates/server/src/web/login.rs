@@ -2,12 +2,12 @@
 //! The same checks as the API's (`api/people.rs`: throttling, one answer for every failure);
 //! the session is the same cookie.
 
-use axum::extract::{Form, State};
+use axum::Router;
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::Html;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Router, extract::Query};
 use maud::html;
 use serde::Deserialize;
 
@@ -18,6 +18,7 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::web::i18n::{Lang, t, tf};
 use crate::web::{PageError, PageResult, Viewer, document, language_switch, local_path};
+use crate::web::{PageForm, PageQuery};
 
 pub const PASSWORD_PATH: &str = "/mot-de-passe";
 
@@ -81,7 +82,7 @@ fn refusal(lang: Lang, error: &ApiError, on_login: bool) -> String {
 async fn login_page(
     State(state): State<AppState>,
     lang: Lang,
-    Query(query): Query<LoginQuery>,
+    PageQuery(query): PageQuery<LoginQuery>,
 ) -> Response {
     let next = local_path(query.suite.as_deref());
     login_form(&state, lang, next, "", None).into_response()
@@ -99,7 +100,7 @@ async fn login(
     State(state): State<AppState>,
     lang: Lang,
     ClientAddress(address): ClientAddress,
-    Form(form): Form<Credentials>,
+    PageForm(form): PageForm<Credentials>,
 ) -> Response {
     let now_ms = state.clock.now_ms();
     let next = local_path(Some(&form.suite)).to_string();
@@ -143,7 +144,7 @@ struct Logout {
 async fn logout(
     State(state): State<AppState>,
     viewer: Viewer,
-    Form(form): Form<Logout>,
+    PageForm(form): PageForm<Logout>,
 ) -> PageResult {
     viewer.check_form(&form.csrf)?;
     if let Some(hash) = &viewer.caller.session_hash {
@@ -198,7 +199,7 @@ struct PasswordChange {
 async fn change_password(
     State(state): State<AppState>,
     viewer: Viewer,
-    Form(form): Form<PasswordChange>,
+    PageForm(form): PageForm<PasswordChange>,
 ) -> PageResult {
     viewer.check_form(&form.csrf)?;
     let user = match change_own_password(

@@ -371,6 +371,10 @@ enum Message {
     ExpiredForm,
     /// A reference typed in a filter that can name nothing.
     InvalidReference(String),
+    /// A form's body that does not read as the form (a field missing, a number that is not).
+    MalformedForm,
+    /// An address whose parameters do not read as the page's.
+    MalformedAddress,
     /// Words already in the viewer's language, or the API's and the store's own, which are
     /// French (the domain speaks French).
     Said(String),
@@ -411,6 +415,16 @@ impl PageError {
             Message::InvalidReference(text) => {
                 tf(lang, "référence invalide : « {text} »", &[("text", &text)])
             }
+            Message::MalformedForm => t(
+                lang,
+                "Ce formulaire est incomplet ou mal rempli. Rechargez la page et recommencez.",
+            )
+            .to_string(),
+            Message::MalformedAddress => t(
+                lang,
+                "Cette adresse contient un paramètre invalide. Revenez à la page précédente.",
+            )
+            .to_string(),
             Message::Said(message) => message,
         };
         let body = html! {
@@ -421,6 +435,51 @@ impl PageError {
             }
         };
         (self.status, document(lang, title, false, None, body)).into_response()
+    }
+}
+
+/// A page's form, read as axum's `Form` reads it; a body that does not read as the form is
+/// the pages' own error (400, in the viewer's language), never axum's English text.
+#[derive(Debug)]
+pub struct PageForm<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for PageForm<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = PageError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, PageError> {
+        match axum::extract::Form::<T>::from_request(request, state).await {
+            Ok(axum::extract::Form(value)) => Ok(PageForm(value)),
+            Err(_) => Err(PageError {
+                status: StatusCode::BAD_REQUEST,
+                message: Message::MalformedForm,
+            }),
+        }
+    }
+}
+
+/// A page's query string, read as axum's `Query` reads it, refused as [`PageForm`] is.
+#[derive(Debug)]
+pub struct PageQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for PageQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, PageError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(PageQuery(value)),
+            Err(_) => Err(PageError {
+                status: StatusCode::BAD_REQUEST,
+                message: Message::MalformedAddress,
+            }),
+        }
     }
 }
 

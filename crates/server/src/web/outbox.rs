@@ -3,13 +3,14 @@
 //! In a demonstration nothing leaves the machine: this page is where the pages go.
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use maud::html;
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::web::PageQuery;
 use crate::web::i18n::{t, tf};
 use crate::web::render::{channel_label, notification_status, time};
 use crate::web::{Nav, PageResult, Viewer, page};
@@ -29,7 +30,7 @@ struct OutboxQuery {
 async fn outbox(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(query): Query<OutboxQuery>,
+    PageQuery(query): PageQuery<OutboxQuery>,
 ) -> PageResult {
     viewer.require_staff()?;
     let items = state

@@ -7,7 +7,7 @@
 //! console) and an equipment's draw their availability day by day over 30 days.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use maud::{Markup, html};
@@ -19,6 +19,7 @@ use vigie_store::supervision::CurrentState;
 use vigie_store::{AlarmFilter, ListFilter, StoredAlarm};
 
 use crate::AppState;
+use crate::web::PageQuery;
 use crate::web::i18n::{Lang, around, t, tf};
 use crate::web::labels;
 use crate::web::render::{self, DayRate, age, time, url_encode};
@@ -163,7 +164,7 @@ struct DashboardQuery {
 async fn dashboard(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(query): Query<DashboardQuery>,
+    PageQuery(query): PageQuery<DashboardQuery>,
 ) -> PageResult {
     let client = viewer.own_client()?;
     let actor = &viewer.caller.actor;
@@ -326,7 +327,7 @@ async fn site_page(
     viewer: Viewer,
     uri: axum::http::Uri,
     Path(reference): Path<String>,
-    Query(query): Query<SiteQuery>,
+    PageQuery(query): PageQuery<SiteQuery>,
 ) -> PageResult {
     // The staff see every site in the console; a client its own, in the portal, with the
     // dashboard option.

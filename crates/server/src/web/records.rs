@@ -3,7 +3,7 @@
 //! (CM-8) — which a client also reads in its portal, its own only.
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use maud::html;
@@ -13,6 +13,7 @@ use vigie_store::AuditFilter;
 use vigie_store::documents::DocumentFilter;
 
 use crate::AppState;
+use crate::web::PageQuery;
 use crate::web::i18n::{t, tf};
 use crate::web::labels;
 use crate::web::render::time;
@@ -81,7 +82,7 @@ struct AuditQuery {
 async fn audit(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(query): Query<AuditQuery>,
+    PageQuery(query): PageQuery<AuditQuery>,
 ) -> PageResult {
     viewer.require_staff()?;
     let object = query
@@ -152,7 +153,7 @@ async fn documents(
     State(state): State<AppState>,
     viewer: Viewer,
     uri: axum::http::Uri,
-    Query(query): Query<DocumentsQuery>,
+    PageQuery(query): PageQuery<DocumentsQuery>,
 ) -> PageResult {
     let portal = uri.path().starts_with("/portail");
     if portal == viewer.is_staff() {

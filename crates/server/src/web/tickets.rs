@@ -7,7 +7,7 @@
 //! each may do.
 
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -27,6 +27,7 @@ use crate::api::tickets::{open_report, take_ticket_step};
 use crate::web::i18n::{Lang, t, tf};
 use crate::web::render::{countdown, time};
 use crate::web::{Nav, PageError, PageResult, Viewer, page};
+use crate::web::{PageForm, PageQuery};
 use crate::web::{history, labels};
 
 const QUEUE_PAGE: i64 = 100;
@@ -93,7 +94,7 @@ async fn queue(
     State(state): State<AppState>,
     viewer: Viewer,
     uri: axum::http::Uri,
-    Query(query): Query<QueueQuery>,
+    PageQuery(query): PageQuery<QueueQuery>,
 ) -> PageResult {
     check_part(&viewer, uri.path().starts_with("/portail"))?;
     let all = query.etat.as_deref() == Some("tous");
@@ -219,7 +220,7 @@ async fn detail(
     viewer: Viewer,
     uri: axum::http::Uri,
     Path(number): Path<String>,
-    Query(query): Query<DetailQuery>,
+    PageQuery(query): PageQuery<DetailQuery>,
 ) -> PageResult {
     check_part(&viewer, uri.path().starts_with("/portail"))?;
     let number = ticket_number(&number)?;
@@ -418,7 +419,7 @@ async fn staff_step(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(number): Path<String>,
-    Form(form): Form<StepForm>,
+    PageForm(form): PageForm<StepForm>,
 ) -> PageResult {
     check_part(&viewer, false)?;
     viewer.check_form(&form.csrf)?;
@@ -499,7 +500,7 @@ async fn resolve(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(number): Path<String>,
-    Form(form): Form<ResolutionForm>,
+    PageForm(form): PageForm<ResolutionForm>,
 ) -> PageResult {
     check_part(&viewer, false)?;
     viewer.check_form(&form.csrf)?;
@@ -569,7 +570,7 @@ async fn confirm(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(number): Path<String>,
-    Form(form): Form<CsrfForm>,
+    PageForm(form): PageForm<CsrfForm>,
 ) -> PageResult {
     check_part(&viewer, true)?;
     viewer.check_form(&form.csrf)?;
@@ -680,7 +681,7 @@ async fn survey(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(number): Path<String>,
-    Form(form): Form<SurveyForm>,
+    PageForm(form): PageForm<SurveyForm>,
 ) -> PageResult {
     check_part(&viewer, true)?;
     viewer.check_form(&form.csrf)?;
@@ -767,7 +768,7 @@ struct ReportForm {
 async fn report_form(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(query): Query<ReportQuery>,
+    PageQuery(query): PageQuery<ReportQuery>,
 ) -> PageResult {
     let form = ReportForm {
         site: query.site.unwrap_or_default(),
@@ -896,7 +897,7 @@ fn site_chooser(lang: Lang, sites: &[Record], chosen: Option<&Reference>) -> Mar
 async fn report(
     State(state): State<AppState>,
     viewer: Viewer,
-    Form(form): Form<ReportForm>,
+    PageForm(form): PageForm<ReportForm>,
 ) -> PageResult {
     let client = viewer.own_client()?;
     viewer.check_form(&form.csrf)?;

@@ -231,6 +231,33 @@ async fn staff_work_an_alarm_from_the_wall_to_its_closure_through_the_pages() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.text.contains("référence invalide"), "{}", bad.text);
     assert!(!bad.text.contains("<script>"), "{}", bad.text);
+    // A parameter that does not read as the page's is the pages' own 400, in French, not the
+    // framework's English text; so is a form without its fields.
+    let odd = tech.get("/console/alarmes/1?apres=un&partiel=oui").await;
+    assert_eq!(odd.status, StatusCode::BAD_REQUEST, "{}", odd.text);
+    assert!(
+        odd.text
+            .contains("Cette adresse contient un paramètre invalide"),
+        "{}",
+        odd.text
+    );
+    assert!(!odd.text.contains("Failed to deserialize"), "{}", odd.text);
+    let empty = reply(
+        app.http
+            .post(format!("{}/console/alarmes/{id}/clore", app.base))
+            .header("cookie", &tech.cookie)
+            .header("content-type", "application/json")
+            .body("{\"actions\": 1}"),
+    )
+    .await;
+    assert_eq!(empty.status, StatusCode::BAD_REQUEST, "{}", empty.text);
+    assert!(
+        empty
+            .text
+            .contains("Ce formulaire est incomplet ou mal rempli"),
+        "{}",
+        empty.text
+    );
     // The live region alone, as the page's script asks for it.
     let partial = tech.get("/console?partiel=1").await;
     assert!(partial.text.contains(NVR));
