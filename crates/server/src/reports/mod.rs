@@ -90,10 +90,11 @@ impl Covered {
     pub fn key(self) -> String {
         match self {
             Covered::Month(month) => month.to_string(),
+            // The last day included, as `vigie report --au` names it.
             Covered::Period(period) => format!(
                 "{}/{}",
                 local_date(period.from(), &paris()),
-                local_date(period.to(), &paris())
+                local_date(period.to() - 1, &paris())
             ),
         }
     }
@@ -313,6 +314,19 @@ fn mail_text(made: &Made, name: &str) -> (String, String, String) {
 /// The organisation that issues the reports (the configuration's name of the integrator).
 fn organisation(state: &AppState) -> String {
     state.config.reports.organisation.clone()
+}
+
+/// A record read for a report, a missing one named: « client CLI-X introuvable ».
+fn named(
+    read: Result<Record, vigie_store::StoreError>,
+    what: &str,
+    reference: &Reference,
+) -> anyhow::Result<Record> {
+    match read {
+        Ok(record) => Ok(record),
+        Err(vigie_store::StoreError::NotFound) => anyhow::bail!("{what} {reference} introuvable"),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// The records of `kind` of `client` (all of them, by pages), read as the reports' actor.

@@ -64,7 +64,12 @@ pub async fn make(
     now: i64,
 ) -> anyhow::Result<Made> {
     let actor = Actor::console(REPORTS_ACTOR);
-    let Record::Site(site_record) = state.store.get(&actor, ObjectKind::Site, site).await? else {
+    let Record::Site(site_record) = super::named(
+        state.store.get(&actor, ObjectKind::Site, site).await,
+        "site",
+        site,
+    )?
+    else {
         anyhow::bail!("{site} n'est pas un site");
     };
     let zone = site_record.time_zone.time_zone();

@@ -111,7 +111,11 @@ pub async fn make(
     let actor = Actor::console(REPORTS_ACTOR);
     let zone = paris();
     let (from, to) = covered.bounds(&zone);
-    let Record::Client(client_record) = state.store.get(&actor, ObjectKind::Client, client).await?
+    let Record::Client(client_record) = super::named(
+        state.store.get(&actor, ObjectKind::Client, client).await,
+        "client",
+        client,
+    )?
     else {
         anyhow::bail!("{client} n'est pas un client");
     };

@@ -1062,3 +1062,117 @@ checks = {{ interval = "2s", tcp = {{ port = {closed_port} }} }}
     drop(open);
     sandbox.finish().await;
 }
+
+/// Issue 9: `vigie report` makes a report for any month or period on demand, writes its PDF
+/// and HTML where asked, files it when asked (then a second time replaces it), and names
+/// what is wrong in its arguments.
+#[tokio::test]
+async fn a_report_is_made_on_demand_for_any_period() {
+    let sandbox = Sandbox::new().await;
+    let fleet = fleet_path();
+    let imported = sandbox.run(&["import", fleet.to_str().unwrap()]);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    let pdf = sandbox.directory.join("rapport.pdf");
+    let html = sandbox.directory.join("rapport.html");
+    let made = sandbox.run(&[
+        "report",
+        "supervision",
+        "--client",
+        "CLI-VILLE",
+        "--mois",
+        "2026-10",
+        "--pdf",
+        pdf.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF"));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("Ville de Montpellier"), "{page}");
+    assert!(page.contains("octobre 2026"), "{page}");
+    assert!(page.contains("lang=\"fr\""), "{page}");
+
+    // A period on demand, filed in the site's file: twice is one report, replaced.
+    for _ in 0..2 {
+        let filed = sandbox.run(&[
+            "report",
+            "revue",
+            "--site",
+            "VILLE-MTP-CSU",
+            "--du",
+            "2026-11-01",
+            "--au",
+            "2026-11-15",
+            "--classer",
+        ]);
+        assert!(filed.status.success(), "{}", stderr(&filed));
+        assert!(stdout(&filed).contains("classé"), "{}", stdout(&filed));
+    }
+    let database = sandbox.database.as_ref().unwrap();
+    // The command's database: the data directory's file on SQLite, the test's on PostgreSQL.
+    let store = if database.backend == vigie_store::Backend::Postgres {
+        database.open().await
+    } else {
+        vigie_store::Store::open(&format!(
+            "sqlite:{}",
+            sandbox.directory.join("vigie.sqlite").display()
+        ))
+        .await
+        .unwrap()
+    };
+    let documents = store
+        .documents(
+            &vigie_domain::access::Actor::console("test"),
+            &vigie_store::documents::DocumentFilter::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(documents.len(), 2, "{documents:?}");
+    assert!(
+        documents
+            .iter()
+            .all(|d| d.period.as_deref() == Some("2026-11-01/2026-11-15")),
+        "{documents:?}"
+    );
+    store.close().await;
+
+    // What is wrong is named.
+    for (args, expected) in [
+        (
+            vec!["report", "supervision", "--mois", "2026-10"],
+            "--client",
+        ),
+        (
+            vec![
+                "report",
+                "revue",
+                "--site",
+                "VILLE-MTP-CSU",
+                "--mois",
+                "2026-13",
+            ],
+            "--mois",
+        ),
+        (
+            vec![
+                "report",
+                "supervision",
+                "--client",
+                "CLI-NULLE",
+                "--mois",
+                "2026-10",
+            ],
+            "CLI-NULLE",
+        ),
+    ] {
+        let refused = sandbox.run(&args);
+        assert!(!refused.status.success(), "{args:?}");
+        assert!(
+            stderr(&refused).contains(expected),
+            "{args:?} : {}",
+            stderr(&refused)
+        );
+    }
+    sandbox.finish().await;
+}
