@@ -561,7 +561,7 @@ impl Store {
         args.push(Arg::Int(limit.clamp(1, crate::MAX_PAGE_SIZE)));
         let inner = format!(
             "SELECT s.ref AS c0, s.name AS c1, s.client_ref AS c2, s.contract_ref AS c3, \
-             (SELECT COUNT(*) FROM equipment e WHERE e.site_ref = s.ref) AS c4, \
+             s.equipment_count AS c4, \
              (SELECT COUNT(DISTINCT c.equipment_ref) FROM check_states c \
               WHERE c.status = 'down' AND c.client_ref = s.client_ref AND c.site_ref = s.ref) AS c5, \
              (SELECT COUNT(*) FROM alarms a WHERE a.site_ref = s.ref AND a.closed_ms IS NULL) AS c6 \

@@ -24,3 +24,23 @@ END;
 $$;
 CREATE TRIGGER check_states_follow_equipment AFTER UPDATE OF client_ref, site_ref ON equipment
     FOR EACH ROW EXECUTE FUNCTION check_states_follow_equipment();
+-- Each site counts its equipment, so that a client's sites are listed with their counts
+-- without walking every equipment of every site; the trigger keeps it on every path.
+ALTER TABLE sites ADD COLUMN equipment_count BIGINT NOT NULL DEFAULT 0;
+UPDATE sites s SET equipment_count = (SELECT COUNT(*) FROM equipment e WHERE e.site_ref = s.ref);
+CREATE FUNCTION sites_count_equipment() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        UPDATE sites SET equipment_count = equipment_count - 1 WHERE ref = OLD.site_ref;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        UPDATE sites SET equipment_count = equipment_count + 1 WHERE ref = NEW.site_ref;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER sites_count_equipment_added_removed AFTER INSERT OR DELETE ON equipment
+    FOR EACH ROW EXECUTE FUNCTION sites_count_equipment();
+CREATE TRIGGER sites_count_equipment_moved AFTER UPDATE OF site_ref ON equipment
+    FOR EACH ROW WHEN (OLD.site_ref IS DISTINCT FROM NEW.site_ref)
+    EXECUTE FUNCTION sites_count_equipment();

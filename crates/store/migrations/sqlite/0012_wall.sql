@@ -22,3 +22,21 @@ BEGIN
     UPDATE check_states SET client_ref = NEW.client_ref, site_ref = NEW.site_ref
     WHERE equipment_ref = NEW.ref;
 END;
+-- Each site counts its equipment, so that a client's sites are listed with their counts
+-- without walking every equipment of every site; the triggers keep it on every path.
+ALTER TABLE sites ADD COLUMN equipment_count BIGINT NOT NULL DEFAULT 0;
+UPDATE sites SET equipment_count = (SELECT COUNT(*) FROM equipment e WHERE e.site_ref = sites.ref);
+CREATE TRIGGER sites_count_equipment_added AFTER INSERT ON equipment
+BEGIN
+    UPDATE sites SET equipment_count = equipment_count + 1 WHERE ref = NEW.site_ref;
+END;
+CREATE TRIGGER sites_count_equipment_removed AFTER DELETE ON equipment
+BEGIN
+    UPDATE sites SET equipment_count = equipment_count - 1 WHERE ref = OLD.site_ref;
+END;
+CREATE TRIGGER sites_count_equipment_moved AFTER UPDATE OF site_ref ON equipment
+WHEN OLD.site_ref <> NEW.site_ref
+BEGIN
+    UPDATE sites SET equipment_count = equipment_count - 1 WHERE ref = OLD.site_ref;
+    UPDATE sites SET equipment_count = equipment_count + 1 WHERE ref = NEW.site_ref;
+END;

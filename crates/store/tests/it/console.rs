@@ -227,12 +227,27 @@ async fn equipment_down_are_counted_per_site_and_follow_an_equipment_that_moves(
         .await
         .unwrap();
     assert_eq!(
-        down_per_site(summaries),
+        down_per_site(summaries.clone()),
         vec![
             ("BNF-PAR-OPERA".to_string(), 1),
             ("BNF-PAR-SIEGE".to_string(), 1)
         ]
     );
+    // Each site's count of equipment follows the move, as the inventory file says.
+    let fleet = parse(&example_fleet());
+    for summary in &summaries {
+        let mut expected = fleet
+            .equipment
+            .iter()
+            .filter(|e| e.site == summary.reference)
+            .count() as i64;
+        match summary.reference.as_str() {
+            "BNF-PAR-OPERA" => expected -= 1,
+            "BNF-PAR-SIEGE" => expected += 1,
+            _ => {}
+        }
+        assert_eq!(summary.equipment, expected, "{}", summary.reference);
+    }
     // The same answer on a page of one site at a time: the client's count is whole.
     let first = store
         .site_summaries(&admin(), Some(&client), None, 1)
@@ -275,6 +290,29 @@ async fn equipment_down_are_counted_per_site_and_follow_an_equipment_that_moves(
     );
     // Equipment never observed are listed too, with no state.
     assert!(page.iter().any(|(_, states)| states.is_empty()));
+    // …and a deletion.
+    store
+        .delete(
+            &console,
+            vigie_domain::inventory::ObjectKind::Equipment,
+            &reference("BNF-PAR-OPERA-UPS-01"),
+            5 * H,
+        )
+        .await
+        .unwrap();
+    let siege = store
+        .site_summaries(&admin(), Some(&client), None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.reference.as_str() == "BNF-PAR-SIEGE")
+        .unwrap();
+    let listed = fleet
+        .equipment
+        .iter()
+        .filter(|e| e.site.as_str() == "BNF-PAR-SIEGE")
+        .count() as i64;
+    assert_eq!(siege.equipment, listed);
 }
 
 /// The daily chart's read (DSH-1): each period's availability is the one `availability` gives
