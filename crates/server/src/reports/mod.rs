@@ -440,51 +440,91 @@ pub struct Round {
     pub queued: usize,
 }
 
-/// Makes, files and sends every report of `month` not filed yet. A report that fails is
-/// logged and tried again at the next round; the others go on.
+/// The most reports made at once: one per core (a report's reading waits on the database while
+/// another's layout computes), within a bound so that a large fleet's histories are not all
+/// held together.
+fn reports_at_once() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4)
+}
+
+/// What became of one report of a round.
+enum Outcome {
+    AlreadyFiled,
+    Made { queued: usize },
+    Failed,
+}
+
+/// Makes, files and sends every report of `month` not filed yet, a few at once
+/// ([`reports_at_once`]). A report that fails is logged and tried again at the next round; the
+/// others go on.
 pub async fn monthly(state: &AppState, month: Month, now: i64) -> anyhow::Result<Round> {
-    let mut round = Round::default();
-    for (kind, client, site) in due(state).await? {
-        let period = month.to_string();
-        if state
-            .store
-            .report_filed(kind.key(), client.as_ref(), site.as_ref(), &period)
-            .await?
-        {
-            round.already_filed += 1;
-            continue;
-        }
-        let result = async {
-            let made = make(
-                state,
-                kind,
-                client.as_ref(),
-                site.as_ref(),
-                Covered::Month(month),
-                now,
-            )
-            .await?;
-            let rendered = render(&made).await?;
-            file(state, &made, &rendered, false, true, now).await
-        }
+    use futures_util::stream::StreamExt;
+
+    let period = month.to_string();
+    let outcomes: Vec<Outcome> = futures_util::stream::iter(due(state).await?)
+        .map(|(kind, client, site)| {
+            let period = &period;
+            async move {
+                match state
+                    .store
+                    .report_filed(kind.key(), client.as_ref(), site.as_ref(), period)
+                    .await
+                {
+                    Ok(true) => return Outcome::AlreadyFiled,
+                    Ok(false) => {}
+                    Err(error) => {
+                        tracing::error!(error = %error, kind = kind.key(), "rapport mensuel");
+                        return Outcome::Failed;
+                    }
+                }
+                let result = async {
+                    let made = make(
+                        state,
+                        kind,
+                        client.as_ref(),
+                        site.as_ref(),
+                        Covered::Month(month),
+                        now,
+                    )
+                    .await?;
+                    let rendered = render(&made).await?;
+                    file(state, &made, &rendered, false, true, now).await
+                }
+                .await;
+                match result {
+                    Ok(filed) if filed.new => Outcome::Made {
+                        queued: filed.queued,
+                    },
+                    Ok(_) => Outcome::AlreadyFiled,
+                    Err(error) => {
+                        tracing::error!(
+                            error = format!("{error:#}"),
+                            kind = kind.key(),
+                            client = client.as_ref().map(|c| c.to_string()),
+                            site = site.as_ref().map(|s| s.to_string()),
+                            period,
+                            "rapport mensuel"
+                        );
+                        Outcome::Failed
+                    }
+                }
+            }
+        })
+        .buffer_unordered(reports_at_once())
+        .collect()
         .await;
-        match result {
-            Ok(filed) if filed.new => {
+    let mut round = Round::default();
+    for outcome in outcomes {
+        match outcome {
+            Outcome::AlreadyFiled => round.already_filed += 1,
+            Outcome::Made { queued } => {
                 round.made += 1;
-                round.queued += filed.queued;
+                round.queued += queued;
             }
-            Ok(_) => round.already_filed += 1,
-            Err(error) => {
-                round.failed += 1;
-                tracing::error!(
-                    error = format!("{error:#}"),
-                    kind = kind.key(),
-                    client = client.as_ref().map(|c| c.to_string()),
-                    site = site.as_ref().map(|s| s.to_string()),
-                    period,
-                    "rapport mensuel"
-                );
-            }
+            Outcome::Failed => round.failed += 1,
         }
     }
     Ok(round)
