@@ -61,6 +61,13 @@ struct Options {
     /// Write the section into this file (docs/benchmarks.md); empty: print only.
     #[arg(long, default_value = "docs/benchmarks.md")]
     write: String,
+    /// (Internal) measure the reports of the database at this address, filled beforehand, in
+    /// this fresh process, so that its peak memory is the reports' own; print the figures.
+    #[arg(long, hide = true)]
+    measure_url: Option<String>,
+    /// (Internal) where the measuring process writes each equipment's figures.
+    #[arg(long, hide = true)]
+    measures_file: Option<String>,
 }
 
 impl Options {
@@ -378,6 +385,28 @@ async fn window_availability(
     Ok(measures)
 }
 
+/// What the measuring process found, handed back to the filling one.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Measured {
+    /// One client's supervision report: read and computed, rendered, in s; peak MiB; pages.
+    one_make: f64,
+    one_render: f64,
+    one_peak: f64,
+    one_pages: usize,
+    /// One client's availability alone (the store's read and the domain's measure), in s.
+    one_availability: f64,
+    /// The whole set of monthly reports: s, reports made, failures, peak MiB.
+    all_seconds: f64,
+    all_made: usize,
+    all_failed: usize,
+    all_peak: f64,
+    /// The whole fleet's availability alone, in s.
+    fleet_availability: f64,
+    /// PostgreSQL's window functions over the same data (on PostgreSQL): the whole fleet's
+    /// and one client's time, in s.
+    window: Option<(f64, f64)>,
+}
+
 /// What one backend measured.
 struct Run {
     backend: &'static str,
@@ -385,39 +414,26 @@ struct Run {
     alarms: usize,
     import_seconds: f64,
     fill_seconds: f64,
-    /// One client's supervision report: read and computed, rendered, in s; peak MiB.
-    one_make: f64,
-    one_render: f64,
-    one_peak: f64,
-    one_pages: usize,
-    /// One client's availability alone (the store's read and the domain's measure), in s.
-    one_availability: f64,
-    /// The whole set of monthly reports: s, reports made, peak MiB, failures.
-    all_seconds: f64,
-    all_made: usize,
-    all_failed: usize,
-    all_peak: f64,
-    /// The whole fleet's availability alone, in s, and its figures.
-    fleet_availability: f64,
+    measured: Measured,
     measures: BTreeMap<String, Measure>,
     overall: Measure,
-    /// PostgreSQL's window functions over this run's data, when this run is PostgreSQL: the
-    /// whole fleet's and one client's time in s, and the fleet's figures.
-    window: Option<(f64, f64, BTreeMap<String, Measure>)>,
+    /// The window functions' figures, on PostgreSQL.
+    window: Option<BTreeMap<String, Measure>>,
 }
 
-async fn measure_backend(
-    options: &Options,
-    database: &TestDatabase,
-    store: Store,
-    backend: &'static str,
-) -> anyhow::Result<Run> {
+/// The month measured and the instant the reports are made.
+fn month_and_now() -> anyhow::Result<(Month, i64, i64, i64)> {
     let zone = TimeZone::get("Europe/Paris")?;
     let month = Month::new(2026, 11)?;
     let (from, to) = month.bounds(&zone);
     // The morning of 3 December: the history written reaches 2 December.
     let now = to + 2 * DAY + 6 * 60 * MINUTE;
+    Ok((month, from, to, now))
+}
 
+/// Fills a throw-away database: (changes, alarms, import s, fill s).
+async fn fill_backend(options: &Options, store: &Store) -> anyhow::Result<(usize, usize, f64, f64)> {
+    let (_, from, to, now) = month_and_now()?;
     eprintln!("inventaire…");
     let parsed = InventoryFile::parse(&fleet(options)).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let started = Instant::now();
@@ -429,11 +445,19 @@ async fn measure_backend(
 
     eprintln!("historique…");
     let started = Instant::now();
-    let (changes, alarms) = fill(&store, options, from, to, now).await?;
+    let (changes, alarms) = fill(store, options, from, to, now).await?;
     store.analyze().await?;
     let fill_seconds = started.elapsed().as_secs_f64();
     eprintln!("{changes} changements, {alarms} alarmes en {fill_seconds:.0} s");
+    Ok((changes, alarms, import_seconds, fill_seconds))
+}
 
+/// In the measuring process: the reports of the database at `url`; each equipment's figures
+/// (and the window functions', on PostgreSQL) written to `measures_file`, one line each.
+async fn measure_reports(options: &Options, url: &str, measures_file: &str) -> anyhow::Result<Measured> {
+    let (month, from, to, now) = month_and_now()?;
+    let store = Store::open(url).await?;
+    let postgres = url.starts_with("postgres");
     let mut config = Config::default();
     config.supervision.poll = false;
     config.reports.monthly = false;
@@ -458,6 +482,7 @@ async fn measure_backend(
     let one_render = started.elapsed().as_secs_f64();
     let one_peak = peak_mib();
     let one_pages = pdf_pages(&rendered.pdf);
+    drop((made, rendered));
     let started = Instant::now();
     let one = vigie_availability(&store, options, 0..1, from, to).await?;
     let one_availability = started.elapsed().as_secs_f64();
@@ -477,27 +502,36 @@ async fn measure_backend(
         one.iter().all(|(k, v)| measures.get(k) == Some(v)),
         "la disponibilité d'un client diffère selon qu'elle est lue seule ou avec le parc"
     );
-    let overall: Measure = measures.values().sum();
 
-    let window = if backend == "PostgreSQL" {
+    let mut lines = String::new();
+    let mut line = |source: &str, reference: &str, m: &Measure| {
+        let _ = writeln!(
+            lines,
+            "{source} {reference} {} {} {} {}",
+            m.up_ms, m.down_ms, m.unknown_ms, m.maintenance_ms
+        );
+    };
+    for (reference, measure) in &measures {
+        line("vigie", reference, measure);
+    }
+    let window = if postgres {
         eprintln!("fonctions de fenêtrage de PostgreSQL…");
         let started = Instant::now();
-        let all = window_availability(&database.url, from, to, None).await?;
+        let all = window_availability(url, from, to, None).await?;
         let all_seconds = started.elapsed().as_secs_f64();
         let started = Instant::now();
-        window_availability(&database.url, from, to, Some(&client_ref(0))).await?;
+        window_availability(url, from, to, Some(&client_ref(0))).await?;
         let one_seconds = started.elapsed().as_secs_f64();
-        Some((all_seconds, one_seconds, all))
+        for (reference, measure) in &all {
+            line("fenetrage", reference, measure);
+        }
+        Some((all_seconds, one_seconds))
     } else {
         None
     };
-
-    Ok(Run {
-        backend,
-        changes,
-        alarms,
-        import_seconds,
-        fill_seconds,
+    std::fs::write(measures_file, lines)?;
+    store.close().await;
+    Ok(Measured {
         one_make,
         one_render,
         one_peak,
@@ -508,9 +542,73 @@ async fn measure_backend(
         all_failed: round.failed,
         all_peak,
         fleet_availability,
+        window,
+    })
+}
+
+/// Fills `database`, then measures its reports in a fresh process of this program.
+async fn measure_backend(
+    options: &Options,
+    database: &TestDatabase,
+    backend: &'static str,
+) -> anyhow::Result<Run> {
+    let store = database.open().await;
+    let filled = fill_backend(options, &store).await;
+    store.close().await;
+    let (changes, alarms, import_seconds, fill_seconds) = filled?;
+
+    let measures_file = std::env::temp_dir().join(format!(
+        "vigie-bench-reports-{}-{backend}.txt",
+        std::process::id()
+    ));
+    let output = std::process::Command::new(std::env::current_exe()?)
+        .arg("--clients")
+        .arg(options.clients.to_string())
+        .arg("--sites-per-client")
+        .arg(options.sites_per_client.to_string())
+        .arg("--equipment-per-site")
+        .arg(options.equipment_per_site.to_string())
+        .arg("--measure-url")
+        .arg(&database.url)
+        .arg("--measures-file")
+        .arg(&measures_file)
+        .stderr(std::process::Stdio::inherit())
+        .output()?;
+    anyhow::ensure!(
+        output.status.success(),
+        "le processus de mesure a échoué ({})",
+        output.status
+    );
+    let measured: Measured = serde_json::from_slice(&output.stdout)?;
+    let text = std::fs::read_to_string(&measures_file)?;
+    let _ = std::fs::remove_file(&measures_file);
+    let mut measures = BTreeMap::new();
+    let mut window = BTreeMap::new();
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let [source, reference, up, down, unknown, maintenance] = fields[..] else {
+            anyhow::bail!("ligne de mesures illisible : {line}");
+        };
+        let measure = Measure {
+            up_ms: up.parse()?,
+            down_ms: down.parse()?,
+            unknown_ms: unknown.parse()?,
+            maintenance_ms: maintenance.parse()?,
+        };
+        let into = if source == "vigie" { &mut measures } else { &mut window };
+        into.insert(reference.to_string(), measure);
+    }
+    let overall: Measure = measures.values().sum();
+    Ok(Run {
+        backend,
+        changes,
+        alarms,
+        import_seconds,
+        fill_seconds,
+        window: measured.window.map(|_| window),
+        measured,
         measures,
         overall,
-        window,
     })
 }
 
@@ -550,6 +648,11 @@ fn percent(measure: &Measure) -> String {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let options = Options::parse();
+    if let (Some(url), Some(file)) = (&options.measure_url, &options.measures_file) {
+        let measured = measure_reports(&options, url, file).await?;
+        println!("{}", serde_json::to_string(&measured)?);
+        return Ok(());
+    }
     let mut runs = Vec::new();
     for backend in &options.backends {
         let (backend, name) = match backend.as_str() {
@@ -559,9 +662,7 @@ async fn main() -> anyhow::Result<()> {
         };
         eprintln!("== {name}");
         let database = TestDatabase::create(backend).await;
-        let store = database.open().await;
-        let run = measure_backend(&options, &database, store.clone(), name).await;
-        store.close().await;
+        let run = measure_backend(&options, &database, name).await;
         if options.keep_database {
             eprintln!("base gardée : {}", database.url);
         } else {
@@ -583,7 +684,7 @@ async fn main() -> anyhow::Result<()> {
     let first = &runs[0];
     let _ = writeln!(
         section,
-        "Mesuré le {} ({cores} cœurs) : {} équipements ({} clients de {}, {} sites de {} par client), chacun avec sa vérification ping, sur un fichier SQLite (`synchronous = FULL`) puis sur PostgreSQL local. Leur historique du 31 octobre au 1er décembre 2026 est écrit par le point d'entrée des observations (`Store::record_observations`, par lots de {BATCH}) : {} changements d'état (de 0 à {} coupures de 1 à 120 minutes par équipement, une sur vingt une perte du chemin de supervision, « inconnu »), dont certaines à cheval sur les bornes du mois ; {} alarmes (les coupures de 115 minutes ou plus), comme le moteur d'alarmes les enregistre. Mois mesuré : novembre 2026, heure de Paris. Mémoire : pic de mémoire résidente du processus (`VmHWM`, remis à zéro avant chaque mesure), base SQLite et pilote compris.\n",
+        "Mesuré le {} ({cores} cœurs) : {} équipements ({} clients de {}, {} sites de {} par client), chacun avec sa vérification ping, sur un fichier SQLite (`synchronous = FULL`) puis sur PostgreSQL local. Leur historique du 31 octobre au 1er décembre 2026 est écrit par le point d'entrée des observations (`Store::record_observations`, par lots de {BATCH}) : {} changements d'état (de 0 à {} coupures de 1 à 120 minutes par équipement, une sur vingt une perte du chemin de supervision, « inconnu »), dont certaines à cheval sur les bornes du mois ; {} alarmes (les coupures de 115 minutes ou plus), comme le moteur d'alarmes les enregistre. Mois mesuré : novembre 2026, heure de Paris. Les rapports sont mesurés dans un processus neuf ouvert sur la base remplie, comme le serveur le 1er du mois ; mémoire : pic de mémoire résidente de ce processus (`VmHWM`, remis à zéro avant chaque mesure), base SQLite et pilote compris.\n",
         jiff::Timestamp::now().strftime("%Y-%m-%d"),
         vigie_bench::grouped(options.equipment()),
         options.clients,
@@ -601,46 +702,46 @@ async fn main() -> anyhow::Result<()> {
     let _ = writeln!(section, "|---|---|---:|---:|---|");
     let verdict = |held: bool| if held { "**tenu**" } else { "**non tenu**" };
     for run in &runs {
-        let one = run.one_make + run.one_render;
+        let one = run.measured.one_make + run.measured.one_render;
         let _ = writeln!(
             section,
             "| {} | Rapport de supervision d'un client ({} équipements) : lecture et calcul {:.2} s, PDF de {} pages {:.2} s | {:.2} | {:.0} | ≤ 1 s : {} |",
             run.backend,
             vigie_bench::grouped(per_client),
-            run.one_make,
-            run.one_pages,
-            run.one_render,
+            run.measured.one_make,
+            run.measured.one_pages,
+            run.measured.one_render,
             one,
-            run.one_peak,
+            run.measured.one_peak,
             verdict(one <= 1.0),
         );
         let _ = writeln!(
             section,
             "| {} | Disponibilité d'un client seule (lecture de l'historique et calcul) | {:.2} | — | — |",
-            run.backend, run.one_availability,
+            run.backend, run.measured.one_availability,
         );
         let _ = writeln!(
             section,
             "| {} | Tous les rapports du mois : {} faits ({} rapports de supervision, {} revues d'alarmes, l'analyse de satisfaction), rendus en PDF et HTML, classés{} | {:.1} | {:.0} | ≤ 30 s et ≤ 1 Go : {} |",
             run.backend,
-            run.all_made,
+            run.measured.all_made,
             options.clients,
             options.clients * options.sites_per_client,
-            if run.all_failed > 0 {
-                format!(" ; **{} en échec**", run.all_failed)
+            if run.measured.all_failed > 0 {
+                format!(" ; **{} en échec**", run.measured.all_failed)
             } else {
                 String::new()
             },
-            run.all_seconds,
-            run.all_peak,
-            verdict(run.all_seconds <= 30.0 && run.all_peak <= 1024.0 && run.all_failed == 0),
+            run.measured.all_seconds,
+            run.measured.all_peak,
+            verdict(run.measured.all_seconds <= 30.0 && run.measured.all_peak <= 1024.0 && run.measured.all_failed == 0),
         );
         let _ = writeln!(
             section,
             "| {} | Disponibilité de tout le parc seule (client par client) | {:.2} | — | — |",
-            run.backend, run.fleet_availability,
+            run.backend, run.measured.fleet_availability,
         );
-        if let Some((all, one, _)) = &run.window {
+        if let Some((all, one)) = &run.measured.window {
             let _ = writeln!(
                 section,
                 "| {} | Fonctions de fenêtrage (`LEAD`) : tout le parc / un client | {all:.2} / {one:.2} | — | — |",
@@ -649,7 +750,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let _ = writeln!(section);
-    let window = runs.iter().find_map(|r| r.window.as_ref().map(|w| &w.2));
+    let window = runs.iter().find_map(|r| r.window.as_ref());
     for run in &runs {
         let compared = match window {
             Some(window) => {
@@ -707,6 +808,8 @@ mod tests {
             backends: Vec::new(),
             keep_database: false,
             write: String::new(),
+            measure_url: None,
+            measures_file: None,
         }
     }
 
