@@ -318,10 +318,7 @@ async fn vigie_availability(
     let mut measures = BTreeMap::new();
     for client in clients.take(options.clients) {
         let place = Place::Client(reference(&client_ref(client)));
-        for history in store
-            .equipment_histories(&actor, &place, from, to)
-            .await?
-        {
+        for history in store.equipment_histories(&actor, &place, from, to).await? {
             let checks: Vec<CheckHistory> = history.checks.into_values().collect();
             measures.insert(history.reference, equipment_measure(from, to, &checks, &[]));
         }
@@ -432,7 +429,10 @@ fn month_and_now() -> anyhow::Result<(Month, i64, i64, i64)> {
 }
 
 /// Fills a throw-away database: (changes, alarms, import s, fill s).
-async fn fill_backend(options: &Options, store: &Store) -> anyhow::Result<(usize, usize, f64, f64)> {
+async fn fill_backend(
+    options: &Options,
+    store: &Store,
+) -> anyhow::Result<(usize, usize, f64, f64)> {
     let (_, from, to, now) = month_and_now()?;
     eprintln!("inventaire…");
     let parsed = InventoryFile::parse(&fleet(options)).map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -454,7 +454,11 @@ async fn fill_backend(options: &Options, store: &Store) -> anyhow::Result<(usize
 
 /// In the measuring process: the reports of the database at `url`; each equipment's figures
 /// (and the window functions', on PostgreSQL) written to `measures_file`, one line each.
-async fn measure_reports(options: &Options, url: &str, measures_file: &str) -> anyhow::Result<Measured> {
+async fn measure_reports(
+    options: &Options,
+    url: &str,
+    measures_file: &str,
+) -> anyhow::Result<Measured> {
     let (month, from, to, now) = month_and_now()?;
     let store = Store::open(url).await?;
     let postgres = url.starts_with("postgres");
@@ -595,7 +599,11 @@ async fn measure_backend(
             unknown_ms: unknown.parse()?,
             maintenance_ms: maintenance.parse()?,
         };
-        let into = if source == "vigie" { &mut measures } else { &mut window };
+        let into = if source == "vigie" {
+            &mut measures
+        } else {
+            &mut window
+        };
         into.insert(reference.to_string(), measure);
     }
     let overall: Measure = measures.values().sum();
@@ -734,7 +742,11 @@ async fn main() -> anyhow::Result<()> {
             },
             run.measured.all_seconds,
             run.measured.all_peak,
-            verdict(run.measured.all_seconds <= 30.0 && run.measured.all_peak <= 1024.0 && run.measured.all_failed == 0),
+            verdict(
+                run.measured.all_seconds <= 30.0
+                    && run.measured.all_peak <= 1024.0
+                    && run.measured.all_failed == 0
+            ),
         );
         let _ = writeln!(
             section,
@@ -762,7 +774,10 @@ async fn main() -> anyhow::Result<()> {
                     } else {
                         format!("**{differ} équipements diffèrent**")
                     },
-                    format_args!("{} équipements comparés", vigie_bench::grouped(window.len()))
+                    format_args!(
+                        "{} équipements comparés",
+                        vigie_bench::grouped(window.len())
+                    )
                 )
             }
             None => "non comparée (PostgreSQL n'était pas de la mesure)".into(),
