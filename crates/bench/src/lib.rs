@@ -1,5 +1,73 @@
-//! What the benchmark programs share: reading a process's memory from /proc and writing
-//! numbers the French way.
+//! What the benchmark programs share: reading a process's memory from /proc, writing
+//! numbers the French way, and the fleet of clients, sites and equipment they build.
+
+use std::fmt::Write as _;
+
+/// A benchmark fleet's shape: `clients`, each with `sites_per_client` sites of
+/// `equipment_per_site` equipment.
+#[derive(Debug, Clone, Copy)]
+pub struct FleetShape {
+    pub clients: usize,
+    pub sites_per_client: usize,
+    pub equipment_per_site: usize,
+}
+
+impl FleetShape {
+    pub fn equipment(self) -> usize {
+        self.clients * self.sites_per_client * self.equipment_per_site
+    }
+}
+
+pub fn client_ref(client: usize) -> String {
+    format!("CLI-{client:02}")
+}
+
+pub fn site_ref(client: usize, site: usize) -> String {
+    format!("S{client:02}-{site:03}")
+}
+
+pub fn equipment_ref(client: usize, site: usize, index: usize) -> String {
+    format!("E{client:02}-{site:03}-{index:03}")
+}
+
+/// The fleet as an inventory file, after `header` (e.g. the staff): each client one contract
+/// under supervision with the dashboard, its sites, their equipment (a switch, then cameras
+/// behind it), each with its ping check.
+pub fn fleet_inventory(shape: FleetShape, header: &str) -> String {
+    let mut text = format!("version = 1\n\n{header}");
+    for client in 0..shape.clients {
+        let _ = writeln!(
+            text,
+            "[[client]]\nref = \"{0}\"\nname = \"Client {client:02}\"\n\n[[contract]]\nref = \"CTR-{client:02}\"\nclient = \"{0}\"\ntier = \"standard\"\noptions = [\"supervision\", \"dashboard\"]\n",
+            client_ref(client)
+        );
+        for site in 0..shape.sites_per_client {
+            let _ = writeln!(
+                text,
+                "[[site]]\nref = \"{}\"\nclient = \"{}\"\ncontract = \"CTR-{client:02}\"\nname = \"Site {client:02}-{site:03}\"\n",
+                site_ref(client, site),
+                client_ref(client)
+            );
+            for index in 0..shape.equipment_per_site {
+                let (kind, parent) = if index == 0 {
+                    ("switch", String::new())
+                } else {
+                    (
+                        "camera",
+                        format!("parent = \"{}\"\n", equipment_ref(client, site, 0)),
+                    )
+                };
+                let _ = writeln!(
+                    text,
+                    "[[equipment]]\nref = \"{}\"\nsite = \"{}\"\nname = \"Équipement {index:03}\"\nkind = \"{kind}\"\n{parent}checks = {{ ping = {{}} }}\n",
+                    equipment_ref(client, site, index),
+                    site_ref(client, site)
+                );
+            }
+        }
+    }
+    text
+}
 
 /// A memory line of /proc/<pid>/status (VmRSS, VmHWM), in bytes; `pid` may be `self`.
 pub fn status_bytes(pid: &str, field: &str) -> Option<u64> {
@@ -36,6 +104,23 @@ mod tests {
         assert_eq!(super::grouped(7), "7");
         assert_eq!(super::grouped(1000), "1 000");
         assert_eq!(super::grouped(1234567), "1 234 567");
+    }
+
+    #[test]
+    fn the_fleet_is_an_inventory_of_its_shape() {
+        let shape = super::FleetShape {
+            clients: 2,
+            sites_per_client: 3,
+            equipment_per_site: 4,
+        };
+        let text = super::fleet_inventory(shape, "");
+        let inventory = vigie_domain::inventory::file::InventoryFile::parse(&text)
+            .expect("the fleet parses")
+            .inventory;
+        assert_eq!(inventory.clients.len(), 2);
+        assert_eq!(inventory.sites.len(), 6);
+        assert_eq!(inventory.equipment.len(), shape.equipment());
+        assert_eq!(super::equipment_ref(1, 2, 3), "E01-002-003");
     }
 
     #[test]

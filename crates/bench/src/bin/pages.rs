@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use vigie_bench::{equipment_ref, site_ref};
 use vigie_domain::Reference;
 use vigie_domain::access::Actor;
 use vigie_domain::inventory::StaffRole;
@@ -67,52 +68,18 @@ fn reference(text: &str) -> Reference {
     Reference::parse(text).expect("reference")
 }
 
-fn site_ref(client: usize, site: usize) -> String {
-    format!("S{client:02}-{site:03}")
-}
-
-fn equipment_ref(client: usize, site: usize, index: usize) -> String {
-    format!("E{client:02}-{site:03}-{index:03}")
-}
-
-/// The fleet as an inventory file: each client one contract with the dashboard, its sites,
-/// 100 equipment per site (a switch and cameras behind it); one technician.
+/// The fleet as an inventory file: the benchmark fleet (each client one contract with the
+/// dashboard) and one technician.
 fn fleet(options: &Options) -> String {
-    let mut text = String::from("version = 1\n\n");
-    let _ = writeln!(
-        text,
-        "[[staff]]\nref = \"ST-BENCH\"\nname = \"Technicien du banc\"\nroles = [\"technician\", \"supervision\"]\nemail = \"banc@integrateur.example\"\nphone = \"06 00 00 00 01\"\n"
-    );
-    for client in 0..options.clients {
-        let _ = writeln!(
-            text,
-            "[[client]]\nref = \"CLI-{client:02}\"\nname = \"Client {client:02}\"\n\n[[contract]]\nref = \"CTR-{client:02}\"\nclient = \"CLI-{client:02}\"\ntier = \"standard\"\noptions = [\"supervision\", \"dashboard\"]\n"
-        );
-        for site in 0..options.sites_per_client {
-            let _ = writeln!(
-                text,
-                "[[site]]\nref = \"{}\"\nclient = \"CLI-{client:02}\"\ncontract = \"CTR-{client:02}\"\nname = \"Site {client:02}-{site:03}\"\n",
-                site_ref(client, site)
-            );
-            for index in 0..options.equipment_per_site {
-                let (kind, parent) = if index == 0 {
-                    ("switch", String::new())
-                } else {
-                    (
-                        "camera",
-                        format!("parent = \"{}\"\n", equipment_ref(client, site, 0)),
-                    )
-                };
-                let _ = writeln!(
-                    text,
-                    "[[equipment]]\nref = \"{}\"\nsite = \"{}\"\nname = \"Équipement {index:03}\"\nkind = \"{kind}\"\n{parent}checks = {{ ping = {{}} }}\n",
-                    equipment_ref(client, site, index),
-                    site_ref(client, site)
-                );
-            }
-        }
-    }
-    text
+    let staff = "[[staff]]\nref = \"ST-BENCH\"\nname = \"Technicien du banc\"\nroles = [\"technician\", \"supervision\"]\nemail = \"banc@integrateur.example\"\nphone = \"06 00 00 00 01\"\n\n";
+    vigie_bench::fleet_inventory(
+        vigie_bench::FleetShape {
+            clients: options.clients,
+            sites_per_client: options.sites_per_client,
+            equipment_per_site: options.equipment_per_site,
+        },
+        staff,
+    )
 }
 
 fn ping(equipment: &str, at: i64, up: bool) -> Observation {

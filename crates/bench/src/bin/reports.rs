@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use jiff::tz::TimeZone;
+use vigie_bench::{FleetShape, client_ref, equipment_ref, site_ref};
 use vigie_domain::Reference;
 use vigie_domain::access::Actor;
 use vigie_domain::alarm::lifecycle::{Alarm, AlarmEvent};
@@ -71,8 +72,16 @@ struct Options {
 }
 
 impl Options {
+    fn shape(&self) -> FleetShape {
+        FleetShape {
+            clients: self.clients,
+            sites_per_client: self.sites_per_client,
+            equipment_per_site: self.equipment_per_site,
+        }
+    }
+
     fn equipment(&self) -> usize {
-        self.clients * self.sites_per_client * self.equipment_per_site
+        self.shape().equipment()
     }
 }
 
@@ -80,54 +89,9 @@ fn reference(text: &str) -> Reference {
     Reference::parse(text).expect("reference")
 }
 
-fn client_ref(client: usize) -> String {
-    format!("CLI-{client:02}")
-}
-
-fn site_ref(client: usize, site: usize) -> String {
-    format!("S{client:02}-{site:03}")
-}
-
-fn equipment_ref(client: usize, site: usize, index: usize) -> String {
-    format!("E{client:02}-{site:03}-{index:03}")
-}
-
-/// The fleet as an inventory file: each client one contract under supervision, its sites,
-/// their equipment (a switch and cameras behind it), each with its ping check.
+/// The fleet as an inventory file (`vigie_bench::fleet_inventory`).
 fn fleet(options: &Options) -> String {
-    let mut text = String::from("version = 1\n\n");
-    for client in 0..options.clients {
-        let _ = writeln!(
-            text,
-            "[[client]]\nref = \"{0}\"\nname = \"Client {client:02}\"\n\n[[contract]]\nref = \"CTR-{client:02}\"\nclient = \"{0}\"\ntier = \"standard\"\noptions = [\"supervision\", \"dashboard\"]\n",
-            client_ref(client)
-        );
-        for site in 0..options.sites_per_client {
-            let _ = writeln!(
-                text,
-                "[[site]]\nref = \"{}\"\nclient = \"{}\"\ncontract = \"CTR-{client:02}\"\nname = \"Site {client:02}-{site:03}\"\n",
-                site_ref(client, site),
-                client_ref(client)
-            );
-            for index in 0..options.equipment_per_site {
-                let (kind, parent) = if index == 0 {
-                    ("switch", String::new())
-                } else {
-                    (
-                        "camera",
-                        format!("parent = \"{}\"\n", equipment_ref(client, site, 0)),
-                    )
-                };
-                let _ = writeln!(
-                    text,
-                    "[[equipment]]\nref = \"{}\"\nsite = \"{}\"\nname = \"Équipement {index:03}\"\nkind = \"{kind}\"\n{parent}checks = {{ ping = {{}} }}\n",
-                    equipment_ref(client, site, index),
-                    site_ref(client, site)
-                );
-            }
-        }
-    }
-    text
+    vigie_bench::fleet_inventory(options.shape(), "")
 }
 
 /// A small deterministic generator (xorshift), so that every run writes the same history.
