@@ -260,6 +260,18 @@ impl Reply {
 }
 
 impl Session<'_> {
+    /// Records `observations` through the API, as an agent pushes them; they must be taken.
+    pub async fn observe(&self, observations: Vec<Value>) {
+        let reply = self
+            .request(
+                Method::POST,
+                "/api/v1/observations",
+                Some(&serde_json::json!({ "observations": observations })),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    }
+
     pub async fn request(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
         let mut request = self
             .app

@@ -138,18 +138,7 @@ async fn a_month_of_operation_gives_the_three_reports_with_their_figures() {
         .await
         .unwrap();
     let agent = app.agent("robot").await;
-    let push = |observations: Vec<Value>| {
-        let agent = &agent;
-        async move {
-            let reply = agent
-                .post(
-                    "/api/v1/observations",
-                    &json!({ "observations": observations }),
-                )
-                .await;
-            assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-        }
-    };
+    let push = |observations: Vec<Value>| agent.observe(observations);
     let move_to = |instant: i64| app.clock.advance_ms(instant - app.clock.now_ms());
 
     // Every equipment answers from the first instant of the month.
@@ -522,18 +511,7 @@ async fn the_example_fleets_month_gives_every_report_to_its_people() {
         .await
         .unwrap();
     let agent = app.agent("robot").await;
-    let push = |observations: Vec<Value>| {
-        let agent = &agent;
-        async move {
-            let reply = agent
-                .post(
-                    "/api/v1/observations",
-                    &json!({ "observations": observations }),
-                )
-                .await;
-            assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-        }
-    };
+    let push = |observations: Vec<Value>| agent.observe(observations);
     let move_to = |instant: i64| app.clock.advance_ms(instant - app.clock.now_ms());
     push(
         fleet

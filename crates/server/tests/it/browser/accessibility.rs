@@ -36,19 +36,6 @@ async fn check(browser: &Browser, lang: &str, name: &str) -> Vec<String> {
         .collect()
 }
 
-async fn check_pages(browser: &Browser, base: &str, lang: &str, pages: &[Visit]) -> Vec<String> {
-    let mut violations = Vec::new();
-    for visit in pages {
-        browser
-            .goto(&format!("{base}{}", visit.path))
-            .await
-            .unwrap();
-        browser.wait_for("main h1", super::WAIT).await.unwrap();
-        violations.extend(check(browser, lang, visit.name).await);
-    }
-    violations
-}
-
 #[tokio::test]
 async fn the_main_pages_pass_the_accessibility_check_in_french_and_in_english() {
     let app = TestApp::spawn().await;
@@ -73,10 +60,14 @@ async fn the_main_pages_pass_the_accessibility_check_in_french_and_in_english() 
         assert_eq!(html_lang, json!(lang));
         violations.extend(check(&browser, lang, "connexion").await);
         scene::log_in(&browser, &app.base, "/console", STAFF).await;
-        violations.extend(check_pages(&browser, &app.base, lang, &scene.staff_pages()).await);
+        violations.extend(
+            scene::check_pages(&browser, &app.base, lang, &scene.staff_pages(), check).await,
+        );
         scene::log_out(&browser).await;
         scene::log_in(&browser, &app.base, "/portail", CLIENT).await;
-        violations.extend(check_pages(&browser, &app.base, lang, &scene.client_pages()).await);
+        violations.extend(
+            scene::check_pages(&browser, &app.base, lang, &scene.client_pages(), check).await,
+        );
         scene::log_out(&browser).await;
     }
     assert!(

@@ -12,8 +12,9 @@ use vigie_domain::inventory::StaffRole;
 use vigie_store::UserKind;
 
 use super::artifacts_dir;
+use super::scene::log_in;
 use super::webdriver::Browser;
-use crate::{NOW, PASSWORD, TestApp};
+use crate::{NOW, TestApp};
 
 const NVR: &str = "BNF-PAR-OPERA-NVR-01";
 const MINUTE: i64 = 60_000;
@@ -22,32 +23,6 @@ const WAIT: Duration = Duration::from_secs(15);
 fn disk(at: i64, percent: f64) -> Value {
     json!({"equipment": NVR, "check": "agent", "at": at, "status": "up",
            "samples": [{"name": "disk_used_percent:/srv", "value": percent}]})
-}
-
-async fn log_in(browser: &Browser, base: &str, path: &str, username: &str) {
-    browser.goto(&format!("{base}{path}")).await.unwrap();
-    browser.wait_for("#username", WAIT).await.unwrap();
-    browser
-        .find("#username")
-        .await
-        .unwrap()
-        .send_keys(username)
-        .await
-        .unwrap();
-    browser
-        .find("#password")
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    browser
-        .find("button[type=submit]")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
 }
 
 #[tokio::test]
@@ -140,19 +115,9 @@ async fn a_technician_works_an_alarm_live_from_the_wall_to_its_closure() {
         .await
         .unwrap();
     app.clock.advance_ms(MINUTE);
-    agent
-        .post(
-            "/api/v1/observations",
-            &json!({"observations": [disk(NOW + MINUTE, 40.0)]}),
-        )
-        .await;
+    agent.observe(vec![disk(NOW + MINUTE, 40.0)]).await;
     app.clock.advance_ms(10 * MINUTE);
-    agent
-        .post(
-            "/api/v1/observations",
-            &json!({"observations": [disk(NOW + 11 * MINUTE, 40.0)]}),
-        )
-        .await;
+    agent.observe(vec![disk(NOW + 11 * MINUTE, 40.0)]).await;
     browser
         .wait_for_text("#alarm-status", "résolue", WAIT)
         .await

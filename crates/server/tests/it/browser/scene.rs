@@ -33,6 +33,27 @@ pub struct Visit {
     pub path: String,
 }
 
+/// Opens each of `pages` and gathers what `check` (the browser, `label`, the page's name)
+/// finds there: the accessibility and tablet checks' round of the pages.
+pub async fn check_pages(
+    browser: &Browser,
+    base: &str,
+    label: &str,
+    pages: &[Visit],
+    check: impl AsyncFn(&Browser, &str, &str) -> Vec<String>,
+) -> Vec<String> {
+    let mut found = Vec::new();
+    for visit in pages {
+        browser
+            .goto(&format!("{base}{}", visit.path))
+            .await
+            .unwrap();
+        browser.wait_for("main h1", super::WAIT).await.unwrap();
+        found.extend(check(browser, label, visit.name).await);
+    }
+    found
+}
+
 impl Scene {
     pub async fn set_up(app: &TestApp) -> Scene {
         app.import_fleet().await;

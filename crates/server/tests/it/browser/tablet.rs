@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use super::artifacts_dir;
-use super::scene::{self, CLIENT, STAFF, Scene, Visit};
+use super::scene::{self, CLIENT, STAFF, Scene};
 use super::webdriver::Browser;
 use crate::TestApp;
 
@@ -36,24 +36,6 @@ async fn check(browser: &Browser, orientation: &str, name: &str) -> Vec<String> 
         .collect()
 }
 
-async fn check_pages(
-    browser: &Browser,
-    base: &str,
-    orientation: &str,
-    pages: &[Visit],
-) -> Vec<String> {
-    let mut problems = Vec::new();
-    for visit in pages {
-        browser
-            .goto(&format!("{base}{}", visit.path))
-            .await
-            .unwrap();
-        browser.wait_for("main h1", super::WAIT).await.unwrap();
-        problems.extend(check(browser, orientation, visit.name).await);
-    }
-    problems
-}
-
 #[tokio::test]
 async fn on_a_tablet_nothing_overflows_and_buttons_are_touch_targets() {
     let app = TestApp::spawn().await;
@@ -73,10 +55,28 @@ async fn on_a_tablet_nothing_overflows_and_buttons_are_touch_targets() {
             .unwrap();
         problems.extend(check(&browser, orientation, "connexion").await);
         scene::log_in(&browser, &app.base, "/console", STAFF).await;
-        problems.extend(check_pages(&browser, &app.base, orientation, &scene.staff_pages()).await);
+        problems.extend(
+            scene::check_pages(
+                &browser,
+                &app.base,
+                orientation,
+                &scene.staff_pages(),
+                check,
+            )
+            .await,
+        );
         scene::log_out(&browser).await;
         scene::log_in(&browser, &app.base, "/portail", CLIENT).await;
-        problems.extend(check_pages(&browser, &app.base, orientation, &scene.client_pages()).await);
+        problems.extend(
+            scene::check_pages(
+                &browser,
+                &app.base,
+                orientation,
+                &scene.client_pages(),
+                check,
+            )
+            .await,
+        );
         scene::log_out(&browser).await;
     }
     assert!(
