@@ -13,13 +13,11 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use vigie_domain::Reference;
 use vigie_domain::access::Actor;
-use vigie_domain::alarm::book::{Book, SiteSetup};
-use vigie_domain::alarm::lifecycle::{Alarm, AlarmEvent, AlarmId, ClosureReport, LifecycleError};
-use vigie_domain::inventory::{ObjectKind, Record};
-use vigie_domain::policy::Policy;
+use vigie_domain::alarm::lifecycle::{AlarmEvent, AlarmId};
 use vigie_domain::supervision::Observation;
+use vigie_store::StoreError;
 use vigie_store::supervision::IngestReport;
-use vigie_store::{ListFilter, Store, StoreError};
+use vigie_workflow::Workflow;
 
 use crate::AppState;
 
@@ -33,24 +31,8 @@ const SYNC_WAIT: Duration = Duration::from_secs(10);
 /// (parents, windows, tolerance, overlays); equipment it has never seen is read on first
 /// observation.
 const INVENTORY_REFRESH: Duration = Duration::from_secs(300);
-/// Events kept for saving while the database refuses them; beyond, the oldest are dropped
-/// with an error in the log.
-const MAX_PENDING_EVENTS: usize = 1_000_000;
 
-/// A person's step on an alarm.
-#[derive(Debug, Clone)]
-pub enum Step {
-    Acknowledge,
-    TakeCharge,
-    Close(ClosureReport),
-}
-
-/// Why a step was not taken.
-#[derive(Debug)]
-pub enum StepError {
-    Refused(LifecycleError),
-    Store(StoreError),
-}
+pub use vigie_workflow::{Step, StepError};
 
 enum Message {
     Observations(Vec<Observation>),
@@ -211,31 +193,30 @@ pub async fn record(
     Ok(report)
 }
 
-/// The worker's book and what it has yet to save.
+/// The worker: the one workflow (alarm book and what it has yet to save) and where it tells
+/// what it saved.
 struct Worker {
-    store: Store,
-    escalation: Arc<vigie_store::Escalation>,
+    workflow: Workflow,
     deliveries: crate::delivery::Deliveries,
     live: crate::web::Live,
-    policy: Policy,
-    book: Book,
-    /// Events not saved yet, in order.
-    pending: Vec<AlarmEvent>,
-    /// Alarms closed since the last save (they have left the book).
-    closed: Vec<Alarm>,
 }
 
 async fn run(state: AppState, mut messages: mpsc::Receiver<Message>, done: Arc<AtomicU64>) {
     // Messages taken in, counted as `sent` counts them (each send counts one).
     let mut received: u64 = 0;
-    let mut worker = loop {
-        match Worker::load(&state).await {
-            Ok(worker) => break worker,
+    let workflow = loop {
+        match Workflow::load(state.store.clone(), state.escalation.clone()).await {
+            Ok(workflow) => break workflow,
             Err(error) => {
                 tracing::error!(%error, "chargement du moteur d'alarmes ; nouvel essai dans 5 s");
                 tokio::time::sleep(Duration::from_secs(5)).await;
             }
         }
+    };
+    let mut worker = Worker {
+        workflow,
+        deliveries: state.deliveries.clone(),
+        live: state.live.clone(),
     };
     let mut refreshed = tokio::time::Instant::now();
     loop {
@@ -243,7 +224,7 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>, done: Arc<A
         let now = state.clock.now_ms();
         if refreshed.elapsed() >= INVENTORY_REFRESH {
             refreshed = tokio::time::Instant::now();
-            if let Err(error) = worker.load_inventory().await {
+            if let Err(error) = worker.workflow.load_inventory().await {
                 tracing::warn!(%error, "relecture de l'inventaire par le moteur d'alarmes");
             }
         }
@@ -255,30 +236,20 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>, done: Arc<A
                 let _ = worker.save(now).await;
                 return;
             }
-            Err(_) => worker.tick(now),
+            Err(_) => {
+                worker.workflow.tick(now);
+            }
             Ok(Some(Message::Observations(observations))) => {
-                for observation in &observations {
-                    if let Err(error) = worker.learn(&observation.equipment).await {
-                        tracing::warn!(%error, equipment = %observation.equipment, "équipement inconnu du moteur d'alarmes");
-                        continue;
-                    }
-                    let events = worker.book.observe(observation);
-                    worker.pending.extend(events);
-                }
-                worker.tick(now);
+                worker.workflow.observe(&observations, now).await;
             }
             Ok(Some(Message::Uncovered(rotations))) => {
-                worker.tick(now);
-                let events = worker.book.rotations_uncovered(&rotations, now);
-                worker.pending.extend(events);
+                worker.workflow.rotations_uncovered(&rotations, now);
             }
             Ok(Some(Message::Mailbox(readable))) => {
-                worker.tick(now);
-                let events = worker.book.mailbox_readable(readable, now);
-                worker.pending.extend(events);
+                worker.workflow.mailbox_readable(readable, now);
             }
             Ok(Some(Message::Sync(reply))) => {
-                worker.tick(now);
+                worker.workflow.tick(now);
                 let _ = worker.save(now).await;
                 let _ = reply.send(());
             }
@@ -288,229 +259,37 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>, done: Arc<A
                 by,
                 reply,
             })) => {
-                worker.tick(now);
-                let outcome = match worker.step(alarm, step, &by, now).await {
-                    Ok(events) => {
-                        worker.pending.extend(events.iter().cloned());
-                        worker
-                            .save(now)
-                            .await
-                            .map(|()| events)
-                            .map_err(StepError::Store)
-                    }
-                    Err(error) => Err(error),
+                let outcome = match worker.workflow.step(alarm, step, &by, now).await {
+                    Ok(events) => worker
+                        .save(now)
+                        .await
+                        .map(|()| events)
+                        .map_err(StepError::Store),
+                    Err((_, error)) => Err(error),
                 };
                 let _ = reply.send(outcome);
             }
         }
-        if !worker.pending.is_empty() || !worker.closed.is_empty() {
+        if worker.workflow.has_pending() {
             let _ = worker.save(now).await;
         }
-        if worker.pending.is_empty() && worker.closed.is_empty() {
+        if !worker.workflow.has_pending() {
             done.store(received, Ordering::SeqCst);
         }
     }
 }
 
 impl Worker {
-    /// What the held durations and the book's deadlines bring until `now`.
-    fn tick(&mut self, now: i64) {
-        let events = self.book.tick(now);
-        self.pending.extend(events);
-    }
-
-    async fn load(state: &AppState) -> Result<Worker, StoreError> {
-        let store = &state.store;
-        let policy = (*state.escalation.policy).clone();
-        let mut worker = Worker {
-            store: store.clone(),
-            escalation: state.escalation.clone(),
-            deliveries: state.deliveries.clone(),
-            live: state.live.clone(),
-            policy,
-            book: Book::new(store.next_alarm_id().await?),
-            pending: Vec::new(),
-            closed: Vec::new(),
-        };
-        worker.load_inventory().await?;
-        for alarm in store.open_alarms().await? {
-            worker.book.restore(alarm);
-        }
-        Ok(worker)
-    }
-
-    /// Every site and equipment, page by page.
-    async fn load_inventory(&mut self) -> Result<(), StoreError> {
-        let console = Actor::console("alarmes");
-        let mut contracts = std::collections::HashMap::new();
-        for record in list_all(&self.store, &console, ObjectKind::Contract).await? {
-            if let Record::Contract(contract) = record {
-                contracts.insert(contract.reference.clone(), contract);
-            }
-        }
-        for record in list_all(&self.store, &console, ObjectKind::Site).await? {
-            if let Record::Site(site) = record
-                && let Some(contract) = contracts.get(&site.contract)
-            {
-                self.set_site(contract, &site);
-            }
-        }
-        for record in list_all(&self.store, &console, ObjectKind::Equipment).await? {
-            if let Record::Equipment(equipment) = record {
-                self.book.set_equipment(equipment);
-            }
-        }
-        Ok(())
-    }
-
-    fn set_site(
-        &mut self,
-        contract: &vigie_domain::inventory::Contract,
-        site: &vigie_domain::inventory::Site,
-    ) {
-        match self.policy.for_site(contract, site) {
-            Ok(policy) => self.book.set_site(SiteSetup::new(site, Arc::new(policy))),
-            Err(error) => {
-                tracing::error!(%error, site = %site.reference, "politique du site refusée : le site garde la politique par défaut");
-                self.book
-                    .set_site(SiteSetup::new(site, Arc::new(self.policy.clone())));
-            }
-        }
-    }
-
-    /// Makes sure the book knows an equipment (added since the worker started), with its site.
-    async fn learn(&mut self, reference: &Reference) -> Result<(), StoreError> {
-        if self.book.knows_equipment(reference) {
-            return Ok(());
-        }
-        let console = Actor::console("alarmes");
-        let Record::Equipment(equipment) = self
-            .store
-            .get(&console, ObjectKind::Equipment, reference)
-            .await?
-        else {
-            return Err(StoreError::NotFound);
-        };
-        if self.book.client_of(&equipment.site).is_none() {
-            let Record::Site(site) = self
-                .store
-                .get(&console, ObjectKind::Site, &equipment.site)
-                .await?
-            else {
-                return Err(StoreError::NotFound);
-            };
-            let Record::Contract(contract) = self
-                .store
-                .get(&console, ObjectKind::Contract, &site.contract)
-                .await?
-            else {
-                return Err(StoreError::NotFound);
-            };
-            self.set_site(&contract, &site);
-            // The site's other equipment count for its tolerance (ALR-8).
-            let filter = ListFilter {
-                site: Some(site.reference.clone()),
-                ..ListFilter::default()
-            };
-            for record in
-                list_filtered(&self.store, &console, ObjectKind::Equipment, filter).await?
-            {
-                if let Record::Equipment(other) = record
-                    && !self.book.knows_equipment(&other.reference)
-                {
-                    self.book.set_equipment(other);
-                }
-            }
-        }
-        if !self.book.knows_equipment(reference) {
-            self.book.set_equipment(equipment);
-        }
-        Ok(())
-    }
-
-    async fn step(
-        &mut self,
-        alarm: AlarmId,
-        step: Step,
-        by: &Reference,
-        now: i64,
-    ) -> Result<Vec<AlarmEvent>, StepError> {
-        let refused = StepError::Refused;
-        match step {
-            Step::Acknowledge => self
-                .book
-                .acknowledge(alarm, by, now)
-                .map(|e| vec![e])
-                .map_err(refused),
-            Step::TakeCharge => self.book.take_charge(alarm, by, now).map_err(refused),
-            Step::Close(report) => {
-                // CLO-2: the manager of the technician who resolved it may close it too.
-                let resolver = self.book.alarm(alarm).and_then(|a| a.resolved_by.clone());
-                let manager = match resolver {
-                    Some(resolver) => match self
-                        .store
-                        .get(&Actor::console("alarmes"), ObjectKind::Staff, &resolver)
-                        .await
-                    {
-                        Ok(Record::Staff(staff)) => staff.manager,
-                        Ok(_) | Err(StoreError::NotFound) => None,
-                        Err(error) => return Err(StepError::Store(error)),
-                    },
-                    None => None,
-                };
-                let (closed, event) = self
-                    .book
-                    .close(alarm, by, manager.as_ref(), report, now)
-                    .map_err(refused)?;
-                self.closed.push(closed);
-                Ok(vec![event])
-            }
-        }
-    }
-
-    /// Saves the alarms the pending events touched and the events, arming their escalation
-    /// timers and queueing the pages already due in the same transaction; then wakes the
-    /// delivery worker.
+    /// Saves what the workflow changed, then wakes the delivery loop and tells open pages.
     async fn save(&mut self, now: i64) -> Result<(), StoreError> {
-        if self.pending.is_empty() && self.closed.is_empty() {
-            return Ok(());
-        }
-        let touched: BTreeSet<AlarmId> = self.pending.iter().map(|e| e.alarm).collect();
-        let mut alarms: Vec<(Option<Reference>, Alarm)> = Vec::new();
-        for alarm in touched
-            .iter()
-            .filter_map(|id| self.book.alarm(*id))
-            .chain(self.closed.iter())
-        {
-            let Some(site) = &alarm.site else {
-                // An alarm about no site (nobody on call) has no client.
-                alarms.push((None, alarm.clone()));
-                continue;
-            };
-            match self.book.client_of(site) {
-                Some(client) => alarms.push((Some(client.clone()), alarm.clone())),
-                None => {
-                    tracing::error!(alarm = alarm.id, %site, "site inconnu : alarme non enregistrée")
-                }
-            }
-        }
-        match self
-            .store
-            .save_alarms(&alarms, &self.pending, Some(&self.escalation), now)
-            .await
-        {
+        match self.workflow.save(now).await {
             Ok(saved) => {
-                self.pending.clear();
-                self.closed.clear();
                 if !saved.fired.is_empty() {
                     self.deliveries.wake();
                 }
                 // Open pages hear of it once per client, whatever the number of alarms.
-                let clients: BTreeSet<Option<&Reference>> =
-                    alarms.iter().map(|(client, _)| client.as_ref()).collect();
-                for client in clients {
-                    self.live
-                        .publish(crate::web::Topic::Alarms, client.cloned());
+                for client in saved.clients {
+                    self.live.publish(crate::web::Topic::Alarms, client);
                 }
                 let ticket_clients: BTreeSet<&Reference> = saved
                     .tickets
@@ -524,49 +303,9 @@ impl Worker {
                 Ok(())
             }
             Err(error) => {
-                tracing::error!(%error, pending = self.pending.len(), "enregistrement des alarmes ; nouvel essai au prochain passage");
-                if self.pending.len() > MAX_PENDING_EVENTS {
-                    let excess = self.pending.len() - MAX_PENDING_EVENTS;
-                    tracing::error!(
-                        dropped = excess,
-                        "trop d'événements d'alarme en attente : les plus anciens sont perdus"
-                    );
-                    self.pending.drain(..excess);
-                }
+                tracing::error!(%error, "enregistrement des alarmes ; nouvel essai au prochain passage");
                 Err(error)
             }
-        }
-    }
-}
-
-async fn list_all(
-    store: &Store,
-    actor: &Actor,
-    kind: ObjectKind,
-) -> Result<Vec<Record>, StoreError> {
-    list_filtered(store, actor, kind, ListFilter::default()).await
-}
-
-/// Every record of `kind` under `filter`, page after page.
-async fn list_filtered(
-    store: &Store,
-    actor: &Actor,
-    kind: ObjectKind,
-    filter: ListFilter,
-) -> Result<Vec<Record>, StoreError> {
-    let mut all = Vec::new();
-    let mut filter = ListFilter {
-        limit: Some(vigie_store::MAX_PAGE_SIZE),
-        ..filter
-    };
-    loop {
-        let page = store.list(actor, kind, &filter).await?;
-        let full = page.len() as i64 >= vigie_store::MAX_PAGE_SIZE;
-        let last = page.last().map(|r| r.reference().clone());
-        all.extend(page);
-        match (full, last) {
-            (true, Some(last)) => filter.after = Some(last),
-            _ => return Ok(all),
         }
     }
 }

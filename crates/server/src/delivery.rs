@@ -260,7 +260,11 @@ pub fn reply_code(key: &[u8], id: i64) -> String {
 /// The invitation to acknowledge without logging in, for a person's SMS or email.
 fn invite(state: &AppState, key: &[u8], claimed: &ClaimedNotification) -> Option<AckInvite> {
     let page = &claimed.notice()?.page;
-    if !matches!(page.channel, Channel::Sms | Channel::Email) || page.recipient == CONSOLE {
+    // NOT-4: only the integrator's staff stop an escalation; a client's page invites nothing.
+    if !matches!(page.channel, Channel::Sms | Channel::Email)
+        || page.recipient == CONSOLE
+        || !page.staff
+    {
         return None;
     }
     let expires = claimed

@@ -14,7 +14,6 @@ use jiff::tz::TimeZone;
 use serde_json::Value;
 use vigie_domain::Reference;
 use vigie_domain::access::Actor;
-use vigie_domain::alarm::book::{Book, SiteSetup};
 use vigie_domain::alarm::escalation;
 use vigie_domain::alarm::lifecycle::{AlarmEvent, EventKind, Suppression};
 use vigie_domain::inventory::check::KnownObjects;
@@ -25,6 +24,7 @@ use vigie_domain::supervision::StateChange;
 use vigie_domain::ticket::Happening;
 use vigie_domain::ticket::desk::{Report, Source};
 use vigie_store::{Escalation, FiredTimer, Outcome, Store, TicketStep};
+use vigie_workflow::{Step, StepError, Workflow};
 
 use crate::scenario::ReportChannel;
 
@@ -53,9 +53,6 @@ struct Line {
 struct Timeline {
     time_zone: TimeZone,
     lines: Vec<String>,
-    /// Alarm events written but not saved yet, and alarms closed since (they left the book).
-    pending: Vec<AlarmEvent>,
-    closed: Vec<vigie_domain::alarm::lifecycle::Alarm>,
     /// The scenario's names of the tickets its inputs opened, by number (an alarm's ticket
     /// goes by its number).
     names: BTreeMap<u64, String>,
@@ -218,7 +215,6 @@ impl Timeline {
 
     fn alarms(&mut self, events: Vec<AlarmEvent>) {
         for event in events {
-            self.pending.push(event.clone());
             self.alarm(event);
         }
     }
@@ -482,6 +478,17 @@ impl Timeline {
                     });
                     continue;
                 }
+                DeskEvent::ClosedWithoutConfirmation { reason } => {
+                    self.push(Line {
+                        at,
+                        kind: "ticket.closed_without_confirmation",
+                        fields: vec![
+                            ("ticket", Value::String(name.clone())),
+                            ("reason", Value::String(reason.clone())),
+                        ],
+                    });
+                    continue;
+                }
                 DeskEvent::AutoClosed => {
                     self.push(Line {
                         at,
@@ -507,8 +514,39 @@ impl Timeline {
                     });
                     continue;
                 }
-                DeskEvent::Requalified { .. }
-                | DeskEvent::Assigned { .. }
+                DeskEvent::Requalified { from, to, reason } => {
+                    self.push(Line {
+                        at,
+                        kind: "ticket.requalified",
+                        fields: vec![
+                            ("ticket", Value::String(name.clone())),
+                            ("from", Value::String(key(from))),
+                            ("to", Value::String(key(to))),
+                            ("reason", Value::String(reason.clone())),
+                        ],
+                    });
+                    continue;
+                }
+                DeskEvent::AlarmEscalated {
+                    alarm,
+                    step,
+                    from,
+                    to,
+                } => {
+                    self.push(Line {
+                        at,
+                        kind: "ticket.escalated",
+                        fields: vec![
+                            ("ticket", Value::String(name.clone())),
+                            ("alarm", Value::from(*alarm)),
+                            ("step", Value::String(step.clone())),
+                            ("from", Value::String(key(from))),
+                            ("to", Value::String(key(to))),
+                        ],
+                    });
+                    continue;
+                }
+                DeskEvent::Assigned { .. }
                 | DeskEvent::Located { .. }
                 | DeskEvent::Action { .. }
                 | DeskEvent::AlarmClosed { .. }
@@ -733,11 +771,12 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
     let mut timeline = Timeline {
         time_zone: scenario.time_zone.time_zone(),
         lines: Vec::new(),
-        pending: Vec::new(),
-        closed: Vec::new(),
         names: BTreeMap::new(),
     };
-    let mut book = alarm_book(&parsed.inventory, &policy)?;
+    // The one workflow the server's alarm worker drives too.
+    let mut workflow = Workflow::load(store.clone(), std::sync::Arc::new(escalation.clone()))
+        .await
+        .map_err(|e| SimulationError(e.to_string()))?;
     let mut inputs = scenario.inputs.iter().peekable();
     // The server checks the rotations every minute; the simulation at the start and at each
     // instant the one on call may change, which is when that check can find something new.
@@ -753,7 +792,8 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
             .and_then(|ms| Timestamp::from_millisecond(ms).ok())
             .into_iter()
             .chain(
-                book.next_wake()
+                workflow
+                    .next_wake()
                     .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
             )
             .chain(rotation_check)
@@ -793,24 +833,23 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
         }
         if next_input == Some(now) {
             let input = inputs.next().expect("peeked");
-            apply_input(input, &store, &actor, &policy, &mut book, &mut timeline).await?;
+            apply_input(input, &store, &actor, &policy, &mut workflow, &mut timeline).await?;
         } else {
             let report = store
                 .watchdog_step(now.as_millisecond())
                 .await
                 .map_err(|e| SimulationError(e.to_string()))?;
+            // A heartbeat that did not come is an observation for the alarms.
+            let observations: Vec<_> = report.changes.iter().map(|c| c.observation()).collect();
             for change in report.changes {
-                // A heartbeat that did not come is an observation for the alarms.
-                let observation = change.observation();
                 timeline.state_change(change);
-                timeline.alarms(book.observe(&observation));
             }
-            timeline.alarms(book.tick(now.as_millisecond()));
+            timeline.alarms(workflow.observe(&observations, now.as_millisecond()).await);
         }
         if rotation_check.is_some_and(|at| at <= now) {
             let at = now.as_millisecond();
             let uncovered = vigie_domain::oncall::uncovered(&scenario.rotations, at);
-            timeline.alarms(book.rotations_uncovered(&uncovered, at));
+            timeline.alarms(workflow.rotations_uncovered(&uncovered, at));
             rotation_check = scenario
                 .rotations
                 .iter()
@@ -818,7 +857,7 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
                 .min()
                 .and_then(|ms| Timestamp::from_millisecond(ms).ok());
         }
-        notify(&store, &book, &escalation, &mut timeline, now).await?;
+        notify(&store, &mut workflow, &escalation, &mut timeline, now).await?;
         // What the server's SLA worker does: the desk's deadlines due now are breached.
         for change in store
             .ticket_timers_due(&policy, now.as_millisecond(), vigie_store::MAX_TICKET_PAGE)
@@ -842,37 +881,14 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
 /// the timers due fire, and every page queued is handed to its channel at once.
 async fn notify(
     store: &Store,
-    book: &Book,
+    workflow: &mut Workflow,
     escalation: &Escalation,
     timeline: &mut Timeline,
     now: Timestamp,
 ) -> Result<(), SimulationError> {
     let failed = |e: vigie_store::StoreError| SimulationError(e.to_string());
     let now_ms = now.as_millisecond();
-    let touched: std::collections::BTreeSet<_> = timeline.pending.iter().map(|e| e.alarm).collect();
-    let mut alarms = Vec::new();
-    for alarm in touched
-        .iter()
-        .filter_map(|id| book.alarm(*id))
-        .chain(timeline.closed.iter())
-    {
-        let client = match &alarm.site {
-            Some(site) => Some(
-                book.client_of(site)
-                    .ok_or_else(|| SimulationError(format!("site {site} inconnu")))?
-                    .clone(),
-            ),
-            // An alarm about no site (nobody on call) has no client.
-            None => None,
-        };
-        alarms.push((client, alarm.clone()));
-    }
-    let events = std::mem::take(&mut timeline.pending);
-    timeline.closed.clear();
-    let saved = store
-        .save_alarms(&alarms, &events, Some(escalation), now_ms)
-        .await
-        .map_err(failed)?;
+    let saved = workflow.save(now_ms).await.map_err(failed)?;
     let mut fired = saved.fired;
     fired.extend(
         store
@@ -921,40 +937,12 @@ async fn notify(
     }
 }
 
-/// The alarm book of the scenario's inventory: each site with the policy that applies there.
-fn alarm_book(
-    inventory: &vigie_domain::inventory::Inventory,
-    policy: &Policy,
-) -> Result<Book, SimulationError> {
-    let mut book = Book::new(1);
-    for site in &inventory.sites {
-        let contract = inventory
-            .contracts
-            .iter()
-            .find(|c| c.reference == site.contract)
-            .ok_or_else(|| {
-                SimulationError(format!(
-                    "site {} : contrat {} inconnu",
-                    site.reference, site.contract
-                ))
-            })?;
-        let site_policy = policy
-            .for_site(contract, site)
-            .map_err(|e| SimulationError(format!("site {} : {e}", site.reference)))?;
-        book.set_site(SiteSetup::new(site, std::sync::Arc::new(site_policy)));
-    }
-    for equipment in &inventory.equipment {
-        book.set_equipment(equipment.clone());
-    }
-    Ok(book)
-}
-
 async fn apply_input(
     input: &Input,
     store: &Store,
     actor: &Actor,
     policy: &Policy,
-    book: &mut Book,
+    workflow: &mut Workflow,
     timeline: &mut Timeline,
 ) -> Result<(), SimulationError> {
     let at = input.at;
@@ -1110,7 +1098,13 @@ async fn apply_input(
                 .map_err(|e| place(e.to_string()))?;
             timeline.desk(&change);
         }
-        InputKind::Action { ticket, action, by } => {
+        InputKind::Action {
+            ticket,
+            action,
+            by,
+            text,
+            reason,
+        } => {
             let number = timeline
                 .number_of(ticket)
                 .ok_or_else(|| place(format!("ticket « {ticket} » inconnu")))?;
@@ -1141,7 +1135,15 @@ async fn apply_input(
                     actor,
                     policy,
                     number,
-                    TicketStep::Act(*action),
+                    match action {
+                        vigie_domain::ticket::Action::UpdateClient => TicketStep::UpdateClient {
+                            text: text.clone().unwrap_or_default(),
+                        },
+                        vigie_domain::ticket::Action::Close => TicketStep::Close {
+                            reason: reason.clone(),
+                        },
+                        other => TicketStep::Act(*other),
+                    },
                     by.as_ref().unwrap_or(&client),
                     at.as_millisecond(),
                 )
@@ -1174,9 +1176,7 @@ async fn apply_input(
             for change in report.changes {
                 timeline.state_change(change);
             }
-            for observation in observations {
-                timeline.alarms(book.observe(observation));
-            }
+            timeline.alarms(workflow.observe(observations, at.as_millisecond()).await);
         }
         InputKind::Alarm { alarm, step, by } => {
             let Record::Staff(_) = store
@@ -1186,30 +1186,22 @@ async fn apply_input(
             else {
                 return Err(place("membre du personnel attendu".into()));
             };
-            // What Vigie has done until now comes before the step.
-            timeline.alarms(book.tick(at.as_millisecond()));
-            let at_ms = at.as_millisecond();
-            let outcome = match step {
-                AlarmStep::Acknowledge => book.acknowledge(*alarm, by, at_ms).map(|e| vec![e]),
-                AlarmStep::TakeCharge => book.take_charge(*alarm, by, at_ms),
-                AlarmStep::Close(report) => {
-                    // CLO-2: the manager of the technician who resolved it may close it too.
-                    let resolver = book.alarm(*alarm).and_then(|a| a.resolved_by.clone());
-                    let manager = match resolver {
-                        Some(resolver) => {
-                            match store.get(actor, ObjectKind::Staff, &resolver).await {
-                                Ok(Record::Staff(staff)) => staff.manager,
-                                _ => None,
-                            }
-                        }
-                        None => None,
-                    };
-                    book.close(*alarm, by, manager.as_ref(), report.clone(), at_ms)
-                        .map(|(closed, event)| {
-                            timeline.closed.push(closed);
-                            vec![event]
-                        })
+            // What Vigie has done until now comes before the step (the workflow ticks first).
+            let step_taken = match step {
+                AlarmStep::Acknowledge => Step::Acknowledge,
+                AlarmStep::TakeCharge => Step::TakeCharge,
+                AlarmStep::Close(report) => Step::Close(report.clone()),
+            };
+            let outcome = match workflow
+                .step(*alarm, step_taken, by, at.as_millisecond())
+                .await
+            {
+                Ok(events) => Ok(events),
+                Err((before, StepError::Refused(refusal))) => {
+                    timeline.alarms(before);
+                    Err(refusal)
                 }
+                Err((_, StepError::Store(error))) => return Err(place(error.to_string())),
             };
             match outcome {
                 Ok(events) => timeline.alarms(events),

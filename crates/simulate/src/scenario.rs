@@ -59,6 +59,10 @@ pub enum InputKind {
         ticket: String,
         action: Action,
         by: Option<Reference>,
+        /// `update_client`: the point given to the client (INC-4), required.
+        text: Option<String>,
+        /// `close`: why it is closed without the client's confirmation (SAV-6).
+        reason: Option<String>,
     },
     /// What supervision saw of an equipment: echoed as given, and recorded through the same
     /// entry point as polled and pushed observations.
@@ -164,6 +168,8 @@ struct RawInput {
     criticality: Option<StatedCriticality>,
     /// A ticket's action, or an alarm's step.
     action: Option<String>,
+    /// A ticket closed without the client's confirmation: why (SAV-6).
+    reason: Option<String>,
     by: Option<Reference>,
     alarm: Option<AlarmId>,
     actions: Option<String>,
@@ -275,13 +281,21 @@ impl Scenario {
                 },
                 RawKind::Action => {
                     let action = input.action.ok_or_else(|| missing("action"))?;
+                    let action =
+                        serde_json::from_value::<Action>(serde_json::Value::String(action.clone()))
+                            .map_err(|_| {
+                                fail(format!("action de ticket inconnue : « {action} »"))
+                            })?;
+                    // INC-4: an update is what the client is told.
+                    if action == Action::UpdateClient && input.text.is_none() {
+                        return Err(missing("text"));
+                    }
                     InputKind::Action {
                         ticket: input.ticket.ok_or_else(|| missing("ticket"))?,
-                        action: serde_json::from_value::<Action>(serde_json::Value::String(
-                            action.clone(),
-                        ))
-                        .map_err(|_| fail(format!("action de ticket inconnue : « {action} »")))?,
+                        action,
                         by: input.by,
+                        text: input.text,
+                        reason: input.reason,
                     }
                 }
                 RawKind::Alarm => {

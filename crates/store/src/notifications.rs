@@ -962,6 +962,7 @@ async fn fire(
                 client,
                 alarm,
                 kind,
+                timer,
                 equipment_name.as_deref(),
                 &facts.site_name,
                 now,
@@ -1056,11 +1057,12 @@ pub(crate) fn timers_of(
             EventKind::Notified { severity } => {
                 escalation::arm(policy, alarm.id, *severity, event.at)
             }
-            EventKind::SeverityChanged { to, .. }
-                if alarm.notified_at.is_some_and(|told| told <= event.at) =>
-            {
-                escalation::arm(policy, alarm.id, *to, event.at)
-            }
+            EventKind::SeverityChanged { to, .. } => match alarm.notified_at {
+                Some(told) if told <= event.at => {
+                    escalation::arm_worsened(policy, alarm.id, *to, event.at, told)
+                }
+                _ => continue,
+            },
             _ => continue,
         };
         timers.extend(armed.map_err(|e| other(format!("alarme n°{} : {e}", alarm.id)))?);

@@ -68,6 +68,11 @@ pub enum TicketStep {
     UpdateClient {
         text: String,
     },
+    /// SAV-6: closed without the client's confirmation: after the reminder went unanswered,
+    /// or with the reason said (the client confirmed by phone: who, when).
+    Close {
+        reason: Option<String>,
+    },
     /// INC-5: resolved with its cause, actions, time and impact on the security data.
     Resolve(desk::Resolution),
     /// INC-6: the post-mortem's analysis and measures, written or rewritten.
@@ -383,7 +388,7 @@ async fn write(
         ""
     } else {
         " ON CONFLICT (number) DO UPDATE SET site_ref = excluded.site_ref, equipment_ref = excluded.equipment_ref, \
-         priority = excluded.priority, status = excluded.status, assignee_ref = excluded.assignee_ref, \
+         kind = excluded.kind, priority = excluded.priority, status = excluded.status, assignee_ref = excluded.assignee_ref, \
          next_due_ms = excluded.next_due_ms, closed_ms = excluded.closed_ms, record = excluded.record"
     };
     build(
@@ -473,10 +478,12 @@ pub(crate) async fn policy_of(
     .await
 }
 
-/// Opens the ticket an escalation step asks for (NOT-5: maintenance; NOT-7: intervention),
-/// in the caller's transaction: at the alarm's severity (DEC-4), timed from now under the
-/// site's policy. `None` when the alarm already has a ticket of that kind (a repeat round, a
-/// second chain after a worsening).
+/// The ticket an escalation step asks for (NOT-3 and PROC-QUAL-005 §01: a Critical alarm's
+/// intervention; NOT-5: a Major alarm's maintenance; NOT-7: intervention), in the caller's
+/// transaction. An alarm has one ticket: the first step that asks opens it, at the alarm's
+/// severity (DEC-4), timed from now under the site's policy; a later step (`round` 0: not a
+/// repeat) is recorded on it, and a maintenance ticket becomes an intervention (NOT-7). `None`
+/// for a repeat round.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn open_for_alarm(
     connection: &mut AnyConnection,
@@ -485,6 +492,7 @@ pub(crate) async fn open_for_alarm(
     client: &Reference,
     alarm: &vigie_domain::alarm::lifecycle::Alarm,
     kind: vigie_domain::policy::TicketKind,
+    step: &vigie_domain::alarm::escalation::Timer,
     equipment_name: Option<&str>,
     site_name: &str,
     now: i64,
@@ -493,15 +501,27 @@ pub(crate) async fn open_for_alarm(
         vigie_domain::policy::TicketKind::Maintenance => desk::Kind::Maintenance,
         vigie_domain::policy::TicketKind::Intervention => desk::Kind::Intervention,
     };
-    let existing: Option<(i64,)> =
-        sqlx::query_as("SELECT number FROM tickets WHERE alarm_id = $1 AND kind = $2")
-            .bind(i64::try_from(alarm.id).unwrap_or(i64::MAX))
-            .bind(kind_key(kind))
-            .fetch_optional(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
-    if existing.is_some() {
-        return Ok(None);
+    // The alarm's ticket, the first it had (older databases may hold two, NOT-5's and NOT-7's).
+    let existing: Option<(i64,)> = sqlx::query_as(
+        "SELECT number FROM tickets WHERE alarm_id = $1 AND source <> 'recurrence' \
+         ORDER BY number LIMIT 1",
+    )
+    .bind(i64::try_from(alarm.id).unwrap_or(i64::MAX))
+    .fetch_optional(&mut *connection)
+    .await
+    .map_err(from_sqlx)?;
+    if let Some((number,)) = existing {
+        if step.round > 0 {
+            return Ok(None);
+        }
+        let Some(mut ticket) = load(connection, u64::try_from(number).unwrap_or(0)).await? else {
+            return Ok(None);
+        };
+        let events = ticket
+            .alarm_escalated(alarm.id, &step.step_label(), kind, now)
+            .map_err(desk_error)?;
+        write_ticket(connection, &ticket, &events).await?;
+        return Ok(Some(TicketChange::of(ticket, events)));
     }
     let place = match equipment_name {
         Some(equipment) => format!("{equipment} — {site_name}"),
@@ -559,10 +579,11 @@ pub(crate) async fn open_for_alarm(
     Ok(Some(change))
 }
 
-/// The tickets of alarms that these events took in charge or closed follow them, in the
-/// caller's transaction: taken in charge by the same technician; on closure, the alarm's report
-/// (actions, effective intervention time, root cause: CLO-1) is recorded and the ticket
-/// resolved, waiting for the client's confirmation (SAV-6).
+/// The tickets of alarms that these events took in charge, worsened or closed follow them, in
+/// the caller's transaction: taken in charge by the same technician; requalified when the
+/// alarm becomes more severe (NOT-8); on closure, the alarm's report (actions, effective
+/// intervention time, root cause: CLO-1) is recorded and the ticket resolved, waiting for the
+/// client's confirmation (SAV-6).
 pub(crate) async fn follow_alarms(
     connection: &mut AnyConnection,
     base: &Policy,
@@ -571,11 +592,15 @@ pub(crate) async fn follow_alarms(
     use vigie_domain::alarm::lifecycle::EventKind as AlarmEventKind;
     let mut changes = Vec::new();
     for event in events {
-        let Some(by) = &event.by else { continue };
-        if !matches!(
-            event.kind,
-            AlarmEventKind::TakenInCharge | AlarmEventKind::Closed { .. }
-        ) {
+        let worsened =
+            matches!(event.kind, AlarmEventKind::SeverityChanged { to, from, .. } if to < from);
+        if !worsened
+            && (event.by.is_none()
+                || !matches!(
+                    event.kind,
+                    AlarmEventKind::TakenInCharge | AlarmEventKind::Closed { .. }
+                ))
+        {
             continue;
         }
         let numbers: Vec<(i64,)> = sqlx::query_as(
@@ -591,12 +616,15 @@ pub(crate) async fn follow_alarms(
                 continue;
             };
             let (policy, _) = policy_of(connection, base, &ticket).await?;
-            let ticket_events = match &event.kind {
-                AlarmEventKind::TakenInCharge => {
+            let ticket_events = match (&event.kind, &event.by) {
+                (AlarmEventKind::TakenInCharge, Some(by)) => {
                     ticket.alarm_taken_in_charge(&policy, by, event.at)
                 }
-                AlarmEventKind::Closed { report } => {
+                (AlarmEventKind::Closed { report }, Some(by)) => {
                     ticket.alarm_closed(&policy, event.alarm, report, by, event.at)
+                }
+                (AlarmEventKind::SeverityChanged { to, .. }, _) => {
+                    ticket.alarm_worsened(&policy, event.alarm, *to, event.at)
                 }
                 _ => continue,
             }
@@ -1696,13 +1724,15 @@ impl Store {
                         .map_err(desk_error)?,
                 ]
             }
+            TicketStep::Close { reason } => ticket
+                .close(&site_policy, reason.as_deref(), by, now)
+                .map_err(desk_error)?,
             TicketStep::Requalify { priority, reason } => ticket
                 .requalify(&site_policy, priority, &reason, by, now)
                 .map_err(desk_error)?,
             TicketStep::UpdateClient { text } => {
-                desk::check_text_of("text (point d'avancement)", &text).map_err(desk_error)?;
                 let mut events = ticket
-                    .act(&site_policy, Action::UpdateClient, by, now)
+                    .update_client(&site_policy, &text, by, now)
                     .map_err(desk_error)?;
                 let (_, zone) = place_of(&mut transaction, &ticket).await?;
                 let next = ticket

@@ -73,14 +73,42 @@ pub fn arm(
     severity: Severity,
     told: i64,
 ) -> Result<Vec<Timer>, EscalationError> {
+    arm_from(policy, alarm, severity, told, told)
+}
+
+/// The timers of the chain of `to` for an alarm first told at `first_told` that became `to`
+/// at `at` (NOT-8). The acknowledgement deadline runs from `at`: the page sent at the upgrade
+/// never asks for an acknowledgement already past. A step after a delay keeps its delay from
+/// the first notification, but never before `at`: NOT-7's "not handled within 1 h of its
+/// creation" still holds at 1 h when an alarm worsens after 20 minutes (DEC-3).
+pub fn arm_worsened(
+    policy: &Policy,
+    alarm: AlarmId,
+    to: Severity,
+    at: i64,
+    first_told: i64,
+) -> Result<Vec<Timer>, EscalationError> {
+    arm_from(policy, alarm, to, at, first_told.min(at))
+}
+
+fn arm_from(
+    policy: &Policy,
+    alarm: AlarmId,
+    severity: Severity,
+    told: i64,
+    first_told: i64,
+) -> Result<Vec<Timer>, EscalationError> {
     let from = timestamp(told)?;
+    let first = timestamp(first_told)?;
     let mut timers = Vec::new();
     for step in policy.chain(severity) {
         let due = match (step.after, step.at) {
             (Some(after), _) => {
                 let seconds = i64::try_from(after.seconds()).unwrap_or(i64::MAX);
-                from.checked_add(jiff::SignedDuration::from_secs(seconds))
+                first
+                    .checked_add(jiff::SignedDuration::from_secs(seconds))
                     .map_err(|_| EscalationError(format!("étape « {} » hors limites", step.name)))?
+                    .max(from)
             }
             (None, Some(StepMoment::AcknowledgementDeadline)) => policy
                 .acknowledgement_due(severity, from)
@@ -103,9 +131,11 @@ pub fn arm(
     Ok(timers)
 }
 
-/// When an alarm told must be acknowledged (NOT-3, NOT-5, NOT-6); None before it is told.
+/// When an alarm told must be acknowledged (NOT-3, NOT-5, NOT-6), at its present severity:
+/// from its notification, or from its worsening after it (the instant the step that enforces
+/// it, [`arm_worsened`], counts from). None before it is told.
 pub fn acknowledge_by(policy: &Policy, alarm: &Alarm) -> Option<i64> {
-    let told = Timestamp::from_millisecond(alarm.notified_at?).ok()?;
+    let told = Timestamp::from_millisecond(alarm.told_at_severity()?).ok()?;
     policy
         .acknowledgement_due(alarm.severity, told)
         .ok()
@@ -399,6 +429,12 @@ pub struct Page {
     /// For an SMS, the person's email: where a Critical page goes if the SMS fails for good.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alternate: Option<String>,
+    /// The recipient is the integrator's staff, whose acknowledgement stops the chain (NOT-3,
+    /// NOT-4). A client's person (security manager, technical contact, CIO) is told, never
+    /// asked: its page carries no acknowledgement link or reply code, and one used anyway
+    /// stops nothing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub staff: bool,
 }
 
 /// A role of a step that nobody could be told as, and why (French).
@@ -433,7 +469,8 @@ pub fn plan(
                     name: String,
                     channel,
                     address: String,
-                    alternate: Option<String>| {
+                    alternate: Option<String>,
+                    staff: bool| {
         if seen.insert((recipient.clone(), channel)) {
             plan.pages.push(Page {
                 key: format!(
@@ -451,6 +488,7 @@ pub fn plan(
                 channel,
                 address,
                 alternate,
+                staff,
             });
         }
     };
@@ -491,6 +529,7 @@ pub fn plan(
                                     Channel::Sms => person.email.clone(),
                                     _ => None,
                                 },
+                                !role.is_client_side(),
                             ),
                             None => plan.missing.push(Missing {
                                 role: *role,
@@ -523,6 +562,7 @@ pub fn plan(
                 Channel::Webhook,
                 webhook.clone(),
                 None,
+                false,
             );
         }
     }
@@ -533,6 +573,7 @@ pub fn plan(
         Channel::Console,
         CONSOLE.to_owned(),
         None,
+        false,
     );
     plan
 }

@@ -203,6 +203,10 @@ pub struct Alarm {
     /// When it was first notified; None while suppressed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notified_at: Option<i64>,
+    /// When it last became more severe (NOT-8); with `notified_at`, where the deadlines of its
+    /// present severity run from ([`Alarm::told_at_severity`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worsened_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppression: Option<Suppression>,
     /// For a site's alarm: which cameras are offline.
@@ -416,6 +420,7 @@ impl Alarm {
             flapping,
             raised_at: at,
             notified_at: None,
+            worsened_at: None,
             suppression: None,
             cameras: Vec::new(),
             acknowledged: None,
@@ -553,7 +558,15 @@ impl Alarm {
         }
         let from = self.severity;
         self.severity = to;
+        self.worsened_at = Some(at);
         Some(self.event(at, None, EventKind::SeverityChanged { from, to, cause }))
+    }
+
+    /// When its present severity was told: its notification, or its worsening after it (the
+    /// new chain's pages, NOT-8). None while it is not told.
+    pub fn told_at_severity(&self) -> Option<i64> {
+        let notified = self.notified_at?;
+        Some(self.worsened_at.map_or(notified, |w| w.max(notified)))
     }
 
     /// Closes it (CLO-1, CLO-2): only once resolved, only by the technician who resolved it or

@@ -49,6 +49,24 @@ pub enum Condition {
 }
 
 impl Condition {
+    /// Every condition, for reading one back from its key or label.
+    pub const ALL: [Condition; 14] = [
+        Condition::Unreachable,
+        Condition::SignalLost,
+        Condition::RecordingStopped,
+        Condition::DiskFailure,
+        Condition::PowerFailure,
+        Condition::DiskUsage,
+        Condition::Temperature,
+        Condition::ClockOutOfSync,
+        Condition::CertificateExpiring,
+        Condition::VideoStreamLatency,
+        Condition::ObsoleteFirmware,
+        Condition::CamerasOffline,
+        Condition::NobodyOnCall,
+        Condition::MailboxUnreadable,
+    ];
+
     pub fn key(self) -> &'static str {
         match self {
             Condition::Unreachable => "unreachable",

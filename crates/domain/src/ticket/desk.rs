@@ -677,6 +677,11 @@ pub enum EventKind {
     },
     /// SAV-6: no answer to the reminder: closed by Vigie.
     AutoClosed,
+    /// SAV-6: closed by the integrator without the client's confirmation, with why (the
+    /// client confirmed by phone: who, when). Audited and shown to the client.
+    ClosedWithoutConfirmation {
+        reason: String,
+    },
     /// CM-7: a follow-up after the intervention; `relapses` are the equipment's alarms raised
     /// since the resolution (none: the fix holds).
     FollowUp {
@@ -738,6 +743,15 @@ pub enum EventKind {
         attachments: Vec<String>,
         reply: super::mail::Reply,
     },
+    /// NOT-7: an escalation step of the ticket's alarm fired; it is recorded here, on the one
+    /// ticket of the alarm (PROC-QUAL-005 §01), and a maintenance ticket becomes an
+    /// intervention (`from` ≠ `to`).
+    AlarmEscalated {
+        alarm: AlarmId,
+        step: String,
+        from: Kind,
+        to: Kind,
+    },
     /// The alarm that opened the ticket was closed (CLO-1): its actions, effective
     /// intervention time and root cause are the ticket's.
     AlarmClosed {
@@ -762,6 +776,7 @@ impl EventKind {
             EventKind::SlaPaused { .. } => "sla_paused",
             EventKind::SlaWarning { .. } => "sla_warning",
             EventKind::AlarmClosed { .. } => "alarm_closed",
+            EventKind::AlarmEscalated { .. } => "alarm_escalated",
             EventKind::MailReceived { .. } => "mail_received",
             EventKind::Resolved { .. } => "resolved",
             EventKind::GdprInformed => "gdpr_informed",
@@ -775,6 +790,7 @@ impl EventKind {
             EventKind::Noted { .. } => "noted",
             EventKind::ClosureReminder { .. } => "closure_reminder",
             EventKind::AutoClosed => "auto_closed",
+            EventKind::ClosedWithoutConfirmation { .. } => "closed_without_confirmation",
             EventKind::FollowUp { .. } => "follow_up",
             EventKind::MessageQueued { .. } => "message_queued",
             EventKind::MessageFailed { .. } => "message_failed",
@@ -1147,7 +1163,87 @@ impl Ticket {
                 self.number
             )));
         }
+        // INC-4: an update meets its deadline only by reaching the client ([`Ticket::update_client`]).
+        if action == Action::UpdateClient {
+            return Err(DeskError::Invalid(format!(
+                "le point d'avancement du ticket n°{} se donne avec son texte, qui est envoyé au client (INC-4 : /update)",
+                self.number
+            )));
+        }
+        if action == Action::Close {
+            return self.close(policy, None, by, now);
+        }
         self.step(policy, action, Some(by), now)
+    }
+
+    /// INC-4: the point on the incident given to the client: `text` is recorded on the ticket
+    /// (an outgoing message, shown in the portal) and the update is done; the caller sends it.
+    pub fn update_client(
+        &mut self,
+        policy: &Policy,
+        text: &str,
+        by: &Reference,
+        now: i64,
+    ) -> Result<Vec<TicketEvent>, DeskError> {
+        check_text("text (point d'avancement)", text, MAX_TEXT, true)?;
+        let mut events = self.step(policy, Action::UpdateClient, Some(by), now)?;
+        events.push(self.event(
+            now,
+            Some(by.clone()),
+            EventKind::Noted {
+                note: Note::Message {
+                    direction: Direction::Outgoing,
+                    with: "client".to_owned(),
+                    text: text.trim().to_owned(),
+                },
+            },
+        ));
+        Ok(events)
+    }
+
+    /// SAV-6: the integrator closes the ticket without the client's confirmation. Allowed
+    /// only once the closure reminder has gone unanswered until the automatic closure's
+    /// instant, or with a `reason` that says why (the client confirmed by phone: who, when;
+    /// a request withdrawn), recorded on the ticket and shown to the client.
+    pub fn close(
+        &mut self,
+        policy: &Policy,
+        reason: Option<&str>,
+        by: &Reference,
+        now: i64,
+    ) -> Result<Vec<TicketEvent>, DeskError> {
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        let mut events = Vec::new();
+        match reason {
+            Some(reason) => {
+                check_text("reason (motif de clôture)", reason, MAX_TEXT, true)?;
+                if self.status == Status::Closed {
+                    return Err(DeskError::Conflict(format!(
+                        "le ticket n°{} est clos",
+                        self.number
+                    )));
+                }
+                events.push(self.event(
+                    now,
+                    Some(by.clone()),
+                    EventKind::ClosedWithoutConfirmation {
+                        reason: reason.to_owned(),
+                    },
+                ));
+            }
+            None => {
+                let unanswered = self.status == Status::Resolved
+                    && self.aftercare.auto_close_due.is_some_and(|due| due <= now);
+                if !unanswered {
+                    return Err(DeskError::Conflict(format!(
+                        "le ticket n°{} n'est clos qu'après la confirmation du client, ou sans réponse 5 jours après la relance (SAV-6) : sinon, donnez le motif de la clôture (par exemple « confirmé par téléphone par M. Martin le 12/03 à 10 h »)",
+                        self.number
+                    )));
+                }
+            }
+        }
+        events.extend(self.step(policy, Action::Close, Some(by), now)?);
+        Ok(events)
     }
 
     /// SAV-6: the client confirmed the fix by the signed link of its resolution notice or
@@ -1471,6 +1567,69 @@ impl Ticket {
         )];
         self.take(policy, &sla, now)?;
         events.extend(self.happened(now, happenings));
+        Ok(events)
+    }
+
+    /// NOT-7: an escalation step of its alarm that asks for a ticket of `kind` fired. The alarm
+    /// keeps its one ticket: the step is recorded on it, and a maintenance ticket becomes an
+    /// intervention (never the other way).
+    pub fn alarm_escalated(
+        &mut self,
+        alarm: AlarmId,
+        step: &str,
+        kind: Kind,
+        at: i64,
+    ) -> Result<Vec<TicketEvent>, DeskError> {
+        check_text("step (étape)", step, MAX_TEXT, true)?;
+        let from = self.report.kind;
+        let to = if kind == Kind::Intervention {
+            Kind::Intervention
+        } else {
+            from
+        };
+        self.report.kind = to;
+        Ok(vec![self.event(
+            at,
+            None,
+            EventKind::AlarmEscalated {
+                alarm,
+                step: step.to_owned(),
+                from,
+                to,
+            },
+        )])
+    }
+
+    /// NOT-8: its alarm became `severity`. A ticket follows its alarm upwards, never down:
+    /// requalified to the severity's priority (DEC-4) with the new priority's deadlines and
+    /// update cadence counted from `at`, the upgrade, not from receipt (a P1's hour to take
+    /// charge is an hour from when it became P1). Nothing on a resolved or closed ticket, or
+    /// when the priority is already as urgent.
+    pub fn alarm_worsened(
+        &mut self,
+        policy: &Policy,
+        alarm: AlarmId,
+        severity: Severity,
+        at: i64,
+    ) -> Result<Vec<TicketEvent>, DeskError> {
+        let to = priority_of_severity(severity);
+        if to >= self.priority || matches!(self.status, Status::Resolved | Status::Closed) {
+            return Ok(Vec::new());
+        }
+        let from = self.priority;
+        let mut sla = TicketSla::restore(policy, self.sla.clone());
+        let happenings = sla.requalify(to, timestamp(at)?, timestamp(at)?)?;
+        let mut events = vec![self.event(
+            at,
+            None,
+            EventKind::Requalified {
+                from,
+                to,
+                reason: format!("alarme n°{alarm} devenue {}", severity.label()),
+            },
+        )];
+        self.take(policy, &sla, at)?;
+        events.extend(self.happened(at, happenings));
         Ok(events)
     }
 

@@ -184,6 +184,26 @@ fn ticket_line(kind: &EventKind) -> Option<String> {
         EventKind::Recurrence { review, .. } => {
             format!("Incident récurrent : revue technique n°{review}")
         }
+        EventKind::ClosedWithoutConfirmation { reason } => {
+            format!(
+                "Clos sans confirmation écrite du client : {}",
+                short(reason, 300)
+            )
+        }
+        EventKind::AlarmEscalated {
+            alarm,
+            step,
+            from,
+            to,
+        } => {
+            if from == to {
+                format!("Escalade de l'alarme n°{alarm} ({step})")
+            } else {
+                format!(
+                    "Escalade de l'alarme n°{alarm} ({step}) : le ticket devient une intervention"
+                )
+            }
+        }
         EventKind::AlarmClosed { alarm, report } => format!(
             "Alarme n°{alarm} close : {}",
             short(&report.root_cause, 300)

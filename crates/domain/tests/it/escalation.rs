@@ -315,6 +315,54 @@ fn not_3_not_4_not_7_critical_told_on_a_tuesday_morning_arms_its_whole_chain() {
     }
 }
 
+/// DEC-3, NOT-8 (issue 22, joint 3): a Major alarm told at 14:05 that becomes Critical at 14:25.
+/// The Critical chain's acknowledgement deadline runs from the upgrade (14:55), and the page
+/// says that same instant; NOT-7's steps keep their delay from the first notification (the
+/// on-call manager at 15:05, one hour after it), never before the upgrade.
+#[test]
+fn dec_3_a_worsened_alarm_keeps_its_deadlines_ahead_and_its_hour() {
+    let told = ms("2026-03-03T14:05:00+01:00");
+    let upgrade = ms("2026-03-03T14:25:00+01:00");
+    let timers =
+        escalation::arm_worsened(&policy(), ALARM, Severity::Critical, upgrade, told).unwrap();
+    assert_eq!(
+        dues(&timers),
+        vec![
+            ("42/critical/astreinte#0".into(), upgrade),
+            ("42/critical/client#0".into(), upgrade),
+            (
+                "42/critical/echeance-acquittement#0".into(),
+                ms("2026-03-03T14:55:00+01:00")
+            ),
+            (
+                "42/critical/responsable-astreinte#0".into(),
+                ms("2026-03-03T15:05:00+01:00")
+            ),
+            (
+                "42/critical/responsable-technique#0".into(),
+                ms("2026-03-03T16:05:00+01:00")
+            ),
+        ]
+    );
+    let mut worsened = alarm(Severity::Major, told);
+    worsened
+        .change_severity(
+            Severity::Critical,
+            vigie_domain::alarm::lifecycle::SeverityCause::Worsened,
+            upgrade,
+        )
+        .unwrap();
+    let deadline = escalation::acknowledge_by(&policy(), &worsened).unwrap();
+    assert_eq!(deadline, ms("2026-03-03T14:55:00+01:00"));
+    assert!(deadline > upgrade);
+    // Eight hours later (NOT-8), every step is due at the upgrade at the earliest.
+    let late = ms("2026-03-03T22:05:00+01:00");
+    for timer in escalation::arm_worsened(&policy(), ALARM, Severity::Critical, late, told).unwrap()
+    {
+        assert!(timer.due >= late, "{timer:?}");
+    }
+}
+
 fn critical_ack_deadline(told: i64) -> i64 {
     escalation::arm(&policy(), ALARM, Severity::Critical, told)
         .unwrap()
@@ -917,7 +965,14 @@ fn sms(recipient: &str, name: &str, phone: &str, email: &str, label: &str) -> Pa
         channel: Channel::Sms,
         address: phone.into(),
         alternate: Some(email.into()),
+        staff: is_staff(recipient),
     }
+}
+
+/// The directory's client contacts are `CT-…`; everyone else is the integrator's staff, whose
+/// pages may stop the escalation (NOT-4).
+fn is_staff(recipient: &str) -> bool {
+    !recipient.starts_with("CT-")
 }
 
 fn email(recipient: &str, name: &str, email: &str, label: &str) -> Page {
@@ -931,6 +986,7 @@ fn email(recipient: &str, name: &str, email: &str, label: &str) -> Page {
         channel: Channel::Email,
         address: email.into(),
         alternate: None,
+        staff: is_staff(recipient),
     }
 }
 
@@ -945,6 +1001,7 @@ fn console(label: &str) -> Page {
         channel: Channel::Console,
         address: CONSOLE.into(),
         alternate: None,
+        staff: false,
     }
 }
 

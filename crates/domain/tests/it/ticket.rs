@@ -420,12 +420,17 @@ mod desk {
             Err(DeskError::Conflict(_))
         ));
         ticket
-            .act(&policy, Action::Close, &tech, received + 30 * minute)
+            .close(
+                &policy,
+                Some("demande retirée par le client"),
+                &tech,
+                received + 30 * minute,
+            )
             .unwrap();
         assert_eq!(ticket.status, Status::Closed);
         assert_eq!(ticket.closed_at, Some(received + 30 * minute));
         assert!(matches!(
-            ticket.act(&policy, Action::UpdateClient, &tech, received + 40 * minute),
+            ticket.update_client(&policy, "point", &tech, received + 40 * minute),
             Err(DeskError::Conflict(_))
         ));
     }
@@ -576,7 +581,12 @@ mod desk {
         ));
         let tech = reference("TECH-A");
         ticket
-            .act(&policy, Action::Close, &tech, received + 1)
+            .close(
+                &policy,
+                Some("confirmé par téléphone par le client"),
+                &tech,
+                received + 1,
+            )
             .unwrap();
         for (r, q, c) in [(0, 3, 3), (3, 6, 3), (3, 3, 255)] {
             assert!(matches!(
@@ -1611,7 +1621,7 @@ mod warnings {
         );
         // The update given, the next one is reminded in its turn.
         ticket
-            .act(&policy, Action::UpdateClient, &tech, update - 5 * 60_000)
+            .update_client(&policy, "Diagnostic en cours", &tech, update - 5 * 60_000)
             .unwrap();
         let next = ticket.sla.dues()[&SlaMeasure::ClientUpdate].as_millisecond();
         assert!(next > update);
@@ -1622,5 +1632,227 @@ mod warnings {
             warned(&events),
             vec![(SlaMeasure::ClientUpdate, next, next - 10 * 60_000)]
         );
+    }
+}
+
+/// Issue 22's joints at the desk: one ticket per alarm across its escalation (NOT-7), a ticket
+/// that follows its alarm's worsening (NOT-8), updates that reach the client (INC-4), and no
+/// closure without the client's word or a reason (SAV-6).
+mod joints {
+    use super::*;
+    use vigie_domain::Reference;
+    use vigie_domain::policy::Severity;
+    use vigie_domain::ticket::desk::{
+        DeskError, EventKind, Kind, Note, Report, Resolution, Source, Terms, Ticket,
+    };
+
+    const HOUR: i64 = 3_600_000;
+
+    fn alarm_ticket(kind: Kind, priority: Priority, received: i64) -> Ticket {
+        let report = Report {
+            client: Reference::parse("CLI-A").unwrap(),
+            site: Some(Reference::parse("SITE-A").unwrap()),
+            equipment: Some(Reference::parse("NVR-1").unwrap()),
+            kind,
+            source: Source::Alarm,
+            symptom: "Alarme Majeure n°7 : disque presque plein".into(),
+            impact: None,
+            stated_criticality: None,
+            reporter: None,
+            reply_to: None,
+            alarm: Some(7),
+            topic: None,
+        };
+        let terms = Terms {
+            tier: ContractTier::Standard,
+            round_the_clock: false,
+        };
+        Ticket::open(
+            1,
+            report,
+            priority,
+            &Policy::default_policy(),
+            terms,
+            received,
+            None,
+        )
+        .unwrap()
+        .0
+    }
+
+    #[test]
+    fn not_7_an_escalation_is_recorded_on_the_alarms_ticket_which_becomes_an_intervention() {
+        // Tuesday 3 March 2026, 14:05 Paris.
+        let received = at("2026-03-03T13:05:00Z").as_millisecond();
+        let mut ticket = alarm_ticket(Kind::Maintenance, Priority::P2, received);
+        let events = ticket
+            .alarm_escalated(
+                7,
+                "major/responsable-astreinte",
+                Kind::Intervention,
+                received + HOUR,
+            )
+            .unwrap();
+        assert_eq!(ticket.report.kind, Kind::Intervention);
+        assert_eq!(
+            events[0].kind,
+            EventKind::AlarmEscalated {
+                alarm: 7,
+                step: "major/responsable-astreinte".into(),
+                from: Kind::Maintenance,
+                to: Kind::Intervention,
+            }
+        );
+        // A later step asking for a maintenance ticket never makes it one again.
+        ticket
+            .alarm_escalated(7, "major/autre", Kind::Maintenance, received + 2 * HOUR)
+            .unwrap();
+        assert_eq!(ticket.report.kind, Kind::Intervention);
+    }
+
+    #[test]
+    fn not_8_a_ticket_follows_its_alarm_up_with_deadlines_from_the_upgrade() {
+        let policy = Policy::default_policy();
+        // Tuesday 3 March 2026, 09:05 Paris; the alarm becomes Critical at 17:05.
+        let received = at("2026-03-03T08:05:00Z").as_millisecond();
+        let upgrade = at("2026-03-03T16:05:00Z").as_millisecond();
+        let mut ticket = alarm_ticket(Kind::Maintenance, Priority::P2, received);
+        let events = ticket
+            .alarm_worsened(&policy, 7, Severity::Critical, upgrade)
+            .unwrap();
+        assert_eq!(ticket.priority, Priority::P1);
+        assert!(matches!(
+            &events[0].kind,
+            EventKind::Requalified { from: Priority::P2, to: Priority::P1, reason } if reason.contains("n°7")
+        ));
+        // P1's hour to take charge counts from 17:05 (business hours: 55 minutes that day,
+        // 5 the next morning), not from 09:05, which would already be past.
+        let due = ticket.sla.dues()[&SlaMeasure::TakeCharge].as_millisecond();
+        assert_eq!(due, at("2026-03-04T07:05:00Z").as_millisecond());
+        assert!(due > upgrade);
+        // Never down, never twice.
+        assert!(
+            ticket
+                .alarm_worsened(&policy, 7, Severity::Major, upgrade + 1)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            ticket
+                .alarm_worsened(&policy, 7, Severity::Critical, upgrade + 1)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn inc_4_an_update_is_a_text_for_the_client_never_a_bare_step() {
+        let policy = Policy::default_policy();
+        let received = at("2026-03-03T09:00:00Z").as_millisecond();
+        let tech = Reference::parse("TECH-A").unwrap();
+        let mut ticket = alarm_ticket(Kind::Maintenance, Priority::P2, received);
+        ticket
+            .act(&policy, Action::TakeCharge, &tech, received + 60_000)
+            .unwrap();
+        assert!(matches!(
+            ticket.act(&policy, Action::UpdateClient, &tech, received + 120_000),
+            Err(DeskError::Invalid(_))
+        ));
+        assert!(matches!(
+            ticket.update_client(&policy, "   ", &tech, received + 120_000),
+            Err(DeskError::Invalid(_))
+        ));
+        let events = ticket
+            .update_client(
+                &policy,
+                "Disque remplacé demain matin",
+                &tech,
+                received + 120_000,
+            )
+            .unwrap();
+        assert!(events.iter().any(|e| matches!(
+            &e.kind,
+            EventKind::Noted { note: Note::Message { text, .. } } if text == "Disque remplacé demain matin"
+        )));
+        assert!(events.iter().any(|e| e.kind
+            == EventKind::Action {
+                action: Action::UpdateClient
+            }));
+    }
+
+    #[test]
+    fn sav_6_no_closure_without_the_clients_word_a_reason_or_the_reminders_five_days() {
+        let policy = Policy::default_policy();
+        let received = at("2026-03-03T09:00:00Z").as_millisecond();
+        let tech = Reference::parse("TECH-A").unwrap();
+        // Not even resolved: closing is refused without a reason.
+        let mut new = alarm_ticket(Kind::Maintenance, Priority::P2, received);
+        assert!(matches!(
+            new.act(&policy, Action::Close, &tech, received + 1),
+            Err(DeskError::Conflict(_))
+        ));
+        assert_eq!(new.status, Status::New);
+        // Resolved, the reminder not yet unanswered for 5 days: refused too.
+        let mut ticket = alarm_ticket(Kind::Maintenance, Priority::P2, received);
+        ticket
+            .act(&policy, Action::TakeCharge, &tech, received + 60_000)
+            .unwrap();
+        ticket
+            .resolve(
+                &policy,
+                Resolution {
+                    root_cause: "Disque plein".into(),
+                    actions: "Rétention réduite".into(),
+                    intervention_minutes: 20,
+                    data_impact: vigie_domain::ticket::desk::DataImpact {
+                        footage_lost: false,
+                        accesses_untracked: false,
+                        description: String::new(),
+                    },
+                    parts_replaced: Vec::new(),
+                    recommendations: String::new(),
+                },
+                &tech,
+                received + HOUR,
+            )
+            .unwrap();
+        assert_eq!(ticket.status, Status::Resolved);
+        assert!(matches!(
+            ticket.close(&policy, None, &tech, received + 2 * HOUR),
+            Err(DeskError::Conflict(_))
+        ));
+        // With the client's word by phone, recorded: closed.
+        let mut by_phone = ticket.clone();
+        let events = by_phone
+            .close(
+                &policy,
+                Some("Confirmé par téléphone par M. Martin le 03/03 à 12 h"),
+                &tech,
+                received + 3 * HOUR,
+            )
+            .unwrap();
+        assert_eq!(by_phone.status, Status::Closed);
+        assert!(matches!(
+            &events[0].kind,
+            EventKind::ClosedWithoutConfirmation { reason } if reason.contains("M. Martin")
+        ));
+        // Once the automatic closure's instant has passed, no reason is needed.
+        let reminder = ticket
+            .aftercare
+            .closure_reminder_due
+            .expect("la relance de clôture");
+        ticket
+            .on_time(&policy, reminder, &Default::default())
+            .unwrap();
+        let auto = ticket
+            .aftercare
+            .auto_close_due
+            .expect("la clôture automatique");
+        assert!(matches!(
+            ticket.close(&policy, None, &tech, auto - 1),
+            Err(DeskError::Conflict(_))
+        ));
+        ticket.close(&policy, None, &tech, auto).unwrap();
+        assert_eq!(ticket.status, Status::Closed);
     }
 }

@@ -305,6 +305,16 @@ async fn outbox(
 /// Acknowledges `alarm` in the name of the page's recipient (X-1: the event says who).
 async fn acknowledge_for(state: &AppState, page: &LinkedPage) -> Result<(), (StatusCode, String)> {
     let recipient = &page.notice.page.recipient;
+    // NOT-4: a client's page (security manager, contact, CIO) never stops the escalation,
+    // whatever link it was given.
+    if !page.notice.page.staff {
+        return Err((
+            StatusCode::FORBIDDEN,
+            "seul le personnel de l'intégrateur peut acquitter une alarme : votre notification \
+             vous informe, l'équipe d'astreinte s'en occupe"
+                .to_owned(),
+        ));
+    }
     let by = Reference::parse(recipient).map_err(|_| {
         (
             StatusCode::NOT_FOUND,
@@ -543,11 +553,9 @@ async fn sms_inbound(
         now.saturating_sub(i64::from(state.config.notifications.acknowledgement_hours) * 3_600_000);
     let key = state.deliveries.key(&state).await?;
     let pages = state.store.recent_sms_to(&inbound.from, since).await?;
-    let Some(page) = pages
-        .into_iter()
-        .filter_map(LinkedPage::of)
-        .find(|p| p.notice.page.recipient != CONSOLE && reply_code(&key, p.id) == code)
-    else {
+    let Some(page) = pages.into_iter().filter_map(LinkedPage::of).find(|p| {
+        p.notice.page.recipient != CONSOLE && p.notice.page.staff && reply_code(&key, p.id) == code
+    }) else {
         tracing::warn!(from = %inbound.from, "code d'acquittement par SMS inconnu ou expiré");
         return Ok(Json(InboundAnswer {
             acknowledged: None,

@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tickets/{number}/assign", post(assign))
         .route("/api/v1/tickets/{number}/notes", post(note))
         .route("/api/v1/tickets/{number}/updates", post(update))
+        .route("/api/v1/tickets/{number}/close", post(close))
         .route("/api/v1/tickets/{number}/resolution", post(resolution))
         .route("/api/v1/tickets/{number}/location", post(locate))
         .route(
@@ -422,6 +423,33 @@ async fn update(
         &caller,
         &number,
         TicketStep::UpdateClient { text: request.text },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CloseRequest {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// SAV-6: closed by the integrator without the client's confirmation: with the reason said
+/// (the client confirmed by phone: who, when), recorded and shown to the client; without one,
+/// only once the closure reminder has gone unanswered for its 5 days (409 before).
+async fn close(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    JsonBody(request): JsonBody<CloseRequest>,
+) -> ApiResult<Json<TicketChange>> {
+    step(
+        &state,
+        &caller,
+        &number,
+        TicketStep::Close {
+            reason: request.reason,
+        },
     )
     .await
 }

@@ -161,6 +161,24 @@ fn ticket_event_english(kind: &TicketEventKind) -> Option<String> {
         TicketEventKind::Recurrence { review, .. } => {
             format!("Recurring incident: technical review #{review}")
         }
+        TicketEventKind::ClosedWithoutConfirmation { reason } => {
+            format!(
+                "Closed without the client's written confirmation: {}",
+                shorten(reason, 300)
+            )
+        }
+        TicketEventKind::AlarmEscalated {
+            alarm,
+            step,
+            from,
+            to,
+        } => {
+            if from == to {
+                format!("Alarm #{alarm} escalated ({step})")
+            } else {
+                format!("Alarm #{alarm} escalated ({step}): the ticket becomes an intervention")
+            }
+        }
         TicketEventKind::AlarmClosed { alarm, report } => format!(
             "Alarm #{alarm} closed: {}",
             shorten(&report.root_cause, 300)

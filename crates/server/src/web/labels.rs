@@ -25,6 +25,29 @@ pub fn severity(lang: Lang, severity: Severity) -> &'static str {
     }
 }
 
+/// What a ticket is about. A client's words stay as written; the text Vigie wrote for an
+/// alarm's ticket (« Alarme Critique n°7 : disque presque plein — lieu ») is said again in
+/// the viewer's language.
+pub fn ticket_problem(lang: Lang, report: &vigie_domain::ticket::desk::Report) -> String {
+    let symptom = &report.symptom;
+    let (Lang::En, Some(id)) = (lang, report.alarm) else {
+        return symptom.clone();
+    };
+    for level in [Severity::Critical, Severity::Major, Severity::Minor] {
+        for kind in Condition::ALL {
+            let french = format!("Alarme {} n°{id} : {}", level.label(), kind.label());
+            if let Some(rest) = symptom.strip_prefix(&french) {
+                return format!(
+                    "{} alarm #{id}: {}{rest}",
+                    severity(lang, level),
+                    condition(lang, kind)
+                );
+            }
+        }
+    }
+    symptom.clone()
+}
+
 pub fn alarm_status(lang: Lang, status: AlarmStatus) -> &'static str {
     match lang {
         Lang::Fr => status.label(),

@@ -43,6 +43,8 @@ pub fn routes() -> Router<AppState> {
         .route("/portail/tickets/{number}/confirmer", post(confirm))
         .route("/portail/tickets/{number}/enquete", post(survey))
         .route("/console/tickets/{number}/etape", post(staff_step))
+        .route("/console/tickets/{number}/point", post(update_client))
+        .route("/console/tickets/{number}/cloture", post(close))
         .route("/console/tickets/{number}/resolution", post(resolve))
         .route("/portail/signaler", get(report_form).post(report))
 }
@@ -131,7 +133,7 @@ async fn queue(
                             td { (labels::ticket_status(lang, ticket.status)) }
                             @if viewer.is_staff() { td { (ticket.report.client.as_str()) } }
                             td { (ticket.report.site.as_ref().map(|s| s.as_str()).unwrap_or("—")) }
-                            td { (vigie_domain::text::shorten(&ticket.report.symptom, 120)) }
+                            td { (vigie_domain::text::shorten(&labels::ticket_problem(lang, &ticket.report), 120)) }
                             td { @if let Some((due, measure)) = next_due(ticket) { (tf(lang, "{deadline} :", &[("deadline", &labels::measure(lang, measure))])) " " (countdown(lang, due, now)) } @else { "—" } }
                             @if viewer.is_staff() { td { (ticket.assignee.as_ref().map(|a| a.as_str()).unwrap_or("—")) } }
                         }
@@ -253,6 +255,11 @@ async fn render_detail(
         )),
         Some("confirme") => Some(t(lang, "Merci : votre confirmation clôt le ticket.")),
         Some("avis") => Some(t(lang, "Merci : votre avis est enregistré.")),
+        Some("point") => Some(t(lang, "Le point d'avancement est parti vers le client.")),
+        Some("clos") => Some(t(
+            lang,
+            "Le ticket est clos ; le motif est inscrit à son historique.",
+        )),
         _ => None,
     };
     let region = html! {
@@ -263,7 +270,7 @@ async fn render_detail(
             @if viewer.is_staff() { dt { (t(lang, "Client")) } dd { (ticket.report.client.as_str()) } }
             dt { (t(lang, "Site")) } dd { (ticket.report.site.as_ref().map(|s| s.as_str()).unwrap_or("—")) }
             dt { (t(lang, "Équipement")) } dd { (ticket.report.equipment.as_ref().map(|e| e.as_str()).unwrap_or("—")) }
-            dt { (t(lang, "Problème")) } dd { (ticket.report.symptom) }
+            dt { (t(lang, "Problème")) } dd { (labels::ticket_problem(lang, &ticket.report)) }
             @if let Some(impact) = ticket.report.impact { dt { (t(lang, "Impact")) } dd { (impact_label(lang, impact)) } }
             @if viewer.is_staff() { dt { (t(lang, "Confié à")) } dd { (ticket.assignee.as_ref().map(|a| a.as_str()).unwrap_or("—")) } }
             @for (measure, due) in ticket.sla.dues() {
@@ -327,7 +334,7 @@ async fn render_detail(
 
 /// The steps a technician takes from the ticket's page (action, form key, button); the desk
 /// refuses what does not fit where the ticket stands, and the page shows why.
-fn staff_steps(lang: Lang) -> [(Action, &'static str, &'static str); 6] {
+fn staff_steps(lang: Lang) -> [(Action, &'static str, &'static str); 5] {
     [
         (
             Action::TakeCharge,
@@ -354,11 +361,6 @@ fn staff_steps(lang: Lang) -> [(Action, &'static str, &'static str); 6] {
             "client_replied",
             t(lang, "Le client a répondu"),
         ),
-        (
-            Action::Close,
-            "close",
-            t(lang, "Clore sans confirmation (SAV-6)"),
-        ),
     ]
 }
 
@@ -370,7 +372,7 @@ fn staff_forms(viewer: &Viewer, ticket: &Ticket, form: &ResolutionForm) -> Marku
         div.panel {
             div.actions {
                 @for (_, key, label) in staff_steps(lang) {
-                    @if ticket.status != Status::Resolved || key == "close" {
+                    @if ticket.status != Status::Resolved {
                         form.inline method="post" action=(format!("/console/tickets/{number}/etape")) {
                             input type="hidden" name="csrf" value=(viewer.csrf);
                             input type="hidden" name="action" value=(key);
@@ -379,6 +381,23 @@ fn staff_forms(viewer: &Viewer, ticket: &Ticket, form: &ResolutionForm) -> Marku
                     }
                 }
             }
+        }
+        @if ticket.status != Status::Resolved {
+            h3 { (t(lang, "Point d'avancement au client (INC-4)")) }
+            form.stack.panel #update-form method="post" action=(format!("/console/tickets/{number}/point")) {
+                input type="hidden" name="csrf" value=(viewer.csrf);
+                label for="update_text" { (t(lang, "Texte envoyé au contact technique (email et SMS ; à la direction aussi pour un P1)")) }
+                textarea #update_text name="text" required maxlength="4000" {}
+                div.actions { button #send-update type="submit" { (t(lang, "Envoyer le point au client")) } }
+            }
+        }
+        h3 { (t(lang, "Clore sans confirmation du client (SAV-6)")) }
+        form.stack.panel #close-form method="post" action=(format!("/console/tickets/{number}/cloture")) {
+            input type="hidden" name="csrf" value=(viewer.csrf);
+            p.muted { (t(lang, "Un ticket se clôt à la confirmation du client, ou 5 jours après une relance restée sans réponse. Sinon, dites pourquoi : le motif est inscrit au ticket et montré au client.")) }
+            label for="close_reason" { (t(lang, "Motif (par exemple : confirmé par téléphone par M. Martin le 12/03 à 10 h)")) }
+            input #close_reason type="text" name="reason" maxlength="4000";
+            div.actions { button.secondary #step-close type="submit" { (t(lang, "Clore le ticket")) } }
         }
         @if ticket.status != Status::Resolved {
             h3 { (t(lang, "Résoudre (CLO-1, INC-5, CM-8)")) }
@@ -441,6 +460,60 @@ async fn staff_step(
         number,
         TicketStep::Act(*action),
         "etape",
+        &Forms::default(),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct TextForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// INC-4: the point given to the client, sent as it is written.
+async fn update_client(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(number): Path<String>,
+    PageForm(form): PageForm<TextForm>,
+) -> PageResult {
+    check_part(&viewer, false)?;
+    viewer.check_form(&form.csrf)?;
+    let number = ticket_number(&number)?;
+    take(
+        &state,
+        &viewer,
+        number,
+        TicketStep::UpdateClient { text: form.text },
+        "point",
+        &Forms::default(),
+    )
+    .await
+}
+
+/// SAV-6: closed without the client's confirmation, with the reason given (or none, which
+/// the desk accepts only once the reminder went unanswered for its 5 days).
+async fn close(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(number): Path<String>,
+    PageForm(form): PageForm<TextForm>,
+) -> PageResult {
+    check_part(&viewer, false)?;
+    viewer.check_form(&form.csrf)?;
+    let number = ticket_number(&number)?;
+    let reason = Some(form.reason).filter(|r| !r.trim().is_empty());
+    take(
+        &state,
+        &viewer,
+        number,
+        TicketStep::Close { reason },
+        "clos",
         &Forms::default(),
     )
     .await

@@ -253,6 +253,102 @@ pub(crate) fn text_part(message: &Value) -> String {
         .unwrap_or_default()
 }
 
+/// NOT-4 (issue 22, joint 4): only the integrator's staff stop an escalation. The client's
+/// security manager and technical contact are told of the Critical alarm, but their SMS carries
+/// no reply code and their email no acknowledgement link; the technician's code sent from a
+/// client's number acknowledges nothing, and the escalation to the technical manager and the
+/// CIO still comes.
+#[tokio::test]
+async fn a_client_page_informs_but_cannot_stop_the_escalation() {
+    let smtp_port = free_port();
+    let smtp = Smtp::start(smtp_port);
+    let (gateway, sms_port) = Gateway::start().await;
+    let app = TestApp::spawn_with(|config| configure(config, smtp_port, Some(sms_port))).await;
+    setup(&app).await;
+    let agent = app.agent("robot").await;
+    let push = json!({"observations": [down(CAMERA, NOW - 10 * MINUTE), down(CAMERA, NOW)]});
+    let reply = agent.post("/api/v1/observations", &push).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let mails = eventually("trois emails", || {
+        let mails = smtp.received();
+        (mails.len() >= 3).then_some(mails)
+    })
+    .await;
+    let sms = eventually("trois SMS", || {
+        let all = gateway.received.lock().unwrap().len();
+        (all >= 3).then(|| gateway.received.lock().unwrap().clone())
+    })
+    .await;
+    let _ = sms;
+    // The technician is invited to acknowledge, by link and by code.
+    let technician_mail = mails
+        .iter()
+        .find(|m| m["rcpt_tos"][0] == "kevin.lambert@integrateur.fr")
+        .expect("l'email du technicien");
+    assert!(text_part(technician_mail).contains("/ack/"));
+    let technician_sms = gateway.to("+33677777777");
+    let code = code_in(&technician_sms[0]);
+    // The security manager and the bank's contact are told, not asked.
+    for address in [
+        "helene.marchand@banque-exemple.fr",
+        "paul.girard@banque-exemple.fr",
+    ] {
+        let mail = mails
+            .iter()
+            .find(|m| m["rcpt_tos"][0] == address)
+            .unwrap_or_else(|| panic!("l'email de {address}"));
+        let text = text_part(mail);
+        assert!(!text.contains("/ack/"), "{address} : {text}");
+        assert!(text.contains("Caméra de la salle des coffres"), "{text}");
+    }
+    for number in ["+33611111111", "+33633333333"] {
+        let texts = gateway.to(number);
+        assert_eq!(texts.len(), 1, "{number} : {texts:?}");
+        assert!(!texts[0].contains("Répondez"), "{number} : {}", texts[0]);
+        assert!(texts[0].starts_with("Vigie Critique n°1"), "{}", texts[0]);
+    }
+    // The technician's code, replied from the security manager's phone, stops nothing.
+    let answer: Value = app
+        .http
+        .post(format!(
+            "{}/api/v1/sms/inbound?secret=secret-entrant",
+            app.base
+        ))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("from=0611111111&text=OK+{code}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["acknowledged"], Value::Null, "{answer}");
+    let staff = app
+        .login_as(
+            "supervision",
+            UserKind::Staff,
+            None,
+            &[StaffRole::Supervision],
+        )
+        .await;
+    let alarm = staff.get("/api/v1/alarms/1").await;
+    assert_eq!(alarm.body["acknowledged"], Value::Null, "{}", alarm.text);
+    // The acknowledgement deadline passes: the technical manager and the CIO are told (NOT-4).
+    app.clock.advance_ms(31 * MINUTE);
+    let escalated = eventually("l'escalade NOT-4", || {
+        smtp.received()
+            .iter()
+            .any(|m| {
+                m["key"]
+                    .as_str()
+                    .is_some_and(|k| k.contains("critical/echeance-acquittement"))
+            })
+            .then_some(())
+    })
+    .await;
+    let _ = escalated;
+}
+
 #[tokio::test]
 async fn a_critical_alarm_pages_by_sms_and_email_and_is_acknowledged_without_logging_in() {
     let smtp_port = free_port();

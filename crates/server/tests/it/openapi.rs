@@ -56,6 +56,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/tickets/{number}/assign"),
     ("post", "/api/v1/tickets/{number}/notes"),
     ("post", "/api/v1/tickets/{number}/updates"),
+    ("post", "/api/v1/tickets/{number}/close"),
     ("post", "/api/v1/tickets/{number}/resolution"),
     ("post", "/api/v1/tickets/{number}/location"),
     ("get", "/api/v1/tickets/{number}/post-mortem"),

@@ -184,11 +184,7 @@ async fn a_month_of_operation_gives_the_three_reports_with_their_figures() {
         .await;
     assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
     let number = opened.body["ticket"]["number"].as_u64().unwrap();
-    for (action, after) in [
-        ("take_charge", HOUR),
-        ("resolve", 2 * HOUR),
-        ("close", HOUR),
-    ] {
+    for (action, after) in [("take_charge", HOUR), ("resolve", 2 * HOUR)] {
         app.clock.advance_ms(after);
         let step = staff
             .post(
@@ -198,6 +194,15 @@ async fn a_month_of_operation_gives_the_three_reports_with_their_figures() {
             .await;
         assert_eq!(step.status, StatusCode::OK, "{action} : {}", step.text);
     }
+    // SAV-6: the client confirmed by phone; the reason is recorded.
+    app.clock.advance_ms(HOUR);
+    let closed = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/close"),
+            &json!({"reason": "Confirmé par téléphone par le responsable sécurité"}),
+        )
+        .await;
+    assert_eq!(closed.status, StatusCode::OK, "close : {}", closed.text);
     app.clock.advance_ms(HOUR);
     app.store
         .answer_survey(

@@ -339,8 +339,8 @@ async fn a_portal_report_is_qualified_timed_handled_and_confirmed_by_its_client(
     // Closed: nothing more, and out of the open queue.
     let after = staff
         .post(
-            &format!("/api/v1/tickets/{number}/actions"),
-            &json!({"action": "update_client"}),
+            &format!("/api/v1/tickets/{number}/updates"),
+            &json!({"text": "Un dernier mot"}),
         )
         .await;
     assert_eq!(after.status, StatusCode::CONFLICT, "{}", after.text);
@@ -1158,4 +1158,129 @@ async fn cm_8_a_corrective_intervention_produces_its_report_filed_and_sent_to_th
         StatusCode::NOT_FOUND
     );
     app.finish().await;
+}
+
+/// INC-4 and SAV-6 (issue 22, joints 5 and 7): an update is a message that reaches the client,
+/// never a bare step; a ticket is not closed behind the client's back. A bare `update_client`
+/// is refused; `/updates` emails the text to the client and records it on the ticket, where
+/// the client reads it. Closing without the client's word is refused from `new` and once
+/// resolved; with a reason it is done, recorded and shown in the portal.
+#[tokio::test]
+async fn inc_4_sav_6_updates_reach_the_client_and_no_ticket_is_closed_behind_its_back() {
+    use crate::notifications::text_part;
+    let (smtp, app) = with_smtp().await;
+    let client = app
+        .login_as("logistique", UserKind::Client, Some("CLI-LOGI"), &[])
+        .await;
+    let portal = crate::pages::form_login(
+        &app,
+        "logistique-pages",
+        UserKind::Client,
+        None,
+        Some("CLI-LOGI"),
+        &[],
+    )
+    .await;
+    let staff = app
+        .login_as("tech", UserKind::Staff, None, &[StaffRole::Technician])
+        .await;
+    let opened = client
+        .post(
+            "/api/v1/tickets",
+            &json!({"site": "ENTREPOT", "equipment": "ENT-CAM-QUAI",
+                    "symptom": "La caméra du quai ne s'affiche plus",
+                    "impact": "one_equipment", "stated_criticality": "standard"}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    let number = opened.body["ticket"]["number"].as_u64().unwrap();
+    // SAV-6: a new ticket is not closed without a reason.
+    let refused = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/actions"),
+            &json!({"action": "close"}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    let refused = staff
+        .post(&format!("/api/v1/tickets/{number}/close"), &json!({}))
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    assert!(refused.text.contains("SAV-6"), "{}", refused.text);
+    let taken = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/actions"),
+            &json!({"action": "take_charge"}),
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::OK, "{}", taken.text);
+    // INC-4: the bare step is refused; the update with its text reaches the client.
+    let bare = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/actions"),
+            &json!({"action": "update_client"}),
+        )
+        .await;
+    assert_eq!(
+        bare.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        bare.text
+    );
+    let text = "Injecteur PoE en cause : remplacement prévu cet après-midi";
+    let update = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/updates"),
+            &json!({"text": text}),
+        )
+        .await;
+    assert_eq!(update.status, StatusCode::OK, "{}", update.text);
+    let update_mail = wait_for(|| {
+        smtp.received()
+            .into_iter()
+            .find(|m| text_part(m).contains("Injecteur PoE en cause"))
+    })
+    .await;
+    assert_eq!(
+        update_mail["rcpt_tos"][0],
+        "sophie.bernard@logistique-exemple.fr"
+    );
+    let page = portal.get(&format!("/portail/tickets/{number}")).await;
+    assert!(
+        page.text.contains("Injecteur PoE en cause"),
+        "{}",
+        page.text
+    );
+    // Resolved, the client silent: closing without a reason is still refused.
+    let resolved = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/resolution"),
+            &json!({"root_cause": "Injecteur PoE défaillant", "actions": "Injecteur remplacé",
+                    "intervention_minutes": 30, "data_impact": {}}),
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.text);
+    let refused = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/actions"),
+            &json!({"action": "close"}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    let reason = "Confirmé par téléphone par Mme Bernard le 23/11 à 16 h";
+    let closed = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/close"),
+            &json!({"reason": reason}),
+        )
+        .await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.text);
+    assert_eq!(closed.body["ticket"]["status"], "closed");
+    assert_eq!(
+        events_of(&closed.body, "closed_without_confirmation")[0]["reason"],
+        reason
+    );
+    // The client sees why its ticket was closed.
+    let page = portal.get(&format!("/portail/tickets/{number}")).await;
+    assert!(page.text.contains(reason), "{}", page.text);
 }

@@ -244,6 +244,7 @@ fn page(alarm: &Alarm, number: usize) -> Notice {
             channel: Channel::Webhook,
             address: "test".into(),
             alternate: None,
+            staff: false,
         },
         alarm: alarm.clone(),
         client_name: "Banque Exemple".into(),
