@@ -259,6 +259,11 @@ impl TicketSla {
         Ok((ticket, happenings))
     }
 
+    /// Whether `measure` still runs (due, or paused while waiting for the client).
+    pub fn runs(&self, measure: SlaMeasure) -> bool {
+        self.timers.contains_key(&measure)
+    }
+
     /// Drops a timer that does not apply to this ticket (the acknowledgement to the client of
     /// a ticket no client reported, SAV-2): it is neither due nor breached.
     pub fn waive(&mut self, measure: SlaMeasure) {

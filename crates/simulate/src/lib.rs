@@ -391,6 +391,17 @@ impl Timeline {
                     due: instant(*due),
                 },
                 DeskEvent::SlaPaused { timer } => Happening::Paused { timer: *timer },
+                DeskEvent::SlaWaived { timer } => {
+                    self.push(Line {
+                        at,
+                        kind: "ticket.sla_waived",
+                        fields: vec![
+                            ("ticket", Value::String(name.clone())),
+                            ("timer", Value::String(key(timer))),
+                        ],
+                    });
+                    continue;
+                }
                 DeskEvent::ClosureReminder { close_at } => {
                     let close_at = Value::String(self.format(instant(*close_at)));
                     self.push(Line {
@@ -1091,6 +1102,44 @@ async fn apply_input(
                     policy,
                     number,
                     TicketStep::Resolve(resolution.clone()),
+                    by,
+                    at.as_millisecond(),
+                )
+                .await
+                .map_err(|e| place(e.to_string()))?;
+            timeline.desk(&change);
+        }
+        InputKind::Diagnosis {
+            ticket,
+            by,
+            checks,
+            result,
+            on_site_needed,
+        } => {
+            let number = timeline
+                .number_of(ticket)
+                .ok_or_else(|| place(format!("ticket « {ticket} » inconnu")))?;
+            timeline.push(Line {
+                at,
+                kind: "ticket.diagnosis",
+                fields: vec![
+                    ("ticket", Value::String(ticket.clone())),
+                    ("by", Value::String(by.to_string())),
+                    ("on_site_needed", Value::Bool(*on_site_needed)),
+                ],
+            });
+            let note = vigie_domain::ticket::desk::Note::Diagnosis {
+                checks: checks.clone(),
+                result: result.clone(),
+                on_site_needed: *on_site_needed,
+                parts: Vec::new(),
+            };
+            let change = store
+                .ticket_step(
+                    actor,
+                    policy,
+                    number,
+                    TicketStep::Note(note),
                     by,
                     at.as_millisecond(),
                 )

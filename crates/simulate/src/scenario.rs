@@ -71,6 +71,14 @@ pub enum InputKind {
         observation: serde_json::Value,
         observations: Vec<Observation>,
     },
+    /// CM-5, SAV-5: the remote diagnosis of a ticket, saying whether a visit is needed.
+    Diagnosis {
+        ticket: String,
+        by: Reference,
+        checks: Vec<String>,
+        result: String,
+        on_site_needed: bool,
+    },
     /// A person's step on an alarm, by its number in the timeline.
     Alarm {
         alarm: AlarmId,
@@ -149,6 +157,7 @@ enum RawKind {
     ClientReport,
     ClientMail,
     Resolution,
+    Diagnosis,
     Action,
     Observation,
     Alarm,
@@ -194,6 +203,10 @@ struct RawInput {
     lost: Option<String>,
     parts: Option<Vec<String>>,
     recommendations: Option<String>,
+    /// A diagnosis: the checks done, and whether a visit is needed (SAV-5).
+    checks: Option<Vec<String>>,
+    result: Option<String>,
+    on_site_needed: Option<bool>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -278,6 +291,15 @@ impl Scenario {
                         parts_replaced: input.parts.unwrap_or_default(),
                         recommendations: input.recommendations.unwrap_or_default(),
                     },
+                },
+                RawKind::Diagnosis => InputKind::Diagnosis {
+                    ticket: input.ticket.ok_or_else(|| missing("ticket"))?,
+                    by: input.by.ok_or_else(|| missing("by"))?,
+                    checks: input.checks.unwrap_or_default(),
+                    result: input.result.ok_or_else(|| missing("result"))?,
+                    on_site_needed: input
+                        .on_site_needed
+                        .ok_or_else(|| missing("on_site_needed"))?,
                 },
                 RawKind::Action => {
                     let action = input.action.ok_or_else(|| missing("action"))?;

@@ -54,7 +54,8 @@ pub struct DailyMetric {
     pub days: Vec<DailyPoint>,
 }
 
-/// A ticket of the period with its SLA outcomes: each deadline met or breached (INC-3).
+/// A ticket of the period with its SLA outcomes: each deadline met, breached (INC-3), or
+/// waived when no visit was needed (SAV-5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketOfPeriod {
     pub ticket: Ticket,
@@ -435,7 +436,7 @@ impl Store {
                     "SELECT e.ticket_number AS c0, e.record AS c1 FROM ticket_events e \
                      JOIN tickets t ON t.number = e.ticket_number \
                      WHERE t.client_ref = $1 AND t.received_ms < $3 AND (t.closed_ms IS NULL OR t.closed_ms >= $2) \
-                     AND e.event IN ('sla_met', 'sla_breached') LIMIT {MAX_REPORT_ROWS}"
+                     AND e.event IN ('sla_met', 'sla_breached', 'sla_waived') LIMIT {MAX_REPORT_ROWS}"
                 ),
                 2,
                 vec![

@@ -651,6 +651,11 @@ pub enum EventKind {
     SlaPaused {
         timer: SlaMeasure,
     },
+    /// INC-2, SAV-5: the remote diagnosis found no visit needed: this visit deadline (on site,
+    /// planning) no longer applies — neither met nor breached, counted apart in the reports.
+    SlaWaived {
+        timer: SlaMeasure,
+    },
     /// INC-3, INC-4: a deadline is near: the one in charge is warned (the console when no one
     /// is).
     SlaWarning {
@@ -774,6 +779,7 @@ impl EventKind {
             EventKind::SlaMet { .. } => "sla_met",
             EventKind::SlaBreached { .. } => "sla_breached",
             EventKind::SlaPaused { .. } => "sla_paused",
+            EventKind::SlaWaived { .. } => "sla_waived",
             EventKind::SlaWarning { .. } => "sla_warning",
             EventKind::AlarmClosed { .. } => "alarm_closed",
             EventKind::AlarmEscalated { .. } => "alarm_escalated",
@@ -1697,6 +1703,26 @@ impl Ticket {
             EventKind::Noted { note: note.clone() },
         )];
         match &note {
+            // SAV-5 "sur site si nécessaire": solved remotely, the visit deadlines are waived.
+            Note::Diagnosis {
+                on_site_needed: false,
+                ..
+            } => {
+                let mut sla = TicketSla::restore(policy, self.sla.clone());
+                let mut waived = Vec::new();
+                for measure in [SlaMeasure::OnSite, SlaMeasure::InterventionPlanning] {
+                    if sla.runs(measure) {
+                        sla.waive(measure);
+                        waived.push(measure);
+                    }
+                }
+                if !waived.is_empty() {
+                    self.take(policy, &sla, at)?;
+                    for timer in waived {
+                        events.push(self.event(at, None, EventKind::SlaWaived { timer }));
+                    }
+                }
+            }
             Note::Intervention { technician, .. } => {
                 events.extend(self.step(policy, Action::PlanIntervention, Some(by), at)?);
                 if self.assignee.as_ref() != Some(technician) {

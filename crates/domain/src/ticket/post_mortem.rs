@@ -134,6 +134,10 @@ fn ticket_line(kind: &EventKind) -> Option<String> {
             short(reason, 300)
         ),
         EventKind::Assigned { to } => format!("Confié à {to}"),
+        EventKind::SlaWaived { timer } => format!(
+            "Délai sans objet, aucune visite nécessaire : {}",
+            super::message::measure_label(*timer)
+        ),
         EventKind::Located { site, equipment } => match (site, equipment) {
             (Some(site), Some(equipment)) => {
                 format!("Rattaché au site {site}, équipement {equipment}")

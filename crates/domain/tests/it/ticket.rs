@@ -1781,6 +1781,53 @@ mod joints {
     }
 
     #[test]
+    fn sav_5_a_diagnosis_without_visit_waives_the_visit_deadlines_and_one_with_a_visit_keeps_them()
+    {
+        let policy = Policy::default_policy();
+        let received = at("2026-03-03T09:00:00Z").as_millisecond();
+        let tech = Reference::parse("TECH-A").unwrap();
+        let diagnosis = |on_site_needed| Note::Diagnosis {
+            checks: vec!["ping".into()],
+            result: "Flux désactivé dans le VMS".into(),
+            on_site_needed,
+            parts: Vec::new(),
+        };
+        let mut visit = alarm_ticket(Kind::Maintenance, Priority::P2, received);
+        let events = visit
+            .note(&policy, diagnosis(true), &tech, received + HOUR)
+            .unwrap();
+        assert!(
+            !events
+                .iter()
+                .any(|e| matches!(e.kind, EventKind::SlaWaived { .. }))
+        );
+        assert!(visit.sla.dues().contains_key(&SlaMeasure::OnSite));
+        let mut remote = alarm_ticket(Kind::Maintenance, Priority::P2, received);
+        let events = remote
+            .note(&policy, diagnosis(false), &tech, received + HOUR)
+            .unwrap();
+        assert!(events.iter().any(|e| e.kind
+            == EventKind::SlaWaived {
+                timer: SlaMeasure::OnSite
+            }));
+        assert!(!remote.sla.dues().contains_key(&SlaMeasure::OnSite));
+        // Long after the visit deadline, nothing is breached.
+        let later = remote
+            .on_time(&policy, received + 30 * 24 * HOUR, &Default::default())
+            .unwrap();
+        assert!(
+            !later.iter().any(|e| matches!(
+                e.kind,
+                EventKind::SlaBreached {
+                    timer: SlaMeasure::OnSite,
+                    ..
+                }
+            )),
+            "{later:?}"
+        );
+    }
+
+    #[test]
     fn sav_6_no_closure_without_the_clients_word_a_reason_or_the_reminders_five_days() {
         let policy = Policy::default_policy();
         let received = at("2026-03-03T09:00:00Z").as_millisecond();

@@ -633,8 +633,12 @@ pub async fn make(
             };
             let mut met_list = Vec::new();
             let mut breached_list = Vec::new();
+            let mut waived_list = Vec::new();
             for event in &item.sla {
                 match &event.kind {
+                    vigie_domain::ticket::desk::EventKind::SlaWaived { timer } => {
+                        waived_list.push(vigie_domain::ticket::message::measure_label(*timer))
+                    }
                     vigie_domain::ticket::desk::EventKind::SlaMet { timer, .. } => {
                         met_list.push(vigie_domain::ticket::message::measure_label(*timer))
                     }
@@ -644,15 +648,24 @@ pub async fn make(
                     _ => {}
                 }
             }
-            let deadlines = match (met_list.is_empty(), breached_list.is_empty()) {
-                (true, true) => "—".to_string(),
-                (_, true) => format!("tenus ({})", met_list.join(", ")),
-                (true, false) => format!("dépassés ({})", breached_list.join(", ")),
-                (false, false) => format!(
-                    "tenus ({}) ; dépassés ({})",
-                    met_list.join(", "),
-                    breached_list.join(", ")
-                ),
+            // SAV-5: a visit deadline waived (no visit needed) is neither kept nor missed.
+            let mut parts = Vec::new();
+            if !met_list.is_empty() {
+                parts.push(format!("tenus ({})", met_list.join(", ")));
+            }
+            if !breached_list.is_empty() {
+                parts.push(format!("dépassés ({})", breached_list.join(", ")));
+            }
+            if !waived_list.is_empty() {
+                parts.push(format!(
+                    "sans objet, aucune visite nécessaire ({})",
+                    waived_list.join(", ")
+                ));
+            }
+            let deadlines = if parts.is_empty() {
+                "—".to_string()
+            } else {
+                parts.join(" ; ")
             };
             let place = ticket
                 .report

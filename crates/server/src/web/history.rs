@@ -115,6 +115,9 @@ fn ticket_event_english(kind: &TicketEventKind) -> Option<String> {
             shorten(reason, 300)
         ),
         TicketEventKind::Assigned { to } => format!("Assigned to {to}"),
+        TicketEventKind::SlaWaived { timer } => {
+            format!("Deadline waived, no visit needed: {}", measure(*timer))
+        }
         TicketEventKind::Located { site, equipment } => match (site, equipment) {
             (Some(site), Some(equipment)) => {
                 format!("Attached to site {site}, equipment {equipment}")
