@@ -315,7 +315,7 @@ pub fn build() -> Value {
     paths.insert("/api/v1/alarms/{id}/acknowledge".into(), json!({"parameters": [path_param("id")], "post": {"summary": "Acquitter (personnel lié à une fiche)", "operationId": "acknowledge_alarm", "responses": responses("200", Some(alarm_with_events.clone()))}}));
     paths.insert("/api/v1/alarms/{id}/take-charge".into(), json!({"parameters": [path_param("id")], "post": {"summary": "Prendre en charge (acquitte aussi)", "operationId": "take_charge_alarm", "responses": responses("200", Some(alarm_with_events.clone()))}}));
     paths.insert("/api/v1/alarms/{id}/close".into(), json!({"parameters": [path_param("id")], "post": {"summary": "Clore une alarme résolue (CLO-1) : le technicien qui l'a résolue ou son responsable (CLO-2)", "operationId": "close_alarm",
-        "requestBody": json_body(object(&["actions", "intervention_minutes", "root_cause"], json!({"actions": text(), "intervention_minutes": integer(), "root_cause": text()}))),
+        "requestBody": json_body(object(&["actions", "intervention_minutes", "root_cause"], json!({"actions": text(), "intervention_minutes": integer(), "root_cause": text(), "parts_replaced": {"type": "array", "items": text(), "description": "CM-8 : pièces remplacées"}, "recommendations": text()}))),
         "responses": responses("200", Some(alarm_with_events))}}));
     let rotation = json!({"type": "object", "description": "Une astreinte (docs/oncall.md)", "properties": {
         "name": text(), "duty": enumeration(&["technician", "manager"]), "time_zone": text(), "members": list_of(text()),

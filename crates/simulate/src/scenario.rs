@@ -331,6 +331,8 @@ impl Scenario {
                                 .intervention_minutes
                                 .ok_or_else(|| missing("intervention_minutes"))?,
                             root_cause: input.root_cause.ok_or_else(|| missing("root_cause"))?,
+                            parts_replaced: input.parts.clone().unwrap_or_default(),
+                            recommendations: input.recommendations.clone().unwrap_or_default(),
                         }),
                         other => {
                             return Err(fail(format!(

@@ -129,11 +129,30 @@ pub struct ClosureReport {
     /// The effective intervention time, in minutes.
     pub intervention_minutes: u32,
     pub root_cause: String,
+    /// CM-8: the parts replaced, for the intervention report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts_replaced: Vec<String>,
+    /// CM-8: what the client or the integrator should do against a recurrence.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub recommendations: String,
 }
 
 impl ClosureReport {
     /// The longest text of each field, in characters.
     pub const MAX_TEXT: usize = 4000;
+    /// The most parts one closure lists.
+    pub const MAX_PARTS: usize = 50;
+
+    /// A report of what was done, without parts or recommendations.
+    pub fn new(actions: &str, intervention_minutes: u32, root_cause: &str) -> ClosureReport {
+        ClosureReport {
+            actions: actions.to_owned(),
+            intervention_minutes,
+            root_cause: root_cause.to_owned(),
+            parts_replaced: Vec::new(),
+            recommendations: String::new(),
+        }
+    }
     /// The longest intervention recorded: 31 days.
     pub const MAX_MINUTES: u32 = 31 * 24 * 60;
 
@@ -153,6 +172,28 @@ impl ClosureReport {
                     Self::MAX_TEXT
                 )));
             }
+        }
+        if self.recommendations.chars().count() > Self::MAX_TEXT {
+            return Err(LifecycleError::Invalid(format!(
+                "le champ recommendations (recommandations) dépasse {} caractères",
+                Self::MAX_TEXT
+            )));
+        }
+        if self.parts_replaced.len() > Self::MAX_PARTS {
+            return Err(LifecycleError::Invalid(format!(
+                "parts_replaced (pièces remplacées) : {} au plus",
+                Self::MAX_PARTS
+            )));
+        }
+        if let Some(part) = self
+            .parts_replaced
+            .iter()
+            .find(|p| p.trim().is_empty() || p.chars().count() > Self::MAX_TEXT)
+        {
+            return Err(LifecycleError::Invalid(format!(
+                "pièce remplacée vide ou trop longue : « {} »",
+                part.chars().take(80).collect::<String>()
+            )));
         }
         if self.intervention_minutes > Self::MAX_MINUTES {
             return Err(LifecycleError::Invalid(format!(

@@ -1343,6 +1343,8 @@ impl Ticket {
             actions: resolution.actions.trim().to_owned(),
             intervention_minutes: resolution.intervention_minutes,
             root_cause: resolution.root_cause.trim().to_owned(),
+            parts_replaced: resolution.parts_replaced.clone(),
+            recommendations: resolution.recommendations.trim().to_owned(),
         });
         self.data_impact = Some(resolution.data_impact.clone());
         if let Some(due) = gdpr_due {

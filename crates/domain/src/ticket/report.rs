@@ -164,12 +164,17 @@ pub fn intervention_report(ticket: &Ticket, events: &[TicketEvent], names: Names
             }
         }
         (None, Some(report)) => {
+            // The alarm's closure report (CLO-1, CM-8): the most common corrective path.
             actions.push(format!("Cause : {}", report.root_cause));
             actions.push(format!("Actions menées : {}", report.actions));
             actions.push(format!(
                 "Durée d'intervention effective : {} min",
                 report.intervention_minutes
             ));
+            parts.extend(report.parts_replaced.iter().cloned());
+            if !report.recommendations.trim().is_empty() {
+                recommendations.push(report.recommendations.trim().to_owned());
+            }
         }
         (None, None) => actions.push("Aucune action enregistrée.".into()),
     }

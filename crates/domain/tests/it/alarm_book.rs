@@ -317,6 +317,8 @@ fn report() -> ClosureReport {
         actions: "Remplacement de l'alimentation PoE".into(),
         intervention_minutes: 45,
         root_cause: "Alimentation défectueuse".into(),
+        parts_replaced: vec!["Injecteur PoE 30 W".into()],
+        recommendations: "Prévoir un onduleur pour le coffret".into(),
     }
 }
 

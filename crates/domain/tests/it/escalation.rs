@@ -88,11 +88,7 @@ fn closure(at: i64) -> Closure {
     Closure {
         by: reference("TECH-A"),
         at,
-        report: ClosureReport {
-            actions: "caméra redémarrée".into(),
-            intervention_minutes: 20,
-            root_cause: "alimentation PoE".into(),
-        },
+        report: ClosureReport::new("caméra redémarrée", 20, "alimentation PoE"),
     }
 }
 

@@ -1828,6 +1828,61 @@ mod joints {
     }
 
     #[test]
+    fn cm_8_an_alarm_closed_with_its_parts_and_advice_gives_a_complete_intervention_report() {
+        use vigie_domain::alarm::lifecycle::ClosureReport;
+        use vigie_domain::ticket::report::{Names, intervention_report};
+        let policy = Policy::default_policy();
+        let received = at("2026-03-03T09:00:00Z").as_millisecond();
+        let tech = Reference::parse("TECH-A").unwrap();
+        let mut ticket = alarm_ticket(Kind::Maintenance, Priority::P2, received);
+        let mut events = ticket
+            .alarm_taken_in_charge(&policy, &tech, received + HOUR)
+            .unwrap();
+        let report = ClosureReport {
+            parts_replaced: vec!["Disque 8 To WD Purple".into()],
+            recommendations: "Réduire la rétention à 21 jours".into(),
+            ..ClosureReport::new(
+                "Disque remplacé, grappe reconstruite",
+                90,
+                "Disque défaillant",
+            )
+        };
+        events.extend(
+            ticket
+                .alarm_closed(&policy, 7, &report, &tech, received + 3 * HOUR)
+                .unwrap(),
+        );
+        assert_eq!(ticket.status, Status::Resolved);
+        let zone = vigie_domain::values::TimeZoneName::default();
+        let document = intervention_report(
+            &ticket,
+            &events,
+            Names {
+                client: "Client A",
+                site: Some("Site A"),
+                equipment: Some("NVR 1"),
+                zone: &zone,
+                staff: &[],
+            },
+        );
+        assert!(
+            document.text.contains("Disque 8 To WD Purple"),
+            "{}",
+            document.text
+        );
+        assert!(
+            document.text.contains("Réduire la rétention à 21 jours"),
+            "{}",
+            document.text
+        );
+        assert!(
+            !document.text.contains("Aucune pièce remplacée"),
+            "{}",
+            document.text
+        );
+    }
+
+    #[test]
     fn sav_6_no_closure_without_the_clients_word_a_reason_or_the_reminders_five_days() {
         let policy = Policy::default_policy();
         let received = at("2026-03-03T09:00:00Z").as_millisecond();

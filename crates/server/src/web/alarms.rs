@@ -230,6 +230,11 @@ struct CloseForm {
     intervention_minutes: String,
     #[serde(default)]
     root_cause: String,
+    /// CM-8: one part a line.
+    #[serde(default)]
+    parts_replaced: String,
+    #[serde(default)]
+    recommendations: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -345,6 +350,12 @@ fn detail_region(
                     dt { (t(lang, "Actions menées")) } dd { (closure.report.actions) }
                     dt { (t(lang, "Temps d'intervention")) } dd { (closure.report.intervention_minutes) " min" }
                     dt { (t(lang, "Cause première")) } dd { (closure.report.root_cause) }
+                    @if !closure.report.parts_replaced.is_empty() {
+                        dt { (t(lang, "Pièces remplacées")) } dd { (closure.report.parts_replaced.join(", ")) }
+                    }
+                    @if !closure.report.recommendations.is_empty() {
+                        dt { (t(lang, "Recommandations")) } dd { (closure.report.recommendations) }
+                    }
                 }
             }
         }
@@ -420,6 +431,10 @@ fn step_forms(viewer: &Viewer, stored: &StoredAlarm, form: &CloseForm) -> Markup
                         input #minutes type="number" name="intervention_minutes" min="0" max=(ClosureReport::MAX_MINUTES) required value=(form.intervention_minutes);
                         label for="cause" { (t(lang, "Cause première")) }
                         textarea #cause name="root_cause" required maxlength=(ClosureReport::MAX_TEXT) { (form.root_cause) }
+                        label for="parts" { (t(lang, "Pièces remplacées (une par ligne)")) }
+                        textarea #parts name="parts_replaced" maxlength=(ClosureReport::MAX_TEXT) { (form.parts_replaced) }
+                        label for="recommendations" { (t(lang, "Recommandations")) }
+                        textarea #recommendations name="recommendations" maxlength=(ClosureReport::MAX_TEXT) { (form.recommendations) }
                         div.actions { button #close type="submit" { (t(lang, "Clore l'alarme")) } }
                     }
                 }
@@ -518,6 +533,14 @@ async fn close(
         actions: form.actions.clone(),
         intervention_minutes,
         root_cause: form.root_cause.clone(),
+        parts_replaced: form
+            .parts_replaced
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        recommendations: form.recommendations.trim().to_owned(),
     };
     run_step(&state, &viewer, id, Step::Close(report), "close", &form).await
 }

@@ -104,11 +104,9 @@ async fn an_observation_becomes_one_alarm_with_one_ticket_and_survives_a_restart
         let refused = workflow
             .step(
                 1,
-                Step::Close(vigie_domain::alarm::lifecycle::ClosureReport {
-                    actions: "x".into(),
-                    intervention_minutes: 1,
-                    root_cause: "x".into(),
-                }),
+                Step::Close(vigie_domain::alarm::lifecycle::ClosureReport::new(
+                    "x", 1, "x",
+                )),
                 &technician,
                 START + 6 * MINUTE,
             )
