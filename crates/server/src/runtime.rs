@@ -66,7 +66,53 @@ fn poller() -> Actor {
     Actor::console("supervision")
 }
 
-/// The tasks of every equipment whose site has no probe (a site probe checks its own site).
+/// The sites whose contract has the supervision option (SUP-4): the others are not polled.
+async fn supervised_sites(
+    state: &AppState,
+    actor: &Actor,
+) -> Result<BTreeSet<String>, vigie_store::StoreError> {
+    let mut supervised_contracts = BTreeSet::new();
+    let mut sites = BTreeSet::new();
+    for kind in [ObjectKind::Contract, ObjectKind::Site] {
+        let mut after = None;
+        loop {
+            let page = state
+                .store
+                .list(
+                    actor,
+                    kind,
+                    &ListFilter {
+                        after: after.clone(),
+                        limit: Some(vigie_store::MAX_PAGE_SIZE),
+                        ..ListFilter::default()
+                    },
+                )
+                .await?;
+            let count = page.len();
+            for record in page {
+                after = Some(record.reference().clone());
+                match record {
+                    Record::Contract(contract)
+                        if contract.has(vigie_domain::inventory::ContractOption::Supervision) =>
+                    {
+                        supervised_contracts.insert(contract.reference.to_string());
+                    }
+                    Record::Site(site) if supervised_contracts.contains(site.contract.as_str()) => {
+                        sites.insert(site.reference.to_string());
+                    }
+                    _ => {}
+                }
+            }
+            if (count as i64) < vigie_store::MAX_PAGE_SIZE {
+                break;
+            }
+        }
+    }
+    Ok(sites)
+}
+
+/// The tasks of every equipment whose site has no probe (a site probe checks its own site) and
+/// is supervised (SUP-4).
 pub async fn central_tasks(
     state: &AppState,
 ) -> Result<Vec<vigie_probe::Task>, vigie_store::StoreError> {
@@ -78,6 +124,7 @@ pub async fn central_tasks(
         .into_iter()
         .map(|p| p.site)
         .collect();
+    let supervised = supervised_sites(state, &actor).await?;
     let mut tasks = Vec::new();
     let mut after = None;
     loop {
@@ -97,7 +144,9 @@ pub async fn central_tasks(
         for record in page {
             if let Record::Equipment(equipment) = record {
                 after = Some(equipment.reference.clone());
-                if !probed.contains(equipment.site.as_str()) {
+                if !probed.contains(equipment.site.as_str())
+                    && supervised.contains(equipment.site.as_str())
+                {
                     tasks.extend(vigie_probe::tasks_for(&equipment));
                 }
             }

@@ -9,14 +9,14 @@
 //! how an observation becomes an alarm, a ticket or a page is made here, and the replay of the
 //! scenarios proves both drivers get it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use vigie_domain::Reference;
 use vigie_domain::access::Actor;
 use vigie_domain::alarm::book::{Book, SiteSetup};
 use vigie_domain::alarm::lifecycle::{Alarm, AlarmEvent, AlarmId, ClosureReport, LifecycleError};
-use vigie_domain::inventory::{Contract, ObjectKind, Record, Site};
+use vigie_domain::inventory::{Contract, ContractOption, ObjectKind, Record, Site};
 use vigie_domain::supervision::Observation;
 use vigie_store::{Escalation, FiredTimer, ListFilter, Store, StoreError, TicketChange};
 
@@ -58,6 +58,10 @@ pub struct Workflow {
     store: Store,
     escalation: Arc<Escalation>,
     book: Book,
+    /// SUP-4: the sites whose contract lacks the supervision option, and their equipment:
+    /// their observations raise nothing and page nobody.
+    unsupervised_sites: HashSet<Reference>,
+    unsupervised_equipment: HashSet<Reference>,
     /// Events not saved yet, in order.
     pending: Vec<AlarmEvent>,
     /// Alarms closed since the last save (they have left the book).
@@ -82,6 +86,8 @@ impl Workflow {
             store,
             escalation,
             book: Book::new(first_id),
+            unsupervised_sites: HashSet::new(),
+            unsupervised_equipment: HashSet::new(),
             pending: Vec::new(),
             closed: Vec::new(),
         };
@@ -96,6 +102,8 @@ impl Workflow {
     /// tolerances and overlays take effect.
     pub async fn load_inventory(&mut self) -> Result<(), StoreError> {
         let console = Actor::console(READER);
+        self.unsupervised_sites.clear();
+        self.unsupervised_equipment.clear();
         let mut contracts = HashMap::new();
         for record in list_all(&self.store, &console, ObjectKind::Contract).await? {
             if let Record::Contract(contract) = record {
@@ -111,16 +119,31 @@ impl Workflow {
         }
         for record in list_all(&self.store, &console, ObjectKind::Equipment).await? {
             if let Record::Equipment(equipment) = record {
-                self.book.set_equipment(equipment);
+                if self.unsupervised_sites.contains(&equipment.site) {
+                    self.unsupervised_equipment.insert(equipment.reference);
+                } else {
+                    self.book.set_equipment(equipment);
+                }
             }
         }
         Ok(())
+    }
+
+    /// Whether the site is supervised (SUP-4: its contract has the supervision option).
+    pub fn supervises(&self, site: &Reference) -> bool {
+        !self.unsupervised_sites.contains(site)
     }
 
     /// A site with the policy that applies there (contract level, options, overlays). An
     /// overlay that does not apply leaves the site under the base policy, with an error in the
     /// log: a site is never left unwatched because of its overlay.
     fn set_site(&mut self, contract: &Contract, site: &Site) {
+        // SUP-4: a site without the supervision option is not watched: nothing raised.
+        if !contract.has(ContractOption::Supervision) {
+            self.unsupervised_sites.insert(site.reference.clone());
+            return;
+        }
+        self.unsupervised_sites.remove(&site.reference);
         let base = &self.escalation.policy;
         let policy = match base.for_site(contract, site) {
             Ok(policy) => policy,
@@ -133,10 +156,14 @@ impl Workflow {
     }
 
     /// Makes sure the book knows an equipment (added since the workflow was loaded), with its
-    /// site and the site's other equipment (they count for its tolerance, ALR-8).
-    async fn learn(&mut self, reference: &Reference) -> Result<(), StoreError> {
+    /// site and the site's other equipment (they count for its tolerance, ALR-8). `false` for
+    /// an equipment of a site that is not supervised (SUP-4).
+    async fn learn(&mut self, reference: &Reference) -> Result<bool, StoreError> {
         if self.book.knows_equipment(reference) {
-            return Ok(());
+            return Ok(true);
+        }
+        if self.unsupervised_equipment.contains(reference) {
+            return Ok(false);
         }
         let console = Actor::console(READER);
         let Record::Equipment(equipment) = self
@@ -146,6 +173,10 @@ impl Workflow {
         else {
             return Err(StoreError::NotFound);
         };
+        if self.unsupervised_sites.contains(&equipment.site) {
+            self.unsupervised_equipment.insert(equipment.reference);
+            return Ok(false);
+        }
         if self.book.client_of(&equipment.site).is_none() {
             let Record::Site(site) = self
                 .store
@@ -162,6 +193,10 @@ impl Workflow {
                 return Err(StoreError::NotFound);
             };
             self.set_site(&contract, &site);
+            if !self.supervises(&site.reference) {
+                self.unsupervised_equipment.insert(equipment.reference);
+                return Ok(false);
+            }
             let filter = ListFilter {
                 site: Some(site.reference.clone()),
                 ..ListFilter::default()
@@ -179,7 +214,7 @@ impl Workflow {
         if !self.book.knows_equipment(reference) {
             self.book.set_equipment(equipment);
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Observations already recorded by the store (SUP-1's single entry point) meet the alarm
@@ -188,11 +223,14 @@ impl Workflow {
     pub async fn observe(&mut self, observations: &[Observation], now: i64) -> Vec<AlarmEvent> {
         let mut events = Vec::new();
         for observation in observations {
-            if let Err(error) = self.learn(&observation.equipment).await {
-                tracing::warn!(%error, equipment = %observation.equipment, "équipement inconnu du moteur d'alarmes");
-                continue;
+            match self.learn(&observation.equipment).await {
+                Ok(true) => events.extend(self.book.observe(observation)),
+                // SUP-4: recorded by the store, watched by nobody.
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(%error, equipment = %observation.equipment, "équipement inconnu du moteur d'alarmes");
+                }
             }
-            events.extend(self.book.observe(observation));
         }
         events.extend(self.book.tick(now));
         self.queue(events)

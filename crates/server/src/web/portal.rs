@@ -431,12 +431,30 @@ async fn site_page(
     // Outside the live region: the days move slowly, and a live change asks for the region
     // alone, so the chart is read once per page load.
     let chart = availability_chart(&state, &viewer, Place::Site(site.clone())).await?;
+    // SUP-4: a site whose contract lacks the supervision option is neither polled nor alarmed.
+    let supervised = match state
+        .store
+        .get(
+            &vigie_domain::access::Actor::console("pages"),
+            ObjectKind::Contract,
+            &record.contract,
+        )
+        .await
+    {
+        Ok(Record::Contract(contract)) => {
+            contract.has(vigie_domain::inventory::ContractOption::Supervision)
+        }
+        _ => true,
+    };
     let title = tf(lang, "Site {name}", &[("name", &record.name.as_str())]);
     let body = html! {
         main {
             @if console { p { a href="/console/sites" { "← " (t(lang, "Sites")) } } }
             @else { p { a href="/portail" { "← " (t(lang, "Tableau de bord")) } } }
             h1 { (title) }
+            @if !supervised {
+                p.notice #unsupervised role="status" { (t(lang, "Ce site n'est pas supervisé : son contrat n'a pas l'option de supervision (SUP-4). Ses équipements ne sont pas interrogés et ne lèvent aucune alarme.")) }
+            }
             @if console {
                 div.actions {
                     a href=(crate::web::inventory::edit_link(ObjectKind::Site, &site)) { (t(lang, "Modifier la fiche")) }

@@ -145,3 +145,71 @@ async fn an_observation_becomes_one_alarm_with_one_ticket_and_survives_a_restart
         database.drop_database().await;
     }
 }
+
+/// SUP-4 (issue 22, joint 11): a site whose contract lacks the supervision option raises
+/// nothing and pages nobody, whatever its equipment reports.
+#[tokio::test]
+async fn sup_4_an_unsupervised_site_raises_nothing() {
+    let mut text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scenarios/notification-inventory.toml"
+    ))
+    .unwrap();
+    text.push_str(
+        r#"
+[[client]]
+ref = "CLI-SANS"
+name = "Client sans supervision"
+
+[[contract]]
+ref = "CTR-SANS"
+client = "CLI-SANS"
+tier = "standard"
+options = []
+
+[[site]]
+ref = "SITE-SANS"
+client = "CLI-SANS"
+contract = "CTR-SANS"
+name = "Site sans supervision"
+
+[[equipment]]
+ref = "SANS-CAM"
+site = "SITE-SANS"
+name = "Caméra non supervisée"
+kind = "camera"
+checks = { ping = {} }
+"#,
+    );
+    let inventory = InventoryFile::parse(&text).unwrap().inventory;
+    for backend in backends_under_test() {
+        let database = TestDatabase::create(backend).await;
+        let store = database.open().await;
+        store
+            .import(&Actor::console("test"), &inventory, START)
+            .await
+            .unwrap();
+        let mut workflow = Workflow::load(store.clone(), escalation()).await.unwrap();
+        assert!(!workflow.supervises(&Reference::parse("SITE-SANS").unwrap()));
+        assert!(workflow.supervises(&Reference::parse("AGENCE").unwrap()));
+        let mut events = Vec::new();
+        for minutes in [0, 5, 10, 30] {
+            let observation: Observation = serde_json::from_value(serde_json::json!({
+                "equipment": "SANS-CAM", "check": "ping", "at": START + minutes * MINUTE,
+                "status": "down"
+            }))
+            .unwrap();
+            record(&store, &observation).await;
+            events.extend(
+                workflow
+                    .observe(&[observation], START + minutes * MINUTE)
+                    .await,
+            );
+        }
+        events.extend(workflow.tick(START + 60 * MINUTE));
+        assert!(events.is_empty(), "{backend:?}: {events:?}");
+        assert!(!workflow.has_pending());
+        store.close().await;
+        database.drop_database().await;
+    }
+}
