@@ -527,6 +527,11 @@ pub(crate) async fn open_for_alarm(
         Some(equipment) => format!("{equipment} — {site_name}"),
         None => site_name.to_owned(),
     };
+    // ALR-8: a site's alarm names its offline cameras.
+    let place = match vigie_domain::alarm::escalation::cameras_named(&alarm.cameras) {
+        Some(cameras) => format!("{place} — caméras hors ligne : {cameras}"),
+        None => place,
+    };
     // INC-7: an alarm's type is its equipment's kind and its condition.
     let condition = alarm.condition.condition.key();
     let topic = match &alarm.equipment {

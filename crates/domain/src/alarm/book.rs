@@ -749,13 +749,17 @@ impl Book {
             false,
             at,
         );
+        let mut events = vec![event];
+        // ALR-8: the alarm names its cameras from its first line (pages, ticket, timeline).
         if let Some(alarm) = self.alarms.get_mut(&id) {
-            alarm.cameras = cameras;
+            alarm.cameras = cameras.clone();
+            if !cameras.is_empty() {
+                events.push(alarm.event(at, None, EventKind::CamerasChanged { cameras }));
+            }
         }
         if let Some(state) = self.sites.get_mut(site) {
             state.site_alarm = Some(id);
         }
-        let mut events = vec![event];
         events.extend(self.place(id, at));
         (id, events)
     }

@@ -790,6 +790,28 @@ pub(crate) fn clip(text: &str, max: usize) -> String {
 }
 
 /// A notice's message; `invite` when the recipient may acknowledge without logging in.
+/// The most cameras a page names one by one; beyond, it says how many more.
+pub const MAX_CAMERAS_NAMED: usize = 20;
+
+/// « CAM-1, CAM-2 (2) » — the offline cameras of a site's alarm (ALR-8), at most
+/// [`MAX_CAMERAS_NAMED`] named; None for an alarm about one equipment.
+pub fn cameras_named(cameras: &[crate::Reference]) -> Option<String> {
+    if cameras.is_empty() {
+        return None;
+    }
+    let named: Vec<&str> = cameras
+        .iter()
+        .take(MAX_CAMERAS_NAMED)
+        .map(|c| c.as_str())
+        .collect();
+    let more = cameras.len().saturating_sub(MAX_CAMERAS_NAMED);
+    Some(if more == 0 {
+        format!("{} ({})", named.join(", "), cameras.len())
+    } else {
+        format!("{} et {more} autres ({})", named.join(", "), cameras.len())
+    })
+}
+
 pub fn render(notice: &Notice, invite: Option<&AckInvite>) -> Message {
     if !notice.digest.is_empty() {
         return render_digest(notice);
@@ -829,6 +851,11 @@ pub fn render(notice: &Notice, invite: Option<&AckInvite>) -> Message {
     if let Some(equipment) = &notice.equipment_name {
         lines.push(format!("Équipement : {equipment}"));
     }
+    // ALR-8: a site's alarm names its offline cameras.
+    let cameras = cameras_named(&alarm.cameras);
+    if let Some(cameras) = &cameras {
+        lines.push(format!("Caméras hors ligne : {cameras}"));
+    }
     lines.push(format!("Levée le {}", local(alarm.raised_at, &zone)));
     if let Some(due) = notice.acknowledge_by {
         lines.push(format!("À acquitter avant le {}", local(due, &zone)));
@@ -860,6 +887,9 @@ pub fn render(notice: &Notice, invite: Option<&AckInvite>) -> Message {
         alarm.severity.label(),
         alarm.id
     );
+    if let Some(cameras) = &cameras {
+        sms.push_str(&format!(" Caméras : {cameras}."));
+    }
     if let Some(due) = notice.acknowledge_by {
         sms.push_str(&format!(" Acquitter avant {}.", local(due, &zone)));
     }

@@ -188,6 +188,8 @@ fn alr_8_offline_cameras_within_tolerance_are_recorded_beyond_it_one_site_alarm(
             "6 2 2 caméra(s) hors ligne, 2 tolérée(s) sur le site",
             "7 3 raised",
             "7 4 raised",
+            // ALR-8: the site's alarm names its cameras from the start.
+            "7 4 cameras_changed",
             "7 4 notified",
             "7 3 comptée dans l'alarme de site n°4",
             "22 3 resolved",

@@ -1559,6 +1559,40 @@ fn without_invite_there_is_no_link_nor_code() {
     );
 }
 
+/// ALR-8 (issue 22, joint 9): a site's alarm names its offline cameras in its email and SMS,
+/// twenty at most and how many more.
+#[test]
+fn alr_8_a_sites_alarm_names_its_cameras() {
+    let mut notice = critical_notice("Europe/Paris", "Stade", None);
+    notice.alarm.cameras = vec![reference("STA-CAM-05"), reference("STA-CAM-25")];
+    let message = escalation::render(&notice, None);
+    assert!(
+        message
+            .text
+            .contains("Caméras hors ligne : STA-CAM-05, STA-CAM-25 (2)\n"),
+        "{}",
+        message.text
+    );
+    assert!(
+        message
+            .sms
+            .contains("Caméras : STA-CAM-05, STA-CAM-25 (2)."),
+        "{}",
+        message.sms
+    );
+    notice.alarm.cameras = (1..=45)
+        .map(|n| reference(&format!("CAM-{n:02}")))
+        .collect();
+    let message = escalation::render(&notice, None);
+    assert!(
+        message.text.contains("CAM-20 et 25 autres (45)"),
+        "{}",
+        message.text
+    );
+    assert!(!message.text.contains("CAM-21"), "{}", message.text);
+    assert!(message.sms.chars().count() <= 320);
+}
+
 #[test]
 fn times_are_written_in_the_sites_zone() {
     // Martinique is UTC−4 all year: 09:05Z is 05:05, the deadline 09:35Z is 05:35.
