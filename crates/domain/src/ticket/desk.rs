@@ -134,19 +134,39 @@ pub fn qualify(
 }
 
 /// Whether `earlier` is the same type of incident as `ticket` on the same site within
-/// `window_ms` before it (INC-7): same site, same topic, received in the window, not a review
-/// itself, and not the same alarm (its maintenance and intervention tickets are one incident).
+/// `window_ms` before it (INC-7): same site, same type, received in the window, not a review
+/// itself, and not the same alarm (its tickets are one incident). The type is the same
+/// whatever opened the ticket: a client's report names only the kind of equipment
+/// (`camera`), an alarm the kind and its condition (`camera/unreachable`), and a report on a
+/// camera and a later alarm on a camera of the site are the same problem. Two alarms told at
+/// the same instant are one event (a switch taking cameras down), not a recurrence.
 pub fn recurs(ticket: &Ticket, earlier: &Ticket, window_ms: i64) -> bool {
+    let same_event = ticket.report.source == Source::Alarm
+        && earlier.report.source == Source::Alarm
+        && earlier.received_at == ticket.received_at;
     earlier.number != ticket.number
         && (ticket.report.alarm.is_none() || earlier.report.alarm != ticket.report.alarm)
+        && !same_event
         && earlier.report.kind != Kind::Review
         && ticket.report.kind != Kind::Review
         && ticket.report.site.is_some()
         && earlier.report.site == ticket.report.site
-        && ticket.report.topic.is_some()
-        && earlier.report.topic == ticket.report.topic
+        && same_type(
+            ticket.report.topic.as_deref(),
+            earlier.report.topic.as_deref(),
+        )
         && earlier.received_at <= ticket.received_at
         && ticket.received_at - earlier.received_at <= window_ms
+}
+
+/// INC-7's "same type": the same topic, or a report's bare kind of equipment and an alarm's
+/// topic of that kind (`camera` and `camera/unreachable`).
+fn same_type(one: Option<&str>, other: Option<&str>) -> bool {
+    let (Some(one), Some(other)) = (one, other) else {
+        return false;
+    };
+    let kind = |topic: &str| topic.split('/').next().unwrap_or(topic).to_owned();
+    one == other || ((!one.contains('/') || !other.contains('/')) && kind(one) == kind(other))
 }
 
 /// The report of the technical review of recurring incidents (INC-7).

@@ -822,6 +822,21 @@ mod recurrence {
                 false,
             ),
             (ticket(7, "SITE-A", None, None, t0), false),
+            // Issue 22, joint 12: a client's report on a camera of the site, then an alarm on
+            // a camera: the same problem, whatever opened the ticket.
+            (ticket(8, "SITE-A", Some("camera"), None, t0), true),
+            (ticket(11, "SITE-A", Some("nvr"), None, t0), false),
+            // Another alarm told at the very same instant is the same event.
+            (
+                ticket(
+                    12,
+                    "SITE-A",
+                    Some("camera/unreachable"),
+                    Some(12),
+                    t0 + 60 * DAY,
+                ),
+                false,
+            ),
         ];
         for (earlier, expected) in &cases {
             assert_eq!(
