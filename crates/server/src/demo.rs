@@ -85,7 +85,7 @@ pub struct DemoAccounts {
 /// `data_dir`, no polling (the example fleet's addresses are fictitious), no trap listener,
 /// and the demo's policy overlay, written into `data_dir`.
 pub fn config(listen: SocketAddr, data_dir: &Path) -> anyhow::Result<Config> {
-    std::fs::create_dir_all(data_dir)
+    vigie_store::create_private_directory(data_dir)
         .with_context(|| format!("création du répertoire {}", data_dir.display()))?;
     let policy = data_dir.join(POLICY_FILE);
     std::fs::write(&policy, POLICY_OVERLAY)

@@ -126,10 +126,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
         Ok(()) => (StatusCode::OK, "ok\n").into_response(),
         Err(error) => {
-            tracing::warn!(%error, "base de données injoignable");
+            tracing::warn!(%error, "pas prêt : la base ne répond pas ou n'écrit plus");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "base de données injoignable\n",
+                "base de données indisponible : elle ne répond pas ou n'écrit plus\n",
             )
                 .into_response()
         }

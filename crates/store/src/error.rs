@@ -53,8 +53,52 @@ pub(crate) fn from_sqlx(error: sqlx::Error) -> StoreError {
             return StoreError::Conflict("cet identifiant est déjà utilisé".into());
         }
     }
+    if let sqlx::Error::Database(db) = &error
+        && let Some(message) = storage_failure(db.code().as_deref().unwrap_or_default())
+    {
+        return StoreError::Unavailable(format!("{message} : {}", db.message()));
+    }
     if matches!(error, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) {
         return StoreError::Unavailable(format!("base de données indisponible : {error}"));
     }
     StoreError::Other(error.into())
+}
+
+/// What a database error code says of the database's storage or availability, in words, when
+/// it is not the request's fault (503, the client tries again), or `None`. SQLite gives its
+/// extended result code (a number of at most four digits), whose low byte is the primary
+/// code; PostgreSQL its SQLSTATE (always five characters).
+fn storage_failure(code: &str) -> Option<&'static str> {
+    if code.len() < 5
+        && let Ok(extended) = code.parse::<u32>()
+    {
+        return match extended & 0xff {
+            // SQLITE_FULL
+            13 => Some("disque plein : la base de données ne peut plus écrire"),
+            // SQLITE_IOERR
+            10 => Some("erreur d'entrée-sortie sur le disque de la base de données"),
+            // SQLITE_BUSY, SQLITE_LOCKED
+            5 | 6 => Some("base de données occupée par un autre processus"),
+            // SQLITE_READONLY, SQLITE_CANTOPEN
+            8 | 14 => Some("fichier de la base de données non inscriptible"),
+            // SQLITE_CORRUPT, SQLITE_NOTADB
+            11 | 26 => Some("fichier de la base de données endommagé"),
+            _ => None,
+        };
+    }
+    if code.len() != 5 {
+        return None;
+    }
+    match code.get(..2)? {
+        // 53100 disk_full, 53200 out_of_memory, 53300 too_many_connections…
+        "53" => Some(
+            "ressources épuisées sur le serveur de base de données (disque, mémoire ou connexions)",
+        ),
+        // 58030 io_error…
+        "58" => Some("erreur système sur le serveur de base de données"),
+        // 57P01 admin_shutdown, 57P03 cannot_connect_now…
+        "57" => Some("serveur de base de données arrêté ou en cours d'arrêt"),
+        "08" => Some("connexion au serveur de base de données perdue"),
+        _ => None,
+    }
 }

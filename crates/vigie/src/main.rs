@@ -361,15 +361,28 @@ fn init_logging(config: &Config) {
 }
 
 async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    create_data_dir(config)?;
+    Ok(Store::open(&config.database_url()).await?)
+}
+
+/// The store of a server process (`serve`, `demo`): on SQLite, a second server on the same
+/// file is refused (docs/securite.md).
+async fn open_server_store(config: &Config) -> anyhow::Result<Store> {
+    create_data_dir(config)?;
+    Ok(Store::open_as_server(&config.database_url()).await?)
+}
+
+/// The data directory of the embedded database, created for Vigie's user only.
+fn create_data_dir(config: &Config) -> anyhow::Result<()> {
     if config.database.url.0.is_empty() {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        vigie_store::create_private_directory(&config.data_dir).with_context(|| {
             format!(
                 "création du répertoire de données {}",
                 config.data_dir.display()
             )
         })?;
     }
-    Ok(Store::open(&config.database_url()).await?)
+    Ok(())
 }
 
 /// The person at the console, as the audit trail names them.
@@ -803,7 +816,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if config.mailbox.is_read() {
         vigie_server::mailbox::mailbox(&config.mailbox).map_err(|e| anyhow::anyhow!(e))?;
     }
-    let store = open_store(&config).await?;
+    let store = open_server_store(&config).await?;
     let first_admin = if store.count_users().await? == 0 {
         let new = NewUser {
             username: "admin".into(),
@@ -852,7 +865,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let config = vigie_server::demo::config(args.listen, &args.data_dir)?;
     init_logging(&config);
-    let store = open_store(&config).await?;
+    let store = open_server_store(&config).await?;
     let accounts = vigie_server::demo::prepare(&store, &config.data_dir, now_ms()).await?;
     let listen = config.server.listen;
     let state = AppState::new(store, config, Clock::System);
