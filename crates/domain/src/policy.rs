@@ -282,6 +282,14 @@ pub struct AlarmRules {
     pub major_to_critical_after: DurationSpec,
     pub minor_digest_at: LocalTime,
     pub minor_digest_calendar: String,
+    /// The severity of a site whose monitoring path is down (its probe silent): the whole site
+    /// unwatched, paged by this severity's chain.
+    #[serde(default = "monitoring_lost_default")]
+    pub monitoring_lost_severity: Severity,
+}
+
+fn monitoring_lost_default() -> Severity {
+    Severity::Major
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -47,6 +47,11 @@ enum Message {
     Uncovered(Vec<Reference>),
     /// Whether the support mailbox can be read (SAV-1).
     Mailbox(bool),
+    /// A site's monitoring path is down (its probe silent) or back.
+    Monitoring {
+        site: Reference,
+        lost: bool,
+    },
     /// Answered once everything before it is in the book and saved.
     Sync(oneshot::Sender<()>),
 }
@@ -115,6 +120,19 @@ impl AlarmWorker {
             .is_err()
         {
             tracing::error!("le moteur d'alarmes est arrêté : boîte de support non suivie");
+        }
+    }
+
+    /// Tells the book that a site's probe fell silent (`lost`) or reports again: a site gone
+    /// dark is an alarm until its probe is back.
+    pub async fn monitoring(&self, state: &AppState, site: Reference, lost: bool) {
+        if self
+            .sender(state)
+            .send(Message::Monitoring { site, lost })
+            .await
+            .is_err()
+        {
+            tracing::error!("le moteur d'alarmes est arrêté : sondes de site non suivies");
         }
     }
 
@@ -247,6 +265,9 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>, done: Arc<A
             }
             Ok(Some(Message::Mailbox(readable))) => {
                 worker.workflow.mailbox_readable(readable, now);
+            }
+            Ok(Some(Message::Monitoring { site, lost })) => {
+                worker.workflow.monitoring(&site, lost, now);
             }
             Ok(Some(Message::Sync(reply))) => {
                 worker.workflow.tick(now);

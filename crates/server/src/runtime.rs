@@ -37,6 +37,11 @@ pub async fn watchdog_step(state: &AppState) -> Result<IngestReport, vigie_store
         .map(StateChange::observation)
         .collect();
     state.alarms.observe(state, observations).await;
+    // A site whose probe fell silent is unwatched: an alarm of its own.
+    for site in &report.lost_sites {
+        tracing::warn!(%site, "sonde de site muette : chemin de supervision coupé");
+        state.alarms.monitoring(state, site.clone(), true).await;
+    }
     Ok(report)
 }
 

@@ -856,6 +856,10 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
                 timeline.state_change(change);
             }
             timeline.alarms(workflow.observe(&observations, now.as_millisecond()).await);
+            // A site whose probe fell silent has gone dark: an alarm of its own.
+            for site in &report.lost_sites {
+                timeline.alarms(workflow.monitoring(site, true, now.as_millisecond()));
+            }
         }
         if rotation_check.is_some_and(|at| at <= now) {
             let at = now.as_millisecond();
@@ -1108,6 +1112,33 @@ async fn apply_input(
                 .await
                 .map_err(|e| place(e.to_string()))?;
             timeline.desk(&change);
+        }
+        InputKind::Probe {
+            site,
+            name,
+            interval_seconds,
+        } => {
+            timeline.push(Line {
+                at,
+                kind: "probe.seen",
+                fields: vec![
+                    ("site", Value::String(site.to_string())),
+                    ("probe", Value::String(name.clone())),
+                ],
+            });
+            let back = store
+                .probe_seen(
+                    actor,
+                    name,
+                    site,
+                    interval_seconds.saturating_mul(1000),
+                    at.as_millisecond(),
+                )
+                .await
+                .map_err(|e| place(e.to_string()))?;
+            if back {
+                timeline.alarms(workflow.monitoring(site, false, at.as_millisecond()));
+            }
         }
         InputKind::Diagnosis {
             ticket,

@@ -71,6 +71,13 @@ pub enum InputKind {
         observation: serde_json::Value,
         observations: Vec<Observation>,
     },
+    /// A site probe reports (its own heartbeat): expected again within one interval and a
+    /// half; silent beyond, its site's monitoring path is down.
+    Probe {
+        site: Reference,
+        name: String,
+        interval_seconds: i64,
+    },
     /// CM-5, SAV-5: the remote diagnosis of a ticket, saying whether a visit is needed.
     Diagnosis {
         ticket: String,
@@ -158,6 +165,7 @@ enum RawKind {
     ClientMail,
     Resolution,
     Diagnosis,
+    Probe,
     Action,
     Observation,
     Alarm,
@@ -203,6 +211,9 @@ struct RawInput {
     lost: Option<String>,
     parts: Option<Vec<String>>,
     recommendations: Option<String>,
+    /// A site probe's name and reporting interval (seconds).
+    probe: Option<String>,
+    interval_seconds: Option<i64>,
     /// A diagnosis: the checks done, and whether a visit is needed (SAV-5).
     checks: Option<Vec<String>>,
     result: Option<String>,
@@ -291,6 +302,11 @@ impl Scenario {
                         parts_replaced: input.parts.unwrap_or_default(),
                         recommendations: input.recommendations.unwrap_or_default(),
                     },
+                },
+                RawKind::Probe => InputKind::Probe {
+                    site: input.site.ok_or_else(|| missing("site"))?,
+                    name: input.probe.ok_or_else(|| missing("probe"))?,
+                    interval_seconds: input.interval_seconds.unwrap_or(60).clamp(10, 86_400),
                 },
                 RawKind::Diagnosis => InputKind::Diagnosis {
                     ticket: input.ticket.ok_or_else(|| missing("ticket"))?,

@@ -61,6 +61,9 @@ pub struct IngestReport {
     pub changes: Vec<StateChange>,
     /// The clients whose equipment changed state (for live pages).
     pub changed_clients: BTreeSet<String>,
+    /// The sites whose probe the watchdog found silent in this step: their monitoring path is
+    /// down (the site's alarm, `Workflow::monitoring`).
+    pub lost_sites: Vec<Reference>,
 }
 
 /// A stored state change, with where it happened.
@@ -917,9 +920,15 @@ impl Store {
             .fetch_all(&mut *transaction)
             .await
             .map_err(from_sqlx)?;
+        let mut lost_sites = Vec::new();
         for row in lost {
             let name: String = row.try_get(0).map_err(from_sqlx)?;
             let site: String = row.try_get(1).map_err(from_sqlx)?;
+            if let Ok(reference) = Reference::parse(&site)
+                && !lost_sites.contains(&reference)
+            {
+                lost_sites.push(reference);
+            }
             let last: Option<i64> = row.try_get(2).map_err(from_sqlx)?;
             let since = last.unwrap_or(now_ms).saturating_add(1);
             sqlx::query("UPDATE probes SET link = 'lost' WHERE name = $1")
@@ -956,8 +965,9 @@ impl Store {
                 });
             }
         }
-        let report = ingest(&mut transaction, &[&observations]).await?.remove(0);
+        let mut report = ingest(&mut transaction, &[&observations]).await?.remove(0);
         transaction.commit().await.map_err(from_sqlx)?;
+        report.lost_sites = lost_sites;
         Ok(report)
     }
 
@@ -992,7 +1002,8 @@ impl Store {
     /// A site probe reported (its pushes and its own heartbeat): its link is up and it is
     /// expected again within one interval and a half. A site probe's token reports for its own
     /// site only (`Forbidden` otherwise), under a name no probe of another site holds
-    /// (`Conflict`); an unknown or unseen site is `NotFound`.
+    /// (`Conflict`); an unknown or unseen site is `NotFound`. `true` when the probe had been
+    /// found silent: its site's monitoring path is back.
     pub async fn probe_seen(
         &self,
         actor: &Actor,
@@ -1000,9 +1011,14 @@ impl Store {
         site: &Reference,
         interval_ms: i64,
         now_ms: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
         check_probe_identity(&mut transaction, actor, name, site).await?;
+        let was: Option<(String,)> = sqlx::query_as("SELECT link FROM probes WHERE name = $1")
+            .bind(name.to_owned())
+            .fetch_optional(&mut *transaction)
+            .await
+            .map_err(from_sqlx)?;
         // Inside walls, never move a probe from another site, should one have taken the name
         // since the check.
         let only_same_site = if actor.visibility() == Visibility::Everything {
@@ -1022,7 +1038,7 @@ impl Store {
         .await
         .map_err(from_sqlx)?;
         transaction.commit().await.map_err(from_sqlx)?;
-        Ok(())
+        Ok(was.is_some_and(|(link,)| link == "lost"))
     }
 
     /// Every site probe the actor can see.

@@ -250,6 +250,15 @@ impl Workflow {
         self.queue(events)
     }
 
+    /// The monitoring path of `site` is down (`lost`: its probe fell silent) or back: the site
+    /// going dark is an alarm of its own (not its equipment's), resolved when the probe reports
+    /// again. A site not supervised (SUP-4) or unknown is ignored.
+    pub fn monitoring(&mut self, site: &Reference, lost: bool, now: i64) -> Vec<AlarmEvent> {
+        let mut events = self.book.tick(now);
+        events.extend(self.book.monitoring_lost(site, lost, now));
+        self.queue(events)
+    }
+
     /// Whether the support mailbox can be read (SAV-1): one that cannot is an alarm.
     pub fn mailbox_readable(&mut self, readable: bool, now: i64) -> Vec<AlarmEvent> {
         let mut events = self.book.tick(now);

@@ -124,6 +124,8 @@ pub struct Book {
     nobody_on_call: BTreeMap<Reference, AlarmId>,
     /// The unresolved alarm of the support mailbox that cannot be read.
     mailbox_unreadable: Option<AlarmId>,
+    /// The unresolved alarm of each site whose monitoring path is down (its probe silent).
+    monitoring_lost: BTreeMap<Reference, AlarmId>,
     wakes: BTreeSet<(i64, AlarmId, WakeKind)>,
 }
 
@@ -264,6 +266,11 @@ impl Book {
             }
             if alarm.condition.condition == Condition::MailboxUnreadable {
                 self.mailbox_unreadable = Some(id);
+            }
+            if alarm.condition.condition == Condition::MonitoringLost
+                && let Some(site) = &alarm.site
+            {
+                self.monitoring_lost.insert(site.clone(), id);
             }
             if alarm.condition.condition == Condition::NobodyOnCall
                 && let Some(rotation) = alarm
@@ -726,6 +733,37 @@ impl Book {
                 self.mailbox_unreadable = Some(id);
                 let mut events = vec![event];
                 events.extend(self.notify(id, at, None));
+                events
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The monitoring path of `site` is down (`lost`: its probe fell silent) or back. A site
+    /// going dark is an alarm of the site (`monitoring_lost`, at the policy's
+    /// `monitoring_lost_severity`), placed as any site's alarm (a maintenance window holds it
+    /// back); it resolves when the probe reports again. Unknown sites are ignored.
+    pub fn monitoring_lost(&mut self, site: &Reference, lost: bool, at: i64) -> Vec<AlarmEvent> {
+        let Some(state) = self.sites.get(site) else {
+            return Vec::new();
+        };
+        match (lost, self.monitoring_lost.get(site).copied()) {
+            (false, Some(id)) => {
+                self.monitoring_lost.remove(site);
+                let mut events = Vec::new();
+                if let Some(alarm) = self.alarms.get_mut(&id) {
+                    events.extend(alarm.resolve(at, at));
+                }
+                events
+            }
+            (true, None) => {
+                let severity = state.setup.policy.alarm.monitoring_lost_severity;
+                let condition = ConditionKey::whole(Condition::MonitoringLost);
+                let (id, event) =
+                    self.new_alarm(Some(site.clone()), None, condition, severity, false, at);
+                self.monitoring_lost.insert(site.clone(), id);
+                let mut events = vec![event];
+                events.extend(self.place(id, at));
                 events
             }
             _ => Vec::new(),

@@ -46,11 +46,15 @@ pub enum Condition {
     /// The support mailbox cannot be read (SAV-1): the clients' emails open no ticket. Of the
     /// integrator's own operation, about no site.
     MailboxUnreadable,
+    /// The site's probe fell silent: the monitoring path is down and the whole site is
+    /// unwatched (a site's alarm, distinct from its equipment being down: its checks are
+    /// unknown, not counted as the client's downtime).
+    MonitoringLost,
 }
 
 impl Condition {
     /// Every condition, for reading one back from its key or label.
-    pub const ALL: [Condition; 14] = [
+    pub const ALL: [Condition; 15] = [
         Condition::Unreachable,
         Condition::SignalLost,
         Condition::RecordingStopped,
@@ -65,6 +69,7 @@ impl Condition {
         Condition::CamerasOffline,
         Condition::NobodyOnCall,
         Condition::MailboxUnreadable,
+        Condition::MonitoringLost,
     ];
 
     pub fn key(self) -> &'static str {
@@ -83,6 +88,7 @@ impl Condition {
             Condition::CamerasOffline => "cameras_offline",
             Condition::NobodyOnCall => "nobody_on_call",
             Condition::MailboxUnreadable => "mailbox_unreadable",
+            Condition::MonitoringLost => "monitoring_lost",
         }
     }
 
@@ -104,6 +110,9 @@ impl Condition {
             Condition::NobodyOnCall => "astreinte sans personne d'astreinte",
             Condition::MailboxUnreadable => {
                 "boîte de support illisible : les emails des clients n'ouvrent plus de tickets"
+            }
+            Condition::MonitoringLost => {
+                "site injoignable : chemin de supervision coupé, le site n'est plus surveillé"
             }
         }
     }
@@ -190,8 +199,11 @@ impl Ord for FirmwareVersion {
 }
 
 /// The check that says whether an equipment answers: ping if it is pinged, else its
-/// heartbeat, else its agent, else its SNMP. Only that one raises `Unreachable`, so that an
-/// equipment down is one alarm, not one per check.
+/// heartbeat, else its agent, else its SNMP, else its TCP port, its HTTP service or its ONVIF
+/// service (an equipment supervised only by a service check is unreachable when that check
+/// fails). A camera watched only by its RTSP stream raises `SignalLost` when it fails, which
+/// counts as offline as `Unreachable` does (ALR-8). Only that one check raises `Unreachable`, so
+/// that an equipment down is one alarm, not one per check.
 pub fn reachability_check(equipment: &Equipment) -> Option<&'static str> {
     let c = &equipment.checks;
     if c.ping.is_some() {
@@ -202,6 +214,12 @@ pub fn reachability_check(equipment: &Equipment) -> Option<&'static str> {
         Some(checks::AGENT)
     } else if c.snmp.is_some() {
         Some(checks::SNMP)
+    } else if c.tcp.is_some() {
+        Some(checks::TCP)
+    } else if c.http.is_some() {
+        Some(checks::HTTP)
+    } else if c.onvif.is_some() {
+        Some(checks::ONVIF)
     } else {
         None
     }

@@ -414,6 +414,37 @@ mod rules {
         );
     }
 
+    /// Issue 22, joint 10: an equipment watched only by a TCP port, an HTTP or an ONVIF
+    /// service is unreachable when that check fails; with a ping, the ping alone says so.
+    #[test]
+    fn a_service_check_governs_reachability_when_nothing_else_does() {
+        let policy = Policy::default_policy();
+        for (check, checks) in [
+            ("tcp", serde_json::json!({"tcp": {"port": 554}})),
+            ("http", serde_json::json!({"http": {}})),
+            ("onvif", serde_json::json!({"onvif": {}})),
+        ] {
+            let switch = equipment("switch", None, checks);
+            assert_eq!(
+                read(&policy, &switch, &seen(check, DOWN, &[]), false),
+                vec![(
+                    key(Condition::Unreachable, None),
+                    Reading::Present(Severity::Major)
+                )],
+                "{check}"
+            );
+        }
+        let pinged = equipment(
+            "switch",
+            None,
+            serde_json::json!({"ping": {}, "tcp": {"port": 554}}),
+        );
+        assert_eq!(
+            read(&policy, &pinged, &seen("tcp", DOWN, &[]), false),
+            vec![]
+        );
+    }
+
     #[test]
     fn alr_4_alr_5_stream_recording_disk_and_power_by_status() {
         let policy = Policy::default_policy();

@@ -134,7 +134,7 @@ async fn push(
     )
     .await?;
     if let Some(probe) = &push.probe {
-        state
+        let back = state
             .store
             .probe_seen(
                 &caller.actor,
@@ -144,6 +144,13 @@ async fn push(
                 caller.now_ms,
             )
             .await?;
+        if back {
+            // The site's monitoring path is back: its alarm resolves.
+            state
+                .alarms
+                .monitoring(&state, probe.site.clone(), false)
+                .await;
+        }
     }
     state.metrics.observations_received(report.accepted as u64);
     Ok(Json(PushReport {

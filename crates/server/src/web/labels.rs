@@ -81,6 +81,9 @@ pub fn condition(lang: Lang, condition: Condition) -> &'static str {
             Condition::MailboxUnreadable => {
                 "support mailbox unreadable: clients' emails no longer open tickets"
             }
+            Condition::MonitoringLost => {
+                "site unreachable: monitoring path down, the site is no longer watched"
+            }
         },
     }
 }

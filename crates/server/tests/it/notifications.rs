@@ -274,12 +274,10 @@ async fn a_client_page_informs_but_cannot_stop_the_escalation() {
         (mails.len() >= 3).then_some(mails)
     })
     .await;
-    let sms = eventually("trois SMS", || {
-        let all = gateway.received.lock().unwrap().len();
-        (all >= 3).then(|| gateway.received.lock().unwrap().clone())
+    eventually("trois SMS", || {
+        (gateway.received.lock().unwrap().len() >= 3).then_some(())
     })
     .await;
-    let _ = sms;
     // The technician is invited to acknowledge, by link and by code.
     let technician_mail = mails
         .iter()
@@ -336,17 +334,19 @@ async fn a_client_page_informs_but_cannot_stop_the_escalation() {
     // The acknowledgement deadline passes: the technical manager and the CIO are told (NOT-4).
     app.clock.advance_ms(31 * MINUTE);
     let escalated = eventually("l'escalade NOT-4", || {
-        smtp.received()
-            .iter()
-            .any(|m| {
-                m["key"]
-                    .as_str()
-                    .is_some_and(|k| k.contains("critical/echeance-acquittement"))
-            })
-            .then_some(())
+        smtp.received().into_iter().find(|m| {
+            m["key"]
+                .as_str()
+                .is_some_and(|k| k.contains("critical/echeance-acquittement"))
+        })
     })
     .await;
-    let _ = escalated;
+    assert!(
+        escalated["key"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("1/critical/echeance-acquittement/")),
+        "{escalated}"
+    );
 }
 
 #[tokio::test]
