@@ -538,6 +538,17 @@ impl Timeline {
                     });
                     continue;
                 }
+                DeskEvent::AlarmGrouped { alarm, .. } => {
+                    self.push(Line {
+                        at,
+                        kind: "ticket.alarm_grouped",
+                        fields: vec![
+                            ("ticket", Value::String(name.clone())),
+                            ("alarm", Value::from(*alarm)),
+                        ],
+                    });
+                    continue;
+                }
                 DeskEvent::AlarmEscalated {
                     alarm,
                     step,

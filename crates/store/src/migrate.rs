@@ -75,6 +75,11 @@ const SQLITE: &[Migration] = &[
         "reports",
         include_str!("../migrations/sqlite/0013_reports.sql"),
     ),
+    (
+        14,
+        "ticket_alarms",
+        include_str!("../migrations/sqlite/0014_ticket_alarms.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -141,6 +146,11 @@ const POSTGRES: &[Migration] = &[
         13,
         "reports",
         include_str!("../migrations/postgres/0013_reports.sql"),
+    ),
+    (
+        14,
+        "ticket_alarms",
+        include_str!("../migrations/postgres/0014_ticket_alarms.sql"),
     ),
 ];
 

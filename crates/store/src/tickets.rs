@@ -512,6 +512,15 @@ pub(crate) async fn open_for_alarm(
     .fetch_optional(&mut *connection)
     .await
     .map_err(from_sqlx)?;
+    // Or the ticket it joined, a day's Minors of its site (NOT-6).
+    let existing = match existing {
+        Some(found) => Some(found),
+        None => sqlx::query_as("SELECT ticket_number FROM ticket_alarms WHERE alarm_id = $1")
+            .bind(i64::try_from(alarm.id).unwrap_or(i64::MAX))
+            .fetch_optional(&mut *connection)
+            .await
+            .map_err(from_sqlx)?,
+    };
     if let Some((number,)) = existing {
         if step.round > 0 {
             return Ok(None);
@@ -545,18 +554,26 @@ pub(crate) async fn open_for_alarm(
         },
         None => condition.to_owned(),
     };
+    let symptom = format!(
+        "Alarme {} n°{} : {} — {place}",
+        alarm.severity.label(),
+        alarm.id,
+        alarm.condition.condition.label()
+    );
+    // NOT-6: a day's Minor alarms of one site are one ticket, handled within its deadlines.
+    if alarm.severity == vigie_domain::policy::Severity::Minor
+        && let Some(site) = &alarm.site
+        && let Some(change) = group_minor(connection, policy, site, alarm.id, &symptom, now).await?
+    {
+        return Ok(Some(change));
+    }
     let report = Report {
         client: client.clone(),
         site: alarm.site.clone(),
         equipment: alarm.equipment.clone(),
         kind,
         source: Source::Alarm,
-        symptom: format!(
-            "Alarme {} n°{} : {} — {place}",
-            alarm.severity.label(),
-            alarm.id,
-            alarm.condition.condition.label()
-        ),
+        symptom,
         impact: None,
         stated_criticality: None,
         reporter: None,
@@ -586,6 +603,56 @@ pub(crate) async fn open_for_alarm(
     Ok(Some(change))
 }
 
+/// NOT-6: the open ticket of `site`'s Minor alarms received since the start of `now`'s day (on
+/// the wall clock of the business calendar), which the Minor alarm `alarm` joins; `None` when
+/// there is none (or it is full): the alarm opens its own.
+async fn group_minor(
+    connection: &mut AnyConnection,
+    policy: &Policy,
+    site: &Reference,
+    alarm: vigie_domain::alarm::lifecycle::AlarmId,
+    symptom: &str,
+    now: i64,
+) -> Result<Option<TicketChange>, StoreError> {
+    let zone = policy
+        .calendar("business")
+        .map(|c| c.time_zone.clone())
+        .unwrap_or(jiff::tz::TimeZone::UTC);
+    let day_start = jiff::Timestamp::from_millisecond(now)
+        .ok()
+        .and_then(|t| t.to_zoned(zone).start_of_day().ok())
+        .map_or(now, |start| start.timestamp().as_millisecond());
+    let found: Option<(i64,)> = sqlx::query_as(
+        "SELECT number FROM tickets WHERE site_ref = $1 AND source = 'alarm' AND priority = 'p3' \
+         AND kind = 'maintenance' AND closed_ms IS NULL AND status <> 'resolved' \
+         AND received_ms >= $2 ORDER BY number DESC LIMIT 1",
+    )
+    .bind(site.to_string())
+    .bind(day_start)
+    .fetch_optional(&mut *connection)
+    .await
+    .map_err(from_sqlx)?;
+    let Some((number,)) = found else {
+        return Ok(None);
+    };
+    let Some(mut ticket) = load(connection, u64::try_from(number).unwrap_or(0)).await? else {
+        return Ok(None);
+    };
+    let events = match ticket.group_alarm(alarm, symptom, now) {
+        Ok(events) if !events.is_empty() => events,
+        // Already in it, resolved meanwhile, or full: the alarm opens a ticket of its own.
+        Ok(_) | Err(_) => return Ok(None),
+    };
+    sqlx::query("INSERT INTO ticket_alarms (alarm_id, ticket_number) VALUES ($1, $2)")
+        .bind(i64::try_from(alarm).unwrap_or(i64::MAX))
+        .bind(number)
+        .execute(&mut *connection)
+        .await
+        .map_err(from_sqlx)?;
+    write_ticket(connection, &ticket, &events).await?;
+    Ok(Some(TicketChange::of(ticket, events)))
+}
+
 /// The tickets of alarms that these events took in charge, worsened or closed follow them, in
 /// the caller's transaction: taken in charge by the same technician; requalified when the
 /// alarm becomes more severe (NOT-8); on closure, the alarm's report (actions, effective
@@ -611,7 +678,9 @@ pub(crate) async fn follow_alarms(
             continue;
         }
         let numbers: Vec<(i64,)> = sqlx::query_as(
-            "SELECT number FROM tickets WHERE alarm_id = $1 AND closed_ms IS NULL ORDER BY number",
+            "SELECT number FROM tickets WHERE alarm_id = $1 AND closed_ms IS NULL \
+             UNION SELECT a.ticket_number FROM ticket_alarms a JOIN tickets t ON t.number = a.ticket_number \
+             WHERE a.alarm_id = $1 AND t.closed_ms IS NULL ORDER BY 1",
         )
         .bind(i64::try_from(event.alarm).unwrap_or(i64::MAX))
         .fetch_all(&mut *connection)
@@ -628,7 +697,9 @@ pub(crate) async fn follow_alarms(
                     ticket.alarm_taken_in_charge(&policy, by, event.at)
                 }
                 (AlarmEventKind::Closed { report }, Some(by)) => {
-                    ticket.alarm_closed(&policy, event.alarm, report, by, event.at)
+                    // NOT-6: a ticket of several Minors is resolved with the last of them.
+                    let others = others_open(connection, &ticket, event.alarm).await?;
+                    ticket.alarm_closed(&policy, event.alarm, report, by, event.at, others)
                 }
                 (AlarmEventKind::SeverityChanged { to, .. }, _) => {
                     ticket.alarm_worsened(&policy, event.alarm, *to, event.at)
@@ -648,6 +719,29 @@ pub(crate) async fn follow_alarms(
         }
     }
     Ok(changes)
+}
+
+/// Whether alarms of `ticket` other than `closing` are still open (not closed).
+async fn others_open(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+    closing: vigie_domain::alarm::lifecycle::AlarmId,
+) -> Result<bool, StoreError> {
+    for alarm in ticket.alarms() {
+        if alarm == closing {
+            continue;
+        }
+        let open: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM alarms WHERE id = $1 AND closed_ms IS NULL")
+                .bind(i64::try_from(alarm).unwrap_or(i64::MAX))
+                .fetch_optional(&mut *connection)
+                .await
+                .map_err(from_sqlx)?;
+        if open.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// SAV-2: the acknowledgement of `number` was sent: the ticket is acknowledged, in the

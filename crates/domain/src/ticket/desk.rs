@@ -335,7 +335,14 @@ pub struct Ticket {
     /// INC-3, INC-4: the warning before each running deadline, to the one in charge.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub warnings: BTreeMap<SlaMeasure, Warning>,
+    /// NOT-6: the other Minor alarms of the same site and day this ticket handles, besides the
+    /// one that opened it (`report.alarm`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grouped_alarms: Vec<AlarmId>,
 }
+
+/// The most Minor alarms one ticket groups (NOT-6); beyond, the next opens a ticket of its own.
+pub const MAX_GROUPED_ALARMS: usize = 200;
 
 /// A warning before a deadline (INC-3: before a breach; INC-4: a client update due).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -768,6 +775,11 @@ pub enum EventKind {
         attachments: Vec<String>,
         reply: super::mail::Reply,
     },
+    /// NOT-6: another Minor alarm of the site and day joined the ticket.
+    AlarmGrouped {
+        alarm: AlarmId,
+        symptom: String,
+    },
     /// NOT-7: an escalation step of the ticket's alarm fired; it is recorded here, on the one
     /// ticket of the alarm (PROC-QUAL-005 §01), and a maintenance ticket becomes an
     /// intervention (`from` ≠ `to`).
@@ -803,6 +815,7 @@ impl EventKind {
             EventKind::SlaWarning { .. } => "sla_warning",
             EventKind::AlarmClosed { .. } => "alarm_closed",
             EventKind::AlarmEscalated { .. } => "alarm_escalated",
+            EventKind::AlarmGrouped { .. } => "alarm_grouped",
             EventKind::MailReceived { .. } => "mail_received",
             EventKind::Resolved { .. } => "resolved",
             EventKind::GdprInformed => "gdpr_informed",
@@ -878,6 +891,7 @@ impl Ticket {
             gdpr: None,
             post_mortem: None,
             warnings: BTreeMap::new(),
+            grouped_alarms: Vec::new(),
             sla: sla.state(),
             report,
         };
@@ -1628,6 +1642,49 @@ impl Ticket {
         )])
     }
 
+    /// NOT-6: a Minor alarm of the same site and day joins this ticket (one ticket for a
+    /// day's Minors of a site). Refused on a ticket resolved or closed, or full.
+    pub fn group_alarm(
+        &mut self,
+        alarm: AlarmId,
+        symptom: &str,
+        at: i64,
+    ) -> Result<Vec<TicketEvent>, DeskError> {
+        if matches!(self.status, Status::Resolved | Status::Closed) {
+            return Err(DeskError::Conflict(format!(
+                "le ticket n°{} est résolu ou clos",
+                self.number
+            )));
+        }
+        if self.grouped_alarms.len() >= MAX_GROUPED_ALARMS {
+            return Err(DeskError::Conflict(format!(
+                "le ticket n°{} regroupe déjà {MAX_GROUPED_ALARMS} alarmes",
+                self.number
+            )));
+        }
+        if self.report.alarm == Some(alarm) || self.grouped_alarms.contains(&alarm) {
+            return Ok(Vec::new());
+        }
+        self.grouped_alarms.push(alarm);
+        Ok(vec![self.event(
+            at,
+            None,
+            EventKind::AlarmGrouped {
+                alarm,
+                symptom: crate::text::shorten(symptom, MAX_TEXT),
+            },
+        )])
+    }
+
+    /// Every alarm this ticket handles: the one that opened it, then those grouped with it.
+    pub fn alarms(&self) -> Vec<AlarmId> {
+        self.report
+            .alarm
+            .into_iter()
+            .chain(self.grouped_alarms.iter().copied())
+            .collect()
+    }
+
     /// NOT-8: its alarm became `severity`. A ticket follows its alarm upwards, never down:
     /// requalified to the severity's priority (DEC-4) with the new priority's deadlines and
     /// update cadence counted from `at`, the upgrade, not from receipt (a P1's hour to take
@@ -1678,6 +1735,8 @@ impl Ticket {
     /// Its alarm was closed with `report` (CLO-1): the ticket records it and is resolved,
     /// waiting for the client's confirmation (SAV-6, CM-7); a ticket already resolved or
     /// closed only records it.
+    /// `others_open`: other alarms the ticket groups are still open (NOT-6): it records this
+    /// one's report and waits for theirs before it is resolved.
     pub fn alarm_closed(
         &mut self,
         policy: &Policy,
@@ -1685,6 +1744,7 @@ impl Ticket {
         report: &ClosureReport,
         by: &Reference,
         at: i64,
+        others_open: bool,
     ) -> Result<Vec<TicketEvent>, DeskError> {
         self.resolution = Some(report.clone());
         let mut events = vec![self.event(
@@ -1695,7 +1755,7 @@ impl Ticket {
                 report: report.clone(),
             },
         )];
-        if !matches!(self.status, Status::Resolved | Status::Closed) {
+        if !others_open && !matches!(self.status, Status::Resolved | Status::Closed) {
             // CLO-1: the alarm's closure report gives the cause, actions and time.
             events.extend(self.step(policy, Action::Resolve, Some(by), at)?);
         }

@@ -194,6 +194,12 @@ fn ticket_line(kind: &EventKind) -> Option<String> {
                 short(reason, 300)
             )
         }
+        EventKind::AlarmGrouped { alarm, symptom } => {
+            format!(
+                "Alarme mineure n°{alarm} regroupée : {}",
+                short(symptom, 300)
+            )
+        }
         EventKind::AlarmEscalated {
             alarm,
             step,

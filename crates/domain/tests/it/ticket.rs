@@ -1864,7 +1864,7 @@ mod joints {
         };
         events.extend(
             ticket
-                .alarm_closed(&policy, 7, &report, &tech, received + 3 * HOUR)
+                .alarm_closed(&policy, 7, &report, &tech, received + 3 * HOUR, false)
                 .unwrap(),
         );
         assert_eq!(ticket.status, Status::Resolved);

@@ -170,6 +170,9 @@ fn ticket_event_english(kind: &TicketEventKind) -> Option<String> {
                 shorten(reason, 300)
             )
         }
+        TicketEventKind::AlarmGrouped { alarm, .. } => {
+            format!("Minor alarm #{alarm} grouped into this ticket")
+        }
         TicketEventKind::AlarmEscalated {
             alarm,
             step,
