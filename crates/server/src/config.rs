@@ -33,6 +33,9 @@ public_url = "http://127.0.0.1:8080"
 max_request_bytes = 1048576
 # Taille maximale d'un fichier d'inventaire envoyé à l'API (octets).
 max_import_bytes = 67108864
+# Jeton que Prometheus présente pour lire /metrics (en-tête « Authorization: Bearer <jeton> »).
+# Vide : /metrics ne répond qu'aux connexions de la machine elle-même (boucle locale).
+metrics_token = ""
 
 [database]
 # Vide : base SQLite embarquée <data_dir>/vigie.sqlite.
@@ -329,6 +332,9 @@ pub struct ServerConfig {
     pub public_url: String,
     pub max_request_bytes: usize,
     pub max_import_bytes: usize,
+    /// The token `/metrics` asks for; empty: `/metrics` answers loopback peers only.
+    #[serde(default)]
+    pub metrics_token: Password,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

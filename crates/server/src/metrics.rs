@@ -143,7 +143,51 @@ fn escape(value: &str) -> String {
         .replace('\n', "\\n")
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+/// Who may read `/metrics` (it names inventory counts and who is on call): with a token
+/// configured, whoever presents it as a bearer token, from anywhere; without, the machine
+/// itself only (a loopback peer). The refusal is the French text Prometheus logs.
+pub fn metrics_allowed(
+    peer: Option<std::net::IpAddr>,
+    token: &str,
+    authorization: Option<&str>,
+) -> Result<(), (StatusCode, &'static str)> {
+    if token.is_empty() {
+        return match peer {
+            Some(ip) if ip.is_loopback() => Ok(()),
+            _ => Err((
+                StatusCode::FORBIDDEN,
+                "/metrics ne répond qu'à la machine elle-même : configurez [server] metrics_token pour le lire d'ailleurs\n",
+            )),
+        };
+    }
+    let given = authorization
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let (a, b) = (given.as_bytes(), token.as_bytes());
+    let same = a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
+    if same {
+        Ok(())
+    } else {
+        Err((
+            StatusCode::UNAUTHORIZED,
+            "jeton de /metrics absent ou faux (Authorization: Bearer <metrics_token>)\n",
+        ))
+    }
+}
+
+async fn metrics(State(state): State<AppState>, request: Request) -> Response {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if let Err(refusal) = metrics_allowed(peer, &state.config.server.metrics_token.0, authorization)
+    {
+        return refusal.into_response();
+    }
     let mut out = String::new();
     out.push_str("# HELP vigie_build_info Version de Vigie.\n# TYPE vigie_build_info gauge\n");
     out.push_str(&format!(

@@ -604,8 +604,9 @@ pub(crate) async fn open_for_alarm(
 }
 
 /// NOT-6: the open ticket of `site`'s Minor alarms received since the start of `now`'s day (on
-/// the wall clock of the business calendar), which the Minor alarm `alarm` joins; `None` when
-/// there is none (or it is full): the alarm opens its own.
+/// the wall clock of the daily digest's calendar, `minor_digest_calendar`: the same day as the
+/// digest), which the Minor alarm `alarm` joins; `None` when there is none (or it is full):
+/// the alarm opens its own.
 async fn group_minor(
     connection: &mut AnyConnection,
     policy: &Policy,
@@ -615,7 +616,7 @@ async fn group_minor(
     now: i64,
 ) -> Result<Option<TicketChange>, StoreError> {
     let zone = policy
-        .calendar("business")
+        .calendar(&policy.alarm.minor_digest_calendar)
         .map(|c| c.time_zone.clone())
         .unwrap_or(jiff::tz::TimeZone::UTC);
     let day_start = jiff::Timestamp::from_millisecond(now)

@@ -43,3 +43,52 @@ async fn health_readiness_and_metrics() {
     );
     app.finish().await;
 }
+
+/// Issue 23, item 12: `/metrics` names inventory counts and who is on call. With a token
+/// configured, it answers only to that bearer token; without, only to the machine itself.
+#[tokio::test]
+async fn metrics_ask_for_their_token_or_a_loopback_peer() {
+    let app = TestApp::spawn_with(|config| {
+        config.server.metrics_token = vigie_server::config::Password("jeton-metriques".into());
+    })
+    .await;
+    let get = |token: Option<&'static str>| {
+        let mut request = app.http.get(format!("{}/metrics", app.base));
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        request.send()
+    };
+    // The token is asked for even from the machine itself.
+    let missing = get(None).await.unwrap();
+    assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
+    assert!(missing.text().await.unwrap().contains("metrics_token"));
+    assert_eq!(
+        get(Some("jeton-metriquez")).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let allowed = get(Some("jeton-metriques")).await.unwrap();
+    assert_eq!(allowed.status(), StatusCode::OK);
+    assert!(
+        allowed
+            .text()
+            .await
+            .unwrap()
+            .contains("vigie_database_up 1")
+    );
+
+    // Without a token: the machine itself only.
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    use vigie_server::metrics::metrics_allowed;
+    assert!(metrics_allowed(Some(IpAddr::V4(Ipv4Addr::LOCALHOST)), "", None).is_ok());
+    assert!(metrics_allowed(Some(IpAddr::V6(Ipv6Addr::LOCALHOST)), "", None).is_ok());
+    let remote = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10));
+    assert_eq!(
+        metrics_allowed(Some(remote), "", None).unwrap_err().0,
+        StatusCode::FORBIDDEN
+    );
+    assert!(metrics_allowed(None, "", None).is_err());
+    // With one, from anywhere with it.
+    assert!(metrics_allowed(Some(remote), "t0k", Some("Bearer t0k")).is_ok());
+    assert!(metrics_allowed(Some(remote), "t0k", Some("Bearer t0")).is_err());
+}
