@@ -291,6 +291,24 @@ impl Actor {
         }
     }
 
+    /// Whether the actor may give or take `role` on a staff record of the inventory (issue 23,
+    /// item 4). A staff record's roles add to its account's, so a role that lets one change the
+    /// inventory or the accounts is power: an administrator (or the console) gives any role;
+    /// another inventory editor gives the roles of the field (technician, on-call manager,
+    /// referent engineer) and the editing roles it holds itself, never `administrator`; nobody
+    /// else any.
+    pub fn may_change_role(&self, role: StaffRole) -> bool {
+        match &self.principal {
+            Principal::Console { .. } => true,
+            Principal::ClientUser { .. } => false,
+            Principal::Staff { roles, .. } => {
+                roles.contains(&StaffRole::Administrator)
+                    || (role != StaffRole::Administrator
+                        && (!INVENTORY_EDITORS.contains(&role) || roles.contains(&role)))
+            }
+        }
+    }
+
     /// Whether this actor may do it: the principal must be allowed, and a token's scope must
     /// cover it too.
     pub fn may(&self, permission: Permission) -> bool {

@@ -298,6 +298,7 @@ impl Store {
         let before = stored_record(&mut transaction, kind, reference)
             .await?
             .ok_or(StoreError::NotFound)?;
+        check_roles(actor, Some(&before), None)?;
         let client = client_of(&mut transaction, &before).await?;
         sqlx::query(&format!("DELETE FROM {} WHERE ref = $1", table(kind)))
             .bind(reference.to_string())
@@ -395,6 +396,33 @@ impl Store {
     }
 }
 
+/// Issue 23, item 4: nobody grants themselves a role. The roles a staff record gains or loses
+/// (`before` → `after`, either absent) must each be one the actor may change
+/// (`Actor::may_change_role`): an inventory editor cannot make anyone, itself included, an
+/// administrator, nor give a role it lacks, nor take one from a record (deleting it, for
+/// instance) that it could not have given. The audit entry of the write records the change.
+fn check_roles(
+    actor: &Actor,
+    before: Option<&Record>,
+    after: Option<&Record>,
+) -> Result<(), StoreError> {
+    let roles = |record: Option<&Record>| match record {
+        Some(Record::Staff(staff)) => staff.roles.clone(),
+        _ => Default::default(),
+    };
+    let (old, new) = (roles(before), roles(after));
+    let changed: Vec<_> = old.symmetric_difference(&new).copied().collect();
+    if let Some(role) = changed.iter().find(|role| !actor.may_change_role(**role)) {
+        let reference = after.or(before).map(|r| r.reference().to_string());
+        return Err(StoreError::Forbidden(format!(
+            "vous ne pouvez pas donner ni retirer le rôle « {} » (fiche du personnel {}) : un rôle de la fiche s'ajoute à ceux du compte ; seul un administrateur le peut",
+            role.french(),
+            reference.unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
 async fn stored_record(
     connection: &mut AnyConnection,
     kind: ObjectKind,
@@ -439,6 +467,7 @@ async fn put_in(
     if before.as_ref() == Some(record) {
         return Ok(WriteOutcome::Unchanged);
     }
+    check_roles(actor, before.as_ref(), Some(record))?;
     let client = client_of(connection, record).await?;
     let text = |r: &Reference| Arg::Text(Some(r.to_string()));
     let optional = |r: &Option<Reference>| Arg::Text(r.as_ref().map(|r| r.to_string()));

@@ -228,12 +228,14 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
 #[tokio::test]
 async fn the_inventory_file_goes_through_the_api_too() {
     let app = TestApp::spawn().await;
+    // The fleet names an administrator and managers: only an administrator gives those roles
+    // (nobody_grants_themselves_a_role_through_the_inventory).
     let editor = app
         .login_as(
             "supervision",
             UserKind::Staff,
             None,
-            &[StaffRole::Supervision],
+            &[StaffRole::Supervision, StaffRole::Administrator],
         )
         .await;
     let fleet = crate::example_fleet();
@@ -349,4 +351,119 @@ async fn lists_are_paged() {
             <= 1000
     );
     app.finish().await;
+}
+
+/// Issue 23, item 4: nobody grants themselves a role. A staff record's roles add to its
+/// account's, so a supervisor who edits the inventory cannot add `administrator` to its own
+/// record (by the record's route or by an import), nor give an editing role it lacks, nor
+/// demote an administrator by deleting or editing its record; it may give a technician's role.
+/// Nothing refused is written, and the account stays what it was.
+#[tokio::test]
+async fn nobody_grants_themselves_a_role_through_the_inventory() {
+    use std::collections::BTreeSet;
+    use vigie_domain::Reference;
+    use vigie_domain::access::Actor;
+    use vigie_domain::inventory::file::InventoryFile;
+    let app = TestApp::spawn().await;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scenarios/notification-inventory.toml"
+    ))
+    .unwrap();
+    app.store
+        .import(
+            &Actor::console("test"),
+            &InventoryFile::parse(&text).unwrap().inventory,
+            crate::NOW,
+        )
+        .await
+        .unwrap();
+    // The supervision team's account is bound to its staff record.
+    app.store
+        .create_user(
+            &Actor::console("test"),
+            vigie_store::NewUser {
+                username: "superviseur".into(),
+                display_name: "Superviseur".into(),
+                kind: UserKind::Staff,
+                staff: Some(Reference::parse("ST-SUPERVISION").unwrap()),
+                client: None,
+                roles: BTreeSet::new(),
+                password_hash: vigie_server::auth::hash_password(crate::PASSWORD),
+                must_change_password: false,
+            },
+            crate::NOW,
+        )
+        .await
+        .unwrap();
+    let supervisor = app.login("superviseur", crate::PASSWORD).await.unwrap();
+    let admin = app
+        .login_as("admin", UserKind::Staff, None, &[StaffRole::Administrator])
+        .await;
+    let own = json!({"ref": "ST-SUPERVISION", "name": "Équipe de supervision",
+                     "roles": ["supervision", "administrator"], "email": "supervision@integrateur.fr"});
+    let refused = supervisor.put("/api/v1/staff/ST-SUPERVISION", &own).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    assert!(refused.text.contains("administrateur"), "{}", refused.text);
+    let import = "version = 1\n[[staff]]\nref = \"ST-SUPERVISION\"\nname = \"Équipe de supervision\"\nroles = [\"supervision\", \"administrator\"]\n";
+    let refused = supervisor
+        .raw(
+            Method::POST,
+            "/api/v1/inventory/import",
+            "application/toml",
+            import.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    // An editing role it lacks, for someone else.
+    let chef = json!({"ref": "ST-CHEF", "name": "Valérie Perrin",
+                      "roles": ["technical_manager", "operations_manager"],
+                      "email": "valerie.perrin@integrateur.fr", "phone": "+33655555555"});
+    let refused = supervisor.put("/api/v1/staff/ST-CHEF", &chef).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    // The records and the account are as they were.
+    let record = admin.get("/api/v1/staff/ST-SUPERVISION").await;
+    assert_eq!(
+        record.body["roles"],
+        json!(["supervision"]),
+        "{}",
+        record.text
+    );
+    let me = supervisor.get("/api/v1/auth/me").await;
+    assert!(!me.text.contains("administrator"), "{}", me.text);
+    assert_eq!(
+        supervisor.get("/api/v1/users").await.status,
+        StatusCode::FORBIDDEN
+    );
+    // A technician's role is field work: the supervisor may give it.
+    let tech = json!({"ref": "ST-TECH-C", "name": "Léa Caron", "roles": ["technician"],
+                      "email": "lea.caron@integrateur.fr"});
+    let created = supervisor.put("/api/v1/staff/ST-TECH-C", &tech).await;
+    assert!(created.status.is_success(), "{}", created.text);
+    // An administrator's record can be neither stripped nor deleted by the supervisor; an
+    // administrator may.
+    let boss = json!({"ref": "ST-ADMIN", "name": "Admin", "roles": ["administrator"]});
+    assert!(
+        admin
+            .put("/api/v1/staff/ST-ADMIN", &boss)
+            .await
+            .status
+            .is_success()
+    );
+    let deleted = supervisor.delete("/api/v1/staff/ST-ADMIN").await;
+    assert_eq!(deleted.status, StatusCode::FORBIDDEN, "{}", deleted.text);
+    let stripped = supervisor
+        .put(
+            "/api/v1/staff/ST-ADMIN",
+            &json!({"ref": "ST-ADMIN", "name": "Admin", "roles": []}),
+        )
+        .await;
+    assert_eq!(stripped.status, StatusCode::FORBIDDEN, "{}", stripped.text);
+    assert!(
+        admin
+            .delete("/api/v1/staff/ST-ADMIN")
+            .await
+            .status
+            .is_success()
+    );
 }
