@@ -97,6 +97,25 @@ pub fn grouped(value: usize) -> String {
     text
 }
 
+/// `document` with its section titled `title` (a `## ` heading) replaced by `section`, or
+/// `section` added at the end when there is none: how each benchmark rewrites its own part of
+/// docs/benchmarks.md.
+pub fn replace_section(document: &str, title: &str, section: &str) -> String {
+    let section = section.trim_end();
+    match document.find(title) {
+        Some(start) => {
+            let after = start + title.len();
+            let end = document[after..]
+                .find("\n## ")
+                .map_or(document.len(), |i| after + i + 1);
+            let rest = &document[end..];
+            let separator = if rest.is_empty() { "\n" } else { "\n\n" };
+            format!("{}{section}{separator}{rest}", &document[..start])
+        }
+        None => format!("{}\n\n{section}\n", document.trim_end()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -127,24 +146,5 @@ mod tests {
     fn own_memory_is_read() {
         assert!(super::status_bytes("self", "VmRSS").unwrap() > 0);
         assert!(super::status_bytes("self", "NoSuchField").is_none());
-    }
-}
-
-/// `document` with its section titled `title` (a `## ` heading) replaced by `section`, or
-/// `section` added at the end when there is none: how each benchmark rewrites its own part of
-/// docs/benchmarks.md.
-pub fn replace_section(document: &str, title: &str, section: &str) -> String {
-    let section = section.trim_end();
-    match document.find(title) {
-        Some(start) => {
-            let after = start + title.len();
-            let end = document[after..]
-                .find("\n## ")
-                .map_or(document.len(), |i| after + i + 1);
-            let rest = &document[end..];
-            let separator = if rest.is_empty() { "\n" } else { "\n\n" };
-            format!("{}{section}{separator}{rest}", &document[..start])
-        }
-        None => format!("{}\n\n{section}\n", document.trim_end()),
     }
 }
