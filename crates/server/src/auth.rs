@@ -74,10 +74,36 @@ pub async fn hash_password_blocking(password: String) -> Result<String, ApiError
         .map_err(ApiError::internal)
 }
 
+/// The most password hashes computed at once: each takes Argon2's memory (19 MiB by default),
+/// so a burst of logins costs at most this many times that (issue 23, item 9).
+pub const MAX_CONCURRENT_HASHES: usize = 4;
+/// The longest a login waits for its turn to be checked before it is told to come back.
+const HASH_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn hashing() -> &'static tokio::sync::Semaphore {
+    static PERMITS: tokio::sync::Semaphore =
+        tokio::sync::Semaphore::const_new(MAX_CONCURRENT_HASHES);
+    &PERMITS
+}
+
+/// Checks a password off the async workers, at most [`MAX_CONCURRENT_HASHES`] at once; one that
+/// waits more than 10 s for its turn is answered 503.
 pub async fn verify_password_blocking(password: String, hash: String) -> Result<bool, ApiError> {
-    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+    let permit = tokio::time::timeout(HASH_QUEUE_WAIT, hashing().acquire())
         .await
-        .map_err(ApiError::internal)
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "trop de connexions en cours : réessayez dans un instant",
+            )
+        })?
+        .map_err(ApiError::internal)?;
+    let checked = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(ApiError::internal);
+    drop(permit);
+    checked
 }
 
 /// A hash of a password nobody has, checked when the user does not exist, so that a login for

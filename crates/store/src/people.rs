@@ -603,6 +603,74 @@ impl Store {
         Ok(())
     }
 
+    /// A login attempt counted **before** its password is checked (issue 23, item 9), so that a
+    /// burst of parallel guesses is throttled like a sequence: under each `(key, limit)` (a user
+    /// name, an address), if fewer than `limit` failures were recorded since
+    /// `window_start_ms`, the attempt is recorded now as a failure, and the ids returned let a
+    /// right password forget it ([`Store::forget_login_attempt`]). Otherwise nothing is recorded
+    /// and the oldest failure of the first key over its limit is returned. Attempts are counted
+    /// one at a time (SQLite's single writer; an advisory lock on PostgreSQL).
+    pub async fn reserve_login_attempt(
+        &self,
+        keys: &[(&str, i64)],
+        now_ms: i64,
+        window_start_ms: i64,
+    ) -> Result<Result<Vec<i64>, i64>, StoreError> {
+        /// Arbitrary, fixed key of the PostgreSQL advisory lock that orders login attempts.
+        const LOGIN_LOCK_KEY: i64 = 0x5649_4749_4c4f;
+        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        if !crate::bulk::is_sqlite(&transaction) {
+            sqlx::query(&format!("SELECT pg_advisory_xact_lock({LOGIN_LOCK_KEY})"))
+                .execute(&mut *transaction)
+                .await
+                .map_err(from_sqlx)?;
+        }
+        sqlx::query("DELETE FROM login_failures WHERE at_ms < $1")
+            .bind(window_start_ms)
+            .execute(&mut *transaction)
+            .await
+            .map_err(from_sqlx)?;
+        for (key, limit) in keys {
+            let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
+                "SELECT COUNT(*), MIN(at_ms) FROM login_failures WHERE throttle_key = $1 AND at_ms >= $2",
+            )
+            .bind(key.to_string())
+            .bind(window_start_ms)
+            .fetch_one(&mut *transaction)
+            .await
+            .map_err(from_sqlx)?;
+            if count >= *limit {
+                return Ok(Err(oldest.unwrap_or(now_ms)));
+            }
+        }
+        let mut ids = Vec::with_capacity(keys.len());
+        for (key, _) in keys {
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO login_failures (throttle_key, at_ms) VALUES ($1, $2) RETURNING id",
+            )
+            .bind(key.to_string())
+            .bind(now_ms)
+            .fetch_one(&mut *transaction)
+            .await
+            .map_err(from_sqlx)?;
+            ids.push(id);
+        }
+        transaction.commit().await.map_err(from_sqlx)?;
+        Ok(Ok(ids))
+    }
+
+    /// The attempt `ids` reserved was a right password: it is not a failure.
+    pub async fn forget_login_attempt(&self, ids: &[i64]) -> Result<(), StoreError> {
+        for id in ids {
+            sqlx::query("DELETE FROM login_failures WHERE id = $1")
+                .bind(*id)
+                .execute(&self.write)
+                .await
+                .map_err(from_sqlx)?;
+        }
+        Ok(())
+    }
+
     /// Failures under `key` since `window_start_ms`, and the oldest of them.
     pub async fn login_failures(
         &self,

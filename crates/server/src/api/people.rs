@@ -153,17 +153,20 @@ pub(crate) async fn check_credentials(
     let user_key = format!("user:{username}");
     let address_key = address.map(|a| format!("address:{a}"));
     // Throttled before the password is even checked: a correct guess after the limit is
-    // refused too, so that guessing gains nothing.
-    let (user_failures, user_oldest) = state.store.login_failures(&user_key, window_start).await?;
-    if user_failures >= i64::from(config.max_failures_per_user) {
-        return Err(too_many(user_oldest.unwrap_or(now_ms) + window_ms - now_ms));
-    }
+    // refused too, so that guessing gains nothing. The attempt is counted as a failure before
+    // the check (issue 23, item 9): a burst of parallel guesses is throttled like a sequence.
+    let mut keys = vec![(user_key.as_str(), i64::from(config.max_failures_per_user))];
     if let Some(key) = &address_key {
-        let (failures, oldest) = state.store.login_failures(key, window_start).await?;
-        if failures >= i64::from(config.max_failures_per_address) {
-            return Err(too_many(oldest.unwrap_or(now_ms) + window_ms - now_ms));
-        }
+        keys.push((key.as_str(), i64::from(config.max_failures_per_address)));
     }
+    let attempt = match state
+        .store
+        .reserve_login_attempt(&keys, now_ms, window_start)
+        .await?
+    {
+        Ok(ids) => ids,
+        Err(oldest) => return Err(too_many(oldest + window_ms - now_ms)),
+    };
     let found = state.store.user_for_login(&username).await?;
     let hash = found
         .as_ref()
@@ -171,16 +174,7 @@ pub(crate) async fn check_credentials(
         .unwrap_or_else(|| auth::decoy_hash().to_string());
     let valid = auth::verify_password_blocking(password, hash).await? && found.is_some();
     let Some((user, _)) = found.filter(|_| valid) else {
-        state
-            .store
-            .record_login_failure(&user_key, now_ms, window_start)
-            .await?;
-        if let Some(key) = &address_key {
-            state
-                .store
-                .record_login_failure(key, now_ms, window_start)
-                .await?;
-        }
+        // The attempt stays recorded: it was a failure.
         tracing::info!(username, "échec de connexion");
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -188,6 +182,7 @@ pub(crate) async fn check_credentials(
             "identifiant ou mot de passe incorrect",
         ));
     };
+    state.store.forget_login_attempt(&attempt).await?;
     state.store.clear_login_failures(&user_key).await?;
     tracing::info!(username, "connexion");
     Ok(user)

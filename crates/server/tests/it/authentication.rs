@@ -403,3 +403,42 @@ async fn without_credentials_everything_but_health_is_401() {
     }
     app.finish().await;
 }
+
+/// Issue 23, item 9: the throttle holds under a parallel burst. Forty wrong guesses sent at
+/// once: each attempt is counted before its password is checked, so at most
+/// `max_failures_per_user` (5) passwords are checked (401) and the 35 others are throttled
+/// (429) — before, all forty were checked. The right password sent next is refused too.
+#[tokio::test]
+async fn the_login_throttle_holds_under_a_parallel_burst() {
+    let app = TestApp::spawn().await;
+    app.create_user(
+        "cible",
+        UserKind::Staff,
+        None,
+        &[StaffRole::Supervision],
+        false,
+    )
+    .await;
+    let attempt = |password: String| {
+        let request = app
+            .http
+            .post(format!("{}/api/v1/auth/login", app.base))
+            .json(&json!({"username": "cible", "password": password}));
+        async move { request.send().await.unwrap().status() }
+    };
+    let burst: Vec<_> = (0..40).map(|n| attempt(format!("mauvais-{n}"))).collect();
+    let statuses = futures_util::future::join_all(burst).await;
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let throttled = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((checked, throttled), (5, 35), "{statuses:?}");
+    assert_eq!(
+        attempt(PASSWORD.to_owned()).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
