@@ -321,16 +321,27 @@ async fn check_report(
             report.client
         )));
     }
+    // Issue 23, item 6: another client's site or equipment is refused with the very words an
+    // unknown one gets: the answer says nothing of what exists elsewhere.
+    if let Some(site) = &report.site {
+        match record_of(connection, ObjectKind::Site, site).await? {
+            Some(Record::Site(found)) if found.client == report.client => {}
+            _ => return Err(StoreError::Invalid(format!("site {site} inconnu"))),
+        }
+    }
     let Some(reference) = &report.equipment else {
         return Ok(None);
     };
+    let unknown = || StoreError::Invalid(format!("équipement {reference} inconnu"));
     let Some(Record::Equipment(equipment)) =
         record_of(connection, ObjectKind::Equipment, reference).await?
     else {
-        return Err(StoreError::Invalid(format!(
-            "équipement {reference} inconnu"
-        )));
+        return Err(unknown());
     };
+    match record_of(connection, ObjectKind::Site, &equipment.site).await? {
+        Some(Record::Site(site)) if site.client == report.client => {}
+        _ => return Err(unknown()),
+    }
     match &report.site {
         Some(site) if site != &equipment.site => Err(StoreError::Invalid(format!(
             "l'équipement {reference} n'est pas sur le site {site}"

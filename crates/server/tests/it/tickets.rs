@@ -1284,3 +1284,89 @@ async fn inc_4_sav_6_updates_reach_the_client_and_no_ticket_is_closed_behind_its
     let page = portal.get(&format!("/portail/tickets/{number}")).await;
     assert!(page.text.contains(reason), "{}", page.text);
 }
+
+/// Issue 23, item 6: no existence oracle, no foreign ticket. A client naming another client's
+/// camera (with or without a site) or site gets exactly the answer an unknown one gets, and no
+/// ticket is opened.
+#[tokio::test]
+async fn a_client_cannot_open_a_ticket_on_another_clients_equipment_nor_learn_it_exists() {
+    let app = with_inventory().await;
+    let client = app
+        .login_as("logistique", UserKind::Client, Some("CLI-LOGI"), &[])
+        .await;
+    let staff = app
+        .login_as("tech", UserKind::Staff, None, &[StaffRole::Technician])
+        .await;
+    let open = |body: serde_json::Value| {
+        let client = &client;
+        async move { client.post("/api/v1/tickets", &body).await }
+    };
+    // The bank's vault camera, and a camera that exists nowhere.
+    let foreign = open(json!({"equipment": "AG-CAM-COFFRE", "symptom": "x"})).await;
+    let missing = open(json!({"equipment": "NULLE-PART", "symptom": "x"})).await;
+    assert_eq!(
+        foreign.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        foreign.text
+    );
+    assert_eq!(foreign.status, missing.status);
+    assert_eq!(
+        foreign.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace("AG-CAM-COFFRE", "?"),
+        missing.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace("NULLE-PART", "?"),
+    );
+    // With one of its own sites named, the same.
+    let foreign =
+        open(json!({"site": "ENTREPOT", "equipment": "AG-CAM-COFFRE", "symptom": "x"})).await;
+    let missing =
+        open(json!({"site": "ENTREPOT", "equipment": "NULLE-PART", "symptom": "x"})).await;
+    assert_eq!(foreign.status, missing.status, "{}", foreign.text);
+    assert_eq!(
+        foreign.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace("AG-CAM-COFFRE", "?"),
+        missing.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace("NULLE-PART", "?"),
+    );
+    // Staff naming a client and another client's site: refused as an unknown site.
+    let crossed = staff
+        .post(
+            "/api/v1/tickets",
+            &json!({"client": "CLI-LOGI", "site": "AGENCE", "source": "phone", "symptom": "x"}),
+        )
+        .await;
+    let nowhere = staff
+        .post(
+            "/api/v1/tickets",
+            &json!({"client": "CLI-LOGI", "site": "NULLE-PART", "source": "phone", "symptom": "x"}),
+        )
+        .await;
+    assert_eq!(
+        crossed.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        crossed.text
+    );
+    assert_eq!(
+        crossed.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace("AGENCE", "?"),
+        nowhere.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace("NULLE-PART", "?"),
+    );
+    // Nothing was opened.
+    let all = staff.get("/api/v1/tickets").await;
+    assert_eq!(all.body["items"], json!([]), "{}", all.text);
+}
