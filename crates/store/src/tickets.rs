@@ -321,6 +321,23 @@ async fn check_report(
             report.client
         )));
     }
+    // Issue 23, item 8: a client user cannot make Vigie email anyone: the address its
+    // acknowledgement goes to must be one of its own contacts'.
+    if !actor.is_staff()
+        && let Some(address) = &report.reply_to
+    {
+        let wanted = address.to_string().to_lowercase();
+        let known = client_contacts(connection, &report.client)
+            .await?
+            .iter()
+            .filter_map(|c| c.email.as_ref())
+            .any(|email| email.to_string().to_lowercase() == wanted);
+        if !known {
+            return Err(StoreError::Invalid(format!(
+                "adresse de réponse {address} : seule l'adresse d'un de vos contacts est acceptée ; sans adresse, l'accusé de réception va aux contacts du site"
+            )));
+        }
+    }
     // Issue 23, item 6: another client's site or equipment is refused with the very words an
     // unknown one gets: the answer says nothing of what exists elsewhere.
     if let Some(site) = &report.site {

@@ -1370,3 +1370,48 @@ async fn a_client_cannot_open_a_ticket_on_another_clients_equipment_nor_learn_it
     let all = staff.get("/api/v1/tickets").await;
     assert_eq!(all.body["items"], json!([]), "{}", all.text);
 }
+
+/// Issue 23, item 8: a client cannot make Vigie email an arbitrary address. A reply address
+/// that is not one of the client's contacts is refused and nothing is sent; one of its
+/// contacts' is taken; staff may give any (a call taken for someone).
+#[tokio::test]
+async fn a_client_cannot_make_vigie_email_a_stranger() {
+    let (smtp, app) = with_smtp().await;
+    let client = app
+        .login_as("logistique", UserKind::Client, Some("CLI-LOGI"), &[])
+        .await;
+    let refused = client
+        .post(
+            "/api/v1/tickets",
+            &json!({"site": "ENTREPOT", "symptom": "x", "stated_criticality": "standard",
+                    "reply_to": "victime@exemple.org"}),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    let own = client
+        .post(
+            "/api/v1/tickets",
+            &json!({"site": "ENTREPOT", "symptom": "Plus d'image", "stated_criticality": "standard",
+                    "reply_to": "Sophie.Bernard@logistique-exemple.fr"}),
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::CREATED, "{}", own.text);
+    let mails = wait_for(|| {
+        let mails = smtp.received();
+        (!mails.is_empty()).then_some(mails)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let all = smtp.received();
+    assert!(
+        all.iter()
+            .all(|m| m["rcpt_tos"][0] != "victime@exemple.org"),
+        "{all:?}"
+    );
+    assert_eq!(mails.len(), 1, "{mails:?}");
+}
