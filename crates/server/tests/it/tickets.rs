@@ -431,6 +431,16 @@ async fn the_client_gets_its_acknowledgement_and_the_operations_manager_every_br
         )
         .await;
     assert!(manager.status.is_success(), "{}", manager.text);
+    // The client's front desk, a contact of its own: a client's report may name it as the
+    // address to answer (issue 23, item 8: only a contact's address is taken).
+    let desk = admin
+        .put(
+            "/api/v1/contacts/LOGI-ACCUEIL",
+            &json!({"ref": "LOGI-ACCUEIL", "client": "CLI-LOGI", "name": "Accueil",
+                    "roles": [], "email": "accueil@logistique-exemple.fr"}),
+        )
+        .await;
+    assert!(desk.status.is_success(), "{}", desk.text);
     let client = app
         .login_as("logistique", UserKind::Client, Some("CLI-LOGI"), &[])
         .await;
