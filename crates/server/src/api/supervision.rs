@@ -95,8 +95,22 @@ async fn push(
     caller: Caller,
     JsonBody(push): JsonBody<Push>,
 ) -> ApiResult<Json<PushReport>> {
-    let batch = match (&push.source, push.sequence) {
-        (Some(source), Some(sequence)) if source.chars().count() <= MAX_SOURCE_CHARS => {
+    // Issue 23, item 5: a batch sent again is recognised within its sender only — the token
+    // (or account) that pushed it, then the source name it gave — so that one sender's
+    // numbers never make another's real batch a "duplicate".
+    let sender = caller
+        .actor
+        .token
+        .as_ref()
+        .map(|token| format!("jeton:{}", token.id))
+        .or_else(|| caller.actor.username().map(|u| format!("compte:{u}")))
+        .unwrap_or_default();
+    let owned = push
+        .source
+        .as_ref()
+        .map(|source| (source.chars().count(), format!("{sender}/{source}")));
+    let batch = match (&owned, push.sequence) {
+        (Some((length, source)), Some(sequence)) if *length <= MAX_SOURCE_CHARS => {
             Some((source.as_str(), sequence))
         }
         (Some(_), Some(_)) => {

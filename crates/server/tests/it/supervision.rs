@@ -223,3 +223,50 @@ async fn supervision_stays_inside_the_client() {
     assert_eq!(own.get("/api/v1/traps").await.status, StatusCode::FORBIDDEN);
     app.finish().await;
 }
+
+/// Issue 23, item 5: one sender cannot silence another. Two agents' tokens push a batch under
+/// the same source name and number: each is its own sender, so both are taken — before, the
+/// second was answered "duplicate" and its observations (a real outage) were dropped. Each
+/// sender's own resend is still recognised.
+#[tokio::test]
+async fn one_senders_batch_numbers_never_silence_anothers() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    let first = app.agent("agent-un").await;
+    let second = app.agent("agent-deux").await;
+    let batch = |status: &str| {
+        json!({
+            "source": "agent",
+            "sequence": 1,
+            "observations": [
+                {"equipment": NVR, "check": "agent", "at": NOW, "status": status}
+            ]
+        })
+    };
+    let taken = first.post("/api/v1/observations", &batch("up")).await;
+    assert_eq!(taken.body["duplicate"], false, "{}", taken.text);
+    let other = second.post("/api/v1/observations", &batch("down")).await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.text);
+    assert_eq!(other.body["duplicate"], false, "{}", other.text);
+    assert_eq!(other.body["accepted"], 1, "{}", other.text);
+    // Each one's resend is still one batch.
+    let again = second.post("/api/v1/observations", &batch("down")).await;
+    assert_eq!(again.body["duplicate"], true, "{}", again.text);
+    let staff = app
+        .login_as(
+            "superviseur",
+            UserKind::Staff,
+            None,
+            &[StaffRole::Supervision],
+        )
+        .await;
+    let state = staff.get(&format!("/api/v1/equipment/{NVR}/state")).await;
+    let agent = state.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["check"] == "agent")
+        .cloned()
+        .unwrap();
+    assert_eq!(agent["status"], "down", "{}", state.text);
+}
