@@ -24,6 +24,45 @@ use crate::error::ApiError;
 
 pub use inventory::collection;
 
+/// Issue 23, item 12: a write to the API authenticated by the session cookie must say a
+/// content type that no cross-site form or "simple" request can send (JSON, TOML…): the
+/// cookie alone, whatever its SameSite attribute, never carries a forged write. A bearer token
+/// is not sent by browsers on their own, so token-authenticated requests are not concerned.
+pub async fn refuse_cookie_form_writes(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{Method, header};
+    use axum::response::IntoResponse;
+    let headers = request.headers();
+    let by_cookie = headers.get(header::AUTHORIZATION).is_none()
+        && headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains(&format!("{}=", crate::auth::SESSION_COOKIE)));
+    if by_cookie && request.uri().path().starts_with("/api/") && *request.method() == Method::POST {
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        if matches!(
+            content_type.as_str(),
+            "" | "application/x-www-form-urlencoded" | "multipart/form-data" | "text/plain"
+        ) {
+            return ApiError::new(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "avec un cookie de session, une écriture dans l'API doit être en JSON (Content-Type: application/json) ou, pour un inventaire, en TOML",
+            )
+            .into_response();
+        }
+    }
+    next.run(request).await
+}
+
 pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1/openapi.json", get(crate::openapi::document))

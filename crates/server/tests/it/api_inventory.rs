@@ -467,3 +467,68 @@ async fn nobody_grants_themselves_a_role_through_the_inventory() {
             .is_success()
     );
 }
+
+/// Issue 23, item 12: with the session cookie, a write to the API must be JSON (or TOML for an
+/// inventory): a cross-site form (`text/plain`, urlencoded, multipart) or a body-less "simple"
+/// POST is refused with 415 and changes nothing, whatever SameSite says; the same import in
+/// TOML goes through, and a token is not concerned.
+#[tokio::test]
+async fn cookie_writes_to_the_api_must_say_json_or_toml() {
+    let app = TestApp::spawn().await;
+    let editor = app
+        .login_as(
+            "supervision",
+            UserKind::Staff,
+            None,
+            &[StaffRole::Supervision, StaffRole::Administrator],
+        )
+        .await;
+    let inventory = "version = 1\n[[client]]\nref = \"CLI-FORGE\"\nname = \"Client forgé\"\n";
+    for content_type in [
+        "text/plain",
+        "text/plain; charset=utf-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
+        let forged = editor
+            .raw(
+                Method::POST,
+                "/api/v1/inventory/import",
+                content_type,
+                inventory.as_bytes().to_vec(),
+            )
+            .await;
+        assert_eq!(
+            forged.status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type}: {}",
+            forged.text
+        );
+    }
+    assert_eq!(
+        editor.get("/api/v1/clients/CLI-FORGE").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let toml = editor
+        .raw(
+            Method::POST,
+            "/api/v1/inventory/import",
+            "application/toml",
+            inventory.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(toml.status, StatusCode::OK, "{}", toml.text);
+    // A token is sent by no browser on its own: not concerned.
+    let token = app
+        .token("supervision", vigie_domain::access::TokenScope::Integration)
+        .await;
+    let by_token = token
+        .raw(
+            Method::POST,
+            "/api/v1/inventory/import",
+            "text/plain",
+            inventory.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(by_token.status, StatusCode::OK, "{}", by_token.text);
+}
