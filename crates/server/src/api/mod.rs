@@ -41,7 +41,13 @@ pub async fn refuse_cookie_form_writes(
             .iter()
             .filter_map(|v| v.to_str().ok())
             .any(|v| v.contains(&format!("{}=", crate::auth::SESSION_COOKIE)));
-    if by_cookie && request.uri().path().starts_with("/api/") && *request.method() == Method::POST {
+    // Logging out changes nothing but the session itself: a forged one only ends it.
+    let path = request.uri().path();
+    if by_cookie
+        && path.starts_with("/api/")
+        && path != "/api/v1/auth/logout"
+        && *request.method() == Method::POST
+    {
         let content_type = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
