@@ -67,13 +67,6 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     })
 }
 
-/// Hashing is CPU-heavy: run it off the async workers.
-pub async fn hash_password_blocking(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(ApiError::internal)
-}
-
 /// The most password hashes computed at once: each takes Argon2's memory (19 MiB by default),
 /// so a burst of logins costs at most this many times that (issue 23, item 9).
 pub const MAX_CONCURRENT_HASHES: usize = 4;
@@ -86,9 +79,11 @@ fn hashing() -> &'static tokio::sync::Semaphore {
     &PERMITS
 }
 
-/// Checks a password off the async workers, at most [`MAX_CONCURRENT_HASHES`] at once; one that
-/// waits more than 10 s for its turn is answered 503.
-pub async fn verify_password_blocking(password: String, hash: String) -> Result<bool, ApiError> {
+/// Runs Argon2 `work` off the async workers (it is CPU- and memory-heavy), at most
+/// [`MAX_CONCURRENT_HASHES`] at once; one that waits more than 10 s for its turn is answered 503.
+async fn bounded_hashing<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
     let permit = tokio::time::timeout(HASH_QUEUE_WAIT, hashing().acquire())
         .await
         .map_err(|_| {
@@ -99,11 +94,21 @@ pub async fn verify_password_blocking(password: String, hash: String) -> Result<
             )
         })?
         .map_err(ApiError::internal)?;
-    let checked = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+    let done = tokio::task::spawn_blocking(work)
         .await
         .map_err(ApiError::internal);
     drop(permit);
-    checked
+    done
+}
+
+/// Hashes a new password, within the hashing bound.
+pub async fn hash_password_blocking(password: String) -> Result<String, ApiError> {
+    bounded_hashing(move || hash_password(&password)).await
+}
+
+/// Checks a password, within the hashing bound.
+pub async fn verify_password_blocking(password: String, hash: String) -> Result<bool, ApiError> {
+    bounded_hashing(move || verify_password(&password, &hash)).await
 }
 
 /// A hash of a password nobody has, checked when the user does not exist, so that a login for
@@ -140,10 +145,21 @@ pub fn token_id(token: &str) -> Option<&str> {
         .map(|(id, _)| id)
 }
 
+/// Constant-time comparison of a secret (a token, a form's CSRF value, a webhook secret): the
+/// time taken says nothing of how much of it was right.
+pub fn same_secret(given: &str, expected: &str) -> bool {
+    let (a, b) = (given.as_bytes(), expected.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// The value of cookie `name` in a request.
 pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
+    cookie_in(&parts.headers, name)
+}
+
+/// The value of cookie `name` among `headers`.
+pub fn cookie_in<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())

@@ -963,6 +963,40 @@ async fn notify(
     }
 }
 
+/// The real service desk, as the scenario's inputs reach it.
+struct Desk<'a> {
+    store: &'a Store,
+    actor: &'a Actor,
+    policy: &'a Policy,
+}
+
+impl Desk<'_> {
+    /// A step on ticket `number` by `by` at `at`, its events written to the timeline.
+    async fn step(
+        &self,
+        timeline: &mut Timeline,
+        number: u64,
+        step: TicketStep,
+        by: &Reference,
+        at: Timestamp,
+    ) -> Result<(), String> {
+        let change = self
+            .store
+            .ticket_step(
+                self.actor,
+                self.policy,
+                number,
+                step,
+                by,
+                at.as_millisecond(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        timeline.desk(&change);
+        Ok(())
+    }
+}
+
 async fn apply_input(
     input: &Input,
     store: &Store,
@@ -971,6 +1005,11 @@ async fn apply_input(
     workflow: &mut Workflow,
     timeline: &mut Timeline,
 ) -> Result<(), SimulationError> {
+    let desk = Desk {
+        store,
+        actor,
+        policy,
+    };
     let at = input.at;
     let when = timeline.format(at);
     let place = |message: String| {
@@ -1111,18 +1150,10 @@ async fn apply_input(
                     ("by", Value::String(by.to_string())),
                 ],
             });
-            let change = store
-                .ticket_step(
-                    actor,
-                    policy,
-                    number,
-                    TicketStep::Resolve(resolution.clone()),
-                    by,
-                    at.as_millisecond(),
-                )
+            let step = TicketStep::Resolve(resolution.clone());
+            desk.step(timeline, number, step, by, at)
                 .await
-                .map_err(|e| place(e.to_string()))?;
-            timeline.desk(&change);
+                .map_err(place)?;
         }
         InputKind::Probe {
             site,
@@ -1176,18 +1207,9 @@ async fn apply_input(
                 on_site_needed: *on_site_needed,
                 parts: Vec::new(),
             };
-            let change = store
-                .ticket_step(
-                    actor,
-                    policy,
-                    number,
-                    TicketStep::Note(note),
-                    by,
-                    at.as_millisecond(),
-                )
+            desk.step(timeline, number, TicketStep::Note(note), by, at)
                 .await
-                .map_err(|e| place(e.to_string()))?;
-            timeline.desk(&change);
+                .map_err(place)?;
         }
         InputKind::Action {
             ticket,
@@ -1221,26 +1243,18 @@ async fn apply_input(
             });
             // A step without a name is the client's.
             let client = Reference::parse("client").expect("a valid reference");
-            let change = store
-                .ticket_step(
-                    actor,
-                    policy,
-                    number,
-                    match action {
-                        vigie_domain::ticket::Action::UpdateClient => TicketStep::UpdateClient {
-                            text: text.clone().unwrap_or_default(),
-                        },
-                        vigie_domain::ticket::Action::Close => TicketStep::Close {
-                            reason: reason.clone(),
-                        },
-                        other => TicketStep::Act(*other),
-                    },
-                    by.as_ref().unwrap_or(&client),
-                    at.as_millisecond(),
-                )
+            let step = match action {
+                vigie_domain::ticket::Action::UpdateClient => TicketStep::UpdateClient {
+                    text: text.clone().unwrap_or_default(),
+                },
+                vigie_domain::ticket::Action::Close => TicketStep::Close {
+                    reason: reason.clone(),
+                },
+                other => TicketStep::Act(*other),
+            };
+            desk.step(timeline, number, step, by.as_ref().unwrap_or(&client), at)
                 .await
-                .map_err(|e| place(e.to_string()))?;
-            timeline.desk(&change);
+                .map_err(place)?;
         }
         InputKind::Observation {
             equipment,

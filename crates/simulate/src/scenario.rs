@@ -303,11 +303,20 @@ impl Scenario {
                         recommendations: input.recommendations.unwrap_or_default(),
                     },
                 },
-                RawKind::Probe => InputKind::Probe {
-                    site: input.site.ok_or_else(|| missing("site"))?,
-                    name: input.probe.ok_or_else(|| missing("probe"))?,
-                    interval_seconds: input.interval_seconds.unwrap_or(60).clamp(10, 86_400),
-                },
+                RawKind::Probe => {
+                    // The bounds a probe's push has at the server.
+                    let interval_seconds = input.interval_seconds.unwrap_or(60);
+                    if !(10..=86_400).contains(&interval_seconds) {
+                        return Err(fail(format!(
+                            "interval_seconds : de 10 à 86 400 (reçu {interval_seconds})"
+                        )));
+                    }
+                    InputKind::Probe {
+                        site: input.site.ok_or_else(|| missing("site"))?,
+                        name: input.probe.ok_or_else(|| missing("probe"))?,
+                        interval_seconds,
+                    }
+                }
                 RawKind::Diagnosis => InputKind::Diagnosis {
                     ticket: input.ticket.ok_or_else(|| missing("ticket"))?,
                     by: input.by.ok_or_else(|| missing("by"))?,

@@ -149,9 +149,8 @@ async fn recurrence(
     for (json,) in rows {
         let other: Ticket = stored(&json)?;
         // A review covers the kind of equipment: a report's and an alarm's tickets share it.
-        let kind_of = |t: &str| t.split('/').next().unwrap_or(t).to_owned();
         if other.report.kind == desk::Kind::Review
-            && other.report.topic.as_deref().map(kind_of) == Some(kind_of(topic))
+            && other.report.topic.as_deref().map(desk::topic_kind) == Some(desk::topic_kind(topic))
             && other.closed_at.is_none()
         {
             open_review = Some(other.number);

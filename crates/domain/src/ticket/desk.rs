@@ -165,8 +165,13 @@ fn same_type(one: Option<&str>, other: Option<&str>) -> bool {
     let (Some(one), Some(other)) = (one, other) else {
         return false;
     };
-    let kind = |topic: &str| topic.split('/').next().unwrap_or(topic).to_owned();
-    one == other || ((!one.contains('/') || !other.contains('/')) && kind(one) == kind(other))
+    one == other
+        || ((!one.contains('/') || !other.contains('/')) && topic_kind(one) == topic_kind(other))
+}
+
+/// The kind of equipment a ticket's topic names: `camera` for `camera` and `camera/unreachable`.
+pub fn topic_kind(topic: &str) -> &str {
+    topic.split('/').next().unwrap_or(topic)
 }
 
 /// The report of the technical review of recurring incidents (INC-7).

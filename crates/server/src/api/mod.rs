@@ -36,11 +36,7 @@ pub async fn refuse_cookie_form_writes(
     use axum::response::IntoResponse;
     let headers = request.headers();
     let by_cookie = headers.get(header::AUTHORIZATION).is_none()
-        && headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.contains(&format!("{}=", crate::auth::SESSION_COOKIE)));
+        && crate::auth::cookie_in(headers, crate::auth::SESSION_COOKIE).is_some();
     // Logging out changes nothing but the session itself: a forged one only ends it.
     let path = request.uri().path();
     if by_cookie

@@ -501,12 +501,6 @@ struct InboundAnswer {
     message: String,
 }
 
-/// Constant-time comparison of a shared secret.
-fn same_secret(given: &str, expected: &str) -> bool {
-    let (a, b) = (given.as_bytes(), expected.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// The gateway's inbound webhook: a reply « 482913 » from the number a page was sent to
 /// acknowledges that page's alarm, if the page is recent enough.
 async fn sms_inbound(
@@ -526,7 +520,7 @@ async fn sms_inbound(
     if !params
         .secret
         .as_deref()
-        .is_some_and(|given| same_secret(given, expected))
+        .is_some_and(|given| crate::auth::same_secret(given, expected))
     {
         return Err(ApiError::unauthenticated());
     }

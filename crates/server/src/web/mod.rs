@@ -211,7 +211,7 @@ impl Viewer {
 
     /// Refuses a form whose token is not this session's.
     pub fn check_form(&self, token: &str) -> Result<(), PageError> {
-        if !token.is_empty() && constant_time_eq(token.as_bytes(), self.csrf.as_bytes()) {
+        if !token.is_empty() && crate::auth::same_secret(token, &self.csrf) {
             Ok(())
         } else {
             Err(PageError {
@@ -292,10 +292,6 @@ fn here(parts: &Parts) -> String {
         .and_then(|value| value.parse::<axum::http::Uri>().ok())
         .and_then(|uri| uri.path_and_query().map(|p| p.as_str().to_string()))
         .unwrap_or_else(|| "/".into())
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The form token of a session: derived from its hash, which only the server and the

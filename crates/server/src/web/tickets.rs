@@ -59,6 +59,14 @@ fn base(viewer: &Viewer) -> &'static str {
     }
 }
 
+/// A staff member's form posted on a ticket's page: the console's, carrying its session's
+/// token, about the ticket `number` names.
+fn staff_form(viewer: &Viewer, csrf: &str, number: &str) -> Result<u64, PageError> {
+    check_part(viewer, false)?;
+    viewer.check_form(csrf)?;
+    ticket_number(number)
+}
+
 fn check_part(viewer: &Viewer, portal: bool) -> Result<(), PageError> {
     if viewer.is_staff() == portal {
         Err(PageError::not_found())
@@ -440,9 +448,7 @@ async fn staff_step(
     Path(number): Path<String>,
     PageForm(form): PageForm<StepForm>,
 ) -> PageResult {
-    check_part(&viewer, false)?;
-    viewer.check_form(&form.csrf)?;
-    let number = ticket_number(&number)?;
+    let number = staff_form(&viewer, &form.csrf, &number)?;
     let steps = staff_steps(viewer.lang);
     let Some((action, _, _)) = steps.iter().find(|(_, key, _)| *key == form.action) else {
         return Err(PageError::new(
@@ -482,9 +488,7 @@ async fn update_client(
     Path(number): Path<String>,
     PageForm(form): PageForm<TextForm>,
 ) -> PageResult {
-    check_part(&viewer, false)?;
-    viewer.check_form(&form.csrf)?;
-    let number = ticket_number(&number)?;
+    let number = staff_form(&viewer, &form.csrf, &number)?;
     take(
         &state,
         &viewer,
@@ -504,9 +508,7 @@ async fn close(
     Path(number): Path<String>,
     PageForm(form): PageForm<TextForm>,
 ) -> PageResult {
-    check_part(&viewer, false)?;
-    viewer.check_form(&form.csrf)?;
-    let number = ticket_number(&number)?;
+    let number = staff_form(&viewer, &form.csrf, &number)?;
     let reason = Some(form.reason).filter(|r| !r.trim().is_empty());
     take(
         &state,
@@ -575,9 +577,7 @@ async fn resolve(
     Path(number): Path<String>,
     PageForm(form): PageForm<ResolutionForm>,
 ) -> PageResult {
-    check_part(&viewer, false)?;
-    viewer.check_form(&form.csrf)?;
-    let number = ticket_number(&number)?;
+    let number = staff_form(&viewer, &form.csrf, &number)?;
     let minutes = form.intervention_minutes.trim();
     let Ok(intervention_minutes) = minutes.parse::<u32>() else {
         let query = DetailQuery::default();

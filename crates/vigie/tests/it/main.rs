@@ -669,6 +669,32 @@ fn simulate_reads_inline_inventories_and_names_bad_input() {
     assert!(!output.status.success());
     assert!(stderr(&output).contains("ligne 3"), "{}", stderr(&output));
     assert!(stdout(&output).is_empty());
+
+    // Issue 22's inputs: an update without its text (INC-4), a probe's interval out of the
+    // server's bounds, a closure without the client's word nor a reason (SAV-6): each named,
+    // nothing written.
+    let bad_inputs = [
+        (
+            "[[input]]\nat = \"2026-05-13T17:10:00+02:00\"\ntype = \"action\"\nticket = \"R\"\naction = \"update_client\"\nby = \"ST-TECH\"\n",
+            "« text »",
+        ),
+        (
+            "[[input]]\nat = \"2026-05-13T17:10:00+02:00\"\ntype = \"probe\"\nsite = \"BANQUE-OPERA\"\nprobe = \"p\"\ninterval_seconds = 5\n",
+            "interval_seconds",
+        ),
+        (
+            "[[input]]\nat = \"2026-05-13T17:10:00+02:00\"\ntype = \"action\"\nticket = \"R\"\naction = \"close\"\nby = \"ST-CHEF\"\n",
+            "SAV-6",
+        ),
+    ];
+    for (index, (input, named)) in bad_inputs.iter().enumerate() {
+        let file = directory.join(format!("bad-{index}.toml"));
+        std::fs::write(&file, format!("{head}{report}\n{input}\n{inline}\n")).unwrap();
+        let output = vigie(&["simulate", file.to_str().unwrap()]);
+        assert!(!output.status.success(), "{input}");
+        assert!(stderr(&output).contains(named), "{}", stderr(&output));
+        assert!(stdout(&output).is_empty());
+    }
     std::fs::remove_dir_all(&directory).unwrap();
 }
 
