@@ -86,7 +86,11 @@ impl SmtpServer {
         let Ok(text) = std::fs::read_to_string(path) else {
             return Vec::new();
         };
-        text.lines()
+        // The peer appends while this reads: a last line without its newline is still being
+        // written and waits for the next read.
+        let complete = text.rfind('\n').map_or("", |end| &text[..=end]);
+        complete
+            .lines()
             .map(|line| serde_json::from_str(line).expect("une ligne JSON par message"))
             .collect()
     }

@@ -71,9 +71,16 @@ impl Smtp {
         Smtp { child, output }
     }
 
+    /// The messages written so far. The peer appends one JSON line per message while this
+    /// reads, so a last line without its newline is still being written and is left for the
+    /// next read.
     pub(crate) fn received(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.output)
-            .unwrap_or_default()
+        let text = std::fs::read_to_string(&self.output).unwrap_or_default();
+        let complete = match text.rfind('\n') {
+            Some(end) => &text[..=end],
+            None => "",
+        };
+        complete
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
