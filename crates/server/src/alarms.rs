@@ -54,6 +54,11 @@ enum Message {
     },
     /// Answered once everything before it is in the book and saved.
     Sync(oneshot::Sender<()>),
+    /// Like `Sync`, without letting time run first: the virtual clock's round saves what the
+    /// inputs changed exactly as the simulator does (`crate::rounds`).
+    Flush(oneshot::Sender<()>),
+    /// The next instant the book must be ticked.
+    NextWake(oneshot::Sender<Option<i64>>),
 }
 
 /// The handle to the worker, started on first use.
@@ -87,6 +92,12 @@ impl AlarmWorker {
         if observations.is_empty() {
             return;
         }
+        self.observe_and_tick(state, observations).await;
+    }
+
+    /// Hands observations (maybe none) to the book, then lets its held durations run to now:
+    /// the watchdog's step, which is the book's timer as it is the simulator's.
+    pub async fn observe_and_tick(&self, state: &AppState, observations: Vec<Observation>) {
         if self
             .sender(state)
             .send(Message::Observations(observations))
@@ -157,6 +168,28 @@ impl AlarmWorker {
             .await
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
+    }
+
+    /// Saves what the book changed, without letting time run (the virtual clock's round).
+    pub async fn flush(&self, state: &AppState) {
+        let (reply, answer) = oneshot::channel();
+        if self.sender(state).send(Message::Flush(reply)).await.is_ok() {
+            let _ = answer.await;
+        }
+    }
+
+    /// The next instant the book must be ticked (a hold running out, a window ending).
+    pub async fn next_wake(&self, state: &AppState) -> Option<i64> {
+        let (reply, answer) = oneshot::channel();
+        if self
+            .sender(state)
+            .send(Message::NextWake(reply))
+            .await
+            .is_err()
+        {
+            return None;
+        }
+        answer.await.ok().flatten()
     }
 
     /// Like [`AlarmWorker::sync`], but free when the worker has already taken in and saved
@@ -237,10 +270,16 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>, done: Arc<A
         live: state.live.clone(),
     };
     let mut refreshed = tokio::time::Instant::now();
+    // On the virtual clock time runs only when a round says so: no idle tick, which could let
+    // a hold run out before an input of the same instant (the simulator takes inputs first).
+    let idle_tick = (!state.clock.is_virtual()).then_some(TICK);
     loop {
-        let message = tokio::time::timeout(TICK, messages.recv()).await;
+        let message = match idle_tick {
+            Some(tick) => tokio::time::timeout(tick, messages.recv()).await,
+            None => Ok(messages.recv().await),
+        };
         let now = state.clock.now_ms();
-        if refreshed.elapsed() >= INVENTORY_REFRESH {
+        if !state.clock.is_virtual() && refreshed.elapsed() >= INVENTORY_REFRESH {
             refreshed = tokio::time::Instant::now();
             if let Err(error) = worker.workflow.load_inventory().await {
                 tracing::warn!(%error, "relecture de l'inventaire par le moteur d'alarmes");
@@ -273,6 +312,13 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>, done: Arc<A
                 worker.workflow.tick(now);
                 let _ = worker.save(now).await;
                 let _ = reply.send(());
+            }
+            Ok(Some(Message::Flush(reply))) => {
+                let _ = worker.save(now).await;
+                let _ = reply.send(());
+            }
+            Ok(Some(Message::NextWake(reply))) => {
+                let _ = reply.send(worker.workflow.next_wake());
             }
             Ok(Some(Message::Step {
                 alarm,

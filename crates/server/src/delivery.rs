@@ -502,7 +502,7 @@ fn retry_delay_ms(config: &Config, attempts: i64) -> i64 {
 }
 
 /// Delivers one claimed page and says what became of it.
-async fn deliver(
+pub(crate) async fn deliver(
     state: &AppState,
     channels: &Channels,
     key: &[u8],

@@ -10,7 +10,7 @@ use crate::AppState;
 /// How often due deadlines are looked for.
 const EVERY: Duration = Duration::from_secs(1);
 /// Tickets breached per pass at most; the rest wait for the next pass.
-const BATCH: i64 = 200;
+pub(crate) const BATCH: i64 = 200;
 
 /// One pass: the deadlines due now.
 pub async fn step(state: &AppState) -> Result<usize, vigie_store::StoreError> {

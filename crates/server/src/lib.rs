@@ -15,6 +15,7 @@ pub mod mailbox;
 pub mod metrics;
 pub mod openapi;
 pub mod reports;
+pub mod rounds;
 pub mod runtime;
 pub mod web;
 
@@ -48,6 +49,8 @@ pub struct AppState {
     pub rates: Arc<web::RateCache>,
     /// The pages' availability charts, day by day, kept a minute.
     pub charts: Arc<web::ChartCache>,
+    /// The rounds of the virtual clock, when it is one (`rounds`).
+    pub rounds: rounds::Rounds,
 }
 
 impl AppState {
@@ -63,6 +66,7 @@ impl AppState {
             live: web::Live::default(),
             rates: Arc::default(),
             charts: Arc::default(),
+            rounds: rounds::Rounds::default(),
         }
     }
 }

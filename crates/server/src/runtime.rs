@@ -30,13 +30,14 @@ pub async fn watchdog_step(state: &AppState) -> Result<IngestReport, vigie_store
     for change in &report.changes {
         tracing::info!(equipment = %change.equipment, check = %change.check, to = change.to.key(), detail = change.detail.as_deref().unwrap_or(""), "changement d'état (guet)");
     }
-    // A report that did not come (a heartbeat, an agent) is an observation for the alarms.
+    // A report that did not come (a heartbeat, an agent) is an observation for the alarms;
+    // with or without one, the book's held durations run to now (as in the simulator).
     let observations = report
         .changes
         .iter()
         .map(StateChange::observation)
         .collect();
-    state.alarms.observe(state, observations).await;
+    state.alarms.observe_and_tick(state, observations).await;
     // A site whose probe fell silent is unwatched: an alarm of its own.
     for site in &report.lost_sites {
         tracing::warn!(%site, "sonde de site muette : chemin de supervision coupé");
@@ -397,8 +398,12 @@ impl Drop for Loops {
     }
 }
 
-/// Starts the loops.
+/// Starts the loops; on the virtual clock only the relay of live changes, the rest being
+/// run by the rounds of `POST /api/v1/clock` (`crate::rounds`).
 pub fn spawn(state: AppState) -> Loops {
+    if state.clock.is_virtual() {
+        return Loops(crate::web::live::relay(&state));
+    }
     let watchdog_every = Duration::from_secs(u64::from(state.config.supervision.watchdog_seconds));
     let watchdog = state.clone();
     let state_for_polling = state.clone();

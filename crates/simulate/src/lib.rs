@@ -712,6 +712,24 @@ pub const MAX_SCENARIO_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Runs the scenario file at `path` and returns its timeline (JSON Lines, each ending in `\n`).
 pub async fn run_file(path: &Path) -> Result<String, SimulationError> {
+    let (scenario, inventory_text) = read_file(path)?;
+    run(&scenario, &inventory_text)
+        .await
+        .map_err(|e| SimulationError(format!("{} : {}", path.display(), e.0)))
+}
+
+/// Runs the scenario file at `path` and returns what its store wrote (`Store::journal`), to
+/// compare with a server's replay of the same scenario.
+pub async fn journal_of_file(path: &Path) -> Result<Vec<String>, SimulationError> {
+    let (scenario, inventory_text) = read_file(path)?;
+    simulate(&scenario, &inventory_text, true)
+        .await
+        .map(|(_, journal)| journal)
+        .map_err(|e| SimulationError(format!("{} : {}", path.display(), e.0)))
+}
+
+/// A scenario file and its inventory's text.
+pub fn read_file(path: &Path) -> Result<(Scenario, String), SimulationError> {
     let size = std::fs::metadata(path)
         .map_err(|e| SimulationError(format!("lecture de {} impossible : {e}", path.display())))?
         .len();
@@ -738,13 +756,22 @@ pub async fn run_file(path: &Path) -> Result<String, SimulationError> {
             })?
         }
     };
-    run(&scenario, &inventory_text)
-        .await
-        .map_err(|e| SimulationError(format!("{} : {}", path.display(), e.0)))
+    Ok((scenario, inventory_text))
 }
 
 /// Runs a parsed scenario with its inventory's text.
 pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, SimulationError> {
+    simulate(scenario, inventory_text, false)
+        .await
+        .map(|(timeline, _)| timeline)
+}
+
+/// Runs a scenario: its timeline and, if asked, its store's journal.
+async fn simulate(
+    scenario: &Scenario,
+    inventory_text: &str,
+    journal: bool,
+) -> Result<(String, Vec<String>), SimulationError> {
     let inventory_errors = |errors: Vec<vigie_domain::inventory::file::FileError>| {
         SimulationError(format!(
             "inventaire refusé : {}",
@@ -893,13 +920,21 @@ pub async fn run(scenario: &Scenario, inventory_text: &str) -> Result<String, Si
             timeline.desk(&change);
         }
     }
+    let journal = if journal {
+        store
+            .journal()
+            .await
+            .map_err(|e| SimulationError(e.to_string()))?
+    } else {
+        Vec::new()
+    };
     store.close().await;
     drop(directory);
     let mut out = timeline.lines.join("\n");
     if !out.is_empty() {
         out.push('\n');
     }
-    Ok(out)
+    Ok((out, journal))
 }
 
 /// What the server's alarm worker and delivery loop do after each step: the alarms changed are

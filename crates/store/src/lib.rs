@@ -10,6 +10,7 @@ pub mod console;
 pub mod documents;
 mod error;
 mod inventory;
+pub mod journal;
 pub mod mail;
 mod migrate;
 mod notifications;

@@ -846,7 +846,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let listen = config.server.listen;
     let public_url = config.server.public_url.clone();
-    let running = vigie_server::start(AppState::new(store, config, Clock::System), listen)
+    let clock = virtual_clock()?.unwrap_or(Clock::System);
+    let running = vigie_server::start(AppState::new(store, config, clock), listen)
         .await
         .with_context(|| format!("écoute sur {listen}"))?;
     println!(
@@ -860,6 +861,28 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     running.handle.await.context("serveur")??;
     Ok(())
+}
+
+/// The virtual clock asked by `VIGIE_VIRTUAL_CLOCK` (its start: RFC 3339 or UTC epoch
+/// milliseconds), for the replay of scenarios: no background loop runs, and only
+/// `POST /api/v1/clock` moves time (`docs/simulate.md`). Never for a real service.
+fn virtual_clock() -> anyhow::Result<Option<Clock>> {
+    let Ok(text) = std::env::var("VIGIE_VIRTUAL_CLOCK") else {
+        return Ok(None);
+    };
+    let start = match text.trim().parse::<i64>() {
+        Ok(ms) => ms,
+        Err(_) => text
+            .trim()
+            .parse::<jiff::Timestamp>()
+            .map_err(|e| anyhow::anyhow!("VIGIE_VIRTUAL_CLOCK « {text} » : {e}"))?
+            .as_millisecond(),
+    };
+    tracing::warn!(
+        start,
+        "horloge virtuelle : aucune tâche de fond ne tourne seule (rejeu de scénarios uniquement)"
+    );
+    Ok(Some(Clock::virtual_from(start)))
 }
 
 async fn demo(args: DemoArgs) -> anyhow::Result<()> {

@@ -22,6 +22,7 @@ use crate::error::{ApiError, ApiResult};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/time", get(time))
+        .route("/api/v1/clock", post(move_clock).get(read_clock))
         .route("/api/v1/observations", post(push))
         .route(
             "/api/v1/equipment/{reference}/heartbeat",
@@ -54,6 +55,105 @@ async fn time(State(state): State<AppState>) -> Json<ServerTime> {
     Json(ServerTime {
         now: state.clock.now_ms(),
     })
+}
+
+/// `POST /api/v1/clock`: where the virtual clock goes and what its round does.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockMove {
+    /// UTC epoch milliseconds, never before the clock's present.
+    to: i64,
+    /// Whether the round runs; false only moves the clock, for inputs of that instant that
+    /// must come before the round (the simulator's order).
+    #[serde(default = "yes")]
+    run: bool,
+    /// A round at a timer's instant runs the watchdog (and lets held durations run).
+    #[serde(default)]
+    watchdog: bool,
+    /// Whether the rotations are checked for a gap with nobody on call.
+    #[serde(default)]
+    rotations: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct ClockRound {
+    now: i64,
+    /// The next instant something is due, if anything is.
+    next: Option<i64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The virtual clock and when something is next due, without a round.
+async fn read_clock(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<ClockRound>> {
+    if !state.clock.is_virtual() {
+        return Err(ApiError::not_found());
+    }
+    if !caller
+        .actor
+        .may(vigie_domain::access::Permission::ManageUsers)
+    {
+        return Err(ApiError::forbidden(
+            "seul un administrateur lit l'horloge virtuelle",
+        ));
+    }
+    Ok(Json(ClockRound {
+        now: state.clock.now_ms(),
+        next: crate::rounds::next_due(&state).await?,
+    }))
+}
+
+/// Moves the virtual clock and runs one round of the background work (`crate::rounds`):
+/// administrators only, and only on a server started with `VIGIE_VIRTUAL_CLOCK` — elsewhere
+/// this address does not exist.
+async fn move_clock(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<ClockMove>,
+) -> ApiResult<Json<ClockRound>> {
+    if !state.clock.is_virtual() {
+        return Err(ApiError::not_found());
+    }
+    if !caller
+        .actor
+        .may(vigie_domain::access::Permission::ManageUsers)
+    {
+        return Err(ApiError::forbidden(
+            "seul un administrateur avance l'horloge virtuelle",
+        ));
+    }
+    if !state.clock.move_to(request.to) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "conflict",
+            format!(
+                "to : l'horloge virtuelle est à {} ; elle ne recule pas",
+                state.clock.now_ms()
+            ),
+        ));
+    }
+    if !request.run {
+        return Ok(Json(ClockRound {
+            now: state.clock.now_ms(),
+            next: None,
+        }));
+    }
+    let next = state
+        .rounds
+        .run(
+            &state,
+            crate::rounds::Round {
+                watchdog: request.watchdog,
+                rotations: request.rotations,
+            },
+        )
+        .await?;
+    Ok(Json(ClockRound {
+        now: state.clock.now_ms(),
+        next,
+    }))
 }
 
 /// A site probe identifies itself with each push.

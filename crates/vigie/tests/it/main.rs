@@ -11,6 +11,7 @@ use vigie_store::testing::{TestDatabase, backend_from_env};
 mod demo;
 mod escalation;
 mod polling;
+mod replay;
 mod storage;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_vigie");
