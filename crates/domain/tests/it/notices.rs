@@ -843,7 +843,7 @@ fn not_6_the_day_is_the_digests_calendar_day_in_paris_not_the_utc_day() {
     // 23:30 UTC on the 15th is already the 16th in Paris.
     let early = minor(1, "2026-01-15T23:30:00Z");
     assert_eq!(
-        joins(&[early.clone()], "2026-01-16T18:00:00+01:00"),
+        joins(std::slice::from_ref(&early), "2026-01-16T18:00:00+01:00"),
         Some(1)
     );
     // 22:30 UTC on the 15th is still the 15th in Paris.
@@ -861,7 +861,7 @@ fn not_6_days_of_23_and_25_hours_across_the_changes_of_time() {
     );
     let first = minor(1, "2026-03-29T00:10:00+01:00");
     assert_eq!(
-        joins(&[first.clone()], "2026-03-29T23:50:00+02:00"),
+        joins(std::slice::from_ref(&first), "2026-03-29T23:50:00+02:00"),
         Some(1)
     );
     assert_eq!(joins(&[first], "2026-03-30T00:00:00+02:00"), None);
@@ -872,7 +872,7 @@ fn not_6_days_of_23_and_25_hours_across_the_changes_of_time() {
     );
     let first = minor(3, "2026-10-25T00:05:00+02:00");
     assert_eq!(
-        joins(&[first.clone()], "2026-10-25T23:59:00+01:00"),
+        joins(std::slice::from_ref(&first), "2026-10-25T23:59:00+01:00"),
         Some(3)
     );
     let before = minor(4, "2026-10-24T23:59:00+02:00");
@@ -883,7 +883,7 @@ fn not_6_days_of_23_and_25_hours_across_the_changes_of_time() {
 fn not_6_a_closed_or_resolved_ticket_is_not_joined_nor_another_kind_site_or_priority() {
     let when = "2026-03-11T15:00:00+01:00";
     let open = minor(5, "2026-03-11T09:00:00+01:00");
-    assert_eq!(joins(&[open.clone()], when), Some(5));
+    assert_eq!(joins(std::slice::from_ref(&open), when), Some(5));
     let mut closed = open.clone();
     closed.closed_at = Some(at("2026-03-11T12:00:00+01:00"));
     closed.status = Status::Closed;
