@@ -13,14 +13,14 @@ use vigie_domain::TimeZoneName;
 use vigie_domain::access::{Actor, Permission};
 use vigie_domain::alarm::escalation::channel_key;
 use vigie_domain::inventory::{
-    Contact, ContactRole, Contract, ContractOption, ContractTier, ObjectKind, Priority, Record,
-    StaffRole,
+    Contact, Contract, ContractOption, ContractTier, ObjectKind, Priority, Record, StaffRole,
 };
-use vigie_domain::policy::{Channel, Policy};
+use vigie_domain::policy::Policy;
 use vigie_domain::ticket::desk::{
     self, DeskError, Report, Source, Terms, Ticket, TicketEvent, TicketNumber,
 };
-use vigie_domain::ticket::message::{self, Addressee, TicketNotice};
+use vigie_domain::ticket::message::{self, TicketNotice};
+use vigie_domain::ticket::notices::{self, Planned, TicketHistory, TicketPeople};
 use vigie_domain::ticket::{Action, Status};
 
 use crate::error::from_sqlx;
@@ -630,10 +630,10 @@ pub(crate) async fn open_for_alarm(
     Ok(Some(change))
 }
 
-/// NOT-6: the open ticket of `site`'s Minor alarms received since the start of `now`'s day (on
-/// the wall clock of the daily digest's calendar, `minor_digest_calendar`: the same day as the
-/// digest), which the Minor alarm `alarm` joins; `None` when there is none (or it is full):
-/// the alarm opens its own.
+/// NOT-6: the open ticket of `site`'s Minor alarms of `now`'s day that the Minor alarm
+/// `alarm` joins, as the domain chooses it (`desk::minor_ticket_to_join`) among the site's
+/// tickets not closed received since the day's start; `None` when there is none (or it is
+/// full): the alarm opens its own.
 async fn group_minor(
     connection: &mut AnyConnection,
     policy: &Policy,
@@ -642,28 +642,25 @@ async fn group_minor(
     symptom: &str,
     now: i64,
 ) -> Result<Option<TicketChange>, StoreError> {
-    let zone = policy
-        .calendar(&policy.alarm.minor_digest_calendar)
-        .map(|c| c.time_zone.clone())
-        .unwrap_or(jiff::tz::TimeZone::UTC);
-    let day_start = jiff::Timestamp::from_millisecond(now)
-        .ok()
-        .and_then(|t| t.to_zoned(zone).start_of_day().ok())
-        .map_or(now, |start| start.timestamp().as_millisecond());
-    let found: Option<(i64,)> = sqlx::query_as(
-        "SELECT number FROM tickets WHERE site_ref = $1 AND source = 'alarm' AND priority = 'p3' \
-         AND kind = 'maintenance' AND closed_ms IS NULL AND status <> 'resolved' \
-         AND received_ms >= $2 ORDER BY number DESC LIMIT 1",
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT record FROM tickets WHERE site_ref = $1 AND closed_ms IS NULL \
+         AND received_ms >= $2 ORDER BY number DESC LIMIT $3",
     )
     .bind(site.to_string())
-    .bind(day_start)
-    .fetch_optional(&mut *connection)
+    .bind(desk::minor_day_start(policy, now))
+    .bind(MAX_TICKET_PAGE)
+    .fetch_all(&mut *connection)
     .await
     .map_err(from_sqlx)?;
-    let Some((number,)) = found else {
+    let candidates = rows
+        .iter()
+        .map(|(json,)| stored(json))
+        .collect::<Result<Vec<Ticket>, StoreError>>()?;
+    let Some(number) = desk::minor_ticket_to_join(&candidates, site, policy, now) else {
         return Ok(None);
     };
-    let Some(mut ticket) = load(connection, u64::try_from(number).unwrap_or(0)).await? else {
+    // Read again, locked on PostgreSQL, for the change.
+    let Some(mut ticket) = load(connection, number).await? else {
         return Ok(None);
     };
     let events = match ticket.group_alarm(alarm, symptom, now) {
@@ -673,7 +670,7 @@ async fn group_minor(
     };
     sqlx::query("INSERT INTO ticket_alarms (alarm_id, ticket_number) VALUES ($1, $2)")
         .bind(i64::try_from(alarm).unwrap_or(i64::MAX))
-        .bind(number)
+        .bind(i64::try_from(number).unwrap_or(i64::MAX))
         .execute(&mut *connection)
         .await
         .map_err(from_sqlx)?;
@@ -817,17 +814,22 @@ pub(crate) async fn message_failed(
     write_ticket(connection, &ticket, &[event]).await
 }
 
-/// Queues messages about a ticket in the outbox to go at `due` (a key already queued is not
-/// queued again), and returns the `message_queued` events to write on the ticket.
+/// Queues the planned messages about a ticket in the outbox, each to go at its `due` (a key
+/// already queued is not queued again), and returns the `message_queued` events to write on
+/// the ticket.
 async fn enqueue_messages(
     connection: &mut AnyConnection,
     ticket: &Ticket,
-    messages: &[TicketNotice],
-    due: i64,
+    messages: &[Planned],
     now: i64,
 ) -> Result<Vec<TicketEvent>, StoreError> {
     let mut events = Vec::new();
-    for message in messages {
+    for Planned {
+        notice: message,
+        due,
+    } in messages
+    {
+        let due = *due;
         let record = serde_json::to_string(&crate::notifications::Outgoing::Ticket(Box::new(
             message.clone(),
         )))
@@ -888,86 +890,6 @@ async fn client_contacts(
     Ok(contacts)
 }
 
-/// A person by the channels asked for that their record allows (no address, no message).
-fn addressees(
-    reference: &Reference,
-    name: &str,
-    email: Option<&vigie_domain::EmailAddress>,
-    phone: Option<&vigie_domain::PhoneNumber>,
-    channels: &[Channel],
-) -> Vec<Addressee> {
-    channels
-        .iter()
-        .filter_map(|channel| {
-            let address = match channel {
-                Channel::Email => email.map(ToString::to_string),
-                Channel::Sms => phone.map(ToString::to_string),
-                Channel::Webhook | Channel::Console => None,
-            }?;
-            Some(Addressee {
-                recipient: reference.to_string(),
-                name: name.to_owned(),
-                channel: *channel,
-                address,
-            })
-        })
-        .collect()
-}
-
-fn contact_addressees(contact: &Contact, channels: &[Channel]) -> Vec<Addressee> {
-    addressees(
-        &contact.reference,
-        contact.name.as_ref(),
-        contact.email.as_ref(),
-        contact.phone.as_ref(),
-        channels,
-    )
-}
-
-/// Who receives the acknowledgement of a client's report (SAV-2): the address it gave, else
-/// the site's technical contact, else its security manager, else the client's technical
-/// contacts; those without an email are skipped.
-async fn acknowledgement_addressees(
-    connection: &mut AnyConnection,
-    ticket: &Ticket,
-) -> Result<Vec<Addressee>, StoreError> {
-    let report = &ticket.report;
-    if let Some(address) = &report.reply_to {
-        return Ok(vec![Addressee {
-            recipient: address.to_string(),
-            name: report
-                .reporter
-                .clone()
-                .unwrap_or_else(|| address.to_string()),
-            channel: Channel::Email,
-            address: address.to_string(),
-        }]);
-    }
-    if let Some(site) = &report.site
-        && let Some(Record::Site(site)) = record_of(connection, ObjectKind::Site, site).await?
-    {
-        for named in [&site.technical_contact, &site.security_manager]
-            .into_iter()
-            .flatten()
-        {
-            if let Some(Record::Contact(contact)) =
-                record_of(connection, ObjectKind::Contact, named).await?
-            {
-                let found = contact_addressees(&contact, &[Channel::Email]);
-                if !found.is_empty() {
-                    return Ok(found);
-                }
-            }
-        }
-    }
-    Ok(client_contacts(connection, &report.client)
-        .await?
-        .iter()
-        .filter(|c| c.roles.contains(&ContactRole::TechnicalContact))
-        .flat_map(|c| contact_addressees(c, &[Channel::Email]))
-        .collect())
-}
-
 /// The site's name and time zone, for messages (Europe/Paris when the ticket names no site).
 async fn place_of(
     connection: &mut AnyConnection,
@@ -1013,184 +935,124 @@ async fn relapses_of(
     Ok(relapses)
 }
 
-/// Who is told of an incident's handling (INC-4): the site's technical contact (else the
-/// client's technical contacts) by email and SMS, and for a P1 the client's management too.
-async fn incident_addressees(
+/// The most staff records read for a ticket's messages (operations managers, technicians'
+/// names).
+const MAX_STAFF: i64 = 10_000;
+
+/// What the message rules need to know of the people around `ticket`, read in one set of
+/// queries: its client, site and equipment records, the client's contacts (and those the
+/// site names), the staff.
+async fn people_of(
     connection: &mut AnyConnection,
     ticket: &Ticket,
-) -> Result<Vec<Addressee>, StoreError> {
-    let contacts = client_contacts(connection, &ticket.report.client).await?;
-    let named = match &ticket.report.site {
-        Some(site) => match record_of(connection, ObjectKind::Site, site).await? {
-            Some(Record::Site(site)) => site.technical_contact,
+) -> Result<TicketPeople, StoreError> {
+    let client = match record_of(connection, ObjectKind::Client, &ticket.report.client).await? {
+        Some(Record::Client(client)) => Some(client),
+        _ => None,
+    };
+    let site = match &ticket.report.site {
+        Some(reference) => match record_of(connection, ObjectKind::Site, reference).await? {
+            Some(Record::Site(site)) => Some(site),
             _ => None,
         },
         None => None,
     };
-    let mut chosen: Vec<&Contact> = match &named {
-        Some(reference) => contacts
-            .iter()
-            .filter(|c| &c.reference == reference)
-            .collect(),
-        None => Vec::new(),
+    let equipment = match &ticket.report.equipment {
+        Some(reference) => match record_of(connection, ObjectKind::Equipment, reference).await? {
+            Some(Record::Equipment(equipment)) => Some(equipment),
+            _ => None,
+        },
+        None => None,
     };
-    if chosen.is_empty() {
-        chosen = contacts
-            .iter()
-            .filter(|c| c.roles.contains(&ContactRole::TechnicalContact))
-            .collect();
-    }
-    if ticket.priority == Priority::P1 {
-        for contact in contacts
-            .iter()
-            .filter(|c| c.roles.contains(&ContactRole::Management))
-        {
-            if !chosen.iter().any(|c| c.reference == contact.reference) {
-                chosen.push(contact);
-            }
+    let named = |pick: fn(&vigie_domain::inventory::Site) -> Option<&Reference>| {
+        site.as_ref().and_then(pick).map(ToString::to_string)
+    };
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT record FROM contacts WHERE client_ref = $1 OR ref = $2 OR ref = $3 ORDER BY ref",
+    )
+    .bind(ticket.report.client.to_string())
+    .bind(named(|s| s.technical_contact.as_ref()))
+    .bind(named(|s| s.security_manager.as_ref()))
+    .fetch_all(&mut *connection)
+    .await
+    .map_err(from_sqlx)?;
+    let mut contacts = Vec::new();
+    for (json,) in rows {
+        if let Record::Contact(contact) = parse_record(ObjectKind::Contact, &json)? {
+            contacts.push(contact);
         }
     }
-    Ok(chosen
-        .into_iter()
-        .flat_map(|c| contact_addressees(c, &[Channel::Email, Channel::Sms]))
-        .collect())
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT record FROM staff ORDER BY ref LIMIT $1")
+        .bind(MAX_STAFF)
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(from_sqlx)?;
+    let mut staff = Vec::new();
+    for (json,) in rows {
+        if let Record::Staff(member) = parse_record(ObjectKind::Staff, &json)? {
+            staff.push(member);
+        }
+    }
+    Ok(TicketPeople {
+        client,
+        site,
+        equipment,
+        contacts,
+        staff,
+    })
 }
 
-/// The messages a ticket's new `events` imply, queued in their transaction: breaches to the
-/// operations managers (INC-3), the take-charge notice (INC-4), the resolution notice (INC-5,
-/// SAV-6), the closure reminder (SAV-6), the survey (SAV-7). Each looks for its own event, so
-/// every change of a ticket goes through this one place and none is forgotten.
+/// The history the message rules asked for (`notices::reads`), read once.
+async fn history_of(
+    connection: &mut AnyConnection,
+    ticket: &Ticket,
+    reads: notices::Reads,
+) -> Result<TicketHistory, StoreError> {
+    let mut history = TicketHistory::default();
+    if reads.events {
+        history.events = stored_events(connection, ticket).await?;
+    }
+    if reads.alarm_events {
+        history.alarm_events = alarm_events_of(connection, ticket).await?;
+    }
+    Ok(history)
+}
+
+/// The messages a ticket's new `events` imply, as the domain plans them
+/// (`vigie_domain::ticket::notices::plan`: who is told what, when), queued in the caller's
+/// transaction; a corrective intervention's report (CM-8) is filed in the same transaction.
+/// Every change of a ticket goes through this one place. Returns the `message_queued`
+/// events.
 pub(crate) async fn messages_for(
     connection: &mut AnyConnection,
     ticket: &Ticket,
     events: &[TicketEvent],
     now: i64,
 ) -> Result<Vec<TicketEvent>, StoreError> {
-    let mut queued = breach_messages(connection, ticket, events, now).await?;
-    queued.extend(take_charge_messages(connection, ticket, events, now).await?);
-    queued.extend(resolution_messages(connection, ticket, events, now).await?);
-    queued.extend(reminder_messages(connection, ticket, events, now).await?);
-    queued.extend(survey_messages(connection, ticket, events, now).await?);
-    queued.extend(gdpr_messages(connection, ticket, events, now).await?);
-    queued.extend(post_mortem_messages(connection, ticket, events, now).await?);
-    queued.extend(warning_messages(connection, ticket, events, now).await?);
-    queued.extend(report_messages(connection, ticket, events, now).await?);
-    Ok(queued)
-}
-
-/// Whether `events` bring the ticket to `status`.
-fn reached(events: &[TicketEvent], status: Status) -> bool {
-    events
-        .iter()
-        .any(|e| matches!(e.kind, desk::EventKind::Status { status: s } if s == status))
-}
-
-/// INC-4: an incident (P1, P2) taken in charge among `events` is told to the client at once
-/// (once: the messages' keys name the ticket), with the next point's deadline.
-async fn take_charge_messages(
-    connection: &mut AnyConnection,
-    ticket: &Ticket,
-    events: &[TicketEvent],
-    now: i64,
-) -> Result<Vec<TicketEvent>, StoreError> {
-    let taken = events.iter().find_map(|e| match (&e.kind, &e.by) {
-        (
-            desk::EventKind::Action {
-                action: Action::TakeCharge,
+    let reads = notices::reads(ticket, events);
+    if !reads.people {
+        return Ok(Vec::new());
+    }
+    let people = people_of(connection, ticket).await?;
+    let history = history_of(connection, ticket, reads).await?;
+    let plan = notices::plan(ticket, events, &people, &history, now);
+    if let Some(document) = &plan.report {
+        crate::documents::file_document(
+            connection,
+            &crate::documents::NewDocument {
+                client: &ticket.report.client,
+                site: ticket.report.site.as_ref(),
+                ticket: Some(ticket.number),
+                kind: "intervention_report",
+                title: &document.title,
+                content_type: "text/html; charset=utf-8",
+                content: document.html.as_bytes(),
             },
-            Some(by),
-        ) => Some(by.clone()),
-        _ => None,
-    });
-    let Some(by) = taken else {
-        return Ok(Vec::new());
-    };
-    if !matches!(ticket.priority, Priority::P1 | Priority::P2)
-        || matches!(ticket.report.kind, desk::Kind::Review)
-    {
-        return Ok(Vec::new());
-    }
-    let technician = match record_of(connection, ObjectKind::Staff, &by).await? {
-        Some(Record::Staff(staff)) => staff.name.to_string(),
-        _ => by.to_string(),
-    };
-    let (_, zone) = place_of(connection, ticket).await?;
-    let next = ticket
-        .sla
-        .dues()
-        .get(&vigie_domain::inventory::SlaMeasure::ClientUpdate)
-        .map(|t| t.as_millisecond());
-    let messages: Vec<TicketNotice> = incident_addressees(connection, ticket)
-        .await?
-        .iter()
-        .map(|to| message::take_charge_notice(ticket, to, &technician, next, &zone))
-        .collect();
-    enqueue_messages(connection, ticket, &messages, now, now).await
-}
-
-/// INC-5, SAV-6: a ticket resolved among `events` sends its resolution notice, with the link
-/// to confirm the fix, to the client's addressees.
-async fn resolution_messages(
-    connection: &mut AnyConnection,
-    ticket: &Ticket,
-    events: &[TicketEvent],
-    now: i64,
-) -> Result<Vec<TicketEvent>, StoreError> {
-    if !reached(events, Status::Resolved) || ticket.report.kind == desk::Kind::Review {
-        return Ok(Vec::new());
-    }
-    let (_, zone) = place_of(connection, ticket).await?;
-    let messages: Vec<TicketNotice> = acknowledgement_addressees(connection, ticket)
-        .await?
-        .iter()
-        .map(|to| message::resolution_notice(ticket, to, &zone))
-        .collect();
-    enqueue_messages(connection, ticket, &messages, now, now).await
-}
-
-/// INC-5: data lost, recorded among `events`: the client is informed at once, apart from the
-/// resolution notice — the addressees of the resolution notice, its security managers, its CIO
-/// and its management (email and SMS, as their record allows).
-async fn gdpr_messages(
-    connection: &mut AnyConnection,
-    ticket: &Ticket,
-    events: &[TicketEvent],
-    now: i64,
-) -> Result<Vec<TicketEvent>, StoreError> {
-    let lost = events.iter().any(|e| {
-        matches!(
-            e.kind,
-            desk::EventKind::Resolved {
-                gdpr_due: Some(_),
-                ..
-            }
+            now,
         )
-    });
-    if !lost {
-        return Ok(Vec::new());
+        .await?;
     }
-    let mut addressees = acknowledgement_addressees(connection, ticket).await?;
-    for contact in client_contacts(connection, &ticket.report.client).await? {
-        if contact.roles.contains(&ContactRole::SecurityManager)
-            || contact.roles.contains(&ContactRole::Cio)
-            || contact.roles.contains(&ContactRole::Management)
-        {
-            for to in contact_addressees(&contact, &[Channel::Email, Channel::Sms]) {
-                if !addressees
-                    .iter()
-                    .any(|a| a.address == to.address && a.channel == to.channel)
-                {
-                    addressees.push(to);
-                }
-            }
-        }
-    }
-    let (_, zone) = place_of(connection, ticket).await?;
-    let messages: Vec<TicketNotice> = addressees
-        .iter()
-        .map(|to| message::gdpr_information(ticket, to, &zone))
-        .collect();
-    enqueue_messages(connection, ticket, &messages, now, now).await
+    enqueue_messages(connection, ticket, &plan.messages, now).await
 }
 
 /// What anonymising a ticket's post-mortem hides, each with its neutral mention: the client's
@@ -1230,12 +1092,10 @@ async fn names_of(
     Ok(names)
 }
 
-/// Every event of `ticket`: those stored (at most [`MAX_TICKET_EVENTS`]), then `events`, its
-/// change not written yet.
-async fn events_with(
+/// The events of `ticket` already stored, oldest first (at most [`MAX_TICKET_EVENTS`]).
+async fn stored_events(
     connection: &mut AnyConnection,
     ticket: &Ticket,
-    events: &[TicketEvent],
 ) -> Result<Vec<TicketEvent>, StoreError> {
     let rows: Vec<(String,)> = sqlx::query_as(
         "SELECT record FROM ticket_events WHERE ticket_number = $1 ORDER BY id LIMIT $2",
@@ -1245,197 +1105,39 @@ async fn events_with(
     .fetch_all(&mut *connection)
     .await
     .map_err(from_sqlx)?;
-    let mut all = rows
-        .iter()
-        .map(|(json,)| stored(json))
-        .collect::<Result<Vec<TicketEvent>, StoreError>>()?;
-    all.extend(events.iter().cloned());
-    Ok(all)
+    rows.iter().map(|(json,)| stored(json)).collect()
 }
 
-/// INC-6: the incident's timeline from the ticket's stored events, those of `events` not
-/// written yet, and its alarm's events.
-async fn timeline_of(
+/// The events of the alarm that opened `ticket`, oldest first (at most
+/// [`MAX_TICKET_EVENTS`]); none for a ticket no alarm opened.
+async fn alarm_events_of(
     connection: &mut AnyConnection,
     ticket: &Ticket,
-    events: &[TicketEvent],
-) -> Result<Vec<vigie_domain::ticket::post_mortem::TimelineEntry>, StoreError> {
-    let all = events_with(connection, ticket, events).await?;
-    let mut alarm_events = Vec::new();
-    if let Some(alarm) = ticket.report.alarm {
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT record FROM alarm_events WHERE alarm_id = $1 ORDER BY id LIMIT $2",
-        )
-        .bind(i64::try_from(alarm).unwrap_or(i64::MAX))
-        .bind(MAX_TICKET_EVENTS)
-        .fetch_all(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
-        for (json,) in rows {
-            alarm_events.push(stored(&json)?);
-        }
-    }
-    Ok(vigie_domain::ticket::post_mortem::timeline(
-        &all,
-        &alarm_events,
-    ))
-}
-
-/// CM-8: a corrective intervention resolved among `events` produces its report: filed in the
-/// site's file (the client's when the ticket names no site) and sent to the client's
-/// addressees by email.
-async fn report_messages(
-    connection: &mut AnyConnection,
-    ticket: &Ticket,
-    events: &[TicketEvent],
-    now: i64,
-) -> Result<Vec<TicketEvent>, StoreError> {
-    if !reached(events, Status::Resolved) {
+) -> Result<Vec<vigie_domain::alarm::lifecycle::AlarmEvent>, StoreError> {
+    let Some(alarm) = ticket.report.alarm else {
         return Ok(Vec::new());
-    }
-    let all = events_with(connection, ticket, events).await?;
-    if !vigie_domain::ticket::report::is_corrective(ticket, &all) {
-        return Ok(Vec::new());
-    }
-    let client_name = client_name_of(connection, ticket).await?;
-    let (site_name, zone) = place_of(connection, ticket).await?;
-    let equipment_name = match &ticket.report.equipment {
-        Some(reference) => match record_of(connection, ObjectKind::Equipment, reference).await? {
-            Some(Record::Equipment(equipment)) => Some(equipment.name.to_string()),
-            _ => Some(reference.to_string()),
-        },
-        None => None,
     };
-    let staff: Vec<(String, String)> =
-        sqlx::query_as("SELECT ref, name FROM staff ORDER BY ref LIMIT 10000")
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT record FROM alarm_events WHERE alarm_id = $1 ORDER BY id LIMIT $2")
+            .bind(i64::try_from(alarm).unwrap_or(i64::MAX))
+            .bind(MAX_TICKET_EVENTS)
             .fetch_all(&mut *connection)
             .await
             .map_err(from_sqlx)?;
-    let document = vigie_domain::ticket::report::intervention_report(
-        ticket,
-        &all,
-        vigie_domain::ticket::report::Names {
-            client: &client_name,
-            site: site_name.as_deref(),
-            equipment: equipment_name.as_deref(),
-            zone: &zone,
-            staff: &staff,
-        },
-    );
-    crate::documents::file_document(
-        connection,
-        &crate::documents::NewDocument {
-            client: &ticket.report.client,
-            site: ticket.report.site.as_ref(),
-            ticket: Some(ticket.number),
-            kind: "intervention_report",
-            title: &document.title,
-            content_type: "text/html; charset=utf-8",
-            content: document.html.as_bytes(),
-        },
-        now,
-    )
-    .await?;
-    let version = ticket.resolved_at.unwrap_or(now);
-    let messages: Vec<TicketNotice> = acknowledgement_addressees(connection, ticket)
-        .await?
-        .iter()
-        .filter(|to| to.channel == Channel::Email)
-        .map(|to| message::intervention_report_notice(ticket, &document, version, to))
-        .collect();
-    enqueue_messages(connection, ticket, &messages, now, now).await
+    rows.iter().map(|(json,)| stored(json)).collect()
 }
 
-/// INC-3, INC-4: each deadline warning among `events` goes to the one in charge (email, and
-/// the console), or to the supervision console when no one has the ticket.
-async fn warning_messages(
+/// INC-6: the incident's timeline from the ticket's stored events and its alarm's events.
+async fn timeline_of(
     connection: &mut AnyConnection,
     ticket: &Ticket,
-    events: &[TicketEvent],
-    now: i64,
-) -> Result<Vec<TicketEvent>, StoreError> {
-    let warnings: Vec<(vigie_domain::inventory::SlaMeasure, i64)> = events
-        .iter()
-        .filter_map(|e| match e.kind {
-            desk::EventKind::SlaWarning { timer, due } => Some((timer, due)),
-            _ => None,
-        })
-        .collect();
-    if warnings.is_empty() {
-        return Ok(Vec::new());
-    }
-    let console = vigie_domain::alarm::escalation::CONSOLE;
-    let mut addressees = vec![Addressee {
-        recipient: console.to_owned(),
-        name: "équipe de supervision".into(),
-        channel: Channel::Console,
-        address: console.to_owned(),
-    }];
-    if let Some(assignee) = &ticket.assignee
-        && let Some(Record::Staff(staff)) =
-            record_of(connection, ObjectKind::Staff, assignee).await?
-    {
-        addressees.extend(self::addressees(
-            &staff.reference,
-            staff.name.as_ref(),
-            staff.email.as_ref(),
-            staff.phone.as_ref(),
-            &[Channel::Email],
-        ));
-    }
-    let client_name = client_name_of(connection, ticket).await?;
-    let (_, zone) = place_of(connection, ticket).await?;
-    let mut messages = Vec::new();
-    for (timer, due) in warnings {
-        for to in &addressees {
-            messages.push(message::warning(
-                ticket,
-                timer,
-                due,
-                to,
-                &client_name,
-                &zone,
-            ));
-        }
-    }
-    enqueue_messages(connection, ticket, &messages, now, now).await
-}
-
-/// The client's name, or its reference when its record is gone.
-async fn client_name_of(
-    connection: &mut AnyConnection,
-    ticket: &Ticket,
-) -> Result<String, StoreError> {
-    let name: Option<(String,)> = sqlx::query_as("SELECT name FROM clients WHERE ref = $1")
-        .bind(ticket.report.client.to_string())
-        .fetch_optional(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
-    Ok(name.map_or_else(|| ticket.report.client.to_string(), |(n,)| n))
-}
-
-/// INC-6: a post-mortem shared among `events` goes to the client's incident addressees
-/// (technical contact, and management for a P1).
-async fn post_mortem_messages(
-    connection: &mut AnyConnection,
-    ticket: &Ticket,
-    events: &[TicketEvent],
-    now: i64,
-) -> Result<Vec<TicketEvent>, StoreError> {
-    let published = events
-        .iter()
-        .any(|e| matches!(e.kind, desk::EventKind::PostMortemPublished));
-    let Some(post_mortem) = ticket.post_mortem.as_ref().filter(|_| published) else {
-        return Ok(Vec::new());
-    };
-    let timeline = timeline_of(connection, ticket, events).await?;
-    let (_, zone) = place_of(connection, ticket).await?;
-    let messages: Vec<TicketNotice> = incident_addressees(connection, ticket)
-        .await?
-        .iter()
-        .map(|to| message::post_mortem_notice(ticket, post_mortem, &timeline, to, &zone))
-        .collect();
-    enqueue_messages(connection, ticket, &messages, now, now).await
+) -> Result<Vec<vigie_domain::ticket::post_mortem::TimelineEntry>, StoreError> {
+    let events = stored_events(connection, ticket).await?;
+    let alarm_events = alarm_events_of(connection, ticket).await?;
+    Ok(vigie_domain::ticket::post_mortem::timeline(
+        &events,
+        &alarm_events,
+    ))
 }
 
 /// INC-6: a post-mortem as people read it: the ticket's, with the incident's timeline.
@@ -1464,102 +1166,6 @@ pub(crate) async fn gdpr_information_sent(
     }
     write_ticket(connection, &ticket, &events).await?;
     Ok(Some(TicketChange::of(ticket, events)))
-}
-
-/// SAV-7: a ticket closed among `events` (confirmed, closed by the integrator or by Vigie)
-/// sends its satisfaction survey to the client's addressees at once, within the 48 hours.
-async fn survey_messages(
-    connection: &mut AnyConnection,
-    ticket: &Ticket,
-    events: &[TicketEvent],
-    now: i64,
-) -> Result<Vec<TicketEvent>, StoreError> {
-    if !reached(events, Status::Closed) || ticket.report.kind == desk::Kind::Review {
-        return Ok(Vec::new());
-    }
-    let messages: Vec<TicketNotice> = acknowledgement_addressees(connection, ticket)
-        .await?
-        .iter()
-        .map(|to| message::survey(ticket, to))
-        .collect();
-    enqueue_messages(connection, ticket, &messages, now, now).await
-}
-
-/// SAV-6: a closure reminder among `events` goes to the client's addressees.
-async fn reminder_messages(
-    connection: &mut AnyConnection,
-    ticket: &Ticket,
-    events: &[TicketEvent],
-    now: i64,
-) -> Result<Vec<TicketEvent>, StoreError> {
-    let Some(close_at) = events.iter().find_map(|e| match e.kind {
-        desk::EventKind::ClosureReminder { close_at } => Some(close_at),
-        _ => None,
-    }) else {
-        return Ok(Vec::new());
-    };
-    let (_, zone) = place_of(connection, ticket).await?;
-    let messages: Vec<TicketNotice> = acknowledgement_addressees(connection, ticket)
-        .await?
-        .iter()
-        .map(|to| message::closure_reminder(ticket, to, close_at, &zone))
-        .collect();
-    enqueue_messages(connection, ticket, &messages, now, now).await
-}
-
-/// INC-3: every breach among `events` is told to each operations manager (email and SMS, as
-/// their record allows) and to the supervision console.
-async fn breach_messages(
-    connection: &mut AnyConnection,
-    ticket: &Ticket,
-    events: &[TicketEvent],
-    now: i64,
-) -> Result<Vec<TicketEvent>, StoreError> {
-    let breaches: Vec<(message::Missed, i64)> = events
-        .iter()
-        .filter_map(|e| match e.kind {
-            desk::EventKind::SlaBreached { timer, due } => Some((message::Missed::Sla(timer), due)),
-            desk::EventKind::GdprOverdue { due } => Some((message::Missed::GdprInformation, due)),
-            desk::EventKind::PostMortemOverdue { due } => Some((message::Missed::PostMortem, due)),
-            _ => None,
-        })
-        .collect();
-    if breaches.is_empty() {
-        return Ok(Vec::new());
-    }
-    let console = vigie_domain::alarm::escalation::CONSOLE;
-    let mut addressees = vec![Addressee {
-        recipient: console.to_owned(),
-        name: "équipe de supervision".into(),
-        channel: Channel::Console,
-        address: console.to_owned(),
-    }];
-    let rows: Vec<(String,)> = sqlx::query_as("SELECT record FROM staff ORDER BY ref")
-        .fetch_all(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
-    for (json,) in rows {
-        if let Record::Staff(staff) = parse_record(ObjectKind::Staff, &json)?
-            && staff.roles.contains(&StaffRole::OperationsManager)
-        {
-            addressees.extend(self::addressees(
-                &staff.reference,
-                staff.name.as_ref(),
-                staff.email.as_ref(),
-                staff.phone.as_ref(),
-                &[Channel::Email, Channel::Sms],
-            ));
-        }
-    }
-    let client_name = client_name_of(connection, ticket).await?;
-    let (_, zone) = place_of(connection, ticket).await?;
-    let mut messages = Vec::new();
-    for (timer, due) in breaches {
-        for to in &addressees {
-            messages.push(message::breach(ticket, timer, due, to, &client_name, &zone));
-        }
-    }
-    enqueue_messages(connection, ticket, &messages, now, now).await
 }
 
 /// Opens a ticket in the caller's transaction (see [`Store::open_ticket`]). A conflict means
@@ -1598,14 +1204,10 @@ pub(crate) async fn open_in(
     insert_ticket(connection, &ticket, &events).await?;
     if report.source != Source::Alarm {
         // SAV-2: the acknowledgement with the ticket number, queued with the ticket.
-        let (site_name, zone) = place_of(connection, &ticket).await?;
-        let messages: Vec<TicketNotice> = acknowledgement_addressees(connection, &ticket)
-            .await?
-            .iter()
-            .map(|to| message::acknowledgement(&ticket, to, site_name.as_deref(), &zone))
-            .collect();
+        let people = people_of(connection, &ticket).await?;
         let due = message::acknowledgement_due(&site_policy, terms, &ticket, now);
-        let queued = enqueue_messages(connection, &ticket, &messages, due, now).await?;
+        let planned = notices::acknowledgement(&ticket, &people, due);
+        let queued = enqueue_messages(connection, &ticket, &planned, now).await?;
         write_ticket(connection, &ticket, &queued).await?;
         events.extend(queued);
     }
@@ -1863,20 +1465,10 @@ impl Store {
                 let mut events = ticket
                     .update_client(&site_policy, &text, by, now)
                     .map_err(desk_error)?;
-                let (_, zone) = place_of(&mut transaction, &ticket).await?;
-                let next = ticket
-                    .sla
-                    .dues()
-                    .get(&vigie_domain::inventory::SlaMeasure::ClientUpdate)
-                    .map(|t| t.as_millisecond());
-                let messages: Vec<TicketNotice> = incident_addressees(&mut transaction, &ticket)
-                    .await?
-                    .iter()
-                    .map(|to| message::client_update(&ticket, to, &text, now, next, &zone))
-                    .collect();
-                events.extend(
-                    enqueue_messages(&mut transaction, &ticket, &messages, now, now).await?,
-                );
+                // INC-4: the point goes to the client's incident addressees.
+                let people = people_of(&mut transaction, &ticket).await?;
+                let planned = notices::client_update(&ticket, &people, &text, now);
+                events.extend(enqueue_messages(&mut transaction, &ticket, &planned, now).await?);
                 events
             }
             TicketStep::Note(note) => {
@@ -1943,7 +1535,7 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         let mut connection = self.read.acquire().await.map_err(from_sqlx)?;
-        let mut timeline = timeline_of(&mut connection, &ticket, &[]).await?;
+        let mut timeline = timeline_of(&mut connection, &ticket).await?;
         let mut post_mortem = post_mortem;
         if anonymised {
             let names = names_of(&mut connection, &ticket).await?;

@@ -208,6 +208,49 @@ pub fn priority_of_severity(severity: Severity) -> Priority {
     }
 }
 
+/// NOT-6: the start of `now`'s day for grouping a site's Minor alarms: local midnight on the
+/// wall clock of the daily digest's calendar (`alarm.minor_digest_calendar`, so that the day
+/// is the digest's), UTC when the policy has no such calendar. A day of a DST change lasts 23
+/// or 25 hours. The store reads the candidates received since this instant.
+pub fn minor_day_start(policy: &Policy, now: i64) -> i64 {
+    let zone = policy
+        .calendar(&policy.alarm.minor_digest_calendar)
+        .map(|c| c.time_zone.clone())
+        .unwrap_or(jiff::tz::TimeZone::UTC);
+    Timestamp::from_millisecond(now)
+        .ok()
+        .and_then(|t| t.to_zoned(zone).start_of_day().ok())
+        .map_or(now, |start| start.timestamp().as_millisecond())
+}
+
+/// NOT-6: the open ticket a Minor alarm of `site` joins at `now`, among `candidates` (the
+/// store's read of the site's tickets not closed since [`minor_day_start`]): a P3
+/// maintenance ticket opened by an alarm on that site, received since the start of `now`'s
+/// day, neither resolved nor closed; the latest opened when there are several. `None`: the
+/// alarm opens a ticket of its own. (A full ticket is refused by [`Ticket::group_alarm`],
+/// and the alarm then opens its own too.)
+pub fn minor_ticket_to_join(
+    candidates: &[Ticket],
+    site: &Reference,
+    policy: &Policy,
+    now: i64,
+) -> Option<TicketNumber> {
+    let day_start = minor_day_start(policy, now);
+    candidates
+        .iter()
+        .filter(|t| {
+            t.report.site.as_ref() == Some(site)
+                && t.report.source == Source::Alarm
+                && t.report.kind == Kind::Maintenance
+                && t.priority == Priority::P3
+                && t.closed_at.is_none()
+                && t.status != Status::Resolved
+                && t.received_at >= day_start
+        })
+        .map(|t| t.number)
+        .max()
+}
+
 /// What the one who opens a ticket says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -8,6 +8,7 @@ mod calendar;
 mod escalation;
 mod example_fleet;
 mod inventory_file;
+mod notices;
 mod oncall;
 mod policy;
 mod report;
