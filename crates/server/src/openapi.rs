@@ -269,6 +269,13 @@ pub fn build() -> Value {
             query("limit", "Taille de page (≤ 10 000)", integer()),
         ]
     };
+    let clock_round = json!({"type": "object", "properties": {"now": integer(), "next": {"type": ["integer", "null"]}}});
+    paths.insert("/api/v1/clock".into(), json!({
+        "get": {"summary": "Horloge virtuelle (rejeu de scénarios, VIGIE_VIRTUAL_CLOCK) : l'instant et la prochaine échéance ; 404 sur un serveur à l'horloge réelle", "operationId": "virtual_clock", "responses": responses("200", Some(clock_round.clone()))},
+        "post": {"summary": "Avance l'horloge virtuelle et fait un tour du travail de fond (guet, astreintes, alarmes, escalades, envois, délais des tickets) ; administrateurs, serveur démarré avec VIGIE_VIRTUAL_CLOCK seulement", "operationId": "move_virtual_clock",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["to"], "additionalProperties": false, "properties": {"to": integer(), "run": {"type": "boolean"}, "watchdog": {"type": "boolean"}, "rotations": {"type": "boolean"}, "mailbox": {"type": "boolean"}}}}}},
+            "responses": responses("200", Some(clock_round))}
+    }));
     paths.insert("/api/v1/time".into(), json!({"get": {"summary": "Heure du serveur (ms UTC), pour mesurer la dérive d'horloge des agents", "operationId": "server_time", "security": [], "responses": responses("200", Some(json!({"type": "object", "properties": {"now": integer()}})))}}));
     paths.insert("/api/v1/observations".into(), json!({"post": {"summary": "Envoyer des observations (jeton agent ou sonde) ; un lot (source, sequence) renvoyé est pris une fois", "operationId": "push_observations",
         "requestBody": json_body(json!({"type": "object", "required": ["observations"], "properties": {"source": text(), "sequence": integer(),

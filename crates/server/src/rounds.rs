@@ -22,12 +22,15 @@ pub struct Round {
     /// Whether the rotations are checked for a gap (the simulator does it at start and when
     /// the one on call changes).
     pub rotations: bool,
+    /// Whether the support mailbox is read (messages put in it for this instant), first.
+    pub mailbox: bool,
 }
 
 /// What the rounds share: one at a time, and the channels built once.
 #[derive(Debug, Default, Clone)]
 pub struct Rounds {
     channels: Arc<Mutex<Option<Arc<Channels>>>>,
+    mailbox: Arc<Mutex<Option<Arc<vigie_notify::Mailbox>>>>,
 }
 
 /// The lease taken on pages claimed by a round; they are delivered before the round ends.
@@ -52,6 +55,9 @@ impl Rounds {
             }
         };
         let now = state.clock.now_ms();
+        if round.mailbox {
+            self.read_mailbox(state).await?;
+        }
         if round.watchdog {
             crate::runtime::watchdog_step(state).await?;
         }
@@ -95,6 +101,38 @@ impl Rounds {
             }
         }
         next_due(state).await
+    }
+
+    /// Every message of the support mailbox, read and recorded as the reader's loop does.
+    async fn read_mailbox(&self, state: &AppState) -> Result<(), StoreError> {
+        if !state.config.mailbox.is_read() {
+            return Err(StoreError::Invalid(
+                "aucune boîte de support n'est configurée ([mailbox])".into(),
+            ));
+        }
+        let mailbox = {
+            let mut cached = self.mailbox.lock().await;
+            match &*cached {
+                Some(mailbox) => mailbox.clone(),
+                None => {
+                    let built = Arc::new(
+                        crate::mailbox::mailbox(&state.config.mailbox)
+                            .map_err(StoreError::Unavailable)?,
+                    );
+                    *cached = Some(built.clone());
+                    built
+                }
+            }
+        };
+        for _ in 0..MAX_PASSES {
+            let left = crate::mailbox::round(state, &mailbox)
+                .await
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            if left == 0 {
+                break;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -879,7 +879,7 @@ impl Store {
     /// not the equipment). Returns the state changes, through the same entry point.
     pub async fn watchdog_step(&self, now_ms: i64) -> Result<IngestReport, StoreError> {
         let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
-        let overdue = sqlx::query("SELECT equipment_ref, check_name, last_ms FROM check_states WHERE expect_by_ms IS NOT NULL AND expect_by_ms <= $1 ORDER BY expect_by_ms LIMIT $2")
+        let overdue = sqlx::query("SELECT equipment_ref, check_name, last_ms FROM check_states WHERE expect_by_ms IS NOT NULL AND expect_by_ms <= $1 ORDER BY expect_by_ms, equipment_ref, check_name LIMIT $2")
             .bind(now_ms)
             .bind(WATCHDOG_BATCH)
             .fetch_all(&mut *transaction)
@@ -915,7 +915,7 @@ impl Store {
             .execute(&mut *transaction)
             .await
             .map_err(from_sqlx)?;
-        let lost = sqlx::query("SELECT name, site_ref, last_ms FROM probes WHERE link = 'up' AND expect_by_ms IS NOT NULL AND expect_by_ms <= $1")
+        let lost = sqlx::query("SELECT name, site_ref, last_ms FROM probes WHERE link = 'up' AND expect_by_ms IS NOT NULL AND expect_by_ms <= $1 ORDER BY expect_by_ms, name")
             .bind(now_ms)
             .fetch_all(&mut *transaction)
             .await

@@ -1663,7 +1663,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<TicketChange>, StoreError> {
         let numbers: Vec<(i64,)> = sqlx::query_as(
-            "SELECT number FROM tickets WHERE next_due_ms IS NOT NULL AND next_due_ms <= $1 ORDER BY next_due_ms LIMIT $2",
+            "SELECT number FROM tickets WHERE next_due_ms IS NOT NULL AND next_due_ms <= $1 ORDER BY next_due_ms, number LIMIT $2",
         )
         .bind(now)
         .bind(limit.clamp(1, MAX_TICKET_PAGE))

@@ -73,6 +73,9 @@ struct ClockMove {
     /// Whether the rotations are checked for a gap with nobody on call.
     #[serde(default)]
     rotations: bool,
+    /// Whether the support mailbox is read first (messages put in it at this instant).
+    #[serde(default)]
+    mailbox: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -147,6 +150,7 @@ async fn move_clock(
             crate::rounds::Round {
                 watchdog: request.watchdog,
                 rotations: request.rotations,
+                mailbox: request.mailbox,
             },
         )
         .await?;

@@ -27,6 +27,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/inventory/export"),
     ("post", "/api/v1/inventory/import"),
     ("get", "/api/v1/time"),
+    ("get", "/api/v1/clock"),
+    ("post", "/api/v1/clock"),
     ("post", "/api/v1/observations"),
     ("get", "/api/v1/equipment/{reference}/heartbeat"),
     ("post", "/api/v1/equipment/{reference}/heartbeat"),
