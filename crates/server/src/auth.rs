@@ -250,9 +250,8 @@ pub fn known_device_cookie(key: &[u8], username: &str, secure: bool) -> String {
 /// The device id of a known-device cookie, if it was signed for `username`.
 pub fn known_device<'a>(key: &[u8], username: &str, cookie: &'a str) -> Option<&'a str> {
     let (device, signature) = cookie.split_once('.')?;
-    (device.len() == 32
-        && same_secret(signature, &known_device_signature(key, username, device)))
-    .then_some(device)
+    (device.len() == 32 && same_secret(signature, &known_device_signature(key, username, device)))
+        .then_some(device)
 }
 
 /// The second step of a login, after the password. Today none: every account logs in with
@@ -321,8 +320,8 @@ pub(crate) async fn authenticate(parts: &Parts, state: &AppState) -> Result<Call
             now_ms,
         });
     }
-    let session = cookie(parts, state.config.session_cookie_name())
-        .ok_or_else(ApiError::unauthenticated)?;
+    let session =
+        cookie(parts, state.config.session_cookie_name()).ok_or_else(ApiError::unauthenticated)?;
     let session_hash = digest(session);
     let found = state
         .store

@@ -59,7 +59,8 @@ max_failures_per_user = 5
 max_login_delay_seconds = 300
 # Échecs tolérés par adresse IP sur la fenêtre (plus large : un proxy partage une adresse).
 max_failures_per_address = 50
-# Fenêtre de comptage des échecs (minutes).
+# Fenêtre de comptage des échecs par adresse (minutes) ; ceux d'un compte sont gardés 24 h,
+# et oubliés à sa connexion réussie.
 failure_window_minutes = 15
 # Longueur minimale d'un mot de passe.
 min_password_length = 12
@@ -368,11 +369,15 @@ impl IpNetwork {
         };
         match (self.address, address) {
             (IpAddr::V4(network), IpAddr::V4(a)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(network) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(network), IpAddr::V6(a)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(network) & mask == u128::from(a) & mask
             }
             _ => false,
@@ -384,7 +389,11 @@ impl TryFrom<String> for IpNetwork {
     type Error = String;
 
     fn try_from(text: String) -> Result<Self, String> {
-        let refused = || format!("proxy de confiance « {text} » : une adresse IP ou un réseau (10.0.0.0/8) attendu");
+        let refused = || {
+            format!(
+                "proxy de confiance « {text} » : une adresse IP ou un réseau (10.0.0.0/8) attendu"
+            )
+        };
         let (address, prefix) = match text.trim().split_once('/') {
             Some((address, prefix)) => (address, Some(prefix)),
             None => (text.trim(), None),
@@ -393,7 +402,11 @@ impl TryFrom<String> for IpNetwork {
         let bits = if address.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => bits,
-            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= bits).ok_or_else(refused)?,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= bits)
+                .ok_or_else(refused)?,
         };
         Ok(IpNetwork { address, prefix })
     }
@@ -816,7 +829,8 @@ impl Config {
         headers: &axum::http::HeaderMap,
     ) -> Option<std::net::IpAddr> {
         let peer = peer?;
-        let trusted = |a: std::net::IpAddr| self.server.trusted_proxies.iter().any(|n| n.contains(a));
+        let trusted =
+            |a: std::net::IpAddr| self.server.trusted_proxies.iter().any(|n| n.contains(a));
         if !trusted(peer) {
             return Some(peer);
         }

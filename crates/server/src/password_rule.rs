@@ -43,7 +43,9 @@ pub fn weakness(password: &str, username: &str) -> Option<String> {
         .collect();
     let chars: Vec<char> = plain.chars().collect();
     if chars.is_empty() {
-        return Some("le mot de passe ne peut pas être fait que d'espaces ou de séparateurs".into());
+        return Some(
+            "le mot de passe ne peut pas être fait que d'espaces ou de séparateurs".into(),
+        );
     }
     if chars.iter().all(|c| *c == chars[0]) {
         return Some("le mot de passe répète un seul caractère".into());
@@ -81,9 +83,7 @@ pub fn weakness(password: &str, username: &str) -> Option<String> {
 
 /// The password without the digits and symbols around it (`Soleil2024!` → `soleil`).
 fn core_of(plain: &str) -> String {
-    plain
-        .trim_matches(|c: char| !c.is_alphabetic())
-        .to_string()
+    plain.trim_matches(|c: char| !c.is_alphabetic()).to_string()
 }
 
 /// Digits and symbols read as the letters they stand for (`p@ssw0rd` → `password`).

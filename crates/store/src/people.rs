@@ -157,37 +157,45 @@ pub struct SessionInfo {
 /// How one throttle key (a user name, an address, a known device) limits login attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginLimit {
-    /// At most `failures` in the window; then refused until the oldest leaves the window.
-    Window { failures: i64 },
-    /// `free_failures` in the window, then each attempt waits after the last failure
+    /// At most `failures` in `window_ms`; then refused until the oldest leaves the window.
+    Window { failures: i64, window_ms: i64 },
+    /// `free_failures` in `memory_ms`, then each attempt waits after the last failure
     /// `first_delay_ms`, doubled for each failure beyond, at most `max_delay_ms`: nobody
     /// can hold an account shut for longer than `max_delay_ms` after their last guess.
     Backoff {
         free_failures: i64,
         first_delay_ms: i64,
         max_delay_ms: i64,
+        memory_ms: i64,
     },
 }
 
 impl LoginLimit {
+    /// How far back failures count.
+    pub fn period_ms(&self) -> i64 {
+        match *self {
+            LoginLimit::Window { window_ms, .. } => window_ms,
+            LoginLimit::Backoff { memory_ms, .. } => memory_ms,
+        }
+    }
+
     /// The instant from which another attempt is taken, after `count` failures in the
-    /// window, the oldest at `oldest_ms` and the last at `last_ms`; none if it is taken now.
-    pub fn retry_at(
-        &self,
-        count: i64,
-        oldest_ms: i64,
-        last_ms: i64,
-        window_ms: i64,
-        now_ms: i64,
-    ) -> Option<i64> {
+    /// period, the oldest at `oldest_ms` and the last at `last_ms`; none if it is taken now.
+    pub fn retry_at(&self, count: i64, oldest_ms: i64, last_ms: i64, now_ms: i64) -> Option<i64> {
         let at = match *self {
-            LoginLimit::Window { failures } if count >= failures => oldest_ms + window_ms,
+            LoginLimit::Window {
+                failures,
+                window_ms,
+            } if count >= failures => oldest_ms + window_ms,
             LoginLimit::Backoff {
                 free_failures,
                 first_delay_ms,
                 max_delay_ms,
+                ..
             } if count >= free_failures => {
-                let doublings = u32::try_from(count - free_failures).unwrap_or(u32::MAX).min(40);
+                let doublings = u32::try_from(count - free_failures)
+                    .unwrap_or(u32::MAX)
+                    .min(40);
                 let delay = first_delay_ms
                     .saturating_mul(1i64 << doublings)
                     .min(max_delay_ms);
@@ -864,18 +872,19 @@ impl Store {
 
     /// A login attempt counted **before** its password is checked (issue 23, item 9), so that a
     /// burst of parallel guesses is throttled like a sequence: if every `(key, limit)` (a user
-    /// name, an address, a known device) takes an attempt now given its failures since
-    /// `window_start_ms` ([`LoginLimit::retry_at`]), the attempt is recorded now as a failure
-    /// under each key, and the ids returned let a right password forget it
+    /// name, an address, a known device) takes an attempt now given its failures in its
+    /// period ([`LoginLimit::retry_at`]), the attempt is recorded now as a failure under each
+    /// key, and the ids returned let a right password forget it
     /// ([`Store::forget_login_attempt`]). Otherwise nothing is recorded and the latest instant
     /// from which the keys take an attempt again is returned. Attempts are counted one at a
-    /// time (SQLite's single writer; an advisory lock on PostgreSQL).
+    /// time (SQLite's single writer; an advisory lock on PostgreSQL). Failures older than the
+    /// longest period are forgotten, so that the table stays bounded.
     pub async fn reserve_login_attempt(
         &self,
         keys: &[(&str, LoginLimit)],
         now_ms: i64,
-        window_start_ms: i64,
     ) -> Result<Result<Vec<i64>, i64>, StoreError> {
+        let longest_ms = keys.iter().map(|(_, l)| l.period_ms()).max().unwrap_or(0);
         /// Arbitrary, fixed key of the PostgreSQL advisory lock that orders login attempts.
         const LOGIN_LOCK_KEY: i64 = 0x5649_4749_4c4f;
         let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
@@ -886,7 +895,7 @@ impl Store {
                 .map_err(from_sqlx)?;
         }
         sqlx::query("DELETE FROM login_failures WHERE at_ms < $1")
-            .bind(window_start_ms)
+            .bind(now_ms - longest_ms)
             .execute(&mut *transaction)
             .await
             .map_err(from_sqlx)?;
@@ -896,7 +905,7 @@ impl Store {
                 "SELECT COUNT(*), MIN(at_ms), MAX(at_ms) FROM login_failures WHERE throttle_key = $1 AND at_ms >= $2",
             )
             .bind(key.to_string())
-            .bind(window_start_ms)
+            .bind(now_ms - limit.period_ms())
             .fetch_one(&mut *transaction)
             .await
             .map_err(from_sqlx)?;
@@ -904,7 +913,6 @@ impl Store {
                 count,
                 oldest.unwrap_or(now_ms),
                 last.unwrap_or(now_ms),
-                now_ms - window_start_ms,
                 now_ms,
             );
             refused_until = refused_until.max(retry_at);

@@ -36,9 +36,12 @@ pub async fn refuse_cookie_form_writes(
     use axum::response::IntoResponse;
     let headers = request.headers();
     let by_cookie = headers.get(header::AUTHORIZATION).is_none()
-        && [crate::auth::SESSION_COOKIE, crate::auth::HOST_SESSION_COOKIE]
-            .iter()
-            .any(|name| crate::auth::cookie_in(headers, name).is_some());
+        && [
+            crate::auth::SESSION_COOKIE,
+            crate::auth::HOST_SESSION_COOKIE,
+        ]
+        .iter()
+        .any(|name| crate::auth::cookie_in(headers, name).is_some());
     // Logging out changes nothing but the session itself: a forged one only ends it.
     let path = request.uri().path();
     if by_cookie
@@ -238,8 +241,7 @@ impl FromRequestParts<AppState> for LoginOrigin {
             user_agent: parts
                 .headers
                 .get(header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
             known_device: crate::auth::cookie(parts, device_cookie).map(str::to_owned),
         })
     }

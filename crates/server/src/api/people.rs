@@ -26,6 +26,10 @@ const MAX_TOKEN_DAYS: i64 = 3650;
 /// The first wait imposed on an account past its free failures; each further failure
 /// doubles it, up to `[auth] max_login_delay_seconds` (issue 23, item 10).
 pub const FIRST_LOGIN_DELAY_MS: i64 = 1_000;
+/// How long an account's failures are remembered for its backoff (a right password forgets
+/// them): longer than the address window, so that the waits keep growing under a slow,
+/// patient guesser instead of falling back each time old failures leave the window.
+pub const ACCOUNT_FAILURE_MEMORY_MS: i64 = 24 * 3_600_000;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -199,7 +203,6 @@ pub(crate) async fn check_credentials(
 ) -> ApiResult<LoggedIn> {
     let config = &state.config.auth;
     let window_ms = i64::from(config.failure_window_minutes) * 60_000;
-    let window_start = now_ms - window_ms;
     let username = username.trim().to_lowercase();
     if username.len() > 64 || password.len() > auth::MAX_PASSWORD_BYTES {
         return Err(bad_credentials());
@@ -217,6 +220,7 @@ pub(crate) async fn check_credentials(
         free_failures: i64::from(config.max_failures_per_user),
         first_delay_ms: FIRST_LOGIN_DELAY_MS,
         max_delay_ms: i64::from(config.max_login_delay_seconds) * 1000,
+        memory_ms: ACCOUNT_FAILURE_MEMORY_MS,
     };
     let address_key = origin
         .address
@@ -232,14 +236,11 @@ pub(crate) async fn check_credentials(
             key.as_str(),
             LoginLimit::Window {
                 failures: i64::from(config.max_failures_per_address),
+                window_ms,
             },
         ));
     }
-    let attempt = match state
-        .store
-        .reserve_login_attempt(&keys, now_ms, window_start)
-        .await?
-    {
+    let attempt = match state.store.reserve_login_attempt(&keys, now_ms).await? {
         Ok(ids) => ids,
         Err(retry_at) => return Err(too_many(retry_at - now_ms)),
     };
@@ -255,12 +256,11 @@ pub(crate) async fn check_credentials(
         tracing::info!(username, "échec de connexion");
         return Err(bad_credentials());
     };
-    // The right password: not a failure. The account's other failures stay counted (they
-    // may be a stranger's), except on the owner's own known device.
+    // The right password: not a failure, and the account (or this known device) starts
+    // afresh. A stranger's guesses before it count no more: their backoff starts again, at
+    // most once per login of the owner.
     state.store.forget_login_attempt(&attempt).await?;
-    if device.is_some() {
-        state.store.clear_login_failures(&account_key).await?;
-    }
+    state.store.clear_login_failures(&account_key).await?;
     if user.must_change_password
         && now_ms > user.password_changed_ms + auth::ONE_TIME_PASSWORD_HOURS * 3_600_000
     {
