@@ -38,8 +38,8 @@ pub use notifications::{
     StoredNotification,
 };
 pub use people::{
-    LoginLimit, NewToken, NewUser, SessionInfo, SessionOrigin, SessionUser, TOKEN_CACHE_MS,
-    TokenInfo, UserInfo, UserKind,
+    AccountNotice, LoginLimit, NewToken, NewUser, SessionInfo, SessionOrigin, SessionUser,
+    TOKEN_CACHE_MS, TokenInfo, UserInfo, UserKind,
 };
 pub use tickets::{MAX_TICKET_PAGE, TicketChange, TicketFilter, TicketStep};
 

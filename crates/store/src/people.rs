@@ -141,6 +141,20 @@ pub struct SessionOrigin {
     pub user_agent: Option<String>,
 }
 
+/// An email to a user about their own account, kept in the outbox (issue 23, item 11): a
+/// password changed, by them or by an administrator's reset. `account` names it apart from
+/// the outbox's other messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct AccountNotice {
+    pub key: String,
+    /// The account's user name.
+    pub account: String,
+    pub name: String,
+    pub address: String,
+    pub subject: String,
+    pub text: String,
+}
+
 /// A session as its user sees it: an opaque id to end it, never its secret nor its hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SessionInfo {
@@ -513,6 +527,7 @@ impl Store {
         if reset {
             revoke_tokens_of(&mut transaction, actor, username, now_ms).await?;
         }
+        queue_password_notice(&mut transaction, &before, reset, now_ms).await?;
         let after = fetch_user(&mut transaction, username)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -1186,6 +1201,72 @@ impl Store {
         self.tokens.clear();
         Ok(())
     }
+}
+
+/// Queues, in the outbox, the email that tells a user their password changed, if their account
+/// has an address (its staff record's email; a client user's account has none). The change
+/// itself is in the audit trail either way.
+async fn queue_password_notice(
+    connection: &mut sqlx::AnyConnection,
+    user: &UserInfo,
+    reset: bool,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let Some(staff) = &user.staff else {
+        return Ok(());
+    };
+    let row: Option<(String,)> = sqlx::query_as("SELECT record FROM staff WHERE ref = $1")
+        .bind(staff.to_string())
+        .fetch_optional(&mut *connection)
+        .await
+        .map_err(from_sqlx)?;
+    let Some((json,)) = row else {
+        return Ok(());
+    };
+    let value = serde_json::from_str(&json).map_err(StoreError::other)?;
+    let Record::Staff(record) =
+        Record::from_json(ObjectKind::Staff, value).map_err(StoreError::other)?
+    else {
+        return Ok(());
+    };
+    let Some(address) = record.email else {
+        return Ok(());
+    };
+    let zone = vigie_domain::TimeZoneName::paris();
+    let date = vigie_domain::report::french::format_date(now_ms, &zone.time_zone());
+    let how = if reset {
+        "a été remplacé par un mot de passe à usage unique, donné par un administrateur"
+    } else {
+        "a été changé depuis votre session"
+    };
+    let notice = AccountNotice {
+        key: format!("account/{}/password/{now_ms}", user.username),
+        account: user.username.clone(),
+        name: user.display_name.clone(),
+        address: address.to_string(),
+        subject: "Vigie : le mot de passe de votre compte a changé".into(),
+        text: format!(
+            "Bonjour {},\n\nLe mot de passe de votre compte Vigie « {} » {how}, le {date}. Vos sessions ouvertes ont été fermées.\n\nSi vous n'êtes pas à l'origine de ce changement, prévenez sans attendre un administrateur de Vigie.\n",
+            user.display_name, user.username
+        ),
+    };
+    let record = serde_json::to_string(&crate::notifications::Outgoing::Account(Box::new(
+        notice.clone(),
+    )))
+    .map_err(StoreError::other)?;
+    sqlx::query(
+        "INSERT INTO notifications (key, alarm_id, ticket_number, client_ref, severity, step, recipient, channel, address, status, attempts, due_ms, created_ms, record) \
+         VALUES ($1, NULL, NULL, NULL, 'account', 'password_changed', $2, 'email', $3, 'pending', 0, $4, $4, $5) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(notice.key)
+    .bind(notice.account)
+    .bind(notice.address)
+    .bind(now_ms)
+    .bind(record)
+    .execute(&mut *connection)
+    .await
+    .map_err(from_sqlx)?;
+    Ok(())
 }
 
 /// Revokes every live token of `username`, each with its audit entry (a reset, a disable).

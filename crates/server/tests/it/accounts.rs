@@ -478,3 +478,95 @@ async fn the_session_cookie_carries_the_host_prefix_under_https() {
     assert!(cookies[0].starts_with("vigie_session="), "{cookies:?}");
     app.finish().await;
 }
+
+/// Issue 23, item 11: a password change (by the user, or an administrator's reset) queues an
+/// email notice to the account's address (its staff record's) in the outbox, beside its
+/// audit entry.
+#[tokio::test]
+async fn a_password_change_sends_a_notice_to_the_account() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    let admin = app
+        .login_as("admin", UserKind::Staff, None, &[StaffRole::Administrator])
+        .await;
+    let new = vigie_store::NewUser {
+        username: "b.lemaire".into(),
+        display_name: "Bruno Lemaire".into(),
+        kind: UserKind::Staff,
+        staff: Some(vigie_domain::Reference::parse("ST-DIRECTION-TECH").unwrap()),
+        client: None,
+        roles: Default::default(),
+        password_hash: vigie_server::auth::hash_password(PASSWORD),
+        must_change_password: false,
+    };
+    app.store
+        .create_user(
+            &vigie_domain::access::Actor::console("test"),
+            new,
+            crate::NOW,
+        )
+        .await
+        .unwrap();
+    let session = app.login("b.lemaire", PASSWORD).await.unwrap();
+    let changed = session
+        .post(
+            "/api/v1/auth/password",
+            &json!({"current_password": PASSWORD, "new_password": "girafe orageuse du dimanche"}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    app.clock.advance_ms(60_000);
+    let reset = admin
+        .post("/api/v1/users/b.lemaire/password", &json!({}))
+        .await;
+    assert_eq!(reset.status, StatusCode::OK);
+
+    let outbox = admin.get("/api/v1/notifications").await;
+    assert_eq!(outbox.status, StatusCode::OK, "{}", outbox.text);
+    let notices: Vec<&Value> = outbox.body["items"]
+        .as_array()
+        .unwrap_or_else(|| outbox.body.as_array().unwrap())
+        .iter()
+        .filter(|n| n["step"] == "password_changed")
+        .collect();
+    assert_eq!(notices.len(), 2, "{}", outbox.text);
+    for notice in &notices {
+        assert_eq!(notice["channel"], "email");
+        assert_eq!(notice["address"], "b.lemaire@integrateur-exemple.fr");
+        assert_eq!(notice["recipient"], "b.lemaire");
+    }
+    let record: vigie_store::Outgoing = {
+        let claimed = app
+            .store
+            .notification(notices[1]["id"].as_i64().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        claimed.outgoing
+    };
+    let vigie_store::Outgoing::Account(mail) = record else {
+        panic!("an account notice");
+    };
+    assert!(mail.subject.contains("mot de passe"), "{}", mail.subject);
+    assert!(
+        mail.text
+            .contains("« b.lemaire » a été changé depuis votre session"),
+        "{}",
+        mail.text
+    );
+    assert!(
+        mail.text
+            .contains("prévenez sans attendre un administrateur")
+    );
+    // The changes are in the audit trail too.
+    let trail = admin
+        .get("/api/v1/audit?object_kind=user&object_ref=b.lemaire")
+        .await;
+    assert_eq!(
+        trail.body["items"].as_array().unwrap().len(),
+        3,
+        "{}",
+        trail.text
+    );
+    app.finish().await;
+}
