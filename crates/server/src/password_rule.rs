@@ -104,7 +104,7 @@ fn unleet(text: &str) -> String {
 /// Whether `chars` is one shorter pattern said again and again (`abcabcabcabc`, `soleilsoleil`).
 fn is_repetition(chars: &[char]) -> bool {
     (1..=chars.len() / 2).any(|unit| {
-        chars.len() % unit == 0 && chars.chunks(unit).all(|chunk| chunk == &chars[..unit])
+        chars.len().is_multiple_of(unit) && chars.chunks(unit).all(|chunk| chunk == &chars[..unit])
     })
 }
 
