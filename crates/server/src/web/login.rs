@@ -138,14 +138,12 @@ async fn login(
     } else {
         next
     };
-    (
-        [
-            (header::SET_COOKIE, cookie),
-            (header::SET_COOKIE, logged_in.known_device_cookie),
-        ],
-        Redirect::to(&target),
-    )
-        .into_response()
+    let mut response = ([(header::SET_COOKIE, cookie)], Redirect::to(&target)).into_response();
+    // A second `Set-Cookie`, appended: the array form would replace the first.
+    if let Ok(device) = header::HeaderValue::from_str(&logged_in.known_device_cookie) {
+        response.headers_mut().append(header::SET_COOKIE, device);
+    }
+    response
 }
 
 #[derive(Debug, Deserialize)]
