@@ -19,6 +19,9 @@ const ROWS: &[&str] = &[
     "zxcvbnm",
     "qwertzuiop",
     "yxcvbnm",
+    // Row after row, as a finger runs down the keyboard.
+    "azertyuiopqsdfghjklmwxcvbn",
+    "qwertyuiopasdfghjklzxcvbnm",
     "1234567890",
     "abcdefghijklmnopqrstuvwxyz",
 ];
