@@ -13,8 +13,20 @@ use vigie_store::UserInfo;
 use crate::AppState;
 use crate::error::ApiError;
 
-/// The session cookie's name.
+/// The session cookie's name over plain http (local use); see [`session_cookie_name`].
 pub const SESSION_COOKIE: &str = "vigie_session";
+/// The session cookie's name under https: the `__Host-` prefix makes the browser refuse it
+/// unless it is `Secure`, has no `Domain` and `Path=/`.
+pub const HOST_SESSION_COOKIE: &str = "__Host-vigie_session";
+/// The known-device cookie's name over http, and under https (see [`KNOWN_DEVICE_DAYS`]).
+pub const KNOWN_DEVICE_COOKIE: &str = "vigie_appareil";
+pub const HOST_KNOWN_DEVICE_COOKIE: &str = "__Host-vigie_appareil";
+/// How long a browser where an account logged in stays known to it: its login attempts for
+/// that account are throttled apart from everyone else's (issue 23, item 10).
+pub const KNOWN_DEVICE_DAYS: u64 = 90;
+/// How long a one-time password (a new account's, or one given by a reset) may be used:
+/// past it, the login is refused and an administrator must give a new one.
+pub const ONE_TIME_PASSWORD_HOURS: i64 = 72;
 /// Prefix of API tokens, so that a leaked one is recognisable (secret scanners, logs).
 pub const TOKEN_PREFIX: &str = "vgt_";
 /// Longest password accepted: Argon2 works on any length, but a megabyte "password" is an
@@ -118,8 +130,13 @@ pub fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password(&random_hex(16)))
 }
 
-/// Checks a new password against the policy.
-pub fn check_new_password(password: &str, min_length: usize) -> Result<(), ApiError> {
+/// Checks a new password of `username` against the rule: its length, then
+/// [`crate::password_rule::weakness`] (trivial, the login name inside, common or breached).
+pub fn check_new_password(
+    password: &str,
+    min_length: usize,
+    username: &str,
+) -> Result<(), ApiError> {
     if password.chars().count() < min_length {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -132,6 +149,13 @@ pub fn check_new_password(password: &str, min_length: usize) -> Result<(), ApiEr
             StatusCode::UNPROCESSABLE_ENTITY,
             "weak_password",
             "mot de passe trop long",
+        ));
+    }
+    if let Some(why) = crate::password_rule::weakness(password, username) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "weak_password",
+            why,
         ));
     }
     Ok(())
@@ -169,15 +193,80 @@ pub fn cookie_in<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&
         .map(|(_, value)| value)
 }
 
+/// The session cookie's name, `__Host-` prefixed under https.
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        HOST_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
 /// The `Set-Cookie` value for a new session (or, with `None`, one that clears it).
 pub fn session_cookie(session_id: Option<&str>, max_age_seconds: u64, secure: bool) -> String {
+    let name = session_cookie_name(secure);
     let secure = if secure { "; Secure" } else { "" };
     match session_id {
         Some(id) => format!(
-            "{SESSION_COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_seconds}{secure}"
+            "{name}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_seconds}{secure}"
         ),
-        None => format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}"),
+        None => format!("{name}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}"),
     }
+}
+
+/// The known-device cookie's name, `__Host-` prefixed under https.
+pub fn known_device_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        HOST_KNOWN_DEVICE_COOKIE
+    } else {
+        KNOWN_DEVICE_COOKIE
+    }
+}
+
+/// The signature that makes `device` a known device of `username` (HMAC-SHA-256 under the
+/// server's signing key, with its own label so that it signs nothing else).
+fn known_device_signature(key: &[u8], username: &str, device: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(b"vigie known device\0");
+    mac.update(username.as_bytes());
+    mac.update(b"\0");
+    mac.update(device.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The `Set-Cookie` value that makes this browser a known device of `username`.
+pub fn known_device_cookie(key: &[u8], username: &str, secure: bool) -> String {
+    let device = random_hex(16);
+    let signature = known_device_signature(key, username, &device);
+    let name = known_device_cookie_name(secure);
+    let max_age = KNOWN_DEVICE_DAYS * 86_400;
+    let secure = if secure { "; Secure" } else { "" };
+    format!(
+        "{name}={device}.{signature}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}"
+    )
+}
+
+/// The device id of a known-device cookie, if it was signed for `username`.
+pub fn known_device<'a>(key: &[u8], username: &str, cookie: &'a str) -> Option<&'a str> {
+    let (device, signature) = cookie.split_once('.')?;
+    (device.len() == 32 && same_secret(signature, &known_device_signature(key, username, device)))
+        .then_some(device)
+}
+
+/// The second step of a login, after the password. Today none: every account logs in with
+/// its password alone. Multi-factor login for the integrator's staff (issue on operations)
+/// adds its variants here (a TOTP code, a security key), and `check_credentials` asks for
+/// them before a session is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondFactor {
+    /// The password is enough.
+    None,
+}
+
+/// The second factor an account must present after its password.
+pub fn second_factor_of(_user: &UserInfo) -> SecondFactor {
+    SecondFactor::None
 }
 
 /// Who is calling: the actor, its user, and the session it came with (none for a token).
@@ -231,7 +320,8 @@ pub(crate) async fn authenticate(parts: &Parts, state: &AppState) -> Result<Call
             now_ms,
         });
     }
-    let session = cookie(parts, SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?;
+    let session =
+        cookie(parts, state.config.session_cookie_name()).ok_or_else(ApiError::unauthenticated)?;
     let session_hash = digest(session);
     let found = state
         .store

@@ -27,8 +27,14 @@ policy = ""
 # Adresse d'écoute. 127.0.0.1 par défaut : exposez Vigie derrière un proxy TLS.
 listen = "127.0.0.1:8080"
 # URL publique, telle que les utilisateurs la voient. En https, les cookies de session
-# portent l'attribut Secure.
+# portent l'attribut Secure et le préfixe __Host- (__Host-vigie_session).
 public_url = "http://127.0.0.1:8080"
+# Proxys de confiance (adresses ou réseaux, « 127.0.0.1 », « 10.0.0.0/8 ») : d'une connexion
+# venue de l'un d'eux, l'adresse du client est lue dans X-Forwarded-For (la dernière qui
+# n'est pas un proxy de confiance) ; de toute autre, c'est l'adresse de la connexion, et
+# l'en-tête est ignoré. Vide : l'en-tête n'est jamais lu. Derrière le proxy TLS recommandé
+# sur la même machine : ["127.0.0.1", "::1"].
+trusted_proxies = []
 # Taille maximale d'une requête (octets) ; l'import d'inventaire a sa propre limite.
 max_request_bytes = 1048576
 # Taille maximale d'un fichier d'inventaire envoyé à l'API (octets).
@@ -45,11 +51,16 @@ url = ""
 [auth]
 # Durée de vie d'une session (heures).
 session_hours = 12
-# Échecs de connexion tolérés par identifiant sur la fenêtre, puis refus (HTTP 429).
+# Échecs de connexion tolérés par identifiant sur la fenêtre ; au-delà, chaque essai attend
+# après le dernier échec 1 s, puis 2 s, 4 s… au plus max_login_delay_seconds (HTTP 429).
+# Un navigateur où le compte s'est déjà connecté a son propre compte d'échecs.
 max_failures_per_user = 5
+# Attente la plus longue imposée à un compte après des échecs (secondes).
+max_login_delay_seconds = 300
 # Échecs tolérés par adresse IP sur la fenêtre (plus large : un proxy partage une adresse).
 max_failures_per_address = 50
-# Fenêtre de comptage des échecs (minutes).
+# Fenêtre de comptage des échecs par adresse (minutes) ; ceux d'un compte sont gardés 24 h,
+# et oubliés à sa connexion réussie.
 failure_window_minutes = 15
 # Longueur minimale d'un mot de passe.
 min_password_length = 12
@@ -335,6 +346,76 @@ pub struct ServerConfig {
     /// The token `/metrics` asks for; empty: `/metrics` answers loopback peers only.
     #[serde(default)]
     pub metrics_token: Password,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (issue 23, item 10).
+    #[serde(default)]
+    pub trusted_proxies: Vec<IpNetwork>,
+}
+
+/// An address or a network (`10.0.0.0/8`, `fd00::/8`), as written in the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct IpNetwork {
+    pub address: std::net::IpAddr,
+    pub prefix: u8,
+}
+
+impl IpNetwork {
+    pub fn contains(&self, address: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        // An IPv4 peer may come as an IPv4-mapped IPv6 address on a dual-stack socket.
+        let address = match address {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.address, address) {
+            (IpAddr::V4(network), IpAddr::V4(a)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(network) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(network), IpAddr::V6(a)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(network) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl TryFrom<String> for IpNetwork {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        let refused = || {
+            format!(
+                "proxy de confiance « {text} » : une adresse IP ou un réseau (10.0.0.0/8) attendu"
+            )
+        };
+        let (address, prefix) = match text.trim().split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (text.trim(), None),
+        };
+        let address: std::net::IpAddr = address.parse().map_err(|_| refused())?;
+        let bits = if address.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => bits,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= bits)
+                .ok_or_else(refused)?,
+        };
+        Ok(IpNetwork { address, prefix })
+    }
+}
+
+impl From<IpNetwork> for String {
+    fn from(network: IpNetwork) -> String {
+        format!("{}/{}", network.address, network.prefix)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -348,6 +429,7 @@ pub struct DatabaseConfig {
 pub struct AuthConfig {
     pub session_hours: u32,
     pub max_failures_per_user: u32,
+    pub max_login_delay_seconds: u32,
     pub max_failures_per_address: u32,
     pub failure_window_minutes: u32,
     pub min_password_length: usize,
@@ -669,6 +751,7 @@ impl Config {
         if self.auth.session_hours == 0
             || self.auth.failure_window_minutes == 0
             || self.auth.max_failures_per_user == 0
+            || self.auth.max_login_delay_seconds == 0
         {
             return Err("les durées et seuils de [auth] doivent être strictement positifs".into());
         }
@@ -728,6 +811,45 @@ impl Config {
 
     pub fn secure_cookies(&self) -> bool {
         self.server.public_url.starts_with("https://")
+    }
+
+    /// The session cookie's name: with the `__Host-` prefix under https, so that a browser
+    /// takes it only if it is `Secure`, for this host alone (no `Domain`) and `Path=/`, and no
+    /// neighbouring subdomain can plant one; the plain name over http (local use).
+    pub fn session_cookie_name(&self) -> &'static str {
+        crate::auth::session_cookie_name(self.secure_cookies())
+    }
+
+    /// The client's address: the TCP peer's, unless the peer is a trusted proxy; then the last
+    /// address of `X-Forwarded-For` that is not a trusted proxy (what the nearest proxy saw;
+    /// those before it are the client's to write). A header from anyone else is ignored.
+    pub fn client_address(
+        &self,
+        peer: Option<std::net::IpAddr>,
+        headers: &axum::http::HeaderMap,
+    ) -> Option<std::net::IpAddr> {
+        let peer = peer?;
+        let trusted =
+            |a: std::net::IpAddr| self.server.trusted_proxies.iter().any(|n| n.contains(a));
+        if !trusted(peer) {
+            return Some(peer);
+        }
+        let forwarded: Vec<Option<std::net::IpAddr>> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .flat_map(|v| v.to_str().unwrap_or("?").split(','))
+            .map(|a| a.trim().parse().ok())
+            .collect();
+        // From the nearest: past trusted proxies, the first address is the client's; an
+        // unreadable one breaks the chain, and the peer itself is kept.
+        for address in forwarded.into_iter().rev() {
+            match address {
+                Some(a) if trusted(a) => continue,
+                Some(a) => return Some(a),
+                None => break,
+            }
+        }
+        Some(peer)
     }
 }
 

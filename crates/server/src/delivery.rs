@@ -322,6 +322,25 @@ async fn send(
         Outgoing::Report(report) => {
             return send_report(state, channels, report, not_configured).await;
         }
+        Outgoing::Account(notice) => {
+            let smtp = channels
+                .smtp
+                .as_ref()
+                .ok_or_else(|| not_configured("[smtp]"))?;
+            return smtp
+                .send(
+                    &Email {
+                        to: notice.address.clone(),
+                        to_name: Some(notice.name.clone()),
+                        subject: notice.subject.clone(),
+                        text: notice.text.clone(),
+                        html: None,
+                        attachments: Vec::new(),
+                    },
+                    &notice.key,
+                )
+                .await;
+        }
         Outgoing::Ticket(message) => {
             let mut message = message.as_ref().clone();
             // SAV-6: confirming by a reply is offered only when the replies are read.

@@ -14,6 +14,7 @@ pub mod error;
 pub mod mailbox;
 pub mod metrics;
 pub mod openapi;
+pub mod password_rule;
 pub mod reports;
 pub mod rounds;
 pub mod runtime;

@@ -453,7 +453,7 @@ pub fn build() -> Value {
         "components": {
             "schemas": schemas,
             "securitySchemes": {
-                "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE},
+                "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE, "description": "__Host-vigie_session quand l'URL publique est en https"},
                 "token": {"type": "http", "scheme": "bearer", "description": "Jeton vgt_…"},
             },
         },

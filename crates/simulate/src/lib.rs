@@ -978,6 +978,8 @@ async fn notify(
                     vigie_store::Outgoing::Page(notice) => timeline.notification(now, notice),
                     vigie_store::Outgoing::Ticket(message) => timeline.ticket_message(now, message),
                     vigie_store::Outgoing::Report(report) => timeline.report_mail(now, report),
+                    // Accounts are not simulated.
+                    vigie_store::Outgoing::Account(_) => {}
                 }
             }
             let (_, change) = store

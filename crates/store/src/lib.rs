@@ -38,7 +38,10 @@ pub use notifications::{
     ClaimedNotification, DeliveryOutcome, Escalation, FiredTimer, MAX_BATCH, Outcome, Outgoing,
     StoredNotification,
 };
-pub use people::{NewToken, NewUser, SessionUser, TOKEN_CACHE_MS, TokenInfo, UserInfo, UserKind};
+pub use people::{
+    AccountNotice, LoginLimit, NewToken, NewUser, SessionInfo, SessionOrigin, SessionUser,
+    TOKEN_CACHE_MS, TokenInfo, UserInfo, UserKind,
+};
 pub use tickets::{MAX_TICKET_PAGE, TicketChange, TicketFilter, TicketStep};
 
 /// Largest page any list returns, whatever the caller asks.

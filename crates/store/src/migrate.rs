@@ -80,6 +80,11 @@ const SQLITE: &[Migration] = &[
         "ticket_alarms",
         include_str!("../migrations/sqlite/0014_ticket_alarms.sql"),
     ),
+    (
+        15,
+        "accounts",
+        include_str!("../migrations/sqlite/0015_accounts.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -151,6 +156,11 @@ const POSTGRES: &[Migration] = &[
         14,
         "ticket_alarms",
         include_str!("../migrations/postgres/0014_ticket_alarms.sql"),
+    ),
+    (
+        15,
+        "accounts",
+        include_str!("../migrations/postgres/0015_accounts.sql"),
     ),
 ];
 

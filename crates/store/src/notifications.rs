@@ -149,7 +149,7 @@ async fn record_outcome(
                     return Ok((true, None));
                 }
                 // The outbox keeps the failure; the console lists it.
-                Outgoing::Report(_) => return Ok((true, None)),
+                Outgoing::Report(_) | Outgoing::Account(_) => return Ok((true, None)),
             };
             let page = &notice.page;
             let alarm = &notice.alarm;
@@ -219,6 +219,8 @@ pub enum Outgoing {
     Ticket(Box<TicketNotice>),
     /// A monthly report sent to its recipient (issue 9), its PDF attached.
     Report(Box<crate::reports::ReportNotice>),
+    /// A notice to a user about their own account (issue 23, item 11: a password changed).
+    Account(Box<crate::people::AccountNotice>),
 }
 
 /// A page or a ticket message claimed for delivery.
@@ -239,7 +241,7 @@ impl ClaimedNotification {
     pub fn notice(&self) -> Option<&Notice> {
         match &self.outgoing {
             Outgoing::Page(notice) => Some(notice),
-            Outgoing::Ticket(_) | Outgoing::Report(_) => None,
+            Outgoing::Ticket(_) | Outgoing::Report(_) | Outgoing::Account(_) => None,
         }
     }
 
@@ -249,6 +251,7 @@ impl ClaimedNotification {
             Outgoing::Page(notice) => &notice.page.key,
             Outgoing::Ticket(message) => &message.key,
             Outgoing::Report(report) => &report.mail.key,
+            Outgoing::Account(notice) => &notice.key,
         }
     }
 
@@ -256,7 +259,7 @@ impl ClaimedNotification {
         match &self.outgoing {
             Outgoing::Page(notice) => notice.page.channel,
             Outgoing::Ticket(message) => message.channel,
-            Outgoing::Report(_) => Channel::Email,
+            Outgoing::Report(_) | Outgoing::Account(_) => Channel::Email,
         }
     }
 
@@ -265,6 +268,7 @@ impl ClaimedNotification {
             Outgoing::Page(notice) => &notice.page.address,
             Outgoing::Ticket(message) => &message.address,
             Outgoing::Report(report) => &report.mail.address,
+            Outgoing::Account(notice) => &notice.address,
         }
     }
 
@@ -273,6 +277,7 @@ impl ClaimedNotification {
             Outgoing::Page(notice) => &notice.page.recipient,
             Outgoing::Ticket(message) => &message.recipient,
             Outgoing::Report(report) => &report.mail.recipient,
+            Outgoing::Account(notice) => &notice.account,
         }
     }
 
@@ -280,7 +285,7 @@ impl ClaimedNotification {
     pub fn ticket_message(&self) -> Option<(TicketNumber, Purpose)> {
         match &self.outgoing {
             Outgoing::Ticket(message) => Some((message.ticket, message.purpose)),
-            Outgoing::Page(_) | Outgoing::Report(_) => None,
+            Outgoing::Page(_) | Outgoing::Report(_) | Outgoing::Account(_) => None,
         }
     }
 }
@@ -1574,6 +1579,7 @@ fn stored_notification(row: &sqlx::any::AnyRow) -> Result<StoredNotification, St
         Ok(Outgoing::Page(notice)) => notice.page.name,
         Ok(Outgoing::Ticket(message)) => message.name,
         Ok(Outgoing::Report(report)) => report.mail.name,
+        Ok(Outgoing::Account(notice)) => notice.name,
         Err(_) => String::new(),
     };
     let channel: String = row.try_get("channel").map_err(from_sqlx)?;

@@ -129,6 +129,96 @@ pub struct UserInfo {
     pub must_change_password: bool,
     pub created_ms: i64,
     pub password_changed_ms: i64,
+    /// When an administrator disabled the account (kept for history, no login, no session,
+    /// no token); none while it is enabled.
+    pub disabled_ms: Option<i64>,
+}
+
+/// Where a session was opened from, as its user is shown it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionOrigin {
+    pub address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// An email to a user about their own account, kept in the outbox (issue 23, item 11): a
+/// password changed, by them or by an administrator's reset. `account` names it apart from
+/// the outbox's other messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct AccountNotice {
+    pub key: String,
+    /// The account's user name.
+    pub account: String,
+    pub name: String,
+    pub address: String,
+    pub subject: String,
+    pub text: String,
+}
+
+/// A session as its user sees it: an opaque id to end it, never its secret nor its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionInfo {
+    pub id: String,
+    pub created_ms: i64,
+    pub last_seen_ms: i64,
+    pub expires_ms: i64,
+    pub address: Option<String>,
+    pub user_agent: Option<String>,
+    /// The session of the request that asks.
+    pub current: bool,
+}
+
+/// How one throttle key (a user name, an address, a known device) limits login attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginLimit {
+    /// At most `failures` in `window_ms`; then refused until the oldest leaves the window.
+    Window { failures: i64, window_ms: i64 },
+    /// `free_failures` in `memory_ms`, then each attempt waits after the last failure
+    /// `first_delay_ms`, doubled for each failure beyond, at most `max_delay_ms`: nobody
+    /// can hold an account shut for longer than `max_delay_ms` after their last guess.
+    Backoff {
+        free_failures: i64,
+        first_delay_ms: i64,
+        max_delay_ms: i64,
+        memory_ms: i64,
+    },
+}
+
+impl LoginLimit {
+    /// How far back failures count.
+    pub fn period_ms(&self) -> i64 {
+        match *self {
+            LoginLimit::Window { window_ms, .. } => window_ms,
+            LoginLimit::Backoff { memory_ms, .. } => memory_ms,
+        }
+    }
+
+    /// The instant from which another attempt is taken, after `count` failures in the
+    /// period, the oldest at `oldest_ms` and the last at `last_ms`; none if it is taken now.
+    pub fn retry_at(&self, count: i64, oldest_ms: i64, last_ms: i64, now_ms: i64) -> Option<i64> {
+        let at = match *self {
+            LoginLimit::Window {
+                failures,
+                window_ms,
+            } if count >= failures => oldest_ms + window_ms,
+            LoginLimit::Backoff {
+                free_failures,
+                first_delay_ms,
+                max_delay_ms,
+                ..
+            } if count >= free_failures => {
+                let doublings = u32::try_from(count - free_failures)
+                    .unwrap_or(u32::MAX)
+                    .min(40);
+                let delay = first_delay_ms
+                    .saturating_mul(1i64 << doublings)
+                    .min(max_delay_ms);
+                last_ms + delay
+            }
+            _ => return None,
+        };
+        (at > now_ms).then_some(at)
+    }
 }
 
 /// The user behind a session, with the actor it acts as.
@@ -202,8 +292,9 @@ type UserRow = (
     i64,
     i64,
     i64,
+    Option<i64>,
 );
-const USER_COLUMNS: &str = "username, display_name, kind, staff_ref, client_ref, roles, must_change_password, created_ms, password_changed_ms";
+const USER_COLUMNS: &str = "username, display_name, kind, staff_ref, client_ref, roles, must_change_password, created_ms, password_changed_ms, disabled_ms";
 
 fn user_info(row: UserRow) -> Result<UserInfo, StoreError> {
     let (
@@ -216,6 +307,7 @@ fn user_info(row: UserRow) -> Result<UserInfo, StoreError> {
         must_change,
         created_ms,
         password_changed_ms,
+        disabled_ms,
     ) = row;
     let reference = |r: Option<String>| {
         r.map(|r| Reference::parse(&r).map_err(|e| StoreError::other(anyhow::anyhow!("{e}"))))
@@ -235,6 +327,7 @@ fn user_info(row: UserRow) -> Result<UserInfo, StoreError> {
         must_change_password: must_change != 0,
         created_ms,
         password_changed_ms,
+        disabled_ms,
     })
 }
 
@@ -332,7 +425,7 @@ impl Store {
                 new.username
             )));
         }
-        sqlx::query(&format!("INSERT INTO users ({USER_COLUMNS}, password_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)"))
+        sqlx::query(&format!("INSERT INTO users ({USER_COLUMNS}, password_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, NULL, $9)"))
             .bind(new.username.clone())
             .bind(new.display_name.trim().to_string())
             .bind(if new.kind == UserKind::Client { "client" } else { "staff" })
@@ -398,7 +491,10 @@ impl Store {
     }
 
     /// Sets a user's password (the user themselves or an administrator) and revokes every one
-    /// of their sessions, so that a stolen session dies with the old password.
+    /// of their sessions, so that a stolen session dies with the old password. Set by anyone
+    /// else (an administrator's reset, the console), it also revokes every token of the
+    /// account: a reset answers a stolen or forgotten account, and what was issued under it
+    /// goes with it.
     pub async fn set_password(
         &self,
         actor: &Actor,
@@ -427,6 +523,11 @@ impl Store {
             .execute(&mut *transaction)
             .await
             .map_err(from_sqlx)?;
+        let reset = actor.username() != Some(username) || actor.token.is_some();
+        if reset {
+            revoke_tokens_of(&mut transaction, actor, username, now_ms).await?;
+        }
+        queue_password_notice(&mut transaction, &before, reset, now_ms).await?;
         let after = fetch_user(&mut transaction, username)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -445,9 +546,72 @@ impl Store {
         )
         .await?;
         transaction.commit().await.map_err(from_sqlx)?;
-        // Every session of the user was closed.
+        // Every session of the user was closed (and, on a reset, every token revoked).
         self.sessions.clear();
+        if reset {
+            self.tokens.clear();
+        }
         Ok(())
+    }
+
+    /// Disables (or enables again) an account, administrators only, never one's own: a
+    /// disabled account is kept for history but cannot log in, and its sessions and tokens
+    /// end at once (tokens are revoked for good; enabling the account does not revive them).
+    pub async fn set_disabled(
+        &self,
+        actor: &Actor,
+        username: &str,
+        disabled: bool,
+        now_ms: i64,
+    ) -> Result<UserInfo, StoreError> {
+        require_permission(actor, Permission::ManageUsers)?;
+        if disabled && actor.username() == Some(username) {
+            return Err(StoreError::Invalid(
+                "un administrateur ne désactive pas son propre compte".into(),
+            ));
+        }
+        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let before = fetch_user(&mut transaction, username)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if before.disabled_ms.is_some() == disabled {
+            return Ok(before);
+        }
+        sqlx::query("UPDATE users SET disabled_ms = $1 WHERE username = $2")
+            .bind(disabled.then_some(now_ms))
+            .bind(username.to_string())
+            .execute(&mut *transaction)
+            .await
+            .map_err(from_sqlx)?;
+        if disabled {
+            sqlx::query("DELETE FROM sessions WHERE username = $1")
+                .bind(username.to_string())
+                .execute(&mut *transaction)
+                .await
+                .map_err(from_sqlx)?;
+            revoke_tokens_of(&mut transaction, actor, username, now_ms).await?;
+        }
+        let after = fetch_user(&mut transaction, username)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        append(
+            &mut transaction,
+            &AuditRecord {
+                at_ms: now_ms,
+                actor: actor.audit_name(),
+                action: AuditAction::Update,
+                object_kind: "user",
+                object_ref: username.to_string(),
+                client: after.client.as_ref().map(|c| c.to_string()),
+                before: Some(user_json(&before)),
+                after: Some(user_json(&after)),
+            },
+        )
+        .await?;
+        transaction.commit().await.map_err(from_sqlx)?;
+        self.sessions.clear();
+        self.tokens.clear();
+        Ok(after)
     }
 
     /// The actor a user acts as: a client user sees its client; a staff user has its own
@@ -502,17 +666,49 @@ impl Store {
         now_ms: i64,
         expires_ms: i64,
     ) -> Result<(), StoreError> {
+        self.create_session_from(
+            username,
+            id_hash,
+            now_ms,
+            expires_ms,
+            &SessionOrigin::default(),
+        )
+        .await
+    }
+
+    /// [`Store::create_session`], noting where from (shown to the user in their sessions).
+    pub async fn create_session_from(
+        &self,
+        username: &str,
+        id_hash: &str,
+        now_ms: i64,
+        expires_ms: i64,
+        origin: &SessionOrigin,
+    ) -> Result<(), StoreError> {
+        /// Longest user agent kept: enough to recognise a browser.
+        const MAX_USER_AGENT_CHARS: usize = 200;
         let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
         sqlx::query("DELETE FROM sessions WHERE expires_ms <= $1")
             .bind(now_ms)
             .execute(&mut *transaction)
             .await
             .map_err(from_sqlx)?;
-        sqlx::query("INSERT INTO sessions (id_hash, username, created_ms, expires_ms) VALUES ($1, $2, $3, $4)")
+        let mut public_id = [0u8; 8];
+        getrandom::getrandom(&mut public_id)
+            .map_err(|e| StoreError::other(anyhow::anyhow!("aléa indisponible : {e}")))?;
+        sqlx::query("INSERT INTO sessions (id_hash, username, created_ms, expires_ms, id, last_seen_ms, address, user_agent) VALUES ($1, $2, $3, $4, $5, $3, $6, $7)")
             .bind(id_hash.to_string())
             .bind(username.to_string())
             .bind(now_ms)
             .bind(expires_ms)
+            .bind(hex::encode(public_id))
+            .bind(origin.address.clone())
+            .bind(
+                origin
+                    .user_agent
+                    .as_ref()
+                    .map(|a| a.chars().take(MAX_USER_AGENT_CHARS).collect::<String>()),
+            )
             .execute(&mut *transaction)
             .await
             .map_err(from_sqlx)?;
@@ -546,15 +742,15 @@ impl Store {
             Ok((_, found)) => return Ok(Some(found)),
             Err(generation) => generation,
         };
-        let row: Option<(String, i64)> = sqlx::query_as(
-            "SELECT username, expires_ms FROM sessions WHERE id_hash = $1 AND expires_ms > $2",
+        let row: Option<(String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT username, expires_ms, last_seen_ms FROM sessions WHERE id_hash = $1 AND expires_ms > $2",
         )
         .bind(id_hash.to_string())
         .bind(now_ms)
         .fetch_optional(&self.read)
         .await
         .map_err(from_sqlx)?;
-        let Some((username, expires_ms)) = row else {
+        let Some((username, expires_ms, last_seen_ms)) = row else {
             return Ok(None);
         };
         let mut connection = self.read.acquire().await.map_err(from_sqlx)?;
@@ -562,11 +758,97 @@ impl Store {
             return Ok(None);
         };
         drop(connection);
+        if user.disabled_ms.is_some() {
+            return Ok(None);
+        }
+        // Noting when a session was last seen once a minute is enough (as a token's last use).
+        if last_seen_ms.is_none_or(|last| now_ms - last > 60_000) {
+            sqlx::query("UPDATE sessions SET last_seen_ms = $1 WHERE id_hash = $2")
+                .bind(now_ms)
+                .bind(id_hash.to_string())
+                .execute(&self.write)
+                .await
+                .map_err(from_sqlx)?;
+        }
         let actor = self.actor_for(&user).await?;
         let found = SessionUser { user, actor };
         self.sessions
             .put(id_hash, now_ms, &(expires_ms, found.clone()), generation);
         Ok(Some(found))
+    }
+
+    /// The live sessions of `username`, newest first; `current_hash` marks the caller's own.
+    pub async fn sessions_of(
+        &self,
+        username: &str,
+        current_hash: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Vec<SessionInfo>, StoreError> {
+        type Row = (
+            String,
+            Option<String>,
+            i64,
+            Option<i64>,
+            i64,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT id_hash, id, created_ms, last_seen_ms, expires_ms, address, user_agent FROM sessions \
+             WHERE username = $1 AND expires_ms > $2 ORDER BY created_ms DESC, id LIMIT {MAX_SESSIONS_PER_USER}"
+        ))
+        .bind(username.to_string())
+        .bind(now_ms)
+        .fetch_all(&self.read)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(hash, id, created_ms, last_seen_ms, expires_ms, address, user_agent)| {
+                    SessionInfo {
+                        id: id.unwrap_or_default(),
+                        created_ms,
+                        last_seen_ms: last_seen_ms.unwrap_or(created_ms),
+                        expires_ms,
+                        address,
+                        user_agent,
+                        current: current_hash == Some(hash.as_str()),
+                    }
+                },
+            )
+            .collect())
+    }
+
+    /// Ends one session of `username` by its opaque id; `NotFound` for another user's.
+    pub async fn end_session(&self, username: &str, id: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE username = $1 AND id = $2")
+            .bind(username.to_string())
+            .bind(id.to_string())
+            .execute(&self.write)
+            .await
+            .map_err(from_sqlx)?;
+        self.sessions.clear();
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Ends every session of `username` but the one whose hash is `keep_hash`; how many ended.
+    pub async fn end_other_sessions(
+        &self,
+        username: &str,
+        keep_hash: &str,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE username = $1 AND id_hash <> $2")
+            .bind(username.to_string())
+            .bind(keep_hash.to_string())
+            .execute(&self.write)
+            .await
+            .map_err(from_sqlx)?;
+        self.sessions.clear();
+        Ok(done.rows_affected())
     }
 
     pub async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
@@ -604,18 +886,20 @@ impl Store {
     }
 
     /// A login attempt counted **before** its password is checked (issue 23, item 9), so that a
-    /// burst of parallel guesses is throttled like a sequence: under each `(key, limit)` (a user
-    /// name, an address), if fewer than `limit` failures were recorded since
-    /// `window_start_ms`, the attempt is recorded now as a failure, and the ids returned let a
-    /// right password forget it ([`Store::forget_login_attempt`]). Otherwise nothing is recorded
-    /// and the oldest failure of the first key over its limit is returned. Attempts are counted
-    /// one at a time (SQLite's single writer; an advisory lock on PostgreSQL).
+    /// burst of parallel guesses is throttled like a sequence: if every `(key, limit)` (a user
+    /// name, an address, a known device) takes an attempt now given its failures in its
+    /// period ([`LoginLimit::retry_at`]), the attempt is recorded now as a failure under each
+    /// key, and the ids returned let a right password forget it
+    /// ([`Store::forget_login_attempt`]). Otherwise nothing is recorded and the latest instant
+    /// from which the keys take an attempt again is returned. Attempts are counted one at a
+    /// time (SQLite's single writer; an advisory lock on PostgreSQL). Failures older than the
+    /// longest period are forgotten, so that the table stays bounded.
     pub async fn reserve_login_attempt(
         &self,
-        keys: &[(&str, i64)],
+        keys: &[(&str, LoginLimit)],
         now_ms: i64,
-        window_start_ms: i64,
     ) -> Result<Result<Vec<i64>, i64>, StoreError> {
+        let longest_ms = keys.iter().map(|(_, l)| l.period_ms()).max().unwrap_or(0);
         /// Arbitrary, fixed key of the PostgreSQL advisory lock that orders login attempts.
         const LOGIN_LOCK_KEY: i64 = 0x5649_4749_4c4f;
         let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
@@ -626,22 +910,30 @@ impl Store {
                 .map_err(from_sqlx)?;
         }
         sqlx::query("DELETE FROM login_failures WHERE at_ms < $1")
-            .bind(window_start_ms)
+            .bind(now_ms - longest_ms)
             .execute(&mut *transaction)
             .await
             .map_err(from_sqlx)?;
+        let mut refused_until = None;
         for (key, limit) in keys {
-            let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
-                "SELECT COUNT(*), MIN(at_ms) FROM login_failures WHERE throttle_key = $1 AND at_ms >= $2",
+            let (count, oldest, last): (i64, Option<i64>, Option<i64>) = sqlx::query_as(
+                "SELECT COUNT(*), MIN(at_ms), MAX(at_ms) FROM login_failures WHERE throttle_key = $1 AND at_ms >= $2",
             )
             .bind(key.to_string())
-            .bind(window_start_ms)
+            .bind(now_ms - limit.period_ms())
             .fetch_one(&mut *transaction)
             .await
             .map_err(from_sqlx)?;
-            if count >= *limit {
-                return Ok(Err(oldest.unwrap_or(now_ms)));
-            }
+            let retry_at = limit.retry_at(
+                count,
+                oldest.unwrap_or(now_ms),
+                last.unwrap_or(now_ms),
+                now_ms,
+            );
+            refused_until = refused_until.max(retry_at);
+        }
+        if let Some(until) = refused_until {
+            return Ok(Err(until));
         }
         let mut ids = Vec::with_capacity(keys.len());
         for (key, _) in keys {
@@ -822,6 +1114,9 @@ impl Store {
             return Ok(None);
         };
         drop(connection);
+        if user.disabled_ms.is_some() {
+            return Ok(None);
+        }
         // Noting the last use once a minute is enough and keeps reads from becoming writes.
         if token.last_used_ms.is_none_or(|last| now_ms - last > 60_000) {
             sqlx::query("UPDATE api_tokens SET last_used_ms = $1 WHERE id = $2")
@@ -906,6 +1201,116 @@ impl Store {
         self.tokens.clear();
         Ok(())
     }
+}
+
+/// Queues, in the outbox, the email that tells a user their password changed, if their account
+/// has an address (its staff record's email; a client user's account has none). The change
+/// itself is in the audit trail either way.
+async fn queue_password_notice(
+    connection: &mut sqlx::AnyConnection,
+    user: &UserInfo,
+    reset: bool,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let Some(staff) = &user.staff else {
+        return Ok(());
+    };
+    let row: Option<(String,)> = sqlx::query_as("SELECT record FROM staff WHERE ref = $1")
+        .bind(staff.to_string())
+        .fetch_optional(&mut *connection)
+        .await
+        .map_err(from_sqlx)?;
+    let Some((json,)) = row else {
+        return Ok(());
+    };
+    let value = serde_json::from_str(&json).map_err(StoreError::other)?;
+    let Record::Staff(record) =
+        Record::from_json(ObjectKind::Staff, value).map_err(StoreError::other)?
+    else {
+        return Ok(());
+    };
+    let Some(address) = record.email else {
+        return Ok(());
+    };
+    let zone = vigie_domain::TimeZoneName::paris();
+    let date = vigie_domain::report::french::format_date(now_ms, &zone.time_zone());
+    let how = if reset {
+        "a été remplacé par un mot de passe à usage unique, donné par un administrateur"
+    } else {
+        "a été changé depuis votre session"
+    };
+    let notice = AccountNotice {
+        key: format!("account/{}/password/{now_ms}", user.username),
+        account: user.username.clone(),
+        name: user.display_name.clone(),
+        address: address.to_string(),
+        subject: "Vigie : le mot de passe de votre compte a changé".into(),
+        text: format!(
+            "Bonjour {},\n\nLe mot de passe de votre compte Vigie « {} » {how}, le {date}. Vos sessions ouvertes ont été fermées.\n\nSi vous n'êtes pas à l'origine de ce changement, prévenez sans attendre un administrateur de Vigie.\n",
+            user.display_name, user.username
+        ),
+    };
+    let record = serde_json::to_string(&crate::notifications::Outgoing::Account(Box::new(
+        notice.clone(),
+    )))
+    .map_err(StoreError::other)?;
+    sqlx::query(
+        "INSERT INTO notifications (key, alarm_id, ticket_number, client_ref, severity, step, recipient, channel, address, status, attempts, due_ms, created_ms, record) \
+         VALUES ($1, NULL, NULL, NULL, 'account', 'password_changed', $2, 'email', $3, 'pending', 0, $4, $4, $5) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(notice.key)
+    .bind(notice.account)
+    .bind(notice.address)
+    .bind(now_ms)
+    .bind(record)
+    .execute(&mut *connection)
+    .await
+    .map_err(from_sqlx)?;
+    Ok(())
+}
+
+/// Revokes every live token of `username`, each with its audit entry (a reset, a disable).
+async fn revoke_tokens_of(
+    connection: &mut sqlx::AnyConnection,
+    actor: &Actor,
+    username: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let rows: Vec<TokenRow> = sqlx::query_as(&format!(
+        "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE username = $1 AND revoked_ms IS NULL"
+    ))
+    .bind(username.to_string())
+    .fetch_all(&mut *connection)
+    .await
+    .map_err(from_sqlx)?;
+    for row in rows {
+        let (before, site) = token_info(row)?;
+        sqlx::query("UPDATE api_tokens SET revoked_ms = $1 WHERE id = $2")
+            .bind(now_ms)
+            .bind(before.id.clone())
+            .execute(&mut *connection)
+            .await
+            .map_err(from_sqlx)?;
+        let after = TokenInfo {
+            revoked_ms: Some(now_ms),
+            ..before.clone()
+        };
+        append(
+            &mut *connection,
+            &AuditRecord {
+                at_ms: now_ms,
+                actor: actor.audit_name(),
+                action: AuditAction::Update,
+                object_kind: "token",
+                object_ref: before.id.clone(),
+                client: site.map(|s| s.client.to_string()),
+                before: Some(serde_json::to_value(&before).expect("token info serialises")),
+                after: Some(serde_json::to_value(&after).expect("token info serialises")),
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 async fn fetch_user(

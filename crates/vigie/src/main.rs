@@ -730,7 +730,7 @@ async fn user(store: &Store, config: &Config, command: UserCommand) -> anyhow::R
                 let mut password = String::new();
                 std::io::stdin().read_to_string(&mut password)?;
                 let password = password.trim_end_matches(['\n', '\r']).to_string();
-                auth::check_new_password(&password, config.auth.min_password_length)
+                auth::check_new_password(&password, config.auth.min_password_length, &username)
                     .map_err(|e| anyhow::anyhow!(e.message))?;
                 let hash = auth::hash_password_blocking(password)
                     .await

@@ -36,7 +36,12 @@ pub async fn refuse_cookie_form_writes(
     use axum::response::IntoResponse;
     let headers = request.headers();
     let by_cookie = headers.get(header::AUTHORIZATION).is_none()
-        && crate::auth::cookie_in(headers, crate::auth::SESSION_COOKIE).is_some();
+        && [
+            crate::auth::SESSION_COOKIE,
+            crate::auth::HOST_SESSION_COOKIE,
+        ]
+        .iter()
+        .any(|name| crate::auth::cookie_in(headers, name).is_some());
     // Logging out changes nothing but the session itself: a forged one only ends it.
     let path = request.uri().path();
     if by_cookie
@@ -182,19 +187,62 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
     }
 }
 
-/// The client's address, when the server was started with connection info.
+/// The client's address, when the server was started with connection info: the TCP peer's,
+/// or what a trusted proxy says in `X-Forwarded-For` (`[server] trusted_proxies`).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub Option<std::net::IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
         Ok(ClientAddress(
-            parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip()),
+            state.config.client_address(peer, &parts.headers),
         ))
+    }
+}
+
+/// Where a login, or a session opened by a password change, comes from: the client's
+/// address, its user agent, and the known-device cookie it carries.
+#[derive(Debug, Clone, Default)]
+pub struct LoginOrigin {
+    pub address: Option<std::net::IpAddr>,
+    pub user_agent: Option<String>,
+    pub known_device: Option<String>,
+}
+
+impl LoginOrigin {
+    pub fn session_origin(&self) -> vigie_store::SessionOrigin {
+        vigie_store::SessionOrigin {
+            address: self.address.map(|a| a.to_string()),
+            user_agent: self.user_agent.clone(),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for LoginOrigin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ClientAddress(address) = ClientAddress::from_request_parts(parts, state).await?;
+        let device_cookie = crate::auth::known_device_cookie_name(state.config.secure_cookies());
+        Ok(LoginOrigin {
+            address,
+            user_agent: parts
+                .headers
+                .get(header::USER_AGENT)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+            known_device: crate::auth::cookie(parts, device_cookie).map(str::to_owned),
+        })
     }
 }

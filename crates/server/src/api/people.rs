@@ -12,15 +12,24 @@ use serde::{Deserialize, Serialize};
 use vigie_domain::Reference;
 use vigie_domain::access::{Permission, TokenScope};
 use vigie_domain::inventory::StaffRole;
-use vigie_store::{NewToken, NewUser, StoreError, TokenInfo, UserInfo, UserKind};
+use vigie_store::{
+    LoginLimit, NewToken, NewUser, SessionInfo, StoreError, TokenInfo, UserInfo, UserKind,
+};
 
 use crate::AppState;
-use crate::api::{ClientAddress, JsonBody, QueryParams};
+use crate::api::{JsonBody, LoginOrigin, QueryParams};
 use crate::auth::{self, Caller, PendingCaller};
 use crate::error::{ApiError, ApiResult};
 
 /// Longest lifetime of a token, in days; a token without expiry must be asked for explicitly.
 const MAX_TOKEN_DAYS: i64 = 3650;
+/// The first wait imposed on an account past its free failures; each further failure
+/// doubles it, up to `[auth] max_login_delay_seconds` (issue 23, item 10).
+pub const FIRST_LOGIN_DELAY_MS: i64 = 1_000;
+/// How long an account's failures are remembered for its backoff (a right password forgets
+/// them): longer than the address window, so that the waits keep growing under a slow,
+/// patient guesser instead of falling back each time old failures leave the window.
+pub const ACCOUNT_FAILURE_MEMORY_MS: i64 = 24 * 3_600_000;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -30,6 +39,16 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/auth/password", post(change_password))
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/users/{username}/password", post(reset_password))
+        .route("/api/v1/users/{username}/disable", post(disable_user))
+        .route("/api/v1/users/{username}/enable", post(enable_user))
+        .route(
+            "/api/v1/me/sessions",
+            get(list_own_sessions).delete(end_other_sessions),
+        )
+        .route(
+            "/api/v1/me/sessions/{id}",
+            axum::routing::delete(end_own_session),
+        )
         .route("/api/v1/tokens", get(list_tokens).post(create_token))
         .route("/api/v1/tokens/{id}", axum::routing::delete(revoke_token))
 }
@@ -62,41 +81,61 @@ fn me_of(caller: &Caller) -> Me {
 }
 
 fn too_many(retry_after_ms: i64) -> ApiError {
+    let seconds = (retry_after_ms.max(1) + 999) / 1000;
     let mut error = ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "too_many_attempts",
-        "trop d'échecs de connexion : réessayez plus tard",
+        format!("trop d'échecs de connexion : réessayez dans {seconds} s"),
     );
-    error.retry_after_seconds = Some((retry_after_ms.max(1000) / 1000) as u64);
+    error.retry_after_seconds = Some(seconds as u64);
     error
 }
 
-/// Opens a session and returns the response with its cookie.
+fn bad_credentials() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "bad_credentials",
+        "identifiant ou mot de passe incorrect",
+    )
+}
+
+/// Opens a session and returns the response with its cookie (and, after a login, the
+/// known-device cookie).
 async fn open_session(
     state: &AppState,
     user: &UserInfo,
+    origin: &LoginOrigin,
     now_ms: i64,
+    known_device_cookie: Option<String>,
     body: impl Serialize,
 ) -> ApiResult<Response> {
-    let cookie = new_session_cookie(state, user, now_ms).await?;
-    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+    let cookie = new_session_cookie(state, user, origin, now_ms).await?;
+    let mut response = ([(header::SET_COOKIE, cookie)], Json(body)).into_response();
+    if let Some(device) = known_device_cookie
+        && let Ok(value) = header::HeaderValue::from_str(&device)
+    {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    Ok(response)
 }
 
 /// Opens a session for `user` and returns its `Set-Cookie` value (API and pages alike).
 pub(crate) async fn new_session_cookie(
     state: &AppState,
     user: &UserInfo,
+    origin: &LoginOrigin,
     now_ms: i64,
 ) -> ApiResult<String> {
     let session_id = auth::random_hex(32);
     let lifetime_ms = i64::from(state.config.auth.session_hours) * 3_600_000;
     state
         .store
-        .create_session(
+        .create_session_from(
             &user.username,
             &auth::digest(&session_id),
             now_ms,
             now_ms + lifetime_ms,
+            &origin.session_origin(),
         )
         .await?;
     Ok(auth::session_cookie(
@@ -108,18 +147,19 @@ pub(crate) async fn new_session_cookie(
 
 async fn login(
     State(state): State<AppState>,
-    ClientAddress(address): ClientAddress,
+    origin: LoginOrigin,
     JsonBody(credentials): JsonBody<Credentials>,
 ) -> ApiResult<Response> {
     let now_ms = state.clock.now_ms();
-    let user = check_credentials(
+    let logged_in = check_credentials(
         &state,
-        address,
+        &origin,
         &credentials.username,
         credentials.password,
         now_ms,
     )
     .await?;
+    let user = logged_in.user;
     let actor = state.store.actor_for(&user).await?;
     let caller = Caller {
         actor,
@@ -127,45 +167,82 @@ async fn login(
         session_hash: None,
         now_ms,
     };
-    open_session(&state, &user, now_ms, me_of(&caller)).await
+    open_session(
+        &state,
+        &user,
+        &origin,
+        now_ms,
+        Some(logged_in.known_device_cookie),
+        me_of(&caller),
+    )
+    .await
 }
 
-/// Checks a user name and password, throttled per user and per address (API and login page
-/// alike); a failure is counted and answered with the same message whatever was wrong.
+/// A login that passed: the user, and the cookie that makes this browser a known device of
+/// the account (sent with the session's).
+pub(crate) struct LoggedIn {
+    pub user: UserInfo,
+    pub known_device_cookie: String,
+}
+
+/// Checks a user name and password, throttled per account and per address (API and login
+/// page alike); a failure is counted and answered with the same message whatever was wrong
+/// (unknown user, wrong password, disabled account).
+///
+/// Issue 23, item 10: past `max_failures_per_user` failures in the window, an account's
+/// attempts wait after the last failure 1 s, 2 s, 4 s… at most `max_login_delay_seconds`,
+/// rather than being shut for the whole window; attempts from a browser where the account
+/// logged in before (its signed known-device cookie) are counted apart, so that strangers'
+/// guesses never keep the account's owner out, and are not held by the address's limit.
 pub(crate) async fn check_credentials(
     state: &AppState,
-    address: Option<std::net::IpAddr>,
+    origin: &LoginOrigin,
     username: &str,
     password: String,
     now_ms: i64,
-) -> ApiResult<UserInfo> {
+) -> ApiResult<LoggedIn> {
     let config = &state.config.auth;
     let window_ms = i64::from(config.failure_window_minutes) * 60_000;
-    let window_start = now_ms - window_ms;
     let username = username.trim().to_lowercase();
     if username.len() > 64 || password.len() > auth::MAX_PASSWORD_BYTES {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "bad_credentials",
-            "identifiant ou mot de passe incorrect",
+        return Err(bad_credentials());
+    }
+    let signing_key = state.deliveries.key(state).await?;
+    let device = origin
+        .known_device
+        .as_deref()
+        .and_then(|cookie| auth::known_device(&signing_key, &username, cookie));
+    let account_key = match device {
+        Some(device) => format!("device:{username}:{device}"),
+        None => format!("user:{username}"),
+    };
+    let backoff = LoginLimit::Backoff {
+        free_failures: i64::from(config.max_failures_per_user),
+        first_delay_ms: FIRST_LOGIN_DELAY_MS,
+        max_delay_ms: i64::from(config.max_login_delay_seconds) * 1000,
+        memory_ms: ACCOUNT_FAILURE_MEMORY_MS,
+    };
+    let address_key = origin
+        .address
+        .filter(|_| device.is_none())
+        .map(|a| format!("address:{a}"));
+    // Throttled before the password is even checked: a correct guess while the account
+    // waits is refused too, so that guessing gains nothing. The attempt is counted as a
+    // failure before the check (issue 23, item 9): a burst of parallel guesses is throttled
+    // like a sequence.
+    let mut keys = vec![(account_key.as_str(), backoff)];
+    if let Some(key) = &address_key {
+        keys.push((
+            key.as_str(),
+            LoginLimit::Window {
+                failures: i64::from(config.max_failures_per_address),
+                window_ms,
+            },
         ));
     }
-    let user_key = format!("user:{username}");
-    let address_key = address.map(|a| format!("address:{a}"));
-    // Throttled before the password is even checked: a correct guess after the limit is
-    // refused too, so that guessing gains nothing. The attempt is counted as a failure before
-    // the check (issue 23, item 9): a burst of parallel guesses is throttled like a sequence.
-    let mut keys = vec![(user_key.as_str(), i64::from(config.max_failures_per_user))];
-    if let Some(key) = &address_key {
-        keys.push((key.as_str(), i64::from(config.max_failures_per_address)));
-    }
-    let attempt = match state
-        .store
-        .reserve_login_attempt(&keys, now_ms, window_start)
-        .await?
-    {
+    let attempt = match state.store.reserve_login_attempt(&keys, now_ms).await? {
         Ok(ids) => ids,
-        Err(oldest) => return Err(too_many(oldest + window_ms - now_ms)),
+        Err(retry_at) => return Err(too_many(retry_at - now_ms)),
     };
     let found = state.store.user_for_login(&username).await?;
     let hash = found
@@ -173,19 +250,40 @@ pub(crate) async fn check_credentials(
         .map(|(_, h)| h.clone())
         .unwrap_or_else(|| auth::decoy_hash().to_string());
     let valid = auth::verify_password_blocking(password, hash).await? && found.is_some();
-    let Some((user, _)) = found.filter(|_| valid) else {
+    // A disabled account answers as a wrong password: nothing tells it apart.
+    let Some((user, _)) = found.filter(|(user, _)| valid && user.disabled_ms.is_none()) else {
         // The attempt stays recorded: it was a failure.
         tracing::info!(username, "échec de connexion");
+        return Err(bad_credentials());
+    };
+    // The right password: not a failure, and the account (or this known device) starts
+    // afresh. A stranger's guesses before it count no more: their backoff starts again, at
+    // most once per login of the owner.
+    state.store.forget_login_attempt(&attempt).await?;
+    state.store.clear_login_failures(&account_key).await?;
+    if user.must_change_password
+        && now_ms > user.password_changed_ms + auth::ONE_TIME_PASSWORD_HOURS * 3_600_000
+    {
+        tracing::info!(username, "mot de passe à usage unique expiré");
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "bad_credentials",
-            "identifiant ou mot de passe incorrect",
+            "one_time_password_expired",
+            format!(
+                "ce mot de passe à usage unique a expiré ({} h après avoir été donné) : demandez-en un nouveau à un administrateur",
+                auth::ONE_TIME_PASSWORD_HOURS
+            ),
         ));
-    };
-    state.store.forget_login_attempt(&attempt).await?;
-    state.store.clear_login_failures(&user_key).await?;
+    }
+    match auth::second_factor_of(&user) {
+        auth::SecondFactor::None => {}
+    }
     tracing::info!(username, "connexion");
-    Ok(user)
+    let known_device_cookie =
+        auth::known_device_cookie(&signing_key, &username, state.config.secure_cookies());
+    Ok(LoggedIn {
+        user,
+        known_device_cookie,
+    })
 }
 
 async fn logout(
@@ -221,6 +319,7 @@ struct PasswordChange {
 async fn change_password(
     State(state): State<AppState>,
     PendingCaller(caller): PendingCaller,
+    origin: LoginOrigin,
     JsonBody(change): JsonBody<PasswordChange>,
 ) -> ApiResult<Response> {
     let user = change_own_password(
@@ -234,7 +333,7 @@ async fn change_password(
         user: user.clone(),
         ..caller
     };
-    open_session(&state, &user, caller.now_ms, me_of(&caller)).await
+    open_session(&state, &user, &origin, caller.now_ms, None, me_of(&caller)).await
 }
 
 /// Changes the caller's own password (API and pages alike), closing every session of the
@@ -262,7 +361,11 @@ pub(crate) async fn change_own_password(
             "mot de passe actuel incorrect",
         ));
     }
-    auth::check_new_password(&new_password, state.config.auth.min_password_length)?;
+    auth::check_new_password(
+        &new_password,
+        state.config.auth.min_password_length,
+        &caller.user.username,
+    )?;
     if new_password == current_password {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -382,6 +485,84 @@ async fn reset_password(
         auth::reset_to_one_time_password(&state.store, &caller.actor, &username, caller.now_ms)
             .await?;
     Ok(Json(PasswordReset { one_time_password }))
+}
+
+/// An administrator disables an account: kept for history, its login refused as a wrong
+/// password, its sessions and tokens ended at once (issue 23, item 11).
+async fn disable_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> ApiResult<Json<UserInfo>> {
+    let user = state
+        .store
+        .set_disabled(&caller.actor, &username, true, caller.now_ms)
+        .await?;
+    Ok(Json(user))
+}
+
+/// An administrator enables a disabled account again (its old tokens stay revoked).
+async fn enable_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> ApiResult<Json<UserInfo>> {
+    let user = state
+        .store
+        .set_disabled(&caller.actor, &username, false, caller.now_ms)
+        .await?;
+    Ok(Json(user))
+}
+
+/// The caller's own session, required by the session endpoints (a token has none).
+fn own_session(caller: &Caller) -> ApiResult<&str> {
+    caller.session_hash.as_deref().ok_or_else(|| {
+        ApiError::forbidden("les sessions se consultent en session, pas avec un jeton")
+    })
+}
+
+/// The caller's live sessions: when and where from each was opened, when last seen, and
+/// which is this one; never a session's secret.
+async fn list_own_sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<SessionInfo>>> {
+    let current = own_session(&caller)?;
+    Ok(Json(
+        state
+            .store
+            .sessions_of(&caller.user.username, Some(current), caller.now_ms)
+            .await?,
+    ))
+}
+
+/// Ends one of the caller's sessions by its id (`404` for any other id).
+async fn end_own_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    own_session(&caller)?;
+    state.store.end_session(&caller.user.username, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize)]
+struct EndedSessions {
+    ended: u64,
+}
+
+/// Ends every session of the caller but this one.
+async fn end_other_sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<EndedSessions>> {
+    let current = own_session(&caller)?;
+    let ended = state
+        .store
+        .end_other_sessions(&caller.user.username, current)
+        .await?;
+    Ok(Json(EndedSessions { ended }))
 }
 
 #[derive(Debug, Deserialize)]

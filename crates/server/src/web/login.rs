@@ -12,7 +12,7 @@ use maud::html;
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::api::ClientAddress;
+use crate::api::LoginOrigin;
 use crate::api::people::{change_own_password, check_credentials, new_session_cookie};
 use crate::auth;
 use crate::error::ApiError;
@@ -75,6 +75,11 @@ fn refusal(lang: Lang, error: &ApiError, on_login: bool) -> String {
         "bad_credentials" if on_login => t(lang, "identifiant ou mot de passe incorrect").into(),
         "bad_credentials" => t(lang, "mot de passe actuel incorrect").into(),
         "too_many_attempts" => t(lang, "trop d'échecs de connexion : réessayez plus tard").into(),
+        "one_time_password_expired" => t(
+            lang,
+            "ce mot de passe à usage unique a expiré : demandez-en un nouveau à un administrateur",
+        )
+        .into(),
         _ => error.message.clone(),
     }
 }
@@ -99,7 +104,7 @@ struct Credentials {
 async fn login(
     State(state): State<AppState>,
     lang: Lang,
-    ClientAddress(address): ClientAddress,
+    origin: LoginOrigin,
     PageForm(form): PageForm<Credentials>,
 ) -> Response {
     let now_ms = state.clock.now_ms();
@@ -111,19 +116,20 @@ async fn login(
         )
             .into_response()
     };
-    let user = match check_credentials(
+    let logged_in = match check_credentials(
         &state,
-        address,
+        &origin,
         &form.username,
         form.password.clone(),
         now_ms,
     )
     .await
     {
-        Ok(user) => user,
+        Ok(logged_in) => logged_in,
         Err(error) => return refused(error.status, &refusal(lang, &error, true)),
     };
-    let cookie = match new_session_cookie(&state, &user, now_ms).await {
+    let user = logged_in.user;
+    let cookie = match new_session_cookie(&state, &user, &origin, now_ms).await {
         Ok(cookie) => cookie,
         Err(error) => return PageError::from(error).into_response(),
     };
@@ -132,7 +138,12 @@ async fn login(
     } else {
         next
     };
-    ([(header::SET_COOKIE, cookie)], Redirect::to(&target)).into_response()
+    let mut response = ([(header::SET_COOKIE, cookie)], Redirect::to(&target)).into_response();
+    // A second `Set-Cookie`, appended: the array form would replace the first.
+    if let Ok(device) = header::HeaderValue::from_str(&logged_in.known_device_cookie) {
+        response.headers_mut().append(header::SET_COOKIE, device);
+    }
+    response
 }
 
 #[derive(Debug, Deserialize)]
@@ -199,6 +210,7 @@ struct PasswordChange {
 async fn change_password(
     State(state): State<AppState>,
     viewer: Viewer,
+    origin: LoginOrigin,
     PageForm(form): PageForm<PasswordChange>,
 ) -> PageResult {
     viewer.check_form(&form.csrf)?;
@@ -219,7 +231,7 @@ async fn change_password(
                 .into_response());
         }
     };
-    let cookie = new_session_cookie(&state, &user, viewer.caller.now_ms).await?;
+    let cookie = new_session_cookie(&state, &user, &origin, viewer.caller.now_ms).await?;
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
 }
 

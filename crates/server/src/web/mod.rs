@@ -324,7 +324,7 @@ impl FromRequestParts<AppState> for Viewer {
     ) -> Result<Self, Self::Rejection> {
         // Pages know only the session cookie: a bearer token is for programs.
         if parts.headers.contains_key(header::AUTHORIZATION)
-            || auth::cookie(parts, auth::SESSION_COOKIE).is_none()
+            || auth::cookie(parts, state.config.session_cookie_name()).is_none()
         {
             return Err(to_login(parts));
         }

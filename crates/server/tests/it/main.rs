@@ -1,6 +1,7 @@
 //! The server's integration tests: the real application on a free port, its own database
 //! (SQLite, or PostgreSQL with `VIGIE_TEST_DATABASE=postgres`), driven over HTTP.
 
+mod accounts;
 mod alarms;
 mod api_inventory;
 mod audit;

@@ -2,7 +2,10 @@
 
 use vigie_domain::access::{Permission, TokenScope, Visibility};
 use vigie_domain::inventory::StaffRole;
-use vigie_store::{AuditFilter, NewToken, NewUser, Store, StoreError, TOKEN_CACHE_MS, UserKind};
+use vigie_store::{
+    AuditFilter, LoginLimit, NewToken, NewUser, SessionOrigin, Store, StoreError, TOKEN_CACHE_MS,
+    UserKind,
+};
 
 use crate::{NOW, admin, client_user, conformance, reference, seed};
 
@@ -11,6 +14,9 @@ conformance!(
     tokens_are_scoped_and_revocable,
     login_failures_are_counted_in_a_window,
     a_probe_token_is_bound_to_one_site,
+    disabled_accounts_keep_no_session_and_no_token,
+    own_sessions_are_listed_and_ended_by_their_id,
+    an_accounts_failures_back_off_to_a_cap,
 );
 
 fn new_user(username: &str, kind: UserKind, client: Option<&str>) -> NewUser {
@@ -411,5 +417,170 @@ async fn a_probe_token_is_bound_to_one_site(store: Store, _: String) {
             .map(|e| e.client.as_deref())
             .collect::<Vec<_>>(),
         [Some("CLI-A"), Some("CLI-A")]
+    );
+}
+
+/// Issue 23, item 11: a disabled account is kept, its sessions end and its tokens are revoked
+/// (enabling it again does not revive them); only administrators, never their own account.
+async fn disabled_accounts_keep_no_session_and_no_token(store: Store, _: String) {
+    seed(&store).await;
+    store
+        .create_user(&admin(), new_user("s.leroy", UserKind::Staff, None), NOW)
+        .await
+        .unwrap();
+    store
+        .create_session("s.leroy", "session-1", NOW, NOW + 3_600_000)
+        .await
+        .unwrap();
+    store
+        .create_token(
+            &admin(),
+            &new_token("s.leroy", "agent", TokenScope::Agent, None),
+            "tok1",
+            "secret-1",
+            NOW,
+        )
+        .await
+        .unwrap();
+    let session = store.session_user("session-1", NOW).await.unwrap().unwrap();
+    assert!(matches!(
+        store
+            .set_disabled(&session.actor, "s.leroy", true, NOW)
+            .await,
+        Err(StoreError::Forbidden(_))
+    ));
+    let disabled = store
+        .set_disabled(&admin(), "s.leroy", true, NOW + 1)
+        .await
+        .unwrap();
+    assert_eq!(disabled.disabled_ms, Some(NOW + 1));
+    assert!(
+        store
+            .session_user("session-1", NOW + 2)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .token_actor("secret-1", NOW + 2)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let enabled = store
+        .set_disabled(&admin(), "s.leroy", false, NOW + 3)
+        .await
+        .unwrap();
+    assert_eq!(enabled.disabled_ms, None);
+    assert!(
+        store
+            .token_actor("secret-1", NOW + 4)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let tokens = store.list_tokens(&admin(), "s.leroy").await.unwrap();
+    assert_eq!(tokens[0].revoked_ms, Some(NOW + 1));
+    assert!(matches!(
+        store.set_disabled(&admin(), "personne", true, NOW).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+/// Issue 23, item 11: sessions carry an opaque id, where they came from and when they were
+/// last seen; their user ends one by its id, or all but the current one.
+async fn own_sessions_are_listed_and_ended_by_their_id(store: Store, _: String) {
+    seed(&store).await;
+    for name in ["s.leroy", "autre"] {
+        store
+            .create_user(&admin(), new_user(name, UserKind::Staff, None), NOW)
+            .await
+            .unwrap();
+    }
+    let origin = SessionOrigin {
+        address: Some("192.0.2.1".into()),
+        user_agent: Some("Navigateur".into()),
+    };
+    for (n, hash) in ["h1", "h2", "h3"].iter().enumerate() {
+        store
+            .create_session_from("s.leroy", hash, NOW + n as i64, NOW + 3_600_000, &origin)
+            .await
+            .unwrap();
+    }
+    let listed = store
+        .sessions_of("s.leroy", Some("h3"), NOW + 10)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 3);
+    assert!(listed[0].current && !listed[1].current);
+    assert_eq!(listed[2].address.as_deref(), Some("192.0.2.1"));
+    assert_eq!(listed[2].user_agent.as_deref(), Some("Navigateur"));
+    assert_eq!(listed[0].id.len(), 16);
+    assert!(!serde_json::to_string(&listed).unwrap().contains("h1"));
+    assert!(matches!(
+        store.end_session("autre", &listed[2].id).await,
+        Err(StoreError::NotFound)
+    ));
+    store.end_session("s.leroy", &listed[2].id).await.unwrap();
+    assert!(store.session_user("h1", NOW + 11).await.unwrap().is_none());
+    assert_eq!(store.end_other_sessions("s.leroy", "h3").await.unwrap(), 1);
+    assert!(store.session_user("h2", NOW + 12).await.unwrap().is_none());
+    assert!(store.session_user("h3", NOW + 12).await.unwrap().is_some());
+}
+
+/// Issue 23, item 10: past its free failures an account waits after its last failure, the
+/// wait doubling up to a cap; an address's window refuses until its oldest failure leaves.
+async fn an_accounts_failures_back_off_to_a_cap(store: Store, _: String) {
+    let backoff = LoginLimit::Backoff {
+        free_failures: 2,
+        first_delay_ms: 1_000,
+        max_delay_ms: 3_000,
+        memory_ms: 86_400_000,
+    };
+    let mut now = NOW;
+    for _ in 0..2 {
+        assert!(
+            store
+                .reserve_login_attempt(&[("user:x", backoff)], now)
+                .await
+                .unwrap()
+                .is_ok()
+        );
+    }
+    for wait in [1_000, 2_000, 3_000, 3_000] {
+        assert_eq!(
+            store
+                .reserve_login_attempt(&[("user:x", backoff)], now)
+                .await
+                .unwrap(),
+            Err(now + wait)
+        );
+        now += wait;
+        assert!(
+            store
+                .reserve_login_attempt(&[("user:x", backoff)], now)
+                .await
+                .unwrap()
+                .is_ok()
+        );
+    }
+    let window = LoginLimit::Window {
+        failures: 1,
+        window_ms: 60_000,
+    };
+    assert!(
+        store
+            .reserve_login_attempt(&[("address:a", window)], NOW)
+            .await
+            .unwrap()
+            .is_ok()
+    );
+    assert_eq!(
+        store
+            .reserve_login_attempt(&[("address:a", window)], NOW + 5)
+            .await
+            .unwrap(),
+        Err(NOW + 60_000)
     );
 }
