@@ -1,5 +1,6 @@
 //! The journal: everything the chain from observation to confirmation has written (state
-//! changes, alarms and their events and timers, tickets and their events, messages and pages),
+//! changes, alarms and their events and timers, tickets and their events, messages and pages;
+//! not the notices about people's own accounts, which are no part of it),
 //! in the order written, without what only says which process or database did it (row ids,
 //! leases, the channels' answers). Two runs of one scenario — `vigie simulate` and a real
 //! server on a virtual clock — must give the same journal (`docs/simulate.md`).
@@ -96,7 +97,7 @@ const PARTS: &[Part] = &[
     },
     Part {
         table: "notifications",
-        sql: "SELECT key, alarm_id, ticket_number, client_ref, severity, step, recipient, channel, address, status, attempts, due_ms, created_ms, sent_ms, last_error, record FROM notifications ORDER BY id",
+        sql: "SELECT key, alarm_id, ticket_number, client_ref, severity, step, recipient, channel, address, status, attempts, due_ms, created_ms, sent_ms, last_error, record FROM notifications WHERE key NOT LIKE 'account/%' ORDER BY id",
         columns: &[
             "key",
             "alarm_id",

@@ -527,7 +527,7 @@ impl Store {
         if reset {
             revoke_tokens_of(&mut transaction, actor, username, now_ms).await?;
         }
-        queue_password_notice(&mut transaction, &before, reset, now_ms).await?;
+        queue_password_notice(&mut transaction, &before, reset, must_change, now_ms).await?;
         let after = fetch_user(&mut transaction, username)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -1210,6 +1210,7 @@ async fn queue_password_notice(
     connection: &mut sqlx::AnyConnection,
     user: &UserInfo,
     reset: bool,
+    one_time: bool,
     now_ms: i64,
 ) -> Result<(), StoreError> {
     let Some(staff) = &user.staff else {
@@ -1234,10 +1235,12 @@ async fn queue_password_notice(
     };
     let zone = vigie_domain::TimeZoneName::paris();
     let date = vigie_domain::report::french::format_date(now_ms, &zone.time_zone());
-    let how = if reset {
-        "a été remplacé par un mot de passe à usage unique, donné par un administrateur"
-    } else {
-        "a été changé depuis votre session"
+    let how = match (reset, one_time) {
+        (true, true) => {
+            "a été remplacé par un mot de passe à usage unique, donné par un administrateur"
+        }
+        (true, false) => "a été remplacé par un administrateur",
+        (false, _) => "a été changé depuis votre session",
     };
     let notice = AccountNotice {
         key: format!("account/{}/password/{now_ms}", user.username),
