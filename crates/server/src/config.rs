@@ -42,6 +42,15 @@ max_import_bytes = 67108864
 # Jeton que Prometheus présente pour lire /metrics (en-tête « Authorization: Bearer <jeton> »).
 # Vide : /metrics ne répond qu'aux connexions de la machine elle-même (boucle locale).
 metrics_token = ""
+# Mises à jour en direct des pages ouvertes (flux /flux, une connexion par onglet) : au plus
+# live_streams en tout, dont live_streams_staff gardés pour le personnel de l'intégrateur
+# (les clients n'y touchent pas : le mur d'alarmes reste à jour) ; au plus
+# live_streams_per_client pour tous les comptes d'un client, live_streams_per_session par
+# session. Au-delà, la page s'affiche sans mise à jour en direct (HTTP 429).
+live_streams = 10000
+live_streams_staff = 1000
+live_streams_per_client = 500
+live_streams_per_session = 8
 
 [database]
 # Vide : base SQLite embarquée <data_dir>/vigie.sqlite.
@@ -349,6 +358,32 @@ pub struct ServerConfig {
     /// Reverse proxies whose `X-Forwarded-For` is believed (issue 23, item 10).
     #[serde(default)]
     pub trusted_proxies: Vec<IpNetwork>,
+    /// Live streams open at most, of which `live_streams_staff` only for the integrator's
+    /// staff; per client and per session (issue 23, item 7).
+    #[serde(default = "default_live_streams")]
+    pub live_streams: usize,
+    #[serde(default = "default_live_streams_staff")]
+    pub live_streams_staff: usize,
+    #[serde(default = "default_live_streams_per_client")]
+    pub live_streams_per_client: usize,
+    #[serde(default = "default_live_streams_per_session")]
+    pub live_streams_per_session: usize,
+}
+
+fn default_live_streams() -> usize {
+    10_000
+}
+
+fn default_live_streams_staff() -> usize {
+    1_000
+}
+
+fn default_live_streams_per_client() -> usize {
+    500
+}
+
+fn default_live_streams_per_session() -> usize {
+    8
 }
 
 /// An address or a network (`10.0.0.0/8`, `fd00::/8`), as written in the configuration.
@@ -639,6 +674,18 @@ impl Config {
         if organisation.is_empty() || organisation.chars().count() > 200 {
             return Err(
                 "[reports] organisation : le nom de l'intégrateur, de 1 à 200 caractères".into(),
+            );
+        }
+        let server = &self.server;
+        if server.live_streams == 0
+            || server.live_streams > 1_000_000
+            || server.live_streams_staff >= server.live_streams
+            || server.live_streams_per_client == 0
+            || server.live_streams_per_client > server.live_streams - server.live_streams_staff
+            || server.live_streams_per_session == 0
+        {
+            return Err(
+                "[server] live_streams : de 1 à 1 000 000 ; live_streams_staff en dessous ; live_streams_per_client de 1 à live_streams - live_streams_staff ; live_streams_per_session au moins 1".into(),
             );
         }
         let s = &self.supervision;

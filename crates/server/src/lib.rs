@@ -56,6 +56,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Store, config: Config, clock: Clock) -> AppState {
+        let stream_limits = web::live::StreamLimits::of(&config);
         AppState {
             store,
             escalation: Arc::new(delivery::escalation(&config)),
@@ -64,7 +65,7 @@ impl AppState {
             clock,
             metrics: Arc::new(metrics::Metrics::default()),
             alarms: alarms::AlarmWorker::default(),
-            live: web::Live::default(),
+            live: web::Live::new(stream_limits),
             rates: Arc::default(),
             charts: Arc::default(),
             rounds: rounds::Rounds::default(),

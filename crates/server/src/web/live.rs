@@ -5,9 +5,10 @@
 //! only *what kind* of thing changed; the page then asks for its fragment again, through the
 //! same access checks as any page.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -29,8 +30,126 @@ const CAPACITY: usize = 4096;
 const COALESCE: Duration = Duration::from_millis(200);
 /// How often an open stream checks that its session still exists (logout, expiry).
 const SESSION_CHECK: Duration = Duration::from_secs(60);
-/// Open streams at most, across the process.
-pub const MAX_STREAMS: usize = 10_000;
+/// How many streams may be open (issue 23, item 7: one client's session once opened all of
+/// them and cut the staff's alarm wall off), from `[server] live_streams*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// Across the process.
+    pub total: usize,
+    /// Of `total`, kept for the integrator's staff: clients' streams stop below.
+    pub staff: usize,
+    /// For all the accounts of one client.
+    pub per_client: usize,
+    /// For one session (its tabs).
+    pub per_session: usize,
+}
+
+impl StreamLimits {
+    pub fn of(config: &crate::Config) -> StreamLimits {
+        StreamLimits {
+            total: config.server.live_streams,
+            staff: config.server.live_streams_staff,
+            per_client: config.server.live_streams_per_client,
+            per_session: config.server.live_streams_per_session,
+        }
+    }
+}
+
+impl Default for StreamLimits {
+    fn default() -> StreamLimits {
+        StreamLimits::of(&crate::Config::default())
+    }
+}
+
+/// Why a stream is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The process has no stream left (staff's reserve included).
+    Full,
+    /// The streams left are the staff's.
+    StaffReserve,
+    /// The client's share is used up.
+    Client,
+    /// The session has its tabs' share open.
+    Session,
+}
+
+/// The streams open now, counted by client and by session.
+#[derive(Debug, Default)]
+struct Open {
+    total: usize,
+    /// Those of client users, all clients.
+    clients: usize,
+    per_client: HashMap<Reference, usize>,
+    per_session: HashMap<String, usize>,
+}
+
+/// The count of open streams and its limits.
+#[derive(Debug)]
+struct Streams {
+    limits: StreamLimits,
+    open: Mutex<Open>,
+}
+
+impl Streams {
+    /// Counts a stream for `session` of `client` (None: the staff), or says why not.
+    fn open(
+        self: &Arc<Streams>,
+        client: Option<&Reference>,
+        session: &str,
+    ) -> Result<StreamSlot, Refusal> {
+        let limits = self.limits;
+        let mut open = self.open.lock().expect("streams lock");
+        if open.total >= limits.total {
+            return Err(Refusal::Full);
+        }
+        if open.per_session.get(session).copied().unwrap_or(0) >= limits.per_session {
+            return Err(Refusal::Session);
+        }
+        if let Some(client) = client {
+            if open.clients >= limits.total - limits.staff {
+                return Err(Refusal::StaffReserve);
+            }
+            if open.per_client.get(client).copied().unwrap_or(0) >= limits.per_client {
+                return Err(Refusal::Client);
+            }
+            open.clients += 1;
+            *open.per_client.entry(client.clone()).or_default() += 1;
+        }
+        open.total += 1;
+        *open.per_session.entry(session.to_owned()).or_default() += 1;
+        Ok(StreamSlot {
+            streams: self.clone(),
+            client: client.cloned(),
+            session: session.to_owned(),
+        })
+    }
+
+    fn close(&self, client: Option<&Reference>, session: &str) {
+        let mut open = self.open.lock().expect("streams lock");
+        open.total = open.total.saturating_sub(1);
+        if let Some(client) = client {
+            open.clients = open.clients.saturating_sub(1);
+            decrement(&mut open.per_client, client);
+        }
+        decrement(&mut open.per_session, session);
+    }
+}
+
+/// One less in `counts` for `key`, forgetting keys at zero (the maps stay as small as the
+/// streams open).
+fn decrement<K, Q>(counts: &mut HashMap<K, usize>, key: &Q)
+where
+    K: std::hash::Hash + Eq + std::borrow::Borrow<Q>,
+    Q: std::hash::Hash + Eq + ?Sized,
+{
+    if let Some(count) = counts.get_mut(key) {
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            counts.remove(key);
+        }
+    }
+}
 
 /// What changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -75,7 +194,7 @@ pub struct Change {
 #[derive(Debug, Clone)]
 pub struct Live {
     sender: broadcast::Sender<Change>,
-    streams: Arc<AtomicUsize>,
+    streams: Arc<Streams>,
     /// This process among those sharing the database, so that it ignores its own signals.
     process: Arc<str>,
     /// Changes to signal to the other processes (PostgreSQL), once the relay runs.
@@ -86,9 +205,19 @@ pub struct Live {
 
 impl Default for Live {
     fn default() -> Live {
+        Live::new(StreamLimits::default())
+    }
+}
+
+impl Live {
+    /// The broadcast, with at most `limits` streams open.
+    pub fn new(limits: StreamLimits) -> Live {
         Live {
             sender: broadcast::channel(CAPACITY).0,
-            streams: Arc::new(AtomicUsize::new(0)),
+            streams: Arc::new(Streams {
+                limits,
+                open: Mutex::default(),
+            }),
             process: crate::auth::random_hex(8).into(),
             relay: Arc::default(),
             relay_overflowed: Arc::default(),
@@ -121,7 +250,7 @@ impl Live {
 
     /// How many streams are open now.
     pub fn streams(&self) -> usize {
-        self.streams.load(Ordering::Relaxed)
+        self.streams.open.lock().expect("streams lock").total
     }
 }
 
@@ -134,12 +263,16 @@ pub fn hears(visibility: &Visibility, change: &Change) -> bool {
     }
 }
 
-/// Counts an open stream; the count goes down when the stream is dropped.
-struct StreamSlot(Arc<AtomicUsize>);
+/// Counts an open stream; the counts go down when the stream is dropped.
+struct StreamSlot {
+    streams: Arc<Streams>,
+    client: Option<Reference>,
+    session: String,
+}
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.streams.close(self.client.as_ref(), &self.session);
     }
 }
 
@@ -155,22 +288,33 @@ struct Listening {
 /// `GET /flux`: the session's stream of changes.
 pub async fn stream(State(state): State<AppState>, viewer: Viewer) -> Response {
     let live = state.live.clone();
-    if live.streams.fetch_add(1, Ordering::Relaxed) >= MAX_STREAMS {
-        live.streams.fetch_sub(1, Ordering::Relaxed);
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            t(
-                viewer.lang,
-                "trop de pages ouvertes : mises à jour en direct suspendues",
-            ),
-        )
-            .into_response();
-    }
+    let visibility = viewer.caller.actor.visibility();
+    let session_hash = viewer.caller.session_hash.clone().unwrap_or_default();
+    let slot = match live.streams.open(visibility.client(), &session_hash) {
+        Ok(slot) => slot,
+        Err(refusal) => {
+            let (status, text) = match refusal {
+                Refusal::Full => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "trop de pages ouvertes : mises à jour en direct suspendues",
+                ),
+                Refusal::StaffReserve | Refusal::Client => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "trop de pages ouvertes pour ce client : mises à jour en direct suspendues",
+                ),
+                Refusal::Session => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "trop d'onglets ouverts : mises à jour en direct suspendues dans celui-ci",
+                ),
+            };
+            return (status, t(viewer.lang, text)).into_response();
+        }
+    };
     let listening = Listening {
         receiver: live.sender.subscribe(),
-        visibility: viewer.caller.actor.visibility(),
-        session_hash: viewer.caller.session_hash.clone().unwrap_or_default(),
-        _slot: StreamSlot(live.streams.clone()),
+        visibility,
+        session_hash,
+        _slot: slot,
         state,
         first: true,
     };

@@ -464,6 +464,87 @@ async fn changes_heard_at(
     })
 }
 
+/// Issue 23, item 7: one client's session once opened every live stream and cut the staff's
+/// alarm wall off. Now a session has a few tabs' worth, a client its share, and the last
+/// streams are the staff's: with 6 in all, 2 kept for the staff, 3 per client and 2 per
+/// session, a client's third tab is refused (429), its colleague's third stream too once the
+/// client's share is used, another client's up to the staff's reserve, and the staff's stream
+/// still opens. Closing a stream gives its place back.
+#[tokio::test]
+async fn one_client_cannot_take_the_live_streams_of_the_staff() {
+    let app = TestApp::spawn_with(|config| {
+        config.server.live_streams = 6;
+        config.server.live_streams_staff = 2;
+        config.server.live_streams_per_client = 3;
+        config.server.live_streams_per_session = 2;
+    })
+    .await;
+    app.import_fleet().await;
+    let bnf = form_login(&app, "bnf", UserKind::Client, None, Some("CLI-BNF"), &[]).await;
+    let bnf2 = form_login(&app, "bnf2", UserKind::Client, None, Some("CLI-BNF"), &[]).await;
+    let marche = form_login(
+        &app,
+        "marche",
+        UserKind::Client,
+        None,
+        Some("CLI-MARCHE"),
+        &[],
+    )
+    .await;
+    let staff = form_login(
+        &app,
+        "superviseur",
+        UserKind::Staff,
+        None,
+        None,
+        &[StaffRole::Supervision],
+    )
+    .await;
+    let open = |cookie: String| {
+        let http = app.http.clone();
+        let url = format!("{}/flux", app.base);
+        async move { http.get(url).header("cookie", cookie).send().await.unwrap() }
+    };
+    // Two tabs of one session; the third is refused.
+    let bnf_1 = open(bnf.cookie.clone()).await;
+    let bnf_2 = open(bnf.cookie.clone()).await;
+    assert_eq!(bnf_1.status(), StatusCode::OK);
+    assert_eq!(bnf_2.status(), StatusCode::OK);
+    let refused = open(bnf.cookie.clone()).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.text().await.unwrap().contains("onglets"));
+    // The client's share is 3: its colleague gets one more, not two.
+    let bnf2_1 = open(bnf2.cookie.clone()).await;
+    assert_eq!(bnf2_1.status(), StatusCode::OK);
+    let refused = open(bnf2.cookie.clone()).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.text().await.unwrap().contains("ce client"));
+    // Another client reaches the staff's reserve: 4 clients' streams of 6, then no more.
+    let marche_1 = open(marche.cookie.clone()).await;
+    assert_eq!(marche_1.status(), StatusCode::OK);
+    let refused = open(marche.cookie.clone()).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The staff's wall still hears live.
+    let staff_1 = open(staff.cookie.clone()).await;
+    assert_eq!(staff_1.status(), StatusCode::OK);
+    // A closed stream gives its place back.
+    drop(bnf_1);
+    let mut reopened = StatusCode::TOO_MANY_REQUESTS;
+    // The server sees the closed connection at its next write at the latest (a keep-alive
+    // every 15 s).
+    for _ in 0..250 {
+        let response = open(marche.cookie.clone()).await;
+        reopened = response.status();
+        if reopened == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(reopened, StatusCode::OK);
+    drop((bnf_2, bnf2_1, marche_1, staff_1));
+    app.finish().await;
+}
+
 #[tokio::test]
 async fn the_live_stream_tells_each_session_only_of_its_own_clients_changes() {
     let app = TestApp::spawn().await;
