@@ -114,10 +114,10 @@ fn equipment_kind(kind: vigie_domain::inventory::EquipmentKind) -> String {
         .unwrap_or_default()
 }
 
-/// INC-7: once `ticket` is written, the tickets of the same type on the same site within the
-/// policy's recurrence window (`ticket.recurrence_window`, 3 months) make it a recurrence: a
-/// technical review of the site is opened, unless one of that type is still open, and the
-/// ticket records it. At most 500 recent tickets of the site are compared.
+/// INC-7: once `ticket` is written, the site's tickets within the policy's recurrence window
+/// (`ticket.recurrence_window`, 3 months; at most the 500 most recent) are read and the domain
+/// says whether it recurs (`desk::recurrence`); if so a technical review of the site is opened,
+/// unless one of that kind is still open, and the ticket records it.
 async fn recurrence(
     connection: &mut AnyConnection,
     policy: &Policy,
@@ -125,10 +125,10 @@ async fn recurrence(
     ticket: &Ticket,
     now: i64,
 ) -> Result<Option<(TicketEvent, Option<TicketChange>)>, StoreError> {
-    let (Some(site), Some(topic)) = (&ticket.report.site, &ticket.report.topic) else {
+    let Some(site) = &ticket.report.site else {
         return Ok(None);
     };
-    if ticket.report.kind == desk::Kind::Review {
+    if ticket.report.topic.is_none() || ticket.report.kind == desk::Kind::Review {
         return Ok(None);
     }
     let window = i64::try_from(policy.ticket.recurrence_window.seconds())
@@ -143,28 +143,17 @@ async fn recurrence(
     .fetch_all(&mut *connection)
     .await
     .map_err(from_sqlx)?;
-    let mut earlier = Vec::new();
-    let mut alarms_seen = BTreeSet::new();
-    let mut open_review = None;
-    for (json,) in rows {
-        let other: Ticket = stored(&json)?;
-        // A review covers the kind of equipment: a report's and an alarm's tickets share it.
-        if other.report.kind == desk::Kind::Review
-            && other.report.topic.as_deref().map(desk::topic_kind) == Some(desk::topic_kind(topic))
-            && other.closed_at.is_none()
-        {
-            open_review = Some(other.number);
-        } else if desk::recurs(ticket, &other, window)
-            // One incident per alarm, however many tickets it opened.
-            && other.report.alarm.is_none_or(|alarm| alarms_seen.insert(alarm))
-        {
-            earlier.push(other.number);
-        }
-    }
-    if earlier.is_empty() {
+    let others = rows
+        .iter()
+        .map(|(json,)| stored::<Ticket>(json))
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(desk::Recurrence {
+        earlier,
+        open_review,
+    }) = desk::recurrence(ticket, &others, window)
+    else {
         return Ok(None);
-    }
-    earlier.sort_unstable();
+    };
     let (review, opened) = match open_review {
         Some(number) => (number, None),
         None => {

@@ -159,6 +159,56 @@ pub fn recurs(ticket: &Ticket, earlier: &Ticket, window_ms: i64) -> bool {
         && ticket.received_at - earlier.received_at <= window_ms
 }
 
+/// INC-7: what a site's other recent tickets make of `ticket`, once written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recurrence {
+    /// The earlier tickets of the same problem (one per alarm), in increasing number.
+    pub earlier: Vec<TicketNumber>,
+    /// The site's technical review of that kind still open, which the recurrence joins
+    /// instead of opening another.
+    pub open_review: Option<TicketNumber>,
+}
+
+/// INC-7: `ticket` recurs when `others` (the site's tickets received within `window_ms`
+/// before it, newest first) hold the same problem: the earlier tickets, one per alarm
+/// however many tickets it opened, and the open review of the same kind of equipment if
+/// there is one (a report's and an alarm's tickets share it). None when it does not recur,
+/// for a ticket without site or type, and for a review itself.
+pub fn recurrence(ticket: &Ticket, others: &[Ticket], window_ms: i64) -> Option<Recurrence> {
+    let (Some(_), Some(topic)) = (&ticket.report.site, &ticket.report.topic) else {
+        return None;
+    };
+    if ticket.report.kind == Kind::Review {
+        return None;
+    }
+    let mut earlier = Vec::new();
+    let mut alarms_seen = std::collections::BTreeSet::new();
+    let mut open_review = None;
+    for other in others {
+        if other.report.kind == Kind::Review
+            && other.report.topic.as_deref().map(topic_kind) == Some(topic_kind(topic))
+            && other.closed_at.is_none()
+        {
+            open_review = Some(other.number);
+        } else if recurs(ticket, other, window_ms)
+            && other
+                .report
+                .alarm
+                .is_none_or(|alarm| alarms_seen.insert(alarm))
+        {
+            earlier.push(other.number);
+        }
+    }
+    if earlier.is_empty() {
+        return None;
+    }
+    earlier.sort_unstable();
+    Some(Recurrence {
+        earlier,
+        open_review,
+    })
+}
+
 /// INC-7's "same type": the same topic, or a report's bare kind of equipment and an alarm's
 /// topic of that kind (`camera` and `camera/unreachable`).
 fn same_type(one: Option<&str>, other: Option<&str>) -> bool {

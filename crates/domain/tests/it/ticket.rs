@@ -771,6 +771,51 @@ mod recurrence {
         .0
     }
 
+    /// INC-7, the decision the store asks of the domain: the earlier tickets of the problem,
+    /// one per alarm, and the open review of that kind of equipment it joins.
+    #[test]
+    fn inc_7_a_recurrence_names_one_ticket_per_alarm_and_joins_the_open_review() {
+        let window = 90 * DAY;
+        let t0 = at("2026-01-05T09:00:00Z").as_millisecond();
+        let now = ticket(20, "SITE-A", Some("camera/unreachable"), Some(20), t0 + DAY);
+        let review = |number: u64, topic: &str, closed: bool| {
+            let mut review = ticket(number, "SITE-A", Some(topic), None, t0);
+            review.report.kind = Kind::Review;
+            if closed {
+                review.closed_at = Some(t0 + 1);
+            }
+            review
+        };
+        // Newest first, as the store reads them: alarm 3's two tickets count once.
+        let others = [
+            review(19, "camera", true),
+            ticket(18, "SITE-A", Some("camera/unreachable"), Some(3), t0),
+            ticket(17, "SITE-A", Some("camera/unreachable"), Some(3), t0),
+            review(16, "nvr", false),
+            ticket(15, "SITE-A", Some("camera"), None, t0),
+        ];
+        let found = desk::recurrence(&now, &others, window).expect("une récurrence");
+        assert_eq!(found.earlier, vec![15, 18]);
+        // The closed review and the review of recorders are not this one's.
+        assert_eq!(found.open_review, None);
+        let mut with_review = others.to_vec();
+        with_review.insert(0, review(21, "camera", false));
+        let found = desk::recurrence(&now, &with_review, window).unwrap();
+        assert_eq!(found.open_review, Some(21));
+        // Nothing earlier of the same type: no recurrence, even with an open review.
+        assert_eq!(
+            desk::recurrence(&now, &[review(21, "camera", false)], window),
+            None
+        );
+        // A review never recurs, nor a ticket without a type.
+        assert_eq!(
+            desk::recurrence(&review(22, "camera", false), &others, window),
+            None
+        );
+        let untyped = ticket(23, "SITE-A", None, None, t0 + DAY);
+        assert_eq!(desk::recurrence(&untyped, &others, window), None);
+    }
+
     #[test]
     fn inc_7_same_type_same_site_within_the_window_recurs_and_nothing_else_does() {
         let window = 90 * DAY;
