@@ -83,6 +83,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(max_request_bytes))
         .layer(axum::middleware::from_fn(api::refuse_cookie_form_writes))
+        .layer(axum::middleware::from_fn(api::json_errors))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::count_requests,

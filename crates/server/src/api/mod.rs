@@ -70,6 +70,62 @@ pub async fn refuse_cookie_form_writes(
     next.run(request).await
 }
 
+/// Issue 23, item 12: whatever refuses an API request — the route table (405), the body
+/// limit (413), an extractor of the framework — answers the documented French JSON body. An
+/// error response of `/api/` that is not JSON is replaced by one with the same status, keeping
+/// the headers that say what to do (`Allow`, `Retry-After`).
+pub async fn json_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !api || is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::BAD_REQUEST => ("bad_request", "requête illisible"),
+        StatusCode::UNAUTHORIZED => ("unauthenticated", "authentification requise"),
+        StatusCode::FORBIDDEN => ("forbidden", "accès refusé"),
+        StatusCode::NOT_FOUND => ("not_found", "cette adresse n'existe pas"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "cette méthode n'est pas servie à cette adresse (voir l'en-tête Allow)",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "requête trop grande"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "type de contenu refusé : envoyez du JSON (Content-Type: application/json)",
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY => ("invalid", "données refusées"),
+        StatusCode::TOO_MANY_REQUESTS => (
+            "too_many_attempts",
+            "trop de requêtes : réessayez plus tard",
+        ),
+        status if status.is_server_error() => ("unavailable", "service momentanément indisponible"),
+        _ => ("bad_request", "requête refusée"),
+    };
+    let kept: Vec<(header::HeaderName, header::HeaderValue)> = [header::ALLOW, header::RETRY_AFTER]
+        .into_iter()
+        .filter_map(|name| {
+            let value = response.headers().get(&name)?.clone();
+            Some((name, value))
+        })
+        .collect();
+    let mut replaced = ApiError::new(status, code, message).into_response();
+    for (name, value) in kept {
+        replaced.headers_mut().insert(name, value);
+    }
+    replaced
+}
+
 pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1/openapi.json", get(crate::openapi::document))

@@ -92,3 +92,115 @@ async fn metrics_ask_for_their_token_or_a_loopback_peer() {
     assert!(metrics_allowed(Some(remote), "t0k", Some("Bearer t0k")).is_ok());
     assert!(metrics_allowed(Some(remote), "t0k", Some("Bearer t0")).is_err());
 }
+
+/// Issue 23, item 12: every error of the API, whatever refused the request — the route
+/// table, the body limit, an extractor, a handler — is the documented body
+/// (`{"error": {"code", "message"}}`, JSON, in French), never an empty body or a framework's
+/// English text.
+#[tokio::test]
+async fn every_api_error_is_the_documented_french_json_body() {
+    use reqwest::Method;
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    let admin = app
+        .login_as(
+            "admin",
+            vigie_store::UserKind::Staff,
+            None,
+            &[vigie_domain::inventory::StaffRole::Administrator],
+        )
+        .await;
+    let agent = app.agent("robot").await;
+    let big = vec![b'x'; 2 * 1024 * 1024];
+    let cases: Vec<(&str, crate::Reply, StatusCode)> = vec![
+        (
+            "méthode non servie",
+            admin.request(Method::DELETE, "/api/v1/tickets", None).await,
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            "méthode non servie sur une route de lecture",
+            admin
+                .request(Method::PUT, "/api/v1/time", Some(&serde_json::json!({})))
+                .await,
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            "adresse inconnue",
+            admin.get("/api/v1/nulle-part").await,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "JSON cassé",
+            agent
+                .raw(
+                    Method::POST,
+                    "/api/v1/observations",
+                    "application/json",
+                    b"{\"observations\": [".to_vec(),
+                )
+                .await,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "type de contenu",
+            agent
+                .raw(
+                    Method::POST,
+                    "/api/v1/observations",
+                    "text/xml",
+                    b"<observations/>".to_vec(),
+                )
+                .await,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "corps trop grand",
+            agent
+                .raw(
+                    Method::POST,
+                    "/api/v1/observations",
+                    "application/json",
+                    big.clone(),
+                )
+                .await,
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            "paramètre de requête",
+            admin.get("/api/v1/tickets?limit=beaucoup").await,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "sans authentification",
+            app.anonymous().get("/api/v1/tickets").await,
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "numéro d'alarme illisible",
+            admin.get("/api/v1/alarms/quarante-deux").await,
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    for (what, reply, status) in cases {
+        assert_eq!(reply.status, status, "{what} : {}", reply.text);
+        let content_type = reply
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        assert!(
+            content_type.starts_with("application/json"),
+            "{what} : {content_type} {}",
+            reply.text
+        );
+        let code = reply.body["error"]["code"].as_str().unwrap_or("");
+        let message = reply.body["error"]["message"].as_str().unwrap_or("");
+        assert!(
+            !code.is_empty() && !message.is_empty(),
+            "{what} : {}",
+            reply.text
+        );
+    }
+    app.finish().await;
+}
