@@ -56,6 +56,11 @@ live_streams_per_session = 8
 # Vide : base SQLite embarquée <data_dir>/vigie.sqlite.
 # postgres://utilisateur:motdepasse@hote:5432/base pour plusieurs processus serveur.
 url = ""
+# Fichier de la clé qui chiffre les secrets rangés dans la base (identifiants des équipements,
+# clé de signature des liens) ; créé au premier démarrage, lisible par Vigie seul. Vide :
+# <data_dir>/secrets.key. Plusieurs processus sur une même base partagent le même fichier ;
+# sans lui, ces secrets sont perdus (à sauvegarder à part de la base).
+secrets_key_file = ""
 
 [auth]
 # Durée de vie d'une session (heures).
@@ -457,6 +462,10 @@ impl From<IpNetwork> for String {
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
     pub url: Secret,
+    /// The file of the key that encrypts the secrets stored in the database (issue 23, item
+    /// 3); empty: `<data_dir>/secrets.key`.
+    #[serde(default)]
+    pub secrets_key_file: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -853,6 +862,15 @@ impl Config {
             format!("sqlite://{}", self.data_dir.join("vigie.sqlite").display())
         } else {
             self.database.url.0.clone()
+        }
+    }
+
+    /// The file of the secrets' key.
+    pub fn secrets_key_path(&self) -> PathBuf {
+        if self.database.secrets_key_file.is_empty() {
+            self.data_dir.join("secrets.key")
+        } else {
+            PathBuf::from(&self.database.secrets_key_file)
         }
     }
 

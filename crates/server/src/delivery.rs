@@ -61,7 +61,7 @@ impl Deliveries {
                     .map_err(|e| StoreError::other(anyhow::anyhow!("aléa indisponible : {e}")))?;
                 let stored = state
                     .store
-                    .setting_or_insert("acknowledgement_key", &hex::encode(fresh))
+                    .secret_setting_or_insert("acknowledgement_key", &hex::encode(fresh))
                     .await?;
                 hex::decode(stored).map_err(|e| {
                     StoreError::other(anyhow::anyhow!(

@@ -256,7 +256,11 @@ impl Store {
         let mut last: Option<String> = None;
         for (reference, record, check, status, since, last_ms, detail, expect_by) in rows {
             if last.as_deref() != Some(reference.as_str()) {
-                let record = crate::inventory::parse_record(ObjectKind::Equipment, &record)?
+                let record = self
+                    .opened_record(crate::inventory::parse_record(
+                        ObjectKind::Equipment,
+                        &record,
+                    )?)?
                     .for_visibility(&visibility);
                 equipment.push((record, Vec::new()));
                 last = Some(reference.clone());

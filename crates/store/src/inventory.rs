@@ -235,7 +235,11 @@ impl Store {
         let rows: Vec<(String, String)> =
             crate::page::fetch(&self.read, self.backend, &inner, 2, "c1", args).await?;
         rows.into_iter()
-            .map(|(record, _)| Ok(parse_record(kind, &record)?.for_visibility(&visibility)))
+            .map(|(record, _)| {
+                Ok(self
+                    .opened_record(parse_record(kind, &record)?)?
+                    .for_visibility(&visibility))
+            })
             .collect()
     }
 
@@ -258,10 +262,8 @@ impl Store {
             .await
             .map_err(from_sqlx)?
             .ok_or(StoreError::NotFound)?;
-        Ok(
-            parse_record(kind, &row.try_get::<String, _>(0).map_err(from_sqlx)?)?
-                .for_visibility(&visibility),
-        )
+        let record = parse_record(kind, &row.try_get::<String, _>(0).map_err(from_sqlx)?)?;
+        Ok(self.opened_record(record)?.for_visibility(&visibility))
     }
 
     /// Creates or replaces one object after checking its references.
@@ -280,7 +282,7 @@ impl Store {
         if !problems.is_empty() {
             return Err(StoreError::Rejected(problems));
         }
-        let outcome = put_in(&mut transaction, actor, &record, now_ms).await?;
+        let outcome = put_in(self, &mut transaction, actor, &record, now_ms).await?;
         transaction.commit().await.map_err(from_sqlx)?;
         Ok(outcome)
     }
@@ -346,7 +348,7 @@ impl Store {
         }
         let mut report = ImportReport::default();
         for record in inventory.records() {
-            match put_in(&mut transaction, actor, &record, now_ms).await? {
+            match put_in(self, &mut transaction, actor, &record, now_ms).await? {
                 WriteOutcome::Created => report.created += 1,
                 WriteOutcome::Updated => report.updated += 1,
                 WriteOutcome::Unchanged => report.unchanged += 1,
@@ -457,13 +459,17 @@ async fn client_of(
 
 /// Writes one record (already checked) and its audit entry.
 async fn put_in(
+    store: &Store,
     connection: &mut AnyConnection,
     actor: &Actor,
     record: &Record,
     now_ms: i64,
 ) -> Result<WriteOutcome, StoreError> {
     let kind = record.kind();
-    let before = stored_record(connection, kind, record.reference()).await?;
+    let before = stored_record(connection, kind, record.reference())
+        .await?
+        .map(|before| store.opened_record(before))
+        .transpose()?;
     if before.as_ref() == Some(record) {
         return Ok(WriteOutcome::Unchanged);
     }
@@ -514,7 +520,8 @@ async fn put_in(
             ],
         ),
     };
-    let json = record.to_json().to_string();
+    // Issue 23, item 3: the credentials go to the database encrypted.
+    let json = store.sealed_record(record).to_json().to_string();
     let columns: Vec<&str> = extra.iter().map(|(c, _)| *c).collect();
     let mut args: Vec<Arg> = vec![
         Arg::Text(Some(record.reference().to_string())),

@@ -17,6 +17,7 @@ mod notifications;
 mod page;
 mod people;
 pub mod reports;
+pub mod secrets;
 pub mod signals;
 pub mod supervision;
 pub mod testing;
@@ -123,6 +124,8 @@ pub struct Store {
     /// On SQLite, for a server process: the lock that keeps any other server off the file,
     /// held (never read) until the last handle of the store goes.
     _server_lock: Option<Arc<ServerLock>>,
+    /// The key the secrets are encrypted with (`secrets.rs`); none: written in clear.
+    secrets: Option<Arc<secrets::SecretsKey>>,
 }
 
 /// The writer's health: when a write last ended on an error of the database itself, and how
@@ -220,6 +223,7 @@ impl Store {
                     postgres_url: None,
                     writes,
                     _server_lock: server_lock,
+                    secrets: None,
                 }
             }
             Backend::Postgres => {
@@ -240,6 +244,7 @@ impl Store {
                     postgres_url: Some(DatabaseUrl(url.into())),
                     writes,
                     _server_lock: None,
+                    secrets: None,
                 }
             }
         };

@@ -1357,7 +1357,12 @@ impl Store {
                 .fetch_optional(&self.read)
                 .await
                 .map_err(from_sqlx)?;
-        row.map(|(record,)| serde_json::from_str(&record).map_err(StoreError::other))
-            .transpose()
+        row.map(|(record,)| {
+            let mut equipment: Equipment =
+                serde_json::from_str(&record).map_err(StoreError::other)?;
+            self.open_equipment(&mut equipment)?;
+            Ok(equipment)
+        })
+        .transpose()
     }
 }

@@ -362,14 +362,42 @@ fn init_logging(config: &Config) {
 
 async fn open_store(config: &Config) -> anyhow::Result<Store> {
     create_data_dir(config)?;
-    Ok(Store::open(&config.database_url()).await?)
+    with_secrets_key(config, Store::open(&config.database_url()).await?).await
+}
+
+/// The store with the key of its secrets (`docs/securite.md`): read from its file, created on
+/// first use; a key that is not the database's stops here with what to do.
+async fn with_secrets_key(config: &Config, store: Store) -> anyhow::Result<Store> {
+    let path = config.secrets_key_path();
+    if let Some(directory) = path.parent()
+        && !directory.as_os_str().is_empty()
+        && !directory.exists()
+    {
+        vigie_store::create_private_directory(directory)
+            .with_context(|| format!("création du répertoire {}", directory.display()))?;
+    }
+    let key =
+        vigie_store::secrets::SecretsKey::load_or_create(&path).map_err(|e| anyhow::anyhow!(e))?;
+    let store = store.with_secrets_key(key);
+    store
+        .check_secrets_key()
+        .await
+        .map_err(|e| anyhow::anyhow!("{} : {e}", path.display()))?;
+    Ok(store)
 }
 
 /// The store of a server process (`serve`, `demo`): on SQLite, a second server on the same
 /// file is refused (docs/securite.md).
 async fn open_server_store(config: &Config) -> anyhow::Result<Store> {
     create_data_dir(config)?;
-    Ok(Store::open_as_server(&config.database_url()).await?)
+    let store =
+        with_secrets_key(config, Store::open_as_server(&config.database_url()).await?).await?;
+    // The credentials written before they were encrypted are encrypted now.
+    let sealed = store.seal_stored_secrets().await?;
+    if sealed > 0 {
+        tracing::info!(sealed, "identifiants d'équipements chiffrés dans la base");
+    }
+    Ok(store)
 }
 
 /// The data directory of the embedded database, created for Vigie's user only.

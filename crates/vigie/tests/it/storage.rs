@@ -474,3 +474,81 @@ async fn a_data_directory_belongs_to_one_server_and_to_its_user() {
     let _ = std::fs::remove_file(&log);
     sandbox.finish().await;
 }
+
+/// Issue 23, item 3: the equipment's credentials are in the database encrypted, with a key
+/// kept outside it (a file of Vigie's user only): the database read without the key gives
+/// none of them and says why, Vigie reads them back with it, and a process with another key
+/// is refused with what to do.
+#[tokio::test]
+async fn equipment_credentials_are_encrypted_with_a_key_kept_outside_the_database() {
+    use vigie_domain::access::Actor;
+    use vigie_domain::inventory::{ObjectKind, Record};
+    let sandbox = Sandbox::new().await;
+    let imported = sandbox.run(&["import", fleet_path().to_str().unwrap()]);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    let key_file = sandbox.directory.join("secrets.key");
+    assert_eq!(mode(&key_file), 0o600, "{}", key_file.display());
+
+    // What the database holds, read without the key.
+    let database = sandbox.database.as_ref().unwrap();
+    let url = match database.backend {
+        Backend::Postgres => database.url.clone(),
+        _ => format!(
+            "sqlite://{}",
+            sandbox.directory.join("vigie.sqlite").display()
+        ),
+    };
+    let console = Actor::console("essai");
+    let camera = vigie_domain::Reference::parse("BNF-PAR-OPERA-CAM-001").unwrap();
+    let store = vigie_store::Store::open(&url).await.unwrap();
+    let refused = store
+        .get(&console, ObjectKind::Equipment, &camera)
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("pas de clé des secrets"),
+        "{refused}"
+    );
+    store.close().await;
+    if database.backend == Backend::Sqlite {
+        // Nor do the files themselves, journal included.
+        let mut bytes = std::fs::read(sandbox.directory.join("vigie.sqlite")).unwrap();
+        bytes.extend(std::fs::read(sandbox.directory.join("vigie.sqlite-wal")).unwrap_or_default());
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains("onvif-a-changer"),
+            "mot de passe ONVIF en clair"
+        );
+        assert!(!text.contains("vigie-ro"), "communauté SNMP en clair");
+    }
+    // With the key, the credentials are there, for whoever may see them.
+    let key = vigie_store::secrets::SecretsKey::load_or_create(&key_file).unwrap();
+    let store = vigie_store::Store::open(&url)
+        .await
+        .unwrap()
+        .with_secrets_key(key);
+    let Record::Equipment(equipment) = store
+        .get(&console, ObjectKind::Equipment, &camera)
+        .await
+        .unwrap()
+    else {
+        panic!("un équipement")
+    };
+    store.close().await;
+    let onvif = equipment.checks.onvif.expect("ONVIF");
+    assert_eq!(onvif.password.as_deref(), Some("onvif-a-changer"));
+    let exported = sandbox.run(&["export"]);
+    assert!(exported.status.success(), "{}", stderr(&exported));
+    assert!(stdout(&exported).contains("community = \"vigie-ro\""));
+
+    // Another key: refused, with what to do.
+    std::fs::write(&key_file, format!("{}\n", "ab".repeat(32))).unwrap();
+    let refused = sandbox.run(&["export"]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("n'est pas celle de la base"),
+        "{}",
+        stderr(&refused)
+    );
+    sandbox.finish().await;
+}
