@@ -10,6 +10,7 @@ use vigie_store::testing::{TestDatabase, backend_from_env};
 
 mod demo;
 mod escalation;
+mod metrics;
 mod polling;
 mod replay;
 mod storage;

@@ -264,15 +264,15 @@ static SERIAL: AtomicU32 = AtomicU32::new(0);
 /// pair: the host end `vgp…` holds 10.231.a.(b+1)/30, the namespace end `eq0` the equipment's
 /// 10.231.a.(b+2)/30. Private addresses only, no other interface touched; the namespace and
 /// both ends are deleted on drop, even when the test fails.
-struct IsolatedAddress {
+pub(crate) struct IsolatedAddress {
     host_interface: String,
-    address: String,
+    pub(crate) address: String,
     // Dropped after `drop` below has removed the host end.
     namespace: Namespace,
 }
 
 impl IsolatedAddress {
-    fn create() -> IsolatedAddress {
+    pub(crate) fn create() -> IsolatedAddress {
         let serial = SERIAL.fetch_add(1, Ordering::SeqCst);
         let namespace = Namespace::create(&format!("poll{serial}")).unwrap_or_else(|error| {
             panic!("espace de noms réseau (root et le paquet Debian iproute2 requis) : {error}")
@@ -309,6 +309,18 @@ impl IsolatedAddress {
         ]);
         link.set_equipment_link("up");
         link
+    }
+
+    /// The host's end of the link.
+    pub(crate) fn host_address(&self) -> String {
+        let (network, last) = self.address.rsplit_once('.').expect("an IPv4 address");
+        let last: u32 = last.parse().expect("an IPv4 address");
+        format!("{network}.{}", last - 1)
+    }
+
+    /// The namespace's name, to run a program from the equipment's side.
+    pub(crate) fn namespace_name(&self) -> &str {
+        self.namespace.name()
     }
 
     fn equipment_side(&self, args: &[&str]) {
