@@ -293,21 +293,31 @@ pub async fn stream(State(state): State<AppState>, viewer: Viewer) -> Response {
     let slot = match live.streams.open(visibility.client(), &session_hash) {
         Ok(slot) => slot,
         Err(refusal) => {
+            let lang = viewer.lang;
             let (status, text) = match refusal {
                 Refusal::Full => (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "trop de pages ouvertes : mises à jour en direct suspendues",
+                    t(
+                        lang,
+                        "trop de pages ouvertes : mises à jour en direct suspendues",
+                    ),
                 ),
                 Refusal::StaffReserve | Refusal::Client => (
                     StatusCode::TOO_MANY_REQUESTS,
-                    "trop de pages ouvertes pour ce client : mises à jour en direct suspendues",
+                    t(
+                        lang,
+                        "trop de pages ouvertes pour ce client : mises à jour en direct suspendues",
+                    ),
                 ),
                 Refusal::Session => (
                     StatusCode::TOO_MANY_REQUESTS,
-                    "trop d'onglets ouverts : mises à jour en direct suspendues dans celui-ci",
+                    t(
+                        lang,
+                        "trop d'onglets ouverts : mises à jour en direct suspendues dans celui-ci",
+                    ),
                 ),
             };
-            return (status, t(viewer.lang, text)).into_response();
+            return (status, text).into_response();
         }
     };
     let listening = Listening {

@@ -1,4 +1,6 @@
-//! Logging in and out of the pages, and changing a one-time password before anything else.
+//! Logging in and out of the pages, changing a one-time password before anything else, and
+//! one's own account: the sessions open in one's name, each of which one may end (issue 23,
+//! item 11).
 //! The same checks as the API's (`api/people.rs`: throttling, one answer for every failure);
 //! the session is the same cookie.
 
@@ -21,12 +23,16 @@ use crate::web::{PageError, PageResult, Viewer, document, language_switch, local
 use crate::web::{PageForm, PageQuery};
 
 pub const PASSWORD_PATH: &str = "/mot-de-passe";
+pub const ACCOUNT_PATH: &str = "/compte";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/connexion", get(login_page).post(login))
         .route("/deconnexion", post(logout))
         .route(PASSWORD_PATH, get(password_page).post(change_password))
+        .route(ACCOUNT_PATH, get(account_page))
+        .route("/compte/sessions/{id}/fin", post(end_session))
+        .route("/compte/sessions/autres/fin", post(end_other_sessions))
 }
 
 #[derive(Debug, Deserialize)]
@@ -233,6 +239,110 @@ async fn change_password(
     };
     let cookie = new_session_cookie(&state, &user, &origin, viewer.caller.now_ms).await?;
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
+}
+
+/// The viewer's account: its password, and the sessions open in its name — when and where
+/// from each was opened and last seen, this one marked — each of which it may end.
+async fn account_page(State(state): State<AppState>, viewer: Viewer) -> PageResult {
+    let lang = viewer.lang;
+    let current = viewer.caller.session_hash.clone().unwrap_or_default();
+    let sessions = state
+        .store
+        .sessions_of(
+            &viewer.caller.user.username,
+            Some(&current),
+            viewer.caller.now_ms,
+        )
+        .await?;
+    let others = sessions.iter().filter(|s| !s.current).count();
+    let body = html! {
+        main {
+            h1 { (t(lang, "Mon compte")) }
+            p { a href=(PASSWORD_PATH) { (t(lang, "Changer de mot de passe")) } }
+            h2 { (t(lang, "Sessions ouvertes")) }
+            p { (t(lang, "Chaque navigateur où vous êtes connecté. Fermez celles que vous ne reconnaissez pas, puis changez de mot de passe.")) }
+            table {
+                thead { tr {
+                    th scope="col" { (t(lang, "Ouverte le")) }
+                    th scope="col" { (t(lang, "Vue le")) }
+                    th scope="col" { (t(lang, "Adresse")) }
+                    th scope="col" { (t(lang, "Navigateur")) }
+                    th scope="col" { (t(lang, "Action")) }
+                } }
+                tbody {
+                    @for session in &sessions {
+                        tr {
+                            td { (crate::web::render::when(session.created_ms)) }
+                            td { (crate::web::render::when(session.last_seen_ms)) }
+                            td { (session.address.as_deref().unwrap_or("—")) }
+                            td { (session.user_agent.as_deref().unwrap_or("—")) }
+                            td {
+                                @if session.current {
+                                    strong { (t(lang, "cette session")) }
+                                } @else {
+                                    form method="post" action=(format!("/compte/sessions/{}/fin", session.id)) {
+                                        input type="hidden" name="csrf" value=(viewer.csrf);
+                                        button type="submit" { (t(lang, "Fermer")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if others > 0 {
+                form method="post" action="/compte/sessions/autres/fin" {
+                    input type="hidden" name="csrf" value=(viewer.csrf);
+                    button type="submit" { (t(lang, "Fermer toutes les autres sessions")) }
+                }
+            }
+        }
+    };
+    Ok(crate::web::page(
+        &state,
+        &viewer,
+        t(lang, "Mon compte"),
+        crate::web::Nav::Account,
+        body,
+    )
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct SessionForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Ends one of the viewer's own sessions (another's id is a 404, like a missing one).
+async fn end_session(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    PageForm(form): PageForm<SessionForm>,
+) -> PageResult {
+    viewer.check_form(&form.csrf)?;
+    state
+        .store
+        .end_session(&viewer.caller.user.username, &id)
+        .await?;
+    Ok(Redirect::to(ACCOUNT_PATH).into_response())
+}
+
+/// Ends every session of the viewer but this one.
+async fn end_other_sessions(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PageForm(form): PageForm<SessionForm>,
+) -> PageResult {
+    viewer.check_form(&form.csrf)?;
+    if let Some(current) = &viewer.caller.session_hash {
+        state
+            .store
+            .end_other_sessions(&viewer.caller.user.username, current)
+            .await?;
+    }
+    Ok(Redirect::to(ACCOUNT_PATH).into_response())
 }
 
 #[cfg(test)]

@@ -519,6 +519,7 @@ pub enum Nav {
     Portal,
     PortalTickets,
     Report,
+    Account,
 }
 
 /// A whole page: the menu for the viewer, the demo banner, the title and the body.
@@ -559,7 +560,7 @@ pub fn page(
             (language_switch(lang, &viewer.here))
             form.logout method="post" action="/deconnexion" {
                 input type="hidden" name="csrf" value=(viewer.csrf);
-                span.who { (viewer.name()) }
+                a.who href=(login::ACCOUNT_PATH) aria-current=[current(Nav::Account)] title=(t(lang, "Mon compte : mot de passe et sessions")) { (viewer.name()) }
                 button type="submit" { (t(lang, "Se déconnecter")) }
             }
         }

@@ -464,6 +464,72 @@ async fn changes_heard_at(
     })
 }
 
+/// Issue 23, item 11, in the pages: "Mon compte" lists the sessions open in one's name, this
+/// one marked, and ends the others — the other browser is logged out at once.
+#[tokio::test]
+async fn a_user_sees_and_ends_their_own_sessions_in_the_pages() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    let here = form_login(&app, "bnf", UserKind::Client, None, Some("CLI-BNF"), &[]).await;
+    // The same person in another browser.
+    let response = app
+        .http
+        .post(format!("{}/connexion", app.base))
+        .header("user-agent", "Navigateur-du-bureau/1.0")
+        .form(&[("username", "bnf"), ("password", PASSWORD), ("suite", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let elsewhere = PageSession {
+        app: &app,
+        cookie: response
+            .headers()
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string(),
+    };
+    assert_eq!(elsewhere.get("/portail").await.status, StatusCode::OK);
+
+    let account = here.get("/compte").await;
+    assert_eq!(account.status, StatusCode::OK);
+    assert!(
+        account.text.contains("Sessions ouvertes"),
+        "{}",
+        account.text
+    );
+    assert!(account.text.contains("cette session"));
+    assert!(account.text.contains("Navigateur-du-bureau/1.0"));
+    // A forged form ends nothing.
+    let forged = here
+        .post_form("/compte/sessions/autres/fin", &[("csrf", "faux")])
+        .await;
+    assert_ne!(forged.status, StatusCode::SEE_OTHER);
+    assert_eq!(elsewhere.get("/portail").await.status, StatusCode::OK);
+    let ended = here
+        .post_form(
+            "/compte/sessions/autres/fin",
+            &[("csrf", &csrf_of(&account.text))],
+        )
+        .await;
+    assert_eq!(ended.status, StatusCode::SEE_OTHER);
+    assert_eq!(ended.location.as_deref(), Some("/compte"));
+    // The other browser is logged out; this one is not.
+    let gone = elsewhere.get("/portail").await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER, "{}", gone.text);
+    assert!(gone.location.unwrap_or_default().starts_with("/connexion"));
+    let account = here.get("/compte").await;
+    assert_eq!(account.status, StatusCode::OK);
+    assert!(!account.text.contains("Navigateur-du-bureau/1.0"));
+    assert!(!account.text.contains("Fermer toutes les autres sessions"));
+    app.finish().await;
+}
+
 /// Issue 23, item 7: one client's session once opened every live stream and cut the staff's
 /// alarm wall off. Now a session has a few tabs' worth, a client its share, and the last
 /// streams are the staff's: with 6 in all, 2 kept for the staff, 3 per client and 2 per
