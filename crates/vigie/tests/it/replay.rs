@@ -328,7 +328,11 @@ impl Replay<'_> {
                 // then).
                 let mut raw = format!(
                     "From: {from}\r\nTo: support@integrateur.fr\r\nSubject: =?UTF-8?B?{}?=\r\nMessage-ID: <entree-{}@rejeu>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n",
-                    base64(subject.as_bytes()),
+                    {
+                        use base64::Engine;
+                        // One encoded word, never folded inside.
+                        base64::engine::general_purpose::STANDARD.encode(subject.as_bytes())
+                    },
                     input.number
                 );
                 if *automatic {
@@ -462,24 +466,14 @@ impl Replay<'_> {
 
 /// `bytes` in base64, lines of 76 characters (RFC 2045).
 fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for (index, chunk) in bytes.chunks(3).enumerate() {
-        if index > 0 && index % 19 == 0 {
-            out.push_str("\r\n");
-        }
-        let n = (u32::from(chunk[0]) << 16)
-            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*chunk.get(2).unwrap_or(&0));
-        for position in 0..4 {
-            if position <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * position)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    encoded
+        .as_bytes()
+        .chunks(76)
+        .map(|line| std::str::from_utf8(line).expect("base64 is ASCII"))
+        .collect::<Vec<_>>()
+        .join("\r\n")
 }
 
 /// The journal's lines, with what only says who typed a report in left out: the API's caller
