@@ -1,5 +1,7 @@
 //! Migrations, one list per backend, applied at start in order, each in its own transaction.
 //! On PostgreSQL an advisory lock makes several processes starting together apply them once.
+//! Each applied migration's SHA-256 is recorded: a file changed after it was applied (so the
+//! schema of this database is not the one the code expects) stops the start with its name.
 
 use sqlx::Connection;
 
@@ -186,27 +188,47 @@ pub(crate) async fn apply(store: &Store) -> Result<(), StoreError> {
         .execute(&mut *connection)
         .await
         .map_err(from_sqlx)?;
-        let applied: Vec<(i64,)> = sqlx::query_as("SELECT version FROM vigie_migrations").fetch_all(&mut *connection).await.map_err(from_sqlx)?;
+        add_checksum_column(&mut connection).await?;
+        let applied: Vec<(i64, Option<String>)> = sqlx::query_as("SELECT version, checksum FROM vigie_migrations").fetch_all(&mut *connection).await.map_err(from_sqlx)?;
         let newest_known = migrations.last().map(|m| m.0).unwrap_or(0);
-        if let Some((newest,)) = applied.iter().max()
-            && *newest > newest_known
+        if let Some(newest) = applied.iter().map(|(v, _)| *v).max()
+            && newest > newest_known
         {
             return Err(StoreError::Invalid(format!(
                 "la base a été migrée par une version plus récente de Vigie (migration {newest}, celle-ci connaît jusqu'à {newest_known})"
             )));
         }
         for (version, name, sql) in migrations {
-            if applied.iter().any(|(v,)| v == version) {
+            let checksum = checksum(sql);
+            if let Some((_, recorded)) = applied.iter().find(|(v, _)| v == version) {
+                match recorded {
+                    Some(recorded) if *recorded != checksum => {
+                        return Err(StoreError::Invalid(format!(
+                            "la migration {version} ({name}) a changé depuis qu'elle a été appliquée à cette base : le schéma de la base n'est pas celui qu'attend cette version de Vigie (une migration appliquée ne se modifie pas ; ajoutez-en une)"
+                        )));
+                    }
+                    Some(_) => {}
+                    // Applied before checksums were recorded: this file's is taken as its.
+                    None => {
+                        sqlx::query("UPDATE vigie_migrations SET checksum = $1 WHERE version = $2")
+                            .bind(checksum)
+                            .bind(*version)
+                            .execute(&mut *connection)
+                            .await
+                            .map_err(from_sqlx)?;
+                    }
+                }
                 continue;
             }
             let mut transaction = connection.begin().await.map_err(from_sqlx)?;
             sqlx::raw_sql(sql).execute(&mut *transaction).await.map_err(|e| {
                 StoreError::Other(anyhow::anyhow!("migration {version} ({name}) : {e}"))
             })?;
-            sqlx::query("INSERT INTO vigie_migrations (version, name, applied_ms) VALUES ($1, $2, $3)")
+            sqlx::query("INSERT INTO vigie_migrations (version, name, applied_ms, checksum) VALUES ($1, $2, $3, $4)")
                 .bind(*version)
                 .bind(*name)
                 .bind(now_ms())
+                .bind(checksum)
                 .execute(&mut *transaction)
                 .await
                 .map_err(from_sqlx)?;
@@ -223,6 +245,27 @@ pub(crate) async fn apply(store: &Store) -> Result<(), StoreError> {
             .map_err(from_sqlx)?;
     }
     result
+}
+
+/// A migration's SHA-256, in hex.
+fn checksum(sql: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(sql.as_bytes()))
+}
+
+/// The `checksum` column, added to a table made before checksums were recorded.
+async fn add_checksum_column(connection: &mut sqlx::AnyConnection) -> Result<(), StoreError> {
+    let probe = sqlx::query("SELECT checksum FROM vigie_migrations LIMIT 1")
+        .fetch_optional(&mut *connection)
+        .await;
+    if probe.is_ok() {
+        return Ok(());
+    }
+    sqlx::query("ALTER TABLE vigie_migrations ADD COLUMN checksum TEXT")
+        .execute(&mut *connection)
+        .await
+        .map_err(from_sqlx)?;
+    Ok(())
 }
 
 /// The wall clock, read here only to stamp when a migration ran (not domain time).

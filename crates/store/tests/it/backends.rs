@@ -13,6 +13,7 @@ conformance!(
     instants_are_utc_epoch_milliseconds,
     the_audit_trail_is_append_only,
     probe_tokens_from_before_sites_upgrade_to_doing_nothing,
+    a_migration_changed_after_it_was_applied_stops_the_start,
 );
 
 /// Migration 0003 on a database where 0001 and 0002 were applied and a probe token was issued:
@@ -201,4 +202,151 @@ async fn the_audit_trail_is_append_only(store: Store, url: String) {
         .unwrap();
     assert_eq!(trail.len(), 14, "one entry per object of TWO_CLIENTS");
     assert!(trail.iter().all(|e| e.actor == "console:test"));
+}
+
+/// Issue 24, item 5: each applied migration's checksum is recorded; a database whose applied
+/// migration differs from this version's file is refused at start, naming it, and one
+/// applied before checksums were recorded gets this file's.
+async fn a_migration_changed_after_it_was_applied_stops_the_start(store: Store, url: String) {
+    store.close().await;
+    let mut connection = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let (recorded,): (Option<String>,) =
+        sqlx::query_as("SELECT checksum FROM vigie_migrations WHERE version = 3")
+            .fetch_one(&mut connection)
+            .await
+            .unwrap();
+    let recorded = recorded.expect("une empreinte enregistrée");
+    assert_eq!(recorded.len(), 64);
+    // Recorded before checksums: filled in at the next start.
+    sqlx::query("UPDATE vigie_migrations SET checksum = NULL WHERE version = 2")
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    Store::open(&url).await.unwrap().close().await;
+    let (filled,): (Option<String>,) =
+        sqlx::query_as("SELECT checksum FROM vigie_migrations WHERE version = 2")
+            .fetch_one(&mut connection)
+            .await
+            .unwrap();
+    assert!(filled.is_some_and(|c| c.len() == 64));
+    // Another file under an applied number: refused, named.
+    sqlx::query("UPDATE vigie_migrations SET checksum = 'autre' WHERE version = 3")
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    connection.close().await.unwrap();
+    let refused = Store::open(&url).await.unwrap_err();
+    assert!(
+        matches!(&refused, StoreError::Invalid(message) if message.contains("migration 3 (probe_token_site) a changé")),
+        "{refused}"
+    );
+}
+
+/// Issue 24, item 5: the two hand-kept sets of migrations give the same schema — the same
+/// tables, each with the same columns, the same nullability and the same named indexes — so
+/// that they cannot drift apart unseen.
+#[tokio::test]
+async fn sqlite_and_postgresql_migrations_give_the_same_schema() {
+    if !vigie_store::testing::backends_under_test().contains(&Backend::Postgres) {
+        eprintln!("PostgreSQL absent de cette exécution : schémas non comparés");
+        return;
+    }
+    let mut schemas = Vec::new();
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let database = TestDatabase::create(backend).await;
+        database.open().await.close().await;
+        let url = match backend {
+            Backend::Sqlite => format!("{}?mode=rw", database.url),
+            Backend::Postgres => database.url.clone(),
+        };
+        let mut connection = sqlx::AnyConnection::connect(&url).await.unwrap();
+        schemas.push(schema(backend, &mut connection).await);
+        connection.close().await.unwrap();
+        database.drop_database().await;
+    }
+    let (sqlite, postgres) = (&schemas[0], &schemas[1]);
+    let only = |a: &std::collections::BTreeSet<String>, b: &std::collections::BTreeSet<String>| {
+        a.difference(b).cloned().collect::<Vec<_>>()
+    };
+    assert!(
+        sqlite == postgres,
+        "seulement SQLite : {:?}\nseulement PostgreSQL : {:?}",
+        only(sqlite, postgres),
+        only(postgres, sqlite)
+    );
+}
+
+/// `table.column null|not null` and `table index name` lines of a migrated database.
+async fn schema(
+    backend: Backend,
+    connection: &mut sqlx::AnyConnection,
+) -> std::collections::BTreeSet<String> {
+    let mut lines = std::collections::BTreeSet::new();
+    match backend {
+        Backend::Sqlite => {
+            let tables: Vec<(String,)> = sqlx::query_as(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )
+            .fetch_all(&mut *connection)
+            .await
+            .unwrap();
+            for (table,) in tables {
+                let columns: Vec<(String, i64, i64)> = sqlx::query_as(&format!(
+                    "SELECT name, \"notnull\", pk FROM pragma_table_info('{table}')"
+                ))
+                .fetch_all(&mut *connection)
+                .await
+                .unwrap();
+                for (column, not_null, primary) in columns {
+                    // A primary key is never null, said or not.
+                    let null = if not_null == 1 || primary > 0 {
+                        "not null"
+                    } else {
+                        "null"
+                    };
+                    lines.insert(format!("{table}.{column} {null}"));
+                }
+            }
+            let indexes: Vec<(String, String)> = sqlx::query_as(
+                "SELECT tbl_name, name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex_%'",
+            )
+            .fetch_all(&mut *connection)
+            .await
+            .unwrap();
+            for (table, index) in indexes {
+                lines.insert(format!("{table} index {index}"));
+            }
+        }
+        Backend::Postgres => {
+            let columns: Vec<(String, String, String)> = sqlx::query_as(
+                "SELECT table_name::text, column_name::text, is_nullable::text FROM information_schema.columns WHERE table_schema = 'public'",
+            )
+            .fetch_all(&mut *connection)
+            .await
+            .unwrap();
+            for (table, column, nullable) in columns {
+                let null = if nullable == "YES" {
+                    "null"
+                } else {
+                    "not null"
+                };
+                lines.insert(format!("{table}.{column} {null}"));
+            }
+            let indexes: Vec<(String, String)> = sqlx::query_as(
+                // The indexes written in the migrations, not those behind a primary key or a
+                // unique constraint (SQLite's `sqlite_autoindex_…`).
+                "SELECT t.relname::text, i.relname::text FROM pg_index x \
+                 JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid \
+                 JOIN pg_namespace n ON n.oid = t.relnamespace \
+                 WHERE n.nspname = 'public' AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)",
+            )
+            .fetch_all(&mut *connection)
+            .await
+            .unwrap();
+            for (table, index) in indexes {
+                lines.insert(format!("{table} index {index}"));
+            }
+        }
+    }
+    lines
 }
