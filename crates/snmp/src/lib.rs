@@ -6,6 +6,7 @@ pub mod ber;
 pub mod client;
 pub mod error;
 pub mod message;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod trap;
 pub mod usm;

@@ -20,6 +20,7 @@ pub mod reports;
 pub mod secrets;
 pub mod signals;
 pub mod supervision;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod tickets;
 
