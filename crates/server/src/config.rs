@@ -364,31 +364,12 @@ pub struct ServerConfig {
     #[serde(default)]
     pub trusted_proxies: Vec<IpNetwork>,
     /// Live streams open at most, of which `live_streams_staff` only for the integrator's
-    /// staff; per client and per session (issue 23, item 7).
-    #[serde(default = "default_live_streams")]
+    /// staff; per client and per session (issue 23, item 7). Their defaults are those of
+    /// `DEFAULT_TOML`, under every file read.
     pub live_streams: usize,
-    #[serde(default = "default_live_streams_staff")]
     pub live_streams_staff: usize,
-    #[serde(default = "default_live_streams_per_client")]
     pub live_streams_per_client: usize,
-    #[serde(default = "default_live_streams_per_session")]
     pub live_streams_per_session: usize,
-}
-
-fn default_live_streams() -> usize {
-    10_000
-}
-
-fn default_live_streams_staff() -> usize {
-    1_000
-}
-
-fn default_live_streams_per_client() -> usize {
-    500
-}
-
-fn default_live_streams_per_session() -> usize {
-    8
 }
 
 /// An address or a network (`10.0.0.0/8`, `fd00::/8`), as written in the configuration.
@@ -464,7 +445,6 @@ pub struct DatabaseConfig {
     pub url: Secret,
     /// The file of the key that encrypts the secrets stored in the database (issue 23, item
     /// 3); empty: `<data_dir>/secrets.key`.
-    #[serde(default)]
     pub secrets_key_file: String,
 }
 

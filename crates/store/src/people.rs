@@ -531,20 +531,7 @@ impl Store {
         let after = fetch_user(&mut transaction, username)
             .await?
             .ok_or(StoreError::NotFound)?;
-        append(
-            &mut transaction,
-            &AuditRecord {
-                at_ms: now_ms,
-                actor: actor.audit_name(),
-                action: AuditAction::Update,
-                object_kind: "user",
-                object_ref: username.to_string(),
-                client: after.client.as_ref().map(|c| c.to_string()),
-                before: Some(user_json(&before)),
-                after: Some(user_json(&after)),
-            },
-        )
-        .await?;
+        audit_account_change(&mut transaction, actor, &before, &after, now_ms).await?;
         transaction.commit().await.map_err(from_sqlx)?;
         // Every session of the user was closed (and, on a reset, every token revoked).
         self.sessions.clear();
@@ -594,20 +581,7 @@ impl Store {
         let after = fetch_user(&mut transaction, username)
             .await?
             .ok_or(StoreError::NotFound)?;
-        append(
-            &mut transaction,
-            &AuditRecord {
-                at_ms: now_ms,
-                actor: actor.audit_name(),
-                action: AuditAction::Update,
-                object_kind: "user",
-                object_ref: username.to_string(),
-                client: after.client.as_ref().map(|c| c.to_string()),
-                before: Some(user_json(&before)),
-                after: Some(user_json(&after)),
-            },
-        )
-        .await?;
+        audit_account_change(&mut transaction, actor, &before, &after, now_ms).await?;
         transaction.commit().await.map_err(from_sqlx)?;
         self.sessions.clear();
         self.tokens.clear();
@@ -1270,6 +1244,30 @@ async fn queue_password_notice(
     .await
     .map_err(from_sqlx)?;
     Ok(())
+}
+
+/// The audit entry of a changed account (password, disabling), before and after.
+async fn audit_account_change(
+    connection: &mut sqlx::AnyConnection,
+    actor: &Actor,
+    before: &UserInfo,
+    after: &UserInfo,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    append(
+        connection,
+        &AuditRecord {
+            at_ms: now_ms,
+            actor: actor.audit_name(),
+            action: AuditAction::Update,
+            object_kind: "user",
+            object_ref: after.username.clone(),
+            client: after.client.as_ref().map(|c| c.to_string()),
+            before: Some(user_json(before)),
+            after: Some(user_json(after)),
+        },
+    )
+    .await
 }
 
 /// Revokes every live token of `username`, each with its audit entry (a reset, a disable).

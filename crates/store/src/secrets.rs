@@ -20,6 +20,9 @@ const SEALED: &str = "chiffre:v1:";
 const KEY_CHECK: &str = "secrets_key_check";
 /// Equipment records re-read per page when sealing what was stored in clear.
 const SEAL_PAGE: i64 = 500;
+/// The row of `settings` written once every record stored in clear has been sealed: later
+/// starts do not read the equipment again (every write since is sealed).
+const ALL_SEALED: &str = "secrets_all_sealed";
 
 /// The key of the secrets: 32 random bytes, kept in a file readable by Vigie's user only.
 pub struct SecretsKey {
@@ -178,8 +181,9 @@ impl Store {
         Ok(())
     }
 
-    /// An equipment record as it is written: its credentials encrypted, when there is a key.
-    pub(crate) fn sealed_record(&self, record: &Record) -> Record {
+    /// A record as it is written: an equipment's credentials encrypted, when there is a key
+    /// (copied only then: imports write many records of other kinds).
+    pub(crate) fn sealed_record<'a>(&self, record: &'a Record) -> std::borrow::Cow<'a, Record> {
         match (&self.secrets, record) {
             (Some(key), Record::Equipment(equipment)) => {
                 let mut sealed = equipment.clone();
@@ -188,9 +192,9 @@ impl Store {
                         *field = key.seal(field);
                     }
                 }
-                Record::Equipment(sealed)
+                std::borrow::Cow::Owned(Record::Equipment(sealed))
             }
-            (_, record) => record.clone(),
+            (_, record) => std::borrow::Cow::Borrowed(record),
         }
     }
 
@@ -253,11 +257,19 @@ impl Store {
     }
 
     /// Encrypts the credentials still stored in clear (written before there was a key), a
-    /// page at a time; returns how many records were rewritten.
+    /// page at a time, once per database; returns how many records were rewritten.
     pub async fn seal_stored_secrets(&self) -> Result<usize, StoreError> {
         let Some(key) = &self.secrets else {
             return Ok(0);
         };
+        let done: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
+            .bind(ALL_SEALED)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(from_sqlx)?;
+        if done.is_some() {
+            return Ok(0);
+        }
         let mut rewritten = 0;
         let mut after = String::new();
         loop {
@@ -270,6 +282,7 @@ impl Store {
             .await
             .map_err(from_sqlx)?;
             let Some((last, _)) = rows.last() else {
+                self.setting_or_insert(ALL_SEALED, "1").await?;
                 return Ok(rewritten);
             };
             after = last.clone();

@@ -14,6 +14,7 @@ conformance!(
     the_audit_trail_is_append_only,
     probe_tokens_from_before_sites_upgrade_to_doing_nothing,
     a_migration_changed_after_it_was_applied_stops_the_start,
+    credentials_stored_in_clear_are_sealed_once_a_key_is_given,
 );
 
 /// Migration 0003 on a database where 0001 and 0002 were applied and a probe token was issued:
@@ -349,4 +350,54 @@ async fn schema(
         }
     }
     lines
+}
+
+/// Issue 23, item 3: a database written before its secrets were encrypted (no key) has them
+/// sealed by the first start with a key, once; then they no longer read without it.
+async fn credentials_stored_in_clear_are_sealed_once_a_key_is_given(store: Store, url: String) {
+    seed(&store).await;
+    store.close().await;
+    let raw_records = |url: String| async move {
+        let mut connection = sqlx::AnyConnection::connect(&url).await.unwrap();
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT record FROM equipment")
+            .fetch_all(&mut connection)
+            .await
+            .unwrap();
+        connection.close().await.unwrap();
+        rows.into_iter()
+            .map(|(r,)| r)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(raw_records(url.clone()).await.contains("s3cret"));
+    let directory =
+        std::env::temp_dir().join(format!("vigie-cle-{}-{}", std::process::id(), url.len()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let key_file = directory.join("secrets.key");
+    let _ = std::fs::remove_file(&key_file);
+    let key = || vigie_store::secrets::SecretsKey::load_or_create(&key_file).unwrap();
+    let keyed = Store::open(&url).await.unwrap().with_secrets_key(key());
+    keyed.check_secrets_key().await.unwrap();
+    assert!(keyed.seal_stored_secrets().await.unwrap() >= 1);
+    // Done once: a later start reads nothing again.
+    assert_eq!(keyed.seal_stored_secrets().await.unwrap(), 0);
+    let camera = crate::reference("A-CAM-1");
+    let read = keyed
+        .get(&admin(), ObjectKind::Equipment, &camera)
+        .await
+        .unwrap();
+    keyed.close().await;
+    assert!(
+        serde_json::to_string(&read.to_json())
+            .unwrap()
+            .contains("s3cret")
+    );
+    assert!(!raw_records(url.clone()).await.contains("s3cret"));
+    let keyless = Store::open(&url).await.unwrap();
+    assert!(matches!(
+        keyless.get(&admin(), ObjectKind::Equipment, &camera).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    keyless.close().await;
+    std::fs::remove_dir_all(&directory).unwrap();
 }
