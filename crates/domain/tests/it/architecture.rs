@@ -1,5 +1,6 @@
-//! ARCHITECTURE.md's invariant for this crate: the domain depends on no IO, async, database or
-//! HTTP crate, and its code neither reads the clock nor touches files, sockets or processes.
+//! ARCHITECTURE.md's invariants: the domain depends on no IO, async, database or HTTP crate,
+//! and its code neither reads the clock nor touches files, sockets or processes; every crate's
+//! dependencies are declared once, in the workspace.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -119,5 +120,52 @@ fn the_domain_code_reads_no_clock_and_does_no_io() {
     assert!(
         offences.is_empty(),
         "IO or clock in the domain: {offences:#?}"
+    );
+}
+
+/// The tables of a member's manifest that list dependencies.
+fn is_dependency_table(header: &str) -> bool {
+    let name = header.trim_matches(|c| c == '[' || c == ']');
+    let last = name.rsplit('.').next().unwrap_or(name);
+    matches!(
+        last,
+        "dependencies" | "dev-dependencies" | "build-dependencies"
+    )
+}
+
+/// Issue 24, item 8: a version or path written in a member's manifest is a second place where
+/// a dependency is declared; two of them drift (the workspace once held "0.30" and "0.30.1" of
+/// the same crate). Members name dependencies with `workspace = true` and add only features.
+#[test]
+fn every_dependency_is_declared_once_in_the_workspace() {
+    let crates = domain_dir().join("..");
+    let mut manifests = 0;
+    let mut offences = Vec::new();
+    for entry in std::fs::read_dir(&crates).unwrap() {
+        let manifest = entry.unwrap().path().join("Cargo.toml");
+        if !manifest.is_file() {
+            continue;
+        }
+        manifests += 1;
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        let mut in_dependencies = false;
+        for (number, line) in text.lines().enumerate() {
+            let code = line.split('#').next().unwrap_or("").trim();
+            if code.starts_with('[') {
+                in_dependencies = is_dependency_table(code);
+                continue;
+            }
+            if in_dependencies && !code.is_empty() && !code.contains("workspace = true") {
+                offences.push(format!("{}:{}: {code}", manifest.display(), number + 1));
+            }
+        }
+    }
+    assert!(
+        manifests >= 10,
+        "the members' manifests were read ({manifests})"
+    );
+    assert!(
+        offences.is_empty(),
+        "dependencies declared outside [workspace.dependencies]: {offences:#?}"
     );
 }
