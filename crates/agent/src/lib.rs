@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use vigie_domain::Reference;
 use vigie_domain::supervision::{CheckName, CheckStatus, MetricName, Observation, Sample, checks};
+use vigie_domain::wire::{ProbeIdentityV1, PushV1};
 
 pub use buffer::{Buffer, BufferError, Limits};
 use collect::CpuTimes;
@@ -132,12 +132,13 @@ impl Forwarder {
         &self.token
     }
 
-    /// Keeps a batch in the buffer (on disk before anything is sent). `extra` fields (a probe's
-    /// identity) go into the body beside `source`, `sequence` and `observations`.
+    /// Keeps a batch in the buffer (on disk before anything is sent), in the protocol's own
+    /// types (`vigie_domain::wire`): what is on disk is what the server reads, even after an
+    /// upgrade of the agent.
     pub fn keep(
         &mut self,
         source: &str,
-        extra: serde_json::Map<String, serde_json::Value>,
+        probe: Option<ProbeIdentityV1>,
         observations: &[Observation],
     ) -> Result<i64, AgentError> {
         let mut observations = observations.to_vec();
@@ -152,10 +153,7 @@ impl Forwarder {
                     value: dropped as f64,
                 });
             }
-            let mut body = extra;
-            body.insert("source".into(), json!(source));
-            body.insert("sequence".into(), json!(sequence));
-            body.insert("observations".into(), json!(observations));
+            let body = PushV1::new(source, sequence, probe.clone(), &observations);
             serde_json::to_vec(&body).expect("batch serialises")
         })?;
         Ok(sequence)
@@ -379,8 +377,7 @@ impl Agent {
     /// Keeps a batch of observations in the buffer (on disk before anything is sent).
     pub fn keep(&mut self, observations: &[Observation]) -> Result<i64, AgentError> {
         let source = format!("agent:{}", self.config.equipment);
-        self.forwarder
-            .keep(&source, serde_json::Map::new(), observations)
+        self.forwarder.keep(&source, None, observations)
     }
 
     /// Sends the backlog.

@@ -7,7 +7,9 @@ pub mod alarm;
 pub mod audit;
 pub mod availability;
 pub mod calendar;
+pub mod french;
 pub mod inventory;
+pub mod markup;
 pub mod oncall;
 pub mod policy;
 pub mod report;
@@ -15,5 +17,6 @@ pub mod supervision;
 pub mod text;
 pub mod ticket;
 pub mod values;
+pub mod wire;
 
 pub use values::{EmailAddress, Name, PhoneNumber, Reference, TimeZoneName};

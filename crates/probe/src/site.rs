@@ -8,12 +8,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
 use tokio::sync::mpsc;
 use vigie_agent::{Forwarder, Limits};
 use vigie_domain::Reference;
 use vigie_domain::inventory::Equipment;
 use vigie_domain::supervision::Observation;
+use vigie_domain::wire::ProbeIdentityV1;
 
 use crate::{OBSERVATION_QUEUE, Scheduler, Task, tasks_for};
 
@@ -99,9 +99,11 @@ pub async fn run(
     .map_err(|e| e.to_string())?;
     let source = format!("probe:{}", config.name);
     let identity = || {
-        let mut extra = serde_json::Map::new();
-        extra.insert("probe".into(), json!({"name": config.name, "site": config.site, "interval_seconds": config.push_every.as_secs().max(10)}));
-        extra
+        Some(ProbeIdentityV1 {
+            name: config.name.clone(),
+            site: config.site.to_string(),
+            interval_seconds: config.push_every.as_secs().max(10) as i64,
+        })
     };
     let mut tasks: Vec<Task> = Vec::new();
     loop {

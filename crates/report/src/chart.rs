@@ -5,8 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::document::Tone;
-use crate::escape::{escape, shorten};
 use crate::french::{format_number, format_quantity, french_spacing};
+use crate::markup::escape;
+use crate::prepare::shorten;
 
 /// At most this many bars in a bar chart: beyond, a bar is too thin to read.
 pub const MAX_BARS: usize = 60;

@@ -3,7 +3,7 @@
 //! is escaped; the charts are the same SVG as in the PDF.
 
 use crate::document::{Document, Figure, Row, Tone};
-use crate::escape::escape;
+use crate::markup::escape;
 use crate::prepare::{Prepared, PreparedBlock, prepare};
 
 /// The stylesheet of the report's HTML, every rule scoped to `.vigie-report` so that it can

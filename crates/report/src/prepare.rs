@@ -5,7 +5,6 @@
 use serde::Serialize;
 
 use crate::document::{Align, Block, Column, Document, Figure, Row, Table, Tone};
-use crate::escape::shorten;
 use crate::french::{format_number, french_spacing};
 
 /// At most this many rows in one table (about a hundred pages); the others are left out and
@@ -25,6 +24,19 @@ pub const MAX_BLOCKS: usize = 2_000;
 /// thousand pages): once spent, the rest of the document is left out with a note, so that
 /// no document can make the renderers run for ever.
 pub const MAX_DOCUMENT_CHARS: usize = 4_000_000;
+
+/// At most `max_chars` characters of the text, the last one an ellipsis when some were cut.
+pub(crate) fn shorten(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_string();
+    }
+    if max_chars == 0 {
+        return String::new();
+    }
+    let mut out: String = text.chars().take(max_chars.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
 
 /// A document ready to be rendered.
 #[derive(Debug, Serialize)]
@@ -310,6 +322,14 @@ mod tests {
             created_ms: 0,
             blocks,
         }
+    }
+
+    #[test]
+    fn shortened_text_ends_with_an_ellipsis() {
+        assert_eq!(shorten("Caméra", 10), "Caméra");
+        assert_eq!(shorten("Caméra du parking", 7), "Caméra…");
+        assert_eq!(shorten("abc", 1), "…");
+        assert_eq!(shorten("abc", 0), "");
     }
 
     #[test]

@@ -15,8 +15,8 @@ use vigie_domain::Reference;
 use vigie_domain::access::Actor;
 use vigie_domain::alarm::lifecycle::{AlarmEvent, AlarmId};
 use vigie_domain::supervision::Observation;
-use vigie_store::StoreError;
 use vigie_store::supervision::IngestReport;
+use vigie_store::{StoreError, System};
 use vigie_workflow::Workflow;
 
 use crate::AppState;
@@ -62,8 +62,10 @@ enum Message {
 }
 
 /// The handle to the worker, started on first use.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AlarmWorker {
+    /// The worker's handle on the whole store (it saves alarms, fires timers).
+    system: System,
     sender: Arc<OnceLock<mpsc::Sender<Message>>>,
     /// Messages handed to the worker, and those it has taken in and saved: when they are
     /// equal, a read has nothing to wait for ([`AlarmWorker::settle`]).
@@ -78,6 +80,15 @@ impl std::fmt::Debug for Message {
 }
 
 impl AlarmWorker {
+    pub(crate) fn new(system: System) -> AlarmWorker {
+        AlarmWorker {
+            system,
+            sender: Arc::default(),
+            sent: Arc::default(),
+            done: Arc::default(),
+        }
+    }
+
     fn sender(&self, state: &AppState) -> &mpsc::Sender<Message> {
         self.sent.fetch_add(1, Ordering::SeqCst);
         self.sender.get_or_init(|| {
@@ -256,7 +267,7 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>, done: Arc<A
     // Messages taken in, counted as `sent` counts them (each send counts one).
     let mut received: u64 = 0;
     let workflow = loop {
-        match Workflow::load(state.store.clone(), state.escalation.clone()).await {
+        match Workflow::load(state.alarms.system.clone(), state.escalation.clone()).await {
             Ok(workflow) => break workflow,
             Err(error) => {
                 tracing::error!(%error, "chargement du moteur d'alarmes ; nouvel essai dans 5 s");

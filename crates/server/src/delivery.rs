@@ -26,7 +26,7 @@ use vigie_domain::policy::{Channel, Policy};
 use vigie_domain::ticket::message::{LINK, TicketNotice, link_page, with_reply_line};
 use vigie_notify::{DeliveryError, Email, SmsGateway, SmtpSender, Webhook};
 use vigie_store::{
-    ClaimedNotification, DeliveryOutcome, Escalation, MAX_BATCH, Outgoing, StoreError,
+    ClaimedNotification, DeliveryOutcome, Escalation, MAX_BATCH, Outgoing, StoreError, System,
 };
 
 use crate::AppState;
@@ -39,8 +39,10 @@ pub const LEASE_MS: i64 = 120_000;
 const IDLE: Duration = Duration::from_secs(1);
 
 /// The handle that wakes the delivery loop (after the alarm worker queued pages).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Deliveries {
+    /// The delivery's handle on the whole store (it claims pages, records outcomes).
+    system: System,
     wake: Arc<Notify>,
     /// The key that signs acknowledgement links and SMS codes, shared by every process
     /// through the database; read on first use.
@@ -48,19 +50,27 @@ pub struct Deliveries {
 }
 
 impl Deliveries {
+    pub(crate) fn new(system: System) -> Deliveries {
+        Deliveries {
+            system,
+            wake: Arc::default(),
+            key: Arc::default(),
+        }
+    }
+
     pub fn wake(&self) {
         self.wake.notify_one();
     }
 
     /// The signing key, created by the first process that needs it.
-    pub async fn key(&self, state: &AppState) -> Result<Vec<u8>, StoreError> {
+    pub async fn key(&self) -> Result<Vec<u8>, StoreError> {
         self.key
             .get_or_try_init(|| async {
                 let mut fresh = [0u8; 32];
                 getrandom::getrandom(&mut fresh)
                     .map_err(|e| StoreError::other(anyhow::anyhow!("aléa indisponible : {e}")))?;
-                let stored = state
-                    .store
+                let stored = self
+                    .system
                     .secret_setting_or_insert("acknowledgement_key", &hex::encode(fresh))
                     .await?;
                 hex::decode(stored).map_err(|e| {
@@ -614,7 +624,8 @@ async fn record_outcomes(
         let mut wake = false;
         for attempt in 1..=3 {
             match state
-                .store
+                .deliveries
+                .system
                 .record_outcomes(&owner, &state.escalation.policy, &batch)
                 .await
             {
@@ -708,7 +719,8 @@ impl Worker {
         let mut more = check_timers;
         while more {
             let fired = state
-                .store
+                .deliveries
+                .system
                 .fire_due_timers(&state.escalation, now, MAX_BATCH)
                 .await?;
             for timer in &fired {
@@ -724,13 +736,14 @@ impl Worker {
             return Ok(0);
         }
         let claimed = state
-            .store
+            .deliveries
+            .system
             .claim_notifications(&self.owner, now, LEASE_MS, free as i64)
             .await?;
         if claimed.is_empty() {
             return Ok(0);
         }
-        let key = state.deliveries.key(state).await?;
+        let key = state.deliveries.key().await?;
         let started = claimed.len();
         for page in claimed {
             let Ok(permit) = self.slots.clone().acquire_owned().await else {

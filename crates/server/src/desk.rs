@@ -4,6 +4,7 @@
 //! a restart. Several processes may run it: a ticket is re-read under a lock before it changes.
 
 use std::time::Duration;
+use vigie_store::System;
 
 use crate::AppState;
 
@@ -13,10 +14,9 @@ const EVERY: Duration = Duration::from_secs(1);
 pub(crate) const BATCH: i64 = 200;
 
 /// One pass: the deadlines due now.
-pub async fn step(state: &AppState) -> Result<usize, vigie_store::StoreError> {
+pub async fn step(state: &AppState, system: &System) -> Result<usize, vigie_store::StoreError> {
     let now = state.clock.now_ms();
-    let changes = state
-        .store
+    let changes = system
         .ticket_timers_due(&state.escalation.policy, now, BATCH)
         .await?;
     for change in &changes {
@@ -39,9 +39,9 @@ pub async fn step(state: &AppState) -> Result<usize, vigie_store::StoreError> {
 }
 
 /// The worker's loop.
-pub async fn run(state: AppState) {
+pub async fn run(state: AppState, system: System) {
     loop {
-        match step(&state).await {
+        match step(&state, &system).await {
             Ok(count) if count as i64 >= BATCH => continue,
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "délais SLA des tickets"),

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
-use vigie_store::Store;
+use vigie_store::{Store, System};
 
 pub use clock::Clock;
 pub use config::Config;
@@ -34,7 +34,12 @@ pub use config::Config;
 /// What every handler shares.
 #[derive(Clone, Debug)]
 pub struct AppState {
+    /// The store as request handlers see it: each operation answers to an actor (or to a
+    /// credential). The operations that answer to no actor ([`System`]) are held privately by
+    /// the loops and workers below, so that a handler cannot reach them (issue 24, item 6).
     pub store: Store,
+    /// The loops' own handle on the whole store (`runtime`).
+    pub background: runtime::Background,
     pub config: Arc<Config>,
     pub clock: Clock,
     pub metrics: Arc<metrics::Metrics>,
@@ -55,20 +60,21 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, config: Config, clock: Clock) -> AppState {
+    pub fn new(system: System, config: Config, clock: Clock) -> AppState {
         let stream_limits = web::live::StreamLimits::of(&config);
         AppState {
-            store,
+            store: system.store(),
+            background: runtime::Background::new(system.clone()),
+            deliveries: delivery::Deliveries::new(system.clone()),
+            alarms: alarms::AlarmWorker::new(system.clone()),
+            rounds: rounds::Rounds::new(system),
             escalation: Arc::new(delivery::escalation(&config)),
-            deliveries: delivery::Deliveries::default(),
             config: Arc::new(config),
             clock,
             metrics: Arc::new(metrics::Metrics::default()),
-            alarms: alarms::AlarmWorker::default(),
             live: web::Live::new(stream_limits),
             rates: Arc::default(),
             charts: Arc::default(),
-            rounds: rounds::Rounds::default(),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! but not filed (the process stopped in between) is recognised by its bytes and filed then.
 
 use std::time::Duration;
+use vigie_store::System;
 
 use vigie_domain::EmailAddress;
 use vigie_notify::{ImapConfig, ImapSecurity, InboundMail, Mailbox, MailboxError};
@@ -94,7 +95,11 @@ pub fn incoming(mail: InboundMail) -> IncomingMail {
 
 /// One round: the oldest messages read, recorded, filed. Returns how many the folder still
 /// holds beyond this round's bounds.
-pub async fn round(state: &AppState, mailbox: &Mailbox) -> Result<usize, MailboxError> {
+pub async fn round(
+    state: &AppState,
+    system: &System,
+    mailbox: &Mailbox,
+) -> Result<usize, MailboxError> {
     let mut session = mailbox.open().await?;
     let fetched = match session.fetch(BATCH).await {
         Ok(fetched) => fetched,
@@ -111,8 +116,7 @@ pub async fn round(state: &AppState, mailbox: &Mailbox) -> Result<usize, Mailbox
             message.complete,
             message.size,
         ));
-        let recorded = match state
-            .store
+        let recorded = match system
             .record_mail(
                 &state.escalation.policy,
                 &intake,
@@ -164,7 +168,7 @@ pub async fn round(state: &AppState, mailbox: &Mailbox) -> Result<usize, Mailbox
 }
 
 /// The reader's loop, when the configuration names a mailbox.
-pub async fn run(state: AppState, mailbox: Mailbox) {
+pub async fn run(state: AppState, system: System, mailbox: Mailbox) {
     let every = Duration::from_secs(u64::from(state.config.mailbox.poll_seconds));
     let mut wait = every;
     let alarm_after = Duration::from_secs(u64::from(state.config.mailbox.alarm_after_minutes) * 60);
@@ -174,7 +178,7 @@ pub async fn run(state: AppState, mailbox: Mailbox) {
     let mut failing_since: Option<tokio::time::Instant> = None;
     let mut alarmed = false;
     loop {
-        let result = round(&state, &mailbox).await;
+        let result = round(&state, &system, &mailbox).await;
         state
             .metrics
             .mailbox_round(result.is_ok(), state.clock.now_ms());

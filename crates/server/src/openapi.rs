@@ -278,7 +278,7 @@ pub fn build() -> Value {
     }));
     paths.insert("/api/v1/time".into(), json!({"get": {"summary": "Heure du serveur (ms UTC), pour mesurer la dérive d'horloge des agents", "operationId": "server_time", "security": [], "responses": responses("200", Some(json!({"type": "object", "properties": {"now": integer()}})))}}));
     paths.insert("/api/v1/observations".into(), json!({"post": {"summary": "Envoyer des observations (jeton agent ou sonde) ; un lot (source, sequence) renvoyé est pris une fois", "operationId": "push_observations",
-        "requestBody": json_body(json!({"type": "object", "required": ["observations"], "properties": {"source": text(), "sequence": integer(),
+        "requestBody": json_body(json!({"type": "object", "required": ["observations"], "properties": {"version": integer(), "source": text(), "sequence": integer(),
             "probe": {"type": "object", "required": ["name", "site", "interval_seconds"], "properties": {"name": text(), "site": reference(), "interval_seconds": integer()}},
             "observations": list_of(observation)}})),
         "responses": responses("200", Some(push_report.clone()))}}));

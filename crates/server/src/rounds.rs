@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use tokio::sync::Mutex;
-use vigie_store::{DeliveryOutcome, MAX_BATCH, StoreError};
+use vigie_store::{DeliveryOutcome, MAX_BATCH, StoreError, System};
 
 use crate::AppState;
 use crate::delivery::Channels;
@@ -27,8 +27,10 @@ pub struct Round {
 }
 
 /// What the rounds share: one at a time, and the channels built once.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Rounds {
+    /// The rounds' handle on the whole store: they play every loop.
+    system: System,
     channels: Arc<Mutex<Option<Arc<Channels>>>>,
     mailbox: Arc<Mutex<Option<Arc<vigie_notify::Mailbox>>>>,
 }
@@ -39,6 +41,14 @@ const LEASE_MS: i64 = 60_000;
 const MAX_PASSES: usize = 10_000;
 
 impl Rounds {
+    pub(crate) fn new(system: System) -> Rounds {
+        Rounds {
+            system,
+            channels: Arc::default(),
+            mailbox: Arc::default(),
+        }
+    }
+
     /// Runs one round at the clock's present instant and returns the next instant something is
     /// due (a heartbeat expected, a hold running out, a timer, a ticket deadline, a page).
     pub async fn run(&self, state: &AppState, round: Round) -> Result<Option<i64>, StoreError> {
@@ -69,7 +79,8 @@ impl Rounds {
         state.alarms.flush(state).await;
         for _ in 0..MAX_PASSES {
             let fired = state
-                .store
+                .rounds
+                .system
                 .fire_due_timers(&state.escalation, now, MAX_BATCH)
                 .await?;
             if (fired.len() as i64) < MAX_BATCH {
@@ -77,10 +88,11 @@ impl Rounds {
             }
         }
         let owner = "rejeu";
-        let key = state.deliveries.key(state).await?;
+        let key = state.deliveries.key().await?;
         for _ in 0..MAX_PASSES {
             let pages = state
-                .store
+                .rounds
+                .system
                 .claim_notifications(owner, now, LEASE_MS, MAX_BATCH)
                 .await?;
             if pages.is_empty() {
@@ -91,12 +103,13 @@ impl Rounds {
                 outcomes.push(crate::delivery::deliver(state, &channels, &key, page).await);
             }
             state
-                .store
+                .rounds
+                .system
                 .record_outcomes(owner, &state.escalation.policy, &outcomes)
                 .await?;
         }
         for _ in 0..MAX_PASSES {
-            if crate::desk::step(state).await? < crate::desk::BATCH as usize {
+            if crate::desk::step(state, &self.system).await? < crate::desk::BATCH as usize {
                 break;
             }
         }
@@ -125,7 +138,7 @@ impl Rounds {
             }
         };
         for _ in 0..MAX_PASSES {
-            let left = crate::mailbox::round(state, &mailbox)
+            let left = crate::mailbox::round(state, &self.system, &mailbox)
                 .await
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             if left == 0 {
@@ -138,7 +151,7 @@ impl Rounds {
 
 /// The next instant something is due.
 pub async fn next_due(state: &AppState) -> Result<Option<i64>, StoreError> {
-    let store = &state.store;
+    let store = &state.rounds.system;
     Ok([
         store.next_expectation().await?,
         state.alarms.next_wake(state).await,

@@ -12,8 +12,8 @@ use tokio::sync::mpsc;
 use vigie_domain::access::Actor;
 use vigie_domain::inventory::{ObjectKind, Record};
 use vigie_domain::supervision::{Observation, StateChange};
-use vigie_store::ListFilter;
 use vigie_store::supervision::{IngestReport, Retention, TrapRecord};
+use vigie_store::{ListFilter, System};
 
 use crate::AppState;
 
@@ -26,7 +26,11 @@ const ROLLUP_MAX_HOURS: i64 = 24;
 
 /// One watchdog step at the state's clock.
 pub async fn watchdog_step(state: &AppState) -> Result<IngestReport, vigie_store::StoreError> {
-    let report = state.store.watchdog_step(state.clock.now_ms()).await?;
+    let report = state
+        .background
+        .system
+        .watchdog_step(state.clock.now_ms())
+        .await?;
     for change in &report.changes {
         tracing::info!(equipment = %change.equipment, check = %change.check, to = change.to.key(), detail = change.detail.as_deref().unwrap_or(""), "changement d'état (guet)");
     }
@@ -57,7 +61,8 @@ pub fn retention(state: &AppState) -> Retention {
 /// One roll-up and retention step.
 pub async fn rollup_step(state: &AppState) -> Result<(), vigie_store::StoreError> {
     state
-        .store
+        .background
+        .system
         .roll_up_and_prune(state.clock.now_ms(), retention(state), ROLLUP_MAX_HOURS)
         .await
 }
@@ -284,7 +289,7 @@ async fn trap_loop(state: AppState, address: std::net::SocketAddr) {
     tracing::info!(address = %listener.local_address(), "réception des traps SNMP");
     while let Some((source, item)) = listener.next().await {
         let (record, observation) = trap_record(&state, source, item).await;
-        if let Err(error) = state.store.record_trap(&record).await {
+        if let Err(error) = state.background.system.record_trap(&record).await {
             tracing::warn!(%error, "enregistrement d'un trap");
         }
         if let Some(observation) = observation
@@ -310,7 +315,8 @@ pub async fn trap_record(
     item: Result<vigie_snmp::trap::Notification, vigie_snmp::error::Error>,
 ) -> (TrapRecord, Option<Observation>) {
     let equipment = state
-        .store
+        .background
+        .system
         .equipment_by_address(&source.ip().to_string())
         .await
         .ok()
@@ -398,6 +404,19 @@ impl Drop for Loops {
     }
 }
 
+/// The loops' handle on the whole store, private to this module: the loops started here
+/// hand it to the steps they run, and no request handler can reach it.
+#[derive(Debug, Clone)]
+pub struct Background {
+    system: System,
+}
+
+impl Background {
+    pub(crate) fn new(system: System) -> Background {
+        Background { system }
+    }
+}
+
 /// Starts the loops; on the virtual clock only the relay of live changes, the rest being
 /// run by the rounds of `POST /api/v1/clock` (`crate::rounds`).
 pub fn spawn(state: AppState) -> Loops {
@@ -425,7 +444,10 @@ pub fn spawn(state: AppState) -> Loops {
     });
     let mut loops = vec![first, second];
     loops.extend(crate::web::live::relay(&state_for_polling));
-    loops.push(tokio::spawn(crate::desk::run(state_for_polling.clone())));
+    loops.push(tokio::spawn(crate::desk::run(
+        state_for_polling.clone(),
+        state_for_polling.background.system.clone(),
+    )));
     match crate::delivery::Channels::from_config(&state_for_polling.config) {
         Ok(channels) => loops.push(tokio::spawn(crate::delivery::run(
             state_for_polling.clone(),
@@ -439,6 +461,7 @@ pub fn spawn(state: AppState) -> Loops {
         match crate::mailbox::mailbox(&state_for_polling.config.mailbox) {
             Ok(mailbox) => loops.push(tokio::spawn(crate::mailbox::run(
                 state_for_polling.clone(),
+                state_for_polling.background.system.clone(),
                 mailbox,
             ))),
             Err(error) => {
@@ -448,9 +471,13 @@ pub fn spawn(state: AppState) -> Loops {
     }
     loops.push(tokio::spawn(crate::reports::intervention::run(
         state_for_polling.clone(),
+        state_for_polling.background.system.clone(),
     )));
     if state_for_polling.config.reports.monthly {
-        loops.push(tokio::spawn(crate::reports::run(state_for_polling.clone())));
+        loops.push(tokio::spawn(crate::reports::run(
+            state_for_polling.clone(),
+            state_for_polling.background.system.clone(),
+        )));
     }
     if state_for_polling.config.supervision.poll {
         loops.push(tokio::spawn(polling_loop(state_for_polling.clone())));

@@ -23,7 +23,7 @@ use vigie_domain::policy::Policy;
 use vigie_domain::supervision::StateChange;
 use vigie_domain::ticket::Happening;
 use vigie_domain::ticket::desk::{Report, Source};
-use vigie_store::{Escalation, FiredTimer, Outcome, Store, TicketStep};
+use vigie_store::{Escalation, FiredTimer, Outcome, System, TicketStep};
 use vigie_workflow::{Step, StepError, Workflow};
 
 use crate::scenario::ReportChannel;
@@ -795,7 +795,7 @@ async fn simulate(
 
     // The real store, on a database of its own.
     let directory = temporary_directory()?;
-    let store = Store::open(&format!(
+    let store = System::open(&format!(
         "sqlite://{}",
         directory.0.join("simulation.sqlite").display()
     ))
@@ -941,7 +941,7 @@ async fn simulate(
 /// saved with their events (arming escalation timers and queueing the pages already due),
 /// the timers due fire, and every page queued is handed to its channel at once.
 async fn notify(
-    store: &Store,
+    store: &System,
     workflow: &mut Workflow,
     escalation: &Escalation,
     timeline: &mut Timeline,
@@ -1002,7 +1002,7 @@ async fn notify(
 
 /// The real service desk, as the scenario's inputs reach it.
 struct Desk<'a> {
-    store: &'a Store,
+    store: &'a System,
     actor: &'a Actor,
     policy: &'a Policy,
 }
@@ -1036,7 +1036,7 @@ impl Desk<'_> {
 
 async fn apply_input(
     input: &Input,
-    store: &Store,
+    store: &System,
     actor: &Actor,
     policy: &Policy,
     workflow: &mut Workflow,

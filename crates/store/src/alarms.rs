@@ -8,7 +8,7 @@ use vigie_domain::Reference;
 use vigie_domain::access::{Actor, Permission};
 use vigie_domain::alarm::lifecycle::{Alarm, AlarmEvent, AlarmId, Status};
 
-use crate::error::from_sqlx;
+use crate::System;
 use crate::inventory::{Arg, build, require};
 use crate::notifications::{Escalation, FiredTimer, arm_and_fire, insert_events, insert_rows};
 use crate::supervision::visibility_condition;
@@ -79,7 +79,7 @@ fn id_arg(id: AlarmId) -> Arg {
     Arg::Int(i64::try_from(id).unwrap_or(i64::MAX))
 }
 
-impl Store {
+impl System {
     /// Saves alarms as they now stand (each with its client, None for an alarm about no site)
     /// and their new events, all or
     /// nothing; with `escalation`, in the same transaction, arms the escalation timers the
@@ -94,7 +94,7 @@ impl Store {
         escalation: Option<&Escalation>,
         now: i64,
     ) -> Result<Saved, StoreError> {
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         // One row per alarm (the last state given wins), a few hundred per statement.
         let mut latest: std::collections::BTreeMap<AlarmId, (&Option<Reference>, &Alarm)> =
             std::collections::BTreeMap::new();
@@ -143,30 +143,34 @@ impl Store {
             ),
             None => (Vec::new(), Vec::new()),
         };
-        transaction.commit().await.map_err(from_sqlx)?;
+        transaction.commit().await?;
         Ok(Saved { fired, tickets })
     }
+}
 
+impl System {
     /// The number the next alarm takes: one more than any stored.
     pub async fn next_alarm_id(&self) -> Result<AlarmId, StoreError> {
         let row: (Option<i64>,) = sqlx::query_as("SELECT MAX(id) FROM alarms")
             .fetch_one(&self.write)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         Ok(row.0.map_or(1, |max| u64::try_from(max).unwrap_or(0) + 1))
     }
+}
 
+impl System {
     /// Every alarm not closed, oldest first, for the alarm worker to take back at start.
     pub async fn open_alarms(&self) -> Result<Vec<Alarm>, StoreError> {
         let rows = sqlx::query("SELECT record FROM alarms WHERE closed_ms IS NULL ORDER BY id")
             .fetch_all(&self.write)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         rows.iter()
-            .map(|row| stored_json(&row.try_get::<String, _>(0).map_err(from_sqlx)?))
+            .map(|row| stored_json(&row.try_get::<String, _>(0)?))
             .collect()
     }
+}
 
+impl Store {
     /// One page of the alarms `actor` sees, newest first.
     pub async fn list_alarms(
         &self,
@@ -249,12 +253,11 @@ impl Store {
             args,
         )
         .fetch_optional(&self.read)
-        .await
-        .map_err(from_sqlx)?
+        .await?
         .ok_or(StoreError::NotFound)?;
-        let alarm: Alarm = stored_json(&row.try_get::<String, _>(1).map_err(from_sqlx)?)?;
+        let alarm: Alarm = stored_json(&row.try_get::<String, _>(1)?)?;
         let stored = StoredAlarm {
-            client: stored_reference(&row.try_get::<String, _>(0).map_err(from_sqlx)?)?,
+            client: stored_reference(&row.try_get::<String, _>(0)?)?,
             status: alarm.status(),
             duration_ms: alarm.duration_ms(now_ms),
             alarm,
@@ -264,11 +267,10 @@ impl Store {
             vec![id_arg(id), Arg::Int(MAX_ALARM_EVENTS)],
         )
         .fetch_all(&self.read)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         let events = rows
             .iter()
-            .map(|row| stored_json(&row.try_get::<String, _>(0).map_err(from_sqlx)?))
+            .map(|row| stored_json(&row.try_get::<String, _>(0)?))
             .collect::<Result<Vec<AlarmEvent>, StoreError>>()?;
         Ok((stored, events))
     }

@@ -5,7 +5,6 @@ use sqlx::AnyConnection;
 use vigie_domain::access::{Actor, Permission};
 use vigie_domain::audit::{AuditAction, AuditEntry};
 
-use crate::error::from_sqlx;
 use crate::inventory::require as require_permission;
 use crate::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Store, StoreError};
 
@@ -37,8 +36,7 @@ pub(crate) async fn append(
     .bind(entry.before.as_ref().map(|v| v.to_string()))
     .bind(entry.after.as_ref().map(|v| v.to_string()))
     .execute(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     Ok(())
 }
 
@@ -113,7 +111,7 @@ impl Store {
                 .unwrap_or(DEFAULT_PAGE_SIZE)
                 .clamp(1, MAX_PAGE_SIZE),
         );
-        let rows = query.fetch_all(&self.read).await.map_err(from_sqlx)?;
+        let rows = query.fetch_all(&self.read).await?;
         rows.into_iter()
             .map(
                 |(id, at_ms, actor, action, object_kind, object_ref, client, before, after)| {

@@ -7,7 +7,6 @@
 use sqlx::AnyConnection;
 
 use crate::StoreError;
-use crate::error::from_sqlx;
 
 /// Most rows per bulk statement, so that one statement's JSON stays a few hundred kilobytes.
 const ROWS_PER_STATEMENT: usize = 5_000;
@@ -81,8 +80,7 @@ pub(crate) async fn insert(
         written += sqlx::query(&sql)
             .bind(parameter)
             .execute(&mut *connection)
-            .await
-            .map_err(from_sqlx)?
+            .await?
             .rows_affected();
     }
     Ok(written)
@@ -102,8 +100,7 @@ pub(crate) async fn fetch<T: serde::Serialize>(
             sqlx::query(query)
                 .bind(parameter)
                 .fetch_all(&mut *connection)
-                .await
-                .map_err(from_sqlx)?,
+                .await?,
         );
     }
     Ok(rows)

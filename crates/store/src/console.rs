@@ -13,7 +13,7 @@ use vigie_domain::availability::{
 };
 use vigie_domain::inventory::{ObjectKind, Record};
 
-use crate::error::from_sqlx;
+use crate::System;
 use crate::inventory::{Arg, build, require};
 use crate::supervision::{CurrentState, current_state, visibility_condition};
 use crate::{Backend, MAX_ALARM_PAGE, Store, StoreError};
@@ -61,7 +61,7 @@ impl OpenCounts {
     }
 }
 
-impl Store {
+impl System {
     /// Refreshes the database's statistics, so that its planner knows the tables' sizes after
     /// a bulk load (an import of a large inventory, a benchmark's fleet), and its tables'
     /// visibility maps (`VACUUM`). PostgreSQL only: on
@@ -74,13 +74,12 @@ impl Store {
         }
         // VACUUM too, as autovacuum would after a load: index-only scans need the tables'
         // visibility maps.
-        sqlx::query("VACUUM ANALYZE")
-            .execute(&self.write)
-            .await
-            .map_err(from_sqlx)?;
+        sqlx::query("VACUUM ANALYZE").execute(&self.write).await?;
         Ok(())
     }
+}
 
+impl Store {
     /// How many alarms are open, by severity and status (the wall's headline figures).
     pub async fn open_alarm_counts(&self, actor: &Actor) -> Result<OpenCounts, StoreError> {
         require(actor, Permission::ReadAlarms)?;
@@ -90,15 +89,12 @@ impl Store {
         let sql = format!(
             "SELECT severity, status, COUNT(*) FROM alarms WHERE closed_ms IS NULL{condition} GROUP BY severity, status"
         );
-        let rows = build(&sql, args)
-            .fetch_all(&self.read)
-            .await
-            .map_err(from_sqlx)?;
+        let rows = build(&sql, args).fetch_all(&self.read).await?;
         let mut counts = OpenCounts::default();
         for row in rows {
-            let severity: String = row.try_get(0).map_err(from_sqlx)?;
-            let status: String = row.try_get(1).map_err(from_sqlx)?;
-            let count: i64 = row.try_get(2).map_err(from_sqlx)?;
+            let severity: String = row.try_get(0)?;
+            let status: String = row.try_get(1)?;
+            let count: i64 = row.try_get(2)?;
             counts.counts.insert((severity, status), count);
         }
         Ok(counts)
@@ -214,14 +210,13 @@ impl Store {
             args,
         )
         .fetch_optional(&self.read)
-        .await
-        .map_err(from_sqlx)?
+        .await?
         .ok_or(StoreError::NotFound)?;
         Ok(ClientOverview {
-            name: row.try_get(0).map_err(from_sqlx)?,
-            dashboard: row.try_get::<i64, _>(1).map_err(from_sqlx)? == 1,
-            down: row.try_get(2).map_err(from_sqlx)?,
-            open_alarms: row.try_get(3).map_err(from_sqlx)?,
+            name: row.try_get(0)?,
+            dashboard: row.try_get::<i64, _>(1)? == 1,
+            down: row.try_get(2)?,
+            open_alarms: row.try_get(3)?,
         })
     }
 
@@ -436,9 +431,8 @@ impl Store {
             visible_args,
         )
         .fetch_one(&self.read)
-        .await
-        .map_err(from_sqlx)?;
-        if visible.try_get::<i64, _>(0).map_err(from_sqlx)? == 0 {
+        .await?;
+        if visible.try_get::<i64, _>(0)? == 0 {
             return Err(StoreError::NotFound);
         }
         let mut args = vec![Arg::Text(Some(reference.to_string()))];
@@ -449,10 +443,8 @@ impl Store {
             args.clone(),
         )
         .fetch_one(&self.read)
-        .await
-        .map_err(from_sqlx)?
-        .try_get(0)
-        .map_err(from_sqlx)?;
+        .await?
+        .try_get(0)?;
         let mut change_args = args;
         change_args.push(Arg::Int(from));
         change_args.push(Arg::Int(to));
@@ -467,16 +459,15 @@ impl Store {
             change_args,
         )
         .fetch_all(&self.read)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         let partial = rows.len() as i64 >= MAX_AVAILABILITY_CHANGES;
         let mut tracks: BTreeMap<String, BTreeMap<String, CheckTrack>> = BTreeMap::new();
         for row in &rows {
-            let equipment: String = row.try_get(0).map_err(from_sqlx)?;
-            let check: String = row.try_get(1).map_err(from_sqlx)?;
-            let at: i64 = row.try_get(2).map_err(from_sqlx)?;
-            let before: Option<String> = row.try_get(3).map_err(from_sqlx)?;
-            let after: String = row.try_get(4).map_err(from_sqlx)?;
+            let equipment: String = row.try_get(0)?;
+            let check: String = row.try_get(1)?;
+            let at: i64 = row.try_get(2)?;
+            let before: Option<String> = row.try_get(3)?;
+            let after: String = row.try_get(4)?;
             let track = tracks
                 .entry(equipment)
                 .or_default()
@@ -505,11 +496,10 @@ impl Store {
             down_args,
         )
         .fetch_all(&self.read)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         for row in &down_rows {
-            let equipment: String = row.try_get(0).map_err(from_sqlx)?;
-            let check: String = row.try_get(1).map_err(from_sqlx)?;
+            let equipment: String = row.try_get(0)?;
+            let check: String = row.try_get(1)?;
             tracks
                 .entry(equipment)
                 .or_default()
@@ -622,10 +612,9 @@ impl Store {
             args,
         )
         .fetch_all(&self.read)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         rows.iter()
-            .map(|row| row.try_get::<String, _>(0).map_err(from_sqlx))
+            .map(|row| row.try_get::<String, _>(0).map_err(StoreError::from))
             .collect()
     }
 }

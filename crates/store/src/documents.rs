@@ -7,7 +7,7 @@ use vigie_domain::Reference;
 use vigie_domain::access::{Actor, Permission};
 use vigie_domain::ticket::desk::TicketNumber;
 
-use crate::error::from_sqlx;
+use crate::System;
 use crate::inventory::{Arg, build, require};
 use crate::supervision::visibility_condition;
 use crate::{Store, StoreError};
@@ -64,8 +64,7 @@ pub(crate) async fn file_document(
     .bind(document.content.to_vec())
     .bind(now)
     .fetch_one(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     Ok(id)
 }
 
@@ -74,18 +73,17 @@ const COLUMNS: &str =
 
 fn info_of(row: &sqlx::any::AnyRow) -> Result<DocumentInfo, StoreError> {
     Ok(DocumentInfo {
-        id: row.try_get(0).map_err(from_sqlx)?,
-        client: row.try_get(1).map_err(from_sqlx)?,
-        site: row.try_get(2).map_err(from_sqlx)?,
+        id: row.try_get(0)?,
+        client: row.try_get(1)?,
+        site: row.try_get(2)?,
         ticket: row
-            .try_get::<Option<i64>, _>(3)
-            .map_err(from_sqlx)?
+            .try_get::<Option<i64>, _>(3)?
             .and_then(|n| u64::try_from(n).ok()),
-        kind: row.try_get(4).map_err(from_sqlx)?,
-        title: row.try_get(5).map_err(from_sqlx)?,
-        content_type: row.try_get(6).map_err(from_sqlx)?,
-        created_at: row.try_get(7).map_err(from_sqlx)?,
-        period: row.try_get(8).map_err(from_sqlx)?,
+        kind: row.try_get(4)?,
+        title: row.try_get(5)?,
+        content_type: row.try_get(6)?,
+        created_at: row.try_get(7)?,
+        period: row.try_get(8)?,
     })
 }
 
@@ -145,8 +143,7 @@ impl Store {
         );
         build(&sql, args)
             .fetch_all(&self.read)
-            .await
-            .map_err(from_sqlx)?
+            .await?
             .iter()
             .map(info_of)
             .collect()
@@ -167,15 +164,14 @@ impl Store {
             args,
         )
         .fetch_optional(&self.read)
-        .await
-        .map_err(from_sqlx)?
+        .await?
         .ok_or(StoreError::NotFound)?;
-        let content: Vec<u8> = row.try_get(9).map_err(from_sqlx)?;
+        let content: Vec<u8> = row.try_get(9)?;
         Ok((info_of(&row)?, content))
     }
 }
 
-impl Store {
+impl System {
     /// Intervention reports (CM-8) filed without their PDF yet: (ticket, HTML document), the
     /// oldest first, `limit` at most.
     pub async fn intervention_reports_without_pdf(
@@ -192,14 +188,15 @@ impl Store {
         )
         .bind(limit.clamp(1, MAX_DOCUMENT_PAGE))
         .fetch_all(&self.read)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         Ok(rows
             .into_iter()
             .filter_map(|(number, id)| Some((u64::try_from(number).ok()?, id)))
             .collect())
     }
+}
 
+impl Store {
     /// Files `document` on its own (a ticket's PDF made after its resolution); None when the
     /// same ticket already has a PDF of that kind (another process made it first).
     pub async fn add_document(
@@ -209,7 +206,7 @@ impl Store {
         now: i64,
     ) -> Result<Option<i64>, StoreError> {
         require(actor, Permission::HandleTickets)?;
-        let mut connection = self.write.acquire().await.map_err(from_sqlx)?;
+        let mut connection = self.write.acquire().await?;
         match file_document(&mut connection, document, now).await {
             Ok(id) => Ok(Some(id)),
             Err(StoreError::Conflict(_)) => Ok(None),

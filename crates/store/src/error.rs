@@ -32,9 +32,16 @@ impl StoreError {
     }
 }
 
-/// Maps a database error to a store error: foreign-key and unique violations become
-/// conflicts with a message a person can act on.
-pub(crate) fn from_sqlx(error: sqlx::Error) -> StoreError {
+/// The one conversion of a database error (issue 24, item 5: `?` everywhere instead of a
+/// `map_err` at each call): foreign-key and unique violations become conflicts with a message
+/// a person can act on, storage failures make the store unavailable.
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> StoreError {
+        from_sqlx(error)
+    }
+}
+
+fn from_sqlx(error: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &error {
         let code = db.code().map(|c| c.to_string()).unwrap_or_default();
         let message = db.message().to_string();

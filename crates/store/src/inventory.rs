@@ -15,7 +15,6 @@ use vigie_domain::inventory::check::{
 use vigie_domain::inventory::{Contact, Inventory, ObjectKind, Record};
 
 use crate::audit::{AuditRecord, append};
-use crate::error::from_sqlx;
 use crate::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Store, StoreError};
 
 /// What a put did.
@@ -259,10 +258,9 @@ impl Store {
         }
         let row = build(&sql, args)
             .fetch_optional(&self.read)
-            .await
-            .map_err(from_sqlx)?
+            .await?
             .ok_or(StoreError::NotFound)?;
-        let record = parse_record(kind, &row.try_get::<String, _>(0).map_err(from_sqlx)?)?;
+        let record = parse_record(kind, &row.try_get::<String, _>(0)?)?;
         Ok(self.opened_record(record)?.for_visibility(&visibility))
     }
 
@@ -274,7 +272,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<WriteOutcome, StoreError> {
         require(actor, Permission::WriteInventory)?;
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         let known = known_for(&mut transaction, &record).await?;
         let mut inventory = Inventory::default();
         inventory.push(record.clone());
@@ -283,7 +281,7 @@ impl Store {
             return Err(StoreError::Rejected(problems));
         }
         let outcome = put_in(self, &mut transaction, actor, &record, now_ms).await?;
-        transaction.commit().await.map_err(from_sqlx)?;
+        transaction.commit().await?;
         Ok(outcome)
     }
 
@@ -296,7 +294,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<(), StoreError> {
         require(actor, Permission::WriteInventory)?;
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         let before = stored_record(&mut transaction, kind, reference)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -305,8 +303,7 @@ impl Store {
         sqlx::query(&format!("DELETE FROM {} WHERE ref = $1", table(kind)))
             .bind(reference.to_string())
             .execute(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         append(
             &mut transaction,
             &AuditRecord {
@@ -321,13 +318,16 @@ impl Store {
             },
         )
         .await?;
-        transaction.commit().await.map_err(from_sqlx)?;
+        transaction.commit().await?;
         Ok(())
     }
 
-    /// Every stored object reduced to what reference checks need (for checking a file).
-    pub async fn known_objects(&self) -> Result<KnownObjects, StoreError> {
-        let mut connection = self.read.acquire().await.map_err(from_sqlx)?;
+    /// Every stored object reduced to what reference checks need (for checking a file before
+    /// importing it): only for who may write the inventory, since it names every client's
+    /// objects.
+    pub async fn known_objects(&self, actor: &Actor) -> Result<KnownObjects, StoreError> {
+        require(actor, Permission::WriteInventory)?;
+        let mut connection = self.read.acquire().await?;
         known_all(&mut connection).await
     }
 
@@ -340,7 +340,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<ImportReport, StoreError> {
         require(actor, Permission::WriteInventory)?;
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         let known = known_all(&mut transaction).await?;
         let problems = check::check(inventory, &known);
         if !problems.is_empty() {
@@ -354,7 +354,7 @@ impl Store {
                 WriteOutcome::Unchanged => report.unchanged += 1,
             }
         }
-        transaction.commit().await.map_err(from_sqlx)?;
+        transaction.commit().await?;
         Ok(report)
     }
 
@@ -384,14 +384,14 @@ impl Store {
         Ok(inventory)
     }
 
-    /// How many objects of each kind are stored (for `/metrics`).
+    /// How many objects of each kind are stored (for `/metrics`): totals only, no client's
+    /// data, so the metrics token is enough to ask.
     pub async fn count_objects(&self) -> Result<BTreeMap<ObjectKind, i64>, StoreError> {
         let mut counts = BTreeMap::new();
         for kind in ObjectKind::ALL {
             let (count,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {}", table(kind)))
                 .fetch_one(&self.read)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
             counts.insert(kind, count);
         }
         Ok(counts)
@@ -436,8 +436,7 @@ async fn stored_record(
     ))
     .bind(reference.to_string())
     .fetch_optional(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     row.map(|(json,)| parse_record(kind, &json)).transpose()
 }
 
@@ -541,10 +540,7 @@ async fn put_in(
                 .map(|p| format!(", {p}"))
                 .collect::<String>(),
         );
-        build(&sql, args)
-            .execute(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
+        build(&sql, args).execute(&mut *connection).await?;
         WriteOutcome::Created
     } else {
         let sets: String = columns
@@ -556,10 +552,7 @@ async fn put_in(
             "UPDATE {} SET name = $2, record = $3, updated_ms = $4{sets} WHERE ref = $1",
             table(kind)
         );
-        build(&sql, args)
-            .execute(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
+        build(&sql, args).execute(&mut *connection).await?;
         WriteOutcome::Updated
     };
     append(
@@ -591,10 +584,12 @@ async fn optional_text(
     let row: Option<AnyRow> = sqlx::query(sql)
         .bind(reference.to_string())
         .fetch_optional(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
-    row.map(|row| row.try_get::<Option<String>, _>(0).map_err(from_sqlx))
-        .transpose()
+        .await?;
+    row.map(|row| {
+        row.try_get::<Option<String>, _>(0)
+            .map_err(StoreError::from)
+    })
+    .transpose()
 }
 
 async fn site_client(
@@ -761,8 +756,7 @@ async fn add_equipment_chain(
             sqlx::query_as("SELECT client_ref, parent_ref FROM equipment WHERE ref = $1")
                 .bind(equipment.to_string())
                 .fetch_optional(&mut *connection)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
         let Some((client, parent)) = row else { break };
         let parent = parent.map(reference).transpose()?;
         known.equipment.insert(
@@ -782,23 +776,20 @@ async fn known_all(connection: &mut AnyConnection) -> Result<KnownObjects, Store
     let mut known = KnownObjects::default();
     for (r,) in sqlx::query_as::<_, (String,)>("SELECT ref FROM clients")
         .fetch_all(&mut *connection)
-        .await
-        .map_err(from_sqlx)?
+        .await?
     {
         known.clients.insert(reference(r)?);
     }
     for (r, client) in
         sqlx::query_as::<_, (String, String)>("SELECT ref, client_ref FROM contracts")
             .fetch_all(&mut *connection)
-            .await
-            .map_err(from_sqlx)?
+            .await?
     {
         known.contracts.insert(reference(r)?, reference(client)?);
     }
     for (json,) in sqlx::query_as::<_, (String,)>("SELECT record FROM contacts")
         .fetch_all(&mut *connection)
-        .await
-        .map_err(from_sqlx)?
+        .await?
     {
         if let Record::Contact(c) = parse_record(ObjectKind::Contact, &json)? {
             known
@@ -808,8 +799,7 @@ async fn known_all(connection: &mut AnyConnection) -> Result<KnownObjects, Store
     }
     for (r, client) in sqlx::query_as::<_, (String, String)>("SELECT ref, client_ref FROM sites")
         .fetch_all(&mut *connection)
-        .await
-        .map_err(from_sqlx)?
+        .await?
     {
         known.sites.insert(reference(r)?, reference(client)?);
     }
@@ -817,8 +807,7 @@ async fn known_all(connection: &mut AnyConnection) -> Result<KnownObjects, Store
         "SELECT ref, client_ref, parent_ref FROM equipment",
     )
     .fetch_all(&mut *connection)
-    .await
-    .map_err(from_sqlx)?
+    .await?
     {
         known.equipment.insert(
             reference(r)?,
@@ -831,8 +820,7 @@ async fn known_all(connection: &mut AnyConnection) -> Result<KnownObjects, Store
     for (r, manager) in
         sqlx::query_as::<_, (String, Option<String>)>("SELECT ref, manager_ref FROM staff")
             .fetch_all(&mut *connection)
-            .await
-            .map_err(from_sqlx)?
+            .await?
     {
         known
             .staff

@@ -8,8 +8,8 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::Store;
-use crate::error::{StoreError, from_sqlx};
+use crate::System;
+use crate::error::StoreError;
 
 /// Most lines of a journal: it is for scenarios, not for a production database.
 pub const MAX_JOURNAL_LINES: i64 = 1_000_000;
@@ -134,15 +134,14 @@ fn value(row: &AnyRow, column: &str) -> serde_json::Value {
     }
 }
 
-impl Store {
+impl System {
     /// The journal, one JSON object per line written: `{"table": …, columns…}`.
     pub async fn journal(&self) -> Result<Vec<String>, StoreError> {
         let mut lines = Vec::new();
         for part in PARTS {
             let rows = sqlx::query(&format!("{} LIMIT {MAX_JOURNAL_LINES}", part.sql))
                 .fetch_all(&self.read)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
             for row in rows {
                 let mut object = serde_json::Map::new();
                 object.insert("table".into(), part.table.into());

@@ -158,6 +158,60 @@ struct ServerLock {
     _file: std::fs::File,
 }
 
+/// The whole store, for the server's loops and workers, the simulator and the command line:
+/// everything [`Store`] does, and the operations that answer to no actor (claiming pages,
+/// firing timers, the watchdog, the journal…). Request handlers are given a [`Store`] only, so
+/// that one of them cannot reach an operation that checks no permission: it does not compile
+/// (issue 24, item 6).
+///
+/// ```compile_fail
+/// async fn handler(store: &vigie_store::Store) {
+///     // A request that forgot its permission check cannot claim the pages to send.
+///     let _ = store.claim_notifications("serveur", 0, 60_000, 10).await;
+/// }
+/// ```
+///
+/// while the delivery loop, which holds a `System`, can:
+///
+/// ```
+/// async fn delivery(system: &vigie_store::System) {
+///     let _ = system.claim_notifications("serveur", 0, 60_000, 10).await;
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct System(Store);
+
+impl std::ops::Deref for System {
+    type Target = Store;
+
+    fn deref(&self) -> &Store {
+        &self.0
+    }
+}
+
+impl System {
+    /// Opens the database at `url` with every operation ([`Store::open`]).
+    pub async fn open(url: &str) -> Result<System, StoreError> {
+        Store::open_with(url, false).await.map(System)
+    }
+
+    /// Opens the database for a server process ([`Store::open_as_server`]).
+    pub async fn open_as_server(url: &str) -> Result<System, StoreError> {
+        Store::open_with(url, true).await.map(System)
+    }
+
+    /// The view of the store given to request handlers: only what an actor asks for (each
+    /// operation checks the actor's permissions), and what a credential authorises.
+    pub fn store(&self) -> Store {
+        self.0.clone()
+    }
+
+    /// As [`Store::with_secrets_key`].
+    pub fn with_secrets_key(self, key: secrets::SecretsKey) -> System {
+        System(self.0.with_secrets_key(key))
+    }
+}
+
 /// A database's address, its password hidden when printed.
 #[derive(Clone)]
 struct DatabaseUrl(std::sync::Arc<str>);
@@ -275,16 +329,15 @@ impl Store {
             .writes
             .probes
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut transaction = self.write.begin().await.map_err(error::from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         sqlx::query(
             "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )
         .bind(READINESS_KEY)
         .bind(probe.to_string())
         .execute(&mut *transaction)
-        .await
-        .map_err(error::from_sqlx)?;
-        transaction.commit().await.map_err(error::from_sqlx)?;
+        .await?;
+        transaction.commit().await?;
         Ok(())
     }
 
@@ -293,7 +346,9 @@ impl Store {
         self.write.close().await;
         self.read.close().await;
     }
+}
 
+impl System {
     /// Reads a pragma, for the conformance suite to prove the SQLite settings.
     pub async fn sqlite_pragma(&self, name: &str) -> Result<String, StoreError> {
         if self.backend != Backend::Sqlite

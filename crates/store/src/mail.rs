@@ -15,7 +15,7 @@ use vigie_domain::ticket::desk::{
 };
 use vigie_domain::ticket::mail::{self, Disposition, Known, MailFacts, Reply, SetAside};
 
-use crate::error::from_sqlx;
+use crate::System;
 use crate::inventory::{Arg, build, require};
 use crate::tickets::{
     TicketChange, desk_error, load, messages_for, number_arg, open_in, policy_of, retrying, stored,
@@ -185,8 +185,7 @@ async fn clients_of(
             .bind(pattern)
             .bind(MAX_CONTACT_MATCHES)
             .fetch_all(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
     let mut clients = Vec::new();
     for (json,) in rows {
         let contact: Contact = stored(&json)?;
@@ -218,8 +217,7 @@ async fn record_in(
         sqlx::query_as("SELECT id, record FROM mails WHERE mail_key = $1")
             .bind(&mail.key)
             .fetch_optional(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
     if let Some((id, json)) = existing {
         let record: MailRecord = stored(&json)?;
         return Ok(RecordedMail {
@@ -252,8 +250,7 @@ async fn record_in(
     .bind(mail.from.as_ref().map(|a| a.as_str().to_owned()))
     .bind(now - FLOOD_WINDOW_MS)
     .fetch_one(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     let facts = MailFacts {
         from: mail.from.clone(),
         subject: mail.subject.clone(),
@@ -277,8 +274,7 @@ async fn record_in(
     .bind(mail.from.as_ref().map(|a| a.as_str().to_owned()))
     .bind(clip(&mail.subject, 300))
     .fetch_one(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     let attachments: Vec<String> = mail.attachments.iter().map(|a| a.name.clone()).collect();
     let note = |text: String| MailNote {
         mail: id,
@@ -391,8 +387,7 @@ async fn record_in(
         ],
     )
     .execute(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     for attachment in &mail.attachments {
         use sha2::Digest;
         let hash = attachment
@@ -411,8 +406,7 @@ async fn record_in(
         .bind(hash)
         .bind(attachment.content.clone())
         .execute(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
     }
     Ok(RecordedMail {
         id,
@@ -440,15 +434,13 @@ async fn open_from_mail_in(
         vec![Arg::Int(id)],
     )
     .execute(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     let row: Option<(String, Option<String>, String, String)> = sqlx::query_as(
         "SELECT disposition, from_address, subject, record FROM mails WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     let Some((disposition, from, subject, json)) = row else {
         return Err(StoreError::NotFound);
     };
@@ -496,8 +488,7 @@ async fn open_from_mail_in(
         sqlx::query_as("SELECT name FROM mail_attachments WHERE mail_id = $1 ORDER BY id")
             .bind(id)
             .fetch_all(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
     let event = change.ticket.event(
         now,
         Some(by.clone()),
@@ -526,33 +517,31 @@ async fn open_from_mail_in(
         ],
     )
     .execute(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     build(
         "UPDATE mail_attachments SET ticket_number = $1 WHERE mail_id = $2",
         vec![Arg::Int(ticket_number), Arg::Int(id)],
     )
     .execute(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     Ok(change)
 }
 
 fn attachment_of(row: &sqlx::any::AnyRow) -> Result<AttachmentInfo, StoreError> {
     Ok(AttachmentInfo {
-        id: row.try_get(0).map_err(from_sqlx)?,
-        mail: row.try_get(1).map_err(from_sqlx)?,
-        name: row.try_get(2).map_err(from_sqlx)?,
-        content_type: row.try_get(3).map_err(from_sqlx)?,
-        size: row.try_get(4).map_err(from_sqlx)?,
-        kept: row.try_get::<i64, _>(5).map_err(from_sqlx)? != 0,
+        id: row.try_get(0)?,
+        mail: row.try_get(1)?,
+        name: row.try_get(2)?,
+        content_type: row.try_get(3)?,
+        size: row.try_get(4)?,
+        kept: row.try_get::<i64, _>(5)? != 0,
     })
 }
 
 const ATTACHMENT_COLUMNS: &str =
     "id, mail_id, name, content_type, size, CASE WHEN content IS NULL THEN 0 ELSE 1 END";
 
-impl Store {
+impl System {
     /// Records a message of the support mailbox and does what it asks at the desk (SAV-1):
     /// opens a ticket (with its acknowledgement, SAV-2), threads a reply into its ticket
     /// (CM-4, SAV-6, CM-7), or sets it aside — all in one transaction with the message and its
@@ -570,7 +559,9 @@ impl Store {
             connection, policy, intake, mail, now
         ))
     }
+}
 
+impl Store {
     /// The messages the mailbox brought, newest first: the supervision team's list, in
     /// particular of those set aside (staff only: a message set aside belongs to no client).
     pub async fn mails(
@@ -607,14 +598,11 @@ impl Store {
             "SELECT id, received_ms, from_address, subject, client_ref, record FROM mails{condition} ORDER BY id DESC LIMIT ${}",
             args.len()
         );
-        let rows = build(&sql, args)
-            .fetch_all(&self.read)
-            .await
-            .map_err(from_sqlx)?;
+        let rows = build(&sql, args).fetch_all(&self.read).await?;
         let mut mails = Vec::new();
         for row in rows {
-            let id: i64 = row.try_get(0).map_err(from_sqlx)?;
-            let record: MailRecord = stored(&row.try_get::<String, _>(5).map_err(from_sqlx)?)?;
+            let id: i64 = row.try_get(0)?;
+            let record: MailRecord = stored(&row.try_get::<String, _>(5)?)?;
             let attachments = build(
                 &format!(
                     "SELECT {ATTACHMENT_COLUMNS} FROM mail_attachments WHERE mail_id = $1 ORDER BY id LIMIT $2"
@@ -622,19 +610,18 @@ impl Store {
                 vec![Arg::Int(id), Arg::Int(MAX_MAIL_PAGE)],
             )
             .fetch_all(&self.read)
-            .await
-            .map_err(from_sqlx)?
+            .await?
             .iter()
             .map(attachment_of)
             .collect::<Result<Vec<_>, _>>()?;
             mails.push(MailSummary {
                 id,
-                received_at: row.try_get(1).map_err(from_sqlx)?,
-                from: row.try_get(2).map_err(from_sqlx)?,
+                received_at: row.try_get(1)?,
+                from: row.try_get(2)?,
                 from_name: record.from_name,
-                subject: row.try_get(3).map_err(from_sqlx)?,
+                subject: row.try_get(3)?,
                 outcome: record.outcome,
-                client: row.try_get(4).map_err(from_sqlx)?,
+                client: row.try_get(4)?,
                 text: record.text,
                 complete: record.complete,
                 size: record.size,
@@ -682,8 +669,7 @@ impl Store {
             vec![number_arg(number), Arg::Int(MAX_MAIL_PAGE)],
         )
         .fetch_all(&self.read)
-        .await
-        .map_err(from_sqlx)?
+        .await?
         .iter()
         .map(attachment_of)
         .collect()
@@ -705,11 +691,10 @@ impl Store {
             vec![Arg::Int(id), number_arg(number)],
         )
         .fetch_optional(&self.read)
-        .await
-        .map_err(from_sqlx)?
+        .await?
         .ok_or(StoreError::NotFound)?;
         let info = attachment_of(&row)?;
-        let content: Vec<u8> = row.try_get(6).map_err(from_sqlx)?;
+        let content: Vec<u8> = row.try_get(6)?;
         Ok((info, content))
     }
 }

@@ -5,7 +5,6 @@
 
 use sqlx::Connection;
 
-use crate::error::from_sqlx;
 use crate::{Backend, Store, StoreError};
 
 /// (version, name, SQL). Versions only grow; an applied migration is never edited.
@@ -174,22 +173,20 @@ pub(crate) async fn apply(store: &Store) -> Result<(), StoreError> {
         Backend::Sqlite => SQLITE,
         Backend::Postgres => POSTGRES,
     };
-    let mut connection = store.write.acquire().await.map_err(from_sqlx)?;
+    let mut connection = store.write.acquire().await?;
     if store.backend == Backend::Postgres {
         sqlx::query(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
             .execute(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
     }
     let result = async {
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS vigie_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)",
         )
         .execute(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         add_checksum_column(&mut connection).await?;
-        let applied: Vec<(i64, Option<String>)> = sqlx::query_as("SELECT version, checksum FROM vigie_migrations").fetch_all(&mut *connection).await.map_err(from_sqlx)?;
+        let applied: Vec<(i64, Option<String>)> = sqlx::query_as("SELECT version, checksum FROM vigie_migrations").fetch_all(&mut *connection).await?;
         let newest_known = migrations.last().map(|m| m.0).unwrap_or(0);
         if let Some(newest) = applied.iter().map(|(v, _)| *v).max()
             && newest > newest_known
@@ -214,13 +211,12 @@ pub(crate) async fn apply(store: &Store) -> Result<(), StoreError> {
                             .bind(checksum)
                             .bind(*version)
                             .execute(&mut *connection)
-                            .await
-                            .map_err(from_sqlx)?;
+                            .await?;
                     }
                 }
                 continue;
             }
-            let mut transaction = connection.begin().await.map_err(from_sqlx)?;
+            let mut transaction = connection.begin().await?;
             sqlx::raw_sql(sql).execute(&mut *transaction).await.map_err(|e| {
                 StoreError::Other(anyhow::anyhow!("migration {version} ({name}) : {e}"))
             })?;
@@ -230,9 +226,8 @@ pub(crate) async fn apply(store: &Store) -> Result<(), StoreError> {
                 .bind(now_ms())
                 .bind(checksum)
                 .execute(&mut *transaction)
-                .await
-                .map_err(from_sqlx)?;
-            transaction.commit().await.map_err(from_sqlx)?;
+                .await?;
+            transaction.commit().await?;
             tracing::info!(version, name, "migration appliquée");
         }
         Ok(())
@@ -241,8 +236,7 @@ pub(crate) async fn apply(store: &Store) -> Result<(), StoreError> {
     if store.backend == Backend::Postgres {
         sqlx::query(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
             .execute(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
     }
     result
 }
@@ -263,8 +257,7 @@ async fn add_checksum_column(connection: &mut sqlx::AnyConnection) -> Result<(),
     }
     sqlx::query("ALTER TABLE vigie_migrations ADD COLUMN checksum TEXT")
         .execute(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
     Ok(())
 }
 

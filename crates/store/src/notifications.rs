@@ -24,9 +24,9 @@ use vigie_domain::oncall::Rotation;
 use vigie_domain::policy::{Channel, Policy, Severity};
 use vigie_domain::{Reference, TimeZoneName};
 
+use crate::System;
 use crate::alarms::NO_REFERENCE;
 use crate::audit::AuditRecord;
-use crate::error::from_sqlx;
 use crate::inventory::{Arg, build, parse_record, require};
 use crate::{Backend, Store, StoreError};
 use vigie_domain::ticket::desk::TicketNumber;
@@ -88,8 +88,7 @@ async fn record_outcome(
                 ],
             )
             .execute(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
             if done.rows_affected() != 1 {
                 return Ok((false, None));
             }
@@ -116,8 +115,7 @@ async fn record_outcome(
                 ],
             )
             .execute(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
             Ok((done.rows_affected() == 1, None))
         }
         DeliveryOutcome::Failed {
@@ -137,8 +135,7 @@ async fn record_outcome(
                 ],
             )
             .execute(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
             if done.rows_affected() != 1 {
                 return Ok((false, None));
             }
@@ -173,8 +170,7 @@ async fn record_outcome(
                     sqlx::query_as("SELECT client_ref FROM notifications WHERE id = $1")
                         .bind(claimed_page.id)
                         .fetch_optional(&mut *connection)
-                        .await
-                        .map_err(from_sqlx)?;
+                        .await?;
                 let (client,) =
                     client.ok_or_else(|| other("client de la notification inconnu".into()))?;
                 enqueue(connection, fallback, &client, *at).await?;
@@ -350,8 +346,7 @@ pub(crate) async fn insert_event(
         ],
     )
     .execute(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     Ok(())
 }
 
@@ -390,8 +385,7 @@ pub(crate) async fn record_of(
     ))
     .bind(reference.to_string())
     .fetch_optional(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     row.map(|(json,)| parse_record(kind, &json)).transpose()
 }
 
@@ -450,14 +444,12 @@ impl Reads {
             sqlx::query_as("SELECT name FROM clients WHERE ref = $1")
                 .bind(site.client.to_string())
                 .fetch_optional(&mut *connection)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT record FROM contacts WHERE client_ref = $1 ORDER BY ref")
                 .bind(site.client.to_string())
                 .fetch_all(&mut *connection)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
         let mut contacts = Vec::new();
         for (json,) in rows {
             if let Record::Contact(contact) = parse_record(ObjectKind::Contact, &json)? {
@@ -489,8 +481,7 @@ impl Reads {
         if self.staff.is_none() {
             let rows: Vec<(String,)> = sqlx::query_as("SELECT record FROM staff ORDER BY ref")
                 .fetch_all(&mut *connection)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
             let mut staff = Vec::new();
             for (json,) in rows {
                 if let Record::Staff(person) = parse_record(ObjectKind::Staff, &json)? {
@@ -554,8 +545,7 @@ impl Reads {
         let name: Option<(String,)> = sqlx::query_as("SELECT name FROM equipment WHERE ref = $1")
             .bind(reference.to_string())
             .fetch_optional(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         let name = name.map(|(n,)| n);
         self.equipment_names.insert(reference.clone(), name.clone());
         Ok(name)
@@ -565,8 +555,7 @@ impl Reads {
 async fn read_rotations(connection: &mut AnyConnection) -> Result<Vec<Rotation>, StoreError> {
     let rows: Vec<(String,)> = sqlx::query_as("SELECT record FROM rotations ORDER BY name")
         .fetch_all(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
     rows.into_iter()
         .map(|(json,)| {
             serde_json::from_str(&json)
@@ -582,8 +571,7 @@ async fn stored_alarm(
     let row: Option<(String,)> = sqlx::query_as("SELECT record FROM alarms WHERE id = $1")
         .bind(i64::try_from(id).unwrap_or(i64::MAX))
         .fetch_optional(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
     row.map(|(json,)| {
         serde_json::from_str(&json).map_err(|e| other(format!("alarme stockée illisible : {e}")))
     })
@@ -616,8 +604,7 @@ async fn enqueue_at(
         row,
     )
     .execute(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     Ok(())
 }
 
@@ -634,21 +621,18 @@ async fn add_to_digest(
         sqlx::query_as("SELECT id FROM notifications WHERE key = $1 AND status = 'pending'")
             .bind(notice.page.key.clone())
             .fetch_optional(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
     match existing {
         Some((id,)) => {
             let _lock = sqlx::query("UPDATE notifications SET due_ms = due_ms WHERE id = $1")
                 .bind(id)
                 .execute(&mut *connection)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
             let (record,): (String,) =
                 sqlx::query_as("SELECT record FROM notifications WHERE id = $1")
                     .bind(id)
                     .fetch_one(&mut *connection)
-                    .await
-                    .map_err(from_sqlx)?;
+                    .await?;
             let mut stored: Notice = serde_json::from_str(&record)
                 .map_err(|e| other(format!("rapport quotidien stocké illisible : {e}")))?;
             stored.add_to_digest(notice.digest_entry());
@@ -658,8 +642,7 @@ async fn add_to_digest(
                 vec![Arg::Text(Some(record)), Arg::Int(id)],
             )
             .execute(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
             Ok(())
         }
         None => enqueue_at(connection, &notice, client, due, due).await,
@@ -1014,8 +997,7 @@ async fn fire_stored(
         vec![Arg::Int(now), Arg::Text(Some(timer.key()))],
     )
     .execute(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     if claimed.rows_affected() != 1 {
         return Ok(None);
     }
@@ -1040,8 +1022,7 @@ async fn fire_stored(
         ],
     )
     .execute(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     Ok(Some(FiredTimer {
         timer,
         at: now,
@@ -1150,19 +1131,19 @@ fn notification_columns() -> &'static str {
 }
 
 fn claimed(row: &sqlx::any::AnyRow) -> Result<ClaimedNotification, StoreError> {
-    let record: String = row.try_get("record").map_err(from_sqlx)?;
+    let record: String = row.try_get("record")?;
     let outgoing: Outgoing = serde_json::from_str(&record)
         .map_err(|e| other(format!("notification stockée illisible : {e}")))?;
     Ok(ClaimedNotification {
-        id: row.try_get("id").map_err(from_sqlx)?,
+        id: row.try_get("id")?,
         outgoing,
-        attempts: row.try_get("attempts").map_err(from_sqlx)?,
-        created_ms: row.try_get("created_ms").map_err(from_sqlx)?,
-        last_error: row.try_get("last_error").map_err(from_sqlx)?,
+        attempts: row.try_get("attempts")?,
+        created_ms: row.try_get("created_ms")?,
+        last_error: row.try_get("last_error")?,
     })
 }
 
-impl Store {
+impl System {
     /// Fires the escalation timers due at `now` (at most `limit`), each in its own claim:
     /// with several processes, a timer fires in exactly one.
     pub async fn fire_due_timers(
@@ -1172,7 +1153,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<FiredTimer>, StoreError> {
         let limit = limit.clamp(1, MAX_BATCH);
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         let sql = match self.backend {
             Backend::Postgres => {
                 "SELECT key, alarm_id, severity, step, round, due_ms FROM escalation_timers \
@@ -1187,8 +1168,7 @@ impl Store {
             .bind(now)
             .bind(limit)
             .fetch_all(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         let mut reads = Reads::default();
         let mut fired = Vec::new();
         for (key, alarm, severity, step, round, due) in rows {
@@ -1208,30 +1188,34 @@ impl Store {
                 fired.push(done);
             }
         }
-        transaction.commit().await.map_err(from_sqlx)?;
+        transaction.commit().await?;
         Ok(fired)
     }
+}
 
+impl System {
     /// The earliest pending escalation timer.
     pub async fn next_timer_due(&self) -> Result<Option<i64>, StoreError> {
         let row: (Option<i64>,) =
             sqlx::query_as("SELECT MIN(due_ms) FROM escalation_timers WHERE fired_ms IS NULL")
                 .fetch_one(&self.write)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
         Ok(row.0)
     }
+}
 
+impl System {
     /// The earliest page waiting for delivery (a retry's instant, or now).
     pub async fn next_notification_due(&self) -> Result<Option<i64>, StoreError> {
         let row: (Option<i64>,) =
             sqlx::query_as("SELECT MIN(due_ms) FROM notifications WHERE status = 'pending'")
                 .fetch_one(&self.write)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
         Ok(row.0)
     }
+}
 
+impl System {
     /// Claims up to `limit` pages due at `now` for `owner` until `now + lease_ms`: nobody else
     /// delivers them meanwhile. A page whose lease ran out is claimed again.
     pub async fn claim_notifications(
@@ -1259,13 +1243,14 @@ impl Store {
             .bind(now)
             .bind(limit)
             .fetch_all(&self.write)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         let mut claimed_pages = rows.iter().map(claimed).collect::<Result<Vec<_>, _>>()?;
         claimed_pages.sort_by_key(|c| c.id);
         Ok(claimed_pages)
     }
+}
 
+impl System {
     /// Records what became of delivered pages, all in one transaction (one commit for a
     /// whole batch of pages: a burst of pages is not a burst of fsyncs). For each outcome,
     /// false if `owner`'s lease was lost (another worker took the page).
@@ -1275,7 +1260,7 @@ impl Store {
         desk: &Policy,
         outcomes: &[DeliveryOutcome],
     ) -> Result<Vec<bool>, StoreError> {
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         let mut recorded = Vec::with_capacity(outcomes.len());
         for outcome in outcomes {
             recorded.push(
@@ -1284,10 +1269,12 @@ impl Store {
                     .0,
             );
         }
-        transaction.commit().await.map_err(from_sqlx)?;
+        transaction.commit().await?;
         Ok(recorded)
     }
+}
 
+impl System {
     /// Records a page delivered. False if `owner`'s lease was lost (another worker took it).
     pub async fn notification_sent(
         &self,
@@ -1303,26 +1290,39 @@ impl Store {
             answer: answer.to_owned(),
             ticket_message: claimed.ticket_message(),
         };
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         let recorded = record_outcome(&mut transaction, owner, desk, &outcome).await?;
-        transaction.commit().await.map_err(from_sqlx)?;
+        transaction.commit().await?;
         Ok(recorded)
     }
+}
 
-    /// The pages of an alarm, oldest first (at most [`MAX_BATCH`]). Callers check that the
-    /// actor may see the alarm.
+impl Store {
+    /// The pages of an alarm, oldest first (at most [`MAX_BATCH`]): for who handles alarms,
+    /// and only of an alarm the actor sees (X-1: who was told, how, when). Clients never see
+    /// who was paged.
     pub async fn notifications_of(
         &self,
+        actor: &Actor,
         alarm: AlarmId,
     ) -> Result<Vec<StoredNotification>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {STORED_COLUMNS} FROM notifications WHERE alarm_id = $1 ORDER BY id LIMIT $2"
-        ))
-        .bind(i64::try_from(alarm).unwrap_or(i64::MAX))
-        .bind(MAX_BATCH)
-        .fetch_all(&self.read)
-        .await
-        .map_err(from_sqlx)?;
+        require(actor, Permission::HandleAlarms)?;
+        let mut args = vec![
+            Arg::Int(i64::try_from(alarm).unwrap_or(i64::MAX)),
+            Arg::Int(MAX_BATCH),
+        ];
+        let condition = crate::supervision::visibility_condition(
+            &actor.visibility(),
+            "a.client_ref",
+            "a.site_ref",
+            &mut args,
+        );
+        let sql = format!(
+            "SELECT {STORED_COLUMNS} FROM notifications WHERE alarm_id = $1 \
+             AND EXISTS (SELECT 1 FROM alarms a WHERE a.id = notifications.alarm_id{condition}) \
+             ORDER BY id LIMIT $2"
+        );
+        let rows = build(&sql, args).fetch_all(&self.read).await?;
         rows.iter().map(stored_notification).collect()
     }
 
@@ -1353,8 +1353,7 @@ impl Store {
         .bind(before.unwrap_or(i64::MAX))
         .bind(limit.clamp(1, crate::MAX_PAGE_SIZE))
         .fetch_all(&self.read)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         rows.iter().map(stored_notification).collect()
     }
 
@@ -1370,17 +1369,20 @@ impl Store {
     ) -> Result<Vec<StoredNotification>, StoreError> {
         self.notifications_page(actor, "", before, limit).await
     }
+}
 
+impl System {
     /// Counts of pages by status, for metrics and tests.
     pub async fn notification_counts(&self) -> Result<BTreeMap<String, i64>, StoreError> {
         let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT status, COUNT(*) FROM notifications GROUP BY status")
                 .fetch_all(&self.read)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
         Ok(rows.into_iter().collect())
     }
+}
 
+impl Store {
     /// The SMS pages sent to `phone` since `since`, newest first (at most 50): the pages an
     /// SMS reply code may answer.
     pub async fn recent_sms_to(
@@ -1395,8 +1397,7 @@ impl Store {
         .bind(phone.to_owned())
         .bind(since)
         .fetch_all(&self.read)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         rows.iter().map(claimed).collect()
     }
 
@@ -1408,11 +1409,12 @@ impl Store {
         ))
         .bind(id)
         .fetch_optional(&self.read)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         row.as_ref().map(claimed).transpose()
     }
+}
 
+impl System {
     /// Queues pages directly (the benchmark and the two-process test, which need pages
     /// without alarms' timers). Each page's key makes a second queueing a no-op.
     pub async fn enqueue_notices(
@@ -1420,13 +1422,15 @@ impl Store {
         notices: &[(Reference, Notice)],
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         for (client, notice) in notices {
             enqueue(&mut transaction, notice, client.as_str(), now).await?;
         }
-        transaction.commit().await.map_err(from_sqlx)
+        transaction.commit().await.map_err(StoreError::from)
     }
+}
 
+impl System {
     /// A shared setting; `value` is stored first if there is none (the first process to ask
     /// chooses it for all).
     pub async fn setting_or_insert(&self, key: &str, value: &str) -> Result<String, StoreError> {
@@ -1438,20 +1442,20 @@ impl Store {
             ],
         )
         .execute(&self.write)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         let row: (String,) = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
             .bind(key.to_owned())
             .fetch_one(&self.write)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         Ok(row.0)
     }
+}
 
+impl Store {
     /// Every on-call rotation, by name. Staff only.
     pub async fn rotations(&self, actor: &Actor) -> Result<Vec<Rotation>, StoreError> {
         require(actor, Permission::HandleAlarms)?;
-        let mut connection = self.read.acquire().await.map_err(from_sqlx)?;
+        let mut connection = self.read.acquire().await?;
         read_rotations(&mut connection).await
     }
 
@@ -1465,8 +1469,7 @@ impl Store {
         require(actor, Permission::WriteInventory)?;
         let staff: BTreeSet<String> = sqlx::query_as::<_, (String,)>("SELECT ref FROM staff")
             .fetch_all(&self.read)
-            .await
-            .map_err(from_sqlx)?
+            .await?
             .into_iter()
             .map(|(r,)| r)
             .collect();
@@ -1487,13 +1490,12 @@ impl Store {
             sqlx::query_as("SELECT record FROM rotations WHERE name = $1")
                 .bind(rotation.name.to_string())
                 .fetch_optional(&self.write)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
         let duty = serde_json::to_value(rotation.duty)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         build(
             "INSERT INTO rotations (name, duty, record, updated_ms) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (name) DO UPDATE SET duty = excluded.duty, record = excluded.record, updated_ms = excluded.updated_ms",
@@ -1505,8 +1507,7 @@ impl Store {
             ],
         )
         .execute(&mut *transaction)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         crate::audit::append(
             &mut transaction,
             &AuditRecord {
@@ -1525,7 +1526,7 @@ impl Store {
             },
         )
         .await?;
-        transaction.commit().await.map_err(from_sqlx)
+        transaction.commit().await.map_err(StoreError::from)
     }
 
     /// Deletes a rotation and writes its audit entry.
@@ -1536,13 +1537,12 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         require(actor, Permission::WriteInventory)?;
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         let before: Option<(String,)> =
             sqlx::query_as("SELECT record FROM rotations WHERE name = $1")
                 .bind(name.to_string())
                 .fetch_optional(&mut *transaction)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
         let Some((before,)) = before else {
             return Err(StoreError::NotFound);
         };
@@ -1551,8 +1551,7 @@ impl Store {
             vec![Arg::Text(Some(name.to_string()))],
         )
         .execute(&mut *transaction)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         crate::audit::append(
             &mut transaction,
             &AuditRecord {
@@ -1567,14 +1566,14 @@ impl Store {
             },
         )
         .await?;
-        transaction.commit().await.map_err(from_sqlx)
+        transaction.commit().await.map_err(StoreError::from)
     }
 }
 
 fn stored_notification(row: &sqlx::any::AnyRow) -> Result<StoredNotification, StoreError> {
-    let alarm: Option<i64> = row.try_get("alarm_id").map_err(from_sqlx)?;
-    let ticket: Option<i64> = row.try_get("ticket_number").map_err(from_sqlx)?;
-    let record: String = row.try_get("record").map_err(from_sqlx)?;
+    let alarm: Option<i64> = row.try_get("alarm_id")?;
+    let ticket: Option<i64> = row.try_get("ticket_number")?;
+    let record: String = row.try_get("record")?;
     let name = match serde_json::from_str::<Outgoing>(&record) {
         Ok(Outgoing::Page(notice)) => notice.page.name,
         Ok(Outgoing::Ticket(message)) => message.name,
@@ -1582,23 +1581,23 @@ fn stored_notification(row: &sqlx::any::AnyRow) -> Result<StoredNotification, St
         Ok(Outgoing::Account(notice)) => notice.name,
         Err(_) => String::new(),
     };
-    let channel: String = row.try_get("channel").map_err(from_sqlx)?;
+    let channel: String = row.try_get("channel")?;
     Ok(StoredNotification {
-        id: row.try_get("id").map_err(from_sqlx)?,
-        key: row.try_get("key").map_err(from_sqlx)?,
+        id: row.try_get("id")?,
+        key: row.try_get("key")?,
         alarm: alarm.and_then(|a| u64::try_from(a).ok()),
         ticket: ticket.and_then(|t| u64::try_from(t).ok()),
-        severity: row.try_get("severity").map_err(from_sqlx)?,
-        step: row.try_get("step").map_err(from_sqlx)?,
-        recipient: row.try_get("recipient").map_err(from_sqlx)?,
+        severity: row.try_get("severity")?,
+        step: row.try_get("step")?,
+        recipient: row.try_get("recipient")?,
         name,
         channel,
-        address: row.try_get("address").map_err(from_sqlx)?,
-        status: row.try_get("status").map_err(from_sqlx)?,
-        attempts: row.try_get("attempts").map_err(from_sqlx)?,
-        created_ms: row.try_get("created_ms").map_err(from_sqlx)?,
-        sent_ms: row.try_get("sent_ms").map_err(from_sqlx)?,
-        last_error: row.try_get("last_error").map_err(from_sqlx)?,
-        answer: row.try_get("answer").map_err(from_sqlx)?,
+        address: row.try_get("address")?,
+        status: row.try_get("status")?,
+        attempts: row.try_get("attempts")?,
+        created_ms: row.try_get("created_ms")?,
+        sent_ms: row.try_get("sent_ms")?,
+        last_error: row.try_get("last_error")?,
+        answer: row.try_get("answer")?,
     })
 }

@@ -8,7 +8,6 @@
 use serde::de::DeserializeOwned;
 use sqlx::{AnyPool, Row};
 
-use crate::error::from_sqlx;
 use crate::inventory::{Arg, build};
 use crate::{Backend, StoreError};
 
@@ -38,8 +37,8 @@ pub(crate) async fn fetch<T: DeserializeOwned>(
     args: Vec<Arg>,
 ) -> Result<Vec<T>, StoreError> {
     let sql = one_row(backend, inner, columns, order);
-    let row = build(&sql, args).fetch_one(pool).await.map_err(from_sqlx)?;
-    let text: String = row.try_get(0).map_err(from_sqlx)?;
+    let row = build(&sql, args).fetch_one(pool).await?;
+    let text: String = row.try_get(0)?;
     serde_json::from_str(&text)
         .map_err(|e| StoreError::other(anyhow::anyhow!("page illisible : {e}")))
 }
@@ -63,8 +62,8 @@ pub(crate) async fn fetch_unordered<T: DeserializeOwned>(
             "SELECT COALESCE(json_agg(json_build_array({names}))::text, '[]') FROM ({inner}) AS page"
         ),
     };
-    let row = build(&sql, args).fetch_one(pool).await.map_err(from_sqlx)?;
-    let text: String = row.try_get(0).map_err(from_sqlx)?;
+    let row = build(&sql, args).fetch_one(pool).await?;
+    let text: String = row.try_get(0)?;
     serde_json::from_str(&text)
         .map_err(|e| StoreError::other(anyhow::anyhow!("page illisible : {e}")))
 }

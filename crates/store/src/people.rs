@@ -10,8 +10,8 @@ use vigie_domain::access::{Actor, Permission, Principal, SiteBinding, TokenScope
 use vigie_domain::audit::AuditAction;
 use vigie_domain::inventory::{ObjectKind, Record, StaffRole};
 
+use crate::System;
 use crate::audit::{AuditRecord, append};
-use crate::error::from_sqlx;
 use crate::inventory::require as require_permission;
 use crate::{Store, StoreError};
 
@@ -350,15 +350,16 @@ pub fn check_username(username: &str) -> Result<(), StoreError> {
     }
 }
 
-impl Store {
+impl System {
     pub async fn count_users(&self) -> Result<i64, StoreError> {
         let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
             .fetch_one(&self.read)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         Ok(count)
     }
+}
 
+impl Store {
     /// Creates a user account. Administrators only (or the console).
     pub async fn create_user(
         &self,
@@ -389,14 +390,13 @@ impl Store {
             }
             _ => {}
         }
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         if let Some(client) = &new.client {
             let exists: Option<(String,)> =
                 sqlx::query_as("SELECT ref FROM clients WHERE ref = $1")
                     .bind(client.to_string())
                     .fetch_optional(&mut *transaction)
-                    .await
-                    .map_err(from_sqlx)?;
+                    .await?;
             if exists.is_none() {
                 return Err(StoreError::Invalid(format!("client « {client} » inconnu")));
             }
@@ -405,8 +405,7 @@ impl Store {
             let exists: Option<(String,)> = sqlx::query_as("SELECT ref FROM staff WHERE ref = $1")
                 .bind(staff.to_string())
                 .fetch_optional(&mut *transaction)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
             if exists.is_none() {
                 return Err(StoreError::Invalid(format!(
                     "membre du personnel « {staff} » inconnu"
@@ -417,8 +416,7 @@ impl Store {
             sqlx::query_as("SELECT username FROM users WHERE username = $1")
                 .bind(new.username.clone())
                 .fetch_optional(&mut *transaction)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
         if taken.is_some() {
             return Err(StoreError::Conflict(format!(
                 "l'identifiant « {} » est déjà pris",
@@ -436,8 +434,7 @@ impl Store {
             .bind(now_ms)
             .bind(new.password_hash.clone())
             .execute(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         let user = fetch_user(&mut transaction, &new.username)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -455,7 +452,7 @@ impl Store {
             },
         )
         .await?;
-        transaction.commit().await.map_err(from_sqlx)?;
+        transaction.commit().await?;
         Ok(user)
     }
 
@@ -467,8 +464,7 @@ impl Store {
             crate::MAX_PAGE_SIZE * 10
         ))
         .fetch_all(&self.read)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         rows.into_iter().map(user_info).collect()
     }
 
@@ -477,7 +473,7 @@ impl Store {
         &self,
         username: &str,
     ) -> Result<Option<(UserInfo, String)>, StoreError> {
-        let mut connection = self.read.acquire().await.map_err(from_sqlx)?;
+        let mut connection = self.read.acquire().await?;
         let Some(user) = fetch_user(&mut connection, username).await? else {
             return Ok(None);
         };
@@ -485,8 +481,7 @@ impl Store {
             sqlx::query_as("SELECT password_hash FROM users WHERE username = $1")
                 .bind(username.to_string())
                 .fetch_one(&mut *connection)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
         Ok(Some((user, hash)))
     }
 
@@ -506,7 +501,7 @@ impl Store {
         if actor.username() != Some(username) || actor.token.is_some() {
             require_permission(actor, Permission::ManageUsers)?;
         }
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         let before = fetch_user(&mut transaction, username)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -516,13 +511,11 @@ impl Store {
             .bind(now_ms)
             .bind(username.to_string())
             .execute(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         sqlx::query("DELETE FROM sessions WHERE username = $1")
             .bind(username.to_string())
             .execute(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         let reset = actor.username() != Some(username) || actor.token.is_some();
         if reset {
             revoke_tokens_of(&mut transaction, actor, username, now_ms).await?;
@@ -532,7 +525,7 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound)?;
         audit_account_change(&mut transaction, actor, &before, &after, now_ms).await?;
-        transaction.commit().await.map_err(from_sqlx)?;
+        transaction.commit().await?;
         // Every session of the user was closed (and, on a reset, every token revoked).
         self.sessions.clear();
         if reset {
@@ -557,7 +550,7 @@ impl Store {
                 "un administrateur ne désactive pas son propre compte".into(),
             ));
         }
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         let before = fetch_user(&mut transaction, username)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -568,21 +561,19 @@ impl Store {
             .bind(disabled.then_some(now_ms))
             .bind(username.to_string())
             .execute(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         if disabled {
             sqlx::query("DELETE FROM sessions WHERE username = $1")
                 .bind(username.to_string())
                 .execute(&mut *transaction)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
             revoke_tokens_of(&mut transaction, actor, username, now_ms).await?;
         }
         let after = fetch_user(&mut transaction, username)
             .await?
             .ok_or(StoreError::NotFound)?;
         audit_account_change(&mut transaction, actor, &before, &after, now_ms).await?;
-        transaction.commit().await.map_err(from_sqlx)?;
+        transaction.commit().await?;
         self.sessions.clear();
         self.tokens.clear();
         Ok(after)
@@ -608,8 +599,7 @@ impl Store {
                         sqlx::query_as("SELECT record FROM staff WHERE ref = $1")
                             .bind(staff.to_string())
                             .fetch_optional(&self.read)
-                            .await
-                            .map_err(from_sqlx)?;
+                            .await?;
                     if let Some((json,)) = row {
                         let value = serde_json::from_str(&json).map_err(StoreError::other)?;
                         if let Record::Staff(s) = Record::from_json(ObjectKind::Staff, value)
@@ -661,12 +651,11 @@ impl Store {
     ) -> Result<(), StoreError> {
         /// Longest user agent kept: enough to recognise a browser.
         const MAX_USER_AGENT_CHARS: usize = 200;
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         sqlx::query("DELETE FROM sessions WHERE expires_ms <= $1")
             .bind(now_ms)
             .execute(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         let mut public_id = [0u8; 8];
         getrandom::getrandom(&mut public_id)
             .map_err(|e| StoreError::other(anyhow::anyhow!("aléa indisponible : {e}")))?;
@@ -684,17 +673,15 @@ impl Store {
                     .map(|a| a.chars().take(MAX_USER_AGENT_CHARS).collect::<String>()),
             )
             .execute(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         sqlx::query(
             "DELETE FROM sessions WHERE username = $1 AND id_hash NOT IN (SELECT id_hash FROM sessions WHERE username = $1 ORDER BY created_ms DESC, id_hash LIMIT $2)",
         )
         .bind(username.to_string())
         .bind(MAX_SESSIONS_PER_USER)
         .execute(&mut *transaction)
-        .await
-        .map_err(from_sqlx)?;
-        transaction.commit().await.map_err(from_sqlx)?;
+        .await?;
+        transaction.commit().await?;
         // The user's oldest sessions beyond the bound were closed.
         self.sessions.clear();
         Ok(())
@@ -722,12 +709,11 @@ impl Store {
         .bind(id_hash.to_string())
         .bind(now_ms)
         .fetch_optional(&self.read)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         let Some((username, expires_ms, last_seen_ms)) = row else {
             return Ok(None);
         };
-        let mut connection = self.read.acquire().await.map_err(from_sqlx)?;
+        let mut connection = self.read.acquire().await?;
         let Some(user) = fetch_user(&mut connection, &username).await? else {
             return Ok(None);
         };
@@ -741,8 +727,7 @@ impl Store {
                 .bind(now_ms)
                 .bind(id_hash.to_string())
                 .execute(&self.write)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
         }
         let actor = self.actor_for(&user).await?;
         let found = SessionUser { user, actor };
@@ -774,8 +759,7 @@ impl Store {
         .bind(username.to_string())
         .bind(now_ms)
         .fetch_all(&self.read)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         Ok(rows
             .into_iter()
             .map(
@@ -800,8 +784,7 @@ impl Store {
             .bind(username.to_string())
             .bind(id.to_string())
             .execute(&self.write)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         self.sessions.clear();
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
@@ -819,8 +802,7 @@ impl Store {
             .bind(username.to_string())
             .bind(keep_hash.to_string())
             .execute(&self.write)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         self.sessions.clear();
         Ok(done.rows_affected())
     }
@@ -828,9 +810,8 @@ impl Store {
     pub async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash.to_string())
-            .execute(&mut *self.write.acquire().await.map_err(from_sqlx)?)
-            .await
-            .map_err(from_sqlx)?;
+            .execute(&mut *self.write.acquire().await?)
+            .await?;
         self.sessions.clear();
         Ok(())
     }
@@ -843,19 +824,17 @@ impl Store {
         now_ms: i64,
         window_start_ms: i64,
     ) -> Result<(), StoreError> {
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         sqlx::query("DELETE FROM login_failures WHERE at_ms < $1")
             .bind(window_start_ms)
             .execute(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         sqlx::query("INSERT INTO login_failures (throttle_key, at_ms) VALUES ($1, $2)")
             .bind(key.to_string())
             .bind(now_ms)
             .execute(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
-        transaction.commit().await.map_err(from_sqlx)?;
+            .await?;
+        transaction.commit().await?;
         Ok(())
     }
 
@@ -876,18 +855,16 @@ impl Store {
         let longest_ms = keys.iter().map(|(_, l)| l.period_ms()).max().unwrap_or(0);
         /// Arbitrary, fixed key of the PostgreSQL advisory lock that orders login attempts.
         const LOGIN_LOCK_KEY: i64 = 0x5649_4749_4c4f;
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         if !crate::bulk::is_sqlite(&transaction) {
             sqlx::query(&format!("SELECT pg_advisory_xact_lock({LOGIN_LOCK_KEY})"))
                 .execute(&mut *transaction)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
         }
         sqlx::query("DELETE FROM login_failures WHERE at_ms < $1")
             .bind(now_ms - longest_ms)
             .execute(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         let mut refused_until = None;
         for (key, limit) in keys {
             let (count, oldest, last): (i64, Option<i64>, Option<i64>) = sqlx::query_as(
@@ -896,8 +873,7 @@ impl Store {
             .bind(key.to_string())
             .bind(now_ms - limit.period_ms())
             .fetch_one(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
             let retry_at = limit.retry_at(
                 count,
                 oldest.unwrap_or(now_ms),
@@ -917,11 +893,10 @@ impl Store {
             .bind(key.to_string())
             .bind(now_ms)
             .fetch_one(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
             ids.push(id);
         }
-        transaction.commit().await.map_err(from_sqlx)?;
+        transaction.commit().await?;
         Ok(Ok(ids))
     }
 
@@ -931,8 +906,7 @@ impl Store {
             sqlx::query("DELETE FROM login_failures WHERE id = $1")
                 .bind(*id)
                 .execute(&self.write)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
         }
         Ok(())
     }
@@ -947,8 +921,7 @@ impl Store {
             .bind(key.to_string())
             .bind(window_start_ms)
             .fetch_one(&self.read)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         Ok(row)
     }
 
@@ -956,8 +929,7 @@ impl Store {
         sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1")
             .bind(key.to_string())
             .execute(&self.write)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         Ok(())
     }
 
@@ -991,7 +963,7 @@ impl Store {
         scope
             .check_site(site.as_ref())
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         let user = fetch_user(&mut transaction, username)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -1008,8 +980,7 @@ impl Store {
                     sqlx::query_as("SELECT client_ref FROM sites WHERE ref = $1")
                         .bind(site.to_string())
                         .fetch_optional(&mut *transaction)
-                        .await
-                        .map_err(from_sqlx)?;
+                        .await?;
                 let Some((client,)) = client else {
                     return Err(StoreError::Invalid(format!("site « {site} » inconnu")));
                 };
@@ -1021,8 +992,7 @@ impl Store {
         )
         .bind(username.to_string())
         .fetch_one(&mut *transaction)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         if live >= MAX_TOKENS_PER_USER {
             return Err(StoreError::Conflict(format!(
                 "au plus {MAX_TOKENS_PER_USER} jetons actifs par utilisateur : révoquez-en d'abord"
@@ -1039,8 +1009,7 @@ impl Store {
             .bind(site.as_ref().map(|s| s.to_string()))
             .bind(site_client.clone())
             .execute(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         let token = fetch_token(&mut transaction, "id", id)
             .await?
             .ok_or(StoreError::NotFound)?
@@ -1060,7 +1029,7 @@ impl Store {
             },
         )
         .await?;
-        transaction.commit().await.map_err(from_sqlx)?;
+        transaction.commit().await?;
         Ok(token)
     }
 
@@ -1076,7 +1045,7 @@ impl Store {
             Ok(holder) => return Ok(Some(holder)),
             Err(generation) => generation,
         };
-        let mut connection = self.read.acquire().await.map_err(from_sqlx)?;
+        let mut connection = self.read.acquire().await?;
         let Some((token, site)) = fetch_token(&mut connection, "secret_hash", secret_hash).await?
         else {
             return Ok(None);
@@ -1097,8 +1066,7 @@ impl Store {
                 .bind(now_ms)
                 .bind(token.id.clone())
                 .execute(&self.write)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
         }
         let mut actor = self.actor_for(&user).await?;
         actor.token = Some(TokenUse {
@@ -1127,8 +1095,7 @@ impl Store {
         ))
         .bind(username.to_string())
         .fetch_all(&self.read)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         rows.into_iter()
             .map(|row| token_info(row).map(|(token, _)| token))
             .collect()
@@ -1141,7 +1108,7 @@ impl Store {
         id: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         let (before, site) = fetch_token(&mut transaction, "id", id)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -1152,8 +1119,7 @@ impl Store {
             .bind(now_ms)
             .bind(id.to_string())
             .execute(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         let (after, _) = fetch_token(&mut transaction, "id", id)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -1171,7 +1137,7 @@ impl Store {
             },
         )
         .await?;
-        transaction.commit().await.map_err(from_sqlx)?;
+        transaction.commit().await?;
         self.tokens.clear();
         Ok(())
     }
@@ -1193,8 +1159,7 @@ async fn queue_password_notice(
     let row: Option<(String,)> = sqlx::query_as("SELECT record FROM staff WHERE ref = $1")
         .bind(staff.to_string())
         .fetch_optional(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
     let Some((json,)) = row else {
         return Ok(());
     };
@@ -1208,7 +1173,7 @@ async fn queue_password_notice(
         return Ok(());
     };
     let zone = vigie_domain::TimeZoneName::paris();
-    let date = vigie_domain::report::french::format_date(now_ms, &zone.time_zone());
+    let date = vigie_domain::french::format_date(now_ms, &zone.time_zone());
     let how = match (reset, one_time) {
         (true, true) => {
             "a été remplacé par un mot de passe à usage unique, donné par un administrateur"
@@ -1241,8 +1206,7 @@ async fn queue_password_notice(
     .bind(now_ms)
     .bind(record)
     .execute(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     Ok(())
 }
 
@@ -1282,16 +1246,14 @@ async fn revoke_tokens_of(
     ))
     .bind(username.to_string())
     .fetch_all(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     for row in rows {
         let (before, site) = token_info(row)?;
         sqlx::query("UPDATE api_tokens SET revoked_ms = $1 WHERE id = $2")
             .bind(now_ms)
             .bind(before.id.clone())
             .execute(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         let after = TokenInfo {
             revoked_ms: Some(now_ms),
             ..before.clone()
@@ -1323,8 +1285,7 @@ async fn fetch_user(
     ))
     .bind(username.to_string())
     .fetch_optional(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     row.map(user_info).transpose()
 }
 
@@ -1394,7 +1355,6 @@ async fn fetch_token(
     ))
     .bind(value.to_string())
     .fetch_optional(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     row.map(token_info).transpose()
 }

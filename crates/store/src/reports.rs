@@ -15,8 +15,8 @@ use vigie_domain::alarm::lifecycle::Alarm;
 use vigie_domain::supervision::CheckStatus;
 use vigie_domain::ticket::desk::{SurveyAnswers, Ticket, TicketEvent};
 
+use crate::System;
 use crate::console::Place;
-use crate::error::from_sqlx;
 use crate::inventory::{Arg, build, require};
 use crate::supervision::visibility_condition;
 use crate::{Backend, Store, StoreError};
@@ -109,9 +109,8 @@ impl Store {
             args,
         )
         .fetch_one(&self.read)
-        .await
-        .map_err(from_sqlx)?;
-        if row.try_get::<i64, _>(0).map_err(from_sqlx)? == 0 {
+        .await?;
+        if row.try_get::<i64, _>(0)? == 0 {
             return Err(StoreError::NotFound);
         }
         Ok((column, reference.to_string()))
@@ -583,7 +582,7 @@ impl Store {
             ToString::to_string,
         );
         let site = report.site.as_ref().map(ToString::to_string);
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         let mut documents = Vec::new();
         let mut new = true;
         for file in &report.files {
@@ -599,11 +598,10 @@ impl Store {
                 ],
             )
             .fetch_optional(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
             let id = match existing {
                 Some(row) => {
-                    let id: i64 = row.try_get(0).map_err(from_sqlx)?;
+                    let id: i64 = row.try_get(0)?;
                     if !replace {
                         new = false;
                         documents.push(id);
@@ -617,8 +615,7 @@ impl Store {
                     .bind(now)
                     .bind(id)
                     .execute(&mut *transaction)
-                    .await
-                    .map_err(from_sqlx)?;
+                    .await?;
                     id
                 }
                 None => {
@@ -635,8 +632,7 @@ impl Store {
                     .bind(now)
                     .bind(report.period.clone())
                     .fetch_one(&mut *transaction)
-                    .await
-                    .map_err(from_sqlx)?;
+                    .await?;
                     id
                 }
             };
@@ -673,8 +669,7 @@ impl Store {
                         ],
                     )
                     .execute(&mut *transaction)
-                    .await
-                    .map_err(from_sqlx)?;
+                    .await?;
                     queued += usize::try_from(done.rows_affected()).unwrap_or(0);
                 }
             }
@@ -706,14 +701,16 @@ impl Store {
             },
         )
         .await?;
-        transaction.commit().await.map_err(from_sqlx)?;
+        transaction.commit().await?;
         Ok(Filed {
             documents,
             new,
             queued,
         })
     }
+}
 
+impl System {
     /// Whether a report of this kind, place and period is filed already (the scheduler's
     /// question before computing it).
     pub async fn report_filed(
@@ -737,8 +734,7 @@ impl Store {
             ],
         )
         .fetch_one(&self.read)
-        .await
-        .map_err(from_sqlx)?;
-        Ok(row.try_get::<i64, _>(0).map_err(from_sqlx)? > 0)
+        .await?;
+        Ok(row.try_get::<i64, _>(0)? > 0)
     }
 }

@@ -12,7 +12,8 @@ use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundK
 use vigie_domain::inventory::{Equipment, Record};
 
 use crate::Store;
-use crate::error::{StoreError, from_sqlx};
+use crate::System;
+use crate::error::StoreError;
 
 /// How an encrypted value starts: the format's version, then nonce and ciphertext in hex.
 const SEALED: &str = "chiffre:v1:";
@@ -164,7 +165,9 @@ impl Store {
         self.secrets = Some(std::sync::Arc::new(key));
         self
     }
+}
 
+impl System {
     /// Checks that the database's secrets are encrypted with this process's key (the first
     /// process to have a key records which); a process with another key is refused with a
     /// message that says what to do, rather than failing at every read.
@@ -180,7 +183,9 @@ impl Store {
         }
         Ok(())
     }
+}
 
+impl Store {
     /// A record as it is written: an equipment's credentials encrypted, when there is a key
     /// (copied only then: imports write many records of other kinds).
     pub(crate) fn sealed_record<'a>(&self, record: &'a Record) -> std::borrow::Cow<'a, Record> {
@@ -221,7 +226,9 @@ impl Store {
         }
         Ok(())
     }
+}
 
+impl System {
     /// A shared secret setting (the key that signs links): encrypted in `settings` when there
     /// is a key; the first process to ask chooses `value` for all.
     pub async fn secret_setting_or_insert(
@@ -244,8 +251,7 @@ impl Store {
                         .bind(name.to_owned())
                         .bind(stored)
                         .execute(&self.write)
-                        .await
-                        .map_err(from_sqlx)?;
+                        .await?;
                 }
                 Ok(clear)
             }
@@ -255,7 +261,9 @@ impl Store {
             None => Ok(stored),
         }
     }
+}
 
+impl System {
     /// Encrypts the credentials still stored in clear (written before there was a key), a
     /// page at a time, once per database; returns how many records were rewritten.
     pub async fn seal_stored_secrets(&self) -> Result<usize, StoreError> {
@@ -265,8 +273,7 @@ impl Store {
         let done: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
             .bind(ALL_SEALED)
             .fetch_optional(&self.read)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         if done.is_some() {
             return Ok(0);
         }
@@ -279,8 +286,7 @@ impl Store {
             .bind(after.clone())
             .bind(SEAL_PAGE)
             .fetch_all(&self.read)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
             let Some((last, _)) = rows.last() else {
                 self.setting_or_insert(ALL_SEALED, "1").await?;
                 return Ok(rewritten);
@@ -304,8 +310,7 @@ impl Store {
                         .bind(reference.clone())
                         .bind(json.clone())
                         .execute(&self.write)
-                        .await
-                        .map_err(from_sqlx)?;
+                        .await?;
                     rewritten += 1;
                 }
             }

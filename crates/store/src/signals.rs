@@ -7,7 +7,6 @@
 
 use sqlx::postgres::PgListener;
 
-use crate::error::from_sqlx;
 use crate::{Backend, Store, StoreError};
 
 /// PostgreSQL refuses a payload of 8000 bytes or more.
@@ -34,7 +33,7 @@ impl std::fmt::Debug for Listener {
 impl Listener {
     /// Waits for the next signal; after a [`Heard::Gap`] the next call connects again.
     pub async fn next(&mut self) -> Result<Heard, StoreError> {
-        match self.0.try_recv().await.map_err(from_sqlx)? {
+        match self.0.try_recv().await? {
             Some(notification) => Ok(Heard::Signal(notification.payload().to_string())),
             None => Ok(Heard::Gap),
         }
@@ -58,8 +57,7 @@ impl Store {
             .bind(channel)
             .bind(payload)
             .execute(&self.write)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         Ok(())
     }
 
@@ -68,8 +66,8 @@ impl Store {
         let Some(url) = &self.postgres_url else {
             return Ok(None);
         };
-        let mut listener = PgListener::connect(&url.0).await.map_err(from_sqlx)?;
-        listener.listen(channel).await.map_err(from_sqlx)?;
+        let mut listener = PgListener::connect(&url.0).await?;
+        listener.listen(channel).await?;
         Ok(Some(Listener(listener)))
     }
 }

@@ -14,8 +14,8 @@ use vigie_domain::supervision::{
     self, CheckName, CheckState, CheckStatus, Effect, MetricName, Observation, StateChange, checks,
 };
 
+use crate::System;
 use crate::bulk::{self, Column};
-use crate::error::from_sqlx;
 use crate::inventory::{Arg, build, require};
 use crate::{Store, StoreError};
 
@@ -221,11 +221,11 @@ async fn locate(
     let mut located = HashMap::new();
     for row in bulk::fetch(connection, &sql, refs).await? {
         located.insert(
-            row.try_get::<String, _>(0).map_err(from_sqlx)?,
+            row.try_get::<String, _>(0)?,
             Located {
-                client: row.try_get(1).map_err(from_sqlx)?,
-                site: row.try_get(2).map_err(from_sqlx)?,
-                record: row.try_get(3).map_err(from_sqlx)?,
+                client: row.try_get(1)?,
+                site: row.try_get(2)?,
+                record: row.try_get(3)?,
             },
         );
     }
@@ -242,15 +242,12 @@ async fn current_states(
     );
     let mut states = HashMap::new();
     for row in bulk::fetch(connection, &sql, refs).await? {
-        let key = (
-            row.try_get::<String, _>(0).map_err(from_sqlx)?,
-            row.try_get::<String, _>(1).map_err(from_sqlx)?,
-        );
+        let key = (row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?);
         let state = CheckState {
-            status: status_of(&row.try_get::<String, _>(2).map_err(from_sqlx)?)?,
-            since: row.try_get(3).map_err(from_sqlx)?,
-            last: row.try_get(4).map_err(from_sqlx)?,
-            detail: row.try_get(5).map_err(from_sqlx)?,
+            status: status_of(&row.try_get::<String, _>(2)?)?,
+            since: row.try_get(3)?,
+            last: row.try_get(4)?,
+            detail: row.try_get(5)?,
         };
         states.insert(key, state);
     }
@@ -335,10 +332,7 @@ async fn claim_batches(
     );
     let mut stored = BTreeSet::new();
     for row in bulk::fetch(connection, &sql, &numbered).await? {
-        stored.insert((
-            row.try_get::<String, _>(0).map_err(from_sqlx)?,
-            row.try_get::<i64, _>(1).map_err(from_sqlx)?,
-        ));
+        stored.insert((row.try_get::<String, _>(0)?, row.try_get::<i64, _>(1)?));
     }
     for (i, job) in jobs.iter().enumerate() {
         if let Some((source, sequence)) = &job.batch
@@ -393,25 +387,21 @@ async fn in_savepoint<T>(
 ) -> Result<T, StoreError> {
     sqlx::query("SAVEPOINT push")
         .execute(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
     match work(&mut *connection).await {
         Ok(value) => {
             sqlx::query("RELEASE SAVEPOINT push")
                 .execute(&mut *connection)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
             Ok(value)
         }
         Err(error) => {
             sqlx::query("ROLLBACK TO SAVEPOINT push")
                 .execute(&mut *connection)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
             sqlx::query("RELEASE SAVEPOINT push")
                 .execute(&mut *connection)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
             Err(error)
         }
     }
@@ -429,7 +419,7 @@ async fn write_group(write: &sqlx::AnyPool, group: Vec<Waiting>) {
 /// again in its own savepoint of a new transaction, so that a bad push fails alone.
 async fn write_jobs(write: &sqlx::AnyPool, jobs: &[&Job]) -> Vec<Result<IngestReport, StoreError>> {
     let unavailable = |error: sqlx::Error| {
-        let message = from_sqlx(error).to_string();
+        let message = StoreError::from(error).to_string();
         jobs.iter()
             .map(|_| Err(StoreError::Unavailable(message.clone())))
             .collect()
@@ -679,8 +669,7 @@ async fn rollup_watermark(connection: &mut AnyConnection) -> Result<i64, StoreEr
     let row: Option<(i64,)> =
         sqlx::query_as("SELECT watermark_ms FROM rollups WHERE name = 'hourly'")
             .fetch_optional(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
     Ok(row.map_or(i64::MIN, |(w,)| w))
 }
 
@@ -699,8 +688,7 @@ async fn roll_up_hour(
     );
     build(&sql, vec![Arg::Int(from), Arg::Int(to)])
         .execute(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
     Ok(())
 }
 
@@ -733,13 +721,13 @@ async fn places(
         bulk::strings(bulk::is_sqlite(connection))
     );
     let stored = |row: &sqlx::any::AnyRow, i: usize| {
-        Reference::parse(&row.try_get::<String, _>(i).map_err(from_sqlx)?)
+        Reference::parse(&row.try_get::<String, _>(i)?)
             .map_err(|e| StoreError::other(anyhow::anyhow!("référence stockée invalide : {e}")))
     };
     let mut places = HashMap::new();
     for row in bulk::fetch(connection, &sql, refs).await? {
         places.insert(
-            row.try_get::<String, _>(0).map_err(from_sqlx)?,
+            row.try_get::<String, _>(0)?,
             (stored(&row, 1)?, stored(&row, 2)?),
         );
     }
@@ -768,8 +756,7 @@ async fn check_probe_identity(
     let client: Option<(String,)> = sqlx::query_as("SELECT client_ref FROM sites WHERE ref = $1")
         .bind(site.to_string())
         .fetch_optional(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
     match client.map(|(c,)| Reference::parse(&c)) {
         Some(Ok(client)) if visibility.sees_site(&client, site) => {}
         _ => return Err(StoreError::NotFound),
@@ -782,8 +769,7 @@ async fn check_probe_identity(
     )
     .bind(name.to_owned())
     .fetch_optional(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     if let Some((held_site, held_client)) = held {
         let seen = match (Reference::parse(&held_client), Reference::parse(&held_site)) {
             (Ok(client), Ok(site)) => visibility.sees_site(&client, &site),
@@ -833,7 +819,7 @@ impl Store {
         } else {
             let refs: BTreeSet<&str> = observations.iter().map(|o| o.equipment.as_str()).collect();
             let refs: Vec<&str> = refs.into_iter().collect();
-            let mut connection = self.read.acquire().await.map_err(from_sqlx)?;
+            let mut connection = self.read.acquire().await?;
             let places = places(&mut connection, &refs).await?;
             drop(connection);
             observations
@@ -872,24 +858,25 @@ impl Store {
         }
         Ok(report)
     }
+}
 
+impl System {
     /// One step of the watchdog at `now_ms`: every pushed check (heartbeat, agent) whose next
     /// report is overdue becomes `down`; every site probe that went silent loses its link, and
     /// the checks it ran become `unknown` from its last report on (the monitoring path is down,
     /// not the equipment). Returns the state changes, through the same entry point.
     pub async fn watchdog_step(&self, now_ms: i64) -> Result<IngestReport, StoreError> {
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         let overdue = sqlx::query("SELECT equipment_ref, check_name, last_ms FROM check_states WHERE expect_by_ms IS NOT NULL AND expect_by_ms <= $1 ORDER BY expect_by_ms, equipment_ref, check_name LIMIT $2")
             .bind(now_ms)
             .bind(WATCHDOG_BATCH)
             .fetch_all(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         let mut observations = Vec::new();
         for row in overdue {
-            let equipment: String = row.try_get(0).map_err(from_sqlx)?;
-            let check: String = row.try_get(1).map_err(from_sqlx)?;
-            let last: i64 = row.try_get(2).map_err(from_sqlx)?;
+            let equipment: String = row.try_get(0)?;
+            let check: String = row.try_get(1)?;
+            let last: i64 = row.try_get(2)?;
             let (Ok(equipment), Ok(check)) =
                 (Reference::parse(&equipment), CheckName::parse(&check))
             else {
@@ -913,29 +900,26 @@ impl Store {
         sqlx::query("UPDATE check_states SET expect_by_ms = NULL WHERE expect_by_ms IS NOT NULL AND expect_by_ms <= $1")
             .bind(now_ms)
             .execute(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         let lost = sqlx::query("SELECT name, site_ref, last_ms FROM probes WHERE link = 'up' AND expect_by_ms IS NOT NULL AND expect_by_ms <= $1 ORDER BY expect_by_ms, name")
             .bind(now_ms)
             .fetch_all(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         let mut lost_sites = Vec::new();
         for row in lost {
-            let name: String = row.try_get(0).map_err(from_sqlx)?;
-            let site: String = row.try_get(1).map_err(from_sqlx)?;
+            let name: String = row.try_get(0)?;
+            let site: String = row.try_get(1)?;
             if let Ok(reference) = Reference::parse(&site)
                 && !lost_sites.contains(&reference)
             {
                 lost_sites.push(reference);
             }
-            let last: Option<i64> = row.try_get(2).map_err(from_sqlx)?;
+            let last: Option<i64> = row.try_get(2)?;
             let since = last.unwrap_or(now_ms).saturating_add(1);
             sqlx::query("UPDATE probes SET link = 'lost' WHERE name = $1")
                 .bind(name.clone())
                 .execute(&mut *transaction)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
             let states = sqlx::query(
                 "SELECT s.equipment_ref, s.check_name FROM check_states s JOIN equipment e ON e.ref = s.equipment_ref WHERE e.site_ref = $1 AND s.check_name <> $2 AND s.check_name <> $3 AND s.status <> 'unknown'",
             )
@@ -943,12 +927,11 @@ impl Store {
             .bind(checks::HEARTBEAT)
             .bind(checks::AGENT)
             .fetch_all(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
             for state in states {
                 let (Ok(equipment), Ok(check)) = (
-                    Reference::parse(&state.try_get::<String, _>(0).map_err(from_sqlx)?),
-                    CheckName::parse(&state.try_get::<String, _>(1).map_err(from_sqlx)?),
+                    Reference::parse(&state.try_get::<String, _>(0)?),
+                    CheckName::parse(&state.try_get::<String, _>(1)?),
                 ) else {
                     continue;
                 };
@@ -966,11 +949,13 @@ impl Store {
             }
         }
         let mut report = ingest(&mut transaction, &[&observations]).await?.remove(0);
-        transaction.commit().await.map_err(from_sqlx)?;
+        transaction.commit().await?;
         report.lost_sites = lost_sites;
         Ok(report)
     }
+}
 
+impl System {
     /// The earliest instant at which the watchdog has something to check (a pushed check or a
     /// probe due), for loops that sleep until then (the simulator's virtual clock).
     pub async fn next_expectation(&self) -> Result<Option<i64>, StoreError> {
@@ -978,14 +963,15 @@ impl Store {
             "SELECT (SELECT MIN(expect_by_ms) FROM check_states), (SELECT MIN(expect_by_ms) FROM probes WHERE link = 'up')",
         )
         .fetch_one(&self.read)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         Ok(match row {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         })
     }
+}
 
+impl Store {
     /// Whether `actor` may report as the site probe `name` of `site` (see `probe_seen`),
     /// without writing anything: a push checks it before recording its observations, so that
     /// a push under a false identity is refused whole.
@@ -995,7 +981,7 @@ impl Store {
         name: &str,
         site: &Reference,
     ) -> Result<(), StoreError> {
-        let mut connection = self.read.acquire().await.map_err(from_sqlx)?;
+        let mut connection = self.read.acquire().await?;
         check_probe_identity(&mut connection, actor, name, site).await
     }
 
@@ -1012,13 +998,12 @@ impl Store {
         interval_ms: i64,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         check_probe_identity(&mut transaction, actor, name, site).await?;
         let was: Option<(String,)> = sqlx::query_as("SELECT link FROM probes WHERE name = $1")
             .bind(name.to_owned())
             .fetch_optional(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         // Inside walls, never move a probe from another site, should one have taken the name
         // since the check.
         let only_same_site = if actor.visibility() == Visibility::Everything {
@@ -1035,9 +1020,8 @@ impl Store {
         .bind(now_ms)
         .bind(supervision::expected_by(now_ms, interval_ms))
         .execute(&mut *transaction)
-        .await
-        .map_err(from_sqlx)?;
-        transaction.commit().await.map_err(from_sqlx)?;
+        .await?;
+        transaction.commit().await?;
         Ok(was.is_some_and(|(link,)| link == "lost"))
     }
 
@@ -1050,18 +1034,15 @@ impl Store {
         let sql = format!(
             "SELECT p.name, p.site_ref, p.last_ms, p.expect_by_ms, p.link FROM probes p JOIN sites s ON s.ref = p.site_ref WHERE 1 = 1{condition} ORDER BY p.name LIMIT 10000"
         );
-        let rows = build(&sql, args)
-            .fetch_all(&self.read)
-            .await
-            .map_err(from_sqlx)?;
+        let rows = build(&sql, args).fetch_all(&self.read).await?;
         rows.into_iter()
             .map(|row| {
                 Ok(ProbeRecord {
-                    name: row.try_get(0).map_err(from_sqlx)?,
-                    site: row.try_get(1).map_err(from_sqlx)?,
-                    last: row.try_get(2).map_err(from_sqlx)?,
-                    expect_by: row.try_get(3).map_err(from_sqlx)?,
-                    link: row.try_get(4).map_err(from_sqlx)?,
+                    name: row.try_get(0)?,
+                    site: row.try_get(1)?,
+                    last: row.try_get(2)?,
+                    expect_by: row.try_get(3)?,
+                    link: row.try_get(4)?,
                 })
             })
             .collect()
@@ -1105,8 +1086,7 @@ impl Store {
         let sql = format!("SELECT ref FROM {table} WHERE ref = $1{condition}");
         build(&sql, args)
             .fetch_optional(&self.read)
-            .await
-            .map_err(from_sqlx)?
+            .await?
             .ok_or(StoreError::NotFound)?;
         Ok(())
     }
@@ -1144,28 +1124,23 @@ impl Store {
             "SELECT id, client_ref, site_ref, equipment_ref, check_name, at_ms, from_status, to_status, detail FROM state_changes WHERE {column} = $1 AND at_ms >= $2 AND at_ms < $3{condition} ORDER BY at_ms, id LIMIT ${}",
             args.len()
         );
-        let rows = build(&sql, args)
-            .fetch_all(&self.read)
-            .await
-            .map_err(from_sqlx)?;
+        let rows = build(&sql, args).fetch_all(&self.read).await?;
         rows.into_iter()
             .map(|row| {
-                let from_status: Option<String> = row.try_get(6).map_err(from_sqlx)?;
+                let from_status: Option<String> = row.try_get(6)?;
                 Ok(StoredChange {
-                    id: row.try_get(0).map_err(from_sqlx)?,
-                    client: row.try_get(1).map_err(from_sqlx)?,
-                    site: row.try_get(2).map_err(from_sqlx)?,
+                    id: row.try_get(0)?,
+                    client: row.try_get(1)?,
+                    site: row.try_get(2)?,
                     change: StateChange {
-                        equipment: Reference::parse(
-                            &row.try_get::<String, _>(3).map_err(from_sqlx)?,
-                        )
-                        .map_err(|e| StoreError::Invalid(e.to_string()))?,
-                        check: CheckName::parse(&row.try_get::<String, _>(4).map_err(from_sqlx)?)
+                        equipment: Reference::parse(&row.try_get::<String, _>(3)?)
                             .map_err(|e| StoreError::Invalid(e.to_string()))?,
-                        at: row.try_get(5).map_err(from_sqlx)?,
+                        check: CheckName::parse(&row.try_get::<String, _>(4)?)
+                            .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                        at: row.try_get(5)?,
                         from: from_status.as_deref().map(status_of).transpose()?,
-                        to: status_of(&row.try_get::<String, _>(7).map_err(from_sqlx)?)?,
-                        detail: row.try_get(8).map_err(from_sqlx)?,
+                        to: status_of(&row.try_get::<String, _>(7)?)?,
+                        detail: row.try_get(8)?,
                     },
                 })
             })
@@ -1200,20 +1175,21 @@ impl Store {
             .bind(from)
             .bind(to)
             .fetch_all(&self.read)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         rows.into_iter()
             .map(|row| {
                 Ok(Point {
-                    at: row.try_get(0).map_err(from_sqlx)?,
-                    value: row.try_get(1).map_err(from_sqlx)?,
-                    min: row.try_get(2).map_err(from_sqlx)?,
-                    max: row.try_get(3).map_err(from_sqlx)?,
+                    at: row.try_get(0)?,
+                    value: row.try_get(1)?,
+                    min: row.try_get(2)?,
+                    max: row.try_get(3)?,
                 })
             })
             .collect()
     }
+}
 
+impl System {
     /// Rolls complete hours up to `now_ms` into hourly aggregates, then deletes what is past
     /// its retention. Bounded: at most `max_hours` hours are rolled per call.
     pub async fn roll_up_and_prune(
@@ -1222,14 +1198,13 @@ impl Store {
         retention: Retention,
         max_hours: i64,
     ) -> Result<(), StoreError> {
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         let current_hour = now_ms.div_euclid(HOUR_MS) * HOUR_MS;
         let watermark = rollup_watermark(&mut transaction).await?;
         let start = if watermark == i64::MIN {
             let oldest: Option<(Option<i64>,)> = sqlx::query_as("SELECT MIN(at_ms) FROM samples")
                 .fetch_optional(&mut *transaction)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
             oldest
                 .and_then(|(o,)| o)
                 .map_or(current_hour, |o| o.div_euclid(HOUR_MS) * HOUR_MS)
@@ -1243,29 +1218,27 @@ impl Store {
         sqlx::query("INSERT INTO rollups (name, watermark_ms) VALUES ('hourly', $1) ON CONFLICT (name) DO UPDATE SET watermark_ms = excluded.watermark_ms")
             .bind(end.max(start))
             .execute(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         // Raw samples are kept until rolled up, whatever the retention says.
         sqlx::query("DELETE FROM samples WHERE at_ms < $1 AND at_ms < $2")
             .bind(now_ms - retention.raw_ms)
             .bind(end.max(start))
             .execute(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         sqlx::query("DELETE FROM samples_hourly WHERE hour_ms < $1")
             .bind(now_ms - retention.hourly_ms)
             .execute(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         sqlx::query("DELETE FROM pushed_batches WHERE received_ms < $1")
             .bind(now_ms - retention.raw_ms)
             .execute(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
-        transaction.commit().await.map_err(from_sqlx)?;
+            .await?;
+        transaction.commit().await?;
         Ok(())
     }
+}
 
+impl System {
     /// Keeps an SNMP notification, known or not.
     pub async fn record_trap(&self, trap: &TrapRecord) -> Result<i64, StoreError> {
         let varbinds = serde_json::to_string(&trap.varbinds).map_err(StoreError::other)?;
@@ -1274,8 +1247,7 @@ impl Store {
                 sqlx::query_as::<_, (String,)>("SELECT client_ref FROM equipment WHERE ref = $1")
                     .bind(equipment.clone())
                     .fetch_optional(&self.read)
-                    .await
-                    .map_err(from_sqlx)?
+                    .await?
                     .map(|(c,)| c)
             }
             None => None,
@@ -1294,11 +1266,12 @@ impl Store {
         .bind(trap.error.clone())
         .bind(varbinds)
         .fetch_one(&self.write)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         Ok(row.0)
     }
+}
 
+impl Store {
     /// The latest traps, newest first (staff only); `unknown_only` keeps those no template knew.
     pub async fn traps(
         &self,
@@ -1324,27 +1297,28 @@ impl Store {
         let rows = sqlx::query(&sql)
             .bind(limit.clamp(1, MAX_HISTORY_ROWS))
             .fetch_all(&self.read)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
         rows.into_iter()
             .map(|row| {
-                let varbinds: String = row.try_get(9).map_err(from_sqlx)?;
+                let varbinds: String = row.try_get(9)?;
                 Ok(TrapRecord {
-                    id: row.try_get(0).map_err(from_sqlx)?,
-                    received: row.try_get(1).map_err(from_sqlx)?,
-                    source: row.try_get(2).map_err(from_sqlx)?,
-                    version: row.try_get(3).map_err(from_sqlx)?,
-                    sender: row.try_get(4).map_err(from_sqlx)?,
-                    trap_oid: row.try_get(5).map_err(from_sqlx)?,
-                    equipment: row.try_get(6).map_err(from_sqlx)?,
-                    check: row.try_get(7).map_err(from_sqlx)?,
-                    error: row.try_get(8).map_err(from_sqlx)?,
+                    id: row.try_get(0)?,
+                    received: row.try_get(1)?,
+                    source: row.try_get(2)?,
+                    version: row.try_get(3)?,
+                    sender: row.try_get(4)?,
+                    trap_oid: row.try_get(5)?,
+                    equipment: row.try_get(6)?,
+                    check: row.try_get(7)?,
+                    error: row.try_get(8)?,
                     varbinds: serde_json::from_str(&varbinds).unwrap_or_default(),
                 })
             })
             .collect()
     }
+}
 
+impl System {
     /// The equipment at this network address, for naming a trap's source; when several share
     /// it (behind a NAT), the first by reference.
     pub async fn equipment_by_address(
@@ -1355,8 +1329,7 @@ impl Store {
             sqlx::query_as("SELECT record FROM equipment WHERE address = $1 ORDER BY ref LIMIT 1")
                 .bind(address.to_owned())
                 .fetch_optional(&self.read)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
         row.map(|(record,)| {
             let mut equipment: Equipment =
                 serde_json::from_str(&record).map_err(StoreError::other)?;

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::{Connection, Executor};
 
-use crate::{Backend, Store};
+use crate::{Backend, System};
 
 /// The admin URL used to create the per-test PostgreSQL databases.
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -105,9 +105,9 @@ impl TestDatabase {
         }
     }
 
-    /// Opens the store on it (applying migrations).
-    pub async fn open(&self) -> Store {
-        Store::open(&self.url)
+    /// Opens the whole store on it (applying migrations): tests play the server's loops too.
+    pub async fn open(&self) -> System {
+        System::open(&self.url)
             .await
             .unwrap_or_else(|e| panic!("opening {:?} store: {e}", self.backend))
     }

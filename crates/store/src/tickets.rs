@@ -23,7 +23,7 @@ use vigie_domain::ticket::message::{self, TicketNotice};
 use vigie_domain::ticket::notices::{self, Planned, TicketHistory, TicketPeople};
 use vigie_domain::ticket::{Action, Status};
 
-use crate::error::from_sqlx;
+use crate::System;
 use crate::inventory::{Arg, build, parse_record, require};
 use crate::notifications::record_of;
 use crate::supervision::visibility_condition;
@@ -141,8 +141,7 @@ async fn recurrence(
     .bind(ticket.received_at.saturating_sub(window))
     .bind(i64::try_from(ticket.number).unwrap_or(i64::MAX))
     .fetch_all(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     let others = rows
         .iter()
         .map(|(json,)| stored::<Ticket>(json))
@@ -252,8 +251,7 @@ async fn terms_of(
         sqlx::query_as("SELECT record FROM contracts WHERE client_ref = $1 ORDER BY ref")
             .bind(client.to_string())
             .fetch_all(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
     let mut strictest: Option<Contract> = None;
     for (json,) in rows {
         if let Record::Contract(contract) = parse_record(ObjectKind::Contract, &json)? {
@@ -417,8 +415,7 @@ async fn write(
         ticket_row(ticket)?,
     )
     .execute(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     for event in events {
         build(
             "INSERT INTO ticket_events (ticket_number, at_ms, by_ref, event, record) VALUES ($1, $2, $3, $4, $5)",
@@ -431,8 +428,7 @@ async fn write(
             ],
         )
         .execute(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
     }
     Ok(())
 }
@@ -450,13 +446,11 @@ async fn next_number(connection: &mut AnyConnection) -> Result<TicketNumber, Sto
             "SELECT pg_advisory_xact_lock({NUMBERING_LOCK_KEY})"
         ))
         .execute(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
     }
     let (max,): (Option<i64>,) = sqlx::query_as("SELECT MAX(number) FROM tickets")
         .fetch_one(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
     Ok(max.map_or(1, |m| u64::try_from(m).unwrap_or(0) + 1))
 }
 
@@ -476,8 +470,7 @@ pub(crate) async fn load(
     let row: Option<(String,)> = sqlx::query_as(sql)
         .bind(i64::try_from(number).unwrap_or(i64::MAX))
         .fetch_optional(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
     row.map(|(json,)| stored(&json)).transpose()
 }
 
@@ -526,16 +519,16 @@ pub(crate) async fn open_for_alarm(
     )
     .bind(i64::try_from(alarm.id).unwrap_or(i64::MAX))
     .fetch_optional(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     // Or the ticket it joined, a day's Minors of its site (NOT-6).
     let existing = match existing {
         Some(found) => Some(found),
-        None => sqlx::query_as("SELECT ticket_number FROM ticket_alarms WHERE alarm_id = $1")
-            .bind(i64::try_from(alarm.id).unwrap_or(i64::MAX))
-            .fetch_optional(&mut *connection)
-            .await
-            .map_err(from_sqlx)?,
+        None => {
+            sqlx::query_as("SELECT ticket_number FROM ticket_alarms WHERE alarm_id = $1")
+                .bind(i64::try_from(alarm.id).unwrap_or(i64::MAX))
+                .fetch_optional(&mut *connection)
+                .await?
+        }
     };
     if let Some((number,)) = existing {
         if step.round > 0 {
@@ -639,8 +632,7 @@ async fn group_minor(
     .bind(desk::minor_day_start(policy, now))
     .bind(MAX_TICKET_PAGE)
     .fetch_all(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     let candidates = rows
         .iter()
         .map(|(json,)| stored(json))
@@ -661,8 +653,7 @@ async fn group_minor(
         .bind(i64::try_from(alarm).unwrap_or(i64::MAX))
         .bind(i64::try_from(number).unwrap_or(i64::MAX))
         .execute(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
     write_ticket(connection, &ticket, &events).await?;
     Ok(Some(TicketChange::of(ticket, events)))
 }
@@ -698,8 +689,7 @@ pub(crate) async fn follow_alarms(
         )
         .bind(i64::try_from(event.alarm).unwrap_or(i64::MAX))
         .fetch_all(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         for (number,) in numbers {
             let Some(mut ticket) = load(connection, u64::try_from(number).unwrap_or(0)).await?
             else {
@@ -749,8 +739,7 @@ async fn others_open(
             sqlx::query_as("SELECT id FROM alarms WHERE id = $1 AND closed_ms IS NULL")
                 .bind(i64::try_from(alarm).unwrap_or(i64::MAX))
                 .fetch_optional(&mut *connection)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
         if open.is_some() {
             return Ok(true);
         }
@@ -841,8 +830,7 @@ async fn enqueue_messages(
             ],
         )
         .execute(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         if done.rows_affected() == 1 {
             events.push(ticket.event(
                 now,
@@ -868,8 +856,7 @@ async fn client_contacts(
         sqlx::query_as("SELECT record FROM contacts WHERE client_ref = $1 ORDER BY ref")
             .bind(client.to_string())
             .fetch_all(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
     let mut contacts = Vec::new();
     for (json,) in rows {
         if let Record::Contact(contact) = parse_record(ObjectKind::Contact, &json)? {
@@ -912,8 +899,7 @@ async fn relapses_of(
         .bind(resolved)
         .bind(due)
         .fetch_all(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         let found: Vec<_> = rows
             .into_iter()
             .filter_map(|(id,)| u64::try_from(id).ok())
@@ -963,8 +949,7 @@ async fn people_of(
     .bind(named(|s| s.technical_contact.as_ref()))
     .bind(named(|s| s.security_manager.as_ref()))
     .fetch_all(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     let mut contacts = Vec::new();
     for (json,) in rows {
         if let Record::Contact(contact) = parse_record(ObjectKind::Contact, &json)? {
@@ -974,8 +959,7 @@ async fn people_of(
     let rows: Vec<(String,)> = sqlx::query_as("SELECT record FROM staff ORDER BY ref LIMIT $1")
         .bind(MAX_STAFF)
         .fetch_all(&mut *connection)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
     let mut staff = Vec::new();
     for (json,) in rows {
         if let Record::Staff(member) = parse_record(ObjectKind::Staff, &json)? {
@@ -1059,8 +1043,7 @@ async fn names_of(
         sqlx::query_as("SELECT ref, name FROM sites WHERE client_ref = $1 ORDER BY ref LIMIT 1000")
             .bind(client.to_string())
             .fetch_all(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
     for (index, (reference, name)) in sites.into_iter().enumerate() {
         let mention = format!("site {}", index + 1);
         names.push((reference, mention.clone()));
@@ -1092,8 +1075,7 @@ async fn stored_events(
     .bind(i64::try_from(ticket.number).unwrap_or(i64::MAX))
     .bind(MAX_TICKET_EVENTS)
     .fetch_all(&mut *connection)
-    .await
-    .map_err(from_sqlx)?;
+    .await?;
     rows.iter().map(|(json,)| stored(json)).collect()
 }
 
@@ -1111,8 +1093,7 @@ async fn alarm_events_of(
             .bind(i64::try_from(alarm).unwrap_or(i64::MAX))
             .bind(MAX_TICKET_EVENTS)
             .fetch_all(&mut *connection)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
     rows.iter().map(|(json,)| stored(json)).collect()
 }
 
@@ -1219,11 +1200,11 @@ macro_rules! retrying {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut transaction = $store.write.begin().await.map_err(from_sqlx)?;
+            let mut transaction = $store.write.begin().await?;
             let $connection: &mut AnyConnection = &mut transaction;
             match $work.await {
                 Ok(value) => {
-                    transaction.commit().await.map_err(from_sqlx)?;
+                    transaction.commit().await?;
                     break Ok(value);
                 }
                 Err(StoreError::Conflict(_)) if attempt < crate::tickets::NUMBER_ATTEMPTS => {
@@ -1308,8 +1289,7 @@ impl Store {
                 sqlx::query_as("SELECT next_due_ms, priority FROM tickets WHERE number = $1")
                     .bind(i64::try_from(after).unwrap_or(i64::MAX))
                     .fetch_optional(&self.read)
-                    .await
-                    .map_err(from_sqlx)?;
+                    .await?;
             let Some((due, priority)) = row else {
                 return Err(StoreError::Invalid(format!(
                     "after : ticket n°{after} inconnu"
@@ -1340,12 +1320,9 @@ impl Store {
             "SELECT record FROM tickets WHERE 1 = 1{condition} ORDER BY {order} LIMIT ${}",
             args.len()
         );
-        let rows = build(&sql, args)
-            .fetch_all(&self.read)
-            .await
-            .map_err(from_sqlx)?;
+        let rows = build(&sql, args).fetch_all(&self.read).await?;
         rows.iter()
-            .map(|row| stored(&row.try_get::<String, _>(0).map_err(from_sqlx)?))
+            .map(|row| stored(&row.try_get::<String, _>(0)?))
             .collect()
     }
 
@@ -1364,20 +1341,18 @@ impl Store {
             args,
         )
         .fetch_optional(&self.read)
-        .await
-        .map_err(from_sqlx)?
+        .await?
         .ok_or(StoreError::NotFound)?;
-        let ticket: Ticket = stored(&row.try_get::<String, _>(0).map_err(from_sqlx)?)?;
+        let ticket: Ticket = stored(&row.try_get::<String, _>(0)?)?;
         let rows = build(
             "SELECT record FROM ticket_events WHERE ticket_number = $1 ORDER BY id LIMIT $2",
             vec![number_arg(number), Arg::Int(MAX_TICKET_EVENTS)],
         )
         .fetch_all(&self.read)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         let events = rows
             .iter()
-            .map(|row| stored(&row.try_get::<String, _>(0).map_err(from_sqlx)?))
+            .map(|row| stored(&row.try_get::<String, _>(0)?))
             .collect::<Result<Vec<TicketEvent>, StoreError>>()?;
         Ok((ticket, events))
     }
@@ -1403,7 +1378,7 @@ impl Store {
         }
         // Visible to the actor, or not found.
         self.ticket(actor, number).await?;
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         let mut ticket = load(&mut transaction, number)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -1502,7 +1477,7 @@ impl Store {
         let told = messages_for(&mut transaction, &ticket, &events, now).await?;
         events.extend(told);
         write_ticket(&mut transaction, &ticket, &events).await?;
-        transaction.commit().await.map_err(from_sqlx)?;
+        transaction.commit().await?;
         Ok(TicketChange::of(ticket, events))
     }
 
@@ -1523,7 +1498,7 @@ impl Store {
         if !actor.is_staff() && post_mortem.published_at.is_none() {
             return Err(StoreError::NotFound);
         }
-        let mut connection = self.read.acquire().await.map_err(from_sqlx)?;
+        let mut connection = self.read.acquire().await?;
         let mut timeline = timeline_of(&mut connection, &ticket).await?;
         let mut post_mortem = post_mortem;
         if anonymised {
@@ -1588,14 +1563,14 @@ impl Store {
         by: Option<&Reference>,
         now: i64,
     ) -> Result<Ticket, StoreError> {
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         let mut ticket = load(&mut transaction, number)
             .await?
             .ok_or(StoreError::NotFound)?;
         let mut event = ticket.answer_survey(answers, now).map_err(desk_error)?;
         event.by = by.cloned();
         write_ticket(&mut transaction, &ticket, &[event]).await?;
-        transaction.commit().await.map_err(from_sqlx)?;
+        transaction.commit().await?;
         Ok(ticket)
     }
 
@@ -1607,7 +1582,7 @@ impl Store {
         number: TicketNumber,
         now: i64,
     ) -> Result<Ticket, StoreError> {
-        let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+        let mut transaction = self.write.begin().await?;
         let mut ticket = load(&mut transaction, number)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -1618,7 +1593,7 @@ impl Store {
         let told = messages_for(&mut transaction, &ticket, &events, now).await?;
         events.extend(told);
         write_ticket(&mut transaction, &ticket, &events).await?;
-        transaction.commit().await.map_err(from_sqlx)?;
+        transaction.commit().await?;
         Ok(ticket)
     }
 
@@ -1628,20 +1603,23 @@ impl Store {
         &self,
         number: TicketNumber,
     ) -> Result<Option<Ticket>, StoreError> {
-        let mut connection = self.read.acquire().await.map_err(from_sqlx)?;
+        let mut connection = self.read.acquire().await?;
         load(&mut connection, number).await
     }
+}
 
+impl System {
     /// The earliest running SLA deadline of any ticket, for the SLA worker to sleep until.
     pub async fn next_ticket_due(&self) -> Result<Option<i64>, StoreError> {
         let (due,): (Option<i64>,) =
             sqlx::query_as("SELECT MIN(next_due_ms) FROM tickets WHERE next_due_ms IS NOT NULL")
                 .fetch_one(&self.read)
-                .await
-                .map_err(from_sqlx)?;
+                .await?;
         Ok(due)
     }
+}
 
+impl System {
     /// Breaches the SLA timers due at `now` (INC-3), at most `limit` tickets, each in its own
     /// transaction that re-reads it (another process may have done it: nothing is written
     /// twice, a ticket no longer due is left alone). Returns what was written.
@@ -1657,8 +1635,7 @@ impl Store {
         .bind(now)
         .bind(limit.clamp(1, MAX_TICKET_PAGE))
         .fetch_all(&self.read)
-        .await
-        .map_err(from_sqlx)?;
+        .await?;
         let mut changes = Vec::new();
         let mut seen = BTreeSet::new();
         for (number,) in numbers {
@@ -1666,15 +1643,14 @@ impl Store {
             if !seen.insert(number) {
                 continue;
             }
-            let mut transaction = self.write.begin().await.map_err(from_sqlx)?;
+            let mut transaction = self.write.begin().await?;
             // On PostgreSQL the row is locked: two processes do not breach it twice.
             build(
                 "UPDATE tickets SET next_due_ms = next_due_ms WHERE number = $1",
                 vec![number_arg(number)],
             )
             .execute(&mut *transaction)
-            .await
-            .map_err(from_sqlx)?;
+            .await?;
             let Some(mut ticket) = load(&mut transaction, number).await? else {
                 continue;
             };
@@ -1689,7 +1665,7 @@ impl Store {
             let told = messages_for(&mut transaction, &ticket, &events, now).await?;
             events.extend(told);
             write_ticket(&mut transaction, &ticket, &events).await?;
-            transaction.commit().await.map_err(from_sqlx)?;
+            transaction.commit().await?;
             changes.push(TicketChange::of(ticket, events));
         }
         Ok(changes)

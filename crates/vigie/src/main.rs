@@ -18,7 +18,7 @@ use vigie_domain::inventory::file::{self, InventoryFile};
 use vigie_domain::policy::Policy;
 use vigie_domain::values::DurationSpec;
 use vigie_server::{AppState, Clock, Config, auth};
-use vigie_store::{NewToken, NewUser, Store, StoreError, UserKind};
+use vigie_store::{NewToken, NewUser, StoreError, System, UserKind};
 
 /// Vigie : supervision des systèmes de vidéosurveillance, alarmes, astreinte et service client.
 #[derive(Debug, Parser)]
@@ -360,14 +360,14 @@ fn init_logging(config: &Config) {
     };
 }
 
-async fn open_store(config: &Config) -> anyhow::Result<Store> {
+async fn open_store(config: &Config) -> anyhow::Result<System> {
     create_data_dir(config)?;
-    with_secrets_key(config, Store::open(&config.database_url()).await?).await
+    with_secrets_key(config, System::open(&config.database_url()).await?).await
 }
 
 /// The store with the key of its secrets (`docs/securite.md`): read from its file, created on
 /// first use; a key that is not the database's stops here with what to do.
-async fn with_secrets_key(config: &Config, store: Store) -> anyhow::Result<Store> {
+async fn with_secrets_key(config: &Config, store: System) -> anyhow::Result<System> {
     let path = config.secrets_key_path();
     if let Some(directory) = path.parent()
         && !directory.as_os_str().is_empty()
@@ -388,10 +388,13 @@ async fn with_secrets_key(config: &Config, store: Store) -> anyhow::Result<Store
 
 /// The store of a server process (`serve`, `demo`): on SQLite, a second server on the same
 /// file is refused (docs/securite.md).
-async fn open_server_store(config: &Config) -> anyhow::Result<Store> {
+async fn open_server_store(config: &Config) -> anyhow::Result<System> {
     create_data_dir(config)?;
-    let store =
-        with_secrets_key(config, Store::open_as_server(&config.database_url()).await?).await?;
+    let store = with_secrets_key(
+        config,
+        System::open_as_server(&config.database_url()).await?,
+    )
+    .await?;
     // The credentials written before they were encrypted are encrypted now.
     let sealed = store.seal_stored_secrets().await?;
     if sealed > 0 {
@@ -682,7 +685,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn import(store: &Store, path: &std::path::Path, dry_run: bool) -> anyhow::Result<()> {
+async fn import(store: &System, path: &std::path::Path, dry_run: bool) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("lecture de {}", path.display()))?;
     let report_errors = |errors: Vec<file::FileError>| {
@@ -697,7 +700,7 @@ async fn import(store: &Store, path: &std::path::Path, dry_run: bool) -> anyhow:
     };
     let parsed = InventoryFile::parse(&text).map_err(report_errors)?;
     parsed
-        .check(&store.known_objects().await?)
+        .check(&store.known_objects(&console_actor()).await?)
         .map_err(report_errors)?;
     if dry_run {
         println!(
@@ -720,7 +723,7 @@ async fn import(store: &Store, path: &std::path::Path, dry_run: bool) -> anyhow:
     Ok(())
 }
 
-async fn user(store: &Store, config: &Config, command: UserCommand) -> anyhow::Result<()> {
+async fn user(store: &System, config: &Config, command: UserCommand) -> anyhow::Result<()> {
     let actor = console_actor();
     match command {
         UserCommand::Add(add) => {

@@ -11,7 +11,7 @@ use vigie_domain::Reference;
 use vigie_domain::report::period::{Month, Period};
 use vigie_server::reports::{self, Covered, Kind};
 use vigie_server::{AppState, Clock, Config};
-use vigie_store::Store;
+use vigie_store::System;
 
 /// Which report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -98,10 +98,10 @@ fn covered(args: &ReportArgs, now: i64) -> anyhow::Result<Covered> {
     Ok(Covered::Month(month))
 }
 
-pub async fn run(config: Config, store: Store, args: ReportArgs) -> anyhow::Result<()> {
+pub async fn run(config: Config, store: System, args: ReportArgs) -> anyhow::Result<()> {
     let now = Clock::System.now_ms();
     let covered = covered(&args, now)?;
-    let state = AppState::new(store, config, Clock::System);
+    let state = AppState::new(store.clone(), config, Clock::System);
     let kind = match args.which {
         Which::Supervision => Kind::Supervision,
         Which::Revue => Kind::AlarmReview,
@@ -110,7 +110,7 @@ pub async fn run(config: Config, store: Store, args: ReportArgs) -> anyhow::Resu
             let Covered::Month(month) = covered else {
                 anyhow::bail!("les rapports mensuels portent sur un mois (--mois)");
             };
-            let round = reports::monthly(&state, month, now).await?;
+            let round = reports::monthly(&state, &store, month, now).await?;
             println!(
                 "{} : {} rapport(s) produit(s) et classé(s), {} déjà classé(s), {} en échec, {} envoi(s) en file",
                 month.label(),

@@ -18,7 +18,7 @@ use vigie_domain::alarm::book::{Book, SiteSetup};
 use vigie_domain::alarm::lifecycle::{Alarm, AlarmEvent, AlarmId, ClosureReport, LifecycleError};
 use vigie_domain::inventory::{Contract, ContractOption, ObjectKind, Record, Site};
 use vigie_domain::supervision::Observation;
-use vigie_store::{Escalation, FiredTimer, ListFilter, Store, StoreError, TicketChange};
+use vigie_store::{Escalation, FiredTimer, ListFilter, Store, StoreError, System, TicketChange};
 
 /// Events kept for saving while the database refuses them; beyond, the oldest are dropped with
 /// an error in the log (the server retries on its next pass; memory stays bounded).
@@ -55,7 +55,7 @@ pub struct Saved {
 
 /// The alarm book of every site and equipment, with the events it has yet to save.
 pub struct Workflow {
-    store: Store,
+    store: System,
     escalation: Arc<Escalation>,
     book: Book,
     /// SUP-4: the sites whose contract lacks the supervision option, and their equipment:
@@ -80,7 +80,7 @@ impl std::fmt::Debug for Workflow {
 impl Workflow {
     /// Reads the inventory and takes back every alarm not closed, so that a restart neither
     /// loses nor doubles an alarm.
-    pub async fn load(store: Store, escalation: Arc<Escalation>) -> Result<Workflow, StoreError> {
+    pub async fn load(store: System, escalation: Arc<Escalation>) -> Result<Workflow, StoreError> {
         let first_id = store.next_alarm_id().await?;
         let mut workflow = Workflow {
             store,

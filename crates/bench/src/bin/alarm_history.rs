@@ -15,7 +15,7 @@ use vigie_domain::alarm::lifecycle::{Alarm, AlarmEvent};
 use vigie_domain::alarm::rules::{Condition, ConditionKey};
 use vigie_domain::policy::Severity;
 use vigie_store::testing::TestDatabase;
-use vigie_store::{AlarmFilter, Backend, Store};
+use vigie_store::{AlarmFilter, Backend, System};
 
 const MINUTE: i64 = 60_000;
 const DAY: i64 = 24 * 60 * MINUTE;
@@ -61,7 +61,7 @@ fn client_of(site: usize) -> usize {
 
 /// Fills 90 days ending at `now`: each alarm raised, notified, resolved after 1 to 300
 /// minutes (the newest 0.5 % still present), with its events.
-async fn fill(store: &Store, options: &Options, now: i64) -> anyhow::Result<usize> {
+async fn fill(store: &System, options: &Options, now: i64) -> anyhow::Result<usize> {
     let mut random = Random(0x5EED_1234_ABCD_0001);
     let total = options.equipment * options.alarms_per_equipment;
     // Raised in time order, as the worker numbers them.
@@ -118,7 +118,7 @@ struct Timing {
 }
 
 async fn time(
-    store: &Store,
+    store: &System,
     query: &'static str,
     filter: AlarmFilter,
     all_pages: bool,
@@ -226,7 +226,7 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or(1);
     println!("## Historique des alarmes : 100 000 équipements, 30 jours\n");
     println!(
-        "Mesuré le {} ({cores} cœurs) : {} équipements (5 clients, 100 sites), {} alarmes sur 90 jours avec leurs événements, écrites par `Store::save_alarms` comme le moteur d'alarmes les écrit ; requêtes par `Store::list_alarms`, médiane de {} exécutions.\n",
+        "Mesuré le {} ({cores} cœurs) : {} équipements (5 clients, 100 sites), {} alarmes sur 90 jours avec leurs événements, écrites par `System::save_alarms` comme le moteur d'alarmes les écrit ; requêtes par `Store::list_alarms`, médiane de {} exécutions.\n",
         jiff::Timestamp::now().strftime("%Y-%m-%d"),
         options.equipment,
         options.equipment * options.alarms_per_equipment,

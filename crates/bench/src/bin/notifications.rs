@@ -46,7 +46,7 @@ use vigie_server::config::WebhookConfig;
 use vigie_server::delivery::{self, Channels};
 use vigie_server::{AppState, Clock, Config};
 use vigie_store::testing::TestDatabase;
-use vigie_store::{Backend, Escalation, Store};
+use vigie_store::{Backend, Escalation, System};
 
 /// Notification delivery, against Alertmanager.
 #[derive(Debug, Parser)]
@@ -580,7 +580,7 @@ fn bench_policy() -> anyhow::Result<Policy> {
 
 struct VigieSide {
     database: TestDatabase,
-    store: Store,
+    store: System,
     state: AppState,
     /// The delivery loop, once started.
     delivery: Option<tokio::task::JoinHandle<()>>,
@@ -620,7 +620,7 @@ impl VigieSide {
             webhooks: vec!["bench".into()],
         });
         // The signing key is made once per database: not part of any alarm's latency.
-        state.deliveries.key(&state).await?;
+        state.deliveries.key().await?;
         Ok(VigieSide {
             database,
             store,
@@ -1392,7 +1392,7 @@ impl Report {
              (`max_in_flight = {}`) ; la chaîne Critique de la politique par défaut remplacée \
              par une étape immédiate vers le webhook (et, comme toute étape, la console de \
              supervision : une page webhook et une page console par alarme). Une alarme levée : \
-             `Alarm::raised` + l'événement `Notified`, enregistrés par `Store::save_alarms` \
+             `Alarm::raised` + l'événement `Notified`, enregistrés par `System::save_alarms` \
              (qui arme l'escalade et déclenche l'étape due dans la même transaction), puis \
              réveil de la boucle. t0 : juste avant `save_alarms`.",
             options.max_in_flight

@@ -20,7 +20,7 @@ use vigie_domain::inventory::file::InventoryFile;
 use vigie_domain::supervision::{CheckName, CheckStatus, Observation};
 use vigie_server::{AppState, Clock, Config, auth};
 use vigie_store::testing::TestDatabase;
-use vigie_store::{Backend, NewUser, Store, UserKind};
+use vigie_store::{Backend, NewUser, System, UserKind};
 
 const TITLE: &str = "## Pages web : 100 000 équipements";
 const MINUTE: i64 = 60_000;
@@ -231,7 +231,7 @@ async fn measure(
 }
 
 /// A session for `username`, written as the login would write it; its cookie.
-async fn session(store: &Store, username: &str, now: i64) -> anyhow::Result<String> {
+async fn session(store: &System, username: &str, now: i64) -> anyhow::Result<String> {
     let id = auth::random_hex(32);
     store
         .create_session(username, &auth::digest(&id), now, now + 12 * 3_600_000)
@@ -240,7 +240,7 @@ async fn session(store: &Store, username: &str, now: i64) -> anyhow::Result<Stri
 }
 
 async fn user(
-    store: &Store,
+    store: &System,
     name: &str,
     kind: UserKind,
     client: Option<&str>,
@@ -401,7 +401,7 @@ async fn main() -> anyhow::Result<()> {
 
 async fn measure_backend(
     options: &Options,
-    store: Store,
+    store: System,
     backend: &'static str,
 ) -> anyhow::Result<Run> {
     let now = Clock::System.now_ms();
@@ -563,7 +563,7 @@ async fn measure_backend(
 /// (p50, p99, max in ms) and how many streams received it.
 async fn fan_out(
     state: &AppState,
-    store: &Store,
+    store: &System,
     base: &str,
     options: &Options,
     now: i64,

@@ -31,7 +31,7 @@ use vigie_server::reports::{Covered, Kind};
 use vigie_server::{AppState, Clock, Config};
 use vigie_store::console::Place;
 use vigie_store::testing::TestDatabase;
-use vigie_store::{Backend, Store};
+use vigie_store::{Backend, System};
 
 const TITLE: &str = "## Rapports mensuels : 100 000 équipements";
 const MINUTE: i64 = 60_000;
@@ -191,7 +191,7 @@ fn status_of(code: u8) -> CheckStatus {
 /// Writes the history through the store's entry point, in order, by batches of its bound;
 /// then the alarms of the long outages as the alarm worker saves them.
 async fn fill(
-    store: &Store,
+    store: &System,
     options: &Options,
     from: i64,
     to: i64,
@@ -272,7 +272,7 @@ fn peak_mib() -> f64 {
 /// the store's histories of each client, measured by the domain (no maintenance windows in
 /// this fleet).
 async fn vigie_availability(
-    store: &Store,
+    store: &System,
     options: &Options,
     clients: std::ops::Range<usize>,
     from: i64,
@@ -395,7 +395,7 @@ fn month_and_now() -> anyhow::Result<(Month, i64, i64, i64)> {
 /// Fills a throw-away database: (changes, alarms, import s, fill s).
 async fn fill_backend(
     options: &Options,
-    store: &Store,
+    store: &System,
 ) -> anyhow::Result<(usize, usize, f64, f64)> {
     let (_, from, to, now) = month_and_now()?;
     eprintln!("inventaire…");
@@ -424,7 +424,7 @@ async fn measure_reports(
     measures_file: &str,
 ) -> anyhow::Result<Measured> {
     let (month, from, to, now) = month_and_now()?;
-    let store = Store::open(url).await?;
+    let store = System::open(url).await?;
     let postgres = url.starts_with("postgres");
     let mut config = Config::default();
     config.supervision.poll = false;
@@ -458,7 +458,7 @@ async fn measure_reports(
     eprintln!("tous les rapports du mois…");
     reset_peak();
     let started = Instant::now();
-    let round = vigie_server::reports::monthly(&state, month, now).await?;
+    let round = vigie_server::reports::monthly(&state, &store, month, now).await?;
     let all_seconds = started.elapsed().as_secs_f64();
     let all_peak = peak_mib();
 

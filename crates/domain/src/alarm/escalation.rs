@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::Reference;
 use crate::alarm::lifecycle::{Alarm, AlarmId};
 use crate::inventory::{Contact, ContactRole, ContractOption, Site, Staff, StaffRole};
+use crate::markup::escape;
 use crate::oncall::{Duty, Rotation, on_call};
 use crate::policy::{Channel, EscalationStep, Policy, Recipient, Severity, StepMoment, Unless};
 
@@ -724,9 +725,9 @@ fn render_digest(notice: &Notice) -> Message {
     );
     let text = lines.join("\n") + "\n";
     let mut html = String::from("<!DOCTYPE html><html lang=\"fr\"><body>");
-    html.push_str(&format!("<h1>{}</h1><ul>", escape_html(&subject)));
+    html.push_str(&format!("<h1>{}</h1><ul>", escape(&subject)));
     for line in lines.iter().filter(|l| l.starts_with("- ")) {
-        html.push_str(&format!("<li>{}</li>", escape_html(&line[2..])));
+        html.push_str(&format!("<li>{}</li>", escape(&line[2..])));
     }
     html.push_str("</ul></body></html>");
     Message {
@@ -762,21 +763,6 @@ pub(crate) fn local(ms: i64, zone: &jiff::tz::TimeZone) -> String {
                 .to_string()
         })
         .unwrap_or_else(|_| ms.to_string())
-}
-
-pub(crate) fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Cuts `text` to at most `max` characters, marking the cut.
@@ -868,18 +854,18 @@ pub fn render(notice: &Notice, invite: Option<&AckInvite>) -> Message {
     }
     let text = lines.join("\n") + "\n";
     let mut html = String::from("<!DOCTYPE html><html lang=\"fr\"><body>");
-    html.push_str(&format!("<h1>{}</h1><ul>", escape_html(&lines[0])));
+    html.push_str(&format!("<h1>{}</h1><ul>", escape(&lines[0])));
     for line in lines.iter().skip(1).filter(|l| !l.is_empty()) {
         if let Some(invite) = invite
             && line.contains(&invite.link)
         {
             html.push_str(&format!(
                 "<li><a href=\"{}\">Acquitter l'alarme sans se connecter</a></li>",
-                escape_html(&invite.link)
+                escape(&invite.link)
             ));
             continue;
         }
-        html.push_str(&format!("<li>{}</li>", escape_html(line)));
+        html.push_str(&format!("<li>{}</li>", escape(line)));
     }
     html.push_str("</ul></body></html>");
     let mut sms = format!(

@@ -17,13 +17,14 @@
 //!   recommendation each, by [`weak_signals`], thresholds from the policy's `[reports]`.
 //! - [`review`]: the alarm review of a site for its security manager, by [`alarm_review`].
 //! - [`satisfaction`]: the surveys' monthly analysis, by [`satisfaction_analysis`].
-//! - [`french`]: numbers with a decimal comma and dates (« 1er janvier 2027 ») for sentences.
+//!
+//! Their sentences write figures and dates with [`crate::french`], the product's one French
+//! formatter.
 //!
 //! Instants are UTC epoch milliseconds; local days and dates are those of the site's time
 //! zone, given by the caller (`Europe/Paris` unless the site says otherwise).
 
 pub mod availability;
-pub mod french;
 pub mod period;
 pub mod review;
 pub mod satisfaction;

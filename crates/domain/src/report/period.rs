@@ -11,8 +11,8 @@ use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
 use super::ReportError;
-use super::french::MONTH_NAMES;
 use crate::calendar::resolve_local;
+use crate::french::MONTH_NAMES;
 
 /// The longest period a report covers: a year and a bit, so that a yearly report on demand
 /// fits and nothing walks an unbounded number of days.

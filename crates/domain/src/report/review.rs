@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::french::{count_of, format_number};
 use super::period::Month;
 use crate::alarm::lifecycle::AlarmId;
+use crate::french::{count_of, format_number};
 use crate::policy::{ReportRules, Severity};
 
 /// One alarm as the review reads it: its condition already in French, its instants in ms.

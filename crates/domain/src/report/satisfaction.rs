@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::french::{format_number, points_after};
 use super::period::Month;
+use crate::french::{format_number, points_after};
 use crate::ticket::desk::SurveyAnswers;
 
 /// The most months before the analysed one its trend shows.

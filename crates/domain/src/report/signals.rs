@@ -29,8 +29,8 @@ use std::collections::BTreeMap;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
-use super::french::{count_of, format_date, format_number, format_points};
 use super::period::{DAY_MS, Month};
+use crate::french::{count_of, format_date, format_number, format_points};
 use crate::policy::Policy;
 
 /// The most daily points read per series (the latest): a year and a bit.

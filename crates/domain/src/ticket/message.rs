@@ -7,8 +7,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::TimeZoneName;
-use crate::alarm::escalation::{Message, channel_key, clip, escape_html, local};
+use crate::alarm::escalation::{Message, channel_key, clip, local};
 use crate::inventory::{Priority, SlaMeasure};
+use crate::markup::escape;
 use crate::policy::Channel;
 use crate::policy::Policy;
 use crate::ticket::desk::{Terms, Ticket, TicketNumber, priority_label};
@@ -177,9 +178,9 @@ pub fn measure_label(measure: SlaMeasure) -> &'static str {
 
 fn html(title: &str, lines: &[String]) -> String {
     let mut html = String::from("<!DOCTYPE html><html lang=\"fr\"><body>");
-    html.push_str(&format!("<h1>{}</h1><ul>", escape_html(title)));
+    html.push_str(&format!("<h1>{}</h1><ul>", escape(title)));
     for line in lines.iter().filter(|l| !l.is_empty()) {
-        html.push_str(&format!("<li>{}</li>", escape_html(line)));
+        html.push_str(&format!("<li>{}</li>", escape(line)));
     }
     html.push_str("</ul></body></html>");
     html

@@ -6,7 +6,7 @@
 use super::desk::{EventKind, Kind, Note, Ticket, TicketEvent};
 use super::message::data_impact_line;
 use crate::TimeZoneName;
-use crate::alarm::escalation::escape_html;
+use crate::markup::escape;
 
 /// A document produced for a site's file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,15 +229,15 @@ pub fn intervention_report(ticket: &Ticket, events: &[TicketEvent], names: Names
          <style>body{{font-family:sans-serif;max-width:48em;margin:2em auto;color:#1a1a1a}}\
          h1{{font-size:1.4em}}h2{{font-size:1.1em;border-bottom:1px solid #999;margin-top:1.5em}}\
          li{{margin:.2em 0}}</style></head><body><h1>{}</h1>",
-        escape_html(&title),
-        escape_html(&title)
+        escape(&title),
+        escape(&title)
     );
     let mut text = format!("{title}\n");
     for section in &sections {
-        html.push_str(&format!("<h2>{}</h2><ul>", escape_html(section.title)));
+        html.push_str(&format!("<h2>{}</h2><ul>", escape(section.title)));
         text.push_str(&format!("\n{}\n", section.title));
         for line in &section.lines {
-            html.push_str(&format!("<li>{}</li>", escape_html(line)));
+            html.push_str(&format!("<li>{}</li>", escape(line)));
             text.push_str(&format!("- {line}\n"));
         }
         html.push_str("</ul>");

@@ -740,7 +740,7 @@ fn a_purge_starts_the_disk_trend_again() {
     assert_eq!(*current_percent, 59.0);
     // 95 % 55 days after the 11th: 5 January 2027.
     assert_eq!(
-        vigie_domain::report::french::format_date(reaches_critical_at.unwrap(), &paris()),
+        vigie_domain::french::format_date(reaches_critical_at.unwrap(), &paris()),
         "5 janvier 2027"
     );
 }
@@ -1302,7 +1302,7 @@ fn sav_7_summary_sentences_say_down_stable_and_nothing_to_compare() {
 
 #[test]
 fn numbers_and_dates_are_written_the_french_way() {
-    use vigie_domain::report::french::{format_date, format_number, format_points, format_rate};
+    use vigie_domain::french::{format_date, format_number, format_points, format_rate};
     assert_eq!(format_number(4.25, 1), "4,3");
     assert_eq!(format_number(1234.5, 1), "1\u{202F}234,5");
     assert_eq!(format_number(-0.04, 1), "0,0");

@@ -104,7 +104,7 @@ struct WithEvents {
 async fn read_one(state: &AppState, caller: &Caller, id: AlarmId) -> ApiResult<Json<WithEvents>> {
     let (alarm, events) = state.store.alarm(&caller.actor, id, caller.now_ms).await?;
     let notifications = if caller.actor.may(Permission::HandleAlarms) {
-        Some(state.store.notifications_of(id).await?)
+        Some(state.store.notifications_of(&caller.actor, id).await?)
     } else {
         None
     };

@@ -372,7 +372,7 @@ async fn import(
     };
     let parsed = InventoryFile::parse(text).map_err(file_errors)?;
     parsed
-        .check(&state.store.known_objects().await?)
+        .check(&state.store.known_objects(&caller.actor).await?)
         .map_err(file_errors)?;
     let report = state
         .store

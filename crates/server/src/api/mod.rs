@@ -3,7 +3,6 @@
 
 pub(crate) mod alarms;
 mod audit;
-mod client_links;
 mod documents;
 pub(crate) mod inventory;
 mod mail;
@@ -137,7 +136,6 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(tickets::routes())
         .merge(mail::routes())
         .merge(documents::routes())
-        .merge(client_links::routes())
         .merge(inventory::routes(state))
 }
 
@@ -167,6 +165,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let JsonBytes(bytes) = JsonBytes::from_request(request, state).await?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// A JSON request body not yet read into a type, for a handler that must look at it twice (a
+/// protocol's version before its fields).
+pub struct JsonBytes(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let is_json = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -183,23 +194,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 "le corps de la requête doit être du JSON (Content-Type: application/json)",
             ));
         }
-        let bytes = read_body(request, state).await?;
-        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
-            let status = if e.is_data() {
-                StatusCode::UNPROCESSABLE_ENTITY
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            let code = if e.is_data() { "invalid" } else { "bad_json" };
-            let message =
-                vigie_domain::text::french_serde_message(without_position(&e.to_string()));
-            ApiError::new(
-                status,
-                code,
-                format!("{message} (ligne {}, colonne {})", e.line(), e.column()),
-            )
-        })
+        read_body(request, state).await.map(JsonBytes)
     }
+}
+
+/// A JSON body read into `T`: malformed JSON is a 400, a value of the wrong shape a 422, each
+/// with serde's message in French and where it is.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let status = if e.is_data() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        let code = if e.is_data() { "invalid" } else { "bad_json" };
+        let message = vigie_domain::text::french_serde_message(without_position(&e.to_string()));
+        ApiError::new(
+            status,
+            code,
+            format!("{message} (ligne {}, colonne {})", e.line(), e.column()),
+        )
+    })
 }
 
 /// The request body as bytes, with the route's size limit turned into a clear 413.

@@ -1,32 +1,31 @@
 //! On-call rotations, who is on call, the supervision console's feed, and the two ways to
 //! acknowledge without logging in (NOT-3, NOT-4): the signed link of an SMS or email — a page
-//! that shows what it acknowledges, and a button, so that a mail scanner opening the link
-//! acknowledges nothing — and the 6-digit code of an SMS reply through the gateway's inbound
+//! (`web/links.rs`) that shows what it acknowledges, and a button, so that a mail scanner
+//! opening the link acknowledges nothing — and the 6-digit code of an SMS reply through the gateway's inbound
 //! webhook. Both are bound to one page (hence one alarm and one recipient) and expire. And the
 //! outbox itself, every page and ticket message, for the staff (`vigie demo` keeps them there).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use vigie_domain::Reference;
+use vigie_domain::alarm::escalation::CONSOLE;
 use vigie_domain::alarm::escalation::Notice;
-use vigie_domain::alarm::escalation::{self, CONSOLE};
 use vigie_domain::alarm::lifecycle::{AlarmId, LifecycleError};
 use vigie_domain::oncall::{self, Rotation};
 use vigie_store::{ClaimedNotification, StoredNotification};
 
 /// An alarm's page that a link or an SMS reply names (the store never gives a ticket message
-/// for these: they carry no link nor code).
-struct LinkedPage {
-    id: i64,
-    notice: Notice,
+/// for these: they carry no link nor code). The link's page is in `web/links.rs`.
+pub(crate) struct LinkedPage {
+    pub id: i64,
+    pub notice: Notice,
 }
 
 impl LinkedPage {
-    fn of(claimed: ClaimedNotification) -> Option<LinkedPage> {
+    pub(crate) fn of(claimed: ClaimedNotification) -> Option<LinkedPage> {
         Some(LinkedPage {
             id: claimed.id,
             notice: claimed.notice()?.clone(),
@@ -38,7 +37,7 @@ use crate::AppState;
 use crate::alarms::{Step, StepError};
 use crate::api::{JsonBody, QueryParams};
 use crate::auth::Caller;
-use crate::delivery::{read_link_token, reply_code};
+use crate::delivery::reply_code;
 use crate::error::{ApiError, ApiResult};
 
 /// The largest inbound SMS body read.
@@ -56,7 +55,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/console", get(console))
         .route("/api/v1/notifications", get(outbox))
         .route("/api/v1/sms/inbound", post(sms_inbound))
-        .route("/ack/{token}", get(ack_page).post(ack_confirm))
 }
 
 async fn rotations(
@@ -303,7 +301,10 @@ async fn outbox(
 }
 
 /// Acknowledges `alarm` in the name of the page's recipient (X-1: the event says who).
-async fn acknowledge_for(state: &AppState, page: &LinkedPage) -> Result<(), (StatusCode, String)> {
+pub(crate) async fn acknowledge_for(
+    state: &AppState,
+    page: &LinkedPage,
+) -> Result<(), (StatusCode, String)> {
     let recipient = &page.notice.page.recipient;
     // NOT-4: a client's page (security manager, contact, CIO) never stops the escalation,
     // whatever link it was given.
@@ -341,151 +342,6 @@ async fn acknowledge_for(state: &AppState, page: &LinkedPage) -> Result<(), (Sta
                 "service momentanément indisponible : réessayez dans un instant".to_owned(),
             ))
         }
-    }
-}
-
-pub(crate) fn page_html(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"robots\" content=\"noindex\"><title>{title} — Vigie</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;line-height:1.5}}button{{font-size:1.2rem;padding:.6rem 1.2rem}}</style></head>\
-         <body><h1>{title}</h1>{body}</body></html>"
-    );
-    let mut response = (status, Html(html)).into_response();
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        "no-store".parse().expect("static header"),
-    );
-    response.headers_mut().insert(
-        header::REFERRER_POLICY,
-        "no-referrer".parse().expect("static header"),
-    );
-    response
-}
-
-pub(crate) fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
-/// The page a link names, if the token is genuine and not expired.
-async fn linked_page(state: &AppState, token: &str, now: i64) -> Result<LinkedPage, Response> {
-    let unknown = || {
-        page_html(
-            StatusCode::NOT_FOUND,
-            "Lien inconnu",
-            "<p>Ce lien d'acquittement n'est pas valable. Connectez-vous à Vigie pour traiter l'alarme.</p>",
-        )
-    };
-    let key = state.deliveries.key(state).await.map_err(|error| {
-        tracing::error!(%error, "clé d'acquittement illisible");
-        page_html(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Service indisponible",
-            "<p>Réessayez dans un instant.</p>",
-        )
-    })?;
-    let Some((id, expires)) = read_link_token(&key, token) else {
-        return Err(unknown());
-    };
-    if now >= expires {
-        return Err(page_html(
-            StatusCode::GONE,
-            "Lien expiré",
-            "<p>Ce lien d'acquittement a expiré. Connectez-vous à Vigie pour traiter l'alarme.</p>",
-        ));
-    }
-    match state.store.notification(id).await {
-        Ok(Some(page)) => LinkedPage::of(page).ok_or_else(unknown),
-        Ok(None) => Err(unknown()),
-        Err(error) => {
-            tracing::error!(%error, "lecture de la notification d'un lien");
-            Err(page_html(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Service indisponible",
-                "<p>Réessayez dans un instant.</p>",
-            ))
-        }
-    }
-}
-
-fn describe(page: &LinkedPage) -> String {
-    let notice = &page.notice;
-    let message = escalation::render(notice, None);
-    let mut html = String::from("<ul>");
-    for line in message.text.lines().filter(|l| !l.is_empty()) {
-        html.push_str(&format!("<li>{}</li>", escape_html(line)));
-    }
-    html.push_str(&format!(
-        "<li>Destinataire : {}</li></ul>",
-        escape_html(&notice.page.name)
-    ));
-    html
-}
-
-async fn ack_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let now = state.clock.now_ms();
-    let page = match linked_page(&state, &token, now).await {
-        Ok(page) => page,
-        Err(response) => return response,
-    };
-    state.alarms.sync(&state).await;
-    let current = state
-        .store
-        .alarm(
-            &vigie_domain::access::Actor::console("acquittement"),
-            page.notice.alarm.id,
-            now,
-        )
-        .await
-        .ok()
-        .map(|(alarm, _)| alarm.alarm);
-    let done = current.as_ref().and_then(|a| a.acknowledged.clone());
-    let body = match done {
-        Some(stamp) => format!(
-            "{}<p><strong>Déjà acquittée</strong> par {}.</p>",
-            describe(&page),
-            escape_html(stamp.by.as_str())
-        ),
-        None => format!(
-            "{}<form method=\"post\"><button type=\"submit\">Acquitter l'alarme n°{}</button></form>",
-            describe(&page),
-            page.notice.alarm.id
-        ),
-    };
-    page_html(
-        StatusCode::OK,
-        &format!("Alarme n°{}", page.notice.alarm.id),
-        &body,
-    )
-}
-
-async fn ack_confirm(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let now = state.clock.now_ms();
-    let page = match linked_page(&state, &token, now).await {
-        Ok(page) => page,
-        Err(response) => return response,
-    };
-    let id: AlarmId = page.notice.alarm.id;
-    match acknowledge_for(&state, &page).await {
-        Ok(()) => {
-            tracing::info!(alarm = id, by = %page.notice.page.recipient, "alarme acquittée par lien");
-            page_html(
-                StatusCode::OK,
-                &format!("Alarme n°{id} acquittée"),
-                &format!(
-                    "{}<p>Merci. L'acquittement est enregistré à votre nom ; l'escalade vers l'échelon suivant est arrêtée.</p>",
-                    describe(&page)
-                ),
-            )
-        }
-        Err((status, message)) => page_html(
-            status,
-            &format!("Alarme n°{id}"),
-            &format!("<p>{}</p>", escape_html(&message)),
-        ),
     }
 }
 
@@ -545,7 +401,7 @@ async fn sms_inbound(
     let now = state.clock.now_ms();
     let since =
         now.saturating_sub(i64::from(state.config.notifications.acknowledgement_hours) * 3_600_000);
-    let key = state.deliveries.key(&state).await?;
+    let key = state.deliveries.key().await?;
     let pages = state.store.recent_sms_to(&inbound.from, since).await?;
     let Some(page) = pages.into_iter().filter_map(LinkedPage::of).find(|p| {
         p.notice.page.recipient != CONSOLE && p.notice.page.staff && reply_code(&key, p.id) == code

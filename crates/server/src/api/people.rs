@@ -207,7 +207,7 @@ pub(crate) async fn check_credentials(
     if username.len() > 64 || password.len() > auth::MAX_PASSWORD_BYTES {
         return Err(bad_credentials());
     }
-    let signing_key = state.deliveries.key(state).await?;
+    let signing_key = state.deliveries.key().await?;
     let device = origin
         .known_device
         .as_deref()

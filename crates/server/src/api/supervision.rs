@@ -5,17 +5,20 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use vigie_domain::Reference;
 use vigie_domain::supervision::{CheckName, CheckStatus, MetricName, Observation, checks};
+use vigie_domain::values::InvalidValue;
+use vigie_domain::wire::{self, PROTOCOL_VERSION, PushV1};
 use vigie_store::supervision::{
     CurrentState, Point, ProbeRecord, Resolution, Scope, StoredChange, TrapRecord,
 };
 
 use crate::AppState;
-use crate::api::{JsonBody, QueryParams};
+use crate::api::{JsonBody, JsonBytes, QueryParams, parse_json};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 
@@ -160,25 +163,27 @@ async fn move_clock(
     }))
 }
 
-/// A site probe identifies itself with each push.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProbeIdentity {
-    name: String,
-    site: Reference,
-    /// How often it pushes, in seconds (its link is lost after one and a half intervals).
-    interval_seconds: i64,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Push {
-    /// Who sends (`agent:NVR-01`, `probe:sonde-paris`): with `sequence`, a batch sent twice is
-    /// taken once.
-    source: Option<String>,
-    sequence: Option<i64>,
-    probe: Option<ProbeIdentity>,
-    observations: Vec<Observation>,
+/// The pushed batch in the protocol's own types (`vigie_domain::wire`), whatever version the
+/// sender speaks: today only version 1, the version of a body that names none.
+fn read_push(bytes: &[u8]) -> Result<PushV1, ApiError> {
+    let unknown = |version: u32| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unsupported_version",
+            format!(
+                "version {version} du protocole inconnue : ce serveur lit les versions 1 à {PROTOCOL_VERSION} ; mettez le serveur à jour avant ses agents et ses sondes"
+            ),
+        )
+    };
+    match parse_json::<PushV1>(bytes) {
+        Ok(push) if (1..=PROTOCOL_VERSION).contains(&push.version) => Ok(push),
+        Ok(push) => Err(unknown(push.version)),
+        // A body of a later version may not read as version 1 at all: say why.
+        Err(error) => match serde_json::from_slice::<wire::Version>(bytes) {
+            Ok(wire::Version { version }) if version > PROTOCOL_VERSION => Err(unknown(version)),
+            _ => Err(error),
+        },
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -197,8 +202,17 @@ const MAX_SOURCE_CHARS: usize = 128;
 async fn push(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(push): JsonBody<Push>,
+    JsonBytes(body): JsonBytes,
 ) -> ApiResult<Json<PushReport>> {
+    let PushV1 {
+        source,
+        sequence,
+        probe,
+        observations,
+        ..
+    } = read_push(&body)?;
+    let invalid = |e: InvalidValue| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.0);
+    let observations = wire::observations(observations).map_err(invalid)?;
     // Issue 23, item 5: a batch sent again is recognised within its sender only — the token
     // (or account) that pushed it, then the source name it gave — so that one sender's
     // numbers never make another's real batch a "duplicate".
@@ -209,11 +223,10 @@ async fn push(
         .map(|token| format!("jeton:{}", token.id))
         .or_else(|| caller.actor.username().map(|u| format!("compte:{u}")))
         .unwrap_or_default();
-    let owned = push
-        .source
+    let owned = source
         .as_ref()
         .map(|source| (source.chars().count(), format!("{sender}/{source}")));
-    let batch = match (&owned, push.sequence) {
+    let batch = match (&owned, sequence) {
         (Some((length, source)), Some(sequence)) if *length <= MAX_SOURCE_CHARS => {
             Some((source.as_str(), sequence))
         }
@@ -225,7 +238,11 @@ async fn push(
         (None, Some(_)) => return Err(ApiError::bad_request("sequence sans source")),
         _ => None,
     };
-    if let Some(probe) = &push.probe {
+    let probe = match &probe {
+        Some(probe) => Some((probe, probe.site().map_err(invalid)?)),
+        None => None,
+    };
+    if let Some((probe, _)) = probe {
         if probe.name.is_empty() || probe.name.chars().count() > MAX_SOURCE_CHARS {
             return Err(ApiError::bad_request("probe.name : de 1 à 128 caractères"));
         }
@@ -237,37 +254,28 @@ async fn push(
     }
     // The probe's identity first, then the batch (the store checks its bounds), and only
     // then is the probe seen: a refused push changes nothing.
-    if let Some(probe) = &push.probe {
+    if let Some((probe, site)) = &probe {
         state
             .store
-            .check_probe(&caller.actor, &probe.name, &probe.site)
+            .check_probe(&caller.actor, &probe.name, site)
             .await?;
     }
-    let report = crate::alarms::record(
-        &state,
-        &caller.actor,
-        batch,
-        push.observations,
-        caller.now_ms,
-    )
-    .await?;
-    if let Some(probe) = &push.probe {
+    let report =
+        crate::alarms::record(&state, &caller.actor, batch, observations, caller.now_ms).await?;
+    if let Some((probe, site)) = &probe {
         let back = state
             .store
             .probe_seen(
                 &caller.actor,
                 &probe.name,
-                &probe.site,
+                site,
                 probe.interval_seconds * 1000,
                 caller.now_ms,
             )
             .await?;
         if back {
             // The site's monitoring path is back: its alarm resolves.
-            state
-                .alarms
-                .monitoring(&state, probe.site.clone(), false)
-                .await;
+            state.alarms.monitoring(&state, site.clone(), false).await;
         }
     }
     state.metrics.observations_received(report.accepted as u64);

@@ -4,6 +4,7 @@
 //! whichever process makes it first.
 
 use std::time::Duration;
+use vigie_store::System;
 
 use vigie_domain::access::Actor;
 use vigie_domain::inventory::{ObjectKind, Record};
@@ -111,9 +112,9 @@ pub async fn file_pdf(
 }
 
 /// The loop every process runs: the reports filed without their PDF get it.
-pub async fn run(state: AppState) {
+pub async fn run(state: AppState, system: System) {
     loop {
-        match state.store.intervention_reports_without_pdf(BATCH).await {
+        match system.intervention_reports_without_pdf(BATCH).await {
             Ok(pending) => {
                 for (number, _) in pending {
                     let now = state.clock.now_ms();

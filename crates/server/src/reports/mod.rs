@@ -13,6 +13,7 @@ pub mod satisfaction;
 pub mod supervision;
 
 use std::time::Duration;
+use vigie_store::System;
 
 use jiff::tz::TimeZone;
 use vigie_domain::Reference;
@@ -105,8 +106,8 @@ impl Covered {
             Covered::Month(month) => month.label(),
             Covered::Period(period) => format!(
                 "du {} au {}",
-                vigie_domain::report::french::format_date(period.from(), &paris()),
-                vigie_domain::report::french::format_date(period.to() - 1, &paris())
+                vigie_domain::french::format_date(period.from(), &paris()),
+                vigie_domain::french::format_date(period.to() - 1, &paris())
             ),
         }
     }
@@ -150,7 +151,7 @@ fn generated_label(now: i64) -> String {
         .unwrap_or_default();
     format!(
         "Généré le {} à {time}",
-        vigie_domain::report::french::format_date(now, &paris())
+        vigie_domain::french::format_date(now, &paris())
     )
 }
 
@@ -460,7 +461,12 @@ enum Outcome {
 /// Makes, files and sends every report of `month` not filed yet, a few at once
 /// ([`reports_at_once`]). A report that fails is logged and tried again at the next round; the
 /// others go on.
-pub async fn monthly(state: &AppState, month: Month, now: i64) -> anyhow::Result<Round> {
+pub async fn monthly(
+    state: &AppState,
+    system: &System,
+    month: Month,
+    now: i64,
+) -> anyhow::Result<Round> {
     use futures_util::stream::StreamExt;
 
     let period = month.to_string();
@@ -468,8 +474,7 @@ pub async fn monthly(state: &AppState, month: Month, now: i64) -> anyhow::Result
         .map(|(kind, client, site)| {
             let period = &period;
             async move {
-                match state
-                    .store
+                match system
                     .report_filed(kind.key(), client.as_ref(), site.as_ref(), period)
                     .await
                 {
@@ -542,11 +547,11 @@ pub fn month_due(now: i64) -> Option<Month> {
 
 /// The scheduler every process runs: every ten minutes, the reports of the month due that are
 /// not filed yet (several processes may make the same one; it is filed once).
-pub async fn run(state: AppState) {
+pub async fn run(state: AppState, system: System) {
     loop {
         let now = state.clock.now_ms();
         if let Some(month) = month_due(now) {
-            match monthly(&state, month, now).await {
+            match monthly(&state, &system, month, now).await {
                 Ok(round) if round.made > 0 || round.failed > 0 => tracing::info!(
                     month = month.to_string(),
                     made = round.made,

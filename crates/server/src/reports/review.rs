@@ -5,9 +5,9 @@
 
 use vigie_domain::Reference;
 use vigie_domain::access::Actor;
+use vigie_domain::french::{count_of, format_number};
 use vigie_domain::inventory::{ObjectKind, Record};
 use vigie_domain::policy::Severity;
-use vigie_domain::report::french::{count_of, format_number};
 use vigie_domain::report::review::{AlarmFacts, Delays, alarm_review};
 use vigie_report::{
     Block, Chart, Colour, Column, Document, Figure, Layer, StackedBars, Table, Tone,

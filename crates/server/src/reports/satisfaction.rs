@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use vigie_domain::access::Actor;
+use vigie_domain::french::{format_date, format_number};
 use vigie_domain::inventory::{ObjectKind, Record, StaffRole};
-use vigie_domain::report::french::{format_date, format_number};
 use vigie_domain::report::period::Month;
 use vigie_domain::report::satisfaction::{
     GroupMeans, MonthSurveys, Question, SurveyFacts, satisfaction_analysis,

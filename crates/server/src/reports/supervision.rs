@@ -8,11 +8,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use vigie_domain::Reference;
 use vigie_domain::access::Actor;
+use vigie_domain::french::{count_of, format_date, format_number, format_quantity};
 use vigie_domain::inventory::{ObjectKind, Record, Site};
 use vigie_domain::report::availability::{
     CheckHistory, Measure, equipment_days, equipment_measure, maintenance_intervals,
 };
-use vigie_domain::report::french::{count_of, format_date, format_number};
 use vigie_domain::report::signals::{
     AlarmCount, DISK_METRIC, EquipmentFacts, Finding, OutageCount, Series, SignalFacts,
     TEMPERATURE_METRIC, weak_signals,
@@ -59,7 +59,7 @@ pub fn duration(ms: i64) -> String {
 /// `99,52 %`, or a dash when nothing was measured.
 pub fn percent(rate: Option<f64>) -> String {
     match rate {
-        Some(rate) => format!("{} %", format_number(rate * 100.0, 2)),
+        Some(rate) => format_quantity(rate * 100.0, 2, "%"),
         None => "—".into(),
     }
 }
@@ -69,10 +69,7 @@ fn share(part_ms: i64, whole_ms: i64) -> String {
     if whole_ms <= 0 {
         return "—".into();
     }
-    format!(
-        "{} %",
-        format_number(part_ms as f64 * 100.0 / whole_ms as f64, 1)
-    )
+    format_quantity(part_ms as f64 * 100.0 / whole_ms as f64, 1, "%")
 }
 
 /// A disk filling, drawn with its projection: the equipment's name, its days, the finding,

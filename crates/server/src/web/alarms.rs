@@ -261,13 +261,27 @@ async fn detail(
             .store
             .alarm(&viewer.caller.actor, id, viewer.caller.now_ms)
             .await?;
-        let notifications = state.store.notifications_of(id).await?;
+        let notifications = pages_of(&state, &viewer, id).await?;
         return Ok(
             Html(detail_region(&viewer, &alarm, &events, &notifications).into_string())
                 .into_response(),
         );
     }
     render_detail(&state, &viewer, id, done, None, &CloseForm::default()).await
+}
+
+/// The alarm's pages for who handles alarms (the store refuses them to anyone else); none
+/// shown to the others.
+async fn pages_of(
+    state: &AppState,
+    viewer: &Viewer,
+    id: AlarmId,
+) -> Result<Vec<StoredNotification>, vigie_store::StoreError> {
+    if viewer.caller.actor.may(Permission::HandleAlarms) {
+        state.store.notifications_of(&viewer.caller.actor, id).await
+    } else {
+        Ok(Vec::new())
+    }
 }
 
 fn done_message(lang: Lang, key: &str) -> Option<&'static str> {
@@ -291,11 +305,7 @@ async fn render_detail(
         .store
         .alarm(&viewer.caller.actor, id, viewer.caller.now_ms)
         .await?;
-    let notifications = if viewer.caller.actor.may(Permission::HandleAlarms) {
-        state.store.notifications_of(id).await?
-    } else {
-        Vec::new()
-    };
+    let notifications = pages_of(state, viewer, id).await?;
     let lang = viewer.lang;
     let title = tf(lang, "Alarme n°{id}", &[("id", &id)]);
     let body = html! {

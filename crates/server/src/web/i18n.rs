@@ -16,6 +16,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
+use vigie_domain::french;
 
 use crate::AppState;
 use crate::auth;
@@ -69,12 +70,21 @@ impl Lang {
         }
     }
 
-    /// `12,5` or `12.5`: the decimal separator of the language.
-    pub fn decimal(self, value: f64, digits: usize) -> String {
-        let text = format!("{value:.digits$}");
+    /// `1 234,5` or `1,234.5`: a number written by the product's one French formatter
+    /// (`vigie_domain::french`), so that a page rounds as the reports do, and in English with
+    /// the English separators.
+    pub fn decimal(self, value: f64, digits: u8) -> String {
+        let french = french::format_number(value, digits);
         match self {
-            Lang::Fr => text.replace('.', ","),
-            Lang::En => text,
+            Lang::Fr => french,
+            Lang::En => french
+                .chars()
+                .map(|character| match character {
+                    ',' => '.',
+                    french::NARROW_NO_BREAK_SPACE => ',',
+                    other => other,
+                })
+                .collect(),
         }
     }
 }

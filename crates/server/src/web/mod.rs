@@ -4,7 +4,9 @@
 //! project's own small script and style sheet (`assets/`). Pages authenticate by the session
 //! cookie only; every form carries a token bound to the session (CSRF), and every read goes
 //! through the store with the viewer's actor, so a client user sees its own client's objects
-//! and a "not found" for any other's. Every list is paged on the server.
+//! and a "not found" for any other's. Every list is paged on the server. The exception:
+//! the pages behind the signed links sent by SMS and email (`links.rs`), whose only credential
+//! is the link's own token.
 
 mod alarms;
 mod assets;
@@ -13,6 +15,7 @@ mod history;
 pub mod i18n;
 mod inventory;
 mod labels;
+mod links;
 pub mod live;
 mod login;
 mod outbox;
@@ -135,6 +138,7 @@ pub fn routes() -> Router<AppState> {
         .merge(records::routes())
         .merge(inventory::routes())
         .merge(i18n::routes())
+        .merge(links::routes())
         .layer(axum::middleware::from_fn(page_layer))
 }
 
@@ -166,10 +170,13 @@ fn page_headers(mut response: Response) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         header::HeaderValue::from_static("nosniff"),
     );
-    headers.insert(
-        header::REFERRER_POLICY,
-        header::HeaderValue::from_static("same-origin"),
-    );
+    // A page behind a signed link (`links.rs`) says `no-referrer` itself: its address is a key.
+    if !headers.contains_key(header::REFERRER_POLICY) {
+        headers.insert(
+            header::REFERRER_POLICY,
+            header::HeaderValue::from_static("same-origin"),
+        );
+    }
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(
             header::CACHE_CONTROL,

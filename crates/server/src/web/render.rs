@@ -173,7 +173,7 @@ pub fn rate_percent(lang: Lang, rate: f64) -> String {
 
 /// `90 %` (`90%`): a whole percentage, for an axis.
 fn axis_percent(lang: Lang, rate: f64) -> String {
-    let figure = format!("{:.0}", rate * 100.0);
+    let figure = lang.decimal(rate * 100.0, 0);
     match lang {
         Lang::Fr => format!("{figure} %"),
         Lang::En => format!("{figure}%"),

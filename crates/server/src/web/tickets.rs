@@ -660,7 +660,7 @@ async fn confirm(
 
 /// The survey's questions (SAV-7), in the order of the form and of the emailed link's: the
 /// form's field, its wording.
-fn survey_questions(lang: Lang) -> [(&'static str, &'static str); 3] {
+pub(super) fn survey_questions(lang: Lang) -> [(&'static str, &'static str); 3] {
     [
         ("responsiveness", t(lang, "Réactivité de notre équipe")),
         ("quality", t(lang, "Qualité de la solution apportée")),

@@ -28,7 +28,7 @@ use vigie_domain::inventory::StaffRole;
 use vigie_domain::inventory::file::InventoryFile;
 use vigie_server::{AppState, Clock, Config, auth};
 use vigie_store::testing::{TestDatabase, backend_from_env};
-use vigie_store::{NewUser, Store, UserKind};
+use vigie_store::{NewUser, System, UserKind};
 
 /// 2026-11-23T10:00:00Z.
 pub const NOW: i64 = 1_795_428_000_000;
@@ -44,7 +44,7 @@ pub fn example_fleet() -> String {
 
 pub struct TestApp {
     pub base: String,
-    pub store: Store,
+    pub store: System,
     pub clock: Clock,
     pub http: reqwest::Client,
     database: Option<TestDatabase>,

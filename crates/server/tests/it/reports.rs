@@ -238,7 +238,7 @@ async fn a_month_of_operation_gives_the_three_reports_with_their_figures() {
     config.reports.monthly = false;
     let state = vigie_server::AppState::new(app.store.clone(), config, app.clock.clone());
     let october = Month::parse("2026-10").unwrap();
-    let round = vigie_server::reports::monthly(&state, october, first)
+    let round = vigie_server::reports::monthly(&state, &app.store, october, first)
         .await
         .unwrap();
     // Two supervision reports (one per client), two alarm reviews (one per site), one
@@ -440,7 +440,7 @@ async fn a_month_of_operation_gives_the_three_reports_with_their_figures() {
     }
 
     // Once: the next round finds them filed and sends nothing more.
-    let again = vigie_server::reports::monthly(&state, october, first + HOUR)
+    let again = vigie_server::reports::monthly(&state, &app.store, october, first + HOUR)
         .await
         .unwrap();
     assert_eq!((again.made, again.already_filed, again.queued), (0, 5, 0));
@@ -551,9 +551,10 @@ async fn the_example_fleets_month_gives_every_report_to_its_people() {
     configure(&mut config, smtp_port, None);
     config.reports.monthly = false;
     let state = vigie_server::AppState::new(app.store.clone(), config, app.clock.clone());
-    let round = vigie_server::reports::monthly(&state, Month::parse("2026-10").unwrap(), first)
-        .await
-        .unwrap();
+    let round =
+        vigie_server::reports::monthly(&state, &app.store, Month::parse("2026-10").unwrap(), first)
+            .await
+            .unwrap();
     // 5 clients, 13 sites, and the integrator's analysis.
     assert_eq!((round.made, round.failed), (19, 0), "{round:?}");
 

@@ -96,6 +96,37 @@ async fn agents_push_and_people_read_states_history_and_samples() {
     assert!(bad.text.contains("contrôle"), "{}", bad.text);
     let infinite = agent.raw(reqwest::Method::POST, "/api/v1/observations", "application/json", br#"{"observations":[{"equipment":"X","check":"agent","at":1,"samples":[{"name":"a","value":1e999}]}]}"#.to_vec()).await;
     assert!(infinite.status.is_client_error(), "{}", infinite.text);
+    // Issue 24, item 7: a batch of a protocol version this server does not know is refused
+    // as such, with what to do, even when its fields are new to version 1.
+    let later = agent
+        .post(
+            "/api/v1/observations",
+            &json!({"version": 2, "lot": {"source": "agent:NVR"}, "observations": []}),
+        )
+        .await;
+    assert_eq!(
+        later.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        later.text
+    );
+    assert_eq!(
+        later.body["error"]["code"], "unsupported_version",
+        "{}",
+        later.text
+    );
+    assert!(
+        later.text.contains("version 2 du protocole inconnue"),
+        "{}",
+        later.text
+    );
+    let explicit = agent
+        .post(
+            "/api/v1/observations",
+            &json!({"version": 1, "observations": [{"equipment": NVR, "check": "agent", "at": NOW, "status": "up"}]}),
+        )
+        .await;
+    assert_eq!(explicit.status, StatusCode::OK, "{}", explicit.text);
     let bad_metric = staff
         .get(&format!("/api/v1/equipment/{NVR}/samples?metric="))
         .await;

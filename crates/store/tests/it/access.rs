@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use vigie_domain::access::{TokenScope, TokenUse};
 use vigie_domain::inventory::{ObjectKind, Record, StaffRole};
 use vigie_domain::supervision::{CheckName, CheckStatus, MetricName, Observation, Sample};
+use vigie_store::System;
 use vigie_store::supervision::{Resolution, Scope};
-use vigie_store::{ListFilter, Store, StoreError};
+use vigie_store::{ListFilter, StoreError};
 
 use crate::{
     NOW, admin, client_user, conformance, probe_token, reference, seed, seed_three_sites, staff,
@@ -21,7 +22,7 @@ conformance!(
     a_probe_token_reports_only_on_its_own_site,
 );
 
-async fn a_client_user_sees_only_its_own_client(store: Store, _: String) {
+async fn a_client_user_sees_only_its_own_client(store: System, _: String) {
     seed(&store).await;
     let alpha = client_user("CLI-A");
     for (kind, own, other) in [
@@ -111,7 +112,7 @@ async fn a_client_user_sees_only_its_own_client(store: Store, _: String) {
     assert!(export.staff.is_empty());
 }
 
-async fn writes_need_an_editor_role(store: Store, _: String) {
+async fn writes_need_an_editor_role(store: System, _: String) {
     seed(&store).await;
     let site = store
         .get(&admin(), ObjectKind::Site, &reference("A-PARIS"))
@@ -140,7 +141,7 @@ async fn writes_need_an_editor_role(store: Store, _: String) {
 /// A site probe's token sees its one site and the equipment there (with the credentials it needs
 /// to check them), nothing of another site of the same client or of another client, none of the
 /// client's other records, no trap, whatever the staff member holding it may see.
-async fn a_probe_token_sees_only_its_own_site(store: Store, _: String) {
+async fn a_probe_token_sees_only_its_own_site(store: System, _: String) {
     seed_three_sites(&store).await;
     let probe = probe_token("CLI-A", "A-PARIS");
     assert!(
@@ -308,7 +309,7 @@ async fn a_probe_token_sees_only_its_own_site(store: Store, _: String) {
 /// A site probe's token records observations of its own site's equipment only: the others are
 /// reported as unknown and nothing of them is written; it reports as a probe of its own site
 /// only, and cannot take over the name of another site's probe.
-async fn a_probe_token_reports_only_on_its_own_site(store: Store, _: String) {
+async fn a_probe_token_reports_only_on_its_own_site(store: System, _: String) {
     seed_three_sites(&store).await;
     let probe = probe_token("CLI-A", "A-PARIS");
     let observation = |equipment: &str| Observation {

@@ -3,8 +3,9 @@
 
 use sqlx::Connection;
 use vigie_domain::inventory::ObjectKind;
+use vigie_store::System;
 use vigie_store::testing::TestDatabase;
-use vigie_store::{AuditFilter, Backend, ListFilter, Store, StoreError};
+use vigie_store::{AuditFilter, Backend, ListFilter, StoreError};
 
 use crate::{NOW, admin, conformance, seed};
 
@@ -21,7 +22,7 @@ conformance!(
 /// that token keeps no site and may do nothing (it used to read every client's inventory) until
 /// replaced, the other tokens go on working, and the database itself refuses a site on a token
 /// of another scope.
-async fn probe_tokens_from_before_sites_upgrade_to_doing_nothing(store: Store, _: String) {
+async fn probe_tokens_from_before_sites_upgrade_to_doing_nothing(store: System, _: String) {
     let backend = store.backend();
     let old = TestDatabase::create(backend).await;
     let url = match backend {
@@ -131,10 +132,10 @@ async fn probe_tokens_from_before_sites_upgrade_to_doing_nothing(store: Store, _
     old.drop_database().await;
 }
 
-async fn migrations_apply_once_and_reopen_cleanly(store: Store, url: String) {
+async fn migrations_apply_once_and_reopen_cleanly(store: System, url: String) {
     seed(&store).await;
     // A second process (or a restart) opening the same database applies nothing again.
-    let again = Store::open(&url).await.unwrap();
+    let again = System::open(&url).await.unwrap();
     assert_eq!(
         again.count_objects().await.unwrap()[&ObjectKind::Equipment],
         4
@@ -148,7 +149,7 @@ async fn migrations_apply_once_and_reopen_cleanly(store: Store, url: String) {
     }
 }
 
-async fn instants_are_utc_epoch_milliseconds(store: Store, url: String) {
+async fn instants_are_utc_epoch_milliseconds(store: System, url: String) {
     seed(&store).await;
     let mut site = store
         .get(&admin(), ObjectKind::Site, &crate::reference("A-PARIS"))
@@ -179,7 +180,7 @@ async fn instants_are_utc_epoch_milliseconds(store: Store, url: String) {
     connection.close().await.unwrap();
 }
 
-async fn the_audit_trail_is_append_only(store: Store, url: String) {
+async fn the_audit_trail_is_append_only(store: System, url: String) {
     seed(&store).await;
     let mut connection = sqlx::AnyConnection::connect(&url).await.unwrap();
     let update = sqlx::query("UPDATE audit SET actor = 'someone else'")
@@ -208,7 +209,7 @@ async fn the_audit_trail_is_append_only(store: Store, url: String) {
 /// Issue 24, item 5: each applied migration's checksum is recorded; a database whose applied
 /// migration differs from this version's file is refused at start, naming it, and one
 /// applied before checksums were recorded gets this file's.
-async fn a_migration_changed_after_it_was_applied_stops_the_start(store: Store, url: String) {
+async fn a_migration_changed_after_it_was_applied_stops_the_start(store: System, url: String) {
     store.close().await;
     let mut connection = sqlx::AnyConnection::connect(&url).await.unwrap();
     let (recorded,): (Option<String>,) =
@@ -223,7 +224,7 @@ async fn a_migration_changed_after_it_was_applied_stops_the_start(store: Store, 
         .execute(&mut connection)
         .await
         .unwrap();
-    Store::open(&url).await.unwrap().close().await;
+    System::open(&url).await.unwrap().close().await;
     let (filled,): (Option<String>,) =
         sqlx::query_as("SELECT checksum FROM vigie_migrations WHERE version = 2")
             .fetch_one(&mut connection)
@@ -236,7 +237,7 @@ async fn a_migration_changed_after_it_was_applied_stops_the_start(store: Store, 
         .await
         .unwrap();
     connection.close().await.unwrap();
-    let refused = Store::open(&url).await.unwrap_err();
+    let refused = System::open(&url).await.unwrap_err();
     assert!(
         matches!(&refused, StoreError::Invalid(message) if message.contains("migration 3 (probe_token_site) a changé")),
         "{refused}"
@@ -244,8 +245,8 @@ async fn a_migration_changed_after_it_was_applied_stops_the_start(store: Store, 
 }
 
 /// Issue 24, item 5: the two hand-kept sets of migrations give the same schema — the same
-/// tables, each with the same columns, the same nullability and the same named indexes — so
-/// that they cannot drift apart unseen.
+/// tables, each with the same columns, the same nullability, the same named indexes and
+/// triggers on the same events — so that they cannot drift apart unseen.
 #[tokio::test]
 async fn sqlite_and_postgresql_migrations_give_the_same_schema() {
     if !vigie_store::testing::backends_under_test().contains(&Backend::Postgres) {
@@ -277,7 +278,9 @@ async fn sqlite_and_postgresql_migrations_give_the_same_schema() {
     );
 }
 
-/// `table.column null|not null` and `table index name` lines of a migrated database.
+/// `table.column null|not null`, `table index name` and `table trigger timing event` lines of
+/// a migrated database. Triggers are compared by what fires them, not by name: PostgreSQL
+/// can put several events on one trigger where SQLite needs one trigger per event.
 async fn schema(
     backend: Backend,
     connection: &mut sqlx::AnyConnection,
@@ -317,6 +320,14 @@ async fn schema(
             for (table, index) in indexes {
                 lines.insert(format!("{table} index {index}"));
             }
+            let triggers: Vec<(String, String)> =
+                sqlx::query_as("SELECT tbl_name, sql FROM sqlite_master WHERE type = 'trigger'")
+                    .fetch_all(&mut *connection)
+                    .await
+                    .unwrap();
+            for (table, sql) in triggers {
+                lines.insert(sqlite_trigger(&table, &sql));
+            }
         }
         Backend::Postgres => {
             let columns: Vec<(String, String, String)> = sqlx::query_as(
@@ -347,14 +358,42 @@ async fn schema(
             for (table, index) in indexes {
                 lines.insert(format!("{table} index {index}"));
             }
+            let triggers: Vec<(String, String, String)> = sqlx::query_as(
+                "SELECT event_object_table::text, action_timing::text, event_manipulation::text \
+                 FROM information_schema.triggers WHERE trigger_schema = 'public'",
+            )
+            .fetch_all(&mut *connection)
+            .await
+            .unwrap();
+            for (table, timing, event) in triggers {
+                lines.insert(format!("{table} trigger {timing} {event}"));
+            }
         }
     }
+    assert!(
+        lines.iter().any(|line| line.contains(" trigger ")),
+        "the triggers were read: {lines:?}"
+    );
     lines
+}
+
+/// `table trigger BEFORE|AFTER INSERT|UPDATE|DELETE` of SQLite's `CREATE TRIGGER` text.
+fn sqlite_trigger(table: &str, sql: &str) -> String {
+    let words: Vec<String> = sql.split_whitespace().map(str::to_uppercase).collect();
+    let timing = words
+        .iter()
+        .find(|w| matches!(w.as_str(), "BEFORE" | "AFTER" | "INSTEAD"))
+        .unwrap_or_else(|| panic!("trigger without a timing: {sql}"));
+    let event = words
+        .iter()
+        .find(|w| matches!(w.as_str(), "INSERT" | "UPDATE" | "DELETE"))
+        .unwrap_or_else(|| panic!("trigger without an event: {sql}"));
+    format!("{table} trigger {timing} {event}")
 }
 
 /// Issue 23, item 3: a database written before its secrets were encrypted (no key) has them
 /// sealed by the first start with a key, once; then they no longer read without it.
-async fn credentials_stored_in_clear_are_sealed_once_a_key_is_given(store: Store, url: String) {
+async fn credentials_stored_in_clear_are_sealed_once_a_key_is_given(store: System, url: String) {
     seed(&store).await;
     store.close().await;
     let raw_records = |url: String| async move {
@@ -376,7 +415,7 @@ async fn credentials_stored_in_clear_are_sealed_once_a_key_is_given(store: Store
     let key_file = directory.join("secrets.key");
     let _ = std::fs::remove_file(&key_file);
     let key = || vigie_store::secrets::SecretsKey::load_or_create(&key_file).unwrap();
-    let keyed = Store::open(&url).await.unwrap().with_secrets_key(key());
+    let keyed = System::open(&url).await.unwrap().with_secrets_key(key());
     keyed.check_secrets_key().await.unwrap();
     assert!(keyed.seal_stored_secrets().await.unwrap() >= 1);
     // Done once: a later start reads nothing again.
@@ -393,7 +432,7 @@ async fn credentials_stored_in_clear_are_sealed_once_a_key_is_given(store: Store
             .contains("s3cret")
     );
     assert!(!raw_records(url.clone()).await.contains("s3cret"));
-    let keyless = Store::open(&url).await.unwrap();
+    let keyless = System::open(&url).await.unwrap();
     assert!(matches!(
         keyless.get(&admin(), ObjectKind::Equipment, &camera).await,
         Err(StoreError::Unavailable(_))

@@ -7,8 +7,8 @@ use vigie_domain::alarm::lifecycle::Alarm;
 use vigie_domain::alarm::rules::{Condition, ConditionKey};
 use vigie_domain::policy::Severity;
 use vigie_domain::supervision::{CheckName, CheckStatus, Observation};
-use vigie_store::Store;
 use vigie_store::StoreError;
+use vigie_store::System;
 use vigie_store::console::Place;
 
 use crate::{admin, client_user, conformance, example_fleet, parse, reference};
@@ -22,7 +22,7 @@ conformance!(
 
 const H: i64 = 3_600_000;
 
-async fn raise(store: &Store, id: u64, equipment: &str, severity: Severity, at: i64) {
+async fn raise(store: &System, id: u64, equipment: &str, severity: Severity, at: i64) {
     let (alarm, event) = Alarm::raised(
         id,
         Some(reference("BNF-PAR-OPERA")),
@@ -38,7 +38,7 @@ async fn raise(store: &Store, id: u64, equipment: &str, severity: Severity, at: 
         .unwrap();
 }
 
-async fn the_wall_shows_the_gravest_first_then_the_newest_page_by_page(store: Store, _: String) {
+async fn the_wall_shows_the_gravest_first_then_the_newest_page_by_page(store: System, _: String) {
     store
         .import(&Actor::console("test"), &parse(&example_fleet()), 0)
         .await
@@ -87,7 +87,7 @@ fn ping(equipment: &str, at: i64, up: bool) -> Observation {
 }
 
 async fn availability_counts_each_equipments_downtime_once_within_the_period(
-    store: Store,
+    store: System,
     _: String,
 ) {
     store
@@ -154,7 +154,7 @@ async fn availability_counts_each_equipments_downtime_once_within_the_period(
 /// counted once, on the site it is on now, and the client's whole count whatever page of its
 /// sites is shown.
 async fn equipment_down_are_counted_per_site_and_follow_an_equipment_that_moves(
-    store: Store,
+    store: System,
     _: String,
 ) {
     store
@@ -320,7 +320,7 @@ async fn equipment_down_are_counted_per_site_and_follow_an_equipment_that_moves(
 /// changes. With `VIGIE_MEASURE=1`, a site of 100 equipment with 30 days of changes, and the
 /// time of both ways printed (docs/web.md).
 async fn availability_by_period_reads_once_what_each_period_would_read_alone(
-    store: Store,
+    store: System,
     _: String,
 ) {
     use vigie_domain::inventory::{ObjectKind, Record};

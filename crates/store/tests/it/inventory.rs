@@ -3,6 +3,7 @@
 use vigie_domain::inventory::check::KnownObjects;
 use vigie_domain::inventory::file::{self, InventoryFile};
 use vigie_domain::inventory::{ObjectKind, Record};
+use vigie_store::System;
 use vigie_store::{AuditFilter, ImportReport, ListFilter, Store, StoreError, WriteOutcome};
 
 use crate::{NOW, TWO_CLIENTS, admin, conformance, example_fleet, parse, reference, seed};
@@ -31,9 +32,11 @@ async fn audit_count(store: &Store) -> usize {
         .len()
 }
 
-async fn the_example_fleet_imports_and_reimports_as_a_no_op(store: Store, _: String) {
+async fn the_example_fleet_imports_and_reimports_as_a_no_op(store: System, _: String) {
     let parsed = InventoryFile::parse(&example_fleet()).unwrap();
-    parsed.check(&store.known_objects().await.unwrap()).unwrap();
+    parsed
+        .check(&store.known_objects(&admin()).await.unwrap())
+        .unwrap();
     let total = parsed.inventory.len();
     let report = store
         .import(&admin(), &parsed.inventory, 1_000)
@@ -56,7 +59,9 @@ async fn the_example_fleet_imports_and_reimports_as_a_no_op(store: Store, _: Str
     assert!(audited >= total.min(1000));
 
     // Re-importing the same file is a no-op: nothing written, nothing audited.
-    parsed.check(&store.known_objects().await.unwrap()).unwrap();
+    parsed
+        .check(&store.known_objects(&admin()).await.unwrap())
+        .unwrap();
     let again = store
         .import(&admin(), &parsed.inventory, 2_000)
         .await
@@ -72,7 +77,7 @@ async fn the_example_fleet_imports_and_reimports_as_a_no_op(store: Store, _: Str
     assert_eq!(audit_count(&store).await, audited);
 }
 
-async fn a_broken_import_changes_nothing(store: Store, _: String) {
+async fn a_broken_import_changes_nothing(store: System, _: String) {
     seed(&store).await;
     let before = store.export(&admin()).await.unwrap();
     let audited = audit_count(&store).await;
@@ -95,11 +100,13 @@ async fn a_broken_import_changes_nothing(store: Store, _: String) {
     assert_eq!(audit_count(&store).await, audited);
 }
 
-async fn export_then_import_changes_nothing(store: Store, _: String) {
+async fn export_then_import_changes_nothing(store: System, _: String) {
     seed(&store).await;
     let exported = file::write(&store.export(&admin()).await.unwrap());
     let parsed = InventoryFile::parse(&exported).unwrap();
-    parsed.check(&store.known_objects().await.unwrap()).unwrap();
+    parsed
+        .check(&store.known_objects(&admin()).await.unwrap())
+        .unwrap();
     let report = store
         .import(&admin(), &parsed.inventory, NOW)
         .await
@@ -109,7 +116,7 @@ async fn export_then_import_changes_nothing(store: Store, _: String) {
     assert!(exported.contains("s3cret"));
 }
 
-async fn puts_are_checked_like_imports(store: Store, _: String) {
+async fn puts_are_checked_like_imports(store: System, _: String) {
     seed(&store).await;
     let camera = store
         .get(&admin(), ObjectKind::Equipment, &reference("A-CAM-1"))
@@ -184,7 +191,7 @@ async fn puts_are_checked_like_imports(store: Store, _: String) {
     let _ = KnownObjects::default();
 }
 
-async fn deleting_what_others_refer_to_is_refused(store: Store, _: String) {
+async fn deleting_what_others_refer_to_is_refused(store: System, _: String) {
     seed(&store).await;
     let refused = store
         .delete(&admin(), ObjectKind::Equipment, &reference("A-SW-1"), NOW)
@@ -226,7 +233,7 @@ async fn deleting_what_others_refer_to_is_refused(store: Store, _: String) {
     assert!(trail[0].after.is_none() && trail[0].before.is_some());
 }
 
-async fn lists_are_paged_by_reference(store: Store, _: String) {
+async fn lists_are_paged_by_reference(store: System, _: String) {
     seed(&store).await;
     let first = store
         .list(
@@ -280,7 +287,7 @@ async fn lists_are_paged_by_reference(store: Store, _: String) {
     assert_eq!(huge.unwrap().len(), 4);
 }
 
-async fn concurrent_writes_all_land(store: Store, _: String) {
+async fn concurrent_writes_all_land(store: System, _: String) {
     seed(&store).await;
     let mut tasks = Vec::new();
     for i in 0..16 {

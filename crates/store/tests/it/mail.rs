@@ -6,7 +6,7 @@ use vigie_domain::EmailAddress;
 use vigie_domain::policy::Policy;
 use vigie_domain::ticket::Status;
 use vigie_domain::ticket::mail::{Reply, SetAside};
-use vigie_store::Store;
+use vigie_store::System;
 use vigie_store::mail::{IncomingAttachment, IncomingMail, MailFilter, MailIntake, MailOutcome};
 
 use crate::{admin, client_user, conformance, parse};
@@ -74,7 +74,7 @@ fn mail(key: &str, from: &str, subject: &str, text: &str) -> IncomingMail {
     }
 }
 
-async fn a_contacts_mail_opens_a_ticket_and_its_reply_threads_into_it(store: Store, _url: String) {
+async fn a_contacts_mail_opens_a_ticket_and_its_reply_threads_into_it(store: System, _url: String) {
     store
         .import(&admin(), &parse(INVENTORY), NOW)
         .await
@@ -287,7 +287,7 @@ async fn a_contacts_mail_opens_a_ticket_and_its_reply_threads_into_it(store: Sto
     );
 }
 
-async fn the_same_mail_read_twice_by_two_stores_acts_once(store: Store, url: String) {
+async fn the_same_mail_read_twice_by_two_stores_acts_once(store: System, url: String) {
     store
         .import(&admin(), &parse(INVENTORY), NOW)
         .await
@@ -295,7 +295,7 @@ async fn the_same_mail_read_twice_by_two_stores_acts_once(store: Store, url: Str
     let other = if url.starts_with("sqlite") {
         store.clone()
     } else {
-        Store::open(&url).await.unwrap()
+        System::open(&url).await.unwrap()
     };
     let policy = Policy::default_policy();
     let message = mail("same", "rs@alpha.fr", "Enregistreur muet", "Plus d'images");

@@ -4,6 +4,7 @@
 mod access;
 mod backends;
 mod console;
+mod formats;
 mod inventory;
 mod mail;
 mod notifications;
@@ -17,13 +18,14 @@ use vigie_domain::Reference;
 use vigie_domain::access::{Actor, Principal, SiteBinding, TokenScope, TokenUse};
 use vigie_domain::inventory::file::InventoryFile;
 use vigie_domain::inventory::{Inventory, StaffRole};
+use vigie_store::System;
 use vigie_store::testing::{TestDatabase, backends_under_test};
 use vigie_store::{Backend, Store};
 
 /// Runs one conformance test on one backend, in a fresh database.
 pub async fn run<F, Fut>(backend: Backend, test: F)
 where
-    F: FnOnce(Store, String) -> Fut,
+    F: FnOnce(System, String) -> Fut,
     Fut: Future<Output = ()>,
 {
     if !backends_under_test().contains(&backend) {

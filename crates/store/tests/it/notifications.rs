@@ -10,7 +10,8 @@ use vigie_domain::alarm::lifecycle::{Alarm, EventKind};
 use vigie_domain::alarm::rules::{Condition, ConditionKey};
 use vigie_domain::policy::{Policy, Severity};
 use vigie_domain::ticket::desk::{Kind, Report, Source};
-use vigie_store::{DeliveryOutcome, Escalation, MAX_PAGE_SIZE, Outcome, Store, StoreError};
+use vigie_store::System;
+use vigie_store::{DeliveryOutcome, Escalation, MAX_PAGE_SIZE, Outcome, StoreError};
 
 use crate::{admin, client_user, conformance, parse, reference};
 
@@ -71,7 +72,7 @@ fn setup() -> Escalation {
     }
 }
 
-async fn told_alarm(store: &Store, setup: &Escalation) -> Vec<vigie_store::FiredTimer> {
+async fn told_alarm(store: &System, setup: &Escalation) -> Vec<vigie_store::FiredTimer> {
     store
         .import(&admin(), &parse(inventory()), TOLD)
         .await
@@ -105,7 +106,7 @@ async fn told_alarm(store: &Store, setup: &Escalation) -> Vec<vigie_store::Fired
         .fired
 }
 
-async fn an_alarm_arms_its_chain_and_each_step_fires_once(store: Store, _url: String) {
+async fn an_alarm_arms_its_chain_and_each_step_fires_once(store: System, _url: String) {
     let setup = setup();
     let fired = told_alarm(&store, &setup).await;
     // In the save's transaction: the first step fired (nobody on call: noted as missing), the
@@ -178,7 +179,15 @@ async fn an_alarm_arms_its_chain_and_each_step_fires_once(store: Store, _url: St
     );
     // The CIO was told at the deadline (NOT-4): the same person as the security manager
     // here, paged once per channel for that step.
-    let pages = store.notifications_of(1).await.unwrap();
+    let pages = store.notifications_of(&admin(), 1).await.unwrap();
+    // Issue 24, item 6: who was paged is the integrator's; the store refuses it to a client,
+    // its own alarm included, whatever the page asking forgot to check.
+    assert!(matches!(
+        store
+            .notifications_of(&crate::client_user("CLI-A"), 1)
+            .await,
+        Err(StoreError::Forbidden(_))
+    ));
     let deadline: Vec<(&str, &str)> = pages
         .iter()
         .filter(|p| p.step == "critical/echeance-acquittement")
@@ -195,7 +204,7 @@ async fn an_alarm_arms_its_chain_and_each_step_fires_once(store: Store, _url: St
     );
 }
 
-async fn a_page_is_claimed_by_one_worker_until_its_lease_runs_out(store: Store, _url: String) {
+async fn a_page_is_claimed_by_one_worker_until_its_lease_runs_out(store: System, _url: String) {
     let setup = setup();
     told_alarm(&store, &setup).await;
     // Three pages: SMS and email to the security manager, and the console, delivered by being
@@ -210,7 +219,7 @@ async fn a_page_is_claimed_by_one_worker_until_its_lease_runs_out(store: Store, 
         Some(&1)
     );
     let console = store
-        .notifications_of(1)
+        .notifications_of(&admin(), 1)
         .await
         .unwrap()
         .into_iter()
@@ -309,7 +318,7 @@ async fn a_page_is_claimed_by_one_worker_until_its_lease_runs_out(store: Store, 
 /// The outbox as the staff reads it (`vigie demo` shows it in place of sending): every page
 /// and ticket message, newest first, paged by id; a ticket message names its ticket and no
 /// alarm; client users are refused.
-async fn the_outbox_reads_newest_first_with_the_ticket_messages(store: Store, _url: String) {
+async fn the_outbox_reads_newest_first_with_the_ticket_messages(store: System, _url: String) {
     let setup = setup();
     told_alarm(&store, &setup).await;
     let opened = store

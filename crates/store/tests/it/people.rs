@@ -2,9 +2,9 @@
 
 use vigie_domain::access::{Permission, TokenScope, Visibility};
 use vigie_domain::inventory::StaffRole;
+use vigie_store::System;
 use vigie_store::{
-    AuditFilter, LoginLimit, NewToken, NewUser, SessionOrigin, Store, StoreError, TOKEN_CACHE_MS,
-    UserKind,
+    AuditFilter, LoginLimit, NewToken, NewUser, SessionOrigin, StoreError, TOKEN_CACHE_MS, UserKind,
 };
 
 use crate::{NOW, admin, client_user, conformance, reference, seed};
@@ -46,7 +46,7 @@ fn new_token(username: &str, name: &str, scope: TokenScope, expires_ms: Option<i
     }
 }
 
-async fn users_sessions_and_password_changes(store: Store, _: String) {
+async fn users_sessions_and_password_changes(store: System, _: String) {
     seed(&store).await;
     let user = store
         .create_user(
@@ -155,7 +155,7 @@ async fn users_sessions_and_password_changes(store: Store, _: String) {
     assert!(!serde_json::to_string(&trail).unwrap().contains("hash-"));
 }
 
-async fn tokens_are_scoped_and_revocable(store: Store, url: String) {
+async fn tokens_are_scoped_and_revocable(store: System, url: String) {
     seed(&store).await;
     store
         .create_user(
@@ -212,7 +212,7 @@ async fn tokens_are_scoped_and_revocable(store: Store, url: String) {
         .await
         .unwrap();
     // Another process on the same database (PostgreSQL), and this one, both read the token.
-    let other = Store::open(&url).await.unwrap();
+    let other = System::open(&url).await.unwrap();
     for store in [&store, &other] {
         assert!(
             store
@@ -253,7 +253,7 @@ async fn tokens_are_scoped_and_revocable(store: Store, url: String) {
     ));
 }
 
-async fn login_failures_are_counted_in_a_window(store: Store, _: String) {
+async fn login_failures_are_counted_in_a_window(store: System, _: String) {
     for i in 0..5 {
         store
             .record_login_failure("user:x", NOW + i, NOW - 900_000)
@@ -277,7 +277,7 @@ async fn login_failures_are_counted_in_a_window(store: Store, _: String) {
 /// A probe token is bound to exactly one existing site, belongs to the integrator's staff, shows
 /// its site in listings and in the audit trail (under its site's client), and through it nothing
 /// of the holder's other tokens is seen or revoked.
-async fn a_probe_token_is_bound_to_one_site(store: Store, _: String) {
+async fn a_probe_token_is_bound_to_one_site(store: System, _: String) {
     seed(&store).await;
     store
         .create_user(&admin(), new_user("robot", UserKind::Staff, None), NOW)
@@ -422,7 +422,7 @@ async fn a_probe_token_is_bound_to_one_site(store: Store, _: String) {
 
 /// Issue 23, item 11: a disabled account is kept, its sessions end and its tokens are revoked
 /// (enabling it again does not revive them); only administrators, never their own account.
-async fn disabled_accounts_keep_no_session_and_no_token(store: Store, _: String) {
+async fn disabled_accounts_keep_no_session_and_no_token(store: System, _: String) {
     seed(&store).await;
     store
         .create_user(&admin(), new_user("s.leroy", UserKind::Staff, None), NOW)
@@ -490,7 +490,7 @@ async fn disabled_accounts_keep_no_session_and_no_token(store: Store, _: String)
 
 /// Issue 23, item 11: sessions carry an opaque id, where they came from and when they were
 /// last seen; their user ends one by its id, or all but the current one.
-async fn own_sessions_are_listed_and_ended_by_their_id(store: Store, _: String) {
+async fn own_sessions_are_listed_and_ended_by_their_id(store: System, _: String) {
     seed(&store).await;
     for name in ["s.leroy", "autre"] {
         store
@@ -531,7 +531,7 @@ async fn own_sessions_are_listed_and_ended_by_their_id(store: Store, _: String) 
 
 /// Issue 23, item 10: past its free failures an account waits after its last failure, the
 /// wait doubling up to a cap; an address's window refuses until its oldest failure leaves.
-async fn an_accounts_failures_back_off_to_a_cap(store: Store, _: String) {
+async fn an_accounts_failures_back_off_to_a_cap(store: System, _: String) {
     let backoff = LoginLimit::Backoff {
         free_failures: 2,
         first_delay_ms: 1_000,

@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use vigie_domain::access::{Actor, TokenScope, TokenUse};
 use vigie_domain::inventory::{ObjectKind, Record};
 use vigie_domain::supervision::{CheckName, CheckStatus, MetricName, Observation, Sample};
+use vigie_store::StoreError;
+use vigie_store::System;
 use vigie_store::supervision::{Resolution, Retention, Scope, TrapRecord};
-use vigie_store::{Store, StoreError};
 
 use crate::{NOW, admin, client_user, conformance, probe_token, reference, seed, staff};
 
@@ -26,7 +27,7 @@ conformance!(
     sample_values_are_stored_exactly,
 );
 
-async fn sample_values_are_stored_exactly(store: Store, _: String) {
+async fn sample_values_are_stored_exactly(store: System, _: String) {
     seed(&store).await;
     // Values awkward in decimal, both ways of writing them (bulk rows travel as JSON text).
     let values = [
@@ -70,7 +71,7 @@ async fn sample_values_are_stored_exactly(store: Store, _: String) {
     assert_eq!(stored, sent);
 }
 
-async fn grouped_pushes_are_each_credited_with_the_samples_they_added(store: Store, _: String) {
+async fn grouped_pushes_are_each_credited_with_the_samples_they_added(store: System, _: String) {
     seed(&store).await;
     let actor = agent_token();
     // 60 unnumbered pushes at once (grouped into shared transactions): each carries one sample
@@ -122,7 +123,7 @@ async fn grouped_pushes_are_each_credited_with_the_samples_they_added(store: Sto
     assert_eq!(shared.len(), 1);
 }
 
-async fn concurrent_pushes_are_committed_together_each_once(store: Store, _: String) {
+async fn concurrent_pushes_are_committed_together_each_once(store: System, _: String) {
     seed(&store).await;
     let actor = agent_token();
     // 100 pushes at once, each sent twice: grouped into shared transactions, each taken once.
@@ -204,7 +205,7 @@ fn with_sample(mut observation: Observation, name: &str, value: f64) -> Observat
 
 const MINUTE: i64 = 60_000;
 
-async fn observations_move_states_and_history(store: Store, _: String) {
+async fn observations_move_states_and_history(store: System, _: String) {
     seed(&store).await;
     let actor = agent_token();
     let cam = || Scope::Equipment(reference("A-CAM-1"));
@@ -314,7 +315,7 @@ async fn observations_move_states_and_history(store: Store, _: String) {
     );
 }
 
-async fn a_batch_sent_twice_is_taken_once(store: Store, _: String) {
+async fn a_batch_sent_twice_is_taken_once(store: System, _: String) {
     seed(&store).await;
     let actor = agent_token();
     let batch = [with_sample(
@@ -353,7 +354,7 @@ async fn a_batch_sent_twice_is_taken_once(store: Store, _: String) {
     assert_eq!(points[0].value, 12.5);
 }
 
-async fn a_missing_heartbeat_is_an_observation(store: Store, _: String) {
+async fn a_missing_heartbeat_is_an_observation(store: System, _: String) {
     seed(&store).await;
     let Record::Equipment(mut camera) = store
         .get(&admin(), ObjectKind::Equipment, &reference("B-CAM-1"))
@@ -434,7 +435,7 @@ async fn a_missing_heartbeat_is_an_observation(store: Store, _: String) {
     assert_eq!(back.changes[0].to, CheckStatus::Up);
 }
 
-async fn a_silent_probe_makes_its_site_unknown_not_down(store: Store, _: String) {
+async fn a_silent_probe_makes_its_site_unknown_not_down(store: System, _: String) {
     seed(&store).await;
     let probe = probe_token("CLI-A", "A-PARIS");
     store
@@ -519,7 +520,7 @@ async fn a_silent_probe_makes_its_site_unknown_not_down(store: Store, _: String)
     assert_eq!(store.probes(&client_user("CLI-A")).await.unwrap().len(), 1);
 }
 
-async fn samples_roll_up_by_the_hour_and_expire(store: Store, _: String) {
+async fn samples_roll_up_by_the_hour_and_expire(store: System, _: String) {
     seed(&store).await;
     let actor = agent_token();
     let hour = 3_600_000;
@@ -625,7 +626,7 @@ async fn samples_roll_up_by_the_hour_and_expire(store: Store, _: String) {
     );
 }
 
-async fn traps_are_kept_even_unknown(store: Store, _: String) {
+async fn traps_are_kept_even_unknown(store: System, _: String) {
     seed(&store).await;
     let known = TrapRecord {
         id: 0,
@@ -696,7 +697,7 @@ async fn traps_are_kept_even_unknown(store: Store, _: String) {
     );
 }
 
-async fn supervision_reads_stay_inside_the_client(store: Store, _: String) {
+async fn supervision_reads_stay_inside_the_client(store: System, _: String) {
     seed(&store).await;
     store
         .record_observations(

@@ -7,6 +7,7 @@ use vigie_domain::Reference;
 use vigie_domain::policy::Policy;
 use vigie_domain::ticket::desk::{EventKind, Kind, Report, Source};
 use vigie_store::Store;
+use vigie_store::System;
 
 use crate::{admin, conformance, parse, reference};
 
@@ -76,15 +77,15 @@ async fn imported(store: &Store) {
 }
 
 /// A second store on the same database: another process on PostgreSQL, the same on SQLite.
-async fn second(store: &Store, url: &str) -> Store {
+async fn second(store: &System, url: &str) -> System {
     if url.starts_with("sqlite") {
         store.clone()
     } else {
-        Store::open(url).await.unwrap()
+        System::open(url).await.unwrap()
     }
 }
 
-async fn tickets_opened_at_once_by_two_stores_get_distinct_numbers(store: Store, url: String) {
+async fn tickets_opened_at_once_by_two_stores_get_distinct_numbers(store: System, url: String) {
     imported(&store).await;
     let other = second(&store, &url).await;
     let policy = Policy::default_policy();
@@ -122,7 +123,7 @@ async fn tickets_opened_at_once_by_two_stores_get_distinct_numbers(store: Store,
     other.close().await;
 }
 
-async fn a_deadline_checked_at_once_by_two_stores_is_breached_once(store: Store, url: String) {
+async fn a_deadline_checked_at_once_by_two_stores_is_breached_once(store: System, url: String) {
     imported(&store).await;
     let other = second(&store, &url).await;
     let policy = Policy::default_policy();
@@ -172,7 +173,7 @@ async fn a_deadline_checked_at_once_by_two_stores_is_breached_once(store: Store,
 /// INC-5: data lost at resolution, and the information never sent (no channel here): at its
 /// deadline the duty is overdue, once, and the operations manager is alerted.
 async fn data_lost_and_not_told_by_its_deadline_alerts_the_operations_manager(
-    store: Store,
+    store: System,
     _url: String,
 ) {
     use vigie_domain::ticket::desk::{DataImpact, Resolution};

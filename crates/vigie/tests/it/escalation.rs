@@ -289,7 +289,7 @@ async fn two_servers_on_one_database_share_ten_thousand_pages_each_sent_once() {
             )
         }
     };
-    let store = vigie_store::Store::open(&url).await.unwrap();
+    let store = vigie_store::System::open(&url).await.unwrap();
     let (alarm, _) = Alarm::raised(
         1,
         Some(Reference::parse("AGENCE").unwrap()),

@@ -1143,7 +1143,7 @@ async fn a_report_is_made_on_demand_for_any_period() {
     let store = if database.backend == vigie_store::Backend::Postgres {
         database.open().await
     } else {
-        vigie_store::Store::open(&format!(
+        vigie_store::System::open(&format!(
             "sqlite:{}",
             sandbox.directory.join("vigie.sqlite").display()
         ))

@@ -689,7 +689,7 @@ async fn replay(path: &Path) -> Vec<String> {
             sandbox.directory.join("vigie.sqlite").display()
         ),
     };
-    let store = vigie_store::Store::open(&url).await.unwrap();
+    let store = vigie_store::System::open(&url).await.unwrap();
     let journal = store.journal().await.unwrap();
     store.close().await;
     sandbox.finish().await;

@@ -500,7 +500,7 @@ async fn equipment_credentials_are_encrypted_with_a_key_kept_outside_the_databas
     };
     let console = Actor::console("essai");
     let camera = vigie_domain::Reference::parse("BNF-PAR-OPERA-CAM-001").unwrap();
-    let store = vigie_store::Store::open(&url).await.unwrap();
+    let store = vigie_store::System::open(&url).await.unwrap();
     let refused = store
         .get(&console, ObjectKind::Equipment, &camera)
         .await
@@ -523,7 +523,7 @@ async fn equipment_credentials_are_encrypted_with_a_key_kept_outside_the_databas
     }
     // With the key, the credentials are there, for whoever may see them.
     let key = vigie_store::secrets::SecretsKey::load_or_create(&key_file).unwrap();
-    let store = vigie_store::Store::open(&url)
+    let store = vigie_store::System::open(&url)
         .await
         .unwrap()
         .with_secrets_key(key);

@@ -53,6 +53,7 @@ fn escalation() -> Arc<Escalation> {
     })
 }
 
+/// CM-1: a supervision alarm starts the corrective maintenance — its ticket is opened with it.
 #[tokio::test]
 async fn an_observation_becomes_one_alarm_with_one_ticket_and_survives_a_restart() {
     for backend in backends_under_test() {
