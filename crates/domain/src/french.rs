@@ -30,6 +30,22 @@ pub const MONTH_NAMES: [&str; 12] = [
     "décembre",
 ];
 
+/// An availability (a rate from 0 to 1) in %, cut — not rounded — to `decimals`: 99,996 %
+/// is written « 99,99 % », so that a month with any downtime never reads « 100,00 % » and a
+/// rate just under a contractual target never reads as meeting it.
+pub fn availability_percent(rate: f64, decimals: u8) -> f64 {
+    let scale = 10f64.powi(i32::from(decimals.min(MAX_DECIMALS)));
+    // The tolerance keeps a rate whose binary value falls just under its decimal one (0.9999
+    // is 0.99989999…) at its decimal figure; it could lift a rate within a millionth of a
+    // hundredth under 1 to 100, which the cap below forbids.
+    let cut = ((rate * 100.0 * scale) + 1e-6).floor() / scale;
+    if rate < 1.0 {
+        cut.min(100.0 - 1.0 / scale)
+    } else {
+        cut
+    }
+}
+
 /// A small rate of change with enough decimals to be seen: one from 0.1 up, two below, so that
 /// 0.04 point a day is not written « 0,0 ».
 pub fn format_rate(value: f64) -> String {

@@ -69,15 +69,7 @@ pub fn parse_inbound(
     }
     let body = std::str::from_utf8(body).map_err(|_| InboundError::NotUtf8)?;
     let is_json = match content_type {
-        Some(content_type) => {
-            let essence = content_type
-                .split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase();
-            essence == "application/json" || essence.ends_with("+json")
-        }
+        Some(content_type) => crate::sms::is_json(&crate::sms::media_type(content_type)),
         None => body.trim_start().starts_with('{'),
     };
     let (from, text) = if is_json {

@@ -251,19 +251,30 @@ impl SmsGateway {
     }
 }
 
+/// A `Content-Type`'s media type, without its parameters, in lower case
+/// (`application/json; charset=utf-8` → `application/json`).
+pub(crate) fn media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Whether a media type is JSON: `application/json` or a `…+json` one.
+pub(crate) fn is_json(media_type: &str) -> bool {
+    media_type == "application/json" || media_type.ends_with("+json")
+}
+
 /// The escaping of body placeholders for a `Content-Type`: JSON for `application/json` and
 /// `…+json`, percent-encoding for forms, none otherwise.
 fn escaping_for(content_type: Option<&str>) -> Escaping {
     let Some(content_type) = content_type else {
         return Escaping::Raw;
     };
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    if essence == "application/json" || essence.ends_with("+json") {
+    let essence = media_type(content_type);
+    if is_json(&essence) {
         Escaping::JsonString
     } else if essence == "application/x-www-form-urlencoded" {
         Escaping::Percent

@@ -445,17 +445,7 @@ impl Reads {
                 .bind(site.client.to_string())
                 .fetch_optional(&mut *connection)
                 .await?;
-        let rows: Vec<(String,)> =
-            sqlx::query_as("SELECT record FROM contacts WHERE client_ref = $1 ORDER BY ref")
-                .bind(site.client.to_string())
-                .fetch_all(&mut *connection)
-                .await?;
-        let mut contacts = Vec::new();
-        for (json,) in rows {
-            if let Record::Contact(contact) = parse_record(ObjectKind::Contact, &json)? {
-                contacts.push(contact);
-            }
-        }
+        let contacts = crate::tickets::client_contacts(connection, &site.client).await?;
         let policy = base
             .for_site(&contract, &site)
             .map_err(|e| other(format!("politique du site {reference} : {e}")))?;

@@ -848,7 +848,7 @@ async fn enqueue_messages(
 }
 
 /// The contacts of a client, in reference order.
-async fn client_contacts(
+pub(crate) async fn client_contacts(
     connection: &mut AnyConnection,
     client: &Reference,
 ) -> Result<Vec<Contact>, StoreError> {

@@ -1323,3 +1323,27 @@ fn numbers_and_dates_are_written_the_french_way() {
         "31 décembre 2026"
     );
 }
+
+/// An availability is cut, not rounded: a month with any downtime never reads 100 %, and a
+/// rate just under a contractual target never reads as meeting it.
+#[test]
+fn an_availability_is_cut_not_rounded() {
+    use vigie_domain::french::availability_percent;
+    assert_eq!(availability_percent(0.99996, 2), 99.99);
+    assert_eq!(availability_percent(0.9999, 2), 99.99);
+    assert_eq!(availability_percent(0.998_99, 1), 99.8);
+    assert_eq!(availability_percent(1.0, 2), 100.0);
+    assert_eq!(availability_percent(0.5, 2), 50.0);
+    assert_eq!(availability_percent(0.0, 2), 0.0);
+    assert_eq!(availability_percent(1.0 - 1e-15, 2), 99.99);
+}
+
+proptest::proptest! {
+    #[test]
+    fn an_availability_below_one_never_reads_one_hundred(rate in 0.0f64..1.0) {
+        let shown = vigie_domain::french::availability_percent(rate, 2);
+        proptest::prop_assert!(shown < 100.0, "{rate} shown as {shown}");
+        proptest::prop_assert!(shown <= rate * 100.0 + 1e-4, "{rate} shown as {shown}");
+        proptest::prop_assert!(shown > rate * 100.0 - 0.01 - 1e-9, "{rate} shown as {shown}");
+    }
+}

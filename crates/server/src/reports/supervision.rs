@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use vigie_domain::Reference;
 use vigie_domain::access::Actor;
-use vigie_domain::french::{count_of, format_date, format_number, format_quantity};
+use vigie_domain::french::{
+    availability_percent, count_of, format_date, format_number, format_quantity,
+};
 use vigie_domain::inventory::{ObjectKind, Record, Site};
 use vigie_domain::report::availability::{
     CheckHistory, Measure, equipment_days, equipment_measure, maintenance_intervals,
@@ -59,7 +61,7 @@ pub fn duration(ms: i64) -> String {
 /// `99,52 %`, or a dash when nothing was measured.
 pub fn percent(rate: Option<f64>) -> String {
     match rate {
-        Some(rate) => format_quantity(rate * 100.0, 2, "%"),
+        Some(rate) => format_quantity(availability_percent(rate, 2), 2, "%"),
         None => "—".into(),
     }
 }
@@ -445,7 +447,8 @@ pub async fn make(
         if let Some(rate) = measure.rate() {
             bars.push(Bar {
                 label: site_name(site),
-                value: rate * 100.0,
+                // As the table writes it (cut, not rounded), so the two agree.
+                value: availability_percent(rate, 2),
                 tone,
             });
         }
@@ -473,7 +476,10 @@ pub async fn make(
         level: 1,
         text: "Disponibilité jour par jour".into(),
     });
-    let day_rates: Vec<Option<f64>> = daily.iter().map(|m| m.rate().map(|r| r * 100.0)).collect();
+    let day_rates: Vec<Option<f64>> = daily
+        .iter()
+        .map(|m| m.rate().map(|r| availability_percent(r, 2)))
+        .collect();
     let lowest_day = day_rates
         .iter()
         .flatten()

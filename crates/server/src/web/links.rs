@@ -25,7 +25,7 @@ use crate::AppState;
 use crate::api::notifications::{LinkedPage, acknowledge_for};
 use crate::delivery::{read_confirmation_token, read_link_token, read_survey_token};
 use crate::web::i18n::{Lang, t, tf};
-use crate::web::tickets::survey_questions;
+use crate::web::tickets::survey_marks_fields;
 use crate::web::{document, language_switch};
 
 pub fn routes() -> Router<AppState> {
@@ -276,18 +276,7 @@ fn survey_form(lang: Lang, ticket: &Ticket) -> Markup {
     html! {
         (about(lang, ticket))
         form.stack method="post" {
-            @for (key, label) in survey_questions(lang) {
-                fieldset.marks {
-                    legend { (label) " " span.muted { (t(lang, "(1 : très insatisfait, 5 : très satisfait)")) } }
-                    @for mark in 1..=5u8 {
-                        @let id = format!("survey-{key}-{mark}");
-                        span.mark {
-                            input type="radio" id=(id) name=(key) value=(mark) required;
-                            label for=(id) { (mark) }
-                        }
-                    }
-                }
-            }
+            (survey_marks_fields(lang, |_| None))
             label for="comment" { (t(lang, "Un commentaire (facultatif)")) }
             textarea #comment name="comment" rows="4" cols="40" maxlength=(SurveyAnswers::MAX_COMMENT) {}
             div.actions { button type="submit" { (t(lang, "Envoyer mon avis")) } }

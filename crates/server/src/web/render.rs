@@ -162,9 +162,10 @@ pub fn day_bounds(now_ms: i64, days: usize) -> Vec<i64> {
     starts
 }
 
-/// `99,52 %` in French, `99.52%` in English.
+/// An availability, `99,52 %` in French, `99.52%` in English, cut to two decimals
+/// (`vigie_domain::french::availability_percent`).
 pub fn rate_percent(lang: Lang, rate: f64) -> String {
-    let figure = lang.decimal(rate * 100.0, 2);
+    let figure = lang.decimal(vigie_domain::french::availability_percent(rate, 2), 2);
     match lang {
         Lang::Fr => format!("{figure} %"),
         Lang::En => format!("{figure}%"),

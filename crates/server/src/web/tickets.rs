@@ -660,7 +660,7 @@ async fn confirm(
 
 /// The survey's questions (SAV-7), in the order of the form and of the emailed link's: the
 /// form's field, its wording.
-pub(super) fn survey_questions(lang: Lang) -> [(&'static str, &'static str); 3] {
+fn survey_questions(lang: Lang) -> [(&'static str, &'static str); 3] {
     [
         ("responsiveness", t(lang, "Réactivité de notre équipe")),
         ("quality", t(lang, "Qualité de la solution apportée")),
@@ -669,6 +669,25 @@ pub(super) fn survey_questions(lang: Lang) -> [(&'static str, &'static str); 3] 
             t(lang, "Communication pendant le traitement"),
         ),
     ]
+}
+
+/// The survey's three questions as fieldsets of marks from 1 to 5, each mark `given` checked:
+/// the portal's form and the emailed link's page share them.
+pub(super) fn survey_marks_fields(lang: Lang, given: impl Fn(&str) -> Option<u8>) -> Markup {
+    html! {
+        @for (key, label) in survey_questions(lang) {
+            fieldset.marks {
+                legend { (label) " " span.muted { (t(lang, "(1 : très insatisfait, 5 : très satisfait)")) } }
+                @for mark in 1..=5u8 {
+                    @let id = format!("survey-{key}-{mark}");
+                    span.mark {
+                        input type="radio" id=(id) name=(key) value=(mark) required checked[given(key) == Some(mark)];
+                        label for=(id) { (mark) }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The marks given, in the order of [`survey_questions`].
@@ -701,18 +720,7 @@ fn survey_form(viewer: &Viewer, ticket: &Ticket, form: &SurveyForm) -> Markup {
         form.stack.panel #survey-form method="post" action=(format!("/portail/tickets/{number}/enquete")) aria-labelledby="survey-title" {
             input type="hidden" name="csrf" value=(viewer.csrf);
             p { (t(lang, "Trois questions, une minute : elles nous aident à mieux vous servir (SAV-7).")) }
-            @for (key, label) in survey_questions(lang) {
-                fieldset.marks {
-                    legend { (label) " " span.muted { (t(lang, "(1 : très insatisfait, 5 : très satisfait)")) } }
-                    @for mark in 1..=5u8 {
-                        @let id = format!("survey-{key}-{mark}");
-                        span.mark {
-                            input type="radio" id=(id) name=(key) value=(mark) required checked[form.mark(key) == Some(mark)];
-                            label for=(id) { (mark) }
-                        }
-                    }
-                }
-            }
+            (survey_marks_fields(lang, |key| form.mark(key)))
             label for="survey-comment" { (t(lang, "Un commentaire (facultatif)")) }
             textarea #survey-comment name="comment" maxlength=(SurveyAnswers::MAX_COMMENT) { (form.comment) }
             div.actions { button #send-survey type="submit" { (t(lang, "Envoyer mon avis")) } }

@@ -280,7 +280,8 @@ async fn a_month_of_operation_gives_the_three_reports_with_their_figures() {
     // DSH-2, the bank: 2 equipment × 745 h (October has 25 h on the 25th) = 1,490 h; the
     // window takes 2 h each Sunday and 3 h on the 25th: 9 h each, 18 h; 2 h unknown; the
     // recorder down 4 h (22:00 → 02:00, the hour after is maintenance): 1,466 h up out of
-    // 1,470 h measured = 99,73 %.
+    // 1,470 h measured = 99,728 %, written « 99,72 % » (cut, not rounded), in the table and in
+    // the chart alike.
     let (_, pdf) = app
         .store
         .document(
@@ -296,7 +297,7 @@ async fn a_month_of_operation_gives_the_three_reports_with_their_figures() {
         "Rapport mensuel de supervision",
         "Banque Exemple",
         "octobre 2026",
-        "99,73 %",
+        "99,72 %",
         "Page 1 sur",
         "Disponibilité par site",
         "Agence Opéra (salle des coffres)",
@@ -309,6 +310,7 @@ async fn a_month_of_operation_gives_the_three_reports_with_their_figures() {
     ] {
         assert!(says(&text, expected), "« {expected} » absent :\n{text}");
     }
+    assert!(!says(&text, "99,73 %"), "the chart rounds what the table cuts:\n{text}");
     // The logistics client, up all month: 100 %.
     let (_, logistics) = app
         .store
@@ -459,7 +461,7 @@ async fn a_month_of_operation_gives_the_three_reports_with_their_figures() {
     .await;
     let page = bank.get(&format!("/portail/documents/{bank_page}")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
-    assert!(page.text.contains("99,73"), "{}", page.text);
+    assert!(page.text.contains("99,72"), "{}", page.text);
     let list = bank.get("/portail/documents").await;
     assert!(
         list.text.contains("Rapport mensuel de supervision"),
@@ -559,7 +561,7 @@ async fn the_example_fleets_month_gives_every_report_to_its_people() {
     assert_eq!((round.made, round.failed), (19, 0), "{round:?}");
 
     // The city (64 equipment, no maintenance window): 64 × 745 h = 47,680 h; 30 h down, 1 h
-    // unknown: 47,649 h up out of 47,679 h measured = 99,94 %.
+    // unknown: 47,649 h up out of 47,679 h measured = 99,937 %, written « 99,93 % » (cut).
     let documents = app
         .store
         .documents(
@@ -584,7 +586,8 @@ async fn the_example_fleets_month_gives_every_report_to_its_people() {
     let text = pdf_text(&pdf);
     for expected in [
         "Ville de Montpellier",
-        "99,94 %",
+        // 99,93x %: an availability is cut, not rounded (docs/reports.md).
+        "99,93 %",
         "64",
         "1 j 6 h",
         "1 h 00 min",
