@@ -310,7 +310,10 @@ async fn a_month_of_operation_gives_the_three_reports_with_their_figures() {
     ] {
         assert!(says(&text, expected), "« {expected} » absent :\n{text}");
     }
-    assert!(!says(&text, "99,73 %"), "the chart rounds what the table cuts:\n{text}");
+    assert!(
+        !says(&text, "99,73 %"),
+        "the chart rounds what the table cuts:\n{text}"
+    );
     // The logistics client, up all month: 100 %.
     let (_, logistics) = app
         .store
