@@ -12,6 +12,47 @@ use jiff::civil::{Date, DateTime, Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
+/// The instant of UTC epoch milliseconds `ms` for jiff's date arithmetic, which stays inside
+/// this module: everywhere else an instant is `i64` milliseconds. An instant beyond jiff's
+/// range (years −9999 to 9999) is taken at that range's edge.
+fn timestamp(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(if ms < 0 {
+        Timestamp::MIN
+    } else {
+        Timestamp::MAX
+    })
+}
+
+/// The wall-clock time in `zone` of the instant `ms` (UTC epoch milliseconds), for what is
+/// written or counted by local date; None beyond the dates jiff handles. With [`resolve_local`]
+/// (local time to instant) it is the one place an instant meets a time zone.
+pub fn zoned(ms: i64, zone: &TimeZone) -> Option<jiff::Zoned> {
+    Timestamp::from_millisecond(ms)
+        .ok()
+        .map(|t| t.to_zoned(zone.clone()))
+}
+
+/// Whether `ms` is an instant the calendars can count from (years −9999 to 9999).
+pub fn in_range(ms: i64) -> bool {
+    Timestamp::from_millisecond(ms).is_ok()
+}
+
+/// Serde for an instant kept as RFC 3339 text in a stored record (`2026-03-03T09:00:00Z`),
+/// held as `i64` milliseconds in the code: the records written before instants were
+/// milliseconds everywhere read and write as they did.
+pub mod rfc3339_ms {
+    use jiff::Timestamp;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(ms: &i64, serializer: S) -> Result<S::Ok, S::Error> {
+        super::timestamp(*ms).serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+        Timestamp::deserialize(deserializer).map(|t| t.as_millisecond())
+    }
+}
+
 /// How far ahead an opening is searched before a calendar is declared never open: ten years,
 /// far beyond the longest deadline (366 days of business time is about 3.4 years).
 pub const MAX_SEARCH_DAYS: i32 = 3660;
@@ -162,7 +203,11 @@ impl Calendar {
     }
 
     /// The local date of an instant in this calendar's time zone.
-    pub fn local_date(&self, at: Timestamp) -> Date {
+    pub fn local_date(&self, at_ms: i64) -> Date {
+        self.date_of(timestamp(at_ms))
+    }
+
+    fn date_of(&self, at: Timestamp) -> Date {
         at.to_zoned(self.time_zone.clone()).date()
     }
 
@@ -236,34 +281,40 @@ impl Calendar {
             .on(date.weekday())
             .iter()
             .filter_map(|(start, end)| {
-                let start = resolve_local(&self.time_zone, date.to_datetime(*start)).0;
-                let end = resolve_local(&self.time_zone, date.to_datetime(*end)).0;
+                let start = resolve_local_at(&self.time_zone, date.to_datetime(*start)).0;
+                let end = resolve_local_at(&self.time_zone, date.to_datetime(*end)).0;
                 (start < end).then_some((start, end))
             })
             .collect()
     }
 
     fn start_of_day(&self, date: Date) -> Timestamp {
-        resolve_local(&self.time_zone, date.to_datetime(Time::midnight())).0
+        resolve_local_at(&self.time_zone, date.to_datetime(Time::midnight())).0
     }
 
-    /// Whether the calendar is open at `at`.
-    pub fn is_open(&self, at: Timestamp) -> bool {
+    /// Whether the calendar is open at `at_ms`.
+    pub fn is_open(&self, at_ms: i64) -> bool {
+        let at = timestamp(at_ms);
         match self.rule {
             Rule::Always => true,
             Rule::Business { .. } => self
-                .open_intervals(self.local_date(at))
+                .open_intervals(self.date_of(at))
                 .iter()
                 .any(|(start, end)| *start <= at && at < *end),
         }
     }
 
-    /// The first open instant at or after `at`.
-    pub fn next_opening(&self, at: Timestamp) -> Result<Timestamp, CalendarError> {
+    /// The first open instant at or after `at_ms`.
+    pub fn next_opening(&self, at_ms: i64) -> Result<i64, CalendarError> {
+        self.next_opening_at(timestamp(at_ms))
+            .map(|t| t.as_millisecond())
+    }
+
+    fn next_opening_at(&self, at: Timestamp) -> Result<Timestamp, CalendarError> {
         if self.rule == Rule::Always {
             return Ok(at);
         }
-        let mut date = self.local_date(at);
+        let mut date = self.date_of(at);
         for _ in 0..MAX_SEARCH_DAYS {
             if let Some((start, _)) = self
                 .open_intervals(date)
@@ -280,7 +331,12 @@ impl Calendar {
     /// The instant when `duration` of open time has elapsed from `start`. Time before the next
     /// opening does not count; a deadline that ends exactly at closing time is that closing
     /// time (not the next morning). Round the clock, this is plain elapsed time.
-    pub fn add(
+    pub fn add(&self, start_ms: i64, duration: SignedDuration) -> Result<i64, CalendarError> {
+        self.add_at(timestamp(start_ms), duration)
+            .map(|t| t.as_millisecond())
+    }
+
+    fn add_at(
         &self,
         start: Timestamp,
         duration: SignedDuration,
@@ -294,7 +350,7 @@ impl Calendar {
                 .map_err(|_| CalendarError::OutOfRange);
         }
         let mut remaining = duration;
-        let mut date = self.local_date(start);
+        let mut date = self.date_of(start);
         for _ in 0..MAX_SEARCH_DAYS {
             for (open, close) in self.open_intervals(date) {
                 if close <= start {
@@ -319,31 +375,34 @@ impl Calendar {
 
     /// "Within N business days": the closing time of the N-th open day after the local date of
     /// `start` (that date itself does not count, open or not). Round the clock, N × 24 h.
-    pub fn add_open_days(&self, start: Timestamp, days: u32) -> Result<Timestamp, CalendarError> {
+    pub fn add_open_days(&self, start_ms: i64, days: u32) -> Result<i64, CalendarError> {
+        let start = timestamp(start_ms);
         if self.rule == Rule::Always {
             return start
                 .checked_add(SignedDuration::from_hours(24 * i64::from(days)))
+                .map(|t| t.as_millisecond())
                 .map_err(|_| CalendarError::OutOfRange);
         }
         if days == 0 {
-            return Ok(start);
+            return Ok(start_ms);
         }
-        let mut date = self.local_date(start);
+        let mut date = self.date_of(start);
         let mut counted = 0;
         for _ in 0..MAX_SEARCH_DAYS {
             date = date.tomorrow().map_err(|_| CalendarError::OutOfRange)?;
             if let Some((_, close)) = self.open_intervals(date).last() {
                 counted += 1;
                 if counted == days {
-                    return Ok(*close);
+                    return Ok(close.as_millisecond());
                 }
             }
         }
         Err(CalendarError::NeverOpens(self.name.clone()))
     }
 
-    /// Open time between `from` and `to` (zero when `to` is not after `from`).
-    pub fn elapsed(&self, from: Timestamp, to: Timestamp) -> SignedDuration {
+    /// Open time between `from_ms` and `to_ms` (zero when `to_ms` is not after `from_ms`).
+    pub fn elapsed(&self, from_ms: i64, to_ms: i64) -> SignedDuration {
+        let (from, to) = (timestamp(from_ms), timestamp(to_ms));
         if to <= from {
             return SignedDuration::ZERO;
         }
@@ -351,8 +410,8 @@ impl Calendar {
             return to.duration_since(from);
         }
         let mut total = SignedDuration::ZERO;
-        let mut date = self.local_date(from);
-        let last = self.local_date(to);
+        let mut date = self.date_of(from);
+        let last = self.date_of(to);
         while date <= last {
             for (open, close) in self.open_intervals(date) {
                 let start = open.max(from);
@@ -369,10 +428,11 @@ impl Calendar {
         total
     }
 
-    /// `at` written RFC 3339 with seconds and this calendar's UTC offset at that instant
+    /// `at_ms` written RFC 3339 with seconds and this calendar's UTC offset at that instant
     /// (`2026-05-15T11:00:00+02:00`).
-    pub fn format(&self, at: Timestamp) -> String {
-        at.to_zoned(self.time_zone.clone())
+    pub fn format(&self, at_ms: i64) -> String {
+        timestamp(at_ms)
+            .to_zoned(self.time_zone.clone())
             .strftime("%Y-%m-%dT%H:%M:%S%:z")
             .to_string()
     }
@@ -402,7 +462,12 @@ impl fmt::Display for LocalResolution {
 
 /// The one rule for local times that do not name exactly one instant: in a gap, move forward
 /// by the gap; in a fold, take the earlier occurrence ("compatible" disambiguation, RFC 5545).
-pub fn resolve_local(time_zone: &TimeZone, local: DateTime) -> (Timestamp, LocalResolution) {
+pub fn resolve_local(time_zone: &TimeZone, local: DateTime) -> (i64, LocalResolution) {
+    let (instant, resolution) = resolve_local_at(time_zone, local);
+    (instant.as_millisecond(), resolution)
+}
+
+fn resolve_local_at(time_zone: &TimeZone, local: DateTime) -> (Timestamp, LocalResolution) {
     let ambiguous = time_zone.to_ambiguous_timestamp(local);
     let resolution = match ambiguous.offset() {
         jiff::tz::AmbiguousOffset::Unambiguous { .. } => LocalResolution::Unique,
@@ -418,13 +483,10 @@ pub fn resolve_local(time_zone: &TimeZone, local: DateTime) -> (Timestamp, Local
 /// Reads an instant: RFC 3339 with an offset or `Z` (`2026-05-15T09:30:00+02:00`), or a local
 /// date and time without offset (`2026-10-25T02:30:00`, seconds optional) read in
 /// `time_zone` by [`resolve_local`].
-pub fn parse_instant(
-    text: &str,
-    time_zone: &TimeZone,
-) -> Result<(Timestamp, LocalResolution), String> {
+pub fn parse_instant(text: &str, time_zone: &TimeZone) -> Result<(i64, LocalResolution), String> {
     let text = text.trim();
     if let Ok(instant) = text.parse::<Timestamp>() {
-        return Ok((instant, LocalResolution::Unique));
+        return Ok((instant.as_millisecond(), LocalResolution::Unique));
     }
     match text.parse::<DateTime>() {
         Ok(local) => Ok(resolve_local(time_zone, local)),

@@ -4,7 +4,6 @@
 //! compiles too); and the words around figures in sentences — dates as a reader says them
 //! (« 1er janvier 2027 »), month names, plurals, changes in points.
 
-use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 mod typography;
@@ -71,10 +70,9 @@ pub fn format_points(value: f64) -> String {
 /// The local date of an instant in `zone`, as a French reader says it: « 12 janvier 2027 »,
 /// « 1er mars 2027 ».
 pub fn format_date(at_ms: i64, zone: &TimeZone) -> String {
-    let Ok(instant) = Timestamp::from_millisecond(at_ms) else {
+    let Some(date) = crate::calendar::zoned(at_ms, zone).map(|z| z.date()) else {
         return NO_VALUE.into();
     };
-    let date = instant.to_zoned(zone.clone()).date();
     let day = match date.day() {
         1 => "1er".to_string(),
         day => day.to_string(),

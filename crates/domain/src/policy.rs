@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use jiff::SignedDuration;
 use jiff::civil::{Date, Time};
-use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::{Calendar, CalendarError, Holidays, Rule, WeeklyHours};
@@ -868,11 +868,7 @@ impl Policy {
     }
 
     /// When an alarm of `severity` told at `from` must be acknowledged (NOT-3, NOT-5, NOT-6).
-    pub fn acknowledgement_due(
-        &self,
-        severity: Severity,
-        from: Timestamp,
-    ) -> Result<Timestamp, CalendarError> {
+    pub fn acknowledgement_due(&self, severity: Severity, from: i64) -> Result<i64, CalendarError> {
         match severity {
             Severity::Critical => self.critical_acknowledgement_due(from),
             Severity::Major => self.due(&self.acknowledgement.major, from),
@@ -885,7 +881,7 @@ impl Policy {
     }
 
     /// When a deadline falls due from `start`.
-    pub fn due(&self, deadline: &Deadline, start: Timestamp) -> Result<Timestamp, CalendarError> {
+    pub fn due(&self, deadline: &Deadline, start: i64) -> Result<i64, CalendarError> {
         let calendar = self.calendars.get(&deadline.calendar).ok_or_else(|| {
             CalendarError::Invalid(format!("calendrier « {} » inconnu", deadline.calendar))
         })?;
@@ -948,10 +944,7 @@ impl Policy {
     }
 
     /// NOT-3: the acknowledgement deadline of a Critical alarm raised at `raised`.
-    pub fn critical_acknowledgement_due(
-        &self,
-        raised: Timestamp,
-    ) -> Result<Timestamp, CalendarError> {
+    pub fn critical_acknowledgement_due(&self, raised: i64) -> Result<i64, CalendarError> {
         let rule = &self.acknowledgement.critical;
         let calendar = self
             .calendars
@@ -962,9 +955,10 @@ impl Policy {
         } else {
             rule.when_closed
         };
-        raised
-            .checked_add(seconds(within))
-            .map_err(|_| CalendarError::OutOfRange)
+        i64::try_from(seconds(within).as_millis())
+            .ok()
+            .and_then(|within| raised.checked_add(within))
+            .ok_or(CalendarError::OutOfRange)
     }
 }
 

@@ -12,7 +12,6 @@ pub mod report;
 
 use std::collections::BTreeMap;
 
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::CalendarError;
@@ -125,37 +124,40 @@ pub enum Happening {
     /// A timer is armed, or re-armed after a pause or an update.
     Due {
         timer: SlaMeasure,
-        due: Timestamp,
+        due: i64,
     },
     Met {
         timer: SlaMeasure,
-        due: Timestamp,
+        due: i64,
     },
     Breached {
         timer: SlaMeasure,
-        due: Timestamp,
+        due: i64,
     },
     Paused {
         timer: SlaMeasure,
     },
 }
 
+/// A timer as the ticket's record keeps it: its instants are written RFC 3339, as they always
+/// were (`crate::calendar::rfc3339_ms`), and are `i64` milliseconds in the code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 enum Timer {
     Running {
         deadline: Deadline,
-        due: Timestamp,
+        #[serde(with = "crate::calendar::rfc3339_ms")]
+        due: i64,
     },
     Paused {
         deadline: Deadline,
-        remaining_from: Timestamp,
-        original_due: Timestamp,
+        #[serde(with = "crate::calendar::rfc3339_ms")]
+        remaining_from: i64,
+        #[serde(with = "crate::calendar::rfc3339_ms")]
+        original_due: i64,
     },
     /// A recurring timer (the client update) whose deadline passed: the next update re-arms it.
-    Overdue {
-        deadline: Deadline,
-    },
+    Overdue { deadline: Deadline },
 }
 
 /// The SLA side of one ticket.
@@ -187,7 +189,7 @@ pub struct SlaState {
 
 impl SlaState {
     /// The instant each running timer falls due (paused and overdue ones have none).
-    pub fn dues(&self) -> BTreeMap<SlaMeasure, Timestamp> {
+    pub fn dues(&self) -> BTreeMap<SlaMeasure, i64> {
         self.timers
             .iter()
             .filter_map(|(m, t)| match t {
@@ -227,7 +229,7 @@ impl TicketSla {
         priority: Priority,
         tier: ContractTier,
         round_the_clock: bool,
-        received: Timestamp,
+        received: i64,
     ) -> Result<(TicketSla, Vec<Happening>), CalendarError> {
         let mut ticket = TicketSla {
             priority,
@@ -304,8 +306,8 @@ impl TicketSla {
     pub fn requalify(
         &mut self,
         priority: Priority,
-        received: Timestamp,
-        now: Timestamp,
+        received: i64,
+        now: i64,
     ) -> Result<Vec<Happening>, CalendarError> {
         let (tier, round_the_clock) = (self.tier, self.round_the_clock);
         let mut happenings = Vec::new();
@@ -399,7 +401,7 @@ impl TicketSla {
     }
 
     /// The next instant at which a timer falls due, if any runs.
-    pub fn next_wake(&self) -> Option<Timestamp> {
+    pub fn next_wake(&self) -> Option<i64> {
         self.timers
             .values()
             .filter_map(|t| match t {
@@ -411,8 +413,8 @@ impl TicketSla {
 
     /// Time has reached `now`: every running timer due at or before it is breached.
     /// An action at the very instant of a deadline meets it, so callers apply actions first.
-    pub fn on_time(&mut self, now: Timestamp) -> Vec<Happening> {
-        let breached: Vec<(SlaMeasure, Deadline, Timestamp)> = self
+    pub fn on_time(&mut self, now: i64) -> Vec<Happening> {
+        let breached: Vec<(SlaMeasure, Deadline, i64)> = self
             .timers
             .iter()
             .filter_map(|(m, t)| match t {
@@ -438,11 +440,7 @@ impl TicketSla {
     }
 
     /// Applies a person's action at `now`.
-    pub fn apply(
-        &mut self,
-        action: Action,
-        now: Timestamp,
-    ) -> Result<Vec<Happening>, CalendarError> {
+    pub fn apply(&mut self, action: Action, now: i64) -> Result<Vec<Happening>, CalendarError> {
         let mut happenings = Vec::new();
         if let Some(measure) = timer_met_by(action) {
             let rearm = match self.timers.get(&measure).cloned() {

@@ -9,7 +9,6 @@ mod scenario;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::Value;
 use vigie_domain::Reference;
@@ -44,7 +43,7 @@ fn key<T: serde::Serialize>(value: &T) -> String {
 
 /// One line of the timeline: `at` and `type` first, then the event's own fields in a fixed order.
 struct Line {
-    at: Timestamp,
+    at: i64,
     kind: &'static str,
     fields: Vec<(&'static str, Value)>,
 }
@@ -59,10 +58,10 @@ struct Timeline {
 }
 
 impl Timeline {
-    fn format(&self, at: Timestamp) -> String {
-        at.to_zoned(self.time_zone.clone())
-            .strftime("%Y-%m-%dT%H:%M:%S%:z")
-            .to_string()
+    fn format(&self, at: i64) -> String {
+        vigie_domain::calendar::zoned(at, &self.time_zone)
+            .map(|z| z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
+            .unwrap_or_else(|| at.to_string())
     }
 
     fn push(&mut self, line: Line) {
@@ -79,7 +78,7 @@ impl Timeline {
     }
 
     fn state_change(&mut self, change: StateChange) {
-        let at = Timestamp::from_millisecond(change.at).unwrap_or_default();
+        let at = change.at;
         self.push(Line {
             at,
             kind: "equipment.state_changed",
@@ -100,116 +99,105 @@ impl Timeline {
 
     /// An alarm's event: `alarm.<event>` with the alarm's number, then the event's fields.
     fn alarm(&mut self, event: AlarmEvent) {
-        let at = Timestamp::from_millisecond(event.at).unwrap_or_default();
+        let at = event.at;
         let text = |value: &dyn ToString| Value::String(value.to_string());
         let by = || event.by.as_ref().map_or(Value::Null, |b| text(b));
         let mut fields = vec![("alarm", Value::from(event.alarm))];
-        let kind =
-            match &event.kind {
-                EventKind::Raised {
-                    site,
-                    equipment,
-                    condition,
-                    severity,
-                    flapping,
-                } => {
-                    fields.extend([
-                        ("site", site.as_ref().map_or(Value::Null, |s| text(s))),
-                        (
-                            "equipment",
-                            equipment.as_ref().map_or(Value::Null, |e| text(e)),
-                        ),
-                        ("condition", text(condition)),
-                        ("severity", Value::String(key(severity))),
-                        ("flapping", Value::Bool(*flapping)),
-                    ]);
-                    "alarm.raised"
+        let kind = match &event.kind {
+            EventKind::Raised {
+                site,
+                equipment,
+                condition,
+                severity,
+                flapping,
+            } => {
+                fields.extend([
+                    ("site", site.as_ref().map_or(Value::Null, |s| text(s))),
+                    (
+                        "equipment",
+                        equipment.as_ref().map_or(Value::Null, |e| text(e)),
+                    ),
+                    ("condition", text(condition)),
+                    ("severity", Value::String(key(severity))),
+                    ("flapping", Value::Bool(*flapping)),
+                ]);
+                "alarm.raised"
+            }
+            EventKind::Suppressed { suppression } => {
+                fields.push(("reason", Value::String(suppression.key().into())));
+                match suppression {
+                    Suppression::Parent { parent } => fields.push(("parent", text(parent))),
+                    Suppression::Maintenance { window, until } => fields.extend([
+                        ("window", window.as_ref().map_or(Value::Null, |w| text(w))),
+                        ("until", Value::String(self.format(*until))),
+                    ]),
+                    Suppression::Tolerance {
+                        offline,
+                        tolerated,
+                        site_alarm,
+                    } => fields.extend([
+                        ("offline", Value::from(*offline)),
+                        ("tolerated", Value::from(*tolerated)),
+                        ("site_alarm", site_alarm.map_or(Value::Null, Value::from)),
+                    ]),
                 }
-                EventKind::Suppressed { suppression } => {
-                    fields.push(("reason", Value::String(suppression.key().into())));
-                    match suppression {
-                        Suppression::Parent { parent } => fields.push(("parent", text(parent))),
-                        Suppression::Maintenance { window, until } => fields.extend([
-                            ("window", window.as_ref().map_or(Value::Null, |w| text(w))),
-                            (
-                                "until",
-                                Value::String(self.format(
-                                    Timestamp::from_millisecond(*until).unwrap_or_default(),
-                                )),
-                            ),
-                        ]),
-                        Suppression::Tolerance {
-                            offline,
-                            tolerated,
-                            site_alarm,
-                        } => fields.extend([
-                            ("offline", Value::from(*offline)),
-                            ("tolerated", Value::from(*tolerated)),
-                            ("site_alarm", site_alarm.map_or(Value::Null, Value::from)),
-                        ]),
-                    }
-                    fields.push(("label", Value::String(suppression.label())));
-                    "alarm.suppressed"
-                }
-                EventKind::Notified { severity } => {
-                    fields.push(("severity", Value::String(key(severity))));
-                    "alarm.notified"
-                }
-                EventKind::SeverityChanged { from, to, cause } => {
-                    fields.extend([
-                        ("from", Value::String(key(from))),
-                        ("to", Value::String(key(to))),
-                        ("cause", Value::String(key(cause))),
-                    ]);
-                    "alarm.severity_changed"
-                }
-                EventKind::FlappingStarted => "alarm.flapping_started",
-                EventKind::FlappingEnded => "alarm.flapping_ended",
-                EventKind::CamerasChanged { cameras } => {
-                    fields.extend([
-                        ("count", Value::from(cameras.len())),
-                        (
-                            "cameras",
-                            Value::Array(cameras.iter().map(|c| text(c)).collect()),
-                        ),
-                    ]);
-                    "alarm.cameras_changed"
-                }
-                EventKind::Acknowledged => {
-                    fields.push(("by", by()));
-                    "alarm.acknowledged"
-                }
-                EventKind::TakenInCharge => {
-                    fields.push(("by", by()));
-                    "alarm.taken_in_charge"
-                }
-                EventKind::Resolved { since } => {
-                    fields.push((
-                        "since",
-                        Value::String(
-                            self.format(Timestamp::from_millisecond(*since).unwrap_or_default()),
-                        ),
-                    ));
-                    "alarm.resolved"
-                }
-                EventKind::Escalated { .. } | EventKind::NotificationFailed { .. } => {
-                    // Written by the store when timers fire; the timeline shows them as
-                    // `alarm.escalated` (Timeline::escalation).
-                    return;
-                }
-                EventKind::Closed { report } => {
-                    fields.extend([
-                        ("by", by()),
-                        ("actions", text(&report.actions)),
-                        (
-                            "intervention_minutes",
-                            Value::from(report.intervention_minutes),
-                        ),
-                        ("root_cause", text(&report.root_cause)),
-                    ]);
-                    "alarm.closed"
-                }
-            };
+                fields.push(("label", Value::String(suppression.label())));
+                "alarm.suppressed"
+            }
+            EventKind::Notified { severity } => {
+                fields.push(("severity", Value::String(key(severity))));
+                "alarm.notified"
+            }
+            EventKind::SeverityChanged { from, to, cause } => {
+                fields.extend([
+                    ("from", Value::String(key(from))),
+                    ("to", Value::String(key(to))),
+                    ("cause", Value::String(key(cause))),
+                ]);
+                "alarm.severity_changed"
+            }
+            EventKind::FlappingStarted => "alarm.flapping_started",
+            EventKind::FlappingEnded => "alarm.flapping_ended",
+            EventKind::CamerasChanged { cameras } => {
+                fields.extend([
+                    ("count", Value::from(cameras.len())),
+                    (
+                        "cameras",
+                        Value::Array(cameras.iter().map(|c| text(c)).collect()),
+                    ),
+                ]);
+                "alarm.cameras_changed"
+            }
+            EventKind::Acknowledged => {
+                fields.push(("by", by()));
+                "alarm.acknowledged"
+            }
+            EventKind::TakenInCharge => {
+                fields.push(("by", by()));
+                "alarm.taken_in_charge"
+            }
+            EventKind::Resolved { since } => {
+                fields.push(("since", Value::String(self.format(*since))));
+                "alarm.resolved"
+            }
+            EventKind::Escalated { .. } | EventKind::NotificationFailed { .. } => {
+                // Written by the store when timers fire; the timeline shows them as
+                // `alarm.escalated` (Timeline::escalation).
+                return;
+            }
+            EventKind::Closed { report } => {
+                fields.extend([
+                    ("by", by()),
+                    ("actions", text(&report.actions)),
+                    (
+                        "intervention_minutes",
+                        Value::from(report.intervention_minutes),
+                    ),
+                    ("root_cause", text(&report.root_cause)),
+                ]);
+                "alarm.closed"
+            }
+        };
         self.push(Line { at, kind, fields });
     }
 
@@ -221,7 +209,7 @@ impl Timeline {
 
     /// A step of an escalation chain that fell due: fired (who was told) or skipped (why).
     fn escalation(&mut self, fired: FiredTimer) {
-        let at = Timestamp::from_millisecond(fired.at).unwrap_or_default();
+        let at = fired.at;
         let alarm = Value::from(fired.timer.alarm);
         let step = Value::String(fired.timer.step_label());
         let mut opened = None;
@@ -285,11 +273,7 @@ impl Timeline {
     }
 
     /// A message about a ticket handed to its channel (SAV-2, INC-3).
-    fn ticket_message(
-        &mut self,
-        at: Timestamp,
-        message: &vigie_domain::ticket::message::TicketNotice,
-    ) {
+    fn ticket_message(&mut self, at: i64, message: &vigie_domain::ticket::message::TicketNotice) {
         self.push(Line {
             at,
             kind: "notification.sent",
@@ -307,7 +291,7 @@ impl Timeline {
     }
 
     /// A monthly report sent to one of its recipients (issue 9).
-    fn report_mail(&mut self, at: Timestamp, report: &vigie_store::reports::ReportNotice) {
+    fn report_mail(&mut self, at: i64, report: &vigie_store::reports::ReportNotice) {
         self.push(Line {
             at,
             kind: "notification.sent",
@@ -342,9 +326,9 @@ impl Timeline {
         use vigie_domain::ticket::desk::EventKind as DeskEvent;
         let ticket = &change.ticket;
         let name = self.name_of(ticket.number);
-        let instant = |ms: i64| Timestamp::from_millisecond(ms).unwrap_or_default();
+
         for event in &change.events {
-            let at = instant(event.at);
+            let at = event.at;
             let happening = match &event.kind {
                 DeskEvent::Opened {
                     priority, source, ..
@@ -380,15 +364,15 @@ impl Timeline {
                 DeskEvent::Status { status } => Happening::Status(*status),
                 DeskEvent::SlaDue { timer, due } => Happening::Due {
                     timer: *timer,
-                    due: instant(*due),
+                    due: *due,
                 },
                 DeskEvent::SlaMet { timer, due } => Happening::Met {
                     timer: *timer,
-                    due: instant(*due),
+                    due: *due,
                 },
                 DeskEvent::SlaBreached { timer, due } => Happening::Breached {
                     timer: *timer,
-                    due: instant(*due),
+                    due: *due,
                 },
                 DeskEvent::SlaPaused { timer } => Happening::Paused { timer: *timer },
                 DeskEvent::SlaWaived { timer } => {
@@ -403,7 +387,7 @@ impl Timeline {
                     continue;
                 }
                 DeskEvent::ClosureReminder { close_at } => {
-                    let close_at = Value::String(self.format(instant(*close_at)));
+                    let close_at = Value::String(self.format(*close_at));
                     self.push(Line {
                         at,
                         kind: "ticket.closure_reminder",
@@ -435,7 +419,7 @@ impl Timeline {
                     continue;
                 }
                 DeskEvent::SlaWarning { timer, due } => {
-                    let due = Value::String(self.format(instant(*due)));
+                    let due = Value::String(self.format(*due));
                     self.push(Line {
                         at,
                         kind: "ticket.sla_warning",
@@ -451,7 +435,7 @@ impl Timeline {
                     gdpr_due: Some(due),
                     ..
                 } => {
-                    let due = Value::String(self.format(instant(*due)));
+                    let due = Value::String(self.format(*due));
                     self.push(Line {
                         at,
                         kind: "ticket.gdpr_due",
@@ -481,7 +465,7 @@ impl Timeline {
                     continue;
                 }
                 DeskEvent::PostMortemDue { due } => {
-                    let due = Value::String(self.format(instant(*due)));
+                    let due = Value::String(self.format(*due));
                     self.push(Line {
                         at,
                         kind: "ticket.post_mortem_due",
@@ -591,7 +575,7 @@ impl Timeline {
     }
 
     /// A page handed to its channel (the simulator's channels accept everything).
-    fn notification(&mut self, at: Timestamp, notice: &escalation::Notice) {
+    fn notification(&mut self, at: i64, notice: &escalation::Notice) {
         let page = &notice.page;
         self.push(Line {
             at,
@@ -609,7 +593,6 @@ impl Timeline {
                     "acknowledge_by",
                     notice
                         .acknowledge_by
-                        .and_then(|ms| Timestamp::from_millisecond(ms).ok())
                         .map_or(Value::Null, |t| Value::String(self.format(t))),
                 ),
                 (
@@ -624,7 +607,7 @@ impl Timeline {
         });
     }
 
-    fn ticket(&mut self, at: Timestamp, ticket: &str, happening: Happening) {
+    fn ticket(&mut self, at: i64, ticket: &str, happening: Happening) {
         let ticket = Value::String(ticket.into());
         let timer_key = |timer: SlaMeasure| Value::String(key(&timer));
         let line = match happening {
@@ -803,13 +786,13 @@ async fn simulate(
     .map_err(|e| SimulationError(e.to_string()))?;
     let actor = Actor::console("simulation");
     store
-        .import(&actor, &parsed.inventory, scenario.start.as_millisecond())
+        .import(&actor, &parsed.inventory, scenario.start)
         .await
         .map_err(|e| SimulationError(e.to_string()))?;
 
     for rotation in &scenario.rotations {
         store
-            .put_rotation(&actor, rotation, scenario.start.as_millisecond())
+            .put_rotation(&actor, rotation, scenario.start)
             .await
             .map_err(|e| SimulationError(e.to_string()))?;
     }
@@ -838,36 +821,28 @@ async fn simulate(
             .await
             .map_err(|e| SimulationError(e.to_string()))?;
         let next_timer = next_expectation
-            .and_then(|ms| Timestamp::from_millisecond(ms).ok())
             .into_iter()
-            .chain(
-                workflow
-                    .next_wake()
-                    .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
-            )
+            .chain(workflow.next_wake())
             .chain(rotation_check)
             .chain(
                 store
                     .next_timer_due()
                     .await
-                    .map_err(|e| SimulationError(e.to_string()))?
-                    .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
+                    .map_err(|e| SimulationError(e.to_string()))?,
             )
             // A deadline of a ticket.
             .chain(
                 store
                     .next_ticket_due()
                     .await
-                    .map_err(|e| SimulationError(e.to_string()))?
-                    .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
+                    .map_err(|e| SimulationError(e.to_string()))?,
             )
             // A page waiting for its hour: the daily digest (NOT-6).
             .chain(
                 store
                     .next_notification_due()
                     .await
-                    .map_err(|e| SimulationError(e.to_string()))?
-                    .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
+                    .map_err(|e| SimulationError(e.to_string()))?,
             )
             .min();
         // Inputs first at equal instants: an action at the very deadline meets it.
@@ -885,7 +860,7 @@ async fn simulate(
             apply_input(input, &store, &actor, &policy, &mut workflow, &mut timeline).await?;
         } else {
             let report = store
-                .watchdog_step(now.as_millisecond())
+                .watchdog_step(now)
                 .await
                 .map_err(|e| SimulationError(e.to_string()))?;
             // A heartbeat that did not come is an observation for the alarms.
@@ -893,27 +868,26 @@ async fn simulate(
             for change in report.changes {
                 timeline.state_change(change);
             }
-            timeline.alarms(workflow.observe(&observations, now.as_millisecond()).await);
+            timeline.alarms(workflow.observe(&observations, now).await);
             // A site whose probe fell silent has gone dark: an alarm of its own.
             for site in &report.lost_sites {
-                timeline.alarms(workflow.monitoring(site, true, now.as_millisecond()));
+                timeline.alarms(workflow.monitoring(site, true, now));
             }
         }
         if rotation_check.is_some_and(|at| at <= now) {
-            let at = now.as_millisecond();
+            let at = now;
             let uncovered = vigie_domain::oncall::uncovered(&scenario.rotations, at);
             timeline.alarms(workflow.rotations_uncovered(&uncovered, at));
             rotation_check = scenario
                 .rotations
                 .iter()
                 .filter_map(|r| r.next_change_after(at))
-                .min()
-                .and_then(|ms| Timestamp::from_millisecond(ms).ok());
+                .min();
         }
         notify(&store, &mut workflow, &escalation, &mut timeline, now).await?;
         // What the server's SLA worker does: the desk's deadlines due now are breached.
         for change in store
-            .ticket_timers_due(&policy, now.as_millisecond(), vigie_store::MAX_TICKET_PAGE)
+            .ticket_timers_due(&policy, now, vigie_store::MAX_TICKET_PAGE)
             .await
             .map_err(|e| SimulationError(e.to_string()))?
         {
@@ -945,10 +919,10 @@ async fn notify(
     workflow: &mut Workflow,
     escalation: &Escalation,
     timeline: &mut Timeline,
-    now: Timestamp,
+    now: i64,
 ) -> Result<(), SimulationError> {
     let failed = |e: vigie_store::StoreError| SimulationError(e.to_string());
-    let now_ms = now.as_millisecond();
+    let now_ms = now;
     let saved = workflow.save(now_ms).await.map_err(failed)?;
     let mut fired = saved.fired;
     fired.extend(
@@ -1015,18 +989,11 @@ impl Desk<'_> {
         number: u64,
         step: TicketStep,
         by: &Reference,
-        at: Timestamp,
+        at: i64,
     ) -> Result<(), String> {
         let change = self
             .store
-            .ticket_step(
-                self.actor,
-                self.policy,
-                number,
-                step,
-                by,
-                at.as_millisecond(),
-            )
+            .ticket_step(self.actor, self.policy, number, step, by, at)
             .await
             .map_err(|e| e.to_string())?;
         timeline.desk(&change);
@@ -1093,7 +1060,7 @@ async fn apply_input(
                 topic: None,
             };
             let change = store
-                .open_ticket(actor, policy, report, None, None, at.as_millisecond())
+                .open_ticket(actor, policy, report, None, None, at)
                 .await
                 .map_err(|e| place(e.to_string()))?;
             timeline.names.insert(change.ticket.number, ticket.clone());
@@ -1134,7 +1101,7 @@ async fn apply_input(
                 flood_limit: vigie_store::mail::DEFAULT_FLOOD_LIMIT,
             };
             let recorded = store
-                .record_mail(policy, &intake, &mail, at.as_millisecond())
+                .record_mail(policy, &intake, &mail, at)
                 .await
                 .map_err(|e| place(e.to_string()))?;
             if let (vigie_store::mail::MailOutcome::Opened { ticket: number }, Some(name)) =
@@ -1206,17 +1173,11 @@ async fn apply_input(
                 ],
             });
             let back = store
-                .probe_seen(
-                    actor,
-                    name,
-                    site,
-                    interval_seconds.saturating_mul(1000),
-                    at.as_millisecond(),
-                )
+                .probe_seen(actor, name, site, interval_seconds.saturating_mul(1000), at)
                 .await
                 .map_err(|e| place(e.to_string()))?;
             if back {
-                timeline.alarms(workflow.monitoring(site, false, at.as_millisecond()));
+                timeline.alarms(workflow.monitoring(site, false, at));
             }
         }
         InputKind::Diagnosis {
@@ -1312,13 +1273,13 @@ async fn apply_input(
             });
             // The same entry point as polled, pushed and trapped observations (SUP-1).
             let report = store
-                .record_observations(actor, None, observations, at.as_millisecond())
+                .record_observations(actor, None, observations, at)
                 .await
                 .map_err(|e| place(e.to_string()))?;
             for change in report.changes {
                 timeline.state_change(change);
             }
-            timeline.alarms(workflow.observe(observations, at.as_millisecond()).await);
+            timeline.alarms(workflow.observe(observations, at).await);
         }
         InputKind::Alarm { alarm, step, by } => {
             let Record::Staff(_) = store
@@ -1334,10 +1295,7 @@ async fn apply_input(
                 AlarmStep::TakeCharge => Step::TakeCharge,
                 AlarmStep::Close(report) => Step::Close(report.clone()),
             };
-            let outcome = match workflow
-                .step(*alarm, step_taken, by, at.as_millisecond())
-                .await
-            {
+            let outcome = match workflow.step(*alarm, step_taken, by, at).await {
                 Ok(events) => Ok(events),
                 Err((before, StepError::Refused(refusal))) => {
                     timeline.alarms(before);

@@ -2,7 +2,6 @@
 //! `vigie import` format), an optional policy overlay, and a timeline of inputs. Every error
 //! names its line.
 
-use jiff::Timestamp;
 use serde::Deserialize;
 use toml::Spanned;
 use vigie_domain::Reference;
@@ -114,7 +113,7 @@ impl AlarmStep {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Input {
-    pub at: Timestamp,
+    pub at: i64,
     /// Its position in the file, from 1, for messages.
     pub number: usize,
     pub kind: InputKind,
@@ -131,8 +130,8 @@ pub enum InventorySource {
 
 #[derive(Debug, Clone)]
 pub struct Scenario {
-    pub start: Timestamp,
-    pub end: Timestamp,
+    pub start: i64,
+    pub end: i64,
     pub time_zone: TimeZoneName,
     pub inventory: InventorySource,
     pub policy: Option<toml::Table>,
@@ -235,7 +234,7 @@ impl Scenario {
             return Err(format!("au plus {MAX_INPUTS} entrées par scénario"));
         }
         let time_zone = raw.time_zone.time_zone();
-        let instant = |value: &str, what: &str| -> Result<Timestamp, String> {
+        let instant = |value: &str, what: &str| -> Result<i64, String> {
             let (at, resolution) =
                 parse_instant(value, &time_zone).map_err(|e| format!("{what} : {e}"))?;
             if resolution != LocalResolution::Unique {
@@ -380,7 +379,7 @@ impl Scenario {
                     let base = |check: CheckName| Observation {
                         equipment: equipment.clone(),
                         check,
-                        at: at.as_millisecond(),
+                        at,
                         status: None,
                         detail: input.detail.clone(),
                         samples: Vec::new(),

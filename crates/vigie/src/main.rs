@@ -577,10 +577,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = open_store(&config).await?;
             let paris = calendar::Calendar::business().time_zone;
             let at = match at {
-                Some(text) => calendar::parse_instant(&text, &paris)
-                    .map_err(|e| anyhow::anyhow!("--at : {e}"))?
-                    .0
-                    .as_millisecond(),
+                Some(text) => {
+                    calendar::parse_instant(&text, &paris)
+                        .map_err(|e| anyhow::anyhow!("--at : {e}"))?
+                        .0
+                }
                 None => now_ms(),
             };
             let actor = console_actor();

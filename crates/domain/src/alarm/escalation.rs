@@ -9,7 +9,6 @@
 
 use std::collections::BTreeSet;
 
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::Reference;
@@ -57,15 +56,6 @@ impl Timer {
 #[error("{0}")]
 pub struct EscalationError(pub String);
 
-fn at_ms(timestamp: Timestamp) -> i64 {
-    timestamp.as_millisecond()
-}
-
-fn timestamp(ms: i64) -> Result<Timestamp, EscalationError> {
-    Timestamp::from_millisecond(ms)
-        .map_err(|_| EscalationError(format!("instant {ms} hors limites")))
-}
-
 /// The timers an alarm told at `told` (at `severity`) arms: one per step of the chain, at
 /// its delay after `told` or at the acknowledgement deadline.
 pub fn arm(
@@ -99,16 +89,19 @@ fn arm_from(
     told: i64,
     first_told: i64,
 ) -> Result<Vec<Timer>, EscalationError> {
-    let from = timestamp(told)?;
-    let first = timestamp(first_told)?;
+    let (from, first) = (told, first_told);
     let mut timers = Vec::new();
     for step in policy.chain(severity) {
         let due = match (step.after, step.at) {
             (Some(after), _) => {
-                let seconds = i64::try_from(after.seconds()).unwrap_or(i64::MAX);
-                first
-                    .checked_add(jiff::SignedDuration::from_secs(seconds))
-                    .map_err(|_| EscalationError(format!("étape « {} » hors limites", step.name)))?
+                let after_ms = i64::try_from(after.seconds())
+                    .ok()
+                    .and_then(|seconds| seconds.checked_mul(1000));
+                after_ms
+                    .and_then(|after_ms| first.checked_add(after_ms))
+                    .ok_or_else(|| {
+                        EscalationError(format!("étape « {} » hors limites", step.name))
+                    })?
                     .max(from)
             }
             (None, Some(StepMoment::AcknowledgementDeadline)) => policy
@@ -126,7 +119,7 @@ fn arm_from(
             severity,
             step: step.name.clone(),
             round: 0,
-            due: at_ms(due),
+            due,
         });
     }
     Ok(timers)
@@ -136,11 +129,9 @@ fn arm_from(
 /// from its notification, or from its worsening after it (the instant the step that enforces
 /// it, [`arm_worsened`], counts from). None before it is told.
 pub fn acknowledge_by(policy: &Policy, alarm: &Alarm) -> Option<i64> {
-    let told = Timestamp::from_millisecond(alarm.told_at_severity()?).ok()?;
     policy
-        .acknowledgement_due(alarm.severity, told)
+        .acknowledgement_due(alarm.severity, alarm.told_at_severity()?)
         .ok()
-        .map(at_ms)
 }
 
 /// The days searched for the next digest: beyond, the calendar is considered never open.
@@ -151,8 +142,7 @@ const DIGEST_SEARCH_DAYS: i64 = 31;
 /// (business days by default: not on weekends or public holidays).
 pub fn next_digest(policy: &Policy, after: i64) -> Option<i64> {
     let calendar = policy.calendar(&policy.alarm.minor_digest_calendar)?;
-    let after_ts = Timestamp::from_millisecond(after).ok()?;
-    let first = calendar.local_date(after_ts);
+    let first = calendar.local_date(after);
     let at = policy.alarm.minor_digest_at;
     let time = jiff::civil::Time::new(
         i8::try_from(at.hour).ok()?,
@@ -165,8 +155,8 @@ pub fn next_digest(policy: &Policy, after: i64) -> Option<i64> {
         let date = first.checked_add(jiff::Span::new().days(offset)).ok()?;
         let (instant, _) =
             crate::calendar::resolve_local(&calendar.time_zone, date.to_datetime(time));
-        if instant > after_ts && calendar.is_open(instant) {
-            return Some(at_ms(instant));
+        if instant > after && calendar.is_open(instant) {
+            return Some(instant);
         }
     }
     None
@@ -682,9 +672,9 @@ pub const MAX_DIGEST_ENTRIES: usize = 500;
 
 /// The page key of `recipient`'s digest going at `due` (its local date names it).
 pub fn digest_page(page: &Page, due: i64, zone: &jiff::tz::TimeZone) -> Page {
-    let date = Timestamp::from_millisecond(due)
-        .map(|t| t.to_zoned(zone.clone()).date().to_string())
-        .unwrap_or_else(|_| due.to_string());
+    let date = crate::calendar::zoned(due, zone)
+        .map(|z| z.date().to_string())
+        .unwrap_or_else(|| due.to_string());
     let step = format!("digest/{date}");
     Page {
         key: format!("{step}/{}/{}", page.recipient, channel_key(page.channel)),
@@ -756,13 +746,9 @@ pub struct Message {
 }
 
 pub(crate) fn local(ms: i64, zone: &jiff::tz::TimeZone) -> String {
-    Timestamp::from_millisecond(ms)
-        .map(|t| {
-            t.to_zoned(zone.clone())
-                .strftime("%d/%m/%Y %H:%M")
-                .to_string()
-        })
-        .unwrap_or_else(|_| ms.to_string())
+    crate::calendar::zoned(ms, zone)
+        .map(|z| z.strftime("%d/%m/%Y %H:%M").to_string())
+        .unwrap_or_else(|| ms.to_string())
 }
 
 /// Cuts `text` to at most `max` characters, marking the cut.

@@ -8,7 +8,7 @@
 
 use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::TimeZone;
-use jiff::{SignedDuration, Span, Timestamp};
+use jiff::{SignedDuration, Span};
 
 use crate::calendar::resolve_local;
 use crate::inventory::MaintenanceWindow;
@@ -57,7 +57,7 @@ impl Recurrence {
     }
 
     /// The occurrence opening on the local `date`, if the window opens that day, as instants.
-    fn on(&self, date: Date) -> Option<(Timestamp, Timestamp)> {
+    fn on(&self, date: Date) -> Option<(i64, i64)> {
         if !self.days.contains(&date.weekday()) {
             return None;
         }
@@ -68,35 +68,29 @@ impl Recurrence {
         Some((start, end))
     }
 
-    fn local_date(&self, at: Timestamp) -> Date {
-        at.to_zoned(self.zone.clone()).date()
+    fn local_date(&self, at: i64) -> Option<Date> {
+        crate::calendar::zoned(at, &self.zone).map(|z| z.date())
     }
 }
 
 /// The occurrence of `window` covering `at`, as (start, end) in epoch ms.
-fn occurrence(
-    window: &MaintenanceWindow,
-    site_zone: &TimeZone,
-    at: Timestamp,
-) -> Option<(i64, i64)> {
+fn occurrence(window: &MaintenanceWindow, site_zone: &TimeZone, at: i64) -> Option<(i64, i64)> {
     let recurrence = Recurrence::of(window, site_zone)?;
-    let today = recurrence.local_date(at);
+    let today = recurrence.local_date(at)?;
     (0..=LOOKBACK_DAYS)
         .filter_map(|back| today.checked_sub(Span::new().days(back)).ok())
         .filter_map(|date| recurrence.on(date))
         .filter(|(start, end)| *start <= at && at < *end)
-        .map(|(start, end)| (start.as_millisecond(), end.as_millisecond()))
         .max_by_key(|(_, end)| *end)
 }
 
 /// The window covering `at` among a site's, if any, and when the cover ends.
 pub fn covering(windows: &[MaintenanceWindow], site_zone: &TimeZone, at: i64) -> Option<Cover> {
-    let instant = |ms: i64| Timestamp::from_millisecond(ms).ok();
     let longest = |at: i64| {
         windows
             .iter()
             .filter_map(|window| {
-                occurrence(window, site_zone, instant(at)?)
+                occurrence(window, site_zone, at)
                     .map(|(_, end)| (window.label.as_ref().map(|l| l.to_string()), end))
             })
             .max_by_key(|(_, end)| *end)
@@ -122,31 +116,28 @@ pub fn occurrences(
     from: i64,
     to: i64,
 ) -> Vec<(i64, i64)> {
-    let (Some(recurrence), Ok(first), Ok(last)) = (
-        Recurrence::of(window, site_zone),
-        Timestamp::from_millisecond(from),
-        Timestamp::from_millisecond(to),
-    ) else {
+    let Some(recurrence) = Recurrence::of(window, site_zone) else {
+        return Vec::new();
+    };
+    let (Some(first_day), Some(last_day)) =
+        (recurrence.local_date(from), recurrence.local_date(to))
+    else {
         return Vec::new();
     };
     if to <= from {
         return Vec::new();
     }
-    let last_day = recurrence.local_date(last);
-    let Ok(mut day) = recurrence
-        .local_date(first)
-        .checked_sub(Span::new().days(LOOKBACK_DAYS))
-    else {
+    let Ok(mut day) = first_day.checked_sub(Span::new().days(LOOKBACK_DAYS)) else {
         return Vec::new();
     };
     let mut found = Vec::new();
     // An occurrence opening after the local date of `to` opens after `to`.
     while day <= last_day {
-        if let Some((start, end)) = recurrence.on(day) {
-            let (start, end) = (start.as_millisecond(), end.as_millisecond());
-            if start < to && end > from {
-                found.push((start, end));
-            }
+        if let Some((start, end)) = recurrence.on(day)
+            && start < to
+            && end > from
+        {
+            found.push((start, end));
         }
         match day.tomorrow() {
             Ok(next) => day = next,

@@ -5,7 +5,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use jiff::Timestamp;
 use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
@@ -63,10 +62,7 @@ impl Month {
 
     /// The month of the local date of `at_ms` in `zone`, if the instant is a date at all.
     pub fn containing(at_ms: i64, zone: &TimeZone) -> Option<Month> {
-        let date = Timestamp::from_millisecond(at_ms)
-            .ok()?
-            .to_zoned(zone.clone())
-            .date();
+        let date = crate::calendar::zoned(at_ms, zone)?.date();
         Month::new(date.year(), date.month()).ok()
     }
 
@@ -193,7 +189,7 @@ impl Period {
                 "{MAX_PERIOD_DAYS} jours au plus"
             )));
         }
-        if Timestamp::from_millisecond(from).is_err() || Timestamp::from_millisecond(to).is_err() {
+        if !crate::calendar::in_range(from) || !crate::calendar::in_range(to) {
             return Err(ReportError::InvalidPeriod(
                 "instants hors des dates gérées".into(),
             ));
@@ -216,10 +212,10 @@ impl Period {
     /// The local days of `zone` the period touches, each clipped to the period, in order.
     pub fn days(self, zone: &TimeZone) -> Vec<(i64, i64)> {
         let mut days = Vec::new();
-        let Ok(start) = Timestamp::from_millisecond(self.from) else {
+        let Some(start) = crate::calendar::zoned(self.from, zone) else {
             return days;
         };
-        let mut date = start.to_zoned(zone.clone()).date();
+        let mut date = start.date();
         let mut day_start = local_midnight(zone, date);
         // Bounded by the period's length: a local day lasts at least 23 hours on Earth's zones.
         for _ in 0..=MAX_PERIOD_DAYS + 2 {
@@ -255,7 +251,5 @@ impl<'de> Deserialize<'de> for Period {
 /// The instant a local date starts in `zone`: its midnight, or the first instant after a gap
 /// that swallows midnight (the calendar's one rule).
 fn local_midnight(zone: &TimeZone, date: Date) -> i64 {
-    resolve_local(zone, date.to_datetime(Time::midnight()))
-        .0
-        .as_millisecond()
+    resolve_local(zone, date.to_datetime(Time::midnight())).0
 }

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::Reference;
@@ -267,9 +266,8 @@ pub fn minor_day_start(policy: &Policy, now: i64) -> i64 {
         .calendar(&policy.alarm.minor_digest_calendar)
         .map(|c| c.time_zone.clone())
         .unwrap_or(jiff::tz::TimeZone::UTC);
-    Timestamp::from_millisecond(now)
-        .ok()
-        .and_then(|t| t.to_zoned(zone).start_of_day().ok())
+    crate::calendar::zoned(now, &zone)
+        .and_then(|z| z.start_of_day().ok())
         .map_or(now, |start| start.timestamp().as_millisecond())
 }
 
@@ -935,9 +933,13 @@ impl EventKind {
     }
 }
 
-fn timestamp(ms: i64) -> Result<Timestamp, DeskError> {
-    Timestamp::from_millisecond(ms)
-        .map_err(|_| DeskError::Invalid(format!("instant hors limites : {ms}")))
+/// `ms` checked to be an instant the calendars can count from (years −9999 to 9999).
+fn instant(ms: i64) -> Result<i64, DeskError> {
+    if crate::calendar::in_range(ms) {
+        Ok(ms)
+    } else {
+        Err(DeskError::Invalid(format!("instant hors limites : {ms}")))
+    }
 }
 
 impl Ticket {
@@ -958,7 +960,7 @@ impl Ticket {
             priority,
             terms.tier,
             terms.round_the_clock,
-            timestamp(received)?,
+            instant(received)?,
         )?;
         if matches!(report.source, Source::Alarm | Source::Recurrence) {
             // SAV-2's acknowledgement answers a client's report; an alarm's ticket has none
@@ -1023,18 +1025,9 @@ impl Ticket {
             .map(|h| {
                 let kind = match h {
                     Happening::Status(status) => EventKind::Status { status },
-                    Happening::Due { timer, due } => EventKind::SlaDue {
-                        timer,
-                        due: due.as_millisecond(),
-                    },
-                    Happening::Met { timer, due } => EventKind::SlaMet {
-                        timer,
-                        due: due.as_millisecond(),
-                    },
-                    Happening::Breached { timer, due } => EventKind::SlaBreached {
-                        timer,
-                        due: due.as_millisecond(),
-                    },
+                    Happening::Due { timer, due } => EventKind::SlaDue { timer, due },
+                    Happening::Met { timer, due } => EventKind::SlaMet { timer, due },
+                    Happening::Breached { timer, due } => EventKind::SlaBreached { timer, due },
                     Happening::Paused { timer } => EventKind::SlaPaused { timer },
                 };
                 // A breach is written at its deadline, whenever it is noticed.
@@ -1053,7 +1046,7 @@ impl Ticket {
         self.sla
             .dues()
             .values()
-            .map(|t| t.as_millisecond())
+            .copied()
             .chain(care.closure_reminder_due)
             .chain(care.auto_close_due)
             .chain(
@@ -1100,7 +1093,7 @@ impl Ticket {
             match self.status {
                 Status::Resolved => {
                     self.resolved_at = Some(at);
-                    let start = timestamp(at)?;
+                    let start = instant(at)?;
                     // INC-6: every P1 gets its post-mortem, once (a relapse resolved again
                     // keeps the first deadline).
                     if self.priority == Priority::P1
@@ -1108,25 +1101,20 @@ impl Ticket {
                         && self.report.kind != Kind::Review
                     {
                         self.post_mortem = Some(super::post_mortem::PostMortem {
-                            due: policy
-                                .due(&policy.ticket.post_mortem_within, start)?
-                                .as_millisecond(),
+                            due: policy.due(&policy.ticket.post_mortem_within, start)?,
                             analysis: String::new(),
                             measures: Vec::new(),
                             published_at: None,
                             overdue: false,
                         });
                     }
-                    self.aftercare.closure_reminder_due = Some(
-                        policy
-                            .due(&policy.ticket.closure_reminder_after, start)?
-                            .as_millisecond(),
-                    );
+                    self.aftercare.closure_reminder_due =
+                        Some(policy.due(&policy.ticket.closure_reminder_after, start)?);
                     self.aftercare.auto_close_due = None;
                     if self.report.equipment.is_some() && self.aftercare.follow_ups.is_empty() {
                         for deadline in &policy.ticket.follow_ups {
                             self.aftercare.follow_ups.push(FollowUp {
-                                due: policy.due(deadline, start)?.as_millisecond(),
+                                due: policy.due(deadline, start)?,
                                 done_at: None,
                                 relapses: Vec::new(),
                             });
@@ -1163,7 +1151,7 @@ impl Ticket {
             if measure == SlaMeasure::Acknowledgement {
                 continue;
             }
-            let due = due.as_millisecond();
+
             if self.warnings.get(&measure).is_some_and(|w| w.due == due) {
                 continue;
             }
@@ -1202,7 +1190,7 @@ impl Ticket {
         relapses: &std::collections::BTreeMap<i64, Vec<AlarmId>>,
     ) -> Result<Vec<TicketEvent>, DeskError> {
         let mut sla = TicketSla::restore(policy, self.sla.clone());
-        let happenings = sla.on_time(timestamp(now)?);
+        let happenings = sla.on_time(instant(now)?);
         self.take(policy, &sla, now)?;
         let mut events = self.happened(now, happenings);
         for (timer, warning) in &mut self.warnings {
@@ -1267,9 +1255,8 @@ impl Ticket {
             if let Some(due) = self.aftercare.closure_reminder_due
                 && due <= now
             {
-                let close_at = policy
-                    .due(&policy.ticket.auto_close_after_reminder, timestamp(due)?)?
-                    .as_millisecond();
+                let close_at =
+                    policy.due(&policy.ticket.auto_close_after_reminder, instant(due)?)?;
                 self.aftercare.closure_reminder_due = None;
                 self.aftercare.auto_close_due = Some(close_at);
                 events.push(self.event(due, None, EventKind::ClosureReminder { close_at }));
@@ -1462,11 +1449,7 @@ impl Ticket {
             )));
         }
         let gdpr_due = if resolution.data_impact.data_lost() {
-            Some(
-                policy
-                    .due(&policy.ticket.gdpr_information_within, timestamp(now)?)?
-                    .as_millisecond(),
-            )
+            Some(policy.due(&policy.ticket.gdpr_information_within, instant(now)?)?)
         } else {
             None
         };
@@ -1592,7 +1575,7 @@ impl Ticket {
             )));
         }
         let mut sla = TicketSla::restore(policy, self.sla.clone());
-        let happenings = sla.apply(action, timestamp(now)?)?;
+        let happenings = sla.apply(action, instant(now)?)?;
         let mut events = vec![self.event(now, by.cloned(), EventKind::Action { action })];
         if action == Action::TakeCharge
             && let Some(by) = by
@@ -1695,7 +1678,7 @@ impl Ticket {
         }
         let from = self.priority;
         let mut sla = TicketSla::restore(policy, self.sla.clone());
-        let happenings = sla.requalify(priority, timestamp(self.received_at)?, timestamp(now)?)?;
+        let happenings = sla.requalify(priority, instant(self.received_at)?, instant(now)?)?;
         let mut events = vec![self.event(
             now,
             Some(by.clone()),
@@ -1801,7 +1784,7 @@ impl Ticket {
         }
         let from = self.priority;
         let mut sla = TicketSla::restore(policy, self.sla.clone());
-        let happenings = sla.requalify(to, timestamp(at)?, timestamp(at)?)?;
+        let happenings = sla.requalify(to, instant(at)?, instant(at)?)?;
         let mut events = vec![self.event(
             at,
             None,

@@ -3,7 +3,6 @@
 //! told to the operations manager). They go through the same outbox as the alarms' pages, each
 //! under an idempotency key naming the ticket, the purpose, the recipient and the channel.
 
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::TimeZoneName;
@@ -153,16 +152,13 @@ pub fn acknowledgement_due(policy: &Policy, terms: Terms, ticket: &Ticket, now: 
             terms.round_the_clock,
         )
         .and_then(|deadline| policy.calendar(&deadline.calendar).cloned());
-    let (Some(calendar), Ok(at)) = (calendar, Timestamp::from_millisecond(now)) else {
+    let Some(calendar) = calendar else {
         return now;
     };
-    if calendar.is_open(at) {
+    if calendar.is_open(now) {
         return now;
     }
-    calendar
-        .next_opening(at)
-        .map(|t| t.as_millisecond())
-        .unwrap_or(now)
+    calendar.next_opening(now).unwrap_or(now)
 }
 
 /// A timer's name, in French.
@@ -217,7 +213,7 @@ pub fn acknowledgement(
     if let Some(due) = ticket.sla.dues().get(&SlaMeasure::TakeCharge) {
         lines.push(format!(
             "Prise en charge au plus tard le {}",
-            local(due.as_millisecond(), &zone)
+            local(*due, &zone)
         ));
     }
     lines.push(String::new());

@@ -413,11 +413,7 @@ fn published(events: &[TicketEvent]) -> bool {
 }
 
 fn next_client_update(ticket: &Ticket) -> Option<i64> {
-    ticket
-        .sla
-        .dues()
-        .get(&SlaMeasure::ClientUpdate)
-        .map(|t| t.as_millisecond())
+    ticket.sla.dues().get(&SlaMeasure::ClientUpdate).copied()
 }
 
 /// INC-3 (and INC-5's, INC-6's own deadlines): every missed deadline among `events` — an SLA

@@ -55,13 +55,7 @@ pub fn is_corrective(ticket: &Ticket, events: &[TicketEvent]) -> bool {
 }
 
 fn local(ms: i64, zone: &TimeZoneName) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| {
-            t.to_zoned(zone.time_zone())
-                .strftime("%d/%m/%Y %H:%M")
-                .to_string()
-        })
-        .unwrap_or_default()
+    crate::alarm::escalation::local(ms, &zone.time_zone())
 }
 
 /// One section: a title and its lines (already plain text).

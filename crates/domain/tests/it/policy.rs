@@ -12,8 +12,9 @@ fn d(text: &str) -> DurationSpec {
     DurationSpec::parse(text).unwrap()
 }
 
-fn at(text: &str) -> Timestamp {
-    text.parse().unwrap()
+/// An instant written RFC 3339, as the domain takes it: UTC epoch milliseconds.
+fn at(text: &str) -> i64 {
+    text.parse::<Timestamp>().unwrap().as_millisecond()
 }
 
 #[test]

@@ -96,7 +96,7 @@ fn next_due(ticket: &Ticket) -> Option<(i64, SlaMeasure)> {
         .sla
         .dues()
         .into_iter()
-        .map(|(measure, due)| (due.as_millisecond(), measure))
+        .map(|(measure, due)| (due, measure))
         .min()
 }
 
@@ -282,7 +282,7 @@ async fn render_detail(
             @if let Some(impact) = ticket.report.impact { dt { (t(lang, "Impact")) } dd { (impact_label(lang, impact)) } }
             @if viewer.is_staff() { dt { (t(lang, "Confié à")) } dd { (ticket.assignee.as_ref().map(|a| a.as_str()).unwrap_or("—")) } }
             @for (measure, due) in ticket.sla.dues() {
-                dt { (tf(lang, "Échéance : {deadline}", &[("deadline", &labels::measure(lang, measure))])) } dd { (time(due.as_millisecond())) " — " (countdown(lang, due.as_millisecond(), now)) }
+                dt { (tf(lang, "Échéance : {deadline}", &[("deadline", &labels::measure(lang, measure))])) } dd { (time(due)) " — " (countdown(lang, due, now)) }
             }
             @if let Some(resolution) = &ticket.resolution {
                 dt { (t(lang, "Résolution")) } dd { (resolution.root_cause) }

@@ -531,10 +531,7 @@ async fn replay(path: &Path) -> Vec<String> {
     let port = free_port();
     let mut command = sandbox.command(&["serve"]);
     command
-        .env(
-            "VIGIE_VIRTUAL_CLOCK",
-            scenario.start.as_millisecond().to_string(),
-        )
+        .env("VIGIE_VIRTUAL_CLOCK", scenario.start.to_string())
         .env("VIGIE_SERVER__LISTEN", format!("127.0.0.1:{port}"))
         .env("VIGIE_SMTP__HOST", "127.0.0.1")
         .env("VIGIE_SMTP__PORT", smtp_port.to_string())
@@ -622,8 +619,8 @@ async fn replay(path: &Path) -> Vec<String> {
 
     // The simulator's loop, with the server doing the work: inputs first at equal instants,
     // then a round; a round of its own at each instant something falls due.
-    let start = scenario.start.as_millisecond();
-    let end = scenario.end.as_millisecond();
+    let start = scenario.start;
+    let end = scenario.end;
     let mut rotation_check = (!scenario.rotations.is_empty()).then_some(start);
     let (_, answer) = replay
         .call("admin", reqwest::Method::GET, "/api/v1/clock", None)
@@ -633,7 +630,7 @@ async fn replay(path: &Path) -> Vec<String> {
     // A round that leaves its own instant due again would loop forever: bounded.
     let mut rounds_at_one_instant = (start, 0);
     loop {
-        let next_input = inputs.peek().map(|i| i.at.as_millisecond());
+        let next_input = inputs.peek().map(|i| i.at);
         let next_timer = server_next.into_iter().chain(rotation_check).min();
         let now = match (next_input, next_timer) {
             (Some(input), Some(timer)) => input.min(timer),
