@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::Reference;
 use crate::alarm::rules::ConditionKey;
 use crate::policy::Severity;
+use crate::ticket::post_mortem::{Label, Phrase, templates};
 
 /// An alarm's number, given in the order alarms are raised.
 pub type AlarmId = u64;
@@ -352,57 +353,73 @@ pub struct Told {
     pub channel: crate::policy::Channel,
 }
 
+templates! {
+    ALARM_TEMPLATES {
+        RAISED = "Alarme levée ({severity}) : {condition}",
+        SUPPRESSED = "Enregistrée sans notification : {suppression}",
+        NOTIFIED = "Transmise aux notifications ({severity})",
+        WORSENED = "Gravité changée : {severity}",
+        UNRESOLVED = "Gravité changée : {severity} (non résolue 8 h après sa notification)",
+        FLAPPING_STARTED = "Instable : l'état change sans cesse",
+        FLAPPING_ENDED = "De nouveau stable",
+        CAMERAS_CHANGED = "Caméras hors ligne : {n}",
+        ACKNOWLEDGED = "Alarme acquittée",
+        TAKEN_IN_CHARGE = "Alarme prise en charge",
+        RESOLVED = "Condition disparue",
+        CLOSED = "Alarme close : {cause}",
+        ESCALATED = "Escalade « {step} » : {told}",
+        NOTIFICATION_FAILED = "Notification à {recipient} en échec",
+    }
+}
+
 impl EventKind {
-    /// What happened, in French, for people (the console's history, the post-mortem).
-    pub fn describe(&self) -> String {
+    /// What happened, for people (the console's history, the post-mortem's timeline), in
+    /// French with [`Phrase::french`] or in the reader's language.
+    pub fn phrase(&self) -> Phrase {
+        let new = Phrase::new;
         match self {
             EventKind::Raised {
                 condition,
                 severity,
                 ..
-            } => format!(
-                "Alarme levée ({}) : {}",
-                severity.label(),
-                condition.condition.label()
-            ),
+            } => new(RAISED)
+                .label("severity", Label::Severity(*severity))
+                .label("condition", Label::Condition(condition.condition)),
             EventKind::Suppressed { suppression } => {
-                format!("Enregistrée sans notification : {}", suppression.label())
+                new(SUPPRESSED).label("suppression", Label::Suppression(suppression.clone()))
             }
             EventKind::Notified { severity } => {
-                format!("Transmise aux notifications ({})", severity.label())
+                new(NOTIFIED).label("severity", Label::Severity(*severity))
             }
-            EventKind::SeverityChanged { to, cause, .. } => match cause {
-                SeverityCause::Worsened => format!("Gravité changée : {}", to.label()),
-                SeverityCause::Unresolved => format!(
-                    "Gravité changée : {} (non résolue 8 h après sa notification)",
-                    to.label()
-                ),
-            },
-            EventKind::FlappingStarted => "Instable : l'état change sans cesse".into(),
-            EventKind::FlappingEnded => "De nouveau stable".into(),
-            EventKind::CamerasChanged { cameras } => {
-                format!("Caméras hors ligne : {}", cameras.len())
-            }
-            EventKind::Acknowledged => "Alarme acquittée".into(),
-            EventKind::TakenInCharge => "Alarme prise en charge".into(),
-            EventKind::Resolved { .. } => "Condition disparue".into(),
+            EventKind::SeverityChanged { to, cause, .. } => new(match cause {
+                SeverityCause::Worsened => WORSENED,
+                SeverityCause::Unresolved => UNRESOLVED,
+            })
+            .label("severity", Label::Severity(*to)),
+            EventKind::FlappingStarted => new(FLAPPING_STARTED),
+            EventKind::FlappingEnded => new(FLAPPING_ENDED),
+            EventKind::CamerasChanged { cameras } => new(CAMERAS_CHANGED).text("n", cameras.len()),
+            EventKind::Acknowledged => new(ACKNOWLEDGED),
+            EventKind::TakenInCharge => new(TAKEN_IN_CHARGE),
+            EventKind::Resolved { .. } => new(RESOLVED),
             EventKind::Closed { report } => {
-                format!(
-                    "Alarme close : {}",
-                    crate::text::shorten(&report.root_cause, 300)
-                )
+                new(CLOSED).text("cause", crate::text::shorten(&report.root_cause, 300))
             }
             EventKind::Escalated { step, told, .. } => {
                 let names: Vec<&str> = told.iter().map(|t| t.name.as_str()).collect();
-                format!(
-                    "Escalade « {step} » : {}",
-                    crate::text::shorten(&names.join(", "), 300)
-                )
+                new(ESCALATED)
+                    .text("step", step)
+                    .text("told", crate::text::shorten(&names.join(", "), 300))
             }
             EventKind::NotificationFailed { recipient, .. } => {
-                format!("Notification à {recipient} en échec")
+                new(NOTIFICATION_FAILED).text("recipient", recipient)
             }
         }
+    }
+
+    /// What happened, in French.
+    pub fn describe(&self) -> String {
+        self.phrase().french()
     }
 
     pub fn key(&self) -> &'static str {

@@ -6,9 +6,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::desk::{DeskError, EventKind, MAX_TEXT, Note, TicketEvent};
+use super::Action;
+use super::desk::{DeskError, EventKind, MAX_TEXT, Note, TicketEvent, priority_label};
 use super::message::measure_label;
-use crate::alarm::lifecycle::{AlarmEvent, EventKind as AlarmEventKind};
+use crate::alarm::lifecycle::{
+    ALARM_TEMPLATES, AlarmEvent, EventKind as AlarmEventKind, Suppression,
+};
+use crate::alarm::rules::Condition;
+use crate::inventory::{Priority, SlaMeasure};
+use crate::policy::Severity;
 
 /// The most measures a post-mortem lists.
 pub const MAX_MEASURES: usize = 50;
@@ -103,140 +109,292 @@ impl PostMortem {
     }
 }
 
-/// One line of the timeline.
+/// One line of the timeline: `what` in French (a `String`, as the post-mortem shows it), or
+/// as the [`Phrase`] to say in the reader's language (the console's and the portal's
+/// histories).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TimelineEntry {
+pub struct TimelineEntry<What = String> {
     pub at: i64,
     /// `ticket` or `alarme n°<id>`.
     pub source: String,
     /// Who, when someone: a reference of the staff or the client's user.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
-    pub what: String,
+    pub what: What,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phrases: each event said once, in French, with named values, for every language.
+
+/// The French sentence of a [`Phrase`], with `{name}` placeholders: the key of its translation
+/// too. Made only by [`templates!`], so that every template is in its module's list (and so in
+/// [`all_templates`], which the server checks against its English).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Template(&'static str);
+
+impl Template {
+    /// For [`templates!`] only: a template stands in its module's list.
+    #[doc(hidden)]
+    pub(crate) const fn listed(french: &'static str) -> Template {
+        Template(french)
+    }
+
+    pub fn french(self) -> &'static str {
+        self.0
+    }
+}
+
+/// Declares a module's templates: each a constant, and all of them in the list `$list`.
+macro_rules! templates {
+    ($list:ident { $($name:ident = $french:literal,)* }) => {
+        $(const $name: $crate::ticket::post_mortem::Template =
+            $crate::ticket::post_mortem::Template::listed($french);)*
+        /// Every template this module says its events with.
+        pub const $list: &[$crate::ticket::post_mortem::Template] = &[$($name),*];
+    };
+}
+pub(crate) use templates;
+
+/// Every template of the timeline and of the histories (an alarm's events, a ticket's): the
+/// French keys a translation must have.
+pub fn all_templates() -> Vec<&'static str> {
+    ALARM_TEMPLATES
+        .iter()
+        .chain(TICKET_TEMPLATES)
+        .map(|template| template.french())
+        .collect()
+}
+
+/// The name of one of the domain's values, said in the reader's language (its French is the
+/// domain's label; a translation names it by its own exhaustive `match`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Label {
+    Priority(Priority),
+    Measure(SlaMeasure),
+    Action(Action),
+    Severity(Severity),
+    Condition(Condition),
+    Suppression(Suppression),
+}
+
+impl Label {
+    pub fn french(&self) -> String {
+        match self {
+            Label::Priority(priority) => priority_label(*priority).into(),
+            Label::Measure(measure) => measure_label(*measure).into(),
+            Label::Action(action) => action_label(*action).into(),
+            Label::Severity(severity) => severity.label().into(),
+            Label::Condition(condition) => condition.label().into(),
+            Label::Suppression(suppression) => suppression.label(),
+        }
+    }
+}
+
+/// A value put in a phrase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    /// Said as written in every language: what people typed (already shortened), a
+    /// reference, a number, a policy's name.
+    Text(String),
+    /// A domain value, named in the reader's language.
+    Label(Label),
+}
+
+/// An event said once: its template and the values of its placeholders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phrase {
+    pub template: Template,
+    pub args: Vec<(&'static str, Arg)>,
+}
+
+impl Phrase {
+    pub fn new(template: Template) -> Phrase {
+        Phrase {
+            template,
+            args: Vec::new(),
+        }
+    }
+
+    /// With `{name}` said as written.
+    pub fn text(mut self, name: &'static str, value: impl ToString) -> Phrase {
+        self.args.push((name, Arg::Text(value.to_string())));
+        self
+    }
+
+    /// With `{name}` a domain value's name.
+    pub fn label(mut self, name: &'static str, label: Label) -> Phrase {
+        self.args.push((name, Arg::Label(label)));
+        self
+    }
+
+    /// In French: the template, filled.
+    pub fn french(&self) -> String {
+        self.say(self.template.french(), Label::french)
+    }
+
+    /// In another language: `template` is the template's translation, `label` names a
+    /// label in that language.
+    pub fn say(&self, template: &str, mut label: impl FnMut(&Label) -> String) -> String {
+        crate::text::fill(template, |name| {
+            self.args
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, arg)| match arg {
+                    Arg::Text(text) => text.clone(),
+                    Arg::Label(value) => label(value),
+                })
+        })
+    }
 }
 
 use crate::text::shorten as short;
 
-/// A ticket's event in French, or None for what a timeline leaves out (message bookkeeping
-/// is summed up by its recipients; timers armed are not events of the incident).
-fn ticket_line(kind: &EventKind) -> Option<String> {
+templates! {
+    TICKET_TEMPLATES {
+        OPENED = "Ticket ouvert, priorité {priority}",
+        REQUALIFIED = "Priorité réévaluée de {from} à {to} : {reason}",
+        ASSIGNED = "Confié à {to}",
+        SLA_WAIVED = "Délai sans objet, aucune visite nécessaire : {measure}",
+        LOCATED_EQUIPMENT = "Rattaché au site {site}, équipement {equipment}",
+        LOCATED_SITE = "Rattaché au site {site}",
+        LOCATED_OTHER = "Rattachement modifié",
+        STEP = "Étape : {action}",
+        SLA_MET = "Délai tenu : {measure}",
+        SLA_BREACHED = "Délai dépassé : {measure}",
+        MESSAGE_QUEUED = "Message à {recipient}",
+        MESSAGE_FAILED = "Message à {recipient} en échec : {error}",
+        CLOSURE_REMINDER = "Relance de clôture au client",
+        AUTO_CLOSED = "Clos sans réponse du client",
+        FOLLOW_UP_HOLDS = "Suivi : pas de rechute",
+        // One relapse and more are said alike in French, not in every language.
+        FOLLOW_UP_RELAPSE = "Suivi : 1 rechute(s)",
+        FOLLOW_UP_RELAPSES = "Suivi : {n} rechute(s)",
+        MESSAGE = "Message avec {with} : {text}",
+        CALL = "Appel avec {with} : {summary}",
+        DIAGNOSIS = "Diagnostic : {result}",
+        INTERVENTION = "Intervention planifiée avec {technician}",
+        ESCALATION = "Escaladé à {to} : {reason}",
+        SURVEY_ANSWERED = "Enquête de satisfaction répondue",
+        RECURRENCE = "Incident récurrent : revue technique n°{review}",
+        CLOSED_WITHOUT_CONFIRMATION = "Clos sans confirmation écrite du client : {reason}",
+        ALARM_GROUPED = "Alarme mineure n°{alarm} regroupée : {symptom}",
+        ALARM_ESCALATED = "Escalade de l'alarme n°{alarm} ({step})",
+        ALARM_ESCALATED_TO_INTERVENTION =
+            "Escalade de l'alarme n°{alarm} ({step}) : le ticket devient une intervention",
+        ALARM_CLOSED = "Alarme n°{alarm} close : {cause}",
+        MAIL_RECEIVED = "Email de {from} : {subject}",
+        RESOLVED = "Résolu : {cause} ({minutes} min d'intervention)",
+        GDPR_INFORMED = "Client informé de la perte de données (RGPD)",
+        GDPR_OVERDUE = "Information RGPD en retard",
+        POST_MORTEM_DUE = "Post-mortem à rédiger",
+        POST_MORTEM_WRITTEN = "Post-mortem rédigé",
+        POST_MORTEM_PUBLISHED = "Post-mortem partagé avec le client",
+        POST_MORTEM_OVERDUE = "Post-mortem en retard",
+    }
+}
+
+/// A ticket's event, or None for what a timeline leaves out (message bookkeeping is summed
+/// up by its recipients; timers armed are not events of the incident). What people typed is
+/// shortened here, for every language.
+fn ticket_phrase(kind: &EventKind) -> Option<Phrase> {
+    let new = Phrase::new;
     Some(match kind {
         EventKind::Opened { priority, .. } => {
-            format!(
-                "Ticket ouvert, priorité {}",
-                super::desk::priority_label(*priority)
-            )
+            new(OPENED).label("priority", Label::Priority(*priority))
         }
-        EventKind::Requalified { from, to, reason } => format!(
-            "Priorité réévaluée de {} à {} : {}",
-            super::desk::priority_label(*from),
-            super::desk::priority_label(*to),
-            short(reason, 300)
-        ),
-        EventKind::Assigned { to } => format!("Confié à {to}"),
-        EventKind::SlaWaived { timer } => format!(
-            "Délai sans objet, aucune visite nécessaire : {}",
-            super::message::measure_label(*timer)
-        ),
+        EventKind::Requalified { from, to, reason } => new(REQUALIFIED)
+            .label("from", Label::Priority(*from))
+            .label("to", Label::Priority(*to))
+            .text("reason", short(reason, 300)),
+        EventKind::Assigned { to } => new(ASSIGNED).text("to", to),
+        EventKind::SlaWaived { timer } => new(SLA_WAIVED).label("measure", Label::Measure(*timer)),
         EventKind::Located { site, equipment } => match (site, equipment) {
-            (Some(site), Some(equipment)) => {
-                format!("Rattaché au site {site}, équipement {equipment}")
-            }
-            (Some(site), None) => format!("Rattaché au site {site}"),
-            _ => "Rattachement modifié".into(),
+            (Some(site), Some(equipment)) => new(LOCATED_EQUIPMENT)
+                .text("site", site)
+                .text("equipment", equipment),
+            (Some(site), None) => new(LOCATED_SITE).text("site", site),
+            _ => new(LOCATED_OTHER),
         },
-        EventKind::Action { action } => format!("Étape : {}", action_label(*action)),
+        EventKind::Action { action } => new(STEP).label("action", Label::Action(*action)),
         EventKind::Status { .. }
         | EventKind::SlaDue { .. }
         | EventKind::SlaPaused { .. }
         | EventKind::SlaWarning { .. } => {
             return None;
         }
-        EventKind::SlaMet { timer, .. } => format!("Délai tenu : {}", measure_label(*timer)),
+        EventKind::SlaMet { timer, .. } => new(SLA_MET).label("measure", Label::Measure(*timer)),
         EventKind::SlaBreached { timer, .. } => {
-            format!("Délai dépassé : {}", measure_label(*timer))
+            new(SLA_BREACHED).label("measure", Label::Measure(*timer))
         }
-        EventKind::MessageQueued { recipient, .. } => format!("Message à {recipient}"),
+        EventKind::MessageQueued { recipient, .. } => {
+            new(MESSAGE_QUEUED).text("recipient", recipient)
+        }
         EventKind::MessageFailed {
             recipient, error, ..
-        } => format!("Message à {recipient} en échec : {}", short(error, 200)),
-        EventKind::ClosureReminder { .. } => "Relance de clôture au client".into(),
-        EventKind::AutoClosed => "Clos sans réponse du client".into(),
-        EventKind::FollowUp { relapses, .. } => {
-            if relapses.is_empty() {
-                "Suivi : pas de rechute".into()
-            } else {
-                format!("Suivi : {} rechute(s)", relapses.len())
-            }
-        }
-        EventKind::Noted { note } => match note {
-            Note::Message { with, text, .. } => {
-                format!("Message avec {with} : {}", short(text, 300))
-            }
-            Note::Call { with, summary, .. } => {
-                format!("Appel avec {with} : {}", short(summary, 300))
-            }
-            Note::Diagnosis { result, .. } => format!("Diagnostic : {}", short(result, 300)),
-            Note::Intervention { technician, .. } => {
-                format!("Intervention planifiée avec {technician}")
-            }
-            Note::Escalation { to, reason } => {
-                format!("Escaladé à {to} : {}", short(reason, 300))
-            }
+        } => new(MESSAGE_FAILED)
+            .text("recipient", recipient)
+            .text("error", short(error, 200)),
+        EventKind::ClosureReminder { .. } => new(CLOSURE_REMINDER),
+        EventKind::AutoClosed => new(AUTO_CLOSED),
+        EventKind::FollowUp { relapses, .. } => match relapses.len() {
+            0 => new(FOLLOW_UP_HOLDS),
+            1 => new(FOLLOW_UP_RELAPSE),
+            n => new(FOLLOW_UP_RELAPSES).text("n", n),
         },
-        EventKind::SurveyAnswered { .. } => "Enquête de satisfaction répondue".into(),
-        EventKind::Recurrence { review, .. } => {
-            format!("Incident récurrent : revue technique n°{review}")
-        }
+        EventKind::Noted { note } => match note {
+            Note::Message { with, text, .. } => new(MESSAGE)
+                .text("with", with)
+                .text("text", short(text, 300)),
+            Note::Call { with, summary, .. } => new(CALL)
+                .text("with", with)
+                .text("summary", short(summary, 300)),
+            Note::Diagnosis { result, .. } => new(DIAGNOSIS).text("result", short(result, 300)),
+            Note::Intervention { technician, .. } => {
+                new(INTERVENTION).text("technician", technician)
+            }
+            Note::Escalation { to, reason } => new(ESCALATION)
+                .text("to", to)
+                .text("reason", short(reason, 300)),
+        },
+        EventKind::SurveyAnswered { .. } => new(SURVEY_ANSWERED),
+        EventKind::Recurrence { review, .. } => new(RECURRENCE).text("review", review),
         EventKind::ClosedWithoutConfirmation { reason } => {
-            format!(
-                "Clos sans confirmation écrite du client : {}",
-                short(reason, 300)
-            )
+            new(CLOSED_WITHOUT_CONFIRMATION).text("reason", short(reason, 300))
         }
-        EventKind::AlarmGrouped { alarm, symptom } => {
-            format!(
-                "Alarme mineure n°{alarm} regroupée : {}",
-                short(symptom, 300)
-            )
-        }
+        EventKind::AlarmGrouped { alarm, symptom } => new(ALARM_GROUPED)
+            .text("alarm", alarm)
+            .text("symptom", short(symptom, 300)),
         EventKind::AlarmEscalated {
             alarm,
             step,
             from,
             to,
-        } => {
-            if from == to {
-                format!("Escalade de l'alarme n°{alarm} ({step})")
-            } else {
-                format!(
-                    "Escalade de l'alarme n°{alarm} ({step}) : le ticket devient une intervention"
-                )
-            }
-        }
-        EventKind::AlarmClosed { alarm, report } => format!(
-            "Alarme n°{alarm} close : {}",
-            short(&report.root_cause, 300)
-        ),
-        EventKind::MailReceived { from, subject, .. } => {
-            format!("Email de {from} : {}", short(subject, 200))
-        }
-        EventKind::Resolved { resolution, .. } => format!(
-            "Résolu : {} ({} min d'intervention)",
-            short(&resolution.root_cause, 300),
-            resolution.intervention_minutes
-        ),
-        EventKind::GdprInformed => "Client informé de la perte de données (RGPD)".into(),
-        EventKind::GdprOverdue { .. } => "Information RGPD en retard".into(),
-        EventKind::PostMortemDue { .. } => "Post-mortem à rédiger".into(),
-        EventKind::PostMortemWritten => "Post-mortem rédigé".into(),
-        EventKind::PostMortemPublished => "Post-mortem partagé avec le client".into(),
-        EventKind::PostMortemOverdue { .. } => "Post-mortem en retard".into(),
+        } => new(if from == to {
+            ALARM_ESCALATED
+        } else {
+            ALARM_ESCALATED_TO_INTERVENTION
+        })
+        .text("alarm", alarm)
+        .text("step", step),
+        EventKind::AlarmClosed { alarm, report } => new(ALARM_CLOSED)
+            .text("alarm", alarm)
+            .text("cause", short(&report.root_cause, 300)),
+        EventKind::MailReceived { from, subject, .. } => new(MAIL_RECEIVED)
+            .text("from", from)
+            .text("subject", short(subject, 200)),
+        EventKind::Resolved { resolution, .. } => new(RESOLVED)
+            .text("cause", short(&resolution.root_cause, 300))
+            .text("minutes", resolution.intervention_minutes),
+        EventKind::GdprInformed => new(GDPR_INFORMED),
+        EventKind::GdprOverdue { .. } => new(GDPR_OVERDUE),
+        EventKind::PostMortemDue { .. } => new(POST_MORTEM_DUE),
+        EventKind::PostMortemWritten => new(POST_MORTEM_WRITTEN),
+        EventKind::PostMortemPublished => new(POST_MORTEM_PUBLISHED),
+        EventKind::PostMortemOverdue { .. } => new(POST_MORTEM_OVERDUE),
     })
 }
 
-fn action_label(action: super::Action) -> &'static str {
-    use super::Action;
+fn action_label(action: Action) -> &'static str {
     match action {
         Action::Acknowledge => "accusé de réception",
         Action::TakeCharge => "prise en charge",
@@ -251,25 +409,29 @@ fn action_label(action: super::Action) -> &'static str {
     }
 }
 
-/// An alarm's event in French, or None for what a timeline leaves out (bookkeeping of the
-/// alarm's notification and of a site's cameras).
-fn alarm_line(kind: &AlarmEventKind) -> Option<String> {
+/// An alarm's event, or None for what a timeline leaves out (bookkeeping of the alarm's
+/// notification and of a site's cameras).
+fn alarm_phrase(kind: &AlarmEventKind) -> Option<Phrase> {
     match kind {
         AlarmEventKind::Suppressed { .. }
         | AlarmEventKind::Notified { .. }
         | AlarmEventKind::FlappingStarted
         | AlarmEventKind::FlappingEnded
         | AlarmEventKind::CamerasChanged { .. } => None,
-        kind => Some(kind.describe()),
+        kind => Some(kind.phrase()),
     }
 }
 
 /// INC-6: the incident's timeline, from its alarm's events and the ticket's, in order of time
-/// (an alarm's event first at the same instant: the alarm came first).
-pub fn timeline(ticket_events: &[TicketEvent], alarm_events: &[AlarmEvent]) -> Vec<TimelineEntry> {
-    let mut entries: Vec<(i64, u8, TimelineEntry)> = Vec::new();
+/// (an alarm's event first at the same instant: the alarm came first), each event as its
+/// phrase.
+pub fn timeline_phrases(
+    ticket_events: &[TicketEvent],
+    alarm_events: &[AlarmEvent],
+) -> Vec<TimelineEntry<Phrase>> {
+    let mut entries: Vec<(i64, u8, TimelineEntry<Phrase>)> = Vec::new();
     for event in alarm_events {
-        if let Some(what) = alarm_line(&event.kind) {
+        if let Some(what) = alarm_phrase(&event.kind) {
             entries.push((
                 event.at,
                 0,
@@ -283,7 +445,7 @@ pub fn timeline(ticket_events: &[TicketEvent], alarm_events: &[AlarmEvent]) -> V
         }
     }
     for event in ticket_events {
-        if let Some(what) = ticket_line(&event.kind) {
+        if let Some(what) = ticket_phrase(&event.kind) {
             entries.push((
                 event.at,
                 1,
@@ -299,6 +461,19 @@ pub fn timeline(ticket_events: &[TicketEvent], alarm_events: &[AlarmEvent]) -> V
     // Stable: events of one source keep their recorded order at the same instant.
     entries.sort_by_key(|(at, source, _)| (*at, *source));
     entries.into_iter().map(|(_, _, entry)| entry).collect()
+}
+
+/// INC-6: the incident's timeline in French.
+pub fn timeline(ticket_events: &[TicketEvent], alarm_events: &[AlarmEvent]) -> Vec<TimelineEntry> {
+    timeline_phrases(ticket_events, alarm_events)
+        .into_iter()
+        .map(|entry| TimelineEntry {
+            at: entry.at,
+            source: entry.source,
+            by: entry.by,
+            what: entry.what.french(),
+        })
+        .collect()
 }
 
 /// INC-6: lessons shared internally, anonymised when the client asks: every one of `names`

@@ -9,6 +9,7 @@ mod code_map;
 mod escalation;
 mod example_fleet;
 mod exigences;
+mod history;
 mod inventory_file;
 mod notices;
 mod oncall;

@@ -1,67 +1,38 @@
-//! The histories of an alarm and of a ticket in the viewer's language. The French is the
-//! domain's own account of each event (the same lines as the post-mortem's timeline); the
-//! English is written here beside it, by exhaustive `match`es, so that a new kind of event
-//! cannot reach a page without its English. What people typed (a cause, a reason, a subject)
-//! and the escalation steps' names (the policy's) stay as written.
+//! The histories of an alarm and of a ticket in the viewer's language. Each event is the
+//! domain's phrase (the same as the post-mortem's timeline: which events it leaves out, how
+//! long a text may be): its French template, translated in `locales/en.toml`, and its values;
+//! the names of the domain's values it holds are said by `labels`. What people typed (a
+//! cause, a reason, a subject) and the escalation steps' names (the policy's) stay as written.
 
-use vigie_domain::alarm::lifecycle::{EventKind as AlarmEventKind, SeverityCause};
-use vigie_domain::text::shorten;
+use vigie_domain::alarm::lifecycle::EventKind as AlarmEventKind;
 use vigie_domain::ticket::Action;
-use vigie_domain::ticket::desk::{EventKind as TicketEventKind, Note, TicketEvent};
-use vigie_domain::ticket::post_mortem::timeline;
+use vigie_domain::ticket::desk::TicketEvent;
+use vigie_domain::ticket::post_mortem::{Label, Phrase, timeline_phrases};
 
-use crate::web::i18n::Lang;
+use crate::web::i18n::{Lang, t_domain};
 use crate::web::labels;
+
+/// A phrase of the domain in the viewer's language.
+fn say(lang: Lang, phrase: &Phrase) -> String {
+    match lang {
+        Lang::Fr => phrase.french(),
+        Lang::En => phrase.say(
+            t_domain(lang, phrase.template.french()),
+            |label| match label {
+                Label::Priority(priority) => labels::priority(lang, *priority).into(),
+                Label::Measure(measure) => labels::measure(lang, *measure).into(),
+                Label::Action(action) => action_english(*action).into(),
+                Label::Severity(severity) => labels::severity(lang, *severity).into(),
+                Label::Condition(condition) => labels::condition(lang, *condition).into(),
+                Label::Suppression(suppression) => labels::suppression(lang, suppression),
+            },
+        ),
+    }
+}
 
 /// One line of an alarm's history.
 pub fn alarm_event(lang: Lang, kind: &AlarmEventKind) -> String {
-    if lang == Lang::Fr {
-        return kind.describe();
-    }
-    let severity = |s| labels::severity(lang, s);
-    match kind {
-        AlarmEventKind::Raised {
-            condition,
-            severity: raised,
-            ..
-        } => format!(
-            "Alarm raised ({}): {}",
-            severity(*raised),
-            labels::condition(lang, condition.condition)
-        ),
-        AlarmEventKind::Suppressed { suppression } => format!(
-            "Recorded without notification: {}",
-            labels::suppression(lang, suppression)
-        ),
-        AlarmEventKind::Notified { severity: notified } => {
-            format!("Passed on to notification ({})", severity(*notified))
-        }
-        AlarmEventKind::SeverityChanged { to, cause, .. } => match cause {
-            SeverityCause::Worsened => format!("Severity changed: {}", severity(*to)),
-            SeverityCause::Unresolved => format!(
-                "Severity changed: {} (unresolved 8 h after its notification)",
-                severity(*to)
-            ),
-        },
-        AlarmEventKind::FlappingStarted => "Flapping: the state keeps changing".into(),
-        AlarmEventKind::FlappingEnded => "Stable again".into(),
-        AlarmEventKind::CamerasChanged { cameras } => {
-            format!("Cameras offline: {}", cameras.len())
-        }
-        AlarmEventKind::Acknowledged => "Alarm acknowledged".into(),
-        AlarmEventKind::TakenInCharge => "Alarm taken in charge".into(),
-        AlarmEventKind::Resolved { .. } => "Condition gone".into(),
-        AlarmEventKind::Closed { report } => {
-            format!("Alarm closed: {}", shorten(&report.root_cause, 300))
-        }
-        AlarmEventKind::Escalated { step, told, .. } => {
-            let names: Vec<&str> = told.iter().map(|t| t.name.as_str()).collect();
-            format!("Escalation “{step}”: {}", shorten(&names.join(", "), 300))
-        }
-        AlarmEventKind::NotificationFailed { recipient, .. } => {
-            format!("Notification to {recipient} failed")
-        }
-    }
+    say(lang, &kind.phrase())
 }
 
 /// One line of a ticket's history: when, by whom, what.
@@ -75,137 +46,17 @@ pub struct Line {
 /// A ticket's history, in order of time, without the bookkeeping events the timeline leaves
 /// out (status changes, deadlines set, paused or warned of).
 pub fn ticket_lines(lang: Lang, events: &[TicketEvent]) -> Vec<Line> {
-    if lang == Lang::Fr {
-        return timeline(events, &[])
-            .into_iter()
-            .map(|entry| Line {
-                at: entry.at,
-                by: entry.by,
-                what: entry.what,
-            })
-            .collect();
-    }
-    let mut lines: Vec<Line> = events
-        .iter()
-        .filter_map(|event| {
-            ticket_event_english(&event.kind).map(|what| Line {
-                at: event.at,
-                by: event.by.as_ref().map(ToString::to_string),
-                what,
-            })
+    timeline_phrases(events, &[])
+        .into_iter()
+        .map(|entry| Line {
+            at: entry.at,
+            by: entry.by,
+            what: say(lang, &entry.what),
         })
-        .collect();
-    // Stable, as the domain's timeline: events of one instant keep their recorded order.
-    lines.sort_by_key(|line| line.at);
-    lines
+        .collect()
 }
 
-fn ticket_event_english(kind: &TicketEventKind) -> Option<String> {
-    let lang = Lang::En;
-    let priority = |p| labels::priority(lang, p);
-    let measure = |m| labels::measure(lang, m);
-    Some(match kind {
-        TicketEventKind::Opened { priority: p, .. } => {
-            format!("Ticket opened, priority {}", priority(*p))
-        }
-        TicketEventKind::Requalified { from, to, reason } => format!(
-            "Priority re-evaluated from {} to {}: {}",
-            priority(*from),
-            priority(*to),
-            shorten(reason, 300)
-        ),
-        TicketEventKind::Assigned { to } => format!("Assigned to {to}"),
-        TicketEventKind::SlaWaived { timer } => {
-            format!("Deadline waived, no visit needed: {}", measure(*timer))
-        }
-        TicketEventKind::Located { site, equipment } => match (site, equipment) {
-            (Some(site), Some(equipment)) => {
-                format!("Attached to site {site}, equipment {equipment}")
-            }
-            (Some(site), None) => format!("Attached to site {site}"),
-            _ => "Attachment changed".into(),
-        },
-        TicketEventKind::Action { action } => format!("Step: {}", action_english(*action)),
-        TicketEventKind::Status { .. }
-        | TicketEventKind::SlaDue { .. }
-        | TicketEventKind::SlaPaused { .. }
-        | TicketEventKind::SlaWarning { .. } => return None,
-        TicketEventKind::SlaMet { timer, .. } => format!("Deadline met: {}", measure(*timer)),
-        TicketEventKind::SlaBreached { timer, .. } => {
-            format!("Deadline missed: {}", measure(*timer))
-        }
-        TicketEventKind::MessageQueued { recipient, .. } => format!("Message to {recipient}"),
-        TicketEventKind::MessageFailed {
-            recipient, error, ..
-        } => format!("Message to {recipient} failed: {}", shorten(error, 200)),
-        TicketEventKind::ClosureReminder { .. } => "Closure reminder to the client".into(),
-        TicketEventKind::AutoClosed => "Closed without an answer from the client".into(),
-        TicketEventKind::FollowUp { relapses, .. } => match relapses.len() {
-            0 => "Follow-up: no relapse".into(),
-            1 => "Follow-up: 1 relapse".into(),
-            n => format!("Follow-up: {n} relapses"),
-        },
-        TicketEventKind::Noted { note } => match note {
-            Note::Message { with, text, .. } => {
-                format!("Message with {with}: {}", shorten(text, 300))
-            }
-            Note::Call { with, summary, .. } => {
-                format!("Call with {with}: {}", shorten(summary, 300))
-            }
-            Note::Diagnosis { result, .. } => format!("Diagnosis: {}", shorten(result, 300)),
-            Note::Intervention { technician, .. } => {
-                format!("Intervention planned with {technician}")
-            }
-            Note::Escalation { to, reason } => {
-                format!("Escalated to {to}: {}", shorten(reason, 300))
-            }
-        },
-        TicketEventKind::SurveyAnswered { .. } => "Satisfaction survey answered".into(),
-        TicketEventKind::Recurrence { review, .. } => {
-            format!("Recurring incident: technical review #{review}")
-        }
-        TicketEventKind::ClosedWithoutConfirmation { reason } => {
-            format!(
-                "Closed without the client's written confirmation: {}",
-                shorten(reason, 300)
-            )
-        }
-        TicketEventKind::AlarmGrouped { alarm, .. } => {
-            format!("Minor alarm #{alarm} grouped into this ticket")
-        }
-        TicketEventKind::AlarmEscalated {
-            alarm,
-            step,
-            from,
-            to,
-        } => {
-            if from == to {
-                format!("Alarm #{alarm} escalated ({step})")
-            } else {
-                format!("Alarm #{alarm} escalated ({step}): the ticket becomes an intervention")
-            }
-        }
-        TicketEventKind::AlarmClosed { alarm, report } => format!(
-            "Alarm #{alarm} closed: {}",
-            shorten(&report.root_cause, 300)
-        ),
-        TicketEventKind::MailReceived { from, subject, .. } => {
-            format!("Email from {from}: {}", shorten(subject, 200))
-        }
-        TicketEventKind::Resolved { resolution, .. } => format!(
-            "Resolved: {} ({} min of intervention)",
-            shorten(&resolution.root_cause, 300),
-            resolution.intervention_minutes
-        ),
-        TicketEventKind::GdprInformed => "Client informed of the data lost (GDPR)".into(),
-        TicketEventKind::GdprOverdue { .. } => "GDPR information overdue".into(),
-        TicketEventKind::PostMortemDue { .. } => "Post-mortem to write".into(),
-        TicketEventKind::PostMortemWritten => "Post-mortem written".into(),
-        TicketEventKind::PostMortemPublished => "Post-mortem shared with the client".into(),
-        TicketEventKind::PostMortemOverdue { .. } => "Post-mortem overdue".into(),
-    })
-}
-
+/// A step's name in English (its French is the domain's).
 fn action_english(action: Action) -> &'static str {
     match action {
         Action::Acknowledge => "acknowledgement",
@@ -218,5 +69,418 @@ fn action_english(action: Action) -> &'static str {
         Action::Resolve => "resolution",
         Action::ClientConfirms => "client's confirmation",
         Action::Close => "closure",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigie_domain::Reference;
+    use vigie_domain::alarm::lifecycle::{ClosureReport, SeverityCause, Suppression, Told};
+    use vigie_domain::alarm::rules::{Condition, ConditionKey};
+    use vigie_domain::inventory::{Priority, SlaMeasure};
+    use vigie_domain::policy::{Channel, Severity};
+    use vigie_domain::ticket::Status;
+    use vigie_domain::ticket::desk::{
+        DataImpact, Direction, EventKind as TicketEventKind, Kind, Note, Resolution, Source,
+        SurveyAnswers,
+    };
+    use vigie_domain::ticket::mail::Reply;
+    use vigie_domain::ticket::post_mortem::timeline;
+
+    fn reference(text: &str) -> Reference {
+        Reference::parse(text).unwrap()
+    }
+
+    /// A text of `n` letters, to see what is shortened.
+    fn long(n: usize) -> String {
+        "x".repeat(n)
+    }
+
+    fn report(cause: &str) -> ClosureReport {
+        ClosureReport {
+            actions: "Disque remplacé".into(),
+            intervention_minutes: 45,
+            root_cause: cause.into(),
+            parts_replaced: Vec::new(),
+            recommendations: String::new(),
+        }
+    }
+
+    fn ticket_kinds() -> Vec<TicketEventKind> {
+        use TicketEventKind as K;
+        let measure = SlaMeasure::TakeCharge;
+        vec![
+            K::Opened {
+                kind: Kind::Incident,
+                source: Source::Phone,
+                priority: Priority::P1,
+            },
+            K::Requalified {
+                from: Priority::P3,
+                to: Priority::P2,
+                reason: long(400),
+            },
+            K::Assigned {
+                to: reference("TECH-1"),
+            },
+            K::SlaWaived {
+                timer: SlaMeasure::OnSite,
+            },
+            K::Located {
+                site: Some(reference("SITE-A")),
+                equipment: Some(reference("NVR-1")),
+            },
+            K::Located {
+                site: Some(reference("SITE-A")),
+                equipment: None,
+            },
+            K::Located {
+                site: None,
+                equipment: None,
+            },
+            K::Action {
+                action: Action::TakeCharge,
+            },
+            K::Status {
+                status: Status::New,
+            },
+            K::SlaDue {
+                timer: measure,
+                due: 5,
+            },
+            K::SlaPaused { timer: measure },
+            K::SlaWarning {
+                timer: measure,
+                due: 5,
+            },
+            K::SlaMet {
+                timer: SlaMeasure::Acknowledgement,
+                due: 5,
+            },
+            K::SlaBreached {
+                timer: SlaMeasure::ClientUpdate,
+                due: 5,
+            },
+            K::MessageQueued {
+                key: "k".into(),
+                recipient: "Hélène".into(),
+                channel: Channel::Email,
+                due: 5,
+            },
+            K::MessageFailed {
+                key: "k".into(),
+                recipient: "Hélène".into(),
+                channel: Channel::Sms,
+                error: long(250),
+            },
+            K::ClosureReminder { close_at: 5 },
+            K::AutoClosed,
+            K::FollowUp {
+                due: 5,
+                relapses: vec![],
+                reopened: false,
+            },
+            K::FollowUp {
+                due: 5,
+                relapses: vec![7],
+                reopened: true,
+            },
+            K::FollowUp {
+                due: 5,
+                relapses: vec![7, 8],
+                reopened: true,
+            },
+            K::Noted {
+                note: Note::Message {
+                    direction: Direction::Incoming,
+                    with: "Hélène".into(),
+                    text: long(301),
+                },
+            },
+            K::Noted {
+                note: Note::Call {
+                    direction: Direction::Outgoing,
+                    with: "Hélène".into(),
+                    summary: "Rappel demain".into(),
+                    minutes: Some(3),
+                },
+            },
+            K::Noted {
+                note: Note::Diagnosis {
+                    checks: vec!["ping".into()],
+                    result: "Disque HS".into(),
+                    on_site_needed: true,
+                    parts: vec![],
+                },
+            },
+            K::Noted {
+                note: Note::Intervention {
+                    technician: reference("TECH-2"),
+                    from: 1,
+                    to: 2,
+                    parts: vec![],
+                },
+            },
+            K::Noted {
+                note: Note::Escalation {
+                    to: reference("ING-1"),
+                    reason: "Cause obscure".into(),
+                },
+            },
+            K::SurveyAnswered {
+                answers: SurveyAnswers {
+                    responsiveness: 5,
+                    quality: 4,
+                    communication: 3,
+                    comment: None,
+                },
+            },
+            K::Recurrence {
+                earlier: vec![3],
+                review: 9,
+            },
+            K::ClosedWithoutConfirmation {
+                reason: "Confirmé par téléphone".into(),
+            },
+            K::AlarmGrouped {
+                alarm: 12,
+                symptom: "Alarme Mineure n°12 : disque presque plein".into(),
+            },
+            K::AlarmEscalated {
+                alarm: 12,
+                step: "astreinte".into(),
+                from: Kind::Maintenance,
+                to: Kind::Maintenance,
+            },
+            K::AlarmEscalated {
+                alarm: 12,
+                step: "direction".into(),
+                from: Kind::Maintenance,
+                to: Kind::Intervention,
+            },
+            K::AlarmClosed {
+                alarm: 12,
+                report: report("Disque usé"),
+            },
+            K::MailReceived {
+                mail: 1,
+                from: "helene@example.fr".into(),
+                subject: long(210),
+                text: "Bonjour".into(),
+                attachments: vec![],
+                reply: Reply::Recorded,
+            },
+            K::Resolved {
+                resolution: Resolution {
+                    root_cause: "Alimentation défaillante".into(),
+                    actions: "Remplacée".into(),
+                    intervention_minutes: 90,
+                    data_impact: DataImpact {
+                        footage_lost: false,
+                        accesses_untracked: false,
+                        description: String::new(),
+                    },
+                    parts_replaced: vec![],
+                    recommendations: String::new(),
+                },
+                gdpr_due: None,
+            },
+            K::GdprInformed,
+            K::GdprOverdue { due: 5 },
+            K::PostMortemDue { due: 5 },
+            K::PostMortemWritten,
+            K::PostMortemPublished,
+            K::PostMortemOverdue { due: 5 },
+        ]
+    }
+
+    fn alarm_kinds() -> Vec<AlarmEventKind> {
+        use AlarmEventKind as K;
+        vec![
+            K::Raised {
+                site: None,
+                equipment: None,
+                condition: ConditionKey::whole(Condition::DiskUsage),
+                severity: Severity::Critical,
+                flapping: false,
+            },
+            K::Suppressed {
+                suppression: Suppression::Parent {
+                    parent: reference("SW-1"),
+                },
+            },
+            K::Suppressed {
+                suppression: Suppression::Maintenance {
+                    window: Some("mardi".into()),
+                    until: 5,
+                },
+            },
+            K::Suppressed {
+                suppression: Suppression::Tolerance {
+                    offline: 2,
+                    tolerated: 3,
+                    site_alarm: None,
+                },
+            },
+            K::Notified {
+                severity: Severity::Major,
+            },
+            K::SeverityChanged {
+                from: Severity::Minor,
+                to: Severity::Major,
+                cause: SeverityCause::Worsened,
+            },
+            K::SeverityChanged {
+                from: Severity::Major,
+                to: Severity::Critical,
+                cause: SeverityCause::Unresolved,
+            },
+            K::FlappingStarted,
+            K::FlappingEnded,
+            K::CamerasChanged {
+                cameras: vec![reference("CAM-1"), reference("CAM-2")],
+            },
+            K::Acknowledged,
+            K::TakenInCharge,
+            K::Resolved { since: 5 },
+            K::Closed {
+                report: report(&long(320)),
+            },
+            K::Escalated {
+                step: "astreinte".into(),
+                told: vec![
+                    Told {
+                        recipient: "TECH-1".into(),
+                        name: "Paul".into(),
+                        channel: Channel::Sms,
+                    },
+                    Told {
+                        recipient: "TECH-2".into(),
+                        name: "Anne".into(),
+                        channel: Channel::Email,
+                    },
+                ],
+                missing: vec![],
+                ticket: None,
+            },
+            K::NotificationFailed {
+                key: "k".into(),
+                recipient: "Paul".into(),
+                channel: Channel::Sms,
+                error: "refusé".into(),
+                fallback: None,
+            },
+        ]
+    }
+
+    fn ticket_events() -> Vec<TicketEvent> {
+        ticket_kinds()
+            .into_iter()
+            .enumerate()
+            .map(|(at, kind)| TicketEvent {
+                ticket: 1,
+                at: at as i64,
+                by: None,
+                kind,
+            })
+            .collect()
+    }
+
+    /// Every event in English as the histories said it before the domain's phrases (issue
+    /// 24), and in French as the post-mortem's timeline says it; no placeholder left.
+    #[test]
+    fn every_event_is_said_in_english_and_in_french_as_the_timeline() {
+        let x = |n: usize| "x".repeat(n);
+        let events = ticket_events();
+        let said = |lang| -> Vec<String> {
+            ticket_lines(lang, &events)
+                .into_iter()
+                .map(|line| line.what)
+                .collect()
+        };
+        let english = said(Lang::En);
+        assert_eq!(
+            english,
+            [
+                "Ticket opened, priority P1 (critical)".to_owned(),
+                format!(
+                    "Priority re-evaluated from P3 (non-critical) to P2 (standard): {}…",
+                    x(299)
+                ),
+                "Assigned to TECH-1".to_owned(),
+                "Deadline waived, no visit needed: on-site intervention".to_owned(),
+                "Attached to site SITE-A, equipment NVR-1".to_owned(),
+                "Attached to site SITE-A".to_owned(),
+                "Attachment changed".to_owned(),
+                "Step: taking in charge".to_owned(),
+                "Deadline met: acknowledgement".to_owned(),
+                "Deadline missed: progress update to the client".to_owned(),
+                "Message to Hélène".to_owned(),
+                format!("Message to Hélène failed: {}…", x(199)),
+                "Closure reminder to the client".to_owned(),
+                "Closed without an answer from the client".to_owned(),
+                "Follow-up: no relapse".to_owned(),
+                "Follow-up: 1 relapse".to_owned(),
+                "Follow-up: 2 relapses".to_owned(),
+                format!("Message with Hélène: {}…", x(299)),
+                "Call with Hélène: Rappel demain".to_owned(),
+                "Diagnosis: Disque HS".to_owned(),
+                "Intervention planned with TECH-2".to_owned(),
+                "Escalated to ING-1: Cause obscure".to_owned(),
+                "Satisfaction survey answered".to_owned(),
+                "Recurring incident: technical review #9".to_owned(),
+                "Closed without the client's written confirmation: Confirmé par téléphone"
+                    .to_owned(),
+                "Minor alarm #12 grouped into this ticket".to_owned(),
+                "Alarm #12 escalated (astreinte)".to_owned(),
+                "Alarm #12 escalated (direction): the ticket becomes an intervention".to_owned(),
+                "Alarm #12 closed: Disque usé".to_owned(),
+                format!("Email from helene@example.fr: {}…", x(199)),
+                "Resolved: Alimentation défaillante (90 min of intervention)".to_owned(),
+                "Client informed of the data lost (GDPR)".to_owned(),
+                "GDPR information overdue".to_owned(),
+                "Post-mortem to write".to_owned(),
+                "Post-mortem written".to_owned(),
+                "Post-mortem shared with the client".to_owned(),
+                "Post-mortem overdue".to_owned(),
+            ]
+        );
+        let french: Vec<String> = timeline(&events, &[])
+            .into_iter()
+            .map(|entry| entry.what)
+            .collect();
+        assert_eq!(said(Lang::Fr), french);
+
+        let kinds = alarm_kinds();
+        let english: Vec<String> = kinds.iter().map(|k| alarm_event(Lang::En, k)).collect();
+        assert_eq!(
+            english,
+            [
+                "Alarm raised (Critical): disk almost full".to_owned(),
+                "Recorded without notification: unreachable through its parent SW-1".to_owned(),
+                "Recorded without notification: maintenance window “mardi”".to_owned(),
+                "Recorded without notification: 2 camera(s) offline, 3 tolerated on the site"
+                    .to_owned(),
+                "Passed on to notification (Major)".to_owned(),
+                "Severity changed: Major".to_owned(),
+                "Severity changed: Critical (unresolved 8 h after its notification)".to_owned(),
+                "Flapping: the state keeps changing".to_owned(),
+                "Stable again".to_owned(),
+                "Cameras offline: 2".to_owned(),
+                "Alarm acknowledged".to_owned(),
+                "Alarm taken in charge".to_owned(),
+                "Condition gone".to_owned(),
+                format!("Alarm closed: {}…", x(299)),
+                "Escalation “astreinte”: Paul, Anne".to_owned(),
+                "Notification to Paul failed".to_owned(),
+            ]
+        );
+        for kind in &kinds {
+            assert_eq!(alarm_event(Lang::Fr, kind), kind.describe());
+        }
+        for line in english.iter().chain(&french) {
+            assert!(!line.contains('{'), "{line}");
+        }
     }
 }

@@ -120,6 +120,13 @@ pub fn t(lang: Lang, french: &'static str) -> &'static str {
     }
 }
 
+/// A sentence the domain wrote (a template of `vigie_domain::ticket::post_mortem::all_templates`,
+/// the histories' events) in the viewer's language. Its key is not a literal of the pages:
+/// `tests/it/i18n.rs` checks each of the domain's templates against the table instead.
+pub fn t_domain(lang: Lang, french: &'static str) -> &'static str {
+    t(lang, french)
+}
+
 /// A value put in a sentence. `Sync`, so that a sentence may be written within a handler's
 /// future (which must be `Send`) across an `.await`.
 pub type Value<'a> = &'a (dyn Display + Sync);
@@ -147,27 +154,16 @@ pub fn around<'a>(text: &'a str, name: &str) -> (&'a str, &'a str) {
     }
 }
 
-/// Puts the values in place of their `{name}`, in one pass: a value is never read as a
-/// template itself. An unknown placeholder is left as written.
+/// Puts the values in place of their `{name}`, in one pass (the domain's filling, that of
+/// its phrases too): a value is never read as a template itself. An unknown placeholder is
+/// left as written.
 fn fill(template: &str, values: &[(&str, Value)]) -> String {
-    let mut out = String::with_capacity(template.len() + 16);
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let Some(close) = after.find('}') else {
-            out.push_str(&rest[open..]);
-            return out;
-        };
-        let name = &after[..close];
-        match values.iter().find(|(key, _)| *key == name) {
-            Some((_, value)) => out.push_str(&value.to_string()),
-            None => out.push_str(&rest[open..open + close + 2]),
-        }
-        rest = &after[close + 1..];
-    }
-    out.push_str(rest);
-    out
+    vigie_domain::text::fill(template, |name| {
+        values
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.to_string())
+    })
 }
 
 pub fn routes() -> Router<AppState> {
