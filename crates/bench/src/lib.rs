@@ -84,17 +84,47 @@ pub fn status_bytes(pid: &str, field: &str) -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// French grouping of thousands: 10 000.
+/// CPU time (user + system) of process `pid` ("self" for this one), and of its waited-for
+/// children, from /proc/<pid>/stat, in ticks of 10 ms (USER_HZ on Linux): plenty for runs of
+/// seconds. getrusage would need unsafe code, which the workspace forbids.
+pub fn cpu_of(pid: &str) -> anyhow::Result<(std::time::Duration, std::time::Duration)> {
+    use anyhow::Context as _;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("/proc/{pid}/stat illisible"))?;
+    // The command name, in parentheses, may hold spaces: count the fields after its ')'.
+    let after = stat.rfind(')').context("/proc/<pid>/stat illisible")?;
+    let fields: Vec<&str> = stat[after + 1..].split_whitespace().collect();
+    let ticks = |i: usize| -> anyhow::Result<u64> {
+        Ok(fields
+            .get(i)
+            .context("/proc/<pid>/stat incomplet")?
+            .parse()?)
+    };
+    let own = ticks(11)? + ticks(12)?;
+    let children = ticks(13)? + ticks(14)?;
+    Ok((
+        std::time::Duration::from_millis(own * 10),
+        std::time::Duration::from_millis(children * 10),
+    ))
+}
+
+/// French grouping of thousands: 10 000 (the product's one formatter).
 pub fn grouped(value: usize) -> String {
-    let digits = value.to_string();
-    let mut text = String::new();
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            text.push(' ');
-        }
-        text.push(digit);
+    vigie_domain::french::format_number(value as f64, 0)
+}
+
+/// A number the French way, as the product writes it: decimal comma, grouped thousands.
+pub fn fr(value: f64, decimals: u8) -> String {
+    vigie_domain::french::format_number(value, decimals)
+}
+
+/// The nearest-rank percentile of sorted values (NaN when there are none).
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
     }
-    text
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
 }
 
 /// `document` with its section titled `title` (a `## ` heading) replaced by `section`, or
@@ -119,10 +149,10 @@ pub fn replace_section(document: &str, title: &str, section: &str) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn thousands_are_grouped_with_a_space() {
+    fn thousands_are_grouped_with_a_narrow_no_break_space() {
         assert_eq!(super::grouped(7), "7");
-        assert_eq!(super::grouped(1000), "1 000");
-        assert_eq!(super::grouped(1234567), "1 234 567");
+        assert_eq!(super::grouped(1000), "1\u{202F}000");
+        assert_eq!(super::grouped(1234567), "1\u{202F}234\u{202F}567");
     }
 
     #[test]

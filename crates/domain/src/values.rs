@@ -43,6 +43,9 @@ macro_rules! string_value {
     };
 }
 
+/// The text newtypes of other modules (`supervision`'s check and metric names) share these.
+pub(crate) use string_value;
+
 /// The stable reference of an inventory object (`BNP-PAR01-CAM-012`): what files, the API and
 /// URLs use to name it. ASCII letters, digits, `-`, `_` and `.`, 1 to 64 characters, starting
 /// with a letter or a digit, so that it is safe in a URL path and in a file name.

@@ -265,8 +265,8 @@ struct AddUser {
     staff: Option<String>,
     /// Rôle (répétable) : technician, on-call-manager, technical-manager, operations-manager,
     /// referent-engineer, supervision, administrator.
-    #[arg(long = "role", value_enum)]
-    roles: Vec<RoleArg>,
+    #[arg(long = "role", value_parser = staff_role)]
+    roles: Vec<StaffRole>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -283,29 +283,14 @@ enum ScopeArg {
     ReadOnly,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum RoleArg {
-    Technician,
-    OnCallManager,
-    TechnicalManager,
-    OperationsManager,
-    ReferentEngineer,
-    Supervision,
-    Administrator,
-}
-
-impl From<RoleArg> for StaffRole {
-    fn from(role: RoleArg) -> StaffRole {
-        match role {
-            RoleArg::Technician => StaffRole::Technician,
-            RoleArg::OnCallManager => StaffRole::OnCallManager,
-            RoleArg::TechnicalManager => StaffRole::TechnicalManager,
-            RoleArg::OperationsManager => StaffRole::OperationsManager,
-            RoleArg::ReferentEngineer => StaffRole::ReferentEngineer,
-            RoleArg::Supervision => StaffRole::Supervision,
-            RoleArg::Administrator => StaffRole::Administrator,
-        }
-    }
+/// A staff role as the command line spells it (`on-call-manager`) or as the inventory does
+/// (`on_call_manager`): the domain's own names, not a copy of its list.
+fn staff_role(text: &str) -> Result<StaffRole, String> {
+    serde_json::from_value(serde_json::Value::String(text.trim().replace('-', "_"))).map_err(|_| {
+        format!(
+            "rôle inconnu « {text} » : technician, on-call-manager, technical-manager, operations-manager, referent-engineer, supervision, administrator"
+        )
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -737,11 +722,7 @@ async fn user(store: &System, config: &Config, command: UserCommand) -> anyhow::
                 },
                 staff: reference(add.staff)?,
                 client: reference(add.client)?,
-                roles: add
-                    .roles
-                    .into_iter()
-                    .map(StaffRole::from)
-                    .collect::<BTreeSet<_>>(),
+                roles: add.roles.into_iter().collect::<BTreeSet<_>>(),
                 password_hash: String::new(),
                 must_change_password: true,
             };

@@ -11,7 +11,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use vigie_bench::{grouped, status_bytes};
+use vigie_bench::{cpu_of, grouped, status_bytes};
 
 use anyhow::{Context, bail};
 use clap::Parser;
@@ -227,28 +227,6 @@ fn camera(index: usize) -> anyhow::Result<Equipment> {
     })
 }
 
-/// CPU time (user + system) of this process and of its waited-for children, from
-/// /proc/self/stat, in ticks of 1/100 s (USER_HZ on Linux): 10 ms, plenty for runs of
-/// seconds. getrusage would need unsafe code, which the workspace forbids.
-fn cpu_times() -> anyhow::Result<(Duration, Duration)> {
-    let stat = std::fs::read_to_string("/proc/self/stat")?;
-    // The command name, in parentheses, may hold spaces: count the fields after its ')'.
-    let after = stat.rfind(')').context("/proc/self/stat illisible")?;
-    let fields: Vec<&str> = stat[after + 1..].split_whitespace().collect();
-    let ticks = |i: usize| -> anyhow::Result<u64> {
-        Ok(fields
-            .get(i)
-            .context("/proc/self/stat incomplet")?
-            .parse()?)
-    };
-    let own = ticks(11)? + ticks(12)?;
-    let children = ticks(13)? + ticks(14)?;
-    Ok((
-        Duration::from_millis(own * 10),
-        Duration::from_millis(children * 10),
-    ))
-}
-
 fn own_rss() -> u64 {
     status_bytes("self", "VmRSS").unwrap_or(0)
 }
@@ -314,7 +292,7 @@ fn run_vigie(
 ) -> anyhow::Result<VigieRun> {
     let mut raised = vec![(0, 0); data.len()];
     let rss_before = own_rss();
-    let (cpu_before, _) = cpu_times()?;
+    let (cpu_before, _) = cpu_of("self")?;
     let started = Instant::now();
     let mut engine = Engine::new();
     let mut growth = 0;
@@ -339,7 +317,7 @@ fn run_vigie(
         tracked = tracked.max(engine.tracked());
     }
     let wall = started.elapsed();
-    let (cpu_after, _) = cpu_times()?;
+    let (cpu_after, _) = cpu_of("self")?;
     drop(engine);
     Ok(VigieRun {
         cpu: cpu_after - cpu_before,
@@ -409,7 +387,7 @@ fn run_promtool(promtool: &Path, test: &Path, dir: &Path) -> anyhow::Result<Prom
     // To files, not pipes: a full pipe would stall promtool while this process polls it.
     let out = dir.join("promtool.out");
     let err = dir.join("promtool.err");
-    let (_, children_before) = cpu_times()?;
+    let (_, children_before) = cpu_of("self")?;
     let started = Instant::now();
     let mut child = ChildGuard(
         Command::new(promtool)
@@ -429,7 +407,7 @@ fn run_promtool(promtool: &Path, test: &Path, dir: &Path) -> anyhow::Result<Prom
         std::thread::sleep(Duration::from_millis(20));
     }
     let wall = started.elapsed();
-    let (_, children_after) = cpu_times()?;
+    let (_, children_after) = cpu_of("self")?;
     let output = std::fs::read_to_string(&out)? + &std::fs::read_to_string(&err)?;
     Ok(PromtoolRun {
         cpu: children_after - children_before,
@@ -915,8 +893,8 @@ mod tests {
 
     #[test]
     fn french_grouping() {
-        assert_eq!(grouped(100_000), "100 000");
-        assert_eq!(grouped(2_500), "2 500");
+        assert_eq!(grouped(100_000), "100\u{202F}000");
+        assert_eq!(grouped(2_500), "2\u{202F}500");
         assert_eq!(grouped(999), "999");
     }
 

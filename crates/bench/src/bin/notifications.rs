@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use vigie_bench::{grouped, status_bytes};
+use vigie_bench::{fr, grouped, percentile, status_bytes};
 
 use anyhow::{Context, bail};
 use axum::Router;
@@ -127,55 +127,15 @@ fn wall_us() -> i64 {
         .unwrap_or(0)
 }
 
-/// CPU (user + system) of process `pid` ("self" for this one), from /proc/<pid>/stat, in
-/// ticks of 10 ms (USER_HZ). getrusage would need unsafe code, which the workspace forbids.
-fn cpu_of(pid: &str) -> anyhow::Result<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .with_context(|| format!("/proc/{pid}/stat illisible"))?;
-    // The command name, in parentheses, may hold spaces: count the fields after its ')'.
-    let after = stat.rfind(')').context("/proc/<pid>/stat illisible")?;
-    let fields: Vec<&str> = stat[after + 1..].split_whitespace().collect();
-    let ticks = |i: usize| -> anyhow::Result<u64> {
-        Ok(fields
-            .get(i)
-            .context("/proc/<pid>/stat incomplet")?
-            .parse()?)
-    };
-    Ok(Duration::from_millis((ticks(11)? + ticks(12)?) * 10))
+/// CPU (user + system) of process `pid` ("self" for this one), without its children.
+fn own_cpu(pid: &str) -> anyhow::Result<Duration> {
+    vigie_bench::cpu_of(pid).map(|(own, _)| own)
 }
 
 /// Resets the peak resident memory (VmHWM) of `pid` to its current resident memory, so that
 /// a series' peak is not its setup's (Linux ≥ 4.0).
 fn reset_peak(pid: &str) -> bool {
     std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
-}
-
-/// A number the French way: decimal comma, grouped thousands.
-fn fr(value: f64, decimals: usize) -> String {
-    if !value.is_finite() {
-        return "—".into();
-    }
-    let text = format!("{:.*}", decimals, value.abs());
-    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
-    let mut out = String::new();
-    if value < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
-        out.push('-');
-    }
-    out.push_str(&grouped(whole.parse().unwrap_or(0)));
-    if !fraction.is_empty() {
-        out.push(',');
-        out.push_str(fraction);
-    }
-    out
-}
-
-/// The nearest-rank percentile of sorted values.
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
 }
 
 /// A child process killed when dropped, should anything stop before it ends.
@@ -939,12 +899,12 @@ async fn run_split(
 ) -> anyhow::Result<Split> {
     let mut t0 = HashMap::new();
     let ids = 1..series.count as u64 + 1;
-    let cpu = cpu_of("self")?;
+    let cpu = own_cpu("self")?;
     let started = Instant::now();
     raise_all(side, ids, series.rate, options.batch, &mut t0).await?;
     let save_wall = started.elapsed();
-    let save_cpu = cpu_of("self")?.saturating_sub(cpu);
-    let cpu = cpu_of("self")?;
+    let save_cpu = own_cpu("self")?.saturating_sub(cpu);
+    let cpu = own_cpu("self")?;
     let started = Instant::now();
     if let Side::Vigie(vigie) = side {
         vigie.start_delivery()?;
@@ -952,7 +912,7 @@ async fn run_split(
     let deadline = Instant::now() + Duration::from_secs(options.timeout_seconds);
     receiver.wait_for(series.count, deadline).await?;
     let deliver_wall = started.elapsed();
-    let deliver_cpu = cpu_of("self")?.saturating_sub(cpu);
+    let deliver_cpu = own_cpu("self")?.saturating_sub(cpu);
     let delivered = receiver.results().await?.len();
     Ok(Split {
         series: series.number,
@@ -1070,7 +1030,7 @@ async fn run_worker(options: &Options, spec: &str) -> anyhow::Result<String> {
         vigie.saves.clear();
     }
     eprintln!("{system}, série {} : {}…", series.number, series.label());
-    let cpu_before = cpu_of(&pid)?;
+    let cpu_before = own_cpu(&pid)?;
     let mut t0 = HashMap::with_capacity(series.count);
     let first = series.live as u64 + 1;
     raise_all(
@@ -1083,7 +1043,7 @@ async fn run_worker(options: &Options, spec: &str) -> anyhow::Result<String> {
     .await?;
     let raised_at = wall_us();
     let complete = receiver.wait_for(total, Instant::now() + timeout).await?;
-    let cpu = cpu_of(&pid)?.saturating_sub(cpu_before);
+    let cpu = own_cpu(&pid)?.saturating_sub(cpu_before);
     let peak = status_bytes(&pid, "VmHWM").unwrap_or(0);
     if !complete {
         eprintln!(
@@ -1837,9 +1797,9 @@ mod tests {
 
     #[test]
     fn french_numbers() {
-        assert_eq!(grouped(10_000), "10 000");
+        assert_eq!(grouped(10_000), "10\u{202F}000");
         assert_eq!(grouped(999), "999");
-        assert_eq!(fr(1234.567, 1), "1 234,6");
+        assert_eq!(fr(1234.567, 1), "1\u{202F}234,6");
         assert_eq!(fr(0.333, 2), "0,33");
         assert_eq!(fr(12.0, 0), "12");
     }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use vigie_bench::{equipment_ref, site_ref};
+use vigie_bench::{equipment_ref, percentile, site_ref};
 use vigie_domain::Reference;
 use vigie_domain::access::Actor;
 use vigie_domain::inventory::StaffRole;
@@ -130,14 +130,6 @@ fn process_cpu_ms() -> f64 {
         .sum();
     // Linux counts them in USER_HZ, 100 per second.
     ticks * 10.0
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let index = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[index]
 }
 
 /// `requests` GETs by `concurrency` clients at once, after a warm-up; request `n` asks for

@@ -238,6 +238,31 @@ async fn users_and_tokens_from_the_command_line() {
     let password = stdout(&added).lines().last().unwrap().to_string();
     assert_eq!(password.len(), 20);
 
+    // Roles are the domain's, spelt with hyphens or as the inventory does; another is named.
+    let manager = sandbox.run(&[
+        "user",
+        "add",
+        "p.durand",
+        "--name",
+        "Paul Durand",
+        "--kind",
+        "staff",
+        "--role",
+        "on-call-manager",
+        "--role",
+        "technical_manager",
+    ]);
+    assert!(manager.status.success(), "{}", stderr(&manager));
+    let unknown = sandbox.run(&[
+        "user", "add", "x", "--name", "X", "--kind", "staff", "--role", "chef",
+    ]);
+    assert!(!unknown.status.success());
+    assert!(
+        stderr(&unknown).contains("rôle inconnu « chef »"),
+        "{}",
+        stderr(&unknown)
+    );
+
     let client = sandbox.run(&["user", "add", "rs", "--name", "RS", "--kind", "client"]);
     assert!(!client.status.success());
     assert!(
