@@ -847,6 +847,17 @@ async fn enqueue_messages(
     Ok(events)
 }
 
+/// The contacts of rows of `record` read from the contacts table.
+fn contact_records(rows: Vec<(String,)>) -> Result<Vec<Contact>, StoreError> {
+    let mut contacts = Vec::new();
+    for (json,) in rows {
+        if let Record::Contact(contact) = parse_record(ObjectKind::Contact, &json)? {
+            contacts.push(contact);
+        }
+    }
+    Ok(contacts)
+}
+
 /// The contacts of a client, in reference order.
 pub(crate) async fn client_contacts(
     connection: &mut AnyConnection,
@@ -857,13 +868,7 @@ pub(crate) async fn client_contacts(
             .bind(client.to_string())
             .fetch_all(&mut *connection)
             .await?;
-    let mut contacts = Vec::new();
-    for (json,) in rows {
-        if let Record::Contact(contact) = parse_record(ObjectKind::Contact, &json)? {
-            contacts.push(contact);
-        }
-    }
-    Ok(contacts)
+    contact_records(rows)
 }
 
 /// The site's name and time zone, for messages (Europe/Paris when the ticket names no site).
@@ -950,12 +955,7 @@ async fn people_of(
     .bind(named(|s| s.security_manager.as_ref()))
     .fetch_all(&mut *connection)
     .await?;
-    let mut contacts = Vec::new();
-    for (json,) in rows {
-        if let Record::Contact(contact) = parse_record(ObjectKind::Contact, &json)? {
-            contacts.push(contact);
-        }
-    }
+    let contacts = contact_records(rows)?;
     let rows: Vec<(String,)> = sqlx::query_as("SELECT record FROM staff ORDER BY ref LIMIT $1")
         .bind(MAX_STAFF)
         .fetch_all(&mut *connection)
