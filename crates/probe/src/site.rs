@@ -69,19 +69,32 @@ pub async fn site_equipment(
             .json()
             .await
             .map_err(|e| format!("réponse illisible : {e}"))?;
-        let items = body["items"].as_array().cloned().unwrap_or_default();
-        let count = items.len();
-        for item in items {
-            all.push(
-                serde_json::from_value::<Equipment>(item)
-                    .map_err(|e| format!("équipement illisible : {e}"))?,
-            );
-        }
+        let page = equipment_page(&body)?;
+        let count = page.len();
+        all.extend(page);
         if count < PAGE {
             return Ok(all);
         }
         after = all.last().map(|e| e.reference.to_string());
     }
+}
+
+/// The equipment of one page of `GET /api/v1/equipment`: the public inventory format, the
+/// same the inventory file is written in. Probes in the field read it, so its text is pinned by
+/// the golden page `crates/probe/tests/it/data/equipment_page_v1.json` (issue 24, item 7): a
+/// change of the domain's shapes that would change what the server serves, or what a probe
+/// understands, fails there first.
+pub fn equipment_page(body: &serde_json::Value) -> Result<Vec<Equipment>, String> {
+    let Some(items) = body.get("items").and_then(|items| items.as_array()) else {
+        return Err("réponse illisible : pas de liste « items »".into());
+    };
+    items
+        .iter()
+        .map(|item| {
+            serde_json::from_value::<Equipment>(item.clone())
+                .map_err(|e| format!("équipement illisible : {e}"))
+        })
+        .collect()
 }
 
 /// Runs the probe until the process ends.

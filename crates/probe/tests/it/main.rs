@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use vigie_domain::inventory::Equipment;
+use vigie_domain::inventory::Record;
 use vigie_domain::supervision::CheckStatus;
+use vigie_probe::site::equipment_page;
 use vigie_probe::{Kind, Scheduler, Task, jitter, tasks_for};
 
 fn equipment(json: serde_json::Value) -> Equipment {
@@ -59,6 +61,68 @@ fn the_inventory_says_which_checks_run() {
         serde_json::json!({"ref": "X", "site": "S", "name": "X", "kind": "other", "checks": {"ping": {}}}),
     );
     assert!(tasks_for(&blind).is_empty());
+}
+
+/// Issue 24, item 7: a page of `GET /api/v1/equipment` as probes in the field read it. The
+/// probe understands every field of it, and the server, which serves `Record::to_json`, writes
+/// each equipment back as the same JSON: a change of the domain's inventory shapes fails here
+/// before it reaches a probe.
+#[test]
+fn the_equipment_page_probes_read_is_pinned() {
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/it/data/equipment_page_v1.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let page: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let equipment = equipment_page(&page).unwrap();
+    assert_eq!(equipment.len(), 3);
+    for (read, golden) in equipment.iter().zip(page["items"].as_array().unwrap()) {
+        assert_eq!(
+            &Record::Equipment(read.clone()).to_json(),
+            golden,
+            "the server no longer serves {} as probes read it",
+            read.reference
+        );
+    }
+    let tasks: Vec<String> = equipment
+        .iter()
+        .flat_map(tasks_for)
+        .map(|t| match &t.kind {
+            Kind::Snmp {
+                address, template, ..
+            } => {
+                format!(
+                    "{} {} {}s snmp {address} {template}",
+                    t.equipment,
+                    t.check,
+                    t.interval.as_secs()
+                )
+            }
+            kind => format!(
+                "{} {} {}s {kind:?}",
+                t.equipment,
+                t.check,
+                t.interval.as_secs()
+            ),
+        })
+        .collect();
+    assert_eq!(
+        tasks,
+        [
+            "AG-CAM-HALL ping 30s Ping(10.20.1.11)",
+            "AG-CAM-HALL http 30s Http { url: \"https://10.20.1.11:443/\" }",
+            "AG-CAM-HALL rtsp 30s Rtsp { url: \"rtsp://10.20.1.11:554/axis-media/media.amp\", credentials: Some((\"supervision\", \"rtsp-secret\")) }",
+            "AG-CAM-HALL onvif 30s Onvif { url: \"http://10.20.1.11:80/onvif/device_service\", credentials: Some((\"supervision\", \"onvif-secret\")) }",
+            "AG-NVR-01 ping 60s Ping(10.20.1.5)",
+            "AG-NVR-01 snmp 60s snmp 10.20.1.5:161 linux-net-snmp",
+            "AG-SW-01 tcp 60s Tcp { address: \"[fd00::1]:22\" }",
+            "AG-SW-01 snmp 60s snmp [fd00::1]:1161 generic-camera",
+        ]
+    );
+    // A body that is not a page is refused with a reason, not read as no equipment.
+    assert!(equipment_page(&serde_json::json!({"error": "x"})).is_err());
+    assert!(equipment_page(&serde_json::json!({"items": [{"ref": "X"}]})).is_err());
 }
 
 fn tcp_task(reference: &str, address: String) -> Task {
