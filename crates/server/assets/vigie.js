@@ -46,17 +46,45 @@
   setInterval(tick, 1000);
 
   var status = document.getElementById('live-status');
+  var lost = document.getElementById('live-lost');
+  // A cut is loud: a banner says the page is no longer current, and the live regions stop
+  // looking live until the stream is back.
   function say(text, on) {
     if (status) {
       status.textContent = text;
       status.classList.toggle('on', on);
     }
+    if (lost) { lost.hidden = on; }
+    document.body.classList.toggle('stale', !on);
+  }
+
+  // The tab's title carries the count a region gives (the wall: the alarms to handle).
+  function retitle() {
+    var counted = document.querySelector('[data-title-count]');
+    if (counted) {
+      document.title = '(' + counted.getAttribute('data-title-count') + ') ' + document.title.replace(/^\(\d+\) /, '');
+    }
+  }
+
+  // Whether someone is filling a form of this region: then it is not replaced under them.
+  function typing(region) {
+    return Array.prototype.some.call(region.querySelectorAll('textarea, input[type=text], input[type=number]'), function (field) {
+      return field === document.activeElement || field.value !== '';
+    });
   }
 
   // One region: asked again at most once at a time; a change during a fetch asks once more.
   function refresh(region) {
     if (region.getAttribute('data-busy')) {
       region.setAttribute('data-again', '1');
+      return;
+    }
+    if (typing(region)) {
+      // Asked again once the form is left.
+      region.addEventListener('focusout', function again() {
+        region.removeEventListener('focusout', again);
+        setTimeout(function () { if (!typing(region)) { refresh(region); } }, 0);
+      });
       return;
     }
     region.setAttribute('data-busy', '1');
@@ -69,8 +97,15 @@
       })
       .then(function (html) {
         if (html !== null) {
+          // The boxes ticked for a selection stay ticked across a refresh.
+          var ticked = Array.prototype.map.call(region.querySelectorAll('input[type=checkbox]:checked'), function (box) { return box.name; });
           region.innerHTML = html;
+          ticked.forEach(function (name) {
+            var box = region.querySelector('input[type=checkbox][name="' + name + '"]');
+            if (box) { box.checked = true; }
+          });
           tick();
+          retitle();
         }
       })
       .catch(function () { say(status.getAttribute('data-retry'), false); })
@@ -86,6 +121,8 @@
   var regions = document.querySelectorAll('[data-live]');
   if (!window.EventSource || !status) { return; }
   var source = new EventSource('/flux');
+  // Reachable for the browser tests, which play a cut of the feed through it.
+  window.vigieLive = source;
   // A browser keeps few connections per server: the stream of a page left must not hold one.
   window.addEventListener('pagehide', function () { source.close(); });
   var missed = false;

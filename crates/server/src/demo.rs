@@ -80,6 +80,41 @@ pub struct DemoAccounts {
     pub client: DemoAccount,
 }
 
+/// What the demo prints once it listens, framed so that it stands out after the start-up
+/// log: where to open it, what it is, and the accounts to log in with.
+pub fn banner(address: std::net::SocketAddr, accounts: &DemoAccounts, data_dir: &Path) -> String {
+    let mut lines = vec![
+        format!("Vigie (démonstration) : http://{address}"),
+        String::new(),
+    ];
+    for account in [&accounts.supervisor, &accounts.client] {
+        lines.push(format!("{} :", account.description));
+        lines.push(format!("  identifiant   {}", account.username));
+        lines.push(format!("  mot de passe  {}", account.password));
+    }
+    lines.push(String::new());
+    lines.push("Flotte d'exemple fictive, pannes simulées. Aucune notification n'est".into());
+    lines.push("envoyée : chacune reste dans la boîte d'envoi (/console/envois).".into());
+    lines.push(format!(
+        "Données : {} (comptes : {})",
+        data_dir.display(),
+        ACCOUNTS_FILE
+    ));
+    if !address.ip().is_loopback() {
+        lines.push(format!(
+            "Attention : joignable depuis d'autres machines ({address}), avec ces comptes."
+        ));
+    }
+    let width = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    let mut framed = format!("┌{}┐\n", "─".repeat(width + 2));
+    for line in &lines {
+        let pad = width - line.chars().count();
+        framed.push_str(&format!("│ {line}{} │\n", " ".repeat(pad)));
+    }
+    framed.push_str(&format!("└{}┘", "─".repeat(width + 2)));
+    framed
+}
+
 /// The demo's configuration: the defaults (no file, no environment: a developer's
 /// `VIGIE_SMTP__…` must not reach the demo), `demo` on, the embedded SQLite store in
 /// `data_dir`, no polling (the example fleet's addresses are fictitious), no trap listener,

@@ -86,7 +86,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api::routes(&state))
         .merge(web::routes())
         .merge(metrics::routes())
-        .fallback(api::not_found)
+        .fallback(web::unknown_address)
         .layer(DefaultBodyLimit::max(max_request_bytes))
         .layer(axum::middleware::from_fn(api::refuse_cookie_form_writes))
         .layer(axum::middleware::from_fn(api::json_errors))

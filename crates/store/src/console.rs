@@ -11,7 +11,7 @@ use vigie_domain::alarm::lifecycle::AlarmId;
 use vigie_domain::availability::{
     CheckTrack, down_ms_per_period, equipment_down_intervals, equipment_down_ms, rate,
 };
-use vigie_domain::inventory::{ObjectKind, Record};
+use vigie_domain::inventory::{EquipmentKind, ObjectKind, Record};
 
 use crate::System;
 use crate::inventory::{Arg, build, require};
@@ -48,6 +48,24 @@ impl OpenCounts {
         self.counts
             .iter()
             .filter(|((s, _), _)| s == severity)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Alarms of `severity` still to handle (not resolved).
+    pub fn to_handle_of_severity(&self, severity: &str) -> i64 {
+        self.counts
+            .iter()
+            .filter(|((s, status), _)| s == severity && status != "resolved")
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Alarms that need a person: open and not resolved.
+    pub fn to_handle(&self) -> i64 {
+        self.counts
+            .iter()
+            .filter(|((_, status), _)| status != "resolved")
             .map(|(_, n)| n)
             .sum()
     }
@@ -169,8 +187,17 @@ pub struct ClientOverview {
     pub name: String,
     pub dashboard: bool,
     pub down: i64,
+    /// Alarms that need a person (open and not resolved): a resolved alarm waiting for its
+    /// report is not "in progress" for the client.
     pub open_alarms: i64,
+    /// Of each kind of equipment with some down now: (kind, down, how many the client has).
+    pub down_by_kind: Vec<(EquipmentKind, i64, i64)>,
+    /// The open tickets about an equipment down now, lowest number first (a few).
+    pub tickets_on_down: Vec<u64>,
 }
+
+/// Most tickets a dashboard's headline names.
+const HEADLINE_TICKETS: i64 = 3;
 
 impl Store {
     /// [`ClientOverview`] of `client`, in one read; `NotFound` for a client the actor does not
@@ -204,7 +231,7 @@ impl Store {
                 "SELECT c.name, CASE WHEN EXISTS ({dashboard}) THEN 1 ELSE 0 END, \
                  (SELECT COUNT(DISTINCT s.equipment_ref) FROM check_states s \
                   WHERE s.status = 'down' AND s.client_ref = c.ref), \
-                 (SELECT COUNT(*) FROM alarms a WHERE a.closed_ms IS NULL AND a.client_ref = c.ref) \
+                 (SELECT COUNT(*) FROM alarms a WHERE a.closed_ms IS NULL AND a.resolved_ms IS NULL AND a.client_ref = c.ref) \
                  FROM clients c WHERE c.ref = $1{walls}"
             ),
             args,
@@ -212,11 +239,46 @@ impl Store {
         .fetch_optional(&self.read)
         .await?
         .ok_or(StoreError::NotFound)?;
+        let down: i64 = row.try_get(2)?;
+        let mut down_by_kind = Vec::new();
+        let mut tickets_on_down = Vec::new();
+        // Only when something is down: the headline of a fleet that works costs nothing more.
+        if down > 0 {
+            let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+                "SELECT d.kind, d.down, (SELECT COUNT(*) FROM equipment e WHERE e.client_ref = $1 AND e.kind = d.kind) \
+                 FROM (SELECT e.kind AS kind, COUNT(DISTINCT s.equipment_ref) AS down FROM check_states s \
+                       JOIN equipment e ON e.ref = s.equipment_ref \
+                       WHERE s.status = 'down' AND s.client_ref = $1 GROUP BY e.kind) d ORDER BY d.kind",
+            )
+            .bind(client.to_string())
+            .fetch_all(&self.read)
+            .await?;
+            for (kind, down, total) in rows {
+                if let Ok(kind) = serde_json::from_value(serde_json::Value::String(kind)) {
+                    down_by_kind.push((kind, down, total));
+                }
+            }
+            let numbers: Vec<(i64,)> = sqlx::query_as(
+                "SELECT t.number FROM tickets t WHERE t.client_ref = $1 AND t.closed_ms IS NULL \
+                 AND t.equipment_ref IN (SELECT s.equipment_ref FROM check_states s WHERE s.status = 'down' AND s.client_ref = $1) \
+                 ORDER BY t.number LIMIT $2",
+            )
+            .bind(client.to_string())
+            .bind(HEADLINE_TICKETS)
+            .fetch_all(&self.read)
+            .await?;
+            tickets_on_down = numbers
+                .into_iter()
+                .filter_map(|(n,)| u64::try_from(n).ok())
+                .collect();
+        }
         Ok(ClientOverview {
             name: row.try_get(0)?,
             dashboard: row.try_get::<i64, _>(1)? == 1,
-            down: row.try_get(2)?,
+            down,
             open_alarms: row.try_get(3)?,
+            down_by_kind,
+            tickets_on_down,
         })
     }
 
@@ -619,26 +681,52 @@ impl Store {
     }
 }
 
-/// Where a page of the wall starts: after this (severity rank, alarm number).
+/// Where a page of the wall starts: after this (rank in its view's order, alarm number).
 pub type WallCursor = (i64, AlarmId);
 
 /// The rank of a severity on the wall: Critical first.
 const SEVERITY_RANK: &str = "(CASE severity WHEN 'critical' THEN 0 WHEN 'major' THEN 1 ELSE 2 END)";
+/// The order of the alarms to handle: unacknowledged first, then by severity. The same text as
+/// the index `alarms_to_handle` (migration 0016), so that the database reads that index.
+const URGENCY_RANK: &str = "((CASE status WHEN 'raised' THEN 0 ELSE 3 END) + (CASE severity WHEN 'critical' THEN 0 WHEN 'major' THEN 1 ELSE 2 END))";
+
+/// Which of the wall's two lists (issue 25): what needs a person, or what waits for its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WallView {
+    /// Not resolved: unacknowledged, acknowledged or in charge. Unacknowledged first, then
+    /// the gravest, then the longest waiting (whose deadline comes first).
+    #[default]
+    ToHandle,
+    /// Resolved, waiting for the closure report: the gravest first, then the oldest.
+    ToClose,
+}
+
+/// Which page of the wall: its list, its filters, where it starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WallFilter {
+    pub view: WallView,
+    pub client: Option<Reference>,
+    pub site: Option<Reference>,
+    pub after: Option<WallCursor>,
+}
 
 impl Store {
-    /// One page of the alarm wall: open alarms (not closed) within the actor's walls, of
-    /// `client` and `site` if given, the gravest first and, within a severity, the newest
-    /// first; with the cursor of the next page when there is one.
+    /// One page of the wall's list, in its order, within the actor's walls and the filters;
+    /// the cursor of the next page when there may be one.
     pub async fn wall_alarms(
         &self,
         actor: &Actor,
-        client: Option<&Reference>,
-        site: Option<&Reference>,
-        after: Option<WallCursor>,
+        filter: &WallFilter,
         limit: i64,
         now_ms: i64,
     ) -> Result<(Vec<crate::StoredAlarm>, Option<WallCursor>), StoreError> {
         require(actor, Permission::ReadAlarms)?;
+        let (view, client, site, after) = (
+            filter.view,
+            filter.client.as_ref(),
+            filter.site.as_ref(),
+            filter.after,
+        );
         let mut args = Vec::new();
         let mut condition =
             visibility_condition(&actor.visibility(), "client_ref", "site_ref", &mut args);
@@ -648,24 +736,28 @@ impl Store {
                 condition.push_str(&format!(" AND {column} = ${}", args.len()));
             }
         }
-        if let Some((rank, id)) = after {
-            args.push(Arg::Int(rank));
+        let (rank, resolved) = match view {
+            WallView::ToHandle => (URGENCY_RANK, "resolved_ms IS NULL"),
+            WallView::ToClose => (SEVERITY_RANK, "resolved_ms IS NOT NULL"),
+        };
+        if let Some((after_rank, id)) = after {
+            args.push(Arg::Int(after_rank));
             let r = args.len();
             args.push(Arg::Int(i64::try_from(id).unwrap_or(i64::MAX)));
             let i = args.len();
             condition.push_str(&format!(
-                " AND ({SEVERITY_RANK} > ${r} OR ({SEVERITY_RANK} = ${r} AND id < ${i}))"
+                " AND ({rank} > ${r} OR ({rank} = ${r} AND id > ${i}))"
             ));
         }
         let limit = limit.clamp(1, MAX_ALARM_PAGE);
         args.push(Arg::Int(limit));
         let inner = format!(
-            "SELECT client_ref AS c0, record AS c1, {SEVERITY_RANK} AS c2, id AS c3 FROM alarms WHERE closed_ms IS NULL{condition} \
-             ORDER BY {SEVERITY_RANK}, id DESC LIMIT ${}",
+            "SELECT client_ref AS c0, record AS c1, {rank} AS c2, id AS c3 FROM alarms WHERE closed_ms IS NULL AND {resolved}{condition} \
+             ORDER BY {rank}, id LIMIT ${}",
             args.len()
         );
         let rows: Vec<(String, String, i64, i64)> =
-            crate::page::fetch(&self.read, self.backend, &inner, 4, "c2, c3 DESC", args).await?;
+            crate::page::fetch(&self.read, self.backend, &inner, 4, "c2, c3", args).await?;
         let mut alarms = Vec::with_capacity(rows.len());
         let mut last = None;
         for (client, record, rank, _) in &rows {
@@ -687,5 +779,51 @@ impl Store {
             None
         };
         Ok((alarms, next))
+    }
+}
+
+/// Most references whose names one page asks for at once, per kind.
+pub const MAX_NAMES: usize = 1_000;
+
+impl Store {
+    /// The names of these objects of one kind, by reference, within the actor's walls: what a
+    /// page shows first, the reference second (issue 25). Staff names are read by anyone who
+    /// reads the pages (a client sees who handles its ticket); the objects of other clients,
+    /// and the unknown ones, are absent.
+    pub async fn names(
+        &self,
+        actor: &Actor,
+        kind: ObjectKind,
+        references: &[&Reference],
+    ) -> Result<BTreeMap<Reference, String>, StoreError> {
+        let mut names = BTreeMap::new();
+        let wanted: BTreeSet<&str> = references
+            .iter()
+            .take(MAX_NAMES)
+            .map(|r| r.as_str())
+            .collect();
+        if wanted.is_empty() {
+            return Ok(names);
+        }
+        let json = serde_json::to_string(&wanted).map_err(StoreError::other)?;
+        let mut args = vec![Arg::Text(Some(json))];
+        let walls = if kind == ObjectKind::Staff {
+            None
+        } else {
+            crate::inventory::visibility_clause(kind, &actor.visibility(), &mut args)?
+        };
+        let sql = format!(
+            "SELECT ref, name FROM {} WHERE ref IN {}{}",
+            crate::inventory::table(kind),
+            crate::bulk::strings(self.backend == Backend::Sqlite),
+            walls.map(|w| format!(" AND {w}")).unwrap_or_default()
+        );
+        for row in build(&sql, args).fetch_all(&self.read).await? {
+            let reference: String = row.try_get(0)?;
+            if let Ok(reference) = Reference::parse(&reference) {
+                names.insert(reference, row.try_get(1)?);
+            }
+        }
+        Ok(names)
     }
 }

@@ -45,7 +45,7 @@ pub struct ListFilter {
 }
 
 /// Each kind's table is named by its plural.
-fn table(kind: ObjectKind) -> &'static str {
+pub(crate) fn table(kind: ObjectKind) -> &'static str {
     kind.plural()
 }
 

@@ -86,6 +86,11 @@ const SQLITE: &[Migration] = &[
         "accounts",
         include_str!("../migrations/sqlite/0015_accounts.sql"),
     ),
+    (
+        16,
+        "wall_views",
+        include_str!("../migrations/sqlite/0016_wall_views.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -162,6 +167,11 @@ const POSTGRES: &[Migration] = &[
         15,
         "accounts",
         include_str!("../migrations/postgres/0015_accounts.sql"),
+    ),
+    (
+        16,
+        "wall_views",
+        include_str!("../migrations/postgres/0016_wall_views.sql"),
     ),
 ];
 

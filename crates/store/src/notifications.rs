@@ -158,6 +158,7 @@ async fn record_outcome(
                     EventKind::NotificationFailed {
                         key: page.key.clone(),
                         recipient: page.recipient.clone(),
+                        name: Some(page.name.clone()),
                         channel: page.channel,
                         error,
                         fallback: fallback.as_ref().map(|f| f.page.channel),

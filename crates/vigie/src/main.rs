@@ -910,31 +910,9 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         .with_context(|| format!("écoute sur {listen}"))?;
     let simulator = tokio::spawn(vigie_server::demo::simulate(state));
     println!(
-        "Vigie (démonstration) écoute sur http://{}",
-        running.address
+        "\n{}",
+        vigie_server::demo::banner(running.address, &accounts, &args.data_dir)
     );
-    println!(
-        "DÉMONSTRATION : flotte d'exemple fictive, pannes simulées ; aucune notification n'est envoyée, chacune reste dans la boîte d'envoi de la console (/console/envois)."
-    );
-    if !running.address.ip().is_loopback() {
-        println!(
-            "Attention : la démonstration est joignable depuis d'autres machines ({}), avec les comptes ci-dessous.",
-            running.address
-        );
-    }
-    println!(
-        "Données : {} (comptes et mots de passe : {})",
-        args.data_dir.display(),
-        args.data_dir
-            .join(vigie_server::demo::ACCOUNTS_FILE)
-            .display()
-    );
-    for account in [&accounts.supervisor, &accounts.client] {
-        println!(
-            "Compte « {} » ({}) : mot de passe {}",
-            account.username, account.description, account.password
-        );
-    }
     let served = running.handle.await;
     simulator.abort();
     served.context("serveur")??;

@@ -51,6 +51,36 @@ impl Timer {
     }
 }
 
+/// A step's label in its parts: `critical/astreinte#2` is the Critical chain's step
+/// `astreinte`, second repeat. `None` for a text that is not a step's label.
+pub fn step_parts(label: &str) -> Option<(Severity, &str, Option<u32>)> {
+    let (chain, round) = match label.split_once('#') {
+        Some((chain, round)) => (chain, Some(round.parse::<u32>().ok()?)),
+        None => (label, None),
+    };
+    let (level, step) = chain.split_once('/')?;
+    let level = [Severity::Critical, Severity::Major, Severity::Minor]
+        .into_iter()
+        .find(|s| s.key() == level)?;
+    Some((level, step, round))
+}
+
+/// A step's label as people read it, in French: « Critique — astreinte, relance 2 » (no policy
+/// keys in front of people, issue 25). A text that is not a step's label stays as it is.
+pub fn step_words(label: &str) -> String {
+    match step_parts(label) {
+        Some((level, step, None)) => {
+            format!("{} — {}", level.label(), step.replace(['_', '-'], " "))
+        }
+        Some((level, step, Some(round))) => format!(
+            "{} — {}, relance {round}",
+            level.label(),
+            step.replace(['_', '-'], " ")
+        ),
+        None => label.to_owned(),
+    }
+}
+
 /// Why an escalation could not be planned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

@@ -338,6 +338,9 @@ pub enum EventKind {
     NotificationFailed {
         key: String,
         recipient: String,
+        /// Who the recipient is, by name, for people (absent from events stored before it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
         channel: crate::policy::Channel,
         error: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -408,12 +411,12 @@ impl EventKind {
             EventKind::Escalated { step, told, .. } => {
                 let names: Vec<&str> = told.iter().map(|t| t.name.as_str()).collect();
                 new(ESCALATED)
-                    .text("step", step)
+                    .label("step", Label::Step(step.clone()))
                     .text("told", crate::text::shorten(&names.join(", "), 300))
             }
-            EventKind::NotificationFailed { recipient, .. } => {
-                new(NOTIFICATION_FAILED).text("recipient", recipient)
-            }
+            EventKind::NotificationFailed {
+                recipient, name, ..
+            } => new(NOTIFICATION_FAILED).text("recipient", name.as_deref().unwrap_or(recipient)),
         }
     }
 

@@ -175,6 +175,8 @@ pub enum Label {
     Severity(Severity),
     Condition(Condition),
     Suppression(Suppression),
+    /// An escalation step's label (`critical/astreinte#2`), said in words.
+    Step(String),
 }
 
 impl Label {
@@ -186,6 +188,7 @@ impl Label {
             Label::Severity(severity) => severity.label().into(),
             Label::Condition(condition) => condition.label().into(),
             Label::Suppression(suppression) => suppression.label(),
+            Label::Step(step) => crate::alarm::escalation::step_words(step),
         }
     }
 }
@@ -375,7 +378,7 @@ fn ticket_phrase(kind: &EventKind) -> Option<Phrase> {
             ALARM_ESCALATED_TO_INTERVENTION
         })
         .text("alarm", alarm)
-        .text("step", step),
+        .label("step", Label::Step(step.clone())),
         EventKind::AlarmClosed { alarm, report } => new(ALARM_CLOSED)
             .text("alarm", alarm)
             .text("cause", short(&report.root_cause, 300)),

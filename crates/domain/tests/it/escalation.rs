@@ -2149,3 +2149,20 @@ fn a_nobody_on_call_page_names_the_rotation_and_no_client() {
         message.text
     );
 }
+
+/// Issue 25: pages and histories say a step in words, never its policy key.
+#[test]
+fn a_step_is_said_in_words() {
+    use vigie_domain::alarm::escalation::{step_parts, step_words};
+    assert_eq!(step_words("critical/astreinte"), "Critique — astreinte");
+    assert_eq!(
+        step_words("major/responsable-astreinte#2"),
+        "Majeure — responsable astreinte, relance 2"
+    );
+    assert_eq!(step_words("texte libre"), "texte libre");
+    assert_eq!(step_words("critical/astreinte#x"), "critical/astreinte#x");
+    assert_eq!(
+        step_parts("minor/maintenance#1"),
+        Some((Severity::Minor, "maintenance", Some(1)))
+    );
+}

@@ -253,6 +253,7 @@ fn another_language_says_the_template_and_the_labels_its_own_way_and_the_texts_a
         AlarmKind::NotificationFailed {
             key: "k".into(),
             recipient: "Paul".into(),
+            name: Some("Paul Girard".into()),
             channel: Channel::Email,
             error: "refusé".into(),
             fallback: None,

@@ -29,10 +29,27 @@ fn short_hash(text: &str) -> String {
     crate::auth::digest(text)[..12].to_string()
 }
 
+/// The tab's icon: a watchtower's eye, the product's mark, drawn in SVG.
+const FAVICON: &str = include_str!("../../assets/favicon.svg");
+pub const FAVICON_PATH: &str = "/favicon.svg";
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(&STYLE_PATH, get(style))
         .route(&SCRIPT_PATH, get(script))
+        .route(FAVICON_PATH, get(favicon))
+        // Asked for by browsers on their own, whatever the page says.
+        .route("/favicon.ico", get(favicon))
+}
+
+async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON,
+    )
 }
 
 const FOREVER: &str = "public, max-age=31536000, immutable";

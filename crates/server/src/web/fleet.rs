@@ -18,6 +18,7 @@ use vigie_store::{AlarmFilter, ListFilter};
 
 use crate::AppState;
 use crate::web::PageQuery;
+use crate::web::alarms::AlarmNames;
 use crate::web::i18n::{t, tf};
 use crate::web::labels;
 use crate::web::portal::{alarm_history, sites_table, state_class, state_label, worst_status};
@@ -246,6 +247,7 @@ async fn equipment(
             now,
         )
         .await?;
+    let names = AlarmNames::of(&state, &viewer, &alarms.iter().collect::<Vec<_>>()).await?;
     let chart = crate::web::portal::availability_chart(
         &state,
         &viewer,
@@ -304,7 +306,7 @@ async fn equipment(
                     } }
                 }
                 h2 { (t(lang, "Alarmes sur 30 jours")) }
-                (alarm_history(lang, &alarms, now))
+                (alarm_history(&viewer, &alarms, &names, now))
             }
         }
     };

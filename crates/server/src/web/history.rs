@@ -25,6 +25,7 @@ fn say(lang: Lang, phrase: &Phrase) -> String {
                 Label::Severity(severity) => labels::severity(lang, *severity).into(),
                 Label::Condition(condition) => labels::condition(lang, *condition).into(),
                 Label::Suppression(suppression) => labels::suppression(lang, suppression),
+                Label::Step(step) => labels::escalation_step(lang, step),
             },
         ),
     }
@@ -367,6 +368,7 @@ mod tests {
             K::NotificationFailed {
                 key: "k".into(),
                 recipient: "Paul".into(),
+                name: None,
                 channel: Channel::Sms,
                 error: "refusé".into(),
                 fallback: None,

@@ -202,3 +202,20 @@ pub fn duty(lang: Lang, duty: Duty) -> &'static str {
         },
     }
 }
+
+/// An escalation step as people read it: « Critique — astreinte, relance 2 » for the policy's
+/// `critical/astreinte#2` (issue 25: no policy keys on a page). The French is the domain's;
+/// the step's own name is the policy's, as written.
+pub fn escalation_step(lang: Lang, label: &str) -> String {
+    use vigie_domain::alarm::escalation::{step_parts, step_words};
+    match (lang, step_parts(label)) {
+        (Lang::En, Some((level, step, round))) => {
+            let step = step.replace(['_', '-'], " ");
+            match round {
+                None => format!("{} — {step}", severity(lang, level)),
+                Some(n) => format!("{} — {step}, reminder {n}", severity(lang, level)),
+            }
+        }
+        _ => step_words(label),
+    }
+}

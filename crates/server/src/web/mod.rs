@@ -155,6 +155,17 @@ async fn page_layer(request: Request, next: Next) -> Response {
     page_headers(response)
 }
 
+/// An address that is neither a page nor a route of the API: under `/api/` the API's JSON
+/// answer, anywhere else the pages' own "not found" page in the request's language (a person
+/// who mistyped a console address gets a page with a way back, not JSON).
+pub async fn unknown_address(request: Request) -> Response {
+    if request.uri().path().starts_with("/api/") {
+        return crate::api::not_found().await.into_response();
+    }
+    let (parts, _) = request.into_parts();
+    page_headers(PageError::not_found().page(Lang::of_request(&parts)))
+}
+
 /// What every page answer carries: only the project's own script and style may run
 /// (no inline script, no third party), pages are never framed, and pages with a client's
 /// data are not kept by shared caches.
@@ -571,6 +582,11 @@ pub fn page(
                 button type="submit" { (t(lang, "Se déconnecter")) }
             }
         }
+        // Shown by the script when the live feed is cut: the page is then no longer current.
+        div.lost #live-lost role="alert" hidden {
+            strong { (t(lang, "Connexion perdue.")) }
+            " " (t(lang, "Cette page n'est plus à jour : reconnexion en cours. Rechargez-la si cela dure."))
+        }
     };
     document(lang, title, state.config.demo, Some(menu), body)
 }
@@ -609,6 +625,7 @@ pub fn document(
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     title { (title) " — Vigie" @if demo { " (" (t(lang, "démonstration")) ")" } }
+                    link rel="icon" type="image/svg+xml" href=(assets::FAVICON_PATH);
                     link rel="stylesheet" href=(*assets::STYLE_PATH);
                     script src=(*assets::SCRIPT_PATH) defer {}
                 }

@@ -13,14 +13,15 @@ use axum::routing::get;
 use maud::{Markup, html};
 use serde::Deserialize;
 use vigie_domain::Reference;
-use vigie_domain::inventory::{ObjectKind, Record};
-use vigie_store::console::{Availability, Place, SiteSummary};
+use vigie_domain::inventory::{EquipmentKind, ObjectKind, Record};
+use vigie_store::console::{Availability, ClientOverview, Place, SiteSummary};
 use vigie_store::supervision::CurrentState;
 use vigie_store::{AlarmFilter, ListFilter, StoredAlarm};
 
 use crate::AppState;
 use crate::web::PageQuery;
-use crate::web::i18n::{Lang, around, t, tf};
+use crate::web::alarms::{AlarmNames, equipment_link, named_link, site_link};
+use crate::web::i18n::{Lang, around, t, tf, tn};
 use crate::web::labels;
 use crate::web::render::{self, DayRate, age, time, url_encode};
 use crate::web::{
@@ -59,8 +60,15 @@ fn percent(lang: Lang, availability: &Availability) -> String {
     }
 }
 
-/// The availability of `place` over the last 30 days, from the minute's cache when there.
-async fn rate(state: &AppState, viewer: &Viewer, place: Place) -> PageResult<Availability> {
+/// The availability of `place` over the last 30 days, from the minute's cache when there —
+/// unless something is down now and the cached figure says 100 %: the figure never
+/// contradicts the sentence above it (issue 25).
+async fn rate(
+    state: &AppState,
+    viewer: &Viewer,
+    place: Place,
+    down_now: bool,
+) -> PageResult<Availability> {
     let now = viewer.caller.now_ms;
     let key = match &place {
         Place::Client(client) => format!("client:{client}"),
@@ -75,8 +83,12 @@ async fn rate(state: &AppState, viewer: &Viewer, place: Place) -> PageResult<Ava
     };
     if visible {
         match state.rates.get(&key, now) {
-            CachedRate::Fresh(rate) | CachedRate::Stale(rate) => return Ok(rate),
-            CachedRate::Missing => {}
+            CachedRate::Fresh(rate) | CachedRate::Stale(rate)
+                if !(down_now && rate.rate.is_some_and(|r| r >= 1.0)) =>
+            {
+                return Ok(rate);
+            }
+            _ => {}
         }
     }
     match state
@@ -191,7 +203,13 @@ async fn dashboard(
     }
     let after = optional_reference(query.apres.as_deref())?;
     state.alarms.settle(&state).await;
-    let availability = rate(&state, &viewer, Place::Client(client.clone())).await?;
+    let availability = rate(
+        &state,
+        &viewer,
+        Place::Client(client.clone()),
+        overview.down > 0,
+    )
+    .await?;
     let sites = state
         .store
         .site_summaries(actor, Some(&client), after.as_ref(), SITES_PAGE)
@@ -210,6 +228,7 @@ async fn dashboard(
             now,
         )
         .await?;
+    let names = AlarmNames::of(&state, &viewer, &alarms.iter().collect::<Vec<_>>()).await?;
     let (down, open) = (overview.down, overview.open_alarms);
     let next_sites = (sites.len() as i64 == SITES_PAGE)
         .then(|| sites.last().map(|s| s.reference.clone()))
@@ -218,8 +237,13 @@ async fn dashboard(
         .then(|| alarms.last().map(|a| a.alarm.id))
         .flatten();
     let region = html! {
+        (headline(lang, &overview))
         div.counts {
-            div.panel { span.muted { (t(lang, "Disponibilité sur 30 jours")) } strong #availability { (percent(lang, &availability)) } }
+            div.panel {
+                span.muted { (t(lang, "Disponibilité sur 30 jours")) }
+                strong #availability { (percent(lang, &availability)) }
+                span.muted.period { (tf(lang, "du {from} au {to}", &[("from", &day(now - HISTORY_MS)), ("to", &day(now))])) }
+            }
             div.panel { span.muted { (t(lang, "Équipements")) } strong { (availability.equipment) } }
             div.panel { span.muted { (t(lang, "Hors service maintenant")) } strong #down-now { (down) } }
             div.panel { span.muted { (t(lang, "Alarmes en cours")) } strong { (open) } }
@@ -230,7 +254,7 @@ async fn dashboard(
             nav.pager { a href=(format!("/portail?apres={}", url_encode(next.as_str()))) { (t(lang, "Sites suivants")) } }
         }
         h2 { (t(lang, "Alarmes des 30 derniers jours")) }
-        (alarm_history(lang, &alarms, now))
+        (alarm_history(&viewer, &alarms, &names, now))
         @if let Some(next) = next_alarms {
             nav.pager { a href=(format!("/portail?alarmes_avant={next}")) { (t(lang, "Alarmes plus anciennes")) } }
         }
@@ -261,6 +285,91 @@ async fn dashboard(
     .into_response())
 }
 
+/// A Paris day, `07/12/2026`: the date part of the pages' times.
+fn day(ms: i64) -> String {
+    render::when(ms).chars().take(10).collect()
+}
+
+/// Down equipment of one kind, as the client reads it: « 2 caméras hors service sur 118 ».
+fn down_of_kind(lang: Lang, kind: EquipmentKind, down: i64, total: i64) -> String {
+    let what = match kind {
+        EquipmentKind::Camera => tn(
+            lang,
+            down,
+            "{n} caméra hors service",
+            "{n} caméras hors service",
+        ),
+        EquipmentKind::Nvr => tn(
+            lang,
+            down,
+            "{n} enregistreur hors service",
+            "{n} enregistreurs hors service",
+        ),
+        EquipmentKind::VmsServer => tn(
+            lang,
+            down,
+            "{n} serveur VMS hors service",
+            "{n} serveurs VMS hors service",
+        ),
+        EquipmentKind::Switch => tn(
+            lang,
+            down,
+            "{n} commutateur hors service",
+            "{n} commutateurs hors service",
+        ),
+        EquipmentKind::PowerSupply => tn(
+            lang,
+            down,
+            "{n} alimentation hors service",
+            "{n} alimentations hors service",
+        ),
+        EquipmentKind::AccessControl => tn(
+            lang,
+            down,
+            "{n} contrôle d'accès hors service",
+            "{n} contrôles d'accès hors service",
+        ),
+        EquipmentKind::Other => tn(
+            lang,
+            down,
+            "{n} autre équipement hors service",
+            "{n} autres équipements hors service",
+        ),
+    };
+    format!("{what} {}", tf(lang, "sur {total}", &[("total", &total)]))
+}
+
+/// The dashboard's first words (issue 25): whether everything works, and if not what is
+/// down and that the integrator is on it, with its ticket — before any figure.
+fn headline(lang: Lang, overview: &ClientOverview) -> Markup {
+    let working = overview.down == 0;
+    let parts: Vec<String> = overview
+        .down_by_kind
+        .iter()
+        .map(|(kind, down, total)| down_of_kind(lang, *kind, *down, *total))
+        .collect();
+    html! {
+        p.headline.ok[working].down[!working] #headline role="status" {
+            @if working {
+                strong { (t(lang, "Tout fonctionne.")) }
+                " " (t(lang, "Aucun équipement hors service en ce moment."))
+            } @else {
+                strong { (parts.join(", ")) }
+                @if overview.tickets_on_down.is_empty() {
+                    " — " (t(lang, "nos équipes sont prévenues."))
+                } @else {
+                    " — " (t(lang, "nous intervenons")) " ("
+                    @for (i, number) in overview.tickets_on_down.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        a href=(format!("/portail/tickets/{number}")) { (tf(lang, "ticket n°{number}", &[("number", number)])) }
+                    }
+                    ")."
+                }
+            }
+        }
+    }
+}
+
 pub(crate) fn sites_table(lang: Lang, sites: &[SiteSummary], root: &str) -> Markup {
     html! {
         @if sites.is_empty() {
@@ -286,7 +395,16 @@ pub(crate) fn sites_table(lang: Lang, sites: &[SiteSummary], root: &str) -> Mark
     }
 }
 
-pub(crate) fn alarm_history(lang: Lang, alarms: &[StoredAlarm], now: i64) -> Markup {
+/// Alarms of the last 30 days, their site and equipment by name (linked where the viewer has
+/// their page: the console for the staff, a site's page in the portal).
+pub(crate) fn alarm_history(
+    viewer: &Viewer,
+    alarms: &[StoredAlarm],
+    names: &AlarmNames,
+    now: i64,
+) -> Markup {
+    let lang = viewer.lang;
+    let console = viewer.is_staff();
     let (open_before, open_after) = around(t(lang, "en cours, {age}"), "age");
     html! {
         @if alarms.is_empty() {
@@ -302,8 +420,23 @@ pub(crate) fn alarm_history(lang: Lang, alarms: &[StoredAlarm], now: i64) -> Mar
                         @let alarm = &stored.alarm;
                         tr class=(format!("sev-{}", alarm.severity.key())) {
                             td { (render::severity(lang, alarm.severity)) }
-                            td { (alarm.site.as_ref().map(|s| s.as_str()).unwrap_or("—")) }
-                            td { (alarm.equipment.as_ref().map(|e| e.as_str()).unwrap_or("—")) }
+                            td {
+                                @match &alarm.site {
+                                    Some(site) if console => (site_link(names, Some(site))),
+                                    Some(site) => (named_link(format!("/portail/sites/{}", url_encode(site.as_str())), names.sites.get(site), site)),
+                                    None => "—",
+                                }
+                            }
+                            td {
+                                @match &alarm.equipment {
+                                    Some(equipment) if console => (equipment_link(names, Some(equipment))),
+                                    Some(equipment) => {
+                                        (names.equipment.get(equipment).map(String::as_str).unwrap_or(equipment.as_str()))
+                                        @if names.equipment.contains_key(equipment) { " " span.muted.ref { (equipment.as_str()) } }
+                                    }
+                                    None => "—",
+                                }
+                            }
                             td { (labels::condition(lang, alarm.condition.condition)) }
                             td { (time(alarm.raised_at)) }
                             td { @if alarm.resolved_at.is_some() { (render::duration(lang, stored.duration_ms)) } @else { (open_before) (age(lang, alarm.raised_at, now)) (open_after) } }
@@ -364,7 +497,7 @@ async fn site_page(
             },
         )
         .await?;
-    let availability = rate(&state, &viewer, Place::Site(site.clone())).await?;
+    let availability = rate(&state, &viewer, Place::Site(site.clone()), false).await?;
     let alarms = state
         .store
         .list_alarms(
@@ -378,6 +511,7 @@ async fn site_page(
             now,
         )
         .await?;
+    let names = AlarmNames::of(&state, &viewer, &alarms.iter().collect::<Vec<_>>()).await?;
     let next = (equipment.len() as i64 == EQUIPMENT_PAGE)
         .then(|| equipment.last().map(|(r, _)| r.reference().clone()))
         .flatten();
@@ -419,7 +553,7 @@ async fn site_page(
             nav.pager { a href=(format!("{root}/sites/{}?apres={}", url_encode(site.as_str()), url_encode(next.as_str()))) { (t(lang, "Équipements suivants")) } }
         }
         h2 { (t(lang, "Alarmes des 30 derniers jours")) }
-        (alarm_history(lang, &alarms, now))
+        (alarm_history(&viewer, &alarms, &names, now))
     };
     if query.partiel.is_some() {
         return Ok(Html(region.into_string()).into_response());

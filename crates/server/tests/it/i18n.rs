@@ -564,7 +564,7 @@ async fn with_the_language_cookie_the_pages_come_back_in_english() {
             "Unacknowledged",
             "Critical",
             "disk almost full",
-            "1 open alarm on this page",
+            "1 alarm to handle on this page, the most urgent first",
             " left</span>",
             "data-left=\"{d} left\"",
             "data-days=\"{d} d {h} h\"",

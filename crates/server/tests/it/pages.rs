@@ -204,7 +204,7 @@ async fn staff_work_an_alarm_from_the_wall_to_its_closure_through_the_pages() {
     let empty = tech.get("/console").await;
     assert_eq!(empty.status, StatusCode::OK, "{}", empty.text);
     assert!(
-        empty.text.contains("Aucune alarme ouverte"),
+        empty.text.contains("Aucune alarme à traiter"),
         "{}",
         empty.text
     );
@@ -389,7 +389,11 @@ async fn staff_work_an_alarm_from_the_wall_to_its_closure_through_the_pages() {
     );
     assert!(page.text.contains("25 min"));
     let wall = tech.get("/console").await;
-    assert!(wall.text.contains("Aucune alarme ouverte"), "{}", wall.text);
+    assert!(
+        wall.text.contains("Aucune alarme à traiter"),
+        "{}",
+        wall.text
+    );
 
     // Logging out ends the session: the wall asks to log in again.
     let out = tech.post_form("/deconnexion", &[("csrf", &csrf)]).await;

@@ -5,16 +5,18 @@
 use vigie_domain::access::Actor;
 use vigie_domain::alarm::lifecycle::Alarm;
 use vigie_domain::alarm::rules::{Condition, ConditionKey};
+use vigie_domain::inventory::ObjectKind;
 use vigie_domain::policy::Severity;
 use vigie_domain::supervision::{CheckName, CheckStatus, Observation};
 use vigie_store::StoreError;
 use vigie_store::System;
-use vigie_store::console::Place;
+use vigie_store::console::{Place, WallFilter, WallView};
 
 use crate::{admin, client_user, conformance, example_fleet, parse, reference};
 
 conformance!(
-    the_wall_shows_the_gravest_first_then_the_newest_page_by_page,
+    the_wall_lists_what_needs_a_person_apart_from_what_waits_for_its_report,
+    pages_read_names_within_the_actors_walls,
     availability_counts_each_equipments_downtime_once_within_the_period,
     equipment_down_are_counted_per_site_and_follow_an_equipment_that_moves,
     availability_by_period_reads_once_what_each_period_would_read_alone,
@@ -38,7 +40,12 @@ async fn raise(store: &System, id: u64, equipment: &str, severity: Severity, at:
         .unwrap();
 }
 
-async fn the_wall_shows_the_gravest_first_then_the_newest_page_by_page(store: System, _: String) {
+/// Issue 25, item 1: the alarms to handle (unacknowledged first, then the gravest, then the
+/// longest waiting) apart from the resolved ones waiting for their report; both paged.
+async fn the_wall_lists_what_needs_a_person_apart_from_what_waits_for_its_report(
+    store: System,
+    _: String,
+) {
     store
         .import(&Actor::console("test"), &parse(&example_fleet()), 0)
         .await
@@ -47,27 +54,114 @@ async fn the_wall_shows_the_gravest_first_then_the_newest_page_by_page(store: Sy
     raise(&store, 2, "BNF-PAR-OPERA-UPS-01", Severity::Critical, 20).await;
     raise(&store, 3, "BNF-PAR-OPERA-SW-CORE", Severity::Minor, 30).await;
     raise(&store, 4, "BNF-PAR-OPERA-NVR-01", Severity::Critical, 40).await;
+    raise(&store, 5, "BNF-PAR-OPERA-UPS-01", Severity::Critical, 50).await;
+    // 2 acknowledged (it drops below every unacknowledged one), 5 resolved (to close).
+    let (mut two, _) = store.alarm(&admin(), 2, 60).await.unwrap();
+    two.alarm.acknowledged = Some(vigie_domain::alarm::lifecycle::Stamp {
+        at: 60,
+        by: reference("ST-TECH-A"),
+    });
+    let (mut five, _) = store.alarm(&admin(), 5, 60).await.unwrap();
+    five.alarm.resolved_at = Some(70);
+    store
+        .save_alarms(
+            &[
+                (Some(reference("CLI-BNF")), two.alarm),
+                (Some(reference("CLI-BNF")), five.alarm),
+            ],
+            &[],
+            None,
+            70,
+        )
+        .await
+        .unwrap();
+    let to_handle = WallFilter::default();
     let (page, next) = store
-        .wall_alarms(&admin(), None, None, None, 3, 50)
+        .wall_alarms(&admin(), &to_handle, 2, 80)
         .await
         .unwrap();
-    let ids: Vec<u64> = page.iter().map(|a| a.alarm.id).collect();
-    assert_eq!(ids, vec![4, 2, 1]);
+    assert_eq!(
+        page.iter().map(|a| a.alarm.id).collect::<Vec<_>>(),
+        vec![4, 1]
+    );
     let (rest, last) = store
-        .wall_alarms(&admin(), None, None, next, 3, 50)
+        .wall_alarms(
+            &admin(),
+            &WallFilter {
+                after: next,
+                ..to_handle.clone()
+            },
+            2,
+            80,
+        )
         .await
         .unwrap();
-    assert_eq!(rest.iter().map(|a| a.alarm.id).collect::<Vec<_>>(), vec![3]);
-    assert_eq!(last, None);
+    assert_eq!(
+        rest.iter().map(|a| a.alarm.id).collect::<Vec<_>>(),
+        vec![3, 2]
+    );
+    let (end, none) = store
+        .wall_alarms(
+            &admin(),
+            &WallFilter {
+                after: last,
+                ..to_handle.clone()
+            },
+            2,
+            80,
+        )
+        .await
+        .unwrap();
+    assert!(end.is_empty() && none.is_none(), "{end:?}");
+    let to_close = WallFilter {
+        view: WallView::ToClose,
+        ..WallFilter::default()
+    };
+    let (resolved, _) = store
+        .wall_alarms(&admin(), &to_close, 10, 80)
+        .await
+        .unwrap();
+    assert_eq!(
+        resolved.iter().map(|a| a.alarm.id).collect::<Vec<_>>(),
+        vec![5]
+    );
     let counts = store.open_alarm_counts(&admin()).await.unwrap();
-    assert_eq!(counts.of_severity("critical"), 2);
-    assert_eq!(counts.of_status("raised"), 4);
+    assert_eq!(counts.of_severity("critical"), 3);
+    assert_eq!(counts.to_handle_of_severity("critical"), 2);
+    assert_eq!(counts.to_handle(), 4);
+    assert_eq!(counts.of_status("raised"), 3);
     // another client's user sees none of them.
     let (none, _) = store
-        .wall_alarms(&client_user("CLI-MARCHE"), None, None, None, 10, 50)
+        .wall_alarms(&client_user("CLI-MARCHE"), &to_handle, 10, 80)
         .await
         .unwrap();
     assert!(none.is_empty());
+}
+
+/// Issue 25, item 4: names first; a client user reads the names of its own objects only.
+async fn pages_read_names_within_the_actors_walls(store: System, _: String) {
+    store
+        .import(&Actor::console("test"), &parse(&example_fleet()), 0)
+        .await
+        .unwrap();
+    let opera = reference("BNF-PAR-OPERA");
+    let unknown = reference("NOWHERE");
+    let names = store
+        .names(&admin(), ObjectKind::Site, &[&opera, &unknown])
+        .await
+        .unwrap();
+    assert_eq!(names.len(), 1);
+    assert!(!names[&opera].is_empty());
+    let foreign = store
+        .names(&client_user("CLI-MARCHE"), ObjectKind::Site, &[&opera])
+        .await
+        .unwrap();
+    assert!(foreign.is_empty(), "{foreign:?}");
+    let own = store
+        .names(&client_user("CLI-BNF"), ObjectKind::Site, &[&opera])
+        .await
+        .unwrap();
+    assert_eq!(own, names);
 }
 
 fn ping(equipment: &str, at: i64, up: bool) -> Observation {

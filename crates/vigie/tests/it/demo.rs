@@ -59,19 +59,29 @@ impl Demo {
             accounts: Vec::new(),
         };
         let mut printed = Vec::new();
+        let mut username: Option<String> = None;
         for line in lines.by_ref().take(MAX_START_LINES) {
             let Ok(line) = line else { break };
-            if let Some(url) = line.strip_prefix("Vigie (démonstration) écoute sur ") {
+            // Issue 25: one framed block, « │ text │ » per line.
+            let text = line
+                .trim_start_matches('│')
+                .trim_end_matches('│')
+                .trim()
+                .to_owned();
+            if let Some(url) = text.strip_prefix("Vigie (démonstration) : ") {
                 demo.url = url.trim().to_owned();
             }
-            // Compte « supervision » (…) : mot de passe XXXX
-            if let Some(rest) = line.strip_prefix("Compte « ") {
-                let username = rest.split(' ').next().unwrap().to_owned();
-                let password = line.rsplit(' ').next().unwrap().to_owned();
-                demo.accounts.push((username, password));
+            if let Some(name) = text.strip_prefix("identifiant") {
+                username = Some(name.trim().to_owned());
             }
+            if let Some(password) = text.strip_prefix("mot de passe")
+                && let Some(name) = username.take()
+            {
+                demo.accounts.push((name, password.trim().to_owned()));
+            }
+            let end = line.starts_with('└');
             printed.push(line);
-            if demo.accounts.len() == 2 {
+            if end {
                 break;
             }
         }
@@ -81,12 +91,13 @@ impl Demo {
             "{printed}\n--- journal ---\n{}",
             log_tail(directory)
         );
-        // Said plainly: it is a demonstration, and nothing is sent.
-        assert!(printed.contains("DÉMONSTRATION"), "{printed}");
+        // Said plainly, in one frame: it is a demonstration, and nothing is sent.
         assert!(
-            printed.contains("aucune notification n'est envoyée"),
+            printed.lines().any(|l| l.starts_with('┌')) && printed.ends_with('┘'),
             "{printed}"
         );
+        assert!(printed.contains("démonstration"), "{printed}");
+        assert!(printed.contains("Aucune notification n'est"), "{printed}");
         demo
     }
 

@@ -5,6 +5,7 @@
 //! a shared scene (`scene`).
 
 mod accessibility;
+mod day;
 mod pages;
 mod scene;
 mod tablet;

@@ -45,7 +45,7 @@ async fn a_technician_works_an_alarm_live_from_the_wall_to_its_closure() {
         .await
         .unwrap();
     browser
-        .wait_for_text("#wall", "Aucune alarme ouverte", WAIT)
+        .wait_for_text("#wall", "Aucune alarme à traiter", WAIT)
         .await
         .unwrap();
 
@@ -173,7 +173,7 @@ async fn a_technician_works_an_alarm_live_from_the_wall_to_its_closure() {
         .await
         .unwrap();
     browser
-        .wait_for_text("#wall", "Aucune alarme ouverte", WAIT)
+        .wait_for_text("#wall", "Aucune alarme à traiter", WAIT)
         .await
         .unwrap();
     browser.quit().await.unwrap();

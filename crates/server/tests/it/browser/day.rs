@@ -1,0 +1,528 @@
+//! A supervision team's day and a client's glance, in headless Chromium, by clicks (issue 25):
+//! the wall lists what needs a person apart from what waits for its report, the team acts
+//! from a row and on a selection, the alarm's page puts its steps first and follows the live
+//! state, names stand where codes were, a cut feed is loud, a mistyped address gets a page,
+//! the portal says in one sentence whether everything works, and nothing scrolls sideways on
+//! a phone. Screenshots at 1366×900 and 390×844 go to `target/browser-artifacts/journee/`.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use vigie_domain::inventory::StaffRole;
+use vigie_store::UserKind;
+
+use super::artifacts_dir;
+use super::scene::log_in;
+use super::webdriver::Browser;
+use crate::{NOW, PASSWORD, TestApp};
+
+const NVR: &str = "BNF-PAR-OPERA-NVR-01";
+const UPS: &str = "BNF-PAR-OPERA-UPS-01";
+const ACCESS: &str = "BNF-PAR-OPERA-ACC-01";
+const MINUTE: i64 = 60_000;
+const WAIT: Duration = Duration::from_secs(15);
+/// The two screens the pages are drawn for: a desk and a phone.
+const DESK: (u32, u32) = (1366, 900);
+const PHONE: (u32, u32) = (390, 844);
+
+fn disk(at: i64, percent: f64) -> Value {
+    json!({"equipment": NVR, "check": "agent", "at": at, "status": "up",
+           "samples": [{"name": "disk_used_percent:/srv", "value": percent}]})
+}
+
+fn ping(equipment: &str, at: i64, up: bool) -> Value {
+    json!({"equipment": equipment, "check": "ping", "at": at, "status": if up { "up" } else { "down" }})
+}
+
+/// The page's width against the screen's: nothing may scroll sideways.
+async fn assert_fits(browser: &Browser, what: &str) {
+    let widths = browser
+        .execute(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (scroll, client) = (widths[0].as_u64().unwrap(), widths[1].as_u64().unwrap());
+    assert!(
+        scroll <= client,
+        "{what}: {scroll} px wide on a {client} px screen"
+    );
+}
+
+/// Screenshots of the page at the desk's and the phone's size, the phone's checked for
+/// sideways scrolling; the browser is left at the desk's size.
+async fn both_screens(browser: &Browser, name: &str) {
+    browser.set_viewport(PHONE.0, PHONE.1).await.unwrap();
+    browser.wait_for("main h1", WAIT).await.unwrap();
+    assert_fits(browser, name).await;
+    browser
+        .screenshot(&browser.artifacts().join(format!("{name}-390x844.png")))
+        .await
+        .unwrap();
+    browser.set_viewport(DESK.0, DESK.1).await.unwrap();
+    browser
+        .screenshot(&browser.artifacts().join(format!("{name}-1366x900.png")))
+        .await
+        .unwrap();
+}
+
+/// The text of the whole page.
+async fn page_text(browser: &Browser) -> String {
+    browser.find("body").await.unwrap().text().await.unwrap()
+}
+
+/// Issue 25, item 5: no staff or contact codes, policy keys or requirement IDs on a page.
+fn assert_words_not_codes(text: &str, page: &str) {
+    for code in [
+        "ST-TECH",
+        "CT-BNF",
+        "critical/",
+        "major/",
+        "CLO-1",
+        "CLO-2",
+        "SAV-6",
+        "SAV-7",
+    ] {
+        assert!(!text.contains(code), "{page} shows « {code} »:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn a_supervision_team_runs_its_wall_by_clicks() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    let agent = app.agent("robot").await;
+    crate::pages::create_staff(&app, "klambert", "ST-TECH-01", StaffRole::Technician).await;
+    let artifacts = artifacts_dir("journee");
+    let browser = Browser::start(&artifacts).await.unwrap();
+    browser.set_viewport(DESK.0, DESK.1).await.unwrap();
+
+    log_in(&browser, &app.base, "/console", "klambert").await;
+    browser
+        .wait_for_text("#live-status", "en direct", WAIT)
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("#wall", "Aucune alarme à traiter", WAIT)
+        .await
+        .unwrap();
+    // The tab's icon and title.
+    let icon = browser
+        .execute(
+            "return fetch(document.querySelector('link[rel=icon]').href).then(r => r.status + ' ' + r.headers.get('content-type'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(icon, json!("200 image/svg+xml"));
+    assert!(
+        browser
+            .title()
+            .await
+            .unwrap()
+            .starts_with("(0) Mur d'alarmes"),
+        "{}",
+        browser.title().await.unwrap()
+    );
+
+    // Three alarms arrive while the wall is open: the title counts them, live.
+    let push = json!({"observations": [
+        disk(NOW - 10 * MINUTE, 97.0), disk(NOW, 97.0),
+        ping(UPS, NOW - 10 * MINUTE, false), ping(UPS, NOW, false),
+        ping(ACCESS, NOW - 10 * MINUTE, false), ping(ACCESS, NOW, false),
+    ]});
+    assert_eq!(
+        agent.post("/api/v1/observations", &push).await.status,
+        reqwest::StatusCode::OK
+    );
+    browser
+        .wait_for_text("#tab-to-handle", "3", WAIT)
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    while !browser.title().await.unwrap().starts_with("(3) ") {
+        assert!(std::time::Instant::now() < deadline, "title not counted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Names first, linked; the reference second; no codes.
+    let wall = browser.find("#wall").await.unwrap().text().await.unwrap();
+    assert!(wall.contains("Enregistreur NVR 1"), "{wall}");
+    assert!(wall.contains("Agence Paris Opéra"), "{wall}");
+    assert_words_not_codes(&page_text(&browser).await, "le mur");
+    let site_link = browser
+        .find("#wall tr[data-alarm] a[href^='/console/sites/']")
+        .await
+        .unwrap();
+    assert_eq!(
+        site_link.attribute("href").await.unwrap().as_deref(),
+        Some("/console/sites/BNF-PAR-OPERA")
+    );
+    both_screens(&browser, "mur").await;
+
+    // Act from the row: the first row (unacknowledged, the gravest) is acknowledged there,
+    // and the wall comes back with it acknowledged by name.
+    let first = browser.find("#wall tr[data-alarm]").await.unwrap();
+    let first_id = first.attribute("data-alarm").await.unwrap().unwrap();
+    assert!(first.text().await.unwrap().contains("Critique"));
+    first
+        .find("button[data-step=acquitter]")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let row = format!("#wall tr[data-alarm='{first_id}']");
+    browser.wait_for_text(&row, "par ", WAIT).await.unwrap();
+    let acknowledged = browser.find(&row).await.unwrap().text().await.unwrap();
+    assert!(acknowledged.contains("par "), "{acknowledged}");
+    assert_words_not_codes(&acknowledged, "une ligne acquittée");
+    // Acknowledged, it goes below the unacknowledged ones.
+    let order: Vec<String> = rows(&browser).await;
+    assert_eq!(order.last(), Some(&first_id), "{order:?}");
+
+    // A selection: tick the two others, take them in charge together.
+    for id in &order[..2] {
+        browser
+            .find(&format!("#wall tr[data-alarm='{id}'] td.pick input"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+    browser
+        .find("#select-take-charge")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("p.notice", "2 alarmes prises en charge", WAIT)
+        .await
+        .unwrap();
+
+    // The alarm's page: its steps come first, within a phone's first screen.
+    browser
+        .goto(&format!("{}/console/alarmes/{first_id}", app.base))
+        .await
+        .unwrap();
+    browser.wait_for("#take-charge", WAIT).await.unwrap();
+    assert!(browser.find("#acknowledge").await.is_err(), "acknowledged");
+    browser.set_viewport(PHONE.0, PHONE.1).await.unwrap();
+    let bottom = browser
+        .execute(
+            "return document.querySelector('#take-charge').getBoundingClientRect().bottom;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        bottom.as_f64().unwrap() < f64::from(PHONE.1),
+        "take in charge at {bottom} px"
+    );
+    browser.set_viewport(DESK.0, DESK.1).await.unwrap();
+    assert_words_not_codes(&page_text(&browser).await, "la page d'alarme");
+    both_screens(&browser, "alarme").await;
+    browser
+        .find("#take-charge")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("p.notice", "Alarme prise en charge", WAIT)
+        .await
+        .unwrap();
+
+    // The disk is purged: the page shows it resolved and offers its closure, without reload.
+    browser
+        .execute("window.vigieMarker = 7; return 1;", vec![])
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("#live-status", "en direct", WAIT)
+        .await
+        .unwrap();
+    app.clock.advance_ms(MINUTE);
+    agent.observe(vec![disk(NOW + MINUTE, 40.0)]).await;
+    app.clock.advance_ms(10 * MINUTE);
+    agent.observe(vec![disk(NOW + 11 * MINUTE, 40.0)]).await;
+    browser.wait_for("#close-form", WAIT).await.unwrap();
+    assert!(
+        browser.find("#take-charge").await.is_ok(),
+        "again, resolved"
+    );
+    assert_eq!(
+        browser
+            .execute("return window.vigieMarker;", vec![])
+            .await
+            .unwrap(),
+        json!(7),
+        "the page was not reloaded"
+    );
+    // All the form's mistakes at once, each named as its label says.
+    browser
+        .execute(
+            "document.querySelector('#close-form').noValidate = true; return 1;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser
+        .find("#minutes")
+        .await
+        .unwrap()
+        .send_keys("vingt")
+        .await
+        .unwrap();
+    browser.find("#close").await.unwrap().click().await.unwrap();
+    let error = browser
+        .wait_for("p.error", WAIT)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for field in [
+        "« Actions menées »",
+        "« Temps d'intervention effectif (minutes) »",
+        "« Cause première »",
+    ] {
+        assert!(error.contains(field), "{error}");
+    }
+
+    // On the wall, it is now to close, without a countdown.
+    browser
+        .goto(&format!("{}/console?vue=a-clore", app.base))
+        .await
+        .unwrap();
+    browser
+        .wait_for(&format!("#wall tr[data-alarm='{first_id}']"), WAIT)
+        .await
+        .unwrap();
+    assert!(
+        browser
+            .find_all("#wall .countdown")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let to_close = browser
+        .find("#tab-to-close")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(to_close.contains('1'), "{to_close}");
+    // Closed from a selection with one shared report.
+    browser
+        .find(&format!("#wall tr[data-alarm='{first_id}'] td.pick input"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    for (field, text) in [
+        ("#selection-actions", "Purge des exports anciens"),
+        ("#selection-minutes", "25"),
+        ("#selection-cause", "Exports jamais purgés"),
+    ] {
+        browser
+            .find(field)
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+    browser
+        .find("#select-close")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("p.notice", "1 alarme close avec le rapport commun", WAIT)
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("#wall", "Aucune alarme résolue", WAIT)
+        .await
+        .unwrap();
+
+    // A cut feed is loud: a banner, and the lists stop looking live; back, it goes.
+    browser
+        .goto(&format!("{}/console", app.base))
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("#live-status", "en direct", WAIT)
+        .await
+        .unwrap();
+    assert!(
+        !browser
+            .find("#live-lost")
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    browser
+        .execute(
+            "window.vigieLive.dispatchEvent(new Event('error')); return 1;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        browser
+            .find("#live-lost")
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    let stale = browser
+        .execute("return document.body.classList.contains('stale');", vec![])
+        .await
+        .unwrap();
+    assert_eq!(stale, json!(true));
+    browser
+        .execute(
+            "window.vigieLive.dispatchEvent(new Event('ready')); return 1;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        !browser
+            .find("#live-lost")
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+
+    // A mistyped console address: a page with a way back, not JSON.
+    browser
+        .goto(&format!("{}/console/alarmez", app.base))
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("h1", "Page introuvable", WAIT)
+        .await
+        .unwrap();
+    browser.find("main a[href='/']").await.unwrap();
+
+    browser.quit().await.unwrap();
+    app.finish().await;
+}
+
+/// The wall's rows, in order, by alarm number.
+async fn rows(browser: &Browser) -> Vec<String> {
+    let mut ids = Vec::new();
+    for row in browser.find_all("#wall tr[data-alarm]").await.unwrap() {
+        ids.push(row.attribute("data-alarm").await.unwrap().unwrap());
+    }
+    ids
+}
+
+#[tokio::test]
+async fn a_client_reads_in_one_sentence_whether_its_cameras_work() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    app.create_user("bnf", UserKind::Client, Some("CLI-BNF"), &[], false)
+        .await;
+    let agent = app.agent("robot").await;
+    let artifacts = artifacts_dir("journee-portail");
+    let browser = Browser::start(&artifacts).await.unwrap();
+    browser.set_viewport(DESK.0, DESK.1).await.unwrap();
+
+    log_in(&browser, &app.base, "/", "bnf").await;
+    let headline = browser
+        .wait_for("#headline", WAIT)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(headline.starts_with("Tout fonctionne."), "{headline}");
+    let period = browser
+        .find(".counts .period")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        period.starts_with("du ") && period.contains(" au "),
+        "{period}"
+    );
+
+    // The power supply stops answering; the client reports it: one sentence says so, live.
+    let client = app.login("bnf", PASSWORD).await.expect("login");
+    let opened = client
+        .post(
+            "/api/v1/tickets",
+            &json!({"site": "BNF-PAR-OPERA", "equipment": UPS, "symptom": "L'onduleur ne répond plus",
+                    "impact": "one_equipment"}),
+        )
+        .await;
+    assert_eq!(
+        opened.status,
+        reqwest::StatusCode::CREATED,
+        "{}",
+        opened.text
+    );
+    let number = opened.body["ticket"]["number"].as_u64().unwrap();
+    browser
+        .wait_for_text("#live-status", "en direct", WAIT)
+        .await
+        .unwrap();
+    agent
+        .observe(vec![
+            ping(UPS, NOW - 10 * MINUTE, false),
+            ping(UPS, NOW, false),
+        ])
+        .await;
+    let headline = browser
+        .wait_for("#headline.down", WAIT)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        headline.starts_with("1 alimentation hors service sur 4 — nous intervenons ("),
+        "{headline}"
+    );
+    assert!(
+        headline.contains(&format!("ticket n°{number}")),
+        "{headline}"
+    );
+    browser
+        .find(&format!("#headline a[href='/portail/tickets/{number}']"))
+        .await
+        .unwrap();
+    let availability = browser
+        .find("#availability")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_ne!(availability, "100,00 %", "contradicts the sentence");
+    assert_words_not_codes(&page_text(&browser).await, "le tableau de bord");
+    both_screens(&browser, "tableau-de-bord").await;
+
+    browser.quit().await.unwrap();
+    app.finish().await;
+}
