@@ -51,6 +51,16 @@ pub enum Status {
 }
 
 impl Status {
+    pub const ALL: [Status; 7] = [
+        Status::New,
+        Status::Acknowledged,
+        Status::InProgress,
+        Status::WaitingForClient,
+        Status::OnSite,
+        Status::Resolved,
+        Status::Closed,
+    ];
+
     /// In French, for people.
     pub fn label(self) -> &'static str {
         match self {
@@ -197,6 +207,17 @@ impl SlaState {
                 _ => None,
             })
             .collect()
+    }
+
+    /// The time left before `measure`'s deadline counted on its own calendar (business hours
+    /// for a standard contract): what the technician really has, nights and weekends apart.
+    /// None for a timer not running, or whose calendar the policy no longer has.
+    pub fn open_time_left(&self, policy: &Policy, measure: SlaMeasure, now: i64) -> Option<i64> {
+        let Some(Timer::Running { deadline, due }) = self.timers.get(&measure) else {
+            return None;
+        };
+        let calendar = policy.calendar(&deadline.calendar)?;
+        Some(i64::try_from(calendar.elapsed(now, *due).as_millis()).unwrap_or(i64::MAX))
     }
 
     /// The timers paused while waiting for the client (CM-4).

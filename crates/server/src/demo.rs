@@ -237,6 +237,158 @@ pub async fn prepare(store: &Store, data_dir: &Path, now_ms: i64) -> anyhow::Res
     })
 }
 
+/// What the demo's resolved P1 incident says: found again at a second start, so that it is
+/// staged once.
+const STAGED_INCIDENT: &str =
+    "Démonstration : l'hyperviseur vidéo du siège s'est arrêté, plus aucune image";
+/// How long ago the staged incident was reported.
+const STAGED_AGO_MS: i64 = 3 * 24 * 3_600_000;
+
+/// Fills the menus a newcomer opens first (issue 25, item 14), before the server listens: the
+/// technicians' on-call rotation, and a P1 incident three days old, taken in charge, resolved
+/// and its post-mortem (INC-6) written and shared with the client. What already exists is
+/// left as it is. The month's supervision report is made once the server listens
+/// ([`stage_report`]): rendering it takes a few seconds.
+pub async fn stage(state: &AppState, now_ms: i64) -> anyhow::Result<()> {
+    let actor = Actor::console(ACTOR);
+    let parsed =
+        InventoryFile::parse(FLEET).map_err(|_| anyhow::anyhow!("flotte d'exemple illisible"))?;
+    let inventory = parsed.inventory;
+    let (supervisor, _) = supervisor_of(&inventory)?;
+    if state.store.rotations(&actor).await?.is_empty() {
+        let mut technicians: Vec<&Reference> = inventory
+            .staff
+            .iter()
+            .filter(|s| s.roles.contains(&StaffRole::Technician))
+            .map(|s| &s.reference)
+            .collect();
+        technicians.sort();
+        if !technicians.is_empty() {
+            let rotation: vigie_domain::oncall::Rotation =
+                serde_json::from_value(serde_json::json!({
+                    "name": "ASTREINTE-TECHNICIENS",
+                    "duty": "technician",
+                    "time_zone": "Europe/Paris",
+                    "members": technicians,
+                    "handoff": {"every": "week", "day": "monday", "at": "08:00"},
+                    "start": "2026-01-05"
+                }))
+                .context("roulement de la démonstration")?;
+            state.store.put_rotation(&actor, &rotation, now_ms).await?;
+        }
+    }
+    let (client, _, _) = client_of(&inventory)?;
+    let known = state
+        .store
+        .tickets(
+            &actor,
+            &vigie_store::TicketFilter {
+                client: Some(client.clone()),
+                limit: Some(vigie_store::MAX_TICKET_PAGE),
+                ..vigie_store::TicketFilter::default()
+            },
+        )
+        .await?;
+    if known.iter().any(|t| t.report.symptom == STAGED_INCIDENT) {
+        return Ok(());
+    }
+    let site = inventory
+        .sites
+        .iter()
+        .filter(|s| s.client == client)
+        .map(|s| s.reference.clone())
+        .min();
+    let policy = &state.escalation.policy;
+    let reported = now_ms - STAGED_AGO_MS;
+    let report: vigie_domain::ticket::desk::Report = serde_json::from_value(serde_json::json!({
+        "client": client, "site": site, "kind": "incident", "source": "phone",
+        "symptom": STAGED_INCIDENT, "stated_criticality": "critical",
+        "reporter": "Responsable sécurité du client, par téléphone"
+    }))?;
+    let opened = state
+        .store
+        .open_ticket(
+            &actor,
+            policy,
+            report,
+            None,
+            Some(supervisor.clone()),
+            reported,
+        )
+        .await
+        .context("incident de la démonstration")?;
+    let number = opened.ticket.number;
+    let minute = 60_000;
+    let steps: Vec<(i64, vigie_store::TicketStep)> = vec![
+        (
+            reported + 10 * minute,
+            vigie_store::TicketStep::Act(vigie_domain::ticket::Action::TakeCharge),
+        ),
+        (
+            reported + 150 * minute,
+            vigie_store::TicketStep::Resolve(serde_json::from_value(serde_json::json!({
+                "root_cause": "Alimentation de l'hyperviseur défaillante après une coupure électrique",
+                "actions": "Alimentation remplacée, hyperviseur redémarré, enregistrements vérifiés",
+                "intervention_minutes": 120,
+                "data_impact": {"footage_lost": true, "description": "2 h 20 d'images des caméras du siège non enregistrées"},
+                "parts_replaced": ["Alimentation redondante 800 W"],
+                "recommendations": "Superviser les alimentations des serveurs de sécurité"
+            }))?),
+        ),
+        (
+            reported + 26 * 60 * minute,
+            vigie_store::TicketStep::WritePostMortem(serde_json::from_value(serde_json::json!({
+                "analysis": "Une coupure électrique a endommagé l'alimentation de l'hyperviseur ; la seconde alimentation n'était pas branchée, et rien ne supervisait l'état des alimentations.",
+                "measures": [
+                    {"kind": "corrective", "action": "Brancher la seconde alimentation sur l'onduleur", "owner": "Équipe technique", "due": now_ms + 7 * 24 * 60 * minute},
+                    {"kind": "preventive", "action": "Superviser les alimentations des serveurs de sécurité", "owner": "Équipe de supervision", "due": now_ms + 30 * 24 * 60 * minute}
+                ]
+            }))?),
+        ),
+        (
+            reported + 27 * 60 * minute,
+            vigie_store::TicketStep::PublishPostMortem,
+        ),
+    ];
+    for (at, step) in steps {
+        state
+            .store
+            .ticket_step(&actor, policy, number, step, &supervisor, at)
+            .await
+            .context("incident de la démonstration")?;
+    }
+    Ok(())
+}
+
+/// Makes and files the demo client's supervision report of the month so far, once (a second
+/// start finds it filed), so that the portal's and the console's documents are not empty. Not
+/// mailed: the demo sends nothing.
+pub async fn stage_report(state: AppState, now_ms: i64) {
+    let made = async {
+        let parsed = InventoryFile::parse(FLEET)
+            .map_err(|_| anyhow::anyhow!("flotte d'exemple illisible"))?;
+        let (client, _, _) = client_of(&parsed.inventory)?;
+        let month =
+            vigie_domain::report::period::Month::containing(now_ms, &crate::reports::paris())
+                .context("mois de la démonstration")?;
+        let made = crate::reports::make(
+            &state,
+            crate::reports::Kind::Supervision,
+            Some(&client),
+            None,
+            crate::reports::Covered::Month(month),
+            now_ms,
+        )
+        .await?;
+        let rendered = crate::reports::render(&made).await?;
+        crate::reports::file(&state, &made, &rendered, false, false, now_ms).await
+    }
+    .await;
+    if let Err(error) = made {
+        tracing::warn!(error = format!("{error:#}"), "rapport de la démonstration");
+    }
+}
+
 /// The staff record the supervisor account stands for: the first supervision operator of the
 /// fleet (any staff can handle alarms and tickets; this one also edits the inventory).
 fn supervisor_of(inventory: &Inventory) -> anyhow::Result<(Reference, String)> {

@@ -369,7 +369,7 @@ pub fn build() -> Value {
     paths.insert("/api/v1/tickets".into(), json!({
         "get": {"summary": "File des tickets visibles, le plus urgent d'abord (échéance la plus proche, puis priorité, puis ancienneté)", "operationId": "list_tickets",
             "parameters": [query("client", "Seulement ce client", reference()), query("site", "Seulement ce site", reference()),
-                query("status", "Seulement ce statut", text()), query("priority", "p1, p2 ou p3", text()), query("assignee", "Seulement ceux de ce technicien", reference()),
+                query("status", "Seulement ce statut", text()), query("priority", "p1, p2 ou p3", text()), query("assignee", "Seulement ceux de ce technicien", reference()), query("due_before", "Seulement ceux dont la prochaine échéance tombe au plus tard à cet instant (ms depuis l'époque)", integer()),
                 query("open", "true : non clos ; false : clos", json!({"type": "boolean"})), query("after", "Numéro : page suivante", integer()), query("limit", "Nombre (500 au plus)", integer())],
             "responses": responses("200", Some(json!({"type": "object", "properties": {"items": list_of(ticket.clone()), "next_after": integer()}})))},
         "post": {"summary": "Ouvre un ticket aussitôt, qualifié et minuté (CM-2, SAV-1) : un client par le portail, le personnel pour un appel, un email ou l'API", "operationId": "open_ticket",

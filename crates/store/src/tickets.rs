@@ -46,6 +46,8 @@ pub struct TicketFilter {
     pub assignee: Option<Reference>,
     /// Only tickets not closed (true) or only closed ones (false).
     pub open: Option<bool>,
+    /// Only tickets whose next deadline falls at or before this instant (the SLA at risk).
+    pub due_before: Option<i64>,
     /// Keyset paging on the queue's order: the page after this ticket.
     pub after: Option<TicketNumber>,
     pub limit: Option<i64>,
@@ -193,11 +195,7 @@ pub(crate) fn number_arg(number: TicketNumber) -> Arg {
 }
 
 fn priority_key(priority: Priority) -> &'static str {
-    match priority {
-        Priority::P1 => "p1",
-        Priority::P2 => "p2",
-        Priority::P3 => "p3",
-    }
+    priority.key()
 }
 
 fn kind_key(kind: desk::Kind) -> &'static str {
@@ -785,6 +783,7 @@ pub(crate) async fn message_failed(
         desk::EventKind::MessageFailed {
             key: message.key.clone(),
             recipient: message.recipient.clone(),
+            name: Some(message.name.clone()),
             channel: message.channel,
             error: error.to_owned(),
         },
@@ -838,6 +837,7 @@ async fn enqueue_messages(
                 desk::EventKind::MessageQueued {
                     key: message.key.clone(),
                     recipient: message.recipient.clone(),
+                    name: Some(message.name.clone()),
                     channel: message.channel,
                     due,
                 },
@@ -1279,6 +1279,13 @@ impl Store {
             Some(true) => condition.push_str(" AND closed_ms IS NULL"),
             Some(false) => condition.push_str(" AND closed_ms IS NOT NULL"),
             None => {}
+        }
+        if let Some(due_before) = filter.due_before {
+            args.push(Arg::Int(due_before));
+            condition.push_str(&format!(
+                " AND next_due_ms IS NOT NULL AND next_due_ms <= ${}",
+                args.len()
+            ));
         }
         // The queue's order (the most urgent first): tickets with a running deadline by that
         // deadline, then those without; at equal deadlines the higher priority, then the older.

@@ -905,9 +905,13 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let accounts = vigie_server::demo::prepare(&store, &config.data_dir, now_ms()).await?;
     let listen = config.server.listen;
     let state = AppState::new(store, config, Clock::System);
+    vigie_server::demo::stage(&state, now_ms())
+        .await
+        .context("données de la démonstration")?;
     let running = vigie_server::start(state.clone(), listen)
         .await
         .with_context(|| format!("écoute sur {listen}"))?;
+    tokio::spawn(vigie_server::demo::stage_report(state.clone(), now_ms()));
     let simulator = tokio::spawn(vigie_server::demo::simulate(state));
     println!(
         "\n{}",

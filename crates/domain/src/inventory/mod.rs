@@ -129,6 +129,19 @@ pub enum Priority {
     P3,
 }
 
+impl Priority {
+    pub const ALL: [Priority; 3] = [Priority::P1, Priority::P2, Priority::P3];
+
+    /// Its name in stored rows and addresses (`p1`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Priority::P1 => "p1",
+            Priority::P2 => "p2",
+            Priority::P3 => "p3",
+        }
+    }
+}
+
 /// The measured service-level deadlines of a ticket (CM-3, INC-2, INC-4, SAV-2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

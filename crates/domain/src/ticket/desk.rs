@@ -789,6 +789,9 @@ pub enum EventKind {
     MessageQueued {
         key: String,
         recipient: String,
+        /// Who the recipient is, by name, for people (absent from events stored before it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
         channel: crate::policy::Channel,
         due: i64,
     },
@@ -796,6 +799,8 @@ pub enum EventKind {
     MessageFailed {
         key: String,
         recipient: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
         channel: crate::policy::Channel,
         error: String,
     },

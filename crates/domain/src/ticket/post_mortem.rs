@@ -329,13 +329,16 @@ fn ticket_phrase(kind: &EventKind) -> Option<Phrase> {
         EventKind::SlaBreached { timer, .. } => {
             new(SLA_BREACHED).label("measure", Label::Measure(*timer))
         }
-        EventKind::MessageQueued { recipient, .. } => {
-            new(MESSAGE_QUEUED).text("recipient", recipient)
-        }
+        EventKind::MessageQueued {
+            recipient, name, ..
+        } => new(MESSAGE_QUEUED).text("recipient", name.as_deref().unwrap_or(recipient)),
         EventKind::MessageFailed {
-            recipient, error, ..
+            recipient,
+            name,
+            error,
+            ..
         } => new(MESSAGE_FAILED)
-            .text("recipient", recipient)
+            .text("recipient", name.as_deref().unwrap_or(recipient))
             .text("error", short(error, 200)),
         EventKind::ClosureReminder { .. } => new(CLOSURE_REMINDER),
         EventKind::AutoClosed => new(AUTO_CLOSED),

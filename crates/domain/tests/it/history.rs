@@ -101,6 +101,7 @@ fn the_timeline_says_each_event_once_in_french_from_its_phrase() {
             EventKind::MessageFailed {
                 key: "k".into(),
                 recipient: "Hélène".into(),
+                name: Some("Hélène Marchand".into()),
                 channel: Channel::Sms,
                 error: "e".repeat(250),
             },
@@ -174,7 +175,7 @@ fn the_timeline_says_each_event_once_in_french_from_its_phrase() {
         "Priorité réévaluée de P1 (critique) à P3 (non critique) : {}…",
         "é".repeat(299)
     );
-    let failed = format!("Message à Hélène en échec : {}…", "e".repeat(199));
+    let failed = format!("Message à Hélène Marchand en échec : {}…", "e".repeat(199));
     let expected: Vec<(i64, &str, &str)> = vec![
         // The alarm first at one instant; its notification is bookkeeping, left out.
         (

@@ -361,6 +361,59 @@ mod desk {
         )));
     }
 
+    /// Issue 25, item 9: the queue shows the open time left on the deadline's own calendar:
+    /// a P2 take-charge deadline (4 business hours) asked on Friday at 17:00 falls on Monday
+    /// morning, 3 days away on the wall clock but 4 hours away in business time.
+    #[test]
+    fn the_open_time_left_counts_business_hours_only() {
+        let policy = Policy::default_policy();
+        // Friday 6 March 2026, 17:00 in Paris.
+        let received = at("2026-03-06T16:00:00Z");
+        let (ticket, _) = Ticket::open(
+            1,
+            report(Source::Phone),
+            Priority::P2,
+            &policy,
+            STANDARD,
+            received,
+            None,
+        )
+        .unwrap();
+        let due = ticket.sla.dues()[&SlaMeasure::TakeCharge];
+        let hour = 3_600_000;
+        assert!(due - received > 48 * hour, "falls after the weekend");
+        let left = ticket
+            .sla
+            .open_time_left(&policy, SlaMeasure::TakeCharge, received)
+            .unwrap();
+        assert_eq!(left, 4 * hour);
+        // Saturday noon: the weekend counts for nothing.
+        let saturday = at("2026-03-07T11:00:00Z");
+        let left_on_saturday = ticket
+            .sla
+            .open_time_left(&policy, SlaMeasure::TakeCharge, saturday)
+            .unwrap();
+        assert_eq!(left_on_saturday, left - hour);
+        // A timer that is not running has no time left to tell.
+        let dues = ticket.sla.dues();
+        for measure in [
+            SlaMeasure::Acknowledgement,
+            SlaMeasure::TakeCharge,
+            SlaMeasure::OnSite,
+            SlaMeasure::InterventionPlanning,
+            SlaMeasure::ClientUpdate,
+        ] {
+            assert_eq!(
+                ticket
+                    .sla
+                    .open_time_left(&policy, measure, received)
+                    .is_some(),
+                dues.contains_key(&measure),
+                "{measure:?}"
+            );
+        }
+    }
+
     #[test]
     fn requalification_measures_the_new_deadlines_from_receipt_and_keeps_what_was_met() {
         let policy = Policy::default_policy();

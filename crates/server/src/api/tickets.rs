@@ -196,6 +196,8 @@ struct ListParams {
     priority: Option<Priority>,
     assignee: Option<Reference>,
     open: Option<bool>,
+    /// Only those whose next deadline falls at or before this instant (epoch ms).
+    due_before: Option<i64>,
     after: Option<TicketNumber>,
     limit: Option<i64>,
 }
@@ -235,6 +237,7 @@ async fn list(
         priority: params.priority,
         assignee: params.assignee,
         open: params.open,
+        due_before: params.due_before,
         after: params.after,
         limit: Some(limit),
     };

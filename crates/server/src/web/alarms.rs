@@ -24,6 +24,7 @@ use crate::AppState;
 use crate::alarms::Step;
 use crate::api::alarms::take_step;
 use crate::web::i18n::{Lang, around, t, tf, tn};
+use crate::web::names::{Names, client_link, equipment_link, site_link};
 use crate::web::render::{
     self, age, channel_label, countdown, notification_status, time, url_encode,
 };
@@ -71,99 +72,6 @@ impl WallQuery {
     }
 }
 
-/// The names of what a list of alarms is about: sites, equipment, and who acted.
-#[derive(Debug, Default)]
-pub(crate) struct AlarmNames {
-    pub sites: BTreeMap<Reference, String>,
-    pub equipment: BTreeMap<Reference, String>,
-    pub people: BTreeMap<Reference, String>,
-    pub clients: BTreeMap<Reference, String>,
-}
-
-impl AlarmNames {
-    /// Reads, in one query per kind, the names of everything these alarms name.
-    pub(crate) async fn of(
-        state: &AppState,
-        viewer: &Viewer,
-        alarms: &[&StoredAlarm],
-    ) -> Result<AlarmNames, vigie_store::StoreError> {
-        let actor = &viewer.caller.actor;
-        let sites: Vec<&Reference> = alarms
-            .iter()
-            .filter_map(|a| a.alarm.site.as_ref())
-            .collect();
-        let equipment: Vec<&Reference> = alarms
-            .iter()
-            .filter_map(|a| a.alarm.equipment.as_ref())
-            .collect();
-        let clients: Vec<&Reference> = alarms.iter().filter_map(|a| a.client.as_ref()).collect();
-        let people: Vec<&Reference> = alarms
-            .iter()
-            .flat_map(|a| {
-                let alarm = &a.alarm;
-                [
-                    alarm.acknowledged.as_ref().map(|s| &s.by),
-                    alarm.taken_in_charge.as_ref().map(|s| &s.by),
-                    alarm.resolved_by.as_ref(),
-                    alarm.closure.as_ref().map(|c| &c.by),
-                ]
-            })
-            .flatten()
-            .collect();
-        let store = &state.store;
-        Ok(AlarmNames {
-            sites: store.names(actor, ObjectKind::Site, &sites).await?,
-            equipment: store
-                .names(actor, ObjectKind::Equipment, &equipment)
-                .await?,
-            people: store.names(actor, ObjectKind::Staff, &people).await?,
-            clients: if viewer.is_staff() {
-                store.names(actor, ObjectKind::Client, &clients).await?
-            } else {
-                BTreeMap::new()
-            },
-        })
-    }
-
-    /// A person by name (the reference when the inventory no longer knows them).
-    pub(crate) fn person(&self, reference: &Reference) -> String {
-        self.people
-            .get(reference)
-            .cloned()
-            .unwrap_or_else(|| reference.to_string())
-    }
-}
-
-/// A link to an object's page, its name first and its reference second.
-pub(crate) fn named_link(href: String, name: Option<&String>, reference: &Reference) -> Markup {
-    html! {
-        a href=(href) { (name.map(String::as_str).unwrap_or(reference.as_str())) }
-        @if name.is_some() { " " span.muted.ref { (reference.as_str()) } }
-    }
-}
-
-pub(crate) fn site_link(names: &AlarmNames, site: Option<&Reference>) -> Markup {
-    match site {
-        Some(site) => named_link(
-            format!("/console/sites/{}", url_encode(site.as_str())),
-            names.sites.get(site),
-            site,
-        ),
-        None => html! { "—" },
-    }
-}
-
-pub(crate) fn equipment_link(names: &AlarmNames, equipment: Option<&Reference>) -> Markup {
-    match equipment {
-        Some(equipment) => named_link(
-            format!("/console/equipements/{}", url_encode(equipment.as_str())),
-            names.equipment.get(equipment),
-            equipment,
-        ),
-        None => html! { "—" },
-    }
-}
-
 async fn wall(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -195,7 +103,7 @@ async fn wall(
     let ids: Vec<AlarmId> = alarms.iter().map(|a| a.alarm.id).collect();
     let pages = state.store.pages_for_wall(actor, &ids).await?;
     let counts = state.store.open_alarm_counts(actor).await?;
-    let names = AlarmNames::of(&state, &viewer, &alarms.iter().collect::<Vec<_>>()).await?;
+    let names = Names::of(&state, &viewer, &alarms.iter().collect::<Vec<_>>()).await?;
     let lang = viewer.lang;
     let region = wall_region(&viewer, &query, &counts, &alarms, &pages, &names, next);
     if query.partiel.is_some() {
@@ -278,7 +186,7 @@ fn wall_region(
     counts: &OpenCounts,
     alarms: &[StoredAlarm],
     pages: &BTreeMap<AlarmId, WallPages>,
-    names: &AlarmNames,
+    names: &Names,
     next: Option<WallCursor>,
 ) -> Markup {
     let lang = viewer.lang;
@@ -363,7 +271,7 @@ fn wall_table(
     view: WallView,
     alarms: &[StoredAlarm],
     pages: &BTreeMap<AlarmId, WallPages>,
-    names: &AlarmNames,
+    names: &Names,
 ) -> Markup {
     let lang = viewer.lang;
     html! {
@@ -630,7 +538,7 @@ struct Shown {
     alarm: StoredAlarm,
     events: Vec<AlarmEvent>,
     notifications: Vec<StoredNotification>,
-    names: AlarmNames,
+    names: Names,
 }
 
 impl Shown {
@@ -640,7 +548,7 @@ impl Shown {
             .alarm(&viewer.caller.actor, id, viewer.caller.now_ms)
             .await?;
         let notifications = pages_of(state, viewer, id).await?;
-        let mut names = AlarmNames::of(state, viewer, &[&alarm]).await?;
+        let mut names = Names::of(state, viewer, &[&alarm]).await?;
         let by: Vec<&Reference> = events.iter().filter_map(|e| e.by.as_ref()).collect();
         names.people.extend(
             state
@@ -726,7 +634,7 @@ fn detail_region(viewer: &Viewer, shown: &Shown, form: &CloseForm) -> Markup {
                 dt { (t(lang, "Statut")) } dd #alarm-status { (render::status(lang, stored.status)) }
                 dt { (t(lang, "Client")) } dd {
                     @match &stored.client {
-                        Some(client) => (named_link(format!("/console/inventaire/client/{}", url_encode(client.as_str())), names.clients.get(client), client)),
+                        Some(client) => (client_link(names, client)),
                         None => (t(lang, "— (exploitation de l'intégrateur)")),
                     }
                 }

@@ -18,9 +18,9 @@ use vigie_store::{AlarmFilter, ListFilter};
 
 use crate::AppState;
 use crate::web::PageQuery;
-use crate::web::alarms::AlarmNames;
 use crate::web::i18n::{t, tf};
 use crate::web::labels;
+use crate::web::names::Names;
 use crate::web::portal::{alarm_history, sites_table, state_class, state_label, worst_status};
 use crate::web::render::{sparkline, time, url_encode};
 use crate::web::{Nav, PageError, PageResult, Viewer, optional_reference, page};
@@ -247,7 +247,7 @@ async fn equipment(
             now,
         )
         .await?;
-    let names = AlarmNames::of(&state, &viewer, &alarms.iter().collect::<Vec<_>>()).await?;
+    let names = Names::of(&state, &viewer, &alarms.iter().collect::<Vec<_>>()).await?;
     let chart = crate::web::portal::availability_chart(
         &state,
         &viewer,

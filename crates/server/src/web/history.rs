@@ -166,12 +166,14 @@ mod tests {
             K::MessageQueued {
                 key: "k".into(),
                 recipient: "Hélène".into(),
+                name: None,
                 channel: Channel::Email,
                 due: 5,
             },
             K::MessageFailed {
                 key: "k".into(),
                 recipient: "Hélène".into(),
+                name: Some("Hélène Marchand".into()),
                 channel: Channel::Sms,
                 error: long(250),
             },

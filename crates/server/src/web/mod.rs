@@ -18,6 +18,7 @@ mod labels;
 mod links;
 pub mod live;
 mod login;
+mod names;
 mod outbox;
 mod portal;
 mod records;

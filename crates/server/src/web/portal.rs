@@ -20,9 +20,9 @@ use vigie_store::{AlarmFilter, ListFilter, StoredAlarm};
 
 use crate::AppState;
 use crate::web::PageQuery;
-use crate::web::alarms::{AlarmNames, equipment_link, named_link, site_link};
 use crate::web::i18n::{Lang, around, t, tf, tn};
 use crate::web::labels;
+use crate::web::names::{Names, equipment_in, site_in};
 use crate::web::render::{self, DayRate, age, time, url_encode};
 use crate::web::{
     Cached, CachedRate, Nav, PageError, PageResult, Viewer, optional_reference, page,
@@ -228,7 +228,7 @@ async fn dashboard(
             now,
         )
         .await?;
-    let names = AlarmNames::of(&state, &viewer, &alarms.iter().collect::<Vec<_>>()).await?;
+    let names = Names::of(&state, &viewer, &alarms.iter().collect::<Vec<_>>()).await?;
     let (down, open) = (overview.down, overview.open_alarms);
     let next_sites = (sites.len() as i64 == SITES_PAGE)
         .then(|| sites.last().map(|s| s.reference.clone()))
@@ -400,11 +400,10 @@ pub(crate) fn sites_table(lang: Lang, sites: &[SiteSummary], root: &str) -> Mark
 pub(crate) fn alarm_history(
     viewer: &Viewer,
     alarms: &[StoredAlarm],
-    names: &AlarmNames,
+    names: &Names,
     now: i64,
 ) -> Markup {
     let lang = viewer.lang;
-    let console = viewer.is_staff();
     let (open_before, open_after) = around(t(lang, "en cours, {age}"), "age");
     html! {
         @if alarms.is_empty() {
@@ -420,23 +419,8 @@ pub(crate) fn alarm_history(
                         @let alarm = &stored.alarm;
                         tr class=(format!("sev-{}", alarm.severity.key())) {
                             td { (render::severity(lang, alarm.severity)) }
-                            td {
-                                @match &alarm.site {
-                                    Some(site) if console => (site_link(names, Some(site))),
-                                    Some(site) => (named_link(format!("/portail/sites/{}", url_encode(site.as_str())), names.sites.get(site), site)),
-                                    None => "—",
-                                }
-                            }
-                            td {
-                                @match &alarm.equipment {
-                                    Some(equipment) if console => (equipment_link(names, Some(equipment))),
-                                    Some(equipment) => {
-                                        (names.equipment.get(equipment).map(String::as_str).unwrap_or(equipment.as_str()))
-                                        @if names.equipment.contains_key(equipment) { " " span.muted.ref { (equipment.as_str()) } }
-                                    }
-                                    None => "—",
-                                }
-                            }
+                            td { (site_in(viewer, names, alarm.site.as_ref())) }
+                            td { (equipment_in(viewer, names, alarm.equipment.as_ref())) }
                             td { (labels::condition(lang, alarm.condition.condition)) }
                             td { (time(alarm.raised_at)) }
                             td { @if alarm.resolved_at.is_some() { (render::duration(lang, stored.duration_ms)) } @else { (open_before) (age(lang, alarm.raised_at, now)) (open_after) } }
@@ -511,7 +495,7 @@ async fn site_page(
             now,
         )
         .await?;
-    let names = AlarmNames::of(&state, &viewer, &alarms.iter().collect::<Vec<_>>()).await?;
+    let names = Names::of(&state, &viewer, &alarms.iter().collect::<Vec<_>>()).await?;
     let next = (equipment.len() as i64 == EQUIPMENT_PAGE)
         .then(|| equipment.last().map(|(r, _)| r.reference().clone()))
         .flatten();
@@ -587,7 +571,7 @@ async fn site_page(
             @else { p { a href="/portail" { "← " (t(lang, "Tableau de bord")) } } }
             h1 { (title) }
             @if !supervised {
-                p.notice #unsupervised role="status" { (t(lang, "Ce site n'est pas supervisé : son contrat n'a pas l'option de supervision (SUP-4). Ses équipements ne sont pas interrogés et ne lèvent aucune alarme.")) }
+                p.notice #unsupervised role="status" { (t(lang, "Ce site n'est pas supervisé : son contrat n'a pas l'option de supervision. Ses équipements ne sont pas interrogés et ne lèvent aucune alarme.")) }
             }
             @if console {
                 div.actions {

@@ -14,8 +14,8 @@ use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde::Deserialize;
 use vigie_domain::Reference;
-use vigie_domain::inventory::SlaMeasure;
 use vigie_domain::inventory::{ObjectKind, Record};
+use vigie_domain::inventory::{Priority, SlaMeasure};
 use vigie_domain::ticket::desk::{
     DataImpact, Impact, Kind, Report, Resolution, Source, SurveyAnswers, Ticket,
 };
@@ -25,8 +25,9 @@ use vigie_store::{ListFilter, TicketFilter, TicketStep};
 use crate::AppState;
 use crate::api::tickets::{open_report, take_ticket_step};
 use crate::web::i18n::{Lang, t, tf};
-use crate::web::render::{countdown, time};
-use crate::web::{Nav, PageError, PageResult, Viewer, page};
+use crate::web::names::{Names, client_link, equipment_in, site_in};
+use crate::web::render::{self, countdown, time, url_encode};
+use crate::web::{Nav, PageError, PageResult, Viewer, optional_reference, page};
 use crate::web::{PageForm, PageQuery};
 use crate::web::{history, labels};
 
@@ -83,12 +84,59 @@ fn nav(viewer: &Viewer) -> Nav {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct QueueQuery {
     apres: Option<u64>,
     /// `tous`: closed ones too.
     etat: Option<String>,
     partiel: Option<u8>,
+    /// The queue's filters, as choices: a priority key, a status key, a client's and a site's
+    /// reference, who it is assigned to (`moi`: the viewer), `proche` for the SLA at risk.
+    priorite: Option<String>,
+    statut: Option<String>,
+    client: Option<String>,
+    site: Option<String>,
+    confie: Option<String>,
+    echeance: Option<String>,
+}
+
+/// A deadline is at risk within this much wall-clock time (or already past).
+const AT_RISK_MS: i64 = 60 * 60_000;
+/// Most clients, sites and people offered as choices in the queue's filters.
+const FILTER_CHOICES: i64 = 500;
+
+impl QueueQuery {
+    /// The query's filters as an address's parameters (without `apres` and `partiel`).
+    fn parameters(&self) -> String {
+        let mut parts = Vec::new();
+        for (name, value) in [
+            ("etat", &self.etat),
+            ("priorite", &self.priorite),
+            ("statut", &self.statut),
+            ("client", &self.client),
+            ("site", &self.site),
+            ("confie", &self.confie),
+            ("echeance", &self.echeance),
+        ] {
+            if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+                parts.push(format!("{name}={}", url_encode(value)));
+            }
+        }
+        parts.join("&")
+    }
+
+    fn filtered(&self) -> bool {
+        [
+            &self.priorite,
+            &self.statut,
+            &self.client,
+            &self.site,
+            &self.confie,
+            &self.echeance,
+        ]
+        .iter()
+        .any(|v| v.as_deref().is_some_and(|v| !v.is_empty()))
+    }
 }
 
 fn next_due(ticket: &Ticket) -> Option<(i64, SlaMeasure)> {
@@ -100,6 +148,32 @@ fn next_due(ticket: &Ticket) -> Option<(i64, SlaMeasure)> {
         .min()
 }
 
+/// A ticket's deadline counting down, with the open time left on its calendar when nights
+/// or weekends make it differ (« reste 2 j 15 h — 4 h 30 min ouvrées »).
+fn deadline_left(
+    state: &AppState,
+    lang: Lang,
+    ticket: &Ticket,
+    measure: SlaMeasure,
+    due: i64,
+    now: i64,
+) -> Markup {
+    let open = ticket
+        .sla
+        .open_time_left(&state.escalation.policy, measure, now);
+    html! {
+        (countdown(lang, due, now))
+        @if let Some(open) = open.filter(|open| due > now && (due - now) - open > 60_000) {
+            " " span.muted.open-left { (tf(lang, "({d} ouvrées)", &[("d", &render::duration(lang, open))])) }
+        }
+    }
+}
+
+/// A filter's choice from the address: empty means none.
+fn chosen(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|v| !v.is_empty())
+}
+
 async fn queue(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -107,25 +181,70 @@ async fn queue(
     PageQuery(query): PageQuery<QueueQuery>,
 ) -> PageResult {
     check_part(&viewer, uri.path().starts_with("/portail"))?;
+    let lang = viewer.lang;
+    let now = viewer.caller.now_ms;
     let all = query.etat.as_deref() == Some("tous");
+    let invalid = |what: &str| {
+        PageError::new(
+            StatusCode::BAD_REQUEST,
+            tf(lang, "filtre invalide : {what}", &[("what", &what)]),
+        )
+    };
+    let priority = match chosen(&query.priorite) {
+        Some(key) => Some(
+            Priority::ALL
+                .into_iter()
+                .find(|p| p.key() == key)
+                .ok_or_else(|| invalid(key))?,
+        ),
+        None => None,
+    };
+    let status = match chosen(&query.statut) {
+        Some(key) => Some(
+            Status::ALL
+                .into_iter()
+                .find(|s| s.key() == key)
+                .ok_or_else(|| invalid(key))?,
+        ),
+        None => None,
+    };
+    let own = staff_reference(&viewer);
+    let assignee = match chosen(&query.confie) {
+        Some("moi") => Some(own.clone().ok_or_else(|| {
+            PageError::new(
+                StatusCode::BAD_REQUEST,
+                t(lang, "Votre compte n'est lié à aucune fiche du personnel : vous n'avez pas de tickets à vous."),
+            )
+        })?),
+        other => optional_reference(other)?,
+    };
     let filter = TicketFilter {
         open: (!all).then_some(true),
         after: query.apres,
         limit: Some(QUEUE_PAGE),
-        ..TicketFilter::default()
+        priority,
+        status,
+        client: if viewer.is_staff() {
+            optional_reference(chosen(&query.client))?
+        } else {
+            None
+        },
+        site: optional_reference(chosen(&query.site))?,
+        assignee: if viewer.is_staff() { assignee } else { None },
+        due_before: (chosen(&query.echeance) == Some("proche")).then_some(now + AT_RISK_MS),
     };
     let tickets = state.store.tickets(&viewer.caller.actor, &filter).await?;
     let next = (tickets.len() as i64 == QUEUE_PAGE)
         .then(|| tickets.last().map(|t| t.number))
         .flatten();
-    let now = viewer.caller.now_ms;
+    let names = Names::of_tickets(&state, &viewer, &tickets.iter().collect::<Vec<_>>()).await?;
     let root = base(&viewer);
-    let lang = viewer.lang;
+    let parameters = query.parameters();
     let region = html! {
         @if tickets.is_empty() {
-            p.panel { (t(lang, "Aucun ticket.")) }
+            p.panel { @if query.filtered() { (t(lang, "Aucun ticket ne répond à ces filtres.")) } @else { (t(lang, "Aucun ticket.")) } }
         } @else {
-            div.table-wrap { table {
+            div.table-wrap.cards { table {
                 thead { tr {
                     th scope="col" { (t(lang, "N°")) } th scope="col" { (t(lang, "Priorité")) } th scope="col" { (t(lang, "Statut")) }
                     @if viewer.is_staff() { th scope="col" { (t(lang, "Client")) } }
@@ -136,51 +255,175 @@ async fn queue(
                 tbody {
                     @for ticket in &tickets {
                         tr data-ticket=(ticket.number) {
-                            td { a href=(format!("{root}/tickets/{}", ticket.number)) { (ticket.number) } }
-                            td { (labels::priority(lang, ticket.priority)) }
-                            td { (labels::ticket_status(lang, ticket.status)) }
-                            @if viewer.is_staff() { td { (ticket.report.client.as_str()) } }
-                            td { (ticket.report.site.as_ref().map(|s| s.as_str()).unwrap_or("—")) }
-                            td { (vigie_domain::text::shorten(&labels::ticket_problem(lang, &ticket.report), 120)) }
-                            td { @if let Some((due, measure)) = next_due(ticket) { (tf(lang, "{deadline} :", &[("deadline", &labels::measure(lang, measure))])) " " (countdown(lang, due, now)) } @else { "—" } }
-                            @if viewer.is_staff() { td { (ticket.assignee.as_ref().map(|a| a.as_str()).unwrap_or("—")) } }
+                            td data-label=(t(lang, "N°")) { a href=(format!("{root}/tickets/{}", ticket.number)) { (ticket.number) } }
+                            td data-label=(t(lang, "Priorité")) { (labels::priority(lang, ticket.priority)) }
+                            td data-label=(t(lang, "Statut")) { (labels::ticket_status(lang, ticket.status)) }
+                            @if viewer.is_staff() { td data-label=(t(lang, "Client")) { (client_link(&names, &ticket.report.client)) } }
+                            td data-label=(t(lang, "Site")) { (site_in(&viewer, &names, ticket.report.site.as_ref())) }
+                            td data-label=(t(lang, "Problème")) { a href=(format!("{root}/tickets/{}", ticket.number)) { (vigie_domain::text::shorten(&labels::ticket_problem(lang, &ticket.report), 120)) } }
+                            td data-label=(t(lang, "Prochaine échéance")) {
+                                @if let Some((due, measure)) = next_due(ticket) {
+                                    (tf(lang, "{deadline} :", &[("deadline", &labels::measure(lang, measure))])) " " (deadline_left(&state, lang, ticket, measure, due, now))
+                                } @else { "—" }
+                            }
+                            @if viewer.is_staff() { td data-label=(t(lang, "Confié à")) { @match &ticket.assignee { Some(a) => (names.person(a)), None => "—" } } }
                         }
                     }
                 }
             } }
         }
         @if let Some(next) = next {
-            nav.pager { a href=(format!("{root}/tickets?apres={next}{}", if all { "&etat=tous" } else { "" })) { (t(lang, "Tickets suivants")) } }
+            nav.pager { a href=(format!("{root}/tickets?apres={next}&{parameters}")) { (t(lang, "Tickets suivants")) } }
         }
     };
     if query.partiel.is_some() {
         return Ok(Html(region.into_string()).into_response());
     }
-    let mut src = format!("{root}/tickets?partiel=1");
+    let mut src = format!("{root}/tickets?partiel=1&{parameters}");
     if let Some(after) = query.apres {
         src.push_str(&format!("&apres={after}"));
-    }
-    if all {
-        src.push_str("&etat=tous");
     }
     let title = if viewer.is_staff() {
         t(lang, "File des tickets")
     } else {
         t(lang, "Mes tickets")
     };
+    let (clients, staff) = if viewer.is_staff() {
+        let choices = ListFilter {
+            limit: Some(FILTER_CHOICES),
+            ..ListFilter::default()
+        };
+        (
+            state
+                .store
+                .list(&viewer.caller.actor, ObjectKind::Client, &choices)
+                .await?,
+            state
+                .store
+                .list(&viewer.caller.actor, ObjectKind::Staff, &choices)
+                .await?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let sites = match optional_reference(chosen(&query.client))?
+        .or_else(|| viewer.caller.actor.visibility().client().cloned())
+    {
+        Some(client) => {
+            state
+                .store
+                .list(
+                    &viewer.caller.actor,
+                    ObjectKind::Site,
+                    &ListFilter {
+                        client: Some(client),
+                        limit: Some(FILTER_CHOICES),
+                        ..ListFilter::default()
+                    },
+                )
+                .await?
+        }
+        None => Vec::new(),
+    };
     let body = html! {
         main {
             h1 { (title) }
             div.actions {
+                @if viewer.is_staff() {
+                    @if own.is_some() {
+                        a.button.secondary #my-tickets href="/console/tickets?confie=moi" aria-current=[(chosen(&query.confie) == Some("moi")).then_some("page")] { (t(lang, "Mes tickets")) }
+                    }
+                    a.button.secondary #at-risk href="/console/tickets?echeance=proche" { (t(lang, "Échéance dans l'heure ou dépassée")) }
+                }
                 @if all { a href=(format!("{root}/tickets")) { (t(lang, "Tickets ouverts seulement")) } }
                 @else { a href=(format!("{root}/tickets?etat=tous")) { (t(lang, "Voir aussi les tickets clos")) } }
                 @if !viewer.is_staff() { a.button href="/portail/signaler" { (t(lang, "Signaler un problème")) } }
+            }
+            form.filters #queue-filters method="get" action=(format!("{root}/tickets")) role="search" {
+                @if all { input type="hidden" name="etat" value="tous"; }
+                label { (t(lang, "Priorité"))
+                    select name="priorite" {
+                        option value="" { (t(lang, "Toutes")) }
+                        @for priority in Priority::ALL {
+                            option value=(priority.key()) selected[chosen(&query.priorite) == Some(priority.key())] { (labels::priority(lang, priority)) }
+                        }
+                    }
+                }
+                label { (t(lang, "Statut"))
+                    select name="statut" {
+                        option value="" { (t(lang, "Tous")) }
+                        @for status in Status::ALL {
+                            option value=(status.key()) selected[chosen(&query.statut) == Some(status.key())] { (labels::ticket_status(lang, status)) }
+                        }
+                    }
+                }
+                @if viewer.is_staff() {
+                    label { (t(lang, "Client"))
+                        select name="client" {
+                            option value="" { (t(lang, "Tous")) }
+                            @for record in &clients {
+                                option value=(record.reference().as_str()) selected[chosen(&query.client) == Some(record.reference().as_str())] { (record_name(record)) }
+                            }
+                        }
+                    }
+                }
+                @if !sites.is_empty() {
+                    label { (t(lang, "Site"))
+                        select name="site" {
+                            option value="" { (t(lang, "Tous")) }
+                            @for record in &sites {
+                                option value=(record.reference().as_str()) selected[chosen(&query.site) == Some(record.reference().as_str())] { (record_name(record)) }
+                            }
+                        }
+                    }
+                }
+                @if viewer.is_staff() {
+                    label { (t(lang, "Confié à"))
+                        select name="confie" {
+                            option value="" { (t(lang, "Tout le monde")) }
+                            @if own.is_some() { option value="moi" selected[chosen(&query.confie) == Some("moi")] { (t(lang, "Moi")) } }
+                            @for record in &staff {
+                                option value=(record.reference().as_str()) selected[chosen(&query.confie) == Some(record.reference().as_str())] { (record_name(record)) }
+                            }
+                        }
+                    }
+                    label { (t(lang, "Échéance"))
+                        select name="echeance" {
+                            option value="" { (t(lang, "Toutes")) }
+                            option value="proche" selected[chosen(&query.echeance) == Some("proche")] { (t(lang, "Dans l'heure ou dépassée")) }
+                        }
+                    }
+                }
+                button type="submit" { (t(lang, "Filtrer")) }
+                @if query.filtered() { a href=(format!("{root}/tickets")) { (t(lang, "Tout voir")) } }
             }
             @if viewer.is_staff() { p.muted { (t(lang, "Les plus urgents d'abord : par prochaine échéance contractuelle.")) } }
             section #tickets data-live="tickets" data-src=(src) { (region) }
         }
     };
     Ok(page(&state, &viewer, title, nav(&viewer), body).into_response())
+}
+
+/// The name of an inventory record, for a filter's choices.
+fn record_name(record: &Record) -> String {
+    match record {
+        Record::Client(r) => r.name.to_string(),
+        Record::Site(r) => r.name.to_string(),
+        Record::Staff(r) => r.name.to_string(),
+        Record::Equipment(r) => r.name.to_string(),
+        Record::Contact(r) => r.name.to_string(),
+        Record::Contract(r) => r.reference.to_string(),
+    }
+}
+
+/// The staff record the viewer's account is linked to, if any.
+fn staff_reference(viewer: &Viewer) -> Option<Reference> {
+    match &viewer.caller.actor.principal {
+        vigie_domain::access::Principal::Staff {
+            staff: Some(staff), ..
+        } => Some(staff.clone()),
+        _ => None,
+    }
 }
 
 fn impact_label(lang: Lang, impact: Impact) -> &'static str {
@@ -256,6 +499,22 @@ async fn render_detail(
     let now = viewer.caller.now_ms;
     let root = base(viewer);
     let lang = viewer.lang;
+    let lines = history::ticket_lines(lang, &events);
+    let mut names = Names::of_tickets(state, viewer, &[&ticket]).await?;
+    let by: Vec<Reference> = lines
+        .iter()
+        .filter_map(|line| Reference::parse(line.by.as_deref()?).ok())
+        .collect();
+    names.people.extend(
+        state
+            .store
+            .names(
+                &viewer.caller.actor,
+                ObjectKind::Staff,
+                &by.iter().collect::<Vec<_>>(),
+            )
+            .await?,
+    );
     let done = match query.fait.as_deref() {
         Some("ouvert") => Some(t(
             lang,
@@ -275,14 +534,14 @@ async fn render_detail(
             dt { (t(lang, "Priorité")) } dd { (labels::priority(lang, ticket.priority)) }
             dt { (t(lang, "Statut")) } dd #ticket-status { (labels::ticket_status(lang, ticket.status)) }
             dt { (t(lang, "Reçu")) } dd { (time(ticket.received_at)) }
-            @if viewer.is_staff() { dt { (t(lang, "Client")) } dd { (ticket.report.client.as_str()) } }
-            dt { (t(lang, "Site")) } dd { (ticket.report.site.as_ref().map(|s| s.as_str()).unwrap_or("—")) }
-            dt { (t(lang, "Équipement")) } dd { (ticket.report.equipment.as_ref().map(|e| e.as_str()).unwrap_or("—")) }
+            @if viewer.is_staff() { dt { (t(lang, "Client")) } dd { (client_link(&names, &ticket.report.client)) } }
+            dt { (t(lang, "Site")) } dd { (site_in(viewer, &names, ticket.report.site.as_ref())) }
+            dt { (t(lang, "Équipement")) } dd { (equipment_in(viewer, &names, ticket.report.equipment.as_ref())) }
             dt { (t(lang, "Problème")) } dd { (labels::ticket_problem(lang, &ticket.report)) }
             @if let Some(impact) = ticket.report.impact { dt { (t(lang, "Impact")) } dd { (impact_label(lang, impact)) } }
-            @if viewer.is_staff() { dt { (t(lang, "Confié à")) } dd { (ticket.assignee.as_ref().map(|a| a.as_str()).unwrap_or("—")) } }
+            @if viewer.is_staff() { dt { (t(lang, "Confié à")) } dd { @match &ticket.assignee { Some(a) => (names.person(a)), None => "—" } } }
             @for (measure, due) in ticket.sla.dues() {
-                dt { (tf(lang, "Échéance : {deadline}", &[("deadline", &labels::measure(lang, measure))])) } dd { (time(due)) " — " (countdown(lang, due, now)) }
+                dt { (tf(lang, "Échéance : {deadline}", &[("deadline", &labels::measure(lang, measure))])) } dd { (time(due)) " — " (deadline_left(state, lang, &ticket, measure, due, now)) }
             }
             @if let Some(resolution) = &ticket.resolution {
                 dt { (t(lang, "Résolution")) } dd { (resolution.root_cause) }
@@ -301,8 +560,13 @@ async fn render_detail(
         } }
         h2 { (t(lang, "Historique")) }
         ol.timeline {
-            @for entry in history::ticket_lines(lang, &events) {
-                li { (time(entry.at)) (entry.what) @if let Some(by) = &entry.by { " — " span.muted { (by) } } }
+            @for entry in &lines {
+                li {
+                    (time(entry.at)) (entry.what)
+                    @if let Some(by) = &entry.by {
+                        " — " span.muted { (Reference::parse(by).map(|r| names.person(&r)).unwrap_or_else(|_| by.clone())) }
+                    }
+                }
             }
         }
     };
@@ -331,7 +595,7 @@ async fn render_detail(
                 h2 { (t(lang, "Le problème est-il résolu ?")) }
                 form.panel method="post" action=(format!("/portail/tickets/{number}/confirmer")) {
                     input type="hidden" name="csrf" value=(viewer.csrf);
-                    p { (t(lang, "Si tout fonctionne de nouveau, confirmez : le ticket sera clos (SAV-6). Sinon, répondez à l'email de résolution ou signalez un nouveau problème.")) }
+                    p { (t(lang, "Si tout fonctionne de nouveau, confirmez : le ticket sera clos. Sinon, répondez à l'email de résolution ou signalez un nouveau problème.")) }
                     button #confirm type="submit" { (t(lang, "Je confirme que le problème est résolu")) }
                 }
             }
@@ -391,7 +655,7 @@ fn staff_forms(viewer: &Viewer, ticket: &Ticket, form: &ResolutionForm) -> Marku
             }
         }
         @if ticket.status != Status::Resolved {
-            h3 { (t(lang, "Point d'avancement au client (INC-4)")) }
+            h3 { (t(lang, "Point d'avancement au client")) }
             form.stack.panel #update-form method="post" action=(format!("/console/tickets/{number}/point")) {
                 input type="hidden" name="csrf" value=(viewer.csrf);
                 label for="update_text" { (t(lang, "Texte envoyé au contact technique (email et SMS ; à la direction aussi pour un P1)")) }
@@ -399,7 +663,7 @@ fn staff_forms(viewer: &Viewer, ticket: &Ticket, form: &ResolutionForm) -> Marku
                 div.actions { button #send-update type="submit" { (t(lang, "Envoyer le point au client")) } }
             }
         }
-        h3 { (t(lang, "Clore sans confirmation du client (SAV-6)")) }
+        h3 { (t(lang, "Clore sans confirmation du client")) }
         form.stack.panel #close-form method="post" action=(format!("/console/tickets/{number}/cloture")) {
             input type="hidden" name="csrf" value=(viewer.csrf);
             p.muted { (t(lang, "Un ticket se clôt à la confirmation du client, ou 5 jours après une relance restée sans réponse. Sinon, dites pourquoi : le motif est inscrit au ticket et montré au client.")) }
@@ -408,7 +672,7 @@ fn staff_forms(viewer: &Viewer, ticket: &Ticket, form: &ResolutionForm) -> Marku
             div.actions { button.secondary #step-close type="submit" { (t(lang, "Clore le ticket")) } }
         }
         @if ticket.status != Status::Resolved {
-            h3 { (t(lang, "Résoudre (CLO-1, INC-5, CM-8)")) }
+            h3 { (t(lang, "Résoudre le ticket")) }
             form.stack.panel #resolution-form method="post" action=(format!("/console/tickets/{number}/resolution")) {
                 input type="hidden" name="csrf" value=(viewer.csrf);
                 label for="root_cause" { (t(lang, "Cause")) }
@@ -418,7 +682,7 @@ fn staff_forms(viewer: &Viewer, ticket: &Ticket, form: &ResolutionForm) -> Marku
                 label for="minutes" { (t(lang, "Temps d'intervention effectif (minutes)")) }
                 input #minutes type="number" name="intervention_minutes" min="0" required value=(form.intervention_minutes);
                 fieldset {
-                    legend { (t(lang, "Impact sur les données de sécurité (INC-5)")) }
+                    legend { (t(lang, "Impact sur les données de sécurité")) }
                     div { input #footage_lost type="checkbox" name="footage_lost" value="1" checked[form.footage_lost.is_some()]; label for="footage_lost" { " " (t(lang, "Images non enregistrées ou détruites")) } }
                     div { input #accesses_untracked type="checkbox" name="accesses_untracked" value="1" checked[form.accesses_untracked.is_some()]; label for="accesses_untracked" { " " (t(lang, "Accès non journalisés")) } }
                     label for="description" { (t(lang, "Ce qui a été perdu (caméras, portes, périodes)")) }
@@ -719,7 +983,7 @@ fn survey_form(viewer: &Viewer, ticket: &Ticket, form: &SurveyForm) -> Markup {
         h2 #survey-title { (t(lang, "Votre avis nous intéresse")) }
         form.stack.panel #survey-form method="post" action=(format!("/portail/tickets/{number}/enquete")) aria-labelledby="survey-title" {
             input type="hidden" name="csrf" value=(viewer.csrf);
-            p { (t(lang, "Trois questions, une minute : elles nous aident à mieux vous servir (SAV-7).")) }
+            p { (t(lang, "Trois questions, une minute : elles nous aident à mieux vous servir.")) }
             (survey_marks_fields(lang, |key| form.mark(key)))
             label for="survey-comment" { (t(lang, "Un commentaire (facultatif)")) }
             textarea #survey-comment name="comment" maxlength=(SurveyAnswers::MAX_COMMENT) { (form.comment) }
@@ -982,37 +1246,59 @@ async fn report(
 ) -> PageResult {
     let client = viewer.own_client()?;
     viewer.check_form(&form.csrf)?;
-    let refuse = |message: String| (StatusCode::UNPROCESSABLE_ENTITY, message);
-    let site = match Reference::parse(form.site.trim()) {
-        Ok(site) => site,
-        Err(_) => {
-            return render_form(
-                &state,
-                &viewer,
-                &form,
-                Some(refuse(t(viewer.lang, "choisissez le site concerné").into())),
-            )
-            .await;
-        }
-    };
+    let lang = viewer.lang;
+    // Every problem of the form at once, each named as the form labels its field.
+    let mut wrong: Vec<String> = Vec::new();
+    let site = Reference::parse(form.site.trim()).ok();
+    if site.is_none() {
+        wrong.push(tf(
+            lang,
+            "« {field} » : choisissez le site concerné.",
+            &[("field", &t(lang, "Site"))],
+        ));
+    }
     let equipment = match form.equipment.trim() {
         "" => None,
         text => match Reference::parse(text) {
             Ok(equipment) => Some(equipment),
             Err(_) => {
-                return render_form(
-                    &state,
-                    &viewer,
-                    &form,
-                    Some(refuse(tf(
-                        viewer.lang,
-                        "équipement « {reference} » inconnu",
-                        &[("reference", &text)],
-                    ))),
-                )
-                .await;
+                wrong.push(tf(
+                    lang,
+                    "« {field} » : équipement « {reference} » inconnu.",
+                    &[
+                        ("field", &t(lang, "Équipement concerné")),
+                        ("reference", &text),
+                    ],
+                ));
+                None
             }
         },
+    };
+    let symptom_label = t(lang, "Que se passe-t-il ?");
+    if form.symptom.trim().is_empty() {
+        wrong.push(tf(
+            lang,
+            "« {field} » est à remplir.",
+            &[("field", &symptom_label)],
+        ));
+    } else if form.symptom.chars().count() > vigie_domain::ticket::desk::MAX_TEXT {
+        wrong.push(tf(
+            lang,
+            "« {field} » dépasse {max} caractères.",
+            &[
+                ("field", &symptom_label),
+                ("max", &vigie_domain::ticket::desk::MAX_TEXT),
+            ],
+        ));
+    }
+    let (Some(site), true) = (site, wrong.is_empty()) else {
+        return render_form(
+            &state,
+            &viewer,
+            &form,
+            Some((StatusCode::UNPROCESSABLE_ENTITY, wrong.join(" "))),
+        )
+        .await;
     };
     let impact = IMPACTS
         .iter()

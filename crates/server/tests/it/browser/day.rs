@@ -526,3 +526,156 @@ async fn a_client_reads_in_one_sentence_whether_its_cameras_work() {
     browser.quit().await.unwrap();
     app.finish().await;
 }
+
+#[tokio::test]
+async fn the_desk_filters_its_queue_and_reads_tickets_by_names() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    crate::pages::create_staff(&app, "klambert", "ST-TECH-01", StaffRole::Technician).await;
+    app.create_user("bnf", UserKind::Client, Some("CLI-BNF"), &[], false)
+        .await;
+    let client = app.login("bnf", PASSWORD).await.expect("login");
+    let staff = app.login("klambert", PASSWORD).await.expect("login");
+    let mut numbers = Vec::new();
+    for (equipment, symptom, impact) in [
+        (NVR, "L'enregistreur ne répond plus", "security_compromised"),
+        (UPS, "L'onduleur bipe", "no_security_impact"),
+    ] {
+        let opened = client
+            .post(
+                "/api/v1/tickets",
+                &json!({"site": "BNF-PAR-OPERA", "equipment": equipment, "symptom": symptom, "impact": impact}),
+            )
+            .await;
+        assert_eq!(
+            opened.status,
+            reqwest::StatusCode::CREATED,
+            "{}",
+            opened.text
+        );
+        numbers.push(opened.body["ticket"]["number"].as_u64().unwrap());
+    }
+    let assigned = staff
+        .post(
+            &format!("/api/v1/tickets/{}/assign", numbers[1]),
+            &json!({"to": "ST-TECH-01"}),
+        )
+        .await;
+    assert_eq!(
+        assigned.status,
+        reqwest::StatusCode::OK,
+        "{}",
+        assigned.text
+    );
+
+    let artifacts = artifacts_dir("journee-guichet");
+    let browser = Browser::start(&artifacts).await.unwrap();
+    browser.set_viewport(DESK.0, DESK.1).await.unwrap();
+    log_in(&browser, &app.base, "/console/tickets", "klambert").await;
+    browser
+        .wait_for(&format!("#tickets tr[data-ticket='{}']", numbers[0]), WAIT)
+        .await
+        .unwrap();
+    // Names, not codes: the client, the site, who it is assigned to.
+    let queue = browser
+        .find("#tickets")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(queue.contains("Banque Nationale de France"), "{queue}");
+    assert!(queue.contains("Agence Paris Opéra"), "{queue}");
+    assert!(queue.contains("Kevin Lambert"), "{queue}");
+    assert_words_not_codes(&page_text(&browser).await, "la file");
+    both_screens(&browser, "file").await;
+
+    // "My tickets": only the one assigned to the viewer.
+    browser
+        .find("#my-tickets")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for(&format!("#tickets tr[data-ticket='{}']", numbers[1]), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(
+        browser
+            .find_all("#tickets tr[data-ticket]")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // A filter chosen from a list, not a reference typed: the P1 only.
+    browser
+        .goto(&format!("{}/console/tickets", app.base))
+        .await
+        .unwrap();
+    browser
+        .wait_for("#queue-filters select[name=priorite]", WAIT)
+        .await
+        .unwrap()
+        .select_option_by_value("p1")
+        .await
+        .unwrap();
+    browser
+        .find("#queue-filters button[type=submit]")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for(&format!("#tickets tr[data-ticket='{}']", numbers[0]), WAIT)
+        .await
+        .unwrap();
+    let rows = browser.find_all("#tickets tr[data-ticket]").await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].text().await.unwrap().contains("P1"));
+
+    // The ticket's page: names and deadlines, no codes, nothing sideways on a phone.
+    rows[0].find("a").await.unwrap().click().await.unwrap();
+    browser.wait_for("#ticket", WAIT).await.unwrap();
+    let ticket = browser.find("#ticket").await.unwrap().text().await.unwrap();
+    assert!(ticket.contains("Enregistreur NVR 1"), "{ticket}");
+    assert_words_not_codes(&page_text(&browser).await, "la page du ticket");
+    both_screens(&browser, "ticket").await;
+
+    // The client's form says all its mistakes at once, by the labels it shows.
+    browser.quit().await.unwrap();
+    let browser = Browser::start(&artifacts).await.unwrap();
+    log_in(
+        &browser,
+        &app.base,
+        "/portail/signaler?site=BNF-PAR-OPERA",
+        "bnf",
+    )
+    .await;
+    browser.wait_for("#report-form", WAIT).await.unwrap();
+    browser
+        .execute(
+            "document.querySelector('#report-form').noValidate = true; return 1;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.find("#send").await.unwrap().click().await.unwrap();
+    let error = browser
+        .wait_for("p.error", WAIT)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        error.contains("« Que se passe-t-il ? » est à remplir."),
+        "{error}"
+    );
+    assert!(!error.contains("symptom"), "{error}");
+    browser.quit().await.unwrap();
+    app.finish().await;
+}
