@@ -45,6 +45,37 @@
   tick();
   setInterval(tick, 1000);
 
+  // The header's search: suggestions under the field as one types (the results page works
+  // without them); the arrow key goes down into them, Escape closes them.
+  var searchField = document.getElementById('search-text');
+  var suggestions = document.getElementById('search-suggestions');
+  if (searchField && suggestions) {
+    var waiting = null;
+    var asked = '';
+    searchField.addEventListener('input', function () {
+      clearTimeout(waiting);
+      waiting = setTimeout(function () {
+        var text = searchField.value.trim();
+        asked = text;
+        if (text.length < 2) { suggestions.innerHTML = ''; return; }
+        fetch('/console/recherche?partiel=1&q=' + encodeURIComponent(text), { credentials: 'same-origin' })
+          .then(function (response) { return response.status === 200 ? response.text() : ''; })
+          .then(function (html) { if (asked === text) { suggestions.innerHTML = html; } })
+          .catch(function () { suggestions.innerHTML = ''; });
+      }, 200);
+    });
+    searchField.addEventListener('keydown', function (event) {
+      if (event.key === 'Escape') { suggestions.innerHTML = ''; }
+      if (event.key === 'ArrowDown') {
+        var first = suggestions.querySelector('a');
+        if (first) { event.preventDefault(); first.focus(); }
+      }
+    });
+    document.addEventListener('click', function (event) {
+      if (event.target !== searchField && !suggestions.contains(event.target)) { suggestions.innerHTML = ''; }
+    });
+  }
+
   var status = document.getElementById('live-status');
   var lost = document.getElementById('live-lost');
   // A cut is loud: a banner says the page is no longer current, and the live regions stop

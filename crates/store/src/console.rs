@@ -827,3 +827,75 @@ impl Store {
         Ok(names)
     }
 }
+
+/// Most characters of a search's text.
+pub const MAX_SEARCH_TEXT: usize = 100;
+/// Most matches of one kind a search returns.
+pub const MAX_SEARCH_PER_KIND: i64 = 50;
+
+/// One object the console's search found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub kind: ObjectKind,
+    pub reference: Reference,
+    pub name: String,
+}
+
+impl Store {
+    /// The console's search (issue 25): the clients, sites, equipment, staff and contacts whose
+    /// name or reference contains `text` (letters in either case), within the actor's walls,
+    /// at most `per_kind` of each, in order of reference. One indexed-or-scanned query per
+    /// kind; the text is matched literally (`%` and `_` are not wildcards).
+    pub async fn search(
+        &self,
+        actor: &Actor,
+        text: &str,
+        per_kind: i64,
+    ) -> Result<Vec<Found>, StoreError> {
+        require(actor, Permission::ReadInventory)?;
+        let text: String = text.trim().chars().take(MAX_SEARCH_TEXT).collect();
+        if text.is_empty() {
+            return Ok(Vec::new());
+        }
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("%{}%", escaped.to_lowercase());
+        let per_kind = per_kind.clamp(1, MAX_SEARCH_PER_KIND);
+        let visibility = actor.visibility();
+        let mut found = Vec::new();
+        for kind in [
+            ObjectKind::Client,
+            ObjectKind::Site,
+            ObjectKind::Equipment,
+            ObjectKind::Staff,
+            ObjectKind::Contact,
+        ] {
+            if !visibility.sees_kind(kind) {
+                continue;
+            }
+            let mut args = vec![Arg::Text(Some(pattern.clone()))];
+            let walls = crate::inventory::visibility_clause(kind, &visibility, &mut args)?
+                .map(|w| format!(" AND {w}"))
+                .unwrap_or_default();
+            args.push(Arg::Int(per_kind));
+            let sql = format!(
+                "SELECT ref, name FROM {} WHERE (lower(name) LIKE $1 ESCAPE '\\' OR lower(ref) LIKE $1 ESCAPE '\\'){walls} ORDER BY ref LIMIT ${}",
+                crate::inventory::table(kind),
+                args.len()
+            );
+            for row in build(&sql, args).fetch_all(&self.read).await? {
+                let reference: String = row.try_get(0)?;
+                if let Ok(reference) = Reference::parse(&reference) {
+                    found.push(Found {
+                        kind,
+                        reference,
+                        name: row.try_get(1)?,
+                    });
+                }
+            }
+        }
+        Ok(found)
+    }
+}

@@ -28,6 +28,7 @@ use crate::web::names::{Names, client_link, equipment_link, site_link};
 use crate::web::render::{
     self, age, channel_label, countdown, notification_status, time, url_encode,
 };
+use crate::web::search::place_filters;
 use crate::web::{Nav, PageError, PageResult, Viewer, optional_reference, page};
 use crate::web::{PageForm, PageQuery};
 use crate::web::{history, labels};
@@ -110,6 +111,14 @@ async fn wall(
         return Ok(Html(region.into_string()).into_response());
     }
     let done = selection_message(lang, &query);
+    let places = place_filters(
+        &state,
+        &viewer,
+        query.client.as_deref(),
+        query.site.as_deref(),
+        true,
+    )
+    .await?;
     let body = html! {
         main.wall {
             h1 { (t(lang, "Mur d'alarmes")) }
@@ -127,8 +136,7 @@ async fn wall(
             }
             form.filters method="get" action="/console" role="search" {
                 @if view == WallView::ToClose { input type="hidden" name="vue" value="a-clore"; }
-                label { (t(lang, "Client")) input type="text" name="client" value=[query.client.as_deref()] placeholder="CLI-…"; }
-                label { (t(lang, "Site")) input type="text" name="site" value=[query.site.as_deref()] placeholder="SITE-…"; }
+                (places)
                 button type="submit" { (t(lang, "Filtrer")) }
                 @if query.client.is_some() || query.site.is_some() {
                     a href=(wall_url(&query, None, false, view)) { (t(lang, "Tout voir")) }

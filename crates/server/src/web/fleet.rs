@@ -23,6 +23,7 @@ use crate::web::labels;
 use crate::web::names::Names;
 use crate::web::portal::{alarm_history, sites_table, state_class, state_label, worst_status};
 use crate::web::render::{sparkline, time, url_encode};
+use crate::web::search::place_filters;
 use crate::web::{Nav, PageError, PageResult, Viewer, optional_reference, page};
 
 const DAY_MS: i64 = 86_400_000;
@@ -84,11 +85,19 @@ async fn sites(
     if let Some(after) = &after {
         src.push_str(&format!("&apres={}", url_encode(after.as_str())));
     }
+    let places = place_filters(
+        &state,
+        &viewer,
+        client.as_ref().map(|c| c.as_str()),
+        None,
+        false,
+    )
+    .await?;
     let body = html! {
         main {
             h1 { (t(lang, "Sites")) }
             form.filters method="get" action="/console/sites" role="search" {
-                label { (t(lang, "Client")) input type="text" name="client" value=[client.as_ref().map(|c| c.as_str())] placeholder="CLI-…"; }
+                (places)
                 button type="submit" { (t(lang, "Filtrer")) }
             }
             section #sites data-live="alarms states" data-src=(src) { (region) }
@@ -174,12 +183,19 @@ async fn equipment_list(
     if let Some(after) = &after {
         src.push_str(&format!("&apres={}", url_encode(after.as_str())));
     }
+    let places = place_filters(
+        &state,
+        &viewer,
+        client.as_ref().map(|c| c.as_str()),
+        site.as_ref().map(|s| s.as_str()),
+        true,
+    )
+    .await?;
     let body = html! {
         main {
             h1 { (t(lang, "Équipements")) }
             form.filters method="get" action="/console/equipements" role="search" {
-                label { (t(lang, "Client")) input type="text" name="client" value=[client.as_ref().map(|c| c.as_str())] placeholder="CLI-…"; }
-                label { (t(lang, "Site")) input type="text" name="site" value=[site.as_ref().map(|s| s.as_str())]; }
+                (places)
                 button type="submit" { (t(lang, "Filtrer")) }
             }
             section #equipment-list data-live="states" data-src=(src) { (region) }

@@ -23,6 +23,7 @@ mod outbox;
 mod portal;
 mod records;
 mod render;
+mod search;
 mod tickets;
 
 use axum::Router;
@@ -140,6 +141,7 @@ pub fn routes() -> Router<AppState> {
         .merge(inventory::routes())
         .merge(i18n::routes())
         .merge(links::routes())
+        .merge(search::routes())
         .layer(axum::middleware::from_fn(page_layer))
 }
 
@@ -539,6 +541,7 @@ pub enum Nav {
     PortalTickets,
     Report,
     Account,
+    Search,
 }
 
 /// A whole page: the menu for the viewer, the demo banner, the title and the body.
@@ -573,6 +576,17 @@ pub fn page(
                     a href="/portail/tickets" aria-current=[current(Nav::PortalTickets)] { (t(lang, "Mes tickets")) }
                     a href="/portail/documents" aria-current=[current(Nav::PortalDocuments)] { (t(lang, "Documents")) }
                     a href="/portail/signaler" aria-current=[current(Nav::Report)] { (t(lang, "Signaler un problème")) }
+                }
+            }
+            @if viewer.is_staff() {
+                // One search over names, references and ticket numbers; suggestions appear
+                // under it as one types (the page's script), the results page without it.
+                form.search #search method="get" action="/console/recherche" role="search" {
+                    label.visually-hidden for="search-text" { (t(lang, "Rechercher")) }
+                    input #search-text type="search" name="q" autocomplete="off" maxlength="100"
+                        placeholder=(t(lang, "Site, équipement, client, ticket…"))
+                        aria-controls="search-suggestions";
+                    div #search-suggestions aria-live="polite" {}
                 }
             }
             span.live #live-status aria-live="polite" data-on=(t(lang, "en direct")) data-retry=(t(lang, "reconnexion…")) { (t(lang, "hors ligne")) }

@@ -27,6 +27,7 @@ use crate::api::tickets::{open_report, take_ticket_step};
 use crate::web::i18n::{Lang, t, tf};
 use crate::web::names::{Names, client_link, equipment_in, site_in};
 use crate::web::render::{self, countdown, time, url_encode};
+use crate::web::search::{MAX_CHOICES, choices, place_filters, record_name};
 use crate::web::{Nav, PageError, PageResult, Viewer, optional_reference, page};
 use crate::web::{PageForm, PageQuery};
 use crate::web::{history, labels};
@@ -102,8 +103,6 @@ struct QueueQuery {
 
 /// A deadline is at risk within this much wall-clock time (or already past).
 const AT_RISK_MS: i64 = 60 * 60_000;
-/// Most clients, sites and people offered as choices in the queue's filters.
-const FILTER_CHOICES: i64 = 500;
 
 impl QueueQuery {
     /// The query's filters as an address's parameters (without `apres` and `partiel`).
@@ -288,28 +287,33 @@ async fn queue(
     } else {
         t(lang, "Mes tickets")
     };
-    let (clients, staff) = if viewer.is_staff() {
+    let staff = if viewer.is_staff() {
         let choices = ListFilter {
-            limit: Some(FILTER_CHOICES),
+            limit: Some(MAX_CHOICES),
             ..ListFilter::default()
         };
-        (
-            state
-                .store
-                .list(&viewer.caller.actor, ObjectKind::Client, &choices)
-                .await?,
-            state
-                .store
-                .list(&viewer.caller.actor, ObjectKind::Staff, &choices)
-                .await?,
-        )
+        state
+            .store
+            .list(&viewer.caller.actor, ObjectKind::Staff, &choices)
+            .await?
     } else {
-        (Vec::new(), Vec::new())
+        Vec::new()
     };
-    let sites = match optional_reference(chosen(&query.client))?
-        .or_else(|| viewer.caller.actor.visibility().client().cloned())
-    {
-        Some(client) => {
+    let places = if viewer.is_staff() {
+        place_filters(
+            &state,
+            &viewer,
+            chosen(&query.client),
+            chosen(&query.site),
+            true,
+        )
+        .await?
+    } else {
+        html! {}
+    };
+    // A client user's own sites, to choose one.
+    let sites = match viewer.caller.actor.visibility().client().cloned() {
+        Some(client) if !viewer.is_staff() => {
             state
                 .store
                 .list(
@@ -317,13 +321,13 @@ async fn queue(
                     ObjectKind::Site,
                     &ListFilter {
                         client: Some(client),
-                        limit: Some(FILTER_CHOICES),
+                        limit: Some(MAX_CHOICES),
                         ..ListFilter::default()
                     },
                 )
                 .await?
         }
-        None => Vec::new(),
+        _ => Vec::new(),
     };
     let body = html! {
         main {
@@ -358,24 +362,9 @@ async fn queue(
                     }
                 }
                 @if viewer.is_staff() {
-                    label { (t(lang, "Client"))
-                        select name="client" {
-                            option value="" { (t(lang, "Tous")) }
-                            @for record in &clients {
-                                option value=(record.reference().as_str()) selected[chosen(&query.client) == Some(record.reference().as_str())] { (record_name(record)) }
-                            }
-                        }
-                    }
-                }
-                @if !sites.is_empty() {
-                    label { (t(lang, "Site"))
-                        select name="site" {
-                            option value="" { (t(lang, "Tous")) }
-                            @for record in &sites {
-                                option value=(record.reference().as_str()) selected[chosen(&query.site) == Some(record.reference().as_str())] { (record_name(record)) }
-                            }
-                        }
-                    }
+                    (places)
+                } @else if !sites.is_empty() {
+                    label { (t(lang, "Site")) (choices(lang, "site", &sites, chosen(&query.site), t(lang, "Tous"))) }
                 }
                 @if viewer.is_staff() {
                     label { (t(lang, "Confié à"))
@@ -402,18 +391,6 @@ async fn queue(
         }
     };
     Ok(page(&state, &viewer, title, nav(&viewer), body).into_response())
-}
-
-/// The name of an inventory record, for a filter's choices.
-fn record_name(record: &Record) -> String {
-    match record {
-        Record::Client(r) => r.name.to_string(),
-        Record::Site(r) => r.name.to_string(),
-        Record::Staff(r) => r.name.to_string(),
-        Record::Equipment(r) => r.name.to_string(),
-        Record::Contact(r) => r.name.to_string(),
-        Record::Contract(r) => r.reference.to_string(),
-    }
 }
 
 /// The staff record the viewer's account is linked to, if any.

@@ -17,6 +17,7 @@ use crate::{admin, client_user, conformance, example_fleet, parse, reference};
 conformance!(
     the_wall_lists_what_needs_a_person_apart_from_what_waits_for_its_report,
     pages_read_names_within_the_actors_walls,
+    the_search_finds_by_name_or_reference_within_the_actors_walls,
     availability_counts_each_equipments_downtime_once_within_the_period,
     equipment_down_are_counted_per_site_and_follow_an_equipment_that_moves,
     availability_by_period_reads_once_what_each_period_would_read_alone,
@@ -162,6 +163,57 @@ async fn pages_read_names_within_the_actors_walls(store: System, _: String) {
         .await
         .unwrap();
     assert_eq!(own, names);
+}
+
+/// Issue 25, item 6: one search over names and references, literal, bounded, walled.
+async fn the_search_finds_by_name_or_reference_within_the_actors_walls(store: System, _: String) {
+    store
+        .import(&Actor::console("test"), &parse(&example_fleet()), 0)
+        .await
+        .unwrap();
+    let found = store.search(&admin(), "Paris Opéra", 10).await.unwrap();
+    assert!(
+        found
+            .iter()
+            .any(|f| f.kind == ObjectKind::Site && f.reference.as_str() == "BNF-PAR-OPERA"),
+        "{found:?}"
+    );
+    // By reference, in any case.
+    let found = store
+        .search(&admin(), "bnf-par-opera-nvr", 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        found
+            .iter()
+            .map(|f| f.reference.as_str())
+            .collect::<Vec<_>>(),
+        ["BNF-PAR-OPERA-NVR-01"]
+    );
+    // A person by name.
+    let found = store.search(&admin(), "kevin lambert", 10).await.unwrap();
+    assert!(
+        found.iter().any(|f| f.kind == ObjectKind::Staff),
+        "{found:?}"
+    );
+    // Bounded per kind; wildcards are letters like the others.
+    let cameras = store.search(&admin(), "CAM", 3).await.unwrap();
+    assert!(
+        cameras
+            .iter()
+            .filter(|f| f.kind == ObjectKind::Equipment)
+            .count()
+            <= 3,
+        "{cameras:?}"
+    );
+    assert!(store.search(&admin(), "%", 10).await.unwrap().is_empty());
+    assert!(store.search(&admin(), "   ", 10).await.unwrap().is_empty());
+    // another client's user finds none of this client's objects.
+    let foreign = store
+        .search(&client_user("CLI-MARCHE"), "Paris Opéra", 10)
+        .await
+        .unwrap();
+    assert!(foreign.is_empty(), "{foreign:?}");
 }
 
 fn ping(equipment: &str, at: i64, up: bool) -> Observation {

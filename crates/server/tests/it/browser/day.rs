@@ -679,3 +679,132 @@ async fn the_desk_filters_its_queue_and_reads_tickets_by_names() {
     browser.quit().await.unwrap();
     app.finish().await;
 }
+
+#[tokio::test]
+async fn one_search_finds_by_name_and_the_filters_are_choices() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    crate::pages::create_staff(&app, "klambert", "ST-TECH-01", StaffRole::Technician).await;
+    app.create_user("bnf", UserKind::Client, Some("CLI-BNF"), &[], false)
+        .await;
+    let client = app.login("bnf", PASSWORD).await.expect("login");
+    let opened = client
+        .post(
+            "/api/v1/tickets",
+            &json!({"site": "BNF-PAR-OPERA", "equipment": NVR, "symptom": "L'enregistreur ne répond plus", "impact": "one_equipment"}),
+        )
+        .await;
+    assert_eq!(
+        opened.status,
+        reqwest::StatusCode::CREATED,
+        "{}",
+        opened.text
+    );
+    let number = opened.body["ticket"]["number"].as_u64().unwrap();
+    let artifacts = artifacts_dir("journee-recherche");
+    let browser = Browser::start(&artifacts).await.unwrap();
+    browser.set_viewport(DESK.0, DESK.1).await.unwrap();
+    log_in(&browser, &app.base, "/console", "klambert").await;
+
+    // A site by part of its name: the suggestion leads to its page.
+    browser
+        .find("#search-text")
+        .await
+        .unwrap()
+        .send_keys("paris opéra")
+        .await
+        .unwrap();
+    browser
+        .wait_for(
+            "#search-suggestions a[href='/console/sites/BNF-PAR-OPERA']",
+            WAIT,
+        )
+        .await
+        .unwrap();
+    browser
+        .screenshot(&artifacts.join("suggestions-1366x900.png"))
+        .await
+        .unwrap();
+    browser
+        .find("#search-suggestions a[href='/console/sites/BNF-PAR-OPERA']")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("h1", "Agence Paris Opéra", WAIT)
+        .await
+        .unwrap();
+
+    // A ticket by its number, as people say it.
+    let field = browser.wait_for("#search-text", WAIT).await.unwrap();
+    field.send_keys(&format!("n°{number}")).await.unwrap();
+    browser
+        .wait_for(
+            &format!("#search-suggestions a[href='/console/tickets/{number}']"),
+            WAIT,
+        )
+        .await
+        .unwrap();
+    // A person, on the results page (Enter).
+    field.clear().await.unwrap();
+    field.send_keys("lambert").await.unwrap();
+    browser.press_key("\u{E007}").await.unwrap();
+    browser.wait_for("#results", WAIT).await.unwrap();
+    let results = browser
+        .find("#results")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(results.contains("Kevin Lambert"), "{results}");
+    browser
+        .goto(&format!("{}/console/recherche?q=zzzz-rien", app.base))
+        .await
+        .unwrap();
+    browser.wait_for("#no-results", WAIT).await.unwrap();
+
+    // The wall's filters are choices: the client, then one of its sites.
+    browser
+        .goto(&format!("{}/console", app.base))
+        .await
+        .unwrap();
+    browser
+        .wait_for("form.filters select[name=client]", WAIT)
+        .await
+        .unwrap()
+        .select_option_by_value("CLI-BNF")
+        .await
+        .unwrap();
+    browser
+        .find("form.filters button[type=submit]")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for("form.filters select[name=site]", WAIT)
+        .await
+        .unwrap()
+        .select_option_by_value("BNF-PAR-OPERA")
+        .await
+        .unwrap();
+    browser
+        .find("form.filters button[type=submit]")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for("#wall", WAIT).await.unwrap();
+    let url = browser.current_url().await.unwrap();
+    assert!(
+        url.contains("client=CLI-BNF") && url.contains("site=BNF-PAR-OPERA"),
+        "{url}"
+    );
+    browser.quit().await.unwrap();
+    app.finish().await;
+}
