@@ -750,3 +750,89 @@ mod instant_ms {
             })
     }
 }
+
+/// One shift as a calendar event (iCalendar, RFC 5545): what a phone's calendar shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarShift {
+    /// Unique and stable across reads, so that a subscribed calendar updates rather than
+    /// duplicates: the rotation and the shift's start.
+    pub uid: String,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub summary: String,
+    pub description: String,
+}
+
+/// Text escaped as an iCalendar TEXT value: backslash, comma, semicolon and line breaks.
+fn ical_text(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => escaped.push_str("\\\\"),
+            ',' => escaped.push_str("\\,"),
+            ';' => escaped.push_str("\\;"),
+            '\n' => escaped.push_str("\\n"),
+            '\r' => {}
+            c if c.is_control() => {}
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// A content line folded at 75 octets (RFC 5545 §3.1), never inside a character, each line
+/// ended by CRLF.
+fn ical_line(out: &mut String, line: &str) {
+    let mut width = 0;
+    for c in line.chars() {
+        let size = c.len_utf8();
+        if width + size > 75 {
+            out.push_str("\r\n ");
+            width = 1;
+        }
+        out.push(c);
+        width += size;
+    }
+    out.push_str("\r\n");
+}
+
+/// `20260315T070000Z`: an instant in UTC, as iCalendar writes it.
+fn ical_instant(ms: i64) -> String {
+    Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y%m%dT%H%M%SZ").to_string())
+        .unwrap_or_else(|_| "19700101T000000Z".into())
+}
+
+/// A calendar feed of shifts (`text/calendar`), named `name`, written at `now_ms`.
+pub fn calendar_feed(name: &str, shifts: &[CalendarShift], now_ms: i64) -> String {
+    let mut out = String::new();
+    for line in [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Vigie//Astreintes//FR",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+    ] {
+        ical_line(&mut out, line);
+    }
+    ical_line(&mut out, &format!("X-WR-CALNAME:{}", ical_text(name)));
+    let stamp = ical_instant(now_ms);
+    for shift in shifts {
+        ical_line(&mut out, "BEGIN:VEVENT");
+        ical_line(&mut out, &format!("UID:{}", ical_text(&shift.uid)));
+        ical_line(&mut out, &format!("DTSTAMP:{stamp}"));
+        ical_line(
+            &mut out,
+            &format!("DTSTART:{}", ical_instant(shift.from_ms)),
+        );
+        ical_line(&mut out, &format!("DTEND:{}", ical_instant(shift.to_ms)));
+        ical_line(&mut out, &format!("SUMMARY:{}", ical_text(&shift.summary)));
+        ical_line(
+            &mut out,
+            &format!("DESCRIPTION:{}", ical_text(&shift.description)),
+        );
+        ical_line(&mut out, "END:VEVENT");
+    }
+    ical_line(&mut out, "END:VCALENDAR");
+    out
+}

@@ -223,6 +223,27 @@ fn read_signed_token(key: &[u8], purpose: &str, token: &str) -> Option<(String, 
     (given.len() == 16).then_some((id, expires))
 }
 
+/// The key of a calendar feed's address (`feed` is `astreinte` or `personnel`, `id` the
+/// rotation's or the member's reference): an on-call calendar a phone subscribes to once, so
+/// without expiry; the server's signing key, under a label of its own, signs nothing else.
+pub fn calendar_key(key: &[u8], feed: &str, id: &str) -> String {
+    let signature = mac(key, &format!("vigie agenda\0{feed}\0{id}"));
+    hex::encode(&signature[..16])
+}
+
+/// Whether `given` is the key of that calendar feed (compared in constant time).
+pub fn calendar_key_holds(key: &[u8], feed: &str, id: &str, given: &str) -> bool {
+    let Ok(given) = hex::decode(given) else {
+        return false;
+    };
+    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => return false,
+    };
+    mac.update(format!("vigie agenda\0{feed}\0{id}").as_bytes());
+    given.len() == 16 && mac.verify_truncated_left(&given).is_ok()
+}
+
 /// The signed token of an acknowledgement link for page `id`, valid until `expires`.
 pub fn link_token(key: &[u8], id: i64, expires: i64) -> String {
     signed_token(key, "lien", &id.to_string(), expires)

@@ -1081,3 +1081,78 @@ proptest! {
         let _ = rotation.swap(a, b);
     }
 }
+
+/// Issue 25, item 10: the on-call feed a phone subscribes to.
+mod calendar_feed {
+    use proptest::prelude::*;
+    use vigie_domain::oncall::{CalendarShift, calendar_feed};
+
+    fn shift(summary: &str, description: &str) -> CalendarShift {
+        CalendarShift {
+            uid: "ASTREINTE-TECH-1773644400000@vigie".into(),
+            from_ms: 1_773_644_400_000,
+            to_ms: 1_774_249_200_000,
+            summary: summary.into(),
+            description: description.into(),
+        }
+    }
+
+    /// The feed's lines unfolded (RFC 5545 §3.1).
+    fn unfolded(feed: &str) -> Vec<String> {
+        let mut lines: Vec<String> = Vec::new();
+        for line in feed.split("\r\n") {
+            match line.strip_prefix(' ') {
+                Some(rest) => lines.last_mut().unwrap().push_str(rest),
+                None => lines.push(line.to_owned()),
+            }
+        }
+        lines
+    }
+
+    #[test]
+    fn a_shift_is_an_event_in_utc_with_its_text_escaped() {
+        let feed = calendar_feed(
+            "Astreinte ASTREINTE-TECH",
+            &[shift(
+                "Astreinte : Kevin Lambert",
+                "Relève ; lundi, 08:00\nVigie",
+            )],
+            1_773_600_000_000,
+        );
+        assert!(
+            feed.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"),
+            "{feed}"
+        );
+        assert!(feed.ends_with("END:VCALENDAR\r\n"), "{feed}");
+        let lines = unfolded(&feed);
+        assert!(
+            lines.contains(&"DTSTART:20260316T070000Z".to_owned()),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(&"DTEND:20260323T070000Z".to_owned()),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(&"DESCRIPTION:Relève \\; lundi\\, 08:00\\nVigie".to_owned()),
+            "{lines:?}"
+        );
+        assert_eq!(lines.iter().filter(|l| *l == "BEGIN:VEVENT").count(), 1);
+    }
+
+    proptest! {
+        /// Whatever the names, no line is longer than 75 octets, none is cut inside a
+        /// character, and unfolding gives back the escaped text whole.
+        #[test]
+        fn lines_are_folded_within_75_octets(summary in "\\PC{0,200}", description in "[a-zé,;\\\\\n ]{0,300}") {
+            let feed = calendar_feed("Astreinte", &[shift(&summary, &description)], 0);
+            for line in feed.split("\r\n") {
+                prop_assert!(line.len() <= 75, "{} octets: {line:?}", line.len());
+            }
+            let lines = unfolded(&feed);
+            let summary_line = lines.iter().find(|l| l.starts_with("SUMMARY:")).unwrap();
+            prop_assert!(!summary_line.contains('\n'));
+            prop_assert_eq!(lines.iter().filter(|l| l.starts_with("DESCRIPTION:")).count(), 1);
+        }
+    }
+}

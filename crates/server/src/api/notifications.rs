@@ -158,7 +158,7 @@ async fn delete_rotation(
 /// A rotation changed: whether someone is on call is checked again at once, so that a gap
 /// just filled resolves its alarm (and a gap just made raises one) without waiting for the
 /// next minute's check. The change is saved whatever the check says.
-async fn rotations_changed(state: &AppState) {
+pub(crate) async fn rotations_changed(state: &AppState) {
     if let Err(error) = crate::delivery::check_rotations(state).await {
         tracing::warn!(%error, "vérification des astreintes après modification");
     }

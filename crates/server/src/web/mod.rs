@@ -19,6 +19,7 @@ mod links;
 pub mod live;
 mod login;
 mod names;
+mod oncall;
 mod outbox;
 mod portal;
 mod records;
@@ -142,6 +143,7 @@ pub fn routes() -> Router<AppState> {
         .merge(i18n::routes())
         .merge(links::routes())
         .merge(search::routes())
+        .merge(oncall::routes())
         .layer(axum::middleware::from_fn(page_layer))
 }
 

@@ -1,6 +1,6 @@
-//! The console's records pages: who is on call now on each rotation (NOT-3, NOT-7), the
-//! audit trail (X-1: who changed what, when), and the files' documents — intervention reports
-//! (CM-8) — which a client also reads in its portal, its own only.
+//! The console's records pages: the audit trail (X-1: who changed what, when), and the files'
+//! documents — intervention reports (CM-8) — which a client also reads in its portal, its own
+//! only.
 
 use axum::Router;
 use axum::extract::State;
@@ -8,14 +8,12 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use maud::html;
 use serde::Deserialize;
-use vigie_domain::oncall;
 use vigie_store::AuditFilter;
 use vigie_store::documents::DocumentFilter;
 
 use crate::AppState;
 use crate::web::PageQuery;
 use crate::web::i18n::{t, tf};
-use crate::web::labels;
 use crate::web::render::time;
 use crate::web::{Nav, PageResult, Viewer, page};
 
@@ -24,53 +22,11 @@ const DOCUMENTS_PAGE: i64 = 100;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/console/astreintes", get(on_call))
         .route("/console/journal", get(audit))
         .route("/console/documents", get(documents))
         .route("/portail/documents", get(documents))
         .route("/console/documents/{id}", get(report_page))
         .route("/portail/documents/{id}", get(report_page))
-}
-
-async fn on_call(State(state): State<AppState>, viewer: Viewer) -> PageResult {
-    viewer.require_staff()?;
-    let now = viewer.caller.now_ms;
-    let rotations = state.store.rotations(&viewer.caller.actor).await?;
-    let uncovered = oncall::uncovered(&rotations, now);
-    let lang = viewer.lang;
-    let body = html! {
-        main {
-            h1 { (t(lang, "Astreintes")) }
-            @if !uncovered.is_empty() {
-                p.error role="alert" { (tf(lang, "Personne d'astreinte : {rotations}", &[("rotations", &uncovered.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "))])) }
-            }
-            @if rotations.is_empty() {
-                p.panel { (t(lang, "Aucune astreinte définie (API : PUT /api/v1/rotations/<nom>).")) }
-            } @else {
-                div.table-wrap { table {
-                    thead { tr {
-                        th scope="col" { (t(lang, "Astreinte")) } th scope="col" { (t(lang, "Rôle")) } th scope="col" { (t(lang, "D'astreinte maintenant")) }
-                        th scope="col" { (t(lang, "Jusqu'au")) } th scope="col" { (t(lang, "Membres, dans l'ordre")) } th scope="col" { (t(lang, "Fuseau")) }
-                    } }
-                    tbody { @for rotation in &rotations {
-                        @let shift = rotation.on_call_at(now);
-                        tr data-rotation=(rotation.name.as_str()) {
-                            td { (rotation.name.as_str()) }
-                            td { (labels::duty(lang, rotation.duty)) }
-                            td { @match &shift {
-                                Some(shift) => { strong { (shift.member.as_str()) } @if shift.by_override { " " span.muted { (t(lang, "(remplacement)")) } } }
-                                None => { span.status.st-raised { (t(lang, "personne")) } }
-                            } }
-                            td { @if let Some(shift) = &shift { (time(shift.to_ms)) } @else { "—" } }
-                            td { (rotation.members.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")) }
-                            td { (rotation.time_zone.as_str()) }
-                        }
-                    } }
-                } }
-            }
-        }
-    };
-    Ok(page(&state, &viewer, t(lang, "Astreintes"), Nav::OnCall, body).into_response())
 }
 
 #[derive(Debug, Deserialize)]

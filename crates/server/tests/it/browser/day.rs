@@ -808,3 +808,205 @@ async fn one_search_finds_by_name_and_the_filters_are_choices() {
     browser.quit().await.unwrap();
     app.finish().await;
 }
+
+#[tokio::test]
+async fn on_call_is_read_changed_and_subscribed_from_the_console() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    crate::pages::create_staff(&app, "chef", "ST-TECH-03", StaffRole::Administrator).await;
+    let admin = app.login("chef", PASSWORD).await.expect("login");
+    let put = admin
+        .put(
+            "/api/v1/rotations/ASTREINTE-TECH",
+            &json!({"name": "ASTREINTE-TECH", "duty": "technician", "time_zone": "Europe/Paris",
+                    "members": ["ST-TECH-01", "ST-TECH-02"],
+                    "handoff": {"every": "week", "day": "monday", "at": "08:00"},
+                    "start": "2026-01-05"}),
+        )
+        .await;
+    assert_eq!(put.status, reqwest::StatusCode::OK, "{}", put.text);
+    let artifacts = artifacts_dir("journee-astreintes");
+    let browser = Browser::start(&artifacts).await.unwrap();
+    browser.set_viewport(DESK.0, DESK.1).await.unwrap();
+    log_in(&browser, &app.base, "/console/astreintes", "chef").await;
+
+    // Who now, who next, by name.
+    let row = browser
+        .wait_for("tr[data-rotation='ASTREINTE-TECH']", WAIT)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        row.contains("Kevin Lambert") && row.contains("Amandine Roussel"),
+        "{row}"
+    );
+    assert_words_not_codes(&page_text(&browser).await, "les astreintes");
+    browser
+        .find("tr[data-rotation='ASTREINTE-TECH'] a")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for("#calendar", WAIT).await.unwrap();
+    assert!(
+        browser
+            .find_all("#calendar tr[data-from]")
+            .await
+            .unwrap()
+            .len()
+            >= 4
+    );
+    both_screens(&browser, "astreinte").await;
+
+    // A replacement: Mehdi Haddad takes tomorrow's day.
+    browser
+        .find("#replace-form select[name=member]")
+        .await
+        .unwrap()
+        .select_option_by_value("ST-TECH-03")
+        .await
+        .unwrap();
+    // The date fields are set as a date picker would (their typing differs by browser).
+    browser
+        .execute(
+            "document.querySelector('#from').value = '2026-11-24T08:00'; document.querySelector('#to').value = '2026-11-24T20:00'; return 1;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser
+        .find("#reason")
+        .await
+        .unwrap()
+        .send_keys("Rendez-vous médical de Kevin")
+        .await
+        .unwrap();
+    browser
+        .find("#replace")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("p.notice", "Remplacement enregistré", WAIT)
+        .await
+        .unwrap();
+    let calendar = browser
+        .find("#calendar")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        calendar.contains("Mehdi Haddad (remplacement)"),
+        "{calendar}"
+    );
+    // Withdrawn again, from the page.
+    browser
+        .find("ul.overrides button")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("p.notice", "Remplacement retiré", WAIT)
+        .await
+        .unwrap();
+
+    // A swap of the next two weeks' shifts.
+    let options = browser
+        .find_all("#swap-form select[name=first] option")
+        .await
+        .unwrap();
+    let mut values = Vec::new();
+    for option in &options {
+        if let Some(value) = option
+            .attribute("value")
+            .await
+            .unwrap()
+            .filter(|v| !v.is_empty())
+        {
+            values.push(value);
+        }
+    }
+    assert!(values.len() >= 2, "{values:?}");
+    browser
+        .find("#swap-form select[name=first]")
+        .await
+        .unwrap()
+        .select_option_by_value(&values[0])
+        .await
+        .unwrap();
+    browser
+        .find("#swap-form select[name=second]")
+        .await
+        .unwrap()
+        .select_option_by_value(&values[1])
+        .await
+        .unwrap();
+    browser.find("#swap").await.unwrap().click().await.unwrap();
+    browser
+        .wait_for_text("p.notice", "Échange de gardes enregistré", WAIT)
+        .await
+        .unwrap();
+    let audit = admin.get("/api/v1/audit?object_ref=ASTREINTE-TECH").await;
+    assert!(audit.text.contains("ASTREINTE-TECH"), "{}", audit.text);
+
+    // The feeds: a phone subscribes without a session; a wrong key finds nothing.
+    let feed = browser
+        .find("#rotation-feed")
+        .await
+        .unwrap()
+        .attribute("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let path = &feed[feed.find("/agenda/").unwrap()..];
+    let phone = reqwest::Client::new();
+    let reply = phone
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    assert!(
+        reply.headers()[reqwest::header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/calendar")
+    );
+    let ics = reply.text().await.unwrap();
+    assert!(
+        ics.contains("BEGIN:VEVENT") && ics.contains("Kevin Lambert"),
+        "{ics}"
+    );
+    let forged = format!("{}{}", app.base, path.replace("cle=", "cle=00"));
+    assert_eq!(phone.get(forged).send().await.unwrap().status(), 404);
+    let person = browser
+        .find("a.member-feed")
+        .await
+        .unwrap()
+        .attribute("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let path = &person[person.find("/agenda/").unwrap()..];
+    let ics = phone
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(ics.contains("Astreintes de Kevin Lambert"), "{ics}");
+    assert!(!ics.contains("Amandine Roussel"), "{ics}");
+    browser.quit().await.unwrap();
+    app.finish().await;
+}
