@@ -1657,6 +1657,20 @@ impl Ticket {
         )])
     }
 
+    /// The technician's bare steps that fit where the ticket stands, for a page to offer
+    /// (issue 25: only the steps valid in its state); the desk still decides each. The steps
+    /// that ask for more (the diagnosis, the intervention planned with its technician and
+    /// window, the resolution, the client's update) have forms of their own.
+    pub fn offered_steps(&self) -> Vec<Action> {
+        match self.status {
+            Status::New | Status::Acknowledged => vec![Action::TakeCharge],
+            Status::InProgress => vec![Action::ArriveOnSite, Action::WaitForClient],
+            Status::OnSite => vec![Action::WaitForClient],
+            Status::WaitingForClient => vec![Action::ClientReplied],
+            Status::Resolved | Status::Closed => Vec::new(),
+        }
+    }
+
     /// Re-qualification (SAV-3: after the first exchange or a preliminary diagnosis), with its
     /// reason; the deadlines become the new priority's, from receipt (CM-4).
     pub fn requalify(

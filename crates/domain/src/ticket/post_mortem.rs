@@ -177,6 +177,8 @@ pub enum Label {
     Suppression(Suppression),
     /// An escalation step's label (`critical/astreinte#2`), said in words.
     Step(String),
+    /// A member of staff: their reference here, their name where a page knows it.
+    Person(crate::Reference),
 }
 
 impl Label {
@@ -189,6 +191,7 @@ impl Label {
             Label::Condition(condition) => condition.label().into(),
             Label::Suppression(suppression) => suppression.label(),
             Label::Step(step) => crate::alarm::escalation::step_words(step),
+            Label::Person(person) => person.to_string(),
         }
     }
 }
@@ -309,7 +312,7 @@ fn ticket_phrase(kind: &EventKind) -> Option<Phrase> {
             .label("from", Label::Priority(*from))
             .label("to", Label::Priority(*to))
             .text("reason", short(reason, 300)),
-        EventKind::Assigned { to } => new(ASSIGNED).text("to", to),
+        EventKind::Assigned { to } => new(ASSIGNED).label("to", Label::Person(to.clone())),
         EventKind::SlaWaived { timer } => new(SLA_WAIVED).label("measure", Label::Measure(*timer)),
         EventKind::Located { site, equipment } => match (site, equipment) {
             (Some(site), Some(equipment)) => new(LOCATED_EQUIPMENT)
@@ -356,10 +359,10 @@ fn ticket_phrase(kind: &EventKind) -> Option<Phrase> {
                 .text("summary", short(summary, 300)),
             Note::Diagnosis { result, .. } => new(DIAGNOSIS).text("result", short(result, 300)),
             Note::Intervention { technician, .. } => {
-                new(INTERVENTION).text("technician", technician)
+                new(INTERVENTION).label("technician", Label::Person(technician.clone()))
             }
             Note::Escalation { to, reason } => new(ESCALATION)
-                .text("to", to)
+                .label("to", Label::Person(to.clone()))
                 .text("reason", short(reason, 300)),
         },
         EventKind::SurveyAnswered { .. } => new(SURVEY_ANSWERED),

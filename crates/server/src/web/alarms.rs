@@ -612,7 +612,7 @@ async fn render_detail(
             p { a href="/console" { "← " (t(lang, "Mur d'alarmes")) } }
             h1 { (title) " — " (labels::condition(lang, shown.alarm.alarm.condition.condition)) }
             @if let Some(done) = done { p.notice role="status" { (done) } }
-            @if let Some((_, message)) = &error { p.error role="alert" { (message) } }
+            @if let Some((_, message)) = &error { p.error role="alert" { (render::plain(message)) } }
             section #detail data-live="alarms" data-src=(format!("/console/alarmes/{id}?partiel=1")) {
                 (detail_region(viewer, &shown, form))
             }

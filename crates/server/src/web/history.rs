@@ -4,36 +4,62 @@
 //! the names of the domain's values it holds are said by `labels`. What people typed (a
 //! cause, a reason, a subject) and the escalation steps' names (the policy's) stay as written.
 
+use std::collections::BTreeMap;
+
+use vigie_domain::Reference;
 use vigie_domain::alarm::lifecycle::EventKind as AlarmEventKind;
 use vigie_domain::ticket::Action;
-use vigie_domain::ticket::desk::TicketEvent;
+use vigie_domain::ticket::desk::{EventKind, Note, TicketEvent};
 use vigie_domain::ticket::post_mortem::{Label, Phrase, timeline_phrases};
 
 use crate::web::i18n::{Lang, t_domain};
 use crate::web::labels;
 
-/// A phrase of the domain in the viewer's language.
-fn say(lang: Lang, phrase: &Phrase) -> String {
-    match lang {
-        Lang::Fr => phrase.french(),
-        Lang::En => phrase.say(
-            t_domain(lang, phrase.template.french()),
-            |label| match label {
-                Label::Priority(priority) => labels::priority(lang, *priority).into(),
-                Label::Measure(measure) => labels::measure(lang, *measure).into(),
-                Label::Action(action) => action_english(*action).into(),
-                Label::Severity(severity) => labels::severity(lang, *severity).into(),
-                Label::Condition(condition) => labels::condition(lang, *condition).into(),
-                Label::Suppression(suppression) => labels::suppression(lang, suppression),
-                Label::Step(step) => labels::escalation_step(lang, step),
-            },
-        ),
+/// A phrase of the domain in the viewer's language, people by their names where known.
+fn say(lang: Lang, phrase: &Phrase, people: &BTreeMap<Reference, String>) -> String {
+    let template = match lang {
+        Lang::Fr => phrase.template.french(),
+        Lang::En => t_domain(lang, phrase.template.french()),
+    };
+    phrase.say(template, |label| match (lang, label) {
+        (_, Label::Person(person)) => people
+            .get(person)
+            .cloned()
+            .unwrap_or_else(|| person.to_string()),
+        (Lang::Fr, label) => label.french(),
+        (Lang::En, Label::Priority(priority)) => labels::priority(lang, *priority).into(),
+        (Lang::En, Label::Measure(measure)) => labels::measure(lang, *measure).into(),
+        (Lang::En, Label::Action(action)) => action_english(*action).into(),
+        (Lang::En, Label::Severity(severity)) => labels::severity(lang, *severity).into(),
+        (Lang::En, Label::Condition(condition)) => labels::condition(lang, *condition).into(),
+        (Lang::En, Label::Suppression(suppression)) => labels::suppression(lang, suppression),
+        (Lang::En, Label::Step(step)) => labels::escalation_step(lang, step),
+    })
+}
+
+/// The members of staff a ticket's history names: who acted, who it was given to, who
+/// intervenes, who it was escalated to.
+pub fn people_of(events: &[TicketEvent]) -> Vec<&Reference> {
+    let mut people = Vec::new();
+    for event in events {
+        people.extend(event.by.as_ref());
+        match &event.kind {
+            EventKind::Assigned { to } => people.push(to),
+            EventKind::Noted {
+                note: Note::Intervention { technician, .. },
+            } => people.push(technician),
+            EventKind::Noted {
+                note: Note::Escalation { to, .. },
+            } => people.push(to),
+            _ => {}
+        }
     }
+    people
 }
 
 /// One line of an alarm's history.
 pub fn alarm_event(lang: Lang, kind: &AlarmEventKind) -> String {
-    say(lang, &kind.phrase())
+    say(lang, &kind.phrase(), &BTreeMap::new())
 }
 
 /// One line of a ticket's history: when, by whom, what.
@@ -46,13 +72,17 @@ pub struct Line {
 
 /// A ticket's history, in order of time, without the bookkeeping events the timeline leaves
 /// out (status changes, deadlines set, paused or warned of).
-pub fn ticket_lines(lang: Lang, events: &[TicketEvent]) -> Vec<Line> {
+pub fn ticket_lines(
+    lang: Lang,
+    events: &[TicketEvent],
+    people: &BTreeMap<Reference, String>,
+) -> Vec<Line> {
     timeline_phrases(events, &[])
         .into_iter()
         .map(|entry| Line {
             at: entry.at,
             by: entry.by,
-            what: say(lang, &entry.what),
+            what: say(lang, &entry.what, people),
         })
         .collect()
 }
@@ -398,7 +428,7 @@ mod tests {
         let x = |n: usize| "x".repeat(n);
         let events = ticket_events();
         let said = |lang| -> Vec<String> {
-            ticket_lines(lang, &events)
+            ticket_lines(lang, &events, &BTreeMap::new())
                 .into_iter()
                 .map(|line| line.what)
                 .collect()

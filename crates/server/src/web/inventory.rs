@@ -316,7 +316,7 @@ fn render_new(
         main {
             p { a href=(list_link(kind)) { "← " (tf(lang, "Inventaire : {kind}", &[("kind", &labels::object_kind(lang, kind))])) } }
             h1 { (title) }
-            @if let Some((_, message)) = &error { p.error role="alert" { (message) } }
+            @if let Some((_, message)) = &error { p.error role="alert" { (crate::web::render::plain(message)) } }
             p.muted { (t(lang, "Au format du fichier d'inventaire (docs/inventory.md) : remplissez les champs entre guillemets ; les lignes commençant par « # » sont des champs facultatifs à décommenter. La création est vérifiée comme par l'API et inscrite au journal d'audit.")) }
             form.stack method="post" action=(new_link(kind, None, None)) {
                 input type="hidden" name="csrf" value=(viewer.csrf);
@@ -442,7 +442,7 @@ fn render(
             p { a href=(list_link(kind)) { "← " (tf(lang, "Inventaire : {kind}", &[("kind", &labels::object_kind(lang, kind))])) } }
             h1 { (title) }
             @if let Some(done) = done { p.notice role="status" { (done) } }
-            @if let Some((_, message)) = &error { p.error role="alert" { (message) } }
+            @if let Some((_, message)) = &error { p.error role="alert" { (crate::web::render::plain(message)) } }
             p.muted { (t(lang, "Au format du fichier d'inventaire (docs/inventory.md). La référence ne se renomme pas ; chaque modification est vérifiée et inscrite au journal d'audit.")) }
             form.stack method="post" action=(edit_link(kind, reference)) {
                 input type="hidden" name="csrf" value=(viewer.csrf);
@@ -551,7 +551,7 @@ fn render_delete(
             p { a href=(edit_link(kind, reference)) { "← " (t(lang, "Retour à la fiche")) } }
             h1 { (title) }
             @if let Some((_, message)) = &error {
-                p.error role="alert" { (message) " " (t(lang, "Rien n'a été supprimé.")) }
+                p.error role="alert" { (crate::web::render::plain(message)) " " (t(lang, "Rien n'a été supprimé.")) }
             }
             p { (t(lang, "La fiche sera supprimée de l'inventaire ; la suppression est inscrite au journal d'audit avec la fiche telle qu'elle était. Une fiche encore utilisée par d'autres (sites, équipements, utilisateurs…) ne peut pas être supprimée.")) }
             pre.panel.code { (as_toml(&record.to_json())) }

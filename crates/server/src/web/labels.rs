@@ -219,3 +219,32 @@ pub fn escalation_step(lang: Lang, label: &str) -> String {
         _ => step_words(label),
     }
 }
+
+/// A contract's level, as the desk reads it when a client calls.
+pub fn contract_tier(lang: Lang, tier: vigie_domain::inventory::ContractTier) -> &'static str {
+    use vigie_domain::inventory::ContractTier;
+    match (lang, tier) {
+        (Lang::Fr, ContractTier::Standard) => "contrat standard",
+        (Lang::Fr, ContractTier::Premium) => "contrat premium",
+        (Lang::En, ContractTier::Standard) => "standard contract",
+        (Lang::En, ContractTier::Premium) => "premium contract",
+    }
+}
+
+/// A contract's option, as the desk reads it when a client calls.
+pub fn contract_option(
+    lang: Lang,
+    option: vigie_domain::inventory::ContractOption,
+) -> &'static str {
+    use vigie_domain::inventory::ContractOption;
+    match (lang, option) {
+        (Lang::Fr, ContractOption::Supervision) => "supervision",
+        (Lang::Fr, ContractOption::RoundTheClock) => "délais critiques 24 h/24",
+        (Lang::Fr, ContractOption::Dashboard) => "tableau de bord",
+        (Lang::Fr, ContractOption::DirectNotifications) => "alertes directes au client",
+        (Lang::En, ContractOption::Supervision) => "supervision",
+        (Lang::En, ContractOption::RoundTheClock) => "critical deadlines round the clock",
+        (Lang::En, ContractOption::Dashboard) => "dashboard",
+        (Lang::En, ContractOption::DirectNotifications) => "direct alerts to the client",
+    }
+}

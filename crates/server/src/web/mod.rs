@@ -10,6 +10,7 @@
 
 mod alarms;
 mod assets;
+mod desk;
 mod fleet;
 mod history;
 pub mod i18n;
@@ -144,6 +145,7 @@ pub fn routes() -> Router<AppState> {
         .merge(links::routes())
         .merge(search::routes())
         .merge(oncall::routes())
+        .merge(desk::routes())
         .layer(axum::middleware::from_fn(page_layer))
 }
 
@@ -449,7 +451,7 @@ impl PageError {
         let body = html! {
             main.narrow {
                 h1 { (title) }
-                p.error role="alert" { (message) }
+                p.error role="alert" { (render::plain(&message)) }
                 p { a href="/" { (t(lang, "Retour à l'accueil")) } }
             }
         };

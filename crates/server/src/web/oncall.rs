@@ -243,7 +243,7 @@ async fn render_rotation(
             p { a href="/console/astreintes" { "← " (t(lang, "Astreintes")) } }
             h1 { (title) }
             @if let Some(done) = done { p.notice role="status" { (done) } }
-            @if let Some(message) = &error { p.error role="alert" { (message) } }
+            @if let Some(message) = &error { p.error role="alert" { (crate::web::render::plain(message)) } }
             p.muted {
                 (labels::duty(lang, rotation.duty)) " · "
                 (tf(lang, "relève sur l'heure de {zone}", &[("zone", &rotation.time_zone.as_str())]))

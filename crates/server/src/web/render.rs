@@ -441,3 +441,56 @@ mod tests {
         );
     }
 }
+
+/// A message of the domain or the store for a page: without the requirement references it
+/// carries for the API's readers (« (INC-6) », « (CLO-1 : …) »): people read words, not
+/// codes (issue 25).
+pub fn plain(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(open) = rest.find(" (") {
+        let after = &rest[open + 2..];
+        let code_len = after
+            .char_indices()
+            .take_while(|(_, c)| c.is_ascii_uppercase())
+            .count();
+        let is_code = (1..=3).contains(&code_len)
+            && after[code_len..].starts_with('-')
+            && after[code_len + 1..].starts_with(|c: char| c.is_ascii_digit());
+        match (is_code, after.find(')')) {
+            (true, Some(close)) => {
+                out.push_str(&rest[..open]);
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..open + 2]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod plain_tests {
+    use super::plain;
+
+    #[test]
+    fn requirement_references_leave_the_message() {
+        assert_eq!(
+            plain("un post-mortem se partage avec son analyse des causes (INC-6)"),
+            "un post-mortem se partage avec son analyse des causes"
+        );
+        assert_eq!(
+            plain("se résout avec la cause (INC-5 : /resolution), puis se clôt"),
+            "se résout avec la cause, puis se clôt"
+        );
+        assert_eq!(
+            plain("Caméra (hall) hors ligne"),
+            "Caméra (hall) hors ligne"
+        );
+        assert_eq!(plain("priorité (P1) maintenue"), "priorité (P1) maintenue");
+        assert_eq!(plain("fin ("), "fin (");
+    }
+}

@@ -334,6 +334,7 @@ async fn queue(
             h1 { (title) }
             div.actions {
                 @if viewer.is_staff() {
+                    a.button #new-call href="/console/tickets/nouveau" { (t(lang, "Nouveau ticket (appel)")) }
                     @if own.is_some() {
                         a.button.secondary #my-tickets href="/console/tickets?confie=moi" aria-current=[(chosen(&query.confie) == Some("moi")).then_some("page")] { (t(lang, "Mes tickets")) }
                     }
@@ -403,7 +404,7 @@ fn staff_reference(viewer: &Viewer) -> Option<Reference> {
     }
 }
 
-fn impact_label(lang: Lang, impact: Impact) -> &'static str {
+pub(crate) fn impact_label(lang: Lang, impact: Impact) -> &'static str {
     match impact {
         Impact::SecurityCompromised => t(
             lang,
@@ -426,7 +427,7 @@ fn impact_label(lang: Lang, impact: Impact) -> &'static str {
     }
 }
 
-const IMPACTS: [(Impact, &str); 6] = [
+pub(crate) const IMPACTS: [(Impact, &str); 6] = [
     (Impact::SecurityCompromised, "security_compromised"),
     (Impact::PartialLoss, "partial_loss"),
     (Impact::OneEquipment, "one_equipment"),
@@ -459,7 +460,7 @@ async fn detail(
 
 /// What was typed in a ticket page's forms, kept when the desk refuses it.
 #[derive(Debug, Default)]
-struct Forms {
+pub(crate) struct Forms {
     resolution: ResolutionForm,
     survey: SurveyForm,
 }
@@ -476,22 +477,18 @@ async fn render_detail(
     let now = viewer.caller.now_ms;
     let root = base(viewer);
     let lang = viewer.lang;
-    let lines = history::ticket_lines(lang, &events);
     let mut names = Names::of_tickets(state, viewer, &[&ticket]).await?;
-    let by: Vec<Reference> = lines
-        .iter()
-        .filter_map(|line| Reference::parse(line.by.as_deref()?).ok())
-        .collect();
     names.people.extend(
         state
             .store
             .names(
                 &viewer.caller.actor,
                 ObjectKind::Staff,
-                &by.iter().collect::<Vec<_>>(),
+                &history::people_of(&events),
             )
             .await?,
     );
+    let lines = history::ticket_lines(lang, &events, &names.people);
     let done = match query.fait.as_deref() {
         Some("ouvert") => Some(t(
             lang,
@@ -504,6 +501,17 @@ async fn render_detail(
             lang,
             "Le ticket est clos ; le motif est inscrit à son historique.",
         )),
+        Some("ouvert-appel") => Some(t(lang, "Ticket ouvert pour l'appel.")),
+        Some("confie") => Some(t(lang, "Ticket confié.")),
+        Some("requalifie") => Some(t(
+            lang,
+            "Ticket requalifié ; ses échéances suivent la nouvelle priorité.",
+        )),
+        Some("diagnostic") => Some(t(lang, "Diagnostic enregistré.")),
+        Some("intervention") => Some(t(lang, "Intervention planifiée.")),
+        Some("post-mortem") => Some(t(lang, "Post-mortem enregistré.")),
+        Some("post-mortem-partage") => Some(t(lang, "Post-mortem partagé avec le client.")),
+        Some("etape") => Some(t(lang, "Étape enregistrée.")),
         _ => None,
     };
     let region = html! {
@@ -550,6 +558,21 @@ async fn render_detail(
     if query.partiel.is_some() {
         return Ok(Html(region.into_string()).into_response());
     }
+    let staff = if viewer.is_staff() {
+        state
+            .store
+            .list(
+                &viewer.caller.actor,
+                ObjectKind::Staff,
+                &ListFilter {
+                    limit: Some(MAX_CHOICES),
+                    ..ListFilter::default()
+                },
+            )
+            .await?
+    } else {
+        Vec::new()
+    };
     let title = tf(lang, "Ticket n°{number}", &[("number", &number)]);
     let status = error
         .as_ref()
@@ -560,10 +583,11 @@ async fn render_detail(
             p { a href=(format!("{root}/tickets")) { "← " (t(lang, "Tickets")) } }
             h1 { (title) }
             @if let Some(done) = done { p.notice role="status" { (done) } }
-            @if let Some((_, message)) = &error { p.error role="alert" { (message) } }
+            @if let Some((_, message)) = &error { p.error role="alert" { (render::plain(message)) } }
             section #ticket data-live="tickets" data-src=(format!("{root}/tickets/{number}?partiel=1")) { (region) }
             @if viewer.is_staff() && ticket.status != Status::Closed {
                 (staff_forms(viewer, &ticket, &forms.resolution))
+                (crate::web::desk::desk_forms(viewer, &ticket, &staff))
             }
             @if !viewer.is_staff() && survey_due(&ticket, now) {
                 (survey_form(viewer, &ticket, &forms.survey))
@@ -620,8 +644,8 @@ fn staff_forms(viewer: &Viewer, ticket: &Ticket, form: &ResolutionForm) -> Marku
         h2 { (t(lang, "Actions")) }
         div.panel {
             div.actions {
-                @for (_, key, label) in staff_steps(lang) {
-                    @if ticket.status != Status::Resolved {
+                @for (action, key, label) in staff_steps(lang) {
+                    @if ticket.offered_steps().contains(&action) {
                         form.inline method="post" action=(format!("/console/tickets/{number}/etape")) {
                             input type="hidden" name="csrf" value=(viewer.csrf);
                             input type="hidden" name="action" value=(key);
@@ -763,7 +787,26 @@ async fn close(
 }
 
 /// Takes a step; its refusal is shown on the ticket's page with what was typed.
-async fn take(
+/// A ticket's page with a step refused before it reached the desk, and why.
+pub(crate) async fn refused(
+    state: &AppState,
+    viewer: &Viewer,
+    number: u64,
+    status: StatusCode,
+    message: String,
+) -> PageResult {
+    render_detail(
+        state,
+        viewer,
+        number,
+        &DetailQuery::default(),
+        Some((status, message)),
+        &Forms::default(),
+    )
+    .await
+}
+
+pub(crate) async fn take(
     state: &AppState,
     viewer: &Viewer,
     number: u64,
@@ -1140,7 +1183,7 @@ async fn render_form(
     let body = html! {
         main {
             h1 { (t(lang, "Signaler un problème")) }
-            @if let Some((_, message)) = &error { p.error role="alert" { (message) } }
+            @if let Some((_, message)) = &error { p.error role="alert" { (render::plain(message)) } }
             (site_chooser(lang, &sites, site.as_ref()))
             @if let Some(site) = &site {
                 form.stack.panel #report-form method="post" action="/portail/signaler" {

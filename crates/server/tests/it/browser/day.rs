@@ -1010,3 +1010,392 @@ async fn on_call_is_read_changed_and_subscribed_from_the_console() {
     browser.quit().await.unwrap();
     app.finish().await;
 }
+
+/// Opens a `<details>` panel of the page by its summary, as a person would.
+async fn open_panel(browser: &Browser, form: &str) {
+    let opened = browser
+        .execute(
+            "return document.querySelector(arguments[0]).closest('details').open;",
+            vec![json!(form)],
+        )
+        .await
+        .unwrap();
+    if opened != json!(true) {
+        browser
+            .execute(
+                "document.querySelector(arguments[0]).closest('details').querySelector('summary').click(); return 1;",
+                vec![json!(form)],
+            )
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_desk_works_a_phone_call_from_the_console() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    crate::pages::create_staff(&app, "chef", "ST-TECH-01", StaffRole::TechnicalManager).await;
+    let artifacts = artifacts_dir("journee-appel");
+    let browser = Browser::start(&artifacts).await.unwrap();
+    browser.set_viewport(DESK.0, DESK.1).await.unwrap();
+    log_in(&browser, &app.base, "/console/tickets", "chef").await;
+
+    // A client calls: the client, then its site, with its contract in view.
+    browser
+        .wait_for("#new-call", WAIT)
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for("#call-place select[name=client]", WAIT)
+        .await
+        .unwrap()
+        .select_option_by_value("CLI-BNF")
+        .await
+        .unwrap();
+    browser
+        .find("#choose-place")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for("#call-place select[name=site]", WAIT)
+        .await
+        .unwrap()
+        .select_option_by_value("BNF-PAR-OPERA")
+        .await
+        .unwrap();
+    browser
+        .find("#choose-place")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for("#call-form", WAIT).await.unwrap();
+    let contracts = browser
+        .find("#contracts")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(contracts.contains("contrat"), "{contracts}");
+    browser
+        .find("#caller")
+        .await
+        .unwrap()
+        .send_keys("Hélène Marchand, 06 12 34 56 78")
+        .await
+        .unwrap();
+    browser
+        .find("#call-form select[name=equipment]")
+        .await
+        .unwrap()
+        .select_option_by_value(NVR)
+        .await
+        .unwrap();
+    browser
+        .find("#symptom")
+        .await
+        .unwrap()
+        .send_keys("Plus aucune image enregistrée depuis ce matin")
+        .await
+        .unwrap();
+    browser
+        .find("#criticality")
+        .await
+        .unwrap()
+        .select_option_by_value("critical")
+        .await
+        .unwrap();
+    browser
+        .find("#open-call")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("p.notice", "Ticket ouvert pour l'appel", WAIT)
+        .await
+        .unwrap();
+    let facts = browser.find("#ticket").await.unwrap().text().await.unwrap();
+    assert!(facts.contains("P1"), "{facts}");
+
+    // Only the steps that fit: taking it in charge, not "the client replied".
+    browser.find("#step-take_charge").await.unwrap();
+    assert!(browser.find("#step-client_replied").await.is_err());
+    browser
+        .find("#step-take_charge")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("p.notice", "Étape enregistrée", WAIT)
+        .await
+        .unwrap();
+    assert!(browser.find("#step-take_charge").await.is_err());
+    browser.find("#step-wait_for_client").await.unwrap();
+
+    // The remote diagnosis, then the intervention planned with a technician.
+    open_panel(&browser, "#diagnosis-form").await;
+    browser
+        .find("#checks")
+        .await
+        .unwrap()
+        .send_keys("Ping de l'enregistreur\nÉtat des disques")
+        .await
+        .unwrap();
+    browser
+        .find("#result")
+        .await
+        .unwrap()
+        .send_keys("Disque 2 en panne, grappe dégradée")
+        .await
+        .unwrap();
+    browser
+        .find("#on_site_needed")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find("#record-diagnosis")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("p.notice", "Diagnostic enregistré", WAIT)
+        .await
+        .unwrap();
+    open_panel(&browser, "#intervention-form").await;
+    browser
+        .find("#intervention-form select[name=technician]")
+        .await
+        .unwrap()
+        .select_option_by_value("ST-TECH-02")
+        .await
+        .unwrap();
+    browser
+        .execute(
+            "document.querySelector('#window-from').value = '2026-11-23T14:00'; document.querySelector('#window-to').value = '2026-11-23T16:00'; return 1;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.find("#plan").await.unwrap().click().await.unwrap();
+    browser
+        .wait_for_text("p.notice", "Intervention planifiée", WAIT)
+        .await
+        .unwrap();
+    let history = browser.find("#ticket").await.unwrap().text().await.unwrap();
+    assert!(
+        history.contains("Intervention planifiée avec Amandine Roussel"),
+        "{history}"
+    );
+
+    // Re-qualified with its reason, then given to someone else.
+    open_panel(&browser, "#requalify-form").await;
+    browser
+        .find("#priority")
+        .await
+        .unwrap()
+        .select_option_by_value("p2")
+        .await
+        .unwrap();
+    browser
+        .find("#requalify-reason")
+        .await
+        .unwrap()
+        .send_keys("Les autres enregistreurs couvrent les caméras")
+        .await
+        .unwrap();
+    browser
+        .find("#requalify")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("p.notice", "Ticket requalifié", WAIT)
+        .await
+        .unwrap();
+    open_panel(&browser, "#assign-form").await;
+    browser
+        .find("#assign-form select[name=to]")
+        .await
+        .unwrap()
+        .select_option_by_value("ST-TECH-03")
+        .await
+        .unwrap();
+    browser
+        .find("#assign")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("p.notice", "Ticket confié", WAIT)
+        .await
+        .unwrap();
+    let facts = browser.find("#ticket").await.unwrap().text().await.unwrap();
+    assert!(
+        facts.contains("Mehdi Haddad") && facts.contains("P2"),
+        "{facts}"
+    );
+    assert_words_not_codes(&page_text(&browser).await, "le ticket d'un appel");
+    both_screens(&browser, "ticket-appel").await;
+    browser.quit().await.unwrap();
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_p1_post_mortem_is_written_and_shared_from_the_console() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    crate::pages::create_staff(&app, "chef", "ST-TECH-01", StaffRole::TechnicalManager).await;
+    let staff = app.login("chef", PASSWORD).await.expect("login");
+    let opened = staff
+        .post(
+            "/api/v1/tickets",
+            &json!({"client": "CLI-BNF", "site": "BNF-PAR-OPERA", "source": "phone", "kind": "incident",
+                    "symptom": "Hyperviseur arrêté", "stated_criticality": "critical"}),
+        )
+        .await;
+    assert_eq!(
+        opened.status,
+        reqwest::StatusCode::CREATED,
+        "{}",
+        opened.text
+    );
+    let number = opened.body["ticket"]["number"].as_u64().unwrap();
+    staff
+        .post(
+            &format!("/api/v1/tickets/{number}/actions"),
+            &json!({"action": "take_charge"}),
+        )
+        .await;
+    let resolved = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/resolution"),
+            &json!({"root_cause": "Alimentation défaillante", "actions": "Alimentation remplacée",
+                    "intervention_minutes": 90, "data_impact": {}}),
+        )
+        .await;
+    assert_eq!(
+        resolved.status,
+        reqwest::StatusCode::OK,
+        "{}",
+        resolved.text
+    );
+    let artifacts = artifacts_dir("journee-post-mortem");
+    let browser = Browser::start(&artifacts).await.unwrap();
+    log_in(
+        &browser,
+        &app.base,
+        &format!("/console/tickets/{number}"),
+        "chef",
+    )
+    .await;
+    browser.wait_for("#post-mortem-form", WAIT).await.unwrap();
+    browser
+        .find("#analysis")
+        .await
+        .unwrap()
+        .send_keys("L'alimentation n'était pas supervisée.")
+        .await
+        .unwrap();
+    browser
+        .find("#measure-0-action")
+        .await
+        .unwrap()
+        .send_keys("Superviser les alimentations")
+        .await
+        .unwrap();
+    browser
+        .find("#measure-0-kind")
+        .await
+        .unwrap()
+        .select_option_by_value("preventive")
+        .await
+        .unwrap();
+    browser
+        .find("#measure-0-owner")
+        .await
+        .unwrap()
+        .send_keys("Équipe de supervision")
+        .await
+        .unwrap();
+    browser
+        .find("#measure-1-action")
+        .await
+        .unwrap()
+        .send_keys("Remplacer l'alimentation")
+        .await
+        .unwrap();
+    browser
+        .find("#measure-1-owner")
+        .await
+        .unwrap()
+        .send_keys("Équipe technique")
+        .await
+        .unwrap();
+    browser
+        .execute(
+            "document.querySelector('#measure-0-due').value = '2026-12-15T18:00'; document.querySelector('#measure-1-due').value = '2026-11-30T18:00'; return 1;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser
+        .find("#write-post-mortem")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("p.notice", "Post-mortem enregistré", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(
+        browser
+            .find("#measure-0-action")
+            .await
+            .unwrap()
+            .property("value")
+            .await
+            .unwrap(),
+        json!("Superviser les alimentations")
+    );
+    browser
+        .find("#share-post-mortem")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("p.notice", "Post-mortem partagé avec le client", WAIT)
+        .await
+        .unwrap();
+    let shared = staff
+        .get(&format!("/api/v1/tickets/{number}/post-mortem"))
+        .await;
+    assert!(shared.body["published_at"].is_i64(), "{}", shared.text);
+    browser.quit().await.unwrap();
+    app.finish().await;
+}
