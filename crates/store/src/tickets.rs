@@ -1376,9 +1376,15 @@ impl Store {
         now: i64,
     ) -> Result<TicketChange, StoreError> {
         require(actor, Permission::ReadTickets)?;
+        // A client's own steps: confirming the fix, replying, and its own message on the
+        // ticket (incoming, never one that would pass for the integrator's).
         let client_step = matches!(
             step,
             TicketStep::Act(Action::ClientConfirms | Action::ClientReplied)
+                | TicketStep::Note(desk::Note::Message {
+                    direction: desk::Direction::Incoming,
+                    ..
+                })
         );
         if !client_step {
             require(actor, Permission::HandleTickets)?;
@@ -1676,5 +1682,65 @@ impl System {
             changes.push(TicketChange::of(ticket, events));
         }
         Ok(changes)
+    }
+}
+
+/// One message sent to the client about its ticket, as the portal lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SentToClient {
+    pub channel: String,
+    pub name: String,
+    pub subject: String,
+    pub text: String,
+    pub status: String,
+    pub created_ms: i64,
+    pub sent_ms: Option<i64>,
+}
+
+/// Most messages of a ticket the portal lists.
+pub const MAX_CLIENT_MESSAGES: i64 = 200;
+
+impl Store {
+    /// The messages about ticket `number` addressed to the client's people (its contacts, the
+    /// reporter's address), not to the integrator's staff, oldest first: what the client was
+    /// told, for its ticket's page (issue 25, item 12). Within the actor's walls: another
+    /// client's ticket is not found.
+    pub async fn messages_to_client(
+        &self,
+        actor: &Actor,
+        number: TicketNumber,
+    ) -> Result<Vec<SentToClient>, StoreError> {
+        self.ticket(actor, number).await?;
+        let rows: Vec<(String, String, i64, Option<i64>, String)> = sqlx::query_as(
+            "SELECT channel, status, created_ms, sent_ms, record FROM notifications \
+             WHERE ticket_number = $1 AND recipient NOT IN (SELECT ref FROM staff) \
+             ORDER BY id LIMIT $2",
+        )
+        .bind(i64::try_from(number).unwrap_or(i64::MAX))
+        .bind(MAX_CLIENT_MESSAGES)
+        .fetch_all(&self.read)
+        .await?;
+        let mut messages = Vec::new();
+        for (channel, status, created_ms, sent_ms, record) in rows {
+            let Ok(crate::notifications::Outgoing::Ticket(notice)) = serde_json::from_str(&record)
+            else {
+                continue;
+            };
+            let (subject, text) = if channel == "sms" {
+                (String::new(), notice.message.sms.clone())
+            } else {
+                (notice.message.subject.clone(), notice.message.text.clone())
+            };
+            messages.push(SentToClient {
+                channel,
+                name: notice.name.clone(),
+                subject,
+                text,
+                status,
+                created_ms,
+                sent_ms,
+            });
+        }
+        Ok(messages)
     }
 }

@@ -44,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/portail/tickets/{number}", get(detail))
         .route("/portail/tickets/{number}/confirmer", post(confirm))
         .route("/portail/tickets/{number}/enquete", post(survey))
+        .route("/portail/tickets/{number}/message", post(client_message))
         .route("/console/tickets/{number}/etape", post(staff_step))
         .route("/console/tickets/{number}/point", post(update_client))
         .route("/console/tickets/{number}/cloture", post(close))
@@ -512,6 +513,10 @@ async fn render_detail(
         Some("post-mortem") => Some(t(lang, "Post-mortem enregistré.")),
         Some("post-mortem-partage") => Some(t(lang, "Post-mortem partagé avec le client.")),
         Some("etape") => Some(t(lang, "Étape enregistrée.")),
+        Some("message") => Some(t(
+            lang,
+            "Votre message est ajouté au ticket ; l'équipe technique le voit.",
+        )),
         _ => None,
     };
     let region = html! {
@@ -573,6 +578,14 @@ async fn render_detail(
     } else {
         Vec::new()
     };
+    let sent = if viewer.is_staff() {
+        Vec::new()
+    } else {
+        state
+            .store
+            .messages_to_client(&viewer.caller.actor, number)
+            .await?
+    };
     let title = tf(lang, "Ticket n°{number}", &[("number", &number)]);
     let status = error
         .as_ref()
@@ -588,6 +601,18 @@ async fn render_detail(
             @if viewer.is_staff() && ticket.status != Status::Closed {
                 (staff_forms(viewer, &ticket, &forms.resolution))
                 (crate::web::desk::desk_forms(viewer, &ticket, &staff))
+            }
+            @if !viewer.is_staff() {
+                (client_messages(viewer, &sent))
+                @if ticket.status != Status::Closed {
+                    h2 { (t(lang, "Ajouter un message")) }
+                    form.stack.panel #comment-form method="post" action=(format!("/portail/tickets/{number}/message")) {
+                        input type="hidden" name="csrf" value=(viewer.csrf);
+                        label for="comment" { (t(lang, "Votre message à l'équipe technique")) }
+                        textarea #comment name="text" required maxlength="4000" {}
+                        div.actions { button #send-comment type="submit" { (t(lang, "Envoyer le message")) } }
+                    }
+                }
             }
             @if !viewer.is_staff() && survey_due(&ticket, now) {
                 (survey_form(viewer, &ticket, &forms.survey))
@@ -1353,6 +1378,102 @@ async fn report(
         Err(error) => {
             let error = crate::error::ApiError::from(error);
             render_form(&state, &viewer, &form, Some((error.status, error.message))).await
+        }
+    }
+}
+
+/// What the client was told about its ticket: each message, by which channel, when.
+fn client_messages(viewer: &Viewer, sent: &[vigie_store::tickets::SentToClient]) -> Markup {
+    let lang = viewer.lang;
+    html! {
+        h2 { (t(lang, "Messages envoyés")) }
+        @if sent.is_empty() {
+            p.panel { (t(lang, "Aucun message envoyé pour l'instant.")) }
+        } @else {
+            ul.messages #messages {
+                @for message in sent {
+                    li.panel {
+                        details {
+                            summary {
+                                (time(message.sent_ms.unwrap_or(message.created_ms))) " · "
+                                (crate::web::render::channel_label(lang, &message.channel)) " · "
+                                (message.name)
+                                @if !message.subject.is_empty() { " — " strong { (message.subject) } }
+                                @if message.status == "pending" { " " span.muted { (t(lang, "(à envoyer)")) } }
+                                @if message.status == "failed" { " " span.muted { (t(lang, "(non remis)")) } }
+                            }
+                            pre.message { (message.text) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CommentForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    text: String,
+}
+
+/// A client's message on its own ticket: added to it as an incoming message; a ticket
+/// waiting for the client's answer has it (the desk's timers resume).
+async fn client_message(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(number): Path<String>,
+    PageForm(form): PageForm<CommentForm>,
+) -> PageResult {
+    check_part(&viewer, true)?;
+    viewer.check_form(&form.csrf)?;
+    let number = ticket_number(&number)?;
+    let lang = viewer.lang;
+    let text = form.text.trim().to_owned();
+    if text.is_empty() {
+        return refused(
+            &state,
+            &viewer,
+            number,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            tf(
+                lang,
+                "« {field} » est à remplir.",
+                &[("field", &t(lang, "Votre message à l'équipe technique"))],
+            ),
+        )
+        .await;
+    }
+    let note = vigie_domain::ticket::desk::Note::Message {
+        direction: vigie_domain::ticket::desk::Direction::Incoming,
+        with: viewer.caller.user.display_name.clone(),
+        text,
+    };
+    let result = async {
+        let change =
+            take_ticket_step(&state, &viewer.caller, number, TicketStep::Note(note)).await?;
+        if change.ticket.status == Status::WaitingForClient {
+            take_ticket_step(
+                &state,
+                &viewer.caller,
+                number,
+                TicketStep::Act(Action::ClientReplied),
+            )
+            .await?;
+        }
+        Ok::<_, vigie_store::StoreError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            Ok(Redirect::to(&format!("/portail/tickets/{number}?fait=message")).into_response())
+        }
+        Err(vigie_store::StoreError::NotFound) => Err(PageError::not_found()),
+        Err(error) => {
+            let error = crate::error::ApiError::from(error);
+            refused(&state, &viewer, number, error.status, error.message).await
         }
     }
 }

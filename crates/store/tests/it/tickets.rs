@@ -9,12 +9,13 @@ use vigie_domain::ticket::desk::{EventKind, Kind, Report, Source};
 use vigie_store::Store;
 use vigie_store::System;
 
-use crate::{admin, conformance, parse, reference};
+use crate::{admin, client_user, conformance, parse, reference};
 
 conformance!(
     tickets_opened_at_once_by_two_stores_get_distinct_numbers,
     a_deadline_checked_at_once_by_two_stores_is_breached_once,
     data_lost_and_not_told_by_its_deadline_alerts_the_operations_manager,
+    a_client_writes_its_own_message_and_nothing_the_integrator_says,
 );
 
 /// Monday 23 November 2026, 11:00 in Paris.
@@ -260,5 +261,83 @@ async fn data_lost_and_not_told_by_its_deadline_alerts_the_operations_manager(
             .iter()
             .flat_map(|c| &c.events)
             .any(|e| matches!(e.kind, EventKind::GdprOverdue { .. }))
+    );
+}
+
+/// Issue 25, item 12: a client user adds its own (incoming) message to its ticket and reads
+/// what it was told; it cannot write a message that would pass for the integrator's, nor
+/// touch another client's ticket.
+async fn a_client_writes_its_own_message_and_nothing_the_integrator_says(store: System, _: String) {
+    use vigie_domain::ticket::desk::{Direction, Note};
+    use vigie_store::{StoreError, TicketStep};
+    imported(&store).await;
+    let policy = Policy::default_policy();
+    let opened = store
+        .open_ticket(&admin(), &policy, report("Caméra floue"), None, None, NOW)
+        .await
+        .unwrap();
+    let number = opened.ticket.number;
+    let client = client_user("CLI-A");
+    let by = reference("bnf");
+    let message = |direction| {
+        TicketStep::Note(Note::Message {
+            direction,
+            with: "Hélène Marchand".into(),
+            text: "Toujours floue ce matin".into(),
+        })
+    };
+    store
+        .ticket_step(
+            &client,
+            &policy,
+            number,
+            message(Direction::Incoming),
+            &by,
+            NOW + 60_000,
+        )
+        .await
+        .expect("the client's own message");
+    let refused = store
+        .ticket_step(
+            &client,
+            &policy,
+            number,
+            message(Direction::Outgoing),
+            &by,
+            NOW + 60_000,
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Forbidden(_))),
+        "{refused:?}"
+    );
+    let other = client_user("CLI-OTHER");
+    let hidden = store
+        .ticket_step(
+            &other,
+            &policy,
+            number,
+            message(Direction::Incoming),
+            &by,
+            NOW,
+        )
+        .await;
+    assert!(
+        matches!(
+            hidden,
+            Err(StoreError::NotFound) | Err(StoreError::Forbidden(_))
+        ),
+        "{hidden:?}"
+    );
+    assert!(matches!(
+        store.messages_to_client(&other, number).await,
+        Err(StoreError::NotFound)
+    ));
+    // What the client was told: the acknowledgement to its security manager.
+    let told = store.messages_to_client(&client, number).await.unwrap();
+    assert!(
+        told.iter()
+            .any(|m| m.name == "Hélène Marchand" && m.text.contains("Caméra floue")),
+        "{told:?}"
     );
 }

@@ -1399,3 +1399,107 @@ async fn a_p1_post_mortem_is_written_and_shared_from_the_console() {
     browser.quit().await.unwrap();
     app.finish().await;
 }
+
+#[tokio::test]
+async fn a_client_reads_what_it_was_told_and_answers_on_its_ticket() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    crate::pages::create_staff(&app, "chef", "ST-TECH-01", StaffRole::TechnicalManager).await;
+    app.create_user("bnf", UserKind::Client, Some("CLI-BNF"), &[], false)
+        .await;
+    let client = app.login("bnf", PASSWORD).await.expect("login");
+    let staff = app.login("chef", PASSWORD).await.expect("login");
+    let opened = client
+        .post(
+            "/api/v1/tickets",
+            &json!({"site": "BNF-PAR-OPERA", "equipment": NVR, "symptom": "Image figée sur l'enregistreur", "impact": "one_equipment"}),
+        )
+        .await;
+    assert_eq!(
+        opened.status,
+        reqwest::StatusCode::CREATED,
+        "{}",
+        opened.text
+    );
+    let number = opened.body["ticket"]["number"].as_u64().unwrap();
+    for action in ["take_charge", "wait_for_client"] {
+        let step = staff
+            .post(
+                &format!("/api/v1/tickets/{number}/actions"),
+                &json!({ "action": action }),
+            )
+            .await;
+        assert_eq!(
+            step.status,
+            reqwest::StatusCode::OK,
+            "{action}: {}",
+            step.text
+        );
+    }
+    let artifacts = artifacts_dir("journee-client");
+    let browser = Browser::start(&artifacts).await.unwrap();
+    browser.set_viewport(DESK.0, DESK.1).await.unwrap();
+    log_in(
+        &browser,
+        &app.base,
+        &format!("/portail/tickets/{number}"),
+        "bnf",
+    )
+    .await;
+    // What it was told: the acknowledgement of its report, with its subject.
+    let messages = browser
+        .wait_for("#messages", WAIT)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        messages.contains(&format!("ticket n°{number}")),
+        "{messages}"
+    );
+    // It answers from the page: the ticket, waiting for it, resumes.
+    browser
+        .find("#comment")
+        .await
+        .unwrap()
+        .send_keys("L'image est revenue après redémarrage, mais elle se fige encore le soir.")
+        .await
+        .unwrap();
+    browser
+        .find("#send-comment")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("p.notice", "Votre message est ajouté au ticket", WAIT)
+        .await
+        .unwrap();
+    let status = browser
+        .find("#ticket-status")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(status, "pris en charge");
+    assert_words_not_codes(&page_text(&browser).await, "le ticket du client");
+    both_screens(&browser, "ticket-client").await;
+    // The desk sees it in the ticket's history.
+    let seen = staff.get(&format!("/api/v1/tickets/{number}")).await;
+    assert!(
+        seen.text.contains("se fige encore le soir"),
+        "{}",
+        seen.text
+    );
+    // Another client cannot write on it.
+    app.create_user("marche", UserKind::Client, Some("CLI-MARCHE"), &[], false)
+        .await;
+    let other = app.login("marche", PASSWORD).await.expect("login");
+    let page = other.get(&format!("/portail/tickets/{number}")).await;
+    assert_eq!(page.status, reqwest::StatusCode::NOT_FOUND);
+    browser.quit().await.unwrap();
+    app.finish().await;
+}
