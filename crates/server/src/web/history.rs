@@ -451,7 +451,7 @@ mod tests {
                 "Deadline met: acknowledgement".to_owned(),
                 "Deadline missed: progress update to the client".to_owned(),
                 "Message to Hélène".to_owned(),
-                format!("Message to Hélène failed: {}…", x(199)),
+                format!("Message to Hélène Marchand failed: {}…", x(199)),
                 "Closure reminder to the client".to_owned(),
                 "Closed without an answer from the client".to_owned(),
                 "Follow-up: no relapse".to_owned(),

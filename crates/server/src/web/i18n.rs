@@ -225,22 +225,13 @@ mod tests {
 
     #[test]
     fn plurals_follow_each_language() {
-        let one = "{n} alarme ouverte sur cette page";
-        let many = "{n} alarmes ouvertes sur cette page";
-        assert_eq!(
-            tn(Lang::Fr, 0, one, many),
-            "0 alarme ouverte sur cette page"
-        );
-        assert_eq!(
-            tn(Lang::Fr, 1, one, many),
-            "1 alarme ouverte sur cette page"
-        );
-        assert_eq!(
-            tn(Lang::Fr, 2, one, many),
-            "2 alarmes ouvertes sur cette page"
-        );
-        assert_eq!(tn(Lang::En, 0, one, many), "0 open alarms on this page");
-        assert_eq!(tn(Lang::En, 1, one, many), "1 open alarm on this page");
+        let one = "{n} alarme acquittée.";
+        let many = "{n} alarmes acquittées.";
+        assert_eq!(tn(Lang::Fr, 0, one, many), "0 alarme acquittée.");
+        assert_eq!(tn(Lang::Fr, 1, one, many), "1 alarme acquittée.");
+        assert_eq!(tn(Lang::Fr, 2, one, many), "2 alarmes acquittées.");
+        assert_eq!(tn(Lang::En, 0, one, many), "0 alarms acknowledged.");
+        assert_eq!(tn(Lang::En, 1, one, many), "1 alarm acknowledged.");
     }
 
     #[test]
