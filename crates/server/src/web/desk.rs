@@ -99,7 +99,7 @@ pub(crate) fn desk_forms(viewer: &Viewer, ticket: &Ticket, staff: &[Record]) -> 
                 form.stack #assign-form method="post" action=(action("confier")) {
                     input type="hidden" name="csrf" value=(viewer.csrf);
                     label for="assign-to" { (t(lang, "Technicien")) }
-                    (choices(lang, "to", staff, ticket.assignee.as_ref().map(|a| a.as_str()), t(lang, "Choisir…")))
+                    (choices(lang, "assign-to", "to", staff, ticket.assignee.as_ref().map(|a| a.as_str()), t(lang, "Choisir…")))
                     div.actions { button #assign type="submit" { (t(lang, "Confier")) } }
                 }
             }
@@ -123,7 +123,7 @@ pub(crate) fn desk_forms(viewer: &Viewer, ticket: &Ticket, staff: &[Record]) -> 
                     form.stack #intervention-form method="post" action=(action("intervention")) {
                         input type="hidden" name="csrf" value=(viewer.csrf);
                         label for="technician" { (t(lang, "Technicien")) }
-                        (choices(lang, "technician", staff, ticket.assignee.as_ref().map(|a| a.as_str()), t(lang, "Choisir…")))
+                        (choices(lang, "technician", "technician", staff, ticket.assignee.as_ref().map(|a| a.as_str()), t(lang, "Choisir…")))
                         label for="window-from" { (t(lang, "Du (heure de Paris)")) }
                         input #window-from type="datetime-local" name="from" required;
                         label for="window-to" { (t(lang, "Au (heure de Paris)")) }
@@ -560,9 +560,9 @@ async fn render_call(
             @if let Some(message) = &error { p.error role="alert" { (crate::web::render::plain(message)) } }
             // First the client and its site (their choices follow), then the call.
             form.filters #call-place method="get" action="/console/tickets/nouveau" {
-                label { (t(lang, "Client")) (choices(lang, "client", &clients, client.as_ref().map(|c| c.as_str()), t(lang, "Choisir…"))) }
+                label { (t(lang, "Client")) (choices(lang, "call-client", "client", &clients, client.as_ref().map(|c| c.as_str()), t(lang, "Choisir…"))) }
                 @if client.is_some() {
-                    label { (t(lang, "Site")) (choices(lang, "site", &sites, site.as_ref().map(|s| s.as_str()), t(lang, "Choisir…"))) }
+                    label { (t(lang, "Site")) (choices(lang, "call-site", "site", &sites, site.as_ref().map(|s| s.as_str()), t(lang, "Choisir…"))) }
                 }
                 button #choose-place type="submit" { (t(lang, "Choisir")) }
             }
@@ -585,7 +585,7 @@ async fn render_call(
                     label for="caller" { (t(lang, "Appelant (nom, téléphone)")) }
                     input #caller type="text" name="caller" required maxlength="200" value=(form.caller);
                     label for="equipment" { (t(lang, "Équipement concerné")) }
-                    (choices(lang, "equipment", &equipment, Some(form.equipment.as_str()), t(lang, "Je ne sais pas / plusieurs équipements")))
+                    (choices(lang, "equipment", "equipment", &equipment, Some(form.equipment.as_str()), t(lang, "Je ne sais pas / plusieurs équipements")))
                     label for="kind" { (t(lang, "Nature")) }
                     select #kind name="kind" {
                         option value="incident" selected[form.kind != "request"] { (t(lang, "Incident")) }

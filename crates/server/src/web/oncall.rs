@@ -281,7 +281,7 @@ async fn render_rotation(
             form.stack.panel #replace-form method="post" action=(format!("/console/astreintes/{}/remplacement", url_encode(rotation.name.as_str()))) {
                 input type="hidden" name="csrf" value=(viewer.csrf);
                 label for="member" { (t(lang, "Qui prend l'astreinte")) }
-                (choices(lang, "member", &staff, Some(form.member.as_str()), t(lang, "Choisir…")))
+                (choices(lang, "member", "member", &staff, Some(form.member.as_str()), t(lang, "Choisir…")))
                 label for="from" { (tf(lang, "Du (heure de {zone})", &[("zone", &rotation.time_zone.as_str())])) }
                 input #from type="datetime-local" name="from" required value=(form.from);
                 label for="to" { (tf(lang, "Au (heure de {zone})", &[("zone", &rotation.time_zone.as_str())])) }

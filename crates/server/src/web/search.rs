@@ -182,13 +182,14 @@ pub(crate) fn record_name(record: &Record) -> String {
 /// A list of records as a `<select>`'s choices, by name, the chosen one selected.
 pub(crate) fn choices(
     lang: Lang,
+    id: &str,
     name: &str,
     records: &[Record],
     chosen: Option<&str>,
     everything: &str,
 ) -> Markup {
     html! {
-        select name=(name) {
+        select id=(id) name=(name) {
             option value="" { (everything) }
             @for record in records {
                 option value=(record.reference().as_str()) selected[chosen == Some(record.reference().as_str())] { (record_name(record)) }
@@ -242,9 +243,9 @@ pub(crate) async fn place_filters(
         _ => Vec::new(),
     };
     Ok(html! {
-        label { (t(lang, "Client")) (choices(lang, "client", &clients, client, t(lang, "Tous"))) }
+        label { (t(lang, "Client")) (choices(lang, "filter-client", "client", &clients, client, t(lang, "Tous"))) }
         @if with_site && client_ref.is_some() {
-            label { (t(lang, "Site")) (choices(lang, "site", &sites, site, t(lang, "Tous"))) }
+            label { (t(lang, "Site")) (choices(lang, "filter-site", "site", &sites, site, t(lang, "Tous"))) }
         } @else if let Some(site) = site.filter(|s| !s.is_empty()) {
             input type="hidden" name="site" value=(site);
         }

@@ -366,7 +366,7 @@ async fn queue(
                 @if viewer.is_staff() {
                     (places)
                 } @else if !sites.is_empty() {
-                    label { (t(lang, "Site")) (choices(lang, "site", &sites, chosen(&query.site), t(lang, "Tous"))) }
+                    label { (t(lang, "Site")) (choices(lang, "filter-site", "site", &sites, chosen(&query.site), t(lang, "Tous"))) }
                 }
                 @if viewer.is_staff() {
                     label { (t(lang, "Confié à"))

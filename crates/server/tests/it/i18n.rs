@@ -451,9 +451,18 @@ fn assert_english(path: &str, reply: &PageReply, english: &[&str]) {
             reply.text
         );
     }
+    // The messages sent to a client are French (documented in docs/web.md): their text, in
+    // the ticket's page, is left out of the check.
+    let mut shown = reply.text.clone();
+    while let Some(start) = shown.find("<pre class=\"message\">") {
+        let end = shown[start..]
+            .find("</pre>")
+            .map_or(shown.len(), |end| start + end + "</pre>".len());
+        shown.replace_range(start..end, "");
+    }
     let left: Vec<&&str> = FRENCH
         .iter()
-        .filter(|word| reply.text.contains(**word))
+        .filter(|word| shown.contains(**word))
         .collect();
     assert!(
         left.is_empty(),

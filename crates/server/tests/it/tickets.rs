@@ -771,13 +771,29 @@ async fn calls_diagnosis_intervention_and_escalation_are_recorded_on_the_ticket(
     let client = app
         .login_as("logistique", UserKind::Client, Some("CLI-LOGI"), &[])
         .await;
-    let refused = client
+    // Issue 25: a client writes its own (incoming) message on its ticket, never one that
+    // would pass for the integrator's.
+    let own = client
         .post(
             &notes,
             &json!({"note": "message", "direction": "incoming", "with": "x", "text": "y"}),
         )
         .await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.text);
+    let refused = client
+        .post(
+            &notes,
+            &json!({"note": "message", "direction": "outgoing", "with": "x", "text": "y"}),
+        )
+        .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let call = client
+        .post(
+            &notes,
+            &json!({"note": "call", "direction": "incoming", "with": "x", "summary": "y"}),
+        )
+        .await;
+    assert_eq!(call.status, StatusCode::FORBIDDEN, "{}", call.text);
     // CM-6: a complex failure goes to the referent engineer.
     let escalated = staff
         .post(
@@ -793,7 +809,11 @@ async fn calls_diagnosis_intervention_and_escalation_are_recorded_on_the_ticket(
         .iter()
         .map(|e| e["note"].as_str().unwrap())
         .collect();
-    assert_eq!(noted, ["call", "diagnosis", "intervention", "escalation"]);
+    // The client's own message is on the ticket among the desk's notes.
+    assert_eq!(
+        noted,
+        ["call", "diagnosis", "intervention", "message", "escalation"]
+    );
     app.finish().await;
 }
 

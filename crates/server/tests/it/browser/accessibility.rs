@@ -162,6 +162,15 @@ async fn tab_through(browser: &Browser, base: &str, visit: &Visit) -> Vec<String
         .await
         .unwrap();
     browser.wait_for("main h1", super::WAIT).await.unwrap();
+    // A closed disclosure (`<details>`) hides its controls until its summary, which the
+    // keyboard reaches, opens it: opened here, their controls must be reached too.
+    browser
+        .execute(
+            "document.querySelectorAll('details').forEach(function (d) { d.open = true; }); return 1;",
+            vec![],
+        )
+        .await
+        .unwrap();
     // The live script may redraw a region meanwhile; the controls are numbered once drawn.
     let count = browser
         .execute(MARK_CONTROLS, vec![])
