@@ -249,6 +249,17 @@ impl Actor {
         !matches!(self.principal, Principal::ClientUser { .. })
     }
 
+    /// The staff record this actor's account is linked to, if any: who an action on an alarm
+    /// or a ticket says did it.
+    pub fn staff(&self) -> Option<&Reference> {
+        match &self.principal {
+            Principal::Staff {
+                staff: Some(staff), ..
+            } => Some(staff),
+            _ => None,
+        }
+    }
+
     /// What this actor sees: its principal's walls, narrowed to one site by a site-bound token.
     pub fn visibility(&self) -> Visibility {
         let principal = match &self.principal {

@@ -97,10 +97,15 @@
     }
   }
 
-  // Whether someone is filling a form of this region: then it is not replaced under them.
+  // Whether someone is filling a form of this region: then it is not replaced under them. A
+  // field still holding what the page wrote in it (a post-mortem being reread) is not being
+  // filled.
   function typing(region) {
-    return Array.prototype.some.call(region.querySelectorAll('textarea, input[type=text], input[type=number]'), function (field) {
-      return field === document.activeElement || field.value !== '';
+    return Array.prototype.some.call(region.querySelectorAll('textarea, input[type=text], input[type=number], input[type=datetime-local], input[type=date], select'), function (field) {
+      var written = field.tagName === 'SELECT'
+        ? Array.prototype.some.call(field.options, function (option) { return option.selected !== option.defaultSelected; })
+        : field.value !== field.defaultValue;
+      return field === document.activeElement || written;
     });
   }
 
@@ -130,10 +135,15 @@
         if (html !== null) {
           // The boxes ticked for a selection stay ticked across a refresh.
           var ticked = Array.prototype.map.call(region.querySelectorAll('input[type=checkbox]:checked'), function (box) { return box.name; });
+          // So do the panels opened (by their summary's words: the steps offered may change).
+          var opened = Array.prototype.map.call(region.querySelectorAll('details[open] > summary'), function (summary) { return summary.textContent; });
           region.innerHTML = html;
           ticked.forEach(function (name) {
             var box = region.querySelector('input[type=checkbox][name="' + name + '"]');
             if (box) { box.checked = true; }
+          });
+          region.querySelectorAll('details > summary').forEach(function (summary) {
+            if (opened.indexOf(summary.textContent) >= 0) { summary.parentNode.open = true; }
           });
           tick();
           retitle();

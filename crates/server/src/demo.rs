@@ -27,6 +27,22 @@ use crate::{AppState, Config, auth};
 /// The example fleet, compiled in: the demo needs no file beside the binary.
 pub const FLEET: &str = include_str!("../../../examples/fleet.toml");
 
+/// The example fleet's inventory, or what is wrong with it (the tests make sure nothing is).
+fn example_fleet() -> anyhow::Result<Inventory> {
+    InventoryFile::parse(FLEET)
+        .map(|parsed| parsed.inventory)
+        .map_err(|errors| {
+            anyhow::anyhow!(
+                "flotte d'exemple illisible : {}",
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ; ")
+            )
+        })
+}
+
 /// The policy overlay the demo lays over the default (written into the data directory, read
 /// like any `policy` file). The default holds a condition 5 minutes before raising its alarm
 /// (ALR-1) and 2 minutes before clearing it: a newcomer would wait minutes for anything to
@@ -150,17 +166,7 @@ pub fn config(listen: SocketAddr, data_dir: &Path) -> anyhow::Result<Config> {
 /// once: a demo does not ask for a new password at the first login.
 pub async fn prepare(store: &Store, data_dir: &Path, now_ms: i64) -> anyhow::Result<DemoAccounts> {
     let actor = Actor::console(ACTOR);
-    let parsed = InventoryFile::parse(FLEET).map_err(|errors| {
-        anyhow::anyhow!(
-            "flotte d'exemple illisible : {}",
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(" ; ")
-        )
-    })?;
-    let inventory = parsed.inventory;
+    let inventory = example_fleet()?;
     let report = store
         .import(&actor, &inventory, now_ms)
         .await
@@ -251,9 +257,7 @@ const STAGED_AGO_MS: i64 = 3 * 24 * 3_600_000;
 /// ([`stage_report`]): rendering it takes a few seconds.
 pub async fn stage(state: &AppState, now_ms: i64) -> anyhow::Result<()> {
     let actor = Actor::console(ACTOR);
-    let parsed =
-        InventoryFile::parse(FLEET).map_err(|_| anyhow::anyhow!("flotte d'exemple illisible"))?;
-    let inventory = parsed.inventory;
+    let inventory = example_fleet()?;
     let (supervisor, _) = supervisor_of(&inventory)?;
     if state.store.rotations(&actor).await?.is_empty() {
         let mut technicians: Vec<&Reference> = inventory
@@ -365,9 +369,7 @@ pub async fn stage(state: &AppState, now_ms: i64) -> anyhow::Result<()> {
 /// mailed: the demo sends nothing.
 pub async fn stage_report(state: AppState, now_ms: i64) {
     let made = async {
-        let parsed = InventoryFile::parse(FLEET)
-            .map_err(|_| anyhow::anyhow!("flotte d'exemple illisible"))?;
-        let (client, _, _) = client_of(&parsed.inventory)?;
+        let (client, _, _) = client_of(&example_fleet()?)?;
         let month =
             vigie_domain::report::period::Month::containing(now_ms, &crate::reports::paris())
                 .context("mois de la démonstration")?;

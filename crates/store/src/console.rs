@@ -104,15 +104,14 @@ impl Store {
         let mut args = Vec::new();
         let condition =
             visibility_condition(&actor.visibility(), "client_ref", "site_ref", &mut args);
-        let sql = format!(
-            "SELECT severity, status, COUNT(*) FROM alarms WHERE closed_ms IS NULL{condition} GROUP BY severity, status"
+        let inner = format!(
+            "SELECT severity AS c0, status AS c1, COUNT(*) AS c2 FROM alarms WHERE closed_ms IS NULL{condition} GROUP BY severity, status"
         );
-        let rows = build(&sql, args).fetch_all(&self.read).await?;
+        // One row for all the counts: each row costs a hand-over between threads on SQLite.
+        let rows: Vec<(String, String, i64)> =
+            crate::page::fetch_unordered(&self.read, self.backend, &inner, 3, args).await?;
         let mut counts = OpenCounts::default();
-        for row in rows {
-            let severity: String = row.try_get(0)?;
-            let status: String = row.try_get(1)?;
-            let count: i64 = row.try_get(2)?;
+        for (severity, status, count) in rows {
             counts.counts.insert((severity, status), count);
         }
         Ok(counts)
@@ -226,12 +225,36 @@ impl Store {
                  WHERE k.client_ref = c.ref AND jsonb_exists(k.record::jsonb -> 'options', 'dashboard')"
             }
         };
+        // What is down, by kind, with how many of each kind the client has, and the open
+        // tickets on what is down: empty lists while everything works, and read in the same
+        // query (each query costs hand-overs between threads on SQLite).
+        let down_by_kind = crate::page::one_row(
+            self.backend,
+            "SELECT d.kind AS c0, d.down AS c1, \
+             COALESCE((SELECT n.count FROM equipment_counts n WHERE n.client_ref = $1 AND n.kind = d.kind), 0) AS c2 \
+             FROM (SELECT e.kind AS kind, COUNT(DISTINCT s.equipment_ref) AS down FROM check_states s \
+                   JOIN equipment e ON e.ref = s.equipment_ref \
+                   WHERE s.status = 'down' AND s.client_ref = $1 GROUP BY e.kind) d",
+            3,
+            "c0",
+        );
+        let tickets_on_down = crate::page::one_row(
+            self.backend,
+            &format!(
+                "SELECT t.number AS c0 FROM tickets t WHERE t.client_ref = $1 AND t.closed_ms IS NULL \
+                 AND t.equipment_ref IN (SELECT s.equipment_ref FROM check_states s WHERE s.status = 'down' AND s.client_ref = $1) \
+                 ORDER BY t.number LIMIT {HEADLINE_TICKETS}"
+            ),
+            1,
+            "c0",
+        );
         let row = build(
             &format!(
                 "SELECT c.name, CASE WHEN EXISTS ({dashboard}) THEN 1 ELSE 0 END, \
                  (SELECT COUNT(DISTINCT s.equipment_ref) FROM check_states s \
                   WHERE s.status = 'down' AND s.client_ref = c.ref), \
-                 (SELECT COUNT(*) FROM alarms a WHERE a.closed_ms IS NULL AND a.resolved_ms IS NULL AND a.client_ref = c.ref) \
+                 (SELECT COUNT(*) FROM alarms a WHERE a.closed_ms IS NULL AND a.resolved_ms IS NULL AND a.client_ref = c.ref), \
+                 ({down_by_kind}), ({tickets_on_down}) \
                  FROM clients c WHERE c.ref = $1{walls}"
             ),
             args,
@@ -240,38 +263,23 @@ impl Store {
         .await?
         .ok_or(StoreError::NotFound)?;
         let down: i64 = row.try_get(2)?;
-        let mut down_by_kind = Vec::new();
-        let mut tickets_on_down = Vec::new();
-        // Only when something is down: the headline of a fleet that works costs nothing more.
-        if down > 0 {
-            let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-                "SELECT d.kind, d.down, (SELECT COUNT(*) FROM equipment e WHERE e.client_ref = $1 AND e.kind = d.kind) \
-                 FROM (SELECT e.kind AS kind, COUNT(DISTINCT s.equipment_ref) AS down FROM check_states s \
-                       JOIN equipment e ON e.ref = s.equipment_ref \
-                       WHERE s.status = 'down' AND s.client_ref = $1 GROUP BY e.kind) d ORDER BY d.kind",
-            )
-            .bind(client.to_string())
-            .fetch_all(&self.read)
-            .await?;
-            for (kind, down, total) in rows {
-                if let Ok(kind) = serde_json::from_value(serde_json::Value::String(kind)) {
-                    down_by_kind.push((kind, down, total));
-                }
-            }
-            let numbers: Vec<(i64,)> = sqlx::query_as(
-                "SELECT t.number FROM tickets t WHERE t.client_ref = $1 AND t.closed_ms IS NULL \
-                 AND t.equipment_ref IN (SELECT s.equipment_ref FROM check_states s WHERE s.status = 'down' AND s.client_ref = $1) \
-                 ORDER BY t.number LIMIT $2",
-            )
-            .bind(client.to_string())
-            .bind(HEADLINE_TICKETS)
-            .fetch_all(&self.read)
-            .await?;
-            tickets_on_down = numbers
-                .into_iter()
-                .filter_map(|(n,)| u64::try_from(n).ok())
-                .collect();
-        }
+        let unreadable =
+            |e: serde_json::Error| StoreError::other(anyhow::anyhow!("résumé illisible : {e}"));
+        let kinds: Vec<(String, i64, i64)> =
+            serde_json::from_str(&row.try_get::<String, _>(4)?).map_err(unreadable)?;
+        let down_by_kind = kinds
+            .into_iter()
+            .filter_map(|(kind, down, total)| {
+                let kind = serde_json::from_value(serde_json::Value::String(kind)).ok()?;
+                Some((kind, down, total))
+            })
+            .collect();
+        let numbers: Vec<(i64,)> =
+            serde_json::from_str(&row.try_get::<String, _>(5)?).map_err(unreadable)?;
+        let tickets_on_down = numbers
+            .into_iter()
+            .filter_map(|(n,)| u64::try_from(n).ok())
+            .collect();
         Ok(ClientOverview {
             name: row.try_get(0)?,
             dashboard: row.try_get::<i64, _>(1)? == 1,
@@ -291,7 +299,12 @@ impl Store {
     ) -> Result<Vec<(Record, Vec<CurrentState>)>, StoreError> {
         require(actor, Permission::ReadInventory)?;
         let visibility = actor.visibility();
-        let (page, args) = crate::inventory::page_of(ObjectKind::Equipment, &visibility, filter)?;
+        let (page, args) = crate::inventory::page_of(
+            ObjectKind::Equipment,
+            crate::inventory::PageColumn::Record,
+            &visibility,
+            filter,
+        )?;
         let inner = format!(
             "SELECT e.ref AS c0, e.record AS c1, s.check_name AS c2, s.status AS c3, \
              s.since_ms AS c4, s.last_ms AS c5, s.detail AS c6, s.expect_by_ms AS c7 \
@@ -796,32 +809,63 @@ impl Store {
         kind: ObjectKind,
         references: &[&Reference],
     ) -> Result<BTreeMap<Reference, String>, StoreError> {
-        let mut names = BTreeMap::new();
-        let wanted: BTreeSet<&str> = references
-            .iter()
-            .take(MAX_NAMES)
-            .map(|r| r.as_str())
-            .collect();
-        if wanted.is_empty() {
+        let mut names = self.names_of_kinds(actor, &[(kind, references)]).await?;
+        Ok(names.pop().unwrap_or_default())
+    }
+
+    /// [`Store::names`] of several kinds in one query (a `UNION ALL` of one part per kind), so
+    /// that a page pays one round trip for all the names it shows; the maps come back in the
+    /// order of `wanted`.
+    pub async fn names_of_kinds(
+        &self,
+        actor: &Actor,
+        wanted: &[(ObjectKind, &[&Reference])],
+    ) -> Result<Vec<BTreeMap<Reference, String>>, StoreError> {
+        let mut names = vec![BTreeMap::new(); wanted.len()];
+        let mut args = Vec::new();
+        let mut parts = Vec::new();
+        for (position, (kind, references)) in wanted.iter().enumerate() {
+            let references: BTreeSet<&str> = references
+                .iter()
+                .take(MAX_NAMES)
+                .map(|r| r.as_str())
+                .collect();
+            if references.is_empty() {
+                continue;
+            }
+            args.push(Arg::Text(Some(
+                serde_json::to_string(&references).map_err(StoreError::other)?,
+            )));
+            let list = args.len();
+            let walls = if *kind == ObjectKind::Staff {
+                None
+            } else {
+                crate::inventory::visibility_clause(*kind, &actor.visibility(), &mut args)?
+            };
+            let values = match self.backend {
+                Backend::Sqlite => format!("(SELECT value FROM json_each(${list}))"),
+                Backend::Postgres => format!("(SELECT jsonb_array_elements_text(${list}::jsonb))"),
+            };
+            parts.push(format!(
+                "SELECT CAST({position} AS BIGINT) AS c0, ref AS c1, name AS c2 FROM {} WHERE ref IN {values}{}",
+                crate::inventory::table(*kind),
+                walls.map(|w| format!(" AND {w}")).unwrap_or_default()
+            ));
+        }
+        if parts.is_empty() {
             return Ok(names);
         }
-        let json = serde_json::to_string(&wanted).map_err(StoreError::other)?;
-        let mut args = vec![Arg::Text(Some(json))];
-        let walls = if kind == ObjectKind::Staff {
-            None
-        } else {
-            crate::inventory::visibility_clause(kind, &actor.visibility(), &mut args)?
-        };
-        let sql = format!(
-            "SELECT ref, name FROM {} WHERE ref IN {}{}",
-            crate::inventory::table(kind),
-            crate::bulk::strings(self.backend == Backend::Sqlite),
-            walls.map(|w| format!(" AND {w}")).unwrap_or_default()
-        );
-        for row in build(&sql, args).fetch_all(&self.read).await? {
-            let reference: String = row.try_get(0)?;
-            if let Ok(reference) = Reference::parse(&reference) {
-                names.insert(reference, row.try_get(1)?);
+        // One row for all the names (`page::fetch_unordered`): a row each would cost a
+        // hand-over between threads each on SQLite.
+        let inner = parts.join(" UNION ALL ");
+        let rows: Vec<(i64, String, String)> =
+            crate::page::fetch_unordered(&self.read, self.backend, &inner, 3, args).await?;
+        for (part, reference, name) in rows {
+            if let (Some(map), Ok(reference)) = (
+                usize::try_from(part).ok().and_then(|p| names.get_mut(p)),
+                Reference::parse(&reference),
+            ) {
+                map.insert(reference, name);
             }
         }
         Ok(names)

@@ -93,10 +93,19 @@ pub(crate) fn build<'q>(
     query
 }
 
-/// `SELECT ref, record FROM <kind> WHERE <walls and filter> ORDER BY ref LIMIT <page>`, with
-/// its arguments: one page of a list, as `list` and the pages' reads take it.
+/// What a page of a list reads beside each reference.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PageColumn {
+    Record,
+    Name,
+}
+
+/// `SELECT ref, <second> FROM <kind> WHERE <walls and filter> ORDER BY ref LIMIT <page>`,
+/// with its arguments: one page of a list, as `list` (`record`), `name_list` (`name`) and the
+/// pages' reads take it.
 pub(crate) fn page_of(
     kind: ObjectKind,
+    second: PageColumn,
     visibility: &Visibility,
     filter: &ListFilter,
 ) -> Result<(String, Vec<Arg>), StoreError> {
@@ -137,7 +146,11 @@ pub(crate) fn page_of(
     };
     Ok((
         format!(
-            "SELECT ref, record FROM {} {where_clause} ORDER BY ref LIMIT ${}",
+            "SELECT ref, {} FROM {} {where_clause} ORDER BY ref LIMIT ${}",
+            match second {
+                PageColumn::Record => "record",
+                PageColumn::Name => "name",
+            },
             table(kind),
             args.len()
         ),
@@ -229,7 +242,7 @@ impl Store {
     ) -> Result<Vec<Record>, StoreError> {
         require(actor, Permission::ReadInventory)?;
         let visibility = actor.visibility();
-        let (page, args) = page_of(kind, &visibility, filter)?;
+        let (page, args) = page_of(kind, PageColumn::Record, &visibility, filter)?;
         let inner = format!("SELECT record AS c0, ref AS c1 FROM ({page}) AS listed");
         let rows: Vec<(String, String)> =
             crate::page::fetch(&self.read, self.backend, &inner, 2, "c1", args).await?;
@@ -240,6 +253,25 @@ impl Store {
                     .for_visibility(&visibility))
             })
             .collect()
+    }
+
+    /// The references and names of one page of `kind`, as [`Store::list`] pages it, without
+    /// reading their records: what a page's list of choices shows.
+    pub async fn name_list(
+        &self,
+        actor: &Actor,
+        kind: ObjectKind,
+        filter: &ListFilter,
+    ) -> Result<Vec<(Reference, String)>, StoreError> {
+        require(actor, Permission::ReadInventory)?;
+        let (page, args) = page_of(kind, PageColumn::Name, &actor.visibility(), filter)?;
+        let inner = format!("SELECT ref AS c0, name AS c1 FROM ({page}) AS listed");
+        let rows: Vec<(String, String)> =
+            crate::page::fetch(&self.read, self.backend, &inner, 2, "c0", args).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(reference, name)| Some((Reference::parse(&reference).ok()?, name)))
+            .collect())
     }
 
     /// One object, or `NotFound` if it does not exist or the actor cannot see it.

@@ -91,6 +91,11 @@ const SQLITE: &[Migration] = &[
         "wall_views",
         include_str!("../migrations/sqlite/0016_wall_views.sql"),
     ),
+    (
+        17,
+        "equipment_counts",
+        include_str!("../migrations/sqlite/0017_equipment_counts.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -172,6 +177,11 @@ const POSTGRES: &[Migration] = &[
         16,
         "wall_views",
         include_str!("../migrations/postgres/0016_wall_views.sql"),
+    ),
+    (
+        17,
+        "equipment_counts",
+        include_str!("../migrations/postgres/0017_equipment_counts.sql"),
     ),
 ];
 

@@ -713,6 +713,18 @@ impl Record {
         }
     }
 
+    /// What people call this object: its name (a contract, which has none, by its reference).
+    pub fn name(&self) -> &str {
+        match self {
+            Record::Client(r) => r.name.as_ref(),
+            Record::Site(r) => r.name.as_ref(),
+            Record::Staff(r) => r.name.as_ref(),
+            Record::Equipment(r) => r.name.as_ref(),
+            Record::Contact(r) => r.name.as_ref(),
+            Record::Contract(r) => r.reference.as_str(),
+        }
+    }
+
     /// The client this object belongs to, when it is a client's (equipment: through its site,
     /// which the caller resolves).
     pub fn direct_client(&self) -> Option<&Reference> {

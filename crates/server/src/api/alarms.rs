@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use vigie_domain::Reference;
-use vigie_domain::access::{Permission, Principal};
+use vigie_domain::access::Permission;
 use vigie_domain::alarm::lifecycle::{AlarmEvent, AlarmId, ClosureReport, LifecycleError};
 use vigie_store::{AlarmFilter, StoredAlarm, StoredNotification};
 
@@ -142,14 +142,11 @@ fn staff_of(caller: &Caller) -> ApiResult<Reference> {
             "vos droits ne permettent pas d'agir sur les alarmes",
         ));
     }
-    match &caller.actor.principal {
-        Principal::Staff {
-            staff: Some(staff), ..
-        } => Ok(staff.clone()),
-        _ => Err(ApiError::forbidden(
+    caller.actor.staff().cloned().ok_or_else(|| {
+        ApiError::forbidden(
             "votre compte n'est lié à aucune fiche du personnel : une action sur une alarme dit qui l'a faite (X-1)",
-        )),
-    }
+        )
+    })
 }
 
 async fn take(

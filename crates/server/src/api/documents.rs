@@ -76,6 +76,16 @@ async fn one(
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
     let (info, content) = state.store.document(&caller.actor, id).await?;
+    Ok(file_response(&info, content, false))
+}
+
+/// A stored document as its file: its own type, never sniffed nor run (a sandbox without
+/// scripts), and, when `attached`, as a download named after its title.
+pub(crate) fn file_response(
+    info: &vigie_store::documents::DocumentInfo,
+    content: Vec<u8>,
+    attached: bool,
+) -> Response {
     let mut response = content.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -91,5 +101,40 @@ async fn one(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
     );
-    Ok(response)
+    if attached
+        && let Ok(value) = HeaderValue::from_str(&attachment(&info.title, &info.content_type))
+    {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+/// `attachment; filename="…"; filename*=UTF-8''…`: the title as the file's name, in plain
+/// ASCII for old clients and whole in UTF-8 for the others, with the extension of its type.
+fn attachment(title: &str, content_type: &str) -> String {
+    let extension = match content_type.split(';').next().unwrap_or("").trim() {
+        "application/pdf" => ".pdf",
+        "text/html" => ".html",
+        "text/plain" => ".txt",
+        "text/csv" => ".csv",
+        "image/png" => ".png",
+        "image/jpeg" => ".jpg",
+        _ => "",
+    };
+    let title: String = title.chars().take(100).collect();
+    let plain: String = title
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!(
+        "attachment; filename=\"{}{extension}\"; filename*=UTF-8''{}{extension}",
+        plain.trim(),
+        crate::web::render::url_encode(title.trim())
+    )
 }

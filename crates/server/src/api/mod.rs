@@ -3,7 +3,7 @@
 
 pub(crate) mod alarms;
 mod audit;
-mod documents;
+pub(crate) mod documents;
 pub(crate) mod inventory;
 mod mail;
 pub(crate) mod notifications;

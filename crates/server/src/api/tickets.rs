@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use vigie_domain::Reference;
-use vigie_domain::access::{Permission, Principal};
+use vigie_domain::access::Permission;
 use vigie_domain::inventory::Priority;
 use vigie_domain::ticket::desk::{
     Impact, Kind, Note, Report, Source, Ticket, TicketEvent, TicketNumber,
@@ -175,10 +175,7 @@ fn changed(state: &AppState, change: &TicketChange) {
 
 /// Who a step is recorded as: the staff member's record, or the client user.
 pub(crate) fn by(caller: &Caller) -> Reference {
-    if let Principal::Staff {
-        staff: Some(staff), ..
-    } = &caller.actor.principal
-    {
+    if let Some(staff) = caller.actor.staff() {
         return staff.clone();
     }
     Reference::parse(&caller.user.username)

@@ -25,6 +25,7 @@ use crate::alarms::Step;
 use crate::api::alarms::take_step;
 use crate::web::i18n::{Lang, around, t, tf, tn};
 use crate::web::names::{Names, client_link, equipment_link, site_link};
+use crate::web::render::must_fill;
 use crate::web::render::{
     self, age, channel_label, countdown, notification_status, time, url_encode,
 };
@@ -146,6 +147,7 @@ async fn wall(
                 (region)
             }
             (selection_form(&viewer, view))
+            (row_steps_form(&viewer))
         }
     };
     let title = format!("({}) {}", counts.to_handle(), t(lang, "Mur d'alarmes"));
@@ -263,13 +265,21 @@ fn told_list(lang: Lang, pages: Option<&WallPages>) -> Markup {
     }
 }
 
-/// A step's button on a wall row: back to the wall afterwards.
-fn row_step(viewer: &Viewer, id: AlarmId, path: &str, label: &str, class: Option<&str>) -> Markup {
+/// A step's button on a wall row: it sends the page's one [`row_steps_form`] to the step's
+/// address, so that fifty rows do not carry a hundred forms and their tokens.
+fn row_step(id: AlarmId, path: &str, label: &str, class: Option<&str>) -> Markup {
     html! {
-        form.inline method="post" action=(format!("/console/alarmes/{id}/{path}")) {
+        button class=[class] type="submit" form="row-steps" formaction=(format!("/console/alarmes/{id}/{path}")) data-step=(path) { (label) }
+    }
+}
+
+/// The form every row's step button sends (its token, back to the wall afterwards); outside
+/// the live list, which a refresh replaces.
+fn row_steps_form(viewer: &Viewer) -> Markup {
+    html! {
+        form #row-steps method="post" action="/console" hidden {
             input type="hidden" name="csrf" value=(viewer.csrf);
             input type="hidden" name="suite" value="mur";
-            button class=[class] type="submit" data-step=(path) { (label) }
         }
     }
 }
@@ -347,10 +357,10 @@ fn wall_table(
                                 td.row-actions {
                                     @if view == WallView::ToHandle {
                                         @if alarm.acknowledged.is_none() {
-                                            (row_step(viewer, alarm.id, "acquitter", t(lang, "Acquitter"), None))
+                                            (row_step(alarm.id, "acquitter", t(lang, "Acquitter"), None))
                                         }
                                         @if alarm.taken_in_charge.is_none() {
-                                            (row_step(viewer, alarm.id, "prendre-en-charge", t(lang, "Prendre en charge"), Some("secondary")))
+                                            (row_step(alarm.id, "prendre-en-charge", t(lang, "Prendre en charge"), Some("secondary")))
                                         }
                                     } @else {
                                         a.button.secondary href=(format!("/console/alarmes/{}#clore", alarm.id)) { (t(lang, "Clore…")) }
@@ -769,11 +779,7 @@ fn close_form(viewer: &Viewer, stored: &StoredAlarm, form: &CloseForm) -> Markup
 fn closure_report(lang: Lang, form: &CloseForm) -> Result<ClosureReport, String> {
     let mut wrong = Vec::new();
     if form.actions.trim().is_empty() {
-        wrong.push(tf(
-            lang,
-            "« {field} » est à remplir.",
-            &[("field", &t(lang, "Actions menées"))],
-        ));
+        wrong.push(must_fill(lang, t(lang, "Actions menées")));
     }
     let minutes = form.intervention_minutes.trim();
     let intervention_minutes = minutes.parse::<u32>().ok();
@@ -788,11 +794,7 @@ fn closure_report(lang: Lang, form: &CloseForm) -> Result<ClosureReport, String>
         ));
     }
     if form.root_cause.trim().is_empty() {
-        wrong.push(tf(
-            lang,
-            "« {field} » est à remplir.",
-            &[("field", &t(lang, "Cause première"))],
-        ));
+        wrong.push(must_fill(lang, t(lang, "Cause première")));
     }
     match intervention_minutes {
         Some(intervention_minutes) if wrong.is_empty() => Ok(ClosureReport {

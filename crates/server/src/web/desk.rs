@@ -18,16 +18,17 @@ use vigie_domain::Reference;
 use vigie_domain::inventory::{ObjectKind, Priority, Record};
 use vigie_domain::ticket::StatedCriticality;
 use vigie_domain::ticket::desk::{Kind, Note, Report, Source, Ticket};
-use vigie_domain::ticket::post_mortem::{Measure, MeasureKind, PostMortemText};
+use vigie_domain::ticket::post_mortem::{MAX_MEASURES, Measure, MeasureKind, PostMortemText};
 use vigie_store::{ListFilter, TicketStep};
 
 use crate::AppState;
 use crate::api::tickets::open_report;
-use crate::web::i18n::{t, tf};
+use crate::web::i18n::{Lang, t, tf};
+use crate::web::render::must_fill;
 use crate::web::render::when;
 use crate::web::search::{MAX_CHOICES, choices};
-use crate::web::tickets::{Forms, IMPACTS, impact_label, take};
-use crate::web::{Nav, PageError, PageForm, PageQuery, PageResult, Viewer, labels, page};
+use crate::web::tickets::{Forms, IMPACTS, impact_label, staff_form, take};
+use crate::web::{Nav, PageForm, PageQuery, PageResult, Viewer, labels, page};
 
 /// Measures a post-mortem's form offers at once (more through the API).
 const MEASURE_ROWS: usize = 3;
@@ -77,13 +78,6 @@ fn paris_instant(text: &str) -> Option<i64> {
     vigie_domain::calendar::parse_instant(&text, &crate::reports::paris())
         .ok()
         .map(|(ms, _)| ms)
-}
-
-/// A staff form on ticket `number`: the console's, with this session's token.
-fn checked(viewer: &Viewer, fields: &Fields, number: &str) -> Result<u64, PageError> {
-    viewer.require_staff()?;
-    viewer.check_form(field(fields, "csrf"))?;
-    number.parse().map_err(|_| PageError::not_found())
 }
 
 /// The forms of a ticket's page for these steps (staff, ticket not closed).
@@ -193,33 +187,54 @@ pub(crate) fn desk_forms(viewer: &Viewer, ticket: &Ticket, staff: &[Record]) -> 
     }
 }
 
+/// What a desk form asks for: the step and the word its page says once done, or what is
+/// wrong with the form, field by field as the form labels them.
+type Asked = Result<(TicketStep, &'static str), Vec<String>>;
+
+/// Runs what a desk form on ticket `number` asked for, or shows the ticket's page with all
+/// that is wrong with the form at once.
+async fn desk_step(
+    state: &AppState,
+    viewer: &Viewer,
+    fields: &Fields,
+    number: &str,
+    ask: fn(Lang, &Fields) -> Asked,
+) -> PageResult {
+    let number = staff_form(viewer, field(fields, "csrf"), number)?;
+    match ask(viewer.lang, fields) {
+        Ok((step, done)) => take(state, viewer, number, step, done, &Forms::default()).await,
+        Err(wrong) => {
+            crate::web::tickets::refused(
+                state,
+                viewer,
+                number,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                wrong.join(" "),
+            )
+            .await
+        }
+    }
+}
+
 async fn assign(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(number): Path<String>,
     PageForm(fields): PageForm<Fields>,
 ) -> PageResult {
-    let number = checked(&viewer, &fields, &number)?;
-    let Ok(to) = Reference::parse(field(&fields, "to")) else {
-        return refuse(
-            &state,
-            &viewer,
-            number,
-            tf(
-                viewer.lang,
-                "« {field} » : choisissez le technicien.",
-                &[("field", &t(viewer.lang, "Technicien"))],
-            ),
-        )
-        .await;
-    };
-    take(
+    desk_step(
         &state,
         &viewer,
-        number,
-        TicketStep::Assign { to },
-        "confie",
-        &Forms::default(),
+        &fields,
+        &number,
+        |lang, fields| match Reference::parse(field(fields, "to")) {
+            Ok(to) => Ok((TicketStep::Assign { to }, "confie")),
+            Err(_) => Err(vec![tf(
+                lang,
+                "« {field} » : choisissez le technicien.",
+                &[("field", &t(lang, "Technicien"))],
+            )]),
+        },
     )
     .await
 }
@@ -230,44 +245,33 @@ async fn requalify(
     Path(number): Path<String>,
     PageForm(fields): PageForm<Fields>,
 ) -> PageResult {
-    let number = checked(&viewer, &fields, &number)?;
-    let lang = viewer.lang;
-    let priority = Priority::ALL
-        .into_iter()
-        .find(|p| p.key() == field(&fields, "priority"));
-    let reason = field(&fields, "reason").to_owned();
-    let mut wrong = Vec::new();
-    if priority.is_none() {
-        wrong.push(tf(
-            lang,
-            "« {field} » : choisissez la priorité.",
-            &[("field", &t(lang, "Nouvelle priorité"))],
-        ));
-    }
-    if reason.is_empty() {
-        wrong.push(tf(
-            lang,
-            "« {field} » est à remplir.",
-            &[(
-                "field",
-                &t(lang, "Motif (ce que l'échange ou le diagnostic a appris)"),
-            )],
-        ));
-    }
-    match priority {
-        Some(priority) if wrong.is_empty() => {
-            take(
-                &state,
-                &viewer,
-                number,
-                TicketStep::Requalify { priority, reason },
-                "requalifie",
-                &Forms::default(),
-            )
-            .await
+    desk_step(&state, &viewer, &fields, &number, |lang, fields| {
+        let priority = Priority::ALL
+            .into_iter()
+            .find(|p| p.key() == field(fields, "priority"));
+        let reason = field(fields, "reason").to_owned();
+        let mut wrong = Vec::new();
+        if priority.is_none() {
+            wrong.push(tf(
+                lang,
+                "« {field} » : choisissez la priorité.",
+                &[("field", &t(lang, "Nouvelle priorité"))],
+            ));
         }
-        _ => refuse(&state, &viewer, number, wrong.join(" ")).await,
-    }
+        if reason.is_empty() {
+            wrong.push(must_fill(
+                lang,
+                t(lang, "Motif (ce que l'échange ou le diagnostic a appris)"),
+            ));
+        }
+        match priority {
+            Some(priority) if wrong.is_empty() => {
+                Ok((TicketStep::Requalify { priority, reason }, "requalifie"))
+            }
+            _ => Err(wrong),
+        }
+    })
+    .await
 }
 
 async fn diagnosis(
@@ -276,36 +280,19 @@ async fn diagnosis(
     Path(number): Path<String>,
     PageForm(fields): PageForm<Fields>,
 ) -> PageResult {
-    let number = checked(&viewer, &fields, &number)?;
-    let lang = viewer.lang;
-    let result = field(&fields, "result").to_owned();
-    if result.is_empty() {
-        return refuse(
-            &state,
-            &viewer,
-            number,
-            tf(
-                lang,
-                "« {field} » est à remplir.",
-                &[("field", &t(lang, "Ce qu'elles montrent"))],
-            ),
-        )
-        .await;
-    }
-    let note = Note::Diagnosis {
-        checks: lines(field(&fields, "checks")),
-        result,
-        on_site_needed: field(&fields, "on_site_needed") == "1",
-        parts: lines(field(&fields, "parts")),
-    };
-    take(
-        &state,
-        &viewer,
-        number,
-        TicketStep::Note(note),
-        "diagnostic",
-        &Forms::default(),
-    )
+    desk_step(&state, &viewer, &fields, &number, |lang, fields| {
+        let result = field(fields, "result").to_owned();
+        if result.is_empty() {
+            return Err(vec![must_fill(lang, t(lang, "Ce qu'elles montrent"))]);
+        }
+        let note = Note::Diagnosis {
+            checks: lines(field(fields, "checks")),
+            result,
+            on_site_needed: field(fields, "on_site_needed") == "1",
+            parts: lines(field(fields, "parts")),
+        };
+        Ok((TicketStep::Note(note), "diagnostic"))
+    })
     .await
 }
 
@@ -315,48 +302,41 @@ async fn intervention(
     Path(number): Path<String>,
     PageForm(fields): PageForm<Fields>,
 ) -> PageResult {
-    let number = checked(&viewer, &fields, &number)?;
-    let lang = viewer.lang;
-    let technician = Reference::parse(field(&fields, "technician")).ok();
-    let from = paris_instant(field(&fields, "from"));
-    let to = paris_instant(field(&fields, "to"));
-    let mut wrong = Vec::new();
-    if technician.is_none() {
-        wrong.push(tf(
-            lang,
-            "« {field} » : choisissez le technicien.",
-            &[("field", &t(lang, "Technicien"))],
-        ));
-    }
-    for (value, label) in [
-        (from, t(lang, "Du (heure de Paris)")),
-        (to, t(lang, "Au (heure de Paris)")),
-    ] {
-        if value.is_none() {
+    desk_step(&state, &viewer, &fields, &number, |lang, fields| {
+        let technician = Reference::parse(field(fields, "technician")).ok();
+        let from = paris_instant(field(fields, "from"));
+        let to = paris_instant(field(fields, "to"));
+        let mut wrong = Vec::new();
+        if technician.is_none() {
             wrong.push(tf(
                 lang,
-                "« {field} » : une date et une heure sont attendues.",
-                &[("field", &label)],
+                "« {field} » : choisissez le technicien.",
+                &[("field", &t(lang, "Technicien"))],
             ));
         }
-    }
-    let (Some(technician), Some(from), Some(to)) = (technician, from, to) else {
-        return refuse(&state, &viewer, number, wrong.join(" ")).await;
-    };
-    let note = Note::Intervention {
-        technician,
-        from,
-        to,
-        parts: lines(field(&fields, "parts")),
-    };
-    take(
-        &state,
-        &viewer,
-        number,
-        TicketStep::Note(note),
-        "intervention",
-        &Forms::default(),
-    )
+        for (value, label) in [
+            (from, t(lang, "Du (heure de Paris)")),
+            (to, t(lang, "Au (heure de Paris)")),
+        ] {
+            if value.is_none() {
+                wrong.push(tf(
+                    lang,
+                    "« {field} » : une date et une heure sont attendues.",
+                    &[("field", &label)],
+                ));
+            }
+        }
+        let (Some(technician), Some(from), Some(to)) = (technician, from, to) else {
+            return Err(wrong);
+        };
+        let note = Note::Intervention {
+            technician,
+            from,
+            to,
+            parts: lines(field(fields, "parts")),
+        };
+        Ok((TicketStep::Note(note), "intervention"))
+    })
     .await
 }
 
@@ -366,58 +346,52 @@ async fn write_post_mortem(
     Path(number): Path<String>,
     PageForm(fields): PageForm<Fields>,
 ) -> PageResult {
-    let number = checked(&viewer, &fields, &number)?;
-    let lang = viewer.lang;
-    let mut measures = Vec::new();
-    let mut wrong = Vec::new();
-    for row in 0..MEASURE_ROWS.max(20) {
-        let action = field(&fields, &format!("measure_{row}_action"));
-        if action.is_empty() {
-            continue;
+    desk_step(&state, &viewer, &fields, &number, |lang, fields| {
+        let mut measures = Vec::new();
+        let mut wrong = Vec::new();
+        // Every row the form may show: three empty ones, or as many as the post-mortem holds.
+        for row in 0..MAX_MEASURES {
+            let action = field(fields, &format!("measure_{row}_action"));
+            if action.is_empty() {
+                continue;
+            }
+            let kind = match field(fields, &format!("measure_{row}_kind")) {
+                "preventive" => MeasureKind::Preventive,
+                _ => MeasureKind::Corrective,
+            };
+            let owner = field(fields, &format!("measure_{row}_owner"));
+            let due = paris_instant(field(fields, &format!("measure_{row}_due")));
+            let label = tf(lang, "Mesure {n}", &[("n", &(row + 1))]);
+            if owner.is_empty() {
+                wrong.push(tf(
+                    lang,
+                    "« {measure} » : son responsable est à remplir.",
+                    &[("measure", &label)],
+                ));
+            }
+            match due {
+                Some(due) => measures.push(Measure {
+                    kind,
+                    action: action.to_owned(),
+                    owner: owner.to_owned(),
+                    due,
+                }),
+                None => wrong.push(tf(
+                    lang,
+                    "« {measure} » : son échéance est à remplir.",
+                    &[("measure", &label)],
+                )),
+            }
         }
-        let kind = match field(&fields, &format!("measure_{row}_kind")) {
-            "preventive" => MeasureKind::Preventive,
-            _ => MeasureKind::Corrective,
+        if !wrong.is_empty() {
+            return Err(wrong);
+        }
+        let text = PostMortemText {
+            analysis: field(fields, "analysis").to_owned(),
+            measures,
         };
-        let owner = field(&fields, &format!("measure_{row}_owner"));
-        let due = paris_instant(field(&fields, &format!("measure_{row}_due")));
-        let label = tf(lang, "Mesure {n}", &[("n", &(row + 1))]);
-        if owner.is_empty() {
-            wrong.push(tf(
-                lang,
-                "« {measure} » : son responsable est à remplir.",
-                &[("measure", &label)],
-            ));
-        }
-        match due {
-            Some(due) => measures.push(Measure {
-                kind,
-                action: action.to_owned(),
-                owner: owner.to_owned(),
-                due,
-            }),
-            None => wrong.push(tf(
-                lang,
-                "« {measure} » : son échéance est à remplir.",
-                &[("measure", &label)],
-            )),
-        }
-    }
-    if !wrong.is_empty() {
-        return refuse(&state, &viewer, number, wrong.join(" ")).await;
-    }
-    let text = PostMortemText {
-        analysis: field(&fields, "analysis").to_owned(),
-        measures,
-    };
-    take(
-        &state,
-        &viewer,
-        number,
-        TicketStep::WritePostMortem(text),
-        "post-mortem",
-        &Forms::default(),
-    )
+        Ok((TicketStep::WritePostMortem(text), "post-mortem"))
+    })
     .await
 }
 
@@ -427,27 +401,9 @@ async fn share_post_mortem(
     Path(number): Path<String>,
     PageForm(fields): PageForm<Fields>,
 ) -> PageResult {
-    let number = checked(&viewer, &fields, &number)?;
-    take(
-        &state,
-        &viewer,
-        number,
-        TicketStep::PublishPostMortem,
-        "post-mortem-partage",
-        &Forms::default(),
-    )
-    .await
-}
-
-/// A form refused before reaching the desk: the ticket's page with what is wrong.
-async fn refuse(state: &AppState, viewer: &Viewer, number: u64, message: String) -> PageResult {
-    crate::web::tickets::refused(
-        state,
-        viewer,
-        number,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        message,
-    )
+    desk_step(&state, &viewer, &fields, &number, |_, _| {
+        Ok((TicketStep::PublishPostMortem, "post-mortem-partage"))
+    })
     .await
 }
 
@@ -629,18 +585,10 @@ async fn open_call(
         wrong.push(t(lang, "Choisissez le client et le site.").to_owned());
     }
     if form.caller.trim().is_empty() {
-        wrong.push(tf(
-            lang,
-            "« {field} » est à remplir.",
-            &[("field", &t(lang, "Appelant (nom, téléphone)"))],
-        ));
+        wrong.push(must_fill(lang, t(lang, "Appelant (nom, téléphone)")));
     }
     if form.symptom.trim().is_empty() {
-        wrong.push(tf(
-            lang,
-            "« {field} » est à remplir.",
-            &[("field", &t(lang, "Que se passe-t-il ?"))],
-        ));
+        wrong.push(must_fill(lang, t(lang, "Que se passe-t-il ?")));
     }
     let (Some(client), Some(site), true) = (client, site, wrong.is_empty()) else {
         return render_call(&state, &viewer, &form, Some(wrong.join(" "))).await;

@@ -24,7 +24,7 @@ mod oncall;
 mod outbox;
 mod portal;
 mod records;
-mod render;
+pub(crate) mod render;
 mod search;
 mod tickets;
 

@@ -1,5 +1,5 @@
 //! Names first, references second (issue 25): the names of the sites, equipment, clients and
-//! people a page shows, read at once per kind within the viewer's walls, and the links that
+//! people a page shows, read in one query within the viewer's walls, and the links that
 //! show an object by its name with its reference beside it.
 
 use std::collections::BTreeMap;
@@ -33,30 +33,31 @@ pub(crate) struct Wanted<'a> {
 }
 
 impl Names {
-    /// Reads, in one query per kind, the names of everything `wanted` names. Client names are
+    /// Reads, in one query for all kinds, the names of everything `wanted` names. Client names are
     /// read for the staff only (a client knows its own name).
     pub(crate) async fn read(
         state: &AppState,
         viewer: &Viewer,
         wanted: &Wanted<'_>,
     ) -> Result<Names, vigie_store::StoreError> {
-        let actor = &viewer.caller.actor;
-        let store = &state.store;
+        let mut kinds: Vec<(ObjectKind, &[&Reference])> = vec![
+            (ObjectKind::Site, &wanted.sites),
+            (ObjectKind::Equipment, &wanted.equipment),
+            (ObjectKind::Staff, &wanted.people),
+        ];
+        if viewer.is_staff() {
+            kinds.push((ObjectKind::Client, &wanted.clients));
+        }
+        let mut read = state
+            .store
+            .names_of_kinds(&viewer.caller.actor, &kinds)
+            .await?
+            .into_iter();
         Ok(Names {
-            sites: store.names(actor, ObjectKind::Site, &wanted.sites).await?,
-            equipment: store
-                .names(actor, ObjectKind::Equipment, &wanted.equipment)
-                .await?,
-            people: store
-                .names(actor, ObjectKind::Staff, &wanted.people)
-                .await?,
-            clients: if viewer.is_staff() {
-                store
-                    .names(actor, ObjectKind::Client, &wanted.clients)
-                    .await?
-            } else {
-                BTreeMap::new()
-            },
+            sites: read.next().unwrap_or_default(),
+            equipment: read.next().unwrap_or_default(),
+            people: read.next().unwrap_or_default(),
+            clients: read.next().unwrap_or_default(),
         })
     }
 

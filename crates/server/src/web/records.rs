@@ -11,9 +11,12 @@ use serde::Deserialize;
 use vigie_store::AuditFilter;
 use vigie_store::documents::DocumentFilter;
 
+use vigie_domain::Reference;
+
 use crate::AppState;
 use crate::web::PageQuery;
 use crate::web::i18n::{t, tf};
+use crate::web::names::{Names, Wanted, site_in};
 use crate::web::render::time;
 use crate::web::{Nav, PageResult, Viewer, page};
 
@@ -27,6 +30,8 @@ pub fn routes() -> Router<AppState> {
         .route("/portail/documents", get(documents))
         .route("/console/documents/{id}", get(report_page))
         .route("/portail/documents/{id}", get(report_page))
+        .route("/console/documents/{id}/fichier", get(document_file))
+        .route("/portail/documents/{id}/fichier", get(document_file))
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,6 +136,19 @@ async fn documents(
         .flatten();
     let root = if portal { "/portail" } else { "/console" };
     let lang = viewer.lang;
+    let sites: Vec<Reference> = items
+        .iter()
+        .filter_map(|d| Reference::parse(d.site.as_deref()?).ok())
+        .collect();
+    let names = Names::read(
+        &state,
+        &viewer,
+        &Wanted {
+            sites: sites.iter().collect(),
+            ..Wanted::default()
+        },
+    )
+    .await?;
     let body = html! {
         main {
             h1 { (t(lang, "Documents")) }
@@ -145,11 +163,16 @@ async fn documents(
                                 @if document.content_type == "text/html" && document.period.is_some() {
                                     a href=(format!("{root}/documents/{}", document.id)) { (document.title) } " (" (t(lang, "page")) ")"
                                 } @else {
-                                    a href=(format!("/api/v1/documents/{}", document.id)) download { (document.title) }
+                                    a href=(format!("{root}/documents/{}/fichier", document.id)) download { (document.title) }
                                     @if document.content_type == "application/pdf" { " (PDF)" }
                                 }
                             }
-                            td { (document.site.as_deref().unwrap_or("—")) }
+                            td {
+                                @match document.site.as_deref().and_then(|site| Reference::parse(site).ok()) {
+                                    Some(site) => (site_in(&viewer, &names, Some(&site))),
+                                    None => "—",
+                                }
+                            }
                             td { @if let Some(ticket) = document.ticket { a href=(format!("{root}/tickets/{ticket}")) { (tf(lang, "n°{number}", &[("number", &ticket)])) } } @else { "—" } }
                         }
                     } }
@@ -166,6 +189,48 @@ async fn documents(
         Nav::Documents
     };
     Ok(page(&state, &viewer, t(lang, "Documents"), nav, body).into_response())
+}
+
+/// A document's file, from the pages (issue 25, item 13): the console's or the portal's own
+/// address, so that a document gone, or another client's, answers with a page in the
+/// viewer's menus rather than the API's JSON.
+async fn document_file(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    uri: axum::http::Uri,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> PageResult {
+    let portal = uri.path().starts_with("/portail");
+    if portal == viewer.is_staff() {
+        return Err(crate::web::PageError::not_found());
+    }
+    let lang = viewer.lang;
+    match state.store.document(&viewer.caller.actor, id).await {
+        Ok((info, content)) => Ok(crate::api::documents::file_response(&info, content, true)),
+        // Gone, or another client's: said in the viewer's own menus, with the way back.
+        Err(vigie_store::StoreError::NotFound) => {
+            let root = if portal { "/portail" } else { "/console" };
+            let body = html! {
+                main {
+                    h1 { (t(lang, "Document introuvable")) }
+                    p.error role="alert" { (t(lang, "Ce document n'existe pas, ou vous n'y avez pas accès.")) }
+                    p { a href=(format!("{root}/documents")) { "← " (t(lang, "Documents")) } }
+                }
+            };
+            let nav = if portal {
+                Nav::PortalDocuments
+            } else {
+                Nav::Documents
+            };
+            let title = t(lang, "Document introuvable");
+            Ok((
+                axum::http::StatusCode::NOT_FOUND,
+                page(&state, &viewer, title, nav, body),
+            )
+                .into_response())
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// A monthly report's HTML version in the page (issue 9: the same content as its PDF). Its

@@ -23,24 +23,54 @@ fn paris() -> &'static TimeZone {
 
 /// `29/11/2026 17:44`, on the Paris clock.
 pub fn when(ms: i64) -> String {
-    match Timestamp::from_millisecond(ms) {
-        Ok(at) => at
-            .to_zoned(paris().clone())
-            .strftime("%d/%m/%Y %H:%M")
-            .to_string(),
-        Err(_) => "—".into(),
+    match paris_time(ms) {
+        Some((at, _)) => format!(
+            "{:02}/{:02}/{:04} {:02}:{:02}",
+            at.day(),
+            at.month(),
+            at.year(),
+            at.hour(),
+            at.minute()
+        ),
+        None => "—".into(),
     }
 }
 
 /// `2026-11-29T17:44:00+01:00`, for `<time datetime>`.
 pub fn machine_time(ms: i64) -> String {
-    match Timestamp::from_millisecond(ms) {
-        Ok(at) => at
-            .to_zoned(paris().clone())
-            .strftime("%Y-%m-%dT%H:%M:%S%:z")
-            .to_string(),
-        Err(_) => String::new(),
+    match paris_time(ms) {
+        Some((at, offset)) => {
+            let seconds = offset.seconds();
+            let sign = if seconds < 0 { '-' } else { '+' };
+            let seconds = seconds.unsigned_abs();
+            format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+                at.year(),
+                at.month(),
+                at.day(),
+                at.hour(),
+                at.minute(),
+                at.second(),
+                seconds / 3600,
+                seconds % 3600 / 60
+            )
+        }
+        None => String::new(),
     }
+}
+
+/// The Paris wall-clock time of an instant, with its offset from UTC. Written by hand rather
+/// than through `strftime`, which parses its pattern on every call: a wall of fifty alarms
+/// writes a few hundred times.
+fn paris_time(ms: i64) -> Option<(jiff::civil::DateTime, jiff::tz::Offset)> {
+    let at = Timestamp::from_millisecond(ms).ok()?;
+    let offset = paris().to_offset(at);
+    Some((offset.to_datetime(at), offset))
+}
+
+/// What a form says of a required field left empty, naming it as the form labels it.
+pub fn must_fill(lang: Lang, label: &str) -> String {
+    tf(lang, "« {field} » est à remplir.", &[("field", &label)])
 }
 
 /// `3 j 4 h` (`3 d 4 h`), `2 h 05 min`, `12 min`, `40 s`: the two largest units. The page's
@@ -359,6 +389,30 @@ mod tests {
         // 2026-03-29T00:30Z is 01:30 in winter time; 2026-03-29T01:30Z is 03:30 in summer.
         assert_eq!(when(1_774_744_200_000), "29/03/2026 01:30");
         assert_eq!(when(1_774_747_800_000), "29/03/2026 03:30");
+    }
+
+    #[test]
+    fn times_written_by_hand_match_the_calendars_own_formatting() {
+        let zoned = |ms: i64, pattern: &str| {
+            Timestamp::from_millisecond(ms)
+                .unwrap()
+                .to_zoned(paris().clone())
+                .strftime(pattern)
+                .to_string()
+        };
+        // Every 7 h 13 min 17 s over three years (both changes of clock each year), and the
+        // minutes around the changes of 2026.
+        let mut instants: Vec<i64> = (0..3 * 1_213)
+            .map(|i| 1_735_689_600_000 + i * 26_000_000 + i * 17_000)
+            .collect();
+        for change in [1_774_746_000_000_i64, 1_792_890_000_000] {
+            instants.extend((-90..90).map(|minute| change + minute * 60_000));
+        }
+        instants.extend([0, -1_000, 1_000_000_000_000]);
+        for ms in instants {
+            assert_eq!(when(ms), zoned(ms, "%d/%m/%Y %H:%M"), "{ms}");
+            assert_eq!(machine_time(ms), zoned(ms, "%Y-%m-%dT%H:%M:%S%:z"), "{ms}");
+        }
     }
 
     #[test]

@@ -167,40 +167,53 @@ async fn search(
     Ok(page(&state, &viewer, t(lang, "Recherche"), Nav::Search, body).into_response())
 }
 
-/// The name of an inventory record, for a filter's choices.
-pub(crate) fn record_name(record: &Record) -> String {
-    match record {
-        Record::Client(r) => r.name.to_string(),
-        Record::Site(r) => r.name.to_string(),
-        Record::Staff(r) => r.name.to_string(),
-        Record::Equipment(r) => r.name.to_string(),
-        Record::Contact(r) => r.name.to_string(),
-        Record::Contract(r) => r.reference.to_string(),
+/// One choice of a `<select>`: the reference it sends, the name it shows.
+pub(crate) trait Choice {
+    fn value(&self) -> &str;
+    fn label(&self) -> &str;
+}
+
+impl Choice for Record {
+    fn value(&self) -> &str {
+        self.reference().as_str()
+    }
+    fn label(&self) -> &str {
+        self.name()
     }
 }
 
-/// A list of records as a `<select>`'s choices, by name, the chosen one selected.
-pub(crate) fn choices(
+/// A name read alone (`Store::name_list`), without its record.
+impl Choice for (Reference, String) {
+    fn value(&self) -> &str {
+        self.0.as_str()
+    }
+    fn label(&self) -> &str {
+        &self.1
+    }
+}
+
+/// A list of objects as a `<select>`'s choices, by name, the chosen one selected.
+pub(crate) fn choices<C: Choice>(
     lang: Lang,
     id: &str,
     name: &str,
-    records: &[Record],
+    options: &[C],
     chosen: Option<&str>,
     everything: &str,
 ) -> Markup {
     html! {
         select id=(id) name=(name) {
             option value="" { (everything) }
-            @for record in records {
-                option value=(record.reference().as_str()) selected[chosen == Some(record.reference().as_str())] { (record_name(record)) }
+            @for option in options {
+                option value=(option.value()) selected[chosen == Some(option.value())] { (option.label()) }
             }
             // A reference given in the address that the list does not hold (beyond its
             // bound) stays chosen rather than silently dropped.
-            @if let Some(chosen) = chosen.filter(|c| !c.is_empty() && !records.iter().any(|r| r.reference().as_str() == *c)) {
+            @if let Some(chosen) = chosen.filter(|c| !c.is_empty() && !options.iter().any(|o| o.value() == *c)) {
                 option value=(chosen) selected { (chosen) }
             }
         }
-        @if (records.len() as i64) == MAX_CHOICES {
+        @if (options.len() as i64) == MAX_CHOICES {
             span.muted { (t(lang, "(liste limitée : utilisez la recherche)")) }
         }
     }
@@ -223,14 +236,14 @@ pub(crate) async fn place_filters(
     };
     let clients = state
         .store
-        .list(actor, ObjectKind::Client, &bounded)
+        .name_list(actor, ObjectKind::Client, &bounded)
         .await?;
     let client_ref = client.and_then(|c| Reference::parse(c).ok());
     let sites = match (&client_ref, with_site) {
         (Some(client), true) => {
             state
                 .store
-                .list(
+                .name_list(
                     actor,
                     ObjectKind::Site,
                     &ListFilter {

@@ -26,8 +26,9 @@ use crate::AppState;
 use crate::api::tickets::{open_report, take_ticket_step};
 use crate::web::i18n::{Lang, t, tf};
 use crate::web::names::{Names, client_link, equipment_in, site_in};
+use crate::web::render::must_fill;
 use crate::web::render::{self, countdown, time, url_encode};
-use crate::web::search::{MAX_CHOICES, choices, place_filters, record_name};
+use crate::web::search::{MAX_CHOICES, choices, place_filters};
 use crate::web::{Nav, PageError, PageResult, Viewer, optional_reference, page};
 use crate::web::{PageForm, PageQuery};
 use crate::web::{history, labels};
@@ -64,7 +65,7 @@ fn base(viewer: &Viewer) -> &'static str {
 
 /// A staff member's form posted on a ticket's page: the console's, carrying its session's
 /// token, about the ticket `number` names.
-fn staff_form(viewer: &Viewer, csrf: &str, number: &str) -> Result<u64, PageError> {
+pub(crate) fn staff_form(viewer: &Viewer, csrf: &str, number: &str) -> Result<u64, PageError> {
     check_part(viewer, false)?;
     viewer.check_form(csrf)?;
     ticket_number(number)
@@ -208,7 +209,7 @@ async fn queue(
         ),
         None => None,
     };
-    let own = staff_reference(&viewer);
+    let own = viewer.caller.actor.staff().cloned();
     let assignee = match chosen(&query.confie) {
         Some("moi") => Some(own.clone().ok_or_else(|| {
             PageError::new(
@@ -374,7 +375,7 @@ async fn queue(
                             option value="" { (t(lang, "Tout le monde")) }
                             @if own.is_some() { option value="moi" selected[chosen(&query.confie) == Some("moi")] { (t(lang, "Moi")) } }
                             @for record in &staff {
-                                option value=(record.reference().as_str()) selected[chosen(&query.confie) == Some(record.reference().as_str())] { (record_name(record)) }
+                                option value=(record.reference().as_str()) selected[chosen(&query.confie) == Some(record.reference().as_str())] { (record.name()) }
                             }
                         }
                     }
@@ -396,15 +397,6 @@ async fn queue(
 }
 
 /// The staff record the viewer's account is linked to, if any.
-fn staff_reference(viewer: &Viewer) -> Option<Reference> {
-    match &viewer.caller.actor.principal {
-        vigie_domain::access::Principal::Staff {
-            staff: Some(staff), ..
-        } => Some(staff.clone()),
-        _ => None,
-    }
-}
-
 pub(crate) fn impact_label(lang: Lang, impact: Impact) -> &'static str {
     match impact {
         Impact::SecurityCompromised => t(
@@ -440,7 +432,9 @@ pub(crate) const IMPACTS: [(Impact, &str); 6] = [
 #[derive(Debug, Default, Deserialize)]
 struct DetailQuery {
     fait: Option<String>,
-    partiel: Option<u8>,
+    /// `1`: the ticket's facts and history alone; `actions`: its actions alone (what the
+    /// live feed asks for once the ticket has changed).
+    partiel: Option<String>,
 }
 
 fn ticket_number(text: &str) -> Result<u64, PageError> {
@@ -560,7 +554,7 @@ async fn render_detail(
             }
         }
     };
-    if query.partiel.is_some() {
+    if query.partiel.as_deref() == Some("1") {
         return Ok(Html(region.into_string()).into_response());
     }
     let staff = if viewer.is_staff() {
@@ -586,6 +580,38 @@ async fn render_detail(
             .messages_to_client(&viewer.caller.actor, number)
             .await?
     };
+    let actions = html! {
+        @if viewer.is_staff() && ticket.status != Status::Closed {
+            (staff_forms(viewer, &ticket, &forms.resolution))
+            (crate::web::desk::desk_forms(viewer, &ticket, &staff))
+        }
+        @if !viewer.is_staff() {
+            (client_messages(viewer, &sent))
+            @if ticket.status != Status::Closed {
+                h2 { (t(lang, "Ajouter un message")) }
+                form.stack.panel #comment-form method="post" action=(format!("/portail/tickets/{number}/message")) {
+                    input type="hidden" name="csrf" value=(viewer.csrf);
+                    label for="comment" { (t(lang, "Votre message à l'équipe technique")) }
+                    textarea #comment name="text" required maxlength="4000" {}
+                    div.actions { button #send-comment type="submit" { (t(lang, "Envoyer le message")) } }
+                }
+            }
+        }
+        @if !viewer.is_staff() && survey_due(&ticket, now) {
+            (survey_form(viewer, &ticket, &forms.survey))
+        }
+        @if !viewer.is_staff() && ticket.status == Status::Resolved {
+            h2 { (t(lang, "Le problème est-il résolu ?")) }
+            form.panel method="post" action=(format!("/portail/tickets/{number}/confirmer")) {
+                input type="hidden" name="csrf" value=(viewer.csrf);
+                p { (t(lang, "Si tout fonctionne de nouveau, confirmez : le ticket sera clos. Sinon, répondez à l'email de résolution ou signalez un nouveau problème.")) }
+                button #confirm type="submit" { (t(lang, "Je confirme que le problème est résolu")) }
+            }
+        }
+    };
+    if query.partiel.as_deref() == Some("actions") {
+        return Ok(Html(actions.into_string()).into_response());
+    }
     let title = tf(lang, "Ticket n°{number}", &[("number", &number)]);
     let status = error
         .as_ref()
@@ -598,33 +624,9 @@ async fn render_detail(
             @if let Some(done) = done { p.notice role="status" { (done) } }
             @if let Some((_, message)) = &error { p.error role="alert" { (render::plain(message)) } }
             section #ticket data-live="tickets" data-src=(format!("{root}/tickets/{number}?partiel=1")) { (region) }
-            @if viewer.is_staff() && ticket.status != Status::Closed {
-                (staff_forms(viewer, &ticket, &forms.resolution))
-                (crate::web::desk::desk_forms(viewer, &ticket, &staff))
-            }
-            @if !viewer.is_staff() {
-                (client_messages(viewer, &sent))
-                @if ticket.status != Status::Closed {
-                    h2 { (t(lang, "Ajouter un message")) }
-                    form.stack.panel #comment-form method="post" action=(format!("/portail/tickets/{number}/message")) {
-                        input type="hidden" name="csrf" value=(viewer.csrf);
-                        label for="comment" { (t(lang, "Votre message à l'équipe technique")) }
-                        textarea #comment name="text" required maxlength="4000" {}
-                        div.actions { button #send-comment type="submit" { (t(lang, "Envoyer le message")) } }
-                    }
-                }
-            }
-            @if !viewer.is_staff() && survey_due(&ticket, now) {
-                (survey_form(viewer, &ticket, &forms.survey))
-            }
-            @if !viewer.is_staff() && ticket.status == Status::Resolved {
-                h2 { (t(lang, "Le problème est-il résolu ?")) }
-                form.panel method="post" action=(format!("/portail/tickets/{number}/confirmer")) {
-                    input type="hidden" name="csrf" value=(viewer.csrf);
-                    p { (t(lang, "Si tout fonctionne de nouveau, confirmez : le ticket sera clos. Sinon, répondez à l'email de résolution ou signalez un nouveau problème.")) }
-                    button #confirm type="submit" { (t(lang, "Je confirme que le problème est résolu")) }
-                }
-            }
+            // What can be done follows where the ticket stands: the feed brings the steps of
+            // its new state (the client's confirmation once it is resolved) without a reload.
+            section #ticket-actions data-live="tickets" data-src=(format!("{root}/tickets/{number}?partiel=actions")) { (actions) }
         }
     };
     Ok((status, page(state, viewer, &title, nav(viewer), body)).into_response())
@@ -1321,11 +1323,7 @@ async fn report(
     };
     let symptom_label = t(lang, "Que se passe-t-il ?");
     if form.symptom.trim().is_empty() {
-        wrong.push(tf(
-            lang,
-            "« {field} » est à remplir.",
-            &[("field", &symptom_label)],
-        ));
+        wrong.push(must_fill(lang, symptom_label));
     } else if form.symptom.chars().count() > vigie_domain::ticket::desk::MAX_TEXT {
         wrong.push(tf(
             lang,
@@ -1438,11 +1436,7 @@ async fn client_message(
             &viewer,
             number,
             StatusCode::UNPROCESSABLE_ENTITY,
-            tf(
-                lang,
-                "« {field} » est à remplir.",
-                &[("field", &t(lang, "Votre message à l'équipe technique"))],
-            ),
+            must_fill(lang, t(lang, "Votre message à l'équipe technique")),
         )
         .await;
     }

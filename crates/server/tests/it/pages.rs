@@ -28,6 +28,7 @@ pub struct PageSession<'a> {
 pub struct PageReply {
     pub status: StatusCode,
     pub location: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
     pub text: String,
 }
 
@@ -60,6 +61,7 @@ async fn reply(request: reqwest::RequestBuilder) -> PageReply {
             .headers()
             .get("location")
             .map(|v| v.to_str().unwrap().to_string()),
+        headers: response.headers().clone(),
         text: response.text().await.unwrap(),
     }
 }

@@ -500,6 +500,27 @@ async fn a_month_of_operation_gives_the_three_reports_with_their_figures() {
             .status,
         StatusCode::NOT_FOUND
     );
+    // Issue 25, item 13: the pages link each file to the portal's own address, which gives
+    // it as a download named after its title; another client's is a page with the menus.
+    let bank_pdf = find("rapport_supervision", "CLI-BANQUE", None, "application/pdf");
+    let file = format!("/portail/documents/{bank_pdf}/fichier");
+    assert!(list.text.contains(&file), "{}", list.text);
+    let downloaded = bank.get(&file).await;
+    assert_eq!(downloaded.status, StatusCode::OK);
+    assert_eq!(downloaded.headers["content-type"], "application/pdf");
+    let disposition = downloaded.headers["content-disposition"].to_str().unwrap();
+    assert!(
+        disposition.starts_with("attachment; filename=\"Rapport mensuel de supervision")
+            && disposition.contains(".pdf\"; filename*=UTF-8''Rapport%20mensuel"),
+        "{disposition}"
+    );
+    let refused = logistics.get(&file).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert!(
+        refused.text.contains("<nav") && refused.text.contains("Mes tickets"),
+        "{}",
+        refused.text
+    );
     app.finish().await;
 }
 

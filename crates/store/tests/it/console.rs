@@ -5,7 +5,7 @@
 use vigie_domain::access::Actor;
 use vigie_domain::alarm::lifecycle::Alarm;
 use vigie_domain::alarm::rules::{Condition, ConditionKey};
-use vigie_domain::inventory::ObjectKind;
+use vigie_domain::inventory::{EquipmentKind, ObjectKind};
 use vigie_domain::policy::Severity;
 use vigie_domain::supervision::{CheckName, CheckStatus, Observation};
 use vigie_store::StoreError;
@@ -345,6 +345,23 @@ async fn equipment_down_are_counted_per_site_and_follow_an_equipment_that_moves(
     let overview = store.client_overview(&admin(), &client).await.unwrap();
     assert_eq!(overview.down, 2);
     assert!(overview.dashboard);
+    // The headline's counts (issue 25): of each kind with some down, how many are down and
+    // how many the client has, as its equipment listed say.
+    assert_eq!(
+        overview.down_by_kind,
+        vec![
+            (
+                EquipmentKind::Nvr,
+                1,
+                of_kind(&store, &client, EquipmentKind::Nvr).await
+            ),
+            (
+                EquipmentKind::PowerSupply,
+                1,
+                of_kind(&store, &client, EquipmentKind::PowerSupply).await
+            ),
+        ]
+    );
 
     // The UPS moves to the head office: its checks down go with it.
     let vigie_domain::inventory::Record::Equipment(mut ups) = store
@@ -436,7 +453,18 @@ async fn equipment_down_are_counted_per_site_and_follow_an_equipment_that_moves(
     );
     // Equipment never observed are listed too, with no state.
     assert!(page.iter().any(|(_, states)| states.is_empty()));
-    // …and a deletion.
+    // …and a deletion, while another power supply of the client is down: the client counts
+    // one power supply fewer.
+    store
+        .record_observations(
+            &console,
+            None,
+            &[ping("BNF-LYO-BELLECOUR-UPS-01", 5 * H, false)],
+            5 * H,
+        )
+        .await
+        .unwrap();
+    let supplies = of_kind(&store, &client, EquipmentKind::PowerSupply).await;
     store
         .delete(
             &console,
@@ -459,6 +487,39 @@ async fn equipment_down_are_counted_per_site_and_follow_an_equipment_that_moves(
         .filter(|e| e.site.as_str() == "BNF-PAR-SIEGE")
         .count() as i64;
     assert_eq!(siege.equipment, listed);
+    let overview = store.client_overview(&admin(), &client).await.unwrap();
+    assert!(
+        overview
+            .down_by_kind
+            .contains(&(EquipmentKind::PowerSupply, 1, supplies - 1)),
+        "{:?}",
+        overview.down_by_kind
+    );
+    assert_eq!(
+        of_kind(&store, &client, EquipmentKind::PowerSupply).await,
+        supplies - 1
+    );
+}
+
+/// How many equipment of `kind` the client has, as the inventory lists them.
+async fn of_kind(store: &System, client: &vigie_domain::Reference, kind: EquipmentKind) -> i64 {
+    store
+        .list(
+            &admin(),
+            ObjectKind::Equipment,
+            &vigie_store::ListFilter {
+                client: Some(client.clone()),
+                limit: Some(vigie_store::MAX_PAGE_SIZE),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .iter()
+        .filter(|record| {
+            matches!(record, vigie_domain::inventory::Record::Equipment(e) if e.kind == kind)
+        })
+        .count() as i64
 }
 
 /// The daily chart's read (DSH-1): each period's availability is the one `availability` gives

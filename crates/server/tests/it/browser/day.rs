@@ -1494,6 +1494,53 @@ async fn a_client_reads_what_it_was_told_and_answers_on_its_ticket() {
         "{}",
         seen.text
     );
+    // Item 3: the desk resolves it meanwhile; the page the client keeps open offers its
+    // confirmation at once, without a reload, and the confirmation closes the ticket.
+    assert!(browser.find("#confirm").await.is_err());
+    browser
+        .execute(
+            "document.body.setAttribute('data-not-reloaded', '1');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let resolved = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/actions"),
+            &json!({ "action": "resolve" }),
+        )
+        .await;
+    assert_eq!(
+        resolved.status,
+        reqwest::StatusCode::OK,
+        "{}",
+        resolved.text
+    );
+    browser.wait_for("#confirm", WAIT).await.unwrap();
+    browser
+        .wait_for_text("#ticket-status", "résolu", WAIT)
+        .await
+        .unwrap();
+    let not_reloaded = browser
+        .execute(
+            "return document.body.getAttribute('data-not-reloaded');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(not_reloaded, json!("1"), "the page was reloaded");
+    browser
+        .find("#confirm")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("#ticket-status", "clos", WAIT)
+        .await
+        .unwrap();
+    assert!(browser.find("#confirm").await.is_err());
     // Another client cannot write on it.
     app.create_user("marche", UserKind::Client, Some("CLI-MARCHE"), &[], false)
         .await;
