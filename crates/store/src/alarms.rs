@@ -59,6 +59,32 @@ pub struct StoredAlarm {
     pub duration_ms: i64,
     #[serde(flatten)]
     pub alarm: Alarm,
+    /// The names of its client, site and equipment, read with it for the pages (never in
+    /// the API's JSON, which gives references).
+    #[serde(skip)]
+    pub names: AlarmNames,
+}
+
+/// The names of what an alarm is about, read in the same query as the alarm (issue 25: a
+/// page shows names first, and one more query for them cost more than the page itself).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlarmNames {
+    pub client: Option<String>,
+    pub site: Option<String>,
+    pub equipment: Option<String>,
+}
+
+/// The columns that read an alarm's names beside it, from its row in `alarms`, named `c<first>`
+/// and the two after it (client, site, equipment).
+pub(crate) fn named_columns(first: usize) -> String {
+    format!(
+        "(SELECT c.name FROM clients c WHERE c.ref = alarms.client_ref) AS c{}, \
+         (SELECT s.name FROM sites s WHERE s.ref = alarms.site_ref) AS c{}, \
+         (SELECT e.name FROM equipment e WHERE e.ref = alarms.equipment_ref) AS c{}",
+        first,
+        first + 1,
+        first + 2
+    )
 }
 
 fn stored_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
@@ -219,19 +245,33 @@ impl Store {
                 .clamp(1, MAX_ALARM_PAGE),
         ));
         let inner = format!(
-            "SELECT client_ref AS c0, record AS c1, id AS c2 FROM alarms WHERE 1 = 1{condition} ORDER BY id DESC LIMIT ${}",
+            "SELECT client_ref AS c0, record AS c1, id AS c2, {} FROM alarms WHERE 1 = 1{condition} ORDER BY id DESC LIMIT ${}",
+            named_columns(3),
             args.len()
         );
-        let rows: Vec<(String, String, i64)> =
-            crate::page::fetch(&self.read, self.backend, &inner, 3, "c2 DESC", args).await?;
-        rows.iter()
-            .map(|(client, record, _)| {
-                let alarm: Alarm = stored_json(record)?;
+        type Row = (
+            String,
+            String,
+            i64,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> =
+            crate::page::fetch(&self.read, self.backend, &inner, 6, "c2 DESC", args).await?;
+        rows.into_iter()
+            .map(|(client, record, _, client_name, site, equipment)| {
+                let alarm: Alarm = stored_json(&record)?;
                 Ok(StoredAlarm {
-                    client: stored_reference(client)?,
+                    client: stored_reference(&client)?,
                     status: alarm.status(),
                     duration_ms: alarm.duration_ms(now_ms),
                     alarm,
+                    names: AlarmNames {
+                        client: client_name,
+                        site,
+                        equipment,
+                    },
                 })
             })
             .collect()
@@ -249,7 +289,10 @@ impl Store {
         let condition =
             visibility_condition(&actor.visibility(), "client_ref", "site_ref", &mut args);
         let row = build(
-            &format!("SELECT client_ref, record FROM alarms WHERE id = $1{condition}"),
+            &format!(
+                "SELECT client_ref, record, {} FROM alarms WHERE id = $1{condition}",
+                named_columns(2)
+            ),
             args,
         )
         .fetch_optional(&self.read)
@@ -261,6 +304,11 @@ impl Store {
             status: alarm.status(),
             duration_ms: alarm.duration_ms(now_ms),
             alarm,
+            names: AlarmNames {
+                client: row.try_get(2)?,
+                site: row.try_get(3)?,
+                equipment: row.try_get(4)?,
+            },
         };
         let rows = build(
             "SELECT record FROM alarm_events WHERE alarm_id = $1 ORDER BY id LIMIT $2",

@@ -765,32 +765,44 @@ impl Store {
         let limit = limit.clamp(1, MAX_ALARM_PAGE);
         args.push(Arg::Int(limit));
         let inner = format!(
-            "SELECT client_ref AS c0, record AS c1, {rank} AS c2, id AS c3 FROM alarms WHERE closed_ms IS NULL AND {resolved}{condition} \
+            "SELECT client_ref AS c0, record AS c1, {rank} AS c2, id AS c3, {} FROM alarms WHERE closed_ms IS NULL AND {resolved}{condition} \
              ORDER BY {rank}, id LIMIT ${}",
+            crate::alarms::named_columns(4),
             args.len()
         );
-        let rows: Vec<(String, String, i64, i64)> =
-            crate::page::fetch(&self.read, self.backend, &inner, 4, "c2, c3", args).await?;
+        type Row = (
+            String,
+            String,
+            i64,
+            i64,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> =
+            crate::page::fetch(&self.read, self.backend, &inner, 7, "c2, c3", args).await?;
         let mut alarms = Vec::with_capacity(rows.len());
         let mut last = None;
-        for (client, record, rank, _) in &rows {
-            let alarm: vigie_domain::alarm::lifecycle::Alarm = serde_json::from_str(record)
+        let count = rows.len();
+        for (client, record, rank, _, client_name, site, equipment) in rows {
+            let alarm: vigie_domain::alarm::lifecycle::Alarm = serde_json::from_str(&record)
                 .map_err(|e| {
                     StoreError::other(anyhow::anyhow!("alarme stockée illisible : {e}"))
                 })?;
-            last = Some((*rank, alarm.id));
+            last = Some((rank, alarm.id));
             alarms.push(crate::StoredAlarm {
-                client: Reference::parse(client).ok(),
+                client: Reference::parse(&client).ok(),
                 status: alarm.status(),
                 duration_ms: alarm.duration_ms(now_ms),
                 alarm,
+                names: crate::alarms::AlarmNames {
+                    client: client_name,
+                    site,
+                    equipment,
+                },
             });
         }
-        let next = if rows.len() as i64 == limit {
-            last
-        } else {
-            None
-        };
+        let next = if count as i64 == limit { last } else { None };
         Ok((alarms, next))
     }
 }

@@ -40,6 +40,13 @@ impl Names {
         viewer: &Viewer,
         wanted: &Wanted<'_>,
     ) -> Result<Names, vigie_store::StoreError> {
+        if wanted.sites.is_empty()
+            && wanted.equipment.is_empty()
+            && wanted.people.is_empty()
+            && wanted.clients.is_empty()
+        {
+            return Ok(Names::default());
+        }
         let mut kinds: Vec<(ObjectKind, &[&Reference])> = vec![
             (ObjectKind::Site, &wanted.sites),
             (ObjectKind::Equipment, &wanted.equipment),
@@ -61,18 +68,46 @@ impl Names {
         })
     }
 
-    /// The names of what these alarms name: sites, equipment, clients, who acted.
+    /// The names of what these alarms name: sites, equipment, clients, who acted. The store
+    /// reads an alarm's client, site and equipment names with it; only the people who acted
+    /// (and any name it could not give) are read here, in one query or none.
     pub(crate) async fn of(
         state: &AppState,
         viewer: &Viewer,
         alarms: &[&StoredAlarm],
     ) -> Result<Names, vigie_store::StoreError> {
+        let mut carried = Names::default();
         let mut wanted = Wanted::default();
         for stored in alarms {
-            let alarm = &stored.alarm;
-            wanted.sites.extend(alarm.site.as_ref());
-            wanted.equipment.extend(alarm.equipment.as_ref());
-            wanted.clients.extend(stored.client.as_ref());
+            let (alarm, names) = (&stored.alarm, &stored.names);
+            for (reference, name, map, missing) in [
+                (
+                    alarm.site.as_ref(),
+                    &names.site,
+                    &mut carried.sites,
+                    &mut wanted.sites,
+                ),
+                (
+                    alarm.equipment.as_ref(),
+                    &names.equipment,
+                    &mut carried.equipment,
+                    &mut wanted.equipment,
+                ),
+                (
+                    stored.client.as_ref().filter(|_| viewer.is_staff()),
+                    &names.client,
+                    &mut carried.clients,
+                    &mut wanted.clients,
+                ),
+            ] {
+                match (reference, name) {
+                    (Some(reference), Some(name)) => {
+                        map.insert(reference.clone(), name.clone());
+                    }
+                    (Some(reference), None) => missing.push(reference),
+                    (None, _) => {}
+                }
+            }
             wanted.people.extend(
                 [
                     alarm.acknowledged.as_ref().map(|s| &s.by),
@@ -84,7 +119,11 @@ impl Names {
                 .flatten(),
             );
         }
-        Names::read(state, viewer, &wanted).await
+        let mut names = Names::read(state, viewer, &wanted).await?;
+        names.sites.extend(carried.sites);
+        names.equipment.extend(carried.equipment);
+        names.clients.extend(carried.clients);
+        Ok(names)
     }
 
     /// The names of what these tickets name: client, site, equipment, assignee.
