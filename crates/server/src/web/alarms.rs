@@ -346,7 +346,8 @@ fn wall_table(
                                     @if let (WallView::ToClose, Some(at)) = (view, alarm.resolved_at) {
                                         span.muted { (t(lang, "résolue le")) " " (time(at)) }
                                     } @else if let Some(stamp) = &alarm.acknowledged {
-                                        span.muted { (tf(lang, "par {name}", &[("name", &names.person(&stamp.by))])) }
+                                        @let (by_before, by_after) = around(t(lang, "par {name}"), "name");
+                                        span.muted { (by_before) (names.person_in(viewer, &stamp.by)) (by_after) }
                                     } @else if let Some(deadline) = wall.and_then(|w| w.acknowledge_by) {
                                         (countdown(lang, deadline, viewer.caller.now_ms))
                                     } @else if alarm.suppression.is_some() {

@@ -192,6 +192,23 @@ pub fn object_kind(lang: Lang, kind: ObjectKind) -> &'static str {
     }
 }
 
+/// A staff member's role.
+pub fn staff_role(lang: Lang, role: vigie_domain::inventory::StaffRole) -> &'static str {
+    use vigie_domain::inventory::StaffRole;
+    match lang {
+        Lang::Fr => role.french(),
+        Lang::En => match role {
+            StaffRole::Technician => "technician",
+            StaffRole::OnCallManager => "on-call manager",
+            StaffRole::TechnicalManager => "technical manager",
+            StaffRole::OperationsManager => "operations manager",
+            StaffRole::ReferentEngineer => "referent engineer",
+            StaffRole::Supervision => "supervision team",
+            StaffRole::Administrator => "administrator",
+        },
+    }
+}
+
 /// The duty of an on-call rotation.
 pub fn duty(lang: Lang, duty: Duty) -> &'static str {
     match lang {

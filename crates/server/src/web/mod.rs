@@ -20,8 +20,9 @@ mod links;
 pub mod live;
 mod login;
 mod names;
-mod oncall;
+pub(crate) mod oncall;
 mod outbox;
+pub(crate) mod people;
 mod portal;
 mod records;
 pub(crate) mod render;
@@ -146,6 +147,7 @@ pub fn routes() -> Router<AppState> {
         .merge(search::routes())
         .merge(oncall::routes())
         .merge(desk::routes())
+        .merge(people::routes())
         .layer(axum::middleware::from_fn(page_layer))
 }
 

@@ -149,6 +149,22 @@ impl Names {
             .cloned()
             .unwrap_or_else(|| reference.to_string())
     }
+
+    /// A person by name, linked to their page for the staff (a client reads the name only).
+    pub(crate) fn person_in(&self, viewer: &Viewer, reference: &Reference) -> Markup {
+        person_link(viewer, reference, &self.person(reference))
+    }
+}
+
+/// A staff member's name, linked to their page for the staff.
+pub(crate) fn person_link(viewer: &Viewer, reference: &Reference, name: &str) -> Markup {
+    html! {
+        @if viewer.is_staff() {
+            a.person href=(crate::web::people::person_path(reference)) { (name) }
+        } @else {
+            (name)
+        }
+    }
 }
 
 /// A link to an object's page, its name first and its reference second.

@@ -23,6 +23,7 @@ use vigie_store::ListFilter;
 use crate::AppState;
 use crate::delivery::{calendar_key, calendar_key_holds};
 use crate::web::i18n::{Lang, t, tf};
+use crate::web::names::person_link;
 use crate::web::render::{time, url_encode, when};
 use crate::web::search::{MAX_CHOICES, choices};
 use crate::web::{Nav, PageError, PageForm, PageQuery, PageResult, Viewer, labels, page};
@@ -117,14 +118,14 @@ async fn rotations(State(state): State<AppState>, viewer: Viewer) -> PageResult 
                             td data-label=(t(lang, "Rôle")) { (labels::duty(lang, rotation.duty)) }
                             td data-label=(t(lang, "D'astreinte maintenant")) { @match &shift {
                                 Some(shift) => {
-                                    strong { (name_of(&names, &shift.member)) }
+                                    strong { (person_link(&viewer, &shift.member, &name_of(&names, &shift.member))) }
                                     @if shift.by_override { " " span.muted { (t(lang, "(remplacement)")) } }
                                     br; span.muted { (t(lang, "jusqu'au")) " " (time(shift.to_ms)) }
                                 }
                                 None => { span.status.st-raised { (t(lang, "personne")) } }
                             } }
                             td data-label=(t(lang, "Ensuite")) { @match &next {
-                                Some(next) => { (name_of(&names, &next.member)) br; span.muted { (t(lang, "à partir du")) " " (time(next.from_ms)) } }
+                                Some(next) => { (person_link(&viewer, &next.member, &name_of(&names, &next.member))) br; span.muted { (t(lang, "à partir du")) " " (time(next.from_ms)) } }
                                 None => { "—" }
                             } }
                             td data-label=(t(lang, "Membres, dans l'ordre")) { (rotation.members.iter().map(|m| name_of(&names, m)).collect::<Vec<_>>().join(", ")) }
@@ -153,7 +154,7 @@ async fn find_rotation(state: &AppState, actor: &Actor, name: &str) -> Result<Ro
 }
 
 /// The address of a calendar feed, signed.
-async fn feed_address(
+pub(crate) async fn feed_address(
     state: &AppState,
     feed: &str,
     id: &Reference,

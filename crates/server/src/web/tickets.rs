@@ -523,7 +523,7 @@ async fn render_detail(
             dt { (t(lang, "Équipement")) } dd { (equipment_in(viewer, &names, ticket.report.equipment.as_ref())) }
             dt { (t(lang, "Problème")) } dd { (labels::ticket_problem(lang, &ticket.report)) }
             @if let Some(impact) = ticket.report.impact { dt { (t(lang, "Impact")) } dd { (impact_label(lang, impact)) } }
-            @if viewer.is_staff() { dt { (t(lang, "Confié à")) } dd { @match &ticket.assignee { Some(a) => (names.person(a)), None => "—" } } }
+            @if viewer.is_staff() { dt { (t(lang, "Confié à")) } dd #assignee { @match &ticket.assignee { Some(a) => (names.person_in(viewer, a)), None => "—" } } }
             @for (measure, due) in ticket.sla.dues() {
                 dt { (tf(lang, "Échéance : {deadline}", &[("deadline", &labels::measure(lang, measure))])) } dd { (time(due)) " — " (deadline_left(state, lang, &ticket, measure, due, now)) }
             }

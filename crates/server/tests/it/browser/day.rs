@@ -843,6 +843,59 @@ async fn on_call_is_read_changed_and_subscribed_from_the_console() {
         "{row}"
     );
     assert_words_not_codes(&page_text(&browser).await, "les astreintes");
+
+    // Item 4: a name is a link to the person's page: their roles, how to reach them, their
+    // coming shifts and their own calendar feed.
+    let on_call = browser
+        .find("tr[data-rotation='ASTREINTE-TECH'] a.person")
+        .await
+        .unwrap();
+    let on_call_name = on_call.text().await.unwrap();
+    on_call.click().await.unwrap();
+    let roles = browser.wait_for("#roles", WAIT).await.unwrap();
+    assert!(
+        roles.text().await.unwrap().contains("technicien"),
+        "{}",
+        roles.text().await.unwrap()
+    );
+    let heading = browser.find("main h1").await.unwrap().text().await.unwrap();
+    assert!(heading.starts_with(&on_call_name), "{heading}");
+    let shifts = browser.find_all("ul.shifts li").await.unwrap();
+    assert!(!shifts.is_empty());
+    assert!(
+        shifts[0].text().await.unwrap().contains("(en cours)"),
+        "{}",
+        shifts[0].text().await.unwrap()
+    );
+    let feed = browser
+        .find("#person-feed")
+        .await
+        .unwrap()
+        .attribute("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        feed.contains("/agenda/personnel/ST-TECH-0") && feed.contains(".ics?cle="),
+        "{feed}"
+    );
+    assert_words_not_codes(
+        &browser
+            .find("main")
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .replace(heading.as_str(), ""),
+        "la page d'une personne",
+    );
+    both_screens(&browser, "personne").await;
+    browser.back().await.unwrap();
+    browser
+        .wait_for("tr[data-rotation='ASTREINTE-TECH']", WAIT)
+        .await
+        .unwrap();
     browser
         .find("tr[data-rotation='ASTREINTE-TECH'] a")
         .await
