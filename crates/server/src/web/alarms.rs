@@ -692,7 +692,7 @@ fn detail_region(viewer: &Viewer, shown: &Shown, form: &CloseForm) -> Markup {
                 li {
                     (time(event.at))
                     (history::alarm_event(lang, &event.kind))
-                    @if let Some(by) = &event.by { " — " span.muted { (names.person(by)) } }
+                    @if let Some(by) = &event.by { " — " span.muted { (names.person_in(viewer, by)) } }
                 }
             }
         }

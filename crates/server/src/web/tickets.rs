@@ -267,7 +267,7 @@ async fn queue(
                                     (tf(lang, "{deadline} :", &[("deadline", &labels::measure(lang, measure))])) " " (deadline_left(&state, lang, ticket, measure, due, now))
                                 } @else { "—" }
                             }
-                            @if viewer.is_staff() { td data-label=(t(lang, "Confié à")) { @match &ticket.assignee { Some(a) => (names.person(a)), None => "—" } } }
+                            @if viewer.is_staff() { td data-label=(t(lang, "Confié à")) { @match &ticket.assignee { Some(a) => (names.person_in(&viewer, a)), None => "—" } } }
                         }
                     }
                 }
@@ -548,7 +548,7 @@ async fn render_detail(
                 li {
                     (time(entry.at)) (entry.what)
                     @if let Some(by) = &entry.by {
-                        " — " span.muted { (Reference::parse(by).map(|r| names.person(&r)).unwrap_or_else(|_| by.clone())) }
+                        " — " span.muted { @match Reference::parse(by) { Ok(by) => (names.person_in(viewer, &by)), Err(_) => (by) } }
                     }
                 }
             }
