@@ -84,7 +84,7 @@ pub fn app(state: AppState) -> Router {
     let max_request_bytes = state.config.server.max_request_bytes;
     Router::new()
         .merge(api::routes(&state))
-        .merge(web::routes())
+        .merge(web::routes(&state))
         .merge(metrics::routes())
         .fallback(web::unknown_address)
         .layer(DefaultBodyLimit::max(max_request_bytes))

@@ -30,7 +30,7 @@ mod search;
 mod tickets;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
@@ -129,7 +129,7 @@ impl<V: Clone> MinuteCache<V> {
     }
 }
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/flux", get(live::stream))
@@ -148,31 +148,47 @@ pub fn routes() -> Router<AppState> {
         .merge(oncall::routes())
         .merge(desk::routes())
         .merge(people::routes())
-        .layer(axum::middleware::from_fn(page_layer))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            page_layer,
+        ))
 }
 
 /// Around every page: a page that could not be shown is drawn here, in the language the
 /// request asks for (a [`PageError`] is made where the language may not be known, such as a
 /// store's "not found" turned into a page by `?`), and every answer gets the pages' headers.
-async fn page_layer(request: Request, next: Next) -> Response {
+async fn page_layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     let lang = Lang::of_request(&parts);
+    // Kept to find who asked, should the page fail: its error page then carries their menus.
+    let asked = parts.clone();
     let mut response = next.run(Request::from_parts(parts, body)).await;
     if let Some(error) = response.extensions_mut().remove::<PageError>() {
-        response = error.page(lang);
+        response = error_page(&state, asked, lang, error).await;
     }
     page_headers(response)
 }
 
+/// The page of an error: in the viewer's menus when the request comes from a session (a
+/// person who followed a stale link keeps their way around), else alone, with a way home.
+async fn error_page(state: &AppState, mut asked: Parts, lang: Lang, error: PageError) -> Response {
+    let has_session = auth::cookie(&asked, state.config.session_cookie_name()).is_some();
+    if has_session && let Ok(viewer) = Viewer::from_request_parts(&mut asked, state).await {
+        return error.page_for(state, &viewer);
+    }
+    error.page(lang)
+}
+
 /// An address that is neither a page nor a route of the API: under `/api/` the API's JSON
 /// answer, anywhere else the pages' own "not found" page in the request's language (a person
-/// who mistyped a console address gets a page with a way back, not JSON).
-pub async fn unknown_address(request: Request) -> Response {
+/// who mistyped a console address gets a page with a way back, not JSON), in their menus.
+pub async fn unknown_address(State(state): State<AppState>, request: Request) -> Response {
     if request.uri().path().starts_with("/api/") {
         return crate::api::not_found().await.into_response();
     }
     let (parts, _) = request.into_parts();
-    page_headers(PageError::not_found().page(Lang::of_request(&parts)))
+    let lang = Lang::of_request(&parts);
+    page_headers(error_page(&state, parts, lang, PageError::not_found()).await)
 }
 
 /// What every page answer carries: only the project's own script and style may run
@@ -420,8 +436,8 @@ impl PageError {
         }
     }
 
-    /// The page that says what went wrong, in `lang`.
-    fn page(self, lang: Lang) -> Response {
+    /// The title and the body of the page that says what went wrong, in `lang`.
+    fn words(self, lang: Lang) -> (&'static str, Markup) {
         let title = match self.status {
             StatusCode::NOT_FOUND => t(lang, "Page introuvable"),
             StatusCode::FORBIDDEN => t(lang, "Accès refusé"),
@@ -457,7 +473,21 @@ impl PageError {
                 p { a href="/" { (t(lang, "Retour à l'accueil")) } }
             }
         };
-        (self.status, document(lang, title, false, None, body)).into_response()
+        (title, body)
+    }
+
+    /// The page that says what went wrong, in `lang`, without menus.
+    fn page(self, lang: Lang) -> Response {
+        let status = self.status;
+        let (title, body) = self.words(lang);
+        (status, document(lang, title, false, None, body)).into_response()
+    }
+
+    /// The page that says what went wrong, in the viewer's menus.
+    fn page_for(self, state: &AppState, viewer: &Viewer) -> Response {
+        let status = self.status;
+        let (title, body) = self.words(viewer.lang);
+        (status, page(state, viewer, title, Nav::Error, body)).into_response()
     }
 }
 
@@ -548,6 +578,8 @@ pub enum Nav {
     Report,
     Account,
     Search,
+    /// An error page: no entry of the menu is the current one.
+    Error,
 }
 
 /// A whole page: the menu for the viewer, the demo banner, the title and the body.

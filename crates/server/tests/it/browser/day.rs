@@ -421,6 +421,28 @@ async fn a_supervision_team_runs_its_wall_by_clicks() {
         .await
         .unwrap();
     browser.find("main a[href='/']").await.unwrap();
+    // …in the console's menus (item 13): the way to the wall is still there.
+    browser
+        .find("header nav a[href='/console']")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for("#wall", WAIT).await.unwrap();
+    // So is an alarm that does not exist.
+    browser
+        .goto(&format!("{}/console/alarmes/999999", app.base))
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("h1", "Page introuvable", WAIT)
+        .await
+        .unwrap();
+    browser
+        .find("header nav a[href='/console/tickets']")
+        .await
+        .unwrap();
 
     browser.quit().await.unwrap();
     app.finish().await;
