@@ -139,6 +139,16 @@ pub struct MailSummary {
     pub complete: bool,
     pub size: u64,
     pub attachments: Vec<AttachmentInfo>,
+    /// A message set aside that a person discarded: who, and when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discarded: Option<Discarded>,
+}
+
+/// Who discarded a message set aside, and when (issue 25, item 8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Discarded {
+    pub at: i64,
+    pub by: String,
 }
 
 /// What the `record` column keeps of a message besides its columns.
@@ -163,6 +173,8 @@ pub struct MailFilter {
     /// Newest first: the page before this message.
     pub before: Option<i64>,
     pub limit: Option<i64>,
+    /// Only the messages still waiting for a person: set aside and not discarded.
+    pub waiting: bool,
 }
 
 fn clip(text: &str, max: usize) -> String {
@@ -416,6 +428,135 @@ async fn record_in(
     })
 }
 
+/// A message still set aside, read under its row's lock, for a person's step on it.
+struct SetAsideMail {
+    record: MailRecord,
+    from: Option<EmailAddress>,
+    /// `Nom <adresse>`, within a reporter's bound.
+    sender: String,
+    subject: String,
+}
+
+async fn set_aside_mail(
+    connection: &mut AnyConnection,
+    id: i64,
+) -> Result<SetAsideMail, StoreError> {
+    // The row locked first (PostgreSQL): two people acting on the same message act once; the
+    // second finds it done.
+    build(
+        "UPDATE mails SET disposition = disposition WHERE id = $1 AND disposition = 'set_aside'",
+        vec![Arg::Int(id)],
+    )
+    .execute(&mut *connection)
+    .await?;
+    // Its disposition, sender, subject, record, and when it was discarded.
+    type Row = (String, Option<String>, String, String, Option<i64>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT disposition, from_address, subject, record, discarded_ms FROM mails WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *connection)
+    .await?;
+    let Some((disposition, from, subject, json, discarded)) = row else {
+        return Err(StoreError::NotFound);
+    };
+    // Not a retry's conflict: said plainly, and not retried.
+    if disposition != "set_aside" {
+        return Err(StoreError::Invalid(format!(
+            "le message {id} a déjà ouvert un ticket ou rejoint le sien"
+        )));
+    }
+    if discarded.is_some() {
+        return Err(StoreError::Invalid(format!("le message {id} a été écarté")));
+    }
+    let record: MailRecord = stored(&json)?;
+    let from = from.and_then(|a| EmailAddress::parse(&a).ok());
+    let sender = {
+        let address = from.as_ref().map(|a| a.as_str()).unwrap_or("?");
+        match record.from_name.as_deref().map(str::trim) {
+            Some(name) if !name.is_empty() => clip(&format!("{name} <{address}>"), MAX_REPORTER),
+            _ => clip(address, MAX_REPORTER),
+        }
+    };
+    Ok(SetAsideMail {
+        record,
+        from,
+        sender,
+        subject,
+    })
+}
+
+async fn attach_mail_in(
+    connection: &mut AnyConnection,
+    policy: &Policy,
+    id: i64,
+    number: TicketNumber,
+    now: i64,
+) -> Result<TicketChange, StoreError> {
+    let SetAsideMail {
+        mut record,
+        sender,
+        subject,
+        ..
+    } = set_aside_mail(connection, id).await?;
+    let mut ticket = load(connection, number)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let (site_policy, _) = policy_of(connection, policy, &ticket).await?;
+    let attachments: Vec<(String,)> =
+        sqlx::query_as("SELECT name FROM mail_attachments WHERE mail_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(&mut *connection)
+            .await?;
+    // As the client's reply it is: it answers a ticket that waited for the client.
+    let reply = if ticket.status == vigie_domain::ticket::Status::WaitingForClient {
+        Reply::Answers
+    } else {
+        Reply::Recorded
+    };
+    let note = MailNote {
+        mail: id,
+        from: sender,
+        subject: clip(&subject, MAX_REPORTER),
+        text: record.text.clone(),
+        attachments: attachments.into_iter().map(|(name,)| name).collect(),
+    };
+    let mut events = ticket
+        .mail_received(&site_policy, note, reply, now)
+        .map_err(desk_error)?;
+    let done = match events.first().map(|e| &e.kind) {
+        Some(EventKind::MailReceived { reply, .. }) => *reply,
+        _ => Reply::Recorded,
+    };
+    let told = messages_for(connection, &ticket, &events, now).await?;
+    events.extend(told);
+    write_ticket(connection, &ticket, &events).await?;
+    record.outcome = MailOutcome::Threaded {
+        ticket: number,
+        reply: done,
+    };
+    build(
+        "UPDATE mails SET disposition = 'threaded', ticket_number = $1, client_ref = $2, record = $3 WHERE id = $4",
+        vec![
+            number_arg(number),
+            Arg::Text(Some(ticket.report.client.to_string())),
+            Arg::Text(Some(
+                serde_json::to_string(&record).map_err(StoreError::other)?,
+            )),
+            Arg::Int(id),
+        ],
+    )
+    .execute(&mut *connection)
+    .await?;
+    build(
+        "UPDATE mail_attachments SET ticket_number = $1 WHERE mail_id = $2",
+        vec![number_arg(number), Arg::Int(id)],
+    )
+    .execute(&mut *connection)
+    .await?;
+    Ok(TicketChange::of(ticket, events))
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn open_from_mail_in(
     connection: &mut AnyConnection,
@@ -427,38 +568,12 @@ async fn open_from_mail_in(
     by: &Reference,
     now: i64,
 ) -> Result<crate::TicketChange, StoreError> {
-    // The row locked first (PostgreSQL): two people opening the same message open one ticket;
-    // the second finds it opened.
-    build(
-        "UPDATE mails SET disposition = disposition WHERE id = $1 AND disposition = 'set_aside'",
-        vec![Arg::Int(id)],
-    )
-    .execute(&mut *connection)
-    .await?;
-    let row: Option<(String, Option<String>, String, String)> = sqlx::query_as(
-        "SELECT disposition, from_address, subject, record FROM mails WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&mut *connection)
-    .await?;
-    let Some((disposition, from, subject, json)) = row else {
-        return Err(StoreError::NotFound);
-    };
-    if disposition != "set_aside" {
-        // Not a retry's conflict: said plainly, and not retried.
-        return Err(StoreError::Invalid(format!(
-            "le message {id} a déjà ouvert un ticket ou rejoint le sien"
-        )));
-    }
-    let mut record: MailRecord = stored(&json)?;
-    let from = from.and_then(|a| EmailAddress::parse(&a).ok());
-    let sender = {
-        let address = from.as_ref().map(|a| a.as_str()).unwrap_or("?");
-        match record.from_name.as_deref().map(str::trim) {
-            Some(name) if !name.is_empty() => clip(&format!("{name} <{address}>"), MAX_REPORTER),
-            _ => clip(address, MAX_REPORTER),
-        }
-    };
+    let SetAsideMail {
+        mut record,
+        from,
+        sender,
+        subject,
+    } = set_aside_mail(connection, id).await?;
     let report = Report {
         client: client.clone(),
         site: site.cloned(),
@@ -584,6 +699,9 @@ impl Store {
             args.push(Arg::Text(Some(disposition.clone())));
             condition.push_str(&format!(" AND disposition = ${}", args.len()));
         }
+        if filter.waiting {
+            condition.push_str(" AND disposition = 'set_aside' AND discarded_ms IS NULL");
+        }
         if let Some(before) = filter.before {
             args.push(Arg::Int(before));
             condition.push_str(&format!(" AND id < ${}", args.len()));
@@ -595,7 +713,7 @@ impl Store {
                 .clamp(1, MAX_MAIL_PAGE),
         ));
         let sql = format!(
-            "SELECT id, received_ms, from_address, subject, client_ref, record FROM mails{condition} ORDER BY id DESC LIMIT ${}",
+            "SELECT id, received_ms, from_address, subject, client_ref, record, discarded_ms, discarded_by FROM mails{condition} ORDER BY id DESC LIMIT ${}",
             args.len()
         );
         let rows = build(&sql, args).fetch_all(&self.read).await?;
@@ -626,6 +744,13 @@ impl Store {
                 complete: record.complete,
                 size: record.size,
                 attachments,
+                discarded: match (
+                    row.try_get::<Option<i64>, _>(6)?,
+                    row.try_get::<Option<String>, _>(7)?,
+                ) {
+                    (Some(at), Some(by)) => Some(Discarded { at, by }),
+                    _ => None,
+                },
             });
         }
         Ok(mails)
@@ -653,6 +778,63 @@ impl Store {
         retrying!(self, |connection| open_from_mail_in(
             connection, actor, policy, id, client, site, by, now
         ))
+    }
+
+    /// A message set aside joins ticket `number` at a staff member's word (a reply whose
+    /// subject lost the ticket's number, a contact writing from another address): its text
+    /// and attachments go into the ticket's history as a reply's would (a ticket waiting for
+    /// the client resumes, CM-4), and the message is recorded as threaded into it.
+    pub async fn attach_mail(
+        &self,
+        actor: &Actor,
+        policy: &Policy,
+        id: i64,
+        number: TicketNumber,
+        now: i64,
+    ) -> Result<TicketChange, StoreError> {
+        require(actor, Permission::HandleTickets)?;
+        if !actor.is_staff() {
+            return Err(StoreError::NotFound);
+        }
+        retrying!(self, |connection| attach_mail_in(
+            connection, policy, id, number, now
+        ))
+    }
+
+    /// A message set aside that a person read and judged of no use (an advertisement, an
+    /// automatic reply) is discarded: kept, with who and when, but no longer waiting. Only a
+    /// message still set aside can be; another is said plainly.
+    pub async fn discard_mail(
+        &self,
+        actor: &Actor,
+        id: i64,
+        by: &Reference,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        require(actor, Permission::HandleTickets)?;
+        if !actor.is_staff() {
+            return Err(StoreError::NotFound);
+        }
+        let done = build(
+            "UPDATE mails SET discarded_ms = $1, discarded_by = $2 \
+             WHERE id = $3 AND disposition = 'set_aside' AND discarded_ms IS NULL",
+            vec![Arg::Int(now), Arg::Text(Some(by.to_string())), Arg::Int(id)],
+        )
+        .execute(&self.write)
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(());
+        }
+        let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM mails WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        match exists {
+            None => Err(StoreError::NotFound),
+            Some(_) => Err(StoreError::Invalid(format!(
+                "le message {id} n'attend plus personne : déjà écarté, ou déjà devenu un ticket"
+            ))),
+        }
     }
 
     /// The attachments of ticket `number` (its messages'), for whoever sees the ticket.

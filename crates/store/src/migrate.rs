@@ -96,6 +96,11 @@ const SQLITE: &[Migration] = &[
         "equipment_counts",
         include_str!("../migrations/sqlite/0017_equipment_counts.sql"),
     ),
+    (
+        18,
+        "mail_discard",
+        include_str!("../migrations/sqlite/0018_mail_discard.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -182,6 +187,11 @@ const POSTGRES: &[Migration] = &[
         17,
         "equipment_counts",
         include_str!("../migrations/postgres/0017_equipment_counts.sql"),
+    ),
+    (
+        18,
+        "mail_discard",
+        include_str!("../migrations/postgres/0018_mail_discard.sql"),
     ),
 ];
 

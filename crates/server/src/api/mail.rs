@@ -21,6 +21,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/mail", get(list))
         .route("/api/v1/mail/{id}/ticket", axum::routing::post(open_ticket))
+        .route("/api/v1/mail/{id}/attach", axum::routing::post(attach))
+        .route("/api/v1/mail/{id}/discard", axum::routing::post(discard))
         .route("/api/v1/tickets/{number}/attachments", get(attachments))
         .route("/api/v1/tickets/{number}/attachments/{id}", get(attachment))
 }
@@ -30,6 +32,8 @@ pub fn routes() -> Router<AppState> {
 struct ListParams {
     /// `opened`, `threaded` or `set_aside`.
     disposition: Option<String>,
+    /// `true`: only the messages still waiting for a person (set aside, not discarded).
+    waiting: Option<bool>,
     before: Option<i64>,
     limit: Option<i64>,
 }
@@ -59,6 +63,7 @@ async fn list(
                 disposition: params.disposition,
                 before: params.before,
                 limit: Some(limit),
+                waiting: params.waiting.unwrap_or(false),
             },
         )
         .await?;
@@ -97,6 +102,46 @@ async fn open_ticket(
         )
         .await?;
     Ok((axum::http::StatusCode::CREATED, Json(change)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttachRequest {
+    ticket: TicketNumber,
+}
+
+/// A message set aside joins the ticket a staff member names (issue 25, item 8).
+async fn attach(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    crate::api::JsonBody(request): crate::api::JsonBody<AttachRequest>,
+) -> ApiResult<Json<vigie_store::TicketChange>> {
+    let change = state
+        .store
+        .attach_mail(
+            &caller.actor,
+            &state.escalation.policy,
+            id,
+            request.ticket,
+            caller.now_ms,
+        )
+        .await?;
+    Ok(Json(change))
+}
+
+/// A message set aside is discarded, kept with who and when (issue 25, item 8).
+async fn discard(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::http::StatusCode> {
+    let by = crate::api::tickets::by(&caller);
+    state
+        .store
+        .discard_mail(&caller.actor, id, &by, caller.now_ms)
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 async fn attachments(

@@ -19,6 +19,7 @@ mod labels;
 mod links;
 pub mod live;
 mod login;
+mod mailbox;
 mod names;
 pub(crate) mod oncall;
 mod outbox;
@@ -148,6 +149,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(oncall::routes())
         .merge(desk::routes())
         .merge(people::routes())
+        .merge(mailbox::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             page_layer,
@@ -578,6 +580,7 @@ pub enum Nav {
     Report,
     Account,
     Search,
+    Mail,
     /// An error page: no entry of the menu is the current one.
     Error,
 }
@@ -607,6 +610,7 @@ pub fn page(
                     a href="/console/inventaire" aria-current=[current(Nav::Inventory)] { (t(lang, "Inventaire")) }
                     a href="/console/astreintes" aria-current=[current(Nav::OnCall)] { (t(lang, "Astreintes")) }
                     a href="/console/envois" aria-current=[current(Nav::Outbox)] { (t(lang, "Boîte d'envoi")) }
+                    a href="/console/courrier" aria-current=[current(Nav::Mail)] { (t(lang, "Courrier")) }
                     a href="/console/documents" aria-current=[current(Nav::Documents)] { (t(lang, "Documents")) }
                     a href="/console/journal" aria-current=[current(Nav::Audit)] { (t(lang, "Journal")) }
                 } @else {

@@ -68,6 +68,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/tickets/{number}/attachments/{id}"),
     ("get", "/api/v1/mail"),
     ("post", "/api/v1/mail/{id}/ticket"),
+    ("post", "/api/v1/mail/{id}/attach"),
+    ("post", "/api/v1/mail/{id}/discard"),
     ("get", "/api/v1/documents"),
     ("get", "/api/v1/documents/{id}"),
     ("get", "/api/v1/console"),

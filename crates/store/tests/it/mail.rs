@@ -14,6 +14,7 @@ use crate::{admin, client_user, conformance, parse};
 conformance!(
     a_contacts_mail_opens_a_ticket_and_its_reply_threads_into_it,
     the_same_mail_read_twice_by_two_stores_acts_once,
+    a_message_set_aside_is_attached_to_a_ticket_or_discarded_once,
 );
 
 /// Monday 23 November 2026, 11:00 in Paris.
@@ -328,4 +329,129 @@ async fn the_same_mail_read_twice_by_two_stores_acts_once(store: System, url: St
     let counts = store.notification_counts().await.unwrap();
     assert_eq!(counts.get("pending"), Some(&1), "{counts:?}");
     other.close().await;
+}
+
+/// The mailbox's triage (issue 25, item 8): a message set aside joins the ticket a person
+/// names, as a reply would (the ticket waiting for the client resumes), or is discarded; each
+/// once, by the staff only, and the list of what still waits shows neither.
+async fn a_message_set_aside_is_attached_to_a_ticket_or_discarded_once(
+    store: System,
+    _url: String,
+) {
+    store
+        .import(&admin(), &parse(INVENTORY), NOW)
+        .await
+        .unwrap();
+    let policy = Policy::default_policy();
+    let opened = store
+        .record_mail(
+            &policy,
+            &intake(),
+            &mail("k1", "rs@alpha.fr", "Caméra noire", "Depuis ce matin"),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let MailOutcome::Opened { ticket: number } = opened.outcome else {
+        panic!("{:?}", opened.outcome)
+    };
+    let staff = vigie_domain::Reference::parse("ST-TECH-01").unwrap();
+    let mut set_aside = Vec::new();
+    for (key, text) in [
+        ("k2", "Elle remarche après redémarrage"),
+        ("k3", "Nos caméras en promotion"),
+    ] {
+        let recorded = store
+            .record_mail(
+                &policy,
+                &intake(),
+                &mail(key, "autre@ailleurs.example", "Re: caméra", text),
+                NOW + 1000,
+            )
+            .await
+            .unwrap();
+        assert!(
+            matches!(recorded.outcome, MailOutcome::SetAside { .. }),
+            "{:?}",
+            recorded.outcome
+        );
+        set_aside.push(recorded.id);
+    }
+    let waiting = MailFilter {
+        waiting: true,
+        ..MailFilter::default()
+    };
+    assert_eq!(store.mails(&admin(), &waiting).await.unwrap().len(), 2);
+
+    // Attached: in the ticket's history with its text, recorded as threaded into it.
+    let change = store
+        .attach_mail(&admin(), &policy, set_aside[0], number, NOW + 2000)
+        .await
+        .unwrap();
+    assert_eq!(change.ticket.number, number);
+    assert!(
+        change.events.iter().any(|e| matches!(&e.kind,
+            vigie_domain::ticket::desk::EventKind::MailReceived { text, .. } if text.contains("remarche"))),
+        "{:?}",
+        change.events
+    );
+    let again = store
+        .attach_mail(&admin(), &policy, set_aside[0], number, NOW + 3000)
+        .await;
+    assert!(
+        matches!(again, Err(vigie_store::StoreError::Invalid(_))),
+        "{again:?}"
+    );
+
+    // Discarded: kept with who and when, no longer waiting, and then neither attached nor
+    // discarded again.
+    let client = store
+        .discard_mail(&client_user("CLI-A"), set_aside[1], &staff, NOW)
+        .await;
+    assert!(
+        matches!(
+            client,
+            Err(vigie_store::StoreError::NotFound | vigie_store::StoreError::Forbidden(_))
+        ),
+        "{client:?}"
+    );
+    store
+        .discard_mail(&admin(), set_aside[1], &staff, NOW + 4000)
+        .await
+        .unwrap();
+    let all = store.mails(&admin(), &MailFilter::default()).await.unwrap();
+    let discarded = all.iter().find(|m| m.id == set_aside[1]).unwrap();
+    assert_eq!(
+        discarded.discarded,
+        Some(vigie_store::mail::Discarded {
+            at: NOW + 4000,
+            by: "ST-TECH-01".into()
+        })
+    );
+    let threaded = all.iter().find(|m| m.id == set_aside[0]).unwrap();
+    assert!(
+        matches!(threaded.outcome, MailOutcome::Threaded { ticket, .. } if ticket == number),
+        "{:?}",
+        threaded.outcome
+    );
+    assert!(store.mails(&admin(), &waiting).await.unwrap().is_empty());
+    for refused in [
+        store
+            .discard_mail(&admin(), set_aside[1], &staff, NOW + 5000)
+            .await,
+        store
+            .attach_mail(&admin(), &policy, set_aside[1], number, NOW + 5000)
+            .await
+            .map(|_| ()),
+    ] {
+        assert!(
+            matches!(refused, Err(vigie_store::StoreError::Invalid(_))),
+            "{refused:?}"
+        );
+    }
+    let unknown = store.discard_mail(&admin(), 999_999, &staff, NOW).await;
+    assert!(
+        matches!(unknown, Err(vigie_store::StoreError::NotFound)),
+        "{unknown:?}"
+    );
 }

@@ -1625,3 +1625,183 @@ async fn a_client_reads_what_it_was_told_and_answers_on_its_ticket() {
     browser.quit().await.unwrap();
     app.finish().await;
 }
+
+/// Item 8: the support mailbox's triage, by clicks. Three messages from strangers wait; the
+/// first becomes a ticket for the client chosen in the list, the second joins that ticket,
+/// the third is discarded, and nothing waits any more.
+#[tokio::test]
+async fn the_desk_triages_the_mail_set_aside_from_the_console() {
+    use vigie_store::mail::{IncomingMail, MailIntake};
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    crate::pages::create_staff(&app, "chef", "ST-TECH-01", StaffRole::TechnicalManager).await;
+    let policy = vigie_domain::policy::Policy::default_policy();
+    let intake = MailIntake {
+        own_addresses: Vec::new(),
+        flood_limit: 5,
+    };
+    for (i, (from, subject, text)) in [
+        (
+            "gardien@opera-exemple.fr",
+            "Caméra du parking noire",
+            "Bonjour, la caméra du parking ne montre plus rien depuis cette nuit.",
+        ),
+        (
+            "gardien.nuit@opera-exemple.fr",
+            "Re: caméra du parking",
+            "Précision : l'écran affiche « pas de signal ».",
+        ),
+        (
+            "ventes@cameras-exemple.com",
+            "Promotion sur nos caméras",
+            "Profitez de -30 % sur toute la gamme.",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let recorded = app
+            .store
+            .record_mail(
+                &policy,
+                &intake,
+                &IncomingMail {
+                    key: format!("courrier-{i}"),
+                    from: vigie_domain::EmailAddress::parse(from).ok(),
+                    from_name: None,
+                    subject: subject.into(),
+                    headers: Vec::new(),
+                    text: text.into(),
+                    readable: true,
+                    complete: true,
+                    size: 1024,
+                    attachments: Vec::new(),
+                    attachments_dropped: 0,
+                },
+                NOW + i as i64 * MINUTE,
+            )
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                recorded.outcome,
+                vigie_store::mail::MailOutcome::SetAside { .. }
+            ),
+            "{:?}",
+            recorded.outcome
+        );
+    }
+    let artifacts = artifacts_dir("journee-courrier");
+    let browser = Browser::start(&artifacts).await.unwrap();
+    browser.set_viewport(DESK.0, DESK.1).await.unwrap();
+    log_in(&browser, &app.base, "/console", "chef").await;
+    // Reached from the menu.
+    browser
+        .find("header nav a[href='/console/courrier']")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for("article.mail", WAIT).await.unwrap();
+    let mut ids = Vec::new();
+    for article in browser.find_all("article.mail").await.unwrap() {
+        ids.push(article.attribute("data-mail").await.unwrap().unwrap());
+    }
+    assert_eq!(ids.len(), 3);
+    // Newest first: the advertisement, the precision, the report.
+    let (advert, precision, report) = (ids[0].clone(), ids[1].clone(), ids[2].clone());
+    let text = page_text(&browser).await;
+    assert!(
+        text.contains("Caméra du parking noire") && text.contains("gardien@opera-exemple.fr"),
+        "{text}"
+    );
+    both_screens(&browser, "courrier").await;
+
+    // The report becomes a ticket for the client chosen by name.
+    browser
+        .find(&format!("#client-{report}"))
+        .await
+        .unwrap()
+        .select_option_by_value("CLI-BNF")
+        .await
+        .unwrap();
+    browser
+        .find(&format!(
+            "article[data-mail='{report}'] button[data-step=ticket]"
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("p.notice", "ouvert à partir du message", WAIT)
+        .await
+        .unwrap();
+    let link = browser
+        .find("p.notice a")
+        .await
+        .unwrap()
+        .attribute("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let number: u64 = link.rsplit('/').next().unwrap().parse().unwrap();
+
+    // The precision joins that ticket.
+    browser
+        .find(&format!("#ticket-{precision}"))
+        .await
+        .unwrap()
+        .send_keys(&number.to_string())
+        .await
+        .unwrap();
+    browser
+        .find(&format!(
+            "article[data-mail='{precision}'] button[data-step=rattacher]"
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("p.notice", &format!("ajouté au ticket n°{number}"), WAIT)
+        .await
+        .unwrap();
+
+    // The advertisement is discarded: nothing waits any more.
+    browser
+        .find(&format!(
+            "article[data-mail='{advert}'] button[data-step=ecarter]"
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("p.notice", "Message écarté", WAIT)
+        .await
+        .unwrap();
+    browser.wait_for("#no-mail", WAIT).await.unwrap();
+
+    // The ticket, for the client chosen, holds both messages in its history.
+    browser.goto(&format!("{}{link}", app.base)).await.unwrap();
+    let history = browser
+        .wait_for("ol.timeline", WAIT)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        history.contains("Caméra du parking noire") && history.contains("Re: caméra du parking"),
+        "{history}"
+    );
+    let facts = browser.find("#ticket").await.unwrap().text().await.unwrap();
+    assert!(facts.contains("Banque Nationale de France"), "{facts}");
+    browser.quit().await.unwrap();
+    app.finish().await;
+}
