@@ -717,21 +717,37 @@ impl Store {
             args.len()
         );
         let rows = build(&sql, args).fetch_all(&self.read).await?;
+        // The attachments of the whole page in one read, not one per message.
+        let ids: Vec<i64> = rows
+            .iter()
+            .map(|row| row.try_get::<i64, _>(0))
+            .collect::<Result<_, _>>()?;
+        let mut attachments_of: std::collections::HashMap<i64, Vec<AttachmentInfo>> =
+            std::collections::HashMap::new();
+        if !ids.is_empty() {
+            let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+            let read = build(
+                &format!(
+                    "SELECT {ATTACHMENT_COLUMNS} FROM mail_attachments WHERE mail_id IN ({}) ORDER BY mail_id, id",
+                    placeholders.join(", ")
+                ),
+                ids.iter().map(|id| Arg::Int(*id)).collect(),
+            )
+            .fetch_all(&self.read)
+            .await?;
+            for row in &read {
+                let attachment = attachment_of(row)?;
+                let listed = attachments_of.entry(attachment.mail).or_default();
+                if (listed.len() as i64) < MAX_MAIL_PAGE {
+                    listed.push(attachment);
+                }
+            }
+        }
         let mut mails = Vec::new();
         for row in rows {
             let id: i64 = row.try_get(0)?;
             let record: MailRecord = stored(&row.try_get::<String, _>(5)?)?;
-            let attachments = build(
-                &format!(
-                    "SELECT {ATTACHMENT_COLUMNS} FROM mail_attachments WHERE mail_id = $1 ORDER BY id LIMIT $2"
-                ),
-                vec![Arg::Int(id), Arg::Int(MAX_MAIL_PAGE)],
-            )
-            .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(attachment_of)
-            .collect::<Result<Vec<_>, _>>()?;
+            let attachments = attachments_of.remove(&id).unwrap_or_default();
             mails.push(MailSummary {
                 id,
                 received_at: row.try_get(1)?,

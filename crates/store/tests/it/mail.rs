@@ -110,6 +110,17 @@ async fn a_contacts_mail_opens_a_ticket_and_its_reply_threads_into_it(store: Sys
     };
     let change = recorded.change.unwrap();
     assert_eq!(change.ticket.report.client.as_str(), "CLI-A");
+    // The supervision team's list gives the message its own attachments, in order.
+    let listed_mails = store.mails(&admin(), &MailFilter::default()).await.unwrap();
+    let names: Vec<&str> = listed_mails
+        .iter()
+        .find(|m| m.id == recorded.id)
+        .unwrap()
+        .attachments
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    assert_eq!(names, ["capture.png", "video.mp4"]);
     assert_eq!(
         change.ticket.priority,
         vigie_domain::inventory::Priority::P2
@@ -361,13 +372,17 @@ async fn a_message_set_aside_is_attached_to_a_ticket_or_discarded_once(
         ("k2", "Elle remarche après redémarrage"),
         ("k3", "Nos caméras en promotion"),
     ] {
+        let mut message = mail(key, "autre@ailleurs.example", "Re: caméra", text);
+        if key == "k2" {
+            message.attachments = vec![IncomingAttachment {
+                name: "photo.jpg".into(),
+                content_type: "image/jpeg".into(),
+                size: 3,
+                content: Some(vec![0xff, 0xd8, 0xff]),
+            }];
+        }
         let recorded = store
-            .record_mail(
-                &policy,
-                &intake(),
-                &mail(key, "autre@ailleurs.example", "Re: caméra", text),
-                NOW + 1000,
-            )
+            .record_mail(&policy, &intake(), &message, NOW + 1000)
             .await
             .unwrap();
         assert!(
@@ -381,7 +396,21 @@ async fn a_message_set_aside_is_attached_to_a_ticket_or_discarded_once(
         waiting: true,
         ..MailFilter::default()
     };
-    assert_eq!(store.mails(&admin(), &waiting).await.unwrap().len(), 2);
+    // Each message listed with its own attachments only.
+    let listed = store.mails(&admin(), &waiting).await.unwrap();
+    let attached: Vec<(i64, Vec<&str>)> = listed
+        .iter()
+        .map(|m| {
+            (
+                m.id,
+                m.attachments.iter().map(|a| a.name.as_str()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        attached,
+        [(set_aside[1], vec![]), (set_aside[0], vec!["photo.jpg"])]
+    );
 
     // Attached: in the ticket's history with its text, recorded as threaded into it.
     let change = store
