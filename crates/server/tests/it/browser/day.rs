@@ -651,6 +651,16 @@ async fn the_desk_filters_its_queue_and_reads_tickets_by_names() {
         .click()
         .await
         .unwrap();
+    // The filtered page, not the one the click left (which holds the P1 among the others).
+    let mut filtered = false;
+    for _ in 0..150 {
+        if browser.current_url().await.unwrap().contains("priorite=p1") {
+            filtered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(filtered, "{}", browser.current_url().await.unwrap());
     browser
         .wait_for(&format!("#tickets tr[data-ticket='{}']", numbers[0]), WAIT)
         .await
