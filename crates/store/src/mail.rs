@@ -656,6 +656,17 @@ fn attachment_of(row: &sqlx::any::AnyRow) -> Result<AttachmentInfo, StoreError> 
 const ATTACHMENT_COLUMNS: &str =
     "id, mail_id, name, content_type, size, CASE WHEN content IS NULL THEN 0 ELSE 1 END";
 
+/// The mailbox is the staff's desk: a client (even one allowed to handle its tickets) finds
+/// no message there, as if there were none.
+fn require_desk(actor: &Actor) -> Result<(), StoreError> {
+    require(actor, Permission::HandleTickets)?;
+    if actor.is_staff() {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
 impl System {
     /// Records a message of the support mailbox and does what it asks at the desk (SAV-1):
     /// opens a ticket (with its acknowledgement, SAV-2), threads a reply into its ticket
@@ -684,10 +695,7 @@ impl Store {
         actor: &Actor,
         filter: &MailFilter,
     ) -> Result<Vec<MailSummary>, StoreError> {
-        require(actor, Permission::HandleTickets)?;
-        if !actor.is_staff() {
-            return Err(StoreError::NotFound);
-        }
+        require_desk(actor)?;
         let mut args = Vec::new();
         let mut condition = String::from(" WHERE 1 = 1");
         if let Some(disposition) = &filter.disposition {
@@ -787,10 +795,7 @@ impl Store {
         by: &Reference,
         now: i64,
     ) -> Result<crate::TicketChange, StoreError> {
-        require(actor, Permission::HandleTickets)?;
-        if !actor.is_staff() {
-            return Err(StoreError::NotFound);
-        }
+        require_desk(actor)?;
         retrying!(self, |connection| open_from_mail_in(
             connection, actor, policy, id, client, site, by, now
         ))
@@ -808,10 +813,7 @@ impl Store {
         number: TicketNumber,
         now: i64,
     ) -> Result<TicketChange, StoreError> {
-        require(actor, Permission::HandleTickets)?;
-        if !actor.is_staff() {
-            return Err(StoreError::NotFound);
-        }
+        require_desk(actor)?;
         retrying!(self, |connection| attach_mail_in(
             connection, policy, id, number, now
         ))
@@ -827,10 +829,7 @@ impl Store {
         by: &Reference,
         now: i64,
     ) -> Result<(), StoreError> {
-        require(actor, Permission::HandleTickets)?;
-        if !actor.is_staff() {
-            return Err(StoreError::NotFound);
-        }
+        require_desk(actor)?;
         let done = build(
             "UPDATE mails SET discarded_ms = $1, discarded_by = $2 \
              WHERE id = $3 AND disposition = 'set_aside' AND discarded_ms IS NULL",

@@ -51,9 +51,9 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// A form's fields by name (the repeated rows of the post-mortem, the checkboxes).
-type Fields = BTreeMap<String, String>;
+pub(crate) type Fields = BTreeMap<String, String>;
 
-fn field<'a>(fields: &'a Fields, name: &str) -> &'a str {
+pub(crate) fn field<'a>(fields: &'a Fields, name: &str) -> &'a str {
     fields.get(name).map(|v| v.trim()).unwrap_or("")
 }
 

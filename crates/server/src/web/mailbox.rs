@@ -3,8 +3,6 @@
 //! for a person, who makes a ticket of one for the client they choose, adds it to the ticket
 //! it belongs to, or discards it.
 
-use std::collections::BTreeMap;
-
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
@@ -17,9 +15,10 @@ use vigie_store::ListFilter;
 use vigie_store::mail::{MailFilter, MailOutcome};
 
 use crate::AppState;
+use crate::web::desk::{Fields, field};
 use crate::web::i18n::{t, tf};
 use crate::web::render::time;
-use crate::web::search::{MAX_CHOICES, choices};
+use crate::web::search::{MAX_CHOICES, choices, ticket_number};
 use crate::web::{Nav, PageError, PageForm, PageQuery, PageResult, Viewer, page};
 
 /// Messages shown per page.
@@ -41,12 +40,6 @@ struct MailboxQuery {
     /// What a step did: `ticket`, `rattache` or `ecarte`, with the ticket's number.
     fait: Option<String>,
     n: Option<u64>,
-}
-
-type Fields = BTreeMap<String, String>;
-
-fn field<'a>(fields: &'a Fields, name: &str) -> &'a str {
-    fields.get(name).map(|v| v.trim()).unwrap_or("")
 }
 
 async fn mailbox(
@@ -180,17 +173,6 @@ fn checked(viewer: &Viewer, fields: &Fields) -> Result<(), PageError> {
     viewer.check_form(field(fields, "csrf"))
 }
 
-/// A step the store refused: said on a page in the viewer's menus, the way back beside it.
-fn refused(error: vigie_store::StoreError) -> PageError {
-    match error {
-        vigie_store::StoreError::NotFound => PageError::not_found(),
-        error => {
-            let error = crate::error::ApiError::from(error);
-            PageError::new(error.status, error.message)
-        }
-    }
-}
-
 async fn open_ticket(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -221,8 +203,7 @@ async fn open_ticket(
             &by,
             viewer.caller.now_ms,
         )
-        .await
-        .map_err(refused)?;
+        .await?;
     Ok(Redirect::to(&format!(
         "/console/courrier?fait=ticket&n={}",
         change.ticket.number
@@ -238,10 +219,7 @@ async fn attach(
 ) -> PageResult {
     checked(&viewer, &fields)?;
     let lang = viewer.lang;
-    let Ok(number) = field(&fields, "ticket")
-        .trim_start_matches(['n', '°', '#'])
-        .parse::<u64>()
-    else {
+    let Some(number) = ticket_number(field(&fields, "ticket")) else {
         return Err(PageError::new(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
             tf(
@@ -270,7 +248,7 @@ async fn attach(
                     &[("number", &number)],
                 ),
             ),
-            error => refused(error),
+            error => error.into(),
         })?;
     Ok(Redirect::to(&format!(
         "/console/courrier?fait=rattache&n={}",
@@ -290,7 +268,6 @@ async fn discard(
     state
         .store
         .discard_mail(&viewer.caller.actor, id, &by, viewer.caller.now_ms)
-        .await
-        .map_err(refused)?;
+        .await?;
     Ok(Redirect::to("/console/courrier?fait=ecarte").into_response())
 }

@@ -40,13 +40,6 @@ impl Names {
         viewer: &Viewer,
         wanted: &Wanted<'_>,
     ) -> Result<Names, vigie_store::StoreError> {
-        if wanted.sites.is_empty()
-            && wanted.equipment.is_empty()
-            && wanted.people.is_empty()
-            && wanted.clients.is_empty()
-        {
-            return Ok(Names::default());
-        }
         let mut kinds: Vec<(ObjectKind, &[&Reference])> = vec![
             (ObjectKind::Site, &wanted.sites),
             (ObjectKind::Equipment, &wanted.equipment),

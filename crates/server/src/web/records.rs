@@ -116,10 +116,7 @@ async fn documents(
     uri: axum::http::Uri,
     PageQuery(query): PageQuery<DocumentsQuery>,
 ) -> PageResult {
-    let portal = uri.path().starts_with("/portail");
-    if portal == viewer.is_staff() {
-        return Err(crate::web::PageError::not_found());
-    }
+    let portal = portal_part(&uri, &viewer)?;
     let items = state
         .store
         .documents(
@@ -191,46 +188,29 @@ async fn documents(
     Ok(page(&state, &viewer, t(lang, "Documents"), nav, body).into_response())
 }
 
+/// Whether a documents address is the portal's, which only a client reads (the console's,
+/// only the staff); the other part is "not found".
+fn portal_part(uri: &axum::http::Uri, viewer: &Viewer) -> Result<bool, crate::web::PageError> {
+    let portal = uri.path().starts_with("/portail");
+    if portal == viewer.is_staff() {
+        Err(crate::web::PageError::not_found())
+    } else {
+        Ok(portal)
+    }
+}
+
 /// A document's file, from the pages (issue 25, item 13): the console's or the portal's own
-/// address, so that a document gone, or another client's, answers with a page in the
-/// viewer's menus rather than the API's JSON.
+/// address, so that a document gone, or another client's, answers with the pages' error
+/// page in the viewer's menus rather than the API's JSON.
 async fn document_file(
     State(state): State<AppState>,
     viewer: Viewer,
     uri: axum::http::Uri,
     axum::extract::Path(id): axum::extract::Path<i64>,
 ) -> PageResult {
-    let portal = uri.path().starts_with("/portail");
-    if portal == viewer.is_staff() {
-        return Err(crate::web::PageError::not_found());
-    }
-    let lang = viewer.lang;
-    match state.store.document(&viewer.caller.actor, id).await {
-        Ok((info, content)) => Ok(crate::api::documents::file_response(&info, content, true)),
-        // Gone, or another client's: said in the viewer's own menus, with the way back.
-        Err(vigie_store::StoreError::NotFound) => {
-            let root = if portal { "/portail" } else { "/console" };
-            let body = html! {
-                main {
-                    h1 { (t(lang, "Document introuvable")) }
-                    p.error role="alert" { (t(lang, "Ce document n'existe pas, ou vous n'y avez pas accès.")) }
-                    p { a href=(format!("{root}/documents")) { "← " (t(lang, "Documents")) } }
-                }
-            };
-            let nav = if portal {
-                Nav::PortalDocuments
-            } else {
-                Nav::Documents
-            };
-            let title = t(lang, "Document introuvable");
-            Ok((
-                axum::http::StatusCode::NOT_FOUND,
-                page(&state, &viewer, title, nav, body),
-            )
-                .into_response())
-        }
-        Err(error) => Err(error.into()),
-    }
+    portal_part(&uri, &viewer)?;
+    let (info, content) = state.store.document(&viewer.caller.actor, id).await?;
+    Ok(crate::api::documents::file_response(&info, content, true))
 }
 
 /// A monthly report's HTML version in the page (issue 9: the same content as its PDF). Its
@@ -242,10 +222,7 @@ async fn report_page(
     uri: axum::http::Uri,
     axum::extract::Path(id): axum::extract::Path<i64>,
 ) -> PageResult {
-    let portal = uri.path().starts_with("/portail");
-    if portal == viewer.is_staff() {
-        return Err(crate::web::PageError::not_found());
-    }
+    let portal = portal_part(&uri, &viewer)?;
     let (info, content) = state.store.document(&viewer.caller.actor, id).await?;
     if info.content_type != "text/html" || info.period.is_none() {
         return Err(crate::web::PageError::not_found());

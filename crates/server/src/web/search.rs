@@ -38,7 +38,7 @@ struct SearchQuery {
 
 /// The ticket number a search's text names, if it is one: `142`, `n°142`, `#142`,
 /// `ticket 142`.
-fn ticket_number(text: &str) -> Option<u64> {
+pub(crate) fn ticket_number(text: &str) -> Option<u64> {
     let text = text.trim().to_lowercase();
     let text = text.strip_prefix("ticket").unwrap_or(&text).trim();
     let text = text

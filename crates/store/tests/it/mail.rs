@@ -412,12 +412,31 @@ async fn a_message_set_aside_is_attached_to_a_ticket_or_discarded_once(
         [(set_aside[1], vec![]), (set_aside[0], vec!["photo.jpg"])]
     );
 
-    // Attached: in the ticket's history with its text, recorded as threaded into it.
+    // The ticket waits for the client (CM-4)…
+    for action in [
+        vigie_domain::ticket::Action::TakeCharge,
+        vigie_domain::ticket::Action::WaitForClient,
+    ] {
+        store
+            .ticket_step(
+                &admin(),
+                &policy,
+                number,
+                vigie_store::TicketStep::Act(action),
+                &staff,
+                NOW + 1500,
+            )
+            .await
+            .unwrap();
+    }
+    // …attached, the message is its reply: in the ticket's history with its text, the
+    // ticket resumed, the message recorded as threaded into it.
     let change = store
         .attach_mail(&admin(), &policy, set_aside[0], number, NOW + 2000)
         .await
         .unwrap();
     assert_eq!(change.ticket.number, number);
+    assert_eq!(change.ticket.status, Status::InProgress);
     assert!(
         change.events.iter().any(|e| matches!(&e.kind,
             vigie_domain::ticket::desk::EventKind::MailReceived { text, .. } if text.contains("remarche"))),
