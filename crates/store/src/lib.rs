@@ -23,6 +23,7 @@ pub mod supervision;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tickets;
+pub mod windows;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -101,6 +101,11 @@ const SQLITE: &[Migration] = &[
         "mail_discard",
         include_str!("../migrations/sqlite/0018_mail_discard.sql"),
     ),
+    (
+        19,
+        "one_off_windows",
+        include_str!("../migrations/sqlite/0019_one_off_windows.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -192,6 +197,11 @@ const POSTGRES: &[Migration] = &[
         18,
         "mail_discard",
         include_str!("../migrations/postgres/0018_mail_discard.sql"),
+    ),
+    (
+        19,
+        "one_off_windows",
+        include_str!("../migrations/postgres/0019_one_off_windows.sql"),
     ),
 ];
 

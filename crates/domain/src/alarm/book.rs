@@ -97,6 +97,9 @@ struct SiteState {
     offline: BTreeMap<Reference, BTreeSet<AlarmId>>,
     /// The site's alarm, while more cameras are offline than tolerated.
     site_alarm: Option<AlarmId>,
+    /// The one-off windows opened from the console that have not ended (kept apart from the
+    /// setup, which the inventory replaces).
+    one_offs: Vec<window::OneOffWindow>,
 }
 
 /// What the book must do at an instant of its own.
@@ -156,6 +159,7 @@ impl Book {
                         cameras: u32::try_from(cameras).unwrap_or(u32::MAX),
                         offline: BTreeMap::new(),
                         site_alarm: None,
+                        one_offs: Vec::new(),
                     },
                 );
             }
@@ -636,10 +640,9 @@ impl Book {
             ));
             return events;
         }
-        // 3. A maintenance window of its site.
-        if let Some(state) = self.sites.get(&site)
-            && let Some(cover) = window::covering(&state.setup.windows, &state.setup.time_zone, at)
-        {
+        // 3. A maintenance window of its site, recurring or one-off (on the site or on this
+        // equipment).
+        if let Some(cover) = self.cover(&site, equipment.as_ref(), at) {
             self.wakes
                 .insert((cover.until, id, WakeKind::MaintenanceEnd));
             events.extend(self.suppress(
@@ -800,6 +803,86 @@ impl Book {
         }
         events.extend(self.place(id, at));
         (id, events)
+    }
+
+    /// The window of `site` covering an alarm about `equipment` at `at`, if any.
+    fn cover(
+        &self,
+        site: &Reference,
+        equipment: Option<&Reference>,
+        at: i64,
+    ) -> Option<window::Cover> {
+        let state = self.sites.get(site)?;
+        window::covering_with(
+            &state.setup.windows,
+            &state.one_offs,
+            equipment,
+            &state.setup.time_zone,
+            at,
+        )
+    }
+
+    /// Replaces the one-off windows of every site by `windows` (those not ended, opened from
+    /// the console), at `at`. The alarms a window held and that nothing holds any more are
+    /// placed again (notified, unless another reason holds them); those still held get the
+    /// cover's new end. A window opened after an alarm was notified does not take the
+    /// notification back: acknowledging the alarm is what stops its escalation.
+    pub fn set_one_off_windows(
+        &mut self,
+        windows: Vec<window::OneOffWindow>,
+        at: i64,
+    ) -> Vec<AlarmEvent> {
+        let mut by_site: HashMap<Reference, Vec<window::OneOffWindow>> = HashMap::new();
+        for window in windows {
+            by_site.entry(window.site.clone()).or_default().push(window);
+        }
+        let mut changed: BTreeSet<Reference> = BTreeSet::new();
+        for (reference, state) in &mut self.sites {
+            let new = by_site.remove(reference).unwrap_or_default();
+            if state.one_offs != new {
+                state.one_offs = new;
+                changed.insert(reference.clone());
+            }
+        }
+        let held: Vec<(AlarmId, Reference, Option<Reference>, i64)> = self
+            .alarms
+            .values()
+            .filter(|alarm| alarm.resolved_at.is_none() && alarm.notified_at.is_none())
+            .filter_map(|alarm| match (&alarm.site, &alarm.suppression) {
+                (Some(site), Some(Suppression::Maintenance { until, .. }))
+                    if changed.contains(site) =>
+                {
+                    Some((alarm.id, site.clone(), alarm.equipment.clone(), *until))
+                }
+                _ => None,
+            })
+            .collect();
+        let mut events = Vec::new();
+        for (id, site, equipment, until) in held {
+            match self.cover(&site, equipment.as_ref(), at) {
+                Some(cover) => {
+                    if cover.until != until {
+                        self.wakes
+                            .insert((cover.until, id, WakeKind::MaintenanceEnd));
+                    }
+                    events.extend(self.suppress(
+                        id,
+                        at,
+                        Suppression::Maintenance {
+                            window: cover.label,
+                            until: cover.until,
+                        },
+                    ));
+                }
+                None => {
+                    if let Some(alarm) = self.alarms.get_mut(&id) {
+                        alarm.suppression = None;
+                    }
+                    events.extend(self.place(id, at));
+                }
+            }
+        }
+        events
     }
 
     fn suppress(&mut self, id: AlarmId, at: i64, suppression: Suppression) -> Vec<AlarmEvent> {

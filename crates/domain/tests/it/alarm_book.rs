@@ -12,10 +12,11 @@ use vigie_domain::alarm::lifecycle::{
     Alarm, AlarmEvent, ClosureReport, EventKind, LifecycleError, SeverityCause, Status, Suppression,
 };
 use vigie_domain::alarm::rules::{Condition, ConditionKey, FirmwareVersion};
-use vigie_domain::alarm::window::covering;
+use vigie_domain::alarm::window::{OneOffKind, OneOffWindow, covering};
 use vigie_domain::inventory::{Equipment, MaintenanceWindow, OfflineTolerance, SiteCriticality};
 use vigie_domain::policy::{Policy, Severity};
 use vigie_domain::supervision::{CheckName, CheckStatus, MetricName, Observation, Sample};
+use vigie_domain::values::Text;
 
 const MINUTE: i64 = 60_000;
 
@@ -605,4 +606,168 @@ fn an_unreadable_mailbox_is_one_major_alarm_until_it_reads_again_even_across_a_r
         ["resolved"]
     );
     assert!(after.mailbox_readable(true, t0 + 4 * MINUTE).is_empty());
+}
+
+fn one_off(id: i64, kind: OneOffKind, equipment: Option<&str>, from: i64, to: i64) -> OneOffWindow {
+    OneOffWindow {
+        id,
+        kind,
+        site: reference("SITE-1"),
+        equipment: equipment.map(reference),
+        starts_at: from,
+        ends_at: to,
+        reason: Text::parse("Remplacement du commutateur").unwrap(),
+        created_by: reference("ST-1"),
+        created_at: from,
+        ended_at: None,
+        ended_by: None,
+    }
+}
+
+#[test]
+fn alr_9_a_one_off_window_holds_its_equipment_until_a_person_ends_it() {
+    let mut book = Book::new(1);
+    book.set_site(setup(OfflineTolerance::Count(0), Vec::new()));
+    book.set_equipment(equipment("NVR-1", "nvr", None));
+    book.set_equipment(equipment("NVR-2", "nvr", None));
+    let start = at("2026-11-30T09:00:00Z");
+    let mut window = one_off(
+        1,
+        OneOffKind::Silence,
+        Some("NVR-1"),
+        start,
+        start + 4 * 60 * MINUTE,
+    );
+    assert!(
+        book.set_one_off_windows(vec![window.clone()], start)
+            .is_empty()
+    );
+    let events = run(
+        &mut book,
+        &["NVR-1", "NVR-2"],
+        start / MINUTE,
+        start / MINUTE + 60,
+        &|_, _| true,
+    );
+    let of = |book: &Book, events: &[AlarmEvent], equipment: &str| {
+        events
+            .iter()
+            .filter(|e| {
+                book.alarm(e.alarm)
+                    .and_then(|a| a.equipment.as_ref())
+                    .is_some_and(|r| r.as_str() == equipment)
+            })
+            .map(|e| (e.kind.key(), (e.at - start) / MINUTE))
+            .collect::<Vec<_>>()
+    };
+    // The window is NVR-1's only: NVR-2 is notified, NVR-1 held to the window's end.
+    assert_eq!(
+        of(&book, &events, "NVR-2"),
+        vec![("raised", 5), ("notified", 5)]
+    );
+    assert_eq!(
+        of(&book, &events, "NVR-1"),
+        vec![("raised", 5), ("suppressed", 5)]
+    );
+    let held = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::Suppressed {
+                suppression: Suppression::Maintenance { window, until },
+            } => Some((window.clone(), *until)),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        held,
+        (
+            Some("Remplacement du commutateur".into()),
+            start + 4 * 60 * MINUTE
+        )
+    );
+    // Ended by a person after 90 minutes: NVR-1 is notified then, not at the planned end.
+    let ended = start + 90 * MINUTE;
+    window.ended_at = Some(ended);
+    let events = book.set_one_off_windows(vec![window.clone()], ended);
+    assert_eq!(of(&book, &events, "NVR-1"), vec![("notified", 90)]);
+    // The planned end then brings nothing more.
+    assert!(book.tick(start + 5 * 60 * MINUTE).is_empty());
+}
+
+#[test]
+fn alr_9_a_site_window_extended_moves_the_end_of_what_it_holds() {
+    let mut book = Book::new(1);
+    book.set_site(setup(OfflineTolerance::Count(0), Vec::new()));
+    book.set_equipment(equipment("SW-1", "switch", None));
+    let start = at("2026-11-30T09:00:00Z");
+    let window = one_off(1, OneOffKind::Maintenance, None, start, start + 60 * MINUTE);
+    book.set_one_off_windows(vec![window.clone()], start);
+    run(
+        &mut book,
+        &["SW-1"],
+        start / MINUTE,
+        start / MINUTE + 10,
+        &|_, _| true,
+    );
+    // A second window follows the first without a gap: one cover, to the second's end.
+    let next = one_off(
+        2,
+        OneOffKind::Silence,
+        None,
+        start + 60 * MINUTE,
+        start + 120 * MINUTE,
+    );
+    let events = book.set_one_off_windows(vec![window, next], start + 10 * MINUTE);
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| (e.kind.clone(), (e.at - start) / MINUTE))
+            .collect::<Vec<_>>(),
+        vec![(
+            EventKind::Suppressed {
+                suppression: Suppression::Maintenance {
+                    window: Some("Remplacement du commutateur".into()),
+                    until: start + 120 * MINUTE,
+                }
+            },
+            10
+        )]
+    );
+    // The first window's end wakes nothing; the cover's end notifies.
+    let events = book.tick(start + 119 * MINUTE);
+    assert!(events.is_empty(), "{events:?}");
+    let events = book.tick(start + 120 * MINUTE);
+    assert_eq!(
+        events.iter().map(|e| e.kind.key()).collect::<Vec<_>>(),
+        vec!["notified"]
+    );
+    // Windows opened once an alarm is notified do not take it back.
+    let late = one_off(3, OneOffKind::Silence, None, start, start + 600 * MINUTE);
+    assert!(
+        book.set_one_off_windows(vec![late], start + 121 * MINUTE)
+            .is_empty()
+    );
+}
+
+#[test]
+fn alr_9_a_one_off_window_ends_after_it_starts_and_lasts_a_month_at_most() {
+    let hour = 60 * MINUTE;
+    assert!(OneOffWindow::check_period(0, hour, 0).is_ok());
+    assert_eq!(
+        OneOffWindow::check_period(hour, hour, 0).unwrap_err(),
+        "la fin doit suivre le début"
+    );
+    assert_eq!(
+        OneOffWindow::check_period(0, hour, hour).unwrap_err(),
+        "la fin est déjà passée"
+    );
+    assert!(OneOffWindow::check_period(0, 31 * 24 * hour, 0).is_ok());
+    assert!(OneOffWindow::check_period(0, 31 * 24 * hour + 1, 0).is_err());
+    // An equipment's window holds its own alarms only, over [start, end).
+    let window = one_off(1, OneOffKind::Silence, Some("CAM-1"), hour, 2 * hour);
+    assert!(window.holds(Some(&reference("CAM-1")), hour));
+    assert!(!window.holds(Some(&reference("CAM-1")), 2 * hour));
+    assert!(!window.holds(Some(&reference("CAM-2")), hour));
+    assert!(!window.holds(None, hour));
+    assert_eq!(OneOffKind::parse("silence"), Some(OneOffKind::Silence));
 }

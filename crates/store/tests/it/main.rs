@@ -11,6 +11,7 @@ mod notifications;
 mod people;
 mod supervision;
 mod tickets;
+mod windows;
 
 use std::future::Future;
 
