@@ -1024,7 +1024,7 @@ fn build_calendar(name: &str, spec: &CalendarSpec) -> Result<Calendar, String> {
     })
 }
 
-pub(crate) fn jiff_weekday(day: Weekday) -> jiff::civil::Weekday {
+pub fn jiff_weekday(day: Weekday) -> jiff::civil::Weekday {
     match day {
         Weekday::Monday => jiff::civil::Weekday::Monday,
         Weekday::Tuesday => jiff::civil::Weekday::Tuesday,

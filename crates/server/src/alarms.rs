@@ -52,6 +52,9 @@ enum Message {
         site: Reference,
         lost: bool,
     },
+    /// The one-off windows changed (opened or ended from the console): the book reads them
+    /// again, and answers once what they changed is saved.
+    Windows(oneshot::Sender<Result<(), StoreError>>),
     /// Answered once everything before it is in the book and saved.
     Sync(oneshot::Sender<()>),
     /// Like `Sync`, without letting time run first: the virtual clock's round saves what the
@@ -181,6 +184,18 @@ impl AlarmWorker {
         answer.await.map_err(|_| stopped())?
     }
 
+    /// Tells the book the one-off windows changed; returns once it has read them and saved
+    /// what they changed (an alarm a window no longer holds is notified).
+    pub async fn windows_changed(&self, state: &AppState) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let stopped = || StoreError::Unavailable("moteur d'alarmes arrêté".into());
+        self.sender(state)
+            .send(Message::Windows(reply))
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
     /// Saves what the book changed, without letting time run (the virtual clock's round).
     pub async fn flush(&self, state: &AppState) {
         let (reply, answer) = oneshot::channel();
@@ -275,6 +290,11 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>, done: Arc<A
             }
         }
     };
+    let mut workflow = workflow;
+    // Windows opened or ended while the server was down take effect now.
+    if let Err(error) = workflow.load_windows(state.clock.now_ms()).await {
+        tracing::error!(%error, "lecture des fenêtres de maintenance : elles comptent dès le prochain changement ou la prochaine relecture");
+    }
     let mut worker = Worker {
         workflow,
         deliveries: state.deliveries.clone(),
@@ -294,6 +314,9 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>, done: Arc<A
             refreshed = tokio::time::Instant::now();
             if let Err(error) = worker.workflow.load_inventory().await {
                 tracing::warn!(%error, "relecture de l'inventaire par le moteur d'alarmes");
+            }
+            if let Err(error) = worker.workflow.load_windows(now).await {
+                tracing::warn!(%error, "relecture des fenêtres de maintenance par le moteur d'alarmes");
             }
         }
         if let Ok(Some(_)) = &message {
@@ -318,6 +341,13 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>, done: Arc<A
             }
             Ok(Some(Message::Monitoring { site, lost })) => {
                 worker.workflow.monitoring(&site, lost, now);
+            }
+            Ok(Some(Message::Windows(reply))) => {
+                let outcome = match worker.workflow.load_windows(now).await {
+                    Ok(_) => worker.save(now).await,
+                    Err(error) => Err(error),
+                };
+                let _ = reply.send(outcome);
             }
             Ok(Some(Message::Sync(reply))) => {
                 worker.workflow.tick(now);

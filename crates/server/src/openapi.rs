@@ -448,6 +448,18 @@ pub fn build() -> Value {
         "responses": responses("200", Some(json!({"type": "object", "properties": {"items": list_of(json!({"type": "object", "description": "Un message : id, received_at, from, from_name, subject, disposition, ticket, reply, reason, label, client, text, complete, size, attachments, discarded (at, by)"})), "next_before": integer()}})))}}));
     paths.insert("/api/v1/tickets/{number}/assign".into(), json!({"parameters": [path_param("number")], "post": {"summary": "Confie le ticket à un membre du personnel", "operationId": "assign_ticket",
         "requestBody": json_body(object(&["to"], json!({"to": reference()}))), "responses": responses("200", Some(change))}}));
+    let window = json!({"type": "object", "description": "Une fenêtre ponctuelle : id, kind (maintenance : retirée de la disponibilité ; silence : notifications seulement), site, equipment, starts_at, ends_at, reason, created_by, created_at, ended_at, ended_by (instants en ms UTC)",
+        "required": ["id", "kind", "site", "starts_at", "ends_at", "reason", "created_by", "created_at"],
+        "properties": {"id": integer(), "kind": {"type": "string", "enum": ["maintenance", "silence"]}, "site": reference(), "equipment": reference(), "starts_at": integer(), "ends_at": integer(), "reason": text(), "created_by": reference(), "created_at": integer(), "ended_at": integer(), "ended_by": reference()}});
+    paths.insert("/api/v1/windows".into(), json!({
+        "get": {"summary": "Fenêtres de maintenance et silences ponctuels (ALR-9) des sites que l'appelant voit : en cours ou à venir, ou passés", "operationId": "list_windows",
+            "parameters": [query("state", "current (en cours ou à venir, par défaut) ou past (terminées)", text()), query("site", "Site", reference()), query("equipment", "Équipement", reference()), query("limit", "Nombre (200 au plus)", integer())],
+            "responses": responses("200", Some(json!({"type": "object", "properties": {"items": list_of(window.clone())}})))},
+        "post": {"summary": "Ouvre une fenêtre ponctuelle sur un site ou un de ses équipements, avec une fin et un motif (équipe de supervision) ; les alarmes qu'elle couvre ne sont pas notifiées jusqu'à sa fin", "operationId": "open_window",
+            "requestBody": json_body(object(&["kind", "site", "ends_at", "reason"], json!({"kind": {"type": "string", "enum": ["maintenance", "silence"]}, "site": reference(), "equipment": reference(), "starts_at": integer(), "ends_at": integer(), "reason": text()}))),
+            "responses": responses("201", Some(window.clone()))}}));
+    paths.insert("/api/v1/windows/{id}".into(), json!({"parameters": [path_param("id")], "get": {"summary": "Une fenêtre ponctuelle", "operationId": "get_window", "responses": responses("200", Some(window.clone()))}}));
+    paths.insert("/api/v1/windows/{id}/end".into(), json!({"parameters": [path_param("id")], "post": {"summary": "Termine une fenêtre maintenant (équipe de supervision) : les alarmes qu'elle retenait sont notifiées", "operationId": "end_window", "responses": responses("200", Some(window))}}));
     paths.insert("/api/v1/openapi.json".into(), json!({"get": {"summary": "Ce document", "operationId": "openapi", "security": [], "responses": {"200": {"description": "Document OpenAPI"}}}}));
 
     json!({

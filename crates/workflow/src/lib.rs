@@ -129,6 +129,17 @@ impl Workflow {
         Ok(())
     }
 
+    /// Reads the one-off windows not ended (opened from the console, ALR-9) and hands them to
+    /// the book at `now`: an alarm a window no longer holds is notified, one a window holds
+    /// longer waits for the new end. Called at start, when a person opens or ends a window,
+    /// and with each inventory refresh (a window changed by another process).
+    pub async fn load_windows(&mut self, now: i64) -> Result<Vec<AlarmEvent>, StoreError> {
+        let windows = self.store.live_windows(now).await?;
+        let mut events = self.book.tick(now);
+        events.extend(self.book.set_one_off_windows(windows, now));
+        Ok(self.queue(events))
+    }
+
     /// Whether the site is supervised (SUP-4: its contract has the supervision option).
     pub fn supervises(&self, site: &Reference) -> bool {
         !self.unsupervised_sites.contains(site)

@@ -98,6 +98,10 @@ fn occurrence(window: &MaintenanceWindow, site_zone: &TimeZone, at: i64) -> Opti
 /// (a recurring window, or the equipment taken out).
 pub const MAX_ONE_OFF_DAYS: i64 = 31;
 
+/// How far before its opening a one-off window may start: enough to cover an alarm being held
+/// while the form was filled, not enough to rewrite a past month's availability.
+pub const MAX_BACKDATE_MS: i64 = 3_600_000;
+
 /// What a one-off window is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -146,11 +150,18 @@ pub struct OneOffWindow {
 
 impl OneOffWindow {
     /// Whether a window from `starts_at` to `ends_at`, opened at `now`, may be: it ends after
-    /// it starts and after `now` (a window wholly past holds nothing back), and lasts at most
-    /// [`MAX_ONE_OFF_DAYS`]. The error is in French, for the form.
+    /// it starts and after `now` (a window wholly past holds nothing back), starts at most
+    /// [`MAX_BACKDATE_MS`] before `now`, and lasts at most [`MAX_ONE_OFF_DAYS`]. The error is
+    /// in French, for the form.
     pub fn check_period(starts_at: i64, ends_at: i64, now: i64) -> Result<(), String> {
         if ends_at <= starts_at {
             return Err("la fin doit suivre le début".into());
+        }
+        if starts_at < now - MAX_BACKDATE_MS {
+            return Err(
+                "le début ne peut précéder maintenant de plus d'une heure : la disponibilité passée ne se réécrit pas"
+                    .into(),
+            );
         }
         if ends_at <= now {
             return Err("la fin est déjà passée".into());

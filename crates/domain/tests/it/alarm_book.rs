@@ -762,6 +762,13 @@ fn alr_9_a_one_off_window_ends_after_it_starts_and_lasts_a_month_at_most() {
         "la fin est déjà passée"
     );
     assert!(OneOffWindow::check_period(0, 31 * 24 * hour, 0).is_ok());
+    // An hour back at most: a past month's availability is not rewritten.
+    assert!(OneOffWindow::check_period(-hour, hour, 0).is_ok());
+    assert!(
+        OneOffWindow::check_period(-hour - 1, hour, 0)
+            .unwrap_err()
+            .starts_with("le début ne peut précéder maintenant")
+    );
     assert!(OneOffWindow::check_period(0, 31 * 24 * hour + 1, 0).is_err());
     // An equipment's window holds its own alarms only, over [start, end).
     let window = one_off(1, OneOffKind::Silence, Some("CAM-1"), hour, 2 * hour);

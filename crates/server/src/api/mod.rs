@@ -10,6 +10,7 @@ pub(crate) mod notifications;
 pub(crate) mod people;
 mod supervision;
 pub(crate) mod tickets;
+pub(crate) mod windows;
 
 use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -136,6 +137,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(tickets::routes())
         .merge(mail::routes())
         .merge(documents::routes())
+        .merge(windows::routes())
         .merge(inventory::routes(state))
 }
 

@@ -179,12 +179,40 @@ pub async fn make(
         Covered::Month(month) => month.days(&zone),
         Covered::Period(period) => period.days(&zone),
     };
+    // The one-off maintenance opened from the console, as it ran (ended early: to its end), on
+    // a whole site or one equipment; a silence is not maintenance and stays measured.
+    let mut one_off: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
+    for window in state
+        .store
+        .maintenance_of_period(&actor, client, from, to)
+        .await?
+    {
+        let interval = (window.starts_at, window.end());
+        match &window.equipment {
+            Some(equipment) => one_off
+                .entry(equipment.to_string())
+                .or_default()
+                .push(interval),
+            None => maintenance
+                .entry(window.site.to_string())
+                .or_default()
+                .push(interval),
+        }
+    }
     let none = Vec::new();
     let mut measured: Vec<Measured> = Vec::with_capacity(histories.len());
     let mut daily = vec![Measure::default(); days.len()];
     for history in &histories {
         let checks: Vec<CheckHistory> = history.checks.values().cloned().collect();
-        let windows = maintenance.get(&history.site).unwrap_or(&none);
+        let site_windows = maintenance.get(&history.site).unwrap_or(&none);
+        let joined: Vec<(i64, i64)>;
+        let windows = match one_off.get(&history.reference) {
+            Some(own) => {
+                joined = site_windows.iter().chain(own).copied().collect();
+                &joined
+            }
+            None => site_windows,
+        };
         let measure = equipment_measure(from, to, &checks, windows);
         for (total, day) in daily
             .iter_mut()

@@ -15,7 +15,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use vigie_domain::Reference;
 use vigie_domain::access::Permission;
-use vigie_domain::alarm::lifecycle::{AlarmEvent, AlarmId, ClosureReport, Status};
+use vigie_domain::alarm::lifecycle::{AlarmEvent, AlarmId, ClosureReport, Status, Suppression};
 use vigie_domain::inventory::ObjectKind;
 use vigie_store::console::{OpenCounts, WallCursor, WallFilter, WallPages, WallView};
 use vigie_store::{StoredAlarm, StoredNotification};
@@ -106,8 +106,15 @@ async fn wall(
     let pages = state.store.pages_for_wall(actor, &ids).await?;
     let counts = state.store.open_alarm_counts(actor).await?;
     let names = Names::of(&state, &viewer, &alarms.iter().collect::<Vec<_>>()).await?;
+    // What is silenced now and until when (issue 25, item 7), within the wall's site filter.
+    let (windows, window_names) =
+        crate::web::windows::running(&state, &viewer, filter.site.as_ref()).await?;
+    let silenced = crate::web::windows::running_panel(&viewer, &windows, &window_names);
     let lang = viewer.lang;
-    let region = wall_region(&viewer, &query, &counts, &alarms, &pages, &names, next);
+    let region = html! {
+        (silenced)
+        (wall_region(&viewer, &query, &counts, &alarms, &pages, &names, next))
+    };
     if query.partiel.is_some() {
         return Ok(Html(region.into_string()).into_response());
     }
@@ -350,6 +357,11 @@ fn wall_table(
                                         span.muted { (by_before) (names.person_in(viewer, &stamp.by)) (by_after) }
                                     } @else if let Some(deadline) = wall.and_then(|w| w.acknowledge_by) {
                                         (countdown(lang, deadline, viewer.caller.now_ms))
+                                    } @else if let Some(held @ Suppression::Maintenance { until, .. }) = &alarm.suppression {
+                                        // Issue 25, item 7: held by a window, until its end.
+                                        span.muted.held title=(labels::suppression(lang, held)) {
+                                            (t(lang, "retenue jusqu'au")) " " (time(*until))
+                                        }
                                     } @else if alarm.suppression.is_some() {
                                         span.muted { (t(lang, "non notifiée")) }
                                     }

@@ -270,13 +270,24 @@ async fn equipment(
         Place::Equipment(reference.clone()),
     )
     .await?;
+    // The windows holding this equipment's notifications now: its site's and its own.
+    let (mut windows, window_names) =
+        crate::web::windows::running(&state, &viewer, Some(&item.site)).await?;
+    windows.retain(|w| w.equipment.is_none() || w.equipment.as_ref() == Some(&reference));
+    let silenced = crate::web::windows::running_panel(&viewer, &windows, &window_names);
     let title = format!("{} ({})", item.name.as_str(), reference.as_str());
     let lang = viewer.lang;
     let body = html! {
         main {
             p { a href=(format!("/console/sites/{}", url_encode(item.site.as_str()))) { "← " (tf(lang, "Site {name}", &[("name", &item.site)])) } }
             h1 { (title) }
-            p { a href=(crate::web::inventory::edit_link(ObjectKind::Equipment, &reference)) { (t(lang, "Modifier la fiche")) } }
+            div.actions {
+                a href=(crate::web::inventory::edit_link(ObjectKind::Equipment, &reference)) { (t(lang, "Modifier la fiche")) }
+                @if actor.may(vigie_domain::access::Permission::HandleAlarms) {
+                    a #silence-equipment href=(crate::web::windows::new_window_link(&item.site, Some(&reference))) { (t(lang, "Mettre en maintenance ou en silence")) }
+                }
+            }
+            (silenced)
             section #equipment {
                 div.panel { dl.facts {
                     dt { (t(lang, "Site")) } dd { (item.site.as_str()) }

@@ -29,6 +29,7 @@ mod records;
 pub(crate) mod render;
 mod search;
 mod tickets;
+mod windows;
 
 use axum::Router;
 use axum::extract::{FromRequestParts, Request, State};
@@ -150,6 +151,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(desk::routes())
         .merge(people::routes())
         .merge(mailbox::routes())
+        .merge(windows::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             page_layer,
@@ -581,6 +583,7 @@ pub enum Nav {
     Account,
     Search,
     Mail,
+    Maintenance,
     /// An error page: no entry of the menu is the current one.
     Error,
 }
@@ -611,6 +614,7 @@ pub fn page(
                     a href="/console/astreintes" aria-current=[current(Nav::OnCall)] { (t(lang, "Astreintes")) }
                     a href="/console/envois" aria-current=[current(Nav::Outbox)] { (t(lang, "Boîte d'envoi")) }
                     a href="/console/courrier" aria-current=[current(Nav::Mail)] { (t(lang, "Courrier")) }
+                    a href="/console/maintenance" aria-current=[current(Nav::Maintenance)] { (t(lang, "Maintenance")) }
                     a href="/console/documents" aria-current=[current(Nav::Documents)] { (t(lang, "Documents")) }
                     a href="/console/journal" aria-current=[current(Nav::Audit)] { (t(lang, "Journal")) }
                 } @else {

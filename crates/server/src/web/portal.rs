@@ -496,11 +496,21 @@ async fn site_page(
         )
         .await?;
     let names = Names::of(&state, &viewer, &alarms.iter().collect::<Vec<_>>()).await?;
+    // The console says what is silenced on the site now (issue 25, item 7).
+    let silenced = match console {
+        true => {
+            let (windows, window_names) =
+                crate::web::windows::running(&state, &viewer, Some(&site)).await?;
+            crate::web::windows::running_panel(&viewer, &windows, &window_names)
+        }
+        false => html! {},
+    };
     let next = (equipment.len() as i64 == EQUIPMENT_PAGE)
         .then(|| equipment.last().map(|(r, _)| r.reference().clone()))
         .flatten();
     let lang = viewer.lang;
     let region = html! {
+        (silenced)
         div.counts {
             div.panel { span.muted { (t(lang, "Disponibilité sur 30 jours")) } strong { (percent(lang, &availability)) } }
             div.panel { span.muted { (t(lang, "Équipements")) } strong { (availability.equipment) } }
@@ -578,6 +588,9 @@ async fn site_page(
                     a href=(crate::web::inventory::edit_link(ObjectKind::Site, &site)) { (t(lang, "Modifier la fiche")) }
                     @if actor.may(vigie_domain::access::Permission::WriteInventory) {
                         a href=(crate::web::inventory::new_link(ObjectKind::Equipment, Some(&record.client), Some(&site))) { (t(lang, "Ajouter un équipement")) }
+                    }
+                    @if actor.may(vigie_domain::access::Permission::HandleAlarms) {
+                        a #silence-site href=(crate::web::windows::new_window_link(&site, None)) { (t(lang, "Mettre en maintenance ou en silence")) }
                     }
                 }
             }

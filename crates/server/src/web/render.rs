@@ -211,7 +211,7 @@ fn axis_percent(lang: Lang, rate: f64) -> String {
     }
 }
 
-fn weekday_name(lang: Lang, weekday: jiff::civil::Weekday) -> &'static str {
+pub(crate) fn weekday_name(lang: Lang, weekday: jiff::civil::Weekday) -> &'static str {
     use jiff::civil::Weekday;
     match weekday {
         Weekday::Monday => t(lang, "lundi"),

@@ -281,3 +281,140 @@ async fn clients_read_their_own_alarms_only_and_act_on_none() {
     );
     app.finish().await;
 }
+
+/// Issue 25, item 7 (ALR-9): a silence opened on one equipment holds its alarm back (raised,
+/// shown, not notified, nobody paged); ended early by a person, the alarm is notified at that
+/// instant and its pages go. The API refuses what the inventory or the period does not allow,
+/// a client opens nothing, and both steps are in the audit.
+#[tokio::test]
+async fn a_silence_holds_an_alarm_back_until_a_person_ends_it() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    let agent = app.agent("robot").await;
+    let tech = staff(&app, "klambert", "ST-TECH-01").await;
+    let opened = tech
+        .post(
+            "/api/v1/windows",
+            &json!({"kind": "silence", "site": "BNF-PAR-OPERA", "equipment": NVR,
+                    "starts_at": NOW - 30 * MINUTE, "ends_at": NOW + 120 * MINUTE,
+                    "reason": "Remplacement des disques"}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    let window = opened.body["id"].as_i64().unwrap();
+    assert_eq!(opened.body["starts_at"], NOW - 30 * MINUTE);
+    assert_eq!(opened.body["created_by"], "ST-TECH-01");
+    for (body, expected) in [
+        (
+            json!({"kind": "silence", "site": "BNF-PAR-OPERA", "ends_at": NOW + MINUTE, "reason": " "}),
+            "le motif est obligatoire",
+        ),
+        (
+            json!({"kind": "silence", "site": "CHU-GRE-NORD", "equipment": NVR, "ends_at": NOW + MINUTE, "reason": "x"}),
+            "n'est pas sur le site CHU-GRE-NORD",
+        ),
+        (
+            json!({"kind": "maintenance", "site": "BNF-PAR-OPERA", "starts_at": NOW - 30 * MINUTE, "ends_at": NOW - MINUTE, "reason": "x"}),
+            "la fin est déjà passée",
+        ),
+        (
+            json!({"kind": "maintenance", "site": "BNF-PAR-OPERA", "starts_at": NOW - 24 * 60 * MINUTE, "ends_at": NOW + MINUTE, "reason": "x"}),
+            "la disponibilité passée ne se réécrit pas",
+        ),
+    ] {
+        let refused = tech.post("/api/v1/windows", &body).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.text
+        );
+        assert!(refused.text.contains(expected), "{}", refused.text);
+    }
+    let client = app
+        .login_as("rssi-bnf", UserKind::Client, Some("CLI-BNF"), &[])
+        .await;
+    let forbidden = client
+        .post(
+            "/api/v1/windows",
+            &json!({"kind": "silence", "site": "BNF-PAR-OPERA", "ends_at": NOW + MINUTE, "reason": "x"}),
+        )
+        .await;
+    assert_eq!(
+        forbidden.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        forbidden.text
+    );
+    // The client sees the window on its site.
+    let seen = client.get("/api/v1/windows").await;
+    assert_eq!(seen.body["items"][0]["id"], window, "{}", seen.text);
+
+    // ALR-2: 97 % held from NOW − 10 min: raised, but held by the silence.
+    let push = json!({"observations": [disk(NOW - 10 * MINUTE, 97.0), disk(NOW, 97.0)]});
+    assert_eq!(
+        agent.post("/api/v1/observations", &push).await.status,
+        StatusCode::OK
+    );
+    let list = tech.get(&format!("/api/v1/alarms?equipment={NVR}")).await;
+    let alarm = &list.body["items"][0];
+    let id = alarm["id"].as_u64().unwrap();
+    assert_eq!(alarm["notified_at"], Value::Null, "{}", list.text);
+    assert_eq!(
+        alarm["suppression"],
+        json!({"reason": "maintenance", "window": "Remplacement des disques", "until": NOW + 120 * MINUTE}),
+        "{}",
+        list.text
+    );
+    let pages_of = |reply: crate::Reply| -> usize {
+        reply.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["alarm"] == json!(id))
+            .count()
+    };
+    assert_eq!(pages_of(tech.get("/api/v1/notifications").await), 0);
+
+    // Ended 30 minutes later: notified then, and paged (NOT-3).
+    app.clock.advance_ms(30 * MINUTE);
+    let ended = tech
+        .post(&format!("/api/v1/windows/{window}/end"), &json!({}))
+        .await;
+    assert_eq!(ended.status, StatusCode::OK, "{}", ended.text);
+    assert_eq!(ended.body["ended_at"], NOW + 30 * MINUTE);
+    let one = tech.get(&format!("/api/v1/alarms/{id}")).await;
+    assert_eq!(one.body["notified_at"], NOW + 30 * MINUTE, "{}", one.text);
+    assert!(pages_of(tech.get("/api/v1/notifications").await) > 0);
+    let again = tech
+        .post(&format!("/api/v1/windows/{window}/end"), &json!({}))
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        again.text
+    );
+    let past = tech.get("/api/v1/windows?state=past").await;
+    assert_eq!(
+        past.body["items"][0]["ended_by"], "ST-TECH-01",
+        "{}",
+        past.text
+    );
+    let trail = app
+        .store
+        .audit_trail(
+            &Actor::console("test"),
+            &vigie_store::AuditFilter {
+                object_kind: Some("window".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        trail.iter().map(|e| e.action.key()).collect::<Vec<_>>(),
+        vec!["update", "create"]
+    );
+    app.finish().await;
+}

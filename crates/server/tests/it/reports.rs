@@ -688,3 +688,107 @@ async fn the_example_fleets_month_gives_every_report_to_its_people() {
     assert_eq!(received, expected);
     app.finish().await;
 }
+
+/// Issue 25, item 7 (ALR-9): a one-off maintenance opened from the console is taken out of
+/// the month's availability as the inventory's recurring windows are, as it ran (ended early:
+/// to that instant); a silence holds back notifications only, and its time still counts.
+#[tokio::test]
+async fn a_one_off_maintenance_is_taken_out_of_availability_and_a_silence_is_not() {
+    // 1 October 2026, 00:00 in Paris.
+    let start = at("2026-09-30T22:00:00Z");
+    let app = TestApp::spawn_at(start, |_| {}).await;
+    app.store
+        .import(&Actor::console("test"), &inventory(), start)
+        .await
+        .unwrap();
+    let agent = app.agent("robot").await;
+    agent
+        .observe(
+            ["ENT-CAM-PORTAIL", "ENT-CAM-QUAI", "ENT-NVR"]
+                .iter()
+                .map(|e| ping(e, start, "up"))
+                .collect(),
+        )
+        .await;
+    // 5 October, 10:00 to 13:00 in Paris: the recorder's disks are replaced; the window is
+    // planned for 4 hours and ended after 3. The recorder is down 2 h of it, and 1 h after.
+    let works = at("2026-10-05T08:00:00Z");
+    app.clock.advance_ms(works - app.clock.now_ms());
+    let staff = app
+        .login_as(
+            "supervision",
+            UserKind::Staff,
+            None,
+            &[StaffRole::Supervision],
+        )
+        .await;
+    let opened = staff
+        .post(
+            "/api/v1/windows",
+            &json!({"kind": "maintenance", "site": "ENTREPOT", "equipment": "ENT-NVR",
+                    "ends_at": works + 4 * HOUR, "reason": "Remplacement des disques"}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    let silence = staff
+        .post(
+            "/api/v1/windows",
+            &json!({"kind": "silence", "site": "ENTREPOT", "equipment": "ENT-CAM-QUAI",
+                    "ends_at": works + 4 * HOUR, "reason": "Câble à remplacer"}),
+        )
+        .await;
+    assert_eq!(silence.status, StatusCode::CREATED, "{}", silence.text);
+    agent
+        .observe(vec![ping("ENT-CAM-QUAI", works, "down")])
+        .await;
+    app.clock.advance_ms(HOUR);
+    agent
+        .observe(vec![
+            ping("ENT-NVR", works + HOUR, "down"),
+            ping("ENT-CAM-QUAI", works + HOUR, "up"),
+        ])
+        .await;
+    app.clock.advance_ms(2 * HOUR);
+    let ended = staff
+        .post(
+            &format!("/api/v1/windows/{}/end", opened.body["id"]),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(ended.status, StatusCode::OK, "{}", ended.text);
+    app.clock.advance_ms(HOUR);
+    agent
+        .observe(vec![ping("ENT-NVR", works + 4 * HOUR, "up")])
+        .await;
+
+    // 3 equipment × 745 h = 2,235 h; 3 h of maintenance for the recorder: 2,232 h measured;
+    // down 1 h after the works and 1 h for the silenced camera: 2,230 h up, 99,910 %, written
+    // « 99,91 % ». Without the window: 2,231 h up of 2,235 h, « 99,82 % »; the window counted
+    // to its planned end, or the silence taken out too: « 99,95 % ».
+    let first = at("2026-11-01T06:00:00Z");
+    app.clock.advance_ms(first - app.clock.now_ms());
+    let state = vigie_server::AppState::new(
+        app.store.clone(),
+        vigie_server::Config::default(),
+        app.clock.clone(),
+    );
+    let october = Month::parse("2026-10").unwrap();
+    let made = vigie_server::reports::supervision::make(
+        &state,
+        &vigie_domain::Reference::parse("CLI-LOGI").unwrap(),
+        vigie_server::reports::Covered::Month(october),
+        first,
+    )
+    .await
+    .unwrap();
+    let document = serde_json::to_string(&made.document).unwrap();
+    let figure = |rate: f64| vigie_server::reports::supervision::percent(Some(rate));
+    assert!(
+        document.contains(&figure(2230.0 / 2232.0)),
+        "{} absent: {document}",
+        figure(2230.0 / 2232.0)
+    );
+    assert!(!document.contains(&figure(2231.0 / 2235.0)), "{document}");
+    assert!(!document.contains(&figure(2230.0 / 2231.0)), "{document}");
+    app.finish().await;
+}

@@ -1815,3 +1815,182 @@ async fn the_desk_triages_the_mail_set_aside_from_the_console() {
     browser.quit().await.unwrap();
     app.finish().await;
 }
+
+/// Issue 25, item 7 (ALR-9): from an equipment's page the team silences it for works, with a
+/// reason and an end; the wall then says what is silenced and until when, and the alarm that
+/// comes is shown but paged to nobody; ended from the maintenance list, the alarm is notified
+/// at once and the wall no longer says it is silenced.
+#[tokio::test]
+async fn the_team_silences_an_equipment_and_ends_the_silence_by_clicks() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    let agent = app.agent("robot").await;
+    crate::pages::create_staff(&app, "klambert", "ST-TECH-01", StaffRole::Technician).await;
+    let artifacts = artifacts_dir("journee-maintenance");
+    let browser = Browser::start(&artifacts).await.unwrap();
+    browser.set_viewport(DESK.0, DESK.1).await.unwrap();
+    log_in(
+        &browser,
+        &app.base,
+        &format!("/console/equipements/{UPS}"),
+        "klambert",
+    )
+    .await;
+    browser
+        .wait_for("#silence-equipment", WAIT)
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The form comes with the site and the equipment chosen, ending in two hours.
+    browser.wait_for("#window-form", WAIT).await.unwrap();
+    let chosen = browser
+        .find("#window-equipment")
+        .await
+        .unwrap()
+        .property("value")
+        .await
+        .unwrap();
+    assert_eq!(chosen, json!(UPS));
+    browser
+        .find("#window-form input[name=kind][value=silence]")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find("#window-reason")
+        .await
+        .unwrap()
+        .send_keys("Remplacement des batteries")
+        .await
+        .unwrap();
+    browser
+        .find("#open-window")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("p.notice", "Fenêtre ouverte", WAIT)
+        .await
+        .unwrap();
+    let listed = browser
+        .find("#current-windows")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        listed.contains("Silence")
+            && listed.contains("Onduleur baie principale")
+            && listed.contains("Remplacement des batteries")
+            && listed.contains("Kevin Lambert"),
+        "{listed}"
+    );
+    both_screens(&browser, "maintenance").await;
+
+    // The UPS stops answering ten minutes later: its alarm is on the wall, silenced.
+    app.clock.advance_ms(10 * MINUTE);
+    let push = json!({"observations": [ping(UPS, NOW + MINUTE, false), ping(UPS, NOW + 10 * MINUTE, false)]});
+    assert_eq!(
+        agent.post("/api/v1/observations", &push).await.status,
+        reqwest::StatusCode::OK
+    );
+    browser
+        .goto(&format!("{}/console", app.base))
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("#wall", "Onduleur baie principale", WAIT)
+        .await
+        .unwrap();
+    let silenced = browser
+        .find("#silenced")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        silenced.contains("Silence")
+            && silenced.contains("Onduleur baie principale")
+            && silenced.contains("jusqu'au")
+            && silenced.contains("Remplacement des batteries"),
+        "{silenced}"
+    );
+    let alarm = |app: &TestApp| {
+        let store = app.store.clone();
+        async move {
+            store
+                .list_alarms(
+                    &vigie_domain::access::Actor::console("test"),
+                    &vigie_store::AlarmFilter {
+                        equipment: Some(vigie_domain::Reference::parse(UPS).unwrap()),
+                        ..Default::default()
+                    },
+                    NOW,
+                )
+                .await
+                .unwrap()
+                .remove(0)
+                .alarm
+        }
+    };
+    assert_eq!(alarm(&app).await.notified_at, None);
+    let row = browser
+        .find("#wall tr[data-alarm]")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(row.contains("retenue jusqu'au 23/11/2026 13:00"), "{row}");
+    both_screens(&browser, "mur-silence").await;
+
+    // Ended from the list (the menu's « Maintenance »): the alarm is notified now.
+    app.clock.advance_ms(5 * MINUTE);
+    browser
+        .find("header nav a[href='/console/maintenance']")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for("#current-windows button[data-end]", WAIT)
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("p.notice", "Fenêtre terminée", WAIT)
+        .await
+        .unwrap();
+    browser.wait_for("#no-window", WAIT).await.unwrap();
+    let past = browser
+        .find("#past-windows")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(past.contains("terminée par Kevin Lambert"), "{past}");
+    assert_eq!(alarm(&app).await.notified_at, Some(NOW + 15 * MINUTE));
+    browser
+        .goto(&format!("{}/console", app.base))
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("#wall", "Onduleur baie principale", WAIT)
+        .await
+        .unwrap();
+    assert!(browser.find_all("#silenced").await.unwrap().is_empty());
+    browser.quit().await.unwrap();
+    app.finish().await;
+}
