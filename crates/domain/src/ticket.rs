@@ -7,6 +7,7 @@ pub mod desk;
 pub mod mail;
 pub mod message;
 pub mod notices;
+pub mod photo;
 pub mod post_mortem;
 pub mod report;
 

@@ -6,11 +6,15 @@ use sqlx::{AnyConnection, Row};
 use vigie_domain::Reference;
 use vigie_domain::access::{Actor, Permission};
 use vigie_domain::ticket::desk::TicketNumber;
+use vigie_domain::ticket::photo::{MAX_PHOTO_BYTES, MAX_PHOTOS_PER_TICKET, photo_name, photo_type};
 
 use crate::System;
 use crate::inventory::{Arg, build, require};
 use crate::supervision::visibility_condition;
 use crate::{Store, StoreError};
+
+/// The kind of a client's photo on its ticket.
+pub const PHOTO_KIND: &str = "photo";
 
 /// The most documents one page lists.
 pub const MAX_DOCUMENT_PAGE: i64 = 500;
@@ -168,6 +172,76 @@ impl Store {
         .ok_or(StoreError::NotFound)?;
         let content: Vec<u8> = row.try_get(9)?;
         Ok((info_of(&row)?, content))
+    }
+}
+
+impl Store {
+    /// A photo added to ticket `number` (issue 25, item 12) by whoever may report a problem
+    /// and sees the ticket (its client from the portal, the staff): kept as a document of the
+    /// ticket, its type read from its bytes (JPEG, PNG or WebP only), at most
+    /// [`MAX_PHOTOS_PER_TICKET`] per ticket and [`MAX_PHOTO_BYTES`] each; not on a closed ticket.
+    pub async fn add_ticket_photo(
+        &self,
+        actor: &Actor,
+        number: TicketNumber,
+        name: &str,
+        content: &[u8],
+        now: i64,
+    ) -> Result<DocumentInfo, StoreError> {
+        require(actor, Permission::OpenTickets)?;
+        let (ticket, _) = self.ticket(actor, number).await?;
+        if ticket.status == vigie_domain::ticket::Status::Closed {
+            return Err(StoreError::Invalid(format!(
+                "le ticket n°{number} est clos : signalez un nouveau problème"
+            )));
+        }
+        if content.len() > MAX_PHOTO_BYTES {
+            return Err(StoreError::Invalid(format!(
+                "photo trop grande : {} Mio au plus",
+                MAX_PHOTO_BYTES / (1024 * 1024)
+            )));
+        }
+        let Some(content_type) = photo_type(content) else {
+            return Err(StoreError::Invalid(
+                "seules les photos JPEG, PNG ou WebP sont acceptées".into(),
+            ));
+        };
+        let number_value = i64::try_from(number).unwrap_or(i64::MAX);
+        let mut transaction = self.write.begin().await?;
+        let (count,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM documents WHERE ticket_number = $1 AND kind = $2")
+                .bind(number_value)
+                .bind(PHOTO_KIND)
+                .fetch_one(&mut *transaction)
+                .await?;
+        if count >= MAX_PHOTOS_PER_TICKET {
+            return Err(StoreError::Invalid(format!(
+                "ce ticket a déjà {MAX_PHOTOS_PER_TICKET} photos : décrivez la suite par un message"
+            )));
+        }
+        let title = format!("Photo — {}", photo_name(name));
+        let document = NewDocument {
+            client: &ticket.report.client,
+            site: ticket.report.site.as_ref(),
+            ticket: Some(number),
+            kind: PHOTO_KIND,
+            title: &title,
+            content_type,
+            content,
+        };
+        let id = file_document(&mut transaction, &document, now).await?;
+        transaction.commit().await?;
+        Ok(DocumentInfo {
+            id,
+            client: ticket.report.client.to_string(),
+            site: ticket.report.site.as_ref().map(ToString::to_string),
+            ticket: Some(number),
+            kind: PHOTO_KIND.into(),
+            title,
+            content_type: content_type.into(),
+            created_at: now,
+            period: None,
+        })
     }
 }
 

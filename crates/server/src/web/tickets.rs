@@ -37,6 +37,11 @@ const QUEUE_PAGE: i64 = 100;
 /// The most equipment offered in the form's list; a bigger site is typed by reference.
 const FORM_EQUIPMENT: i64 = 500;
 
+/// A photo's request: the photo at its largest, and the form's other fields.
+const PHOTO_BODY_BYTES: usize = vigie_domain::ticket::photo::MAX_PHOTO_BYTES + 64 * 1024;
+/// The documents (photos, reports) a ticket's page lists.
+const TICKET_DOCUMENTS: i64 = 50;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/console/tickets", get(queue))
@@ -46,6 +51,10 @@ pub fn routes() -> Router<AppState> {
         .route("/portail/tickets/{number}/confirmer", post(confirm))
         .route("/portail/tickets/{number}/enquete", post(survey))
         .route("/portail/tickets/{number}/message", post(client_message))
+        .route(
+            "/portail/tickets/{number}/photo",
+            post(client_photo).layer(axum::extract::DefaultBodyLimit::max(PHOTO_BODY_BYTES)),
+        )
         .route("/console/tickets/{number}/etape", post(staff_step))
         .route("/console/tickets/{number}/point", post(update_client))
         .route("/console/tickets/{number}/cloture", post(close))
@@ -484,6 +493,18 @@ async fn render_detail(
             .await?,
     );
     let lines = history::ticket_lines(lang, &events, &names.people);
+    // The client's photos and the intervention reports, within the viewer's walls.
+    let documents = state
+        .store
+        .documents(
+            &viewer.caller.actor,
+            &vigie_store::documents::DocumentFilter {
+                ticket: Some(number),
+                limit: Some(TICKET_DOCUMENTS),
+                ..Default::default()
+            },
+        )
+        .await?;
     let done = match query.fait.as_deref() {
         Some("ouvert") => Some(t(
             lang,
@@ -510,6 +531,10 @@ async fn render_detail(
         Some("message") => Some(t(
             lang,
             "Votre message est ajouté au ticket ; l'équipe technique le voit.",
+        )),
+        Some("photo") => Some(t(
+            lang,
+            "Votre photo est ajoutée au ticket ; l'équipe technique la voit.",
         )),
         _ => None,
     };
@@ -542,6 +567,21 @@ async fn render_detail(
                 }
             }
         } }
+        @if !documents.is_empty() {
+            h2 { (t(lang, "Photos et documents")) }
+            ul.documents #ticket-documents {
+                @for document in &documents {
+                    @let href = format!("{root}/documents/{}/fichier", document.id);
+                    li {
+                        @if document.content_type.starts_with("image/") {
+                            a href=(href) { img.photo src=(href) alt=(document.title) loading="lazy"; }
+                            br;
+                        }
+                        a href=(href) { (document.title) } " " span.muted { (time(document.created_at)) }
+                    }
+                }
+            }
+        }
         h2 { (t(lang, "Historique")) }
         ol.timeline {
             @for entry in &lines {
@@ -594,6 +634,15 @@ async fn render_detail(
                     label for="comment" { (t(lang, "Votre message à l'équipe technique")) }
                     textarea #comment name="text" required maxlength="4000" {}
                     div.actions { button #send-comment type="submit" { (t(lang, "Envoyer le message")) } }
+                }
+                h2 { (t(lang, "Ajouter une photo")) }
+                form.stack.panel #photo-form method="post" enctype="multipart/form-data" action=(format!("/portail/tickets/{number}/photo")) {
+                    input type="hidden" name="csrf" value=(viewer.csrf);
+                    label for="photo" { (t(lang, "Photo (JPEG, PNG ou WebP, 10 Mio au plus)")) }
+                    input #photo type="file" name="photo" required accept="image/jpeg,image/png,image/webp" capture="environment";
+                    label for="photo-caption" { (t(lang, "Ce qu'elle montre (facultatif)")) }
+                    input #photo-caption type="text" name="legende" maxlength="500";
+                    div.actions { button #send-photo type="submit" { (t(lang, "Envoyer la photo")) } }
                 }
             }
         }
@@ -1417,6 +1466,135 @@ struct CommentForm {
     text: String,
 }
 
+/// What a client says on its own ticket, as an incoming message; a ticket waiting for the
+/// client's answer has it (the desk's timers resume).
+async fn client_note(
+    state: &AppState,
+    viewer: &Viewer,
+    number: u64,
+    text: String,
+) -> Result<(), vigie_store::StoreError> {
+    let note = vigie_domain::ticket::desk::Note::Message {
+        direction: vigie_domain::ticket::desk::Direction::Incoming,
+        with: viewer.caller.user.display_name.clone(),
+        text,
+    };
+    let change = take_ticket_step(state, &viewer.caller, number, TicketStep::Note(note)).await?;
+    if change.ticket.status == Status::WaitingForClient {
+        take_ticket_step(
+            state,
+            &viewer.caller,
+            number,
+            TicketStep::Act(Action::ClientReplied),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A client's photo on its own ticket (issue 25, item 12), from the portal's form (multipart):
+/// kept as a document of the ticket if its bytes are a picture, and said in the ticket's
+/// history as the client's message (with what it shows), so that the desk sees it.
+async fn client_photo(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(number): Path<String>,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> PageResult {
+    check_part(&viewer, true)?;
+    let number = ticket_number(&number)?;
+    let lang = viewer.lang;
+    let malformed = || PageError {
+        status: StatusCode::BAD_REQUEST,
+        message: crate::web::Message::MalformedForm,
+    };
+    let mut multipart = multipart.map_err(|_| malformed())?;
+    let (mut csrf, mut caption, mut photo) = (String::new(), String::new(), None);
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return refused(
+                    &state,
+                    &viewer,
+                    number,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    t(lang, "Photo trop grande : 10 Mio au plus.").to_string(),
+                )
+                .await;
+            }
+            Err(_) => return Err(malformed()),
+        };
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.map_err(|_| malformed())?,
+            Some("legende") => caption = field.text().await.map_err(|_| malformed())?,
+            Some("photo") => {
+                let name = field.file_name().unwrap_or("photo").to_owned();
+                match field.bytes().await {
+                    Ok(bytes) => photo = Some((name, bytes)),
+                    Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                        return refused(
+                            &state,
+                            &viewer,
+                            number,
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            t(lang, "Photo trop grande : 10 Mio au plus.").to_string(),
+                        )
+                        .await;
+                    }
+                    Err(_) => return Err(malformed()),
+                }
+            }
+            _ => {}
+        }
+    }
+    viewer.check_form(&csrf)?;
+    let Some((name, bytes)) = photo.filter(|(_, bytes)| !bytes.is_empty()) else {
+        return refused(
+            &state,
+            &viewer,
+            number,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            must_fill(lang, t(lang, "Photo (JPEG, PNG ou WebP, 10 Mio au plus)")),
+        )
+        .await;
+    };
+    let added = state
+        .store
+        .add_ticket_photo(
+            &viewer.caller.actor,
+            number,
+            &name,
+            &bytes,
+            viewer.caller.now_ms,
+        )
+        .await;
+    let document = match added {
+        Ok(document) => document,
+        Err(vigie_store::StoreError::NotFound) => return Err(PageError::not_found()),
+        Err(error) => {
+            let error = crate::error::ApiError::from(error);
+            return refused(&state, &viewer, number, error.status, error.message).await;
+        }
+    };
+    // The history says it in the words of the desk, which is French.
+    let mut text = format!("{} (photo jointe)", document.title);
+    let caption = caption.trim();
+    if !caption.is_empty() {
+        text.push_str(&format!(" : {caption}"));
+    }
+    match client_note(&state, &viewer, number, text).await {
+        Ok(()) => {
+            Ok(Redirect::to(&format!("/portail/tickets/{number}?fait=photo")).into_response())
+        }
+        Err(error) => {
+            let error = crate::error::ApiError::from(error);
+            refused(&state, &viewer, number, error.status, error.message).await
+        }
+    }
+}
+
 /// A client's message on its own ticket: added to it as an incoming message; a ticket
 /// waiting for the client's answer has it (the desk's timers resume).
 async fn client_message(
@@ -1440,26 +1618,7 @@ async fn client_message(
         )
         .await;
     }
-    let note = vigie_domain::ticket::desk::Note::Message {
-        direction: vigie_domain::ticket::desk::Direction::Incoming,
-        with: viewer.caller.user.display_name.clone(),
-        text,
-    };
-    let result = async {
-        let change =
-            take_ticket_step(&state, &viewer.caller, number, TicketStep::Note(note)).await?;
-        if change.ticket.status == Status::WaitingForClient {
-            take_ticket_step(
-                &state,
-                &viewer.caller,
-                number,
-                TicketStep::Act(Action::ClientReplied),
-            )
-            .await?;
-        }
-        Ok::<_, vigie_store::StoreError>(())
-    }
-    .await;
+    let result = client_note(&state, &viewer, number, text).await;
     match result {
         Ok(()) => {
             Ok(Redirect::to(&format!("/portail/tickets/{number}?fait=message")).into_response())

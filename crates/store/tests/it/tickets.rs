@@ -16,6 +16,7 @@ conformance!(
     a_deadline_checked_at_once_by_two_stores_is_breached_once,
     data_lost_and_not_told_by_its_deadline_alerts_the_operations_manager,
     a_client_writes_its_own_message_and_nothing_the_integrator_says,
+    a_clients_photo_is_kept_on_its_ticket_within_bounds,
 );
 
 /// Monday 23 November 2026, 11:00 in Paris.
@@ -339,5 +340,71 @@ async fn a_client_writes_its_own_message_and_nothing_the_integrator_says(store: 
         told.iter()
             .any(|m| m.name == "Hélène Marchand" && m.text.contains("Caméra floue")),
         "{told:?}"
+    );
+}
+
+/// Issue 25, item 12: a client adds photos to its own ticket, read back as the ticket's
+/// documents; what is not a picture, another client's ticket and the 21st photo are refused.
+async fn a_clients_photo_is_kept_on_its_ticket_within_bounds(store: System, _: String) {
+    use vigie_domain::ticket::photo::MAX_PHOTOS_PER_TICKET;
+    use vigie_store::StoreError;
+    use vigie_store::documents::DocumentFilter;
+    imported(&store).await;
+    let policy = Policy::default_policy();
+    let opened = store
+        .open_ticket(&admin(), &policy, report("Caméra floue"), None, None, NOW)
+        .await
+        .unwrap();
+    let number = opened.ticket.number;
+    let client = client_user("CLI-A");
+    let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3];
+    let added = store
+        .add_ticket_photo(&client, number, "C:\\Photos\\IMG_1.jpg", &jpeg, NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            added.title.as_str(),
+            added.content_type.as_str(),
+            added.ticket
+        ),
+        ("Photo — IMG_1.jpg", "image/jpeg", Some(number))
+    );
+    let (info, bytes) = store.document(&client, added.id).await.unwrap();
+    assert_eq!((info, bytes), (added.clone(), jpeg.to_vec()));
+    let listed = store
+        .documents(
+            &client,
+            &DocumentFilter {
+                ticket: Some(number),
+                ..DocumentFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed, vec![added]);
+    let refused = store
+        .add_ticket_photo(&client, number, "page.jpg", b"<html><script>", NOW)
+        .await;
+    assert!(
+        matches!(&refused, Err(StoreError::Invalid(m)) if m.contains("JPEG, PNG ou WebP")),
+        "{refused:?}"
+    );
+    let other = store
+        .add_ticket_photo(&client_user("CLI-OTHER"), number, "a.jpg", &jpeg, NOW)
+        .await;
+    assert!(matches!(other, Err(StoreError::NotFound)), "{other:?}");
+    for _ in 1..MAX_PHOTOS_PER_TICKET {
+        store
+            .add_ticket_photo(&client, number, "a.jpg", &jpeg, NOW)
+            .await
+            .unwrap();
+    }
+    let full = store
+        .add_ticket_photo(&client, number, "a.jpg", &jpeg, NOW)
+        .await;
+    assert!(
+        matches!(&full, Err(StoreError::Invalid(m)) if m.contains("20 photos")),
+        "{full:?}"
     );
 }

@@ -20,6 +20,14 @@ const NVR: &str = "BNF-PAR-OPERA-NVR-01";
 const UPS: &str = "BNF-PAR-OPERA-UPS-01";
 const ACCESS: &str = "BNF-PAR-OPERA-ACC-01";
 const MINUTE: i64 = 60_000;
+/// A 2×2 PNG picture, as a phone would send a photo.
+const PNG_2X2: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x08, 0x02, 0x00, 0x00, 0x00, 0xFD, 0xD4, 0x9A,
+    0x73, 0x00, 0x00, 0x00, 0x10, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0xF8, 0xCF, 0xC0, 0x00,
+    0x44, 0x0C, 0x10, 0x0A, 0x00, 0x1F, 0xEE, 0x03, 0xFD, 0x8B, 0x5F, 0x14, 0xD4, 0x00, 0x00, 0x00,
+    0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+];
 const WAIT: Duration = Duration::from_secs(15);
 /// The two screens the pages are drawn for: a desk and a phone.
 const DESK: (u32, u32) = (1366, 900);
@@ -1579,6 +1587,83 @@ async fn a_client_reads_what_it_was_told_and_answers_on_its_ticket() {
         "{}",
         seen.text
     );
+    // Item 12: a photo from the phone, with what it shows; a file that is not a picture is
+    // refused in words.
+    let dir = std::env::temp_dir().join(format!("vigie-photo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fake = dir.join("ecran.jpg");
+    std::fs::write(&fake, b"<html><script>alert(1)</script></html>").unwrap();
+    browser
+        .find("#photo")
+        .await
+        .unwrap()
+        .send_keys(fake.to_str().unwrap())
+        .await
+        .unwrap();
+    browser
+        .find("#send-photo")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text(
+            "p.error",
+            "seules les photos JPEG, PNG ou WebP sont acceptées",
+            WAIT,
+        )
+        .await
+        .unwrap();
+    let photo = dir.join("camera-parking.png");
+    std::fs::write(&photo, PNG_2X2).unwrap();
+    browser
+        .find("#photo")
+        .await
+        .unwrap()
+        .send_keys(photo.to_str().unwrap())
+        .await
+        .unwrap();
+    browser
+        .find("#photo-caption")
+        .await
+        .unwrap()
+        .send_keys("l'image figée ce soir à 19 h")
+        .await
+        .unwrap();
+    browser
+        .find("#send-photo")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("p.notice", "Votre photo est ajoutée au ticket", WAIT)
+        .await
+        .unwrap();
+    // Shown on the ticket, and loaded (the picture has its size).
+    let width = browser
+        .execute(
+            "const img = document.querySelector('#ticket-documents img.photo'); return img.complete ? img.naturalWidth : new Promise(r => img.onload = () => r(img.naturalWidth));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(width, json!(2));
+    let history = browser
+        .find("ol.timeline")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        history
+            .contains("Photo — camera-parking.png (photo jointe) : l'image figée ce soir à 19 h"),
+        "{history}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
     // Item 3: the desk resolves it meanwhile; the page the client keeps open offers its
     // confirmation at once, without a reload, and the confirmation closes the ticket.
     assert!(browser.find("#confirm").await.is_err());
