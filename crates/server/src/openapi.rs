@@ -394,6 +394,8 @@ pub fn build() -> Value {
         "requestBody": json_body(object(&["root_cause", "actions", "intervention_minutes", "data_impact"], json!({"root_cause": text(), "actions": text(), "intervention_minutes": integer(),
             "data_impact": object(&[], json!({"footage_lost": {"type": "boolean"}, "accesses_untracked": {"type": "boolean"}, "description": text()}))}))),
         "responses": responses("200", Some(change.clone()))}}));
+    paths.insert("/api/v1/tickets/{number}/told-by".into(), json!({"parameters": [path_param("number")], "post": {"summary": "Comment le client est prévenu de ce ticket désormais : par email, par SMS ou les deux (le client lui-même, ou le personnel pour lui) ; un contact sans adresse pour ce canal reste prévenu par les autres ; l'information RGPD (INC-5) et le rapport d'intervention gardent leurs canaux", "operationId": "choose_told_by",
+        "requestBody": json_body(object(&["told_by"], json!({"told_by": enumeration(&["email", "sms", "email_and_sms"])}))), "responses": responses("200", Some(change.clone()))}}));
     paths.insert("/api/v1/tickets/{number}/location".into(), json!({"parameters": [path_param("number")], "post": {"summary": "Rattache le ticket au site (et à l'équipement) qu'il concerne, une fois connus (un email qui ne le disait pas, CM-2) ; les délais ne bougent pas", "operationId": "locate_ticket",
         "requestBody": json_body(object(&["site"], json!({"site": reference(), "equipment": reference()}))), "responses": responses("200", Some(change.clone()))}}));
     let measure = object(

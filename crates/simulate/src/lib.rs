@@ -563,6 +563,7 @@ impl Timeline {
                 | DeskEvent::Resolved { gdpr_due: None, .. }
                 | DeskEvent::PostMortemWritten
                 | DeskEvent::PostMortemPublished
+                | DeskEvent::ToldByChosen { .. }
                 | DeskEvent::Noted { .. } => {
                     continue;
                 }

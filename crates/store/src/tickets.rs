@@ -81,6 +81,8 @@ pub enum TicketStep {
     WritePostMortem(vigie_domain::ticket::post_mortem::PostMortemText),
     /// INC-6: the post-mortem shared with the client.
     PublishPostMortem,
+    /// Issue 25, item 12: how the client is told of the ticket from now on (its own step).
+    ChooseToldBy(desk::ToldBy),
     /// CM-2: the site (and equipment) the report is about, once known.
     Locate {
         site: Reference,
@@ -1381,6 +1383,7 @@ impl Store {
         let client_step = matches!(
             step,
             TicketStep::Act(Action::ClientConfirms | Action::ClientReplied)
+                | TicketStep::ChooseToldBy(_)
                 | TicketStep::Note(desk::Note::Message {
                     direction: desk::Direction::Incoming,
                     ..
@@ -1408,6 +1411,13 @@ impl Store {
                 .map_err(desk_error)?,
             TicketStep::PublishPostMortem => {
                 ticket.publish_post_mortem(by, now).map_err(desk_error)?
+            }
+            TicketStep::ChooseToldBy(told_by) => {
+                vec![
+                    ticket
+                        .choose_told_by(told_by, by, now)
+                        .map_err(desk_error)?,
+                ]
             }
             TicketStep::Locate { site, equipment } => {
                 // The same checks as at opening: the site is the ticket's client's, the

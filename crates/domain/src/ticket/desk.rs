@@ -435,6 +435,46 @@ pub struct Ticket {
     /// one that opened it (`report.alarm`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grouped_alarms: Vec<AlarmId>,
+    /// How the client chose to be told of this ticket (issue 25, item 12); unset, each
+    /// message goes by its own channels (email for the acknowledgement and the resolution,
+    /// email and SMS for an incident's news).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub told_by: Option<ToldBy>,
+}
+
+/// The channels a client chose for the news of its ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToldBy {
+    Email,
+    Sms,
+    EmailAndSms,
+}
+
+impl ToldBy {
+    pub const ALL: [ToldBy; 3] = [ToldBy::Email, ToldBy::Sms, ToldBy::EmailAndSms];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            ToldBy::Email => "email",
+            ToldBy::Sms => "sms",
+            ToldBy::EmailAndSms => "email_and_sms",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<ToldBy> {
+        ToldBy::ALL.into_iter().find(|t| t.key() == value)
+    }
+
+    /// The channels it names.
+    pub fn channels(self) -> &'static [crate::policy::Channel] {
+        use crate::policy::Channel;
+        match self {
+            ToldBy::Email => &[Channel::Email],
+            ToldBy::Sms => &[Channel::Sms],
+            ToldBy::EmailAndSms => &[Channel::Email, Channel::Sms],
+        }
+    }
 }
 
 /// The most Minor alarms one ticket groups (NOT-6); beyond, the next opens a ticket of its own.
@@ -857,6 +897,10 @@ pub enum EventKind {
     PostMortemWritten,
     /// INC-6: the post-mortem was shared with the client.
     PostMortemPublished,
+    /// Issue 25, item 12: how the client chose to be told of the ticket.
+    ToldByChosen {
+        told_by: ToldBy,
+    },
     /// INC-6: the post-mortem's deadline passed before it was shared.
     PostMortemOverdue {
         due: i64,
@@ -924,6 +968,7 @@ impl EventKind {
             EventKind::PostMortemDue { .. } => "post_mortem_due",
             EventKind::PostMortemWritten => "post_mortem_written",
             EventKind::PostMortemPublished => "post_mortem_published",
+            EventKind::ToldByChosen { .. } => "told_by_chosen",
             EventKind::PostMortemOverdue { .. } => "post_mortem_overdue",
             EventKind::Recurrence { .. } => "recurrence",
             EventKind::SurveyAnswered { .. } => "survey_answered",
@@ -997,6 +1042,7 @@ impl Ticket {
             post_mortem: None,
             warnings: BTreeMap::new(),
             grouped_alarms: Vec::new(),
+            told_by: None,
             sla: sla.state(),
             report,
         };
@@ -1976,6 +2022,24 @@ impl Ticket {
     /// inventory by the caller); `topic` is the equipment's kind, for recurrence (INC-7). The
     /// deadlines do not move: they run from receipt (CM-4), and re-qualification, if the
     /// equipment changes the priority, is a step of its own with its reason.
+    /// Issue 25, item 12: the client chooses how it is told of the ticket from now on (not
+    /// on a closed ticket).
+    pub fn choose_told_by(
+        &mut self,
+        told_by: ToldBy,
+        by: &Reference,
+        now: i64,
+    ) -> Result<TicketEvent, DeskError> {
+        if self.status == Status::Closed {
+            return Err(DeskError::Conflict(format!(
+                "le ticket n°{} est clos",
+                self.number
+            )));
+        }
+        self.told_by = Some(told_by);
+        Ok(self.event(now, Some(by.clone()), EventKind::ToldByChosen { told_by }))
+    }
+
     pub fn locate(
         &mut self,
         site: Reference,

@@ -15,7 +15,7 @@ use crate::{EmailAddress, PhoneNumber, Reference};
 
 use super::Action;
 use super::Status;
-use super::desk::{EventKind, Kind, Ticket, TicketEvent};
+use super::desk::{EventKind, Kind, Ticket, TicketEvent, ToldBy};
 use super::message::{self, Addressee, Missed, TicketNotice};
 use super::post_mortem;
 use super::report::{self, Document};
@@ -276,12 +276,24 @@ fn console() -> Addressee {
 }
 
 /// Who receives what the client's report gets (SAV-2: the acknowledgement; SAV-6: the
-/// resolution notice and the reminder; SAV-7: the survey; CM-8: the report), by email: the
-/// address the report gave (`reply_to`), else the site's technical contact, else its security
-/// manager, else the client's technical contacts. A contact without an email is skipped.
+/// resolution notice and the reminder; SAV-7: the survey), by email unless the client chose
+/// otherwise for this ticket ([`by_choice`]): the address the report gave (`reply_to`), else
+/// the site's technical contact, else its security manager, else the client's technical
+/// contacts. A contact without an address for the channels is skipped.
 pub fn acknowledgement_addressees(ticket: &Ticket, people: &TicketPeople) -> Vec<Addressee> {
+    report_addressees(ticket, people, ticket.told_by)
+}
+
+/// [`acknowledgement_addressees`] with `choice` for the client's choice: `None` for what only
+/// email carries (CM-8: the intervention report is a document).
+fn report_addressees(
+    ticket: &Ticket,
+    people: &TicketPeople,
+    choice: Option<ToldBy>,
+) -> Vec<Addressee> {
     let report = &ticket.report;
     if let Some(address) = &report.reply_to {
+        // An address alone: email is the one channel known.
         return vec![Addressee {
             recipient: address.to_string(),
             name: report
@@ -298,7 +310,7 @@ pub fn acknowledgement_addressees(ticket: &Ticket, people: &TicketPeople) -> Vec
             .flatten()
         {
             if let Some(contact) = people.contact(named) {
-                let found = contact_addressees(contact, &[Channel::Email]);
+                let found = by_choice(choice, contact, &[Channel::Email]);
                 if !found.is_empty() {
                     return found;
                 }
@@ -308,8 +320,21 @@ pub fn acknowledgement_addressees(ticket: &Ticket, people: &TicketPeople) -> Vec
     people
         .client_contacts(ticket)
         .filter(|c| c.roles.contains(&ContactRole::TechnicalContact))
-        .flat_map(|c| contact_addressees(c, &[Channel::Email]))
+        .flat_map(|c| by_choice(choice, c, &[Channel::Email]))
         .collect()
+}
+
+/// A client's contact by the channels the client chose for the ticket (issue 25, item 12),
+/// else by `default`. A contact with no address for the chosen channels is reached by
+/// `default`: a choice never loses a message.
+fn by_choice(choice: Option<ToldBy>, contact: &Contact, default: &[Channel]) -> Vec<Addressee> {
+    if let Some(choice) = choice {
+        let chosen = contact_addressees(contact, choice.channels());
+        if !chosen.is_empty() {
+            return chosen;
+        }
+    }
+    contact_addressees(contact, default)
 }
 
 /// Who is told of an incident's handling (INC-4: take charge, points; INC-6: the
@@ -345,7 +370,7 @@ pub fn incident_addressees(ticket: &Ticket, people: &TicketPeople) -> Vec<Addres
     }
     chosen
         .into_iter()
-        .flat_map(|c| contact_addressees(c, &[Channel::Email, Channel::Sms]))
+        .flat_map(|c| by_choice(ticket.told_by, c, &[Channel::Email, Channel::Sms]))
         .collect()
 }
 
@@ -353,7 +378,9 @@ pub fn incident_addressees(ticket: &Ticket, people: &TicketPeople) -> Vec<Addres
 /// client's security managers, CIO and management by email and SMS, each address and channel
 /// once.
 pub fn gdpr_addressees(ticket: &Ticket, people: &TicketPeople) -> Vec<Addressee> {
-    let mut chosen = acknowledgement_addressees(ticket, people);
+    // A legal duty (the client is the data's controller): the client's choice of channels
+    // does not narrow it.
+    let mut chosen = report_addressees(ticket, people, None);
     for contact in people.client_contacts(ticket).filter(|c| {
         c.roles.contains(&ContactRole::SecurityManager)
             || c.roles.contains(&ContactRole::Cio)
@@ -633,7 +660,7 @@ fn intervention_report(
         },
     );
     let version = ticket.resolved_at.unwrap_or(now);
-    let sent = acknowledgement_addressees(ticket, people)
+    let sent = report_addressees(ticket, people, None)
         .iter()
         .filter(|to| to.channel == Channel::Email)
         .map(|to| message::intervention_report_notice(ticket, &document, version, to))

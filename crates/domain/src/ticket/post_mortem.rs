@@ -296,6 +296,9 @@ templates! {
         POST_MORTEM_WRITTEN = "Post-mortem rédigé",
         POST_MORTEM_PUBLISHED = "Post-mortem partagé avec le client",
         POST_MORTEM_OVERDUE = "Post-mortem en retard",
+        TOLD_BY_EMAIL = "Le client sera prévenu par email",
+        TOLD_BY_SMS = "Le client sera prévenu par SMS",
+        TOLD_BY_BOTH = "Le client sera prévenu par email et par SMS",
     }
 }
 
@@ -399,6 +402,11 @@ fn ticket_phrase(kind: &EventKind) -> Option<Phrase> {
         EventKind::PostMortemDue { .. } => new(POST_MORTEM_DUE),
         EventKind::PostMortemWritten => new(POST_MORTEM_WRITTEN),
         EventKind::PostMortemPublished => new(POST_MORTEM_PUBLISHED),
+        EventKind::ToldByChosen { told_by } => new(match told_by {
+            super::desk::ToldBy::Email => TOLD_BY_EMAIL,
+            super::desk::ToldBy::Sms => TOLD_BY_SMS,
+            super::desk::ToldBy::EmailAndSms => TOLD_BY_BOTH,
+        }),
         EventKind::PostMortemOverdue { .. } => new(POST_MORTEM_OVERDUE),
     })
 }

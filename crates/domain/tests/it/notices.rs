@@ -11,7 +11,8 @@ use serde_json::json;
 use vigie_domain::inventory::{Client, Contact, Equipment, Priority, Site, SlaMeasure, Staff};
 use vigie_domain::policy::{Channel, Policy};
 use vigie_domain::ticket::desk::{
-    self, DataImpact, EventKind, Kind, Note, Report, Resolution, Source, Terms, Ticket, TicketEvent,
+    self, DataImpact, EventKind, Kind, Note, Report, Resolution, Source, Terms, Ticket,
+    TicketEvent, ToldBy,
 };
 use vigie_domain::ticket::message::{Addressee, Purpose};
 use vigie_domain::ticket::notices::{
@@ -929,4 +930,59 @@ proptest! {
         prop_assert_eq!(desk::minor_ticket_to_join(&[at_start, before.clone()], &site, &policy, when), Some(1));
         prop_assert_eq!(desk::minor_ticket_to_join(&[before], &site, &policy, when), None);
     }
+}
+
+// Issue 25, item 12: the client chooses how it is told -------------------------------------
+
+#[test]
+fn a_clients_choice_of_channels_carries_its_tickets_news_and_loses_no_message() {
+    let mut ticket = incident(Priority::P2);
+    let people = people();
+    // By SMS only: the take-charge notice and the resolution notice, by SMS.
+    let chosen = ticket
+        .choose_told_by(ToldBy::Sms, &r("C-SITE-TECH"), now())
+        .unwrap();
+    assert_eq!(chosen.kind.key(), "told_by_chosen");
+    assert_eq!(
+        who(&incident_addressees(&ticket, &people)),
+        pairs(&[("C-SITE-TECH", Sms)])
+    );
+    assert_eq!(
+        who(&acknowledgement_addressees(&ticket, &people)),
+        pairs(&[("C-SITE-TECH", Sms)])
+    );
+    // By email only: the incident's news no longer goes by SMS.
+    ticket
+        .choose_told_by(ToldBy::Email, &r("C-SITE-TECH"), now())
+        .unwrap();
+    assert_eq!(
+        who(&incident_addressees(&ticket, &people)),
+        pairs(&[("C-SITE-TECH", Email)])
+    );
+    // A contact with no phone, on a ticket told by SMS, still gets its email.
+    let mut without_phone = people.clone();
+    without_phone.site = Some(site(Some("C-TECH-2"), None));
+    ticket
+        .choose_told_by(ToldBy::Sms, &r("C-SITE-TECH"), now())
+        .unwrap();
+    assert_eq!(
+        who(&acknowledgement_addressees(&ticket, &without_phone)),
+        pairs(&[("C-TECH-2", Email)])
+    );
+    // Both: email and SMS for the acknowledgement family too.
+    ticket
+        .choose_told_by(ToldBy::EmailAndSms, &r("C-SITE-TECH"), now())
+        .unwrap();
+    assert_eq!(
+        who(&acknowledgement_addressees(&ticket, &people)),
+        pairs(&[("C-SITE-TECH", Email), ("C-SITE-TECH", Sms)])
+    );
+    // Not on a closed ticket.
+    let mut closed = incident(Priority::P3);
+    closed.status = Status::Closed;
+    assert!(
+        closed
+            .choose_told_by(ToldBy::Sms, &r("C-SITE-TECH"), now())
+            .is_err()
+    );
 }

@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tickets/{number}/close", post(close))
         .route("/api/v1/tickets/{number}/resolution", post(resolution))
         .route("/api/v1/tickets/{number}/location", post(locate))
+        .route("/api/v1/tickets/{number}/told-by", post(told_by))
         .route(
             "/api/v1/tickets/{number}/post-mortem",
             get(post_mortem).put(write_post_mortem),
@@ -326,6 +327,29 @@ async fn locate(
             site: request.site,
             equipment: request.equipment,
         },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ToldByRequest {
+    told_by: vigie_domain::ticket::desk::ToldBy,
+}
+
+/// Issue 25, item 12: how the client is told of its ticket from now on (email, SMS or both),
+/// chosen by the client itself (or by the desk for it).
+async fn told_by(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    JsonBody(request): JsonBody<ToldByRequest>,
+) -> ApiResult<Json<TicketChange>> {
+    step(
+        &state,
+        &caller,
+        &number,
+        TicketStep::ChooseToldBy(request.told_by),
     )
     .await
 }

@@ -170,6 +170,9 @@ mod tests {
                 site: None,
                 equipment: None,
             },
+            K::ToldByChosen {
+                told_by: vigie_domain::ticket::desk::ToldBy::Sms,
+            },
             K::Action {
                 action: Action::TakeCharge,
             },
@@ -447,6 +450,7 @@ mod tests {
                 "Attached to site SITE-A, equipment NVR-1".to_owned(),
                 "Attached to site SITE-A".to_owned(),
                 "Attachment changed".to_owned(),
+                "The client will be told by SMS".to_owned(),
                 "Step: taking in charge".to_owned(),
                 "Deadline met: acknowledgement".to_owned(),
                 "Deadline missed: progress update to the client".to_owned(),

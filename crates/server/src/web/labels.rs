@@ -134,6 +134,19 @@ pub fn priority(lang: Lang, priority: Priority) -> &'static str {
     }
 }
 
+/// How a client chose to be told of its ticket (issue 25, item 12).
+pub fn told_by(lang: Lang, told_by: vigie_domain::ticket::desk::ToldBy) -> &'static str {
+    use vigie_domain::ticket::desk::ToldBy;
+    match (lang, told_by) {
+        (Lang::Fr, ToldBy::Email) => "par email",
+        (Lang::Fr, ToldBy::Sms) => "par SMS",
+        (Lang::Fr, ToldBy::EmailAndSms) => "par email et par SMS",
+        (Lang::En, ToldBy::Email) => "by email",
+        (Lang::En, ToldBy::Sms) => "by SMS",
+        (Lang::En, ToldBy::EmailAndSms) => "by email and SMS",
+    }
+}
+
 pub fn ticket_status(lang: Lang, status: TicketStatus) -> &'static str {
     match lang {
         Lang::Fr => status.label(),

@@ -51,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/portail/tickets/{number}/confirmer", post(confirm))
         .route("/portail/tickets/{number}/enquete", post(survey))
         .route("/portail/tickets/{number}/message", post(client_message))
+        .route("/portail/tickets/{number}/prevenir", post(choose_told_by))
         .route(
             "/portail/tickets/{number}/photo",
             post(client_photo).layer(axum::extract::DefaultBodyLimit::max(PHOTO_BODY_BYTES)),
@@ -532,6 +533,10 @@ async fn render_detail(
             lang,
             "Votre message est ajouté au ticket ; l'équipe technique le voit.",
         )),
+        Some("prevenir") => Some(t(
+            lang,
+            "C'est noté : vous serez prévenu de ce ticket comme vous l'avez choisi.",
+        )),
         Some("photo") => Some(t(
             lang,
             "Votre photo est ajoutée au ticket ; l'équipe technique la voit.",
@@ -548,6 +553,7 @@ async fn render_detail(
             dt { (t(lang, "Équipement")) } dd { (equipment_in(viewer, &names, ticket.report.equipment.as_ref())) }
             dt { (t(lang, "Problème")) } dd { (labels::ticket_problem(lang, &ticket.report)) }
             @if let Some(impact) = ticket.report.impact { dt { (t(lang, "Impact")) } dd { (impact_label(lang, impact)) } }
+            @if let Some(told_by) = ticket.told_by { dt { (t(lang, "Client prévenu")) } dd #told-by { (labels::told_by(lang, told_by)) } }
             @if viewer.is_staff() { dt { (t(lang, "Confié à")) } dd #assignee { @match &ticket.assignee { Some(a) => (names.person_in(viewer, a)), None => "—" } } }
             @for (measure, due) in ticket.sla.dues() {
                 dt { (tf(lang, "Échéance : {deadline}", &[("deadline", &labels::measure(lang, measure))])) } dd { (time(due)) " — " (deadline_left(state, lang, &ticket, measure, due, now)) }
@@ -634,6 +640,23 @@ async fn render_detail(
                     label for="comment" { (t(lang, "Votre message à l'équipe technique")) }
                     textarea #comment name="text" required maxlength="4000" {}
                     div.actions { button #send-comment type="submit" { (t(lang, "Envoyer le message")) } }
+                }
+                h2 { (t(lang, "Comment être prévenu")) }
+                form.stack.panel #told-by-form method="post" action=(format!("/portail/tickets/{number}/prevenir")) {
+                    input type="hidden" name="csrf" value=(viewer.csrf);
+                    @if ticket.told_by.is_none() {
+                        p.muted { (t(lang, "Aujourd'hui : par email, et aussi par SMS pour le suivi d'un incident. Un contact sans adresse pour le moyen choisi reste prévenu par l'autre.")) }
+                    }
+                    fieldset {
+                        legend { (t(lang, "Me prévenir de ce ticket")) }
+                        @for choice in vigie_domain::ticket::desk::ToldBy::ALL {
+                            label.choice {
+                                input type="radio" name="told_by" value=(choice.key()) checked[ticket.told_by == Some(choice)];
+                                " " (labels::told_by(lang, choice))
+                            }
+                        }
+                    }
+                    div.actions { button.secondary #save-told-by type="submit" { (t(lang, "Enregistrer")) } }
                 }
                 h2 { (t(lang, "Ajouter une photo")) }
                 form.stack.panel #photo-form method="post" enctype="multipart/form-data" action=(format!("/portail/tickets/{number}/photo")) {
@@ -1588,6 +1611,58 @@ async fn client_photo(
         Ok(()) => {
             Ok(Redirect::to(&format!("/portail/tickets/{number}?fait=photo")).into_response())
         }
+        Err(error) => {
+            let error = crate::error::ApiError::from(error);
+            refused(&state, &viewer, number, error.status, error.message).await
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ToldByForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    told_by: String,
+}
+
+/// Issue 25, item 12: the client chooses how it is told of its ticket from now on.
+async fn choose_told_by(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(number): Path<String>,
+    PageForm(form): PageForm<ToldByForm>,
+) -> PageResult {
+    check_part(&viewer, true)?;
+    viewer.check_form(&form.csrf)?;
+    let number = ticket_number(&number)?;
+    let lang = viewer.lang;
+    let Some(told_by) = vigie_domain::ticket::desk::ToldBy::parse(form.told_by.trim()) else {
+        return refused(
+            &state,
+            &viewer,
+            number,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            tf(
+                lang,
+                "« {field} » : choisissez email, SMS ou les deux.",
+                &[("field", &t(lang, "Me prévenir de ce ticket"))],
+            ),
+        )
+        .await;
+    };
+    match take_ticket_step(
+        &state,
+        &viewer.caller,
+        number,
+        TicketStep::ChooseToldBy(told_by),
+    )
+    .await
+    {
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/portail/tickets/{number}?fait=prevenir")).into_response())
+        }
+        Err(vigie_store::StoreError::NotFound) => Err(PageError::not_found()),
         Err(error) => {
             let error = crate::error::ApiError::from(error);
             refused(&state, &viewer, number, error.status, error.message).await

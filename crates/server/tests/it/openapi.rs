@@ -61,6 +61,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/tickets/{number}/close"),
     ("post", "/api/v1/tickets/{number}/resolution"),
     ("post", "/api/v1/tickets/{number}/location"),
+    ("post", "/api/v1/tickets/{number}/told-by"),
     ("get", "/api/v1/tickets/{number}/post-mortem"),
     ("put", "/api/v1/tickets/{number}/post-mortem"),
     ("post", "/api/v1/tickets/{number}/post-mortem/publish"),

@@ -1664,6 +1664,64 @@ async fn a_client_reads_what_it_was_told_and_answers_on_its_ticket() {
         "{history}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+    // Item 12: told by SMS only from now on; the desk's next point goes by SMS alone.
+    browser
+        .find("#told-by-form input[name=told_by][value=sms]")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find("#save-told-by")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("p.notice", "vous serez prévenu de ce ticket", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(
+        browser
+            .find("#told-by")
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "par SMS"
+    );
+    let checked = browser
+        .find("#told-by-form input[value=sms]")
+        .await
+        .unwrap()
+        .property("checked")
+        .await
+        .unwrap();
+    assert_eq!(checked, json!(true));
+    let point = staff
+        .post(
+            &format!("/api/v1/tickets/{number}/updates"),
+            &json!({"text": "Le disque sera remplacé demain matin."}),
+        )
+        .await;
+    assert_eq!(point.status, reqwest::StatusCode::OK, "{}", point.text);
+    let outbox = staff.get("/api/v1/notifications?limit=200").await;
+    let channels: std::collections::BTreeSet<String> = outbox.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["ticket"] == json!(number) && n["step"] == "client_update")
+        .map(|n| n["channel"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        channels,
+        std::collections::BTreeSet::from(["sms".to_owned()]),
+        "{}",
+        outbox.text
+    );
     // Item 3: the desk resolves it meanwhile; the page the client keeps open offers its
     // confirmation at once, without a reload, and the confirmation closes the ticket.
     assert!(browser.find("#confirm").await.is_err());
