@@ -55,6 +55,8 @@ struct Timeline {
     /// The scenario's names of the tickets its inputs opened, by number (an alarm's ticket
     /// goes by its number).
     names: BTreeMap<u64, String>,
+    /// The scenario's names of the one-off windows its inputs opened, with their ids.
+    windows: BTreeMap<String, i64>,
 }
 
 impl Timeline {
@@ -805,6 +807,7 @@ async fn simulate(
         time_zone: scenario.time_zone.time_zone(),
         lines: Vec::new(),
         names: BTreeMap::new(),
+        windows: BTreeMap::new(),
     };
     // The one workflow the server's alarm worker drives too.
     let mut workflow = Workflow::load(store.clone(), std::sync::Arc::new(escalation.clone()))
@@ -1318,6 +1321,82 @@ async fn apply_input(
                     ],
                 }),
             }
+        }
+        InputKind::WindowOpened {
+            window,
+            kind,
+            site,
+            equipment,
+            until,
+            reason,
+            by,
+        } => {
+            let reason = vigie_domain::values::Text::parse(reason)
+                .map_err(|e| place(format!("reason : {e}")))?;
+            let opened = store
+                .open_window(
+                    actor,
+                    &vigie_store::windows::NewWindow {
+                        kind: *kind,
+                        site: site.clone(),
+                        equipment: equipment.clone(),
+                        starts_at: at,
+                        ends_at: *until,
+                        reason: reason.clone(),
+                    },
+                    by,
+                    at,
+                )
+                .await
+                .map_err(|e| place(e.to_string()))?;
+            timeline.windows.insert(window.clone(), opened.id);
+            let until = Value::String(timeline.format(*until));
+            timeline.push(Line {
+                at,
+                kind: "window.opened",
+                fields: vec![
+                    ("window", Value::String(window.clone())),
+                    ("kind", Value::String(kind.key().into())),
+                    ("site", Value::String(site.to_string())),
+                    (
+                        "equipment",
+                        equipment
+                            .as_ref()
+                            .map_or(Value::Null, |e| Value::String(e.to_string())),
+                    ),
+                    ("until", until),
+                    ("reason", Value::String(reason.to_string())),
+                    ("by", Value::String(by.to_string())),
+                ],
+            });
+            let events = workflow
+                .load_windows(at)
+                .await
+                .map_err(|e| place(e.to_string()))?;
+            timeline.alarms(events);
+        }
+        InputKind::WindowEnded { window, by } => {
+            let id = *timeline
+                .windows
+                .get(window)
+                .ok_or_else(|| place(format!("fenêtre « {window} » inconnue")))?;
+            store
+                .end_window(actor, id, by, at)
+                .await
+                .map_err(|e| place(e.to_string()))?;
+            timeline.push(Line {
+                at,
+                kind: "window.ended",
+                fields: vec![
+                    ("window", Value::String(window.clone())),
+                    ("by", Value::String(by.to_string())),
+                ],
+            });
+            let events = workflow
+                .load_windows(at)
+                .await
+                .map_err(|e| place(e.to_string()))?;
+            timeline.alarms(events);
         }
     }
     Ok(())

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use vigie_domain::Reference;
 use vigie_domain::alarm::lifecycle::{AlarmId, ClosureReport};
+use vigie_domain::alarm::window::OneOffKind;
 use vigie_domain::calendar::{LocalResolution, parse_instant};
 use vigie_domain::supervision::{CheckName, CheckStatus, MetricName, Observation, Sample, checks};
 use vigie_domain::text::french_serde_message;
@@ -91,6 +92,19 @@ pub enum InputKind {
         step: AlarmStep,
         by: Reference,
     },
+    /// ALR-9, issue 25 item 7: a one-off maintenance or silence opened from the console, named
+    /// `window` in the timeline, on a site or one equipment, from its instant to `until`.
+    WindowOpened {
+        window: String,
+        kind: OneOffKind,
+        site: Reference,
+        equipment: Option<Reference>,
+        until: i64,
+        reason: String,
+        by: Reference,
+    },
+    /// A one-off window ended by a person before its end.
+    WindowEnded { window: String, by: Reference },
 }
 
 /// What a person does to an alarm (CLO-1, CLO-2).
@@ -168,6 +182,9 @@ enum RawKind {
     Action,
     Observation,
     Alarm,
+    Maintenance,
+    Silence,
+    WindowEnd,
 }
 
 #[derive(Deserialize)]
@@ -217,6 +234,9 @@ struct RawInput {
     checks: Option<Vec<String>>,
     result: Option<String>,
     on_site_needed: Option<bool>,
+    /// A one-off window's name in the timeline, and its end.
+    window: Option<String>,
+    until: Option<String>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -316,6 +336,29 @@ impl Scenario {
                         interval_seconds,
                     }
                 }
+                RawKind::Maintenance | RawKind::Silence => {
+                    let until = instant(&input.until.ok_or_else(|| missing("until"))?, "until")
+                        .map_err(&fail)?;
+                    if until <= at {
+                        return Err(fail("until doit suivre at".into()));
+                    }
+                    InputKind::WindowOpened {
+                        window: input.window.ok_or_else(|| missing("window"))?,
+                        kind: match input.kind {
+                            RawKind::Silence => OneOffKind::Silence,
+                            _ => OneOffKind::Maintenance,
+                        },
+                        site: input.site.ok_or_else(|| missing("site"))?,
+                        equipment: input.equipment,
+                        until,
+                        reason: input.reason.ok_or_else(|| missing("reason"))?,
+                        by: input.by.ok_or_else(|| missing("by"))?,
+                    }
+                }
+                RawKind::WindowEnd => InputKind::WindowEnded {
+                    window: input.window.ok_or_else(|| missing("window"))?,
+                    by: input.by.ok_or_else(|| missing("by"))?,
+                },
                 RawKind::Diagnosis => InputKind::Diagnosis {
                     ticket: input.ticket.ok_or_else(|| missing("ticket"))?,
                     by: input.by.ok_or_else(|| missing("by"))?,

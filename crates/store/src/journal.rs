@@ -1,5 +1,6 @@
 //! The journal: everything the chain from observation to confirmation has written (state
-//! changes, alarms and their events and timers, tickets and their events, messages and pages;
+//! changes, alarms and their events and timers, tickets and their events, one-off maintenance
+//! windows, messages and pages;
 //! not the notices about people's own accounts, which are no part of it),
 //! in the order written, without what only says which process or database did it (row ids,
 //! leases, the channels' answers). Two runs of one scenario — `vigie simulate` and a real
@@ -94,6 +95,23 @@ const PARTS: &[Part] = &[
         table: "ticket_alarms",
         sql: "SELECT alarm_id, ticket_number FROM ticket_alarms ORDER BY alarm_id",
         columns: &["alarm_id", "ticket_number"],
+    },
+    Part {
+        table: "one_off_windows",
+        sql: "SELECT kind, client_ref, site_ref, equipment_ref, starts_ms, ends_ms, reason, created_by, created_ms, ended_ms, ended_by FROM one_off_windows ORDER BY id",
+        columns: &[
+            "kind",
+            "client_ref",
+            "site_ref",
+            "equipment_ref",
+            "starts_ms",
+            "ends_ms",
+            "reason",
+            "created_by",
+            "created_ms",
+            "ended_ms",
+            "ended_by",
+        ],
     },
     Part {
         table: "notifications",

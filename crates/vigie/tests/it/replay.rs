@@ -91,6 +91,8 @@ struct Replay<'a> {
     clients: BTreeMap<String, String>,
     /// The scenario's ticket names and their numbers.
     tickets: BTreeMap<String, u64>,
+    /// The scenario's one-off windows and their ids.
+    windows: BTreeMap<String, i64>,
     /// The support mailbox, when the scenario writes to it.
     imap: Option<imap_peer::ImapServer>,
 }
@@ -460,6 +462,38 @@ impl Replay<'_> {
                     "{path} : {status} {answer}"
                 );
             }
+            InputKind::WindowOpened {
+                window,
+                kind,
+                site,
+                equipment,
+                until,
+                reason,
+                by,
+            } => {
+                let user = self.account_for(by.as_str());
+                let body = json!({"kind": kind.key(), "site": site, "equipment": equipment,
+                                  "starts_at": input.at, "ends_at": until, "reason": reason});
+                let (status, answer) = self
+                    .call(&user, reqwest::Method::POST, "/api/v1/windows", Some(&body))
+                    .await;
+                assert_eq!(status, reqwest::StatusCode::CREATED, "{answer}");
+                self.windows
+                    .insert(window.clone(), answer["id"].as_i64().unwrap());
+            }
+            InputKind::WindowEnded { window, by } => {
+                let user = self.account_for(by.as_str());
+                let id = self.windows[window];
+                let (status, answer) = self
+                    .call(
+                        &user,
+                        reqwest::Method::POST,
+                        &format!("/api/v1/windows/{id}/end"),
+                        Some(&json!({})),
+                    )
+                    .await;
+                assert!(status.is_success(), "{status} {answer}");
+            }
         }
     }
 }
@@ -576,6 +610,7 @@ async fn replay(path: &Path) -> Vec<String> {
             .map(|site| (site.reference.to_string(), site.client.to_string()))
             .collect(),
         tickets: BTreeMap::new(),
+        windows: BTreeMap::new(),
         imap,
     };
     replay.cli_with_stdin(&["user", "passwd", "admin", "--password-stdin"], PASSWORD);
