@@ -36,11 +36,17 @@ pub struct WallPages {
     pub acknowledge_by: Option<i64>,
 }
 
+/// The key of the running windows' count among the counts' rows.
+const RUNNING_WINDOWS: &str = "~windows";
+
 /// Open alarms (not closed) counted by severity and status, within the actor's walls.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OpenCounts {
     /// `(severity key, status key)` → count.
     pub counts: BTreeMap<(String, String), i64>,
+    /// The one-off maintenance windows and silences running now (issue 25, item 7): the wall
+    /// reads them only when there are some.
+    pub running_windows: i64,
 }
 
 impl OpenCounts {
@@ -99,20 +105,35 @@ impl System {
 
 impl Store {
     /// How many alarms are open, by severity and status (the wall's headline figures).
-    pub async fn open_alarm_counts(&self, actor: &Actor) -> Result<OpenCounts, StoreError> {
+    pub async fn open_alarm_counts(
+        &self,
+        actor: &Actor,
+        now: i64,
+    ) -> Result<OpenCounts, StoreError> {
         require(actor, Permission::ReadAlarms)?;
         let mut args = Vec::new();
         let condition =
             visibility_condition(&actor.visibility(), "client_ref", "site_ref", &mut args);
+        args.push(Arg::Int(now));
+        let at = args.len();
+        let windows =
+            visibility_condition(&actor.visibility(), "client_ref", "site_ref", &mut args);
+        // The windows running now count in the same row, under a key no alarm has.
         let inner = format!(
-            "SELECT severity AS c0, status AS c1, COUNT(*) AS c2 FROM alarms WHERE closed_ms IS NULL{condition} GROUP BY severity, status"
+            "SELECT severity AS c0, status AS c1, COUNT(*) AS c2 FROM alarms WHERE closed_ms IS NULL{condition} GROUP BY severity, status \
+             UNION ALL SELECT '{RUNNING_WINDOWS}' AS c0, '' AS c1, COUNT(*) AS c2 FROM one_off_windows \
+             WHERE ended_ms IS NULL AND ends_ms > ${at} AND starts_ms <= ${at}{windows}"
         );
         // One row for all the counts: each row costs a hand-over between threads on SQLite.
         let rows: Vec<(String, String, i64)> =
             crate::page::fetch_unordered(&self.read, self.backend, &inner, 3, args).await?;
         let mut counts = OpenCounts::default();
         for (severity, status, count) in rows {
-            counts.counts.insert((severity, status), count);
+            if severity == RUNNING_WINDOWS {
+                counts.running_windows = count;
+            } else {
+                counts.counts.insert((severity, status), count);
+            }
         }
         Ok(counts)
     }

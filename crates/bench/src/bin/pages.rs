@@ -451,7 +451,7 @@ async fn measure_backend(
     store.analyze().await?;
     let states_seconds = started.elapsed().as_secs_f64();
     let open = store
-        .open_alarm_counts(&server)
+        .open_alarm_counts(&server, now)
         .await?
         .counts
         .values()

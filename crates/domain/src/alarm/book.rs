@@ -97,9 +97,6 @@ struct SiteState {
     offline: BTreeMap<Reference, BTreeSet<AlarmId>>,
     /// The site's alarm, while more cameras are offline than tolerated.
     site_alarm: Option<AlarmId>,
-    /// The one-off windows opened from the console that have not ended (kept apart from the
-    /// setup, which the inventory replaces).
-    one_offs: Vec<window::OneOffWindow>,
 }
 
 /// What the book must do at an instant of its own.
@@ -130,6 +127,10 @@ pub struct Book {
     /// The unresolved alarm of each site whose monitoring path is down (its probe silent).
     monitoring_lost: BTreeMap<Reference, AlarmId>,
     wakes: BTreeSet<(i64, AlarmId, WakeKind)>,
+    /// The one-off windows opened from the console that have not ended, by site: kept apart
+    /// from the sites' setups (which the inventory replaces), and for sites the book has not
+    /// read yet (a site is read when its first observation arrives).
+    one_offs: HashMap<Reference, Vec<window::OneOffWindow>>,
 }
 
 impl Book {
@@ -159,7 +160,6 @@ impl Book {
                         cameras: u32::try_from(cameras).unwrap_or(u32::MAX),
                         offline: BTreeMap::new(),
                         site_alarm: None,
-                        one_offs: Vec::new(),
                     },
                 );
             }
@@ -813,9 +813,10 @@ impl Book {
         at: i64,
     ) -> Option<window::Cover> {
         let state = self.sites.get(site)?;
+        let one_offs = self.one_offs.get(site).map_or(&[][..], Vec::as_slice);
         window::covering_with(
             &state.setup.windows,
-            &state.one_offs,
+            one_offs,
             equipment,
             &state.setup.time_zone,
             at,
@@ -836,14 +837,18 @@ impl Book {
         for window in windows {
             by_site.entry(window.site.clone()).or_default().push(window);
         }
-        let mut changed: BTreeSet<Reference> = BTreeSet::new();
-        for (reference, state) in &mut self.sites {
-            let new = by_site.remove(reference).unwrap_or_default();
-            if state.one_offs != new {
-                state.one_offs = new;
-                changed.insert(reference.clone());
-            }
-        }
+        let changed: BTreeSet<Reference> = by_site
+            .iter()
+            .filter(|(site, new)| self.one_offs.get(*site) != Some(*new))
+            .map(|(site, _)| site.clone())
+            .chain(
+                self.one_offs
+                    .keys()
+                    .filter(|site| !by_site.contains_key(*site))
+                    .cloned(),
+            )
+            .collect();
+        self.one_offs = by_site;
         let held: Vec<(AlarmId, Reference, Option<Reference>, i64)> = self
             .alarms
             .values()

@@ -778,3 +778,26 @@ fn alr_9_a_one_off_window_ends_after_it_starts_and_lasts_a_month_at_most() {
     assert!(!window.holds(None, hour));
     assert_eq!(OneOffKind::parse("silence"), Some(OneOffKind::Silence));
 }
+
+#[test]
+fn alr_9_a_window_opened_before_the_book_reads_its_site_holds_once_it_does() {
+    // The book reads a site when its first observation arrives: a window opened before that
+    // is kept and applies then.
+    let mut book = Book::new(1);
+    let start = at("2026-11-30T09:00:00Z");
+    let window = one_off(1, OneOffKind::Silence, None, start, start + 60 * MINUTE);
+    assert!(book.set_one_off_windows(vec![window], start).is_empty());
+    book.set_site(setup(OfflineTolerance::Count(0), Vec::new()));
+    book.set_equipment(equipment("SW-1", "switch", None));
+    let events = run(
+        &mut book,
+        &["SW-1"],
+        start / MINUTE,
+        start / MINUTE + 10,
+        &|_, _| true,
+    );
+    assert_eq!(
+        events.iter().map(|e| e.kind.key()).collect::<Vec<_>>(),
+        vec!["raised", "suppressed"]
+    );
+}

@@ -104,12 +104,17 @@ async fn wall(
         .await?;
     let ids: Vec<AlarmId> = alarms.iter().map(|a| a.alarm.id).collect();
     let pages = state.store.pages_for_wall(actor, &ids).await?;
-    let counts = state.store.open_alarm_counts(actor).await?;
+    let counts = state.store.open_alarm_counts(actor, now).await?;
     let names = Names::of(&state, &viewer, &alarms.iter().collect::<Vec<_>>()).await?;
-    // What is silenced now and until when (issue 25, item 7), within the wall's site filter.
-    let (windows, window_names) =
-        crate::web::windows::running(&state, &viewer, filter.site.as_ref()).await?;
-    let silenced = crate::web::windows::running_panel(&viewer, &windows, &window_names);
+    // What is silenced now and until when (issue 25, item 7), within the wall's site filter;
+    // read only when the counts say some window runs.
+    let silenced = if counts.running_windows > 0 {
+        let (windows, window_names) =
+            crate::web::windows::running(&state, &viewer, filter.site.as_ref()).await?;
+        crate::web::windows::running_panel(&viewer, &windows, &window_names)
+    } else {
+        html! {}
+    };
     let lang = viewer.lang;
     let region = html! {
         (silenced)

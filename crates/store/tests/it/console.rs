@@ -126,7 +126,7 @@ async fn the_wall_lists_what_needs_a_person_apart_from_what_waits_for_its_report
         resolved.iter().map(|a| a.alarm.id).collect::<Vec<_>>(),
         vec![5]
     );
-    let counts = store.open_alarm_counts(&admin()).await.unwrap();
+    let counts = store.open_alarm_counts(&admin(), 80).await.unwrap();
     assert_eq!(counts.of_severity("critical"), 3);
     assert_eq!(counts.to_handle_of_severity("critical"), 2);
     assert_eq!(counts.to_handle(), 4);

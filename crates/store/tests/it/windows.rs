@@ -109,6 +109,19 @@ async fn a_window_is_opened_read_and_ended_once_with_its_audit(store: System, _u
         store.live_windows(NOW + HOUR).await.unwrap(),
         vec![silence.clone(), opened.clone()]
     );
+    // The wall's counts say how many run now, each client its own.
+    let running = |actor| {
+        let store = store.clone();
+        async move {
+            store
+                .open_alarm_counts(&actor, NOW + HOUR)
+                .await
+                .unwrap()
+                .running_windows
+        }
+    };
+    assert_eq!(running(admin()).await, 2);
+    assert_eq!(running(client_user("CLI-A")).await, 1);
     // Ended after an hour: it holds nothing more, moves to the past, and cannot end twice.
     let ended = store
         .end_window(&supervision, opened.id, &by, NOW + HOUR)
@@ -120,6 +133,7 @@ async fn a_window_is_opened_read_and_ended_once_with_its_audit(store: System, _u
         store.live_windows(NOW + HOUR).await.unwrap(),
         vec![silence.clone()]
     );
+    assert_eq!(running(admin()).await, 1);
     assert!(matches!(
         store
             .end_window(&supervision, opened.id, &by, NOW + 2 * HOUR)
