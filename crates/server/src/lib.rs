@@ -55,6 +55,8 @@ pub struct AppState {
     pub rates: Arc<web::RateCache>,
     /// The pages' availability charts, day by day, kept a minute.
     pub charts: Arc<web::ChartCache>,
+    /// The hot pages' reads, kept while nothing changes (`web::PageCache`).
+    pub(crate) page_reads: Arc<web::PageReads>,
     /// The rounds of the virtual clock, when it is one (`rounds`).
     pub rounds: rounds::Rounds,
 }
@@ -75,6 +77,7 @@ impl AppState {
             live: web::Live::new(stream_limits),
             rates: Arc::default(),
             charts: Arc::default(),
+            page_reads: Arc::default(),
         }
     }
 }
@@ -88,6 +91,10 @@ pub fn app(state: AppState) -> Router {
         .merge(metrics::routes())
         .fallback(web::unknown_address)
         .layer(DefaultBodyLimit::max(max_request_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            web::forget_reads_after_writes,
+        ))
         .layer(axum::middleware::from_fn(api::refuse_cookie_form_writes))
         .layer(axum::middleware::from_fn(api::json_errors))
         .layer(axum::middleware::from_fn_with_state(

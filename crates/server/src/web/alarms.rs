@@ -81,7 +81,6 @@ async fn wall(
 ) -> PageResult {
     viewer.require_staff()?;
     let actor = &viewer.caller.actor;
-    let now = viewer.caller.now_ms;
     let after = match query.apres.as_deref() {
         None | Some("") => None,
         Some(text) => Some(
@@ -98,27 +97,41 @@ async fn wall(
         site: optional_reference(query.site.as_deref())?,
         after,
     };
-    let (alarms, next) = state
-        .store
-        .wall_alarms(actor, &filter, WALL_PAGE, now)
-        .await?;
+    // Read before the reads: a change told meanwhile leaves what they give unkept.
+    let generation = state.live.generation();
+    let key = format!(
+        "{:?}|{:?}|{:?}|{:?}|{:?}",
+        actor.visibility(),
+        query.vue,
+        filter.client.as_ref().map(Reference::as_str),
+        filter.site.as_ref().map(Reference::as_str),
+        query.apres
+    );
+    let reads = match state.page_reads.wall.get(&key, generation) {
+        Some(reads) => reads,
+        None => {
+            let reads = std::sync::Arc::new(wall_reads(&state, &viewer, &filter).await?);
+            state.page_reads.wall.put(key, generation, reads.clone());
+            reads
+        }
+    };
+    let WallReads {
+        alarms,
+        next,
+        counts,
+        names,
+        windows,
+        window_names,
+    } = &*reads;
+    let next = *next;
+    // Who was paged changes as pages go, which the live feed does not tell: read each time.
     let ids: Vec<AlarmId> = alarms.iter().map(|a| a.alarm.id).collect();
     let pages = state.store.pages_for_wall(actor, &ids).await?;
-    let counts = state.store.open_alarm_counts(actor, now).await?;
-    let names = Names::of(&state, &viewer, &alarms.iter().collect::<Vec<_>>()).await?;
-    // What is silenced now and until when (issue 25, item 7), within the wall's site filter;
-    // read only when the counts say some window runs.
-    let silenced = if counts.running_windows > 0 {
-        let (windows, window_names) =
-            crate::web::windows::running(&state, &viewer, filter.site.as_ref()).await?;
-        crate::web::windows::running_panel(&viewer, &windows, &window_names)
-    } else {
-        html! {}
-    };
+    let silenced = crate::web::windows::running_panel(&viewer, windows, window_names);
     let lang = viewer.lang;
     let region = html! {
         (silenced)
-        (wall_region(&viewer, &query, &counts, &alarms, &pages, &names, next))
+        (wall_region(&viewer, &query, counts, alarms, &pages, names, next))
     };
     if query.partiel.is_some() {
         return Ok(Html(region.into_string()).into_response());
@@ -164,6 +177,48 @@ async fn wall(
     };
     let title = format!("({}) {}", counts.to_handle(), t(lang, "Mur d'alarmes"));
     Ok(page(&state, &viewer, &title, Nav::Wall, body).into_response())
+}
+
+/// What the wall reads (a page of one list with the names it shows, the counts, the windows
+/// running), kept while nothing changes (`PageCache`).
+#[derive(Debug)]
+pub(crate) struct WallReads {
+    alarms: Vec<StoredAlarm>,
+    next: Option<WallCursor>,
+    counts: OpenCounts,
+    names: Names,
+    windows: Vec<vigie_domain::alarm::window::OneOffWindow>,
+    window_names: Names,
+}
+
+async fn wall_reads(
+    state: &AppState,
+    viewer: &Viewer,
+    filter: &WallFilter,
+) -> PageResult<WallReads> {
+    let actor = &viewer.caller.actor;
+    let now = viewer.caller.now_ms;
+    let (alarms, next) = state
+        .store
+        .wall_alarms(actor, filter, WALL_PAGE, now)
+        .await?;
+    let counts = state.store.open_alarm_counts(actor, now).await?;
+    let names = Names::of(state, viewer, &alarms.iter().collect::<Vec<_>>()).await?;
+    // What is silenced now and until when (issue 25, item 7), within the wall's site filter;
+    // read only when the counts say some window runs.
+    let (windows, window_names) = if counts.running_windows > 0 {
+        crate::web::windows::running(state, viewer, filter.site.as_ref()).await?
+    } else {
+        (Vec::new(), Names::default())
+    };
+    Ok(WallReads {
+        alarms,
+        next,
+        counts,
+        names,
+        windows,
+        window_names,
+    })
 }
 
 /// What a step on a selection did, from the address it led back to.

@@ -127,19 +127,40 @@ async fn equipment_list(
     let site = optional_reference(query.site.as_deref())?;
     let after = optional_reference(query.apres.as_deref())?;
     let actor = &viewer.caller.actor;
-    // One page of equipment with their checks' states, in one read.
-    let records = state
-        .store
-        .equipment_page(
-            actor,
-            &ListFilter {
-                client: client.clone(),
-                site: site.clone(),
-                after: after.clone(),
-                limit: Some(EQUIPMENT_PAGE),
-            },
-        )
-        .await?;
+    // Read before the reads: a change told meanwhile leaves what they give unkept.
+    let generation = state.live.generation();
+    let key = format!(
+        "{:?}|{:?}|{:?}|{:?}",
+        actor.visibility(),
+        client.as_ref().map(Reference::as_str),
+        site.as_ref().map(Reference::as_str),
+        after.as_ref().map(Reference::as_str)
+    );
+    let records = match state.page_reads.equipment.get(&key, generation) {
+        Some(records) => records,
+        None => {
+            // One page of equipment with their checks' states, in one read.
+            let records = std::sync::Arc::new(
+                state
+                    .store
+                    .equipment_page(
+                        actor,
+                        &ListFilter {
+                            client: client.clone(),
+                            site: site.clone(),
+                            after: after.clone(),
+                            limit: Some(EQUIPMENT_PAGE),
+                        },
+                    )
+                    .await?,
+            );
+            state
+                .page_reads
+                .equipment
+                .put(key, generation, records.clone());
+            records
+        }
+    };
     let references: Vec<Reference> = records.iter().map(|(r, _)| r.reference().clone()).collect();
     let next = (records.len() as i64 == EQUIPMENT_PAGE)
         .then(|| references.last().cloned())
@@ -157,7 +178,7 @@ async fn equipment_list(
         @else {
             div.table-wrap { table {
                 thead { tr { th scope="col" { (t(lang, "Équipement")) } th scope="col" { (t(lang, "Type")) } th scope="col" { (t(lang, "Site")) } th scope="col" { (t(lang, "État")) } th scope="col" { (t(lang, "Depuis")) } } }
-                tbody { @for (record, states) in &records {
+                tbody { @for (record, states) in records.iter() {
                     @if let Record::Equipment(item) = record {
                         @let checks: Vec<&vigie_store::supervision::CurrentState> = states.iter().collect();
                         @let worst = worst_status(&checks);

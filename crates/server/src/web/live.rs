@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -201,6 +201,9 @@ pub struct Live {
     relay: Arc<OnceLock<mpsc::Sender<Change>>>,
     /// The relay's queue was full: the next signal says that anything may have changed.
     relay_overflowed: Arc<AtomicBool>,
+    /// Counts the changes told to this process's pages (its own and the other processes'):
+    /// what the pages' reads keep is good while it has not moved (`PageCache`).
+    generation: Arc<AtomicU64>,
 }
 
 impl Default for Live {
@@ -221,6 +224,7 @@ impl Live {
             process: crate::auth::random_hex(8).into(),
             relay: Arc::default(),
             relay_overflowed: Arc::default(),
+            generation: Arc::default(),
         }
     }
 }
@@ -244,8 +248,21 @@ impl Live {
 
     /// Tells this process's open pages only.
     fn tell_pages(&self, change: Change) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         // No receiver (no page open) is not an error.
         let _ = self.sender.send(change);
+    }
+
+    /// How many changes were told so far: read before a page's reads, it says whether what
+    /// they gave may be kept (`PageCache`).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// What the pages read may have changed without a change told (a write of the inventory,
+    /// a window, a ticket…): what they keep is read again.
+    pub fn forget_reads(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
     /// How many streams are open now.

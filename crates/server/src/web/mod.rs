@@ -77,6 +77,100 @@ struct MinuteEntries<V> {
     refreshing: std::collections::HashSet<String>,
 }
 
+/// What the hot pages read (the wall, a site, a client's dashboard), kept while nothing has
+/// changed: an entry is good while the live feed's generation (`Live::generation`, moved by
+/// every change told to the pages, this process's and the others') is the one read before
+/// its reads, and for at most [`PageCache::MAX_AGE`] (what changes without telling the pages:
+/// an inventory edit, a window that opens by time). When a change reloads a hundred open
+/// walls, one reads the database and the others share it.
+#[derive(Debug)]
+pub struct PageCache<V>(std::sync::Mutex<std::collections::HashMap<String, CacheEntry<V>>>);
+
+#[derive(Debug)]
+struct CacheEntry<V> {
+    generation: u64,
+    at: std::time::Instant,
+    value: V,
+}
+
+impl<V> Default for PageCache<V> {
+    fn default() -> PageCache<V> {
+        PageCache(std::sync::Mutex::new(std::collections::HashMap::new()))
+    }
+}
+
+impl<V: Clone> PageCache<V> {
+    /// The longest an entry is kept, changes told or not.
+    pub const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(2);
+    /// Entries kept at most; beyond, the cache starts again empty.
+    const MAX_ENTRIES: usize = 1_000;
+
+    /// What was read for `key` under `generation`, if still good.
+    pub fn get(&self, key: &str, generation: u64) -> Option<V> {
+        let entries = self.0.lock().ok()?;
+        let entry = entries.get(key)?;
+        (entry.generation == generation && entry.at.elapsed() < Self::MAX_AGE)
+            .then(|| entry.value.clone())
+    }
+
+    /// Keeps what was read for `key`, the generation read before the reads.
+    pub fn put(&self, key: String, generation: u64, value: V) {
+        if let Ok(mut entries) = self.0.lock() {
+            if entries.len() >= Self::MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(
+                key,
+                CacheEntry {
+                    generation,
+                    at: std::time::Instant::now(),
+                    value,
+                },
+            );
+        }
+    }
+}
+
+/// A page of equipment records with their checks' states.
+pub(crate) type EquipmentPage = Vec<(
+    vigie_domain::inventory::Record,
+    Vec<vigie_store::supervision::CurrentState>,
+)>;
+
+/// Every write through this process (a form, an API call: inventory, windows, tickets,
+/// accounts) makes the pages read again what they keep (`PageCache`): writes are few beside
+/// the reads, and whether each one changes what a page shows is not worth guessing. Pushed
+/// observations and heartbeats are left out: what they change is told to the pages
+/// (`alarms::record`).
+pub async fn forget_reads_after_writes(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    let pushed = path == "/api/v1/observations" || path.ends_with("/heartbeat");
+    let write = !pushed
+        && !matches!(
+            *request.method(),
+            Method::GET | Method::HEAD | Method::OPTIONS
+        );
+    let response = next.run(request).await;
+    if write {
+        state.live.forget_reads();
+    }
+    response
+}
+
+/// The hot pages' reads, each kept while nothing changes.
+#[derive(Debug, Default)]
+pub(crate) struct PageReads {
+    pub wall: PageCache<std::sync::Arc<alarms::WallReads>>,
+    pub site: PageCache<std::sync::Arc<portal::SiteReads>>,
+    /// A page of the equipment list with their states.
+    pub equipment: PageCache<std::sync::Arc<EquipmentPage>>,
+    pub dashboard: PageCache<std::sync::Arc<portal::DashboardReads>>,
+}
+
 /// What the cache knows of a place.
 pub enum Cached<V> {
     Fresh(V),
@@ -706,4 +800,29 @@ pub fn document(
         }
         .into_string(),
     )
+}
+
+#[cfg(test)]
+mod page_cache_tests {
+    use super::PageCache;
+
+    #[test]
+    fn an_entry_is_kept_while_no_change_is_told_and_not_beyond_its_age() {
+        let cache: PageCache<u32> = PageCache::default();
+        assert_eq!(cache.get("mur", 7), None);
+        cache.put("mur".into(), 7, 42);
+        assert_eq!(cache.get("mur", 7), Some(42));
+        // A change told since the reads (the generation moved): read again.
+        assert_eq!(cache.get("mur", 8), None);
+        assert_eq!(cache.get("autre", 7), None);
+        // Past its age, even with nothing told.
+        let aged: PageCache<u32> = PageCache::default();
+        aged.put("mur".into(), 1, 1);
+        if let Ok(mut entries) = aged.0.lock()
+            && let Some(entry) = entries.get_mut("mur")
+        {
+            entry.at -= PageCache::<u32>::MAX_AGE;
+        }
+        assert_eq!(aged.get("mur", 1), None);
+    }
 }

@@ -15,7 +15,7 @@ use crate::web::Viewer;
 use crate::web::render::url_encode;
 
 /// The names of what a page is about, by reference.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Names {
     pub sites: BTreeMap<Reference, String>,
     pub equipment: BTreeMap<Reference, String>,

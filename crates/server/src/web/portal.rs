@@ -182,8 +182,43 @@ async fn dashboard(
     let actor = &viewer.caller.actor;
     let now = viewer.caller.now_ms;
     let lang = viewer.lang;
-    // Its name, the dashboard option (DSH-1) and the headline counts, in one read.
-    let overview = state.store.client_overview(actor, &client).await?;
+    let after = optional_reference(query.apres.as_deref())?;
+    state.alarms.settle(&state).await;
+    // Read before the reads: a change told meanwhile leaves what they give unkept.
+    let generation = state.live.generation();
+    // Whoever sees the same (a client's users, or those of one of its sites) reads the same.
+    let key = format!(
+        "{:?}|{:?}|{:?}",
+        actor.visibility(),
+        after.as_ref().map(Reference::as_str),
+        query.alarmes_avant
+    );
+    let reads = match state.page_reads.dashboard.get(&key, generation) {
+        Some(reads) => reads,
+        None => {
+            let reads = std::sync::Arc::new(
+                dashboard_reads(
+                    &state,
+                    &viewer,
+                    &client,
+                    after.as_ref(),
+                    query.alarmes_avant,
+                )
+                .await?,
+            );
+            state
+                .page_reads
+                .dashboard
+                .put(key, generation, reads.clone());
+            reads
+        }
+    };
+    let DashboardReads {
+        overview,
+        sites,
+        alarms,
+        names,
+    } = &*reads;
     let name = overview.name.clone();
     if !overview.dashboard {
         let body = html! {
@@ -201,8 +236,6 @@ async fn dashboard(
         )
         .into_response());
     }
-    let after = optional_reference(query.apres.as_deref())?;
-    state.alarms.settle(&state).await;
     let availability = rate(
         &state,
         &viewer,
@@ -210,25 +243,6 @@ async fn dashboard(
         overview.down > 0,
     )
     .await?;
-    let sites = state
-        .store
-        .site_summaries(actor, Some(&client), after.as_ref(), SITES_PAGE)
-        .await?;
-    let alarms = state
-        .store
-        .list_alarms(
-            actor,
-            &AlarmFilter {
-                client: Some(client.clone()),
-                from: Some(now - HISTORY_MS),
-                before: query.alarmes_avant,
-                limit: Some(ALARMS_PAGE),
-                ..AlarmFilter::default()
-            },
-            now,
-        )
-        .await?;
-    let names = Names::of(&state, &viewer, &alarms.iter().collect::<Vec<_>>()).await?;
     let (down, open) = (overview.down, overview.open_alarms);
     let next_sites = (sites.len() as i64 == SITES_PAGE)
         .then(|| sites.last().map(|s| s.reference.clone()))
@@ -237,7 +251,7 @@ async fn dashboard(
         .then(|| alarms.last().map(|a| a.alarm.id))
         .flatten();
     let region = html! {
-        (headline(lang, &overview))
+        (headline(lang, overview))
         div.counts {
             div.panel {
                 span.muted { (t(lang, "Disponibilité sur 30 jours")) }
@@ -249,12 +263,12 @@ async fn dashboard(
             div.panel { span.muted { (t(lang, "Alarmes en cours")) } strong { (open) } }
         }
         h2 { (t(lang, "Sites")) }
-        (sites_table(lang, &sites, "/portail"))
+        (sites_table(lang, sites, "/portail"))
         @if let Some(next) = &next_sites {
             nav.pager { a href=(format!("/portail?apres={}", url_encode(next.as_str()))) { (t(lang, "Sites suivants")) } }
         }
         h2 { (t(lang, "Alarmes des 30 derniers jours")) }
-        (alarm_history(&viewer, &alarms, &names, now))
+        (alarm_history(&viewer, alarms, names, now))
         @if let Some(next) = next_alarms {
             nav.pager { a href=(format!("/portail?alarmes_avant={next}")) { (t(lang, "Alarmes plus anciennes")) } }
         }
@@ -283,6 +297,152 @@ async fn dashboard(
         body,
     )
     .into_response())
+}
+
+/// What a site's page reads (its record and contract's supervision option, a page of its
+/// equipment with their states, its alarms with their names, its windows running), kept
+/// while nothing changes (`PageCache`).
+#[derive(Debug)]
+pub(crate) struct SiteReads {
+    record: vigie_domain::inventory::Site,
+    equipment: Vec<(Record, Vec<CurrentState>)>,
+    alarms: Vec<vigie_store::StoredAlarm>,
+    names: Names,
+    windows: Vec<vigie_domain::alarm::window::OneOffWindow>,
+    window_names: Names,
+    supervised: bool,
+}
+
+async fn site_reads(
+    state: &AppState,
+    viewer: &Viewer,
+    site: &Reference,
+    after: Option<&Reference>,
+) -> PageResult<SiteReads> {
+    let actor = &viewer.caller.actor;
+    let now = viewer.caller.now_ms;
+    // Another client's site is not found, as the store says.
+    let Record::Site(record) = state.store.get(actor, ObjectKind::Site, site).await? else {
+        return Err(PageError::not_found());
+    };
+    if !viewer.is_staff() {
+        let client = viewer.own_client()?;
+        if !state.store.client_overview(actor, &client).await?.dashboard {
+            return Err(PageError::not_found());
+        }
+    }
+    // One page of the site's equipment with their checks' states, in one read.
+    let equipment = state
+        .store
+        .equipment_page(
+            actor,
+            &ListFilter {
+                site: Some(site.clone()),
+                after: after.cloned(),
+                limit: Some(EQUIPMENT_PAGE),
+                ..ListFilter::default()
+            },
+        )
+        .await?;
+    let alarms = state
+        .store
+        .list_alarms(
+            actor,
+            &AlarmFilter {
+                site: Some(site.clone()),
+                from: Some(now - HISTORY_MS),
+                limit: Some(ALARMS_PAGE),
+                ..AlarmFilter::default()
+            },
+            now,
+        )
+        .await?;
+    let names = Names::of(state, viewer, &alarms.iter().collect::<Vec<_>>()).await?;
+    let (windows, window_names) = if viewer.is_staff() {
+        crate::web::windows::running(state, viewer, Some(site)).await?
+    } else {
+        (Vec::new(), Names::default())
+    };
+    // SUP-4: a site whose contract lacks the supervision option is neither polled nor alarmed.
+    let supervised = match state
+        .store
+        .get(
+            &vigie_domain::access::Actor::console("pages"),
+            ObjectKind::Contract,
+            &record.contract,
+        )
+        .await
+    {
+        Ok(Record::Contract(contract)) => {
+            contract.has(vigie_domain::inventory::ContractOption::Supervision)
+        }
+        _ => true,
+    };
+    Ok(SiteReads {
+        record,
+        equipment,
+        alarms,
+        names,
+        windows,
+        window_names,
+        supervised,
+    })
+}
+
+/// What a client's dashboard reads (its summary and headline, a page of its sites, a page
+/// of its alarms with their names), kept while nothing changes (`PageCache`).
+#[derive(Debug)]
+pub(crate) struct DashboardReads {
+    overview: vigie_store::console::ClientOverview,
+    sites: Vec<vigie_store::console::SiteSummary>,
+    alarms: Vec<vigie_store::StoredAlarm>,
+    names: Names,
+}
+
+async fn dashboard_reads(
+    state: &AppState,
+    viewer: &Viewer,
+    client: &Reference,
+    after: Option<&Reference>,
+    alarms_before: Option<vigie_domain::alarm::lifecycle::AlarmId>,
+) -> PageResult<DashboardReads> {
+    let actor = &viewer.caller.actor;
+    let now = viewer.caller.now_ms;
+    // Its name, the dashboard option (DSH-1) and the headline counts, in one read.
+    let overview = state.store.client_overview(actor, client).await?;
+    if !overview.dashboard {
+        return Ok(DashboardReads {
+            overview,
+            sites: Vec::new(),
+            alarms: Vec::new(),
+            names: Names::default(),
+        });
+    }
+    let sites = state
+        .store
+        .site_summaries(actor, Some(client), after, SITES_PAGE)
+        .await?;
+    let alarms = state
+        .store
+        .list_alarms(
+            actor,
+            &AlarmFilter {
+                client: Some(client.clone()),
+                from: Some(now - HISTORY_MS),
+                before: alarms_before,
+                limit: Some(ALARMS_PAGE),
+                ..AlarmFilter::default()
+            },
+            now,
+        )
+        .await?;
+    let names = Names::of(state, viewer, &alarms.iter().collect::<Vec<_>>()).await?;
+    Ok(DashboardReads {
+        overview,
+        sites,
+        alarms,
+        names,
+    })
 }
 
 /// A Paris day, `07/12/2026`: the date part of the pages' times.
@@ -455,54 +615,39 @@ async fn site_page(
     let site = Reference::parse(&reference).map_err(|_| PageError::not_found())?;
     let actor = &viewer.caller.actor;
     let now = viewer.caller.now_ms;
-    // Another client's site is not found, as the store says.
-    let Record::Site(record) = state.store.get(actor, ObjectKind::Site, &site).await? else {
-        return Err(PageError::not_found());
-    };
-    if !console {
-        let client = viewer.own_client()?;
-        if !state.store.client_overview(actor, &client).await?.dashboard {
-            return Err(PageError::not_found());
-        }
-    }
     let root = if console { "/console" } else { "/portail" };
     let after = optional_reference(query.apres.as_deref())?;
     state.alarms.settle(&state).await;
-    // One page of the site's equipment with their checks' states, in one read.
-    let equipment = state
-        .store
-        .equipment_page(
-            actor,
-            &ListFilter {
-                site: Some(site.clone()),
-                after: after.clone(),
-                limit: Some(EQUIPMENT_PAGE),
-                ..ListFilter::default()
-            },
-        )
-        .await?;
+    // Read before the reads: a change told meanwhile leaves what they give unkept.
+    let generation = state.live.generation();
+    let key = format!(
+        "{:?}|{site}|{:?}",
+        actor.visibility(),
+        after.as_ref().map(Reference::as_str)
+    );
+    let reads = match state.page_reads.site.get(&key, generation) {
+        Some(reads) => reads,
+        None => {
+            let reads =
+                std::sync::Arc::new(site_reads(&state, &viewer, &site, after.as_ref()).await?);
+            state.page_reads.site.put(key, generation, reads.clone());
+            reads
+        }
+    };
+    let SiteReads {
+        record,
+        equipment,
+        alarms,
+        names,
+        windows,
+        window_names,
+        supervised,
+    } = &*reads;
+    let supervised = *supervised;
     let availability = rate(&state, &viewer, Place::Site(site.clone()), false).await?;
-    let alarms = state
-        .store
-        .list_alarms(
-            actor,
-            &AlarmFilter {
-                site: Some(site.clone()),
-                from: Some(now - HISTORY_MS),
-                limit: Some(ALARMS_PAGE),
-                ..AlarmFilter::default()
-            },
-            now,
-        )
-        .await?;
-    let names = Names::of(&state, &viewer, &alarms.iter().collect::<Vec<_>>()).await?;
     // The console says what is silenced on the site now (issue 25, item 7).
     let silenced = match console {
-        true => {
-            let (windows, window_names) =
-                crate::web::windows::running(&state, &viewer, Some(&site)).await?;
-            crate::web::windows::running_panel(&viewer, &windows, &window_names)
-        }
+        true => crate::web::windows::running_panel(&viewer, windows, window_names),
         false => html! {},
     };
     let next = (equipment.len() as i64 == EQUIPMENT_PAGE)
@@ -519,7 +664,7 @@ async fn site_page(
         div.table-wrap { table {
             thead { tr { th scope="col" { (t(lang, "Équipement")) } th scope="col" { (t(lang, "État")) } th scope="col" { (t(lang, "Depuis")) } th scope="col" { (t(lang, "Détail")) } } }
             tbody {
-                @for (record, states) in &equipment {
+                @for (record, states) in equipment {
                     @if let Record::Equipment(item) = record {
                         @let checks: Option<Vec<&CurrentState>> = (!states.is_empty()).then(|| states.iter().collect());
                         @let checks = checks.as_ref();
@@ -547,7 +692,7 @@ async fn site_page(
             nav.pager { a href=(format!("{root}/sites/{}?apres={}", url_encode(site.as_str()), url_encode(next.as_str()))) { (t(lang, "Équipements suivants")) } }
         }
         h2 { (t(lang, "Alarmes des 30 derniers jours")) }
-        (alarm_history(&viewer, &alarms, &names, now))
+        (alarm_history(&viewer, alarms, names, now))
     };
     if query.partiel.is_some() {
         return Ok(Html(region.into_string()).into_response());
@@ -559,21 +704,6 @@ async fn site_page(
     // Outside the live region: the days move slowly, and a live change asks for the region
     // alone, so the chart is read once per page load.
     let chart = availability_chart(&state, &viewer, Place::Site(site.clone())).await?;
-    // SUP-4: a site whose contract lacks the supervision option is neither polled nor alarmed.
-    let supervised = match state
-        .store
-        .get(
-            &vigie_domain::access::Actor::console("pages"),
-            ObjectKind::Contract,
-            &record.contract,
-        )
-        .await
-    {
-        Ok(Record::Contract(contract)) => {
-            contract.has(vigie_domain::inventory::ContractOption::Supervision)
-        }
-        _ => true,
-    };
     let title = tf(lang, "Site {name}", &[("name", &record.name.as_str())]);
     let body = html! {
         main {
