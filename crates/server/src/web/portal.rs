@@ -218,6 +218,8 @@ async fn dashboard(
         sites,
         alarms,
         names,
+        windows,
+        window_names,
     } = &*reads;
     let name = overview.name.clone();
     if !overview.dashboard {
@@ -252,6 +254,7 @@ async fn dashboard(
         .flatten();
     let region = html! {
         (headline(lang, overview))
+        (crate::web::windows::portal_panel(&viewer, windows, window_names))
         div.counts {
             div.panel {
                 span.muted { (t(lang, "Disponibilité sur 30 jours")) }
@@ -397,6 +400,9 @@ pub(crate) struct DashboardReads {
     sites: Vec<vigie_store::console::SiteSummary>,
     alarms: Vec<vigie_store::StoredAlarm>,
     names: Names,
+    /// The maintenance and silences running on its sites, with their names.
+    windows: Vec<vigie_domain::alarm::window::OneOffWindow>,
+    window_names: Names,
 }
 
 async fn dashboard_reads(
@@ -416,6 +422,8 @@ async fn dashboard_reads(
             sites: Vec::new(),
             alarms: Vec::new(),
             names: Names::default(),
+            windows: Vec::new(),
+            window_names: Names::default(),
         });
     }
     let sites = state
@@ -437,11 +445,14 @@ async fn dashboard_reads(
         )
         .await?;
     let names = Names::of(state, viewer, &alarms.iter().collect::<Vec<_>>()).await?;
+    let (windows, window_names) = crate::web::windows::running(state, viewer, None).await?;
     Ok(DashboardReads {
         overview,
         sites,
         alarms,
         names,
+        windows,
+        window_names,
     })
 }
 

@@ -19,7 +19,7 @@ use vigie_store::windows::{WindowFilter, WindowState};
 use crate::AppState;
 use crate::api::windows::{OpenBody, new_window};
 use crate::web::i18n::{Lang, t, tf};
-use crate::web::names::{Names, Wanted, equipment_link, site_link};
+use crate::web::names::{Names, Wanted, equipment_in, equipment_link, site_in, site_link};
 use crate::web::render::{must_fill, time, url_encode};
 use crate::web::search::{MAX_CHOICES, choices};
 use crate::web::{Nav, PageForm, PageQuery, PageResult, Viewer, page};
@@ -152,6 +152,31 @@ pub(crate) fn running_panel(viewer: &Viewer, windows: &[OneOffWindow], names: &N
                         (t(lang, "Gérer les maintenances"))
                     }
                 }
+            }
+        }
+    }
+}
+
+/// What a client reads of the maintenance running on its sites (its dashboard): which site or
+/// equipment, until when and why, and that the alarms there are not sent while it runs.
+pub(crate) fn portal_panel(viewer: &Viewer, windows: &[OneOffWindow], names: &Names) -> Markup {
+    let lang = viewer.lang;
+    html! {
+        @if !windows.is_empty() {
+            section.panel.silenced #maintenance aria-label=(t(lang, "Maintenance en cours")) {
+                strong { (t(lang, "Maintenance en cours :")) }
+                ul {
+                    @for window in windows.iter().take(RUNNING_SHOWN as usize) {
+                        li data-window=(window.id) {
+                            @match &window.equipment {
+                                Some(equipment) => { (equipment_in(viewer, names, Some(equipment))) " (" (site_in(viewer, names, Some(&window.site))) ")" }
+                                None => { (site_in(viewer, names, Some(&window.site))) }
+                            }
+                            " " (t(lang, "jusqu'au")) " " (time(window.end())) " · " em { (window.reason.as_str()) }
+                        }
+                    }
+                }
+                p.muted { (t(lang, "Pendant ce temps, les alertes de ces équipements ne vous sont pas envoyées ; elles le sont à la fin si le problème est toujours là.")) }
             }
         }
     }

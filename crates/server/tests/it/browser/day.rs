@@ -553,6 +553,44 @@ async fn a_client_reads_in_one_sentence_whether_its_cameras_work() {
     assert_words_not_codes(&page_text(&browser).await, "le tableau de bord");
     both_screens(&browser, "tableau-de-bord").await;
 
+    // Issue 25, item 7: the supervision team puts the site in maintenance; the client reads
+    // which site, until when and why, by name.
+    crate::pages::create_staff(&app, "klambert", "ST-TECH-01", StaffRole::Technician).await;
+    let staff = app.login("klambert", PASSWORD).await.expect("login");
+    let opened = staff
+        .post(
+            "/api/v1/windows",
+            &json!({"kind": "maintenance", "site": "BNF-PAR-OPERA", "ends_at": NOW + 120 * MINUTE,
+                    "reason": "Remplacement de l'onduleur"}),
+        )
+        .await;
+    assert_eq!(
+        opened.status,
+        reqwest::StatusCode::CREATED,
+        "{}",
+        opened.text
+    );
+    // Told live: the dashboard left open shows it without a reload.
+    let maintenance = browser
+        .wait_for("#maintenance", WAIT)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        maintenance.contains("Agence Paris Opéra")
+            && maintenance.contains("jusqu'au 23/11/2026 13:00")
+            && maintenance.contains("Remplacement de l'onduleur"),
+        "{maintenance}"
+    );
+    assert!(
+        browser
+            .find("#maintenance a[href='/portail/sites/BNF-PAR-OPERA']")
+            .await
+            .is_ok()
+    );
+
     browser.quit().await.unwrap();
     app.finish().await;
 }
