@@ -21,7 +21,7 @@ pub const MAX_LIVE_WINDOWS: i64 = 10_000;
 /// The most windows one page lists.
 pub const MAX_WINDOW_PAGE: i64 = 200;
 
-const COLUMNS: &str = "id, kind, site_ref, equipment_ref, starts_ms, ends_ms, reason, created_by, created_ms, ended_ms, ended_by";
+const COLUMNS: &str = "id, kind, site_ref, equipment_ref, starts_ms, ends_ms, reason, created_by, created_ms, ended_ms, ended_by, client_ref";
 
 /// A window to open.
 #[derive(Debug, Clone)]
@@ -61,6 +61,7 @@ fn window_of(row: &sqlx::any::AnyRow) -> Result<OneOffWindow, StoreError> {
         id: row.try_get(0)?,
         kind: OneOffKind::parse(&kind)
             .ok_or_else(|| StoreError::Invalid(format!("fenêtre de type inconnu : {kind}")))?,
+        client: reference(text(11)?)?,
         site: reference(text(2)?)?,
         equipment: row
             .try_get::<Option<String>, _>(3)?
@@ -156,6 +157,7 @@ impl Store {
         let opened = OneOffWindow {
             id,
             kind: window.kind,
+            client: Reference::parse(&client).map_err(StoreError::other)?,
             site: window.site.clone(),
             equipment: window.equipment.clone(),
             starts_at: window.starts_at,
@@ -196,14 +198,13 @@ impl Store {
         require_supervision(actor)?;
         let mut transaction = self.write.begin().await?;
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS}, client_ref FROM one_off_windows WHERE id = $1"
+            "SELECT {COLUMNS} FROM one_off_windows WHERE id = $1"
         ))
         .bind(id)
         .fetch_optional(&mut *transaction)
         .await?
         .ok_or(StoreError::NotFound)?;
         let before = window_of(&row)?;
-        let client: String = row.try_get(11)?;
         if before.end() <= now {
             return Err(StoreError::Invalid(format!(
                 "la fenêtre {id} est déjà terminée"
@@ -228,7 +229,7 @@ impl Store {
                 action: AuditAction::Update,
                 object_kind: "window",
                 object_ref: id.to_string(),
-                client: Some(client),
+                client: Some(before.client.to_string()),
                 before: serde_json::to_value(&before).ok(),
                 after: serde_json::to_value(&after).ok(),
             },

@@ -643,16 +643,7 @@ impl Book {
         // 3. A maintenance window of its site, recurring or one-off (on the site or on this
         // equipment).
         if let Some(cover) = self.cover(&site, equipment.as_ref(), at) {
-            self.wakes
-                .insert((cover.until, id, WakeKind::MaintenanceEnd));
-            events.extend(self.suppress(
-                id,
-                at,
-                Suppression::Maintenance {
-                    window: cover.label,
-                    until: cover.until,
-                },
-            ));
+            events.extend(self.hold(id, at, cover));
             return events;
         }
         // 4. Notified.
@@ -849,36 +840,22 @@ impl Book {
             )
             .collect();
         self.one_offs = by_site;
-        let held: Vec<(AlarmId, Reference, Option<Reference>, i64)> = self
+        let held: Vec<(AlarmId, Reference, Option<Reference>)> = self
             .alarms
             .values()
             .filter(|alarm| alarm.resolved_at.is_none() && alarm.notified_at.is_none())
             .filter_map(|alarm| match (&alarm.site, &alarm.suppression) {
-                (Some(site), Some(Suppression::Maintenance { until, .. }))
-                    if changed.contains(site) =>
-                {
-                    Some((alarm.id, site.clone(), alarm.equipment.clone(), *until))
+                (Some(site), Some(Suppression::Maintenance { .. })) if changed.contains(site) => {
+                    Some((alarm.id, site.clone(), alarm.equipment.clone()))
                 }
                 _ => None,
             })
             .collect();
         let mut events = Vec::new();
-        for (id, site, equipment, until) in held {
+        for (id, site, equipment) in held {
             match self.cover(&site, equipment.as_ref(), at) {
-                Some(cover) => {
-                    if cover.until != until {
-                        self.wakes
-                            .insert((cover.until, id, WakeKind::MaintenanceEnd));
-                    }
-                    events.extend(self.suppress(
-                        id,
-                        at,
-                        Suppression::Maintenance {
-                            window: cover.label,
-                            until: cover.until,
-                        },
-                    ));
-                }
+                // The same cover suppresses nothing anew (`suppress` compares).
+                Some(cover) => events.extend(self.hold(id, at, cover)),
                 None => {
                     if let Some(alarm) = self.alarms.get_mut(&id) {
                         alarm.suppression = None;
@@ -888,6 +865,20 @@ impl Book {
             }
         }
         events
+    }
+
+    /// Holds the alarm under a window's cover until it ends (then it is placed again).
+    fn hold(&mut self, id: AlarmId, at: i64, cover: window::Cover) -> Vec<AlarmEvent> {
+        self.wakes
+            .insert((cover.until, id, WakeKind::MaintenanceEnd));
+        self.suppress(
+            id,
+            at,
+            Suppression::Maintenance {
+                window: cover.label,
+                until: cover.until,
+            },
+        )
     }
 
     fn suppress(&mut self, id: AlarmId, at: i64, suppression: Suppression) -> Vec<AlarmEvent> {

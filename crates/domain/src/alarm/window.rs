@@ -128,12 +128,13 @@ impl OneOffKind {
     }
 }
 
-/// A one-off window opened by a person: on `site`, or only on `equipment` of it, from
-/// `starts_at` to `ends_at` (UTC epoch ms), unless ended earlier (`ended_at`).
+/// A one-off window opened by a person: on `site` (of `client`), or only on `equipment` of
+/// it, from `starts_at` to `ends_at` (UTC epoch ms), unless ended earlier (`ended_at`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OneOffWindow {
     pub id: i64,
     pub kind: OneOffKind,
+    pub client: Reference,
     pub site: Reference,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub equipment: Option<Reference>,

@@ -1607,12 +1607,7 @@ impl Ticket {
         by: Option<&Reference>,
         now: i64,
     ) -> Result<Vec<TicketEvent>, DeskError> {
-        if self.status == Status::Closed {
-            return Err(DeskError::Conflict(format!(
-                "le ticket n°{} est clos",
-                self.number
-            )));
-        }
+        self.not_closed()?;
         if action == Action::ClientConfirms && self.status != Status::Resolved {
             return Err(DeskError::Conflict(format!(
                 "le ticket n°{} n'est pas résolu : le client ne peut pas encore confirmer",
@@ -1728,12 +1723,7 @@ impl Ticket {
         now: i64,
     ) -> Result<Vec<TicketEvent>, DeskError> {
         check_text("reason (motif)", reason, MAX_TEXT, true)?;
-        if self.status == Status::Closed {
-            return Err(DeskError::Conflict(format!(
-                "le ticket n°{} est clos",
-                self.number
-            )));
-        }
+        self.not_closed()?;
         if priority == self.priority {
             return Err(DeskError::Conflict(format!(
                 "le ticket n°{} est déjà en {}",
@@ -1919,12 +1909,7 @@ impl Ticket {
         at: i64,
     ) -> Result<Vec<TicketEvent>, DeskError> {
         note.check()?;
-        if self.status == Status::Closed {
-            return Err(DeskError::Conflict(format!(
-                "le ticket n°{} est clos",
-                self.number
-            )));
-        }
+        self.not_closed()?;
         let mut events = vec![self.event(
             at,
             Some(by.clone()),
@@ -2002,12 +1987,7 @@ impl Ticket {
         by: &Reference,
         now: i64,
     ) -> Result<TicketEvent, DeskError> {
-        if self.status == Status::Closed {
-            return Err(DeskError::Conflict(format!(
-                "le ticket n°{} est clos",
-                self.number
-            )));
-        }
+        self.not_closed()?;
         self.assignee = Some(to.clone());
         Ok(self.event(
             now,
@@ -2022,6 +2002,17 @@ impl Ticket {
     /// inventory by the caller); `topic` is the equipment's kind, for recurrence (INC-7). The
     /// deadlines do not move: they run from receipt (CM-4), and re-qualification, if the
     /// equipment changes the priority, is a step of its own with its reason.
+    /// A closed ticket refuses the step.
+    fn not_closed(&self) -> Result<(), DeskError> {
+        if self.status == Status::Closed {
+            return Err(DeskError::Conflict(format!(
+                "le ticket n°{} est clos",
+                self.number
+            )));
+        }
+        Ok(())
+    }
+
     /// Issue 25, item 12: the client chooses how it is told of the ticket from now on (not
     /// on a closed ticket).
     pub fn choose_told_by(
@@ -2030,12 +2021,7 @@ impl Ticket {
         by: &Reference,
         now: i64,
     ) -> Result<TicketEvent, DeskError> {
-        if self.status == Status::Closed {
-            return Err(DeskError::Conflict(format!(
-                "le ticket n°{} est clos",
-                self.number
-            )));
-        }
+        self.not_closed()?;
         self.told_by = Some(told_by);
         Ok(self.event(now, Some(by.clone()), EventKind::ToldByChosen { told_by }))
     }
@@ -2048,12 +2034,7 @@ impl Ticket {
         by: &Reference,
         now: i64,
     ) -> Result<TicketEvent, DeskError> {
-        if self.status == Status::Closed {
-            return Err(DeskError::Conflict(format!(
-                "le ticket n°{} est clos",
-                self.number
-            )));
-        }
+        self.not_closed()?;
         self.report.site = Some(site.clone());
         self.report.equipment = equipment.clone();
         if topic.is_some() {

@@ -612,6 +612,7 @@ fn one_off(id: i64, kind: OneOffKind, equipment: Option<&str>, from: i64, to: i6
     OneOffWindow {
         id,
         kind,
+        client: reference("CLI-1"),
         site: reference("SITE-1"),
         equipment: equipment.map(reference),
         starts_at: from,

@@ -10,7 +10,6 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use vigie_domain::Reference;
 use vigie_domain::alarm::window::{OneOffKind, OneOffWindow};
-use vigie_domain::inventory::{ObjectKind, Record};
 use vigie_domain::values::Text;
 use vigie_store::windows::{NewWindow, WindowFilter, WindowState};
 
@@ -146,7 +145,7 @@ pub(crate) async fn open_window(
         .store
         .open_window(&caller.actor, window, &by, caller.now_ms)
         .await?;
-    applied(state, caller, &opened).await;
+    applied(state, &opened).await;
     Ok(opened)
 }
 
@@ -161,24 +160,18 @@ pub(crate) async fn end_window(
         .store
         .end_window(&caller.actor, id, &by, caller.now_ms)
         .await?;
-    applied(state, caller, &ended).await;
+    applied(state, &ended).await;
     Ok(ended)
 }
 
 /// The worker takes the change in; if it cannot now, its next inventory refresh will (the
 /// window is stored either way), with a warning in the log. The open pages of the staff and of
 /// the site's client hear of it.
-async fn applied(state: &AppState, caller: &Caller, window: &OneOffWindow) {
+async fn applied(state: &AppState, window: &OneOffWindow) {
     if let Err(error) = state.alarms.windows_changed(state).await {
         tracing::warn!(%error, "fenêtres de maintenance enregistrées, prises en compte à la prochaine relecture");
     }
-    let client = match state
-        .store
-        .get(&caller.actor, ObjectKind::Site, &window.site)
-        .await
-    {
-        Ok(Record::Site(site)) => Some(site.client),
-        _ => None,
-    };
-    state.live.publish(crate::web::Topic::Alarms, client);
+    state
+        .live
+        .publish(crate::web::Topic::Alarms, Some(window.client.clone()));
 }
