@@ -1005,6 +1005,17 @@ impl Desk<'_> {
     }
 }
 
+/// The workflow reads the one-off windows again at `at`; what they change goes to the timeline.
+async fn windows_changed(
+    workflow: &mut Workflow,
+    timeline: &mut Timeline,
+    at: i64,
+) -> Result<(), String> {
+    let events = workflow.load_windows(at).await.map_err(|e| e.to_string())?;
+    timeline.alarms(events);
+    Ok(())
+}
+
 async fn apply_input(
     input: &Input,
     store: &System,
@@ -1369,11 +1380,9 @@ async fn apply_input(
                     ("by", Value::String(by.to_string())),
                 ],
             });
-            let events = workflow
-                .load_windows(at)
+            windows_changed(workflow, timeline, at)
                 .await
-                .map_err(|e| place(e.to_string()))?;
-            timeline.alarms(events);
+                .map_err(place)?;
         }
         InputKind::WindowEnded { window, by } => {
             let id = *timeline
@@ -1392,11 +1401,9 @@ async fn apply_input(
                     ("by", Value::String(by.to_string())),
                 ],
             });
-            let events = workflow
-                .load_windows(at)
+            windows_changed(workflow, timeline, at)
                 .await
-                .map_err(|e| place(e.to_string()))?;
-            timeline.alarms(events);
+                .map_err(place)?;
         }
     }
     Ok(())

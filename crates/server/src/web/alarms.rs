@@ -97,8 +97,6 @@ async fn wall(
         site: optional_reference(query.site.as_deref())?,
         after,
     };
-    // Read before the reads: a change told meanwhile leaves what they give unkept.
-    let generation = state.live.generation();
     let key = format!(
         "{:?}|{:?}|{:?}|{:?}|{:?}",
         actor.visibility(),
@@ -107,14 +105,11 @@ async fn wall(
         filter.site.as_ref().map(Reference::as_str),
         query.apres
     );
-    let reads = match state.page_reads.wall.get(&key, generation) {
-        Some(reads) => reads,
-        None => {
-            let reads = std::sync::Arc::new(wall_reads(&state, &viewer, &filter).await?);
-            state.page_reads.wall.put(key, generation, reads.clone());
-            reads
-        }
-    };
+    let reads = state
+        .page_reads
+        .wall
+        .kept(&state.live, key, || wall_reads(&state, &viewer, &filter))
+        .await?;
     let WallReads {
         alarms,
         next,

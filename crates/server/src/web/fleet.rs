@@ -127,8 +127,6 @@ async fn equipment_list(
     let site = optional_reference(query.site.as_deref())?;
     let after = optional_reference(query.apres.as_deref())?;
     let actor = &viewer.caller.actor;
-    // Read before the reads: a change told meanwhile leaves what they give unkept.
-    let generation = state.live.generation();
     let key = format!(
         "{:?}|{:?}|{:?}|{:?}",
         actor.visibility(),
@@ -136,31 +134,20 @@ async fn equipment_list(
         site.as_ref().map(Reference::as_str),
         after.as_ref().map(Reference::as_str)
     );
-    let records = match state.page_reads.equipment.get(&key, generation) {
-        Some(records) => records,
-        None => {
-            // One page of equipment with their checks' states, in one read.
-            let records = std::sync::Arc::new(
-                state
-                    .store
-                    .equipment_page(
-                        actor,
-                        &ListFilter {
-                            client: client.clone(),
-                            site: site.clone(),
-                            after: after.clone(),
-                            limit: Some(EQUIPMENT_PAGE),
-                        },
-                    )
-                    .await?,
-            );
-            state
-                .page_reads
-                .equipment
-                .put(key, generation, records.clone());
-            records
-        }
+    // One page of equipment with their checks' states, in one read.
+    let filter = ListFilter {
+        client: client.clone(),
+        site: site.clone(),
+        after: after.clone(),
+        limit: Some(EQUIPMENT_PAGE),
     };
+    let records = state
+        .page_reads
+        .equipment
+        .kept(&state.live, key, || {
+            state.store.equipment_page(actor, &filter)
+        })
+        .await?;
     let references: Vec<Reference> = records.iter().map(|(r, _)| r.reference().clone()).collect();
     let next = (records.len() as i64 == EQUIPMENT_PAGE)
         .then(|| references.last().cloned())

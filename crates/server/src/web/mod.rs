@@ -90,7 +90,7 @@ pub struct PageCache<V>(std::sync::Mutex<std::collections::HashMap<String, Cache
 struct CacheEntry<V> {
     generation: u64,
     at: std::time::Instant,
-    value: V,
+    value: std::sync::Arc<V>,
 }
 
 impl<V> Default for PageCache<V> {
@@ -99,14 +99,36 @@ impl<V> Default for PageCache<V> {
     }
 }
 
-impl<V: Clone> PageCache<V> {
+impl<V> PageCache<V> {
     /// The longest an entry is kept, changes told or not.
     pub const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(2);
     /// Entries kept at most; beyond, the cache starts again empty.
     const MAX_ENTRIES: usize = 1_000;
 
+    /// What was read for `key`, kept, or read now by `read` and kept. The generation is taken
+    /// before `read` runs, so that a change told meanwhile leaves what it gives unkept; call
+    /// it once the alarm worker has settled.
+    pub async fn kept<E, F, Fut>(
+        &self,
+        live: &Live,
+        key: String,
+        read: F,
+    ) -> Result<std::sync::Arc<V>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<V, E>>,
+    {
+        let generation = live.generation();
+        if let Some(value) = self.get(&key, generation) {
+            return Ok(value);
+        }
+        let value = std::sync::Arc::new(read().await?);
+        self.put(key, generation, value.clone());
+        Ok(value)
+    }
+
     /// What was read for `key` under `generation`, if still good.
-    pub fn get(&self, key: &str, generation: u64) -> Option<V> {
+    fn get(&self, key: &str, generation: u64) -> Option<std::sync::Arc<V>> {
         let entries = self.0.lock().ok()?;
         let entry = entries.get(key)?;
         (entry.generation == generation && entry.at.elapsed() < Self::MAX_AGE)
@@ -114,7 +136,7 @@ impl<V: Clone> PageCache<V> {
     }
 
     /// Keeps what was read for `key`, the generation read before the reads.
-    pub fn put(&self, key: String, generation: u64, value: V) {
+    fn put(&self, key: String, generation: u64, value: std::sync::Arc<V>) {
         if let Ok(mut entries) = self.0.lock() {
             if entries.len() >= Self::MAX_ENTRIES {
                 entries.clear();
@@ -130,12 +152,6 @@ impl<V: Clone> PageCache<V> {
         }
     }
 }
-
-/// A page of equipment records with their checks' states.
-pub(crate) type EquipmentPage = Vec<(
-    vigie_domain::inventory::Record,
-    Vec<vigie_store::supervision::CurrentState>,
-)>;
 
 /// Every write through this process (a form, an API call: inventory, windows, tickets,
 /// accounts) makes the pages read again what they keep (`PageCache`): writes are few beside
@@ -161,14 +177,20 @@ pub async fn forget_reads_after_writes(
     response
 }
 
+/// A page of equipment records with their checks' states.
+pub(crate) type EquipmentPage = Vec<(
+    vigie_domain::inventory::Record,
+    Vec<vigie_store::supervision::CurrentState>,
+)>;
+
 /// The hot pages' reads, each kept while nothing changes.
 #[derive(Debug, Default)]
 pub(crate) struct PageReads {
-    pub wall: PageCache<std::sync::Arc<alarms::WallReads>>,
-    pub site: PageCache<std::sync::Arc<portal::SiteReads>>,
+    pub wall: PageCache<alarms::WallReads>,
+    pub site: PageCache<portal::SiteReads>,
     /// A page of the equipment list with their states.
-    pub equipment: PageCache<std::sync::Arc<EquipmentPage>>,
-    pub dashboard: PageCache<std::sync::Arc<portal::DashboardReads>>,
+    pub equipment: PageCache<EquipmentPage>,
+    pub dashboard: PageCache<portal::DashboardReads>,
 }
 
 /// What the cache knows of a place.
@@ -810,19 +832,44 @@ mod page_cache_tests {
     fn an_entry_is_kept_while_no_change_is_told_and_not_beyond_its_age() {
         let cache: PageCache<u32> = PageCache::default();
         assert_eq!(cache.get("mur", 7), None);
-        cache.put("mur".into(), 7, 42);
-        assert_eq!(cache.get("mur", 7), Some(42));
+        cache.put("mur".into(), 7, 42.into());
+        assert_eq!(cache.get("mur", 7).as_deref(), Some(&42));
         // A change told since the reads (the generation moved): read again.
         assert_eq!(cache.get("mur", 8), None);
         assert_eq!(cache.get("autre", 7), None);
         // Past its age, even with nothing told.
         let aged: PageCache<u32> = PageCache::default();
-        aged.put("mur".into(), 1, 1);
+        aged.put("mur".into(), 1, 1.into());
         if let Ok(mut entries) = aged.0.lock()
             && let Some(entry) = entries.get_mut("mur")
         {
             entry.at -= PageCache::<u32>::MAX_AGE;
         }
         assert_eq!(aged.get("mur", 1), None);
+    }
+
+    #[tokio::test]
+    async fn a_change_told_during_the_reads_leaves_them_unkept() {
+        let live = super::Live::default();
+        let cache: PageCache<u32> = PageCache::default();
+        let read = cache
+            .kept(&live, "mur".into(), || async {
+                // A change told while the database is read.
+                live.forget_reads();
+                Ok::<_, ()>(1)
+            })
+            .await
+            .unwrap();
+        assert_eq!(*read, 1);
+        let again = cache
+            .kept(&live, "mur".into(), || async { Ok::<_, ()>(2) })
+            .await
+            .unwrap();
+        assert_eq!(*again, 2, "read again: the first reads may miss the change");
+        let kept = cache
+            .kept(&live, "mur".into(), || async { Ok::<_, ()>(3) })
+            .await
+            .unwrap();
+        assert_eq!(*kept, 2, "nothing told since: kept");
     }
 }

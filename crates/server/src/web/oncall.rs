@@ -24,7 +24,7 @@ use crate::AppState;
 use crate::delivery::{calendar_key, calendar_key_holds};
 use crate::web::i18n::{Lang, t, tf};
 use crate::web::names::person_link;
-use crate::web::render::{time, url_encode, when};
+use crate::web::render::{form_instant, time, url_encode, when};
 use crate::web::search::{MAX_CHOICES, choices};
 use crate::web::{Nav, PageError, PageForm, PageQuery, PageResult, Viewer, labels, page};
 
@@ -372,20 +372,8 @@ async fn replace(
             &[("field", &t(lang, "Qui prend l'astreinte"))],
         ));
     }
-    let mut instant =
-        |text: &str, field: &str| match vigie_domain::calendar::parse_instant(text, &zone) {
-            Ok((ms, _)) => Some(ms),
-            Err(_) => {
-                wrong.push(tf(
-                    lang,
-                    "« {field} » : une date et une heure sont attendues.",
-                    &[("field", &field)],
-                ));
-                None
-            }
-        };
-    let from = instant(&form.from, t(lang, "Du"));
-    let to = instant(&form.to, t(lang, "Au"));
+    let from = form_instant(lang, &form.from, &zone, t(lang, "Du"), &mut wrong);
+    let to = form_instant(lang, &form.to, &zone, t(lang, "Au"), &mut wrong);
     let reason = match form.reason.trim() {
         "" => None,
         text => Text::parse(text).ok(),

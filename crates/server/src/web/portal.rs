@@ -184,8 +184,6 @@ async fn dashboard(
     let lang = viewer.lang;
     let after = optional_reference(query.apres.as_deref())?;
     state.alarms.settle(&state).await;
-    // Read before the reads: a change told meanwhile leaves what they give unkept.
-    let generation = state.live.generation();
     // Whoever sees the same (a client's users, or those of one of its sites) reads the same.
     let key = format!(
         "{:?}|{:?}|{:?}",
@@ -193,26 +191,19 @@ async fn dashboard(
         after.as_ref().map(Reference::as_str),
         query.alarmes_avant
     );
-    let reads = match state.page_reads.dashboard.get(&key, generation) {
-        Some(reads) => reads,
-        None => {
-            let reads = std::sync::Arc::new(
-                dashboard_reads(
-                    &state,
-                    &viewer,
-                    &client,
-                    after.as_ref(),
-                    query.alarmes_avant,
-                )
-                .await?,
-            );
-            state
-                .page_reads
-                .dashboard
-                .put(key, generation, reads.clone());
-            reads
-        }
-    };
+    let reads = state
+        .page_reads
+        .dashboard
+        .kept(&state.live, key, || {
+            dashboard_reads(
+                &state,
+                &viewer,
+                &client,
+                after.as_ref(),
+                query.alarmes_avant,
+            )
+        })
+        .await?;
     let DashboardReads {
         overview,
         sites,
@@ -254,7 +245,7 @@ async fn dashboard(
         .flatten();
     let region = html! {
         (headline(lang, overview))
-        (crate::web::windows::portal_panel(&viewer, windows, window_names))
+        (crate::web::windows::running_panel(&viewer, windows, window_names))
         div.counts {
             div.panel {
                 span.muted { (t(lang, "Disponibilité sur 30 jours")) }
@@ -629,22 +620,18 @@ async fn site_page(
     let root = if console { "/console" } else { "/portail" };
     let after = optional_reference(query.apres.as_deref())?;
     state.alarms.settle(&state).await;
-    // Read before the reads: a change told meanwhile leaves what they give unkept.
-    let generation = state.live.generation();
     let key = format!(
         "{:?}|{site}|{:?}",
         actor.visibility(),
         after.as_ref().map(Reference::as_str)
     );
-    let reads = match state.page_reads.site.get(&key, generation) {
-        Some(reads) => reads,
-        None => {
-            let reads =
-                std::sync::Arc::new(site_reads(&state, &viewer, &site, after.as_ref()).await?);
-            state.page_reads.site.put(key, generation, reads.clone());
-            reads
-        }
-    };
+    let reads = state
+        .page_reads
+        .site
+        .kept(&state.live, key, || {
+            site_reads(&state, &viewer, &site, after.as_ref())
+        })
+        .await?;
     let SiteReads {
         record,
         equipment,

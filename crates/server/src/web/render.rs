@@ -73,6 +73,29 @@ pub fn must_fill(lang: Lang, label: &str) -> String {
     tf(lang, "« {field} » est à remplir.", &[("field", &label)])
 }
 
+/// A date and time typed in the form's field labelled `field`, read on `zone`'s clock; when it
+/// is not one, the fault is added to `wrong` in the field's words (a form says all its faults
+/// at once).
+pub fn form_instant(
+    lang: Lang,
+    text: &str,
+    zone: &jiff::tz::TimeZone,
+    field: &str,
+    wrong: &mut Vec<String>,
+) -> Option<i64> {
+    match vigie_domain::calendar::parse_instant(text.trim(), zone) {
+        Ok((ms, _)) => Some(ms),
+        Err(_) => {
+            wrong.push(tf(
+                lang,
+                "« {field} » : une date et une heure sont attendues.",
+                &[("field", &field)],
+            ));
+            None
+        }
+    }
+}
+
 /// `3 j 4 h` (`3 d 4 h`), `2 h 05 min`, `12 min`, `40 s`: the two largest units. The page's
 /// script writes the same from the same words (`document`'s `data-` attributes).
 pub fn duration(lang: Lang, ms: i64) -> String {

@@ -1515,6 +1515,37 @@ async fn client_note(
     Ok(())
 }
 
+/// The photo form's fields: its token, what the photo shows, the file's name and bytes.
+struct PhotoForm {
+    csrf: String,
+    caption: String,
+    photo: Option<(String, axum::body::Bytes)>,
+}
+
+/// Reads the photo form (multipart, bounded by the route's body limit); other fields are
+/// skipped.
+async fn read_photo_form(
+    mut multipart: axum::extract::Multipart,
+) -> Result<PhotoForm, axum::extract::multipart::MultipartError> {
+    let mut form = PhotoForm {
+        csrf: String::new(),
+        caption: String::new(),
+        photo: None,
+    };
+    while let Some(field) = multipart.next_field().await? {
+        match field.name() {
+            Some("csrf") => form.csrf = field.text().await?,
+            Some("legende") => form.caption = field.text().await?,
+            Some("photo") => {
+                let name = field.file_name().unwrap_or("photo").to_owned();
+                form.photo = Some((name, field.bytes().await?));
+            }
+            _ => {}
+        }
+    }
+    Ok(form)
+}
+
 /// A client's photo on its own ticket (issue 25, item 12), from the portal's form (multipart):
 /// kept as a document of the ticket if its bytes are a picture, and said in the ticket's
 /// history as the client's message (with what it shows), so that the desk sees it.
@@ -1531,47 +1562,25 @@ async fn client_photo(
         status: StatusCode::BAD_REQUEST,
         message: crate::web::Message::MalformedForm,
     };
-    let mut multipart = multipart.map_err(|_| malformed())?;
-    let (mut csrf, mut caption, mut photo) = (String::new(), String::new(), None);
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return refused(
-                    &state,
-                    &viewer,
-                    number,
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    t(lang, "Photo trop grande : 10 Mio au plus.").to_string(),
-                )
-                .await;
-            }
-            Err(_) => return Err(malformed()),
-        };
-        match field.name() {
-            Some("csrf") => csrf = field.text().await.map_err(|_| malformed())?,
-            Some("legende") => caption = field.text().await.map_err(|_| malformed())?,
-            Some("photo") => {
-                let name = field.file_name().unwrap_or("photo").to_owned();
-                match field.bytes().await {
-                    Ok(bytes) => photo = Some((name, bytes)),
-                    Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                        return refused(
-                            &state,
-                            &viewer,
-                            number,
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            t(lang, "Photo trop grande : 10 Mio au plus.").to_string(),
-                        )
-                        .await;
-                    }
-                    Err(_) => return Err(malformed()),
-                }
-            }
-            _ => {}
+    let multipart = multipart.map_err(|_| malformed())?;
+    let PhotoForm {
+        csrf,
+        caption,
+        photo,
+    } = match read_photo_form(multipart).await {
+        Ok(form) => form,
+        Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return refused(
+                &state,
+                &viewer,
+                number,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                t(lang, "Photo trop grande : 10 Mio au plus.").to_string(),
+            )
+            .await;
         }
-    }
+        Err(_) => return Err(malformed()),
+    };
     viewer.check_form(&csrf)?;
     let Some((name, bytes)) = photo.filter(|(_, bytes)| !bytes.is_empty()) else {
         return refused(

@@ -20,7 +20,7 @@ use crate::AppState;
 use crate::api::windows::{OpenBody, new_window};
 use crate::web::i18n::{Lang, t, tf};
 use crate::web::names::{Names, Wanted, equipment_in, equipment_link, site_in, site_link};
-use crate::web::render::{must_fill, time, url_encode};
+use crate::web::render::{form_instant, must_fill, time, url_encode};
 use crate::web::search::{MAX_CHOICES, choices};
 use crate::web::{Nav, PageForm, PageQuery, PageResult, Viewer, page};
 
@@ -126,48 +126,33 @@ pub(crate) async fn running(
     Ok((windows, names))
 }
 
-/// What is silenced now and until when: the wall's and a site's line (nothing when nothing is).
+/// What is held back now and until when (nothing when nothing is): for the staff, the wall's,
+/// a site's and an equipment's line, with the kind of each window and where to manage them;
+/// for a client, its dashboard's, saying that the alerts there are not sent meanwhile.
 pub(crate) fn running_panel(viewer: &Viewer, windows: &[OneOffWindow], names: &Names) -> Markup {
     let lang = viewer.lang;
+    let staff = viewer.is_staff();
+    let (id, title, heading) = if staff {
+        (
+            "silenced",
+            t(lang, "Maintenances et silences en cours"),
+            t(lang, "Notifications retenues :"),
+        )
+    } else {
+        (
+            "maintenance",
+            t(lang, "Maintenance en cours"),
+            t(lang, "Maintenance en cours :"),
+        )
+    };
     html! {
         @if !windows.is_empty() {
-            section.panel.silenced #silenced aria-label=(t(lang, "Maintenances et silences en cours")) {
-                strong { (t(lang, "Notifications retenues :")) }
+            section.panel.silenced id=(id) aria-label=(title) {
+                strong { (heading) }
                 ul {
                     @for window in windows.iter().take(RUNNING_SHOWN as usize) {
                         li data-window=(window.id) {
-                            (kind_label(lang, window.kind)) " — "
-                            @match &window.equipment {
-                                Some(equipment) => { (equipment_link(names, Some(equipment))) " (" (site_link(names, Some(&window.site))) ")" }
-                                None => { (site_link(names, Some(&window.site))) }
-                            }
-                            " " (t(lang, "jusqu'au")) " " (time(window.end())) " · " em { (window.reason.as_str()) }
-                        }
-                    }
-                }
-                a href="/console/maintenance" {
-                    @if windows.len() as i64 > RUNNING_SHOWN {
-                        (tf(lang, "Voir les {n} fenêtres", &[("n", &windows.len())]))
-                    } @else {
-                        (t(lang, "Gérer les maintenances"))
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// What a client reads of the maintenance running on its sites (its dashboard): which site or
-/// equipment, until when and why, and that the alarms there are not sent while it runs.
-pub(crate) fn portal_panel(viewer: &Viewer, windows: &[OneOffWindow], names: &Names) -> Markup {
-    let lang = viewer.lang;
-    html! {
-        @if !windows.is_empty() {
-            section.panel.silenced #maintenance aria-label=(t(lang, "Maintenance en cours")) {
-                strong { (t(lang, "Maintenance en cours :")) }
-                ul {
-                    @for window in windows.iter().take(RUNNING_SHOWN as usize) {
-                        li data-window=(window.id) {
+                            @if staff { (kind_label(lang, window.kind)) " — " }
                             @match &window.equipment {
                                 Some(equipment) => { (equipment_in(viewer, names, Some(equipment))) " (" (site_in(viewer, names, Some(&window.site))) ")" }
                                 None => { (site_in(viewer, names, Some(&window.site))) }
@@ -176,7 +161,17 @@ pub(crate) fn portal_panel(viewer: &Viewer, windows: &[OneOffWindow], names: &Na
                         }
                     }
                 }
-                p.muted { (t(lang, "Pendant ce temps, les alertes de ces équipements ne vous sont pas envoyées ; elles le sont à la fin si le problème est toujours là.")) }
+                @if staff {
+                    a href="/console/maintenance" {
+                        @if windows.len() as i64 > RUNNING_SHOWN {
+                            (tf(lang, "Voir les {n} fenêtres", &[("n", &windows.len())]))
+                        } @else {
+                            (t(lang, "Gérer les maintenances"))
+                        }
+                    }
+                } @else {
+                    p.muted { (t(lang, "Pendant ce temps, les alertes de ces équipements ne vous sont pas envoyées ; elles le sont à la fin si le problème est toujours là.")) }
+                }
             }
         }
     }
@@ -453,9 +448,20 @@ async fn open(
             &[("field", &t(lang, "Site"))],
         ));
     }
+    // An equipment not understood is said, never read as the whole site.
     let equipment = match form.equipment.trim() {
         "" => None,
-        text => Reference::parse(text).ok(),
+        text => match Reference::parse(text) {
+            Ok(equipment) => Some(equipment),
+            Err(_) => {
+                wrong.push(tf(
+                    lang,
+                    "« {field} » : équipement « {reference} » inconnu.",
+                    &[("field", &t(lang, "Équipement")), ("reference", &text)],
+                ));
+                None
+            }
+        },
     };
     let kind = OneOffKind::parse(form.kind.trim());
     if kind.is_none() {
@@ -465,26 +471,24 @@ async fn open(
             &[("field", &t(lang, "Type"))],
         ));
     }
-    let mut instant = |text: &str, field: &str, default: Option<i64>| {
-        if text.trim().is_empty()
-            && let Some(default) = default
-        {
-            return Some(default);
-        }
-        match vigie_domain::calendar::parse_instant(text.trim(), &zone) {
-            Ok((ms, _)) => Some(ms),
-            Err(_) => {
-                wrong.push(tf(
-                    lang,
-                    "« {field} » : une date et une heure sont attendues.",
-                    &[("field", &field)],
-                ));
-                None
-            }
-        }
+    // An empty start is now.
+    let from = match form.from.trim() {
+        "" => Some(now),
+        text => form_instant(
+            lang,
+            text,
+            &zone,
+            t(lang, "Du (heure de Paris)"),
+            &mut wrong,
+        ),
     };
-    let from = instant(&form.from, t(lang, "Du (heure de Paris)"), Some(now));
-    let to = instant(&form.to, t(lang, "Au (heure de Paris)"), None);
+    let to = form_instant(
+        lang,
+        &form.to,
+        &zone,
+        t(lang, "Au (heure de Paris)"),
+        &mut wrong,
+    );
     if form.reason.trim().is_empty() {
         wrong.push(must_fill(lang, t(lang, "Motif")));
     }

@@ -1772,3 +1772,55 @@ fn chart_of(page: &str) -> String {
     let end = start + page[start..].find("</svg>").unwrap();
     page[start..end].to_string()
 }
+
+/// Issue 25, item 7: the maintenance form says every fault at once, in the words of its
+/// labels, and an equipment it does not understand is refused, never read as the whole site;
+/// nothing is opened by a refused form.
+#[tokio::test]
+async fn the_maintenance_form_refuses_what_it_does_not_understand_and_opens_nothing() {
+    let app = TestApp::spawn().await;
+    app.import_fleet().await;
+    let tech = form_login(
+        &app,
+        "klambert",
+        UserKind::Staff,
+        Some("ST-TECH-01"),
+        None,
+        &[StaffRole::Technician],
+    )
+    .await;
+    let page = tech.get("/console/maintenance?site=BNF-PAR-OPERA").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let csrf = csrf_of(&page.text);
+    let refused = tech
+        .post_form(
+            "/console/maintenance",
+            &[
+                ("csrf", &csrf),
+                ("site", "BNF-PAR-OPERA"),
+                ("equipment", "pas une référence !"),
+                ("kind", "silence"),
+                ("from", ""),
+                ("to", "demain"),
+                ("reason", " "),
+            ],
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    for fault in [
+        "« Équipement » : équipement « pas une référence ! » inconnu.",
+        "« Au (heure de Paris) » : une date et une heure sont attendues.",
+        "« Motif » est à remplir.",
+    ] {
+        let fault = fault.replace('\'', "&#x27;");
+        assert!(refused.text.contains(&fault), "{fault}\n{}", refused.text);
+    }
+    let windows = app.store.live_windows(NOW).await.unwrap();
+    assert!(windows.is_empty(), "{windows:?}");
+    app.finish().await;
+}
