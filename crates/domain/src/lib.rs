@@ -13,6 +13,7 @@ pub mod markup;
 pub mod oncall;
 pub mod policy;
 pub mod report;
+pub mod sms;
 pub mod supervision;
 pub mod text;
 pub mod ticket;

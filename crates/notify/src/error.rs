@@ -35,7 +35,7 @@ pub enum ConfigError {
     UnknownMethod(String),
     #[error(
         "variable inconnue « {{{placeholder}}} » dans {location} : seules {{to}}, \
-         {{to_national}}, {{to_digits}}, {{text}} et {{key}} existent"
+         {{to_national}}, {{to_digits}}, {{text}}, {{encoding}} et {{key}} existent"
     )]
     UnknownPlaceholder {
         placeholder: String,

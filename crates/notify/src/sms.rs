@@ -175,7 +175,8 @@ impl SmsGateway {
         })
     }
 
-    /// Sends `text` to `to_e164` (`+33612345678`), `key` being the idempotency key of the
+    /// Sends `text` to `to_e164` (`+33612345678`), written for `encoding` (`gsm` or `ucs2`, what
+    /// `{encoding}` gives the template), `key` being the idempotency key of the
     /// page, at `now_ms` (for the sending limit). Returns the gateway's answer (status and
     /// start of the body, at most 200 characters).
     ///
@@ -185,6 +186,7 @@ impl SmsGateway {
         &self,
         to_e164: &str,
         text: &str,
+        encoding: &str,
         key: &str,
         now_ms: i64,
     ) -> Result<String, DeliveryError> {
@@ -197,6 +199,7 @@ impl SmsGateway {
             to_national: &to_national,
             to_digits: &to_e164[1..],
             text,
+            encoding,
             key,
         };
         let url = self.url.render(&values, Escaping::Percent);

@@ -1,5 +1,5 @@
 //! Request templates of the SMS gateway: text with `{to}`, `{to_national}`, `{to_digits}`,
-//! `{text}` and `{key}` placeholders, each value escaped for where it lands (JSON string, form
+//! `{text}`, `{encoding}` and `{key}` placeholders, each value escaped for where it lands (JSON string, form
 //! or URL, header).
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -35,6 +35,8 @@ pub(crate) struct Values<'a> {
     /// E.164 without its `+`: `33612345678`.
     pub to_digits: &'a str,
     pub text: &'a str,
+    /// `gsm` or `ucs2`: the alphabet the text was written for, for gateways that ask.
+    pub encoding: &'a str,
     pub key: &'a str,
 }
 
@@ -46,6 +48,7 @@ impl Values<'static> {
         to_national: "0612345678",
         to_digits: "33612345678",
         text: "Alarme « critique » : caméra 12 \"hall\"\nsite A & B",
+        encoding: "ucs2",
         key: "alarm-1.sample.sms",
     };
 }
@@ -56,6 +59,7 @@ enum Field {
     ToNational,
     ToDigits,
     Text,
+    Encoding,
     Key,
 }
 
@@ -93,6 +97,7 @@ impl Template {
                     "to_national" => Field::ToNational,
                     "to_digits" => Field::ToDigits,
                     "text" => Field::Text,
+                    "encoding" => Field::Encoding,
                     "key" => Field::Key,
                     _ => {
                         return Err(ConfigError::UnknownPlaceholder {
@@ -130,6 +135,7 @@ impl Template {
                         Field::ToNational => values.to_national,
                         Field::ToDigits => values.to_digits,
                         Field::Text => values.text,
+                        Field::Encoding => values.encoding,
                         Field::Key => values.key,
                     };
                     push_escaped(&mut output, value, escaping);

@@ -255,6 +255,32 @@ pub fn read_link_token(key: &[u8], token: &str) -> Option<(i64, i64)> {
     Some((id.parse().ok()?, expires))
 }
 
+/// The signed token of the short acknowledgement link an SMS carries (issue 26, item 6):
+/// `<page>-<HMAC, 8 bytes in base64url>`. Its expiry is not written in it but read from the
+/// page's creation (`[notifications] acknowledgement_hours` later), so that the link keeps a
+/// page in one SMS segment; 64 bits of signature are beyond guessing through one web page.
+pub fn short_link_token(key: &[u8], id: i64) -> String {
+    use base64::Engine;
+    let signature = mac(key, &format!("lien court:{id}"));
+    format!(
+        "{id}-{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&signature[..8])
+    )
+}
+
+/// The page a short link token names, if its signature holds.
+pub fn read_short_link_token(key: &[u8], token: &str) -> Option<i64> {
+    use base64::Engine;
+    let (id, signature) = token.split_once('-')?;
+    let id: i64 = id.parse().ok()?;
+    let given = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(signature)
+        .ok()?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
+    mac.update(format!("lien court:{id}").as_bytes());
+    (given.len() == 8 && mac.verify_truncated_left(&given).is_ok()).then_some(id)
+}
+
 /// How long a link sent to a client stays valid (SAV-6 confirmation, SAV-7 survey).
 pub const CLIENT_LINK_DAYS: i64 = 30;
 
@@ -301,12 +327,10 @@ fn invite(state: &AppState, key: &[u8], claimed: &ClaimedNotification) -> Option
     let expires = claimed
         .created_ms
         .saturating_add(i64::from(state.config.notifications.acknowledgement_hours) * 3_600_000);
+    let public_url = state.config.server.public_url.trim_end_matches('/');
     Some(AckInvite {
-        link: format!(
-            "{}/ack/{}",
-            state.config.server.public_url.trim_end_matches('/'),
-            link_token(key, claimed.id, expires)
-        ),
+        link: format!("{public_url}/ack/{}", link_token(key, claimed.id, expires)),
+        short_link: format!("{public_url}/a/{}", short_link_token(key, claimed.id)),
         code: reply_code(key, claimed.id),
     })
 }
@@ -429,7 +453,15 @@ async fn send(
                 .as_ref()
                 .ok_or_else(|| not_configured("[sms]"))?;
             let message = escalation::render(notice, invite(state, key, claimed).as_ref());
-            sms.send(&page.address, &message.sms, &page.key, now).await
+            let text = vigie_domain::sms::compose(&message.sms);
+            sms.send(
+                &page.address,
+                &text.text,
+                text.encoding.key(),
+                &page.key,
+                now,
+            )
+            .await
         }
         Channel::Webhook => {
             let webhook = channels
@@ -521,8 +553,15 @@ async fn send_ticket_message(
                 .sms
                 .as_ref()
                 .ok_or_else(|| not_configured("[sms]"))?;
-            sms.send(&message.address, &message.message.sms, &message.key, now)
-                .await
+            let text = vigie_domain::sms::compose(&message.message.sms);
+            sms.send(
+                &message.address,
+                &text.text,
+                text.encoding.key(),
+                &message.key,
+                now,
+            )
+            .await
         }
         Channel::Webhook => {
             let webhook = channels

@@ -17,6 +17,7 @@ use crate::inventory::{Contact, ContactRole, ContractOption, Site, Staff, StaffR
 use crate::markup::escape;
 use crate::oncall::{Duty, Rotation, on_call};
 use crate::policy::{Channel, EscalationStep, Policy, Recipient, Severity, StepMoment, Unless};
+use crate::sms;
 
 /// A durable timer: round `round` of step `step` of the `severity` chain of an alarm.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -762,6 +763,8 @@ fn render_digest(notice: &Notice) -> Message {
 #[derive(Debug, Clone)]
 pub struct AckInvite {
     pub link: String,
+    /// The same link, short, for an SMS: `<public_url>/a/<page>-<signature>`.
+    pub short_link: String,
     pub code: String,
 }
 
@@ -771,7 +774,7 @@ pub struct Message {
     pub subject: String,
     pub text: String,
     pub html: String,
-    /// At most 320 characters (two SMS).
+    /// In the GSM alphabet where it can be, at most [`sms::MAX_SEGMENTS`] segments.
     pub sms: String,
 }
 
@@ -884,29 +887,64 @@ pub fn render(notice: &Notice, invite: Option<&AckInvite>) -> Message {
         html.push_str(&format!("<li>{}</li>", escape(line)));
     }
     html.push_str("</ul></body></html>");
-    let mut sms = format!(
-        "Vigie {} n°{} : {what}, {place}.",
-        alarm.severity.label(),
-        alarm.id
-    );
-    if let Some(cameras) = &cameras {
-        sms.push_str(&format!(" Caméras : {cameras}."));
-    }
-    if let Some(due) = notice.acknowledge_by {
-        sms.push_str(&format!(" Acquitter avant {}.", local(due, &zone)));
-    }
-    let sms = match invite {
-        Some(invite) => {
-            let tail = format!(" Répondez {} ou : {}", invite.code, invite.link);
-            let room = 320usize.saturating_sub(tail.chars().count());
-            format!("{}{tail}", clip(&sms, room))
-        }
-        None => clip(&sms, 320),
-    };
+    let sms = page_sms(notice, what, cameras.as_deref(), &zone, invite);
     Message {
         subject: clip(&subject, 200),
         text,
         html,
         sms,
     }
+}
+
+/// The shortest a site's or an equipment's name gets to keep a page in one SMS segment.
+pub const MIN_SMS_NAME: usize = 10;
+
+/// A page's SMS (issue 26, item 6): what happened, where, until when, and how to acknowledge,
+/// in one GSM segment where it can be — names are shortened before a second segment is paid.
+/// « Vigie Critique #12 : équipement injoignable. Caméra hall - Agence Opéra. Acquittez avant
+/// 04/03 09:30 : répondez 123456 ou https://vigie.example.fr/a/… »
+fn page_sms(
+    notice: &Notice,
+    what: &str,
+    cameras: Option<&str>,
+    zone: &jiff::tz::TimeZone,
+    invite: Option<&AckInvite>,
+) -> String {
+    let alarm = &notice.alarm;
+    let head = format!("Vigie {} #{} : {what}. ", alarm.severity.label(), alarm.id);
+    let mut parts = vec![sms::Part::fixed(&head)];
+    if let Some(equipment) = &notice.equipment_name {
+        parts.push(sms::Part::name(equipment));
+        parts.push(sms::Part::fixed(" - "));
+    }
+    parts.push(sms::Part::name(&notice.site_name));
+    parts.push(sms::Part::fixed(". "));
+    let cameras = cameras.map(|c| format!("Caméras : {c}"));
+    if let Some(cameras) = &cameras {
+        parts.push(sms::Part::name(cameras));
+        parts.push(sms::Part::fixed(". "));
+    }
+    // The integrator's staff acknowledge; a client's page only says by when it will be.
+    let due = notice.acknowledge_by.map(|due| local_short(due, zone));
+    let ending = match (invite, &due) {
+        (Some(invite), Some(due)) => format!(
+            "Acquittez avant {due} : répondez {} ou {}",
+            invite.code, invite.short_link
+        ),
+        (Some(invite), None) => format!(
+            "Acquittez : répondez {} ou {}",
+            invite.code, invite.short_link
+        ),
+        (None, Some(due)) => format!("Acquittement attendu avant {due}."),
+        (None, None) => String::new(),
+    };
+    parts.push(sms::Part::fixed(&ending));
+    sms::fit_one_segment(&parts, MIN_SMS_NAME).text
+}
+
+/// « 04/03 09:30 »: a deadline in an SMS, which is about the coming hours.
+fn local_short(ms: i64, zone: &jiff::tz::TimeZone) -> String {
+    crate::calendar::zoned(ms, zone)
+        .map(|z| z.strftime("%d/%m %H:%M").to_string())
+        .unwrap_or_else(|| ms.to_string())
 }

@@ -223,7 +223,7 @@ pub fn acknowledgement(
     let text = lines.join("\n") + "\n";
     let sms = clip(
         &format!(
-            "Vigie : demande enregistrée, ticket n°{number}, {}.",
+            "Vigie : demande enregistrée, ticket {number}, {}.",
             priority_label(ticket.priority)
         ),
         320,
@@ -290,7 +290,7 @@ pub fn resolution_notice(ticket: &Ticket, to: &Addressee, zone: &TimeZoneName) -
     lines.push(REPLY.to_owned());
     let text = lines.join("\n") + "\n";
     let sms = clip(
-        &format!("Vigie : ticket n°{number} résolu, confirmez : {LINK}"),
+        &format!("Vigie : ticket {number} résolu, confirmez : {LINK}"),
         320,
     );
     notice(
@@ -363,7 +363,7 @@ pub fn post_mortem_notice(
     }
     let text = lines.join("\n") + "\n";
     let sms = clip(
-        &format!("Vigie : le post-mortem de l'incident n°{number} vous a été envoyé par email."),
+        &format!("Vigie : le post-mortem de l'incident {number} vous a été envoyé par email."),
         320,
     );
     notice(
@@ -441,7 +441,7 @@ pub fn gdpr_information(ticket: &Ticket, to: &Addressee, zone: &TimeZoneName) ->
     let text = lines.join("\n") + "\n";
     let sms = clip(
         &format!(
-            "Vigie : l'incident n°{number} a entraîné une perte de données de sécurité (RGPD) : détails par email."
+            "Vigie : l'incident {number} a entraîné une perte de données de sécurité (RGPD) : détails par email."
         ),
         320,
     );
@@ -498,7 +498,7 @@ pub fn closure_reminder(
     let text = lines.join("\n") + "\n";
     let sms = clip(
         &format!(
-            "Vigie : ticket n°{number} résolu, merci de confirmer ; clos sans réponse le {}.",
+            "Vigie : ticket {number} résolu, merci de confirmer ; clos sans réponse le {}.",
             local(close_at, &zone)
         ),
         320,
@@ -535,7 +535,7 @@ pub fn survey(ticket: &Ticket, to: &Addressee) -> TicketNotice {
     ];
     let text = lines.join("\n") + "\n";
     let sms = clip(
-        &format!("Vigie : votre avis sur le ticket n°{number} ? {LINK}"),
+        &format!("Vigie : votre avis sur le ticket {number} ? {LINK}"),
         320,
     );
     notice(
@@ -581,7 +581,7 @@ pub fn take_charge_notice(
     }
     let text = lines.join("\n") + "\n";
     let sms = clip(
-        &format!("Vigie : incident n°{number} pris en charge par {technician}."),
+        &format!("Vigie : incident {number} pris en charge par {technician}."),
         320,
     );
     notice(
@@ -624,7 +624,7 @@ pub fn client_update(
         ));
     }
     let body = lines.join("\n") + "\n";
-    let sms = clip(&format!("Vigie, ticket n°{number} : {text}"), 320);
+    let sms = clip(&format!("Vigie, ticket {number} : {text}"), 320);
     notice(
         ticket,
         Purpose::ClientUpdate,
@@ -663,7 +663,7 @@ pub fn intervention_report_notice(
             subject,
             text,
             sms: clip(
-                &format!("Vigie : rapport d'intervention du ticket n°{number} envoyé par email."),
+                &format!("Vigie : rapport d'intervention du ticket {number} envoyé par email."),
                 320,
             ),
         },
@@ -702,7 +702,7 @@ pub fn warning(
     }
     let text = lines.join("\n") + "\n";
     let sms = clip(
-        &format!("Vigie : {what} du ticket n°{number} ({client_name}) due le {when}."),
+        &format!("Vigie : {what} du ticket {number} ({client_name}) due le {when}."),
         320,
     );
     notice(
@@ -791,7 +791,7 @@ pub fn breach(
     let text = lines.join("\n") + "\n";
     let sms = clip(
         &format!(
-            "Vigie : délai de {what} dépassé, ticket n°{number} ({client_name}), échéance {}.",
+            "Vigie : délai de {what} dépassé, ticket {number} ({client_name}), échéance {}.",
             local(due, &zone)
         ),
         320,

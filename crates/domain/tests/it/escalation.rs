@@ -1491,8 +1491,9 @@ fn critical_notice(zone: &str, site_name: &str, equipment: Option<&str>) -> Noti
 
 fn invite() -> AckInvite {
     AckInvite {
-        link: "https://vigie.example.fr/a/7Qx2".into(),
-        code: "ACK 4821".into(),
+        link: "https://vigie.example.fr/ack/7Qx2".into(),
+        short_link: "https://vigie.example.fr/a/12345-AbCdEfGhIjK".into(),
+        code: "482193".into(),
     }
 }
 
@@ -1515,13 +1516,20 @@ fn x_4_a_critical_page_reads_in_french_with_the_ack_deadline_in_the_sites_zone()
          À acquitter avant le 03/03/2026 10:35\n\
          Étape d'escalade : critical/astreinte\n\
          \n\
-         Acquitter sans se connecter : https://vigie.example.fr/a/7Qx2\n\
-         Ou répondre ACK 4821 au SMS d'alerte.\n"
+         Acquitter sans se connecter : https://vigie.example.fr/ack/7Qx2\n\
+         Ou répondre 482193 au SMS d'alerte.\n"
     );
+    // Issue 26, item 6: one GSM segment — what, where, until when, the reply code and the
+    // short link; the site's name lost its last words to make room (the email has it whole).
     assert_eq!(
         message.sms,
-        "Vigie Critique n°42 : perte du signal vidéo, Caméra hall — Agence Lyon Part-Dieu. \
-         Acquitter avant 03/03/2026 10:35. Répondez ACK 4821 ou : https://vigie.example.fr/a/7Qx2"
+        "Vigie Critique #42 : perte du signal vidéo. Caméra hall - Agence. \
+         Acquittez avant 03/03 10:35 : répondez 482193 ou https://vigie.example.fr/a/12345-AbCdEfGhIjK"
+    );
+    let sms = vigie_domain::sms::compose(&message.sms);
+    assert_eq!(
+        (sms.encoding, sms.segments),
+        (vigie_domain::sms::Encoding::Gsm7, 1)
     );
     assert!(
         message
@@ -1531,7 +1539,7 @@ fn x_4_a_critical_page_reads_in_french_with_the_ack_deadline_in_the_sites_zone()
     assert!(
         message
             .html
-            .contains("<a href=\"https://vigie.example.fr/a/7Qx2\">")
+            .contains("<a href=\"https://vigie.example.fr/ack/7Qx2\">")
     );
     assert!(
         message
@@ -1552,8 +1560,8 @@ fn without_invite_there_is_no_link_nor_code() {
     assert!(!message.text.contains("Acquitter sans se connecter"));
     assert_eq!(
         message.sms,
-        "Vigie Critique n°42 : perte du signal vidéo, Agence Lyon Part-Dieu. \
-         Acquitter avant 03/03/2026 10:35."
+        "Vigie Critique #42 : perte du signal vidéo. Agence Lyon Part-Dieu. \
+         Acquittement attendu avant 03/03 10:35."
     );
 }
 
@@ -1588,7 +1596,7 @@ fn alr_8_a_sites_alarm_names_its_cameras() {
         message.text
     );
     assert!(!message.text.contains("CAM-21"), "{}", message.text);
-    assert!(message.sms.chars().count() <= 320);
+    assert_eq!(vigie_domain::sms::compose(&message.sms).segments, 1);
 }
 
 #[test]
@@ -1602,7 +1610,11 @@ fn times_are_written_in_the_sites_zone() {
             .text
             .contains("À acquitter avant le 03/03/2026 05:35\n")
     );
-    assert!(message.sms.contains("Acquitter avant 03/03/2026 05:35."));
+    assert!(
+        message
+            .sms
+            .contains("Acquittement attendu avant 03/03 05:35.")
+    );
 }
 
 #[test]
@@ -1633,33 +1645,74 @@ fn html_escapes_names() {
     );
 }
 
+/// Issue 26, item 6: whatever the names, a page keeps what happened, the deadline, the code
+/// and the link in one segment; long names lose their last words, the email keeps them.
 #[test]
-fn the_sms_fits_two_messages_and_keeps_the_code_and_link_whatever_the_names() {
+fn the_sms_keeps_one_segment_and_the_code_and_link_whatever_the_names() {
+    use vigie_domain::sms::{self, Encoding};
     let site_name = "Centre logistique régional de la grande couronne ".repeat(6);
     let equipment = "Caméra dôme extérieure quai de chargement numéro ".repeat(6);
     let notice = critical_notice("Europe/Paris", &site_name, Some(&equipment));
     let message = escalation::render(&notice, Some(&invite()));
-    assert!(
-        message.sms.chars().count() <= 320,
-        "{} characters",
-        message.sms.chars().count()
+    let sms = sms::compose(&message.sms);
+    assert_eq!(
+        (sms.encoding, sms.segments),
+        (Encoding::Gsm7, 1),
+        "{}",
+        sms.text
     );
     assert!(
         message
             .sms
-            .starts_with("Vigie Critique n°42 : perte du signal vidéo, ")
+            .starts_with("Vigie Critique #42 : perte du signal vidéo. Caméra dome"),
+        "{}",
+        message.sms
     );
     assert!(
-        message
-            .sms
-            .ends_with("… Répondez ACK 4821 ou : https://vigie.example.fr/a/7Qx2")
+        message.sms.ends_with(
+            "Acquittez avant 03/03 10:35 : répondez 482193 ou https://vigie.example.fr/a/12345-AbCdEfGhIjK"
+        ),
+        "{}",
+        message.sms
     );
     assert!(message.subject.chars().count() <= 200);
     // The text and the email keep the names whole.
     assert!(message.text.contains(site_name.trim()));
-    let without = escalation::render(&notice, None);
-    assert_eq!(without.sms.chars().count(), 320);
-    assert!(without.sms.ends_with('…'));
+    let without = sms::compose(&escalation::render(&notice, None).sms);
+    assert_eq!(without.segments, 1, "{}", without.text);
+    // A single word longer than the room is cut to the shortest a name gets (here one
+    // septet too many remains: two segments, still the code and link whole).
+    let word = "Caméra".repeat(60);
+    let notice = critical_notice("Europe/Paris", &word, Some(&word));
+    let sms = sms::compose(&escalation::render(&notice, Some(&invite())).sms);
+    assert!(
+        sms.text.contains("CaméraCamé - CaméraCamé."),
+        "{}",
+        sms.text
+    );
+    assert_eq!(sms.segments, 2, "{}", sms.text);
+}
+
+/// Issue 26, item 6: a name written in an alphabet GSM lacks is sent as written, in UCS-2,
+/// within the bound.
+#[test]
+fn a_greek_site_name_is_sent_in_ucs2_and_stays_bounded() {
+    use vigie_domain::sms::{self, Encoding, MAX_SEGMENTS};
+    let notice = critical_notice(
+        "Europe/Athens",
+        "Υποκατάστημα Αθήνας",
+        Some("Κάμερα εισόδου"),
+    );
+    let sms = sms::compose(&escalation::render(&notice, Some(&invite())).sms);
+    assert_eq!(sms.encoding, Encoding::Ucs2);
+    assert!(sms.segments <= MAX_SEGMENTS, "{}", sms.text);
+    assert!(sms.text.contains("Κάμερα"), "{}", sms.text);
+    assert!(
+        sms.text
+            .ends_with("https://vigie.example.fr/a/12345-AbCdEfGhIjK"),
+        "{}",
+        sms.text
+    );
 }
 
 fn digest_notice(entries: Vec<DigestEntry>) -> Notice {

@@ -15,6 +15,7 @@ mod notices;
 mod oncall;
 mod policy;
 mod report;
+mod sms;
 mod supervision;
 mod ticket;
 mod wire;

@@ -986,3 +986,120 @@ fn a_clients_choice_of_channels_carries_its_tickets_news_and_loses_no_message() 
             .is_err()
     );
 }
+
+// --- SMS of every ticket message (issue 26, item 6) ------------------------------------------
+
+/// Each ticket message's SMS, with long real-world values and its link written in: in the GSM
+/// alphabet, in at most two segments (the technician's own update text at most the bound).
+#[test]
+fn every_ticket_sms_fits_in_gsm_and_two_segments() {
+    use vigie_domain::sms::{self, Encoding, MAX_SEGMENTS};
+    use vigie_domain::ticket::message::{self, LINK, Missed};
+    use vigie_domain::ticket::post_mortem::TimelineEntry;
+    use vigie_domain::values::TimeZoneName;
+
+    let mut ticket = incident(Priority::P1);
+    ticket.number = 123_456;
+    ticket.report.symptom =
+        "Plus aucune image des caméras extérieures du quai de chargement depuis l'orage".into();
+    let to = Addressee {
+        recipient: "C-SECU".into(),
+        name: "Marie-Hélène de La Tour d'Auvergne".into(),
+        channel: Channel::Sms,
+        address: "+33612345678".into(),
+    };
+    let zone = TimeZoneName::paris();
+    let client = "Établissements Œnologiques du Grand Est réunis";
+    let link = format!(
+        "https://supervision.integrateur-securite.fr/confirm/123456-1773680400000-{}",
+        "0123456789abcdef".repeat(2)
+    );
+    let post_mortem = vigie_domain::ticket::post_mortem::PostMortem {
+        due: now(),
+        analysis: "Surtension".into(),
+        measures: Vec::new(),
+        published_at: Some(now()),
+        overdue: false,
+    };
+    let timeline: Vec<TimelineEntry> = Vec::new();
+    let document = vigie_domain::ticket::report::Document {
+        title: "Rapport d'intervention".into(),
+        html: String::new(),
+        text: String::new(),
+        sections: Vec::new(),
+    };
+    let template = |purpose: Purpose| match purpose {
+        Purpose::Acknowledgement => {
+            message::acknowledgement(&ticket, &to, Some("Entrepôt de Lyon"), &zone)
+        }
+        Purpose::SlaBreach => message::breach(
+            &ticket,
+            Missed::Sla(SlaMeasure::TakeCharge),
+            now(),
+            &to,
+            client,
+            &zone,
+        ),
+        Purpose::ClosureReminder => message::closure_reminder(&ticket, &to, now(), &zone),
+        Purpose::Survey => message::survey(&ticket, &to),
+        Purpose::TakeChargeNotice => message::take_charge_notice(
+            &ticket,
+            &to,
+            "Jean-Baptiste Lefèvre-Duplessis",
+            Some(now()),
+            &zone,
+        ),
+        Purpose::ClientUpdate => message::client_update(
+            &ticket,
+            &to,
+            &"Le technicien est en route, arrivée prévue vers 15 h. ".repeat(20),
+            3,
+            Some(now()),
+            &zone,
+        ),
+        Purpose::ResolutionNotice => message::resolution_notice(&ticket, &to, &zone),
+        Purpose::GdprInformation => message::gdpr_information(&ticket, &to, &zone),
+        Purpose::PostMortem => {
+            message::post_mortem_notice(&ticket, &post_mortem, &timeline, &to, &zone)
+        }
+        Purpose::SlaWarning => {
+            message::warning(&ticket, SlaMeasure::OnSite, now(), &to, client, &zone)
+        }
+        Purpose::InterventionReport => {
+            message::intervention_report_notice(&ticket, &document, 2, &to)
+        }
+    };
+    for purpose in [
+        Purpose::Acknowledgement,
+        Purpose::SlaBreach,
+        Purpose::ClosureReminder,
+        Purpose::Survey,
+        Purpose::TakeChargeNotice,
+        Purpose::ClientUpdate,
+        Purpose::ResolutionNotice,
+        Purpose::GdprInformation,
+        Purpose::PostMortem,
+        Purpose::SlaWarning,
+        Purpose::InterventionReport,
+    ] {
+        let written = template(purpose).message.sms.replace(LINK, &link);
+        let sms = sms::compose(&written);
+        assert_eq!(sms.encoding, Encoding::Gsm7, "{purpose:?}: {}", sms.text);
+        let bound = if purpose == Purpose::ClientUpdate {
+            MAX_SEGMENTS
+        } else {
+            2
+        };
+        assert!(
+            sms.segments <= bound,
+            "{purpose:?}: {} segments: {}",
+            sms.segments,
+            sms.text
+        );
+        // Nothing that matters is lost: the ticket's number and, where there is one, the link.
+        assert!(sms.text.contains("123456"), "{purpose:?}: {}", sms.text);
+        if written.contains(&link) {
+            assert!(sms.text.contains(&link), "{purpose:?}: {}", sms.text);
+        }
+    }
+}

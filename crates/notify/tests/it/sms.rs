@@ -56,7 +56,7 @@ async fn json_template_escapes_the_text_as_a_json_string() {
     let gateway = json_gateway(&receiver);
 
     let answer = gateway
-        .send("+33612345678", TRICKY_TEXT, KEY, NOW_MS)
+        .send("+33612345678", TRICKY_TEXT, "gsm", KEY, NOW_MS)
         .await
         .expect("envoyé");
 
@@ -85,7 +85,7 @@ async fn form_template_percent_encodes_and_offers_the_national_number() {
     .unwrap();
 
     gateway
-        .send("+33612345678", TRICKY_TEXT, KEY, NOW_MS)
+        .send("+33612345678", TRICKY_TEXT, "gsm", KEY, NOW_MS)
         .await
         .expect("envoyé");
 
@@ -105,6 +105,32 @@ async fn form_template_percent_encodes_and_offers_the_national_number() {
     );
 }
 
+/// Issue 26, item 6: a gateway that must be told the alphabet (`coding=8` for UCS-2 at some
+/// operators) gets it from `{encoding}`.
+#[tokio::test]
+async fn the_encoding_reaches_the_gateway_that_asks_for_it() {
+    let receiver = Receiver::start().await;
+    let gateway = SmsGateway::new(SmsGatewayConfig {
+        method: "get".to_owned(),
+        ..config(receiver.url("/send?to={to}&message={text}&alphabet={encoding}"))
+    })
+    .unwrap();
+
+    gateway
+        .send("+33612345678", "Κάμερα 3", "ucs2", KEY, NOW_MS)
+        .await
+        .expect("envoyé");
+
+    assert_eq!(
+        decode_pairs(&receiver.single_request().uri),
+        vec![
+            ("to".to_owned(), "+33612345678".to_owned()),
+            ("message".to_owned(), "Κάμερα 3".to_owned()),
+            ("alphabet".to_owned(), "ucs2".to_owned()),
+        ],
+    );
+}
+
 #[tokio::test]
 async fn get_puts_the_placeholders_in_the_query() {
     let receiver = Receiver::start().await;
@@ -117,7 +143,7 @@ async fn get_puts_the_placeholders_in_the_query() {
     .unwrap();
 
     gateway
-        .send("+33612345678", "Été & « accents »", KEY, NOW_MS)
+        .send("+33612345678", "Été & « accents »", "gsm", KEY, NOW_MS)
         .await
         .expect("envoyé");
 
@@ -149,7 +175,7 @@ async fn raw_body_is_sent_as_is_and_foreign_numbers_keep_their_form() {
     .unwrap();
 
     gateway
-        .send("+32470123456", "Prêt & \"brut\"", KEY, NOW_MS)
+        .send("+32470123456", "Prêt & \"brut\"", "gsm", KEY, NOW_MS)
         .await
         .expect("envoyé");
 
@@ -189,8 +215,12 @@ async fn documented_examples_send_the_documented_bodies() {
     })
     .unwrap();
 
-    json.send("+33612345678", TEXT, KEY, NOW_MS).await.unwrap();
-    form.send("+33612345678", TEXT, KEY, NOW_MS).await.unwrap();
+    json.send("+33612345678", TEXT, "gsm", KEY, NOW_MS)
+        .await
+        .unwrap();
+    form.send("+33612345678", TEXT, "gsm", KEY, NOW_MS)
+        .await
+        .unwrap();
 
     let requests = receiver.requests();
     assert_eq!(
@@ -231,7 +261,7 @@ async fn answers_are_classified() {
         receiver.reply(status, body);
 
         let error = gateway
-            .send("+33612345678", "test", KEY, NOW_MS)
+            .send("+33612345678", "test", "gsm", KEY, NOW_MS)
             .await
             .unwrap_err();
 
@@ -250,7 +280,7 @@ async fn long_answers_are_cut_to_200_characters() {
     receiver.reply(201, &"é".repeat(1000));
 
     let answer = gateway
-        .send("+33612345678", "test", KEY, NOW_MS)
+        .send("+33612345678", "test", "gsm", KEY, NOW_MS)
         .await
         .expect("envoyé");
 
@@ -269,7 +299,7 @@ async fn slow_gateway_times_out_as_transient() {
     .unwrap();
 
     let error = gateway
-        .send("+33612345678", "test", KEY, NOW_MS)
+        .send("+33612345678", "test", "gsm", KEY, NOW_MS)
         .await
         .unwrap_err();
 
@@ -286,7 +316,7 @@ async fn unreachable_gateway_is_transient() {
     .unwrap();
 
     let error = gateway
-        .send("+33612345678", "test", KEY, NOW_MS)
+        .send("+33612345678", "test", "gsm", KEY, NOW_MS)
         .await
         .unwrap_err();
 
@@ -312,12 +342,12 @@ async fn rate_limit_refuses_the_fourth_sms_in_a_minute_then_lifts() {
             None
         );
         gateway
-            .send(technician, "test", KEY, NOW_MS + offset_ms)
+            .send(technician, "test", "gsm", KEY, NOW_MS + offset_ms)
             .await
             .expect("sous la limite");
     }
     let error = gateway
-        .send(technician, "test", KEY, NOW_MS + 30_000)
+        .send(technician, "test", "gsm", KEY, NOW_MS + 30_000)
         .await
         .unwrap_err();
 
@@ -336,7 +366,7 @@ async fn rate_limit_refuses_the_fourth_sms_in_a_minute_then_lifts() {
     assert_eq!(receiver.requests().len(), 3, "the fourth SMS never left");
     // Another number is not limited.
     gateway
-        .send("+33699999999", "test", KEY, NOW_MS + 30_000)
+        .send("+33699999999", "test", "gsm", KEY, NOW_MS + 30_000)
         .await
         .expect("autre numéro");
     // Once the first send leaves the window, one more is allowed.
@@ -345,7 +375,7 @@ async fn rate_limit_refuses_the_fourth_sms_in_a_minute_then_lifts() {
         None
     );
     gateway
-        .send(technician, "test", KEY, NOW_MS + 60_000)
+        .send(technician, "test", "gsm", KEY, NOW_MS + 60_000)
         .await
         .expect("fenêtre glissée");
     assert_eq!(
@@ -360,7 +390,10 @@ async fn invalid_number_or_key_is_permanent_and_nothing_is_sent() {
     let gateway = json_gateway(&receiver);
 
     for (to, key) in [("0612345678", KEY), ("+33 6 12", KEY), ("+33612345678", "")] {
-        let error = gateway.send(to, "test", key, NOW_MS).await.unwrap_err();
+        let error = gateway
+            .send(to, "test", "gsm", key, NOW_MS)
+            .await
+            .unwrap_err();
         assert!(error.is_permanent(), "{to} {key} : {error}");
     }
     assert!(receiver.requests().is_empty());

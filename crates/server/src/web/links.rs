@@ -23,7 +23,9 @@ use vigie_store::StoreError;
 
 use crate::AppState;
 use crate::api::notifications::{LinkedPage, acknowledge_for};
-use crate::delivery::{read_confirmation_token, read_link_token, read_survey_token};
+use crate::delivery::{
+    read_confirmation_token, read_link_token, read_short_link_token, read_survey_token,
+};
 use crate::web::i18n::{Lang, t, tf};
 use crate::web::tickets::survey_marks_fields;
 use crate::web::{document, language_switch};
@@ -31,6 +33,8 @@ use crate::web::{document, language_switch};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/ack/{token}", get(ack_page).post(ack_confirm))
+        // The short form an SMS carries (issue 26, item 6): same page, expiry from the page.
+        .route("/a/{token}", get(short_ack_page).post(short_ack_confirm))
         .route("/survey/{token}", get(survey_page).post(survey_answer))
         .route("/confirm/{token}", get(confirm_page).post(confirm_fix))
 }
@@ -100,27 +104,41 @@ async fn linked_alarm(
         tracing::error!(%error, "clé d'acquittement illisible");
         unavailable(state, lang, here)
     })?;
-    let Some((id, expires)) = read_link_token(&key, token) else {
-        return Err(unknown());
+    // The long form carries its expiry; the short one's is the page's creation plus the
+    // acknowledgement hours, known once the page is read.
+    let (id, expires) = match read_link_token(&key, token) {
+        Some((id, expires)) => (id, Some(expires)),
+        None => match read_short_link_token(&key, token) {
+            Some(id) => (id, None),
+            None => return Err(unknown()),
+        },
     };
-    if now >= expires {
-        return Err(link_page(
+    let expired = || {
+        link_page(
             state,
             lang,
             here,
             StatusCode::GONE,
             t(lang, "Lien expiré"),
             html! { p { (t(lang, "Ce lien d'acquittement a expiré. Connectez-vous à Vigie pour traiter l'alarme.")) } },
-        ));
+        )
+    };
+    if expires.is_some_and(|expires| now >= expires) {
+        return Err(expired());
     }
-    match state.store.notification(id).await {
-        Ok(Some(page)) => LinkedPage::of(page).ok_or_else(unknown),
-        Ok(None) => Err(unknown()),
+    let page = match state.store.notification(id).await {
+        Ok(Some(page)) => page,
+        Ok(None) => return Err(unknown()),
         Err(error) => {
             tracing::error!(%error, "lecture de la notification d'un lien");
-            Err(unavailable(state, lang, here))
+            return Err(unavailable(state, lang, here));
         }
+    };
+    let hours = i64::from(state.config.notifications.acknowledgement_hours);
+    if expires.is_none() && now >= page.created_ms.saturating_add(hours * 3_600_000) {
+        return Err(expired());
     }
+    LinkedPage::of(page).ok_or_else(unknown)
 }
 
 /// What the link acknowledges: the alarm as its notification told it (in French, as sent), and
@@ -137,13 +155,22 @@ fn notice_summary(lang: Lang, page: &LinkedPage) -> Markup {
     }
 }
 
-async fn ack_page(
+async fn short_ack_page(state: State<AppState>, lang: Lang, token: Path<String>) -> Response {
+    ack_page_at(state, lang, token, "/a").await
+}
+
+async fn ack_page(state: State<AppState>, lang: Lang, token: Path<String>) -> Response {
+    ack_page_at(state, lang, token, "/ack").await
+}
+
+async fn ack_page_at(
     State(state): State<AppState>,
     lang: Lang,
     Path(token): Path<String>,
+    prefix: &str,
 ) -> Response {
     let now = state.clock.now_ms();
-    let here = format!("/ack/{token}");
+    let here = format!("{prefix}/{token}");
     let page = match linked_alarm(&state, lang, &here, &token, now).await {
         Ok(page) => page,
         Err(response) => return response,
@@ -173,13 +200,22 @@ async fn ack_page(
     link_page(&state, lang, &here, StatusCode::OK, &title, body)
 }
 
-async fn ack_confirm(
+async fn short_ack_confirm(state: State<AppState>, lang: Lang, token: Path<String>) -> Response {
+    ack_confirm_at(state, lang, token, "/a").await
+}
+
+async fn ack_confirm(state: State<AppState>, lang: Lang, token: Path<String>) -> Response {
+    ack_confirm_at(state, lang, token, "/ack").await
+}
+
+async fn ack_confirm_at(
     State(state): State<AppState>,
     lang: Lang,
     Path(token): Path<String>,
+    prefix: &str,
 ) -> Response {
     let now = state.clock.now_ms();
-    let here = format!("/ack/{token}");
+    let here = format!("{prefix}/{token}");
     let page = match linked_alarm(&state, lang, &here, &token, now).await {
         Ok(page) => page,
         Err(response) => return response,

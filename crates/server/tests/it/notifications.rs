@@ -246,7 +246,7 @@ fn link_in(text: &str) -> String {
 }
 
 fn code_in(sms: &str) -> String {
-    let start = sms.find("Répondez ").expect("un code de réponse") + "Répondez ".len();
+    let start = sms.find("répondez ").expect("un code de réponse") + "répondez ".len();
     sms[start..start + 6].to_owned()
 }
 
@@ -309,8 +309,8 @@ async fn a_client_page_informs_but_cannot_stop_the_escalation() {
     for number in ["+33611111111", "+33633333333"] {
         let texts = gateway.to(number);
         assert_eq!(texts.len(), 1, "{number} : {texts:?}");
-        assert!(!texts[0].contains("Répondez"), "{number} : {}", texts[0]);
-        assert!(texts[0].starts_with("Vigie Critique n°1"), "{}", texts[0]);
+        assert!(!texts[0].contains("répondez"), "{number} : {}", texts[0]);
+        assert!(texts[0].starts_with("Vigie Critique #1 : "), "{}", texts[0]);
     }
     // The technician's code, replied from the security manager's phone, stops nothing.
     let answer: Value = app
@@ -424,8 +424,19 @@ async fn a_critical_alarm_pages_by_sms_and_email_and_is_acknowledged_without_log
     })
     .await;
     assert_eq!(sms.len(), 1, "{sms:?}");
-    assert!(sms[0].starts_with("Vigie Critique n°1"), "{}", sms[0]);
-    assert!(sms[0].chars().count() <= 320);
+    assert!(sms[0].starts_with("Vigie Critique #1 : "), "{}", sms[0]);
+    // Issue 26, item 6: one GSM segment, with the reply code and the short link.
+    let fitted = vigie_domain::sms::compose(&sms[0]);
+    assert_eq!(
+        (fitted.encoding, fitted.segments),
+        (vigie_domain::sms::Encoding::Gsm7, 1),
+        "{}",
+        sms[0]
+    );
+    let short = link_in(&sms[0]);
+    assert!(short.contains("/a/1-"), "{short}");
+    // On the server's own address (the configured public one is not where the test listens).
+    let short = format!("{}/a/{}", app.base, short.rsplit('/').next().unwrap());
     assert_eq!(gateway.to("+33611111111").len(), 1);
     assert_eq!(gateway.to("+33633333333").len(), 1);
 
@@ -450,6 +461,27 @@ async fn a_critical_alarm_pages_by_sms_and_email_and_is_acknowledged_without_log
         .send()
         .await
         .unwrap();
+    assert_eq!(forged.status(), StatusCode::NOT_FOUND);
+    // The SMS's short link shows the same page; forged, it is unknown.
+    let shown = app.http.get(&short).send().await.unwrap();
+    assert_eq!(shown.status(), StatusCode::OK);
+    assert!(
+        shown
+            .text()
+            .await
+            .unwrap()
+            .contains("Acquitter l'alarme n°1"),
+        "{short}"
+    );
+    // The signature's first character changed (its last carries padding bits).
+    let dash = short.find("/a/1-").unwrap() + "/a/1".len();
+    let other = if short[dash + 1..].starts_with('A') {
+        'B'
+    } else {
+        'A'
+    };
+    let forged_short = format!("{}{other}{}", &short[..=dash], &short[dash + 2..]);
+    let forged = app.http.get(&forged_short).send().await.unwrap();
     assert_eq!(forged.status(), StatusCode::NOT_FOUND);
     let done = app
         .http
@@ -508,7 +540,7 @@ async fn a_critical_alarm_pages_by_sms_and_email_and_is_acknowledged_without_log
         gateway
             .to("+33677777777")
             .into_iter()
-            .find(|t| t.contains("n°2"))
+            .find(|t| t.contains("#2 : "))
     })
     .await;
     let code = code_in(&second);
@@ -589,6 +621,9 @@ async fn a_critical_alarm_pages_by_sms_and_email_and_is_acknowledged_without_log
         .send()
         .await
         .unwrap();
+    assert_eq!(late.status(), StatusCode::GONE);
+    // The short link has no expiry of its own: the page's creation plus the same 24 h.
+    let late = app.http.get(&short).send().await.unwrap();
     assert_eq!(late.status(), StatusCode::GONE);
     drop(smtp);
     app.finish().await;
