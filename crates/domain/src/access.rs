@@ -170,7 +170,8 @@ impl Visibility {
     pub fn sees_kind(&self, kind: ObjectKind) -> bool {
         match self {
             Visibility::Everything => true,
-            Visibility::OneClient(_) => kind != ObjectKind::Staff,
+            // The integrator's staff and the way it divides its work are its own.
+            Visibility::OneClient(_) => kind.belongs_to_a_client(),
             Visibility::OneSite { .. } => matches!(kind, ObjectKind::Site | ObjectKind::Equipment),
         }
     }

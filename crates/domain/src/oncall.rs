@@ -51,6 +51,7 @@ use jiff::tz::TimeZone;
 use jiff::{Span, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use crate::inventory::Territory;
 use crate::inventory::{LocalTime, Weekday};
 use crate::policy::{Recipient, jiff_weekday};
 use crate::values::{InvalidValue, Reference, Text, TimeZoneName};
@@ -218,6 +219,27 @@ pub struct Rotation {
     pub start: Date,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<Override>,
+    /// The territory it answers for (issue 26, item 1); None: the whole fleet, behind every
+    /// territory's own rotations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub territory: Option<Reference>,
+    /// Its place in the territory's fallback: 1 the primary, 2 the secondary…; a site's
+    /// on-call is the first rotation, in this order, with someone on call.
+    #[serde(default = "primary", skip_serializing_if = "is_primary")]
+    pub rank: u8,
+}
+
+/// The rank of a primary rotation, the default.
+pub const PRIMARY: u8 = 1;
+/// The deepest fallback a territory may have.
+pub const MAX_RANK: u8 = 9;
+
+fn primary() -> u8 {
+    PRIMARY
+}
+
+fn is_primary(rank: &u8) -> bool {
+    *rank == PRIMARY
 }
 
 /// Who is on call, for which uninterrupted interval `[from_ms, to_ms)`: an override, or the part
@@ -236,6 +258,12 @@ pub struct OnCall {
 pub enum OnCallError {
     #[error("astreinte « {rotation} » : aucun membre (il en faut au moins un)")]
     NoMembers { rotation: Reference },
+    #[error("astreinte « {rotation} » : rang {rank} ; 1 (principale) à {max} (secours successifs)")]
+    RankOutOfRange {
+        rotation: Reference,
+        rank: u8,
+        max: u8,
+    },
     #[error("astreinte « {rotation} » : « {member} » figure deux fois parmi les membres")]
     DuplicateMember {
         rotation: Reference,
@@ -439,6 +467,13 @@ impl Rotation {
         if self.members.is_empty() {
             return Err(OnCallError::NoMembers {
                 rotation: rotation(),
+            });
+        }
+        if !(PRIMARY..=MAX_RANK).contains(&self.rank) {
+            return Err(OnCallError::RankOutOfRange {
+                rotation: rotation(),
+                rank: self.rank,
+                max: MAX_RANK,
             });
         }
         let mut seen = BTreeSet::new();
@@ -661,23 +696,222 @@ impl Rotation {
 /// Who holds `duty` at `at_ms`: the first rotation of that duty, in name order, with someone on
 /// call, and that person's interval.
 pub fn on_call(rotations: &[Rotation], duty: Duty, at_ms: i64) -> Option<(Reference, OnCall)> {
-    let mut of_duty: Vec<&Rotation> = rotations.iter().filter(|r| r.duty == duty).collect();
-    of_duty.sort_by(|a, b| a.name.cmp(&b.name));
-    of_duty
-        .into_iter()
-        .find_map(|r| Some((r.name.clone(), r.on_call_at(at_ms)?)))
+    let answer = route(rotations, &[], None, duty, at_ms)?;
+    Some((answer.rotation, answer.on_call))
+}
+
+/// A site as on-call routing sees it: itself and its client.
+#[derive(Debug, Clone, Copy)]
+pub struct Place<'a> {
+    pub site: &'a Reference,
+    pub client: &'a Reference,
+}
+
+/// Who answers for a duty somewhere at an instant, through which rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub rotation: Reference,
+    pub on_call: OnCall,
+    /// The rotations before it in the fallback order, which had nobody on call: the answer
+    /// is a fallback when this is not empty.
+    pub passed: Vec<Reference>,
+}
+
+/// The rotations of `duty` that answer for `place`, in fallback order (issue 26, item 1):
+/// those of the territories naming the site, then those naming its client, then the fleet's
+/// (no territory); within each, by rank (primary, secondary…) then name. Without a place (an
+/// alarm about no site), the fleet's rotations first, then every other, in the same order.
+pub fn fallback_order<'r>(
+    rotations: &'r [Rotation],
+    territories: &[Territory],
+    place: Option<Place<'_>>,
+    duty: Duty,
+) -> Vec<&'r Rotation> {
+    // 0: the site named, 1: its client named, 2: the whole fleet; None: not for this place.
+    let closeness = |rotation: &Rotation| -> Option<u8> {
+        let Some(territory) = &rotation.territory else {
+            return Some(2);
+        };
+        match place {
+            Some(place) => territories
+                .iter()
+                .find(|t| &t.reference == territory)?
+                .covers(place.site, place.client),
+            None => Some(3),
+        }
+    };
+    let mut ordered: Vec<(u8, &Rotation)> = rotations
+        .iter()
+        .filter(|r| r.duty == duty)
+        .filter_map(|r| Some((closeness(r)?, r)))
+        .collect();
+    ordered.sort_by(|(a, ra), (b, rb)| (a, ra.rank, &ra.name).cmp(&(b, rb.rank, &rb.name)));
+    ordered.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Who is on call for `duty` at `place` at `at_ms`: the first rotation of
+/// [`fallback_order`] with someone on call, and the ones passed on the way.
+pub fn route(
+    rotations: &[Rotation],
+    territories: &[Territory],
+    place: Option<Place<'_>>,
+    duty: Duty,
+    at_ms: i64,
+) -> Option<Answer> {
+    let mut passed = Vec::new();
+    for rotation in fallback_order(rotations, territories, place, duty) {
+        match rotation.on_call_at(at_ms) {
+            Some(on_call) => {
+                return Some(Answer {
+                    rotation: rotation.name.clone(),
+                    on_call,
+                    passed,
+                });
+            }
+            None => passed.push(rotation.name.clone()),
+        }
+    }
+    None
 }
 
 /// The rotations with nobody on call at `at_ms` (before their first hand-off, no override), in
-/// name order: each is a "nobody on call" alarm to raise.
+/// name order: each is a "nobody on call" alarm to raise. A fallback rotation (rank 2 and
+/// beyond) is left out: it may cover only nights or week-ends by design, and the territory's
+/// own gaps are found by [`coverage_gaps`] before they happen.
 pub fn uncovered(rotations: &[Rotation], at_ms: i64) -> Vec<Reference> {
     let mut names: Vec<Reference> = rotations
         .iter()
-        .filter(|r| r.on_call_at(at_ms).is_none())
+        .filter(|r| r.rank == PRIMARY && r.on_call_at(at_ms).is_none())
         .map(|r| r.name.clone())
         .collect();
     names.sort();
     names
+}
+
+/// How far ahead coverage is checked (issue 26, item 1): the coming 14 days.
+pub const COVERAGE_HORIZON_MS: i64 = 14 * 86_400_000;
+/// The most gaps reported, so that a fleet with no rotation at all gives one readable list.
+pub const MAX_COVERAGE_GAPS: usize = 1_000;
+
+/// An interval when nobody answers a duty for some sites.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CoverageGap {
+    pub duty: Duty,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// The sites left without anyone, in reference order (all of them: the caller shows a
+    /// count and the first few).
+    pub sites: Vec<Reference>,
+}
+
+impl CoverageGap {
+    /// The most sites a warning names; beyond, it says how many more.
+    pub const SITES_NAMED: usize = 10;
+
+    /// « du 02/03/2026 09:00 au 09/03/2026 08:00, personne d'astreinte (technicien d'astreinte)
+    /// pour 2 sites : LYON-1, LYON-2 », times in `zone`.
+    pub fn french(&self, zone: &TimeZone) -> String {
+        let when = |ms: i64| {
+            crate::calendar::zoned(ms, zone)
+                .map(|z| z.strftime("%d/%m/%Y %H:%M").to_string())
+                .unwrap_or_else(|| ms.to_string())
+        };
+        let named: Vec<&str> = self
+            .sites
+            .iter()
+            .take(Self::SITES_NAMED)
+            .map(|s| s.as_str())
+            .collect();
+        let more = self.sites.len().saturating_sub(Self::SITES_NAMED);
+        format!(
+            "du {} au {}, personne d'astreinte ({}) pour {} site{} : {}{}",
+            when(self.from_ms),
+            when(self.to_ms),
+            crate::alarm::escalation::recipient_label(self.duty.recipient()),
+            self.sites.len(),
+            if self.sites.len() > 1 { "s" } else { "" },
+            named.join(", "),
+            if more > 0 {
+                format!(" et {more} autres")
+            } else {
+                String::new()
+            }
+        )
+    }
+}
+
+/// Where nobody will be on call for `duty` in `[from_ms, to_ms)`, site by site: the gaps of
+/// the union of each site's rotations ([`fallback_order`]). Sites with the same rotations
+/// are one computation, so a fleet of thousands of sites under a few territories costs a few
+/// walks through the shifts. At most [`MAX_COVERAGE_GAPS`] gaps, earliest first.
+pub fn coverage_gaps(
+    rotations: &[Rotation],
+    territories: &[Territory],
+    sites: &[Place<'_>],
+    duty: Duty,
+    from_ms: i64,
+    to_ms: i64,
+) -> Vec<CoverageGap> {
+    use std::collections::BTreeMap;
+    let mut by_rotations: BTreeMap<Vec<Reference>, Vec<Reference>> = BTreeMap::new();
+    for place in sites {
+        let names = fallback_order(rotations, territories, Some(*place), duty)
+            .into_iter()
+            .map(|r| r.name.clone())
+            .collect();
+        by_rotations
+            .entry(names)
+            .or_default()
+            .push(place.site.clone());
+    }
+    // The same interval for several groups of sites is one gap naming all their sites.
+    let mut gaps: BTreeMap<(i64, i64), Vec<Reference>> = BTreeMap::new();
+    for (names, group) in by_rotations {
+        let covering: Vec<&Rotation> = rotations
+            .iter()
+            .filter(|r| names.contains(&r.name))
+            .collect();
+        for (from, to) in holes(&covering, from_ms, to_ms) {
+            gaps.entry((from, to))
+                .or_default()
+                .extend(group.iter().cloned());
+        }
+    }
+    gaps.into_iter()
+        .take(MAX_COVERAGE_GAPS)
+        .map(|((from_ms, to_ms), mut sites)| {
+            sites.sort();
+            CoverageGap {
+                duty,
+                from_ms,
+                to_ms,
+                sites,
+            }
+        })
+        .collect()
+}
+
+/// The parts of `[from_ms, to_ms)` when none of `rotations` has anyone on call.
+fn holes(rotations: &[&Rotation], from_ms: i64, to_ms: i64) -> Vec<(i64, i64)> {
+    let mut covered: Vec<(i64, i64)> = rotations
+        .iter()
+        .flat_map(|r| r.shifts(from_ms, to_ms, MAX_SHIFTS_LISTED))
+        .map(|shift| (shift.from_ms.max(from_ms), shift.to_ms.min(to_ms)))
+        .filter(|(from, to)| from < to)
+        .collect();
+    covered.sort();
+    let mut holes = Vec::new();
+    let mut reached = from_ms;
+    for (from, to) in covered {
+        if from > reached {
+            holes.push((reached, from));
+        }
+        reached = reached.max(to);
+    }
+    if reached < to_ms {
+        holes.push((reached, to_ms));
+    }
+    holes
 }
 
 /// Serde for a civil date: written `2026-01-05` (a TOML date) or `"2026-01-05"`, stored as text.

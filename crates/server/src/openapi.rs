@@ -78,6 +78,14 @@ pub fn record_schema(kind: ObjectKind) -> Value {
                 "manager": reference(),
             }),
         ),
+        ObjectKind::Territory => object(
+            &["ref", "name"],
+            json!({
+                "ref": reference(), "name": text(),
+                "sites": list_of(reference()),
+                "clients": list_of(reference()),
+            }),
+        ),
         ObjectKind::Site => object(
             &["ref", "client", "contract", "name"],
             json!({
@@ -336,9 +344,13 @@ pub fn build() -> Value {
     paths.insert("/api/v1/rotations/{name}/swap".into(), json!({"parameters": [path_param("name")], "post": {"summary": "Échange de gardes : les membres des deux gardes qui contiennent first et second échangent (deux remplacements ajoutés)", "operationId": "swap_rotation",
         "requestBody": json_body(object(&["first", "second"], json!({"first": text(), "second": text()}))), "responses": responses("200", Some(rotation.clone()))}}));
     paths.insert("/api/v1/oncall".into(), json!({"get": {"summary": "Qui est d'astreinte à un instant (maintenant par défaut)", "operationId": "oncall",
-        "parameters": [query("at", "Instant : ms UTC ou RFC 3339", text())],
+        "parameters": [query("at", "Instant : ms UTC ou RFC 3339", text()), query("site", "Un site : qui en répond, par son territoire et ses secours", text())],
         "responses": responses("200", Some(json!({"type": "object", "properties": {"at": integer(), "uncovered": list_of(text()),
-            "rotations": list_of(json!({"type": "object", "properties": {"rotation": text(), "duty": text(), "member": text(), "from": integer(), "to": integer(), "by_override": {"type": "boolean"}}}))}})))}}));
+            "rotations": list_of(json!({"type": "object", "properties": {"rotation": text(), "duty": text(), "member": text(), "from": integer(), "to": integer(), "by_override": {"type": "boolean"}}})),
+            "site": {"type": "object", "properties": {"site": text(), "rotation": text(), "member": text(), "passed": list_of(text())}}}})))}}));
+    paths.insert("/api/v1/oncall/coverage".into(), json!({"get": {"summary": "Les sites sans personne d'astreinte dans les 14 jours qui viennent, par territoire et secours", "operationId": "oncall_coverage",
+        "responses": responses("200", Some(json!({"type": "object", "properties": {"from": integer(), "to": integer(),
+            "gaps": list_of(json!({"type": "object", "properties": {"duty": text(), "from_ms": integer(), "to_ms": integer(), "sites": list_of(text())}}))}})))}}));
     paths.insert("/api/v1/console".into(), json!({"get": {"summary": "Fil de la console de supervision : chaque étape d'escalade et chaque échec d'envoi (NOT-1)", "operationId": "console",
         "parameters": [query("before", "Numéro : entrées plus anciennes (page suivante)", integer()), query("limit", "Nombre (1 000 au plus)", integer())],
         "responses": responses("200", Some(json!({"type": "object", "properties": {"items": list_of(json!({"type": "object"})), "next_before": integer()}})))}}));

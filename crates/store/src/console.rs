@@ -870,7 +870,7 @@ impl Store {
                 serde_json::to_string(&references).map_err(StoreError::other)?,
             )));
             let list = args.len();
-            let walls = if *kind == ObjectKind::Staff {
+            let walls = if !kind.belongs_to_a_client() {
                 None
             } else {
                 crate::inventory::visibility_clause(*kind, &actor.visibility(), &mut args)?

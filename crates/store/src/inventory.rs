@@ -53,7 +53,7 @@ pub(crate) fn table(kind: ObjectKind) -> &'static str {
 fn client_column(kind: ObjectKind) -> Option<&'static str> {
     match kind {
         ObjectKind::Client => Some("ref"),
-        ObjectKind::Staff => None,
+        ObjectKind::Staff | ObjectKind::Territory => None,
         _ => Some("client_ref"),
     }
 }
@@ -520,6 +520,7 @@ async fn put_in(
             s.name.to_string(),
             vec![("manager_ref", optional(&s.manager))],
         ),
+        Record::Territory(t) => (t.name.to_string(), vec![]),
         Record::Site(s) => (
             s.name.to_string(),
             vec![
@@ -679,6 +680,17 @@ async fn known_for(
             }
             add_equipment_chain(connection, &mut known, Some(&e.reference)).await?;
             add_equipment_chain(connection, &mut known, e.parent.as_ref()).await?;
+        }
+        Record::Territory(t) => {
+            // Bounded by the territory's own bound (Territory::MAX_MEMBERS), one lookup each.
+            for client in &t.clients {
+                add_client(connection, &mut known, client).await?;
+            }
+            for site in &t.sites {
+                if let Some(client) = site_client(connection, site).await? {
+                    known.sites.insert(site.clone(), client);
+                }
+            }
         }
     }
     Ok(known)

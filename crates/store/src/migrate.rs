@@ -106,6 +106,11 @@ const SQLITE: &[Migration] = &[
         "one_off_windows",
         include_str!("../migrations/sqlite/0019_one_off_windows.sql"),
     ),
+    (
+        20,
+        "territories",
+        include_str!("../migrations/sqlite/0020_territories.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -202,6 +207,11 @@ const POSTGRES: &[Migration] = &[
         19,
         "one_off_windows",
         include_str!("../migrations/postgres/0019_one_off_windows.sql"),
+    ),
+    (
+        20,
+        "territories",
+        include_str!("../migrations/postgres/0020_territories.sql"),
     ),
 ];
 

@@ -18,7 +18,7 @@ use vigie_domain::alarm::escalation::{
 use vigie_domain::alarm::lifecycle::{Alarm, AlarmEvent, AlarmId, EventKind, Told};
 use vigie_domain::audit::AuditAction;
 use vigie_domain::inventory::{
-    Contact, ContractOption, ContractTier, ObjectKind, Record, Site, Staff,
+    Contact, ContractOption, ContractTier, ObjectKind, Record, Site, Staff, Territory,
 };
 use vigie_domain::oncall::Rotation;
 use vigie_domain::policy::{Channel, Policy, Severity};
@@ -372,6 +372,7 @@ struct Reads {
     sites: BTreeMap<Reference, Arc<SiteFacts>>,
     staff: Option<Arc<Vec<Staff>>>,
     rotations: Option<Arc<Vec<Rotation>>>,
+    territories: Option<Arc<Vec<Territory>>>,
     equipment_names: BTreeMap<Reference, Option<String>>,
 }
 
@@ -494,6 +495,16 @@ impl Reads {
         Ok(self.rotations.clone().unwrap_or_default())
     }
 
+    async fn territories(
+        &mut self,
+        connection: &mut AnyConnection,
+    ) -> Result<Arc<Vec<Territory>>, StoreError> {
+        if self.territories.is_none() {
+            self.territories = Some(Arc::new(read_territories(connection).await?));
+        }
+        Ok(self.territories.clone().unwrap_or_default())
+    }
+
     /// Reads the names of `references` not read yet, a few hundred per query.
     async fn equipment_names(
         &mut self,
@@ -541,6 +552,44 @@ impl Reads {
         self.equipment_names.insert(reference.clone(), name.clone());
         Ok(name)
     }
+}
+
+/// The technicians' coverage gaps of `sites` (reference, client) over the coming 14 days.
+fn coverage_of(
+    rotations: &[Rotation],
+    territories: &[Territory],
+    sites: &[(Reference, Reference)],
+    now: i64,
+) -> Vec<vigie_domain::oncall::CoverageGap> {
+    use vigie_domain::oncall::{COVERAGE_HORIZON_MS, Duty, Place, coverage_gaps};
+    let places: Vec<Place<'_>> = sites
+        .iter()
+        .map(|(site, client)| Place { site, client })
+        .collect();
+    coverage_gaps(
+        rotations,
+        territories,
+        &places,
+        Duty::Technician,
+        now,
+        now.saturating_add(COVERAGE_HORIZON_MS),
+    )
+}
+
+/// Every territory (issue 26, item 1): the integrator has tens of them, read whole.
+pub(crate) async fn read_territories(
+    connection: &mut AnyConnection,
+) -> Result<Vec<Territory>, StoreError> {
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT record FROM territories ORDER BY ref")
+        .fetch_all(&mut *connection)
+        .await?;
+    let mut territories = Vec::with_capacity(rows.len());
+    for (json,) in rows {
+        if let Record::Territory(territory) = parse_record(ObjectKind::Territory, &json)? {
+            territories.push(territory);
+        }
+    }
+    Ok(territories)
 }
 
 async fn read_rotations(connection: &mut AnyConnection) -> Result<Vec<Rotation>, StoreError> {
@@ -866,13 +915,19 @@ async fn fire(
     };
     let staff = reads.staff(connection).await?;
     let rotations = reads.rotations(connection).await?;
+    let territories = reads.territories(connection).await?;
     let directory = Directory {
         site: facts.site.as_ref(),
         contacts: &facts.contacts,
         staff: &staff,
         rotations: &rotations,
+        territories: &territories,
     };
-    let Plan { pages, missing } = escalation::plan(timer, step, &directory, &setup.webhooks, now);
+    let Plan {
+        pages,
+        missing,
+        routed,
+    } = escalation::plan(timer, step, &directory, &setup.webhooks, now);
     let equipment_name = match &alarm.equipment {
         Some(reference) => reads.equipment_name(connection, reference).await?,
         None => None,
@@ -957,6 +1012,7 @@ async fn fire(
             step: timer.step_label(),
             told: told.clone(),
             missing: missing.clone(),
+            routed,
             ticket: ticket.as_ref().map(|t| t.ticket.number),
         },
     ));
@@ -1450,6 +1506,63 @@ impl Store {
         read_rotations(&mut connection).await
     }
 
+    /// The inventory's territories, for on-call routing (issue 26, item 1).
+    pub async fn territories(&self, actor: &Actor) -> Result<Vec<Territory>, StoreError> {
+        require(actor, Permission::HandleAlarms)?;
+        let mut connection = self.read.acquire().await?;
+        read_territories(&mut connection).await
+    }
+
+    /// Where nobody will be on call for the technicians in the coming 14 days, site by site,
+    /// through each site's territories and fallbacks (issue 26, item 1): found before it
+    /// happens. Reads every site's reference and client (two short columns), the rotations
+    /// and the territories; the arithmetic is the domain's (`oncall::coverage_gaps`).
+    pub async fn oncall_coverage(
+        &self,
+        actor: &Actor,
+        now: i64,
+    ) -> Result<Vec<vigie_domain::oncall::CoverageGap>, StoreError> {
+        self.oncall_coverage_with(actor, now, &vigie_domain::inventory::Inventory::default())
+            .await
+    }
+
+    /// [`Store::oncall_coverage`] as it would be once `inventory` is imported: its sites and
+    /// territories replace the stored ones of the same reference (`vigie import --dry-run`).
+    pub async fn oncall_coverage_with(
+        &self,
+        actor: &Actor,
+        now: i64,
+        inventory: &vigie_domain::inventory::Inventory,
+    ) -> Result<Vec<vigie_domain::oncall::CoverageGap>, StoreError> {
+        require(actor, Permission::HandleAlarms)?;
+        let mut connection = self.read.acquire().await?;
+        let rotations = read_rotations(&mut connection).await?;
+        let mut territories: BTreeMap<Reference, Territory> = read_territories(&mut connection)
+            .await?
+            .into_iter()
+            .map(|t| (t.reference.clone(), t))
+            .collect();
+        for territory in &inventory.territories {
+            territories.insert(territory.reference.clone(), territory.clone());
+        }
+        let territories: Vec<Territory> = territories.into_values().collect();
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT ref, client_ref FROM sites ORDER BY ref")
+                .fetch_all(&mut *connection)
+                .await?;
+        let mut sites: BTreeMap<Reference, Reference> = BTreeMap::new();
+        for (site, client) in rows {
+            if let (Ok(site), Ok(client)) = (Reference::parse(&site), Reference::parse(&client)) {
+                sites.insert(site, client);
+            }
+        }
+        for site in &inventory.sites {
+            sites.insert(site.reference.clone(), site.client.clone());
+        }
+        let sites: Vec<(Reference, Reference)> = sites.into_iter().collect();
+        Ok(coverage_of(&rotations, &territories, &sites, now))
+    }
+
     /// Creates or replaces a rotation (checked by the caller) and writes its audit entry.
     pub async fn put_rotation(
         &self,
@@ -1472,6 +1585,20 @@ impl Store {
             if !staff.contains(member.as_str()) {
                 return Err(StoreError::Invalid(format!(
                     "astreinte {} : {member} n'est pas un membre du personnel",
+                    rotation.name
+                )));
+            }
+        }
+        // Issue 26, item 1: the territory it answers for must be in the inventory.
+        if let Some(territory) = &rotation.territory {
+            let known: Option<(String,)> =
+                sqlx::query_as("SELECT ref FROM territories WHERE ref = $1")
+                    .bind(territory.to_string())
+                    .fetch_optional(&self.read)
+                    .await?;
+            if known.is_none() {
+                return Err(StoreError::Invalid(format!(
+                    "astreinte {} : territoire « {territory} » inconnu (déclarez-le dans l'inventaire, [[territory]])",
                     rotation.name
                 )));
             }

@@ -616,6 +616,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     ),
                 }
             }
+            warn_coverage(&store.oncall_coverage(&actor, now_ms()).await?);
             Ok(())
         }
         Command::Rotation(command) => {
@@ -649,6 +650,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         store.put_rotation(&actor, rotation, now_ms()).await?;
                         println!("astreinte {} enregistrée", rotation.name);
                     }
+                    warn_coverage(&store.oncall_coverage(&actor, now_ms()).await?);
                     Ok(())
                 }
                 RotationCommand::Export => {
@@ -694,6 +696,10 @@ async fn import(store: &System, path: &std::path::Path, dry_run: bool) -> anyhow
             path.display(),
             parsed.inventory.len()
         );
+        let gaps = store
+            .oncall_coverage_with(&console_actor(), now_ms(), &parsed.inventory)
+            .await?;
+        warn_coverage(&gaps);
         return Ok(());
     }
     let report = store
@@ -706,7 +712,17 @@ async fn import(store: &System, path: &std::path::Path, dry_run: bool) -> anyhow
         report.updated,
         report.unchanged
     );
+    warn_coverage(&store.oncall_coverage(&console_actor(), now_ms()).await?);
     Ok(())
+}
+
+/// Issue 26, item 1: the sites nobody will answer for in the coming 14 days, said before it
+/// happens (on standard error: a warning, not a failure).
+fn warn_coverage(gaps: &[vigie_domain::oncall::CoverageGap]) {
+    let paris = calendar::Calendar::business().time_zone;
+    for gap in gaps {
+        eprintln!("avertissement : {}", gap.french(&paris));
+    }
 }
 
 async fn user(store: &System, config: &Config, command: UserCommand) -> anyhow::Result<()> {

@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::Reference;
 use crate::alarm::lifecycle::{Alarm, AlarmId};
+use crate::inventory::Territory;
 use crate::inventory::{Contact, ContactRole, ContractOption, Site, Staff, StaffRole};
 use crate::markup::escape;
-use crate::oncall::{Duty, Rotation, on_call};
+use crate::oncall::{Answer, Duty, Place, Rotation, fallback_order, route};
 use crate::policy::{Channel, EscalationStep, Policy, Recipient, Severity, StepMoment, Unless};
 use crate::sms;
 
@@ -334,11 +335,57 @@ pub struct Directory<'a> {
     pub contacts: &'a [Contact],
     pub staff: &'a [Staff],
     pub rotations: &'a [Rotation],
+    /// The inventory's territories, through which a site finds its rotations (issue 26).
+    pub territories: &'a [Territory],
+}
+
+/// How an on-call role was found for a step when it was not the first rotation's member:
+/// the rotations passed (nobody on call) and who answered instead, in French (issue 26, item
+/// 1). Kept on the alarm's `escalated` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Routed {
+    pub role: Recipient,
+    pub note: String,
+}
+
+/// The people holding a role, and how they were found when through a fallback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub people: Vec<Person>,
+    pub routed: Option<Routed>,
 }
 
 impl Directory<'_> {
     /// The people holding `role` at `at`, or why nobody does (French).
     pub fn resolve(&self, role: Recipient, at: i64) -> Result<Vec<Person>, String> {
+        self.resolve_routed(role, at).map(|r| r.people)
+    }
+
+    /// The site as on-call routing sees it.
+    fn place(&self) -> Option<Place<'_>> {
+        self.site.map(|site| Place {
+            site: &site.reference,
+            client: &site.client,
+        })
+    }
+
+    /// The member on call for `duty` here at `at`, through the site's territory and its
+    /// fallbacks (issue 26, item 1).
+    fn on_duty(&self, duty: Duty, at: i64) -> Option<(Person, Answer)> {
+        let answer = route(self.rotations, self.territories, self.place(), duty, at)?;
+        let person = self
+            .staff
+            .iter()
+            .find(|s| s.reference == answer.on_call.member)
+            .map(Person::from_staff)?;
+        Some((person, answer))
+    }
+
+    /// As [`Directory::resolve`], with how an on-call role was routed when it was not the
+    /// first rotation's: « astreinte ASTREINTE-LYON sans personne : ASTREINTE-LYON-SECOURS ».
+    /// A technician's duty nobody holds goes to the on-call manager (primary, secondary, then
+    /// the on-call manager).
+    pub fn resolve_routed(&self, role: Recipient, at: i64) -> Result<Resolved, String> {
         let staff_with = |wanted: StaffRole| -> Vec<Person> {
             self.staff
                 .iter()
@@ -346,12 +393,21 @@ impl Directory<'_> {
                 .map(Person::from_staff)
                 .collect()
         };
-        let on_duty = |duty: Duty| -> Option<Person> {
-            let (_, shift) = on_call(self.rotations, duty, at)?;
-            self.staff
-                .iter()
-                .find(|s| s.reference == shift.member)
-                .map(Person::from_staff)
+        let routed = |note: String| Some(Routed { role, note });
+        let passed_note = |answer: &Answer| {
+            let passed: Vec<&str> = answer.passed.iter().map(|r| r.as_str()).collect();
+            format!(
+                "astreinte {} sans personne : relayée par l'astreinte {}",
+                passed.join(", "),
+                answer.rotation
+            )
+        };
+        let managers = || -> (Vec<Person>, Option<Answer>) {
+            match self.on_duty(Duty::Manager, at) {
+                Some((person, answer)) => (vec![person], Some(answer)),
+                // Without a managers' rotation, every on-call manager is told.
+                None => (staff_with(StaffRole::OnCallManager), None),
+            }
         };
         let contact = |reference: &Option<Reference>, wanted: ContactRole| -> Vec<Person> {
             let named: Vec<Person> = reference
@@ -368,27 +424,61 @@ impl Directory<'_> {
                 .map(Person::from_contact)
                 .collect()
         };
-        let people = match role {
-            Recipient::OnCallTechnician => on_duty(Duty::Technician).into_iter().collect(),
-            // Without a managers' rotation, every on-call manager is told.
-            Recipient::OnCallManager => on_duty(Duty::Manager)
-                .map(|p| vec![p])
-                .unwrap_or_else(|| staff_with(StaffRole::OnCallManager)),
-            Recipient::TechnicalManager => staff_with(StaffRole::TechnicalManager),
-            Recipient::OperationsManager => staff_with(StaffRole::OperationsManager),
-            Recipient::ReferentEngineer => staff_with(StaffRole::ReferentEngineer),
-            Recipient::Supervision => staff_with(StaffRole::Supervision),
-            Recipient::TechnicalTeam => staff_with(StaffRole::Technician),
-            Recipient::SecurityManager => contact(
-                &self.site.and_then(|s| s.security_manager.clone()),
-                ContactRole::SecurityManager,
+        let (people, routed) = match role {
+            Recipient::OnCallTechnician => match self.on_duty(Duty::Technician, at) {
+                Some((person, answer)) => {
+                    let note = (!answer.passed.is_empty()).then(|| passed_note(&answer));
+                    (vec![person], note.and_then(routed))
+                }
+                None => {
+                    // The last fallback: the on-call manager answers for the technicians.
+                    let (people, _) = managers();
+                    let note = (!people.is_empty()).then(|| {
+                        let passed: Vec<String> =
+                            fallback_order(self.rotations, self.territories, self.place(), Duty::Technician)
+                                .iter()
+                                .map(|r| r.name.to_string())
+                                .collect();
+                        if passed.is_empty() {
+                            "aucune astreinte de techniciens pour ce site : relayée au responsable d'astreinte".to_owned()
+                        } else {
+                            format!(
+                                "astreinte {} sans personne : relayée au responsable d'astreinte",
+                                passed.join(", ")
+                            )
+                        }
+                    });
+                    (people, note.and_then(routed))
+                }
+            },
+            Recipient::OnCallManager => {
+                let (people, answer) = managers();
+                let note = answer
+                    .filter(|a| !a.passed.is_empty())
+                    .map(|a| passed_note(&a));
+                (people, note.and_then(routed))
+            }
+            Recipient::TechnicalManager => (staff_with(StaffRole::TechnicalManager), None),
+            Recipient::OperationsManager => (staff_with(StaffRole::OperationsManager), None),
+            Recipient::ReferentEngineer => (staff_with(StaffRole::ReferentEngineer), None),
+            Recipient::Supervision => (staff_with(StaffRole::Supervision), None),
+            Recipient::TechnicalTeam => (staff_with(StaffRole::Technician), None),
+            Recipient::SecurityManager => (
+                contact(
+                    &self.site.and_then(|s| s.security_manager.clone()),
+                    ContactRole::SecurityManager,
+                ),
+                None,
             ),
-            Recipient::TechnicalContact => contact(
-                &self.site.and_then(|s| s.technical_contact.clone()),
-                ContactRole::TechnicalContact,
+            Recipient::TechnicalContact => (
+                contact(
+                    &self.site.and_then(|s| s.technical_contact.clone()),
+                    ContactRole::TechnicalContact,
+                ),
+                None,
             ),
-            Recipient::Cio => contact(&None, ContactRole::Cio),
-            Recipient::Management => contact(&None, ContactRole::Management),
+            Recipient::Cio => (contact(&None, ContactRole::Cio), None),
+            Recipient::Management => (contact(&None, ContactRole::Management), None),
         };
         if people.is_empty() {
             Err(match role {
@@ -398,7 +488,7 @@ impl Directory<'_> {
                 _ => format!("personne n'a le rôle « {} »", recipient_label(role)),
             })
         } else {
-            Ok(people)
+            Ok(Resolved { people, routed })
         }
     }
 }
@@ -471,6 +561,8 @@ pub struct Missing {
 pub struct Plan {
     pub pages: Vec<Page>,
     pub missing: Vec<Missing>,
+    /// On-call roles found through a fallback (issue 26, item 1).
+    pub routed: Vec<Routed>,
 }
 
 /// The pages `step` sends for `timer` at `at`: each role resolved, each person once per
@@ -532,8 +624,9 @@ pub fn plan(
             // An alarm about no site concerns no client: nobody of a client is missing.
             continue;
         }
-        match directory.resolve(*role, at) {
-            Ok(people) => {
+        match directory.resolve_routed(*role, at) {
+            Ok(Resolved { people, routed }) => {
+                plan.routed.extend(routed);
                 for person in people {
                     for channel in &person_channels {
                         let address = match channel {

@@ -330,6 +330,10 @@ pub enum EventKind {
         told: Vec<Told>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         missing: Vec<crate::alarm::escalation::Missing>,
+        /// On-call roles answered through a fallback: the site's territory's rotation had
+        /// nobody on call (issue 26, item 1).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        routed: Vec<crate::alarm::escalation::Routed>,
         /// The ticket the step opened (NOT-5: maintenance; NOT-7: intervention).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ticket: Option<crate::ticket::desk::TicketNumber>,
@@ -371,6 +375,7 @@ templates! {
         RESOLVED = "Condition disparue",
         CLOSED = "Alarme close : {cause}",
         ESCALATED = "Escalade « {step} » : {told}",
+        ESCALATED_ROUTED = "Escalade « {step} » : {told} ({routed})",
         NOTIFICATION_FAILED = "Notification à {recipient} en échec",
     }
 }
@@ -408,9 +413,19 @@ impl EventKind {
             EventKind::Closed { report } => {
                 new(CLOSED).text("cause", crate::text::shorten(&report.root_cause, 300))
             }
-            EventKind::Escalated { step, told, .. } => {
+            EventKind::Escalated {
+                step, told, routed, ..
+            } => {
                 let names: Vec<&str> = told.iter().map(|t| t.name.as_str()).collect();
-                new(ESCALATED)
+                let phrase = if routed.is_empty() {
+                    new(ESCALATED)
+                } else {
+                    // Issue 26, item 1: who answered through a fallback, and why.
+                    let notes: Vec<&str> = routed.iter().map(|r| r.note.as_str()).collect();
+                    new(ESCALATED_ROUTED)
+                        .text("routed", crate::text::shorten(&notes.join(" ; "), 300))
+                };
+                phrase
                     .label("step", Label::Step(step.clone()))
                     .text("told", crate::text::shorten(&names.join(", "), 300))
             }

@@ -86,6 +86,7 @@ pub fn check(inventory: &Inventory, stored: &KnownObjects) -> Vec<Problem> {
     duplicates!(inventory.staff, ObjectKind::Staff);
     duplicates!(inventory.sites, ObjectKind::Site);
     duplicates!(inventory.equipment, ObjectKind::Equipment);
+    duplicates!(inventory.territories, ObjectKind::Territory);
 
     // What will be true once the set is applied: stored objects, overridden by the set.
     let mut after = stored.clone();
@@ -258,6 +259,50 @@ pub fn check(inventory: &Inventory, stored: &KnownObjects) -> Vec<Problem> {
                 ),
                 Some(_) => {}
             }
+        }
+    }
+
+    // Issue 26, item 1: a territory names sites and clients that exist, at least one, bounded.
+    for (i, t) in inventory.territories.iter().enumerate() {
+        if t.sites.is_empty() && t.clients.is_empty() {
+            problem(
+                ObjectKind::Territory,
+                i,
+                &t.reference,
+                Some("sites"),
+                "un territoire couvre au moins un site ou un client (sites = [...] ou clients = [...])"
+                    .to_owned(),
+            );
+        }
+        if t.sites.len() + t.clients.len() > crate::inventory::Territory::MAX_MEMBERS {
+            problem(
+                ObjectKind::Territory,
+                i,
+                &t.reference,
+                Some("sites"),
+                format!(
+                    "un territoire nomme au plus {} sites et clients",
+                    crate::inventory::Territory::MAX_MEMBERS
+                ),
+            );
+        }
+        for site in t.sites.iter().filter(|s| !after.sites.contains_key(*s)) {
+            problem(
+                ObjectKind::Territory,
+                i,
+                &t.reference,
+                Some("sites"),
+                missing(ObjectKind::Site, site),
+            );
+        }
+        for client in t.clients.iter().filter(|c| !after.clients.contains(*c)) {
+            problem(
+                ObjectKind::Territory,
+                i,
+                &t.reference,
+                Some("clients"),
+                missing(ObjectKind::Client, client),
+            );
         }
     }
 

@@ -62,6 +62,8 @@ struct RawFile {
     site: Vec<Spanned<toml::Table>>,
     #[serde(default)]
     equipment: Vec<Spanned<toml::Table>>,
+    #[serde(default)]
+    territory: Vec<Spanned<toml::Table>>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -144,6 +146,7 @@ impl InventoryFile {
             (ObjectKind::Staff, raw.staff),
             (ObjectKind::Site, raw.site),
             (ObjectKind::Equipment, raw.equipment),
+            (ObjectKind::Territory, raw.territory),
         ];
         for (kind, tables) in lists {
             let mut kind_spans = Vec::with_capacity(tables.len());
@@ -237,6 +240,7 @@ impl Record {
             ObjectKind::Staff => Record::Staff(value.try_into()?),
             ObjectKind::Site => Record::Site(value.try_into()?),
             ObjectKind::Equipment => Record::Equipment(value.try_into()?),
+            ObjectKind::Territory => Record::Territory(value.try_into()?),
         })
     }
 }

@@ -26,16 +26,18 @@ pub enum ObjectKind {
     Staff,
     Site,
     Equipment,
+    Territory,
 }
 
 impl ObjectKind {
-    pub const ALL: [ObjectKind; 6] = [
+    pub const ALL: [ObjectKind; 7] = [
         ObjectKind::Client,
         ObjectKind::Contact,
         ObjectKind::Contract,
         ObjectKind::Staff,
         ObjectKind::Site,
         ObjectKind::Equipment,
+        ObjectKind::Territory,
     ];
 
     /// The word used in the file (`[[equipment]]`), the API path and the audit trail.
@@ -47,6 +49,7 @@ impl ObjectKind {
             ObjectKind::Staff => "staff",
             ObjectKind::Site => "site",
             ObjectKind::Equipment => "equipment",
+            ObjectKind::Territory => "territory",
         }
     }
 
@@ -59,6 +62,7 @@ impl ObjectKind {
             ObjectKind::Staff => "staff",
             ObjectKind::Site => "sites",
             ObjectKind::Equipment => "equipment",
+            ObjectKind::Territory => "territories",
         }
     }
 
@@ -71,12 +75,14 @@ impl ObjectKind {
             ObjectKind::Staff => "membre du personnel",
             ObjectKind::Site => "site",
             ObjectKind::Equipment => "équipement",
+            ObjectKind::Territory => "territoire",
         }
     }
 
     /// Whether objects of this kind belong to one client (and so are walled off from others).
+    /// A territory is the integrator's own way of dividing its work, like its staff.
     pub fn belongs_to_a_client(self) -> bool {
-        !matches!(self, ObjectKind::Staff)
+        !matches!(self, ObjectKind::Staff | ObjectKind::Territory)
     }
 }
 
@@ -676,6 +682,39 @@ pub struct Staff {
     pub manager: Option<Reference>,
 }
 
+/// A territory (issue 26, item 1): the sites and clients some on-call rotations answer for —
+/// an agency's area, a region, or one client with its own on-call arrangement. A rotation
+/// names its territory; a site is covered by the territories that name it or its client
+/// (`docs/oncall.md`, « Territoires »).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Territory {
+    #[serde(rename = "ref")]
+    pub reference: Reference,
+    pub name: Name,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<Reference>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<Reference>,
+}
+
+impl Territory {
+    /// The most sites and clients one territory lists: a region of a large fleet, bounded.
+    pub const MAX_MEMBERS: usize = 20_000;
+
+    /// How closely the territory names `site` of `client`: 0 names the site itself, 1 its
+    /// client; None when it does not cover it. The closer answers first.
+    pub fn covers(&self, site: &Reference, client: &Reference) -> Option<u8> {
+        if self.sites.contains(site) {
+            Some(0)
+        } else if self.clients.contains(client) {
+            Some(1)
+        } else {
+            None
+        }
+    }
+}
+
 /// One inventory object of any kind.
 // Records are handled one at a time or in bounded pages: boxing the equipment would change
 // every match on a record for no measurable gain.
@@ -688,6 +727,7 @@ pub enum Record {
     Staff(Staff),
     Site(Site),
     Equipment(Equipment),
+    Territory(Territory),
 }
 
 impl Record {
@@ -699,6 +739,7 @@ impl Record {
             Record::Staff(_) => ObjectKind::Staff,
             Record::Site(_) => ObjectKind::Site,
             Record::Equipment(_) => ObjectKind::Equipment,
+            Record::Territory(_) => ObjectKind::Territory,
         }
     }
 
@@ -710,6 +751,7 @@ impl Record {
             Record::Staff(r) => &r.reference,
             Record::Site(r) => &r.reference,
             Record::Equipment(r) => &r.reference,
+            Record::Territory(r) => &r.reference,
         }
     }
 
@@ -722,6 +764,7 @@ impl Record {
             Record::Equipment(r) => r.name.as_ref(),
             Record::Contact(r) => r.name.as_ref(),
             Record::Contract(r) => r.reference.as_str(),
+            Record::Territory(r) => r.name.as_ref(),
         }
     }
 
@@ -733,7 +776,7 @@ impl Record {
             Record::Contact(r) => Some(&r.client),
             Record::Contract(r) => Some(&r.client),
             Record::Site(r) => Some(&r.client),
-            Record::Staff(_) | Record::Equipment(_) => None,
+            Record::Staff(_) | Record::Equipment(_) | Record::Territory(_) => None,
         }
     }
 
@@ -767,6 +810,7 @@ impl Record {
             Record::Staff(r) => serde_json::to_value(r),
             Record::Site(r) => serde_json::to_value(r),
             Record::Equipment(r) => serde_json::to_value(r),
+            Record::Territory(r) => serde_json::to_value(r),
         };
         value.expect("inventory records always serialise")
     }
@@ -783,6 +827,7 @@ impl Record {
             ObjectKind::Staff => Record::Staff(serde_json::from_value(value)?),
             ObjectKind::Site => Record::Site(serde_json::from_value(value)?),
             ObjectKind::Equipment => Record::Equipment(serde_json::from_value(value)?),
+            ObjectKind::Territory => Record::Territory(serde_json::from_value(value)?),
         })
     }
 }
@@ -803,6 +848,8 @@ pub struct Inventory {
     pub sites: Vec<Site>,
     #[serde(default, rename = "equipment", skip_serializing_if = "Vec::is_empty")]
     pub equipment: Vec<Equipment>,
+    #[serde(default, rename = "territory", skip_serializing_if = "Vec::is_empty")]
+    pub territories: Vec<Territory>,
 }
 
 impl Inventory {
@@ -815,6 +862,7 @@ impl Inventory {
         all.extend(self.staff.iter().cloned().map(Record::Staff));
         all.extend(self.sites.iter().cloned().map(Record::Site));
         all.extend(self.equipment.iter().cloned().map(Record::Equipment));
+        all.extend(self.territories.iter().cloned().map(Record::Territory));
         all
     }
 
@@ -825,6 +873,7 @@ impl Inventory {
             + self.staff.len()
             + self.sites.len()
             + self.equipment.len()
+            + self.territories.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -839,6 +888,7 @@ impl Inventory {
             Record::Staff(r) => self.staff.push(r),
             Record::Site(r) => self.sites.push(r),
             Record::Equipment(r) => self.equipment.push(r),
+            Record::Territory(r) => self.territories.push(r),
         }
     }
 
@@ -850,6 +900,8 @@ impl Inventory {
         self.staff.sort_by(|a, b| a.reference.cmp(&b.reference));
         self.sites.sort_by(|a, b| a.reference.cmp(&b.reference));
         self.equipment.sort_by(|a, b| a.reference.cmp(&b.reference));
+        self.territories
+            .sort_by(|a, b| a.reference.cmp(&b.reference));
     }
 }
 

@@ -731,6 +731,7 @@ struct World {
     contacts: Vec<Contact>,
     staff: Vec<Staff>,
     rotations: Vec<Rotation>,
+    territories: Vec<vigie_domain::inventory::Territory>,
 }
 
 impl World {
@@ -740,6 +741,7 @@ impl World {
             contacts: client_contacts(),
             staff: team(),
             rotations: vec![technicians_rotation()],
+            territories: Vec::new(),
         }
     }
 
@@ -749,6 +751,7 @@ impl World {
             contacts: &self.contacts,
             staff: &self.staff,
             rotations: &self.rotations,
+            territories: &self.territories,
         }
     }
 }
@@ -788,24 +791,8 @@ fn not_3_the_on_call_technician_changes_at_the_monday_0800_hand_off() {
 
 #[test]
 fn nobody_on_call_is_said_in_french() {
-    let world = World::new();
-    // Before the rotation's first hand-off (Monday 5 January 2026, 08:00).
-    assert_eq!(
-        world
-            .directory()
-            .resolve(Recipient::OnCallTechnician, ms("2026-01-05T07:59:00+01:00")),
-        Err("personne d'astreinte (technicien d'astreinte)".to_string())
-    );
-    let no_rotation = World {
-        rotations: Vec::new(),
-        ..World::new()
-    };
-    assert_eq!(
-        no_rotation
-            .directory()
-            .resolve(Recipient::OnCallTechnician, ms("2026-03-10T10:05:00+01:00")),
-        Err("personne d'astreinte (technicien d'astreinte)".to_string())
-    );
+    // Without any on-call manager either: before the rotation's first hand-off (Monday
+    // 5 January 2026, 08:00), and with no rotation at all.
     let no_manager = World {
         staff: team()
             .into_iter()
@@ -816,8 +803,184 @@ fn nobody_on_call_is_said_in_french() {
     assert_eq!(
         no_manager
             .directory()
+            .resolve(Recipient::OnCallTechnician, ms("2026-01-05T07:59:00+01:00")),
+        Err("personne d'astreinte (technicien d'astreinte)".to_string())
+    );
+    let no_rotation = World {
+        rotations: Vec::new(),
+        ..no_manager
+    };
+    assert_eq!(
+        no_rotation
+            .directory()
+            .resolve(Recipient::OnCallTechnician, ms("2026-03-10T10:05:00+01:00")),
+        Err("personne d'astreinte (technicien d'astreinte)".to_string())
+    );
+    assert_eq!(
+        no_rotation
+            .directory()
             .resolve(Recipient::OnCallManager, ms("2026-03-10T10:05:00+01:00")),
         Err("personne d'astreinte (responsable d'astreinte)".to_string())
+    );
+}
+
+/// Issue 26, item 1: primary, secondary, then the on-call manager. A technicians' duty
+/// nobody holds goes to the on-call managers, and the step says so.
+#[test]
+fn nobody_on_call_among_technicians_goes_to_the_on_call_manager() {
+    let world = World::new();
+    let resolved = world
+        .directory()
+        .resolve_routed(Recipient::OnCallTechnician, ms("2026-01-05T07:59:00+01:00"))
+        .unwrap();
+    assert_eq!(names(&resolved.people), vec!["RA-1", "RA-2"]);
+    assert_eq!(
+        resolved.routed,
+        Some(escalation::Routed {
+            role: Recipient::OnCallTechnician,
+            note: "astreinte ASTREINTE-TECH sans personne : relayée au responsable d'astreinte"
+                .into()
+        })
+    );
+    // With a managers' rotation, its member only.
+    let mut managers = managers_rotation();
+    managers.start = "2025-12-29".parse().unwrap();
+    let with_managers = World {
+        rotations: vec![technicians_rotation(), managers],
+        ..World::new()
+    };
+    let resolved = with_managers
+        .directory()
+        .resolve_routed(Recipient::OnCallTechnician, ms("2026-01-05T07:59:00+01:00"))
+        .unwrap();
+    assert_eq!(resolved.people.len(), 1);
+}
+
+fn territory(
+    reference: &str,
+    sites: &[&str],
+    clients: &[&str],
+) -> vigie_domain::inventory::Territory {
+    vigie_domain::inventory::Territory {
+        reference: vigie_domain::Reference::parse(reference).unwrap(),
+        name: vigie_domain::Name::parse(reference).unwrap(),
+        sites: sites
+            .iter()
+            .map(|s| vigie_domain::Reference::parse(s).unwrap())
+            .collect(),
+        clients: clients
+            .iter()
+            .map(|c| vigie_domain::Reference::parse(c).unwrap())
+            .collect(),
+    }
+}
+
+fn rotation_of(
+    name: &str,
+    members: &[&str],
+    territory: Option<&str>,
+    rank: u8,
+    start: &str,
+) -> Rotation {
+    let mut rotation = technicians_rotation();
+    rotation.name = vigie_domain::Reference::parse(name).unwrap();
+    rotation.members = members
+        .iter()
+        .map(|m| vigie_domain::Reference::parse(m).unwrap())
+        .collect();
+    rotation.territory = territory.map(|t| vigie_domain::Reference::parse(t).unwrap());
+    rotation.rank = rank;
+    rotation.start = start.parse().unwrap();
+    rotation
+}
+
+/// Issue 26, item 1: a site's on-call technician comes from its territory's rotation (the
+/// territory naming the site before the one naming its client, before the fleet's), and
+/// when the primary has nobody, from the secondary, with the fallback noted.
+#[test]
+fn routing_by_territory_with_fallback() {
+    let at = ms("2026-03-10T10:05:00+01:00");
+    let world = World {
+        rotations: vec![
+            // The fleet's rotation: TECH-A that week.
+            technicians_rotation(),
+            // The client's own arrangement: TECH-B, every week.
+            rotation_of(
+                "ASTREINTE-BANQUE",
+                &["TECH-B"],
+                Some("TER-BANQUE"),
+                1,
+                "2026-01-05",
+            ),
+            // The site's agency: its primary starts only in April, its secondary covers.
+            rotation_of(
+                "ASTREINTE-LYON",
+                &["TECH-A"],
+                Some("TER-LYON"),
+                1,
+                "2026-04-06",
+            ),
+            rotation_of(
+                "ASTREINTE-LYON-SECOURS",
+                &["TECH-C"],
+                Some("TER-LYON"),
+                2,
+                "2026-01-05",
+            ),
+        ],
+        territories: vec![
+            territory("TER-BANQUE", &[], &["CLI-BANQUE"]),
+            territory("TER-LYON", &["SITE-LYON"], &[]),
+        ],
+        ..World::new()
+    };
+    let directory = world.directory();
+    let resolved = directory
+        .resolve_routed(Recipient::OnCallTechnician, at)
+        .unwrap();
+    assert_eq!(names(&resolved.people), vec!["TECH-C"]);
+    assert_eq!(
+        resolved.routed.unwrap().note,
+        "astreinte ASTREINTE-LYON sans personne : relayée par l'astreinte ASTREINTE-LYON-SECOURS"
+    );
+    // From April, the agency's primary answers, no fallback.
+    let april = directory
+        .resolve_routed(Recipient::OnCallTechnician, ms("2026-04-07T10:00:00+02:00"))
+        .unwrap();
+    assert_eq!(names(&april.people), vec!["TECH-A"]);
+    assert_eq!(april.routed, None);
+    // Without the agency's territory, the client's own rotation answers before the fleet's.
+    let client_only = World {
+        territories: vec![territory("TER-BANQUE", &[], &["CLI-BANQUE"])],
+        ..world
+    };
+    assert_eq!(
+        names(
+            &client_only
+                .directory()
+                .resolve(Recipient::OnCallTechnician, at)
+                .unwrap()
+        ),
+        vec!["TECH-B"]
+    );
+    // Another client's site has only the fleet's rotation.
+    let other = World {
+        site: {
+            let mut site = site(None);
+            site.client = vigie_domain::Reference::parse("AUTRE").unwrap();
+            site.reference = vigie_domain::Reference::parse("AILLEURS").unwrap();
+            site
+        },
+        ..client_only
+    };
+    assert_eq!(
+        names(
+            &other
+                .directory()
+                .resolve(Recipient::OnCallTechnician, at)
+                .unwrap()
+        ),
+        vec!["TECH-A"]
     );
 }
 
@@ -1126,8 +1289,13 @@ fn a_person_without_phone_is_missing_for_sms_and_still_gets_the_email() {
 #[test]
 fn nobody_on_call_is_missing_and_the_rest_of_the_step_still_goes() {
     let policy = policy();
+    // No rotation and no on-call manager to fall back on (issue 26, item 1).
     let world = World {
         rotations: Vec::new(),
+        staff: team()
+            .into_iter()
+            .filter(|s| !s.reference.as_str().starts_with("RA-"))
+            .collect(),
         ..World::new()
     };
     let at = ms("2026-03-10T10:05:00+01:00");
@@ -2131,6 +2299,30 @@ fn an_alarm_about_no_site_misses_no_client_contact_but_still_misses_the_on_call_
         &timer(Severity::Major, "astreinte", 0, at),
         step(&policy, Severity::Major, "astreinte"),
         &directory,
+        &[],
+        at,
+    );
+    // Nobody on call among the technicians: the on-call managers are told instead, and the
+    // step says why (issue 26, item 1); with no on-call manager either, the technician is
+    // missing.
+    assert!(on_call.missing.is_empty(), "{:?}", on_call.missing);
+    assert_eq!(
+        on_call.routed.iter().map(|r| r.role).collect::<Vec<_>>(),
+        vec![Recipient::OnCallTechnician]
+    );
+    assert!(on_call.pages.iter().any(|p| p.recipient == "RA-1"));
+    let staff: Vec<Staff> = team()
+        .into_iter()
+        .filter(|s| !s.reference.as_str().starts_with("RA-"))
+        .collect();
+    let alone = Directory {
+        staff: &staff,
+        ..directory
+    };
+    let on_call = escalation::plan(
+        &timer(Severity::Major, "astreinte", 0, at),
+        step(&policy, Severity::Major, "astreinte"),
+        &alone,
         &[],
         at,
     );

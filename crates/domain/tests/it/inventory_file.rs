@@ -309,3 +309,44 @@ mod robustness {
         }
     }
 }
+
+/// Issue 26, item 1: a territory is read from the file, names sites and clients that exist,
+/// and at least one of them.
+#[test]
+fn a_territory_names_known_sites_and_clients() {
+    let text = format!(
+        "{SMALL}\n[[territory]]\nref = \"TER-PARIS\"\nname = \"Agence de Paris\"\nsites = [\"SITE-A1\"]\nclients = [\"CLI-A\"]\n"
+    );
+    let parsed = InventoryFile::parse(&text).unwrap();
+    assert!(parsed.check(&KnownObjects::default()).is_ok());
+    let territory = &parsed.inventory.territories[0];
+    assert_eq!(territory.name.as_str(), "Agence de Paris");
+    // Written back and read again, it is the same.
+    let written = file::write(&parsed.inventory);
+    assert_eq!(
+        InventoryFile::parse(&written)
+            .unwrap()
+            .inventory
+            .territories,
+        parsed.inventory.territories
+    );
+    assert!(written.contains("[[territory]]"), "{written}");
+
+    let unknown = text.replace("sites = [\"SITE-A1\"]", "sites = [\"SITE-Z9\"]");
+    let line = unknown.lines().position(|l| l.contains("SITE-Z9")).unwrap() + 1;
+    assert_eq!(
+        errors_of(&unknown),
+        vec![format!(
+            "ligne {line} : territoire « TER-PARIS » : site « SITE-Z9 » inconnu"
+        )]
+    );
+    let empty = text
+        .replace("sites = [\"SITE-A1\"]\n", "")
+        .replace("clients = [\"CLI-A\"]\n", "");
+    let errors = errors_of(&empty);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("un territoire couvre au moins un site ou un client"),
+        "{errors:?}"
+    );
+}

@@ -35,6 +35,8 @@ fn rotation(zone: &str, members: &[&str], handoff: Handoff, start: &str) -> Rota
         handoff,
         start: start.parse().unwrap(),
         overrides: Vec::new(),
+        territory: None,
+        rank: 1,
     }
 }
 
@@ -899,6 +901,8 @@ fn rotations_in(zones: &'static [&'static str]) -> impl Strategy<Value = Rotatio
                 .checked_add(Span::new().days(day))
                 .unwrap(),
             overrides: Vec::new(),
+            territory: None,
+            rank: 1,
         })
 }
 
@@ -1155,4 +1159,131 @@ mod calendar_feed {
             prop_assert_eq!(lines.iter().filter(|l| l.starts_with("DESCRIPTION:")).count(), 1);
         }
     }
+}
+
+// --- Territories: coverage ahead (issue 26, item 1) -------------------------------------------
+
+fn territory(
+    reference_text: &str,
+    sites: &[&str],
+    clients: &[&str],
+) -> vigie_domain::inventory::Territory {
+    vigie_domain::inventory::Territory {
+        reference: reference(reference_text),
+        name: vigie_domain::Name::parse(reference_text).unwrap(),
+        sites: sites.iter().map(|s| reference(s)).collect(),
+        clients: clients.iter().map(|c| reference(c)).collect(),
+    }
+}
+
+/// A site whose territory's rotations leave a gap in the coming 14 days is found before the
+/// gap comes; a site the fleet's rotation covers is not; sites with the same rotations share
+/// one gap.
+#[test]
+fn coverage_gaps_are_found_ahead_site_by_site() {
+    use vigie_domain::oncall::{COVERAGE_HORIZON_MS, Place, coverage_gaps};
+    let now = ms("2026-03-02T09:00:00+01:00");
+    // Lyon's weekly rotation starts only on Monday 9 March at 08:00.
+    let mut lyon = weekly_paris();
+    lyon.name = reference("ASTREINTE-LYON");
+    lyon.territory = Some(reference("TER-LYON"));
+    lyon.start = "2026-03-09".parse().unwrap();
+    // Paris's rotation covers every week.
+    let mut paris = weekly_paris();
+    paris.name = reference("ASTREINTE-PARIS");
+    paris.territory = Some(reference("TER-PARIS"));
+    let territories = [
+        territory("TER-LYON", &["LYON-1", "LYON-2"], &[]),
+        territory("TER-PARIS", &[], &["CLI-PARIS"]),
+    ];
+    let rotations = [lyon, paris];
+    let (lyon_1, lyon_2, paris_site, nowhere) = (
+        reference("LYON-1"),
+        reference("LYON-2"),
+        reference("PARIS-1"),
+        reference("NULLE-PART"),
+    );
+    let (client_lyon, client_paris, other) = (
+        reference("CLI-LYON"),
+        reference("CLI-PARIS"),
+        reference("CLI-AUTRE"),
+    );
+    let sites = [
+        Place {
+            site: &lyon_1,
+            client: &client_lyon,
+        },
+        Place {
+            site: &lyon_2,
+            client: &client_lyon,
+        },
+        Place {
+            site: &paris_site,
+            client: &client_paris,
+        },
+        Place {
+            site: &nowhere,
+            client: &other,
+        },
+    ];
+    let gaps = coverage_gaps(
+        &rotations,
+        &territories,
+        &sites,
+        Duty::Technician,
+        now,
+        now + COVERAGE_HORIZON_MS,
+    );
+    assert_eq!(gaps.len(), 2, "{gaps:?}");
+    // Lyon's two sites: from now until the first hand-off.
+    assert_eq!(
+        (gaps[0].from_ms, gaps[0].to_ms, gaps[0].sites.clone()),
+        (
+            now,
+            ms("2026-03-09T08:00:00+01:00"),
+            vec![lyon_1.clone(), lyon_2.clone()]
+        )
+    );
+    // A site no territory and no fleet rotation covers: the whole horizon.
+    assert_eq!(
+        (gaps[1].from_ms, gaps[1].to_ms, gaps[1].sites.clone()),
+        (now, now + COVERAGE_HORIZON_MS, vec![nowhere.clone()])
+    );
+    // A fleet rotation (no territory) covers every site, Lyon's gap included.
+    let mut fleet = weekly_paris();
+    fleet.name = reference("ASTREINTE-NATIONALE");
+    let with_fleet = [rotations[0].clone(), rotations[1].clone(), fleet];
+    assert!(
+        coverage_gaps(
+            &with_fleet,
+            &territories,
+            &sites,
+            Duty::Technician,
+            now,
+            now + COVERAGE_HORIZON_MS
+        )
+        .is_empty()
+    );
+}
+
+/// A secondary rotation is not an alarm when it has nobody on call (it may cover only nights
+/// by design); a primary is.
+#[test]
+fn only_a_primary_rotation_with_nobody_on_call_is_uncovered() {
+    let before_start = ms("2026-01-05T07:00:00+01:00");
+    let primary = weekly_paris();
+    let mut secondary = weekly_paris();
+    secondary.name = reference("ASTREINTE-SECOURS");
+    secondary.rank = 2;
+    assert_eq!(
+        vigie_domain::oncall::uncovered(&[primary, secondary.clone()], before_start),
+        vec![reference("ASTREINTE-TECH")]
+    );
+    secondary.rank = 0;
+    assert!(secondary.check().is_err());
+    secondary.rank = 10;
+    assert_eq!(
+        secondary.check().unwrap_err().to_string(),
+        "astreinte « ASTREINTE-SECOURS » : rang 10 ; 1 (principale) à 9 (secours successifs)"
+    );
 }

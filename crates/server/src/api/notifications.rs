@@ -14,6 +14,7 @@ use vigie_domain::Reference;
 use vigie_domain::alarm::escalation::CONSOLE;
 use vigie_domain::alarm::escalation::Notice;
 use vigie_domain::alarm::lifecycle::{AlarmId, LifecycleError};
+use vigie_domain::inventory::{ObjectKind, Record};
 use vigie_domain::oncall::{self, Rotation};
 use vigie_store::{ClaimedNotification, StoredNotification};
 
@@ -52,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/rotations/{name}/swap", post(swap))
         .route("/api/v1/oncall", get(who_is_on_call))
+        .route("/api/v1/oncall/coverage", get(coverage))
         .route("/api/v1/console", get(console))
         .route("/api/v1/notifications", get(outbox))
         .route("/api/v1/sms/inbound", post(sms_inbound))
@@ -169,6 +171,8 @@ pub(crate) async fn rotations_changed(state: &AppState) {
 struct AtParams {
     /// UTC epoch ms or RFC 3339; now when absent.
     at: Option<String>,
+    /// A site: who answers for it, through its territory and fallbacks (issue 26, item 1).
+    site: Option<String>,
 }
 
 /// Reads an instant given as epoch milliseconds or RFC 3339 (`2026-11-29T03:00:00+01:00`).
@@ -205,6 +209,20 @@ struct OnCallAnswer {
     rotations: Vec<OnCallNow>,
     /// Rotations with nobody on call at `at`.
     uncovered: Vec<Reference>,
+    /// With `site`: the technician who answers for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    site: Option<SiteOnCall>,
+}
+
+/// Who answers for one site's technicians' duty at an instant, and through which rotation.
+#[derive(Debug, Serialize)]
+struct SiteOnCall {
+    site: Reference,
+    /// None: nobody (the on-call manager is told instead).
+    rotation: Option<Reference>,
+    member: Option<Reference>,
+    /// The rotations passed, which had nobody on call.
+    passed: Vec<Reference>,
 }
 
 async fn who_is_on_call(
@@ -217,8 +235,52 @@ async fn who_is_on_call(
         None => caller.now_ms,
     };
     let rotations = state.store.rotations(&caller.actor).await?;
+    let site = match &params.site {
+        Some(text) => {
+            let reference =
+                Reference::parse(text).map_err(|e| ApiError::bad_request(format!("site : {e}")))?;
+            let Record::Site(site) = state
+                .store
+                .get(&caller.actor, ObjectKind::Site, &reference)
+                .await?
+            else {
+                return Err(ApiError::not_found());
+            };
+            let territories = state.store.territories(&caller.actor).await?;
+            let place = oncall::Place {
+                site: &site.reference,
+                client: &site.client,
+            };
+            let answer = oncall::route(
+                &rotations,
+                &territories,
+                Some(place),
+                oncall::Duty::Technician,
+                at,
+            );
+            Some(SiteOnCall {
+                site: site.reference.clone(),
+                rotation: answer.as_ref().map(|a| a.rotation.clone()),
+                member: answer.as_ref().map(|a| a.on_call.member.clone()),
+                passed: match answer {
+                    Some(answer) => answer.passed,
+                    None => oncall::fallback_order(
+                        &rotations,
+                        &territories,
+                        Some(place),
+                        oncall::Duty::Technician,
+                    )
+                    .iter()
+                    .map(|r| r.name.clone())
+                    .collect(),
+                },
+            })
+        }
+        None => None,
+    };
     let answer = OnCallAnswer {
         at,
+        site,
         uncovered: oncall::uncovered(&rotations, at),
         rotations: rotations
             .iter()
@@ -236,6 +298,26 @@ async fn who_is_on_call(
             .collect(),
     };
     Ok(Json(answer))
+}
+
+/// What the coverage check answers: the gaps of the coming 14 days.
+#[derive(Debug, Serialize)]
+struct Coverage {
+    from: i64,
+    to: i64,
+    gaps: Vec<oncall::CoverageGap>,
+}
+
+/// `GET /api/v1/oncall/coverage`: where nobody will be on call for the technicians in the
+/// coming 14 days, site by site (issue 26, item 1).
+async fn coverage(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Coverage>> {
+    let from = caller.now_ms;
+    let gaps = state.store.oncall_coverage(&caller.actor, from).await?;
+    Ok(Json(Coverage {
+        from,
+        to: from.saturating_add(oncall::COVERAGE_HORIZON_MS),
+        gaps,
+    }))
 }
 
 #[derive(Debug, Deserialize)]

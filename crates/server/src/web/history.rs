@@ -398,6 +398,7 @@ mod tests {
                     },
                 ],
                 missing: vec![],
+                routed: vec![],
                 ticket: None,
             },
             K::NotificationFailed {

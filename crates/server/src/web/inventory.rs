@@ -148,6 +148,10 @@ fn template(kind: ObjectKind, client: Option<&Reference>, site: Option<&Referenc
              # camera_role = \"priority\"\n# address = \"\"\n# parent = \"\"\n# model = \"\"\n# firmware = \"\"\n\
              checks = {{ ping = {{}} }}\n"
         ),
+        ObjectKind::Territory => "ref = \"\"\nname = \"\"\n\
+             sites = []  # les sites couverts, par référence\n\
+             clients = []  # les clients dont tous les sites sont couverts\n"
+            .to_string(),
         ObjectKind::Staff => "ref = \"\"\nname = \"\"\n\
              roles = [\"technician\"]  # technician, on_call_manager, technical_manager, operations_manager, referent_engineer, supervision, administrator\n\
              # email = \"\"\n# phone = \"\"\n# manager = \"\"\n"
@@ -195,6 +199,7 @@ fn described(record: &Record) -> (Option<&str>, Option<&Reference>) {
         Record::Site(site) => (Some(site.name.as_str()), Some(&site.client)),
         Record::Equipment(equipment) => (Some(equipment.name.as_str()), Some(&equipment.site)),
         Record::Staff(staff) => (Some(staff.name.as_str()), None),
+        Record::Territory(territory) => (Some(territory.name.as_str()), None),
     }
 }
 
@@ -231,7 +236,7 @@ async fn records(
     };
     let owner = match kind {
         ObjectKind::Equipment => Some(t(lang, "Site")),
-        ObjectKind::Client | ObjectKind::Staff => None,
+        ObjectKind::Client | ObjectKind::Staff | ObjectKind::Territory => None,
         _ => Some(t(lang, "Client")),
     };
     let title = tf(

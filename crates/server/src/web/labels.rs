@@ -201,6 +201,7 @@ pub fn object_kind(lang: Lang, kind: ObjectKind) -> &'static str {
             ObjectKind::Staff => "staff member",
             ObjectKind::Site => "site",
             ObjectKind::Equipment => "equipment",
+            ObjectKind::Territory => "territory",
         },
     }
 }

@@ -95,6 +95,19 @@ async fn rotations(State(state): State<AppState>, viewer: Viewer) -> PageResult 
     let rotations = state.store.rotations(&viewer.caller.actor).await?;
     let uncovered = oncall::uncovered(&rotations, now);
     let names = member_names(&state, &viewer, &rotations).await?;
+    // Issue 26, item 1: the sites nobody will answer for in the coming 14 days.
+    let gaps = state
+        .store
+        .oncall_coverage(&viewer.caller.actor, now)
+        .await?;
+    let site_refs: Vec<&Reference> = gaps
+        .iter()
+        .flat_map(|g| g.sites.iter().take(oncall::CoverageGap::SITES_NAMED))
+        .collect();
+    let site_names = state
+        .store
+        .names(&viewer.caller.actor, ObjectKind::Site, &site_refs)
+        .await?;
     let lang = viewer.lang;
     let body = html! {
         main {
@@ -102,12 +115,31 @@ async fn rotations(State(state): State<AppState>, viewer: Viewer) -> PageResult 
             @if !uncovered.is_empty() {
                 p.error role="alert" { (tf(lang, "Personne d'astreinte : {rotations}", &[("rotations", &uncovered.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "))])) }
             }
+            @if !gaps.is_empty() {
+                section.panel #couverture role="alert" {
+                    h2 { (t(lang, "Sites sans personne d'astreinte dans les 14 jours")) }
+                    ul { @for gap in &gaps {
+                        li data-from=(gap.from_ms) {
+                            (tf(lang, "du {from} au {to}", &[("from", &when(gap.from_ms)), ("to", &when(gap.to_ms))]))
+                            " — "
+                            (tf(lang, "{n} site(s) : {sites}", &[
+                                ("n", &gap.sites.len()),
+                                ("sites", &gap.sites.iter().take(oncall::CoverageGap::SITES_NAMED).map(|s| site_names.get(s).cloned().unwrap_or_else(|| s.to_string())).collect::<Vec<_>>().join(", ")),
+                            ]))
+                            @if gap.sites.len() > oncall::CoverageGap::SITES_NAMED {
+                                " " (tf(lang, "et {n} autres", &[("n", &(gap.sites.len() - oncall::CoverageGap::SITES_NAMED))]))
+                            }
+                        }
+                    } }
+                    p.muted { (t(lang, "Ajoutez une astreinte au territoire de ces sites, un secours, ou un remplacement avant cette date ; sans cela, le responsable d'astreinte sera prévenu à la place du technicien.")) }
+                }
+            }
             @if rotations.is_empty() {
                 p.panel { (t(lang, "Aucune astreinte définie (API : PUT /api/v1/rotations/<nom>).")) }
             } @else {
                 div.table-wrap.cards { table {
                     thead { tr {
-                        th scope="col" { (t(lang, "Astreinte")) } th scope="col" { (t(lang, "Rôle")) } th scope="col" { (t(lang, "D'astreinte maintenant")) }
+                        th scope="col" { (t(lang, "Astreinte")) } th scope="col" { (t(lang, "Rôle")) } th scope="col" { (t(lang, "Territoire")) } th scope="col" { (t(lang, "D'astreinte maintenant")) }
                         th scope="col" { (t(lang, "Ensuite")) } th scope="col" { (t(lang, "Membres, dans l'ordre")) }
                     } }
                     tbody { @for rotation in &rotations {
@@ -116,6 +148,15 @@ async fn rotations(State(state): State<AppState>, viewer: Viewer) -> PageResult 
                         tr data-rotation=(rotation.name.as_str()) {
                             td data-label=(t(lang, "Astreinte")) { a href=(format!("/console/astreintes/{}", url_encode(rotation.name.as_str()))) { (rotation.name.as_str()) } }
                             td data-label=(t(lang, "Rôle")) { (labels::duty(lang, rotation.duty)) }
+                            td data-label=(t(lang, "Territoire")) {
+                                @match &rotation.territory {
+                                    Some(territory) => { (territory.as_str()) }
+                                    None => { (t(lang, "tout le parc")) }
+                                }
+                                @if rotation.rank > oncall::PRIMARY {
+                                    br; span.muted { (tf(lang, "secours n°{rank}", &[("rank", &(rotation.rank - 1))])) }
+                                }
+                            }
                             td data-label=(t(lang, "D'astreinte maintenant")) { @match &shift {
                                 Some(shift) => {
                                     strong { (person_link(&viewer, &shift.member, &name_of(&names, &shift.member))) }

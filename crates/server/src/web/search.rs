@@ -67,6 +67,7 @@ fn kind_heading(lang: Lang, kind: ObjectKind) -> &'static str {
         ObjectKind::Staff => t(lang, "Personnel"),
         ObjectKind::Contact => t(lang, "Contacts des clients"),
         ObjectKind::Contract => t(lang, "Contrats"),
+        ObjectKind::Territory => t(lang, "Territoires"),
     }
 }
 

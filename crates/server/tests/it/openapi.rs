@@ -50,6 +50,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/rotations/{name}"),
     ("post", "/api/v1/rotations/{name}/swap"),
     ("get", "/api/v1/oncall"),
+    ("get", "/api/v1/oncall/coverage"),
     ("get", "/api/v1/tickets"),
     ("post", "/api/v1/tickets"),
     ("get", "/api/v1/tickets/{number}"),
