@@ -111,12 +111,18 @@ fn reference(field: &str, text: String) -> Result<Reference, InvalidValue> {
     Reference::parse(&text).map_err(|e| InvalidValue(format!("{field} : {}", e.0)))
 }
 
-fn optional_reference(field: &str, text: Option<String>) -> Result<Option<Reference>, InvalidValue> {
+fn optional_reference(
+    field: &str,
+    text: Option<String>,
+) -> Result<Option<Reference>, InvalidValue> {
     text.map(|text| reference(field, text)).transpose()
 }
 
 fn references(field: &str, texts: Vec<String>) -> Result<Vec<Reference>, InvalidValue> {
-    texts.into_iter().map(|text| reference(field, text)).collect()
+    texts
+        .into_iter()
+        .map(|text| reference(field, text))
+        .collect()
 }
 
 /// For `skip_serializing_if`: a count of zero is not written.

@@ -10,10 +10,10 @@ use vigie_domain::alarm::escalation::{DigestEntry, Message, Notice, Page};
 use vigie_domain::ticket::message::{Purpose, TicketNotice};
 use vigie_domain::values::InvalidValue;
 
+use crate::StoreError;
 use crate::notifications::Outgoing;
 use crate::people::AccountNotice;
 use crate::reports::{ReportMail, ReportNotice};
-use crate::StoreError;
 
 use super::alarm::{AlarmV1, SeverityV1};
 use super::alarm_event::ChannelV1;

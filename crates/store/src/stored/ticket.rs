@@ -8,8 +8,8 @@ use vigie_domain::EmailAddress;
 use vigie_domain::inventory::{ContractTier, Priority, SlaMeasure};
 use vigie_domain::policy::Deadline;
 use vigie_domain::ticket::desk::{
-    Aftercare, DataImpact, FollowUp, GdprDuty, Impact, Kind, Report, Source, SurveyAnswers,
-    Ticket, ToldBy, Warning,
+    Aftercare, DataImpact, FollowUp, GdprDuty, Impact, Kind, Report, Source, SurveyAnswers, Ticket,
+    ToldBy, Warning,
 };
 use vigie_domain::ticket::post_mortem::{Measure, MeasureKind, PostMortem};
 use vigie_domain::ticket::{SlaState, StatedCriticality, Status, Timer};

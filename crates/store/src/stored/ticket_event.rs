@@ -12,8 +12,7 @@ use crate::StoreError;
 use super::alarm::ClosureReportV1;
 use super::alarm_event::ChannelV1;
 use super::ticket::{
-    DataImpactV1, KindV1, PriorityV1, SlaMeasureV1, SourceV1, StatusV1, SurveyAnswersV1,
-    ToldByV1,
+    DataImpactV1, KindV1, PriorityV1, SlaMeasureV1, SourceV1, StatusV1, SurveyAnswersV1, ToldByV1,
 };
 use super::{optional_reference, reference};
 
