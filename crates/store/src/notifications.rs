@@ -623,7 +623,7 @@ async fn add_to_digest(
                     .await?;
             let Outgoing::Page(mut stored) = crate::stored::outgoing::decode(&record)? else {
                 return Err(other(format!(
-                    "rapport quotidien stocké illisible : la notification {id} n'est pas une alarme"
+                    "rapport quotidien stocké illisible : la notification {id} n'est pas la page d'une alarme"
                 )));
             };
             stored.add_to_digest(notice.digest_entry());

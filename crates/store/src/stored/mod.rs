@@ -76,7 +76,15 @@ struct Format {
 /// `record` (the JSON of a row) as its format-1 type; `what` names the record for the error
 /// (« alarme stockée »).
 fn read<T: DeserializeOwned>(record: &str, what: &str) -> Result<T, StoreError> {
-    let Format { format } = serde_json::from_str(record).map_err(|e| unreadable(what, e))?;
+    // Every record written so far has no `format`, and reads in one pass. The text `"format"`
+    // is in a record only as a key or as a whole string value (a longer string escapes its
+    // quotes): where it is absent there is no such field, and the record is not read twice.
+    let format = if record.contains("\"format\"") {
+        let Format { format } = serde_json::from_str(record).map_err(|e| unreadable(what, e))?;
+        format
+    } else {
+        None
+    };
     match format {
         // As every record has been written so far.
         None => serde_json::from_str(record).map_err(|e| unreadable(what, e)),

@@ -204,6 +204,7 @@ fn every_record() -> Vec<(&'static str, Value, Decode)> {
         .collect()
 }
 
+/// The text of `record` with a `format` field, as a later version might write it.
 fn with_format(record: &Value, format: Value) -> String {
     let mut record = record.clone();
     record
@@ -222,6 +223,13 @@ fn a_record_of_format_1_reads_with_or_without_its_format() {
             .unwrap_or_else(|e| panic!("{table}: format 1 refused: {e}"));
         assert_eq!(with, without, "{table}");
     }
+    // The word as a value is no format.
+    let mut record = golden("tickets").remove(0);
+    record["symptom"] = json!("format");
+    assert_eq!(
+        ticket::decode(&record.to_string()).unwrap().report.symptom,
+        "format"
+    );
 }
 
 /// A record of a later format is refused with a message that names it, never read field by
