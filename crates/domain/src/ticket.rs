@@ -151,10 +151,11 @@ pub enum Happening {
 }
 
 /// A timer as the ticket's record keeps it: its instants are written RFC 3339, as they always
-/// were (`crate::calendar::rfc3339_ms`), and are `i64` milliseconds in the code.
+/// were (`crate::calendar::rfc3339_ms`), and are `i64` milliseconds in the code. Public, with
+/// the fields of [`SlaState`], so that the store can keep them in its own stored types.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
-enum Timer {
+pub enum Timer {
     Running {
         deadline: Deadline,
         #[serde(with = "crate::calendar::rfc3339_ms")]
@@ -185,17 +186,20 @@ pub struct TicketSla {
 }
 
 /// What a ticket's SLA side stores between two calls (the policy is given back on restore).
+/// Its fields are public for the store's own stored types (`vigie_store::stored`); the code
+/// changes them only through [`TicketSla`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlaState {
     pub priority: Priority,
     pub status: Status,
     #[serde(default)]
-    tier: ContractTier,
+    pub tier: ContractTier,
     #[serde(default)]
-    round_the_clock: bool,
-    timers: BTreeMap<SlaMeasure, Timer>,
+    pub round_the_clock: bool,
+    pub timers: BTreeMap<SlaMeasure, Timer>,
+    /// Timers met or breached.
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
-    done: std::collections::BTreeSet<SlaMeasure>,
+    pub done: std::collections::BTreeSet<SlaMeasure>,
 }
 
 impl SlaState {

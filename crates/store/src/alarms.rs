@@ -87,11 +87,6 @@ pub(crate) fn named_columns(first: usize) -> String {
     )
 }
 
-fn stored_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text)
-        .map_err(|e| StoreError::other(anyhow::anyhow!("alarme stockée illisible : {e}")))
-}
-
 fn stored_reference(text: &str) -> Result<Option<Reference>, StoreError> {
     if text == NO_REFERENCE {
         return Ok(None);
@@ -129,7 +124,7 @@ impl System {
         }
         let mut rows = Vec::with_capacity(latest.len());
         for (client, alarm) in latest.values() {
-            let record = serde_json::to_string(alarm).map_err(StoreError::other)?;
+            let record = crate::stored::alarm::encode(alarm)?;
             rows.push(vec![
                 id_arg(alarm.id),
                 Arg::Text(Some(
@@ -191,7 +186,7 @@ impl System {
             .fetch_all(&self.write)
             .await?;
         rows.iter()
-            .map(|row| stored_json(&row.try_get::<String, _>(0)?))
+            .map(|row| crate::stored::alarm::decode(&row.try_get::<String, _>(0)?))
             .collect()
     }
 }
@@ -261,7 +256,7 @@ impl Store {
             crate::page::fetch(&self.read, self.backend, &inner, 6, "c2 DESC", args).await?;
         rows.into_iter()
             .map(|(client, record, _, client_name, site, equipment)| {
-                let alarm: Alarm = stored_json(&record)?;
+                let alarm = crate::stored::alarm::decode(&record)?;
                 Ok(StoredAlarm {
                     client: stored_reference(&client)?,
                     status: alarm.status(),
@@ -298,7 +293,7 @@ impl Store {
         .fetch_optional(&self.read)
         .await?
         .ok_or(StoreError::NotFound)?;
-        let alarm: Alarm = stored_json(&row.try_get::<String, _>(1)?)?;
+        let alarm = crate::stored::alarm::decode(&row.try_get::<String, _>(1)?)?;
         let stored = StoredAlarm {
             client: stored_reference(&row.try_get::<String, _>(0)?)?,
             status: alarm.status(),
@@ -318,7 +313,7 @@ impl Store {
         .await?;
         let events = rows
             .iter()
-            .map(|row| stored_json(&row.try_get::<String, _>(0)?))
+            .map(|row| crate::stored::alarm_event::decode(&row.try_get::<String, _>(0)?))
             .collect::<Result<Vec<AlarmEvent>, StoreError>>()?;
         Ok((stored, events))
     }

@@ -806,10 +806,7 @@ impl Store {
         let mut last = None;
         let count = rows.len();
         for (client, record, rank, _, client_name, site, equipment) in rows {
-            let alarm: vigie_domain::alarm::lifecycle::Alarm = serde_json::from_str(&record)
-                .map_err(|e| {
-                    StoreError::other(anyhow::anyhow!("alarme stockée illisible : {e}"))
-                })?;
+            let alarm = crate::stored::alarm::decode(&record)?;
             last = Some((rank, alarm.id));
             alarms.push(crate::StoredAlarm {
                 client: Reference::parse(&client).ok(),

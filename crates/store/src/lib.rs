@@ -19,6 +19,7 @@ mod people;
 pub mod reports;
 pub mod secrets;
 pub mod signals;
+pub mod stored;
 pub mod supervision;
 #[cfg(feature = "testing")]
 pub mod testing;

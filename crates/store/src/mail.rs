@@ -18,10 +18,16 @@ use vigie_domain::ticket::mail::{self, Disposition, Known, MailFacts, Reply, Set
 use crate::System;
 use crate::inventory::{Arg, build, require};
 use crate::tickets::{
-    TicketChange, desk_error, load, messages_for, number_arg, open_in, policy_of, retrying, stored,
+    TicketChange, desk_error, load, messages_for, number_arg, open_in, policy_of, retrying,
     write_ticket,
 };
 use crate::{Store, StoreError};
+
+/// A contact or a mail record as stored (their JSON is no part of `crate::stored`).
+fn stored<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::other(anyhow::anyhow!("enregistrement stocké illisible : {e}")))
+}
 
 /// The longest text of a message the desk keeps.
 pub const MAX_MAIL_TEXT: usize = 20_000;

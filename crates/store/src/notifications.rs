@@ -206,11 +206,10 @@ pub struct FiredTimer {
     pub outcome: Outcome,
 }
 
-/// What a row of the outbox carries: an alarm's page, or a message about a ticket. Stored as
-/// the JSON of either (a page's has `page` and `alarm`, a ticket message's `ticket` and
-/// `purpose`), so rows written before ticket messages existed read as pages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(untagged)]
+/// What a row of the outbox carries: an alarm's page, a message about a ticket, a report's
+/// email or a notice about an account. Its record is written and read by
+/// [`crate::stored::outgoing`] only, hence no serde here.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outgoing {
     Page(Box<Notice>),
     Ticket(Box<TicketNotice>),
@@ -335,7 +334,7 @@ pub(crate) async fn insert_event(
     connection: &mut AnyConnection,
     event: &AlarmEvent,
 ) -> Result<(), StoreError> {
-    let record = serde_json::to_string(event).map_err(StoreError::other)?;
+    let record = crate::stored::alarm_event::encode(event)?;
     build(
         "INSERT INTO alarm_events (alarm_id, at_ms, by_ref, event, record) VALUES ($1, $2, $3, $4, $5)",
         vec![
@@ -612,10 +611,8 @@ async fn stored_alarm(
         .bind(i64::try_from(id).unwrap_or(i64::MAX))
         .fetch_optional(&mut *connection)
         .await?;
-    row.map(|(json,)| {
-        serde_json::from_str(&json).map_err(|e| other(format!("alarme stockée illisible : {e}")))
-    })
-    .transpose()
+    row.map(|(json,)| crate::stored::alarm::decode(&json))
+        .transpose()
 }
 
 /// `client` is the page's `client_ref`: the alarm's client, or [`NO_REFERENCE`].
@@ -673,10 +670,13 @@ async fn add_to_digest(
                     .bind(id)
                     .fetch_one(&mut *connection)
                     .await?;
-            let mut stored: Notice = serde_json::from_str(&record)
-                .map_err(|e| other(format!("rapport quotidien stocké illisible : {e}")))?;
+            let Outgoing::Page(mut stored) = crate::stored::outgoing::decode(&record)? else {
+                return Err(other(format!(
+                    "rapport quotidien stocké illisible : la notification {id} n'est pas la page d'une alarme"
+                )));
+            };
             stored.add_to_digest(notice.digest_entry());
-            let record = serde_json::to_string(&stored).map_err(StoreError::other)?;
+            let record = crate::stored::outgoing::encode_page(&stored)?;
             build(
                 "UPDATE notifications SET record = $1 WHERE id = $2",
                 vec![Arg::Text(Some(record)), Arg::Int(id)],
@@ -776,7 +776,7 @@ fn page_row_for(
     now: i64,
 ) -> Result<Vec<Arg>, StoreError> {
     let page = &notice.page;
-    let record = serde_json::to_string(notice).map_err(StoreError::other)?;
+    let record = crate::stored::outgoing::encode_page(notice)?;
     Ok(vec![
         Arg::Text(Some(page.key.clone())),
         Arg::Int(i64::try_from(page.alarm).unwrap_or(i64::MAX)),
@@ -812,7 +812,7 @@ fn shown_at_once(channel: vigie_domain::policy::Channel, due: i64, now: i64) -> 
 const PAGE_INSERT: &str = "INSERT INTO notifications (key, alarm_id, client_ref, severity, step, recipient, channel, address, status, attempts, due_ms, created_ms, sent_ms, answer, record) VALUES";
 
 pub(crate) fn event_row(event: &AlarmEvent) -> Result<Vec<Arg>, StoreError> {
-    let record = serde_json::to_string(event).map_err(StoreError::other)?;
+    let record = crate::stored::alarm_event::encode(event)?;
     Ok(vec![
         Arg::Int(i64::try_from(event.alarm).unwrap_or(i64::MAX)),
         Arg::Int(event.at),
@@ -1179,8 +1179,7 @@ fn notification_columns() -> &'static str {
 
 fn claimed(row: &sqlx::any::AnyRow) -> Result<ClaimedNotification, StoreError> {
     let record: String = row.try_get("record")?;
-    let outgoing: Outgoing = serde_json::from_str(&record)
-        .map_err(|e| other(format!("notification stockée illisible : {e}")))?;
+    let outgoing = crate::stored::outgoing::decode(&record)?;
     Ok(ClaimedNotification {
         id: row.try_get("id")?,
         outgoing,
@@ -1692,7 +1691,7 @@ fn stored_notification(row: &sqlx::any::AnyRow) -> Result<StoredNotification, St
     let alarm: Option<i64> = row.try_get("alarm_id")?;
     let ticket: Option<i64> = row.try_get("ticket_number")?;
     let record: String = row.try_get("record")?;
-    let name = match serde_json::from_str::<Outgoing>(&record) {
+    let name = match crate::stored::outgoing::decode(&record) {
         Ok(Outgoing::Page(notice)) => notice.page.name,
         Ok(Outgoing::Ticket(message)) => message.name,
         Ok(Outgoing::Report(report)) => report.mail.name,

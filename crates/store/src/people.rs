@@ -143,8 +143,8 @@ pub struct SessionOrigin {
 
 /// An email to a user about their own account, kept in the outbox (issue 23, item 11): a
 /// password changed, by them or by an administrator's reset. `account` names it apart from
-/// the outbox's other messages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+/// the outbox's other messages. Its record: [`crate::stored::outgoing`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountNotice {
     pub key: String,
     /// The account's user name.
@@ -1192,10 +1192,9 @@ async fn queue_password_notice(
             user.display_name, user.username
         ),
     };
-    let record = serde_json::to_string(&crate::notifications::Outgoing::Account(Box::new(
-        notice.clone(),
-    )))
-    .map_err(StoreError::other)?;
+    let record = crate::stored::outgoing::encode(&crate::notifications::Outgoing::Account(
+        Box::new(notice.clone()),
+    ))?;
     sqlx::query(
         "INSERT INTO notifications (key, alarm_id, ticket_number, client_ref, severity, step, recipient, channel, address, status, attempts, due_ms, created_ms, record) \
          VALUES ($1, NULL, NULL, NULL, 'account', 'password_changed', $2, 'email', $3, 'pending', 0, $4, $4, $5) ON CONFLICT (key) DO NOTHING",

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::Row;
 use vigie_domain::Reference;
 use vigie_domain::access::{Actor, Permission};
@@ -77,11 +77,6 @@ pub struct SurveyOfPeriod {
 fn status(text: &str) -> Result<CheckStatus, StoreError> {
     CheckStatus::parse(text)
         .ok_or_else(|| StoreError::other(anyhow::anyhow!("état stocké inconnu : {text}")))
-}
-
-fn stored<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text)
-        .map_err(|e| StoreError::other(anyhow::anyhow!("{what} stocké illisible : {e}")))
 }
 
 impl Store {
@@ -384,7 +379,7 @@ impl Store {
         .await?;
         let mut alarms: Vec<(i64, i64, Alarm)> = rows
             .into_iter()
-            .map(|(record, raised, id)| Ok((raised, id, stored(&record, "alarme")?)))
+            .map(|(record, raised, id)| Ok((raised, id, crate::stored::alarm::decode(&record)?)))
             .collect::<Result<_, StoreError>>()?;
         alarms.sort_by_key(|(raised, id, _)| (*raised, *id));
         Ok(alarms.into_iter().map(|(_, _, alarm)| alarm).collect())
@@ -422,7 +417,7 @@ impl Store {
             tickets.insert(
                 number,
                 TicketOfPeriod {
-                    ticket: stored(&record, "ticket")?,
+                    ticket: crate::stored::ticket::decode(&record)?,
                     sla: Vec::new(),
                 },
             );
@@ -447,7 +442,9 @@ impl Store {
             .await?;
             for (number, record) in events {
                 if let Some(ticket) = tickets.get_mut(&number) {
-                    ticket.sla.push(stored(&record, "événement de ticket")?);
+                    ticket
+                        .sla
+                        .push(crate::stored::ticket_event::decode(&record)?);
                 }
             }
             for ticket in tickets.values_mut() {
@@ -487,7 +484,7 @@ impl Store {
             .await?;
         let mut surveys = Vec::with_capacity(rows.len());
         for (number, at, record, client, technician, client_name) in rows {
-            let event: TicketEvent = stored(&record, "événement de ticket")?;
+            let event = crate::stored::ticket_event::decode(&record)?;
             let vigie_domain::ticket::desk::EventKind::SurveyAnswered { answers } = event.kind
             else {
                 continue;
@@ -529,7 +526,7 @@ pub struct NewReport {
 }
 
 /// An email that sends a report's PDF (an attachment), written when the report is filed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportMail {
     /// The idempotency key: `report/<kind>/<client>/<site>/<period>/<recipient>[/…]`.
     pub key: String,
@@ -544,10 +541,10 @@ pub struct ReportMail {
     pub file_name: String,
 }
 
-/// A report's email as the outbox keeps it: the mail and the document it attaches.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A report's email as the outbox keeps it (its record: [`crate::stored::outgoing`]): the
+/// mail and the document it attaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportNotice {
-    #[serde(flatten)]
     pub mail: ReportMail,
     /// The document attached (its PDF).
     pub report_document: i64,
@@ -651,10 +648,9 @@ impl Store {
                         mail: mail.clone(),
                         report_document: attached,
                     };
-                    let record = serde_json::to_string(&crate::notifications::Outgoing::Report(
-                        Box::new(notice),
-                    ))
-                    .map_err(StoreError::other)?;
+                    let record = crate::stored::outgoing::encode(
+                        &crate::notifications::Outgoing::Report(Box::new(notice)),
+                    )?;
                     let done = build(
                         "INSERT INTO notifications (key, alarm_id, ticket_number, client_ref, severity, step, recipient, channel, address, status, attempts, due_ms, created_ms, record) \
                          VALUES ($1, NULL, NULL, $2, 'report', $3, $4, 'email', $5, 'pending', 0, $6, $6, $7) ON CONFLICT (key) DO NOTHING",

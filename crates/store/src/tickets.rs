@@ -148,7 +148,7 @@ async fn recurrence(
     .await?;
     let others = rows
         .iter()
-        .map(|(json,)| stored::<Ticket>(json))
+        .map(|(json,)| crate::stored::ticket::decode(json))
         .collect::<Result<Vec<_>, _>>()?;
     let Some(desk::Recurrence {
         earlier,
@@ -185,11 +185,6 @@ pub(crate) fn desk_error(error: DeskError) -> StoreError {
         DeskError::Conflict(message) => StoreError::Conflict(message),
         DeskError::Calendar(message) => StoreError::other(anyhow::anyhow!(message)),
     }
-}
-
-pub(crate) fn stored<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text)
-        .map_err(|e| StoreError::other(anyhow::anyhow!("ticket stocké illisible : {e}")))
 }
 
 pub(crate) fn number_arg(number: TicketNumber) -> Arg {
@@ -369,9 +364,7 @@ fn ticket_row(ticket: &Ticket) -> Result<Vec<Arg>, StoreError> {
         Arg::Int(ticket.received_at),
         Arg::OptionalInt(ticket.next_due()),
         Arg::OptionalInt(ticket.closed_at),
-        Arg::Text(Some(
-            serde_json::to_string(ticket).map_err(StoreError::other)?,
-        )),
+        Arg::Text(Some(crate::stored::ticket::encode(ticket)?)),
     ])
 }
 
@@ -424,7 +417,7 @@ async fn write(
                 Arg::Int(event.at),
                 Arg::Text(event.by.as_ref().map(ToString::to_string)),
                 Arg::Text(Some(event.kind.key().to_owned())),
-                Arg::Text(Some(serde_json::to_string(event).map_err(StoreError::other)?)),
+                Arg::Text(Some(crate::stored::ticket_event::encode(event)?)),
             ],
         )
         .execute(&mut *connection)
@@ -471,7 +464,8 @@ pub(crate) async fn load(
         .bind(i64::try_from(number).unwrap_or(i64::MAX))
         .fetch_optional(&mut *connection)
         .await?;
-    row.map(|(json,)| stored(&json)).transpose()
+    row.map(|(json,)| crate::stored::ticket::decode(&json))
+        .transpose()
 }
 
 /// A ticket's client and site, for its policy.
@@ -635,7 +629,7 @@ async fn group_minor(
     .await?;
     let candidates = rows
         .iter()
-        .map(|(json,)| stored(json))
+        .map(|(json,)| crate::stored::ticket::decode(json))
         .collect::<Result<Vec<Ticket>, StoreError>>()?;
     let Some(number) = desk::minor_ticket_to_join(&candidates, site, policy, now) else {
         return Ok(None);
@@ -809,10 +803,9 @@ async fn enqueue_messages(
     } in messages
     {
         let due = *due;
-        let record = serde_json::to_string(&crate::notifications::Outgoing::Ticket(Box::new(
-            message.clone(),
-        )))
-        .map_err(StoreError::other)?;
+        let record = crate::stored::outgoing::encode(&crate::notifications::Outgoing::Ticket(
+            Box::new(message.clone()),
+        ))?;
         let done = build(
             "INSERT INTO notifications (key, alarm_id, ticket_number, client_ref, severity, step, recipient, channel, address, status, attempts, due_ms, created_ms, record) \
              VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $10, $11) ON CONFLICT (key) DO NOTHING",
@@ -1078,7 +1071,9 @@ async fn stored_events(
     .bind(MAX_TICKET_EVENTS)
     .fetch_all(&mut *connection)
     .await?;
-    rows.iter().map(|(json,)| stored(json)).collect()
+    rows.iter()
+        .map(|(json,)| crate::stored::ticket_event::decode(json))
+        .collect()
 }
 
 /// The events of the alarm that opened `ticket`, oldest first (at most
@@ -1096,7 +1091,9 @@ async fn alarm_events_of(
             .bind(MAX_TICKET_EVENTS)
             .fetch_all(&mut *connection)
             .await?;
-    rows.iter().map(|(json,)| stored(json)).collect()
+    rows.iter()
+        .map(|(json,)| crate::stored::alarm_event::decode(json))
+        .collect()
 }
 
 /// INC-6: the incident's timeline from the ticket's stored events and its alarm's events.
@@ -1331,7 +1328,7 @@ impl Store {
         );
         let rows = build(&sql, args).fetch_all(&self.read).await?;
         rows.iter()
-            .map(|row| stored(&row.try_get::<String, _>(0)?))
+            .map(|row| crate::stored::ticket::decode(&row.try_get::<String, _>(0)?))
             .collect()
     }
 
@@ -1352,7 +1349,7 @@ impl Store {
         .fetch_optional(&self.read)
         .await?
         .ok_or(StoreError::NotFound)?;
-        let ticket: Ticket = stored(&row.try_get::<String, _>(0)?)?;
+        let ticket = crate::stored::ticket::decode(&row.try_get::<String, _>(0)?)?;
         let rows = build(
             "SELECT record FROM ticket_events WHERE ticket_number = $1 ORDER BY id LIMIT $2",
             vec![number_arg(number), Arg::Int(MAX_TICKET_EVENTS)],
@@ -1361,7 +1358,7 @@ impl Store {
         .await?;
         let events = rows
             .iter()
-            .map(|row| stored(&row.try_get::<String, _>(0)?))
+            .map(|row| crate::stored::ticket_event::decode(&row.try_get::<String, _>(0)?))
             .collect::<Result<Vec<TicketEvent>, StoreError>>()?;
         Ok((ticket, events))
     }
@@ -1732,7 +1729,8 @@ impl Store {
         .await?;
         let mut messages = Vec::new();
         for (channel, status, created_ms, sent_ms, record) in rows {
-            let Ok(crate::notifications::Outgoing::Ticket(notice)) = serde_json::from_str(&record)
+            let Ok(crate::notifications::Outgoing::Ticket(notice)) =
+                crate::stored::outgoing::decode(&record)
             else {
                 continue;
             };
