@@ -2,7 +2,7 @@
 //! and when.
 
 use serde::{Deserialize, Serialize};
-use vigie_domain::alarm::escalation::Missing;
+use vigie_domain::alarm::escalation::{Missing, Routed};
 use vigie_domain::alarm::lifecycle::{AlarmEvent, EventKind, SeverityCause, Told};
 use vigie_domain::policy::{Channel, Recipient};
 use vigie_domain::values::InvalidValue;
@@ -81,6 +81,9 @@ pub enum EventKindV1 {
         told: Vec<ToldV1>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         missing: Vec<MissingV1>,
+        /// Added in format 1 by the territories (issue 26): absent from older rows.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        routed: Vec<RoutedV1>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ticket: Option<u64>,
     },
@@ -130,6 +133,13 @@ pub struct ToldV1 {
     pub recipient: String,
     pub name: String,
     pub channel: ChannelV1,
+}
+
+/// An on-call role answered through a fallback, and how (format 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutedV1 {
+    pub role: RecipientV1,
+    pub note: String,
 }
 
 /// A role nobody could be told as, and why (format 1).
@@ -205,11 +215,13 @@ impl From<&EventKind> for EventKindV1 {
                 step,
                 told,
                 missing,
+                routed,
                 ticket,
             } => EventKindV1::Escalated {
                 step: step.clone(),
                 told: told.iter().map(ToldV1::from).collect(),
                 missing: missing.iter().map(MissingV1::from).collect(),
+                routed: routed.iter().map(RoutedV1::from).collect(),
                 ticket: *ticket,
             },
             EventKind::NotificationFailed {
@@ -275,11 +287,13 @@ impl TryFrom<EventKindV1> for EventKind {
                 step,
                 told,
                 missing,
+                routed,
                 ticket,
             } => EventKind::Escalated {
                 step,
                 told: told.into_iter().map(Told::from).collect(),
                 missing: missing.into_iter().map(Missing::from).collect(),
+                routed: routed.into_iter().map(Routed::from).collect(),
                 ticket,
             },
             EventKindV1::NotificationFailed {
@@ -326,6 +340,24 @@ impl From<&Missing> for MissingV1 {
         MissingV1 {
             role: missing.role.into(),
             reason: missing.reason.clone(),
+        }
+    }
+}
+
+impl From<&Routed> for RoutedV1 {
+    fn from(routed: &Routed) -> RoutedV1 {
+        RoutedV1 {
+            role: routed.role.into(),
+            note: routed.note.clone(),
+        }
+    }
+}
+
+impl From<RoutedV1> for Routed {
+    fn from(stored: RoutedV1) -> Routed {
+        Routed {
+            role: stored.role.into(),
+            note: stored.note,
         }
     }
 }

@@ -43,10 +43,12 @@ phone = "+33611111111"
 ref = "CTR-A"
 client = "CLI-A"
 
+# Not an on-call manager: with no rotation, the on-call technician's pages would go to her
+# (issue 26, item 1), and these tests are about the outbox, not routing.
 [[staff]]
 ref = "ST-CHEF"
 name = "Valérie Perrin"
-roles = ["technical_manager", "on_call_manager"]
+roles = ["technical_manager"]
 email = "chef@integrateur.fr"
 
 [[site]]
