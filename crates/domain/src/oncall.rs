@@ -720,7 +720,7 @@ pub struct Answer {
 /// The rotations of `duty` that answer for `place`, in fallback order (issue 26, item 1):
 /// those of the territories naming the site, then those naming its client, then the fleet's
 /// (no territory); within each, by rank (primary, secondary…) then name. Without a place (an
-/// alarm about no site), the fleet's rotations first, then every other, in the same order.
+/// alarm about no site, such as a rotation with nobody on call), the fleet's only.
 pub fn fallback_order<'r>(
     rotations: &'r [Rotation],
     territories: &[Territory],
@@ -732,13 +732,12 @@ pub fn fallback_order<'r>(
         let Some(territory) = &rotation.territory else {
             return Some(2);
         };
-        match place {
-            Some(place) => territories
-                .iter()
-                .find(|t| &t.reference == territory)?
-                .covers(place.site, place.client),
-            None => Some(3),
-        }
+        // An alarm about no site is the integrator's own: a territory does not answer for it.
+        let place = place?;
+        territories
+            .iter()
+            .find(|t| &t.reference == territory)?
+            .covers(place.site, place.client)
     };
     let mut ordered: Vec<(u8, &Rotation)> = rotations
         .iter()

@@ -219,6 +219,7 @@ impl Timeline {
             Outcome::Fired {
                 told,
                 missing,
+                routed,
                 ticket,
             } => Line {
                 at,
@@ -251,6 +252,19 @@ impl Timeline {
                     ),
                 ]
                 .into_iter()
+                // Issue 26, item 1: shown only when a role went through a fallback, so that
+                // the timelines of a fleet without territories read as before.
+                .chain((!routed.is_empty()).then(|| {
+                    (
+                        "routed",
+                        Value::Array(
+                            routed
+                                .iter()
+                                .map(|r| Value::String(r.note.clone()))
+                                .collect(),
+                        ),
+                    )
+                }))
                 .chain(ticket.map(|change| {
                     let number = Value::from(change.ticket.number);
                     opened = Some(change);

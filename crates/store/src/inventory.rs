@@ -331,6 +331,7 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound)?;
         check_roles(actor, Some(&before), None)?;
+        still_routed(&mut transaction, kind, reference).await?;
         let client = client_of(&mut transaction, &before).await?;
         sqlx::query(&format!("DELETE FROM {} WHERE ref = $1", table(kind)))
             .bind(reference.to_string())
@@ -638,6 +639,56 @@ async fn site_client(
     .flatten()
     .map(reference)
     .transpose()
+}
+
+/// Refuses to delete what on-call routing still names (issue 26, item 1): a territory a
+/// rotation answers for, a site or client a territory covers. Without it, the rotation would
+/// silently stop answering, or the territory keep a reference nothing resolves. The database
+/// cannot say it (the references are inside the records' JSON), so it is read here.
+async fn still_routed(
+    connection: &mut AnyConnection,
+    kind: ObjectKind,
+    reference: &Reference,
+) -> Result<(), StoreError> {
+    match kind {
+        ObjectKind::Territory => {
+            let rows: Vec<(String, String)> =
+                sqlx::query_as("SELECT name, record FROM rotations ORDER BY name")
+                    .fetch_all(&mut *connection)
+                    .await?;
+            for (name, record) in rows {
+                let rotation: vigie_domain::oncall::Rotation =
+                    serde_json::from_str(&record).map_err(StoreError::other)?;
+                if rotation.territory.as_ref() == Some(reference) {
+                    return Err(StoreError::Conflict(format!(
+                        "le territoire « {reference} » est celui de l'astreinte « {name} » : changez d'abord son territoire"
+                    )));
+                }
+            }
+            Ok(())
+        }
+        ObjectKind::Site | ObjectKind::Client => {
+            for territory in crate::notifications::read_territories(connection).await? {
+                let named = match kind {
+                    ObjectKind::Site => territory.sites.contains(reference),
+                    _ => territory.clients.contains(reference),
+                };
+                if named {
+                    return Err(StoreError::Conflict(format!(
+                        "le territoire « {} » couvre {} « {reference} » : retirez-le d'abord du territoire",
+                        territory.reference,
+                        if kind == ObjectKind::Site {
+                            "le site"
+                        } else {
+                            "le client"
+                        }
+                    )));
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The stored objects one record's checks need: itself as stored, what it refers to, and the

@@ -188,6 +188,9 @@ pub enum Outcome {
     Fired {
         told: Vec<Told>,
         missing: Vec<Missing>,
+        /// On-call roles answered through a fallback (issue 26, item 1).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        routed: Vec<vigie_domain::alarm::escalation::Routed>,
         /// The ticket the step opened (NOT-5, NOT-7), with the events of its opening.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ticket: Option<Box<crate::tickets::TicketChange>>,
@@ -1012,13 +1015,14 @@ async fn fire(
             step: timer.step_label(),
             told: told.clone(),
             missing: missing.clone(),
-            routed,
+            routed: routed.clone(),
             ticket: ticket.as_ref().map(|t| t.ticket.number),
         },
     ));
     Ok(Outcome::Fired {
         told,
         missing,
+        routed,
         ticket: ticket.map(Box::new),
     })
 }

@@ -431,24 +431,37 @@ impl Directory<'_> {
                     (vec![person], note.and_then(routed))
                 }
                 None => {
-                    // The last fallback: the on-call manager answers for the technicians.
-                    let (people, _) = managers();
-                    let note = (!people.is_empty()).then(|| {
-                        let passed: Vec<String> =
-                            fallback_order(self.rotations, self.territories, self.place(), Duty::Technician)
-                                .iter()
-                                .map(|r| r.name.to_string())
-                                .collect();
-                        if passed.is_empty() {
-                            "aucune astreinte de techniciens pour ce site : relayée au responsable d'astreinte".to_owned()
-                        } else {
-                            format!(
-                                "astreinte {} sans personne : relayée au responsable d'astreinte",
-                                passed.join(", ")
-                            )
-                        }
-                    });
-                    (people, note.and_then(routed))
+                    // The last fallback: the on-call manager answers for the technicians —
+                    // when some rotation answers for this place and has nobody. With none at
+                    // all, there is no on-call to fall back from: the technician is missing
+                    // (and the coverage check has said so ahead).
+                    let passed: Vec<String> = fallback_order(
+                        self.rotations,
+                        self.territories,
+                        self.place(),
+                        Duty::Technician,
+                    )
+                    .iter()
+                    .map(|r| r.name.to_string())
+                    .collect();
+                    // An alarm about no site (a rotation with nobody) has no territory: with
+                    // technicians' rotations only for territories, the manager takes it.
+                    let territorial = self.site.is_none()
+                        && self.rotations.iter().any(|r| r.duty == Duty::Technician);
+                    if !passed.is_empty() {
+                        let (people, _) = managers();
+                        let note = format!(
+                            "astreinte {} sans personne : relayée au responsable d'astreinte",
+                            passed.join(", ")
+                        );
+                        (people, routed(note))
+                    } else if territorial {
+                        let (people, _) = managers();
+                        let note = "pas d'astreinte de techniciens pour tout le parc : relayée au responsable d'astreinte".to_owned();
+                        (people, routed(note))
+                    } else {
+                        (Vec::new(), None)
+                    }
                 }
             },
             Recipient::OnCallManager => {

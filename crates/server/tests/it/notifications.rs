@@ -892,3 +892,98 @@ async fn a_rotation_with_nobody_on_call_is_a_major_alarm_of_the_staff_until_it_i
     );
     app.finish().await;
 }
+
+/// Issue 26, item 1: a territory from the inventory API, a rotation answering for it, a
+/// secondary covering while the primary has nobody; the API says who answers for a site and
+/// which rotations it passed; the coming 14 days' gaps are in the API and on the console's
+/// on-call page; what routing names is not deleted.
+#[tokio::test]
+async fn a_site_is_answered_for_through_its_territory_and_gaps_are_shown_ahead() {
+    let app = TestApp::spawn_with(|_| {}).await;
+    app.store
+        .import(&Actor::console("test"), &notification_inventory(), NOW)
+        .await
+        .unwrap();
+    let admin = app
+        .login_as("admin", UserKind::Staff, None, &[StaffRole::Administrator])
+        .await;
+    let territory = json!({"ref": "TER-PARIS", "name": "Agence de Paris", "sites": ["AGENCE"]});
+    let put = admin.put("/api/v1/territories/TER-PARIS", &territory).await;
+    assert_eq!(put.status, StatusCode::CREATED, "{}", put.text);
+    // The primary starts in a week; the secondary covers now.
+    let next_week = jiff::Timestamp::from_millisecond(NOW + 7 * 24 * 60 * MINUTE)
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::get("Europe/Paris").unwrap())
+        .date();
+    let mut primary = rotation();
+    primary["name"] = json!("ASTREINTE-PARIS");
+    primary["territory"] = json!("TER-PARIS");
+    primary["members"] = json!(["ST-TECH-A"]);
+    primary["start"] = json!(next_week.to_string());
+    let mut secondary = rotation();
+    secondary["name"] = json!("ASTREINTE-PARIS-SECOURS");
+    secondary["territory"] = json!("TER-PARIS");
+    secondary["rank"] = json!(2);
+    secondary["members"] = json!(["ST-TECH-B"]);
+    for rotation in [&primary, &secondary] {
+        let name = rotation["name"].as_str().unwrap();
+        let put = admin
+            .put(&format!("/api/v1/rotations/{name}"), rotation)
+            .await;
+        assert_eq!(put.status, StatusCode::OK, "{}", put.text);
+    }
+    let mut unknown = rotation();
+    unknown["territory"] = json!("TER-NULLE-PART");
+    let refused = admin
+        .put("/api/v1/rotations/ASTREINTE-TECH", &unknown)
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert!(refused.text.contains("TER-NULLE-PART"), "{}", refused.text);
+
+    let answer = admin
+        .get(&format!("/api/v1/oncall?at={NOW}&site=AGENCE"))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    assert_eq!(
+        answer.body["site"],
+        json!({"site": "AGENCE", "rotation": "ASTREINTE-PARIS-SECOURS", "member": "ST-TECH-B", "passed": ["ASTREINTE-PARIS"]}),
+        "{}",
+        answer.text
+    );
+    // The primary with nobody is an alarm's business; the secondary is not.
+    assert_eq!(answer.body["uncovered"], json!(["ASTREINTE-PARIS"]));
+
+    // The warehouse is in no territory and there is no fleet rotation: a gap of 14 days.
+    let coverage = admin.get("/api/v1/oncall/coverage").await;
+    assert_eq!(coverage.status, StatusCode::OK, "{}", coverage.text);
+    let gaps = coverage.body["gaps"].as_array().unwrap();
+    assert_eq!(gaps.len(), 1, "{}", coverage.text);
+    assert_eq!(gaps[0]["sites"], json!(["ENTREPOT"]));
+    let page = admin.get("/console/astreintes").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text
+            .contains("Sites sans personne d'astreinte dans les 14 jours"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("Entrepôt de Rungis"), "{}", page.text);
+    assert!(page.text.contains("secours n°1"), "{}", page.text);
+
+    // A client never reads territories; deleting what routing names is refused.
+    let client = app
+        .login_as("banque", UserKind::Client, Some("CLI-BANQUE"), &[])
+        .await;
+    assert_eq!(
+        client.get("/api/v1/territories/TER-PARIS").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let deleted = admin.delete("/api/v1/territories/TER-PARIS").await;
+    assert_eq!(deleted.status, StatusCode::CONFLICT, "{}", deleted.text);
+    app.finish().await;
+}

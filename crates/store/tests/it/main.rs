@@ -10,6 +10,7 @@ mod mail;
 mod notifications;
 mod people;
 mod supervision;
+mod territories;
 mod tickets;
 mod windows;
 
