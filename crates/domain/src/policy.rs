@@ -170,6 +170,78 @@ pub struct EscalationStep {
     /// one email per recipient and day, listing every alarm of the day.
     #[serde(default)]
     pub digest: bool,
+    /// NOT-4 (issue 26, item 2): the step invites its people to an emergency conference call
+    /// (a bridge of `[conference]`: its number, PIN and join link) instead of paging them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub conference: bool,
+    /// The client's roles of this step (security manager, CIO…) are told only if the
+    /// contract has this option; the integrator's always are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_only_if_contract_has: Option<ContractOption>,
+}
+
+/// An emergency conference bridge (NOT-4, issue 26 item 2): a dial-in number and PIN, and a
+/// join link for a video service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConferenceBridge {
+    pub name: String,
+    /// The number to call, as it is dialled (`+33 1 84 88 00 00`).
+    pub dial_in: String,
+    pub pin: String,
+    /// The one-tap join link; `{room}` becomes the conference's room (`vigie-alarme-12`),
+    /// `{pin}` the PIN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_url: Option<String>,
+}
+
+/// The emergency conference call (NOT-4): the bridges, and whom a conference started from
+/// the console invites.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ConferenceRules {
+    #[serde(default)]
+    pub bridges: Vec<ConferenceBridge>,
+    /// The step a conference started by hand fires (same keys as an escalation step; its
+    /// timing is ignored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_demand: Option<EscalationStep>,
+}
+
+/// An invitation to a conference: what a page carries so that its people can join.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub bridge: String,
+    pub room: String,
+    pub dial_in: String,
+    pub pin: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_url: Option<String>,
+}
+
+impl ConferenceRules {
+    /// The most bridges a policy lists.
+    pub const MAX_BRIDGES: usize = 50;
+
+    /// The invitation to the conference of `room`, on the bridge `index` picks among them
+    /// (alarm or ticket number, so that two conferences at once use two bridges when there
+    /// are two); None without a bridge.
+    pub fn invitation(&self, room: &str, index: u64) -> Option<Invitation> {
+        if self.bridges.is_empty() {
+            return None;
+        }
+        let bridge = &self.bridges[(index % self.bridges.len() as u64) as usize];
+        Some(Invitation {
+            bridge: bridge.name.clone(),
+            room: room.to_owned(),
+            dial_in: bridge.dial_in.clone(),
+            pin: bridge.pin.clone(),
+            join_url: bridge
+                .join_url
+                .as_ref()
+                .map(|url| url.replace("{room}", room).replace("{pin}", &bridge.pin)),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -509,6 +581,8 @@ struct PolicyFile {
     sla: SlaTable,
     ticket: TicketRules,
     reports: ReportRules,
+    #[serde(default)]
+    conference: ConferenceRules,
 }
 
 /// A checked policy.
@@ -526,6 +600,8 @@ pub struct Policy {
     pub ticket: TicketRules,
     /// Weak signals and recommendations of the monthly reports (DSH-2, CLO-3).
     pub reports: ReportRules,
+    /// The emergency conference call (NOT-4).
+    pub conference: ConferenceRules,
     /// The policy as a TOML table, for overlays.
     source: toml::Table,
 }
@@ -753,6 +829,42 @@ impl Policy {
             }
         }
         problems.extend(file.reports.problems());
+        if file.conference.bridges.len() > ConferenceRules::MAX_BRIDGES {
+            problems.push(format!(
+                "conference.bridges : {} ponts au plus",
+                ConferenceRules::MAX_BRIDGES
+            ));
+        }
+        let mut bridge_names = BTreeSet::new();
+        for bridge in &file.conference.bridges {
+            let place = format!("conference.bridges « {} »", bridge.name);
+            if !bridge_names.insert(bridge.name.as_str()) || bridge.name.trim().is_empty() {
+                problems.push(format!("{place} : un nom, différent pour chaque pont"));
+            }
+            if bridge.dial_in.trim().is_empty()
+                || !bridge
+                    .dial_in
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || " +.-()".contains(c))
+            {
+                problems.push(format!(
+                    "{place} : dial_in est un numéro de téléphone (chiffres, espaces, +)"
+                ));
+            }
+            if bridge.pin.is_empty() || !bridge.pin.chars().all(|c| c.is_ascii_digit()) {
+                problems.push(format!("{place} : pin en chiffres"));
+            }
+            if let Some(url) = &bridge.join_url
+                && !url.starts_with("https://")
+            {
+                problems.push(format!("{place} : join_url commence par https://"));
+            }
+        }
+        if let Some(step) = &file.conference.on_demand
+            && (step.notify.is_empty() || step.channels.is_empty())
+        {
+            problems.push("conference.on_demand : destinataires et canaux obligatoires".into());
+        }
         if !problems.is_empty() {
             return Err(PolicyError(problems));
         }
@@ -767,6 +879,7 @@ impl Policy {
             sla: file.sla,
             ticket: file.ticket,
             reports: file.reports,
+            conference: file.conference,
             source: table,
         })
     }

@@ -220,6 +220,7 @@ impl Timeline {
                 told,
                 missing,
                 routed,
+                conference,
                 ticket,
             } => Line {
                 at,
@@ -263,6 +264,17 @@ impl Timeline {
                                 .map(|r| Value::String(r.note.clone()))
                                 .collect(),
                         ),
+                    )
+                }))
+                // NOT-4 (issue 26, item 2): the bridge and room the step invited to.
+                .chain(conference.map(|invitation| {
+                    (
+                        "conference",
+                        serde_json::json!({
+                            "bridge": invitation.bridge,
+                            "room": invitation.room,
+                            "dial_in": invitation.dial_in,
+                        }),
                     )
                 }))
                 .chain(ticket.map(|change| {

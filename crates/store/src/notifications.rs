@@ -191,6 +191,9 @@ pub enum Outcome {
         /// On-call roles answered through a fallback (issue 26, item 1).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         routed: Vec<vigie_domain::alarm::escalation::Routed>,
+        /// The emergency conference the step invited to (NOT-4).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conference: Option<vigie_domain::policy::Invitation>,
         /// The ticket the step opened (NOT-5, NOT-7), with the events of its opening.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ticket: Option<Box<crate::tickets::TicketChange>>,
@@ -916,6 +919,18 @@ async fn fire(
         Decision::Skip(reason) => return Ok(Outcome::Skipped { reason }),
         Decision::Fire { step, repeat } => (step, repeat),
     };
+    // The client's roles of a step told only under some contract option (NOT-4's conference
+    // invites the security manager and the CIO when the contract says so).
+    let step = &escalation::for_contract(step, &facts.options);
+    // NOT-4 (issue 26, item 2): a conference step invites to the alarm's bridge.
+    let conference = if step.conference {
+        facts
+            .policy
+            .conference
+            .invitation(&escalation::conference_room(alarm.id), alarm.id)
+    } else {
+        None
+    };
     let staff = reads.staff(connection).await?;
     let rotations = reads.rotations(connection).await?;
     let territories = reads.territories(connection).await?;
@@ -966,6 +981,7 @@ async fn fire(
             acknowledge_by,
             digest: Vec::new(),
             digest_omitted: 0,
+            conference: conference.clone(),
         };
         match (digest_due, &digest_zone) {
             (Some(due), Some(zone)) => {
@@ -1016,6 +1032,7 @@ async fn fire(
             told: told.clone(),
             missing: missing.clone(),
             routed: routed.clone(),
+            conference: conference.clone(),
             ticket: ticket.as_ref().map(|t| t.ticket.number),
         },
     ));
@@ -1023,6 +1040,7 @@ async fn fire(
         told,
         missing,
         routed,
+        conference,
         ticket: ticket.map(Box::new),
     })
 }

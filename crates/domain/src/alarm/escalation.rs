@@ -17,7 +17,9 @@ use crate::inventory::Territory;
 use crate::inventory::{Contact, ContactRole, ContractOption, Site, Staff, StaffRole};
 use crate::markup::escape;
 use crate::oncall::{Answer, Duty, Place, Rotation, fallback_order, route};
-use crate::policy::{Channel, EscalationStep, Policy, Recipient, Severity, StepMoment, Unless};
+use crate::policy::{
+    Channel, EscalationStep, Invitation, Policy, Recipient, Severity, StepMoment, Unless,
+};
 use crate::sms;
 
 /// A durable timer: round `round` of step `step` of the `severity` chain of an alarm.
@@ -211,6 +213,8 @@ pub enum Skip {
     UnknownStep,
     /// The alarm is not stored (the timer outlived it).
     UnknownAlarm,
+    /// A conference step, and the policy has no bridge (`[conference] bridges`).
+    NoBridge,
 }
 
 impl Skip {
@@ -224,6 +228,7 @@ impl Skip {
             Skip::NotInContract => "not_in_contract",
             Skip::UnknownStep => "unknown_step",
             Skip::UnknownAlarm => "unknown_alarm",
+            Skip::NoBridge => "no_bridge",
         }
     }
 }
@@ -267,6 +272,9 @@ pub fn decide<'p>(
     {
         return Decision::Skip(Skip::NotInContract);
     }
+    if step.conference && policy.conference.bridges.is_empty() {
+        return Decision::Skip(Skip::NoBridge);
+    }
     let acknowledged = alarm.acknowledged.is_some() || alarm.taken_in_charge.is_some();
     let handled = alarm.taken_in_charge.is_some();
     match step.unless {
@@ -292,6 +300,28 @@ pub fn decide<'p>(
         _ => None,
     };
     Decision::Fire { step, repeat }
+}
+
+/// `step` as it applies under a contract with `options`: its client's roles left out when it
+/// tells them only under an option the contract lacks (`client_only_if_contract_has`).
+pub fn for_contract(step: &EscalationStep, options: &BTreeSet<ContractOption>) -> EscalationStep {
+    match step.client_only_if_contract_has {
+        Some(option) if !options.contains(&option) => EscalationStep {
+            notify: step
+                .notify
+                .iter()
+                .copied()
+                .filter(|role| !role.is_client_side())
+                .collect(),
+            ..step.clone()
+        },
+        _ => step.clone(),
+    }
+}
+
+/// The room of an alarm's emergency conference: `vigie-alarme-12`.
+pub fn conference_room(alarm: AlarmId) -> String {
+    format!("vigie-alarme-{alarm}")
 }
 
 /// A person a page can reach.
@@ -757,6 +787,10 @@ pub struct Notice {
     /// …and how many more it only counts (a flood of Minor alarms keeps the page bounded).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub digest_omitted: u32,
+    /// NOT-4 (issue 26, item 2): an invitation to the alarm's emergency conference call, not
+    /// a page to acknowledge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conference: Option<Invitation>,
 }
 
 fn is_zero(value: &u32) -> bool {
@@ -927,6 +961,9 @@ pub fn render(notice: &Notice, invite: Option<&AckInvite>) -> Message {
     if !notice.digest.is_empty() {
         return render_digest(notice);
     }
+    if let Some(invitation) = &notice.conference {
+        return render_invitation(notice, invitation);
+    }
     let alarm = &notice.alarm;
     let page = &notice.page;
     let zone = notice.time_zone.time_zone();
@@ -999,6 +1036,80 @@ pub fn render(notice: &Notice, invite: Option<&AckInvite>) -> Message {
         text,
         html,
         sms,
+    }
+}
+
+/// An invitation to an alarm's emergency conference call (NOT-4): the number, the PIN and
+/// the one-tap link, in the email and in one SMS segment where it can be.
+fn render_invitation(notice: &Notice, invitation: &Invitation) -> Message {
+    let alarm = &notice.alarm;
+    let zone = notice.time_zone.time_zone();
+    let what = alarm.condition.condition.label();
+    let place = match &notice.equipment_name {
+        Some(equipment) => format!("{equipment} — {}", notice.site_name),
+        None => notice.site_name.clone(),
+    };
+    let subject = format!(
+        "[Vigie] Conférence d'urgence — alarme {} n°{} : {what} — {place}",
+        alarm.severity.label(),
+        alarm.id
+    );
+    let mut lines = vec![
+        format!(
+            "Conférence téléphonique d'urgence sur l'alarme {} n°{} : {what}",
+            alarm.severity.label(),
+            alarm.id
+        ),
+        format!("Client : {}", notice.client_name),
+        format!("Site : {}", notice.site_name),
+    ];
+    if let Some(equipment) = &notice.equipment_name {
+        lines.push(format!("Équipement : {equipment}"));
+    }
+    lines.push(format!("Levée le {}", local(alarm.raised_at, &zone)));
+    lines.push(format!("Appeler le {}", invitation.dial_in));
+    lines.push(format!("Code de la conférence : {}", invitation.pin));
+    if let Some(url) = &invitation.join_url {
+        lines.push(format!("Rejoindre en visioconférence : {url}"));
+    }
+    let text = lines.join("\n") + "\n";
+    let mut html = String::from("<!DOCTYPE html><html lang=\"fr\"><body>");
+    html.push_str(&format!("<h1>{}</h1><ul>", escape(&lines[0])));
+    for line in lines.iter().skip(1) {
+        html.push_str(&format!("<li>{}</li>", escape(line)));
+    }
+    html.push_str("</ul>");
+    if let Some(url) = &invitation.join_url {
+        html.push_str(&format!(
+            "<p><a href=\"{}\">Rejoindre la conférence</a></p>",
+            escape(url)
+        ));
+    }
+    html.push_str("</body></html>");
+    // The alarm's number and problem, then where and how to join: one segment where it can.
+    let head = format!("Vigie conférence urgente #{} : {what}. ", alarm.id);
+    let join = format!(
+        ". Appelez {} code {}{}",
+        invitation.dial_in,
+        invitation.pin,
+        invitation
+            .join_url
+            .as_ref()
+            .map(|url| format!(" ou {url}"))
+            .unwrap_or_default()
+    );
+    let mut parts = vec![sms::Part::fixed(&head)];
+    if let Some(equipment) = &notice.equipment_name {
+        parts.push(sms::Part::name(equipment));
+        parts.push(sms::Part::fixed(" - "));
+    }
+    parts.push(sms::Part::name(&notice.site_name));
+    parts.push(sms::Part::fixed(&join));
+    Message {
+        subject: clip(&subject, 200),
+        text,
+        html,
+        sms: sms::fit_one_segment(&parts, MIN_SMS_NAME).text,
     }
 }
 

@@ -334,6 +334,9 @@ pub enum EventKind {
         /// nobody on call (issue 26, item 1).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         routed: Vec<crate::alarm::escalation::Routed>,
+        /// NOT-4 (issue 26, item 2): the step invited its people to this emergency conference.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conference: Option<crate::policy::Invitation>,
         /// The ticket the step opened (NOT-5: maintenance; NOT-7: intervention).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ticket: Option<crate::ticket::desk::TicketNumber>,
@@ -376,6 +379,7 @@ templates! {
         CLOSED = "Alarme close : {cause}",
         ESCALATED = "Escalade « {step} » : {told}",
         ESCALATED_ROUTED = "Escalade « {step} » : {told} ({routed})",
+        CONFERENCE = "Conférence d'urgence ({number}) : {told} invités",
         NOTIFICATION_FAILED = "Notification à {recipient} en échec",
     }
 }
@@ -412,6 +416,16 @@ impl EventKind {
             EventKind::Resolved { .. } => new(RESOLVED),
             EventKind::Closed { report } => {
                 new(CLOSED).text("cause", crate::text::shorten(&report.root_cause, 300))
+            }
+            EventKind::Escalated {
+                told,
+                conference: Some(invitation),
+                ..
+            } => {
+                let names: Vec<&str> = told.iter().map(|t| t.name.as_str()).collect();
+                new(CONFERENCE)
+                    .text("number", invitation.dial_in.clone())
+                    .text("told", crate::text::shorten(&names.join(", "), 300))
             }
             EventKind::Escalated {
                 step, told, routed, ..

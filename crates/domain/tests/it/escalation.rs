@@ -292,6 +292,11 @@ fn not_3_not_4_not_7_critical_told_on_a_tuesday_morning_arms_its_whole_chain() {
                 "42/critical/echeance-acquittement#0".into(),
                 ms("2026-03-03T10:35:00+01:00")
             ),
+            // NOT-4 (issue 26): the emergency conference call at the same deadline.
+            (
+                "42/critical/conference#0".into(),
+                ms("2026-03-03T10:35:00+01:00")
+            ),
             // NOT-7: not handled within the hour.
             (
                 "42/critical/responsable-astreinte#0".into(),
@@ -328,6 +333,11 @@ fn dec_3_a_worsened_alarm_keeps_its_deadlines_ahead_and_its_hour() {
             ("42/critical/client#0".into(), upgrade),
             (
                 "42/critical/echeance-acquittement#0".into(),
+                ms("2026-03-03T14:55:00+01:00")
+            ),
+            // NOT-4 (issue 26): the emergency conference call at the same deadline.
+            (
+                "42/critical/conference#0".into(),
                 ms("2026-03-03T14:55:00+01:00")
             ),
             (
@@ -475,7 +485,7 @@ fn timer_keys_are_unique_per_alarm_chain_step_and_round() {
     }
     let keys: BTreeSet<String> = all.iter().map(Timer::key).collect();
     assert_eq!(keys.len(), all.len());
-    assert_eq!(all.len(), 2 * (5 + 4 + 2));
+    assert_eq!(all.len(), 2 * (6 + 4 + 2));
     assert!(keys.contains("43/major/astreinte#0"));
     assert!(keys.contains("42/critical/astreinte#0"));
 
@@ -511,6 +521,8 @@ fn a_fresh_critical_alarm_fires_every_step_of_its_chain() {
         let decision = escalation::decide(&policy, &t, &fresh, &direct_notifications());
         match decision {
             Decision::Fire { step, .. } => assert_eq!(step.name, t.step),
+            // The default policy has no conference bridge (issue 26): its step waits for one.
+            Decision::Skip(escalation::Skip::NoBridge) if t.step == "conference" => {}
             Decision::Skip(skip) => panic!("{} skipped: {skip:?}", t.key()),
         }
     }
@@ -1654,6 +1666,7 @@ fn critical_notice(zone: &str, site_name: &str, equipment: Option<&str>) -> Noti
         time_zone: TimeZoneName::parse(zone).unwrap(),
         digest: Vec::new(),
         digest_omitted: 0,
+        conference: None,
     }
 }
 
@@ -1907,6 +1920,7 @@ fn digest_notice(entries: Vec<DigestEntry>) -> Notice {
         acknowledge_by: None,
         digest: entries,
         digest_omitted: 0,
+        conference: None,
     }
 }
 
@@ -2193,8 +2207,9 @@ proptest! {
             }
         }
         if a.taken_in_charge.is_some() {
-            // 1 step `unless = acknowledged` and 4 NOT-7 steps in the default policy.
-            prop_assert_eq!(checked, 5);
+            // 2 steps `unless = acknowledged` (NOT-4's deadline and its conference call)
+            // and 4 NOT-7 steps in the default policy.
+            prop_assert_eq!(checked, 6);
         }
     }
 
@@ -2370,6 +2385,7 @@ fn a_nobody_on_call_page_names_the_rotation_and_no_client() {
         time_zone: TimeZoneName::parse("Europe/Paris").unwrap(),
         digest: Vec::new(),
         digest_omitted: 0,
+        conference: None,
     };
     let message = escalation::render(&notice, None);
     assert_eq!(
@@ -2410,4 +2426,102 @@ fn a_step_is_said_in_words() {
         step_parts("minor/maintenance#1"),
         Some((Severity::Minor, "maintenance", Some(1)))
     );
+}
+
+/// NOT-4 (issue 26, item 2): with a bridge, the conference step fires at the deadline and its
+/// pages are invitations — number, PIN, one-tap link, one GSM segment — to the on-call
+/// technician and the technical manager, and the client's people only under the contract's
+/// option.
+#[test]
+fn not_4_the_conference_step_invites_with_number_pin_and_link() {
+    use vigie_domain::sms::{self, Encoding};
+    let overlay: toml::Table = toml::from_str(
+        r#"
+        [[conference.bridges]]
+        name = "pont-astreinte"
+        dial_in = "+33 1 84 88 00 00"
+        pin = "482193"
+        join_url = "https://visio.integrateur.fr/{room}"
+        "#,
+    )
+    .unwrap();
+    let policy = policy().with_overlay(&overlay).unwrap();
+    let told = ms("2026-03-03T10:05:00+01:00");
+    let fresh = alarm(Severity::Critical, told);
+    let timer = escalation::arm(&policy, ALARM, Severity::Critical, told)
+        .unwrap()
+        .into_iter()
+        .find(|t| t.step == "conference")
+        .unwrap();
+    let Decision::Fire { step, .. } = escalation::decide(&policy, &timer, &fresh, &no_options())
+    else {
+        panic!("the conference step fires with a bridge");
+    };
+    assert!(step.conference);
+    // Without the contract's option, the client's roles are left out of the invitation.
+    let without = escalation::for_contract(step, &no_options());
+    assert_eq!(
+        without.notify,
+        [Recipient::OnCallTechnician, Recipient::TechnicalManager]
+    );
+    assert_eq!(
+        escalation::for_contract(step, &direct_notifications())
+            .notify
+            .len(),
+        4
+    );
+    let invitation = policy
+        .conference
+        .invitation(&escalation::conference_room(ALARM), ALARM)
+        .unwrap();
+    assert_eq!(
+        invitation.join_url.as_deref(),
+        Some("https://visio.integrateur.fr/vigie-alarme-42")
+    );
+    let mut notice = critical_notice("Europe/Paris", "Agence Lyon Part-Dieu", Some("Caméra hall"));
+    notice.conference = Some(invitation);
+    let message = escalation::render(&notice, Some(&invite()));
+    assert!(
+        message
+            .subject
+            .starts_with("[Vigie] Conférence d'urgence — alarme Critique n°42")
+    );
+    assert!(
+        message.text.contains("Appeler le +33 1 84 88 00 00\n"),
+        "{}",
+        message.text
+    );
+    assert!(
+        message.text.contains("Code de la conférence : 482193\n"),
+        "{}",
+        message.text
+    );
+    // An invitation asks nothing to acknowledge: no code, no acknowledgement link.
+    assert!(!message.sms.contains("répondez"), "{}", message.sms);
+    let sent = sms::compose(&message.sms);
+    assert_eq!(
+        (sent.encoding, sent.segments),
+        (Encoding::Gsm7, 1),
+        "{}",
+        sent.text
+    );
+    assert!(
+        sent.text.ends_with(
+            "Appelez +33 1 84 88 00 00 code 482193 ou https://visio.integrateur.fr/vigie-alarme-42"
+        ),
+        "{}",
+        sent.text
+    );
+    // A bridge must be usable: a number, a PIN in digits, an https link.
+    let bad: toml::Table = toml::from_str(
+        "[[conference.bridges]]\nname = \"x\"\ndial_in = \"appelez-nous\"\npin = \"12a\"\njoin_url = \"http://x\"\n",
+    )
+    .unwrap();
+    let refused = Policy::default_policy()
+        .with_overlay(&bad)
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("dial_in"), "{refused}");
+    assert!(refused.contains("pin en chiffres"), "{refused}");
+    assert!(refused.contains("https://"), "{refused}");
 }

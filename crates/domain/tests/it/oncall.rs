@@ -733,13 +733,33 @@ fn the_toml_example_parses() {
     assert_eq!(days.overrides[0].to_ms, ms("2026-03-06T17:00:00Z"));
 }
 
-/// The TOML blocks of `docs/oncall.md`, in order.
+/// The TOML blocks of `docs/oncall.md` about rotations, in order (the territory's is an
+/// inventory file's, read by its own test).
 fn documented_toml_blocks() -> Vec<String> {
+    all_toml_blocks()
+        .into_iter()
+        .filter(|block| !block.contains("[[territory]]"))
+        .collect()
+}
+
+fn all_toml_blocks() -> Vec<String> {
     let doc = include_str!("../../../../docs/oncall.md");
     doc.split("```toml\n")
         .skip(1)
         .map(|block| block.split("```").next().unwrap().to_string())
         .collect()
+}
+
+/// The documented territory reads as the inventory file's `[[territory]]`.
+#[test]
+fn the_documented_territory_is_an_inventory_record() {
+    let block = all_toml_blocks()
+        .into_iter()
+        .find(|block| block.contains("[[territory]]"))
+        .expect("a territory in docs/oncall.md");
+    let parsed = vigie_domain::inventory::file::InventoryFile::parse(&block).unwrap();
+    assert_eq!(parsed.inventory.territories.len(), 1);
+    assert_eq!(parsed.inventory.territories[0].sites.len(), 2);
 }
 
 #[test]

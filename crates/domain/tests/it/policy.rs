@@ -121,6 +121,23 @@ fn every_number_of_the_procedures_is_loaded() {
         critical[2].notify,
         [Recipient::TechnicalManager, Recipient::Cio]
     ); // NOT-4
+    // NOT-4 (issue 26, item 2): the emergency conference call at the same deadline, the
+    // client's people invited when the contract says so; skipped without a bridge.
+    assert!(critical[3].conference);
+    assert_eq!(
+        (critical[3].at, critical[3].unless),
+        (
+            Some(StepMoment::AcknowledgementDeadline),
+            Unless::Acknowledged
+        )
+    );
+    assert_eq!(
+        critical[3].client_only_if_contract_has,
+        Some(ContractOption::DirectNotifications)
+    );
+    assert!(policy.conference.bridges.is_empty());
+    assert!(policy.conference.on_demand.as_ref().unwrap().conference);
+    let critical: Vec<_> = critical.iter().filter(|s| !s.conference).collect();
     assert_eq!(
         (
             critical[3].after,

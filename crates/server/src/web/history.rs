@@ -399,6 +399,7 @@ mod tests {
                 ],
                 missing: vec![],
                 routed: vec![],
+                conference: None,
                 ticket: None,
             },
             K::NotificationFailed {

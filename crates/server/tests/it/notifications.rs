@@ -828,8 +828,10 @@ async fn a_rotation_with_nobody_on_call_is_a_major_alarm_of_the_staff_until_it_i
         .iter()
         .filter(|e| e["event"] == "escalated")
         .collect();
+    // Nobody on call among the technicians: the on-call manager takes the step, and the event
+    // says so (issue 26, item 1).
     assert!(
-        escalated.iter().any(|e| e["missing"]
+        escalated.iter().any(|e| e["routed"]
             .as_array()
             .is_some_and(|m| m.iter().any(|m| m["role"] == "on_call_technician"))),
         "{detail}"

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use vigie_domain::alarm::escalation::{Missing, Routed};
 use vigie_domain::alarm::lifecycle::{AlarmEvent, EventKind, SeverityCause, Told};
+use vigie_domain::policy::Invitation;
 use vigie_domain::policy::{Channel, Recipient};
 use vigie_domain::values::InvalidValue;
 
@@ -84,6 +85,9 @@ pub enum EventKindV1 {
         /// Added in format 1 by the territories (issue 26): absent from older rows.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         routed: Vec<RoutedV1>,
+        /// Added in format 1 by the conference call (issue 26): absent from older rows.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conference: Option<InvitationV1>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ticket: Option<u64>,
     },
@@ -133,6 +137,41 @@ pub struct ToldV1 {
     pub recipient: String,
     pub name: String,
     pub channel: ChannelV1,
+}
+
+/// An invitation to an emergency conference call (format 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationV1 {
+    pub bridge: String,
+    pub room: String,
+    pub dial_in: String,
+    pub pin: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_url: Option<String>,
+}
+
+impl From<&Invitation> for InvitationV1 {
+    fn from(invitation: &Invitation) -> InvitationV1 {
+        InvitationV1 {
+            bridge: invitation.bridge.clone(),
+            room: invitation.room.clone(),
+            dial_in: invitation.dial_in.clone(),
+            pin: invitation.pin.clone(),
+            join_url: invitation.join_url.clone(),
+        }
+    }
+}
+
+impl From<InvitationV1> for Invitation {
+    fn from(stored: InvitationV1) -> Invitation {
+        Invitation {
+            bridge: stored.bridge,
+            room: stored.room,
+            dial_in: stored.dial_in,
+            pin: stored.pin,
+            join_url: stored.join_url,
+        }
+    }
 }
 
 /// An on-call role answered through a fallback, and how (format 1).
@@ -216,12 +255,14 @@ impl From<&EventKind> for EventKindV1 {
                 told,
                 missing,
                 routed,
+                conference,
                 ticket,
             } => EventKindV1::Escalated {
                 step: step.clone(),
                 told: told.iter().map(ToldV1::from).collect(),
                 missing: missing.iter().map(MissingV1::from).collect(),
                 routed: routed.iter().map(RoutedV1::from).collect(),
+                conference: conference.as_ref().map(InvitationV1::from),
                 ticket: *ticket,
             },
             EventKind::NotificationFailed {
@@ -288,12 +329,14 @@ impl TryFrom<EventKindV1> for EventKind {
                 told,
                 missing,
                 routed,
+                conference,
                 ticket,
             } => EventKind::Escalated {
                 step,
                 told: told.into_iter().map(Told::from).collect(),
                 missing: missing.into_iter().map(Missing::from).collect(),
                 routed: routed.into_iter().map(Routed::from).collect(),
+                conference: conference.map(Invitation::from),
                 ticket,
             },
             EventKindV1::NotificationFailed {

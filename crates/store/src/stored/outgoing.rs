@@ -67,6 +67,9 @@ pub struct NoticeV1 {
     pub digest: Vec<DigestEntryV1>,
     #[serde(default, skip_serializing_if = "super::is_zero")]
     pub digest_omitted: u32,
+    /// Added in format 1 by the conference call (issue 26): absent from older rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conference: Option<super::alarm_event::InvitationV1>,
 }
 
 /// One page: to one recipient, by one channel, for one round of one step (format 1).
@@ -212,6 +215,10 @@ impl From<&Notice> for NoticeV1 {
             acknowledge_by: notice.acknowledge_by,
             digest: notice.digest.iter().map(DigestEntryV1::from).collect(),
             digest_omitted: notice.digest_omitted,
+            conference: notice
+                .conference
+                .as_ref()
+                .map(super::alarm_event::InvitationV1::from),
         }
     }
 }
@@ -234,6 +241,7 @@ impl TryFrom<NoticeV1> for Notice {
             acknowledge_by: stored.acknowledge_by,
             digest: stored.digest.into_iter().map(DigestEntry::from).collect(),
             digest_omitted: stored.digest_omitted,
+            conference: stored.conference.map(Into::into),
         })
     }
 }

@@ -255,6 +255,7 @@ fn page(alarm: &Alarm, number: usize) -> Notice {
         acknowledge_by: None,
         digest: Vec::new(),
         digest_omitted: 0,
+        conference: None,
     }
 }
 
