@@ -900,6 +900,7 @@ impl Writes {
 }
 
 /// Decides `timer`'s step for `alarm` as it stands and adds what it implies to `writes`.
+#[allow(clippy::too_many_arguments)]
 async fn fire(
     connection: &mut AnyConnection,
     setup: &Escalation,
@@ -907,6 +908,7 @@ async fn fire(
     writes: &mut Writes,
     timer: &Timer,
     alarm: Option<&Alarm>,
+    by: Option<&Reference>,
     now: i64,
 ) -> Result<Outcome, StoreError> {
     let Some(alarm) = alarm else {
@@ -1026,7 +1028,7 @@ async fn fire(
     };
     writes.events.push(alarm.event(
         now,
-        None,
+        by.cloned(),
         EventKind::Escalated {
             step: timer.step_label(),
             told: told.clone(),
@@ -1059,6 +1061,7 @@ async fn fire_stored(
     setup: &Escalation,
     reads: &mut Reads,
     timer: Timer,
+    by: Option<&Reference>,
     now: i64,
 ) -> Result<Option<FiredTimer>, StoreError> {
     let claimed = build(
@@ -1079,6 +1082,7 @@ async fn fire_stored(
         &mut writes,
         &timer,
         alarm.as_ref(),
+        by,
         now,
     )
     .await?;
@@ -1180,6 +1184,7 @@ pub(crate) async fn arm_and_fire(
                 &mut writes,
                 &timer,
                 Some(alarm),
+                None,
                 now,
             )
             .await?;
@@ -1251,11 +1256,92 @@ impl System {
                 round: u32::try_from(round).unwrap_or(u32::MAX),
                 due,
             };
-            if let Some(done) = fire_stored(&mut transaction, setup, &mut reads, timer, now).await?
+            if let Some(done) =
+                fire_stored(&mut transaction, setup, &mut reads, timer, None, now).await?
             {
                 fired.push(done);
             }
         }
+        transaction.commit().await?;
+        Ok(fired)
+    }
+}
+
+impl Store {
+    /// Starts an alarm's emergency conference call from the console (NOT-4, issue 26 item 2):
+    /// the policy's `[conference.on_demand]` step fires at once for the alarm, by `actor`,
+    /// through the same durable path as the chain's steps (a timer, fired in this
+    /// transaction, its pages in the outbox). Each start is a new round, so a second call
+    /// invites again. Refused without a bridge, on a closed alarm, for a client.
+    pub async fn start_conference(
+        &self,
+        actor: &Actor,
+        setup: &Escalation,
+        alarm: AlarmId,
+        now: i64,
+    ) -> Result<FiredTimer, StoreError> {
+        require(actor, Permission::HandleAlarms)?;
+        let Some(step) = setup.policy.conference.on_demand.clone() else {
+            return Err(StoreError::Invalid(
+                "la politique n'a pas de conférence à la demande ([conference.on_demand])".into(),
+            ));
+        };
+        if setup.policy.conference.bridges.is_empty() {
+            return Err(StoreError::Invalid(
+                "aucun pont de conférence configuré ([[conference.bridges]] de la politique)"
+                    .into(),
+            ));
+        }
+        // Within the actor's walls, as any read of the alarm.
+        self.alarm(actor, alarm, now).await?;
+        let mut transaction = self.write.begin().await?;
+        let stored = stored_alarm(&mut transaction, alarm)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if stored.closure.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "l'alarme n°{alarm} est close : plus de conférence à son sujet"
+            )));
+        }
+        let (earlier,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM escalation_timers WHERE alarm_id = $1 AND step = $2",
+        )
+        .bind(i64::try_from(alarm).unwrap_or(i64::MAX))
+        .bind(&step.name)
+        .fetch_one(&mut *transaction)
+        .await?;
+        let timer = Timer {
+            alarm,
+            severity: stored.severity,
+            step: step.name.clone(),
+            round: u32::try_from(earlier).unwrap_or(u32::MAX),
+            due: now,
+        };
+        build(
+            "INSERT INTO escalation_timers (key, alarm_id, severity, step, round, due_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING",
+            vec![
+                Arg::Text(Some(timer.key())),
+                Arg::Int(i64::try_from(timer.alarm).unwrap_or(i64::MAX)),
+                Arg::Text(Some(timer.severity.key().to_owned())),
+                Arg::Text(Some(timer.step.clone())),
+                Arg::Int(i64::from(timer.round)),
+                Arg::Int(timer.due),
+            ],
+        )
+        .execute(&mut *transaction)
+        .await?;
+        let by = actor.staff().cloned();
+        let fired = fire_stored(
+            &mut transaction,
+            setup,
+            &mut Reads::default(),
+            timer,
+            by.as_ref(),
+            now,
+        )
+        .await?
+        .ok_or_else(|| StoreError::Conflict("conférence déjà lancée à l'instant".into()))?;
         transaction.commit().await?;
         Ok(fired)
     }

@@ -251,6 +251,19 @@ pub fn decide<'p>(
     alarm: &Alarm,
     options: &BTreeSet<ContractOption>,
 ) -> Decision<'p> {
+    // NOT-4 (issue 26, item 2): a conference started from the console fires as asked, once,
+    // whatever the alarm's acknowledgement; only a closed alarm or no bridge stops it.
+    if let Some(step) = &policy.conference.on_demand
+        && step.name == timer.step
+    {
+        if alarm.closure.is_some() {
+            return Decision::Skip(Skip::Closed);
+        }
+        if policy.conference.bridges.is_empty() {
+            return Decision::Skip(Skip::NoBridge);
+        }
+        return Decision::Fire { step, repeat: None };
+    }
     let Some(step) = policy
         .chain(timer.severity)
         .iter()

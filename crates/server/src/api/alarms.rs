@@ -26,6 +26,70 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/alarms/{id}/acknowledge", post(acknowledge))
         .route("/api/v1/alarms/{id}/take-charge", post(take_charge))
         .route("/api/v1/alarms/{id}/close", post(close))
+        .route("/api/v1/alarms/{id}/conference", post(conference))
+}
+
+/// What starting a conference answers: the bridge and room, and who was invited.
+#[derive(Debug, Serialize)]
+pub(crate) struct ConferenceStarted {
+    pub alarm: AlarmId,
+    pub step: String,
+    pub conference: Option<vigie_domain::policy::Invitation>,
+    pub invited: Vec<vigie_domain::alarm::lifecycle::Told>,
+    pub missing: Vec<vigie_domain::alarm::escalation::Missing>,
+}
+
+/// Starts an alarm's emergency conference call (NOT-4, issue 26 item 2), for the pages and
+/// the API alike: the policy's `[conference.on_demand]` step, by the caller.
+pub(crate) async fn start_conference(
+    state: &AppState,
+    caller: &Caller,
+    id: AlarmId,
+) -> ApiResult<ConferenceStarted> {
+    staff_of(caller)?;
+    let fired = state
+        .store
+        .start_conference(&caller.actor, &state.escalation, id, caller.now_ms)
+        .await
+        .map_err(|error| match error {
+            vigie_store::StoreError::Invalid(message) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+            }
+            other => other.into(),
+        })?;
+    state.deliveries.wake();
+    let step = fired.timer.step_label();
+    Ok(match fired.outcome {
+        vigie_store::Outcome::Fired {
+            told,
+            missing,
+            conference,
+            ..
+        } => ConferenceStarted {
+            alarm: id,
+            step,
+            conference,
+            invited: told,
+            missing,
+        },
+        vigie_store::Outcome::Skipped { reason } => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("conférence non lancée : {}", reason.key()),
+            ));
+        }
+    })
+}
+
+async fn conference(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<ConferenceStarted>)> {
+    let id = alarm_id(&id)?;
+    let started = start_conference(&state, &caller, id).await?;
+    Ok((StatusCode::CREATED, Json(started)))
 }
 
 #[derive(Debug, Deserialize)]

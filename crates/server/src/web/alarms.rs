@@ -47,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/alarmes/{id}/acquitter", post(acknowledge))
         .route("/console/alarmes/{id}/prendre-en-charge", post(take_charge))
         .route("/console/alarmes/{id}/clore", post(close))
+        .route("/console/alarmes/{id}/conference", post(conference))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -625,6 +626,8 @@ struct Shown {
     events: Vec<AlarmEvent>,
     notifications: Vec<StoredNotification>,
     names: Names,
+    /// The policy has a conference bridge (NOT-4): the page offers to start one.
+    conference: bool,
 }
 
 impl Shown {
@@ -647,6 +650,8 @@ impl Shown {
             events,
             notifications,
             names,
+            conference: !state.escalation.policy.conference.bridges.is_empty()
+                && viewer.caller.actor.may(Permission::HandleAlarms),
         })
     }
 }
@@ -670,6 +675,10 @@ fn done_message(lang: Lang, key: &str) -> Option<&'static str> {
         "acquittee" => Some(t(lang, "Alarme acquittée.")),
         "prise-en-charge" => Some(t(lang, "Alarme prise en charge.")),
         "close" => Some(t(lang, "Alarme close, rapport enregistré.")),
+        "conference" => Some(t(
+            lang,
+            "Conférence d'urgence lancée : les invitations sont parties.",
+        )),
         _ => None,
     }
 }
@@ -714,6 +723,13 @@ fn detail_region(viewer: &Viewer, shown: &Shown, form: &CloseForm) -> Markup {
     let by_whom = |who: &Reference| tf(lang, "par {name}", &[("name", &names.person(who))]);
     html! {
         (quick_steps(viewer, stored))
+        @if shown.conference && stored.status != Status::Closed {
+            form.inline #conference method="post" action=(format!("/console/alarmes/{}/conference", alarm.id)) {
+                input type="hidden" name="csrf" value=(viewer.csrf);
+                button.secondary #start-conference type="submit" { (t(lang, "Lancer la conférence d'urgence")) }
+                " " span.muted { (t(lang, "le technicien d'astreinte, le responsable technique et, si le contrat le prévoit, le client reçoivent le numéro, le code et le lien")) }
+            }
+        }
         div.panel {
             dl.facts {
                 dt { (t(lang, "Gravité")) } dd { (render::severity(lang, alarm.severity)) @if alarm.flapping { " " span.muted { (t(lang, "(instable)")) } } }
@@ -925,6 +941,21 @@ async fn quick_step(
         ..CloseForm::default()
     };
     run_step(&state, &viewer, id, step, done, &back).await
+}
+
+/// Starts the alarm's emergency conference call (NOT-4), then back to its page, which lists
+/// the invitations in its history and its pages.
+async fn conference(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<StepForm>,
+) -> PageResult {
+    let id = alarm_id(&id)?;
+    viewer.require_staff()?;
+    viewer.check_form(&form.csrf)?;
+    crate::api::alarms::start_conference(&state, &viewer.caller, id).await?;
+    Ok(Redirect::to(&format!("/console/alarmes/{id}?fait=conference")).into_response())
 }
 
 async fn acknowledge(

@@ -628,6 +628,19 @@ async fn render_detail(
     };
     let actions = html! {
         @if viewer.is_staff() && ticket.status != Status::Closed {
+            // NOT-4 (issue 26, item 2): a P1 incident offers the emergency conference call on
+            // its alarm, when the integrator has a bridge.
+            @if let Some(alarm) = ticket.report.alarm.filter(|_| {
+                ticket.priority == Priority::P1
+                    && !state.escalation.policy.conference.bridges.is_empty()
+                    && viewer.caller.actor.may(vigie_domain::access::Permission::HandleAlarms)
+            }) {
+                form.inline.panel #conference method="post" action=(format!("/console/alarmes/{alarm}/conference")) {
+                    input type="hidden" name="csrf" value=(viewer.csrf);
+                    button.secondary #start-conference type="submit" { (t(lang, "Lancer la conférence d'urgence")) }
+                    " " span.muted { (t(lang, "le technicien d'astreinte, le responsable technique et, si le contrat le prévoit, le client reçoivent le numéro, le code et le lien")) }
+                }
+            }
             (staff_forms(viewer, &ticket, &forms.resolution))
             (crate::web::desk::desk_forms(viewer, &ticket, &staff))
         }

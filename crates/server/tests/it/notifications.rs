@@ -989,3 +989,160 @@ async fn a_site_is_answered_for_through_its_territory_and_gaps_are_shown_ahead()
     assert_eq!(deleted.status, StatusCode::CONFLICT, "{}", deleted.text);
     app.finish().await;
 }
+
+/// NOT-4 (issue 26, item 2): the console starts an alarm's emergency conference call. The
+/// on-call technician and the technical manager get the number, the PIN and the room's link
+/// by SMS (one GSM segment) — the bank's security manager and CIO too, its contract having
+/// direct notifications; the alarm's history says who was invited, by whom; a second start
+/// invites again; without a bridge the start is refused and the page offers nothing.
+#[tokio::test]
+async fn the_console_starts_an_emergency_conference_and_its_invitations_go_out() {
+    let (gateway, sms_port) = Gateway::start().await;
+    let policy_file = std::env::temp_dir().join(format!(
+        "vigie-conference-{}-{}.toml",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::write(
+        &policy_file,
+        "[[conference.bridges]]\nname = \"pont-astreinte\"\ndial_in = \"+33 1 84 88 00 00\"\npin = \"482193\"\njoin_url = \"https://visio.integrateur.fr/{room}\"\n",
+    )
+    .unwrap();
+    let path = policy_file.display().to_string();
+    let app = TestApp::spawn_with(move |config| {
+        configure(config, free_port(), Some(sms_port));
+        config.policy = path;
+    })
+    .await;
+    setup(&app).await;
+    let agent = app.agent("robot").await;
+    let push = json!({"observations": [down(CAMERA, NOW - 10 * MINUTE), down(CAMERA, NOW)]});
+    assert_eq!(
+        agent.post("/api/v1/observations", &push).await.status,
+        StatusCode::OK
+    );
+    let technician = linked_technician(&app).await;
+    // The page offers it while the alarm is open.
+    let page = technician.get("/console/alarmes/1").await;
+    assert!(
+        page.text.contains("Lancer la conférence d'urgence"),
+        "{}",
+        page.text
+    );
+    let started = technician
+        .post("/api/v1/alarms/1/conference", &json!({}))
+        .await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.text);
+    assert_eq!(started.body["conference"]["room"], "vigie-alarme-1");
+    let invited: Vec<&str> = started.body["invited"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["channel"] == "sms")
+        .map(|t| t["recipient"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        invited,
+        ["ST-TECH-A", "ST-CHEF", "BQ-RS", "BQ-DSI"],
+        "{}",
+        started.text
+    );
+    let sms = eventually("l'invitation du DSI", || {
+        gateway
+            .to("+33622222222")
+            .into_iter()
+            .find(|t| t.contains("conférence urgente"))
+    })
+    .await;
+    assert!(
+        sms.ends_with(
+            "Appelez +33 1 84 88 00 00 code 482193 ou https://visio.integrateur.fr/vigie-alarme-1"
+        ),
+        "{sms}"
+    );
+    assert_eq!(vigie_domain::sms::compose(&sms).segments, 1, "{sms}");
+    // The alarm's history: invited, by whom.
+    let staff = app
+        .login_as(
+            "supervision",
+            UserKind::Staff,
+            None,
+            &[StaffRole::Supervision],
+        )
+        .await;
+    let alarm = staff.get("/api/v1/alarms/1").await;
+    let conference = alarm.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "escalated" && e["conference"].is_object())
+        .expect("l'invitation dans l'historique")
+        .clone();
+    assert_eq!(conference["step"], "critical/conference-console");
+    assert!(conference["by"].is_string(), "{conference}");
+    // A second start is a new round: invited again.
+    let again = technician
+        .post("/api/v1/alarms/1/conference", &json!({}))
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.text);
+    assert_eq!(again.body["step"], "critical/conference-console#1");
+    // A client cannot start one.
+    let client = app
+        .login_as("banque", UserKind::Client, Some("CLI-BANQUE"), &[])
+        .await;
+    assert_eq!(
+        client
+            .post("/api/v1/alarms/1/conference", &json!({}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    app.finish().await;
+    let _ = std::fs::remove_file(&policy_file);
+
+    // Without a bridge: refused, and not offered.
+    let bare = TestApp::spawn_with(|_| {}).await;
+    setup(&bare).await;
+    let agent = bare.agent("robot").await;
+    assert_eq!(
+        agent.post("/api/v1/observations", &push).await.status,
+        StatusCode::OK
+    );
+    let technician = linked_technician(&bare).await;
+    let refused = technician
+        .post("/api/v1/alarms/1/conference", &json!({}))
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("aucun pont de conférence"),
+        "{}",
+        refused.text
+    );
+    let page = technician.get("/console/alarmes/1").await;
+    assert!(!page.text.contains("Lancer la conférence d'urgence"));
+    bare.finish().await;
+}
+
+/// Kevin Lambert's account, linked to his record of the staff (a step on an alarm says who).
+async fn linked_technician(app: &TestApp) -> crate::Session<'_> {
+    let new = vigie_store::NewUser {
+        username: "kevin".into(),
+        display_name: "Kevin Lambert".into(),
+        kind: UserKind::Staff,
+        staff: Some(vigie_domain::Reference::parse("ST-TECH-A").unwrap()),
+        client: None,
+        roles: [StaffRole::Technician].into_iter().collect(),
+        password_hash: vigie_server::auth::hash_password(crate::PASSWORD),
+        must_change_password: false,
+    };
+    app.store
+        .create_user(&Actor::console("test"), new, NOW)
+        .await
+        .unwrap();
+    app.login("kevin", crate::PASSWORD).await.expect("login")
+}
