@@ -30,7 +30,8 @@ async fn a_client_user_gets_404_for_every_object_of_another_client_through_every
     let mut owned: Vec<(ObjectKind, Record, vigie_domain::Reference)> = Vec::new();
     for record in inventory.records() {
         let client = match &record {
-            Record::Staff(_) => continue,
+            // The integrator's own: its staff and its territories.
+            Record::Staff(_) | Record::Territory(_) => continue,
             Record::Equipment(e) => site_client[&e.site].clone(),
             other => other.direct_client().unwrap().clone(),
         };
