@@ -1049,6 +1049,10 @@ pub fn calendar_feed(name: &str, shifts: &[CalendarShift], now_ms: i64) -> Strin
         ical_line(&mut out, line);
     }
     ical_line(&mut out, &format!("X-WR-CALNAME:{}", ical_text(name)));
+    // Issue 26, item 8: calendars that honour it ask again every minute, so that a
+    // replacement shows within one.
+    ical_line(&mut out, "REFRESH-INTERVAL;VALUE=DURATION:PT1M");
+    ical_line(&mut out, "X-PUBLISHED-TTL:PT1M");
     let stamp = ical_instant(now_ms);
     for shift in shifts {
         ical_line(&mut out, "BEGIN:VEVENT");

@@ -226,13 +226,23 @@ fn read_signed_token(key: &[u8], purpose: &str, token: &str) -> Option<(String, 
 /// The key of a calendar feed's address (`feed` is `astreinte` or `personnel`, `id` the
 /// rotation's or the member's reference): an on-call calendar a phone subscribes to once, so
 /// without expiry; the server's signing key, under a label of its own, signs nothing else.
-pub fn calendar_key(key: &[u8], feed: &str, id: &str) -> String {
-    let signature = mac(key, &format!("vigie agenda\0{feed}\0{id}"));
-    hex::encode(&signature[..16])
+/// `generation` is the address's: revoking it (issue 26, item 8) moves to the next, and the
+/// old key no longer holds; generation 0 signs as addresses were signed before revocation.
+pub fn calendar_key(key: &[u8], feed: &str, id: &str, generation: u32) -> String {
+    hex::encode(&mac(key, &calendar_message(feed, id, generation))[..16])
 }
 
-/// Whether `given` is the key of that calendar feed (compared in constant time).
-pub fn calendar_key_holds(key: &[u8], feed: &str, id: &str, given: &str) -> bool {
+fn calendar_message(feed: &str, id: &str, generation: u32) -> String {
+    if generation == 0 {
+        format!("vigie agenda\0{feed}\0{id}")
+    } else {
+        format!("vigie agenda\0{feed}\0{id}\0{generation}")
+    }
+}
+
+/// Whether `given` is the key of that calendar feed at its generation (compared in constant
+/// time).
+pub fn calendar_key_holds(key: &[u8], feed: &str, id: &str, generation: u32, given: &str) -> bool {
     let Ok(given) = hex::decode(given) else {
         return false;
     };
@@ -240,7 +250,7 @@ pub fn calendar_key_holds(key: &[u8], feed: &str, id: &str, given: &str) -> bool
         Ok(mac) => mac,
         Err(_) => return false,
     };
-    mac.update(format!("vigie agenda\0{feed}\0{id}").as_bytes());
+    mac.update(calendar_message(feed, id, generation).as_bytes());
     given.len() == 16 && mac.verify_truncated_left(&given).is_ok()
 }
 

@@ -581,6 +581,11 @@ fn coverage_of(
     )
 }
 
+/// The setting that holds a calendar feed's generation.
+fn feed_setting(feed: &str, id: &Reference) -> String {
+    format!("agenda/{feed}/{id}")
+}
+
 /// Every territory (issue 26, item 1): the integrator has tens of them, read whole.
 pub(crate) async fn read_territories(
     connection: &mut AnyConnection,
@@ -1611,6 +1616,72 @@ impl Store {
         require(actor, Permission::HandleAlarms)?;
         let mut connection = self.read.acquire().await?;
         read_rotations(&mut connection).await
+    }
+
+    /// The generation of a calendar feed's address (issue 26, item 8): 0 until its address is
+    /// revoked, one more at each revocation. Read for a feed's request, which its signed key
+    /// authorises (no actor: a phone's calendar has no session).
+    pub async fn feed_generation(&self, feed: &str, id: &Reference) -> Result<u32, StoreError> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
+            .bind(feed_setting(feed, id))
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row
+            .and_then(|(value,)| value.parse().ok())
+            .unwrap_or_default())
+    }
+
+    /// Revokes a calendar feed's address: the old one answers 404 from now on, the page shows
+    /// the new one. A rotation's feed by who handles alarms; a person's by that person too.
+    /// Written in the audit trail.
+    pub async fn revoke_feed(
+        &self,
+        actor: &Actor,
+        feed: &str,
+        id: &Reference,
+        now: i64,
+    ) -> Result<u32, StoreError> {
+        let own = feed == "personnel" && actor.staff() == Some(id);
+        if !own {
+            require(actor, Permission::HandleAlarms)?;
+        }
+        if !matches!(feed, "astreinte" | "personnel") {
+            return Err(StoreError::NotFound);
+        }
+        let key = feed_setting(feed, id);
+        let mut transaction = self.write.begin().await?;
+        let before: Option<(String,)> =
+            sqlx::query_as("SELECT value FROM settings WHERE key = $1")
+                .bind(&key)
+                .fetch_optional(&mut *transaction)
+                .await?;
+        let before: u32 = before
+            .and_then(|(value,)| value.parse().ok())
+            .unwrap_or_default();
+        let after = before.saturating_add(1);
+        build(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = $2",
+            vec![Arg::Text(Some(key)), Arg::Text(Some(after.to_string()))],
+        )
+        .execute(&mut *transaction)
+        .await?;
+        crate::audit::append(
+            &mut transaction,
+            &AuditRecord {
+                at_ms: now,
+                actor: actor.audit_name(),
+                action: AuditAction::Update,
+                object_kind: "agenda",
+                object_ref: format!("{feed}/{id}"),
+                client: None,
+                before: Some(serde_json::json!({ "generation": before })),
+                after: Some(serde_json::json!({ "generation": after })),
+            },
+        )
+        .await?;
+        transaction.commit().await?;
+        Ok(after)
     }
 
     /// The inventory's territories, for on-call routing (issue 26, item 1).

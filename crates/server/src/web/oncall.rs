@@ -49,6 +49,7 @@ pub fn routes() -> Router<AppState> {
             post(withdraw),
         )
         .route("/console/astreintes/{name}/echange", post(swap))
+        .route("/console/astreintes/agenda/revoquer", post(revoke_feed))
         .route("/agenda/astreinte/{file}", get(rotation_feed))
         .route("/agenda/personnel/{file}", get(person_feed))
 }
@@ -201,11 +202,12 @@ pub(crate) async fn feed_address(
     id: &Reference,
 ) -> Result<String, vigie_store::StoreError> {
     let key = state.deliveries.key().await?;
+    let generation = state.store.feed_generation(feed, id).await?;
     Ok(format!(
         "{}/agenda/{feed}/{}.ics?cle={}",
         state.config.server.public_url.trim_end_matches('/'),
         url_encode(id.as_str()),
-        calendar_key(&key, feed, id.as_str())
+        calendar_key(&key, feed, id.as_str(), generation)
     ))
 }
 
@@ -235,6 +237,7 @@ async fn rotation_page(
         Some("remplacement") => Some(t(viewer.lang, "Remplacement enregistré.")),
         Some("retrait") => Some(t(viewer.lang, "Remplacement retiré.")),
         Some("echange") => Some(t(viewer.lang, "Échange de gardes enregistré.")),
+        Some("agenda") => Some(t(viewer.lang, "Nouvelle adresse d'agenda : l'ancienne ne marche plus.")),
         _ => None,
     };
     render_rotation(&state, &viewer, &name, done, None, &ReplaceForm::default()).await
@@ -348,6 +351,13 @@ async fn render_rotation(
                 @for (member, address) in &member_feeds {
                     li { (tf(lang, "Les gardes de {name} :", &[("name", &name_of(&names, member))])) " " a.member-feed href=(address) { (address) } }
                 }
+            }
+            // Issue 26, item 8: an address shared by mistake, or a phone lost, is revoked.
+            form.inline #revoke-feed method="post" action="/console/astreintes/agenda/revoquer" {
+                input type="hidden" name="csrf" value=(viewer.csrf);
+                input type="hidden" name="feed" value="astreinte";
+                input type="hidden" name="id" value=(rotation.name.as_str());
+                button.secondary type="submit" { (t(lang, "Changer l'adresse de l'astreinte (l'ancienne cesse de marcher)")) }
             }
         }
     };
@@ -530,6 +540,37 @@ async fn swap(
 }
 
 #[derive(Debug, Default, Deserialize)]
+struct RevokeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    feed: String,
+    #[serde(default)]
+    id: String,
+}
+
+/// Revokes a calendar feed's address (issue 26, item 8), then back to the page that shows
+/// the new one: the rotation's, or the person's.
+async fn revoke_feed(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PageForm(form): PageForm<RevokeForm>,
+) -> PageResult {
+    viewer.require_staff()?;
+    viewer.check_form(&form.csrf)?;
+    let id = Reference::parse(&form.id).map_err(|_| PageError::not_found())?;
+    state
+        .store
+        .revoke_feed(&viewer.caller.actor, &form.feed, &id, viewer.caller.now_ms)
+        .await?;
+    let back = match form.feed.as_str() {
+        "astreinte" => format!("/console/astreintes/{}?fait=agenda", url_encode(id.as_str())),
+        _ => format!("/console/personnes/{}", url_encode(id.as_str())),
+    };
+    Ok(Redirect::to(&back).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
 struct FeedQuery {
     cle: Option<String>,
 }
@@ -546,7 +587,9 @@ fn calendar_answer(body: String) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
-            (header::CACHE_CONTROL, "private, max-age=300"),
+            // A replacement shows in the phone's calendar within a minute (issue 26, item 8),
+            // for the calendars that ask as often as the feed says.
+            (header::CACHE_CONTROL, "private, max-age=60"),
             (header::REFERRER_POLICY, "no-referrer"),
         ],
         body,
@@ -562,7 +605,8 @@ async fn check_feed(
     given: Option<&str>,
 ) -> Result<(), PageError> {
     let key = state.deliveries.key().await?;
-    if given.is_some_and(|given| calendar_key_holds(&key, feed, id.as_str(), given)) {
+    let generation = state.store.feed_generation(feed, id).await?;
+    if given.is_some_and(|given| calendar_key_holds(&key, feed, id.as_str(), generation, given)) {
         Ok(())
     } else {
         Err(PageError::not_found())

@@ -124,6 +124,12 @@ async fn person(
                     }
                 }
                 p { a #person-feed href=(feed) { (t(lang, "Agenda de ses astreintes (iCal), pour son téléphone")) } }
+                form.inline #revoke-person-feed method="post" action="/console/astreintes/agenda/revoquer" {
+                    input type="hidden" name="csrf" value=(viewer.csrf);
+                    input type="hidden" name="feed" value="personnel";
+                    input type="hidden" name="id" value=(reference.as_str());
+                    button.secondary type="submit" { (t(lang, "Changer l'adresse de cet agenda (l'ancienne cesse de marcher)")) }
+                }
             }
             h2 { (t(lang, "Tickets confiés en cours")) }
             @if tickets.is_empty() {

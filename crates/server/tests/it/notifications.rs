@@ -1146,3 +1146,57 @@ async fn linked_technician(app: &TestApp) -> crate::Session<'_> {
         .unwrap();
     app.login("kevin", crate::PASSWORD).await.expect("login")
 }
+
+/// Issue 26, item 8: a rotation's calendar address is revoked from its page: the old one
+/// finds nothing, the new one serves the shifts, asking phones to look again every minute.
+#[tokio::test]
+async fn a_calendar_address_is_revoked_and_the_new_one_serves() {
+    let app = TestApp::spawn_with(|_| {}).await;
+    setup(&app).await;
+    let staff = app
+        .login_as("supervision", UserKind::Staff, None, &[StaffRole::Supervision])
+        .await;
+    let feed_of = |html: &str| -> String {
+        let start = html.find("id=\"rotation-feed\" href=\"").expect("the feed's link")
+            + "id=\"rotation-feed\" href=\"".len();
+        let address = &html[start..start + html[start..].find('"').unwrap()];
+        let path = &address[address.find("/agenda/").unwrap()..];
+        format!("{}{}", app.base, path.replace("&amp;", "&"))
+    };
+    let page = staff.get("/console/astreintes/ASTREINTE-TECH").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let old = feed_of(&page.text);
+    let phone = reqwest::Client::new();
+    let reply = phone.get(&old).send().await.unwrap();
+    assert_eq!(reply.status(), 200);
+    assert_eq!(
+        reply.headers()[reqwest::header::CACHE_CONTROL],
+        "private, max-age=60"
+    );
+    let ics = reply.text().await.unwrap();
+    assert!(ics.contains("REFRESH-INTERVAL;VALUE=DURATION:PT1M\r\n"), "{ics}");
+
+    let revoked = staff
+        .post_form(
+            "/console/astreintes/agenda/revoquer",
+            &[
+                ("csrf", &crate::pages::csrf_of(&page.text)),
+                ("feed", "astreinte"),
+                ("id", "ASTREINTE-TECH"),
+            ],
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.text);
+    assert!(revoked.text.contains("l'ancienne ne marche plus"), "{}", revoked.text);
+    assert_eq!(phone.get(&old).send().await.unwrap().status(), 404);
+    let new = feed_of(&revoked.text);
+    assert_ne!(new, old);
+    assert_eq!(phone.get(&new).send().await.unwrap().status(), 200);
+    // Written in the audit trail.
+    let admin = app
+        .login_as("admin", UserKind::Staff, None, &[StaffRole::Administrator])
+        .await;
+    let audit = admin.get("/api/v1/audit?object_kind=agenda").await;
+    assert!(audit.text.contains("astreinte/ASTREINTE-TECH"), "{}", audit.text);
+    app.finish().await;
+}
