@@ -1650,11 +1650,10 @@ impl Store {
         }
         let key = feed_setting(feed, id);
         let mut transaction = self.write.begin().await?;
-        let before: Option<(String,)> =
-            sqlx::query_as("SELECT value FROM settings WHERE key = $1")
-                .bind(&key)
-                .fetch_optional(&mut *transaction)
-                .await?;
+        let before: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
+            .bind(&key)
+            .fetch_optional(&mut *transaction)
+            .await?;
         let before: u32 = before
             .and_then(|(value,)| value.parse().ok())
             .unwrap_or_default();

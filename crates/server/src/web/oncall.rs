@@ -237,7 +237,10 @@ async fn rotation_page(
         Some("remplacement") => Some(t(viewer.lang, "Remplacement enregistré.")),
         Some("retrait") => Some(t(viewer.lang, "Remplacement retiré.")),
         Some("echange") => Some(t(viewer.lang, "Échange de gardes enregistré.")),
-        Some("agenda") => Some(t(viewer.lang, "Nouvelle adresse d'agenda : l'ancienne ne marche plus.")),
+        Some("agenda") => Some(t(
+            viewer.lang,
+            "Nouvelle adresse d'agenda : l'ancienne ne marche plus.",
+        )),
         _ => None,
     };
     render_rotation(&state, &viewer, &name, done, None, &ReplaceForm::default()).await
@@ -564,7 +567,10 @@ async fn revoke_feed(
         .revoke_feed(&viewer.caller.actor, &form.feed, &id, viewer.caller.now_ms)
         .await?;
     let back = match form.feed.as_str() {
-        "astreinte" => format!("/console/astreintes/{}?fait=agenda", url_encode(id.as_str())),
+        "astreinte" => format!(
+            "/console/astreintes/{}?fait=agenda",
+            url_encode(id.as_str())
+        ),
         _ => format!("/console/personnes/{}", url_encode(id.as_str())),
     };
     Ok(Redirect::to(&back).into_response())

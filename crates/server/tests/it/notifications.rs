@@ -1153,11 +1153,19 @@ async fn linked_technician(app: &TestApp) -> crate::Session<'_> {
 async fn a_calendar_address_is_revoked_and_the_new_one_serves() {
     let app = TestApp::spawn_with(|_| {}).await;
     setup(&app).await;
-    let staff = app
-        .login_as("supervision", UserKind::Staff, None, &[StaffRole::Supervision])
-        .await;
+    let staff = crate::pages::form_login(
+        &app,
+        "supervision",
+        UserKind::Staff,
+        None,
+        None,
+        &[StaffRole::Supervision],
+    )
+    .await;
     let feed_of = |html: &str| -> String {
-        let start = html.find("id=\"rotation-feed\" href=\"").expect("the feed's link")
+        let start = html
+            .find("id=\"rotation-feed\" href=\"")
+            .expect("the feed's link")
             + "id=\"rotation-feed\" href=\"".len();
         let address = &html[start..start + html[start..].find('"').unwrap()];
         let path = &address[address.find("/agenda/").unwrap()..];
@@ -1174,7 +1182,10 @@ async fn a_calendar_address_is_revoked_and_the_new_one_serves() {
         "private, max-age=60"
     );
     let ics = reply.text().await.unwrap();
-    assert!(ics.contains("REFRESH-INTERVAL;VALUE=DURATION:PT1M\r\n"), "{ics}");
+    assert!(
+        ics.contains("REFRESH-INTERVAL;VALUE=DURATION:PT1M\r\n"),
+        "{ics}"
+    );
 
     let revoked = staff
         .post_form(
@@ -1186,17 +1197,31 @@ async fn a_calendar_address_is_revoked_and_the_new_one_serves() {
             ],
         )
         .await;
-    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.text);
-    assert!(revoked.text.contains("l'ancienne ne marche plus"), "{}", revoked.text);
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.text);
+    let back = staff.get(revoked.location.as_deref().unwrap()).await;
+    assert!(
+        back.text.contains("l'ancienne ne marche plus"),
+        "{}",
+        back.text
+    );
     assert_eq!(phone.get(&old).send().await.unwrap().status(), 404);
-    let new = feed_of(&revoked.text);
+    let new = feed_of(&back.text);
     assert_ne!(new, old);
     assert_eq!(phone.get(&new).send().await.unwrap().status(), 200);
     // Written in the audit trail.
     let admin = app
-        .login_as("admin", UserKind::Staff, None, &[StaffRole::Administrator])
+        .login_as(
+            "auditeur",
+            UserKind::Staff,
+            None,
+            &[StaffRole::Administrator],
+        )
         .await;
     let audit = admin.get("/api/v1/audit?object_kind=agenda").await;
-    assert!(audit.text.contains("astreinte/ASTREINTE-TECH"), "{}", audit.text);
+    assert!(
+        audit.text.contains("astreinte/ASTREINTE-TECH"),
+        "{}",
+        audit.text
+    );
     app.finish().await;
 }
