@@ -11,6 +11,7 @@ pub mod french;
 pub mod inventory;
 pub mod markup;
 pub mod oncall;
+pub mod oncall_load;
 pub mod policy;
 pub mod report;
 pub mod sms;

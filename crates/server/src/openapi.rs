@@ -348,6 +348,9 @@ pub fn build() -> Value {
         "responses": responses("200", Some(json!({"type": "object", "properties": {"at": integer(), "uncovered": list_of(text()),
             "rotations": list_of(json!({"type": "object", "properties": {"rotation": text(), "duty": text(), "member": text(), "from": integer(), "to": integer(), "by_override": {"type": "boolean"}}})),
             "site": {"type": "object", "properties": {"site": text(), "rotation": text(), "member": text(), "passed": list_of(text())}}}})))}}));
+    paths.insert("/api/v1/oncall/figures".into(), json!({"get": {"summary": "Charge et réactivité des astreintes sur une période (30 jours par défaut, 400 au plus) : pages par personne et par semaine, nuits réveillées, délais moyens d'acquittement et de résolution par astreinte, territoire et client", "operationId": "oncall_figures",
+        "parameters": [query("from", "Début : ms UTC ou RFC 3339", text()), query("to", "Fin (exclue) : ms UTC ou RFC 3339", text())],
+        "responses": responses("200", Some(json!({"type": "object", "properties": {"people": list_of(json!({"type": "object"})), "by_rotation": list_of(json!({"type": "object"})), "by_territory": list_of(json!({"type": "object"})), "by_client": list_of(json!({"type": "object"}))}})))}}));
     paths.insert("/api/v1/oncall/coverage".into(), json!({"get": {"summary": "Les sites sans personne d'astreinte dans les 14 jours qui viennent, par territoire et secours", "operationId": "oncall_coverage",
         "responses": responses("200", Some(json!({"type": "object", "properties": {"from": integer(), "to": integer(),
             "gaps": list_of(json!({"type": "object", "properties": {"duty": text(), "from_ms": integer(), "to_ms": integer(), "sites": list_of(text())}}))}})))}}));

@@ -581,6 +581,9 @@ fn coverage_of(
     )
 }
 
+/// The most pages, and the most alarms, one request for on-call figures reads.
+pub const MAX_FIGURE_ROWS: i64 = 200_000;
+
 /// The setting that holds a calendar feed's generation.
 fn feed_setting(feed: &str, id: &Reference) -> String {
     format!("agenda/{feed}/{id}")
@@ -1681,6 +1684,98 @@ impl Store {
         .await?;
         transaction.commit().await?;
         Ok(after)
+    }
+
+    /// What the on-call figures are made of over `[from, to)` (issue 26, item 7): the pages
+    /// sent to the integrator's staff by SMS and email, and the alarms told in the period with
+    /// when they were acknowledged and resolved. Bounded: a period with more than
+    /// [`MAX_FIGURE_ROWS`] of either is refused, to be asked in shorter periods.
+    pub async fn oncall_load(
+        &self,
+        actor: &Actor,
+        from: i64,
+        to: i64,
+    ) -> Result<(Vec<vigie_domain::oncall_load::PageSent>, Vec<vigie_domain::oncall_load::AlarmTimes>), StoreError> {
+        use vigie_domain::oncall_load::{AlarmTimes, PageSent};
+        require(actor, Permission::HandleAlarms)?;
+        let too_many = || {
+            StoreError::Invalid(format!(
+                "plus de {MAX_FIGURE_ROWS} pages ou alarmes sur la période : demandez une période plus courte"
+            ))
+        };
+        let mut connection = self.read.acquire().await?;
+        let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT n.recipient, s.name, n.channel, n.sent_ms FROM notifications n \
+             JOIN staff s ON s.ref = n.recipient \
+             WHERE n.status = 'sent' AND n.alarm_id IS NOT NULL AND n.channel IN ('sms', 'email') \
+             AND n.sent_ms >= $1 AND n.sent_ms < $2 ORDER BY n.sent_ms LIMIT $3",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(MAX_FIGURE_ROWS + 1)
+        .fetch_all(&mut *connection)
+        .await?;
+        if rows.len() as i64 > MAX_FIGURE_ROWS {
+            return Err(too_many());
+        }
+        let pages = rows
+            .into_iter()
+            .filter_map(|(recipient, name, channel, at)| {
+                Some(PageSent {
+                    recipient: Reference::parse(&recipient).ok()?,
+                    name,
+                    channel: match channel.as_str() {
+                        "sms" => Channel::Sms,
+                        _ => Channel::Email,
+                    },
+                    at,
+                })
+            })
+            .collect();
+        // Alarms raised before the end that may have been told in the period (told after
+        // raising, at most a maintenance window later).
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT record FROM alarms WHERE raised_ms < $2 AND (resolved_ms IS NULL OR resolved_ms >= $1) \
+             ORDER BY id LIMIT $3",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(MAX_FIGURE_ROWS + 1)
+        .fetch_all(&mut *connection)
+        .await?;
+        if rows.len() as i64 > MAX_FIGURE_ROWS {
+            return Err(too_many());
+        }
+        let mut alarms = Vec::new();
+        for (record,) in rows {
+            let alarm = crate::stored::alarm::decode(&record)?;
+            let Some(notified_at) = alarm.notified_at.filter(|at| *at >= from && *at < to) else {
+                continue;
+            };
+            alarms.push(AlarmTimes {
+                alarm: alarm.id,
+                client: None,
+                site: alarm.site.clone(),
+                notified_at,
+                acknowledged_at: alarm.acknowledged.as_ref().map(|s| s.at),
+                resolved_at: alarm.resolved_at,
+            });
+        }
+        // The alarms' clients, by their sites (an alarm about no site has none).
+        let sites: BTreeMap<String, String> =
+            sqlx::query_as::<_, (String, String)>("SELECT ref, client_ref FROM sites")
+                .fetch_all(&mut *connection)
+                .await?
+                .into_iter()
+                .collect();
+        for alarm in &mut alarms {
+            alarm.client = alarm
+                .site
+                .as_ref()
+                .and_then(|site| sites.get(site.as_str()))
+                .and_then(|client| Reference::parse(client).ok());
+        }
+        Ok((pages, alarms))
     }
 
     /// The inventory's territories, for on-call routing (issue 26, item 1).

@@ -13,6 +13,7 @@ mod history;
 mod inventory_file;
 mod notices;
 mod oncall;
+mod oncall_load;
 mod policy;
 mod report;
 mod sms;

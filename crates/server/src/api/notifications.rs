@@ -54,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/rotations/{name}/swap", post(swap))
         .route("/api/v1/oncall", get(who_is_on_call))
         .route("/api/v1/oncall/coverage", get(coverage))
+        .route("/api/v1/oncall/figures", get(figures))
         .route("/api/v1/console", get(console))
         .route("/api/v1/notifications", get(outbox))
         .route("/api/v1/sms/inbound", post(sms_inbound))
@@ -318,6 +319,72 @@ async fn coverage(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
         to: from.saturating_add(oncall::COVERAGE_HORIZON_MS),
         gaps,
     }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PeriodParams {
+    /// UTC epoch ms or RFC 3339; 30 days before `to` when absent.
+    from: Option<String>,
+    /// Now when absent.
+    to: Option<String>,
+}
+
+/// The period of on-call figures: 30 days by default, 400 at most.
+pub(crate) const FIGURES_DEFAULT_DAYS: i64 = 30;
+pub(crate) const FIGURES_MAX_DAYS: i64 = 400;
+
+/// The on-call figures of `[from, to)` (issue 26, item 7), for the API and the page alike.
+pub(crate) async fn figures_of(
+    state: &AppState,
+    caller: &Caller,
+    from: i64,
+    to: i64,
+) -> ApiResult<vigie_domain::oncall_load::Figures> {
+    if from >= to {
+        return Err(ApiError::bad_request("from doit précéder to"));
+    }
+    if to - from > FIGURES_MAX_DAYS * 86_400_000 {
+        return Err(ApiError::bad_request(format!(
+            "une période de {FIGURES_MAX_DAYS} jours au plus"
+        )));
+    }
+    let (pages, alarms) = state
+        .store
+        .oncall_load(&caller.actor, from, to)
+        .await
+        .map_err(|error| match error {
+            vigie_store::StoreError::Invalid(message) => ApiError::bad_request(message),
+            other => other.into(),
+        })?;
+    let rotations = state.store.rotations(&caller.actor).await?;
+    let territories = state.store.territories(&caller.actor).await?;
+    let paris = vigie_domain::calendar::Calendar::business().time_zone;
+    Ok(vigie_domain::oncall_load::figures(
+        &pages,
+        &alarms,
+        &rotations,
+        &territories,
+        &paris,
+    ))
+}
+
+/// `GET /api/v1/oncall/figures`: pages per person per week, nights woken, MTTA and MTTR per
+/// rotation, territory and client (issue 26, item 7).
+async fn figures(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(params): QueryParams<PeriodParams>,
+) -> ApiResult<Json<vigie_domain::oncall_load::Figures>> {
+    let to = match &params.to {
+        Some(text) => instant(text)?,
+        None => caller.now_ms,
+    };
+    let from = match &params.from {
+        Some(text) => instant(text)?,
+        None => to - FIGURES_DEFAULT_DAYS * 86_400_000,
+    };
+    Ok(Json(figures_of(&state, &caller, from, to).await?))
 }
 
 #[derive(Debug, Deserialize)]

@@ -24,7 +24,7 @@ use crate::AppState;
 use crate::delivery::{calendar_key, calendar_key_holds};
 use crate::web::i18n::{Lang, t, tf};
 use crate::web::names::person_link;
-use crate::web::render::{form_instant, time, url_encode, when};
+use crate::web::render::{self, form_instant, time, url_encode, when};
 use crate::web::search::{MAX_CHOICES, choices};
 use crate::web::{Nav, PageError, PageForm, PageQuery, PageResult, Viewer, labels, page};
 
@@ -42,6 +42,7 @@ const DAY_MS: i64 = 86_400_000;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/console/astreintes", get(rotations))
+        .route("/console/astreintes/chiffres", get(figures))
         .route("/console/astreintes/{name}", get(rotation_page))
         .route("/console/astreintes/{name}/remplacement", post(replace))
         .route(
@@ -113,6 +114,7 @@ async fn rotations(State(state): State<AppState>, viewer: Viewer) -> PageResult 
     let body = html! {
         main {
             h1 { (t(lang, "Astreintes")) }
+            p { a #figures-link href="/console/astreintes/chiffres" { (t(lang, "Charge et réactivité des astreintes")) } }
             @if !uncovered.is_empty() {
                 p.error role="alert" { (tf(lang, "Personne d'astreinte : {rotations}", &[("rotations", &uncovered.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "))])) }
             }
@@ -178,6 +180,108 @@ async fn rotations(State(state): State<AppState>, viewer: Viewer) -> PageResult 
         }
     };
     Ok(page(&state, &viewer, t(lang, "Astreintes"), Nav::OnCall, body).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct FiguresQuery {
+    /// First day, `AAAA-MM-JJ` on the Paris clock; 30 days before `au` when absent.
+    du: Option<String>,
+    /// Last day, included; today when absent.
+    au: Option<String>,
+}
+
+/// A day of the figures' form, read on the Paris clock: its start.
+fn day_start(text: &str) -> Option<i64> {
+    let date: jiff::civil::Date = text.trim().parse().ok()?;
+    let zone = vigie_domain::calendar::Calendar::business().time_zone;
+    Some(date.to_zoned(zone).ok()?.timestamp().as_millisecond())
+}
+
+/// `/console/astreintes/chiffres` (issue 26, item 7): the on-call load and how fast alarms
+/// were answered, over a period chosen by day.
+async fn figures(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PageQuery(query): PageQuery<FiguresQuery>,
+) -> PageResult {
+    viewer.require_staff()?;
+    let lang = viewer.lang;
+    let now = viewer.caller.now_ms;
+    let today = vigie_domain::calendar::zoned(now, &vigie_domain::calendar::Calendar::business().time_zone)
+        .map(|z| z.date().to_string())
+        .unwrap_or_default();
+    let to_day = query.au.clone().filter(|d| !d.trim().is_empty()).unwrap_or(today);
+    let to = day_start(&to_day)
+        .map(|start| start + DAY_MS)
+        .ok_or_else(|| PageError::new(StatusCode::BAD_REQUEST, t(lang, "Date de fin illisible (AAAA-MM-JJ).")))?;
+    let from = match query.du.as_deref().filter(|d| !d.trim().is_empty()) {
+        Some(text) => day_start(text)
+            .ok_or_else(|| PageError::new(StatusCode::BAD_REQUEST, t(lang, "Date de début illisible (AAAA-MM-JJ).")))?,
+        None => to - crate::api::notifications::FIGURES_DEFAULT_DAYS * DAY_MS,
+    };
+    let from_day = vigie_domain::calendar::zoned(from, &vigie_domain::calendar::Calendar::business().time_zone)
+        .map(|z| z.date().to_string())
+        .unwrap_or_default();
+    let figures = crate::api::notifications::figures_of(&state, &viewer.caller, from, to).await?;
+    let mean = |ms: Option<i64>| ms.map(|ms| render::duration(lang, ms)).unwrap_or_else(|| "—".into());
+    let responses = |title: &str, id: &str, rows: &[vigie_domain::oncall_load::Response]| {
+        html! {
+            h2 { (title) }
+            @if rows.is_empty() {
+                p.panel { (t(lang, "Aucune alarme notifiée sur la période.")) }
+            } @else {
+                div.table-wrap { table id=(id) {
+                    thead { tr {
+                        th scope="col" { (title) } th scope="col" { (t(lang, "Alarmes")) }
+                        th scope="col" { (t(lang, "Délai moyen d'acquittement")) } th scope="col" { (t(lang, "Délai moyen de résolution")) }
+                    } }
+                    tbody { @for row in rows {
+                        tr data-group=(row.group.as_str()) {
+                            td { (row.group.as_str()) }
+                            td { (row.alarms) }
+                            td { (mean(row.mtta_ms)) " " span.muted { "(" (row.acknowledged) ")" } }
+                            td { (mean(row.mttr_ms)) " " span.muted { "(" (row.resolved) ")" } }
+                        }
+                    } }
+                } }
+            }
+        }
+    };
+    let body = html! {
+        main {
+            p { a href="/console/astreintes" { "← " (t(lang, "Astreintes")) } }
+            h1 { (t(lang, "Charge et réactivité des astreintes")) }
+            form.inline method="get" action="/console/astreintes/chiffres" {
+                label for="du" { (t(lang, "Du")) } " " input #du type="date" name="du" value=(from_day);
+                " " label for="au" { (t(lang, "Au")) } " " input #au type="date" name="au" value=(to_day);
+                " " button type="submit" { (t(lang, "Afficher")) }
+            }
+            h2 { (t(lang, "Pages par personne")) }
+            @if figures.people.is_empty() {
+                p.panel { (t(lang, "Aucune page envoyée au personnel sur la période.")) }
+            } @else {
+                div.table-wrap { table #people-load {
+                    thead { tr {
+                        th scope="col" { (t(lang, "Personne")) } th scope="col" { (t(lang, "Pages (SMS et email)")) }
+                        th scope="col" { (t(lang, "Par semaine (la plus chargée)")) } th scope="col" { (t(lang, "Nuits réveillées")) }
+                    } }
+                    tbody { @for person in &figures.people {
+                        tr data-person=(person.recipient.as_str()) {
+                            td { (person_link(&viewer, &person.recipient, &person.name)) }
+                            td { (person.pages) }
+                            td { (person.weeks.iter().map(|(_, n)| *n).max().unwrap_or(0)) }
+                            td.nights { (person.nights) }
+                        }
+                    } }
+                } }
+                p.muted { (t(lang, "Une nuit va de 22:00 à 07:00 (heure de Paris) ; elle compte quand au moins un SMS est arrivé.")) }
+            }
+            (responses(t(lang, "Par astreinte"), "by-rotation", &figures.by_rotation))
+            (responses(t(lang, "Par territoire"), "by-territory", &figures.by_territory))
+            (responses(t(lang, "Par client"), "by-client", &figures.by_client))
+        }
+    };
+    Ok(page(&state, &viewer, t(lang, "Charge et réactivité des astreintes"), Nav::OnCall, body).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1225,3 +1225,62 @@ async fn a_calendar_address_is_revoked_and_the_new_one_serves() {
     );
     app.finish().await;
 }
+
+/// Issue 26, item 7: after a Critical alarm paged by SMS and email and acknowledged ten
+/// minutes later, the figures count the technician's pages and the client's and rotation's
+/// time to acknowledge, in the API and on the console's page.
+#[tokio::test]
+async fn on_call_figures_count_pages_and_response_times() {
+    let (gateway, sms_port) = Gateway::start().await;
+    let smtp_port = free_port();
+    let smtp = Smtp::start(smtp_port);
+    let app = TestApp::spawn_with(|config| configure(config, smtp_port, Some(sms_port))).await;
+    setup(&app).await;
+    let agent = app.agent("robot").await;
+    let push = json!({"observations": [down(CAMERA, NOW - 10 * MINUTE), down(CAMERA, NOW)]});
+    assert_eq!(
+        agent.post("/api/v1/observations", &push).await.status,
+        StatusCode::OK
+    );
+    eventually("le SMS du technicien", || {
+        (!gateway.to("+33677777777").is_empty()).then_some(())
+    })
+    .await;
+    let technician = linked_technician(&app).await;
+    app.clock.advance_ms(10 * MINUTE);
+    let acknowledged = technician
+        .post("/api/v1/alarms/1/acknowledge", &json!({}))
+        .await;
+    assert_eq!(acknowledged.status, StatusCode::OK, "{}", acknowledged.text);
+    let answer = technician.get("/api/v1/oncall/figures").await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let kevin = answer.body["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["recipient"] == "ST-TECH-A")
+        .cloned()
+        .expect("Kevin Lambert's pages");
+    assert!(kevin["pages"].as_u64().unwrap() >= 1, "{kevin}");
+    assert_eq!(kevin["nights"], 0, "{kevin}");
+    let bank = answer.body["by_client"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["group"] == "CLI-BANQUE")
+        .cloned()
+        .expect("the bank's row");
+    // Told at NOW − 5 min, acknowledged at NOW + 10 min.
+    assert_eq!(bank["mtta_ms"], 15 * MINUTE, "{bank}");
+    assert_eq!(answer.body["by_rotation"][0]["group"], "ASTREINTE-TECH", "{}", answer.text);
+    let page = technician.get("/console/astreintes/chiffres").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("Kevin Lambert"), "{}", page.text);
+    assert!(page.text.contains("ASTREINTE-TECH"), "{}", page.text);
+    let refused = technician
+        .get("/api/v1/oncall/figures?from=2026-01-01T00:00:00Z&to=2027-06-01T00:00:00Z")
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    drop(smtp);
+    app.finish().await;
+}

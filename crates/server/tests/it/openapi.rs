@@ -51,6 +51,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/rotations/{name}/swap"),
     ("get", "/api/v1/oncall"),
     ("get", "/api/v1/oncall/coverage"),
+    ("get", "/api/v1/oncall/figures"),
     ("get", "/api/v1/tickets"),
     ("post", "/api/v1/tickets"),
     ("get", "/api/v1/tickets/{number}"),
