@@ -68,6 +68,17 @@ pub struct Figures {
     pub by_client: Vec<Response>,
 }
 
+/// One person's pages as they are counted.
+#[derive(Default)]
+struct Tally {
+    name: String,
+    pages: u32,
+    /// Week start → pages that week.
+    weeks: BTreeMap<i64, u32>,
+    /// The nights with an SMS, by their evening's day number.
+    nights: BTreeSet<i64>,
+}
+
 /// When the night starts and ends, on the local clock: a page between them woke someone.
 pub const NIGHT_STARTS_HOUR: i8 = 22;
 pub const NIGHT_ENDS_HOUR: i8 = 7;
@@ -83,8 +94,7 @@ pub fn figures(
     zone: &TimeZone,
 ) -> Figures {
     // People: pages, weeks, nights.
-    let mut people: BTreeMap<Reference, (String, u32, BTreeMap<i64, u32>, BTreeSet<i64>)> =
-        BTreeMap::new();
+    let mut people: BTreeMap<Reference, Tally> = BTreeMap::new();
     for page in pages {
         if !matches!(page.channel, Channel::Sms | Channel::Email) {
             continue;
@@ -92,27 +102,30 @@ pub fn figures(
         let Some(local) = crate::calendar::zoned(page.at, zone) else {
             continue;
         };
-        let entry = people
+        let tally = people
             .entry(page.recipient.clone())
-            .or_insert_with(|| (page.name.clone(), 0, BTreeMap::new(), BTreeSet::new()));
-        entry.1 += 1;
+            .or_insert_with(|| Tally {
+                name: page.name.clone(),
+                ..Tally::default()
+            });
+        tally.pages += 1;
         if let Some(week) = week_start(&local, zone) {
-            *entry.2.entry(week).or_default() += 1;
+            *tally.weeks.entry(week).or_default() += 1;
         }
         if page.channel == Channel::Sms
             && let Some(night) = night_of(&local)
         {
-            entry.3.insert(night);
+            tally.nights.insert(night);
         }
     }
     let mut people: Vec<PersonLoad> = people
         .into_iter()
-        .map(|(recipient, (name, pages, weeks, nights))| PersonLoad {
+        .map(|(recipient, tally)| PersonLoad {
             recipient,
-            name,
-            pages,
-            weeks: weeks.into_iter().collect(),
-            nights: u32::try_from(nights.len()).unwrap_or(u32::MAX),
+            name: tally.name,
+            pages: tally.pages,
+            weeks: tally.weeks.into_iter().collect(),
+            nights: u32::try_from(tally.nights.len()).unwrap_or(u32::MAX),
         })
         .collect();
     people.sort_by(|a, b| b.pages.cmp(&a.pages).then(a.recipient.cmp(&b.recipient)));
@@ -138,7 +151,10 @@ pub fn figures(
         ) {
             by_rotation.entry(answer.rotation).or_default().push(alarm);
         }
-        for territory in territories.iter().filter(|t| t.covers(site, client).is_some()) {
+        for territory in territories
+            .iter()
+            .filter(|t| t.covers(site, client).is_some())
+        {
             by_territory
                 .entry(territory.reference.clone())
                 .or_default()

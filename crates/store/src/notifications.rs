@@ -581,6 +581,12 @@ fn coverage_of(
     )
 }
 
+/// What the on-call figures are made of: the pages sent to the staff, the alarms told.
+pub type LoadRecords = (
+    Vec<vigie_domain::oncall_load::PageSent>,
+    Vec<vigie_domain::oncall_load::AlarmTimes>,
+);
+
 /// The most pages, and the most alarms, one request for on-call figures reads.
 pub const MAX_FIGURE_ROWS: i64 = 200_000;
 
@@ -1695,7 +1701,7 @@ impl Store {
         actor: &Actor,
         from: i64,
         to: i64,
-    ) -> Result<(Vec<vigie_domain::oncall_load::PageSent>, Vec<vigie_domain::oncall_load::AlarmTimes>), StoreError> {
+    ) -> Result<LoadRecords, StoreError> {
         use vigie_domain::oncall_load::{AlarmTimes, PageSent};
         require(actor, Permission::HandleAlarms)?;
         let too_many = || {

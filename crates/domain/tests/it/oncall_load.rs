@@ -116,13 +116,22 @@ fn pages_weeks_nights_and_response_times_are_counted() {
             .clone()
     };
     let lyon = rotation_of("ASTREINTE-LYON");
-    assert_eq!((lyon.alarms, lyon.mtta_ms, lyon.mttr_ms), (1, Some(10 * MINUTE), Some(60 * MINUTE)));
+    assert_eq!(
+        (lyon.alarms, lyon.mtta_ms, lyon.mttr_ms),
+        (1, Some(10 * MINUTE), Some(60 * MINUTE))
+    );
     let national = rotation_of("ASTREINTE-NATIONALE");
-    assert_eq!((national.alarms, national.mtta_ms, national.mttr_ms), (1, Some(20 * MINUTE), None));
+    assert_eq!(
+        (national.alarms, national.mtta_ms, national.mttr_ms),
+        (1, Some(20 * MINUTE), None)
+    );
     assert_eq!(figures.by_territory.len(), 1);
     assert_eq!(figures.by_territory[0].alarms, 1);
     let bank = &figures.by_client[0];
     assert_eq!(bank.group, r("CLI-BANQUE"));
-    assert_eq!((bank.alarms, bank.acknowledged, bank.mtta_ms), (2, 2, Some(15 * MINUTE)));
+    assert_eq!(
+        (bank.alarms, bank.acknowledged, bank.mtta_ms),
+        (2, 2, Some(15 * MINUTE))
+    );
     assert_eq!((bank.resolved, bank.mttr_ms), (1, Some(60 * MINUTE)));
 }

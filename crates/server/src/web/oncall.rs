@@ -207,23 +207,43 @@ async fn figures(
     viewer.require_staff()?;
     let lang = viewer.lang;
     let now = viewer.caller.now_ms;
-    let today = vigie_domain::calendar::zoned(now, &vigie_domain::calendar::Calendar::business().time_zone)
-        .map(|z| z.date().to_string())
-        .unwrap_or_default();
-    let to_day = query.au.clone().filter(|d| !d.trim().is_empty()).unwrap_or(today);
+    let today =
+        vigie_domain::calendar::zoned(now, &vigie_domain::calendar::Calendar::business().time_zone)
+            .map(|z| z.date().to_string())
+            .unwrap_or_default();
+    let to_day = query
+        .au
+        .clone()
+        .filter(|d| !d.trim().is_empty())
+        .unwrap_or(today);
     let to = day_start(&to_day)
         .map(|start| start + DAY_MS)
-        .ok_or_else(|| PageError::new(StatusCode::BAD_REQUEST, t(lang, "Date de fin illisible (AAAA-MM-JJ).")))?;
+        .ok_or_else(|| {
+            PageError::new(
+                StatusCode::BAD_REQUEST,
+                t(lang, "Date de fin illisible (AAAA-MM-JJ)."),
+            )
+        })?;
     let from = match query.du.as_deref().filter(|d| !d.trim().is_empty()) {
-        Some(text) => day_start(text)
-            .ok_or_else(|| PageError::new(StatusCode::BAD_REQUEST, t(lang, "Date de début illisible (AAAA-MM-JJ).")))?,
+        Some(text) => day_start(text).ok_or_else(|| {
+            PageError::new(
+                StatusCode::BAD_REQUEST,
+                t(lang, "Date de début illisible (AAAA-MM-JJ)."),
+            )
+        })?,
         None => to - crate::api::notifications::FIGURES_DEFAULT_DAYS * DAY_MS,
     };
-    let from_day = vigie_domain::calendar::zoned(from, &vigie_domain::calendar::Calendar::business().time_zone)
-        .map(|z| z.date().to_string())
-        .unwrap_or_default();
+    let from_day = vigie_domain::calendar::zoned(
+        from,
+        &vigie_domain::calendar::Calendar::business().time_zone,
+    )
+    .map(|z| z.date().to_string())
+    .unwrap_or_default();
     let figures = crate::api::notifications::figures_of(&state, &viewer.caller, from, to).await?;
-    let mean = |ms: Option<i64>| ms.map(|ms| render::duration(lang, ms)).unwrap_or_else(|| "—".into());
+    let mean = |ms: Option<i64>| {
+        ms.map(|ms| render::duration(lang, ms))
+            .unwrap_or_else(|| "—".into())
+    };
     let responses = |title: &str, id: &str, rows: &[vigie_domain::oncall_load::Response]| {
         html! {
             h2 { (title) }
@@ -281,7 +301,14 @@ async fn figures(
             (responses(t(lang, "Par client"), "by-client", &figures.by_client))
         }
     };
-    Ok(page(&state, &viewer, t(lang, "Charge et réactivité des astreintes"), Nav::OnCall, body).into_response())
+    Ok(page(
+        &state,
+        &viewer,
+        t(lang, "Charge et réactivité des astreintes"),
+        Nav::OnCall,
+        body,
+    )
+    .into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1272,7 +1272,11 @@ async fn on_call_figures_count_pages_and_response_times() {
         .expect("the bank's row");
     // Told at NOW − 5 min, acknowledged at NOW + 10 min.
     assert_eq!(bank["mtta_ms"], 15 * MINUTE, "{bank}");
-    assert_eq!(answer.body["by_rotation"][0]["group"], "ASTREINTE-TECH", "{}", answer.text);
+    assert_eq!(
+        answer.body["by_rotation"][0]["group"], "ASTREINTE-TECH",
+        "{}",
+        answer.text
+    );
     let page = technician.get("/console/astreintes/chiffres").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
     assert!(page.text.contains("Kevin Lambert"), "{}", page.text);
