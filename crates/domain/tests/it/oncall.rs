@@ -1307,3 +1307,74 @@ fn only_a_primary_rotation_with_nobody_on_call_is_uncovered() {
         "astreinte « ASTREINTE-SECOURS » : rang 10 ; 1 (principale) à 9 (secours successifs)"
     );
 }
+
+proptest! {
+    /// Coverage gaps agree with asking instant by instant (issue 26, item 1): inside a gap
+    /// no rotation of the site answers; outside every gap, one does; gaps are ordered, within
+    /// the horizon, and never touch.
+    #[test]
+    fn coverage_gaps_agree_with_routing_instant_by_instant(
+        starts in prop::collection::vec(0i64..40, 1..4),
+        territorial in prop::collection::vec(any::<bool>(), 4),
+        probe_minutes in prop::collection::vec(0i64..(14 * 24 * 60), 40),
+    ) {
+        use vigie_domain::oncall::{Place, coverage_gaps, route};
+        let now = ms("2026-03-02T09:00:00+01:00");
+        let horizon = now + 14 * 24 * HOUR;
+        let site = reference("SITE-1");
+        let client = reference("CLI-1");
+        let territory = vigie_domain::inventory::Territory {
+            reference: reference("TER-1"),
+            name: vigie_domain::Name::parse("Territoire").unwrap(),
+            sites: vec![site.clone()],
+            clients: Vec::new(),
+        };
+        // Rotations starting some days from now (nobody before), some in the territory.
+        let rotations: Vec<Rotation> = starts
+            .iter()
+            .enumerate()
+            .map(|(i, days)| {
+                let mut r = rotation(
+                    "Europe/Paris",
+                    &["TECH-A"],
+                    Handoff::Days { every_days: 1, at: at(8, 0) },
+                    "2026-03-02",
+                );
+                r.name = reference(&format!("ROT-{i}"));
+                r.start = jiff::civil::date(2026, 3, 2)
+                    .checked_add(Span::new().days(*days))
+                    .unwrap();
+                r.territory = territorial[i].then(|| reference("TER-1"));
+                r
+            })
+            .collect();
+        let place = Place { site: &site, client: &client };
+        let gaps = coverage_gaps(
+            &rotations,
+            std::slice::from_ref(&territory),
+            &[place],
+            Duty::Technician,
+            now,
+            horizon,
+        );
+        for pair in gaps.windows(2) {
+            prop_assert!(pair[0].to_ms < pair[1].from_ms, "{gaps:?}");
+        }
+        for gap in &gaps {
+            prop_assert!(now <= gap.from_ms && gap.from_ms < gap.to_ms && gap.to_ms <= horizon);
+        }
+        for minutes in probe_minutes {
+            let at = now + minutes * 60_000;
+            let in_gap = gaps.iter().any(|g| g.from_ms <= at && at < g.to_ms);
+            let answered = route(
+                &rotations,
+                std::slice::from_ref(&territory),
+                Some(place),
+                Duty::Technician,
+                at,
+            )
+            .is_some();
+            prop_assert_eq!(in_gap, !answered, "at {} : {:?}", at, gaps);
+        }
+    }
+}
