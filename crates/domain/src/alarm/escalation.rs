@@ -489,7 +489,7 @@ impl Directory<'_> {
                     .collect();
                     // An alarm about no site (a rotation with nobody) has no territory: with
                     // technicians' rotations only for territories, the manager takes it.
-                    let territorial = self.site.is_none()
+                    let only_territories = self.site.is_none()
                         && self.rotations.iter().any(|r| r.duty == Duty::Technician);
                     if !passed.is_empty() {
                         let (people, _) = managers();
@@ -498,7 +498,7 @@ impl Directory<'_> {
                             passed.join(", ")
                         );
                         (people, routed(note))
-                    } else if territorial {
+                    } else if only_territories {
                         let (people, _) = managers();
                         let note = "pas d'astreinte de techniciens pour tout le parc : relayée au responsable d'astreinte".to_owned();
                         (people, routed(note))
@@ -932,9 +932,33 @@ pub struct Message {
 }
 
 pub(crate) fn local(ms: i64, zone: &jiff::tz::TimeZone) -> String {
+    local_as(ms, zone, "%d/%m/%Y %H:%M")
+}
+
+/// `ms` on `zone`'s clock in `format` (strftime), or the raw number out of range.
+fn local_as(ms: i64, zone: &jiff::tz::TimeZone, format: &str) -> String {
     crate::calendar::zoned(ms, zone)
-        .map(|z| z.strftime("%d/%m/%Y %H:%M").to_string())
+        .map(|z| z.strftime(format).to_string())
         .unwrap_or_else(|| ms.to_string())
+}
+
+/// « Caméra hall — Agence Opéra »: where the alarm is, for a subject.
+fn place(notice: &Notice) -> String {
+    match &notice.equipment_name {
+        Some(equipment) => format!("{equipment} — {}", notice.site_name),
+        None => notice.site_name.clone(),
+    }
+}
+
+/// The same in an SMS: each name may be shortened to keep one segment.
+fn place_parts(notice: &Notice) -> Vec<sms::Part<'_>> {
+    let mut parts = Vec::with_capacity(3);
+    if let Some(equipment) = &notice.equipment_name {
+        parts.push(sms::Part::name(equipment));
+        parts.push(sms::Part::fixed(" - "));
+    }
+    parts.push(sms::Part::name(&notice.site_name));
+    parts
 }
 
 /// Cuts `text` to at most `max` characters, marking the cut.
@@ -981,10 +1005,7 @@ pub fn render(notice: &Notice, invite: Option<&AckInvite>) -> Message {
     let page = &notice.page;
     let zone = notice.time_zone.time_zone();
     let what = alarm.condition.condition.label();
-    let place = match &notice.equipment_name {
-        Some(equipment) => format!("{equipment} — {}", notice.site_name),
-        None => notice.site_name.clone(),
-    };
+    let place = place(notice);
     // An alarm about no site is the integrator's own: its place is the rotation.
     let about = match (&alarm.site, &alarm.condition.part) {
         (None, Some(rotation)) => vec![
@@ -1058,10 +1079,7 @@ fn render_invitation(notice: &Notice, invitation: &Invitation) -> Message {
     let alarm = &notice.alarm;
     let zone = notice.time_zone.time_zone();
     let what = alarm.condition.condition.label();
-    let place = match &notice.equipment_name {
-        Some(equipment) => format!("{equipment} — {}", notice.site_name),
-        None => notice.site_name.clone(),
-    };
+    let place = place(notice);
     let subject = format!(
         "[Vigie] Conférence d'urgence — alarme {} n°{} : {what} — {place}",
         alarm.severity.label(),
@@ -1112,11 +1130,7 @@ fn render_invitation(notice: &Notice, invitation: &Invitation) -> Message {
             .unwrap_or_default()
     );
     let mut parts = vec![sms::Part::fixed(&head)];
-    if let Some(equipment) = &notice.equipment_name {
-        parts.push(sms::Part::name(equipment));
-        parts.push(sms::Part::fixed(" - "));
-    }
-    parts.push(sms::Part::name(&notice.site_name));
+    parts.extend(place_parts(notice));
     parts.push(sms::Part::fixed(&join));
     Message {
         subject: clip(&subject, 200),
@@ -1143,11 +1157,7 @@ fn page_sms(
     let alarm = &notice.alarm;
     let head = format!("Vigie {} #{} : {what}. ", alarm.severity.label(), alarm.id);
     let mut parts = vec![sms::Part::fixed(&head)];
-    if let Some(equipment) = &notice.equipment_name {
-        parts.push(sms::Part::name(equipment));
-        parts.push(sms::Part::fixed(" - "));
-    }
-    parts.push(sms::Part::name(&notice.site_name));
+    parts.extend(place_parts(notice));
     parts.push(sms::Part::fixed(". "));
     let cameras = cameras.map(|c| format!("Caméras : {c}"));
     if let Some(cameras) = &cameras {
@@ -1174,7 +1184,5 @@ fn page_sms(
 
 /// « 04/03 09:30 »: a deadline in an SMS, which is about the coming hours.
 fn local_short(ms: i64, zone: &jiff::tz::TimeZone) -> String {
-    crate::calendar::zoned(ms, zone)
-        .map(|z| z.strftime("%d/%m %H:%M").to_string())
-        .unwrap_or_else(|| ms.to_string())
+    local_as(ms, zone, "%d/%m %H:%M")
 }
