@@ -860,10 +860,26 @@ impl Policy {
                 problems.push(format!("{place} : join_url commence par https://"));
             }
         }
-        if let Some(step) = &file.conference.on_demand
-            && (step.notify.is_empty() || step.channels.is_empty())
-        {
-            problems.push("conference.on_demand : destinataires et canaux obligatoires".into());
+        if let Some(step) = &file.conference.on_demand {
+            if step.notify.is_empty() || step.channels.is_empty() {
+                problems.push("conference.on_demand : destinataires et canaux obligatoires".into());
+            }
+            // Its timers are told from the chains' by name: a shared name would fire a
+            // chain's step as if asked from the console, whatever its `unless`.
+            let chains = [
+                &file.escalation.critical,
+                &file.escalation.major,
+                &file.escalation.minor,
+            ];
+            if chains
+                .iter()
+                .any(|steps| steps.iter().any(|s| s.name == step.name))
+            {
+                problems.push(format!(
+                    "conference.on_demand : le nom « {} » est déjà celui d'une étape d'escalade",
+                    step.name
+                ));
+            }
         }
         if !problems.is_empty() {
             return Err(PolicyError(problems));

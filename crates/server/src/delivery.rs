@@ -203,6 +203,16 @@ fn mac(key: &[u8], message: &str) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
+/// Whether `given` is the first `length` bytes of `message`'s signature by `key`, compared in
+/// constant time: the one check behind every signed link, short link and calendar key.
+fn signature_holds(key: &[u8], message: &str, given: &[u8], length: usize) -> bool {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+        return false;
+    };
+    mac.update(message.as_bytes());
+    given.len() == length && mac.verify_truncated_left(given).is_ok()
+}
+
 /// A signed token for a link of `purpose` naming `id`, valid until `expires`:
 /// `<id>-<expires>-<HMAC, 16 bytes in hex>`.
 fn signed_token(key: &[u8], purpose: &str, id: &str, expires: i64) -> String {
@@ -217,10 +227,7 @@ fn read_signed_token(key: &[u8], purpose: &str, token: &str) -> Option<(String, 
     let id = parts.next()?.to_owned();
     let expires: i64 = parts.next()?.parse().ok()?;
     let given = hex::decode(parts.next()?).ok()?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
-    mac.update(format!("{purpose}:{id}:{expires}").as_bytes());
-    mac.verify_truncated_left(&given).ok()?;
-    (given.len() == 16).then_some((id, expires))
+    signature_holds(key, &format!("{purpose}:{id}:{expires}"), &given, 16).then_some((id, expires))
 }
 
 /// The key of a calendar feed's address (`feed` is `astreinte` or `personnel`, `id` the
@@ -243,15 +250,9 @@ fn calendar_message(feed: &str, id: &str, generation: u32) -> String {
 /// Whether `given` is the key of that calendar feed at its generation (compared in constant
 /// time).
 pub fn calendar_key_holds(key: &[u8], feed: &str, id: &str, generation: u32, given: &str) -> bool {
-    let Ok(given) = hex::decode(given) else {
-        return false;
-    };
-    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
-        Ok(mac) => mac,
-        Err(_) => return false,
-    };
-    mac.update(calendar_message(feed, id, generation).as_bytes());
-    given.len() == 16 && mac.verify_truncated_left(&given).is_ok()
+    hex::decode(given).is_ok_and(|given| {
+        signature_holds(key, &calendar_message(feed, id, generation), &given, 16)
+    })
 }
 
 /// The signed token of an acknowledgement link for page `id`, valid until `expires`.
@@ -286,9 +287,7 @@ pub fn read_short_link_token(key: &[u8], token: &str) -> Option<i64> {
     let given = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(signature)
         .ok()?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
-    mac.update(format!("lien court:{id}").as_bytes());
-    (given.len() == 8 && mac.verify_truncated_left(&given).is_ok()).then_some(id)
+    signature_holds(key, &format!("lien court:{id}"), &given, 8).then_some(id)
 }
 
 /// How long a link sent to a client stays valid (SAV-6 confirmation, SAV-7 survey).

@@ -652,20 +652,17 @@ async fn still_routed(
 ) -> Result<(), StoreError> {
     match kind {
         ObjectKind::Territory => {
-            let rows: Vec<(String, String)> =
-                sqlx::query_as("SELECT name, record FROM rotations ORDER BY name")
-                    .fetch_all(&mut *connection)
-                    .await?;
-            for (name, record) in rows {
-                let rotation: vigie_domain::oncall::Rotation =
-                    serde_json::from_str(&record).map_err(StoreError::other)?;
-                if rotation.territory.as_ref() == Some(reference) {
-                    return Err(StoreError::Conflict(format!(
-                        "le territoire « {reference} » est celui de l'astreinte « {name} » : changez d'abord son territoire"
-                    )));
-                }
+            let rotations = crate::notifications::read_rotations(connection).await?;
+            match rotations
+                .iter()
+                .find(|r| r.territory.as_ref() == Some(reference))
+            {
+                Some(rotation) => Err(StoreError::Conflict(format!(
+                    "le territoire « {reference} » est celui de l'astreinte « {} » : changez d'abord son territoire",
+                    rotation.name
+                ))),
+                None => Ok(()),
             }
-            Ok(())
         }
         ObjectKind::Site | ObjectKind::Client => {
             for territory in crate::notifications::read_territories(connection).await? {

@@ -611,7 +611,9 @@ pub(crate) async fn read_territories(
     Ok(territories)
 }
 
-async fn read_rotations(connection: &mut AnyConnection) -> Result<Vec<Rotation>, StoreError> {
+pub(crate) async fn read_rotations(
+    connection: &mut AnyConnection,
+) -> Result<Vec<Rotation>, StoreError> {
     let rows: Vec<(String,)> = sqlx::query_as("SELECT record FROM rotations ORDER BY name")
         .fetch_all(&mut *connection)
         .await?;
@@ -1654,7 +1656,18 @@ impl Store {
         if !own {
             require(actor, Permission::HandleAlarms)?;
         }
-        if !matches!(feed, "astreinte" | "personnel") {
+        // Only the feed of a rotation or a member of staff that exists: a revocation is a row
+        // of the settings, and nothing else may add one.
+        let subject = match feed {
+            "astreinte" => "SELECT name FROM rotations WHERE name = $1",
+            "personnel" => "SELECT ref FROM staff WHERE ref = $1",
+            _ => return Err(StoreError::NotFound),
+        };
+        let exists: Option<(String,)> = sqlx::query_as(subject)
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        if exists.is_none() {
             return Err(StoreError::NotFound);
         }
         let key = feed_setting(feed, id);

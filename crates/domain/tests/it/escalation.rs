@@ -2524,4 +2524,15 @@ fn not_4_the_conference_step_invites_with_number_pin_and_link() {
     assert!(refused.contains("dial_in"), "{refused}");
     assert!(refused.contains("pin en chiffres"), "{refused}");
     assert!(refused.contains("https://"), "{refused}");
+    // The console's step may not share a chain step's name (it would fire it unasked).
+    let clash: toml::Table =
+        toml::from_str("[conference.on_demand]\nname = \"conference\"\n").unwrap();
+    let clashed = Policy::default_policy()
+        .with_overlay(&clash)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        clashed.contains("déjà celui d'une étape d'escalade"),
+        "{clashed}"
+    );
 }

@@ -1208,6 +1208,18 @@ async fn a_calendar_address_is_revoked_and_the_new_one_serves() {
     let new = feed_of(&back.text);
     assert_ne!(new, old);
     assert_eq!(phone.get(&new).send().await.unwrap().status(), 200);
+    // Only a rotation or a person that exists has an address to revoke.
+    let unknown = staff
+        .post_form(
+            "/console/astreintes/agenda/revoquer",
+            &[
+                ("csrf", &crate::pages::csrf_of(&back.text)),
+                ("feed", "astreinte"),
+                ("id", "ASTREINTE-INCONNUE"),
+            ],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text);
     // Written in the audit trail.
     let admin = app
         .login_as(
