@@ -693,13 +693,6 @@ impl Rotation {
     }
 }
 
-/// Who holds `duty` at `at_ms`: the first rotation of that duty, in name order, with someone on
-/// call, and that person's interval.
-pub fn on_call(rotations: &[Rotation], duty: Duty, at_ms: i64) -> Option<(Reference, OnCall)> {
-    let answer = route(rotations, &[], None, duty, at_ms)?;
-    Some((answer.rotation, answer.on_call))
-}
-
 /// A site as on-call routing sees it: itself and its client.
 #[derive(Debug, Clone, Copy)]
 pub struct Place<'a> {

@@ -518,23 +518,26 @@ fn before_the_start_nobody_is_on_call_and_the_rotation_is_uncovered() {
         oncall::uncovered(&rotations, new_year),
         vec![reference("ASTREINTE-TECH")]
     );
-    assert_eq!(
-        oncall::on_call(&rotations, Duty::Technician, new_year),
-        None
-    );
-    let (name, manager) = oncall::on_call(&rotations, Duty::Manager, new_year).unwrap();
+    assert_eq!(fleet_on_call(&rotations, Duty::Technician, new_year), None);
+    let (name, manager) = fleet_on_call(&rotations, Duty::Manager, new_year).unwrap();
     assert_eq!(name, reference("ASTREINTE-RESP"));
     // 26 December was shift 3: RESP-Y.
     assert_eq!(manager.member, reference("RESP-Y"));
     let later = ms("2026-01-06T12:00:00Z");
     assert!(oncall::uncovered(&rotations, later).is_empty());
     assert_eq!(
-        oncall::on_call(&rotations, Duty::Technician, later)
+        fleet_on_call(&rotations, Duty::Technician, later)
             .unwrap()
             .1
             .member,
         reference("TECH-A")
     );
+}
+
+/// Who holds `duty` for the whole fleet (no site, no territory): the rotation and interval.
+fn fleet_on_call(rotations: &[Rotation], duty: Duty, at: i64) -> Option<(Reference, OnCall)> {
+    let answer = oncall::route(rotations, &[], None, duty, at)?;
+    Some((answer.rotation, answer.on_call))
 }
 
 #[test]
@@ -547,16 +550,16 @@ fn on_call_takes_the_first_rotation_by_name_with_someone_on_call() {
     early.start = "2026-03-02".parse().unwrap();
     let rotations = [late, early];
     let (name, who) =
-        oncall::on_call(&rotations, Duty::Technician, ms("2026-02-10T12:00:00Z")).unwrap();
+        fleet_on_call(&rotations, Duty::Technician, ms("2026-02-10T12:00:00Z")).unwrap();
     assert_eq!(
         (name.as_str(), who.member.as_str()),
         ("B-ASTREINTE", "TECH-Z")
     );
     let (name, _) =
-        oncall::on_call(&rotations, Duty::Technician, ms("2026-03-10T12:00:00Z")).unwrap();
+        fleet_on_call(&rotations, Duty::Technician, ms("2026-03-10T12:00:00Z")).unwrap();
     assert_eq!(name.as_str(), "A-ASTREINTE");
     assert_eq!(
-        oncall::on_call(&rotations, Duty::Manager, ms("2026-03-10T12:00:00Z")),
+        fleet_on_call(&rotations, Duty::Manager, ms("2026-03-10T12:00:00Z")),
         None
     );
 }
