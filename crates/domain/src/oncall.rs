@@ -791,14 +791,18 @@ pub struct CoverageGap {
     pub duty: Duty,
     pub from_ms: i64,
     pub to_ms: i64,
-    /// The sites left without anyone, in reference order (all of them: the caller shows a
-    /// count and the first few).
+    /// How many sites it leaves without anyone…
+    pub site_count: usize,
+    /// …and the first of them in reference order, at most [`CoverageGap::SITES_LISTED`]: a
+    /// fleet without any rotation is one gap naming every site, which no answer should carry.
     pub sites: Vec<Reference>,
 }
 
 impl CoverageGap {
     /// The most sites a warning names; beyond, it says how many more.
     pub const SITES_NAMED: usize = 10;
+    /// The most sites a gap lists.
+    pub const SITES_LISTED: usize = 1_000;
 
     /// « du 02/03/2026 09:00 au 09/03/2026 08:00, personne d'astreinte (technicien d'astreinte)
     /// pour 2 sites : LYON-1, LYON-2 », times in `zone`.
@@ -814,17 +818,19 @@ impl CoverageGap {
             .take(Self::SITES_NAMED)
             .map(|s| s.as_str())
             .collect();
-        let more = self.sites.len().saturating_sub(Self::SITES_NAMED);
+        let more = self.site_count.saturating_sub(Self::SITES_NAMED);
         format!(
-            "du {} au {}, personne d'astreinte ({}) pour {} site{} : {}{}",
+            "du {} au {}, personne d'astreinte ({}) pour {} : {}{}",
             when(self.from_ms),
             when(self.to_ms),
             crate::alarm::escalation::recipient_label(self.duty.recipient()),
-            self.sites.len(),
-            if self.sites.len() > 1 { "s" } else { "" },
+            crate::french::count_of(self.site_count as u64, "site", "sites"),
             named.join(", "),
             if more > 0 {
-                format!(" et {more} autres")
+                format!(
+                    " et {}",
+                    crate::french::count_of(more as u64, "autre", "autres")
+                )
             } else {
                 String::new()
             }
@@ -873,10 +879,13 @@ pub fn coverage_gaps(
         .take(MAX_COVERAGE_GAPS)
         .map(|((from_ms, to_ms), mut sites)| {
             sites.sort();
+            let site_count = sites.len();
+            sites.truncate(CoverageGap::SITES_LISTED);
             CoverageGap {
                 duty,
                 from_ms,
                 to_ms,
+                site_count,
                 sites,
             }
         })

@@ -353,7 +353,7 @@ pub fn build() -> Value {
         "responses": responses("200", Some(json!({"type": "object", "properties": {"people": list_of(json!({"type": "object"})), "by_rotation": list_of(json!({"type": "object"})), "by_territory": list_of(json!({"type": "object"})), "by_client": list_of(json!({"type": "object"}))}})))}}));
     paths.insert("/api/v1/oncall/coverage".into(), json!({"get": {"summary": "Les sites sans personne d'astreinte dans les 14 jours qui viennent, par territoire et secours", "operationId": "oncall_coverage",
         "responses": responses("200", Some(json!({"type": "object", "properties": {"from": integer(), "to": integer(),
-            "gaps": list_of(json!({"type": "object", "properties": {"duty": text(), "from_ms": integer(), "to_ms": integer(), "sites": list_of(text())}}))}})))}}));
+            "gaps": list_of(json!({"type": "object", "properties": {"duty": text(), "from_ms": integer(), "to_ms": integer(), "site_count": integer(), "sites": list_of(text())}}))}})))}}));
     paths.insert("/api/v1/console".into(), json!({"get": {"summary": "Fil de la console de supervision : chaque étape d'escalade et chaque échec d'envoi (NOT-1)", "operationId": "console",
         "parameters": [query("before", "Numéro : entrées plus anciennes (page suivante)", integer()), query("limit", "Nombre (1 000 au plus)", integer())],
         "responses": responses("200", Some(json!({"type": "object", "properties": {"items": list_of(json!({"type": "object"})), "next_before": integer()}})))}}));

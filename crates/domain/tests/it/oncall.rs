@@ -1381,3 +1381,36 @@ proptest! {
         }
     }
 }
+
+/// A fleet with no rotation at all is one gap naming every site: its list is bounded, its
+/// count is not (issue 26, item 1).
+#[test]
+fn a_gap_lists_a_bounded_number_of_sites_and_counts_them_all() {
+    use vigie_domain::oncall::{CoverageGap, Place, coverage_gaps};
+    let now = ms("2026-03-02T09:00:00+01:00");
+    let client = reference("CLI-1");
+    let sites: Vec<Reference> = (0..1_200)
+        .map(|n| reference(&format!("SITE-{n:04}")))
+        .collect();
+    let places: Vec<Place<'_>> = sites
+        .iter()
+        .map(|site| Place {
+            site,
+            client: &client,
+        })
+        .collect();
+    let gaps = coverage_gaps(&[], &[], &places, Duty::Technician, now, now + HOUR);
+    assert_eq!(gaps.len(), 1);
+    assert_eq!(gaps[0].site_count, 1_200);
+    assert_eq!(gaps[0].sites.len(), CoverageGap::SITES_LISTED);
+    assert_eq!(gaps[0].sites[0], reference("SITE-0000"));
+    assert!(!vigie_domain::french::count_of(1_200, "site", "sites").starts_with("1200"));
+    let paris = TimeZone::get("Europe/Paris").unwrap();
+    let said = gaps[0].french(&paris);
+    let count = vigie_domain::french::count_of(1_200, "site", "sites");
+    assert!(
+        said.contains(&format!("pour {count} : SITE-0000")),
+        "{said}"
+    );
+    assert!(said.ends_with(" autres"), "{said}");
+}

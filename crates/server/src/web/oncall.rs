@@ -126,11 +126,11 @@ async fn rotations(State(state): State<AppState>, viewer: Viewer) -> PageResult 
                             (tf(lang, "du {from} au {to}", &[("from", &when(gap.from_ms)), ("to", &when(gap.to_ms))]))
                             " — "
                             (tf(lang, "{n} site(s) : {sites}", &[
-                                ("n", &gap.sites.len()),
+                                ("n", &gap.site_count),
                                 ("sites", &gap.sites.iter().take(oncall::CoverageGap::SITES_NAMED).map(|s| site_names.get(s).cloned().unwrap_or_else(|| s.to_string())).collect::<Vec<_>>().join(", ")),
                             ]))
-                            @if gap.sites.len() > oncall::CoverageGap::SITES_NAMED {
-                                " " (tf(lang, "et {n} autres", &[("n", &(gap.sites.len() - oncall::CoverageGap::SITES_NAMED))]))
+                            @if gap.site_count > oncall::CoverageGap::SITES_NAMED {
+                                " " (tf(lang, "et {n} autres", &[("n", &(gap.site_count - oncall::CoverageGap::SITES_NAMED))]))
                             }
                         }
                     } }
