@@ -730,7 +730,11 @@ async fn known_for(
             add_equipment_chain(connection, &mut known, e.parent.as_ref()).await?;
         }
         Record::Territory(t) => {
-            // Bounded by the territory's own bound (Territory::MAX_MEMBERS), one lookup each.
+            // One lookup each, and none for a territory beyond its bound: the check refuses
+            // it by its size, and a hostile body must not cost a query per name first.
+            if t.sites.len() + t.clients.len() > vigie_domain::inventory::Territory::MAX_MEMBERS {
+                return Ok(known);
+            }
             for client in &t.clients {
                 add_client(connection, &mut known, client).await?;
             }

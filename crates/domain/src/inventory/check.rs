@@ -285,6 +285,8 @@ pub fn check(inventory: &Inventory, stored: &KnownObjects) -> Vec<Problem> {
                     crate::inventory::Territory::MAX_MEMBERS
                 ),
             );
+            // Its names are not checked one by one: one problem says what is wrong.
+            continue;
         }
         for site in t.sites.iter().filter(|s| !after.sites.contains_key(*s)) {
             problem(

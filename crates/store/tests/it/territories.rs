@@ -120,3 +120,38 @@ async fn territories_route_rotations_and_coverage_is_found_ahead(store: System, 
         .await
         .unwrap();
 }
+
+conformance!(an_oversized_territory_is_refused_by_its_size);
+
+/// A territory naming more than its bound is refused for its size, before any name is looked
+/// up one by one (issue 26, item 1: every list has a bound).
+async fn an_oversized_territory_is_refused_by_its_size(store: System, _url: String) {
+    use vigie_domain::inventory::Territory;
+    store
+        .import(&admin(), &parse(TWO_CLIENTS), NOW)
+        .await
+        .unwrap();
+    let territory = Territory {
+        reference: reference("TER-TROP"),
+        name: vigie_domain::Name::parse("Trop grand").unwrap(),
+        sites: (0..=Territory::MAX_MEMBERS)
+            .map(|n| reference(&format!("S-{n}")))
+            .collect(),
+        clients: Vec::new(),
+    };
+    let refused = store
+        .put(&admin(), Record::Territory(territory), NOW)
+        .await
+        .unwrap_err();
+    match refused {
+        StoreError::Rejected(problems) => {
+            assert_eq!(problems.len(), 1, "one problem, not one per name");
+            assert!(
+                problems[0].message.contains("au plus 20000 sites"),
+                "{}",
+                problems[0].message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
