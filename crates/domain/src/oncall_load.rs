@@ -96,7 +96,7 @@ pub fn figures(
     // People: pages, weeks, nights.
     let mut people: BTreeMap<Reference, Tally> = BTreeMap::new();
     for page in pages {
-        if !matches!(page.channel, Channel::Sms | Channel::Email) {
+        if !page.channel.reaches_a_person() {
             continue;
         }
         let Some(local) = crate::calendar::zoned(page.at, zone) else {
@@ -112,7 +112,8 @@ pub fn figures(
         if let Some(week) = week_start(&local, zone) {
             *tally.weeks.entry(week).or_default() += 1;
         }
-        if page.channel == Channel::Sms
+        // A phone rings for an SMS or a call; an email at night wakes nobody.
+        if matches!(page.channel, Channel::Sms | Channel::Voice)
             && let Some(night) = night_of(&local)
         {
             tally.nights.insert(night);

@@ -92,6 +92,9 @@ pub enum Channel {
     Email,
     Webhook,
     Console,
+    /// A phone call through the voice gateway, which reads a short message and hears the
+    /// keypad (issue 26, item 3).
+    Voice,
 }
 
 impl Channel {
@@ -102,7 +105,14 @@ impl Channel {
             Channel::Email => "email",
             Channel::Webhook => "webhook",
             Channel::Console => "console",
+            Channel::Voice => "appel vocal",
         }
+    }
+
+    /// A channel that reaches one person at their phone or mailbox (not a system or the
+    /// console).
+    pub fn reaches_a_person(self) -> bool {
+        matches!(self, Channel::Sms | Channel::Email | Channel::Voice)
     }
 }
 

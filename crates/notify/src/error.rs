@@ -33,13 +33,12 @@ pub enum ConfigError {
     InvalidUrl { url: String, reason: String },
     #[error("méthode HTTP inconnue « {0} » : POST ou GET attendu")]
     UnknownMethod(String),
-    #[error(
-        "variable inconnue « {{{placeholder}}} » dans {location} : seules {{to}}, \
-         {{to_national}}, {{to_digits}}, {{text}}, {{encoding}} et {{key}} existent"
-    )]
+    #[error("variable inconnue « {{{placeholder}}} » dans {location} : seules {known} existent")]
     UnknownPlaceholder {
         placeholder: String,
         location: String,
+        /// The gateway's placeholders, as the message lists them.
+        known: &'static str,
     },
     #[error("en-tête HTTP invalide « {name} » : {reason}")]
     InvalidHeader { name: String, reason: String },

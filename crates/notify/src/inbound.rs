@@ -1,5 +1,6 @@
 //! Inbound SMS, as the gateway's webhook posts them: the sender and the text, from a JSON or
-//! form body, and the acknowledgement code a technician typed in the reply. The input is
+//! form body, and the acknowledgement code a technician typed in the reply; and the keys
+//! pressed during a call, as the voice gateway posts them. The input is
 //! untrusted: every path returns an error instead of panicking.
 
 use percent_encoding::percent_decode;
@@ -98,6 +99,48 @@ pub fn parse_inbound(
         return Err(InboundError::EmptyField(config.from_field.clone()));
     }
     Ok(InboundSms { from, text })
+}
+
+/// The keys a person pressed during a call, as the voice gateway posts them to the call's
+/// callback (issue 26, item 3): the field `field` of a JSON or form body, read as
+/// [`parse_inbound`] reads an SMS; only digits, `*` and `#` are kept (at most 32), so that
+/// `"1"`, `1` and `"Digits=1"` alike give `1`.
+pub fn read_keypad(
+    field: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<String, InboundError> {
+    if body.len() > MAX_INBOUND_BYTES {
+        return Err(InboundError::TooLarge(body.len()));
+    }
+    let body = std::str::from_utf8(body).map_err(|_| InboundError::NotUtf8)?;
+    let is_json = match content_type {
+        Some(content_type) => crate::sms::is_json(&crate::sms::media_type(content_type)),
+        None => body.trim_start().starts_with('{'),
+    };
+    let value = if is_json {
+        let value: serde_json::Value = serde_json::from_str(body)
+            .map_err(|error| InboundError::InvalidJson(error.to_string()))?;
+        if !value.is_object() {
+            return Err(InboundError::NotAnObject);
+        }
+        json_field(&value, field)?
+    } else {
+        parse_form(body)?
+            .into_iter()
+            .find(|(key, _)| key == field)
+            .map(|(_, value)| value)
+            .ok_or_else(|| InboundError::MissingField(field.to_owned()))?
+    };
+    let keys: String = value
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '*' || *c == '#')
+        .take(32)
+        .collect();
+    if keys.is_empty() {
+        return Err(InboundError::EmptyField(field.to_owned()));
+    }
+    Ok(keys)
 }
 
 /// The acknowledgement code of a reply: the first run of exactly six ASCII digits (`OK 482913`,

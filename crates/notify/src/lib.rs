@@ -1,5 +1,5 @@
-//! The delivery channels of Vigie's notifications: e-mail over SMTP, SMS through an HTTP
-//! gateway, signed webhooks, and the reading of SMS replies (acknowledgement by reply) and of
+//! The delivery channels of Vigie's notifications: e-mail over SMTP, SMS and calls through
+//! HTTP gateways, signed webhooks, and the reading of SMS replies (acknowledgement by reply) and of
 //! the support mailbox over IMAP (the service desk's tickets by e-mail).
 //!
 //! This crate only delivers: it knows nothing of alarms, people or the database. Each channel
@@ -30,14 +30,15 @@ pub use email::{
 pub use error::{ConfigError, DeliveryError};
 pub use http::{MAX_ANSWER_CHARS, MAX_RESPONSE_BYTES};
 pub use inbound::{
-    InboundError, InboundSms, InboundSmsConfig, MAX_INBOUND_BYTES, parse_inbound, reply_code,
+    InboundError, InboundSms, InboundSmsConfig, MAX_INBOUND_BYTES, parse_inbound, read_keypad,
+    reply_code,
 };
 pub use key::MAX_KEY_CHARS;
 pub use mail::{InboundMail, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MailAttachment, read_mail};
 pub use mailbox::{FetchedMail, ImapConfig, ImapSecurity, Mailbox, MailboxError, MailboxSession};
 pub use phone::normalise_sender;
 pub use rate_limit::{MAX_TRACKED_NUMBERS, RateLimit};
-pub use sms::{SmsGateway, SmsGatewayConfig};
+pub use sms::{SmsGateway, SmsGatewayConfig, VoiceGateway, VoiceGatewayConfig};
 pub use webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, Webhook, WebhookConfig, sign, verify};
 
 /// Longest timeout a channel accepts: a notification worker must not wait longer than this on

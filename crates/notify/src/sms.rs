@@ -1,6 +1,7 @@
-//! SMS through an HTTP gateway whose request is a template (URL, headers, body), so that each
-//! provider (OVHcloud, Orange, SMSFactor, Twilio-like form posts…) is configuration, not code;
-//! with a per-recipient sending limit.
+//! SMS and calls through an HTTP gateway whose request is a template (URL, headers, body), so
+//! that each provider (OVHcloud, Orange, SMSFactor, Twilio-like form posts…) is configuration,
+//! not code; with a per-recipient sending limit. A call's gateway reads a text aloud and posts
+//! the keypad's digits back to the `{callback}` address (issue 26, item 3).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -12,11 +13,11 @@ use crate::http::{deliver, parse_url};
 use crate::key::check_key;
 use crate::phone::{check_e164, french_national};
 use crate::rate_limit::Limiter;
-use crate::template::{Escaping, Template, Values};
+use crate::template::{Escaping, Kind, Template, Values};
 use crate::{ConfigError, DeliveryError, RateLimit};
 
-/// How to reach an SMS gateway. Every text field but `method` and `content_type` is a
-/// template: see `docs/notifications.md`, « Passerelle SMS ».
+/// How to reach an SMS or voice gateway. Every text field but `method` and `content_type` is
+/// a template: see `docs/notifications.md`, « Passerelle SMS » and « Appels vocaux ».
 #[derive(Clone)]
 pub struct SmsGatewayConfig {
     /// `https://…`; placeholders in it are percent-encoded.
@@ -58,8 +59,21 @@ enum Method {
     Post,
 }
 
+/// A voice gateway is configured exactly as an SMS gateway: a request template.
+pub type VoiceGatewayConfig = SmsGatewayConfig;
+
 /// An SMS gateway ready to send; share one per gateway, since it holds the sending limit.
-pub struct SmsGateway {
+#[derive(Debug)]
+pub struct SmsGateway(Gateway);
+
+/// A voice gateway ready to call (issue 26, item 3); share one, since it holds the calling
+/// limit.
+#[derive(Debug)]
+pub struct VoiceGateway(Gateway);
+
+/// What both gateways are: a checked request template and a per-recipient limit.
+struct Gateway {
+    kind: Kind,
     client: reqwest::Client,
     method: Method,
     url: Template,
@@ -71,10 +85,11 @@ pub struct SmsGateway {
     limiter: Mutex<Limiter>,
 }
 
-impl std::fmt::Debug for SmsGateway {
+impl std::fmt::Debug for Gateway {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
-            .debug_struct("SmsGateway")
+            .debug_struct("Gateway")
+            .field("kind", &self.kind)
             .field("method", &self.method)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
@@ -85,6 +100,62 @@ impl SmsGateway {
     /// Checks the whole configuration now, by filling every template with sample values: a
     /// mistake shows when the gateway is configured, not when a technician must be paged.
     pub fn new(config: SmsGatewayConfig) -> Result<SmsGateway, ConfigError> {
+        Gateway::new(config, Kind::Sms).map(SmsGateway)
+    }
+
+    /// Sends `text` to `to_e164` (`+33612345678`), written for `encoding` (`gsm` or `ucs2`, what
+    /// `{encoding}` gives the template), `key` being the idempotency key of the
+    /// page, at `now_ms` (for the sending limit). Returns the gateway's answer (status and
+    /// start of the body, at most 200 characters).
+    ///
+    /// An attempt counts against the limit as soon as the request leaves, even if it then
+    /// fails: a request that timed out may still have been delivered to the phone.
+    pub async fn send(
+        &self,
+        to_e164: &str,
+        text: &str,
+        encoding: &str,
+        key: &str,
+        now_ms: i64,
+    ) -> Result<String, DeliveryError> {
+        self.0.send(to_e164, text, encoding, "", key, now_ms).await
+    }
+
+    /// When a send to `to` at `now_ms` would be refused by the sending limit, the first
+    /// instant it will be allowed (milliseconds UTC); `None` when it is allowed now.
+    pub fn rate_limited_until(&self, to: &str, now_ms: i64) -> Option<i64> {
+        self.0.limiter().limited_until(to, now_ms)
+    }
+}
+
+impl VoiceGateway {
+    /// Checks the whole configuration now, as [`SmsGateway::new`] does.
+    pub fn new(config: VoiceGatewayConfig) -> Result<VoiceGateway, ConfigError> {
+        Gateway::new(config, Kind::Voice).map(VoiceGateway)
+    }
+
+    /// Calls `to_e164` to read `text`, the gateway posting the keypad's digits to `callback`;
+    /// `key` is the page's idempotency key. Returns the gateway's answer: the call is placed,
+    /// not yet answered (the keypad callback says whether it was).
+    pub async fn call(
+        &self,
+        to_e164: &str,
+        text: &str,
+        callback: &str,
+        key: &str,
+        now_ms: i64,
+    ) -> Result<String, DeliveryError> {
+        self.0.send(to_e164, text, "", callback, key, now_ms).await
+    }
+
+    /// As [`SmsGateway::rate_limited_until`], for calls.
+    pub fn rate_limited_until(&self, to: &str, now_ms: i64) -> Option<i64> {
+        self.0.limiter().limited_until(to, now_ms)
+    }
+}
+
+impl Gateway {
+    fn new(config: SmsGatewayConfig, kind: Kind) -> Result<Gateway, ConfigError> {
         let timeout = check_timeout(config.timeout_ms)?;
         let limit = config.rate_limit;
         if limit.max == 0 || limit.per_ms <= 0 {
@@ -99,7 +170,7 @@ impl SmsGateway {
             _ => return Err(ConfigError::UnknownMethod(config.method.clone())),
         };
 
-        let url = Template::parse(&config.url, "l'adresse")?;
+        let url = Template::parse(&config.url, "l'adresse", kind)?;
         parse_url(&url.render(&Values::SAMPLE, Escaping::Percent)).map_err(
             |error| match error {
                 // Name the template the person wrote, not the sample rendering.
@@ -122,7 +193,7 @@ impl SmsGateway {
             if header_name == CONTENT_TYPE {
                 return Err(invalid("le type du corps se règle par « content_type »"));
             }
-            let template = Template::parse(value, &format!("l'en-tête « {name} »"))?;
+            let template = Template::parse(value, &format!("l'en-tête « {name} »"), kind)?;
             HeaderValue::from_str(&template.render(&Values::SAMPLE, Escaping::Raw)).map_err(
                 |_| invalid("valeur invalide (retour à la ligne ou caractère de contrôle)"),
             )?;
@@ -147,7 +218,7 @@ impl SmsGateway {
                 ));
             }
             Some(source) => {
-                let template = Template::parse(source, "le corps")?;
+                let template = Template::parse(source, "le corps", kind)?;
                 if body_escaping == Escaping::JsonString {
                     let sample = template.render(&Values::SAMPLE, Escaping::JsonString);
                     serde_json::from_str::<serde_json::Value>(&sample).map_err(|error| {
@@ -162,7 +233,8 @@ impl SmsGateway {
             None => None,
         };
 
-        Ok(SmsGateway {
+        Ok(Gateway {
+            kind,
             client: crate::http::client(timeout)?,
             method,
             url,
@@ -175,18 +247,20 @@ impl SmsGateway {
         })
     }
 
-    /// Sends `text` to `to_e164` (`+33612345678`), written for `encoding` (`gsm` or `ucs2`, what
-    /// `{encoding}` gives the template), `key` being the idempotency key of the
-    /// page, at `now_ms` (for the sending limit). Returns the gateway's answer (status and
-    /// start of the body, at most 200 characters).
-    ///
-    /// An attempt counts against the limit as soon as the request leaves, even if it then
-    /// fails: a request that timed out may still have been delivered to the phone.
-    pub async fn send(
+    /// The gateway's name in errors.
+    fn what(&self) -> &'static str {
+        match self.kind {
+            Kind::Sms => "la passerelle SMS",
+            Kind::Voice => "la passerelle vocale",
+        }
+    }
+
+    async fn send(
         &self,
         to_e164: &str,
         text: &str,
         encoding: &str,
+        callback: &str,
         key: &str,
         now_ms: i64,
     ) -> Result<String, DeliveryError> {
@@ -201,6 +275,7 @@ impl SmsGateway {
             text,
             encoding,
             key,
+            callback,
         };
         let url = self.url.render(&values, Escaping::Percent);
         let mut request = match self.method {
@@ -226,13 +301,7 @@ impl SmsGateway {
         // Counted only once the request is ready to leave: a message refused above never
         // reached the gateway.
         self.acquire(to_e164, now_ms)?;
-        deliver(request, "la passerelle SMS", self.timeout).await
-    }
-
-    /// When a send to `to` at `now_ms` would be refused by the sending limit, the first
-    /// instant it will be allowed (milliseconds UTC); `None` when it is allowed now.
-    pub fn rate_limited_until(&self, to: &str, now_ms: i64) -> Option<i64> {
-        self.limiter().limited_until(to, now_ms)
+        deliver(request, self.what(), self.timeout).await
     }
 
     fn acquire(&self, to: &str, now_ms: i64) -> Result<(), DeliveryError> {

@@ -1,6 +1,6 @@
-//! Request templates of the SMS gateway: text with `{to}`, `{to_national}`, `{to_digits}`,
-//! `{text}`, `{encoding}` and `{key}` placeholders, each value escaped for where it lands (JSON string, form
-//! or URL, header).
+//! Request templates of the SMS and voice gateways: text with `{to}`, `{to_national}`,
+//! `{to_digits}`, `{text}`, `{key}` placeholders, `{encoding}` for an SMS and `{callback}` for a
+//! call, each value escaped for where it lands (JSON string, form or URL, header).
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -38,6 +38,25 @@ pub(crate) struct Values<'a> {
     /// `gsm` or `ucs2`: the alphabet the text was written for, for gateways that ask.
     pub encoding: &'a str,
     pub key: &'a str,
+    /// For a call: where the gateway posts the keypad's digits (issue 26, item 3).
+    pub callback: &'a str,
+}
+
+/// Which gateway a template is for: each has one placeholder of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Sms,
+    Voice,
+}
+
+impl Kind {
+    /// The placeholders this gateway's templates may use, as an error message lists them.
+    fn known(self) -> &'static str {
+        match self {
+            Kind::Sms => "{to}, {to_national}, {to_digits}, {text}, {encoding} et {key}",
+            Kind::Voice => "{to}, {to_national}, {to_digits}, {text}, {key} et {callback}",
+        }
+    }
 }
 
 impl Values<'static> {
@@ -50,6 +69,7 @@ impl Values<'static> {
         text: "Alarme « critique » : caméra 12 \"hall\"\nsite A & B",
         encoding: "ucs2",
         key: "alarm-1.sample.sms",
+        callback: "https://vigie.example.fr/api/v1/voice/keypad/1-abc?x=1&y=\"2\"",
     };
 }
 
@@ -61,6 +81,7 @@ enum Field {
     Text,
     Encoding,
     Key,
+    Callback,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +101,7 @@ impl Template {
     /// literal text, so JSON bodies need no escaping of their own braces. An unknown name
     /// (`{foo}`) is refused, naming `location` (« l'adresse », « le corps »…), because a typo
     /// would otherwise send the braces themselves to every recipient.
-    pub(crate) fn parse(source: &str, location: &str) -> Result<Template, ConfigError> {
+    pub(crate) fn parse(source: &str, location: &str, kind: Kind) -> Result<Template, ConfigError> {
         let mut parts = Vec::new();
         let mut literal = String::new();
         let mut rest = source;
@@ -92,17 +113,19 @@ impl Template {
                 .unwrap_or(after.len());
             if name_len > 0 && after[name_len..].starts_with('}') {
                 let name = &after[..name_len];
-                let field = match name {
-                    "to" => Field::To,
-                    "to_national" => Field::ToNational,
-                    "to_digits" => Field::ToDigits,
-                    "text" => Field::Text,
-                    "encoding" => Field::Encoding,
-                    "key" => Field::Key,
+                let field = match (name, kind) {
+                    ("to", _) => Field::To,
+                    ("to_national", _) => Field::ToNational,
+                    ("to_digits", _) => Field::ToDigits,
+                    ("text", _) => Field::Text,
+                    ("encoding", Kind::Sms) => Field::Encoding,
+                    ("key", _) => Field::Key,
+                    ("callback", Kind::Voice) => Field::Callback,
                     _ => {
                         return Err(ConfigError::UnknownPlaceholder {
                             placeholder: name.to_owned(),
                             location: location.to_owned(),
+                            known: kind.known(),
                         });
                     }
                 };
@@ -137,6 +160,7 @@ impl Template {
                         Field::Text => values.text,
                         Field::Encoding => values.encoding,
                         Field::Key => values.key,
+                        Field::Callback => values.callback,
                     };
                     push_escaped(&mut output, value, escaping);
                 }

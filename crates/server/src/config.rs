@@ -198,6 +198,23 @@ inbound_secret = ""
 inbound_from_field = "from"
 inbound_text_field = "text"
 
+[voice]
+# Passerelle d'appels vocaux HTTP ; vide : aucun appel n'est passé. Même modèle de requête que
+# les SMS (docs/notifications.md, « Appels vocaux ») : {to}, {to_national}, {to_digits}, {text}
+# (le message lu), {key} et {callback}, l'adresse où la passerelle renvoie les touches tapées
+# (« tapez 1 pour acquitter »).
+url = ""
+method = "POST"
+content_type = "application/json"
+body = ""
+headers = []
+# Au plus max_per_recipient appels par numéro sur per_minutes minutes.
+max_per_recipient = 6
+per_minutes = 60
+timeout_seconds = 15
+# Le champ du corps renvoyé à {callback} qui porte les touches tapées.
+keypad_field = "digits"
+
 [reports]
 # Rapports mensuels (docs/reports.md) : le 1er de chaque mois à 6 h (Paris), le rapport de
 # supervision de chaque client, la revue des alarmes de chaque site et l'analyse de la
@@ -266,6 +283,7 @@ pub struct Config {
     pub smtp: SmtpConfig,
     pub mailbox: MailboxConfig,
     pub sms: SmsConfig,
+    pub voice: VoiceConfig,
     pub reports: ReportsConfig,
     pub log: LogConfig,
     /// `vigie demo`: pages and ticket messages go to the outbox, recorded sent and never sent
@@ -348,6 +366,30 @@ pub struct SmsConfig {
     pub inbound_secret: Password,
     pub inbound_from_field: String,
     pub inbound_text_field: String,
+}
+
+/// The voice gateway (issue 26, item 3): a request template as the SMS gateway's, and the
+/// field of the keypad callback that holds the keys pressed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoiceConfig {
+    pub url: String,
+    pub method: String,
+    pub content_type: String,
+    pub body: String,
+    /// « Nom: valeur », often the provider's credentials: never shown.
+    pub headers: Vec<Password>,
+    pub max_per_recipient: u32,
+    pub per_minutes: u32,
+    pub timeout_seconds: u32,
+    pub keypad_field: String,
+}
+
+impl VoiceConfig {
+    /// Whether calls are placed.
+    pub fn is_configured(&self) -> bool {
+        !self.url.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -777,6 +819,14 @@ impl Config {
         if self.sms.max_per_recipient == 0 || self.sms.per_minutes == 0 {
             return Err(
                 "[sms] max_per_recipient et per_minutes doivent être strictement positifs".into(),
+            );
+        }
+        if self.voice.max_per_recipient == 0
+            || self.voice.per_minutes == 0
+            || self.voice.keypad_field.trim().is_empty()
+        {
+            return Err(
+                "[voice] max_per_recipient et per_minutes doivent être strictement positifs, keypad_field non vide".into(),
             );
         }
         if !(self.server.public_url.starts_with("http://")

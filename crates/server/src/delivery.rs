@@ -5,7 +5,7 @@
 //! worker holding its lease. A page whose channel fails is retried with a doubling delay, at
 //! most `max_attempts` times; a permanent failure (or the last retry) is recorded as a
 //! visible `notification_failed` event on the alarm, and a Critical page falls back to
-//! another channel (SMS → email → console).
+//! another channel (SMS → call when a voice gateway is configured → email → console).
 //!
 //! The one window left: a provider accepts a page and the process dies before recording it.
 //! The lease runs out and another worker sends the page again, with the same idempotency key
@@ -24,7 +24,7 @@ use tokio::sync::{Notify, OnceCell, Semaphore, mpsc};
 use vigie_domain::alarm::escalation::{self, AckInvite, CONSOLE, Notice};
 use vigie_domain::policy::{Channel, Policy};
 use vigie_domain::ticket::message::{LINK, TicketNotice, link_page, with_reply_line};
-use vigie_notify::{DeliveryError, Email, SmsGateway, SmtpSender, Webhook};
+use vigie_notify::{DeliveryError, Email, SmsGateway, SmtpSender, VoiceGateway, Webhook};
 use vigie_store::{
     ClaimedNotification, DeliveryOutcome, Escalation, MAX_BATCH, Outgoing, StoreError, System,
 };
@@ -108,6 +108,7 @@ pub fn escalation(config: &Config) -> Escalation {
 pub struct Channels {
     smtp: Option<SmtpSender>,
     sms: Option<SmsGateway>,
+    voice: Option<VoiceGateway>,
     webhooks: BTreeMap<String, Webhook>,
 }
 
@@ -116,6 +117,7 @@ impl std::fmt::Debug for Channels {
         f.debug_struct("Channels")
             .field("smtp", &self.smtp.is_some())
             .field("sms", &self.sms.is_some())
+            .field("voice", &self.voice.is_some())
             .field("webhooks", &self.webhooks.keys().collect::<Vec<_>>())
             .finish()
     }
@@ -154,28 +156,43 @@ impl Channels {
             None
         } else {
             let c = &config.sms;
-            let mut headers = Vec::new();
-            for header in &c.headers {
-                let (name, value) = header.0.split_once(':').ok_or_else(|| {
-                    "[sms] headers : chaque en-tête s'écrit « Nom: valeur »".to_owned()
-                })?;
-                headers.push((name.trim().to_owned(), value.trim().to_owned()));
-            }
             Some(
-                SmsGateway::new(vigie_notify::SmsGatewayConfig {
-                    url: c.url.clone(),
-                    method: c.method.clone(),
-                    headers,
-                    body: (!c.body.is_empty()).then(|| c.body.clone()),
-                    content_type: (!c.content_type.is_empty()).then(|| c.content_type.clone()),
-                    timeout_ms: u64::from(c.timeout_seconds) * 1000,
-                    rate_limit: vigie_notify::RateLimit {
-                        max: c.max_per_recipient,
-                        per_ms: i64::from(c.per_minutes) * 60_000,
+                SmsGateway::new(gateway_config(
+                    "[sms]",
+                    GatewaySection {
+                        url: &c.url,
+                        method: &c.method,
+                        content_type: &c.content_type,
+                        body: &c.body,
+                        headers: &c.headers,
+                        max_per_recipient: c.max_per_recipient,
+                        per_minutes: c.per_minutes,
+                        timeout_seconds: c.timeout_seconds,
                     },
-                })
+                )?)
                 .map_err(|e| format!("[sms] : {e}"))?,
             )
+        };
+        let voice = if config.voice.is_configured() {
+            let c = &config.voice;
+            Some(
+                VoiceGateway::new(gateway_config(
+                    "[voice]",
+                    GatewaySection {
+                        url: &c.url,
+                        method: &c.method,
+                        content_type: &c.content_type,
+                        body: &c.body,
+                        headers: &c.headers,
+                        max_per_recipient: c.max_per_recipient,
+                        per_minutes: c.per_minutes,
+                        timeout_seconds: c.timeout_seconds,
+                    },
+                )?)
+                .map_err(|e| format!("[voice] : {e}"))?,
+            )
+        } else {
+            None
         };
         let mut webhooks = BTreeMap::new();
         for webhook in &config.notifications.webhooks {
@@ -192,9 +209,55 @@ impl Channels {
         Ok(Channels {
             smtp,
             sms,
+            voice,
             webhooks,
         })
     }
+
+    /// Whether calls can be placed: a Critical SMS that fails for good then falls back to a
+    /// call (issue 26, item 3).
+    pub fn has_voice(&self) -> bool {
+        self.voice.is_some()
+    }
+}
+
+/// The settings an SMS or voice gateway's section share.
+struct GatewaySection<'a> {
+    url: &'a str,
+    method: &'a str,
+    content_type: &'a str,
+    body: &'a str,
+    headers: &'a [crate::config::Password],
+    max_per_recipient: u32,
+    per_minutes: u32,
+    timeout_seconds: u32,
+}
+
+/// A gateway's request template from its configuration section (`[sms]`, `[voice]`).
+fn gateway_config(
+    section: &str,
+    c: GatewaySection<'_>,
+) -> Result<vigie_notify::SmsGatewayConfig, String> {
+    let mut headers = Vec::new();
+    for header in c.headers {
+        let (name, value) = header
+            .0
+            .split_once(':')
+            .ok_or_else(|| format!("{section} headers : chaque en-tête s'écrit « Nom: valeur »"))?;
+        headers.push((name.trim().to_owned(), value.trim().to_owned()));
+    }
+    Ok(vigie_notify::SmsGatewayConfig {
+        url: c.url.to_owned(),
+        method: c.method.to_owned(),
+        headers,
+        body: (!c.body.is_empty()).then(|| c.body.to_owned()),
+        content_type: (!c.content_type.is_empty()).then(|| c.content_type.to_owned()),
+        timeout_ms: u64::from(c.timeout_seconds) * 1000,
+        rate_limit: vigie_notify::RateLimit {
+            max: c.max_per_recipient,
+            per_ms: i64::from(c.per_minutes) * 60_000,
+        },
+    })
 }
 
 fn mac(key: &[u8], message: &str) -> Vec<u8> {
@@ -313,6 +376,30 @@ pub fn survey_token(key: &[u8], number: u64, expires: i64) -> String {
 pub fn read_survey_token(key: &[u8], token: &str) -> Option<(u64, i64)> {
     let (number, expires) = read_signed_token(key, "enquete", token)?;
     Some((number.parse().ok()?, expires))
+}
+
+/// The signed token of a call's keypad callback (issue 26, item 3):
+/// `<page>-<HMAC, 16 bytes in base64url>`, bound to that page, hence to its alarm and the
+/// person called, as an SMS's reply code is. The gateway posts the keys to an address that
+/// carries it; its expiry is the page's creation plus `[notifications] acknowledgement_hours`.
+pub fn keypad_token(key: &[u8], id: i64) -> String {
+    use base64::Engine;
+    let signature = mac(key, &format!("touches:{id}"));
+    format!(
+        "{id}-{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&signature[..16])
+    )
+}
+
+/// The page a keypad token names, if its signature holds.
+pub fn read_keypad_token(key: &[u8], token: &str) -> Option<i64> {
+    use base64::Engine;
+    let (id, signature) = token.split_once('-')?;
+    let id: i64 = id.parse().ok()?;
+    let given = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(signature)
+        .ok()?;
+    signature_holds(key, &format!("touches:{id}"), &given, 16).then_some(id)
 }
 
 /// The 6-digit code an SMS reply gives to acknowledge page `id`: bound to that page, hence
@@ -472,6 +559,23 @@ async fn send(
             )
             .await
         }
+        Channel::Voice => {
+            let voice = channels
+                .voice
+                .as_ref()
+                .ok_or_else(|| not_configured("[voice]"))?;
+            // NOT-4: only the integrator's staff are asked to acknowledge, by the keypad.
+            let keypad = page.staff && page.recipient != CONSOLE;
+            let text = escalation::render_voice(notice, keypad);
+            let callback = format!(
+                "{}/api/v1/voice/keypad/{}",
+                state.config.server.public_url.trim_end_matches('/'),
+                keypad_token(key, claimed.id)
+            );
+            voice
+                .call(&page.address, &text, &callback, &page.key, now)
+                .await
+        }
         Channel::Webhook => {
             let webhook = channels
                 .webhooks
@@ -572,6 +676,10 @@ async fn send_ticket_message(
             )
             .await
         }
+        // A ticket's messages are written: never queued for a call.
+        Channel::Voice => Err(DeliveryError::Permanent(
+            "un message de ticket ne part pas par appel vocal".to_owned(),
+        )),
         Channel::Webhook => {
             let webhook = channels
                 .webhooks
@@ -633,7 +741,7 @@ pub(crate) async fn deliver(
             if error.is_permanent() || last {
                 // Critical pages only have a fallback channel; a ticket message has none.
                 let fallback = claimed.notice().and_then(|notice| {
-                    escalation::fallback(&notice.page).map(|fallback| {
+                    escalation::fallback(&notice.page, channels.has_voice()).map(|fallback| {
                         Box::new(Notice {
                             page: fallback,
                             ..notice.clone()
@@ -651,9 +759,18 @@ pub(crate) async fn deliver(
             } else {
                 let mut retry_at =
                     now.saturating_add(retry_delay_ms(&state.config, claimed.attempts));
-                if let (Channel::Sms, Some(sms)) = (channel, channels.sms.as_ref())
-                    && let Some(until) = sms.rate_limited_until(&address, now)
-                {
+                let limited_until = match channel {
+                    Channel::Sms => channels
+                        .sms
+                        .as_ref()
+                        .and_then(|sms| sms.rate_limited_until(&address, now)),
+                    Channel::Voice => channels
+                        .voice
+                        .as_ref()
+                        .and_then(|voice| voice.rate_limited_until(&address, now)),
+                    _ => None,
+                };
+                if let Some(until) = limited_until {
                     retry_at = retry_at.max(until);
                 }
                 tracing::warn!(key = %key_text, %error, attempts = claimed.attempts, retry_at, "notification à renvoyer");

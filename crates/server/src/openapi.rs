@@ -76,6 +76,10 @@ pub fn record_schema(kind: ObjectKind) -> Value {
                 "email": {"type": "string", "format": "email"},
                 "phone": {"type": "string"},
                 "manager": reference(),
+                "channels": list_of(object(&["channel"], json!({
+                    "channel": enumeration(&["sms", "voice", "email"]),
+                    "after_minutes": {"type": "integer", "minimum": 0, "maximum": 120},
+                }))),
             }),
         ),
         ObjectKind::Territory => object(
@@ -359,14 +363,18 @@ pub fn build() -> Value {
         "responses": responses("200", Some(json!({"type": "object", "properties": {"items": list_of(json!({"type": "object"})), "next_before": integer()}})))}}));
     let notification = json!({"type": "object", "description": "Une page (alarm) ou un message de ticket (ticket) et ce qu'il est devenu", "properties": {
         "id": integer(), "key": text(), "alarm": integer(), "ticket": integer(), "severity": text(), "step": text(),
-        "recipient": text(), "name": text(), "channel": enumeration(&["sms", "email", "webhook", "console"]), "address": text(),
-        "status": enumeration(&["pending", "sent", "failed"]), "attempts": integer(), "created_ms": integer(), "sent_ms": integer(),
+        "recipient": text(), "name": text(), "channel": enumeration(&["sms", "email", "webhook", "console", "voice"]), "address": text(),
+        "status": enumeration(&["pending", "sent", "failed", "skipped"]), "attempts": integer(), "created_ms": integer(), "sent_ms": integer(),
         "last_error": text(), "answer": text()}});
     paths.insert("/api/v1/notifications".into(), json!({"get": {"summary": "Boîte d'envoi : chaque page et chaque message de ticket, tous canaux, la plus récente d'abord, et son état (personnel ; sous vigie demo, rien ne part : tout y reste)", "operationId": "list_notifications",
         "parameters": [query("before", "Numéro : entrées plus anciennes (page suivante)", integer()), query("limit", "Nombre (1 000 au plus)", integer())],
         "responses": responses("200", Some(json!({"type": "object", "properties": {"items": list_of(notification), "next_before": integer()}})))}}));
     paths.insert("/api/v1/sms/inbound".into(), json!({"post": {"summary": "Webhook entrant de la passerelle SMS : une réponse portant le code d'une page acquitte son alarme", "operationId": "sms_inbound", "security": [],
         "parameters": [query("secret", "Secret partagé avec la passerelle ([sms] inbound_secret)", text())],
+        "responses": responses("200", Some(json!({"type": "object", "properties": {"acknowledged": integer(), "message": text()}})))}}));
+    paths.insert("/api/v1/voice/keypad/{token}".into(), json!({"post": {"summary": "Rappel de la passerelle vocale : les touches tapées pendant l'appel d'une page ; « 1 » acquitte son alarme au nom de la personne appelée", "operationId": "voice_keypad", "security": [],
+        "parameters": [path_param("token")],
+        "requestBody": json_body(object(&["digits"], json!({"digits": text()}))),
         "responses": responses("200", Some(json!({"type": "object", "properties": {"acknowledged": integer(), "message": text()}})))}}));
     let ticket = json!({"type": "object", "description": "Un ticket (docs/tickets.md)", "properties": {
         "number": integer(), "client": text(), "site": text(), "equipment": text(),

@@ -111,6 +111,11 @@ const SQLITE: &[Migration] = &[
         "territories",
         include_str!("../migrations/sqlite/0020_territories.sql"),
     ),
+    (
+        21,
+        "notification_skipped",
+        include_str!("../migrations/sqlite/0021_notification_skipped.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -212,6 +217,11 @@ const POSTGRES: &[Migration] = &[
         20,
         "territories",
         include_str!("../migrations/postgres/0020_territories.sql"),
+    ),
+    (
+        21,
+        "notification_skipped",
+        include_str!("../migrations/postgres/0021_notification_skipped.sql"),
     ),
 ];
 

@@ -644,7 +644,8 @@ async fn enqueue(
     client: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    enqueue_at(connection, notice, client, now, now).await
+    let due = now.saturating_add(notice.page.follow_up_ms.max(0));
+    enqueue_at(connection, notice, client, due, now).await
 }
 
 /// Queues a page to go at `due` (a digest waits for its hour).
@@ -656,9 +657,13 @@ async fn enqueue_at(
     now: i64,
 ) -> Result<(), StoreError> {
     let row = page_row_for(notice, client.to_owned(), due, now)?;
+    // The same page already waiting for a later turn (a call of the person's channel order
+    // when their SMS failed for good) goes now instead: moved forward, never sent twice.
     build(
         &format!(
-            "{PAGE_INSERT} ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (key) DO NOTHING"
+            "{PAGE_INSERT} ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             ON CONFLICT (key) DO UPDATE SET due_ms = excluded.due_ms \
+             WHERE notifications.status = 'pending' AND notifications.due_ms > excluded.due_ms"
         ),
         row,
     )
@@ -898,7 +903,11 @@ impl Writes {
         let pages = self
             .pages
             .iter()
-            .map(|(notice, client)| page_row(notice, client.as_ref(), now, now))
+            .map(|(notice, client)| {
+                // A later entry of a person's channel order waits its turn (issue 26, item 3).
+                let due = now.saturating_add(notice.page.follow_up_ms.max(0));
+                page_row(notice, client.as_ref(), due, now)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         insert_rows(
             connection,
@@ -984,11 +993,14 @@ async fn fire(
             // The team sees the alarm through the chain's console step.
             continue;
         }
-        told.push(Told {
-            recipient: page.recipient.clone(),
-            name: page.name.clone(),
-            channel: page.channel,
-        });
+        // A later turn of a person's channel order is told when it goes, if it goes.
+        if page.follow_up_ms == 0 {
+            told.push(Told {
+                recipient: page.recipient.clone(),
+                name: page.name.clone(),
+                channel: page.channel,
+            });
+        }
         let notice = Notice {
             page,
             alarm: alarm.clone(),
@@ -1416,7 +1428,41 @@ impl System {
             .await?;
         let mut claimed_pages = rows.iter().map(claimed).collect::<Result<Vec<_>, _>>()?;
         claimed_pages.sort_by_key(|c| c.id);
-        Ok(claimed_pages)
+        // A later entry of a person's channel order goes only while its alarm is unanswered
+        // (issue 26, item 3); the server and the simulator both claim here, so both skip alike.
+        let mut kept = Vec::with_capacity(claimed_pages.len());
+        let mut connection = None;
+        for page in claimed_pages {
+            let Some(notice) = page.notice().filter(|n| n.page.follow_up_ms > 0) else {
+                kept.push(page);
+                continue;
+            };
+            let connection = match &mut connection {
+                Some(connection) => connection,
+                None => connection.insert(self.write.acquire().await?),
+            };
+            let needless = stored_alarm(connection, notice.alarm.id)
+                .await?
+                .and_then(|alarm| escalation::follow_up_needless(&alarm));
+            match needless {
+                Some(reason) => {
+                    build(
+                        "UPDATE notifications SET status = 'skipped', sent_ms = $1, answer = $2, lease_owner = NULL, lease_until_ms = NULL \
+                         WHERE id = $3 AND lease_owner = $4 AND status = 'pending'",
+                        vec![
+                            Arg::Int(now),
+                            Arg::Text(Some(reason)),
+                            Arg::Int(page.id),
+                            Arg::Text(Some(owner.to_owned())),
+                        ],
+                    )
+                    .execute(&mut **connection)
+                    .await?;
+                }
+                None => kept.push(page),
+            }
+        }
+        Ok(kept)
     }
 }
 
@@ -1726,7 +1772,7 @@ impl Store {
         let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
             "SELECT n.recipient, s.name, n.channel, n.sent_ms FROM notifications n \
              JOIN staff s ON s.ref = n.recipient \
-             WHERE n.status = 'sent' AND n.alarm_id IS NOT NULL AND n.channel IN ('sms', 'email') \
+             WHERE n.status = 'sent' AND n.alarm_id IS NOT NULL AND n.channel IN ('sms', 'email', 'voice') \
              AND n.sent_ms >= $1 AND n.sent_ms < $2 ORDER BY n.sent_ms LIMIT $3",
         )
         .bind(from)
@@ -1745,6 +1791,7 @@ impl Store {
                     name,
                     channel: match channel.as_str() {
                         "sms" => Channel::Sms,
+                        "voice" => Channel::Voice,
                         _ => Channel::Email,
                     },
                     at,

@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use crate::Reference;
 use crate::alarm::lifecycle::{Alarm, AlarmId};
 use crate::inventory::Territory;
-use crate::inventory::{Contact, ContactRole, ContractOption, Site, Staff, StaffRole};
+use crate::inventory::{
+    ChannelChoice, Contact, ContactRole, ContractOption, Site, Staff, StaffRole,
+};
 use crate::markup::escape;
 use crate::oncall::{Answer, Duty, Place, Rotation, fallback_order, route};
 use crate::policy::{
@@ -346,6 +348,9 @@ pub struct Person {
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// The person's own channel order (issue 26, item 3); empty for a client's contact.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub channels: Vec<ChannelChoice>,
 }
 
 impl Person {
@@ -355,6 +360,7 @@ impl Person {
             name: staff.name.to_string(),
             email: staff.email.as_ref().map(ToString::to_string),
             phone: staff.phone.as_ref().map(ToString::to_string),
+            channels: staff.channels.clone(),
         }
     }
 
@@ -364,7 +370,52 @@ impl Person {
             name: contact.name.to_string(),
             email: contact.email.as_ref().map(ToString::to_string),
             phone: contact.phone.as_ref().map(ToString::to_string),
+            channels: Vec::new(),
         }
+    }
+
+    /// Where `channel` reaches this person: the phone for an SMS or a call, else the email.
+    fn address(&self, channel: Channel) -> Option<String> {
+        match channel {
+            Channel::Sms | Channel::Voice => self.phone.clone(),
+            _ => self.email.clone(),
+        }
+    }
+
+    /// The channels a step pages this person by, each with its delay (ms) after the step:
+    /// the step's own; but when the step sends SMS, a person with a channel order is reached
+    /// at their phone by that order instead (SMS at once then a call 5 minutes later, or the
+    /// reverse), and by email when the order says, at once if the step emails anyway (issue
+    /// 26, item 3). A step that sends no SMS (a Minor alarm's email) is not made louder by
+    /// anyone's order.
+    fn channels_for(&self, step_channels: &[Channel]) -> Vec<(Channel, i64)> {
+        let mut chosen: Vec<(Channel, i64)> = Vec::new();
+        if step_channels.contains(&Channel::Sms) {
+            for choice in &self.channels {
+                let delay = if choice.channel == Channel::Email
+                    && step_channels.contains(&Channel::Email)
+                {
+                    0
+                } else {
+                    i64::from(choice.after_minutes) * 60_000
+                };
+                chosen.push((choice.channel, delay));
+            }
+        }
+        for channel in step_channels {
+            if channel.reaches_a_person() && !chosen.iter().any(|(c, _)| c == channel) {
+                if *channel == Channel::Sms
+                    && chosen
+                        .iter()
+                        .any(|(c, _)| matches!(c, Channel::Sms | Channel::Voice))
+                {
+                    // The person's order said how their phone is used.
+                    continue;
+                }
+                chosen.push((*channel, 0));
+            }
+        }
+        chosen
     }
 }
 
@@ -572,6 +623,7 @@ pub fn channel_key(channel: Channel) -> &'static str {
         Channel::Email => "email",
         Channel::Webhook => "webhook",
         Channel::Console => "console",
+        Channel::Voice => "voice",
     }
 }
 
@@ -594,15 +646,25 @@ pub struct Page {
     pub channel: Channel,
     /// Phone number (E.164), email address, webhook name or [`CONSOLE`].
     pub address: String,
-    /// For an SMS, the person's email: where a Critical page goes if the SMS fails for good.
+    /// For an SMS or a call, the person's email: where a Critical page goes if the phone
+    /// fails for good.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alternate: Option<String>,
+    /// A later entry of the person's channel order (issue 26, item 3): the page goes this
+    /// long after its step fired, and only if the alarm is still unacknowledged then; 0 for
+    /// a page that goes at once.
+    #[serde(default, skip_serializing_if = "no_delay")]
+    pub follow_up_ms: i64,
     /// The recipient is the integrator's staff, whose acknowledgement stops the chain (NOT-3,
     /// NOT-4). A client's person (security manager, technical contact, CIO) is told, never
     /// asked: its page carries no acknowledgement link or reply code, and one used anyway
     /// stops nothing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub staff: bool,
+}
+
+fn no_delay(value: &i64) -> bool {
+    *value == 0
 }
 
 /// A role of a step that nobody could be told as, and why (French).
@@ -637,7 +699,7 @@ pub fn plan(
     let mut push = |plan: &mut Plan,
                     recipient: String,
                     name: String,
-                    channel,
+                    (channel, follow_up_ms): (Channel, i64),
                     address: String,
                     alternate: Option<String>,
                     staff: bool| {
@@ -659,20 +721,12 @@ pub fn plan(
                 address,
                 alternate,
                 staff,
+                follow_up_ms,
             });
         }
     };
-    let person_channels: Vec<Channel> = step
-        .channels
-        .iter()
-        .copied()
-        .filter(|c| matches!(c, Channel::Sms | Channel::Email))
-        .collect();
     for role in &step.notify {
-        if *role == Recipient::Supervision
-            && !step.channels.contains(&Channel::Sms)
-            && !step.channels.contains(&Channel::Email)
-        {
+        if *role == Recipient::Supervision && !step.channels.iter().any(|c| c.reaches_a_person()) {
             // The team is told in its console below.
             continue;
         }
@@ -684,20 +738,16 @@ pub fn plan(
             Ok(Resolved { people, routed }) => {
                 plan.routed.extend(routed);
                 for person in people {
-                    for channel in &person_channels {
-                        let address = match channel {
-                            Channel::Sms => person.phone.clone(),
-                            _ => person.email.clone(),
-                        };
-                        match address {
+                    for (channel, follow_up_ms) in person.channels_for(&step.channels) {
+                        match person.address(channel) {
                             Some(address) => push(
                                 &mut plan,
                                 person.reference.to_string(),
                                 person.name.clone(),
-                                *channel,
+                                (channel, follow_up_ms),
                                 address,
                                 match channel {
-                                    Channel::Sms => person.email.clone(),
+                                    Channel::Sms | Channel::Voice => person.email.clone(),
                                     _ => None,
                                 },
                                 !role.is_client_side(),
@@ -709,7 +759,7 @@ pub fn plan(
                                     person.name,
                                     person.reference,
                                     match channel {
-                                        Channel::Sms => "de numéro de téléphone",
+                                        Channel::Sms | Channel::Voice => "de numéro de téléphone",
                                         _ => "d'adresse email",
                                     }
                                 ),
@@ -730,7 +780,7 @@ pub fn plan(
                 &mut plan,
                 webhook.clone(),
                 webhook.clone(),
-                Channel::Webhook,
+                (Channel::Webhook, 0),
                 webhook.clone(),
                 None,
                 false,
@@ -741,7 +791,7 @@ pub fn plan(
         &mut plan,
         CONSOLE.to_owned(),
         "équipe de supervision".to_owned(),
-        Channel::Console,
+        (Channel::Console, 0),
         CONSOLE.to_owned(),
         None,
         false,
@@ -749,18 +799,41 @@ pub fn plan(
     plan
 }
 
-/// Where a Critical page goes when its channel fails for good: an SMS to the person's email,
-/// an email or a webhook to the supervision console, so that the team calls the person. The
-/// fallback's key names its channel: a fallback to an email the step already sent is the same
-/// page, not a second one. None for other severities and for the console itself.
-pub fn fallback(page: &Page) -> Option<Page> {
+/// Why a later entry of a person's channel order (issue 26, item 3) is no longer sent when
+/// its turn comes, in French: the alarm was acknowledged, taken in charge, resolved or closed
+/// meanwhile. None: it goes.
+pub fn follow_up_needless(alarm: &Alarm) -> Option<String> {
+    let what = if alarm.closure.is_some() {
+        "close"
+    } else if alarm.resolved_at.is_some() {
+        "résolue"
+    } else if alarm.taken_in_charge.is_some() {
+        "prise en charge"
+    } else if alarm.acknowledged.is_some() {
+        "acquittée"
+    } else {
+        return None;
+    };
+    Some(format!("non envoyée : alarme {what} avant son tour"))
+}
+
+/// Where a Critical page goes when its channel fails for good: an SMS to a call on the same
+/// phone when `voice` (a voice gateway is configured, issue 26, item 3), otherwise to the
+/// person's email; a call to the email; an email or a webhook to the supervision console, so
+/// that the team calls the person. The fallback's key names its channel: a fallback to a
+/// channel the person was already paged by is the same page, not a second one. None for other
+/// severities and for the console itself.
+pub fn fallback(page: &Page, voice: bool) -> Option<Page> {
     if page.severity != Severity::Critical {
         return None;
     }
-    let (channel, address) = match (page.channel, &page.alternate) {
-        (Channel::Sms, Some(email)) => (Channel::Email, email.clone()),
+    let (channel, address, alternate) = match (page.channel, &page.alternate) {
+        (Channel::Sms, _) if voice => {
+            (Channel::Voice, page.address.clone(), page.alternate.clone())
+        }
+        (Channel::Sms | Channel::Voice, Some(email)) => (Channel::Email, email.clone(), None),
         (Channel::Console, _) => return None,
-        _ => (Channel::Console, CONSOLE.to_owned()),
+        _ => (Channel::Console, CONSOLE.to_owned(), None),
     };
     Some(Page {
         key: format!(
@@ -772,7 +845,8 @@ pub fn fallback(page: &Page) -> Option<Page> {
         ),
         channel,
         address,
-        alternate: None,
+        alternate,
+        follow_up_ms: 0,
         ..page.clone()
     })
 }
@@ -1071,6 +1145,88 @@ pub fn render(notice: &Notice, invite: Option<&AckInvite>) -> Message {
         html,
         sms,
     }
+}
+
+/// The longest message a call reads (characters): about 30 seconds of speech, so that the
+/// keypad prompt comes before a sleeper hangs up.
+pub const MAX_VOICE_CHARS: usize = 400;
+
+/// The keypad digit that acknowledges, as the call says it (issue 26, item 3).
+pub const VOICE_ACKNOWLEDGE_DIGIT: &str = "1";
+
+/// What a call reads (issue 26, item 3): the alarm, where it is and by when it must be
+/// acknowledged, in sentences a speech synthesiser says well (no symbols, « 10 h 35 »), and,
+/// when `keypad` (the recipient is the integrator's staff), how to acknowledge by the
+/// keypad. Names are shortened so that the whole stays within [`MAX_VOICE_CHARS`].
+pub fn render_voice(notice: &Notice, keypad: bool) -> String {
+    let alarm = &notice.alarm;
+    let zone = notice.time_zone.time_zone();
+    let what = alarm.condition.condition.label();
+    let head = format!(
+        "Bonjour, ici Vigie. Alarme {} numéro {} : {what}.",
+        alarm.severity.label().to_lowercase(),
+        alarm.id
+    );
+    let place = match (&alarm.site, &alarm.condition.part) {
+        (None, Some(rotation)) => format!("Personne n'est d'astreinte sur {}.", clip(rotation, 60)),
+        _ => {
+            let mut place = String::new();
+            if let Some(equipment) = &notice.equipment_name {
+                place.push_str(&clip(equipment, 60));
+                place.push_str(", ");
+            }
+            place.push_str(&format!(
+                "site {}, client {}.",
+                clip(&notice.site_name, 60),
+                clip(&notice.client_name, 60)
+            ));
+            place
+        }
+    };
+    let mut sentences = vec![head, place];
+    if let Some(invitation) = &notice.conference {
+        sentences.push(format!(
+            "Conférence d'urgence : appelez le {}, code {}.",
+            spoken_digits(&invitation.dial_in),
+            spoken_digits(&invitation.pin)
+        ));
+    } else if let Some(due) = notice.acknowledge_by {
+        let same_day = local_as(due, &zone, "%Y%m%d") == local_as(alarm.raised_at, &zone, "%Y%m%d");
+        let when = if same_day {
+            local_as(due, &zone, "%H h %M")
+        } else {
+            local_as(due, &zone, "le %d/%m à %H h %M")
+        };
+        sentences.push(format!("À acquitter avant {when}."));
+    }
+    if keypad {
+        sentences.push(format!(
+            "Pour acquitter cette alarme, tapez {VOICE_ACKNOWLEDGE_DIGIT}."
+        ));
+    }
+    clip(&sentences.join(" "), MAX_VOICE_CHARS)
+}
+
+/// « 01 84 88 00 00 » read digit by digit, groups kept: a number is not read as « un
+/// milliard… ».
+fn spoken_digits(number: &str) -> String {
+    let mut out = String::with_capacity(number.len() * 2);
+    for c in number.chars() {
+        if c.is_ascii_digit() {
+            if out.ends_with(|p: char| p.is_ascii_digit()) {
+                out.push(' ');
+            }
+            out.push(c);
+        } else if c == '+' {
+            out.push_str("plus ");
+        } else if (c.is_whitespace() || c == '.' || c == '-')
+            && !out.ends_with(", ")
+            && !out.is_empty()
+        {
+            out.push_str(", ");
+        }
+    }
+    out.trim_end_matches([',', ' ']).to_owned()
 }
 
 /// An invitation to an alarm's emergency conference call (NOT-4): the number, the PIN and

@@ -4,7 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::inventory::{ContactRole, EquipmentKind, Inventory, ObjectKind};
+use crate::inventory::{ChannelChoice, ContactRole, EquipmentKind, Inventory, ObjectKind, Staff};
+use crate::policy::Channel;
 use crate::text::quoted;
 use crate::values::Reference;
 
@@ -210,6 +211,9 @@ pub fn check(inventory: &Inventory, stored: &KnownObjects) -> Vec<Problem> {
     }
 
     for (i, s) in inventory.staff.iter().enumerate() {
+        if let Some(reason) = channel_order_fault(s) {
+            problem(ObjectKind::Staff, i, &s.reference, Some("channels"), reason);
+        }
         if let Some(manager) = &s.manager {
             if !after.staff.contains_key(manager) {
                 problem(
@@ -515,4 +519,68 @@ fn chain_returns_to(
         }
     }
     true
+}
+
+/// What is wrong with a person's channel order (issue 26, item 3), in French: channels a
+/// person is reached by, each once, in the order of their delays, each with its address.
+fn channel_order_fault(staff: &Staff) -> Option<String> {
+    let order = &staff.channels;
+    if order.len() > ChannelChoice::MAX_ENTRIES {
+        return Some(format!(
+            "{} canaux : au plus {} (SMS, appel vocal, email)",
+            order.len(),
+            ChannelChoice::MAX_ENTRIES
+        ));
+    }
+    let mut previous = 0;
+    for (n, choice) in order.iter().enumerate() {
+        if !matches!(
+            choice.channel,
+            Channel::Sms | Channel::Voice | Channel::Email
+        ) {
+            return Some(format!(
+                "canal « {} » : une personne est jointe par SMS, appel vocal ou email",
+                choice.channel.label()
+            ));
+        }
+        if order[..n].iter().any(|c| c.channel == choice.channel) {
+            return Some(format!(
+                "canal « {} » cité deux fois",
+                choice.channel.label()
+            ));
+        }
+        if choice.after_minutes > ChannelChoice::MAX_AFTER_MINUTES {
+            return Some(format!(
+                "« {} » après {} min : au plus {} min",
+                choice.channel.label(),
+                choice.after_minutes,
+                ChannelChoice::MAX_AFTER_MINUTES
+            ));
+        }
+        if choice.after_minutes < previous {
+            return Some(format!(
+                "« {} » après {} min vient après un canal à {} min : les canaux se suivent dans l'ordre de leurs délais",
+                choice.channel.label(),
+                choice.after_minutes,
+                previous
+            ));
+        }
+        previous = choice.after_minutes;
+        let has_address = match choice.channel {
+            Channel::Email => staff.email.is_some(),
+            _ => staff.phone.is_some(),
+        };
+        if !has_address {
+            return Some(format!(
+                "« {} » sans {}",
+                choice.channel.label(),
+                if choice.channel == Channel::Email {
+                    "adresse email"
+                } else {
+                    "numéro de téléphone"
+                }
+            ));
+        }
+    }
+    None
 }

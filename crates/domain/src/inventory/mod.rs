@@ -680,6 +680,29 @@ pub struct Staff {
     /// The technician's manager (CLO-2: may close an alarm in the technician's place).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manager: Option<Reference>,
+    /// How this person is reached when a step pages by SMS, in order (issue 26, item 3): for
+    /// example an SMS at once, then a call 5 minutes later if nobody has acknowledged. Empty:
+    /// the step's own channels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub channels: Vec<ChannelChoice>,
+}
+
+/// One entry of a person's channel order: by `channel`, `after_minutes` after the step fired,
+/// and only while the alarm is unacknowledged (a later entry is a reminder by another way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelChoice {
+    pub channel: crate::policy::Channel,
+    #[serde(default)]
+    pub after_minutes: u32,
+}
+
+impl ChannelChoice {
+    /// The most entries of one person's order (SMS, voice, email, each once).
+    pub const MAX_ENTRIES: usize = 3;
+    /// The longest wait before a later channel: past two hours the escalation chain has
+    /// long moved on.
+    pub const MAX_AFTER_MINUTES: u32 = 120;
 }
 
 /// A territory (issue 26, item 1): the sites and clients some on-call rotations answer for —

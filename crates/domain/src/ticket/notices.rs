@@ -232,7 +232,8 @@ pub fn addressees(
             let address = match channel {
                 Channel::Email => email.map(ToString::to_string),
                 Channel::Sms => phone.map(ToString::to_string),
-                Channel::Webhook | Channel::Console => None,
+                // A ticket's messages are written, never read aloud by a call.
+                Channel::Webhook | Channel::Console | Channel::Voice => None,
             }?;
             Some(Addressee {
                 recipient: reference.to_string(),

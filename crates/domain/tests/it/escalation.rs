@@ -797,6 +797,7 @@ fn not_3_the_on_call_technician_changes_at_the_monday_0800_hand_off() {
             name: "Alice Martin".into(),
             email: Some("alice.martin@mileo.fr".into()),
             phone: Some("+33611111111".into()),
+            channels: Vec::new(),
         }]
     );
 }
@@ -1069,6 +1070,7 @@ fn not_4_cio_comes_from_the_clients_contacts_and_technical_manager_from_staff() 
             name: "Diane Simon".into(),
             email: Some("diane.simon@banque.fr".into()),
             phone: Some("+33612121212".into()),
+            channels: Vec::new(),
         }]
     );
     assert_eq!(
@@ -1135,6 +1137,7 @@ fn sms(recipient: &str, name: &str, phone: &str, email: &str, label: &str) -> Pa
         address: phone.into(),
         alternate: Some(email.into()),
         staff: is_staff(recipient),
+        follow_up_ms: 0,
     }
 }
 
@@ -1156,6 +1159,7 @@ fn email(recipient: &str, name: &str, email: &str, label: &str) -> Page {
         address: email.into(),
         alternate: None,
         staff: is_staff(recipient),
+        follow_up_ms: 0,
     }
 }
 
@@ -1171,6 +1175,7 @@ fn console(label: &str) -> Page {
         address: CONSOLE.into(),
         alternate: None,
         staff: false,
+        follow_up_ms: 0,
     }
 }
 
@@ -1508,7 +1513,7 @@ fn a_failed_critical_sms_falls_back_to_the_persons_email() {
         "critical/astreinte",
     );
     assert_eq!(
-        escalation::fallback(&page),
+        escalation::fallback(&page, false),
         Some(email(
             "TECH-A",
             "Alice Martin",
@@ -1517,7 +1522,7 @@ fn a_failed_critical_sms_falls_back_to_the_persons_email() {
         ))
     );
     assert_eq!(
-        escalation::fallback(&page).unwrap().key,
+        escalation::fallback(&page, false).unwrap().key,
         "42/critical/astreinte/TECH-A/email"
     );
 }
@@ -1537,7 +1542,7 @@ fn a_failed_critical_email_or_alternate_less_sms_falls_back_to_the_console() {
         alternate: None,
         ..page.clone()
     };
-    assert_eq!(escalation::fallback(&page), Some(expected.clone()));
+    assert_eq!(escalation::fallback(&page, false), Some(expected.clone()));
     let bare_sms = Page {
         alternate: None,
         ..sms(
@@ -1548,7 +1553,7 @@ fn a_failed_critical_email_or_alternate_less_sms_falls_back_to_the_console() {
             "critical/astreinte",
         )
     };
-    assert_eq!(escalation::fallback(&bare_sms), Some(expected));
+    assert_eq!(escalation::fallback(&bare_sms, false), Some(expected));
 }
 
 #[test]
@@ -1560,17 +1565,174 @@ fn only_critical_pages_fall_back_and_never_the_console() {
         "alice.martin@mileo.fr",
         "major/astreinte",
     );
-    assert_eq!(escalation::fallback(&major), None);
+    assert_eq!(escalation::fallback(&major, true), None);
     assert_eq!(
-        escalation::fallback(&email(
-            "CT-RS",
-            "Sophie Renard",
-            "sophie.renard@banque.fr",
-            "major/responsable-securite"
-        )),
+        escalation::fallback(
+            &email(
+                "CT-RS",
+                "Sophie Renard",
+                "sophie.renard@banque.fr",
+                "major/responsable-securite"
+            ),
+            true
+        ),
         None
     );
-    assert_eq!(escalation::fallback(&console("critical/astreinte")), None);
+    assert_eq!(
+        escalation::fallback(&console("critical/astreinte"), true),
+        None
+    );
+}
+
+/// Issue 26, item 3: with a voice gateway, a Critical SMS failing for good becomes a call on
+/// the same phone (keeping the email for a call that fails too), and a failed call becomes
+/// the email.
+#[test]
+fn a_failed_critical_sms_falls_back_to_a_call_then_to_the_email() {
+    let page = sms(
+        "TECH-A",
+        "Alice Martin",
+        "+33611111111",
+        "alice.martin@mileo.fr",
+        "critical/astreinte",
+    );
+    let call = escalation::fallback(&page, true).unwrap();
+    assert_eq!(
+        call,
+        Page {
+            key: "42/critical/astreinte/TECH-A/voice".into(),
+            channel: Channel::Voice,
+            ..page.clone()
+        }
+    );
+    assert_eq!(
+        escalation::fallback(&call, true),
+        Some(email(
+            "TECH-A",
+            "Alice Martin",
+            "alice.martin@mileo.fr",
+            "critical/astreinte"
+        ))
+    );
+}
+
+fn with_channels(staff: &mut [Staff], reference: &str, order: &str) {
+    let person = staff
+        .iter_mut()
+        .find(|s| s.reference.as_str() == reference)
+        .unwrap();
+    #[derive(serde::Deserialize)]
+    struct Order {
+        channels: Vec<vigie_domain::inventory::ChannelChoice>,
+    }
+    person.channels = toml::from_str::<Order>(order).unwrap().channels;
+}
+
+/// Issue 26, item 3: a person's channel order replaces the step's SMS: here an SMS at once,
+/// then a call 5 minutes later; the step's email still goes at once, and a client's contact
+/// (no order) keeps the step's channels.
+#[test]
+fn a_persons_channel_order_pages_by_sms_then_calls_later() {
+    let policy = policy();
+    let mut world = World::new();
+    with_channels(
+        &mut world.staff,
+        "TECH-A",
+        r#"channels = [{ channel = "sms" }, { channel = "voice", after_minutes = 5 }]"#,
+    );
+    let at = ms("2026-03-10T10:05:00+01:00");
+    let t = timer(Severity::Critical, "astreinte", 0, at);
+    let plan = escalation::plan(
+        &t,
+        step(&policy, Severity::Critical, "astreinte"),
+        &world.directory(),
+        &[],
+        at,
+    );
+    let label = "critical/astreinte";
+    let tech_sms = sms(
+        "TECH-A",
+        "Alice Martin",
+        "+33611111111",
+        "alice.martin@mileo.fr",
+        label,
+    );
+    let call = Page {
+        key: "42/critical/astreinte/TECH-A/voice".into(),
+        channel: Channel::Voice,
+        follow_up_ms: 5 * 60_000,
+        ..tech_sms.clone()
+    };
+    assert_eq!(
+        plan.pages,
+        vec![
+            tech_sms,
+            call,
+            email("TECH-A", "Alice Martin", "alice.martin@mileo.fr", label),
+            sms(
+                "CT-RS",
+                "Sophie Renard",
+                "+33677777777",
+                "sophie.renard@banque.fr",
+                label
+            ),
+            email("CT-RS", "Sophie Renard", "sophie.renard@banque.fr", label),
+            console(label),
+        ]
+    );
+    // Voice first, the SMS 2 minutes later: the order is the person's.
+    with_channels(
+        &mut world.staff,
+        "TECH-A",
+        r#"channels = [{ channel = "voice" }, { channel = "sms", after_minutes = 2 }]"#,
+    );
+    let plan = escalation::plan(
+        &t,
+        step(&policy, Severity::Critical, "astreinte"),
+        &world.directory(),
+        &[],
+        at,
+    );
+    let tech: Vec<(Channel, i64)> = plan
+        .pages
+        .iter()
+        .filter(|p| p.recipient == "TECH-A")
+        .map(|p| (p.channel, p.follow_up_ms))
+        .collect();
+    assert_eq!(
+        tech,
+        vec![
+            (Channel::Voice, 0),
+            (Channel::Sms, 2 * 60_000),
+            (Channel::Email, 0)
+        ]
+    );
+}
+
+/// A step that sends no SMS is not made louder by a person's order: a Minor alarm's email
+/// stays one email.
+#[test]
+fn a_channel_order_does_not_make_an_email_step_louder() {
+    let policy = policy();
+    let mut world = World::new();
+    with_channels(
+        &mut world.staff,
+        "TECH-A",
+        r#"channels = [{ channel = "sms" }, { channel = "voice", after_minutes = 5 }]"#,
+    );
+    let at = ms("2026-03-10T10:05:00+01:00");
+    let t = timer(Severity::Critical, "astreinte", 0, at);
+    let mut email_only = step(&policy, Severity::Critical, "astreinte").clone();
+    email_only.channels = vec![Channel::Email];
+    let plan = escalation::plan(&t, &email_only, &world.directory(), &[], at);
+    assert!(
+        plan.pages
+            .iter()
+            .filter(|p| p.recipient == "TECH-A")
+            .all(|p| p.channel == Channel::Email && p.follow_up_ms == 0),
+        "{:?}",
+        plan.pages
+    );
 }
 
 // --- next_digest and digest_page (NOT-6, DEC-5) -----------------------------------------------
@@ -1676,6 +1838,73 @@ fn invite() -> AckInvite {
         short_link: "https://vigie.example.fr/a/12345-AbCdEfGhIjK".into(),
         code: "482193".into(),
     }
+}
+
+/// Issue 26, item 3: what a call reads — the alarm, where, the deadline said as it is spoken
+/// and « tapez 1 » for the staff only — within its bound.
+#[test]
+fn a_call_reads_the_alarm_and_asks_the_staff_for_the_key() {
+    let notice = critical_notice("Europe/Paris", "Agence Lyon Part-Dieu", Some("Caméra hall"));
+    assert_eq!(
+        escalation::render_voice(&notice, true),
+        "Bonjour, ici Vigie. Alarme critique numéro 42 : perte du signal vidéo. Caméra hall, \
+         site Agence Lyon Part-Dieu, client Banque Exemple. À acquitter avant 10 h 35. Pour \
+         acquitter cette alarme, tapez 1."
+    );
+    let told = escalation::render_voice(&notice, false);
+    assert!(!told.contains("tapez"), "{told}");
+    // A deadline on another day says its date.
+    let mut late = notice.clone();
+    late.acknowledge_by = Some(ms("2026-03-04T08:30:00+01:00"));
+    assert!(
+        escalation::render_voice(&late, false).contains("avant le 04/03 à 08 h 30"),
+        "{}",
+        escalation::render_voice(&late, false)
+    );
+    // An invitation to the conference reads the number and the PIN digit by digit.
+    let mut invited = notice.clone();
+    invited.conference = Some(vigie_domain::policy::Invitation {
+        bridge: "pont".into(),
+        room: "vigie-alarme-42".into(),
+        dial_in: "+33 1 84".into(),
+        pin: "4821".into(),
+        join_url: None,
+    });
+    assert!(
+        escalation::render_voice(&invited, false)
+            .contains("Conférence d'urgence : appelez le plus 3 3, 1, 8 4, code 4 8 2 1."),
+        "{}",
+        escalation::render_voice(&invited, false)
+    );
+    // Long names are shortened: the keypad prompt is always heard.
+    let long = "Caméra ".repeat(200);
+    let long_notice = critical_notice("Europe/Paris", &long, Some(&long));
+    let text = escalation::render_voice(&long_notice, true);
+    assert!(
+        text.chars().count() <= escalation::MAX_VOICE_CHARS,
+        "{text}"
+    );
+    assert!(text.ends_with("tapez 1."), "{text}");
+}
+
+/// Issue 26, item 3: a later turn of a person's order goes only while the alarm waits.
+#[test]
+fn a_later_turn_is_needless_once_the_alarm_is_answered() {
+    let at = ms("2026-03-03T10:05:00+01:00");
+    let open = alarm(Severity::Critical, at);
+    assert_eq!(escalation::follow_up_needless(&open), None);
+    let mut acknowledged = open.clone();
+    acknowledged.acknowledged = Some(stamp("TECH-A", at + 60_000));
+    assert_eq!(
+        escalation::follow_up_needless(&acknowledged).as_deref(),
+        Some("non envoyée : alarme acquittée avant son tour")
+    );
+    let mut resolved = open.clone();
+    resolved.resolved_at = Some(at + 60_000);
+    assert_eq!(
+        escalation::follow_up_needless(&resolved).as_deref(),
+        Some("non envoyée : alarme résolue avant son tour")
+    );
 }
 
 #[test]

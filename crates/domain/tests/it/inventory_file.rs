@@ -350,3 +350,49 @@ fn a_territory_names_known_sites_and_clients() {
         "{errors:?}"
     );
 }
+
+/// Issue 26, item 3: a person's channel order is checked on import: channels a person is
+/// reached by, each once, delays in order and bounded, each with its address.
+#[test]
+fn a_channel_order_is_checked_on_import() {
+    let with = |order: &str, phone: bool| {
+        let mut staff = format!("manager = \"ST-CHEF\"\nchannels = {order}");
+        if phone {
+            staff.push_str("\nphone = \"+33612345678\"");
+        }
+        errors_of(&SMALL.replace("manager = \"ST-CHEF\"", &staff))
+    };
+    let fine = r#"[{ channel = "sms" }, { channel = "voice", after_minutes = 5 }]"#;
+    assert_eq!(with(fine, true), Vec::<String>::new());
+    let cases = [
+        (fine, false, "sans numéro de téléphone"),
+        (
+            r#"[{ channel = "voice", after_minutes = 5 }, { channel = "sms" }]"#,
+            true,
+            "dans l'ordre de leurs délais",
+        ),
+        (
+            r#"[{ channel = "sms" }, { channel = "sms", after_minutes = 5 }]"#,
+            true,
+            "cité deux fois",
+        ),
+        (
+            r#"[{ channel = "voice", after_minutes = 600 }]"#,
+            true,
+            "au plus 120 min",
+        ),
+        (
+            r#"[{ channel = "webhook" }]"#,
+            true,
+            "SMS, appel vocal ou email",
+        ),
+    ];
+    for (order, phone, expected) in cases {
+        let errors = with(order, phone);
+        assert_eq!(errors.len(), 1, "{order}: {errors:?}");
+        assert!(
+            errors[0].contains("ST-TECH") && errors[0].contains(expected),
+            "{order}: {errors:?}"
+        );
+    }
+}

@@ -3,7 +3,8 @@
 
 use proptest::prelude::*;
 use vigie_notify::{
-    InboundError, InboundSms, InboundSmsConfig, MAX_INBOUND_BYTES, parse_inbound, reply_code,
+    InboundError, InboundSms, InboundSmsConfig, MAX_INBOUND_BYTES, parse_inbound, read_keypad,
+    reply_code,
 };
 
 fn defaults() -> InboundSmsConfig {
@@ -168,7 +169,62 @@ fn reply_code_is_the_first_run_of_exactly_six_digits() {
     }
 }
 
+/// Issue 26, item 3: the keys of a call, as a voice gateway posts them to the callback.
+#[test]
+fn the_keys_of_a_call_are_read_from_json_or_form() {
+    let read = |content_type: Option<&str>, body: &str| {
+        read_keypad("digits", content_type, body.as_bytes())
+    };
+    assert_eq!(
+        read(Some("application/json"), r#"{"digits": "1"}"#),
+        Ok("1".to_owned())
+    );
+    assert_eq!(read(None, r#"{"digits": 1}"#), Ok("1".to_owned()));
+    assert_eq!(
+        read(
+            Some("application/x-www-form-urlencoded"),
+            "CallSid=CA1&digits=1%23"
+        ),
+        Ok("1#".to_owned())
+    );
+    assert_eq!(
+        read_keypad(
+            "call.keys",
+            Some("application/json"),
+            br#"{"call": {"keys": " 1 "}}"#
+        ),
+        Ok("1".to_owned())
+    );
+    assert_eq!(
+        read(Some("application/json"), r#"{"other": "1"}"#),
+        Err(InboundError::MissingField("digits".to_owned()))
+    );
+    assert_eq!(
+        read(None, "digits=abc"),
+        Err(InboundError::EmptyField("digits".to_owned()))
+    );
+    let long = format!("digits={}", "1".repeat(100));
+    assert_eq!(read(None, &long).unwrap().len(), 32);
+    let huge = vec![b'1'; MAX_INBOUND_BYTES + 1];
+    assert!(matches!(
+        read_keypad("digits", None, &huge),
+        Err(InboundError::TooLarge(_))
+    ));
+}
+
 proptest! {
+    #[test]
+    fn read_keypad_never_panics(
+        body in proptest::collection::vec(any::<u8>(), 0..2048),
+        content_type in proptest::option::of("[a-z/+;= -]{0,40}"),
+        field in "[a-z.]{0,12}",
+    ) {
+        if let Ok(keys) = read_keypad(&field, content_type.as_deref(), &body) {
+            prop_assert!(!keys.is_empty() && keys.len() <= 32);
+            prop_assert!(keys.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#'));
+        }
+    }
+
     #[test]
     fn parse_inbound_never_panics(
         body in proptest::collection::vec(any::<u8>(), 0..2048),

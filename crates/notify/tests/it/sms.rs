@@ -1,9 +1,12 @@
-//! SMS gateway against a real HTTP receiver: the request each template produces (JSON, form,
+//! SMS and voice gateways against a real HTTP receiver: the request each template produces (JSON, form,
 //! GET query), the classification of answers, and the per-recipient sending limit.
 
 use std::time::Duration;
 
-use vigie_notify::{ConfigError, DeliveryError, RateLimit, SmsGateway, SmsGatewayConfig};
+use vigie_notify::{
+    ConfigError, DeliveryError, RateLimit, SmsGateway, SmsGatewayConfig, VoiceGateway,
+    VoiceGatewayConfig,
+};
 
 use crate::receiver::Receiver;
 
@@ -469,4 +472,54 @@ fn bad_configurations_are_refused_with_the_value() {
     })
     .unwrap_err();
     assert_eq!(timeout, ConfigError::InvalidTimeout(3_600_000));
+}
+
+/// Issue 26, item 3: a voice gateway is the same request template, with `{callback}` (where the
+/// gateway posts the keys pressed) instead of `{encoding}`.
+#[tokio::test]
+async fn a_call_sends_the_text_to_read_and_the_keypad_callback() {
+    let receiver = Receiver::start().await;
+    let gateway = VoiceGateway::new(VoiceGatewayConfig {
+        body: Some(
+            r#"{"to": "{to}", "say": "{text}", "action": "{callback}", "ref": "{key}"}"#.to_owned(),
+        ),
+        content_type: Some("application/json".to_owned()),
+        ..config(receiver.url("/v1/calls"))
+    })
+    .unwrap();
+    let callback = "https://vigie.example.fr/api/v1/voice/keypad/17-AbC?x=\"1\"&y=2";
+    let answer = gateway
+        .call("+33612345678", TRICKY_TEXT, callback, KEY, NOW_MS)
+        .await
+        .expect("appel placé");
+    assert_eq!(answer, r#"200 {"status":"queued","id":"msg-1"}"#);
+    let request = receiver.single_request();
+    assert_eq!(request.uri, "/v1/calls");
+    let body: serde_json::Value = serde_json::from_slice(&request.body).expect("JSON valide");
+    assert_eq!(
+        body,
+        serde_json::json!({"to": "+33612345678", "say": TRICKY_TEXT, "action": callback, "ref": KEY})
+    );
+    // Each gateway has its own placeholder: the other is refused at configuration.
+    let encoding = VoiceGateway::new(VoiceGatewayConfig {
+        body: Some(r#"{"to": "{to}", "enc": "{encoding}"}"#.to_owned()),
+        content_type: Some("application/json".to_owned()),
+        ..config("https://voix.example.fr/appel".to_owned())
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        encoding.contains("{encoding}") && encoding.contains("{callback}"),
+        "{encoding}"
+    );
+    let callback = SmsGateway::new(SmsGatewayConfig {
+        url: "https://sms.example.fr/send?cb={callback}".to_owned(),
+        ..config(String::new())
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        callback.contains("{callback}") && callback.contains("{encoding}"),
+        "{callback}"
+    );
 }

@@ -2,7 +2,9 @@
 //! acknowledge without logging in (NOT-3, NOT-4): the signed link of an SMS or email — a page
 //! (`web/links.rs`) that shows what it acknowledges, and a button, so that a mail scanner
 //! opening the link acknowledges nothing — and the 6-digit code of an SMS reply through the gateway's inbound
-//! webhook. Both are bound to one page (hence one alarm and one recipient) and expire. And the
+//! webhook, and the key a person presses during a call (`tapez 1`), posted by the voice
+//! gateway to the call's signed callback address (issue 26, item 3). Each is bound to one page
+//! (hence one alarm and one recipient) and expires. And the
 //! outbox itself, every page and ticket message, for the staff (`vigie demo` keeps them there).
 
 use axum::extract::{Path, State};
@@ -38,7 +40,7 @@ use crate::AppState;
 use crate::alarms::{Step, StepError};
 use crate::api::{JsonBody, QueryParams};
 use crate::auth::Caller;
-use crate::delivery::reply_code;
+use crate::delivery::{read_keypad_token, reply_code};
 use crate::error::{ApiError, ApiResult};
 
 /// The largest inbound SMS body read.
@@ -58,6 +60,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/console", get(console))
         .route("/api/v1/notifications", get(outbox))
         .route("/api/v1/sms/inbound", post(sms_inbound))
+        .route("/api/v1/voice/keypad/{token}", post(voice_keypad))
 }
 
 async fn rotations(
@@ -568,6 +571,75 @@ async fn sms_inbound(
             Ok(Json(InboundAnswer {
                 acknowledged: Some(id),
                 message: format!("alarme n°{id} acquittée"),
+            }))
+        }
+        Err((StatusCode::SERVICE_UNAVAILABLE, message)) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            message,
+        )),
+        Err((_, message)) => Ok(Json(InboundAnswer {
+            acknowledged: None,
+            message,
+        })),
+    }
+}
+
+/// The voice gateway's keypad callback (issue 26, item 3): the keys a person pressed during
+/// the call of page `token` names. `1` acknowledges that page's alarm in their name, as an SMS
+/// reply code does; other keys change nothing. The answer's `message` is short French the
+/// gateway may read back to the caller.
+async fn voice_keypad(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<InboundAnswer>> {
+    let unknown = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "appel inconnu : adresse de rappel invalide",
+        )
+    };
+    let key = state.deliveries.key().await?;
+    let id = read_keypad_token(&key, &token).ok_or_else(unknown)?;
+    if body.len() > MAX_INBOUND_BYTES {
+        return Err(ApiError::bad_request("corps trop long"));
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let keys = vigie_notify::read_keypad(&state.config.voice.keypad_field, content_type, &body)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let claimed = state.store.notification(id).await?.ok_or_else(unknown)?;
+    let hours = i64::from(state.config.notifications.acknowledgement_hours);
+    if state.clock.now_ms() >= claimed.created_ms.saturating_add(hours * 3_600_000) {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "expired",
+            "appel trop ancien : l'acquittement par les touches a expiré",
+        ));
+    }
+    let page = LinkedPage::of(claimed)
+        .filter(|p| p.notice.page.channel == vigie_domain::policy::Channel::Voice)
+        .ok_or_else(unknown)?;
+    let id = page.notice.alarm.id;
+    if keys != vigie_domain::alarm::escalation::VOICE_ACKNOWLEDGE_DIGIT {
+        return Ok(Json(InboundAnswer {
+            acknowledged: None,
+            message: format!(
+                "touche non reconnue : tapez {} pour acquitter",
+                vigie_domain::alarm::escalation::VOICE_ACKNOWLEDGE_DIGIT
+            ),
+        }));
+    }
+    match acknowledge_for(&state, &page).await {
+        Ok(()) => {
+            tracing::info!(alarm = id, by = %page.notice.page.recipient, "alarme acquittée par appel vocal");
+            Ok(Json(InboundAnswer {
+                acknowledged: Some(id),
+                message: format!("alarme numéro {id} acquittée, merci"),
             }))
         }
         Err((StatusCode::SERVICE_UNAVAILABLE, message)) => Err(ApiError::new(

@@ -119,6 +119,7 @@ pub fn channel(lang: Lang, channel: Channel) -> &'static str {
             Channel::Email => "email",
             Channel::Webhook => "webhook",
             Channel::Console => "console",
+            Channel::Voice => "voice call",
         },
     }
 }

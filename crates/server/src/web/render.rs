@@ -380,12 +380,13 @@ pub fn channel_label(lang: Lang, channel: &str) -> &str {
     .unwrap_or(channel)
 }
 
-/// A notification's status as stored (`pending`, `sent`, `failed`), for people.
+/// A notification's status as stored (`pending`, `sent`, `failed`, `skipped`), for people.
 pub fn notification_status(lang: Lang, status: &str) -> &str {
     match status {
         "pending" => t(lang, "en attente"),
         "sent" => t(lang, "envoyée"),
         "failed" => t(lang, "en échec"),
+        "skipped" => t(lang, "sans objet"),
         other => other,
     }
 }

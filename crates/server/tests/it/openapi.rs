@@ -82,6 +82,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/console"),
     ("get", "/api/v1/notifications"),
     ("post", "/api/v1/sms/inbound"),
+    ("post", "/api/v1/voice/keypad/{token}"),
 ];
 
 #[tokio::test]

@@ -111,7 +111,7 @@ stored_enum! {
 
 stored_enum! {
     /// A delivery channel (format 1); also in the ticket events and the outbox.
-    ChannelV1 for Channel { Sms, Email, Webhook, Console }
+    ChannelV1 for Channel { Sms, Email, Webhook, Console, Voice }
 }
 
 stored_enum! {

@@ -137,3 +137,7 @@ fn references(field: &str, texts: Vec<String>) -> Result<Vec<Reference>, Invalid
 fn is_zero(value: &u32) -> bool {
     *value == 0
 }
+
+fn is_zero_ms(value: &i64) -> bool {
+    *value == 0
+}

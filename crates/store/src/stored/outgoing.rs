@@ -87,6 +87,9 @@ pub struct PageV1 {
     pub alternate: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub staff: bool,
+    /// Added in format 1 by the person's channel order (issue 26): absent from older rows.
+    #[serde(default, skip_serializing_if = "super::is_zero_ms")]
+    pub follow_up_ms: i64,
 }
 
 /// One alarm of a daily digest (format 1).
@@ -259,6 +262,7 @@ impl From<&Page> for PageV1 {
             address: page.address.clone(),
             alternate: page.alternate.clone(),
             staff: page.staff,
+            follow_up_ms: page.follow_up_ms,
         }
     }
 }
@@ -276,6 +280,7 @@ impl From<PageV1> for Page {
             address: stored.address,
             alternate: stored.alternate,
             staff: stored.staff,
+            follow_up_ms: stored.follow_up_ms,
         }
     }
 }

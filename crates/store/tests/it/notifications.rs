@@ -254,7 +254,7 @@ async fn a_page_is_claimed_by_one_worker_until_its_lease_runs_out(store: System,
     );
     // Worker a: the email to retry, the SMS failed for good (Critical: it falls back to the
     // email, which is the same page as the step's own email).
-    let fallback = escalation::fallback(&sms.notice().unwrap().page).unwrap();
+    let fallback = escalation::fallback(&sms.notice().unwrap().page, false).unwrap();
     assert_eq!(fallback.key, email.notice().unwrap().page.key);
     let recorded = store
         .record_outcomes(

@@ -246,6 +246,7 @@ fn page(alarm: &Alarm, number: usize) -> Notice {
             address: "test".into(),
             alternate: None,
             staff: false,
+            follow_up_ms: 0,
         },
         alarm: alarm.clone(),
         client_name: "Banque Exemple".into(),

@@ -58,12 +58,18 @@ impl Smtp {
     }
 }
 
-/// A local HTTP receiver standing for the SMS provider: accepts every message.
+/// A local HTTP receiver standing for the SMS and voice providers: accepts every message and
+/// every call.
 async fn sms_gateway() -> u16 {
-    let app = axum::Router::new().route(
-        "/sms",
-        axum::routing::post(|| async { axum::Json(json!({"status": "accepted"})) }),
-    );
+    let app = axum::Router::new()
+        .route(
+            "/sms",
+            axum::routing::post(|| async { axum::Json(json!({"status": "accepted"})) }),
+        )
+        .route(
+            "/voice",
+            axum::routing::post(|| async { axum::Json(json!({"call": "queued"})) }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -574,6 +580,15 @@ async fn replay(path: &Path) -> Vec<String> {
         .env("VIGIE_SMS__URL", format!("http://127.0.0.1:{sms_port}/sms"))
         .env("VIGIE_SMS__BODY", r#"{"to": "{to}", "text": "{text}"}"#)
         .env("VIGIE_SMS__MAX_PER_RECIPIENT", "100000")
+        .env(
+            "VIGIE_VOICE__URL",
+            format!("http://127.0.0.1:{sms_port}/voice"),
+        )
+        .env(
+            "VIGIE_VOICE__BODY",
+            r#"{"to": "{to}", "text": "{text}", "callback": "{callback}"}"#,
+        )
+        .env("VIGIE_VOICE__MAX_PER_RECIPIENT", "100000")
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(sandbox.directory.join("serve.log")).unwrap());
     if let Some(imap) = &imap {
