@@ -65,14 +65,7 @@ pub fn parse_inbound(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Result<InboundSms, InboundError> {
-    if body.len() > MAX_INBOUND_BYTES {
-        return Err(InboundError::TooLarge(body.len()));
-    }
-    let body = std::str::from_utf8(body).map_err(|_| InboundError::NotUtf8)?;
-    let is_json = match content_type {
-        Some(content_type) => crate::sms::is_json(&crate::sms::media_type(content_type)),
-        None => body.trim_start().starts_with('{'),
-    };
+    let (body, is_json) = body_text(content_type, body)?;
     let (from, text) = if is_json {
         let value: serde_json::Value = serde_json::from_str(body)
             .map_err(|error| InboundError::InvalidJson(error.to_string()))?;
@@ -110,14 +103,7 @@ pub fn read_keypad(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Result<String, InboundError> {
-    if body.len() > MAX_INBOUND_BYTES {
-        return Err(InboundError::TooLarge(body.len()));
-    }
-    let body = std::str::from_utf8(body).map_err(|_| InboundError::NotUtf8)?;
-    let is_json = match content_type {
-        Some(content_type) => crate::sms::is_json(&crate::sms::media_type(content_type)),
-        None => body.trim_start().starts_with('{'),
-    };
+    let (body, is_json) = body_text(content_type, body)?;
     let value = if is_json {
         let value: serde_json::Value = serde_json::from_str(body)
             .map_err(|error| InboundError::InvalidJson(error.to_string()))?;
@@ -141,6 +127,23 @@ pub fn read_keypad(
         return Err(InboundError::EmptyField(field.to_owned()));
     }
     Ok(keys)
+}
+
+/// A gateway's body as text, within its bound, and whether it is JSON: as `content_type`
+/// says, or, without one, when it starts with `{`.
+fn body_text<'a>(
+    content_type: Option<&str>,
+    body: &'a [u8],
+) -> Result<(&'a str, bool), InboundError> {
+    if body.len() > MAX_INBOUND_BYTES {
+        return Err(InboundError::TooLarge(body.len()));
+    }
+    let body = std::str::from_utf8(body).map_err(|_| InboundError::NotUtf8)?;
+    let is_json = match content_type {
+        Some(content_type) => crate::sms::is_json(&crate::sms::media_type(content_type)),
+        None => body.trim_start().starts_with('{'),
+    };
+    Ok((body, is_json))
 }
 
 /// The acknowledgement code of a reply: the first run of exactly six ASCII digits (`OK 482913`,

@@ -329,28 +329,50 @@ pub fn read_link_token(key: &[u8], token: &str) -> Option<(i64, i64)> {
     Some((id.parse().ok()?, expires))
 }
 
-/// The signed token of the short acknowledgement link an SMS carries (issue 26, item 6):
-/// `<page>-<HMAC, 8 bytes in base64url>`. Its expiry is not written in it but read from the
-/// page's creation (`[notifications] acknowledgement_hours` later), so that the link keeps a
-/// page in one SMS segment; 64 bits of signature are beyond guessing through one web page.
-pub fn short_link_token(key: &[u8], id: i64) -> String {
+/// A token naming page `id` for `purpose`: `<page>-<the first `bytes` of its HMAC, in
+/// base64url>`. Its expiry is not written in it but read from the page's creation
+/// (`[notifications] acknowledgement_hours` later), which keeps it short.
+fn page_token(key: &[u8], purpose: &str, id: i64, bytes: usize) -> String {
     use base64::Engine;
-    let signature = mac(key, &format!("lien court:{id}"));
+    let signature = mac(key, &format!("{purpose}:{id}"));
     format!(
         "{id}-{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&signature[..8])
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&signature[..bytes])
     )
 }
 
-/// The page a short link token names, if its signature holds.
-pub fn read_short_link_token(key: &[u8], token: &str) -> Option<i64> {
+/// The page a token of `purpose` names, if its signature of `bytes` holds.
+fn read_page_token(key: &[u8], purpose: &str, token: &str, bytes: usize) -> Option<i64> {
     use base64::Engine;
     let (id, signature) = token.split_once('-')?;
     let id: i64 = id.parse().ok()?;
     let given = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(signature)
         .ok()?;
-    signature_holds(key, &format!("lien court:{id}"), &given, 8).then_some(id)
+    signature_holds(key, &format!("{purpose}:{id}"), &given, bytes).then_some(id)
+}
+
+/// The short acknowledgement link an SMS carries (issue 26, item 6): 64 bits of signature,
+/// beyond guessing through one web page, keep a page in one SMS segment.
+pub fn short_link_token(key: &[u8], id: i64) -> String {
+    page_token(key, "lien court", id, 8)
+}
+
+/// The page a short link token names, if its signature holds.
+pub fn read_short_link_token(key: &[u8], token: &str) -> Option<i64> {
+    read_page_token(key, "lien court", token, 8)
+}
+
+/// The token of a call's keypad callback (issue 26, item 3), bound to that page, hence to its
+/// alarm and the person called, as an SMS's reply code is; 128 bits, since nothing limits its
+/// length.
+pub fn keypad_token(key: &[u8], id: i64) -> String {
+    page_token(key, "touches", id, 16)
+}
+
+/// The page a keypad token names, if its signature holds.
+pub fn read_keypad_token(key: &[u8], token: &str) -> Option<i64> {
+    read_page_token(key, "touches", token, 16)
 }
 
 /// How long a link sent to a client stays valid (SAV-6 confirmation, SAV-7 survey).
@@ -376,30 +398,6 @@ pub fn survey_token(key: &[u8], number: u64, expires: i64) -> String {
 pub fn read_survey_token(key: &[u8], token: &str) -> Option<(u64, i64)> {
     let (number, expires) = read_signed_token(key, "enquete", token)?;
     Some((number.parse().ok()?, expires))
-}
-
-/// The signed token of a call's keypad callback (issue 26, item 3):
-/// `<page>-<HMAC, 16 bytes in base64url>`, bound to that page, hence to its alarm and the
-/// person called, as an SMS's reply code is. The gateway posts the keys to an address that
-/// carries it; its expiry is the page's creation plus `[notifications] acknowledgement_hours`.
-pub fn keypad_token(key: &[u8], id: i64) -> String {
-    use base64::Engine;
-    let signature = mac(key, &format!("touches:{id}"));
-    format!(
-        "{id}-{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&signature[..16])
-    )
-}
-
-/// The page a keypad token names, if its signature holds.
-pub fn read_keypad_token(key: &[u8], token: &str) -> Option<i64> {
-    use base64::Engine;
-    let (id, signature) = token.split_once('-')?;
-    let id: i64 = id.parse().ok()?;
-    let given = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(signature)
-        .ok()?;
-    signature_holds(key, &format!("touches:{id}"), &given, 16).then_some(id)
 }
 
 /// The 6-digit code an SMS reply gives to acknowledge page `id`: bound to that page, hence

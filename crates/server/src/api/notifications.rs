@@ -564,13 +564,28 @@ async fn sms_inbound(
             message: "code inconnu ou expiré pour ce numéro".into(),
         }));
     };
+    answer_acknowledgement(&state, &page, "par SMS", |id| {
+        format!("alarme n°{id} acquittée")
+    })
+    .await
+}
+
+/// Acknowledges `page`'s alarm for a gateway (an SMS reply, a call's keypad) and says so to
+/// it: the acknowledgement's number and `said` of it, or why not; a store out of reach is a
+/// 503, so that the gateway tries again.
+async fn answer_acknowledgement(
+    state: &AppState,
+    page: &LinkedPage,
+    how: &str,
+    said: impl Fn(AlarmId) -> String,
+) -> ApiResult<Json<InboundAnswer>> {
     let id = page.notice.alarm.id;
-    match acknowledge_for(&state, &page).await {
+    match acknowledge_for(state, page).await {
         Ok(()) => {
-            tracing::info!(alarm = id, by = %page.notice.page.recipient, "alarme acquittée par SMS");
+            tracing::info!(alarm = id, by = %page.notice.page.recipient, "alarme acquittée {how}");
             Ok(Json(InboundAnswer {
                 acknowledged: Some(id),
-                message: format!("alarme n°{id} acquittée"),
+                message: said(id),
             }))
         }
         Err((StatusCode::SERVICE_UNAVAILABLE, message)) => Err(ApiError::new(
@@ -624,7 +639,6 @@ async fn voice_keypad(
     let page = LinkedPage::of(claimed)
         .filter(|p| p.notice.page.channel == vigie_domain::policy::Channel::Voice)
         .ok_or_else(unknown)?;
-    let id = page.notice.alarm.id;
     if keys != vigie_domain::alarm::escalation::VOICE_ACKNOWLEDGE_DIGIT {
         return Ok(Json(InboundAnswer {
             acknowledged: None,
@@ -634,22 +648,8 @@ async fn voice_keypad(
             ),
         }));
     }
-    match acknowledge_for(&state, &page).await {
-        Ok(()) => {
-            tracing::info!(alarm = id, by = %page.notice.page.recipient, "alarme acquittée par appel vocal");
-            Ok(Json(InboundAnswer {
-                acknowledged: Some(id),
-                message: format!("alarme numéro {id} acquittée, merci"),
-            }))
-        }
-        Err((StatusCode::SERVICE_UNAVAILABLE, message)) => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            message,
-        )),
-        Err((_, message)) => Ok(Json(InboundAnswer {
-            acknowledged: None,
-            message,
-        })),
-    }
+    answer_acknowledgement(&state, &page, "par appel vocal", |id| {
+        format!("alarme numéro {id} acquittée, merci")
+    })
+    .await
 }
