@@ -217,7 +217,17 @@ pub enum Permission {
     OpenTickets,
     /// Act on tickets (take charge, plan, resolve, re-qualify): the integrator's staff.
     HandleTickets,
+    /// Change the policy in force — thresholds, deadlines, escalation chains — from the
+    /// console (issue 26, item 4): administrators and the technical and operations managers.
+    EditPolicy,
 }
+
+/// Staff roles allowed to change the policy.
+const POLICY_EDITORS: [StaffRole; 3] = [
+    StaffRole::Administrator,
+    StaffRole::TechnicalManager,
+    StaffRole::OperationsManager,
+];
 
 /// Staff roles allowed to change the inventory.
 const INVENTORY_EDITORS: [StaffRole; 4] = [
@@ -296,6 +306,7 @@ impl Actor {
                     true
                 }
                 Permission::WriteInventory => roles.iter().any(|r| INVENTORY_EDITORS.contains(r)),
+                Permission::EditPolicy => roles.iter().any(|r| POLICY_EDITORS.contains(r)),
                 Permission::ManageUsers => roles.contains(&StaffRole::Administrator),
                 // Observations come from machines: only through an agent or probe token.
                 Permission::SendObservations => false,

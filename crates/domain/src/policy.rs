@@ -625,6 +625,20 @@ fn seconds(duration: DurationSpec) -> SignedDuration {
     SignedDuration::from_secs(i64::try_from(duration.seconds()).unwrap_or(i64::MAX))
 }
 
+/// A policy's TOML as a table; a syntax error names its line.
+fn read_table(text: &str) -> Result<toml::Table, PolicyError> {
+    toml::from_str(text).map_err(|e: toml::de::Error| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+            .unwrap_or(0);
+        PolicyError(vec![format!(
+            "ligne {line} : {}",
+            french_serde_message(e.message())
+        )])
+    })
+}
+
 impl Policy {
     /// The default policy (`policy/default.toml`).
     pub fn default_policy() -> Policy {
@@ -633,17 +647,14 @@ impl Policy {
 
     /// Parses and checks a whole policy.
     pub fn parse(text: &str) -> Result<Policy, PolicyError> {
-        let table: toml::Table = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
-                .unwrap_or(0);
-            PolicyError(vec![format!(
-                "ligne {line} : {}",
-                french_serde_message(e.message())
-            )])
-        })?;
-        Policy::from_table(table)
+        Policy::from_table(read_table(text)?)
+    }
+
+    /// The default policy with `text` laid over it — TOML of the same shape, any subset: the
+    /// configuration's policy file, a version saved from the console (issue 26, item 4) —
+    /// checked as a whole; a syntax error names its line.
+    pub fn default_with(text: &str) -> Result<Policy, PolicyError> {
+        Policy::default_policy().with_overlay(&read_table(text)?)
     }
 
     /// This policy with `overlay` (a contract's or site's values, same shape, any subset)

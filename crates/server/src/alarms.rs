@@ -55,6 +55,9 @@ enum Message {
     /// The one-off windows changed (opened or ended from the console): the book reads them
     /// again, and answers once what they changed is saved.
     Windows(oneshot::Sender<Result<(), StoreError>>),
+    /// The policy in force changed in this process (issue 26, item 4): the book reads the
+    /// sites' policies again with it, and answers.
+    Policy(Arc<vigie_store::Escalation>, oneshot::Sender<()>),
     /// Answered once everything before it is in the book and saved.
     Sync(oneshot::Sender<()>),
     /// Like `Sync`, without letting time run first: the virtual clock's round saves what the
@@ -184,6 +187,20 @@ impl AlarmWorker {
         answer.await.map_err(|_| stopped())?
     }
 
+    /// Hands the worker the policy now in force (issue 26, item 4): it reads the sites'
+    /// policies again with it; returns once it has.
+    pub async fn policy_changed(&self, state: &AppState) {
+        let (reply, answer) = oneshot::channel();
+        if self
+            .sender(state)
+            .send(Message::Policy(state.escalation(), reply))
+            .await
+            .is_ok()
+        {
+            let _ = answer.await;
+        }
+    }
+
     /// Tells the book the one-off windows changed; returns once it has read them and saved
     /// what they changed (an alarm a window no longer holds is notified).
     pub async fn windows_changed(&self, state: &AppState) -> Result<(), StoreError> {
@@ -282,7 +299,7 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>, done: Arc<A
     // Messages taken in, counted as `sent` counts them (each send counts one).
     let mut received: u64 = 0;
     let workflow = loop {
-        match Workflow::load(state.alarms.system.clone(), state.escalation.clone()).await {
+        match Workflow::load(state.alarms.system.clone(), state.escalation()).await {
             Ok(workflow) => break workflow,
             Err(error) => {
                 tracing::error!(%error, "chargement du moteur d'alarmes ; nouvel essai dans 5 s");
@@ -301,6 +318,7 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>, done: Arc<A
         live: state.live.clone(),
     };
     let mut refreshed = tokio::time::Instant::now();
+    let mut policy_checked = tokio::time::Instant::now();
     // On the virtual clock time runs only when a round says so: no idle tick, which could let
     // a hold run out before an input of the same instant (the simulator takes inputs first).
     let idle_tick = (!state.clock.is_virtual()).then_some(TICK);
@@ -310,6 +328,26 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>, done: Arc<A
             None => Ok(messages.recv().await),
         };
         let now = state.clock.now_ms();
+        // A policy saved by another process on the base (issue 26, item 4).
+        if !state.clock.is_virtual() && policy_checked.elapsed() >= crate::policies::REFRESH {
+            policy_checked = tokio::time::Instant::now();
+            let held = state.policies.version();
+            match crate::policies::refresh_quietly(&state).await {
+                Ok(true) => {
+                    worker.workflow.set_escalation(state.escalation());
+                    if let Err(error) = worker.workflow.load_inventory().await {
+                        tracing::warn!(%error, "relecture des sites avec la nouvelle politique");
+                    }
+                    tracing::info!(
+                        from = held,
+                        to = state.policies.version(),
+                        "politique d'un autre processus en vigueur"
+                    );
+                }
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "lecture de la version de la politique"),
+            }
+        }
         if !state.clock.is_virtual() && refreshed.elapsed() >= INVENTORY_REFRESH {
             refreshed = tokio::time::Instant::now();
             if let Err(error) = worker.workflow.load_inventory().await {
@@ -352,6 +390,13 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>, done: Arc<A
             Ok(Some(Message::Sync(reply))) => {
                 worker.workflow.tick(now);
                 let _ = worker.save(now).await;
+                let _ = reply.send(());
+            }
+            Ok(Some(Message::Policy(escalation, reply))) => {
+                worker.workflow.set_escalation(escalation);
+                if let Err(error) = worker.workflow.load_inventory().await {
+                    tracing::warn!(%error, "relecture des sites avec la nouvelle politique : au prochain rafraîchissement");
+                }
                 let _ = reply.send(());
             }
             Ok(Some(Message::Flush(reply))) => {

@@ -810,7 +810,7 @@ async fn record_outcomes(
             match state
                 .deliveries
                 .system
-                .record_outcomes(&owner, &state.escalation.policy, &batch)
+                .record_outcomes(&owner, &state.escalation().policy, &batch)
                 .await
             {
                 Ok(recorded) => {
@@ -905,7 +905,7 @@ impl Worker {
             let fired = state
                 .deliveries
                 .system
-                .fire_due_timers(&state.escalation, now, MAX_BATCH)
+                .fire_due_timers(&state.escalation(), now, MAX_BATCH)
                 .await?;
             for timer in &fired {
                 tracing::info!(alarm = timer.timer.alarm, step = %timer.timer.step_label(), outcome = ?timer.outcome, "étape d'escalade");

@@ -302,7 +302,7 @@ pub async fn stage(state: &AppState, now_ms: i64) -> anyhow::Result<()> {
         .filter(|s| s.client == client)
         .map(|s| s.reference.clone())
         .min();
-    let policy = &state.escalation.policy;
+    let policy = &state.escalation().policy;
     let reported = now_ms - STAGED_AGO_MS;
     let report: vigie_domain::ticket::desk::Report = serde_json::from_value(serde_json::json!({
         "client": client, "site": site, "kind": "incident", "source": "phone",
@@ -573,7 +573,7 @@ struct Fleet {
 impl Fleet {
     async fn read(state: &AppState) -> Result<Fleet, vigie_store::StoreError> {
         let inventory = state.store.export(&Actor::console(ACTOR)).await?;
-        let policy: &Policy = &state.escalation.policy;
+        let policy: &Policy = &state.escalation().policy;
         let at_once: BTreeSet<&Reference> = inventory
             .sites
             .iter()

@@ -17,7 +17,7 @@ pub(crate) const BATCH: i64 = 200;
 pub async fn step(state: &AppState, system: &System) -> Result<usize, vigie_store::StoreError> {
     let now = state.clock.now_ms();
     let changes = system
-        .ticket_timers_due(&state.escalation.policy, now, BATCH)
+        .ticket_timers_due(&state.escalation().policy, now, BATCH)
         .await?;
     for change in &changes {
         state.live.publish(

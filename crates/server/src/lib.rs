@@ -15,6 +15,7 @@ pub mod mailbox;
 pub mod metrics;
 pub mod openapi;
 pub mod password_rule;
+pub mod policies;
 pub mod reports;
 pub mod rounds;
 pub mod runtime;
@@ -45,8 +46,9 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// The alarm worker, started on first use.
     pub alarms: alarms::AlarmWorker,
-    /// What the store needs to plan escalations (policy, webhooks).
-    pub escalation: Arc<vigie_store::Escalation>,
+    /// What the store needs to plan escalations (policy, webhooks), as in force now: the
+    /// console may change it without restart (`policies`).
+    pub policies: Arc<policies::Policies>,
     /// Wakes the delivery loop; holds the acknowledgement signing key.
     pub deliveries: delivery::Deliveries,
     /// What changed, for the pages open in browsers (server-sent events).
@@ -69,8 +71,11 @@ impl AppState {
             background: runtime::Background::new(system.clone()),
             deliveries: delivery::Deliveries::new(system.clone()),
             alarms: alarms::AlarmWorker::new(system.clone()),
+            policies: Arc::new(policies::Policies::new(
+                delivery::escalation(&config),
+                system.clone(),
+            )),
             rounds: rounds::Rounds::new(system),
-            escalation: Arc::new(delivery::escalation(&config)),
             config: Arc::new(config),
             clock,
             metrics: Arc::new(metrics::Metrics::default()),
@@ -79,6 +84,22 @@ impl AppState {
             charts: Arc::default(),
             page_reads: Arc::default(),
         }
+    }
+
+    /// The same state with `escalation` in force from the start, in place of the
+    /// configuration's (a benchmark's own policy); before the state serves anything.
+    pub fn with_escalation(mut self, escalation: vigie_store::Escalation) -> AppState {
+        self.policies = Arc::new(policies::Policies::new(
+            escalation,
+            self.policies.system().clone(),
+        ));
+        self
+    }
+
+    /// The escalation setup in force now (policy and webhooks): take it once per request or
+    /// step, so that one piece of work sees one policy.
+    pub fn escalation(&self) -> Arc<vigie_store::Escalation> {
+        self.policies.current()
     }
 }
 
@@ -117,6 +138,10 @@ pub struct Running {
 pub async fn start(state: AppState, address: SocketAddr) -> std::io::Result<Running> {
     let listener = TcpListener::bind(address).await?;
     let address = listener.local_addr()?;
+    // The policy saved from the console, if any, is in force before the first request.
+    if let Err(error) = policies::refresh_quietly(&state).await {
+        tracing::error!(%error, "lecture de la politique enregistrée : la politique de la configuration est en vigueur");
+    }
     let background = state.clone();
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = tokio::spawn(async move {

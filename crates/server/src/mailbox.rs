@@ -118,7 +118,7 @@ pub async fn round(
         ));
         let recorded = match system
             .record_mail(
-                &state.escalation.policy,
+                &state.escalation().policy,
                 &intake,
                 &mail,
                 state.clock.now_ms(),

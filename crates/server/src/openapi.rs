@@ -372,6 +372,24 @@ pub fn build() -> Value {
     paths.insert("/api/v1/sms/inbound".into(), json!({"post": {"summary": "Webhook entrant de la passerelle SMS : une réponse portant le code d'une page acquitte son alarme", "operationId": "sms_inbound", "security": [],
         "parameters": [query("secret", "Secret partagé avec la passerelle ([sms] inbound_secret)", text())],
         "responses": responses("200", Some(json!({"type": "object", "properties": {"acknowledged": integer(), "message": text()}})))}}));
+    let policy_version = json!({"type": "object", "description": "Une version de la politique (issue 26) : le TOML ajouté à la politique par défaut", "properties": {
+        "version": integer(), "text": text(), "by": text(), "at_ms": integer(), "note": text(), "restored_from": integer()}});
+    paths.insert("/api/v1/policy".into(), json!({
+        "get": {"summary": "La politique en vigueur : sa version (0 : le fichier de la configuration), et pour une version enregistrée son texte, qui, quand et pourquoi (personnel)", "operationId": "policy_in_force",
+            "responses": responses("200", Some(json!({"type": "object", "properties": {"version": integer(), "source": enumeration(&["console", "configuration"]), "saved": policy_version.clone()}})))},
+        "put": {"summary": "Vérifie le texte, l'enregistre comme nouvelle version et l'applique aussitôt, sans redémarrage (administrateur, responsable technique ou d'exploitation ; 422 avec la raison si le texte n'est pas une politique)", "operationId": "save_policy",
+            "requestBody": json_body(object(&["text"], json!({"text": text(), "note": text()}))),
+            "responses": responses("200", Some(json!({"type": "object", "properties": {"version": integer()}})))}}));
+    paths.insert("/api/v1/policy/versions".into(), json!({"get": {"summary": "Les versions de la politique, la plus récente d'abord (personnel)", "operationId": "policy_versions",
+        "parameters": [query("before", "Numéro de version : les plus anciennes (page suivante)", integer()), query("limit", "Nombre (200 au plus)", integer())],
+        "responses": responses("200", Some(json!({"type": "object", "properties": {"items": list_of(policy_version.clone()), "next_before": integer()}})))}}));
+    paths.insert("/api/v1/policy/versions/{version}".into(), json!({"get": {"summary": "Une version de la politique et son texte (personnel)", "operationId": "policy_version",
+        "parameters": [path_param("version")],
+        "responses": responses("200", Some(policy_version.clone()))}}));
+    paths.insert("/api/v1/policy/versions/{version}/restore".into(), json!({"post": {"summary": "Restaure une version : son texte devient la nouvelle version, en vigueur aussitôt", "operationId": "restore_policy",
+        "parameters": [path_param("version")],
+        "requestBody": {"required": false, "content": {"application/json": {"schema": object(&[], json!({"note": text()}))}}},
+        "responses": responses("200", Some(json!({"type": "object", "properties": {"version": integer()}})))}}));
     paths.insert("/api/v1/voice/keypad/{token}".into(), json!({"post": {"summary": "Rappel de la passerelle vocale : les touches tapées pendant l'appel d'une page ; « 1 » acquitte son alarme au nom de la personne appelée", "operationId": "voice_keypad", "security": [],
         "parameters": [path_param("token")],
         "requestBody": json_body(object(&["digits"], json!({"digits": text()}))),

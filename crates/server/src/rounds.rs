@@ -81,7 +81,7 @@ impl Rounds {
             let fired = state
                 .rounds
                 .system
-                .fire_due_timers(&state.escalation, now, MAX_BATCH)
+                .fire_due_timers(&state.escalation(), now, MAX_BATCH)
                 .await?;
             if (fired.len() as i64) < MAX_BATCH {
                 break;
@@ -105,7 +105,7 @@ impl Rounds {
             state
                 .rounds
                 .system
-                .record_outcomes(owner, &state.escalation.policy, &outcomes)
+                .record_outcomes(owner, &state.escalation().policy, &outcomes)
                 .await?;
         }
         for _ in 0..MAX_PASSES {

@@ -798,7 +798,7 @@ async fn simulate(
     parsed
         .check(&KnownObjects::default())
         .map_err(inventory_errors)?;
-    let policy = match &scenario.policy {
+    let mut policy = match &scenario.policy {
         Some(overlay) => Policy::default_policy()
             .with_overlay(overlay)
             .map_err(|e| SimulationError(e.to_string()))?,
@@ -825,7 +825,7 @@ async fn simulate(
             .await
             .map_err(|e| SimulationError(e.to_string()))?;
     }
-    let escalation = Escalation {
+    let mut escalation = Escalation {
         policy: std::sync::Arc::new(policy.clone()),
         webhooks: Vec::new(),
     };
@@ -887,7 +887,34 @@ async fn simulate(
         }
         if next_input == Some(now) {
             let input = inputs.next().expect("peeked");
-            apply_input(input, &store, &actor, &policy, &mut workflow, &mut timeline).await?;
+            if let InputKind::Policy { text, note, by } = &input.kind {
+                // Issue 26, item 4: what the console's save does, in force at once.
+                policy = Policy::default_with(text).map_err(|e| SimulationError(e.to_string()))?;
+                let version = store
+                    .save_policy(&actor, text, note, None, now)
+                    .await
+                    .map_err(|e| SimulationError(e.to_string()))?;
+                escalation = Escalation {
+                    policy: std::sync::Arc::new(policy.clone()),
+                    webhooks: escalation.webhooks.clone(),
+                };
+                workflow.set_escalation(std::sync::Arc::new(escalation.clone()));
+                workflow
+                    .load_inventory()
+                    .await
+                    .map_err(|e| SimulationError(e.to_string()))?;
+                timeline.push(Line {
+                    at: now,
+                    kind: "policy.changed",
+                    fields: vec![
+                        ("version", Value::from(version)),
+                        ("by", Value::String(by.to_string())),
+                        ("note", Value::String(note.clone())),
+                    ],
+                });
+            } else {
+                apply_input(input, &store, &actor, &policy, &mut workflow, &mut timeline).await?;
+            }
         } else {
             let report = store
                 .watchdog_step(now)
@@ -1410,6 +1437,8 @@ async fn apply_input(
                 .await
                 .map_err(place)?;
         }
+        // Applied by the run's loop, which holds the policy in force.
+        InputKind::Policy { .. } => {}
         InputKind::WindowEnded { window, by } => {
             let id = *timeline
                 .windows

@@ -105,6 +105,13 @@ pub enum InputKind {
     },
     /// A one-off window ended by a person before its end.
     WindowEnded { window: String, by: Reference },
+    /// Issue 26, item 4: a person saves a new version of the policy (`text`, the TOML laid
+    /// over the default policy) from the console; it applies at once, without restart.
+    Policy {
+        text: String,
+        note: String,
+        by: Reference,
+    },
 }
 
 /// What a person does to an alarm (CLO-1, CLO-2).
@@ -185,6 +192,7 @@ enum RawKind {
     Maintenance,
     Silence,
     WindowEnd,
+    Policy,
 }
 
 #[derive(Deserialize)]
@@ -237,6 +245,8 @@ struct RawInput {
     /// A one-off window's name in the timeline, and its end.
     window: Option<String>,
     until: Option<String>,
+    /// A policy version's note (its text is `text`).
+    note: Option<String>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -352,6 +362,17 @@ impl Scenario {
                         equipment: input.equipment,
                         until,
                         reason: input.reason.ok_or_else(|| missing("reason"))?,
+                        by: input.by.ok_or_else(|| missing("by"))?,
+                    }
+                }
+                RawKind::Policy => {
+                    let text = input.text.ok_or_else(|| missing("text"))?;
+                    // Refused when the scenario is read, as the console refuses it.
+                    vigie_domain::policy::Policy::default_with(&text)
+                        .map_err(|e| fail(format!("politique refusée : {e}")))?;
+                    InputKind::Policy {
+                        text,
+                        note: input.note.unwrap_or_default(),
                         by: input.by.ok_or_else(|| missing("by"))?,
                     }
                 }

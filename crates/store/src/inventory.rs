@@ -225,6 +225,7 @@ pub(crate) fn require(actor: &Actor, permission: Permission) -> Result<(), Store
             Permission::ReadTickets => "lire les tickets",
             Permission::OpenTickets => "ouvrir un ticket",
             Permission::HandleTickets => "traiter les tickets",
+            Permission::EditPolicy => "modifier la politique",
         };
         Err(StoreError::Forbidden(format!(
             "vos droits ne permettent pas de {what}"

@@ -113,6 +113,12 @@ const PARTS: &[Part] = &[
             "ended_by",
         ],
     },
+    // Who saved a version is named as each side's actor is: left out.
+    Part {
+        table: "policy_versions",
+        sql: "SELECT version, text, at_ms, note, restored_from FROM policy_versions ORDER BY version",
+        columns: &["version", "text", "at_ms", "note", "restored_from"],
+    },
     Part {
         table: "notifications",
         sql: "SELECT key, alarm_id, ticket_number, client_ref, severity, step, recipient, channel, address, status, attempts, due_ms, created_ms, sent_ms, last_error, record FROM notifications WHERE key NOT LIKE 'account/%' ORDER BY id",

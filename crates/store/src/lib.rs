@@ -16,6 +16,7 @@ mod migrate;
 mod notifications;
 mod page;
 mod people;
+pub mod policies;
 pub mod reports;
 pub mod secrets;
 pub mod signals;

@@ -116,6 +116,11 @@ const SQLITE: &[Migration] = &[
         "notification_skipped",
         include_str!("../migrations/sqlite/0021_notification_skipped.sql"),
     ),
+    (
+        22,
+        "policy_versions",
+        include_str!("../migrations/sqlite/0022_policy_versions.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -222,6 +227,11 @@ const POSTGRES: &[Migration] = &[
         21,
         "notification_skipped",
         include_str!("../migrations/postgres/0021_notification_skipped.sql"),
+    ),
+    (
+        22,
+        "policy_versions",
+        include_str!("../migrations/postgres/0022_policy_versions.sql"),
     ),
 ];
 

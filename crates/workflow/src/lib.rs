@@ -98,6 +98,12 @@ impl Workflow {
         Ok(workflow)
     }
 
+    /// Takes the policy now in force (issue 26, item 4); [`Workflow::load_inventory`] then
+    /// gives each site its policy under it. Alarms already open keep what they have.
+    pub fn set_escalation(&mut self, escalation: Arc<Escalation>) {
+        self.escalation = escalation;
+    }
+
     /// Reads every site and equipment again, page by page: changed parents, windows,
     /// tolerances and overlays take effect.
     pub async fn load_inventory(&mut self) -> Result<(), StoreError> {

@@ -574,11 +574,11 @@ impl VigieSide {
             url,
             secret: vigie_server::config::Password(SECRET.into()),
         }];
-        let mut state = AppState::new(store.clone(), config, Clock::System);
-        state.escalation = Arc::new(Escalation {
-            policy: Arc::new(bench_policy()?),
-            webhooks: vec!["bench".into()],
-        });
+        let state =
+            AppState::new(store.clone(), config, Clock::System).with_escalation(Escalation {
+                policy: Arc::new(bench_policy()?),
+                webhooks: vec!["bench".into()],
+            });
         // The signing key is made once per database: not part of any alarm's latency.
         state.deliveries.key().await?;
         Ok(VigieSide {
@@ -624,7 +624,7 @@ impl VigieSide {
         let started = Instant::now();
         // `now` in ms at t0: the step due at the notification instant fires in this call.
         self.store
-            .save_alarms(&alarms, &events, Some(&self.state.escalation), t0 / 1000)
+            .save_alarms(&alarms, &events, Some(&self.state.escalation()), t0 / 1000)
             .await?;
         self.saves.push(started.elapsed());
         self.state.deliveries.wake();

@@ -49,7 +49,7 @@ pub(crate) async fn start_conference(
     staff_of(caller)?;
     let fired = state
         .store
-        .start_conference(&caller.actor, &state.escalation, id, caller.now_ms)
+        .start_conference(&caller.actor, &state.escalation(), id, caller.now_ms)
         .await
         .map_err(|error| match error {
             vigie_store::StoreError::Invalid(message) => {

@@ -93,7 +93,7 @@ async fn open_ticket(
         .store
         .open_from_mail(
             &caller.actor,
-            &state.escalation.policy,
+            &state.escalation().policy,
             id,
             &request.client,
             request.site.as_ref(),
@@ -121,7 +121,7 @@ async fn attach(
         .store
         .attach_mail(
             &caller.actor,
-            &state.escalation.policy,
+            &state.escalation().policy,
             id,
             request.ticket,
             caller.now_ms,

@@ -8,6 +8,7 @@ pub(crate) mod inventory;
 mod mail;
 pub(crate) mod notifications;
 pub(crate) mod people;
+pub(crate) mod policy;
 mod supervision;
 pub(crate) mod tickets;
 pub(crate) mod windows;
@@ -138,6 +139,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(mail::routes())
         .merge(documents::routes())
         .merge(windows::routes())
+        .merge(policy::routes())
         .merge(inventory::routes(state))
 }
 

@@ -132,7 +132,7 @@ pub(crate) async fn open_report(
         .store
         .open_ticket(
             &caller.actor,
-            &state.escalation.policy,
+            &state.escalation().policy,
             report,
             None,
             Some(by(caller)),
@@ -155,7 +155,7 @@ pub(crate) async fn take_ticket_step(
         .store
         .ticket_step(
             &caller.actor,
-            &state.escalation.policy,
+            &state.escalation().policy,
             number,
             step,
             &by(caller),

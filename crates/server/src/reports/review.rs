@@ -110,7 +110,7 @@ pub async fn make(
         covered.month(),
         &month_alarms,
         &facts(&previous, &names),
-        &state.escalation.policy.reports,
+        &state.escalation().policy.reports,
     );
 
     let mut blocks = Vec::new();

@@ -351,8 +351,8 @@ pub async fn make(
             .collect();
         let policy = contracts
             .get(&site.contract)
-            .and_then(|contract| state.escalation.policy.for_site(contract, site).ok())
-            .unwrap_or_else(|| state.escalation.policy.as_ref().clone());
+            .and_then(|contract| state.escalation().policy.for_site(contract, site).ok())
+            .unwrap_or_else(|| state.escalation().policy.as_ref().clone());
         let found = weak_signals(
             &facts,
             &names,

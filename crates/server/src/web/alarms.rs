@@ -650,7 +650,7 @@ impl Shown {
             events,
             notifications,
             names,
-            conference: !state.escalation.policy.conference.bridges.is_empty()
+            conference: !state.escalation().policy.conference.bridges.is_empty()
                 && viewer.caller.actor.may(Permission::HandleAlarms),
         })
     }

@@ -494,7 +494,7 @@ async fn confirm_fix(
     match state
         .store
         .confirm_by_link(
-            &state.escalation.policy,
+            &state.escalation().policy,
             ticket.number,
             state.clock.now_ms(),
         )

@@ -196,7 +196,7 @@ async fn open_ticket(
         .store
         .open_from_mail(
             &viewer.caller.actor,
-            &state.escalation.policy,
+            &state.escalation().policy,
             id,
             &client,
             None,
@@ -233,7 +233,7 @@ async fn attach(
         .store
         .attach_mail(
             &viewer.caller.actor,
-            &state.escalation.policy,
+            &state.escalation().policy,
             id,
             number,
             viewer.caller.now_ms,

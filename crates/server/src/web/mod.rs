@@ -24,6 +24,7 @@ mod names;
 pub(crate) mod oncall;
 mod outbox;
 pub(crate) mod people;
+mod policy;
 mod portal;
 mod records;
 pub(crate) mod render;
@@ -264,6 +265,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(links::routes())
         .merge(search::routes())
         .merge(oncall::routes())
+        .merge(policy::routes())
         .merge(desk::routes())
         .merge(people::routes())
         .merge(mailbox::routes())

@@ -114,7 +114,11 @@ async fn rotations(State(state): State<AppState>, viewer: Viewer) -> PageResult 
     let body = html! {
         main {
             h1 { (t(lang, "Astreintes")) }
-            p { a #figures-link href="/console/astreintes/chiffres" { (t(lang, "Charge et réactivité des astreintes")) } }
+            p {
+                a #figures-link href="/console/astreintes/chiffres" { (t(lang, "Charge et réactivité des astreintes")) }
+                " · "
+                a #policy-link href="/console/politique" { (t(lang, "Politique d'alarme et d'escalade")) }
+            }
             @if !uncovered.is_empty() {
                 p.error role="alert" { (tf(lang, "Personne d'astreinte : {rotations}", &[("rotations", &uncovered.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "))])) }
             }

@@ -171,7 +171,7 @@ fn deadline_left(
 ) -> Markup {
     let open = ticket
         .sla
-        .open_time_left(&state.escalation.policy, measure, now);
+        .open_time_left(&state.escalation().policy, measure, now);
     html! {
         (countdown(lang, due, now))
         @if let Some(open) = open.filter(|open| due > now && (due - now) - open > 60_000) {
@@ -632,7 +632,7 @@ async fn render_detail(
             // its alarm, when the integrator has a bridge.
             @if let Some(alarm) = ticket.report.alarm.filter(|_| {
                 ticket.priority == Priority::P1
-                    && !state.escalation.policy.conference.bridges.is_empty()
+                    && !state.escalation().policy.conference.bridges.is_empty()
                     && viewer.caller.actor.may(vigie_domain::access::Permission::HandleAlarms)
             }) {
                 form.inline.panel #conference method="post" action=(format!("/console/alarmes/{alarm}/conference")) {

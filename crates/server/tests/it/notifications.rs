@@ -1596,3 +1596,168 @@ async fn on_call_figures_count_pages_and_response_times() {
     drop(smtp);
     app.finish().await;
 }
+
+/// Issue 26, item 4: the policy is changed from the console and applies without restart. A
+/// policy that does not read is refused with why and saves nothing; only administrators and
+/// the technical and operations managers change it; a saved version is in force at once (a
+/// Critical alarm raised next has 10 minutes to be acknowledged, not 30); every version stays
+/// and any is restored as a new one, audited.
+#[tokio::test]
+async fn the_policy_is_changed_in_the_console_and_applies_without_restart() {
+    let app = TestApp::spawn_with(|_| {}).await;
+    setup(&app).await;
+    let admin = crate::pages::form_login(
+        &app,
+        "direction-technique",
+        UserKind::Staff,
+        None,
+        None,
+        &[StaffRole::TechnicalManager],
+    )
+    .await;
+    let api_admin = app
+        .login_as(
+            "administratrice",
+            UserKind::Staff,
+            None,
+            &[StaffRole::Administrator],
+        )
+        .await;
+    let supervision = app
+        .login_as(
+            "supervision",
+            UserKind::Staff,
+            None,
+            &[StaffRole::Supervision],
+        )
+        .await;
+    let in_force = supervision.get("/api/v1/policy").await;
+    assert_eq!(in_force.status, StatusCode::OK, "{}", in_force.text);
+    assert_eq!(in_force.body["version"], 0);
+    assert_eq!(in_force.body["source"], "configuration");
+    // The supervision team reads it, does not change it.
+    let refused = supervision
+        .put(
+            "/api/v1/policy",
+            &json!({"text": "[acknowledgement.critical]\nwhen_open = \"10min\"\n"}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+
+    // From the console: a text that does not read is shown back with why; nothing is saved.
+    let page = admin.get("/console/politique").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.text.contains("Aucune version enregistrée."),
+        "{}",
+        page.text
+    );
+    let bad = admin
+        .post_form(
+            "/console/politique",
+            &[
+                ("csrf", &crate::pages::csrf_of(&page.text)),
+                (
+                    "texte",
+                    "[acknowledgement.critical]\nwhen_open = \"bientôt\"\n",
+                ),
+                ("note", "essai"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert!(bad.text.contains("politique refusée"), "{}", bad.text);
+    assert!(
+        bad.text.contains("bientôt"),
+        "the refused text is kept: {}",
+        bad.text
+    );
+    let none = api_admin.get("/api/v1/policy/versions").await;
+    assert_eq!(none.body["items"], json!([]), "{}", none.text);
+
+    // Saved: Critical alarms in business hours have 10 minutes, at once.
+    let ten = "[acknowledgement.critical]\nwhen_open = \"10min\"\n";
+    let saved = admin
+        .post_form(
+            "/console/politique",
+            &[
+                ("csrf", &crate::pages::csrf_of(&page.text)),
+                ("texte", ten),
+                ("note", "Critique : 10 min en heures ouvrées"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let page = admin.get("/console/politique").await;
+    assert!(page.text.contains("Version 1 en vigueur"), "{}", page.text);
+    let agent = app.agent("robot").await;
+    let push = json!({"observations": [down(CAMERA, NOW - 10 * MINUTE), down(CAMERA, NOW)]});
+    assert_eq!(
+        agent.post("/api/v1/observations", &push).await.status,
+        StatusCode::OK
+    );
+    until_body(&supervision, "/api/v1/alarms/1", "l'alarme", |body| {
+        body["notified_at"].is_i64()
+    })
+    .await;
+    // Told at NOW − 5 min: the deadline is NOW + 5 min under the new policy (NOW + 25 min
+    // under the old one).
+    app.clock.advance_ms(6 * MINUTE);
+    until_body(
+        &supervision,
+        "/api/v1/alarms/1",
+        "l'escalade à l'échéance de 10 min",
+        |body| {
+            body["events"].as_array().is_some_and(|events| {
+                events.iter().any(|e| {
+                    e["event"] == "escalated" && e["step"] == "critical/echeance-acquittement"
+                })
+            })
+        },
+    )
+    .await;
+
+    // A second version, then back to the first: a third version that copies it.
+    let second = api_admin
+        .put(
+            "/api/v1/policy",
+            &json!({"text": "[acknowledgement.critical]\nwhen_open = \"20min\"\n", "note": "20 min"}),
+        )
+        .await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.text);
+    assert_eq!(second.body["version"], 2);
+    let page = admin.get("/console/politique").await;
+    let restored = admin
+        .post_form(
+            "/console/politique/1/restaurer",
+            &[("csrf", &crate::pages::csrf_of(&page.text))],
+        )
+        .await;
+    assert_eq!(restored.status, StatusCode::SEE_OTHER, "{}", restored.text);
+    let in_force = supervision.get("/api/v1/policy").await;
+    assert_eq!(in_force.body["version"], 3, "{}", in_force.text);
+    assert_eq!(in_force.body["source"], "console");
+    assert_eq!(in_force.body["saved"]["text"], ten);
+    assert_eq!(in_force.body["saved"]["restored_from"], 1);
+    assert_eq!(in_force.body["saved"]["note"], "retour à la version 1");
+    let versions = api_admin.get("/api/v1/policy/versions").await;
+    let numbers: Vec<i64> = versions.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(numbers, [3, 2, 1], "{}", versions.text);
+    let unknown = api_admin
+        .post("/api/v1/policy/versions/9/restore", &json!({}))
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text);
+    let audit = api_admin.get("/api/v1/audit?object_kind=policy").await;
+    assert_eq!(
+        audit.body["items"].as_array().map(Vec::len),
+        Some(3),
+        "{}",
+        audit.text
+    );
+    app.finish().await;
+}

@@ -83,6 +83,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/notifications"),
     ("post", "/api/v1/sms/inbound"),
     ("post", "/api/v1/voice/keypad/{token}"),
+    ("get", "/api/v1/policy"),
+    ("put", "/api/v1/policy"),
+    ("get", "/api/v1/policy/versions"),
+    ("get", "/api/v1/policy/versions/{version}"),
+    ("post", "/api/v1/policy/versions/{version}/restore"),
 ];
 
 #[tokio::test]

@@ -9,6 +9,7 @@ mod inventory;
 mod mail;
 mod notifications;
 mod people;
+mod policies;
 mod supervision;
 mod territories;
 mod tickets;

@@ -487,6 +487,14 @@ impl Replay<'_> {
                 self.windows
                     .insert(window.clone(), answer["id"].as_i64().unwrap());
             }
+            InputKind::Policy { text, note, by } => {
+                let user = self.account_for(by.as_str());
+                let body = json!({"text": text, "note": note});
+                let (status, answer) = self
+                    .call(&user, reqwest::Method::PUT, "/api/v1/policy", Some(&body))
+                    .await;
+                assert_eq!(status, reqwest::StatusCode::OK, "{answer}");
+            }
             InputKind::WindowEnded { window, by } => {
                 let user = self.account_for(by.as_str());
                 let id = self.windows[window];
