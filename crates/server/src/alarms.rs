@@ -318,7 +318,6 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>, done: Arc<A
         live: state.live.clone(),
     };
     let mut refreshed = tokio::time::Instant::now();
-    let mut policy_checked = tokio::time::Instant::now();
     // On the virtual clock time runs only when a round says so: no idle tick, which could let
     // a hold run out before an input of the same instant (the simulator takes inputs first).
     let idle_tick = (!state.clock.is_virtual()).then_some(TICK);
@@ -328,26 +327,6 @@ async fn run(state: AppState, mut messages: mpsc::Receiver<Message>, done: Arc<A
             None => Ok(messages.recv().await),
         };
         let now = state.clock.now_ms();
-        // A policy saved by another process on the base (issue 26, item 4).
-        if !state.clock.is_virtual() && policy_checked.elapsed() >= crate::policies::REFRESH {
-            policy_checked = tokio::time::Instant::now();
-            let held = state.policies.version();
-            match crate::policies::refresh_quietly(&state).await {
-                Ok(true) => {
-                    worker.workflow.set_escalation(state.escalation());
-                    if let Err(error) = worker.workflow.load_inventory().await {
-                        tracing::warn!(%error, "relecture des sites avec la nouvelle politique");
-                    }
-                    tracing::info!(
-                        from = held,
-                        to = state.policies.version(),
-                        "politique d'un autre processus en vigueur"
-                    );
-                }
-                Ok(false) => {}
-                Err(error) => tracing::warn!(%error, "lecture de la version de la politique"),
-            }
-        }
         if !state.clock.is_virtual() && refreshed.elapsed() >= INVENTORY_REFRESH {
             refreshed = tokio::time::Instant::now();
             if let Err(error) = worker.workflow.load_inventory().await {

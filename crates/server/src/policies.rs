@@ -85,8 +85,7 @@ fn take(state: &AppState, version: i64, policy: Policy) {
 }
 
 /// Takes the newest saved version when it is not the one in force, without telling the alarm
-/// worker (at start, before it runs, and by the worker itself every [`REFRESH`], for what
-/// another process saved); true when it changed. A version that no longer reads (saved by a
+/// worker (at start, before it runs; [`run`] tells it); true when it changed. A version that no longer reads (saved by a
 /// newer Vigie, say) is logged and the policy in force kept: a site is never left without one.
 pub async fn refresh_quietly(state: &AppState) -> Result<bool, StoreError> {
     let system = &state.policies.system;
@@ -105,6 +104,28 @@ pub async fn refresh_quietly(state: &AppState) -> Result<bool, StoreError> {
         Err(error) => {
             tracing::error!(version = saved.version, %error, "version de la politique illisible : la politique en vigueur est gardée");
             Ok(false)
+        }
+    }
+}
+
+/// The loop of every process (not under the virtual clock, where only the inputs change the
+/// policy): every [`REFRESH`], the version another process saved is put in force here and
+/// handed to the alarm worker.
+pub async fn run(state: AppState) {
+    loop {
+        tokio::time::sleep(REFRESH).await;
+        let held = state.policies.version();
+        match refresh_quietly(&state).await {
+            Ok(true) => {
+                state.alarms.policy_changed(&state).await;
+                tracing::info!(
+                    from = held,
+                    to = state.policies.version(),
+                    "politique enregistrée par un autre processus en vigueur"
+                );
+            }
+            Ok(false) => {}
+            Err(error) => tracing::warn!(%error, "lecture de la version de la politique"),
         }
     }
 }

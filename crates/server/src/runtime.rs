@@ -469,6 +469,9 @@ pub fn spawn(state: AppState) -> Loops {
             }
         }
     }
+    loops.push(tokio::spawn(crate::policies::run(
+        state_for_polling.clone(),
+    )));
     loops.push(tokio::spawn(crate::reports::intervention::run(
         state_for_polling.clone(),
         state_for_polling.background.system.clone(),

@@ -179,18 +179,29 @@ async fn restore(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("corps JSON invalide : {e}")))?
     };
+    let saved = restore_version(&state, &caller, version, &restoration.note).await?;
+    Ok(Json(Saved { version: saved }))
+}
+
+/// Saves version `version`'s text as the next version, in force at once; `note` says why
+/// (« retour à la version N » when blank).
+pub(crate) async fn restore_version(
+    state: &AppState,
+    caller: &Caller,
+    version: i64,
+    note: &str,
+) -> ApiResult<i64> {
     let old = state
         .store
         .policy_version(&caller.actor, version)
         .await?
         .ok_or_else(|| unknown(version))?;
-    let note = if restoration.note.trim().is_empty() {
+    let note = if note.trim().is_empty() {
         format!("retour à la version {version}")
     } else {
-        restoration.note
+        note.to_owned()
     };
-    let saved = save_and_apply(&state, &caller, &old.text, &note, Some(version)).await?;
-    Ok(Json(Saved { version: saved }))
+    save_and_apply(state, caller, &old.text, &note, Some(version)).await
 }
 
 fn unknown(version: i64) -> ApiError {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use vigie_domain::access::Permission;
 
 use crate::AppState;
-use crate::api::policy::{policy_in_force, save_and_apply};
+use crate::api::policy::{policy_in_force, restore_version, save_and_apply};
 use crate::web::i18n::{t, tf};
 use crate::web::render::when;
 use crate::web::{Nav, PageError, PageForm, PageResult, Viewer, page};
@@ -223,16 +223,6 @@ async fn restore(
 ) -> PageResult {
     viewer.require_staff()?;
     viewer.check_form(&form.csrf)?;
-    let old = state
-        .store
-        .policy_version(&viewer.caller.actor, version)
-        .await?
-        .ok_or_else(PageError::not_found)?;
-    let note = tf(
-        viewer.lang,
-        "retour à la version {version}",
-        &[("version", &version.to_string())],
-    );
-    save_and_apply(&state, &viewer.caller, &old.text, &note, Some(version)).await?;
+    restore_version(&state, &viewer.caller, version, "").await?;
     Ok(Redirect::to("/console/politique").into_response())
 }
