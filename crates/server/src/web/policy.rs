@@ -101,13 +101,13 @@ async fn render(
                 form method="post" action="/console/politique" {
                     input type="hidden" name="csrf" value=(viewer.csrf);
                     label for="texte" { (t(lang, "Texte de la politique (TOML)")) }
-                    textarea #texte name="texte" rows="24" cols="100" spellcheck="false" { (text) }
+                    textarea #texte.code name="texte" rows="24" spellcheck="false" { (text) }
                     label for="note" { (t(lang, "Pourquoi ce changement")) }
                     input #note type="text" name="note" maxlength="500" value=(note);
                     button type="submit" { (t(lang, "Vérifier, enregistrer et appliquer")) }
                 }
             } @else {
-                pre #texte { (text) }
+                pre #texte.code { (text) }
                 p.muted { (t(lang, "Seuls les administrateurs et les responsables technique et d'exploitation modifient la politique.")) }
             }
             h2 { (t(lang, "Versions")) }
@@ -117,7 +117,7 @@ async fn render(
                 div.table-wrap { table #versions {
                     thead { tr {
                         th scope="col" { (t(lang, "Version")) } th scope="col" { (t(lang, "Enregistrée")) }
-                        th scope="col" { (t(lang, "Par")) } th scope="col" { (t(lang, "Note")) } th scope="col" { }
+                        th scope="col" { (t(lang, "Par")) } th scope="col" { (t(lang, "Note")) } th scope="col" { span.visually-hidden { (t(lang, "Action")) } }
                     } }
                     tbody { @for version in &versions {
                         tr data-version=(version.version) {
@@ -203,7 +203,7 @@ async fn version_page(
                 (tf(lang, "Enregistrée le {at} par {by}.", &[("at", &when(saved.at_ms)), ("by", &saved.by)]))
                 @if !saved.note.is_empty() { " « " (saved.note) " »" }
             }
-            pre #texte { (saved.text) }
+            pre #texte.code { (saved.text) }
         }
     };
     Ok(page(&state, &viewer, &title, Nav::OnCall, body).into_response())

@@ -123,6 +123,7 @@ impl Scene {
             visit("site", "/console/sites/BNF-PAR-OPERA"),
             visit("inventaire", "/console/inventaire/site/BNF-PAR-OPERA"),
             visit("nouvelle-fiche", "/console/inventaire/nouvelle/equipment"),
+            visit("politique", "/console/politique"),
         ]
     }
 
