@@ -13,7 +13,7 @@ use vigie_domain::oncall::OnCall;
 use vigie_store::TicketFilter;
 
 use crate::AppState;
-use crate::web::i18n::{t, tf};
+use crate::web::i18n::{Lang, t, tf};
 use crate::web::render::{time, url_encode};
 use crate::web::{Nav, PageError, PageResult, Viewer, labels, page};
 
@@ -98,6 +98,10 @@ async fn person(
                 dd { @match &staff.email { Some(email) => a href=(format!("mailto:{}", email.as_str())) { (email.as_str()) }, None => "—" } }
                 dt { (t(lang, "Téléphone")) }
                 dd { @match &staff.phone { Some(phone) => a href=(format!("tel:{}", phone.as_str())) { (phone.as_str()) }, None => "—" } }
+                @if !staff.channels.is_empty() {
+                    dt { (t(lang, "Joint par")) }
+                    dd #channels { (channel_order(lang, &staff.channels)) }
+                }
                 @if let Some((manager, name)) = &manager {
                     dt { (t(lang, "Responsable")) }
                     dd { a href=(person_path(manager)) { (name) } }
@@ -147,4 +151,27 @@ async fn person(
         }
     };
     Ok(page(&state, &viewer, staff.name.as_str(), Nav::OnCall, body).into_response())
+}
+
+/// A person's channel order (issue 26, item 3), as read: « SMS, puis appel vocal après 5 min ».
+fn channel_order(lang: Lang, order: &[vigie_domain::inventory::ChannelChoice]) -> String {
+    order
+        .iter()
+        .map(|choice| {
+            let channel = labels::channel(lang, choice.channel);
+            if choice.after_minutes == 0 {
+                channel.to_owned()
+            } else {
+                tf(
+                    lang,
+                    "{channel} après {minutes} min",
+                    &[
+                        ("channel", &channel),
+                        ("minutes", &choice.after_minutes.to_string()),
+                    ],
+                )
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(t(lang, ", puis "))
 }

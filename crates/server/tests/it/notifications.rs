@@ -466,6 +466,24 @@ async fn a_call_follows_the_sms_and_its_keypad_acknowledges() {
         "{call}"
     );
     assert_eq!(gateway.calls_to("+33677777777").len(), 1);
+    // The person's page says how they are reached.
+    let pages = crate::pages::form_login(
+        &app,
+        "superviseur",
+        UserKind::Staff,
+        None,
+        None,
+        &[StaffRole::Supervision],
+    )
+    .await;
+    let person = pages.get("/console/personnes/ST-TECH-A").await;
+    assert!(
+        person
+            .text
+            .contains("<dd id=\"channels\">SMS, puis appel vocal après 5 min</dd>"),
+        "{}",
+        person.text
+    );
     drop(smtp);
     app.finish().await;
 }
