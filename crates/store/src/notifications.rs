@@ -644,8 +644,7 @@ async fn enqueue(
     client: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    let due = now.saturating_add(notice.page.follow_up_ms.max(0));
-    enqueue_at(connection, notice, client, due, now).await
+    enqueue_at(connection, notice, client, notice.page.due(now), now).await
 }
 
 /// Queues a page to go at `due` (a digest waits for its hour).
@@ -903,11 +902,8 @@ impl Writes {
         let pages = self
             .pages
             .iter()
-            .map(|(notice, client)| {
-                // A later entry of a person's channel order waits its turn (issue 26, item 3).
-                let due = now.saturating_add(notice.page.follow_up_ms.max(0));
-                page_row(notice, client.as_ref(), due, now)
-            })
+            // A later entry of a person's channel order waits its turn (issue 26, item 3).
+            .map(|(notice, client)| page_row(notice, client.as_ref(), notice.page.due(now), now))
             .collect::<Result<Vec<_>, _>>()?;
         insert_rows(
             connection,

@@ -667,6 +667,14 @@ fn no_delay(value: &i64) -> bool {
     *value == 0
 }
 
+impl Page {
+    /// When the page goes, its step having fired (or its fallback been decided) at `at`: at
+    /// once, or a later entry of the person's channel order its delay later.
+    pub fn due(&self, at: i64) -> i64 {
+        at.saturating_add(self.follow_up_ms.max(0))
+    }
+}
+
 /// A role of a step that nobody could be told as, and why (French).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Missing {

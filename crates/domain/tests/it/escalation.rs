@@ -1733,6 +1733,21 @@ fn a_channel_order_does_not_make_an_email_step_louder() {
         "{:?}",
         plan.pages
     );
+    // A step may call as a channel of its own: at once, the email kept for a failed call.
+    let mut call_only = email_only.clone();
+    call_only.channels = vec![Channel::Voice];
+    let plan = escalation::plan(&t, &call_only, &world.directory(), &[], at);
+    let calls: Vec<(&str, Option<&str>, i64)> = plan
+        .pages
+        .iter()
+        .filter(|p| p.channel == Channel::Voice)
+        .map(|p| (p.recipient.as_str(), p.alternate.as_deref(), p.follow_up_ms))
+        .collect();
+    assert!(
+        calls.contains(&("TECH-A", Some("alice.martin@mileo.fr"), 0)),
+        "{:?}",
+        plan.pages
+    );
 }
 
 // --- next_digest and digest_page (NOT-6, DEC-5) -----------------------------------------------
